@@ -1,0 +1,41 @@
+/* prefix.h -- monitored networks: a longest-prefix-match trie over IPv4 and
+ * IPv6 prefixes, each one included or excluded.
+ *
+ * A host is monitored when the longest prefix that contains its address is an
+ * included one.  "10.0.0.0/8" and "!10.1.0.0/16" monitor 10/8 but not 10.1/16;
+ * a more specific included prefix inside an exclusion monitors again.  IPv4
+ * prefixes live in the trie as their IPv4-mapped IPv6 form (::ffff:0:0/96 +
+ * the IPv4 bits), so one trie serves both families. */
+#ifndef HF_PREFIX_H
+#define HF_PREFIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hf_prefixes hf_prefixes;
+
+hf_prefixes *hf_prefixes_new(void);
+void hf_prefixes_free(hf_prefixes *p);
+
+/* Add "ADDR/LEN" (IPv4 or IPv6; no "/LEN" means a single host), or, with a
+ * leading '!', an exclusion.  Host bits below the length are ignored.  Returns
+ * 0, or -1 with a message in err (errlen bytes) naming what was wrong. */
+int hf_prefixes_add(hf_prefixes *p, const char *cidr, char *err, size_t errlen);
+
+/* Number of prefixes added (included and excluded). */
+size_t hf_prefixes_count(const hf_prefixes *p);
+
+/* 1 when addr (16 bytes, IPv4 mapped) is monitored, else 0.  With no prefix
+ * added at all, every address is monitored. */
+int hf_prefixes_match(const hf_prefixes *p, const uint8_t addr[16]);
+
+/* Addresses.  Parse IPv4 dotted quad or IPv6 text (s need not be
+ * NUL-terminated) into 16 bytes, setting *family to 4 or 6.  Returns 0 or -1. */
+int hf_addr_parse(const char *s, size_t len, uint8_t out[16], uint8_t *family);
+
+/* Format an address as text (IPv4 dotted quad for family 4); out holds at
+ * least HF_ADDR_STRLEN bytes.  Returns the length written. */
+#define HF_ADDR_STRLEN 46
+size_t hf_addr_format(const uint8_t addr[16], uint8_t family, char *out);
+
+#endif
