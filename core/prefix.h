@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
+
 typedef struct hf_prefixes hf_prefixes;
 
 hf_prefixes *hf_prefixes_new(void);
@@ -29,13 +31,5 @@ size_t hf_prefixes_count(const hf_prefixes *p);
  * added at all, every address is monitored. */
 int hf_prefixes_match(const hf_prefixes *p, const uint8_t addr[16]);
 
-/* Addresses.  Parse IPv4 dotted quad or IPv6 text (s need not be
- * NUL-terminated) into 16 bytes, setting *family to 4 or 6.  Returns 0 or -1. */
-int hf_addr_parse(const char *s, size_t len, uint8_t out[16], uint8_t *family);
-
-/* Format an address as text (IPv4 dotted quad for family 4); out holds at
- * least HF_ADDR_STRLEN bytes.  Returns the length written. */
-#define HF_ADDR_STRLEN 46
-size_t hf_addr_format(const uint8_t addr[16], uint8_t family, char *out);
 
 #endif

@@ -1,0 +1,20 @@
+/* addr.h -- IP addresses as 16 bytes (IPv4 mapped into IPv6) plus a family:
+ * parsing and formatting without the C library's locale and NUL demands. */
+#ifndef HF_ADDR_H
+#define HF_ADDR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HF_ADDR_STRLEN 46
+
+/* Parse IPv4 dotted quad or IPv6 text (s need not be NUL-terminated, len
+ * bytes) into 16 bytes, setting *family to 4 or 6.  An IPv4-mapped IPv6 text
+ * ("::ffff:1.2.3.4") is family 6.  Returns 0, or -1 on anything else. */
+int hf_addr_parse(const char *s, size_t len, uint8_t out[16], uint8_t *family);
+
+/* Format as text (dotted quad for family 4, RFC 5952 for 6) into out, which
+ * holds at least HF_ADDR_STRLEN bytes; NUL-terminated.  Returns the length. */
+size_t hf_addr_format(const uint8_t addr[16], uint8_t family, char *out);
+
+#endif
