@@ -1,0 +1,175 @@
+/* timefmt.c -- ISO 8601 timestamps <-> milliseconds since the epoch (UTC).
+ *
+ * Flow records carry their times as ISO 8601 text (nfdump's "first"/"last",
+ * IPFIXcol2's formatted timestamps) and host records are stamped with it, so
+ * both directions are on the hot path and neither may depend on the C
+ * library's time zone or locale.  Instead of timegm()/gmtime_r() the calendar
+ * is done with integer arithmetic: a date maps to a day number through the
+ * "days from civil" formula, which counts in 400-year eras of 146097 days
+ * with years that start on March 1st, so that the leap day falls at the end
+ * of the year and the month lengths follow a fixed (153 * m + 2) / 5 rule:
+ *
+ *     Mar Apr May Jun Jul Aug Sep Oct Nov Dec Jan Feb
+ *      31  30  31  30  31  31  30  31  30  31  31  28/29
+ *
+ * The parser is strict about the shape (fixed-width fields, real calendar
+ * dates) and liberal only where ISO 8601 / RFC 3339 are: 'T', 't' or ' '
+ * between date and time, '.' or ',' before 1 to 9 digits of fraction (cut,
+ * not rounded, to milliseconds), 'Z', 'z', +HH:MM, +HHMM or +HH as the zone,
+ * and no zone at all meaning UTC.  A leap second (:60) is accepted and
+ * counted as the first second of the next minute. */
+#include "timefmt.h"
+
+/* 9999-12-31T23:59:59.999Z, the last instant either direction handles. */
+#define TIME_MAX_MS 253402300799999LL
+#define MS_PER_DAY  86400000LL
+
+/* ------------------------------------------------------------------------
+ * Calendar arithmetic
+ * --------------------------------------------------------------------- */
+
+/* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (m 1..12). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;                                   /* years start in March */
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);      /* year of era, 0..399 */
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;   /* 719468: 0000-03-01 .. 1970 */
+}
+
+/* The inverse: the date of day z (days since 1970-01-01). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static int is_leap(int64_t y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static unsigned days_in_month(int64_t y, unsigned m)
+{
+    static const unsigned char len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap(y) ? 29 : len[m - 1];
+}
+
+/* ------------------------------------------------------------------------
+ * Parsing
+ * --------------------------------------------------------------------- */
+
+/* Read exactly n decimal digits at s; -1 when one of them is not a digit. */
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        unsigned c = (unsigned char)s[i] - '0';
+        if (c > 9) return -1;
+        v = v * 10 + (int)c;
+    }
+    return v;
+}
+
+/* Parse a time zone designator filling s[0..len) exactly: "Z", "+HH:MM",
+ * "+HHMM" or "+HH" (or '-').  Sets *offset_ms (local minus UTC); 0 or -1. */
+static int parse_zone(const char *s, size_t len, int64_t *offset_ms)
+{
+    if (len == 1 && (s[0] == 'Z' || s[0] == 'z')) {
+        *offset_ms = 0;
+        return 0;
+    }
+    if (len < 3 || (s[0] != '+' && s[0] != '-')) return -1;
+    int hh = digits(s + 1, 2), mm = 0;
+    if (len == 6 && s[3] == ':') mm = digits(s + 4, 2);
+    else if (len == 5) mm = digits(s + 3, 2);
+    else if (len != 3) return -1;
+    if (hh < 0 || hh > 23 || mm < 0 || mm > 59) return -1;
+    int64_t off = ((int64_t)hh * 60 + mm) * 60000;
+    *offset_ms = s[0] == '-' ? -off : off;
+    return 0;
+}
+
+/* Fixed layout of the mandatory part:
+ *     0123456789012345678
+ *     YYYY-MM-DDTHH:MM:SS  (19 bytes), then fraction and zone. */
+int hf_time_parse_iso(const char *s, size_t len, int64_t *ms)
+{
+    if (len < 19) return -1;
+    if (s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':') return -1;
+    if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return -1;
+
+    int year = digits(s, 4), mon = digits(s + 5, 2), day = digits(s + 8, 2);
+    int hour = digits(s + 11, 2), min = digits(s + 14, 2), sec = digits(s + 17, 2);
+    if (year < 0 || mon < 1 || mon > 12 || day < 1) return -1;
+    if ((unsigned)day > days_in_month(year, (unsigned)mon)) return -1;
+    if (hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 60) return -1;
+
+    size_t i = 19;
+    int64_t frac_ms = 0;
+    if (i < len && (s[i] == '.' || s[i] == ',')) {
+        size_t n = 0;
+        int64_t scale = 100;                   /* weight of the next digit in ms */
+        for (i++; i < len && (unsigned)((unsigned char)s[i] - '0') <= 9; i++, n++) {
+            frac_ms += (s[i] - '0') * scale;
+            scale /= 10;                       /* digits past the 3rd add 0 */
+        }
+        if (n < 1 || n > 9) return -1;
+    }
+
+    int64_t offset_ms = 0;
+    if (i < len && parse_zone(s + i, len - i, &offset_ms) != 0) return -1;
+
+    int64_t t = days_from_civil(year, (unsigned)mon, (unsigned)day) * MS_PER_DAY
+              + ((int64_t)hour * 3600 + min * 60 + sec) * 1000 + frac_ms
+              - offset_ms;
+    if (t < 0 || t > TIME_MAX_MS) return -1;
+    *ms = t;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Formatting
+ * --------------------------------------------------------------------- */
+
+static char *put_digits(char *p, int64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
+/* ms outside 1970-01-01 .. 9999-12-31T23:59:59.999 is clamped to that range,
+ * so that the text is always 24 bytes. */
+size_t hf_time_format_iso(int64_t ms, char *out)
+{
+    if (ms < 0) ms = 0;
+    if (ms > TIME_MAX_MS) ms = TIME_MAX_MS;
+
+    int64_t day = ms / MS_PER_DAY, in_day = ms % MS_PER_DAY;
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(day, &y, &m, &d);
+
+    char *p = out;
+    p = put_digits(p, y, 4);            *p++ = '-';
+    p = put_digits(p, m, 2);            *p++ = '-';
+    p = put_digits(p, d, 2);            *p++ = 'T';
+    p = put_digits(p, in_day / 3600000, 2);       *p++ = ':';
+    p = put_digits(p, in_day / 60000 % 60, 2);    *p++ = ':';
+    p = put_digits(p, in_day / 1000 % 60, 2);     *p++ = '.';
+    p = put_digits(p, in_day % 1000, 3);          *p++ = 'Z';
+    *p = '\0';
+    return (size_t)(p - out);
+}
