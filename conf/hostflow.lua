@@ -1,0 +1,48 @@
+-- conf/hostflow.lua: hostflow's default configuration.
+--
+-- A Lua file that returns a table.  Every key is optional; command-line flags
+-- override what is set here (hostflow run --help).  An unknown key or a value
+-- of the wrong kind stops hostflow at start with a message naming the key.
+
+return {
+  -- The monitored networks: a flow is kept when its source address lies in
+  -- one of these (longest prefix wins; "!" excludes).  An empty list
+  -- monitors every address.  These cover the bundled sample.
+  networks = {
+    "10.0.0.0/8",
+    "192.168.0.0/16",
+    "2001:db8::/32",
+  },
+
+  -- Window granularities, each a whole number of seconds: "10s", "1m", 300.
+  windows = { "10s", "30s", "1m", "5m" },
+
+  -- How far behind the newest flow's end a flow may arrive and still count.
+  lateness = "5s",
+
+  -- Worker threads, each with its share of the hosts; 0 is one per core.
+  workers = 0,
+
+  -- Where flows come from and records go: a path, or "-" for stdin/stdout.
+  input = "-",
+  output = "-",
+
+  -- The Lua analyses: every *.lua file in dir, unless enable lists names;
+  -- disable leaves some out.
+  analyses = {
+    dir = "analyses",
+    -- enable = { "total", "peer_number" },
+    disable = {},
+  },
+
+  memory = {
+    max_bytes = "4GiB",     -- window state of all workers together
+    distinct_exact = 64,    -- hf.distinct() counts exactly up to this many values
+  },
+
+  -- Input lines longer than this are rejected (counted as too_long).
+  max_line = "1MiB",
+
+  -- Flows handed to the analyses at a time.
+  batch = 1024,
+}

@@ -1,0 +1,34 @@
+/* buf.h -- a growable byte buffer and the JSON writing the host records need.
+ *
+ * Records are built straight into a buffer (never through a JSON tree): the
+ * core writes each record's head, the Lua side appends the analyses' values
+ * with the hf_buf_put_* functions, which the FFI reaches. */
+#ifndef HF_BUF_H
+#define HF_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hf_buf {
+    char  *data;
+    size_t len;
+    size_t cap;
+} hf_buf;
+
+void hf_buf_init(hf_buf *b, size_t cap);
+void hf_buf_release(hf_buf *b);
+/* Make room for n more bytes. */
+void hf_buf_reserve(hf_buf *b, size_t n);
+void hf_buf_put(hf_buf *b, const void *p, size_t n);
+void hf_buf_putc(hf_buf *b, char c);
+void hf_buf_puts(hf_buf *b, const char *s);
+/* A JSON number: integers below 2^53 without a fraction, others in the
+ * shortest of %.15g/%.17g that reads back to the same double; NaN and
+ * infinities (not JSON) as null. */
+void hf_buf_put_number(hf_buf *b, double v);
+void hf_buf_put_int(hf_buf *b, int64_t v);
+/* A JSON string, quoted and escaped (control characters as \u00XX; bytes
+ * that are not valid UTF-8 as \ufffd). */
+void hf_buf_put_string(hf_buf *b, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,32 @@
+/* input.h -- newline-delimited records from a file (plain or gzip, told
+ * apart by content, not by name) or standard input.
+ *
+ * Lines are returned in place, in a buffer that holds at least two of the
+ * longest accepted lines; a line longer than the limit is skipped up to its
+ * newline and reported as HF_INPUT_TOO_LONG, so one hostile line costs no
+ * more memory than a normal one. */
+#ifndef HF_INPUT_H
+#define HF_INPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hf_input hf_input;
+
+enum {
+    HF_INPUT_LINE = 1,       /* *line, *len: one line, without its newline */
+    HF_INPUT_EOF = 0,
+    HF_INPUT_ERROR = -1,     /* read error; hf_input_error() says which */
+    HF_INPUT_TOO_LONG = -2,  /* a line over the limit was skipped */
+};
+
+/* Open path ("-" is standard input).  Returns NULL with a message in err. */
+hf_input *hf_input_open(const char *path, size_t max_line, char *err, size_t errlen);
+/* The next line.  The pointer stays valid until the next call. */
+int hf_input_next(hf_input *in, const char **line, size_t *len);
+/* 1-based number of the line last returned (or skipped). */
+uint64_t hf_input_lineno(const hf_input *in);
+const char *hf_input_error(const hf_input *in);
+void hf_input_close(hf_input *in);
+
+#endif

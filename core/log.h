@@ -1,0 +1,28 @@
+/* log.h -- log lines to stderr, and a rate limit for the ones bad input can
+ * trigger by the million. */
+#ifndef HF_LOG_H
+#define HF_LOG_H
+
+#include <stdint.h>
+
+enum { HF_LOG_ERROR, HF_LOG_WARN, HF_LOG_INFO, HF_LOG_DEBUG };
+
+extern int hf_log_level;  /* lines above this level are dropped */
+
+void hf_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A rate limit: at most `burst` lines per second; what it drops is counted
+ * and said in the next line it lets through.  One per kind of message. */
+typedef struct hf_ratelimit {
+    int      burst;
+    int64_t  second;      /* the wall-clock second being counted */
+    int      used;        /* lines let through in that second */
+    uint64_t suppressed;  /* lines dropped since the last one let through */
+} hf_ratelimit;
+
+#define HF_RATELIMIT_INIT(burst) {(burst), 0, 0, 0}
+
+void hf_log_limited(hf_ratelimit *rl, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

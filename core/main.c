@@ -1,0 +1,288 @@
+/* main.c -- the hostflow command line: `hostflow run` and its flags, help,
+ * signals, and the read loop that feeds the pipeline.
+ *
+ *   hostflow run [-c conf/hostflow.lua] [-i FILE|-] [-n CIDR[,CIDR...]]
+ *                [-w 10s,30s,1m,5m] [-l 5s] [-o FILE|-] [...]
+ *
+ * Flags override the configuration file, which overrides the defaults.  A
+ * bad flag or configuration stops hostflow before it reads any input. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "config.h"
+#include "input.h"
+#include "log.h"
+#include "pipeline.h"
+
+#define HF_VERSION "0.1.0"
+
+static volatile sig_atomic_t got_stop, got_report;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGUSR1) got_report = 1;
+    else got_stop = 1;
+}
+
+/* Where hostflow's own files are: the directory of the executable, unless
+ * HOSTFLOW_HOME says otherwise. */
+static char *home_dir(void)
+{
+    const char *env = getenv("HOSTFLOW_HOME");
+    if (env && *env) return hf_strdup(env);
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0) return hf_strdup(".");
+    path[n] = '\0';
+    char *slash = strrchr(path, '/');
+    if (slash) *slash = '\0';
+    return hf_strdup(path);
+}
+
+static void usage_main(FILE *f)
+{
+    fprintf(f,
+        "hostflow %s -- real-time host monitoring from IP flows\n"
+        "\n"
+        "usage: hostflow COMMAND [OPTIONS]\n"
+        "\n"
+        "commands:\n"
+        "  run       read flows, write one record per host per window (hostflow run --help)\n"
+        "\n"
+        "  hostflow --help | --version\n", HF_VERSION);
+}
+
+static void usage_run(FILE *f)
+{
+    fprintf(f,
+        "usage: hostflow run [OPTIONS]\n"
+        "\n"
+        "Reads IP flows (newline-delimited JSON from IPFIXcol, IPFIXcol2 or nfdump;\n"
+        "plain or gzip), keeps those whose source lies in a monitored network, and\n"
+        "writes one JSON record per host per window with every analysis's result.\n"
+        "\n"
+        "  -c, --config FILE      configuration file (Lua returning a table);\n"
+        "                         default: conf/hostflow.lua beside the executable\n"
+        "  -i, --input FILE|-     flows to read; - is standard input (default -)\n"
+        "  -o, --output FILE|-    where records go; - is standard output (default -)\n"
+        "  -n, --networks LIST    monitored networks, comma-separated CIDR prefixes;\n"
+        "                         !PREFIX excludes (default: every address)\n"
+        "  -w, --windows LIST     window granularities, e.g. 10s,30s,1m,5m (the default)\n"
+        "  -l, --lateness DUR     allowed lateness of flows behind the newest (default 5s)\n"
+        "  -j, --workers N        worker threads; 0 is one per core (default 0)\n"
+        "  -a, --analyses DIR     directory of the Lua analyses (default analyses/)\n"
+        "  -m, --memory SIZE      memory for window state, e.g. 512MiB (default 4GiB)\n"
+        "      --stats FILE       write the counters as JSON to FILE at exit\n"
+        "  -q, --quiet            only errors on stderr (no warnings, no counters)\n"
+        "  -h, --help             this help\n"
+        "\n"
+        "Signals: SIGUSR1 prints the counters; SIGINT/SIGTERM stop reading, flush\n"
+        "every open window and exit.\n");
+}
+
+/* Print "hostflow: MESSAGE" and return the exit status of a usage error. */
+static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "hostflow: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return 2;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},  {"input", required_argument, 0, 'i'},
+        {"output", required_argument, 0, 'o'},  {"networks", required_argument, 0, 'n'},
+        {"windows", required_argument, 0, 'w'}, {"lateness", required_argument, 0, 'l'},
+        {"workers", required_argument, 0, 'j'}, {"analyses", required_argument, 0, 'a'},
+        {"memory", required_argument, 0, 'm'},  {"stats", required_argument, 0, 'S'},
+        {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *optstr = "c:i:o:n:w:l:j:a:m:qh";
+    char err[1024];
+    char *home = home_dir();
+    hf_config cfg;
+    hf_config_defaults(&cfg, home);
+    int rc = 2;
+
+    /* first pass: the configuration file, so the flags can override it */
+    const char *conf = NULL;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, optstr, opts, NULL)) != -1) {
+        if (c == 'c') conf = optarg;
+        if (c == 'h') {
+            usage_run(stdout);
+            rc = 0;
+            goto out;
+        }
+    }
+    char *default_conf = NULL;
+    if (!conf) {
+        size_t n = strlen(home) + 32;
+        default_conf = hf_malloc(n);
+        snprintf(default_conf, n, "%s/conf/hostflow.lua", home);
+        if (access(default_conf, R_OK) == 0) conf = default_conf;
+    }
+    if (conf && hf_config_load(&cfg, conf, err, sizeof err) < 0) {
+        fprintf(stderr, "hostflow: %s\n", err);
+        hf_free(default_conf);
+        goto out;
+    }
+    hf_free(default_conf);
+
+    /* second pass: the flags */
+    optind = 1;
+    opterr = 1;
+    while ((c = getopt_long(argc, argv, optstr, opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': break;
+        case 'i': hf_free(cfg.input); cfg.input = hf_strdup(optarg); break;
+        case 'o': hf_free(cfg.output); cfg.output = hf_strdup(optarg); break;
+        case 'a': hf_free(cfg.analyses_dir); cfg.analyses_dir = hf_strdup(optarg); break;
+        case 'S': hf_free(cfg.stats); cfg.stats = hf_strdup(optarg); break;
+        case 'q': hf_log_level = HF_LOG_ERROR; break;
+        case 'n':
+            if (hf_config_set_networks(&cfg, optarg, err, sizeof err) < 0) {
+                rc = die("%s", err);
+                goto out;
+            }
+            break;
+        case 'w':
+            if (hf_config_set_windows(&cfg, optarg, err, sizeof err) < 0) {
+                rc = die("%s", err);
+                goto out;
+            }
+            break;
+        case 'l':
+            if (hf_config_parse_duration_ms(optarg, &cfg.lateness_ms) < 0) {
+                rc = die("-l: expected a duration such as 5s or 500ms, got \"%s\"", optarg);
+                goto out;
+            }
+            break;
+        case 'm':
+            if (hf_config_parse_size(optarg, &cfg.memory_max) < 0) {
+                rc = die("-m: expected a size such as 512MiB or 4GiB, got \"%s\"", optarg);
+                goto out;
+            }
+            break;
+        case 'j': {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || v < 0 || v > 256) {
+                rc = die("-j: expected a number of workers from 0 to 256, got \"%s\"", optarg);
+                goto out;
+            }
+            cfg.workers = (int)v;
+            break;
+        }
+        default:
+            fprintf(stderr, "hostflow: see 'hostflow run --help'\n");
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        rc = die("unexpected argument \"%s\" (see 'hostflow run --help')", argv[optind]);
+        goto out;
+    }
+    if (hf_config_check(&cfg, err, sizeof err) < 0) {
+        rc = die("%s", err);
+        goto out;
+    }
+
+    hf_input *in = hf_input_open(cfg.input, cfg.max_line, err, sizeof err);
+    if (!in) {
+        rc = die("%s", err);
+        goto out;
+    }
+    size_t n = strlen(home) + 8;
+    char *lua_dir = hf_malloc(n);
+    snprintf(lua_dir, n, "%s/lua", home);
+    hf_pipeline *p = hf_pipeline_new(&cfg, lua_dir, err, sizeof err);
+    hf_free(lua_dir);
+    if (!p) {
+        hf_input_close(in);
+        rc = die("%s", err);
+        goto out;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);     /* no SA_RESTART: a blocked read returns */
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+
+    const char *name = strcmp(cfg.input, "-") == 0 ? "stdin" : cfg.input;
+    char where[PATH_MAX + 32];
+    int read_failed = 0;
+    for (;;) {
+        const char *line;
+        size_t len;
+        int r = hf_input_next(in, &line, &len);
+        if (got_report) {
+            got_report = 0;
+            hf_pipeline_report(p, stderr);
+        }
+        if (got_stop) {
+            hf_log(HF_LOG_INFO, "stopping: flushing open windows");
+            break;
+        }
+        if (r == HF_INPUT_EOF) break;
+        snprintf(where, sizeof where, "%s:%llu", name, (unsigned long long)hf_input_lineno(in));
+        if (r == HF_INPUT_ERROR) {
+            hf_log(HF_LOG_ERROR, "%s: read error: %s", where, hf_input_error(in));
+            read_failed = 1;
+            break;
+        }
+        if (r == HF_INPUT_TOO_LONG) hf_pipeline_too_long(p, where);
+        else hf_pipeline_feed(p, line, len, where);
+    }
+    hf_input_close(in);
+    rc = hf_pipeline_finish(p) < 0 || read_failed ? 1 : 0;
+    if (hf_log_level >= HF_LOG_WARN) hf_pipeline_report(p, stderr);
+    if (cfg.stats && hf_pipeline_write_stats(p, cfg.stats) < 0) {
+        hf_log(HF_LOG_ERROR, "%s: cannot write the counters: %s", cfg.stats, strerror(errno));
+        rc = 1;
+    }
+    hf_pipeline_free(p);
+out:
+    hf_config_release(&cfg);
+    hf_free(home);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage_main(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage_main(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("hostflow %s\n", HF_VERSION);
+        return 0;
+    }
+    if (!strcmp(argv[1], "run")) return cmd_run(argc - 1, argv + 1);
+    fprintf(stderr, "hostflow: unknown command \"%s\" (see 'hostflow --help')\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,399 @@
+/* pipeline.c -- decode, filter, watermark and shard; then the counters.
+ *
+ * With one worker everything runs in the calling thread (a full batch is
+ * processed in place); with more, each worker is a thread fed through a
+ * bounded queue, which is also the back-pressure: a slow worker stops the
+ * reader rather than letting memory grow. */
+#include "pipeline.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "hash.h"
+#include "log.h"
+#include "prefix.h"
+#include "sink.h"
+#include "worker.h"
+
+#define FUTURE_SLACK_MS (24 * 3600 * 1000.0)  /* flows ending later than now + 1 day */
+
+enum { REASON_TOO_LONG = HF_DECODE_REASONS, REASON_FUTURE, NREASONS };
+
+struct hf_pipeline {
+    const hf_config *cfg;
+    hf_prefixes     *nets;
+    hf_sink         *sink;
+    int              nworkers;
+    hf_worker      **workers;
+    hf_batch       **pending;      /* per worker: the batch being filled */
+    int64_t          base_ms;      /* the finest window: gcd of the granularities */
+    double           max_end;      /* highest flow end seen */
+    int64_t          closed_until; /* base windows ending at or before this are closed */
+    double           future_ms;    /* flows ending after this are refused */
+    int              finished;
+    struct timespec  started;
+
+    uint64_t         records;      /* records read */
+    uint64_t         decoded;
+    uint64_t         rejected[NREASONS];
+    uint64_t         filtered;     /* source not monitored */
+    uint64_t         late;
+    uint64_t         accepted;
+    hf_ratelimit     rl_reject, rl_late;
+};
+
+static const char *reason_name(int r)
+{
+    if (r == REASON_TOO_LONG) return "too_long";
+    if (r == REASON_FUTURE) return "future_time";
+    return hf_decode_reason_name(r);
+}
+
+/* ------------------------------------------------------------------------
+ * Set-up
+ * --------------------------------------------------------------------- */
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+hf_pipeline *hf_pipeline_new(const hf_config *cfg, const char *lua_dir, char *err, size_t errlen)
+{
+    hf_pipeline *p = hf_calloc(1, sizeof *p);
+    p->cfg = cfg;
+    clock_gettime(CLOCK_MONOTONIC, &p->started);
+    p->nets = hf_prefixes_new();
+    for (int i = 0; i < cfg->nnetworks; i++)
+        if (hf_prefixes_add(p->nets, cfg->networks[i], err, errlen) < 0) goto fail;
+    p->base_ms = cfg->windows_ms[0];
+    for (int i = 1; i < cfg->nwindows; i++) p->base_ms = gcd64(p->base_ms, cfg->windows_ms[i]);
+    p->max_end = -INFINITY;
+    p->closed_until = INT64_MIN;
+    p->future_ms = (double)time(NULL) * 1000.0 + FUTURE_SLACK_MS;
+    p->rl_reject = (hf_ratelimit)HF_RATELIMIT_INIT(5);
+    p->rl_late = (hf_ratelimit)HF_RATELIMIT_INIT(2);
+
+    p->nworkers = cfg->workers;
+    if (p->nworkers <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        p->nworkers = n > 0 ? (int)n : 1;
+    }
+    p->sink = hf_sink_open(cfg->output, err, errlen);
+    if (!p->sink) goto fail;
+    p->workers = hf_calloc((size_t)p->nworkers, sizeof(hf_worker *));
+    p->pending = hf_calloc((size_t)p->nworkers, sizeof(hf_batch *));
+    for (int i = 0; i < p->nworkers; i++) {
+        p->workers[i] = hf_worker_new(i, cfg, lua_dir, p->sink,
+                                      cfg->memory_max / (size_t)p->nworkers, err, errlen);
+        if (!p->workers[i]) goto fail;
+        p->pending[i] = hf_worker_batch(p->workers[i]);
+    }
+    if (p->nworkers > 1)
+        for (int i = 0; i < p->nworkers; i++)
+            if (hf_worker_start(p->workers[i]) < 0) {
+                snprintf(err, errlen, "cannot start worker thread %d", i);
+                goto fail;
+            }
+    return p;
+fail:
+    p->finished = 1;
+    hf_pipeline_free(p);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * The record path
+ * --------------------------------------------------------------------- */
+
+static void hand_over(hf_pipeline *p, int i)
+{
+    hf_batch *b = p->pending[i];
+    b->boundary = p->closed_until;
+    hf_worker_push(p->workers[i], b);
+    p->pending[i] = hf_worker_batch(p->workers[i]);
+}
+
+/* A snippet of a record, printable, for a warning. */
+static const char *snippet(const char *rec, size_t len, char *out, size_t n)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < len && j + 4 < n; i++) {
+        unsigned char c = (unsigned char)rec[i];
+        out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (len > n - 5 && j + 4 <= n) memcpy(out + j, "...", 3), j += 3;
+    out[j] = '\0';
+    return out;
+}
+
+void hf_pipeline_too_long(hf_pipeline *p, const char *where)
+{
+    p->records++;
+    p->rejected[REASON_TOO_LONG]++;
+    hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (too_long): longer than %zu bytes",
+                   where, p->cfg->max_line);
+}
+
+void hf_pipeline_feed(hf_pipeline *p, const char *rec, size_t len, const char *where)
+{
+    hf_flow f;
+    char snip[72];
+    p->records++;
+    int rc = hf_decode_flow(rec, len, &f);
+    if (rc != HF_DECODE_OK) {
+        p->rejected[rc]++;
+        hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (%s): %s", where,
+                       hf_decode_reason_name(rc), snippet(rec, len, snip, sizeof snip));
+        return;
+    }
+    p->decoded++;
+    if (f.end_ms > p->future_ms) {
+        p->rejected[REASON_FUTURE]++;
+        hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (future_time): the flow "
+                       "ends more than a day from now: %s", where,
+                       snippet(rec, len, snip, sizeof snip));
+        return;
+    }
+    if (!hf_prefixes_match(p->nets, f.src)) {
+        p->filtered++;
+        return;
+    }
+    if ((int64_t)f.end_ms < p->closed_until) {
+        p->late++;
+        hf_log_limited(&p->rl_late, HF_LOG_WARN, "%s: late flow: it ends %.0f ms before "
+                       "the windows still open", where, (double)p->closed_until - f.end_ms);
+        return;
+    }
+    p->accepted++;
+    int i = p->nworkers == 1 ? 0
+          : (int)((hf_hash_addr(f.src) >> 32) % (uint64_t)p->nworkers);
+    hf_batch *b = p->pending[i];
+    b->flows[b->n++] = f;
+
+    if (f.end_ms > p->max_end) {
+        p->max_end = f.end_ms;
+        int64_t wm = (int64_t)f.end_ms - p->cfg->lateness_ms;
+        int64_t q = wm / p->base_ms;
+        if (wm % p->base_ms < 0) q--;
+        int64_t boundary = q * p->base_ms;
+        if (boundary > p->closed_until) {   /* windows close: tell every worker */
+            p->closed_until = boundary;
+            for (int k = 0; k < p->nworkers; k++) hand_over(p, k);
+            return;
+        }
+    }
+    if (b->n == p->cfg->batch) hand_over(p, i);
+}
+
+int hf_pipeline_finish(hf_pipeline *p)
+{
+    if (p->finished) return 0;
+    p->finished = 1;
+    for (int i = 0; i < p->nworkers; i++) {
+        p->pending[i]->final = 1;
+        hand_over(p, i);
+    }
+    for (int i = 0; i < p->nworkers; i++) hf_worker_join(p->workers[i]);
+    int rc = hf_sink_close(p->sink);
+    p->sink = NULL;
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Counters
+ * --------------------------------------------------------------------- */
+
+typedef struct totals {
+    hf_worker_stats w;       /* summed over workers */
+    uint64_t        windows_max[HF_MAX_WINDOWS + 1];
+} totals;
+
+static void sum_workers(hf_pipeline *p, totals *t)
+{
+    memset(t, 0, sizeof *t);
+    for (int i = 0; i < p->nworkers; i++) {
+        hf_worker_stats st;
+        hf_worker_stats_get(p->workers[i], &st);
+        t->w.flows += st.flows;
+        t->w.hosts_refused += st.hosts_refused;
+        t->w.records += st.records;
+        t->w.mem_bytes += st.mem_bytes;
+        t->w.mem_peak += st.mem_peak;
+        t->w.nlevels = st.nlevels;
+        for (int l = 0; l < st.nlevels; l++) {
+            t->w.hosts[l] += st.hosts[l];
+            t->w.gran_ms[l] = st.gran_ms[l];
+            if (st.windows[l] > t->windows_max[l]) t->windows_max[l] = st.windows[l];
+        }
+        t->w.nanalyses = st.nanalyses;
+        for (int a = 0; a < st.nanalyses; a++) {
+            t->w.analysis_names[a] = st.analysis_names[a];
+            t->w.analysis_ns[a] += st.analysis_ns[a];
+            t->w.analysis_errors[a] += st.analysis_errors[a];
+        }
+    }
+}
+
+static double elapsed_s(const hf_pipeline *p)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - p->started.tv_sec) + (double)(now.tv_nsec - p->started.tv_nsec) / 1e9;
+}
+
+static uint64_t rejected_total(const hf_pipeline *p)
+{
+    uint64_t n = 0;
+    for (int r = 1; r < NREASONS; r++) n += p->rejected[r];
+    return n;
+}
+
+void hf_pipeline_report(hf_pipeline *p, FILE *f)
+{
+    totals t;
+    sum_workers(p, &t);
+    double secs = elapsed_s(p);
+    hf_buf b;
+    hf_buf_init(&b, 4096);
+    char line[512];
+#define OUT(...) (snprintf(line, sizeof line, __VA_ARGS__), hf_buf_puts(&b, line))
+    OUT("hostflow counters after %.1f s (%d worker%s)\n", secs, p->nworkers, p->nworkers > 1 ? "s" : "");
+    OUT("  input      %llu records, %llu decoded, %llu rejected, %.0f records/s\n",
+        (unsigned long long)p->records, (unsigned long long)p->decoded,
+        (unsigned long long)rejected_total(p), secs > 0 ? (double)p->records / secs : 0.0);
+    if (rejected_total(p)) {
+        OUT("  rejected  ");
+        for (int r = 1; r < NREASONS; r++)
+            if (p->rejected[r]) OUT(" %s %llu", reason_name(r), (unsigned long long)p->rejected[r]);
+        OUT("\n");
+    }
+    OUT("  filter     %llu monitored, %llu not monitored, %llu late\n",
+        (unsigned long long)p->accepted, (unsigned long long)p->filtered,
+        (unsigned long long)p->late);
+    OUT("  windows   ");
+    for (int l = 0; l < t.w.nlevels; l++) {
+        if (!t.w.gran_ms[l]) continue;
+        double per = t.windows_max[l] ? (double)t.w.hosts[l] / (double)t.windows_max[l] : 0;
+        OUT(" %llds: %llu closed, %.1f hosts/window;", (long long)(t.w.gran_ms[l] / 1000),
+            (unsigned long long)t.windows_max[l], per);
+    }
+    OUT("\n");
+    OUT("  memory     %.1f MiB now, %.1f MiB peak, limit %.0f MiB; %llu flows refused (memory)\n",
+        (double)t.w.mem_bytes / 1048576.0, (double)t.w.mem_peak / 1048576.0,
+        (double)p->cfg->memory_max / 1048576.0, (unsigned long long)t.w.hosts_refused);
+    OUT("  analyses  ");
+    for (int a = 0; a < t.w.nanalyses; a++) {
+        OUT(" %s %.1f ms", t.w.analysis_names[a], t.w.analysis_ns[a] / 1e6);
+        if (t.w.analysis_errors[a] > 0) OUT(" (%.0f errors)", t.w.analysis_errors[a]);
+        OUT(a + 1 < t.w.nanalyses ? "," : "");
+    }
+    OUT("\n");
+    OUT("  output     %llu records\n", (unsigned long long)t.w.records);
+#undef OUT
+    fwrite(b.data, 1, b.len, f);
+    fflush(f);
+    hf_buf_release(&b);
+}
+
+int hf_pipeline_write_stats(hf_pipeline *p, const char *path)
+{
+    totals t;
+    sum_workers(p, &t);
+    hf_buf b;
+    hf_buf_init(&b, 4096);
+    hf_buf_puts(&b, "{\"records_read\":");
+    hf_buf_put_int(&b, (int64_t)p->records);
+    hf_buf_puts(&b, ",\"decoded\":");
+    hf_buf_put_int(&b, (int64_t)p->decoded);
+    hf_buf_puts(&b, ",\"rejected\":{");
+    int first = 1;
+    for (int r = 1; r < NREASONS; r++) {
+        if (!first) hf_buf_putc(&b, ',');
+        first = 0;
+        hf_buf_put_string(&b, reason_name(r), strlen(reason_name(r)));
+        hf_buf_putc(&b, ':');
+        hf_buf_put_int(&b, (int64_t)p->rejected[r]);
+    }
+    hf_buf_puts(&b, "},\"rejected_total\":");
+    hf_buf_put_int(&b, (int64_t)rejected_total(p));
+    hf_buf_puts(&b, ",\"monitored\":");
+    hf_buf_put_int(&b, (int64_t)p->accepted);
+    hf_buf_puts(&b, ",\"filtered\":");
+    hf_buf_put_int(&b, (int64_t)p->filtered);
+    hf_buf_puts(&b, ",\"late\":");
+    hf_buf_put_int(&b, (int64_t)p->late);
+    hf_buf_puts(&b, ",\"flows_analysed\":");
+    hf_buf_put_int(&b, (int64_t)t.w.flows);
+    hf_buf_puts(&b, ",\"flows_refused_memory\":");
+    hf_buf_put_int(&b, (int64_t)t.w.hosts_refused);
+    hf_buf_puts(&b, ",\"records\":");
+    hf_buf_put_int(&b, (int64_t)t.w.records);
+    hf_buf_puts(&b, ",\"memory_peak_bytes\":");
+    hf_buf_put_int(&b, (int64_t)t.w.mem_peak);
+    hf_buf_puts(&b, ",\"workers\":");
+    hf_buf_put_int(&b, p->nworkers);
+    hf_buf_puts(&b, ",\"windows\":{");
+    first = 1;
+    for (int l = 0; l < t.w.nlevels; l++) {
+        if (!t.w.gran_ms[l]) continue;
+        if (!first) hf_buf_putc(&b, ',');
+        first = 0;
+        hf_buf_putc(&b, '"');
+        hf_buf_put_int(&b, t.w.gran_ms[l] / 1000);
+        hf_buf_puts(&b, "\":{\"records\":");
+        hf_buf_put_int(&b, (int64_t)t.w.hosts[l]);
+        hf_buf_puts(&b, ",\"windows\":");
+        hf_buf_put_int(&b, (int64_t)t.windows_max[l]);
+        hf_buf_putc(&b, '}');
+    }
+    hf_buf_puts(&b, "},\"analyses\":{");
+    for (int a = 0; a < t.w.nanalyses; a++) {
+        if (a) hf_buf_putc(&b, ',');
+        hf_buf_put_string(&b, t.w.analysis_names[a], strlen(t.w.analysis_names[a]));
+        hf_buf_puts(&b, ":{\"ms\":");
+        hf_buf_put_number(&b, t.w.analysis_ns[a] / 1e6);
+        hf_buf_puts(&b, ",\"errors\":");
+        hf_buf_put_number(&b, t.w.analysis_errors[a]);
+        hf_buf_putc(&b, '}');
+    }
+    hf_buf_puts(&b, "},\"seconds\":");
+    hf_buf_put_number(&b, elapsed_s(p));
+    hf_buf_puts(&b, "}\n");
+    FILE *f = fopen(path, "w");
+    int rc = -1;
+    if (f) {
+        rc = fwrite(b.data, 1, b.len, f) == b.len ? 0 : -1;
+        if (fclose(f) != 0) rc = -1;
+    }
+    hf_buf_release(&b);
+    return rc;
+}
+
+void hf_pipeline_free(hf_pipeline *p)
+{
+    if (!p) return;
+    if (!p->finished) hf_pipeline_finish(p);
+    for (int i = 0; i < p->nworkers && p->workers; i++) {
+        if (p->pending && p->pending[i]) {
+            hf_free(p->pending[i]->flows);
+            hf_free(p->pending[i]);
+        }
+        hf_worker_free(p->workers[i]);
+    }
+    hf_free(p->workers);
+    hf_free(p->pending);
+    hf_sink_close(p->sink);
+    hf_prefixes_free(p->nets);
+    hf_free(p);
+}

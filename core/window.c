@@ -1,0 +1,267 @@
+/* window.c -- tumbling windows of host tables, closed by the watermark and
+ * merged from fine to coarse (see window.h for the picture).
+ *
+ * A window's hosts: an open-addressing table (linear probing, load <= 3/4)
+ * of 32-bit row numbers, and the rows themselves in chunks of HF_CHUNK_ROWS
+ * so that a row never moves once made (the Lua side holds pointers to rows
+ * while it runs a batch).  All of it lives in the window's arena. */
+#include "window.h"
+
+#include <string.h>
+
+#include "alloc.h"
+#include "hash.h"
+
+/* ------------------------------------------------------------------------
+ * Layout
+ * --------------------------------------------------------------------- */
+
+void hf_layout_init(hf_layout *l)
+{
+    memset(l, 0, sizeof *l);
+    l->row_size = sizeof(hf_host);
+}
+
+long hf_layout_add(hf_layout *l, const char *name, size_t size,
+                   const hf_field *fields, int nfields)
+{
+    if (l->n == HF_MAX_ANALYSES || nfields < 0) return -1;
+    for (int i = 0; i < nfields; i++)
+        if ((size_t)fields[i].offset >= size) return -1;
+    int i = l->n++;
+    l->names[i] = hf_strdup(name);
+    l->offsets[i] = l->row_size;
+    l->schemas[i].nfields = nfields;
+    l->schemas[i].size = size;
+    l->schemas[i].fields = hf_malloc(sizeof(hf_field) * (size_t)(nfields ? nfields : 1));
+    memcpy(l->schemas[i].fields, fields, sizeof(hf_field) * (size_t)nfields);
+    l->row_size += (size + 7) & ~(size_t)7;
+    return (long)l->offsets[i];
+}
+
+void hf_layout_release(hf_layout *l)
+{
+    for (int i = 0; i < l->n; i++) {
+        hf_free(l->names[i]);
+        hf_free(l->schemas[i].fields);
+    }
+    memset(l, 0, sizeof *l);
+}
+
+/* ------------------------------------------------------------------------
+ * Levels
+ * --------------------------------------------------------------------- */
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+void hf_windows_init(hf_windows *ws, const int64_t *g_ms, int n,
+                     const hf_layout *layout, hf_pool *pool)
+{
+    memset(ws, 0, sizeof *ws);
+    ws->layout = layout;
+    ws->pool = pool;
+    int64_t base = g_ms[0];
+    for (int i = 1; i < n; i++) base = gcd64(base, g_ms[i]);
+    int first = 0;
+    ws->levels[0].g_ms = base;
+    ws->levels[0].source = -1;
+    if (g_ms[0] == base) {
+        ws->levels[0].emit = 1;
+        first = 1;
+    }
+    ws->nlevels = 1;
+    for (int i = first; i < n; i++) {
+        hf_level *lv = &ws->levels[ws->nlevels];
+        lv->g_ms = g_ms[i];
+        lv->emit = 1;
+        /* the coarsest finer level that divides this one */
+        lv->source = 0;
+        for (int j = ws->nlevels - 1; j > 0; j--)
+            if (g_ms[i] % ws->levels[j].g_ms == 0) {
+                lv->source = j;
+                break;
+            }
+        ws->nlevels++;
+    }
+}
+
+int64_t hf_windows_base_ms(const hf_windows *ws)
+{
+    return ws->levels[0].g_ms;
+}
+
+static int64_t floor_to(int64_t t, int64_t g)
+{
+    int64_t q = t / g;
+    if (t % g < 0) q--;
+    return q * g;
+}
+
+/* ------------------------------------------------------------------------
+ * Windows and their host tables
+ * --------------------------------------------------------------------- */
+
+static hf_window *window_new(hf_windows *ws, int level, int64_t start)
+{
+    hf_arena *a = hf_arena_new(ws->pool);
+    hf_window *w = hf_arena_calloc(a, sizeof *w);
+    w->arena = a;
+    w->level = level;
+    w->start_ms = start;
+    w->g_ms = ws->levels[level].g_ms;
+    w->row_size = ws->layout->row_size;
+    w->mask = 63;
+    w->table = hf_arena_calloc(a, sizeof(uint32_t) * (w->mask + 1));
+    return w;
+}
+
+/* The window of level that starts at start, created in order when new. */
+static hf_window *level_window(hf_windows *ws, int level, int64_t start)
+{
+    hf_window **pp = &ws->levels[level].open;
+    while (*pp && (*pp)->start_ms < start) pp = &(*pp)->next;
+    if (*pp && (*pp)->start_ms == start) return *pp;
+    hf_window *w = window_new(ws, level, start);
+    w->next = *pp;
+    *pp = w;
+    return w;
+}
+
+hf_window *hf_windows_base(hf_windows *ws, int64_t t)
+{
+    int64_t start = floor_to(t, ws->levels[0].g_ms);
+    if (ws->last && ws->last->start_ms == start) return ws->last;
+    ws->last = level_window(ws, 0, start);
+    return ws->last;
+}
+
+uint8_t *hf_window_row(const hf_window *w, uint32_t i)
+{
+    return w->chunks[i / HF_CHUNK_ROWS] + (size_t)(i % HF_CHUNK_ROWS) * w->row_size;
+}
+
+static void table_grow(hf_window *w)
+{
+    uint32_t oldsize = w->mask + 1, size = oldsize * 2;
+    uint32_t *t = hf_arena_calloc(w->arena, sizeof(uint32_t) * size);
+    for (uint32_t i = 0; i < w->nhosts; i++) {
+        const hf_host *h = (const hf_host *)hf_window_row(w, i);
+        uint32_t j = (uint32_t)hf_hash_addr(h->addr) & (size - 1);
+        while (t[j]) j = (j + 1) & (size - 1);
+        t[j] = i + 1;
+    }
+    hf_arena_release(w->arena, w->table, sizeof(uint32_t) * oldsize);
+    w->table = t;
+    w->mask = size - 1;
+}
+
+/* Append a row for a new host; returns it initialised. */
+static uint8_t *row_new(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family)
+{
+    uint32_t i = w->nhosts;
+    if (i % HF_CHUNK_ROWS == 0) {
+        uint32_t c = i / HF_CHUNK_ROWS;
+        if ((c & (c - 1)) == 0) {            /* 0, 1, 2, 4, ...: double the chunk list */
+            uint32_t cap = c ? c * 2 : 1;
+            uint8_t **chunks = hf_arena_alloc(w->arena, sizeof(uint8_t *) * cap);
+            if (c) {
+                memcpy(chunks, w->chunks, sizeof(uint8_t *) * c);
+                hf_arena_release(w->arena, w->chunks, sizeof(uint8_t *) * c);
+            }
+            w->chunks = chunks;
+        }
+        w->chunks[c] = hf_arena_alloc(w->arena, w->row_size * HF_CHUNK_ROWS);
+        w->nchunks = c + 1;
+    }
+    w->nhosts++;
+    uint8_t *row = hf_window_row(w, i);
+    hf_host *h = (hf_host *)row;
+    memcpy(h->addr, addr, 16);
+    h->family = family;
+    memset(h->pad, 0, sizeof h->pad);
+    const hf_layout *l = ws->layout;
+    for (int a = 0; a < l->n; a++) hf_state_init(&l->schemas[a], row + l->offsets[a]);
+    return row;
+}
+
+uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family)
+{
+    uint32_t j = (uint32_t)hf_hash_addr(addr) & w->mask;
+    for (;;) {
+        uint32_t r = w->table[j];
+        if (!r) break;
+        uint8_t *row = hf_window_row(w, r - 1);
+        if (memcmp(row, addr, 16) == 0) return row;
+        j = (j + 1) & w->mask;
+    }
+    if (hf_pool_full(ws->pool)) {
+        ws->hosts_refused++;
+        return NULL;
+    }
+    uint8_t *row = row_new(ws, w, addr, family);
+    w->table[j] = w->nhosts;
+    if (w->nhosts * 4 > (w->mask + 1) * 3) table_grow(w);
+    return row;
+}
+
+/* ------------------------------------------------------------------------
+ * Closing
+ * --------------------------------------------------------------------- */
+
+/* Merge every host of src into dst. */
+static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
+{
+    const hf_layout *l = ws->layout;
+    for (uint32_t i = 0; i < src->nhosts; i++) {
+        const uint8_t *s = hf_window_row(src, i);
+        const hf_host *h = (const hf_host *)s;
+        uint8_t *d = hf_window_host(ws, dst, h->addr, h->family);
+        if (!d) continue;
+        for (int a = 0; a < l->n; a++)
+            hf_state_merge(&l->schemas[a], d + l->offsets[a], s + l->offsets[a], dst->arena);
+    }
+}
+
+void hf_windows_close(hf_windows *ws, int64_t boundary, hf_emit_fn emit, void *ctx)
+{
+    for (int lv = 0; lv < ws->nlevels; lv++) {
+        hf_level *level = &ws->levels[lv];
+        while (level->open && (boundary == INT64_MAX ||
+                               level->open->start_ms + level->g_ms <= boundary)) {
+            hf_window *w = level->open;
+            level->open = w->next;
+            if (ws->last == w) ws->last = NULL;
+            if (level->emit && w->nhosts) {
+                emit(ctx, w);
+                level->closed++;
+                level->hosts += w->nhosts;
+            }
+            for (int k = lv + 1; k < ws->nlevels; k++) {
+                if (ws->levels[k].source != lv) continue;
+                int64_t start = floor_to(w->start_ms, ws->levels[k].g_ms);
+                window_merge(ws, level_window(ws, k, start), w);
+            }
+            hf_arena_free(w->arena);
+        }
+    }
+}
+
+void hf_windows_release(hf_windows *ws)
+{
+    for (int lv = 0; lv < ws->nlevels; lv++) {
+        while (ws->levels[lv].open) {
+            hf_window *w = ws->levels[lv].open;
+            ws->levels[lv].open = w->next;
+            hf_arena_free(w->arena);
+        }
+    }
+    ws->last = NULL;
+}

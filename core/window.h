@@ -1,0 +1,107 @@
+/* window.h -- tumbling event-time windows at several granularities, each a
+ * table of hosts with every analysis's state.
+ *
+ * Flows update only the finest level (the base: the greatest common divisor
+ * of the granularities).  When the watermark passes a window's end the
+ * window closes: it is emitted if its granularity was asked for, merged into
+ * the window of the next coarser level that it divides, and freed.  Coarser
+ * windows are therefore merges of finer ones and never see a flow:
+ *
+ *     base 10s  |w|w|w|w|w|w| ...      flows land here
+ *                 \_|_/ \_|_/
+ *     30s        | W  | | W  |         each 10s window merges into its 30s one
+ *                    \____/
+ *     1m           |  W   |            each 30s window into its minute, ...
+ *
+ * A window's memory (hash table, state rows, sets) is one arena, so closing
+ * is one hf_arena_free().  Every state row starts with the host it belongs
+ * to (hf_host); the analyses' states follow at the offsets of the layout. */
+#ifndef HF_WINDOW_H
+#define HF_WINDOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "config.h"
+#include "state.h"
+
+#define HF_MAX_ANALYSES 64
+#define HF_CHUNK_ROWS   256
+
+typedef struct hf_host {
+    uint8_t addr[16];
+    uint8_t family;
+    uint8_t pad[7];
+} hf_host;
+
+/* Where each analysis's state lies in a row. */
+typedef struct hf_layout {
+    int       n;
+    char     *names[HF_MAX_ANALYSES];
+    size_t    offsets[HF_MAX_ANALYSES];   /* from the start of the row */
+    hf_schema schemas[HF_MAX_ANALYSES];
+    size_t    row_size;                   /* a multiple of 8 */
+} hf_layout;
+
+typedef struct hf_window {
+    int64_t   start_ms;
+    int64_t   g_ms;
+    int       level;
+    hf_arena *arena;
+    uint32_t  nhosts;
+    uint32_t  mask;        /* table slots - 1 */
+    uint32_t *table;       /* row index + 1, 0 when empty */
+    uint8_t **chunks;      /* rows, HF_CHUNK_ROWS per chunk */
+    uint32_t  nchunks;
+    size_t    row_size;
+    struct hf_window *next;
+} hf_window;
+
+typedef struct hf_level {
+    int64_t    g_ms;
+    int        emit;       /* a granularity that was asked for */
+    int        source;     /* the level merged into this one, -1 for the base */
+    hf_window *open;       /* open windows, by start */
+    uint64_t   closed;     /* windows closed */
+    uint64_t   hosts;      /* host rows emitted */
+} hf_level;
+
+typedef struct hf_windows {
+    hf_level         levels[HF_MAX_WINDOWS + 1];
+    int              nlevels;
+    const hf_layout *layout;
+    hf_pool         *pool;
+    hf_window       *last;          /* the base window found last */
+    uint64_t         hosts_refused; /* new hosts refused: memory limit */
+} hf_windows;
+
+typedef void (*hf_emit_fn)(void *ctx, hf_window *w);
+
+/* Layout. */
+void hf_layout_init(hf_layout *l);
+/* Append an analysis's state (size bytes, with its schema, copied).
+ * Returns its offset from the row start, or -1 when full. */
+long hf_layout_add(hf_layout *l, const char *name, size_t size,
+                   const hf_field *fields, int nfields);
+void hf_layout_release(hf_layout *l);
+
+/* Levels for the given granularities (ascending, ms). */
+void hf_windows_init(hf_windows *ws, const int64_t *g_ms, int n,
+                     const hf_layout *layout, hf_pool *pool);
+void hf_windows_release(hf_windows *ws);
+int64_t hf_windows_base_ms(const hf_windows *ws);
+
+/* The base window that holds time t (ms), created when new. */
+hf_window *hf_windows_base(hf_windows *ws, int64_t t);
+/* The state row of a host in w, created (and initialised) when new.
+ * NULL when the host is new and the memory limit is reached (counted). */
+uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family);
+/* Row i (0 <= i < nhosts) of w. */
+uint8_t *hf_window_row(const hf_window *w, uint32_t i);
+
+/* Close every window that ends at or before boundary, finest level first:
+ * emit(ctx, w) for asked-for granularities, merge into coarser, free. */
+void hf_windows_close(hf_windows *ws, int64_t boundary, hf_emit_fn emit, void *ctx);
+
+#endif

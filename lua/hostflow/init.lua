@@ -1,0 +1,135 @@
+-- hostflow: what an analysis is written with.
+--
+--   local hf = require "hostflow"
+--   return hf.analysis {
+--     name   = "peer_number",
+--     state  = { peers = hf.distinct() },           -- per host, per window
+--     update = function(s, flow) s.peers:add(flow.dst) end,
+--     result = function(s) return s.peers:count() end,
+--   }
+--
+-- The state is declared, never built: the core keeps one copy per host and
+-- window, merges finer windows into coarser ones and serialises it, using the
+-- primitives below.  update() sees one flow (hf_flow, see lua/README.md) and
+-- the host's state; result() turns the state into the host record's value
+-- under stats.<name> (a number, a string, a boolean or a table of those; nil
+-- leaves the field out).
+
+local base = require "hostflow.base"
+
+local hf = { _VERSION = "0.1.0" }
+
+hf.TCP = { FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08,
+           ACK = 0x10, URG = 0x20, ECE = 0x40, CWR = 0x80 }
+hf.PROTO = { ICMP = 1, TCP = 6, UDP = 17, ICMPV6 = 58 }
+
+-- ------------------------------------------------------------------------
+-- Primitives: the field kinds of a state
+-- ------------------------------------------------------------------------
+
+local primitive = {}
+primitive.__index = primitive
+
+local function field(kind, ctype, param)
+  return setmetatable({ kind = kind, ctype = ctype, param = param or 0 }, primitive)
+end
+
+--- A number that only grows by addition (flows, bytes, ...): s.x = s.x + n.
+function hf.counter() return field("sum", "double") end
+--- A sum of numbers (merged by adding): s.x = s.x + v.
+function hf.sum() return field("sum", "double") end
+--- The smallest value seen (starts at +inf): s.x = math.min(s.x, v).
+function hf.min() return field("min", "double") end
+--- The largest value seen (starts at -inf): s.x = math.max(s.x, v).
+function hf.max() return field("max", "double") end
+
+--- Distinct values: s.x:add(v), s.x:count().  Exact up to `exact` values
+-- (default 64, at most 4096), a HyperLogLog sketch (1.6% error) beyond.
+function hf.distinct(opts)
+  local exact = opts and opts.exact or 0
+  if type(exact) ~= "number" or exact < 0 or exact > 4096 or exact % 1 ~= 0 then
+    error("hf.distinct: exact must be a whole number from 1 to 4096", 2)
+  end
+  return field("distinct", "hf_distinct", exact)
+end
+
+--- The k heaviest keys: s.x:add(key, weight), s.x:items().
+function hf.topk(k)
+  k = k or 10
+  if type(k) ~= "number" or k < 1 or k > 1024 or k % 1 ~= 0 then
+    error("hf.topk: k must be a whole number from 1 to 1024", 2)
+  end
+  return field("topk", "hf_topk", k)
+end
+
+function hf.is_primitive(v) return getmetatable(v) == primitive end
+
+--- An address (a flow's src or dst) as text.
+hf.addr = base.addr_text
+
+-- ------------------------------------------------------------------------
+-- Analyses
+-- ------------------------------------------------------------------------
+
+local c_keywords = {}
+for w in ([[auto break case char const continue default do double else enum
+  extern float for goto if inline int long register restrict return short signed
+  sizeof static struct switch typedef union unsigned void volatile while _Bool
+  bool int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t]]):gmatch("%S+") do
+  c_keywords[w] = true
+end
+
+local function check_name(what, name)
+  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") or #name > 63 then
+    return nil, string.format("%s must be a name of letters, digits and _ (at most 63), got %s",
+                              what, type(name) == "string" and ("'" .. name .. "'") or type(name))
+  end
+  if c_keywords[name] then
+    return nil, string.format("%s '%s' is a reserved word; choose another", what, name)
+  end
+  return true
+end
+
+--- Check an analysis table and mark it as one.  Returns it, or raises an
+-- error that says what is wrong.
+function hf.analysis(spec)
+  local ok, err = hf.validate(spec)
+  if not ok then error(err, 2) end
+  spec.version = spec.version or 1
+  spec.order = spec.order or 100
+  return setmetatable(spec, { __hostflow_analysis = true })
+end
+
+--- The checks behind hf.analysis: true, or nil and a message.
+function hf.validate(spec)
+  if type(spec) ~= "table" then return nil, "an analysis is a table" end
+  local ok, err = check_name("name", spec.name)
+  if not ok then return nil, err end
+  local function fail(fmt, ...)
+    return nil, string.format("analysis '%s': " .. fmt, spec.name, ...)
+  end
+  if type(spec.state) ~= "table" then return fail("state must be a table of primitives") end
+  for k, v in pairs(spec.state) do
+    ok, err = check_name("state field", k)
+    if not ok then return fail("%s", err) end
+    if not hf.is_primitive(v) then
+      return fail("state.%s must be a primitive (hf.counter(), hf.sum(), hf.min(), hf.max(), "
+                  .. "hf.distinct(), hf.topk()), got %s", k, type(v))
+    end
+  end
+  if type(spec.update) ~= "function" then return fail("update must be a function(state, flow)") end
+  if spec.result ~= nil and type(spec.result) ~= "function" then
+    return fail("result must be a function(state)")
+  end
+  if spec.version ~= nil and type(spec.version) ~= "number" then return fail("version must be a number") end
+  if spec.order ~= nil and type(spec.order) ~= "number" then return fail("order must be a number") end
+  if spec.keys ~= nil then
+    if type(spec.keys) ~= "table" then return fail("keys must be a list of strings") end
+    for i, k in ipairs(spec.keys) do
+      if type(k) ~= "string" then return fail("keys[%d] must be a string", i) end
+    end
+  end
+  return true
+end
+
+return hf

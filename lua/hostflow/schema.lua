@@ -1,0 +1,68 @@
+-- hostflow.schema: an analysis's declared state as a C struct.
+--
+-- { flows = hf.counter(), peers = hf.distinct() } becomes
+--   struct { double flows; hf_distinct peers; }
+-- plus the field list (kind, offset, parameter) that lets the core
+-- initialise, merge and serialise the state without knowing the analysis.
+-- Fields are laid out in name order, so a layout does not depend on the
+-- order pairs() happens to visit them in.
+
+local ffi = require "ffi"
+require "hostflow.base"
+
+local M = {}
+
+M.KIND = { sum = 1, min = 2, max = 3, distinct = 4, topk = 5 }
+
+--- Build the state type of a validated analysis.  distinct_exact is the
+-- default exact limit of hf.distinct() fields that set none.
+function M.build(spec, distinct_exact)
+  local names = {}
+  for k in pairs(spec.state) do names[#names + 1] = k end
+  table.sort(names)
+  local decl = { "struct {" }
+  for _, name in ipairs(names) do
+    decl[#decl + 1] = spec.state[name].ctype .. " " .. name .. ";"
+  end
+  if #names == 0 then decl[#decl + 1] = "uint8_t unused_;" end
+  decl[#decl + 1] = "}"
+  local ct = ffi.typeof(table.concat(decl, " "))
+  local fields = ffi.new("hf_field[?]", math.max(#names, 1))
+  local kinds = {}
+  for i, name in ipairs(names) do
+    local f = spec.state[name]
+    local param = f.param
+    if f.kind == "distinct" and param == 0 then param = distinct_exact or 0 end
+    fields[i - 1].offset = ffi.offsetof(ct, name)
+    fields[i - 1].kind = M.KIND[f.kind]
+    fields[i - 1].param = param
+    kinds[name] = f.kind
+  end
+  return {
+    ct = ct,
+    ptr = ffi.typeof("$ *", ct),
+    size = ffi.sizeof(ct),
+    fields = fields,
+    nfields = #names,
+    names = names,
+    kinds = kinds,
+  }
+end
+
+--- The result of an analysis that declares none: each field's value
+-- (counts of distinct sets, items of top-k lists).
+function M.default_result(schema)
+  local names, kinds = schema.names, schema.kinds
+  return function(s)
+    local out = {}
+    for _, name in ipairs(names) do
+      local kind = kinds[name]
+      if kind == "distinct" then out[name] = s[name]:count()
+      elseif kind == "topk" then out[name] = s[name]:items()
+      else out[name] = s[name] end
+    end
+    return out
+  end
+end
+
+return M
