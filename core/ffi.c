@@ -80,6 +80,7 @@ size_t hf_ffi_sizeof(const char *name)
         {"hf_flow", sizeof(hf_flow)},           {"hf_distinct", sizeof(hf_distinct)},
         {"hf_topk", sizeof(hf_topk)},           {"hf_topk_item", sizeof(hf_topk_item)},
         {"hf_buf", sizeof(hf_buf)},             {"hf_field", sizeof(hf_field)},
+        {"hf_schema", sizeof(hf_schema)},
         {"hf_host", sizeof(hf_host)},           {"hf_window", sizeof(hf_window)},
         {"hf_fragments", sizeof(hf_fragments)}, {"hf_job", sizeof(hf_job)},
     };

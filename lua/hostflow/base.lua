@@ -64,6 +64,14 @@ typedef struct hf_field {
 } hf_field;
 ]])
 
+declare("hf_schema", [[
+typedef struct hf_schema {
+  hf_field *fields;
+  int       nfields;
+  size_t    size;
+} hf_schema;
+]])
+
 declare("hf_buf", [[
 typedef struct hf_buf {
   char  *data;
@@ -134,6 +142,14 @@ void   hf_buf_put_string(hf_buf *b, const char *s, size_t n);
 size_t hf_addr_format(const uint8_t *addr, uint8_t family, char *out);
 uint8_t *hf_window_row(const hf_window *w, uint32_t i);
 long   hf_layout_add(void *layout, const char *name, size_t size, const hf_field *fields, int nfields);
+void   hf_state_init(const hf_schema *s, uint8_t *state);
+void   hf_state_merge(const hf_schema *s, uint8_t *dst, const uint8_t *src, void *arena);
+size_t hf_state_serialize(const hf_schema *s, const uint8_t *state, uint8_t *out, size_t cap);
+long   hf_state_deserialize(const hf_schema *s, uint8_t *state, const uint8_t *in, size_t len, void *arena);
+void  *hf_arena_current(void);
+int    hf_addr_parse(const char *s, size_t len, uint8_t *out, uint8_t *family);
+int    hf_decode_flow(const char *line, size_t len, hf_flow *out);
+const char *hf_decode_reason_name(int status);
 ]])
 
 -- The library that holds the functions.
@@ -160,7 +176,8 @@ local distinct_methods = {
     elseif t == "string" then C.hf_ffi_distinct_add_str(d, v, #v)
     else C.hf_ffi_distinct_add_addr(d, v) end
   end,
-  count = function(d) return C.hf_distinct_count(d) end,
+  -- exact while small; the sketch estimate, rounded, beyond
+  count = function(d) return math.floor(C.hf_distinct_count(d) + 0.5) end,
   is_sketch = function(d) return C.hf_distinct_is_sketch(d) ~= 0 end,
   merge = function(d, other) C.hf_ffi_distinct_merge(d, other) end,
 }
@@ -204,7 +221,7 @@ pcall(ffi.metatype, "hf_topk", { __index = topk_methods })
 function M.check_abi()
   local bad = {}
   for _, name in ipairs { "hf_flow", "hf_distinct", "hf_topk", "hf_topk_item", "hf_buf",
-                          "hf_field", "hf_host", "hf_window", "hf_fragments", "hf_job" } do
+                          "hf_field", "hf_schema", "hf_host", "hf_window", "hf_fragments", "hf_job" } do
     local c, lua = tonumber(M.C.hf_ffi_sizeof(name)), ffi.sizeof(name)
     if c ~= lua then bad[#bad + 1] = string.format("%s: C %d, Lua %d", name, c, lua) end
   end

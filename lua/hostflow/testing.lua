@@ -1,0 +1,159 @@
+-- hostflow.testing: run an analysis outside hostflow, for busted specs and
+-- for trying an analysis by hand.
+--
+--   local testing = require "hostflow.testing"
+--   local t = testing.load("analyses/peer_number.lua")   -- or an analysis table
+--   t:feed { src = "10.0.0.1", dst = "192.0.2.7", dport = 443 }
+--   t:feed { src = "10.0.0.1", dst = "192.0.2.8", dport = 443 }
+--   assert.equal(2, t:result("10.0.0.1"))
+--
+-- A run holds one window: a state per source host, made and merged by the
+-- core's own C functions (hf_state_init, hf_state_merge), so what a spec sees
+-- is what hostflow computes.  Flow fields not given take the defaults below.
+
+local ffi = require "ffi"
+local base = require "hostflow.base"
+local hf = require "hostflow"
+local schema = require "hostflow.schema"
+local json = require "hostflow.json"
+
+local C = base.C
+local M = {}
+
+M.DEFAULT_FLOW = {
+  src = "10.0.0.1", dst = "192.0.2.1", sport = 40000, dport = 443, proto = 6,
+  packets = 1, bytes = 100, start_ms = 1764165600000, end_ms = 1764165600000,
+  tcp_flags = 0,
+}
+
+local Run = {}
+Run.__index = Run
+
+--- A run of one analysis (a path, or a table made by hf.analysis).
+function M.load(spec, opts)
+  if type(spec) == "string" then
+    local runtime = require "hostflow.runtime"
+    local loaded, err = runtime.load_file(spec)
+    if not loaded then error(err, 2) end
+    spec = loaded
+  else
+    local ok, err = hf.validate(spec)
+    if not ok then error(err, 2) end
+  end
+  C.hf_ffi_scratch_arena()
+  local s = schema.build(spec, opts and opts.distinct_exact or 64)
+  local cs = ffi.new("hf_schema")
+  cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
+  return setmetatable({
+    spec = spec, schema = s, cschema = cs, states = {}, hosts = {},
+    result_fn = spec.result or schema.default_result(s),
+  }, Run)
+end
+
+local function parse_addr(text, field)
+  local out, fam = ffi.new("uint8_t[16]"), ffi.new("uint8_t[1]")
+  if C.hf_addr_parse(text, #text, out, fam) ~= 0 then
+    error(string.format("flow.%s: not an address: %q", field, text), 3)
+  end
+  return out, fam[0]
+end
+
+--- A flow (hf_flow) from a table of fields; addresses as text.
+function M.flow(t)
+  local f = ffi.new("hf_flow")
+  for k, v in pairs(M.DEFAULT_FLOW) do if t[k] == nil then t[k] = v end end
+  if t.end_ms < t.start_ms then t.end_ms = t.start_ms end
+  local src, fam = parse_addr(t.src, "src")
+  local dst = parse_addr(t.dst, "dst")
+  ffi.copy(f.src, src, 16)
+  ffi.copy(f.dst, dst, 16)
+  f.family = fam
+  for _, k in ipairs { "sport", "dport", "proto", "packets", "bytes", "start_ms", "end_ms", "tcp_flags" } do
+    f[k] = t[k]
+  end
+  return f
+end
+
+--- The state of a host, made (and initialised by the core) when new.
+function Run:state(host)
+  local st = self.states[host]
+  if not st then
+    st = ffi.new(self.schema.ct)
+    C.hf_state_init(self.cschema, ffi.cast("uint8_t *", st))
+    self.states[host] = st
+    self.hosts[#self.hosts + 1] = host
+  end
+  return st
+end
+
+--- Feed one flow: a table (see DEFAULT_FLOW) or an hf_flow.
+function Run:feed(t)
+  local f = type(t) == "table" and M.flow(t) or t
+  local host = base.addr_text(f.src)
+  self.spec.update(ffi.cast(self.schema.ptr, self:state(host)), f)
+  return self
+end
+
+--- Feed every flow of an NDJSON file, decoded by the core's decoder.
+-- Returns the number fed and the number rejected.
+function Run:feed_file(path)
+  local f = ffi.new("hf_flow")
+  local fed, rejected = 0, 0
+  for line in io.lines(path) do
+    if C.hf_decode_flow(line, #line, f) == 0 then
+      self:feed(f)
+      fed = fed + 1
+    else
+      rejected = rejected + 1
+    end
+  end
+  return fed, rejected
+end
+
+--- The result of a host (what goes under stats.<name>), or nil.
+function Run:result(host)
+  local st = self.states[host]
+  if not st then return nil end
+  return self.result_fn(ffi.cast(self.schema.ptr, st))
+end
+
+--- The result of a host as the JSON text of its record field.
+function Run:json(host)
+  local v = self:result(host)
+  if v == nil then return nil end
+  return json.tostring(v, self.spec.keys)
+end
+
+--- Every host's result: { [host] = result }.
+function Run:results()
+  local out = {}
+  for _, host in ipairs(self.hosts) do out[host] = self:result(host) end
+  return out
+end
+
+--- Merge another run of the same analysis into this one, host by host, as
+-- the core merges a finer window into a coarser one.
+function Run:merge(other)
+  for _, host in ipairs(other.hosts) do
+    C.hf_state_merge(self.cschema, ffi.cast("uint8_t *", self:state(host)),
+                     ffi.cast("uint8_t *", other.states[host]), C.hf_arena_current())
+  end
+  return self
+end
+
+--- Serialise a host's state and read it back into a fresh run's host:
+-- returns the byte length and the new run.
+function Run:roundtrip(host)
+  local st = ffi.cast("uint8_t *", self.states[host])
+  local need = tonumber(C.hf_state_serialize(self.cschema, st, nil, 0))
+  local bytes = ffi.new("uint8_t[?]", need)
+  C.hf_state_serialize(self.cschema, st, bytes, need)
+  local copy = M.load(self.spec)
+  copy.schema, copy.cschema = self.schema, self.cschema
+  local dst = ffi.cast("uint8_t *", copy:state(host))
+  local used = C.hf_state_deserialize(self.cschema, dst, bytes, need, C.hf_arena_current())
+  if used ~= need then error("state did not read back", 2) end
+  return need, copy
+end
+
+return M
