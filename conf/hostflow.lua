@@ -27,10 +27,10 @@ return {
   input = "-",
   output = "-",
 
-  -- The Lua analyses: every *.lua file in dir, unless enable lists names;
-  -- disable leaves some out.
+  -- The Lua analyses: every *.lua file in dir (a relative dir is taken from
+  -- this file's directory), unless enable lists names; disable leaves some out.
   analyses = {
-    dir = "analyses",
+    dir = "../analyses",
     -- enable = { "total", "peer_number" },
     disable = {},
   },

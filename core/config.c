@@ -450,10 +450,29 @@ static int walk_table(loader *ld, const char *prefix, key_fn fn)
     return 0;
 }
 
+/* analyses.dir: a relative path is taken from the configuration file's
+ * directory, so a configuration and its analyses can move together. */
+static int get_dir(loader *ld, const char *key, char **dst)
+{
+    char *dir = NULL;
+    if (get_string(ld, key, &dir) < 0) return -1;
+    const char *slash = strrchr(ld->file, '/');
+    if (dir[0] != '/' && slash) {
+        size_t n = (size_t)(slash - ld->file) + strlen(dir) + 2;
+        char *full = hf_malloc(n);
+        snprintf(full, n, "%.*s/%s", (int)(slash - ld->file), ld->file, dir);
+        hf_free(dir);
+        dir = full;
+    }
+    hf_free(*dst);
+    *dst = dir;
+    return 0;
+}
+
 static int analyses_key(loader *ld, const char *key, const char *name)
 {
     hf_config *c = ld->cfg;
-    if (!strcmp(name, "dir")) return get_string(ld, key, &c->analyses_dir);
+    if (!strcmp(name, "dir")) return get_dir(ld, key, &c->analyses_dir);
     if (!strcmp(name, "enable")) {
         name_list nl = {&c->enable, &c->nenable};
         return get_list(ld, key, name_elem, &nl);
@@ -497,7 +516,7 @@ static int top_key(loader *ld, const char *key, const char *name)
     if (!strcmp(name, "max_line")) return get_size(ld, key, &c->max_line);
     if (!strcmp(name, "batch")) return get_int(ld, key, 1, 65536, &c->batch);
     if (!strcmp(name, "analyses")) {
-        if (lua_type(ld->L, -1) == LUA_TSTRING) return get_string(ld, key, &c->analyses_dir);
+        if (lua_type(ld->L, -1) == LUA_TSTRING) return get_dir(ld, key, &c->analyses_dir);
         return walk_table(ld, key, analyses_key);
     }
     if (!strcmp(name, "memory")) return walk_table(ld, key, memory_key);
