@@ -27,8 +27,8 @@ typedef struct hf_topk_item {
 typedef struct hf_topk {
     uint16_t k;       /* 0 means 10 */
     uint16_t n;       /* items in use */
-    uint32_t pad;
-    hf_topk_item *items;  /* HF_TOPK_SLOTS(k) slots, allocated on first add */
+    uint32_t cap;     /* slots allocated: 4, 8, 16 ... up to HF_TOPK_SLOTS(k) */
+    hf_topk_item *items;  /* cap slots in the arena, allocated on first add */
 } hf_topk;
 
 void hf_topk_add(hf_topk *t, const uint8_t key[16], uint8_t kind, double weight, hf_arena *a);
