@@ -1,11 +1,14 @@
 -- tcp_flags: of the host's TCP flows, how many had each flag set.  Absent
 -- for a host that sent no TCP flow in the window.
 local hf = require "hostflow"
-local band = require("bit").band
+local bit = require "bit"
 
 local TCP = hf.PROTO.TCP
-local FIN, SYN, RST, PSH = hf.TCP.FIN, hf.TCP.SYN, hf.TCP.RST, hf.TCP.PSH
-local ACK, URG, ECE, CWR = hf.TCP.ACK, hf.TCP.URG, hf.TCP.ECE, hf.TCP.CWR
+local band, rshift = bit.band, bit.rshift
+
+-- 1 when bit n of the flags is set, else 0 (no branch: each flow's flags
+-- differ, and a branch per flag would send LuaJIT down a side trace)
+local function flag(flags, n) return band(rshift(flags, n), 1) end
 
 return hf.analysis {
   name   = "tcp_flags",
@@ -18,14 +21,14 @@ return hf.analysis {
     if flow.proto ~= TCP then return end
     local f = flow.tcp_flags
     s.tcp = s.tcp + 1
-    if band(f, FIN) ~= 0 then s.FIN = s.FIN + 1 end
-    if band(f, SYN) ~= 0 then s.SYN = s.SYN + 1 end
-    if band(f, RST) ~= 0 then s.RST = s.RST + 1 end
-    if band(f, PSH) ~= 0 then s.PSH = s.PSH + 1 end
-    if band(f, ACK) ~= 0 then s.ACK = s.ACK + 1 end
-    if band(f, URG) ~= 0 then s.URG = s.URG + 1 end
-    if band(f, ECE) ~= 0 then s.ECE = s.ECE + 1 end
-    if band(f, CWR) ~= 0 then s.CWR = s.CWR + 1 end
+    s.FIN = s.FIN + flag(f, 0)
+    s.SYN = s.SYN + flag(f, 1)
+    s.RST = s.RST + flag(f, 2)
+    s.PSH = s.PSH + flag(f, 3)
+    s.ACK = s.ACK + flag(f, 4)
+    s.URG = s.URG + flag(f, 5)
+    s.ECE = s.ECE + flag(f, 6)
+    s.CWR = s.CWR + flag(f, 7)
   end,
   result = function(s)
     if s.tcp == 0 then return nil end

@@ -45,14 +45,14 @@ static const uint8_t v4_mapped_prefix[12] = {
  * Parsing
  * --------------------------------------------------------------------- */
 
-/* Value of hex digit c, or -1. */
-static inline int hex_value(unsigned char c)
-{
-    if ((unsigned)(c - '0') < 10u) return c - '0';
-    c |= 0x20;                                  /* ASCII lowercase */
-    if ((unsigned)(c - 'a') < 6u) return c - 'a' + 10;
-    return -1;
-}
+/* One more than the value of each byte as a hex digit, 0 for a non-digit: a
+ * table, because a branch on "digit or letter" mispredicts on random hex. */
+static const uint8_t hex_value1[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+    ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
 
 /* Parse exactly a strict dotted quad s[0..len) into out[4].  Returns 0 or -1. */
 static int parse_v4(const char *s, size_t len, uint8_t out[4])
@@ -101,11 +101,10 @@ static int parse_v6(const char *s, size_t len, uint8_t out[16])
     for (;;) {
         /* A group (or the dotted-quad tail) starts at i. */
         size_t start = i;
-        unsigned v = 0;
-        int h;
+        unsigned v = 0, h;
         if (n == 8) return -1;
-        while (i < len && i - start < 4 && (h = hex_value((unsigned char)s[i])) >= 0) {
-            v = (v << 4) | (unsigned)h;
+        while (i < len && i - start < 4 && (h = hex_value1[(unsigned char)s[i]]) != 0) {
+            v = (v << 4) | (h - 1);
             i++;
         }
         if (i == start) return -1;              /* empty group */

@@ -240,6 +240,7 @@ static void sum_workers(hf_pipeline *p, totals *t)
         for (int a = 0; a < st.nanalyses; a++) {
             t->w.analysis_names[a] = st.analysis_names[a];
             t->w.analysis_ns[a] += st.analysis_ns[a];
+            t->w.result_ns[a] += st.result_ns[a];
             t->w.analysis_errors[a] += st.analysis_errors[a];
         }
     }
@@ -289,12 +290,13 @@ void hf_pipeline_report(hf_pipeline *p, FILE *f)
             (unsigned long long)t.windows_max[l], per);
     }
     OUT("\n");
-    OUT("  memory     %.1f MiB now, %.1f MiB peak, limit %.0f MiB; %llu flows refused (memory)\n",
+    OUT("  memory     %.1f MiB now, %.1f MiB peak, limit %.0f MiB; %llu host rows refused (memory)\n",
         (double)t.w.mem_bytes / 1048576.0, (double)t.w.mem_peak / 1048576.0,
         (double)p->cfg->memory_max / 1048576.0, (unsigned long long)t.w.hosts_refused);
-    OUT("  analyses  ");
+    OUT("  analyses   ms in update() + result():");
     for (int a = 0; a < t.w.nanalyses; a++) {
-        OUT(" %s %.1f ms", t.w.analysis_names[a], t.w.analysis_ns[a] / 1e6);
+        OUT(" %s %.0f+%.0f", t.w.analysis_names[a], t.w.analysis_ns[a] / 1e6,
+            t.w.result_ns[a] / 1e6);
         if (t.w.analysis_errors[a] > 0) OUT(" (%.0f errors)", t.w.analysis_errors[a]);
         OUT(a + 1 < t.w.nanalyses ? "," : "");
     }
@@ -335,7 +337,7 @@ int hf_pipeline_write_stats(hf_pipeline *p, const char *path)
     hf_buf_put_int(&b, (int64_t)p->late);
     hf_buf_puts(&b, ",\"flows_analysed\":");
     hf_buf_put_int(&b, (int64_t)t.w.flows);
-    hf_buf_puts(&b, ",\"flows_refused_memory\":");
+    hf_buf_puts(&b, ",\"hosts_refused_memory\":");
     hf_buf_put_int(&b, (int64_t)t.w.hosts_refused);
     hf_buf_puts(&b, ",\"records\":");
     hf_buf_put_int(&b, (int64_t)t.w.records);
@@ -361,8 +363,10 @@ int hf_pipeline_write_stats(hf_pipeline *p, const char *path)
     for (int a = 0; a < t.w.nanalyses; a++) {
         if (a) hf_buf_putc(&b, ',');
         hf_buf_put_string(&b, t.w.analysis_names[a], strlen(t.w.analysis_names[a]));
-        hf_buf_puts(&b, ":{\"ms\":");
+        hf_buf_puts(&b, ":{\"update_ms\":");
         hf_buf_put_number(&b, t.w.analysis_ns[a] / 1e6);
+        hf_buf_puts(&b, ",\"result_ms\":");
+        hf_buf_put_number(&b, t.w.result_ns[a] / 1e6);
         hf_buf_puts(&b, ",\"errors\":");
         hf_buf_put_number(&b, t.w.analysis_errors[a]);
         hf_buf_putc(&b, '}');

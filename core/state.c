@@ -22,8 +22,9 @@
  *
  *   u8 version=1 | u8 0 | u16 nfields | per field: u8 kind | payload
  *
- *   SUM, MIN, MAX: f64 (NaN refused)   DISTINCT: distinct.h bytes
- *   TOPK: topk.h bytes
+ *   SUM, MIN, MAX: f64, any value (an analysis may well have summed a
+ *   NaN; its state must still travel, bit for bit)
+ *   DISTINCT: distinct.h bytes          TOPK: topk.h bytes
  *
  * The reader accepts only the schema's field count and kinds, in order, and
  * leaves an initialised state behind when it refuses.  The schema itself is
@@ -206,9 +207,7 @@ long hf_state_deserialize(const hf_schema *s, uint8_t *state, const uint8_t *in,
         long n;
         if (is_number(f->kind)) {
             if (len - pos < 8) goto fail;
-            double v = get_f64(in + pos);
-            if (isnan(v)) goto fail;
-            set_d(state, f, v);
+            set_d(state, f, get_f64(in + pos));
             n = 8;
         } else if (f->kind == HF_FIELD_DISTINCT) {
             n = hf_distinct_deserialize((hf_distinct *)(void *)p, in + pos, len - pos, a);

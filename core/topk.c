@@ -144,6 +144,14 @@ static double getf64(const uint8_t *p) { uint64_t v = get64(p); double d; memcpy
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
+/* x + y for counts: saturates at DBL_MAX, so a count stays finite (and a
+ * summary stays serialisable) whatever weights and merges it has seen. */
+static inline double sat_add(double x, double y)
+{
+    double s = x + y;
+    return s <= DBL_MAX ? s : DBL_MAX;
+}
+
 /* ------------------------------------------------------------------------
  * Internals
  * --------------------------------------------------------------------- */
@@ -168,7 +176,7 @@ static void add_item(hf_topk *t, const uint8_t key[16], uint8_t kind, double w, 
     uint32_t n = t->n;
     for (uint32_t i = 0; i < n; i++) {
         if (key_eq(&it[i], key, kind)) {
-            it[i].count += w;
+            it[i].count = sat_add(it[i].count, w);
             return;
         }
     }
@@ -187,7 +195,7 @@ static void add_item(hf_topk *t, const uint8_t key[16], uint8_t kind, double w, 
     memcpy(it[m].key, key, 16);
     it[m].kind = kind;
     it[m].error = it[m].count;
-    it[m].count += w;
+    it[m].count = sat_add(it[m].count, w);
 }
 
 /* The least count of a full summary, else 0: the bound on unwatched keys. */
@@ -295,8 +303,8 @@ void hf_topk_merge(hf_topk *dst, const hf_topk *src, hf_arena *a)
     for (uint32_t i = 0; i < n1 + n2; i++) {
         if (u && tmp[u - 1].from != tmp[i].from && tmp[u - 1].from != 3 &&
             key_cmp(&tmp[u - 1].it, &tmp[i].it) == 0) {
-            tmp[u - 1].it.count += tmp[i].it.count;
-            tmp[u - 1].it.error += tmp[i].it.error;
+            tmp[u - 1].it.count = sat_add(tmp[u - 1].it.count, tmp[i].it.count);
+            tmp[u - 1].it.error = sat_add(tmp[u - 1].it.error, tmp[i].it.error);
             tmp[u - 1].from = 3;
         } else {
             tmp[u++] = tmp[i];
@@ -304,8 +312,8 @@ void hf_topk_merge(hf_topk *dst, const hf_topk *src, hf_arena *a)
     }
     for (uint32_t i = 0; i < u; i++) {
         double charge = tmp[i].from == 1 ? m2 : tmp[i].from == 2 ? m1 : 0.0;
-        tmp[i].it.count += charge;
-        tmp[i].it.error += charge;
+        tmp[i].it.count = sat_add(tmp[i].it.count, charge);
+        tmp[i].it.error = sat_add(tmp[i].it.error, charge);
     }
     qsort(tmp, u, sizeof *tmp, tagged_rank_cmp);
 

@@ -44,7 +44,8 @@ typedef struct hf_job {
     int            n;
     hf_window     *window;     /* emit: the closing window */
     hf_fragments  *frags;      /* emit: one per analysis */
-    double        *analysis_ns;     /* per analysis: time spent */
+    double        *analysis_ns;     /* per analysis: time in update() */
+    double        *result_ns;       /* per analysis: time in result() and encoding */
     double        *analysis_errors; /* per analysis: errors raised */
     int            worker;
 } hf_job;
@@ -64,6 +65,7 @@ typedef struct hf_worker_stats {
     int      nanalyses;
     const char *analysis_names[HF_MAX_ANALYSES];
     double   analysis_ns[HF_MAX_ANALYSES];
+    double   result_ns[HF_MAX_ANALYSES];
     double   analysis_errors[HF_MAX_ANALYSES];
 } hf_worker_stats;
 

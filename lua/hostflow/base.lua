@@ -112,6 +112,7 @@ typedef struct hf_job {
   hf_window     *window;
   hf_fragments  *frags;
   double        *analysis_ns;
+  double        *result_ns;
   double        *analysis_errors;
   int            worker;
 } hf_job;

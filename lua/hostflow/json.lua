@@ -1,9 +1,9 @@
 -- hostflow.json: Lua values into JSON text, appended to a C buffer (hf_buf).
 --
 -- Used for analysis results, which go straight into the host records; no
--- Lua string is built per record.  Objects list `keys` first when given (an
--- analysis's declared order), then the other keys sorted, so records are
--- byte-for-byte reproducible.
+-- Lua string is built per record.  A top-level object is written with an
+-- analysis's declared `keys` in that order (and only those); other objects
+-- with their keys sorted, so records are byte-for-byte reproducible.
 
 local ffi = require "ffi"
 local base = require "hostflow.base"
@@ -29,38 +29,32 @@ local function put_key(buf, k)
   C.hf_buf_put(buf, ":", 1)
 end
 
+-- An object.  With `keys` (an analysis's declared result keys) exactly those
+-- keys are written, in that order, and nothing else: no pairs(), no sort.
+-- Without, every key, sorted, so records are reproducible.
 local function encode_object(buf, t, keys, depth)
   C.hf_buf_put(buf, "{", 1)
-  local first, seen = true, nil
-  if keys then
-    seen = {}
-    for _, k in ipairs(keys) do
-      local v = t[k]
-      if v ~= nil then
-        if not first then C.hf_buf_put(buf, ",", 1) end
-        first = false
-        put_key(buf, k)
-        encode(buf, v, nil, depth + 1)
-      end
-      seen[k] = true
-    end
-  end
-  local rest = {}
-  for k in pairs(t) do
-    if not (seen and seen[k]) then
+  local first = true
+  if not keys then
+    keys = {}
+    for k in pairs(t) do
       local tk = type(k)
       if tk ~= "string" and tk ~= "number" then
         error("cannot encode a table key of type " .. tk, 0)
       end
-      rest[#rest + 1] = k
+      keys[#keys + 1] = k
     end
+    if #keys > 1 then table.sort(keys, function(a, b) return tostring(a) < tostring(b) end) end
   end
-  if #rest > 1 then table.sort(rest, function(a, b) return tostring(a) < tostring(b) end) end
-  for _, k in ipairs(rest) do
-    if not first then C.hf_buf_put(buf, ",", 1) end
-    first = false
-    put_key(buf, k)
-    encode(buf, t[k], nil, depth + 1)
+  for i = 1, #keys do
+    local k = keys[i]
+    local v = t[k]
+    if v ~= nil then
+      if not first then C.hf_buf_put(buf, ",", 1) end
+      first = false
+      put_key(buf, k)
+      encode(buf, v, nil, depth + 1)
+    end
   end
   C.hf_buf_put(buf, "}", 1)
 end
@@ -78,7 +72,7 @@ function encode(buf, v, keys, depth)
   elseif t == "table" then
     depth = depth or 0
     if depth >= MAX_DEPTH then error("result nested deeper than 32 levels", 0) end
-    if is_array(v) then
+    if not keys and is_array(v) then
       C.hf_buf_put(buf, "[", 1)
       for i = 1, #v do
         if i > 1 then C.hf_buf_put(buf, ",", 1) end

@@ -94,6 +94,14 @@ end
 -- (analysis paths), enable/disable (names or nil), distinct_exact, worker.
 -- Returns process, emit.
 function M.start(opts)
+  -- HOSTFLOW_JIT_LOG=FILE: LuaJIT's trace log (jit.v, or jit.dump with
+  -- HOSTFLOW_JIT_DUMP) in FILE.<worker>, to see what compiles
+  local jit_log = os.getenv("HOSTFLOW_JIT_LOG")
+  if jit_log and jit_log ~= "" then
+    local dump = os.getenv("HOSTFLOW_JIT_DUMP")  -- jit.dump options, e.g. "tbim"
+    local file = jit_log .. "." .. opts.worker
+    if dump then require("jit.dump").start(dump, file) else require("jit.v").start(file) end
+  end
   local ok, why = base.check_abi()
   if not ok then error("the Lua declarations do not match the core: " .. why, 0) end
   local job = ffi.cast("hf_job *", opts.job)
@@ -171,7 +179,7 @@ function M.start(opts)
   local function emit()
     local w = job.window
     local n = w.nhosts
-    local ns = job.analysis_ns
+    local ns = job.result_ns
     for k = 1, #analyses do
       local a = analyses[k]
       local t0 = C.hf_ffi_now_ns()
