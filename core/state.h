@@ -40,7 +40,9 @@ void hf_state_init(const hf_schema *s, uint8_t *state);
 void hf_state_merge(const hf_schema *s, uint8_t *dst, const uint8_t *src, hf_arena *a);
 /* Bytes held outside the state (sets, sketches). */
 size_t hf_state_mem_bytes(const hf_schema *s, const uint8_t *state);
-/* Serialise / deserialise, with the snprintf-like contract of distinct.h. */
+/* Serialise / deserialise, with the snprintf-like contract of distinct.h.
+ * The reader accepts only this schema's field count and kinds; when it
+ * refuses (-1) the state is as hf_state_init() leaves it. */
 size_t hf_state_serialize(const hf_schema *s, const uint8_t *state, uint8_t *out, size_t cap);
 long hf_state_deserialize(const hf_schema *s, uint8_t *state, const uint8_t *in, size_t len, hf_arena *a);
 

@@ -31,6 +31,8 @@ typedef struct hf_topk {
     hf_topk_item *items;  /* cap slots in the arena, allocated on first add */
 } hf_topk;
 
+/* Add weight (positive and finite, else ignored) to key.  Counts saturate
+ * at DBL_MAX.  A NULL arena means hf_arena_current(). */
 void hf_topk_add(hf_topk *t, const uint8_t key[16], uint8_t kind, double weight, hf_arena *a);
 void hf_topk_add_number(hf_topk *t, double key, double weight, hf_arena *a);
 
@@ -38,8 +40,12 @@ void hf_topk_add_number(hf_topk *t, double key, double weight, hf_arena *a);
  * Returns the number copied (at most k). */
 int hf_topk_items(const hf_topk *t, hf_topk_item *out, int max);
 
+/* dst := dst merged with src (dst's k applies; see topk.c). */
 void hf_topk_merge(hf_topk *dst, const hf_topk *src, hf_arena *a);
+/* Bytes held outside the struct. */
 size_t hf_topk_mem_bytes(const hf_topk *t);
+/* Serialise / deserialise, with the snprintf-like contract of distinct.h;
+ * a refused input (-1) leaves an empty summary. */
 size_t hf_topk_serialize(const hf_topk *t, uint8_t *out, size_t cap);
 long hf_topk_deserialize(hf_topk *t, const uint8_t *in, size_t len, hf_arena *a);
 

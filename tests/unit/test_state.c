@@ -212,8 +212,15 @@ TEST(hostile_input_is_refused)
     WITH(b[2] = 7);                                   /* field count */
     WITH(b[3] = 1);
     WITH(b[4] = HF_FIELD_MAX);                        /* first kind */
-    WITH((b[5 + 7] = 0x7f, b[5 + 6] = 0xf8));         /* SUM is NaN */
 #undef WITH
+    /* Any double travels, NaN included, bit for bit. */
+    memcpy(b, ok, n);
+    b[5 + 7] = 0x7f; b[5 + 6] = 0xf8; b[5] = 0x2a;    /* a NaN with a payload */
+    CHECK_EQ_INT(hf_state_deserialize(&schema, (uint8_t *)&y, b, n, a), n);
+    CHECK(isnan(y.flows));
+    uint8_t back[4096];
+    CHECK_EQ_INT(serialise(&y, back, sizeof back), n);
+    CHECK(memcmp(back, b, n) == 0);
     CHECK_EQ_INT(hf_state_deserialize(&schema, (uint8_t *)&y, ok, n, a), n);
     /* Random mutations of a valid state: refused or accepted, never a crash;
      * what is accepted serialises to the bytes it was read from. */

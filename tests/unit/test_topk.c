@@ -281,6 +281,22 @@ TEST(merge_with_itself_doubles)
     hf_arena_free(a);
 }
 
+TEST(counts_saturate_and_stay_serialisable)
+{
+    hf_arena *a = hf_arena_new(pool);
+    hf_topk t = {0};
+    hf_topk_add_number(&t, 1, DBL_MAX, a);
+    hf_topk_add_number(&t, 1, DBL_MAX, a);
+    CHECK(t.items[0].count == DBL_MAX);
+    hf_topk_merge(&t, &t, a);
+    CHECK(t.items[0].count == DBL_MAX && t.items[0].error == 0);
+    uint8_t buf[64];
+    size_t n = hf_topk_serialize(&t, buf, sizeof buf);
+    hf_topk u;
+    CHECK_EQ_INT(hf_topk_deserialize(&u, buf, n, a), n);
+    hf_arena_free(a);
+}
+
 /* ------------------------------------------------------------------------
  * Serialisation
  * --------------------------------------------------------------------- */
@@ -402,6 +418,7 @@ int main(void)
     RUN(merge_of_streams_finds_the_heavy_keys);
     RUN(merge_charges_missing_keys_of_full_summaries);
     RUN(merge_with_itself_doubles);
+    RUN(counts_saturate_and_stay_serialisable);
     RUN(serialise_round_trips);
     RUN(hostile_input_is_refused);
     hf_pool_free(pool);
