@@ -48,6 +48,8 @@
  * just as they would be with malloc. */
 #include "arena.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -144,10 +146,15 @@ hf_pool *hf_pool_new(size_t limit_bytes)
     return p;
 }
 
-/* Free the pool and its recycled blocks.  Every arena must be freed first. */
+/* Free the pool and its recycled blocks.  Every arena must be freed first:
+ * a live arena would point at a freed pool, so that stops the process. */
 void hf_pool_free(hf_pool *pool)
 {
     if (!pool) return;
+    if (pool->narenas != 0) {
+        fprintf(stderr, "hostflow: hf_pool_free with %ld arenas still open\n", pool->narenas);
+        abort();
+    }
     void *b = pool->free_blocks;
     while (b) {
         UNPOISON(b, sizeof(void *));

@@ -8,9 +8,12 @@
  *   pool (one per worker thread; limit in bytes, counted)
  *    └── arena (one per open window) ── blocks of HF_ARENA_BLOCK bytes
  *         └── allocations: 8-byte aligned; small sizes rounded to a class
- *             (16, 32, 64, ... 4096 bytes) so hf_arena_release() can keep
- *             them on a free list for reuse; larger ones get blocks of
- *             their own.
+ *             (16-byte steps to 128, then four per doubling to 4096) so
+ *             hf_arena_release() can keep them on a free list for reuse;
+ *             larger ones get blocks of their own.
+ *
+ * The pool keeps the blocks that freed arenas give back (within its limit)
+ * so windows that open and close do not call malloc each time.
  *
  * Allocation never fails (see alloc.h); the pool only counts.  Callers that
  * must stay within memory.max_bytes ask hf_pool_full() before they create a

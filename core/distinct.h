@@ -11,7 +11,9 @@
  *
  * The struct is 16 bytes and all-zero is a valid empty set (with the
  * default limit), so a state row is initialised by zeroing it.  Memory comes
- * from the arena passed in (the window's). */
+ * from the arena passed in (the window's; NULL means hf_arena_current()):
+ * 4 bytes per value rounded up to a power of two (128 bytes for 30 values),
+ * 4096 bytes for a sketch.  distinct.c explains the layouts. */
 #ifndef HF_DISTINCT_H
 #define HF_DISTINCT_H
 
@@ -48,7 +50,8 @@ void hf_distinct_merge(hf_distinct *dst, const hf_distinct *src, hf_arena *a);
 size_t hf_distinct_mem_bytes(const hf_distinct *d);
 
 /* Serialise into out (cap bytes).  Returns the size needed; writes only when
- * it fits (like snprintf).  The format is versioned and little-endian. */
+ * it fits (out may be NULL to ask the size).  The format is versioned,
+ * little-endian and canonical: one set, one encoding. */
 size_t hf_distinct_serialize(const hf_distinct *d, uint8_t *out, size_t cap);
 /* Read a serialised set into *d (overwritten).  Returns bytes consumed, or
  * -1 on malformed, truncated or hostile input (then *d is an empty set). */
