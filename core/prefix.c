@@ -79,12 +79,10 @@ static inline uint64_t load_be64(const uint8_t *b)
     return v;
 }
 
-/* The bit at position pos (0 = most significant) of hi:lo; pos < 128.
- * Written to pick the word without a branch: the walk's next load waits on it. */
+/* The bit at position pos (0 = most significant) of hi:lo; pos < 128. */
 static inline unsigned bit_at(uint64_t hi, uint64_t lo, unsigned pos)
 {
-    uint64_t w = pos < 64 ? hi : lo;
-    return (unsigned)(w >> (63 - (pos & 63))) & 1;
+    return pos < 64 ? (unsigned)(hi >> (63 - pos)) & 1 : (unsigned)(lo >> (127 - pos)) & 1;
 }
 
 /* Clear the bits of *hi:*lo from position len on. */
@@ -96,9 +94,10 @@ static inline void mask_to(uint64_t *hi, uint64_t *lo, unsigned len)
     else if (len < 128) { *lo &= ~0ULL << (128 - len); }
 }
 
-/* 1 when the first len bits of the two keys are equal, given their XOR dh:dl. */
+/* 1 when the first len bits of the two keys are equal. */
 static inline int same_prefix(uint64_t dh, uint64_t dl, unsigned len)
 {
+    /* dh, dl: the XOR of the keys. */
     if (len <= 64) return len == 0 || (dh >> (64 - len)) == 0;
     return dh == 0 && (dl >> (128 - len)) == 0;
 }
