@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +26,64 @@
 
 #define HF_VERSION "0.1.0"
 
-static volatile sig_atomic_t got_stop, got_report;
+/* ------------------------------------------------------------------------
+ * Signals
+ *
+ * SIGUSR1, SIGINT and SIGTERM are blocked in every thread and taken by one
+ * signal thread (sigwait), which prints the counters or asks the reading
+ * thread to stop.  A stop also sends the reading thread SIGUSR2, whose
+ * handler does nothing but interrupt a read that is waiting for input.
+ * --------------------------------------------------------------------- */
 
-static void on_signal(int sig)
+static atomic_int got_stop;
+static pthread_t reader_thread;
+static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+static hf_pipeline *report_pipeline;   /* NULL once it is being freed */
+
+static void on_wakeup(int sig)
 {
-    if (sig == SIGUSR1) got_report = 1;
-    else got_stop = 1;
+    (void)sig;
+}
+
+static void *signal_main(void *arg)
+{
+    (void)arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    for (;;) {
+        int sig;
+        if (sigwait(&set, &sig) != 0) continue;
+        if (sig == SIGUSR1) {
+            pthread_mutex_lock(&report_lock);
+            if (report_pipeline) hf_pipeline_report(report_pipeline, stderr);
+            pthread_mutex_unlock(&report_lock);
+            continue;
+        }
+        atomic_store(&got_stop, 1);
+        pthread_kill(reader_thread, SIGUSR2);
+        return NULL;
+    }
+}
+
+/* Block the signals the signal thread takes (before any thread starts, so
+ * every thread inherits the mask) and let SIGUSR2 interrupt reads. */
+static void signals_block(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_wakeup;           /* no SA_RESTART: read() returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR2, &sa, NULL);
+    reader_thread = pthread_self();
 }
 
 /* Where hostflow's own files are: the directory of the executable, unless
@@ -204,6 +258,7 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
 
+    signals_block();
     hf_input *in = hf_input_open(cfg.input, cfg.max_line, err, sizeof err);
     if (!in) {
         rc = die("%s", err);
@@ -220,14 +275,10 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);     /* no SA_RESTART: a blocked read returns */
-    sigaction(SIGTERM, &sa, NULL);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGUSR1, &sa, NULL);
+    report_pipeline = p;
+    pthread_t sig_thread;
+    pthread_create(&sig_thread, NULL, signal_main, NULL);
+    pthread_detach(sig_thread);
 
     const char *name = strcmp(cfg.input, "-") == 0 ? "stdin" : cfg.input;
     char where[PATH_MAX + 32];
@@ -236,11 +287,7 @@ static int cmd_run(int argc, char **argv)
         const char *line;
         size_t len;
         int r = hf_input_next(in, &line, &len);
-        if (got_report) {
-            got_report = 0;
-            hf_pipeline_report(p, stderr);
-        }
-        if (got_stop) {
+        if (atomic_load(&got_stop)) {
             hf_log(HF_LOG_INFO, "stopping: flushing open windows");
             break;
         }
@@ -261,6 +308,9 @@ static int cmd_run(int argc, char **argv)
         hf_log(HF_LOG_ERROR, "%s: cannot write the counters: %s", cfg.stats, strerror(errno));
         rc = 1;
     }
+    pthread_mutex_lock(&report_lock);
+    report_pipeline = NULL;
+    pthread_mutex_unlock(&report_lock);
     hf_pipeline_free(p);
 out:
     hf_config_release(&cfg);

@@ -7,6 +7,7 @@
 #include "pipeline.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +22,8 @@
 #include "worker.h"
 
 #define FUTURE_SLACK_MS (24 * 3600 * 1000.0)  /* flows ending later than now + 1 day */
+
+typedef _Atomic uint64_t hf_counter;
 
 enum { REASON_TOO_LONG = HF_DECODE_REASONS, REASON_FUTURE, NREASONS };
 
@@ -38,14 +41,23 @@ struct hf_pipeline {
     int              finished;
     struct timespec  started;
 
-    uint64_t         records;      /* records read */
-    uint64_t         decoded;
-    uint64_t         rejected[NREASONS];
-    uint64_t         filtered;     /* source not monitored */
-    uint64_t         late;
-    uint64_t         accepted;
+    /* written by the reading thread only, read by the reporter: relaxed
+     * atomics, bumped with a plain load and store */
+    hf_counter       records;      /* records read */
+    hf_counter       decoded;
+    hf_counter       rejected[NREASONS];
+    hf_counter       filtered;     /* source not monitored */
+    hf_counter       late;
+    hf_counter       accepted;
     hf_ratelimit     rl_reject, rl_late;
 };
+
+/* One more, by the only thread that writes the counter. */
+static inline void bump(hf_counter *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
 
 static const char *reason_name(int r)
 {
@@ -139,8 +151,8 @@ static const char *snippet(const char *rec, size_t len, char *out, size_t n)
 
 void hf_pipeline_too_long(hf_pipeline *p, const char *where)
 {
-    p->records++;
-    p->rejected[REASON_TOO_LONG]++;
+    bump(&p->records);
+    bump(&p->rejected[REASON_TOO_LONG]);
     hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (too_long): longer than %zu bytes",
                    where, p->cfg->max_line);
 }
@@ -149,33 +161,33 @@ void hf_pipeline_feed(hf_pipeline *p, const char *rec, size_t len, const char *w
 {
     hf_flow f;
     char snip[72];
-    p->records++;
+    bump(&p->records);
     int rc = hf_decode_flow(rec, len, &f);
     if (rc != HF_DECODE_OK) {
-        p->rejected[rc]++;
+        bump(&p->rejected[rc]);
         hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (%s): %s", where,
                        hf_decode_reason_name(rc), snippet(rec, len, snip, sizeof snip));
         return;
     }
-    p->decoded++;
+    bump(&p->decoded);
     if (f.end_ms > p->future_ms) {
-        p->rejected[REASON_FUTURE]++;
+        bump(&p->rejected[REASON_FUTURE]);
         hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (future_time): the flow "
                        "ends more than a day from now: %s", where,
                        snippet(rec, len, snip, sizeof snip));
         return;
     }
     if (!hf_prefixes_match(p->nets, f.src)) {
-        p->filtered++;
+        bump(&p->filtered);
         return;
     }
     if ((int64_t)f.end_ms < p->closed_until) {
-        p->late++;
+        bump(&p->late);
         hf_log_limited(&p->rl_late, HF_LOG_WARN, "%s: late flow: it ends %.0f ms before "
                        "the windows still open", where, (double)p->closed_until - f.end_ms);
         return;
     }
-    p->accepted++;
+    bump(&p->accepted);
     int i = p->nworkers == 1 ? 0
           : (int)((hf_hash_addr(f.src) >> 32) % (uint64_t)p->nworkers);
     hf_batch *b = p->pending[i];
