@@ -1286,7 +1286,7 @@ static void usage(FILE *to)
 "  --variety F       share of lines written unusually but validly: shuffled keys,\n"
 "                    whitespace, nested/escaped unknown keys, CRLF, IPv6 in upper case\n"
 "                    or in full, ISO times with zone offsets (default 0.02)\n"
-"  --string-numbers F  share of lines whose numbers are JSON strings (\"42\") (default 0)\n"
+"  --string-numbers F  share of lines whose numbers are JSON strings (\"42\") (default 0.005)\n"
 "  --truth FILE      CSV of every accepted, in-time flow (normalised):\n"
 "                    src,dst,family,sport,dport,proto,packets,bytes,start_ms,end_ms,tcp_flags\n"
 "                    and FILE.rejects (CSV kind,key,value): expected counters by reject\n"
@@ -1339,7 +1339,8 @@ static void parse_args(int argc, char **argv, opts *o)
     };
     *o = (opts){.seed = FG_DEFAULT_SEED, .flows = 1000000, .hosts = 10000, .start_ms = FG_DEFAULT_START_MS,
                 .rate = 10000, .family = FAM_MIXED, .ipv6 = 0.1, .scanners = 2, .scan_share = 0.02,
-                .outside = 0.05, .late = 0.001, .malformed = 0.001, .variety = 0.02, .jitter_ms = 2000};
+                .outside = 0.05, .late = 0.001, .malformed = 0.001, .variety = 0.02,
+                .string_numbers = 0.005, .jitter_ms = 2000};
     int c, li;
     while ((c = getopt_long(argc, argv, "h", lo, &li)) != -1) {
         switch (c) {
