@@ -1,0 +1,247 @@
+/* test_window.c -- windows: host tables, closing by boundary, fine-to-coarse
+ * merges, flushing, and the memory limit. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "window.h"
+
+/* One analysis: a sum at offset 0 and a max at offset 8. */
+static const hf_field fields[] = {{0, HF_FIELD_SUM, 0}, {8, HF_FIELD_MAX, 0}};
+
+typedef struct emitted {
+    int64_t g_ms, start_ms;
+    uint8_t last_byte;
+    double  sum, max;
+} emitted;
+
+typedef struct sink {
+    emitted items[4096];
+    int     n;
+    size_t  off;
+} sink;
+
+static void collect(void *ctx, hf_window *w)
+{
+    sink *s = ctx;
+    for (uint32_t i = 0; i < w->nhosts && s->n < 4096; i++) {
+        uint8_t *row = hf_window_row(w, i);
+        emitted *e = &s->items[s->n++];
+        e->g_ms = w->g_ms;
+        e->start_ms = w->start_ms;
+        e->last_byte = row[15];
+        memcpy(&e->sum, row + s->off, 8);
+        memcpy(&e->max, row + s->off + 8, 8);
+    }
+}
+
+static const emitted *find(const sink *s, int64_t g, int64_t start, uint8_t host)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->items[i].g_ms == g && s->items[i].start_ms == start && s->items[i].last_byte == host)
+            return &s->items[i];
+    return NULL;
+}
+
+static void addr_of(uint8_t a[16], uint32_t v)
+{
+    memset(a, 0, 16);
+    a[10] = a[11] = 0xff;
+    a[12] = (uint8_t)(v >> 24); a[13] = (uint8_t)(v >> 16);
+    a[14] = (uint8_t)(v >> 8);  a[15] = (uint8_t)v;
+}
+
+/* Add value v for host h at time t (into the sum and the max). */
+static int add(hf_windows *ws, size_t off, uint32_t h, int64_t t, double v)
+{
+    uint8_t a[16];
+    addr_of(a, h);
+    hf_window *w = hf_windows_base(ws, t);
+    uint8_t *row = hf_window_host(ws, w, a, 4);
+    if (!row) return -1;
+    double sum, max;
+    memcpy(&sum, row + off, 8);
+    memcpy(&max, row + off + 8, 8);
+    sum += v;
+    if (v > max) max = v;
+    memcpy(row + off, &sum, 8);
+    memcpy(row + off + 8, &max, 8);
+    return 0;
+}
+
+typedef struct fixture {
+    hf_layout  layout;
+    hf_pool   *pool;
+    hf_windows ws;
+    size_t     off;
+    sink      *out;
+} fixture;
+
+static void setup(fixture *f, const int64_t *g, int n, size_t limit)
+{
+    hf_layout_init(&f->layout);
+    f->off = (size_t)hf_layout_add(&f->layout, "a", 16, fields, 2);
+    f->pool = hf_pool_new(limit);
+    hf_windows_init(&f->ws, g, n, &f->layout, f->pool);
+    f->out = calloc(1, sizeof(sink));
+    f->out->off = f->off;
+}
+
+static void teardown(fixture *f)
+{
+    hf_windows_release(&f->ws);
+    CHECK_EQ_INT(hf_pool_bytes(f->pool), 0);   /* every arena returned */
+    hf_pool_free(f->pool);
+    hf_layout_release(&f->layout);
+    free(f->out);
+}
+
+TEST(layout_places_states_after_the_host)
+{
+    hf_layout l;
+    hf_layout_init(&l);
+    CHECK_EQ_INT(hf_layout_add(&l, "a", 16, fields, 2), sizeof(hf_host));
+    CHECK_EQ_INT(hf_layout_add(&l, "b", 12, fields, 1), sizeof(hf_host) + 16);
+    CHECK_EQ_INT(l.row_size, sizeof(hf_host) + 16 + 16);   /* 12 rounds up to 16 */
+    hf_field bad = {20, HF_FIELD_SUM, 0};
+    CHECK_EQ_INT(hf_layout_add(&l, "c", 16, &bad, 1), -1);  /* field outside the state */
+    hf_layout_release(&l);
+}
+
+TEST(base_is_the_gcd_of_the_granularities)
+{
+    fixture f;
+    int64_t g[] = {10000, 15000};
+    setup(&f, g, 2, 0);
+    CHECK_EQ_INT(hf_windows_base_ms(&f.ws), 5000);
+    CHECK_EQ_INT(f.ws.nlevels, 3);
+    CHECK_EQ_INT(f.ws.levels[0].emit, 0);   /* 5 s is not asked for */
+    teardown(&f);
+}
+
+TEST(a_window_closes_only_when_the_boundary_passes_its_end)
+{
+    fixture f;
+    int64_t g[] = {10000};
+    setup(&f, g, 1, 0);
+    add(&f.ws, f.off, 1, 1000, 1);
+    add(&f.ws, f.off, 1, 12000, 1);
+    hf_windows_close(&f.ws, 9999, collect, f.out);
+    CHECK_EQ_INT(f.out->n, 0);
+    hf_windows_close(&f.ws, 10000, collect, f.out);
+    CHECK_EQ_INT(f.out->n, 1);
+    CHECK_EQ_INT(f.out->items[0].start_ms, 0);
+    hf_windows_close(&f.ws, INT64_MAX, collect, f.out);   /* flush */
+    CHECK_EQ_INT(f.out->n, 2);
+    CHECK_EQ_INT(f.out->items[1].start_ms, 10000);
+    teardown(&f);
+}
+
+TEST(coarse_windows_are_merges_of_fine_ones)
+{
+    fixture f;
+    int64_t g[] = {10000, 30000, 60000, 300000};
+    setup(&f, g, 4, 0);
+    /* host 1: one value per second for 10 minutes; host 2: only in [20 s, 40 s) */
+    for (int64_t t = 0; t < 600000; t += 1000) {
+        add(&f.ws, f.off, 1, t, (double)(t / 1000));
+        if (t >= 20000 && t < 40000) add(&f.ws, f.off, 2, t, 1);
+        hf_windows_close(&f.ws, t - 5000 - (t - 5000) % 10000, collect, f.out);
+    }
+    hf_windows_close(&f.ws, INT64_MAX, collect, f.out);
+    /* sums of 0..599 seconds by window */
+    const emitted *e = find(f.out, 10000, 20000, 1);
+    CHECK(e && e->sum == 20 + 21 + 22 + 23 + 24 + 25 + 26 + 27 + 28 + 29 && e->max == 29);
+    e = find(f.out, 30000, 30000, 1);
+    CHECK(e && e->sum == (30 + 59) * 30 / 2 && e->max == 59);
+    e = find(f.out, 60000, 60000, 2);
+    CHECK(e == NULL);
+    e = find(f.out, 60000, 0, 2);
+    CHECK(e && e->sum == 20 && e->max == 1);
+    e = find(f.out, 300000, 300000, 1);
+    CHECK(e && e->sum == (300.0 + 599) * 300 / 2 && e->max == 599);
+    /* counts: host 1 in every window of every granularity, host 2 in few */
+    int per_g[4] = {0};
+    for (int i = 0; i < f.out->n; i++)
+        for (int k = 0; k < 4; k++)
+            if (f.out->items[i].g_ms == g[k] && f.out->items[i].last_byte == 1) per_g[k]++;
+    CHECK_EQ_INT(per_g[0], 60);
+    CHECK_EQ_INT(per_g[1], 20);
+    CHECK_EQ_INT(per_g[2], 10);
+    CHECK_EQ_INT(per_g[3], 2);
+    teardown(&f);
+}
+
+TEST(granularities_that_do_not_divide_each_other_merge_from_the_base)
+{
+    fixture f;
+    int64_t g[] = {10000, 15000};
+    setup(&f, g, 2, 0);
+    for (int64_t t = 0; t < 30000; t += 1000) add(&f.ws, f.off, 7, t, 1);
+    hf_windows_close(&f.ws, INT64_MAX, collect, f.out);
+    const emitted *e = find(f.out, 15000, 15000, 7);
+    CHECK(e && e->sum == 15);
+    e = find(f.out, 10000, 20000, 7);
+    CHECK(e && e->sum == 10);
+    CHECK_EQ_INT(f.out->n, 5);   /* 3 windows of 10 s, 2 of 15 s */
+    teardown(&f);
+}
+
+TEST(negative_times_floor_to_their_window)
+{
+    fixture f;
+    int64_t g[] = {10000};
+    setup(&f, g, 1, 0);
+    add(&f.ws, f.off, 1, -1, 1);
+    hf_windows_close(&f.ws, INT64_MAX, collect, f.out);
+    CHECK(f.out->n == 1 && f.out->items[0].start_ms == -10000);
+    teardown(&f);
+}
+
+TEST(a_table_of_many_hosts_finds_each_again)
+{
+    fixture f;
+    int64_t g[] = {10000};
+    setup(&f, g, 1, 0);
+    for (uint32_t h = 0; h < 50000; h++) add(&f.ws, f.off, h * 2654435761u, 1000, 1);
+    for (uint32_t h = 0; h < 50000; h++) add(&f.ws, f.off, h * 2654435761u, 2000, 2);
+    hf_window *w = hf_windows_base(&f.ws, 1000);
+    CHECK_EQ_INT(w->nhosts, 50000);
+    int bad = 0;
+    for (uint32_t i = 0; i < w->nhosts; i++) {
+        double sum;
+        memcpy(&sum, hf_window_row(w, i) + f.off, 8);
+        if (sum != 3) bad++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    teardown(&f);
+}
+
+TEST(the_memory_limit_refuses_new_hosts_and_counts_them)
+{
+    fixture f;
+    int64_t g[] = {10000};
+    setup(&f, g, 1, 1 << 20);
+    int refused = 0;
+    for (uint32_t h = 0; h < 100000; h++) refused += add(&f.ws, f.off, h, 1000, 1) < 0;
+    CHECK(refused > 0);
+    CHECK_EQ_INT(f.ws.hosts_refused, refused);
+    CHECK(hf_pool_peak(f.pool) <= (1 << 20) + 2 * HF_ARENA_BLOCK);
+    /* hosts already held still count */
+    CHECK_EQ_INT(add(&f.ws, f.off, 0, 1000, 1), 0);
+    teardown(&f);
+}
+
+int main(void)
+{
+    RUN(layout_places_states_after_the_host);
+    RUN(base_is_the_gcd_of_the_granularities);
+    RUN(a_window_closes_only_when_the_boundary_passes_its_end);
+    RUN(coarse_windows_are_merges_of_fine_ones);
+    RUN(granularities_that_do_not_divide_each_other_merge_from_the_base);
+    RUN(negative_times_floor_to_their_window);
+    RUN(a_table_of_many_hosts_finds_each_again);
+    RUN(the_memory_limit_refuses_new_hosts_and_counts_them);
+    return UNIT_END();
+}
