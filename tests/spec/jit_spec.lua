@@ -1,0 +1,178 @@
+-- The per-flow loops compile: every analysis's update() runs over a batch of
+-- hf_flow structs in the runtime's own loop (RUN_SRC of hostflow.runtime),
+-- and LuaJIT must trace it without an NYI ("not yet implemented") abort.
+local helper = require "tests.spec.helper"
+local ffi = require "ffi"
+local base = require "hostflow.base"
+local runtime = require "hostflow.runtime"
+local schema = require "hostflow.schema"
+local testing = require "hostflow.testing"
+local jutil = require "jit.util"
+local vmdef = require "jit.vmdef"
+
+local C = base.C
+local FLOWS, HOSTS = 10000, 100
+
+-- The loop the runtime compiles per analysis (a local of runtime.lua, read
+-- from runtime.start's upvalues; a copy if it is ever renamed).
+local RUN_SRC
+for i = 1, math.huge do
+  local name, value = debug.getupvalue(runtime.start, i)
+  if name == nil then break end
+  if name == "RUN_SRC" then RUN_SRC = value end
+end
+local RUN_SRC_COPY = [[
+local update, T, off, pos = ...
+local cast = require("ffi").cast
+return function(flows, rows, first, n)
+  for i = first, n - 1 do
+    pos[0] = i
+    update(cast(T, rows[i] + off), flows[i])
+  end
+end
+]]
+
+-- Every analysis file in analyses/.
+local function analysis_files()
+  local files = {}
+  local p = io.popen("ls -1 " .. helper.path("analyses") .. "/*.lua 2>/dev/null")
+  for line in p:lines() do files[#files + 1] = line end
+  p:close()
+  table.sort(files)
+  return files
+end
+
+-- A batch of flows unlike each other in every field the analyses read.
+local function batch()
+  local flows = ffi.new("hf_flow[?]", FLOWS)
+  for i = 0, FLOWS - 1 do
+    local v6 = i % 4 == 0
+    local f = testing.flow {
+      src = v6 and helper.ipv6(i % HOSTS) or helper.ipv4(i % HOSTS),
+      dst = v6 and helper.ipv6(100000 + i % 3000) or helper.ipv4(100000 + i % 5000),
+      sport = 1024 + i % 50000, dport = (i * 7) % 2000, proto = (i % 5 == 0) and 17 or 6,
+      packets = 1 + i % 30, bytes = 40 + (i * 13) % 1500, tcp_flags = (i * 37) % 256,
+      start_ms = 1764165600000 + i, end_ms = 1764165600000 + i + (i * 11) % 5000,
+    }
+    ffi.copy(flows + i, f, ffi.sizeof("hf_flow"))
+  end
+  return flows
+end
+
+-- LuaJIT's text for an abort code (jit/dump.lua does the same).
+local function abort_text(code, info)
+  local fmt = type(code) == "number" and vmdef.traceerr[code] or tostring(code)
+  if type(info) == "number" and fmt:find("FastFunc", 1, true) then info = vmdef.ffnames[info] end
+  if type(info) == "function" then
+    local fi = jutil.funcinfo(info)
+    info = fi.loc or fi.source
+  end
+  local ok, text = pcall(string.format, fmt, info)
+  return ok and text or fmt
+end
+
+local function where(func, pc)
+  if not func then return "?" end
+  local fi = jutil.funcinfo(func, pc)
+  return fi.loc or fi.source or "?"
+end
+
+-- Run one analysis's loop over the batch with the trace events recorded.
+-- Returns the completed traces ({ start = where it started }) and the aborts
+-- ({ at = where, reason = text }).
+local function trace_loop(path, flows)
+  local spec = assert(runtime.load_file(path))
+  C.hf_ffi_scratch_arena()                   -- the arena the sets grow in
+  local s = schema.build(spec, 64)
+  local cs = ffi.new("hf_schema")
+  cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
+
+  -- host rows as the core lays them out: a header, then the state
+  local off = 8 * math.ceil(ffi.sizeof("hf_host") / 8)
+  local row_size = off + 8 * math.ceil(s.size / 8)
+  local mem = ffi.new("uint8_t[?]", HOSTS * row_size)
+  for h = 0, HOSTS - 1 do C.hf_state_init(cs, mem + h * row_size + off) end
+  local rows = ffi.new("uint8_t *[?]", FLOWS)
+  for i = 0, FLOWS - 1 do rows[i] = mem + (i % HOSTS) * row_size end
+
+  local pos = ffi.new("int[1]")
+  local run = assert(loadstring(RUN_SRC or RUN_SRC_COPY, "=update:" .. spec.name))(spec.update, s.ptr, off, pos)
+
+  local events = {}
+  local function on_trace(what, tr, func, pc, code, info)
+    events[#events + 1] = { what, tr, func, pc, code, info }
+  end
+  jit.flush()
+  jit.on()
+  jit.attach(on_trace, "trace")
+  local ok, err = pcall(run, flows, rows, 0, FLOWS)
+  jit.attach(on_trace)                       -- detach
+  assert(ok, err)
+  assert.equal(FLOWS - 1, pos[0])
+
+  local started, stops, aborts = {}, {}, {}
+  for _, e in ipairs(events) do
+    local what, tr, func, pc, code, info = unpack(e, 1, 6)
+    if what == "start" then
+      started[tr] = where(func, pc)
+    elseif what == "stop" then
+      stops[#stops + 1] = { start = started[tr] or "?" }
+    elseif what == "abort" then
+      aborts[#aborts + 1] = { at = where(func, pc), reason = abort_text(code, info) }
+    end
+  end
+  return stops, aborts, mem                  -- mem: keep the rows alive until here
+end
+
+-- The aborts of a run whose reason is an NYI, as "where: reason".
+local function nyi_aborts(aborts)
+  local nyi = {}
+  for _, a in ipairs(aborts) do
+    if a.reason:find("NYI", 1, true) then nyi[#nyi + 1] = a.at .. ": " .. a.reason end
+  end
+  return nyi
+end
+
+describe("JIT compilation", function()
+  local flows
+
+  lazy_setup(function() flows = batch() end)
+  after_each(helper.remove_files)
+
+  it("notices an NYI abort in a loop that has one (the check itself works)", function()
+    -- a closure made per flow: bytecode FNEW, not compiled by LuaJIT 2.1
+    local path = helper.write_file("closure.lua", [[
+local hf = require "hostflow"
+return hf.analysis {
+  name = "closure",
+  state = { n = hf.sum() },
+  update = function(s, flow)
+    local get = function() return flow.bytes end
+    s.n = s.n + get()
+  end,
+}
+]])
+    local _, aborts = trace_loop(path, flows)
+    assert.is_true(#nyi_aborts(aborts) > 0, "no NYI abort seen")
+  end)
+
+  it("has an analysis loop to check", function()
+    assert.is_string(RUN_SRC, "RUN_SRC not found among runtime.start's upvalues")
+    assert.is_true(#analysis_files() >= #helper.ANALYSES)
+  end)
+
+  for _, path in ipairs(analysis_files()) do
+    local name = path:match("([^/]+)%.lua$")
+
+    it("compiles the " .. name .. " update loop over 10,000 flows without an NYI abort", function()
+      local stops, aborts = trace_loop(path, flows)
+      assert.same({}, nyi_aborts(aborts))
+      assert.is_true(#stops > 0, "no trace completed")
+      local in_loop = false
+      for _, s in ipairs(stops) do
+        if s.start:find("update:" .. name, 1, true) then in_loop = true end
+      end
+      assert.is_true(in_loop, "no completed trace starts in the loop (update:" .. name .. ")")
+    end)
+  end
+end)
