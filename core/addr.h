@@ -10,11 +10,16 @@
 
 /* Parse IPv4 dotted quad or IPv6 text (s need not be NUL-terminated, len
  * bytes) into 16 bytes, setting *family to 4 or 6.  An IPv4-mapped IPv6 text
- * ("::ffff:1.2.3.4") is family 6.  Returns 0, or -1 on anything else. */
+ * ("::ffff:1.2.3.4") is family 6.  Returns 0, or -1 on anything else.
+ * IPv4 lands as ::ffff:a.b.c.d (10 zero bytes, ff ff, the four bytes).
+ * Strict: IPv4 parts 0..255 without leading zeros ("01" is refused); IPv6 as
+ * RFC 4291 2.2 ("::", a dotted-quad tail); no zone, brackets, prefix length
+ * or whitespace; at most 45 bytes.  Reads no byte past s[len - 1]. */
 int hf_addr_parse(const char *s, size_t len, uint8_t out[16], uint8_t *family);
 
-/* Format as text (dotted quad for family 4, RFC 5952 for 6) into out, which
- * holds at least HF_ADDR_STRLEN bytes; NUL-terminated.  Returns the length. */
+/* Format as text (dotted quad of bytes 12..15 for family 4, RFC 5952 for 6,
+ * with ::ffff:0:0/96 written "::ffff:a.b.c.d") into out, which holds at least
+ * HF_ADDR_STRLEN bytes; NUL-terminated.  Returns the length. */
 size_t hf_addr_format(const uint8_t addr[16], uint8_t family, char *out);
 
 #endif
