@@ -5,7 +5,13 @@
  * small typed getter that knows the key's dotted name, so every error reads
  * "conf/x.lua: windows[2]: expected a duration such as \"30s\", got \"3x\"".
  * Unknown keys are errors too: a typo must not silently fall back to a
- * default. */
+ * default.
+ *
+ * A configuration is data that may compute its values: it runs with the
+ * string, table and math libraries, os.getenv/time/date and the basic
+ * functions, but no I/O, no require and no os.exit, and at most
+ * CONFIG_MAX_STEPS Lua instructions, so a stray loop stops hostflow with a
+ * message instead of hanging it. */
 #include "config.h"
 
 #include <ctype.h>
@@ -17,6 +23,7 @@
 #include <unistd.h>
 
 #include <lauxlib.h>
+#include <luajit.h>
 #include <lua.h>
 #include <lualib.h>
 
@@ -524,14 +531,37 @@ static int top_key(loader *ld, const char *key, const char *name)
                  "inbound, input, output, stats, max_line, batch, analyses or memory)");
 }
 
+#define CONFIG_MAX_STEPS 10000000
+
+static void too_long(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    luaL_error(L, "the configuration ran for more than %d Lua instructions", CONFIG_MAX_STEPS);
+}
+
+/* The environment a configuration runs in (see the top of this file). */
+static const char SANDBOX[] =
+    "local env = { string = string, table = table, math = math,\n"
+    "  os = { getenv = os.getenv, time = os.time, date = os.date },\n"
+    "  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,\n"
+    "  pcall = pcall, select = select, tonumber = tonumber, tostring = tostring,\n"
+    "  type = type, unpack = unpack }\n"
+    "return env\n";
+
 int hf_config_load(hf_config *cfg, const char *path, char *err, size_t errlen)
 {
     lua_State *L = luaL_newstate();
     if (!L) return fail(err, errlen, "%s: cannot create a Lua state", path);
     luaL_openlibs(L);
+    luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);   /* count hooks need the interpreter */
     loader ld = {L, cfg, path, err, errlen};
     int rc = -1;
-    if (luaL_loadfile(L, path) != 0 || lua_pcall(L, 0, 1, 0) != 0) {
+    if (luaL_loadfile(L, path) != 0) goto lua_failed;
+    if (luaL_loadstring(L, SANDBOX) != 0 || lua_pcall(L, 0, 1, 0) != 0) goto lua_failed;
+    lua_setfenv(L, -2);
+    lua_sethook(L, too_long, LUA_MASKCOUNT, CONFIG_MAX_STEPS);
+    if (lua_pcall(L, 0, 1, 0) != 0) {
+lua_failed:
         const char *msg = lua_tostring(L, -1);
         fail(err, errlen, "%s", msg ? msg : "cannot load the configuration");
         if (!strstr(err, path)) {
@@ -541,6 +571,7 @@ int hf_config_load(hf_config *cfg, const char *path, char *err, size_t errlen)
         }
         goto done;
     }
+    lua_sethook(L, NULL, 0, 0);
     if (lua_type(L, -1) != LUA_TTABLE) {
         char d[96];
         lfail(&ld, "(file)", "expected the file to return a table, got %s",
