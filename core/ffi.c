@@ -89,13 +89,22 @@ size_t hf_ffi_sizeof(const char *name)
     return 0;
 }
 
+/* Arenas outside a worker come from one unlimited pool per thread. */
 static _Thread_local hf_pool *scratch_pool;
-static _Thread_local hf_arena *scratch_arena;
 
-void hf_ffi_scratch_arena(void)
+hf_arena *hf_ffi_arena_new(void)
 {
-    if (scratch_arena) hf_arena_free(scratch_arena);
     if (!scratch_pool) scratch_pool = hf_pool_new(0);
-    scratch_arena = hf_arena_new(scratch_pool);
-    hf_arena_set_current(scratch_arena);
+    return hf_arena_new(scratch_pool);
+}
+
+void hf_ffi_arena_use(hf_arena *a)
+{
+    hf_arena_set_current(a);
+}
+
+void hf_ffi_arena_free(hf_arena *a)
+{
+    if (hf_arena_current() == a) hf_arena_set_current(NULL);
+    hf_arena_free(a);
 }

@@ -29,8 +29,10 @@ double hf_ffi_now_ns(void);
 /* sizeof of a shared struct by name ("hf_flow", "hf_job", ...), so the Lua
  * side can check its declarations match; 0 for an unknown name. */
 size_t hf_ffi_sizeof(const char *name);
-/* Outside a worker (tests, `hostflow check`): make a fresh arena current,
- * freeing the previous one made by this function. */
-void hf_ffi_scratch_arena(void);
+/* Outside a worker (tests, `hostflow check`): arenas of one's own, made
+ * current with hf_ffi_arena_use() before the primitives are used. */
+hf_arena *hf_ffi_arena_new(void);
+void hf_ffi_arena_use(hf_arena *a);
+void hf_ffi_arena_free(hf_arena *a);
 
 #endif

@@ -4,6 +4,7 @@
 #   unit         tests/unit/test_*.c, built with ASan+UBSan (build/unit/)
 #   fuzz         tests/fuzz/fuzz_*.c, libFuzzer + ASan, $FUZZ_SECONDS each (default 20)
 #   spec         tests/spec/*_spec.lua, busted under LuaJIT
+#   lint         luacheck over every Lua file
 #   integration  tests/integration/test_*.sh (real servers started by the tests)
 #
 # Each suite reports "N passed, N failed[, N skipped]"; the last line of this
@@ -88,6 +89,11 @@ suite_spec() {
     [ "$f" -gt 0 ] && grep -A8 -E '^not ok ' "$out" | head -60
 }
 
+suite_lint() {
+    echo "lint"
+    run_one "lint/luacheck" luacheck -q --no-color lua analyses tests/spec
+}
+
 suite_integration() {
     echo "integration tests"
     for t in tests/integration/test_*.sh; do
@@ -96,7 +102,7 @@ suite_integration() {
 }
 
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(unit fuzz spec integration)
+[ ${#suites[@]} -eq 0 ] && suites=(unit fuzz spec lint integration)
 for s in "${suites[@]}"; do "suite_$s"; done
 
 if [ ${#failures[@]} -gt 0 ]; then

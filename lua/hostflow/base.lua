@@ -52,7 +52,7 @@ typedef struct hf_topk {
   uint16_t k;
   uint16_t n;
   uint32_t cap;
-  hf_topk_item *items;
+  hf_topk_item *slots_;   /* "items" in C; renamed so the :items() method is reachable */
 } hf_topk;
 ]])
 
@@ -135,7 +135,9 @@ int    hf_topk_items(const hf_topk *t, hf_topk_item *out, int max);
 double hf_ffi_now_ns(void);
 void   hf_ffi_log(int level, const char *msg);
 size_t hf_ffi_sizeof(const char *name);
-void   hf_ffi_scratch_arena(void);
+void  *hf_ffi_arena_new(void);
+void   hf_ffi_arena_use(void *a);
+void   hf_ffi_arena_free(void *a);
 void   hf_buf_put(hf_buf *b, const void *p, size_t n);
 void   hf_buf_release(hf_buf *b);
 void   hf_buf_put_number(hf_buf *b, double v);
@@ -169,13 +171,22 @@ M.C = library()
 -- Methods of the primitives that sit in analysis state.  A metatype can be
 -- set once per Lua state, and this module is loaded once per state.
 local C = M.C
+local addr_ct = ffi.typeof("uint8_t[16]")
+
+-- An address as analyses hold them: a flow's src or dst (uint8_t[16]).
+local function is_addr(v)
+  return type(v) == "cdata" and ffi.istype(addr_ct, v)
+end
+M.is_addr = is_addr
+
 local distinct_methods = {
   -- add a number, a string or an address (a flow's src or dst)
   add = function(d, v)
     local t = type(v)
     if t == "number" then C.hf_ffi_distinct_add_num(d, v)
     elseif t == "string" then C.hf_ffi_distinct_add_str(d, v, #v)
-    else C.hf_ffi_distinct_add_addr(d, v) end
+    elseif is_addr(v) then C.hf_ffi_distinct_add_addr(d, v)
+    else error("distinct:add: expected a number, a string or an address, got " .. t, 2) end
   end,
   -- exact while small; the sketch estimate, rounded, beyond
   count = function(d) return math.floor(C.hf_distinct_count(d) + 0.5) end,
@@ -196,8 +207,11 @@ local items_out = ffi.new("hf_topk_item[1024]")
 local topk_methods = {
   -- add a number or an address with a weight (default 1)
   add = function(t, key, weight)
-    if type(key) == "number" then C.hf_ffi_topk_add_num(t, key, weight or 1)
-    else C.hf_ffi_topk_add_addr(t, key, weight or 1) end
+    weight = weight or 1
+    if type(weight) ~= "number" then error("topk:add: the weight must be a number", 2) end
+    if type(key) == "number" then C.hf_ffi_topk_add_num(t, key, weight)
+    elseif is_addr(key) then C.hf_ffi_topk_add_addr(t, key, weight)
+    else error("topk:add: expected a number or an address as the key, got " .. type(key), 2) end
   end,
   -- the heaviest keys first: { {key = 443 or "10.0.0.1", count = n, error = e}, ... }
   items = function(t)

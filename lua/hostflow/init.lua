@@ -46,8 +46,11 @@ function hf.max() return field("max", "double") end
 --- Distinct values: s.x:add(v), s.x:count().  Exact up to `exact` values
 -- (default 64, at most 4096), a HyperLogLog sketch (1.6% error) beyond.
 function hf.distinct(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("hf.distinct: expected nothing or a table such as { exact = 64 }", 2)
+  end
   local exact = opts and opts.exact or 0
-  if type(exact) ~= "number" or exact < 0 or exact > 4096 or exact % 1 ~= 0 then
+  if type(exact) ~= "number" or (opts and opts.exact and exact < 1) or exact > 4096 or exact % 1 ~= 0 then
     error("hf.distinct: exact must be a whole number from 1 to 4096", 2)
   end
   return field("distinct", "hf_distinct", exact)
@@ -75,13 +78,16 @@ local c_keywords = {}
 for w in ([[auto break case char const continue default do double else enum
   extern float for goto if inline int long register restrict return short signed
   sizeof static struct switch typedef union unsigned void volatile while _Bool
-  bool int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t]]):gmatch("%S+") do
+  bool int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t
+  asm complex]]):gmatch("%S+") do
   c_keywords[w] = true
 end
 
+-- Names become C identifiers (struct fields, record keys): a letter, then
+-- letters, digits and _, and no word LuaJIT's C parser reserves.
 local function check_name(what, name)
-  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") or #name > 63 then
-    return nil, string.format("%s must be a name of letters, digits and _ (at most 63), got %s",
+  if type(name) ~= "string" or not name:match("^%a[%w_]*$") or #name > 63 then
+    return nil, string.format("%s must be a letter, then letters, digits and _ (at most 63), got %s",
                               what, type(name) == "string" and ("'" .. name .. "'") or type(name))
   end
   if c_keywords[name] then

@@ -44,7 +44,15 @@ local function encode_object(buf, t, keys, depth)
       end
       keys[#keys + 1] = k
     end
-    if #keys > 1 then table.sort(keys, function(a, b) return tostring(a) < tostring(b) end) end
+    if #keys > 1 then
+      table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+      for i = 2, #keys do
+        if tostring(keys[i]) == tostring(keys[i - 1]) then
+          error("cannot encode a table with both " .. tostring(keys[i]) .. " and \""
+                .. tostring(keys[i]) .. "\" as keys", 0)
+        end
+      end
+    end
   end
   for i = 1, #keys do
     local k = keys[i]

@@ -26,7 +26,7 @@ local json = require "hostflow.json"
 local C = base.C
 local M = {}
 
-local LOG_ERROR, LOG_WARN, LOG_INFO = 0, 1, 2
+local LOG_WARN, LOG_INFO = 1, 2
 
 local function log(level, fmt, ...)
   C.hf_ffi_log(level, string.format(fmt, ...))

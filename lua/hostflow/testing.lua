@@ -40,12 +40,12 @@ function M.load(spec, opts)
     local ok, err = hf.validate(spec)
     if not ok then error(err, 2) end
   end
-  C.hf_ffi_scratch_arena()
   local s = schema.build(spec, opts and opts.distinct_exact or 64)
   local cs = ffi.new("hf_schema")
   cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
   return setmetatable({
     spec = spec, schema = s, cschema = cs, states = {}, hosts = {},
+    arena = ffi.gc(C.hf_ffi_arena_new(), C.hf_ffi_arena_free),   -- this run's window memory
     result_fn = spec.result or schema.default_result(s),
   }, Run)
 end
@@ -61,8 +61,11 @@ end
 --- A flow (hf_flow) from a table of fields; addresses as text.
 function M.flow(t)
   local f = ffi.new("hf_flow")
-  for k, v in pairs(M.DEFAULT_FLOW) do if t[k] == nil then t[k] = v end end
-  if t.end_ms < t.start_ms then t.end_ms = t.start_ms end
+  local given = t
+  t = {}
+  for k, v in pairs(M.DEFAULT_FLOW) do t[k] = v end
+  for k, v in pairs(given) do t[k] = v end
+  if given.end_ms == nil and t.end_ms < t.start_ms then t.end_ms = t.start_ms end
   local src, fam = parse_addr(t.src, "src")
   local dst = parse_addr(t.dst, "dst")
   ffi.copy(f.src, src, 16)
@@ -90,6 +93,7 @@ end
 function Run:feed(t)
   local f = type(t) == "table" and M.flow(t) or t
   local host = base.addr_text(f.src)
+  C.hf_ffi_arena_use(self.arena)
   self.spec.update(ffi.cast(self.schema.ptr, self:state(host)), f)
   return self
 end
@@ -134,6 +138,7 @@ end
 --- Merge another run of the same analysis into this one, host by host, as
 -- the core merges a finer window into a coarser one.
 function Run:merge(other)
+  C.hf_ffi_arena_use(self.arena)
   for _, host in ipairs(other.hosts) do
     C.hf_state_merge(self.cschema, ffi.cast("uint8_t *", self:state(host)),
                      ffi.cast("uint8_t *", other.states[host]), C.hf_arena_current())
@@ -151,6 +156,7 @@ function Run:roundtrip(host)
   local copy = M.load(self.spec)
   copy.schema, copy.cschema = self.schema, self.cschema
   local dst = ffi.cast("uint8_t *", copy:state(host))
+  C.hf_ffi_arena_use(copy.arena)
   local used = C.hf_state_deserialize(self.cschema, dst, bytes, need, C.hf_arena_current())
   if used ~= need then error("state did not read back", 2) end
   return need, copy

@@ -10,8 +10,7 @@
 -- (build/libhostflow.so is the default of hostflow.base).
 --
 -- Contents: the package path; flows made by hand (flow lists, peers by the
--- thousand); windows to merge; known bugs, each a note that a spec shows as
--- pending while the bug lasts; temporary files; the top-k items as the core
+-- thousand); windows to merge; temporary files; the top-k items as the core
 -- holds them.
 
 if package.loaded["tests.spec.helper"] then return package.loaded["tests.spec.helper"] end
@@ -69,49 +68,6 @@ helper.ANALYSES = { "total", "avg_flow_duration", "dport_count", "peer_number", 
 function helper.analysis_path(name) return helper.path("analyses/" .. name .. ".lua") end
 
 -- ------------------------------------------------------------------------
--- Known bugs in lua/ and analyses/ (reported, not fixed here)
--- ------------------------------------------------------------------------
-
-helper.BUG = {
-  scratch_arena =
-    "lua/hostflow/testing.lua:43: every testing.load() calls hf_ffi_scratch_arena(), which frees the arena "
-    .. "of every run loaded before it, so an earlier run's sets and top-k lists point into freed (then reused) "
-    .. "memory: two runs fed one after the other and merged count 30 peers instead of 60; Run:roundtrip "
-    .. "(testing.lua:151) loads a run too and so invalidates the run it copies",
-  topk_items =
-    "lua/hostflow/base.lua:55 and 203: hf_topk has a field named 'items' (core/topk.h), and a struct field "
-    .. "wins over the metatype's __index (base.lua:219), so s.t:items() raises \"'struct hf_topk_item' is "
-    .. "not callable\"; schema.default_result (schema.lua:61) fails the same way for any hf.topk() field",
-  topk_text_key =
-    "lua/hostflow/base.lua:198-200: topk:add() hands any non-number key to hf_ffi_topk_add_addr, so a Lua "
-    .. "string is read as 16 address bytes (an over-read past short strings) instead of being refused",
-  add_nil =
-    "lua/hostflow/base.lua:178 and 200: distinct:add(nil) and topk:add(nil) pass NULL to "
-    .. "hf_ffi_distinct_add_addr / hf_ffi_topk_add_addr, and the process dies of SIGSEGV instead of the "
-    .. "analysis raising an error that the runtime isolates",
-  ffi_keywords =
-    "lua/hostflow/init.lua:74-80: the reserved words are C's, not those of LuaJIT's C parser, so state "
-    .. "fields named asm, complex, _Complex, __attribute__, __asm__, __extension__, __declspec, __restrict, "
-    .. "__const, __cdecl, __inline or __alignof pass hf.analysis and then fail in schema.build "
-    .. "(schema.lua:29) with a parser message such as \"'(' expected near ';'\" that names neither the field "
-    .. "nor the analysis",
-  json_key_clash =
-    "lua/hostflow/json.lua:40-47: a table with both the key 1 and the key \"1\" is encoded with the "
-    .. "key \"1\" twice ({\"1\":...,\"1\":...}), in an order that depends on table.sort",
-}
-
---- Run fn; if it fails, mark the running spec pending with the bug's note
--- (and what failed), so the spec passes again by itself once the bug is
--- fixed.  pending is busted's, passed in from the spec.
-function helper.known_bug(pending, note, fn)
-  local ok, err = pcall(fn)
-  if ok then return end
-  if type(err) == "table" then err = err.message or err[1] or "?" end
-  err = tostring(err):gsub("%s*\n%s*", " / ")
-  pending("KNOWN BUG " .. note .. " [now: " .. err .. "]")
-end
-
--- ------------------------------------------------------------------------
 -- Flows and windows
 -- ------------------------------------------------------------------------
 
@@ -155,10 +111,7 @@ function helper.peer_flows(src, n, addr, extra)
   return out
 end
 
---- n runs of one analysis (a path or a table), all loaded before any flow
--- is fed.  testing.load() frees the memory of the runs loaded before it
--- (helper.BUG.scratch_arena), so runs that must live side by side are
--- loaded together here.
+--- n runs of one analysis (a path or a table), each with its own arena.
 function helper.windows(spec, n, opts)
   local runs = {}
   for i = 1, n do runs[i] = testing.load(spec, opts) end

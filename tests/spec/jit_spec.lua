@@ -82,7 +82,7 @@ end
 -- ({ at = where, reason = text }).
 local function trace_loop(path, flows)
   local spec = assert(runtime.load_file(path))
-  C.hf_ffi_scratch_arena()                   -- the arena the sets grow in
+  C.hf_ffi_arena_use(ffi.gc(C.hf_ffi_arena_new(), C.hf_ffi_arena_free))  -- the arena the sets grow in
   local s = schema.build(spec, 64)
   local cs = ffi.new("hf_schema")
   cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size

@@ -217,16 +217,14 @@ describe("primitives", function()
     end)
 
     it("raises an error (not a crash) when given nil", function()
-      helper.known_bug(pending, helper.BUG.add_nil, function()
-        local out, status = helper.run_luajit [[
-          local hf = require "hostflow"
-          local t = require("hostflow.testing").load(hf.analysis {
-            name = "x", state = { d = hf.distinct() }, update = function(s, f) s.d:add(nil) end })
-          print(pcall(t.feed, t, {}))
-        ]]
-        assert.equal(0, status, out)
-        assert.matches("^false", out)
-      end)
+      local out, status = helper.run_luajit [[
+        local hf = require "hostflow"
+        local t = require("hostflow.testing").load(hf.analysis {
+          name = "x", state = { d = hf.distinct() }, update = function(s, f) s.d:add(nil) end })
+        print(pcall(t.feed, t, {}))
+      ]]
+      assert.equal(0, status, out)
+      assert.matches("^false", out)
     end)
   end)
 
@@ -257,35 +255,29 @@ describe("primitives", function()
     end)
 
     it("lists items as { key, count, error } with number keys and address text (items())", function()
-      helper.known_bug(pending, helper.BUG.topk_items, function()
-        local spec = analysis({ top = hf.topk(5) }, function(s, f)
-          s.top:add(f.dport, f.bytes)
-          s.top:add(f.dst)
-        end, function(s) return s.top:items() end)
-        local r = run(spec, { { dport = 443, bytes = 10, dst = "2001:db8::1" },
-                              { dport = 80, bytes = 3, dst = "192.0.2.9" },
-                              { dport = 443, bytes = 1, dst = "2001:db8::1" } })
-        assert.same({ { key = 443, count = 11, error = 0 },
-                      { key = 80, count = 3, error = 0 },
-                      { key = "2001:db8::1", count = 2, error = 0 },
-                      { key = "192.0.2.9", count = 1, error = 0 } }, r:result(HOST))
-      end)
+      local spec = analysis({ top = hf.topk(5) }, function(s, f)
+        s.top:add(f.dport, f.bytes)
+        s.top:add(f.dst)
+      end, function(s) return s.top:items() end)
+      local r = run(spec, { { dport = 443, bytes = 10, dst = "2001:db8::1" },
+                            { dport = 80, bytes = 3, dst = "192.0.2.9" },
+                            { dport = 443, bytes = 1, dst = "2001:db8::1" } })
+      assert.same({ { key = 443, count = 11, error = 0 },
+                    { key = 80, count = 3, error = 0 },
+                    { key = "2001:db8::1", count = 2, error = 0 },
+                    { key = "192.0.2.9", count = 1, error = 0 } }, r:result(HOST))
     end)
 
     it("is given as its items by the default result", function()
-      helper.known_bug(pending, helper.BUG.topk_items, function()
-        local spec = hf.analysis { name = "probe", state = { top = hf.topk(2) },
-                                   update = function(s, f) s.top:add(f.dport) end }
-        local r = run(spec, { { dport = 53 }, { dport = 53 }, { dport = 443 }, { dport = 80 } })
-        assert.equal('{"top":[{"count":2,"error":0,"key":53},{"count":1,"error":0,"key":80}]}', r:json(HOST))
-      end)
+      local spec = hf.analysis { name = "probe", state = { top = hf.topk(2) },
+                                 update = function(s, f) s.top:add(f.dport) end }
+      local r = run(spec, { { dport = 53 }, { dport = 53 }, { dport = 443 }, { dport = 80 } })
+      assert.equal('{"top":[{"count":2,"error":0,"key":53},{"count":1,"error":0,"key":80}]}', r:json(HOST))
     end)
 
     it("refuses a text key, which is neither a number nor an address", function()
-      helper.known_bug(pending, helper.BUG.topk_text_key, function()
-        local spec = analysis({ top = hf.topk(2) }, function(s) s.top:add("web") end)
-        assert.has_error(function() run(spec, { {} }) end)
-      end)
+      local spec = analysis({ top = hf.topk(2) }, function(s) s.top:add("web") end)
+      assert.has_error(function() run(spec, { {} }) end)
     end)
 
     it("sums counts over the union when windows merge without eviction", function()
