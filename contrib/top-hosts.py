@@ -54,14 +54,15 @@ def main():
         when = datetime.fromtimestamp(start / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         print(f"{g}s window from {when} UTC: {len(windows[g][start])} hosts "
               f"({len(starts)} windows in all); busiest by {args.by}:")
-        print(f"  {'host':<28}{'flows':>8}{'packets':>10}{'bytes':>10}{'avg dur':>9}"
+        width = max([len("host")] + [len(r["src_ip"]) for r in recs]) + 2
+        print(f"  {'host':<{width}}{'flows':>8}{'packets':>10}{'bytes':>10}{'avg dur':>9}"
               f"{'peers':>7}{'ports':>7}  tcp flags (SYN/ACK/FIN/RST)")
         for r in recs:
             s = r["stats"]
             t = s.get("total", {})
             fl = s.get("tcp_flags")
             flags = f"{fl['SYN']}/{fl['ACK']}/{fl['FIN']}/{fl['RST']}" if fl else "-"
-            print(f"  {r['src_ip']:<28}{t.get('flow', 0):>8}{human(t.get('packets', 0)):>10}"
+            print(f"  {r['src_ip']:<{width}}{t.get('flow', 0):>8}{human(t.get('packets', 0)):>10}"
                   f"{human(t.get('bytes', 0)):>10}{s.get('avg_flow_duration', 0):>8.2f}s"
                   f"{s.get('peer_number', 0):>7.0f}{s.get('dport_count', 0):>7.0f}  {flags}")
         print()
