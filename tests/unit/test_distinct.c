@@ -311,6 +311,43 @@ TEST(merge_with_sketches_is_register_wise)
     hf_arena_free(a);
 }
 
+TEST(merge_into_an_empty_set_copies)
+{
+    hf_arena *a = hf_arena_new(pool);
+    /* table layout, same limit: the slots copy; later adds still work */
+    hf_distinct src = {0}, dst = {0};
+    src.limit = dst.limit = 1000;
+    add_range(&src, 0, 500, a);
+    hf_distinct_merge(&dst, &src, a);
+    CHECK_EQ_INT(hf_distinct_count(&dst), 500);
+    CHECK_EQ_INT(hf_distinct_mem_bytes(&dst), hf_distinct_mem_bytes(&src));
+    add_range(&dst, 250, 750, a);
+    CHECK_EQ_INT(hf_distinct_count(&dst), 750);
+    /* table source, smaller table for dst's limit */
+    hf_distinct mid = {0};
+    mid.limit = 600;
+    hf_distinct_merge(&mid, &src, a);
+    CHECK_EQ_INT(hf_distinct_count(&mid), 500);
+    add_range(&mid, 0, 600, a);
+    CHECK(!hf_distinct_is_sketch(&mid));
+    CHECK_EQ_INT(hf_distinct_count(&mid), 600);
+    /* more values than dst's limit: dst becomes the sketch of them */
+    hf_distinct small = {0}, twenty = {0}, want = {0};
+    small.limit = 8;
+    want.limit = 8;
+    add_range(&twenty, 0, 20, a);
+    add_range(&want, 0, 20, a);
+    hf_distinct_merge(&small, &twenty, a);
+    CHECK(same_registers(&small, &want));
+    /* a sketch copies */
+    hf_distinct sk = {0}, cp = {0};
+    add_range(&sk, 0, 3000, a);
+    hf_distinct_merge(&cp, &sk, a);
+    CHECK(same_registers(&cp, &sk));
+    CHECK(cp.mem != sk.mem);
+    hf_arena_free(a);
+}
+
 /* ------------------------------------------------------------------------
  * Serialisation
  * --------------------------------------------------------------------- */
@@ -452,6 +489,7 @@ int main(void)
     RUN(merge_exact_exact_in_table_layout);
     RUN(merge_exact_exact_past_the_limit_is_the_union_sketch);
     RUN(merge_with_sketches_is_register_wise);
+    RUN(merge_into_an_empty_set_copies);
     RUN(serialise_round_trips);
     RUN(serialise_writes_nothing_when_short);
     RUN(hostile_input_is_refused);
