@@ -31,7 +31,8 @@
  * from a summary that is full being charged that summary's least count (its
  * upper bound there), then the S heaviest are kept.  The bounds above hold
  * for the merged stream, and merging is as exact as adding both streams to
- * one summary whenever neither summary ever had to evict.
+ * one summary whenever neither summary ever had to evict.  Keys are matched
+ * by scanning while n1 * n2 <= 4096 (k up to about 20), by sorting beyond.
  *
  * Number keys are canonical: a double in the first 8 bytes (-0 made +0,
  * every NaN one quiet NaN), the last 8 bytes zero, so equal numbers are
@@ -63,6 +64,7 @@
 #define FORMAT_VERSION 1
 #define HDR_BYTES      8
 #define ITEM_BYTES     33
+#define MATCH_SCAN_MAX 4096   /* merge: match keys by scanning up to n1 * n2 this */
 
 static const uint64_t canonical_nan = 0x7ff8000000000000ULL;
 
@@ -169,16 +171,18 @@ static void reserve(hf_topk *t, uint32_t want, hf_arena *a)
     t->cap = cap;
 }
 
-/* Add weight w (> 0, finite) to a canonical key.  O(n). */
+/* Add weight w (> 0, finite) to a canonical key.  One pass over the n
+ * items. */
 static void add_item(hf_topk *t, const uint8_t key[16], uint8_t kind, double w, hf_arena *a)
 {
     hf_topk_item *it = t->items;
-    uint32_t n = t->n;
-    for (uint32_t i = 0; i < n; i++) {
+    uint32_t n = t->n, m = 0;
+    for (uint32_t i = 0; i < n; i++) {      /* find the key, note the least count */
         if (key_eq(&it[i], key, kind)) {
             it[i].count = sat_add(it[i].count, w);
             return;
         }
+        if (it[i].count < it[m].count) m = i;
     }
     if (n < slots_of(t)) {
         if (n == t->cap) reserve(t, n + 1, arena_or_current(a));
@@ -189,9 +193,6 @@ static void add_item(hf_topk *t, const uint8_t key[16], uint8_t kind, double w, 
         it->count = w;
         return;
     }
-    uint32_t m = 0;
-    for (uint32_t i = 1; i < n; i++)
-        if (it[i].count < it[m].count) m = i;
     memcpy(it[m].key, key, 16);
     it[m].kind = kind;
     it[m].error = it[m].count;
@@ -284,22 +285,34 @@ static int tagged_rank_cmp(const void *x, const void *y)
     return rank_cmp(&((const tagged *)x)->it, &((const tagged *)y)->it);
 }
 
-/* dst := dst merged with src (dst's k applies): sum over the union, a key
- * missing from a full summary charged its least count, keep the heaviest
- * HF_TOPK_SLOTS(k).  O((n1 + n2) log(n1 + n2)), temporary arena memory. */
-void hf_topk_merge(hf_topk *dst, const hf_topk *src, hf_arena *a)
+/* Combine the items of dst and src into tmp (room for n1 + n2): one entry
+ * per key, counts and errors summed where both have it.  Returns the number
+ * of entries.  Small summaries match keys by scanning (n1 * n2 key
+ * compares), large ones by sorting on the key. */
+static uint32_t merge_union(tagged *tmp, const hf_topk *dst, const hf_topk *src)
 {
-    if (src->n == 0) return;
-    a = arena_or_current(a);
-    uint32_t n1 = dst->n, n2 = src->n, slots = slots_of(dst);
-    double m1 = unwatched_bound(dst), m2 = unwatched_bound(src);
-    size_t tmp_bytes = (size_t)(n1 + n2) * sizeof(tagged);
-    tagged *tmp = hf_arena_alloc(a, tmp_bytes);
+    uint32_t n1 = dst->n, n2 = src->n, u;
     for (uint32_t i = 0; i < n1; i++) { tmp[i].it = dst->items[i]; tmp[i].from = 1; }
+    if ((size_t)n1 * n2 <= MATCH_SCAN_MAX) {
+        u = n1;
+        for (uint32_t j = 0; j < n2; j++) {
+            const hf_topk_item *x = &src->items[j];
+            uint32_t i = 0;
+            while (i < n1 && !(tmp[i].from == 1 && key_eq(&tmp[i].it, x->key, x->kind))) i++;
+            if (i < n1) {
+                tmp[i].it.count = sat_add(tmp[i].it.count, x->count);
+                tmp[i].it.error = sat_add(tmp[i].it.error, x->error);
+                tmp[i].from = 3;
+            } else {
+                tmp[u].it = *x;
+                tmp[u++].from = 2;
+            }
+        }
+        return u;
+    }
     for (uint32_t i = 0; i < n2; i++) { tmp[n1 + i].it = src->items[i]; tmp[n1 + i].from = 2; }
     qsort(tmp, n1 + n2, sizeof *tmp, tagged_key_cmp);
-
-    uint32_t u = 0;
+    u = 0;
     for (uint32_t i = 0; i < n1 + n2; i++) {
         if (u && tmp[u - 1].from != tmp[i].from && tmp[u - 1].from != 3 &&
             key_cmp(&tmp[u - 1].it, &tmp[i].it) == 0) {
@@ -310,12 +323,28 @@ void hf_topk_merge(hf_topk *dst, const hf_topk *src, hf_arena *a)
             tmp[u++] = tmp[i];
         }
     }
+    return u;
+}
+
+/* dst := dst merged with src (dst's k applies): sum over the union, a key
+ * missing from a full summary charged its least count, keep the heaviest
+ * HF_TOPK_SLOTS(k).  O(n1 n2) for small summaries, O(n log n) for large
+ * ones; temporary arena memory. */
+void hf_topk_merge(hf_topk *dst, const hf_topk *src, hf_arena *a)
+{
+    if (src->n == 0) return;
+    a = arena_or_current(a);
+    uint32_t slots = slots_of(dst);
+    double m1 = unwatched_bound(dst), m2 = unwatched_bound(src);
+    size_t tmp_bytes = (size_t)(dst->n + src->n) * sizeof(tagged);
+    tagged *tmp = hf_arena_alloc(a, tmp_bytes);
+    uint32_t u = merge_union(tmp, dst, src);
     for (uint32_t i = 0; i < u; i++) {
         double charge = tmp[i].from == 1 ? m2 : tmp[i].from == 2 ? m1 : 0.0;
         tmp[i].it.count = sat_add(tmp[i].it.count, charge);
         tmp[i].it.error = sat_add(tmp[i].it.error, charge);
     }
-    qsort(tmp, u, sizeof *tmp, tagged_rank_cmp);
+    if (u > slots) qsort(tmp, u, sizeof *tmp, tagged_rank_cmp);   /* keep the heaviest */
 
     uint32_t keep = u < slots ? u : slots;
     reserve(dst, keep, a);

@@ -216,6 +216,29 @@ TEST(merge_without_eviction_is_exact)
     hf_arena_free(a);
 }
 
+TEST(merge_of_large_summaries_without_eviction_is_exact)
+{
+    /* 100 x 100 items: keys are matched by sorting, not scanning. */
+    hf_arena *a = hf_arena_new(pool);
+    hf_topk x = {0}, y = {0}, all = {0};
+    x.k = y.k = all.k = 50;                  /* 150 slots */
+    for (int i = 0; i < 100; i++) {
+        hf_topk_add_number(&x, i, 1 + i % 13, a);
+        hf_topk_add_number(&all, i, 1 + i % 13, a);
+        hf_topk_add_number(&y, 50 + i, 1 + i % 5, a);
+        hf_topk_add_number(&all, 50 + i, 1 + i % 5, a);
+    }
+    hf_topk_merge(&x, &y, a);
+    CHECK_EQ_INT(x.n, 150);
+    static hf_topk_item got[50], want[50];
+    CHECK_EQ_INT(hf_topk_items(&x, got, 50), 50);
+    CHECK_EQ_INT(hf_topk_items(&all, want, 50), 50);
+    for (int i = 0; i < 50; i++)
+        CHECK(key_number(&got[i]) == key_number(&want[i]) && got[i].count == want[i].count &&
+              got[i].error == 0);
+    hf_arena_free(a);
+}
+
 TEST(merge_of_streams_finds_the_heavy_keys)
 {
     /* Two halves of a skewed stream, each with evictions: the merged
@@ -415,6 +438,7 @@ int main(void)
     RUN(slots_grow_with_use);
     RUN(space_saving_bounds_hold);
     RUN(merge_without_eviction_is_exact);
+    RUN(merge_of_large_summaries_without_eviction_is_exact);
     RUN(merge_of_streams_finds_the_heavy_keys);
     RUN(merge_charges_missing_keys_of_full_summaries);
     RUN(merge_with_itself_doubles);
