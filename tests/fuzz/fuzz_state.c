@@ -1,0 +1,256 @@
+/* fuzz_state.c -- libFuzzer target for the readers of serialised primitives:
+ * hf_distinct_deserialize, hf_topk_deserialize and hf_state_deserialize.
+ *
+ * Every input goes to all three readers.  Whatever a reader accepts must be
+ * canonical (serialising it gives back exactly the bytes it consumed), and
+ * must survive use: the input's remainder is read as a second object, the
+ * two are merged both ways, values are added, items and counts read, and
+ * every result must serialise, read back and serialise to the same bytes.
+ * For distinct sets of equal limits, a ∪ b and b ∪ a must be the same bytes.
+ * Any broken property aborts with a message; ASan and UBSan watch the rest.
+ *
+ * Build: make build/fuzz/fuzz_state.  Seeds: tests/fuzz/seeds/state/. */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "distinct.h"
+#include "state.h"
+#include "topk.h"
+
+#define BUF (8 + 33 * HF_TOPK_SLOTS(HF_TOPK_MAX_K) + 64)
+
+static uint8_t b1[BUF], b2[BUF], b3[BUF];
+
+static void fail(const char *what)
+{
+    fprintf(stderr, "fuzz_state: %s\n", what);
+    abort();
+}
+
+/* ------------------------------------------------------------------------
+ * distinct
+ * --------------------------------------------------------------------- */
+
+/* ser(d) read back and serialised again gives the same bytes. */
+static void distinct_stable(const hf_distinct *d, hf_arena *a)
+{
+    size_t n = hf_distinct_serialize(d, b1, sizeof b1);
+    if (n > sizeof b1) fail("distinct: serialised size");
+    hf_distinct e;
+    if (hf_distinct_deserialize(&e, b1, n, a) != (long)n) fail("distinct: own bytes refused");
+    if (hf_distinct_serialize(&e, b2, sizeof b2) != n || memcmp(b1, b2, n) != 0)
+        fail("distinct: round trip not stable");
+    if (hf_distinct_count(&e) != hf_distinct_count(d)) fail("distinct: count changed");
+}
+
+static void distinct_check(const hf_distinct *d)
+{
+    double c = hf_distinct_count(d);
+    if (!(c >= 0 && c <= 4294967296.0)) fail("distinct: count out of range");
+    if (!hf_distinct_is_sketch(d) && c != d->n) fail("distinct: exact count is not n");
+}
+
+static void fuzz_distinct(const uint8_t *data, size_t size, hf_arena *a)
+{
+    hf_distinct x;
+    long u = hf_distinct_deserialize(&x, data, size, a);
+    if (u < 0) return;
+    if ((size_t)u > size) fail("distinct: consumed more than given");
+    size_t n = hf_distinct_serialize(&x, b1, sizeof b1);
+    if (n != (size_t)u || memcmp(b1, data, n) != 0) fail("distinct: accepted bytes not canonical");
+    distinct_check(&x);
+    distinct_stable(&x, a);
+
+    /* A second set from the rest, or a few values from the input. */
+    hf_distinct y;
+    if (hf_distinct_deserialize(&y, data + u, size - (size_t)u, a) < 0) {
+        memset(&y, 0, sizeof y);
+        y.limit = x.limit;
+        for (size_t i = (size_t)u; i + 2 <= size; i += 2)
+            hf_distinct_add_u64(&y, (uint64_t)data[i] << 8 | data[i + 1], a);
+    }
+    distinct_check(&y);
+
+    /* x ∪ y and y ∪ x, each from fresh copies. */
+    hf_distinct xy, yx, yc;
+    if (hf_distinct_deserialize(&xy, data, (size_t)u, a) != u) fail("distinct: second read differs");
+    size_t yn = hf_distinct_serialize(&y, b3, sizeof b3);
+    if (hf_distinct_deserialize(&yx, b3, yn, a) != (long)yn) fail("distinct: y refused");
+    if (hf_distinct_deserialize(&yc, b3, yn, a) != (long)yn) fail("distinct: y refused");
+    hf_distinct_merge(&xy, &yc, a);
+    hf_distinct_merge(&yx, &x, a);
+    distinct_check(&xy);
+    distinct_check(&yx);
+    distinct_stable(&xy, a);
+    distinct_stable(&yx, a);
+    if (x.limit == y.limit) {
+        size_t n1 = hf_distinct_serialize(&xy, b1, sizeof b1);
+        size_t n2 = hf_distinct_serialize(&yx, b2, sizeof b2);
+        if (n1 != n2 || memcmp(b1, b2, n1) != 0) fail("distinct: merge not commutative");
+    }
+    if (!hf_distinct_is_sketch(&xy) && !hf_distinct_is_sketch(&x) &&
+        (xy.n < x.n || xy.n > x.n + y.n))
+        fail("distinct: exact union size");
+
+    /* Adds on top of what was read (growth from any deserialised shape). */
+    for (size_t i = 0; i < size && i < 300; i++) hf_distinct_add_u64(&x, data[i] * 977u + i, a);
+    distinct_check(&x);
+    distinct_stable(&x, a);
+    hf_distinct_merge(&x, &x, a);
+    distinct_stable(&x, a);
+}
+
+/* ------------------------------------------------------------------------
+ * topk
+ * --------------------------------------------------------------------- */
+
+static void topk_check(const hf_topk *t)
+{
+    uint32_t k = t->k ? t->k : 10;
+    if (t->n > HF_TOPK_SLOTS(k) || t->n > t->cap) fail("topk: n beyond slots");
+    for (uint32_t i = 0; i < t->n; i++) {
+        const hf_topk_item *it = &t->items[i];
+        if (!(it->count > 0 && isfinite(it->count))) fail("topk: count out of range");
+        if (!(it->error >= 0 && it->error <= it->count)) fail("topk: error out of range");
+    }
+    static hf_topk_item out[HF_TOPK_MAX_K];
+    int m = hf_topk_items(t, out, HF_TOPK_MAX_K);
+    if (m < 0 || (uint32_t)m > k || (uint32_t)m > t->n) fail("topk: items count");
+    for (int i = 1; i < m; i++)
+        if (out[i].count > out[i - 1].count) fail("topk: items not heaviest first");
+}
+
+static void topk_stable(const hf_topk *t, hf_arena *a)
+{
+    size_t n = hf_topk_serialize(t, b1, sizeof b1);
+    if (n > sizeof b1) fail("topk: serialised size");
+    hf_topk u;
+    if (hf_topk_deserialize(&u, b1, n, a) != (long)n) fail("topk: own bytes refused");
+    if (hf_topk_serialize(&u, b2, sizeof b2) != n || memcmp(b1, b2, n) != 0)
+        fail("topk: round trip not stable");
+}
+
+static void fuzz_topk(const uint8_t *data, size_t size, hf_arena *a)
+{
+    hf_topk x;
+    long u = hf_topk_deserialize(&x, data, size, a);
+    if (u < 0) return;
+    if ((size_t)u > size) fail("topk: consumed more than given");
+    size_t n = hf_topk_serialize(&x, b1, sizeof b1);
+    if (n != (size_t)u || memcmp(b1, data, n) != 0) fail("topk: accepted bytes not canonical");
+    topk_check(&x);
+    topk_stable(&x, a);
+
+    hf_topk y;
+    if (hf_topk_deserialize(&y, data + u, size - (size_t)u, a) < 0) {
+        memset(&y, 0, sizeof y);
+        y.k = x.k;
+        for (size_t i = (size_t)u; i + 2 <= size; i += 2)
+            hf_topk_add_number(&y, data[i] % 16, 1 + data[i + 1], a);
+    }
+    topk_check(&y);
+
+    hf_topk xy;
+    if (hf_topk_deserialize(&xy, data, (size_t)u, a) != u) fail("topk: second read differs");
+    hf_topk_merge(&xy, &y, a);
+    topk_check(&xy);
+    topk_stable(&xy, a);
+    hf_topk_merge(&y, &x, a);
+    topk_check(&y);
+    topk_stable(&y, a);
+
+    for (size_t i = 0; i < size && i < 300; i++) {
+        if (i % 3 == 0) {
+            uint8_t key[16] = {0};
+            key[15] = data[i];
+            hf_topk_add(&x, key, HF_KEY_INET6, 1 + i % 5, a);
+        } else {
+            hf_topk_add_number(&x, data[i] % 32, (double)(i % 7) + 0.5, a);
+        }
+    }
+    topk_check(&x);
+    topk_stable(&x, a);
+    hf_topk_merge(&x, &x, a);
+    topk_check(&x);
+    topk_stable(&x, a);
+}
+
+/* ------------------------------------------------------------------------
+ * state (a fixed schema with every kind)
+ * --------------------------------------------------------------------- */
+
+typedef struct row {
+    double      sum, min, max;
+    hf_distinct peers;
+    hf_topk     ports;
+    hf_distinct other;
+} row;
+
+static hf_field fields[] = {
+    {offsetof(row, sum),   HF_FIELD_SUM,      0},
+    {offsetof(row, min),   HF_FIELD_MIN,      0},
+    {offsetof(row, max),   HF_FIELD_MAX,      0},
+    {offsetof(row, peers), HF_FIELD_DISTINCT, 8},
+    {offsetof(row, ports), HF_FIELD_TOPK,     2},
+    {offsetof(row, other), HF_FIELD_DISTINCT, 0},
+};
+static const hf_schema schema = {fields, 6, sizeof(row)};
+
+static void state_stable(const row *r, hf_arena *a)
+{
+    size_t n = hf_state_serialize(&schema, (const uint8_t *)r, b1, sizeof b1);
+    if (n > sizeof b1) fail("state: serialised size");
+    row s;
+    if (hf_state_deserialize(&schema, (uint8_t *)&s, b1, n, a) != (long)n) fail("state: own bytes refused");
+    if (hf_state_serialize(&schema, (const uint8_t *)&s, b2, sizeof b2) != n || memcmp(b1, b2, n) != 0)
+        fail("state: round trip not stable");
+}
+
+static void fuzz_state(const uint8_t *data, size_t size, hf_arena *a)
+{
+    row x, y;
+    long u = hf_state_deserialize(&schema, (uint8_t *)&x, data, size, a);
+    if (u < 0) {
+        /* Refused: the state must be as hf_state_init leaves it. */
+        if (x.sum != 0 || x.peers.n || x.peers.mem || x.ports.n || x.ports.items || x.peers.limit != 8)
+            fail("state: refused input left state behind");
+        return;
+    }
+    if ((size_t)u > size) fail("state: consumed more than given");
+    size_t n = hf_state_serialize(&schema, (const uint8_t *)&x, b1, sizeof b1);
+    if (n != (size_t)u || memcmp(b1, data, n) != 0) fail("state: accepted bytes not canonical");
+    distinct_check(&x.peers);
+    distinct_check(&x.other);
+    topk_check(&x.ports);
+    state_stable(&x, a);
+    (void)hf_state_mem_bytes(&schema, (const uint8_t *)&x);
+
+    if (hf_state_deserialize(&schema, (uint8_t *)&y, data + u, size - (size_t)u, a) < 0)
+        hf_state_init(&schema, (uint8_t *)&y);
+    hf_state_merge(&schema, (uint8_t *)&x, (const uint8_t *)&y, a);
+    state_stable(&x, a);
+    hf_state_merge(&schema, (uint8_t *)&x, (const uint8_t *)&x, a);
+    state_stable(&x, a);
+}
+
+/* ------------------------------------------------------------------------
+ * Entry point
+ * --------------------------------------------------------------------- */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static hf_pool *pool;
+    if (!pool) pool = hf_pool_new(0);
+    hf_arena *a = hf_arena_new(pool);
+    fuzz_distinct(data, size, a);
+    fuzz_topk(data, size, a);
+    fuzz_state(data, size, a);
+    hf_arena_free(a);
+    if (hf_pool_bytes(pool) != 0) fail("pool: bytes held after the arena was freed");
+    return 0;
+}
