@@ -25,6 +25,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tools/%)
 ASAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 .PHONY: all run test bench deps unit fuzz tools clean
+.SECONDARY:   # keep the objects of the ASan build between runs
 all: hostflow build/libhostflow.so
 
 build/obj/%.o: core/%.c core/*.h | build/obj
@@ -45,7 +46,7 @@ build/unit/%: tests/unit/%.c tests/unit/unit.h $(ASAN_OBJS) | build/unit
 unit: $(UNIT_BINS)
 
 build/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) core/*.h | build/fuzz
-	clang $(filter-out -Werror,$(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined -Icore \
+	clang $(CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -Icore \
 	    -o $@ $< $(CORE_SRCS) $(LDLIBS)
 fuzz: $(FUZZ_BINS)
 

@@ -561,7 +561,7 @@ int hf_config_load(hf_config *cfg, const char *path, char *err, size_t errlen)
     lua_setfenv(L, -2);
     lua_sethook(L, too_long, LUA_MASKCOUNT, CONFIG_MAX_STEPS);
     if (lua_pcall(L, 0, 1, 0) != 0) {
-lua_failed:
+lua_failed:;
         const char *msg = lua_tostring(L, -1);
         fail(err, errlen, "%s", msg ? msg : "cannot load the configuration");
         if (!strstr(err, path)) {

@@ -23,6 +23,7 @@
 #include "addr.h"
 #include "alloc.h"
 #include "arena.h"
+#include "ffi.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -47,6 +48,7 @@ struct hf_worker {
     hf_buf           out;
     hf_sink         *sink;
     uint64_t         flows, records;
+    uint64_t         close_delay[HF_DELAY_BUCKETS];
     int64_t          closed_until;
 
     /* the thread and its queue */
@@ -299,6 +301,12 @@ void hf_worker_process(hf_worker *w, hf_batch *b)
     if (boundary > w->closed_until) {
         hf_windows_close(&w->windows, boundary, emit_window, w);
         w->closed_until = boundary;
+        if (b->boundary_ns > 0) {
+            double us = (hf_ffi_now_ns() - b->boundary_ns) / 1000.0;
+            int i = 0;
+            while (i < HF_DELAY_BUCKETS - 1 && us >= (double)(1ULL << i)) i++;
+            w->close_delay[i]++;
+        }
     }
     publish_stats(w);
 }
@@ -354,6 +362,7 @@ static void publish_stats(hf_worker *w)
     }
     st.mem_bytes = hf_pool_bytes(w->pool);
     st.mem_peak = hf_pool_peak(w->pool);
+    memcpy(st.close_delay, w->close_delay, sizeof st.close_delay);
     st.nanalyses = w->layout.n;
     for (int a = 0; a < w->layout.n; a++) {
         st.analysis_names[a] = w->layout.names[a];
@@ -386,6 +395,7 @@ hf_batch *hf_worker_batch(hf_worker *w)
     b->n = 0;
     b->final = 0;
     b->boundary = INT64_MIN;
+    b->boundary_ns = 0;
     b->next = NULL;
     return b;
 }

@@ -19,11 +19,14 @@
 #include "sink.h"
 #include "window.h"
 
+#define HF_DELAY_BUCKETS 32
+
 /* A batch of flows for one worker, and how far windows may close after it. */
 typedef struct hf_batch {
     int       n;
     int       final;      /* end of input: close every window */
     int64_t   boundary;   /* close windows ending at or before this (ms) */
+    double    boundary_ns;/* when the reader moved the boundary (monotonic ns), 0: it did not */
     hf_flow  *flows;      /* capacity: the configured batch size */
     struct hf_batch *next;
 } hf_batch;
@@ -62,6 +65,9 @@ typedef struct hf_worker_stats {
     int64_t  gran_ms[HF_MAX_WINDOWS + 1];  /* per level: granularity, 0 if not emitted */
     int      nlevels;
     size_t   mem_bytes, mem_peak;
+    /* delay from the watermark closing windows to their records written:
+     * counts per power-of-two bucket of microseconds (bucket i: < 2^i us) */
+    uint64_t close_delay[HF_DELAY_BUCKETS];
     int      nanalyses;
     const char *analysis_names[HF_MAX_ANALYSES];
     double   analysis_ns[HF_MAX_ANALYSES];
