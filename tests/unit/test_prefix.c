@@ -293,6 +293,45 @@ TEST(insertion_order_does_not_matter)
     hf_prefixes_free(b);
 }
 
+TEST(ipv4_jump_table_edges)
+{
+    /* IPv4 lookups start from a slot per /12 block: prefixes at, around and
+     * below /12, and IPv6 prefixes holding all IPv4 space, added late. */
+    hf_prefixes *p = hf_prefixes_new();
+    static const char *first[] = {
+        "10.16.0.0/12", "!10.24.0.0/13", "10.16.0.0/13", "!10.16.0.0/16", "10.31.255.0/24",
+        "!10.0.0.0/11", "10.0.0.0/20", NULL,
+    };
+    CHECK_EQ_INT(add_all(p, first), 0);
+    CHECK_EQ_INT(matches(p, "10.17.0.1"), 1);       /* /13 include */
+    CHECK_EQ_INT(matches(p, "10.16.0.1"), 0);       /* /16 exclude */
+    CHECK_EQ_INT(matches(p, "10.24.0.1"), 0);       /* /13 exclude */
+    CHECK_EQ_INT(matches(p, "10.31.255.9"), 1);     /* /24 under the exclude */
+    CHECK_EQ_INT(matches(p, "10.31.254.9"), 0);
+    CHECK_EQ_INT(matches(p, "10.0.15.255"), 1);     /* /20 inside the /11 exclude */
+    CHECK_EQ_INT(matches(p, "10.0.16.0"), 0);
+    CHECK_EQ_INT(matches(p, "10.15.0.0"), 0);
+    CHECK_EQ_INT(matches(p, "10.32.0.0"), 0);       /* nothing covers */
+
+    static const char *later[] = { "::/0", "!::ffff:0:0/97", "::ffff:10.16.0.0/108", NULL };
+    CHECK_EQ_INT(add_all(p, later), 0);
+    CHECK_EQ_INT(matches(p, "10.32.0.0"), 0);       /* now under the /97 exclude */
+    CHECK_EQ_INT(matches(p, "128.0.0.1"), 1);       /* ::/0 */
+    CHECK_EQ_INT(matches(p, "10.16.0.1"), 0);       /* still the /16 exclude */
+    CHECK_EQ_INT(matches(p, "10.17.0.1"), 1);
+    CHECK_EQ_INT(matches(p, "2001:db8::1"), 1);
+    CHECK_EQ_INT(matches(p, "::fffe:a00:1"), 1);
+
+    /* Overwriting a short prefix changes the verdict for its blocks. */
+    static const char *flip[] = { "::ffff:0:0/97", "!10.0.0.0/8", "10.16.0.0/16", NULL };
+    CHECK_EQ_INT(add_all(p, flip), 0);
+    CHECK_EQ_INT(matches(p, "10.32.0.0"), 0);
+    CHECK_EQ_INT(matches(p, "11.0.0.0"), 1);
+    CHECK_EQ_INT(matches(p, "10.16.0.1"), 1);
+    CHECK_EQ_INT(matches(p, "10.0.15.255"), 1);
+    hf_prefixes_free(p);
+}
+
 /* ---- randomized comparison against a linear scan ---------------------- */
 
 typedef struct {
@@ -428,6 +467,7 @@ int main(void)
     RUN(ipv6_nested);
     RUN(duplicates_last_wins);
     RUN(insertion_order_does_not_matter);
+    RUN(ipv4_jump_table_edges);
     RUN(random_against_linear_scan);
     return UNIT_END();
 }
