@@ -19,10 +19,12 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "check.h"
 #include "config.h"
 #include "input.h"
 #include "log.h"
 #include "pipeline.h"
+#include "query.h"
 
 #define HF_VERSION "0.1.0"
 
@@ -110,6 +112,8 @@ static void usage_main(FILE *f)
         "\n"
         "commands:\n"
         "  run       read flows, write one record per host per window (hostflow run --help)\n"
+        "  check     load and validate an analysis, run it on sample flows (hostflow check --help)\n"
+        "  query     run an investigation script over flows (hostflow query --help)\n"
         "\n"
         "  hostflow --help | --version\n", HF_VERSION);
 }
@@ -333,6 +337,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "check")) return hf_check_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "query")) return hf_query_main(argc - 1, argv + 1);
     fprintf(stderr, "hostflow: unknown command \"%s\" (see 'hostflow --help')\n", argv[1]);
     return 2;
 }
