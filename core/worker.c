@@ -350,6 +350,7 @@ static void publish_stats(hf_worker *w)
 {
     hf_worker_stats st;
     memset(&st, 0, sizeof st);
+    st.closed_until = w->closed_until;
     st.flows = w->flows;
     st.hosts_refused = w->windows.hosts_refused;
     st.records = w->records;

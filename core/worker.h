@@ -57,6 +57,7 @@ typedef struct hf_worker hf_worker;
 
 /* Per-worker counters, read by the counters report. */
 typedef struct hf_worker_stats {
+    int64_t  closed_until;     /* windows ending at or before this are emitted */
     uint64_t flows;            /* flows given to the analyses */
     uint64_t hosts_refused;    /* flows dropped: new host over the memory limit */
     uint64_t records;
