@@ -7,7 +7,7 @@
 #   make deps     install missing Debian packages (run by run and test)
 
 CC      ?= cc
-PKGS    := luajit libcjson zlib
+PKGS    := luajit libcjson zlib rdkafka
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            -D_GNU_SOURCE -fPIC -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

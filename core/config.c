@@ -29,6 +29,7 @@
 
 #include "alloc.h"
 #include "prefix.h"
+#include "timefmt.h"
 
 /* ------------------------------------------------------------------------
  * Defaults and value parsers
@@ -56,6 +57,28 @@ void hf_config_defaults(hf_config *cfg, const char *base_dir)
     cfg->max_line = 1 << 20;
     cfg->distinct_exact = 64;
     cfg->batch = 1024;
+    cfg->kafka_start = hf_strdup("earliest");
+    cfg->commit_interval_ms = 5000;
+}
+
+void hf_config_set_kafka(hf_config *cfg, const char *key, const char *value)
+{
+    for (int i = 0; i < cfg->nkafka; i += 2)
+        if (strcmp(cfg->kafka[i], key) == 0) {
+            hf_free(cfg->kafka[i + 1]);
+            cfg->kafka[i + 1] = hf_strdup(value);
+            return;
+        }
+    cfg->kafka = hf_realloc(cfg->kafka, sizeof(char *) * (size_t)(cfg->nkafka + 2));
+    cfg->kafka[cfg->nkafka++] = hf_strdup(key);
+    cfg->kafka[cfg->nkafka++] = hf_strdup(value);
+}
+
+const char *hf_config_kafka(const hf_config *cfg, const char *key)
+{
+    for (int i = 0; i < cfg->nkafka; i += 2)
+        if (strcmp(cfg->kafka[i], key) == 0) return cfg->kafka[i + 1];
+    return NULL;
 }
 
 static void free_list(char **l, int n)
@@ -74,6 +97,9 @@ void hf_config_release(hf_config *cfg)
     hf_free(cfg->analyses_dir);
     free_list(cfg->enable, cfg->nenable);
     free_list(cfg->disable, cfg->ndisable);
+    free_list(cfg->kafka, cfg->nkafka);
+    hf_free(cfg->kafka_start);
+    hf_free(cfg->dead_letter);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -491,12 +517,42 @@ static int analyses_key(loader *ld, const char *key, const char *name)
     return lfail(ld, key, "unknown key (expected dir, enable or disable)");
 }
 
+/* kafka = { ["bootstrap.servers"] = "...", ... }: every key goes to
+ * librdkafka as it is; values may be strings, numbers or booleans. */
+static int kafka_key(loader *ld, const char *key, const char *name)
+{
+    lua_State *L = ld->L;
+    char text[1024], d[96];
+    if (lua_type(L, -1) == LUA_TBOOLEAN) {
+        snprintf(text, sizeof text, "%s", lua_toboolean(L, -1) ? "true" : "false");
+    } else if (lua_type(L, -1) == LUA_TNUMBER) {
+        double v = lua_tonumber(L, -1);
+        if (v == (double)(long long)v) snprintf(text, sizeof text, "%lld", (long long)v);
+        else snprintf(text, sizeof text, "%.17g", v);
+    } else if (value_text(L, text, sizeof text) < 0) {
+        return lfail(ld, key, "expected a string, a number or a boolean for librdkafka, got %s",
+                     describe(L, -1, d, sizeof d));
+    }
+    hf_config_set_kafka(ld->cfg, name, text);
+    return 0;
+}
+
 static int memory_key(loader *ld, const char *key, const char *name)
 {
     if (!strcmp(name, "max_bytes")) return get_size(ld, key, &ld->cfg->memory_max);
     if (!strcmp(name, "distinct_exact"))
         return get_int(ld, key, 1, 4096, &ld->cfg->distinct_exact);
     return lfail(ld, key, "unknown key (expected max_bytes or distinct_exact)");
+}
+
+static int check_start(loader *ld, const char *key, const char *v)
+{
+    int64_t ms;
+    if (!strcmp(v, "earliest") || !strcmp(v, "latest") ||
+        hf_time_parse_iso(v, strlen(v), &ms) == 0)
+        return 0;
+    return lfail(ld, key, "expected \"earliest\", \"latest\" or a time such as "
+                 "\"2026-11-26T14:00:00Z\", got \"%s\"", v);
 }
 
 static int top_key(loader *ld, const char *key, const char *name)
@@ -516,7 +572,6 @@ static int top_key(loader *ld, const char *key, const char *name)
     }
     if (!strcmp(name, "lateness")) return get_duration(ld, key, &c->lateness_ms);
     if (!strcmp(name, "workers")) return get_int(ld, key, 0, 256, &c->workers);
-    if (!strcmp(name, "inbound")) return get_bool(ld, key, &c->inbound);
     if (!strcmp(name, "input")) return get_string(ld, key, &c->input);
     if (!strcmp(name, "output")) return get_string(ld, key, &c->output);
     if (!strcmp(name, "stats")) return get_string(ld, key, &c->stats);
@@ -527,8 +582,22 @@ static int top_key(loader *ld, const char *key, const char *name)
         return walk_table(ld, key, analyses_key);
     }
     if (!strcmp(name, "memory")) return walk_table(ld, key, memory_key);
+    if (!strcmp(name, "kafka")) return walk_table(ld, key, kafka_key);
+    if (!strcmp(name, "kafka_start")) {
+        if (get_string(ld, key, &c->kafka_start) < 0) return -1;
+        return check_start(ld, key, c->kafka_start);
+    }
+    if (!strcmp(name, "dead_letter")) {
+        if (get_string(ld, key, &c->dead_letter) < 0) return -1;
+        if (strncmp(c->dead_letter, "kafka:", 6) != 0 || !c->dead_letter[6])
+            return lfail(ld, key, "expected \"kafka:TOPIC\", got \"%s\"", c->dead_letter);
+        return 0;
+    }
+    if (!strcmp(name, "commit_interval")) return get_duration(ld, key, &c->commit_interval_ms);
+    if (!strcmp(name, "exit_at_end")) return get_bool(ld, key, &c->exit_at_end);
     return lfail(ld, key, "unknown key (expected networks, windows, lateness, workers, "
-                 "inbound, input, output, stats, max_line, batch, analyses or memory)");
+                 "input, output, stats, max_line, batch, analyses, memory, kafka, kafka_start, "
+                 "dead_letter, commit_interval or exit_at_end)");
 }
 
 #define CONFIG_MAX_STEPS 10000000

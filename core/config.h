@@ -19,7 +19,6 @@ typedef struct hf_config {
     int      nwindows;
     int64_t  lateness_ms;                 /* allowed lateness of the watermark */
     int      workers;                     /* 0: one per core */
-    int      inbound;                     /* also account flows to their destination */
     char    *input;                       /* file path or "-" */
     char    *output;                      /* file path or "-" */
     char    *stats;                       /* counters as JSON at exit, or NULL */
@@ -32,6 +31,14 @@ typedef struct hf_config {
     size_t   max_line;                    /* longest accepted input line */
     int      distinct_exact;              /* default exact limit of hf.distinct() */
     int      batch;                       /* flows per batch handed to Lua */
+
+    /* Kafka (input or output "kafka:TOPIC[,TOPIC...]") */
+    char   **kafka;                       /* librdkafka settings: key, value, key, value, ... */
+    int      nkafka;                      /* number of strings (2 per setting) */
+    char    *kafka_start;                 /* "earliest", "latest" or an ISO 8601 time */
+    char    *dead_letter;                 /* "kafka:TOPIC" for undecodable messages, or NULL */
+    int64_t  commit_interval_ms;          /* how often offsets are committed */
+    int      exit_at_end;                 /* stop when every partition is read to its end */
 } hf_config;
 
 /* Fill cfg with the built-in defaults (base_dir: where conf/ and analyses/
@@ -47,6 +54,10 @@ int hf_config_parse_duration_ms(const char *s, int64_t *ms);  /* "10s" "1m" "500
 int hf_config_parse_size(const char *s, size_t *bytes);       /* "512MiB" "2G" "1000000" */
 int hf_config_set_windows(hf_config *cfg, const char *list, char *err, size_t errlen);
 int hf_config_set_networks(hf_config *cfg, const char *list, char *err, size_t errlen);
+/* Set (or replace) one librdkafka setting. */
+void hf_config_set_kafka(hf_config *cfg, const char *key, const char *value);
+/* The value of a librdkafka setting, or NULL. */
+const char *hf_config_kafka(const hf_config *cfg, const char *key);
 
 /* Cross-field checks (called after the file and the flags). */
 int hf_config_check(hf_config *cfg, char *err, size_t errlen);

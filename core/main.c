@@ -23,7 +23,9 @@
 #include "config.h"
 #include "input.h"
 #include "log.h"
+#include "kafka.h"
 #include "pipeline.h"
+#include "timefmt.h"
 #include "query.h"
 
 #define HF_VERSION "0.1.0"
@@ -139,6 +141,17 @@ static void usage_run(FILE *f)
         "  -a, --analyses DIR     directory of the Lua analyses (default analyses/)\n"
         "  -m, --memory SIZE      memory for window state, e.g. 512MiB (default 4GiB)\n"
         "      --stats FILE       write the counters as JSON to FILE at exit\n"
+        "\n"
+        "Kafka: -i kafka:TOPIC[,TOPIC...] consumes flows in a consumer group; -o kafka:TOPIC\n"
+        "produces one message per record, keyed by the record's id.\n"
+        "  -K, --kafka KEY=VALUE  a librdkafka setting, passed unchanged (repeatable)\n"
+        "  -b, --brokers LIST     bootstrap servers (the same as -K bootstrap.servers=LIST)\n"
+        "  -g, --group ID         consumer group (default hostflow; -K group.id=ID)\n"
+        "      --from WHERE       earliest, latest or a time (ISO 8601): where a group with\n"
+        "                         no committed offsets starts; a time also rewinds (default earliest)\n"
+        "      --dead-letter kafka:TOPIC   copy undecodable messages there, with the reason\n"
+        "      --commit-interval DUR       how often offsets are committed (default 5s)\n"
+        "      --exit-at-end      stop once every partition is read to its end\n"
         "  -q, --quiet            only errors on stderr (no warnings, no counters)\n"
         "  -h, --help             this help\n"
         "\n"
@@ -159,6 +172,31 @@ static int die(const char *fmt, ...)
     return 2;
 }
 
+/* Feed every line of in to the pipeline, until its end or a stop.
+ * Returns 1 when reading failed, else 0. */
+static int read_lines(hf_input *in, const char *path, hf_pipeline *p)
+{
+    const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+    char where[PATH_MAX + 32];
+    for (;;) {
+        const char *line;
+        size_t len;
+        int r = hf_input_next(in, &line, &len);
+        if (atomic_load(&got_stop)) {
+            hf_log(HF_LOG_INFO, "stopping: flushing open windows");
+            return 0;
+        }
+        if (r == HF_INPUT_EOF) return 0;
+        snprintf(where, sizeof where, "%s:%llu", name, (unsigned long long)hf_input_lineno(in));
+        if (r == HF_INPUT_ERROR) {
+            hf_log(HF_LOG_ERROR, "%s: read error: %s", where, hf_input_error(in));
+            return 1;
+        }
+        if (r == HF_INPUT_TOO_LONG) hf_pipeline_too_long(p, where);
+        else hf_pipeline_feed(p, line, len, where);
+    }
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -168,8 +206,12 @@ static int cmd_run(int argc, char **argv)
         {"workers", required_argument, 0, 'j'}, {"analyses", required_argument, 0, 'a'},
         {"memory", required_argument, 0, 'm'},  {"stats", required_argument, 0, 'S'},
         {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
+        {"kafka", required_argument, 0, 'K'},   {"brokers", required_argument, 0, 'b'},
+        {"group", required_argument, 0, 'g'},   {"from", required_argument, 0, 'F'},
+        {"dead-letter", required_argument, 0, 'D'}, {"commit-interval", required_argument, 0, 'C'},
+        {"exit-at-end", no_argument, 0, 'E'},
         {0, 0, 0, 0}};
-    const char *optstr = "c:i:o:n:w:l:j:a:m:qh";
+    const char *optstr = "c:i:o:n:w:l:j:a:m:qhK:b:g:";
     char err[1024];
     char *home = home_dir();
     hf_config cfg;
@@ -213,6 +255,46 @@ static int cmd_run(int argc, char **argv)
         case 'a': hf_free(cfg.analyses_dir); cfg.analyses_dir = hf_strdup(optarg); break;
         case 'S': hf_free(cfg.stats); cfg.stats = hf_strdup(optarg); break;
         case 'q': hf_log_level = HF_LOG_ERROR; break;
+        case 'b': hf_config_set_kafka(&cfg, "bootstrap.servers", optarg); break;
+        case 'g': hf_config_set_kafka(&cfg, "group.id", optarg); break;
+        case 'E': cfg.exit_at_end = 1; break;
+        case 'K': {
+            char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg) {
+                rc = die("-K: expected KEY=VALUE (a librdkafka setting), got \"%s\"", optarg);
+                goto out;
+            }
+            *eq = '\0';
+            hf_config_set_kafka(&cfg, optarg, eq + 1);
+            *eq = '=';
+            break;
+        }
+        case 'F': {
+            int64_t ms;
+            if (strcmp(optarg, "earliest") && strcmp(optarg, "latest") &&
+                hf_time_parse_iso(optarg, strlen(optarg), &ms) < 0) {
+                rc = die("--from: expected earliest, latest or a time such as "
+                         "2026-11-26T14:00:00Z, got \"%s\"", optarg);
+                goto out;
+            }
+            hf_free(cfg.kafka_start);
+            cfg.kafka_start = hf_strdup(optarg);
+            break;
+        }
+        case 'D':
+            if (strncmp(optarg, "kafka:", 6) != 0 || !optarg[6]) {
+                rc = die("--dead-letter: expected kafka:TOPIC, got \"%s\"", optarg);
+                goto out;
+            }
+            hf_free(cfg.dead_letter);
+            cfg.dead_letter = hf_strdup(optarg);
+            break;
+        case 'C':
+            if (hf_config_parse_duration_ms(optarg, &cfg.commit_interval_ms) < 0 || cfg.commit_interval_ms < 100) {
+                rc = die("--commit-interval: expected a duration of at least 100ms, got \"%s\"", optarg);
+                goto out;
+            }
+            break;
         case 'n':
             if (hf_config_set_networks(&cfg, optarg, err, sizeof err) < 0) {
                 rc = die("%s", err);
@@ -263,8 +345,9 @@ static int cmd_run(int argc, char **argv)
     }
 
     signals_block();
-    hf_input *in = hf_input_open(cfg.input, cfg.max_line, err, sizeof err);
-    if (!in) {
+    int from_kafka = strncmp(cfg.input, "kafka:", 6) == 0;
+    hf_input *in = NULL;
+    if (!from_kafka && !(in = hf_input_open(cfg.input, cfg.max_line, err, sizeof err))) {
         rc = die("%s", err);
         goto out;
     }
@@ -279,34 +362,23 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
 
+    hf_kafka_source *src = NULL;
+    if (from_kafka && !(src = hf_kafka_source_new(&cfg, cfg.input + 6, p, err, sizeof err))) {
+        hf_pipeline_free(p);
+        rc = die("%s", err);
+        goto out;
+    }
+
     report_pipeline = p;
     pthread_t sig_thread;
     pthread_create(&sig_thread, NULL, signal_main, NULL);
     pthread_detach(sig_thread);
 
-    const char *name = strcmp(cfg.input, "-") == 0 ? "stdin" : cfg.input;
-    char where[PATH_MAX + 32];
-    int read_failed = 0;
-    for (;;) {
-        const char *line;
-        size_t len;
-        int r = hf_input_next(in, &line, &len);
-        if (atomic_load(&got_stop)) {
-            hf_log(HF_LOG_INFO, "stopping: flushing open windows");
-            break;
-        }
-        if (r == HF_INPUT_EOF) break;
-        snprintf(where, sizeof where, "%s:%llu", name, (unsigned long long)hf_input_lineno(in));
-        if (r == HF_INPUT_ERROR) {
-            hf_log(HF_LOG_ERROR, "%s: read error: %s", where, hf_input_error(in));
-            read_failed = 1;
-            break;
-        }
-        if (r == HF_INPUT_TOO_LONG) hf_pipeline_too_long(p, where);
-        else hf_pipeline_feed(p, line, len, where);
-    }
+    int read_failed = from_kafka ? hf_kafka_source_run(src, &got_stop) < 0
+                                 : read_lines(in, cfg.input, p);
     hf_input_close(in);
     rc = hf_pipeline_finish(p) < 0 || read_failed ? 1 : 0;
+    hf_kafka_source_free(src);
     if (hf_log_level >= HF_LOG_WARN) hf_pipeline_report(p, stderr);
     if (cfg.stats && hf_pipeline_write_stats(p, cfg.stats) < 0) {
         hf_log(HF_LOG_ERROR, "%s: cannot write the counters: %s", cfg.stats, strerror(errno));

@@ -28,6 +28,26 @@ typedef _Atomic uint64_t hf_counter;
 
 enum { REASON_TOO_LONG = HF_DECODE_REASONS, REASON_FUTURE, NREASONS };
 
+#define MAX_PARTITIONS 1024
+#define MAX_HOLDS      32
+
+/* A run of input with its own order: a Kafka partition, or the one file.
+ * Its watermark is its newest flow end; the pipeline's is the lowest of the
+ * partitions that are not caught up (at their end), so one partition
+ * read ahead of another does not make the other's flows late.  `holds`
+ * remember, per release time (the end of the coarsest window a flow is in),
+ * the lowest offset of the flows still in open windows. */
+typedef struct partition {
+    char    *topic;
+    int32_t  id;
+    int      eof;             /* read to its end (does not hold the watermark back) */
+    double   max_end;         /* newest flow end, ms */
+    int64_t  next_offset;     /* after the last message fed */
+    int64_t  released_until;  /* flows released at or before this were in records already */
+    int      nholds;
+    struct { int64_t release; int64_t offset; } holds[MAX_HOLDS];
+} partition;
+
 struct hf_pipeline {
     const hf_config *cfg;
     hf_prefixes     *nets;
@@ -41,6 +61,9 @@ struct hf_pipeline {
     double           future_ms;    /* flows ending after this are refused */
     int              finished;
     struct timespec  started;
+    partition       *parts;
+    int              nparts;
+    int64_t          max_g_ms;     /* the coarsest granularity */
 
     /* written by the reading thread only, read by the reporter: relaxed
      * atomics, bumped with a plain load and store */
@@ -50,6 +73,9 @@ struct hf_pipeline {
     hf_counter       filtered;     /* source not monitored */
     hf_counter       late;
     hf_counter       accepted;
+    hf_counter       replayed;     /* in records before a restart: skipped */
+    void           (*report_ext)(void *ctx, hf_buf *out);
+    void            *report_ctx;
     hf_ratelimit     rl_reject, rl_late;
 };
 
@@ -91,6 +117,9 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const char *lua_dir, char *er
         if (hf_prefixes_add(p->nets, cfg->networks[i], err, errlen) < 0) goto fail;
     p->base_ms = cfg->windows_ms[0];
     for (int i = 1; i < cfg->nwindows; i++) p->base_ms = gcd64(p->base_ms, cfg->windows_ms[i]);
+    p->max_g_ms = cfg->windows_ms[cfg->nwindows - 1];
+    p->parts = hf_calloc(MAX_PARTITIONS, sizeof(partition));
+    hf_pipeline_partition(p, "input", 0, INT64_MIN);
     p->max_end = -INFINITY;
     p->closed_until = INT64_MIN;
     p->future_ms = (double)time(NULL) * 1000.0 + FUTURE_SLACK_MS;
@@ -102,7 +131,7 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const char *lua_dir, char *er
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         p->nworkers = n > 0 ? (int)n : 1;
     }
-    p->sink = hf_sink_open(cfg->output, err, errlen);
+    p->sink = hf_sink_open(cfg->output, cfg, err, errlen);
     if (!p->sink) goto fail;
     p->workers = hf_calloc((size_t)p->nworkers, sizeof(hf_worker *));
     p->pending = hf_calloc((size_t)p->nworkers, sizeof(hf_batch *));
@@ -159,17 +188,114 @@ void hf_pipeline_too_long(hf_pipeline *p, const char *where)
                    where, p->cfg->max_line);
 }
 
-void hf_pipeline_feed(hf_pipeline *p, const char *rec, size_t len, const char *where)
+static int64_t floor_to(int64_t t, int64_t g)
+{
+    int64_t q = t / g;
+    if (t % g < 0) q--;
+    return q * g;
+}
+
+/* When a flow ending at t is in records at every granularity: the latest
+ * end of the windows that hold it. */
+static int64_t release_time(const hf_pipeline *p, int64_t t)
+{
+    int64_t r = INT64_MIN;
+    for (int i = 0; i < p->cfg->nwindows; i++) {
+        int64_t g = p->cfg->windows_ms[i];
+        int64_t end = floor_to(t, g) + g;
+        if (end > r) r = end;
+    }
+    return r;
+}
+
+int hf_pipeline_partition(hf_pipeline *p, const char *topic, int32_t id, int64_t released_until)
+{
+    for (int i = 0; i < p->nparts; i++)
+        if (p->parts[i].id == id && strcmp(p->parts[i].topic, topic) == 0) {
+            if (released_until > p->parts[i].released_until)
+                p->parts[i].released_until = released_until;
+            return i;
+        }
+    if (p->nparts == MAX_PARTITIONS) return -1;
+    partition *pt = &p->parts[p->nparts];
+    memset(pt, 0, sizeof *pt);
+    pt->topic = hf_strdup(topic);
+    pt->id = id;
+    pt->max_end = -INFINITY;
+    pt->next_offset = -1;
+    pt->released_until = released_until;
+    pt->eof = p->nparts > 0;      /* a Kafka partition holds nothing back until it has data */
+    if (p->nparts == 1 && p->parts[0].max_end == -INFINITY) p->parts[0].eof = 1;   /* file slot unused */
+    return p->nparts++;
+}
+
+void hf_pipeline_partition_eof(hf_pipeline *p, int part, int eof)
+{
+    if (part >= 0 && part < p->nparts) p->parts[part].eof = eof;
+}
+
+/* Remember that the flow at offset is held until release. */
+static void hold(partition *pt, int64_t release, int64_t offset)
+{
+    for (int i = 0; i < pt->nholds; i++)
+        if (pt->holds[i].release == release) {
+            if (offset < pt->holds[i].offset) pt->holds[i].offset = offset;
+            return;
+        }
+    if (pt->nholds == MAX_HOLDS) {       /* fold into the latest: releases later, still safe */
+        int last = 0;
+        for (int i = 1; i < pt->nholds; i++)
+            if (pt->holds[i].release > pt->holds[last].release) last = i;
+        if (release > pt->holds[last].release) pt->holds[last].release = release;
+        if (offset < pt->holds[last].offset) pt->holds[last].offset = offset;
+        return;
+    }
+    pt->holds[pt->nholds].release = release;
+    pt->holds[pt->nholds].offset = offset;
+    pt->nholds++;
+}
+
+/* The pipeline's watermark: the lowest newest-end of the partitions that
+ * are not caught up, or, when all are, the highest. */
+static double watermark_source(const hf_pipeline *p)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < p->nparts; i++) {
+        const partition *pt = &p->parts[i];
+        if (pt->max_end == -INFINITY) continue;
+        if (pt->max_end > hi) hi = pt->max_end;
+        if (!pt->eof && pt->max_end < lo) lo = pt->max_end;
+    }
+    return lo < INFINITY ? lo : hi;
+}
+
+/* Move the watermark; when base windows close, tell every worker. */
+static void advance(hf_pipeline *p)
+{
+    double src = p->nparts == 1 ? p->max_end : watermark_source(p);
+    if (src == -INFINITY) return;
+    int64_t boundary = floor_to((int64_t)src - p->cfg->lateness_ms, p->base_ms);
+    if (boundary > p->closed_until) {
+        p->closed_until = boundary;
+        double now = hf_ffi_now_ns();
+        for (int k = 0; k < p->nworkers; k++) hand_over(p, k, now);
+    }
+}
+
+int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
+                        const char *rec, size_t len, const char *where)
 {
     hf_flow f;
     char snip[72];
+    partition *pt = &p->parts[part];
     bump(&p->records);
+    if (offset >= 0) pt->next_offset = offset + 1;
     int rc = hf_decode_flow(rec, len, &f);
     if (rc != HF_DECODE_OK) {
         bump(&p->rejected[rc]);
         hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (%s): %s", where,
                        hf_decode_reason_name(rc), snippet(rec, len, snip, sizeof snip));
-        return;
+        return rc;
     }
     bump(&p->decoded);
     if (f.end_ms > p->future_ms) {
@@ -177,38 +303,111 @@ void hf_pipeline_feed(hf_pipeline *p, const char *rec, size_t len, const char *w
         hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (future_time): the flow "
                        "ends more than a day from now: %s", where,
                        snippet(rec, len, snip, sizeof snip));
-        return;
+        return REASON_FUTURE;
     }
     if (!hf_prefixes_match(p->nets, f.src)) {
         bump(&p->filtered);
-        return;
+        return 0;
+    }
+    int64_t release = release_time(p, (int64_t)f.end_ms);
+    if (release <= pt->released_until) {   /* read again after a restart: in records already */
+        bump(&p->replayed);
+        return 0;
     }
     if ((int64_t)f.end_ms < p->closed_until) {
         bump(&p->late);
         hf_log_limited(&p->rl_late, HF_LOG_WARN, "%s: late flow: it ends %.0f ms before "
                        "the windows still open", where, (double)p->closed_until - f.end_ms);
-        return;
+        return 0;
     }
     bump(&p->accepted);
+    if (offset >= 0) hold(pt, release, offset);
     int i = p->nworkers == 1 ? 0
           : (int)((hf_hash_addr(f.src) >> 32) % (uint64_t)p->nworkers);
     hf_batch *b = p->pending[i];
     b->flows[b->n++] = f;
-
-    if (f.end_ms > p->max_end) {
-        p->max_end = f.end_ms;
-        int64_t wm = (int64_t)f.end_ms - p->cfg->lateness_ms;
-        int64_t q = wm / p->base_ms;
-        if (wm % p->base_ms < 0) q--;
-        int64_t boundary = q * p->base_ms;
-        if (boundary > p->closed_until) {   /* windows close: tell every worker */
-            p->closed_until = boundary;
-            double now = hf_ffi_now_ns();
-            for (int k = 0; k < p->nworkers; k++) hand_over(p, k, now);
-            return;
-        }
+    if (pt->eof) pt->eof = 0;
+    if (f.end_ms > pt->max_end) {
+        pt->max_end = f.end_ms;
+        if (f.end_ms > p->max_end) p->max_end = f.end_ms;
+        int64_t before = p->closed_until;
+        advance(p);
+        if (p->closed_until != before) return 0;   /* every batch was handed over */
     }
     if (b->n == p->cfg->batch) hand_over(p, i, 0);
+    return 0;
+}
+
+void hf_pipeline_feed(hf_pipeline *p, const char *rec, size_t len, const char *where)
+{
+    hf_pipeline_feed_at(p, 0, -1, rec, len, where);
+}
+
+const char *hf_pipeline_reason_name(int status)
+{
+    return reason_name(status);
+}
+
+/* The lowest granularity boundary every worker has emitted through. */
+static int64_t emitted_until(hf_pipeline *p)
+{
+    int64_t d = INT64_MAX;
+    for (int i = 0; i < p->nworkers; i++) {
+        hf_worker_stats st;
+        hf_worker_stats_get(p->workers[i], &st);
+        if (st.closed_until < d) d = st.closed_until;
+    }
+    return d;
+}
+
+void hf_pipeline_flush(hf_pipeline *p)
+{
+    int64_t through = p->closed_until;
+    for (int i = 0; i < p->nparts; i++)
+        for (int h = 0; h < p->parts[i].nholds; h++)
+            if (p->parts[i].holds[h].release > through) through = p->parts[i].holds[h].release;
+    if (p->max_end > -INFINITY) {
+        int64_t r = release_time(p, (int64_t)p->max_end);
+        if (r > through) through = r;
+    }
+    if (through > p->closed_until) {
+        p->closed_until = through;
+        double now = hf_ffi_now_ns();
+        for (int k = 0; k < p->nworkers; k++) hand_over(p, k, now);
+    }
+    while (emitted_until(p) < p->closed_until) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    /* what comes later for these windows is late: they are in records */
+    for (int i = 0; i < p->nparts; i++)
+        if (p->parts[i].released_until < through) p->parts[i].released_until = through;
+}
+
+int hf_pipeline_commit_points(hf_pipeline *p, int timeout_ms, hf_commit_point *out, int max)
+{
+    int64_t done = emitted_until(p);
+    if (hf_sink_sync(p->sink, timeout_ms) < 0) return -1;
+    int n = 0;
+    for (int i = 1; i < p->nparts && n < max; i++) {     /* slot 0 is the file input */
+        partition *pt = &p->parts[i];
+        int64_t offset = pt->next_offset;
+        int k = 0;
+        for (int h = 0; h < pt->nholds; h++) {
+            if (pt->holds[h].release <= done) continue;   /* released */
+            if (pt->holds[h].offset < offset || offset < 0) offset = pt->holds[h].offset;
+            pt->holds[k++] = pt->holds[h];
+        }
+        pt->nholds = k;
+        if (done > pt->released_until && done != INT64_MAX) pt->released_until = done;
+        if (offset < 0) continue;                         /* nothing read yet */
+        out[n].topic = pt->topic;
+        out[n].partition = pt->id;
+        out[n].offset = offset;
+        out[n].released_until = pt->released_until;
+        n++;
+    }
+    return n;
 }
 
 int hf_pipeline_finish(hf_pipeline *p)
@@ -309,9 +508,12 @@ void hf_pipeline_report(hf_pipeline *p, FILE *f)
             if (p->rejected[r]) OUT(" %s %llu", reason_name(r), (unsigned long long)p->rejected[r]);
         OUT("\n");
     }
-    OUT("  filter     %llu monitored, %llu not monitored, %llu late\n",
+    OUT("  filter     %llu monitored, %llu not monitored, %llu late",
         (unsigned long long)p->accepted, (unsigned long long)p->filtered,
         (unsigned long long)p->late);
+    if (p->replayed) OUT(", %llu read again after a restart", (unsigned long long)p->replayed);
+    OUT("\n");
+    if (p->report_ext) p->report_ext(p->report_ctx, &b);
     OUT("  windows   ");
     for (int l = 0; l < t.w.nlevels; l++) {
         if (!t.w.gran_ms[l]) continue;
@@ -366,6 +568,8 @@ int hf_pipeline_write_stats(hf_pipeline *p, const char *path)
     hf_buf_put_int(&b, (int64_t)p->filtered);
     hf_buf_puts(&b, ",\"late\":");
     hf_buf_put_int(&b, (int64_t)p->late);
+    hf_buf_puts(&b, ",\"replayed\":");
+    hf_buf_put_int(&b, (int64_t)p->replayed);
     hf_buf_puts(&b, ",\"flows_analysed\":");
     hf_buf_put_int(&b, (int64_t)t.w.flows);
     hf_buf_puts(&b, ",\"hosts_refused_memory\":");
@@ -420,6 +624,12 @@ int hf_pipeline_write_stats(hf_pipeline *p, const char *path)
     return rc;
 }
 
+void hf_pipeline_set_report(hf_pipeline *p, void (*fn)(void *ctx, hf_buf *out), void *ctx)
+{
+    p->report_ext = fn;
+    p->report_ctx = ctx;
+}
+
 void hf_pipeline_free(hf_pipeline *p)
 {
     if (!p) return;
@@ -435,5 +645,7 @@ void hf_pipeline_free(hf_pipeline *p)
     hf_free(p->pending);
     hf_sink_close(p->sink);
     hf_prefixes_free(p->nets);
+    for (int i = 0; i < p->nparts; i++) hf_free(p->parts[i].topic);
+    hf_free(p->parts);
     hf_free(p);
 }

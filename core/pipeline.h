@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "buf.h"
 #include "config.h"
 #include "decode.h"
 
@@ -29,6 +30,50 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const char *lua_dir, char *er
 void hf_pipeline_feed(hf_pipeline *p, const char *rec, size_t len, const char *where);
 /* A record that was too long to read (counted, warned). */
 void hf_pipeline_too_long(hf_pipeline *p, const char *where);
+/* ------------------------------------------------------------------------
+ * Offsets (sources that can read again: Kafka)
+ *
+ * A flow accepted into windows is held until the last window that holds it
+ * (the coarsest) has been emitted and the sink has acknowledged its records;
+ * only then may its offset be committed.  hf_pipeline_commit_points() gives,
+ * per partition, the offset to commit (the lowest offset still held, else
+ * the one after the last read) and how far records are complete
+ * (released_until), which the source stores with the offset.  After a
+ * restart, flows released at or before that time are skipped (counted as
+ * read again), so a window is never written twice with different
+ * contents; the windows that were still open are rebuilt from the replay.
+ * --------------------------------------------------------------------- */
+
+/* The index of a partition, registered on first use; released_until comes
+ * from the committed offset's metadata (INT64_MIN: none).  -1 when full. */
+int hf_pipeline_partition(hf_pipeline *p, const char *topic, int32_t partition,
+                          int64_t released_until);
+/* A partition read to its end stops holding the watermark back. */
+void hf_pipeline_partition_eof(hf_pipeline *p, int part, int eof);
+/* One record of a partition at offset.  Returns 0, or the reject reason
+ * (> 0; hf_pipeline_reason_name) for a record that cannot be decoded. */
+int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
+                        const char *rec, size_t len, const char *where);
+const char *hf_pipeline_reason_name(int status);
+
+typedef struct hf_commit_point {
+    const char *topic;
+    int32_t     partition;
+    int64_t     offset;          /* the next offset to read */
+    int64_t     released_until;  /* records are complete for flows released by then */
+} hf_commit_point;
+
+/* Wait (at most timeout_ms) for the sink to acknowledge what was written,
+ * then fill out with the points that may be committed.  Returns how many,
+ * or -1 when the sink has not acknowledged everything yet. */
+int hf_pipeline_commit_points(hf_pipeline *p, int timeout_ms, hf_commit_point *out, int max);
+/* Close every open window now (stop, partitions revoked) and wait until
+ * the workers have emitted them.  Flows that arrive later for those windows
+ * count as late. */
+void hf_pipeline_flush(hf_pipeline *p);
+/* An extra line for the counters report (the Kafka source's). */
+void hf_pipeline_set_report(hf_pipeline *p, void (*fn)(void *ctx, hf_buf *out), void *ctx);
+
 /* End of input: flush every open window, wait for the workers, close the
  * output.  Returns 0, or -1 when records could not be written. */
 int hf_pipeline_finish(hf_pipeline *p);
