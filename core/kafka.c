@@ -226,6 +226,7 @@ struct hf_kafka_source {
     int64_t             lag;           /* messages behind, over the assignment */
     char                group[128];
     int                 down;
+    int                 closed;        /* left the group: the last commit is done */
 };
 
 /* Parse "hostflow:1:<ms>" (released_until) from committed metadata. */
@@ -310,6 +311,8 @@ static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         s->eof = 0;
         hf_log(HF_LOG_INFO, "kafka: assigned %s (group %s; from %s)", list, s->group, from);
         rd_kafka_assign(rk, parts);
+    } else if (s->closed) {              /* leaving the group after the final commit */
+        rd_kafka_assign(rk, NULL);
     } else {
         hf_log(HF_LOG_INFO, "kafka: revoked %s: flushing open windows and committing", list);
         hf_pipeline_flush(s->pipeline);
@@ -496,6 +499,8 @@ int hf_kafka_source_run(hf_kafka_source *s, atomic_int *stop)
             break;
         }
     s->lag = lag(s);
+    s->closed = 1;
+    rd_kafka_consumer_close(s->rk);       /* leave the group now: the commit is done */
     return rc;
 }
 
@@ -503,7 +508,10 @@ void hf_kafka_source_free(hf_kafka_source *s)
 {
     if (!s) return;
     if (s->rk) {
-        rd_kafka_consumer_close(s->rk);
+        if (!s->closed) {
+            s->closed = 1;
+            rd_kafka_consumer_close(s->rk);
+        }
         rd_kafka_destroy(s->rk);
     }
     hf_kafka_producer_free(s->dead);

@@ -256,13 +256,17 @@ static void hold(partition *pt, int64_t release, int64_t offset)
 }
 
 /* The pipeline's watermark: the lowest newest-end of the partitions that
- * are not caught up, or, when all are, the highest. */
+ * are not caught up (one that has given nothing yet holds everything back),
+ * or, when all are caught up, the highest. */
 static double watermark_source(const hf_pipeline *p)
 {
     double lo = INFINITY, hi = -INFINITY;
     for (int i = 0; i < p->nparts; i++) {
         const partition *pt = &p->parts[i];
-        if (pt->max_end == -INFINITY) continue;
+        if (pt->max_end == -INFINITY) {
+            if (!pt->eof) return -INFINITY;
+            continue;
+        }
         if (pt->max_end > hi) hi = pt->max_end;
         if (!pt->eof && pt->max_end < lo) lo = pt->max_end;
     }
