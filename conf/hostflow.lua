@@ -33,6 +33,16 @@ return {
     dir = "../analyses",
     -- enable = { "total", "peer_number" },
     disable = {},
+    -- Hot reload: an edit, addition or removal in dir is checked in every
+    -- worker and takes over at a window boundary (SIGHUP reloads too).
+    reload = true,
+    -- Isolation (lua/README.md): an analysis that raises more errors than
+    -- this in a minute, or runs longer than max_batch over one batch of
+    -- flows, is disabled until a reload; one still running watchdog later
+    -- (a compiled endless loop) stops hostflow with a report ("0": never).
+    max_errors = 1000,
+    max_batch = "1s",
+    watchdog = "10s",
   },
 
   memory = {

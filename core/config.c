@@ -57,6 +57,10 @@ void hf_config_defaults(hf_config *cfg, const char *base_dir)
     cfg->max_line = 1 << 20;
     cfg->distinct_exact = 64;
     cfg->batch = 1024;
+    cfg->reload = 1;
+    cfg->max_errors = 1000;
+    cfg->max_batch_ms = 1000;
+    cfg->watchdog_ms = 10000;
     cfg->kafka_start = hf_strdup("earliest");
     cfg->commit_interval_ms = 5000;
 }
@@ -272,6 +276,8 @@ int hf_config_check(hf_config *cfg, char *err, size_t errlen)
     if (cfg->distinct_exact < 1 || cfg->distinct_exact > 4096)
         return fail(err, errlen, "memory.distinct_exact: expected 1 to 4096, got %d",
                     cfg->distinct_exact);
+    if (cfg->max_batch_ms < 1)
+        return fail(err, errlen, "analyses.max_batch: expected a duration of at least 1ms");
     if (access(cfg->analyses_dir, R_OK | X_OK) < 0)
         return fail(err, errlen, "analyses.dir: cannot read directory \"%s\": %s",
                     cfg->analyses_dir, strerror(errno));
@@ -514,7 +520,12 @@ static int analyses_key(loader *ld, const char *key, const char *name)
         name_list nl = {&c->disable, &c->ndisable};
         return get_list(ld, key, name_elem, &nl);
     }
-    return lfail(ld, key, "unknown key (expected dir, enable or disable)");
+    if (!strcmp(name, "reload")) return get_bool(ld, key, &c->reload);
+    if (!strcmp(name, "max_errors")) return get_int(ld, key, 1, 1000000000, &c->max_errors);
+    if (!strcmp(name, "max_batch")) return get_duration(ld, key, &c->max_batch_ms);
+    if (!strcmp(name, "watchdog")) return get_duration(ld, key, &c->watchdog_ms);
+    return lfail(ld, key, "unknown key (expected dir, enable, disable, reload, max_errors, "
+                 "max_batch or watchdog)");
 }
 
 /* kafka = { ["bootstrap.servers"] = "...", ... }: every key goes to

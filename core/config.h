@@ -32,6 +32,12 @@ typedef struct hf_config {
     int      distinct_exact;              /* default exact limit of hf.distinct() */
     int      batch;                       /* flows per batch handed to Lua */
 
+    /* Hot reload and isolation of the analyses (core/reload.h) */
+    int      reload;                      /* watch analyses.dir (inotify); SIGHUP reloads always */
+    int      max_errors;                  /* an analysis raising more per minute is disabled */
+    int64_t  max_batch_ms;                /* one taking longer over a batch is interrupted, disabled */
+    int64_t  watchdog_ms;                 /* still stuck this much later: hostflow stops (0: never) */
+
     /* Kafka (input or output "kafka:TOPIC[,TOPIC...]") */
     char   **kafka;                       /* librdkafka settings: key, value, key, value, ... */
     int      nkafka;                      /* number of strings (2 per setting) */
