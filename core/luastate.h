@@ -1,0 +1,30 @@
+/* luastate.h -- a LuaJIT state for the commands that run Lua in the main
+ * thread (`hostflow check`, `hostflow query`), set up as a worker's is:
+ * the standard libraries, and package.path led by <home>/lua so that
+ * require "hostflow.*" finds hostflow's own modules. */
+#ifndef HF_LUASTATE_H
+#define HF_LUASTATE_H
+
+#include <stddef.h>
+
+#include <lua.h>
+
+/* Where hostflow's own files are (lua/, analyses/, contrib/): $HOSTFLOW_HOME
+ * when set, else the directory of the executable.  Caller frees (hf_free). */
+char *hf_home_dir(void);
+
+/* A new state with the libraries open and <home>/lua first on
+ * package.path.  NULL with a message in err when LuaJIT cannot make one. */
+lua_State *hf_lua_state_new(const char *home, char *err, size_t errlen);
+
+/* A message handler for lua_pcall: the error with a traceback appended
+ * (a non-string error is left as it is, for the caller to inspect). */
+int hf_lua_traceback(lua_State *L);
+
+/* Call require(module)[func](arg table at the top of the stack), protected
+ * by hf_lua_traceback.  Pops the table.  Returns the integer the function
+ * returned (0 when it returned none), or -1 with the error in err. */
+int hf_lua_call_main(lua_State *L, const char *module, const char *func,
+                     char *err, size_t errlen);
+
+#endif
