@@ -28,15 +28,16 @@
  * Calendar arithmetic
  * --------------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (m 1..12). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+/* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (y 0..9999,
+ * m 1..12).  The year is counted from 400 BC so that it stays positive. */
+static int64_t days_from_civil(unsigned y, unsigned m, unsigned d)
 {
-    y -= m <= 2;                                   /* years start in March */
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);      /* year of era, 0..399 */
+    y = y + 400 - (m <= 2);                        /* years start in March */
+    unsigned era = y / 400, yoe = y % 400;         /* year of era, 0..399 */
     unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
     unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;   /* 719468: 0000-03-01 .. 1970 */
+    /* 719468: 0000-03-01 .. 1970-01-01; 146097: the era added above */
+    return (int64_t)era * 146097 + doe - 719468 - 146097;
 }
 
 /* The inverse: the date of day z (days since 1970-01-01). */
@@ -53,12 +54,12 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static int is_leap(int64_t y)
+static int is_leap(unsigned y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static unsigned days_in_month(int64_t y, unsigned m)
+static unsigned days_in_month(unsigned y, unsigned m)
 {
     static const unsigned char len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     return m == 2 && is_leap(y) ? 29 : len[m - 1];
@@ -68,16 +69,12 @@ static unsigned days_in_month(int64_t y, unsigned m)
  * Parsing
  * --------------------------------------------------------------------- */
 
-/* Read exactly n decimal digits at s; -1 when one of them is not a digit. */
-static int digits(const char *s, int n)
+/* The value of the two digits at s, or a number above 99 when they are not
+ * both digits (without a branch: the parser checks every field's range). */
+static inline unsigned two_digits(const char *s)
 {
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        unsigned c = (unsigned char)s[i] - '0';
-        if (c > 9) return -1;
-        v = v * 10 + (int)c;
-    }
-    return v;
+    unsigned a = (unsigned)((unsigned char)s[0] - '0'), b = (unsigned)((unsigned char)s[1] - '0');
+    return a > 9 || b > 9 ? 1000 : a * 10 + b;
 }
 
 /* Parse a time zone designator filling s[0..len) exactly: "Z", "+HH:MM",
@@ -89,11 +86,11 @@ static int parse_zone(const char *s, size_t len, int64_t *offset_ms)
         return 0;
     }
     if (len < 3 || (s[0] != '+' && s[0] != '-')) return -1;
-    int hh = digits(s + 1, 2), mm = 0;
-    if (len == 6 && s[3] == ':') mm = digits(s + 4, 2);
-    else if (len == 5) mm = digits(s + 3, 2);
+    unsigned hh = two_digits(s + 1), mm = 0;
+    if (len == 6 && s[3] == ':') mm = two_digits(s + 4);
+    else if (len == 5) mm = two_digits(s + 3);
     else if (len != 3) return -1;
-    if (hh < 0 || hh > 23 || mm < 0 || mm > 59) return -1;
+    if (hh > 23 || mm > 59) return -1;
     int64_t off = ((int64_t)hh * 60 + mm) * 60000;
     *offset_ms = s[0] == '-' ? -off : off;
     return 0;
@@ -108,28 +105,29 @@ int hf_time_parse_iso(const char *s, size_t len, int64_t *ms)
     if (s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':') return -1;
     if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return -1;
 
-    int year = digits(s, 4), mon = digits(s + 5, 2), day = digits(s + 8, 2);
-    int hour = digits(s + 11, 2), min = digits(s + 14, 2), sec = digits(s + 17, 2);
-    if (year < 0 || mon < 1 || mon > 12 || day < 1) return -1;
-    if ((unsigned)day > days_in_month(year, (unsigned)mon)) return -1;
-    if (hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 60) return -1;
+    unsigned century = two_digits(s), yy = two_digits(s + 2), mon = two_digits(s + 5);
+    unsigned day = two_digits(s + 8), hour = two_digits(s + 11), min = two_digits(s + 14);
+    unsigned sec = two_digits(s + 17);
+    if (century > 99 || yy > 99 || mon < 1 || mon > 12 || day < 1) return -1;
+    unsigned year = century * 100 + yy;
+    if (day > 28 && day > days_in_month(year, mon)) return -1;
+    if (hour > 23 || min > 59 || sec > 60) return -1;
 
     size_t i = 19;
     int64_t frac_ms = 0;
     if (i < len && (s[i] == '.' || s[i] == ',')) {
-        size_t n = 0;
-        int64_t scale = 100;                   /* weight of the next digit in ms */
-        for (i++; i < len && (unsigned)((unsigned char)s[i] - '0') <= 9; i++, n++) {
-            frac_ms += (s[i] - '0') * scale;
-            scale /= 10;                       /* digits past the 3rd add 0 */
-        }
-        if (n < 1 || n > 9) return -1;
+        static const int weight[3] = {100, 10, 1};     /* ms of the first 3 digits */
+        size_t first = ++i;
+        while (i < len && (unsigned)((unsigned char)s[i] - '0') <= 9) i++;
+        if (i == first || i - first > 9) return -1;
+        for (size_t k = 0; k < 3 && first + k < i; k++)
+            frac_ms += (s[first + k] - '0') * weight[k];
     }
 
     int64_t offset_ms = 0;
     if (i < len && parse_zone(s + i, len - i, &offset_ms) != 0) return -1;
 
-    int64_t t = days_from_civil(year, (unsigned)mon, (unsigned)day) * MS_PER_DAY
+    int64_t t = days_from_civil(year, mon, day) * MS_PER_DAY
               + ((int64_t)hour * 3600 + min * 60 + sec) * 1000 + frac_ms
               - offset_ms;
     if (t < 0 || t > TIME_MAX_MS) return -1;
