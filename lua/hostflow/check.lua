@@ -1,0 +1,395 @@
+-- hostflow.check: `hostflow check FILE.lua` -- load and validate an analysis,
+-- run it on sample flows, and say what it computed and how it ran.
+--
+-- The analysis is loaded as a worker loads it (hostflow.runtime.load_file,
+-- hostflow.schema), and fed through the runtime's own per-analysis loop
+-- (RUN_SRC of hostflow.runtime) over batches of hf_flow, one state per
+-- source host made, initialised and merged by the core's C functions
+-- (hf_state_init, hf_state_merge), as in one window that holds every flow.
+-- It reports:
+--
+--   the analysis     name, version, order, file
+--   its state        each field's kind and place, bytes per host
+--   the run          flows fed, hosts; errors raised in update() and result()
+--                    (caught, counted, with file:line and a host)
+--   the JIT          whether the update loop compiled (trace events through
+--                    jit.attach), and every NYI abort with its reason and place
+--   mergeability     the flows fed again as two halves (every other flow),
+--                    merged by the core: does the result equal the whole's?
+--   results          the JSON text under stats.<name> for the busiest hosts
+--
+-- main() returns the exit status: 0 valid and error-free, 1 the analysis
+-- does not load or raised errors (or, with strict, did not compile or merge).
+
+local ffi = require "ffi"
+local base = require "hostflow.base"
+local schema = require "hostflow.schema"
+local json = require "hostflow.json"
+local jutil = require "jit.util"
+local vmdef = require "jit.vmdef"
+require "hostflow.query"            -- the declarations of the batch reader
+
+local C = base.C
+local fmt = string.format
+local M = {}
+
+-- The runtime's per-analysis loop (a local of runtime.lua, read from
+-- runtime.start's upvalues), or a copy of it.
+local RUN_SRC_COPY = [[
+local update, T, off, pos = ...
+local cast = require("ffi").cast
+return function(flows, rows, first, n)
+  for i = first, n - 1 do
+    pos[0] = i
+    update(cast(T, rows[i] + off), flows[i])
+  end
+end
+]]
+
+local function run_source(runtime)
+  for i = 1, 200 do
+    local name, value = debug.getupvalue(runtime.start, i)
+    if name == nil then break end
+    if name == "RUN_SRC" and type(value) == "string" then return value end
+  end
+  return RUN_SRC_COPY
+end
+
+local KIND_TEXT = {
+  sum = "a sum (double; merged by adding)",
+  min = "a minimum (double, starts at +inf)",
+  max = "a maximum (double, starts at -inf)",
+}
+
+local function kind_text(field, param)
+  if field.kind == "distinct" then
+    return fmt("distinct values, exact up to %d, then a HyperLogLog sketch", param)
+  elseif field.kind == "topk" then
+    return fmt("top-k, the %d heaviest keys (Space-Saving)", param)
+  end
+  return KIND_TEXT[field.kind] or field.kind
+end
+
+-- A load error as "file:line: message": the file named once, and for a
+-- message about state.X or another key of the analysis table that has no
+-- line (hf.validate's), the line where the key is set.
+local function with_line(msg, path)
+  local prefix = path .. ": "
+  if msg:sub(1, #prefix) == prefix and msg:sub(#prefix + 1, #prefix + #path + 1) == path .. ":" then
+    msg = msg:sub(#prefix + 1)                     -- "f.lua: f.lua:4: ..." (raised while loading)
+  end
+  if msg:find("^[^\n]-:%d+:") then return msg end
+  local name = msg:match("[%s']state%.([%a_][%w_]*)") or msg:match("^[^:]*: analysis '[^']*': (%a+) must")
+  local f = name and io.open(path)
+  if not f then return msg end
+  local n, found = 0, nil
+  for line in f:lines() do
+    n = n + 1
+    if line:find("[^%w_]" .. name .. "%s*=") or line:find("^" .. name .. "%s*=") then found = n break end
+  end
+  f:close()
+  if not found then return msg end
+  local rest = msg:sub(#path + 1):gsub("^:%s*", "")
+  return fmt("%s:%d: %s", path, found, rest)
+end
+
+-- The text of a trace abort (as jit/dump.lua writes it), NYI bytecodes named.
+local function abort_text(code, info)
+  local text = type(code) == "number" and vmdef.traceerr[code] or tostring(code)
+  if type(info) == "number" and text:find("bytecode", 1, true) then
+    local name = vmdef.bcnames:sub(info * 6 + 1, info * 6 + 6):gsub("%s+$", "")
+    return fmt(text, info) .. " (" .. name .. ")"
+  end
+  if type(info) == "number" and text:find("FastFunc", 1, true) then info = vmdef.ffnames[info] end
+  if type(info) == "function" then
+    local fi = jutil.funcinfo(info)
+    info = fi.loc or fi.source
+  end
+  local ok, s = pcall(fmt, text, info)
+  return ok and s or text
+end
+
+local function where(func, pc)
+  if not func then return "?" end
+  local fi = jutil.funcinfo(func, pc)
+  return fi.loc or fi.source or "?"
+end
+
+-- Errors by message: count, and the first host each was seen for.
+local function error_log()
+  local log = { n = 0, order = {}, by = {} }
+  function log.add(what, host, err)
+    log.n = log.n + 1
+    local msg = tostring(err):match("^[^\n]*")
+    local e = log.by[msg]
+    if not e then
+      e = { msg = msg, what = what, host = host, count = 0 }
+      log.by[msg] = e
+      log.order[#log.order + 1] = e
+    end
+    e.count = e.count + 1
+  end
+  return log
+end
+
+--- Run the check.  opts: file, input (hf_query_input * as light userdata),
+-- hosts (how many to show), max_flows, strict, distinct_exact, write.
+function M.main(opts)
+  local out = {}
+  local function say(f, ...) out[#out + 1] = fmt(f, ...) .. "\n" end
+  local write = opts.write or function(s) io.stdout:write(s) end
+  local function flush() write(table.concat(out)); out = {} end
+  local path = opts.file
+  local runtime = require "hostflow.runtime"
+
+  -- 1. load and validate, as a worker does
+  local spec, err = runtime.load_file(path)
+  if not spec then
+    say("hostflow: check: %s", with_line(tostring(err), path))
+    say("FAILED: %s does not load", path)
+    flush()
+    return 1
+  end
+  local ok, s = pcall(schema.build, spec, opts.distinct_exact or 64)
+  if not ok then
+    say("hostflow: check: %s: the state cannot be laid out: %s", path, tostring(s))
+    say("FAILED: %s does not load", path)
+    flush()
+    return 1
+  end
+  local cs = ffi.new("hf_schema")
+  cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
+
+  say("analysis  %s, version %s, order %s (%s)", spec.name, tostring(spec.version), tostring(spec.order), path)
+  say("state     %d field%s, %d bytes per host%s", s.nfields, s.nfields == 1 and "" or "s", s.size,
+      (function()
+        for _, n in ipairs(s.names) do
+          local k = s.kinds[n]
+          if k == "distinct" or k == "topk" then return " (sets and top-k lists grow beyond it as they fill)" end
+        end
+        return ""
+      end)())
+  local width = 0
+  for _, name in ipairs(s.names) do width = math.max(width, #name) end
+  for i, name in ipairs(s.names) do
+    local f = s.fields[i - 1]
+    say("            %-" .. width .. "s  %-11s offset %3d, %3d bytes: %s", name, spec.state[name].ctype,
+        f.offset, ffi.sizeof(spec.state[name].ctype), kind_text(spec.state[name], f.param))
+  end
+
+  -- 2. run it: whole (one state per host) and halves (every other flow)
+  local input = ffi.cast("hf_query_input *", opts.input)
+  local arena = ffi.gc(C.hf_ffi_arena_new(), C.hf_ffi_arena_free)
+  C.hf_ffi_arena_use(arena)
+  local hosts, order = {}, {}          -- raw address -> { whole, half = {a, b}, flows, text }
+  local function host_of(f)
+    local key = ffi.string(f.src, 16)
+    local h = hosts[key]
+    if not h then
+      local function state()
+        local st = ffi.new(s.ct)
+        C.hf_state_init(cs, ffi.cast("uint8_t *", st))
+        return st
+      end
+      h = { key = key, text = base.addr_text(f.src), flows = 0, whole = state(), half = { state(), state() } }
+      hosts[key] = h
+      order[#order + 1] = h
+    end
+    return h
+  end
+
+  local pos = ffi.new("int[1]")
+  local run = assert(loadstring(run_source(runtime), "=update:" .. spec.name))(spec.update, s.ptr, 0, pos)
+  local rows = ffi.new("uint8_t *[?]", 1024)
+  local half_flows = ffi.new("hf_flow[?]", 1024)
+  local half_rows = ffi.new("uint8_t *[?]", 1024)
+  local errors = error_log()
+  local half_failed = false
+  local flows_p, lines_p = ffi.new("const hf_flow *[1]"), ffi.new("const double *[1]")
+  local max_flows = opts.max_flows or math.huge
+  local fed = 0
+
+  -- The trace events while the update loop runs (the driver's own code is
+  -- not watched).  "return to lower frame" is left out: it is the loop's
+  -- exit at the end of a batch returning into the (interpreted) caller.
+  local traces, loop_traces, aborts, nyi = 0, 0, {}, {}
+  local started = {}
+  local function on_trace(what, tr, func, pc, code, info)
+    if what == "start" then
+      started[tr] = where(func, pc)
+    elseif what == "stop" then
+      traces = traces + 1
+      if (started[tr] or ""):find("^update:") then loop_traces = loop_traces + 1 end
+    elseif what == "abort" then
+      local text = abort_text(code, info)
+      local at = where(func, pc)
+      local key = at .. ": " .. text
+      if text:find("return to lower frame", 1, true) then return end
+      if not aborts[key] then
+        aborts[key] = 0
+        if text:find("NYI", 1, true) then nyi[#nyi + 1] = key end
+      end
+      aborts[key] = aborts[key] + 1
+    end
+  end
+
+  -- Run the loop over flows[0..n) with rows, resuming after a failing flow;
+  -- on_error(i, err) for each failure.
+  local traceback = debug.traceback
+  local function feed(flows, frows, n, on_error)
+    local first = 0
+    while first < n do
+      jit.attach(on_trace, "trace")
+      local done, e = xpcall(run, traceback, flows, frows, first, n)
+      jit.attach(on_trace)
+      if done then break end
+      local i = pos[0]
+      on_error(i, e)
+      first = i + 1
+    end
+  end
+
+  jit.flush()
+  while fed < max_flows do
+    local n = C.hf_query_read(input, flows_p, lines_p)
+    if n < 0 then
+      say("hostflow: check: %s", ffi.string(C.hf_query_input_error(input)))
+      flush()
+      return 1
+    end
+    if n == 0 then break end
+    if fed + n > max_flows then n = max_flows - fed end
+    local flows = flows_p[0]
+    for i = 0, n - 1 do
+      local h = host_of(flows[i])
+      h.flows = h.flows + 1
+      rows[i] = ffi.cast("uint8_t *", h.whole)
+    end
+    feed(flows, rows, n, function(i, e) errors.add("update", base.addr_text(flows[i].src), e) end)
+    for half = 0, 1 do                 -- every other flow of the input to each half
+      local m = 0
+      for i = (fed + half) % 2, n - 1, 2 do
+        half_flows[m] = flows[i]
+        half_rows[m] = ffi.cast("uint8_t *", hosts[ffi.string(flows[i].src, 16)].half[half + 1])
+        m = m + 1
+      end
+      feed(half_flows, half_rows, m, function() half_failed = true end)
+    end
+    fed = fed + n
+  end
+
+  local lines, rejected = C.hf_query_count(input, "lines"), C.hf_query_count(input, "rejected")
+  say("flows     %d fed from %s (%d lines, %d rejected), as one window", fed,
+      ffi.string(C.hf_query_input_name(input)), lines, rejected)
+  say("hosts     %d (every source address)", #order)
+
+  -- 3. results: every host's, encoded as the record's field is
+  local result = spec.result or schema.default_result(s)
+  local buf = ffi.new("hf_buf")
+  local function field_text(st)
+    buf.len = 0
+    local v = result(ffi.cast(s.ptr, st))
+    if v == nil then return nil end
+    json.encode(buf, v, spec.keys, 0)
+    return ffi.string(buf.data, buf.len)
+  end
+  local result_errors = 0
+  for _, h in ipairs(order) do
+    local done, text = xpcall(field_text, traceback, h.whole)
+    if done then h.json = text
+    else
+      h.failed = true
+      result_errors = result_errors + 1
+      errors.add("result", h.text, text)
+    end
+  end
+
+  -- 4. the halves merged by the core, against the whole
+  local merged_differ, merge_checked = {}, 0
+  if not half_failed then
+    for _, h in ipairs(order) do
+      if not h.failed then
+        local a = ffi.cast("uint8_t *", h.half[1])
+        C.hf_state_merge(cs, a, ffi.cast("uint8_t *", h.half[2]), C.hf_arena_current())
+        local done, text = pcall(field_text, h.half[1])
+        merge_checked = merge_checked + 1
+        if not done or text ~= h.json then
+          merged_differ[#merged_differ + 1] = { host = h.text, whole = h.json, merged = done and text or "error" }
+        end
+      end
+    end
+  end
+  C.hf_buf_release(buf)
+
+  -- the report
+  if fed == 0 then
+    say("jit       nothing ran: no flows")
+  elseif loop_traces > 0 and #nyi == 0 then
+    say("jit       the update loop compiled (%d trace%s), no NYI abort", traces, traces == 1 and "" or "s")
+  else
+    say("jit       the update loop %s", loop_traces > 0 and "compiled, but some code it runs did not:"
+                                        or "did not compile (it runs in the interpreter, much slower):")
+    for _, key in ipairs(nyi) do say("            %s (x%d)", key, aborts[key]) end
+    if #nyi == 0 then
+      for key, count in pairs(aborts) do say("            %s (x%d)", key, count) end
+    end
+  end
+  if errors.n == 0 then
+    say("errors    none")
+  else
+    say("errors    %d raised (caught; the other flows and hosts went on):", errors.n)
+    for k, e in ipairs(errors.order) do
+      if k > 5 then say("            ... and %d other messages", #errors.order - 5) break end
+      say("            in %s() for host %s: %s (x%d)", e.what, e.host, e.msg, e.count)
+    end
+  end
+  if half_failed then
+    say("merge     not checked (update raised errors)")
+  elseif #merged_differ == 0 then
+    say("merge     the flows fed as two halves and merged give the whole's result for all %d hosts", merge_checked)
+  else
+    say("merge     the flows fed as two halves and merged differ from the whole for %d of %d hosts%s:",
+        #merged_differ, merge_checked,
+        " (a field changed other than as its kind merges, such as a running mean kept in a"
+        .. " hf.sum(), gives wrong coarser windows; top-k merges are approximate; sums of"
+        .. " fractions may differ in the last digits)")
+    for k, d in ipairs(merged_differ) do
+      if k > 3 then break end
+      say("            %s: whole %s, merged %s", d.host, tostring(d.whole), tostring(d.merged))
+    end
+  end
+
+  table.sort(order, function(a, b)
+    if a.flows ~= b.flows then return a.flows > b.flows end
+    return a.key < b.key
+  end)
+  local show = math.min(opts.hosts or 5, #order)
+  if show > 0 then
+    say("results   stats.%s of the %d busiest host%s (by flows):", spec.name, show, show == 1 and "" or "s")
+    local hw = #"host"
+    for i = 1, show do hw = math.max(hw, #order[i].text) end
+    say("  %-" .. hw .. "s  %7s  %s", "host", "flows", "stats." .. spec.name)
+    for i = 1, show do
+      local h = order[i]
+      local text = h.failed and "(error in result)" or h.json or "(no field: result() returned nil)"
+      say("  %-" .. hw .. "s  %7d  %s", h.text, h.flows, text)
+    end
+  end
+
+  local warnings = (fed > 0 and (loop_traces == 0 or #nyi > 0)) or #merged_differ > 0
+  local rc = 0
+  if errors.n > 0 then
+    say("FAILED: %s raised %d error%s", spec.name, errors.n, errors.n == 1 and "" or "s")
+    rc = 1
+  elseif warnings and opts.strict then
+    say("FAILED (--strict): %s %s", spec.name,
+        #merged_differ > 0 and "does not merge exactly" or "does not compile")
+    rc = 1
+  else
+    say("ok: %s is valid%s", spec.name, warnings and ", with the warnings above" or "")
+  end
+  flush()
+  return rc
+end
+
+return M
