@@ -432,18 +432,21 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sum of the lag over the assignment, from librdkafka's cached watermarks. */
+/* Messages behind over the assignment: librdkafka's cached high
+ * watermarks minus what was fed. */
 static int64_t lag(hf_kafka_source *s)
 {
     rd_kafka_topic_partition_list_t *a = NULL;
     if (rd_kafka_assignment(s->rk, &a) || !a) return 0;
-    rd_kafka_position(s->rk, a);
     int64_t total = 0;
     for (int i = 0; i < a->cnt; i++) {
         int64_t lo, hi;
         if (rd_kafka_get_watermark_offsets(s->rk, a->elems[i].topic, a->elems[i].partition,
-                                           &lo, &hi) == 0 && a->elems[i].offset >= 0 && hi > a->elems[i].offset)
-            total += hi - a->elems[i].offset;
+                                           &lo, &hi) != 0)
+            continue;
+        int64_t next = hf_pipeline_next_offset(s->pipeline, a->elems[i].topic, a->elems[i].partition);
+        if (next < lo) next = lo;
+        if (hi > next) total += hi - next;
     }
     rd_kafka_topic_partition_list_destroy(a);
     return total;
@@ -480,6 +483,7 @@ int hf_kafka_source_run(hf_kafka_source *s, atomic_int *stop)
             }
             rd_kafka_message_destroy(m);
         }
+        if (idle) hf_pipeline_tick(s->pipeline);
         double t = now_s();
         if (t - last_commit >= (double)s->cfg->commit_interval_ms / 1000.0) {
             commit(s, 2000);
@@ -498,7 +502,6 @@ int hf_kafka_source_run(hf_kafka_source *s, atomic_int *stop)
             rc = -1;
             break;
         }
-    s->lag = lag(s);
     s->closed = 1;
     rd_kafka_consumer_close(s->rk);       /* leave the group now: the commit is done */
     return rc;

@@ -19,6 +19,7 @@
 #include "hash.h"
 #include "log.h"
 #include "prefix.h"
+#include "reload.h"
 #include "sink.h"
 #include "worker.h"
 
@@ -30,17 +31,21 @@ enum { REASON_TOO_LONG = HF_DECODE_REASONS, REASON_FUTURE, NREASONS };
 
 #define MAX_PARTITIONS 1024
 #define MAX_HOLDS      32
+#define IDLE_MS        2000.0  /* a partition at its end this long stops holding the watermark */
 
 /* A run of input with its own order: a Kafka partition, or the one file.
  * Its watermark is its newest flow end; the pipeline's is the lowest of the
- * partitions that are not caught up (at their end), so one partition
- * read ahead of another does not make the other's flows late.  `holds`
+ * partitions that are not idle (at their end for IDLE_MS), so one partition
+ * read ahead of another does not make the other's flows late.  When data
+ * comes back after every partition went idle, all of them get IDLE_MS
+ * again to show theirs before the watermark moves on without them.  `holds`
  * remember, per release time (the end of the coarsest window a flow is in),
  * the lowest offset of the flows still in open windows. */
 typedef struct partition {
     char    *topic;
     int32_t  id;
-    int      eof;             /* read to its end (does not hold the watermark back) */
+    int      eof;             /* read to its end */
+    double   eof_since;       /* when (monotonic ms) */
     double   max_end;         /* newest flow end, ms */
     int64_t  next_offset;     /* after the last message fed */
     int64_t  released_until;  /* flows released at or before this were in records already */
@@ -77,6 +82,7 @@ struct hf_pipeline {
     void           (*report_ext)(void *ctx, hf_buf *out);
     void            *report_ctx;
     hf_ratelimit     rl_reject, rl_late;
+    hf_reload       *reload;       /* hot reload and the watchdog (reload.h) */
 };
 
 /* One more, by the only thread that writes the counter. */
@@ -84,6 +90,11 @@ static inline void bump(hf_counter *c)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
                           memory_order_relaxed);
+}
+
+static double now_ms(void)
+{
+    return hf_ffi_now_ns() / 1e6;
 }
 
 static const char *reason_name(int r)
@@ -147,6 +158,8 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const char *lua_dir, char *er
                 snprintf(err, errlen, "cannot start worker thread %d", i);
                 goto fail;
             }
+    p->reload = hf_reload_new(cfg, p->workers, p->nworkers, p->base_ms, err, errlen);
+    if (!p->reload) goto fail;
     return p;
 fail:
     p->finished = 1;
@@ -229,9 +242,18 @@ int hf_pipeline_partition(hf_pipeline *p, const char *topic, int32_t id, int64_t
     return p->nparts++;
 }
 
+int64_t hf_pipeline_next_offset(hf_pipeline *p, const char *topic, int32_t id)
+{
+    for (int i = 1; i < p->nparts; i++)
+        if (p->parts[i].id == id && strcmp(p->parts[i].topic, topic) == 0) return p->parts[i].next_offset;
+    return -1;
+}
+
 void hf_pipeline_partition_eof(hf_pipeline *p, int part, int eof)
 {
-    if (part >= 0 && part < p->nparts) p->parts[part].eof = eof;
+    if (part < 0 || part >= p->nparts) return;
+    if (eof && !p->parts[part].eof) p->parts[part].eof_since = now_ms();
+    p->parts[part].eof = eof;
 }
 
 /* Remember that the flow at offset is held until release. */
@@ -255,22 +277,48 @@ static void hold(partition *pt, int64_t release, int64_t offset)
     pt->nholds++;
 }
 
+static void advance(hf_pipeline *p);
+
+static int idle(const partition *pt, double now)
+{
+    return pt->eof && now - pt->eof_since >= IDLE_MS;
+}
+
 /* The pipeline's watermark: the lowest newest-end of the partitions that
- * are not caught up (one that has given nothing yet holds everything back),
- * or, when all are caught up, the highest. */
+ * are not idle (one that has given nothing yet holds everything back), or,
+ * when all are idle, the highest. */
 static double watermark_source(const hf_pipeline *p)
 {
-    double lo = INFINITY, hi = -INFINITY;
+    double lo = INFINITY, hi = -INFINITY, now = now_ms();
     for (int i = 0; i < p->nparts; i++) {
         const partition *pt = &p->parts[i];
         if (pt->max_end == -INFINITY) {
-            if (!pt->eof) return -INFINITY;
+            if (!idle(pt, now)) return -INFINITY;
             continue;
         }
         if (pt->max_end > hi) hi = pt->max_end;
-        if (!pt->eof && pt->max_end < lo) lo = pt->max_end;
+        if (!idle(pt, now) && pt->max_end < lo) lo = pt->max_end;
     }
     return lo < INFINITY ? lo : hi;
+}
+
+/* Data again on part: if every other partition had gone idle, give them
+ * all IDLE_MS to catch up before the watermark leaves them behind. */
+static void wake(hf_pipeline *p, partition *pt)
+{
+    double now = now_ms();
+    int all_idle = 1;
+    for (int i = 1; i < p->nparts && all_idle; i++)
+        if (&p->parts[i] != pt && !idle(&p->parts[i], now)) all_idle = 0;
+    if (all_idle)
+        for (int i = 1; i < p->nparts; i++) p->parts[i].eof_since = now;
+    pt->eof = 0;
+}
+
+/* Move the watermark when time passes with no data (idle partitions). */
+void hf_pipeline_tick(hf_pipeline *p)
+{
+    if (p->nparts > 1) advance(p);
 }
 
 /* Move the watermark; when base windows close, tell every worker. */
@@ -292,6 +340,7 @@ int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
     hf_flow f;
     char snip[72];
     partition *pt = &p->parts[part];
+    hf_reload_poll(p->reload, p->max_end);   /* a reload to check or commit */
     bump(&p->records);
     if (offset >= 0) pt->next_offset = offset + 1;
     int rc = hf_decode_flow(rec, len, &f);
@@ -330,7 +379,7 @@ int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
           : (int)((hf_hash_addr(f.src) >> 32) % (uint64_t)p->nworkers);
     hf_batch *b = p->pending[i];
     b->flows[b->n++] = f;
-    if (pt->eof) pt->eof = 0;
+    if (pt->eof) wake(p, pt);
     if (f.end_ms > pt->max_end) {
         pt->max_end = f.end_ms;
         if (f.end_ms > p->max_end) p->max_end = f.end_ms;
@@ -418,11 +467,14 @@ int hf_pipeline_finish(hf_pipeline *p)
 {
     if (p->finished) return 0;
     p->finished = 1;
+    hf_reload_close(p->reload);
     for (int i = 0; i < p->nworkers; i++) {
         p->pending[i]->final = 1;
         hand_over(p, i, 0);
     }
     for (int i = 0; i < p->nworkers; i++) hf_worker_join(p->workers[i]);
+    hf_reload_free(p->reload);
+    p->reload = NULL;
     int rc = hf_sink_close(p->sink);
     p->sink = NULL;
     return rc;
@@ -461,6 +513,7 @@ static void sum_workers(hf_pipeline *p, totals *t)
             t->w.analysis_ns[a] += st.analysis_ns[a];
             t->w.result_ns[a] += st.result_ns[a];
             t->w.analysis_errors[a] += st.analysis_errors[a];
+            t->w.analysis_disabled[a] |= st.analysis_disabled[a];
         }
     }
 }
@@ -534,6 +587,7 @@ void hf_pipeline_report(hf_pipeline *p, FILE *f)
         OUT(" %s %.0f+%.0f", t.w.analysis_names[a], t.w.analysis_ns[a] / 1e6,
             t.w.result_ns[a] / 1e6);
         if (t.w.analysis_errors[a] > 0) OUT(" (%.0f errors)", t.w.analysis_errors[a]);
+        if (t.w.analysis_disabled[a]) OUT(" (disabled)");
         OUT(a + 1 < t.w.nanalyses ? "," : "");
     }
     OUT("\n");
@@ -613,6 +667,7 @@ int hf_pipeline_write_stats(hf_pipeline *p, const char *path)
         hf_buf_put_number(&b, t.w.result_ns[a] / 1e6);
         hf_buf_puts(&b, ",\"errors\":");
         hf_buf_put_number(&b, t.w.analysis_errors[a]);
+        hf_buf_puts(&b, t.w.analysis_disabled[a] ? ",\"disabled\":true" : ",\"disabled\":false");
         hf_buf_putc(&b, '}');
     }
     hf_buf_puts(&b, "},\"seconds\":");
@@ -634,10 +689,16 @@ void hf_pipeline_set_report(hf_pipeline *p, void (*fn)(void *ctx, hf_buf *out), 
     p->report_ctx = ctx;
 }
 
+void hf_pipeline_reload(hf_pipeline *p)
+{
+    hf_reload_request(p->reload, 1);
+}
+
 void hf_pipeline_free(hf_pipeline *p)
 {
     if (!p) return;
     if (!p->finished) hf_pipeline_finish(p);
+    hf_reload_free(p->reload);
     for (int i = 0; i < p->nworkers && p->workers; i++) {
         if (p->pending && p->pending[i]) {
             hf_free(p->pending[i]->flows);

@@ -48,7 +48,11 @@ void hf_pipeline_too_long(hf_pipeline *p, const char *where);
  * from the committed offset's metadata (INT64_MIN: none).  -1 when full. */
 int hf_pipeline_partition(hf_pipeline *p, const char *topic, int32_t partition,
                           int64_t released_until);
-/* A partition read to its end stops holding the watermark back. */
+/* The offset after the last record fed from a partition, or -1. */
+int64_t hf_pipeline_next_offset(hf_pipeline *p, const char *topic, int32_t partition);
+/* A partition read to its end stops holding the watermark back after a
+ * while (2 s); hf_pipeline_tick() lets the watermark move meanwhile. */
+void hf_pipeline_tick(hf_pipeline *p);
 void hf_pipeline_partition_eof(hf_pipeline *p, int part, int eof);
 /* One record of a partition at offset.  Returns 0, or the reject reason
  * (> 0; hf_pipeline_reason_name) for a record that cannot be decoded. */
@@ -73,6 +77,9 @@ int hf_pipeline_commit_points(hf_pipeline *p, int timeout_ms, hf_commit_point *o
 void hf_pipeline_flush(hf_pipeline *p);
 /* An extra line for the counters report (the Kafka source's). */
 void hf_pipeline_set_report(hf_pipeline *p, void (*fn)(void *ctx, hf_buf *out), void *ctx);
+
+/* Reload the analyses (SIGHUP; see reload.h).  Any thread. */
+void hf_pipeline_reload(hf_pipeline *p);
 
 /* End of input: flush every open window, wait for the workers, close the
  * output.  Returns 0, or -1 when records could not be written. */
