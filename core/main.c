@@ -33,10 +33,11 @@
 /* ------------------------------------------------------------------------
  * Signals
  *
- * SIGUSR1, SIGINT and SIGTERM are blocked in every thread and taken by one
- * signal thread (sigwait), which prints the counters or asks the reading
- * thread to stop.  A stop also sends the reading thread SIGUSR2, whose
- * handler does nothing but interrupt a read that is waiting for input.
+ * SIGUSR1, SIGHUP, SIGINT and SIGTERM are blocked in every thread and taken
+ * by one signal thread (sigwait), which prints the counters, reloads the
+ * analyses (SIGHUP; reload.h) or asks the reading thread to stop.  A stop
+ * also sends the reading thread SIGUSR2, whose handler does nothing but
+ * interrupt a read that is waiting for input.
  * --------------------------------------------------------------------- */
 
 static atomic_int got_stop;
@@ -55,6 +56,7 @@ static void *signal_main(void *arg)
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     for (;;) {
@@ -63,6 +65,12 @@ static void *signal_main(void *arg)
         if (sig == SIGUSR1) {
             pthread_mutex_lock(&report_lock);
             if (report_pipeline) hf_pipeline_report(report_pipeline, stderr);
+            pthread_mutex_unlock(&report_lock);
+            continue;
+        }
+        if (sig == SIGHUP) {
+            pthread_mutex_lock(&report_lock);
+            if (report_pipeline) hf_pipeline_reload(report_pipeline);
             pthread_mutex_unlock(&report_lock);
             continue;
         }
@@ -79,6 +87,7 @@ static void signals_block(void)
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -155,7 +164,8 @@ static void usage_run(FILE *f)
         "  -q, --quiet            only errors on stderr (no warnings, no counters)\n"
         "  -h, --help             this help\n"
         "\n"
-        "Signals: SIGUSR1 prints the counters; SIGINT/SIGTERM stop reading, flush\n"
+        "Signals: SIGUSR1 prints the counters; SIGHUP reloads the analyses (so does\n"
+        "a change in their directory); SIGINT/SIGTERM stop reading, flush\n"
         "every open window and exit.\n");
 }
 
