@@ -61,6 +61,9 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 {
     (void)rk;
     static hf_ratelimit rl = HF_RATELIMIT_INIT(5);
+    /* one kafka = {...} serves both clients, so each warns about the
+     * other's settings: not worth a line */
+    if (strcmp(fac, "CONFWARN") == 0) level = 7;
     hf_log_limited(&rl, level <= 3 ? HF_LOG_ERROR : level <= 5 ? HF_LOG_WARN : HF_LOG_DEBUG,
                    "kafka: %s: %s", fac, buf);
 }
