@@ -55,4 +55,16 @@ return {
 
   -- Flows handed to the analyses at a time.
   batch = 1024,
+
+  -- Kafka, when input or output is "kafka:TOPIC[,TOPIC...]".  Every key of
+  -- this table goes to librdkafka unchanged (both the consumer and the
+  -- producer): brokers, group, SASL, TLS, ...
+  kafka = {
+    ["bootstrap.servers"] = "127.0.0.1:9092",
+    ["group.id"] = "hostflow",
+  },
+  kafka_start = "earliest",   -- with no committed offsets: earliest, latest, or an ISO 8601 time
+  -- dead_letter = "kafka:flows-rejected",   -- undecodable messages, with the reason
+  commit_interval = "5s",     -- how often offsets are committed
+  exit_at_end = false,        -- stop once every partition is read to its end
 }
