@@ -25,11 +25,18 @@ void hf_layout_init(hf_layout *l)
 long hf_layout_add(hf_layout *l, const char *name, size_t size,
                    const hf_field *fields, int nfields)
 {
+    return hf_layout_add_id(l, name, 0, size, fields, nfields);
+}
+
+long hf_layout_add_id(hf_layout *l, const char *name, uint32_t id, size_t size,
+                      const hf_field *fields, int nfields)
+{
     if (l->n == HF_MAX_ANALYSES || nfields < 0) return -1;
     for (int i = 0; i < nfields; i++)
         if ((size_t)fields[i].offset >= size) return -1;
     int i = l->n++;
     l->names[i] = hf_strdup(name);
+    l->ids[i] = id;
     l->offsets[i] = l->row_size;
     l->schemas[i].nfields = nfields;
     l->schemas[i].size = size;
@@ -63,10 +70,12 @@ static int64_t gcd64(int64_t a, int64_t b)
 }
 
 void hf_windows_init(hf_windows *ws, const int64_t *g_ms, int n,
-                     const hf_layout *layout, hf_pool *pool)
+                     hf_layout *layout, hf_pool *pool)
 {
     memset(ws, 0, sizeof *ws);
     ws->layout = layout;
+    layout->from_ms = INT64_MIN;
+    layout->older = NULL;
     ws->pool = pool;
     int64_t base = g_ms[0];
     for (int i = 1; i < n; i++) base = gcd64(base, g_ms[i]);
@@ -98,6 +107,34 @@ int64_t hf_windows_base_ms(const hf_windows *ws)
     return ws->levels[0].g_ms;
 }
 
+void hf_windows_switch(hf_windows *ws, hf_layout *l, int64_t from_ms)
+{
+    l->from_ms = from_ms;
+    l->older = ws->layout;
+    ws->layout = l;
+}
+
+hf_layout *hf_windows_retire(hf_windows *ws, int64_t boundary)
+{
+    /* the oldest layout, and the one after it */
+    hf_layout *next = ws->layout, *old = next ? next->older : NULL;
+    if (!old) return NULL;
+    while (old->older) {
+        next = old;
+        old = old->older;
+    }
+    if (old->windows) return NULL;
+    /* a window starting before next->from_ms ends by from_ms + the coarsest
+     * granularity; once the boundary is past that none can be made again
+     * (flows before the boundary are late) */
+    int64_t g_max = ws->levels[ws->nlevels - 1].g_ms;
+    if (next->from_ms != INT64_MIN && boundary != INT64_MAX &&
+        (boundary < next->from_ms || boundary - next->from_ms < g_max))
+        return NULL;
+    next->older = NULL;
+    return old;
+}
+
 static int64_t floor_to(int64_t t, int64_t g)
 {
     int64_t q = t / g;
@@ -109,6 +146,14 @@ static int64_t floor_to(int64_t t, int64_t g)
  * Windows and their host tables
  * --------------------------------------------------------------------- */
 
+/* The layout of windows that start at start. */
+static hf_layout *layout_at(const hf_windows *ws, int64_t start)
+{
+    hf_layout *l = ws->layout;
+    while (l->older && start < l->from_ms) l = l->older;
+    return l;
+}
+
 static hf_window *window_new(hf_windows *ws, int level, int64_t start)
 {
     hf_arena *a = hf_arena_new(ws->pool);
@@ -117,7 +162,9 @@ static hf_window *window_new(hf_windows *ws, int level, int64_t start)
     w->level = level;
     w->start_ms = start;
     w->g_ms = ws->levels[level].g_ms;
-    w->row_size = ws->layout->row_size;
+    w->layout = layout_at(ws, start);
+    w->layout->windows++;
+    w->row_size = w->layout->row_size;
     w->mask = 63;
     w->table = hf_arena_calloc(a, sizeof(uint32_t) * (w->mask + 1));
     return w;
@@ -187,7 +234,8 @@ static uint8_t *row_new(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
     memcpy(h->addr, addr, 16);
     h->family = family;
     memset(h->pad, 0, sizeof h->pad);
-    const hf_layout *l = ws->layout;
+    h->omit = 0;
+    const hf_layout *l = w->layout;
     for (int a = 0; a < l->n; a++) hf_state_init(&l->schemas[a], row + l->offsets[a]);
     return row;
 }
@@ -216,18 +264,61 @@ uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
  * Closing
  * --------------------------------------------------------------------- */
 
-/* Merge every host of src into dst. */
+/* Two layouts' analyses are the same when name, id and state agree. */
+static int same_analysis(const hf_layout *a, int i, const hf_layout *b, int j)
+{
+    return a->ids[i] == b->ids[j] && strcmp(a->names[i], b->names[j]) == 0 &&
+           a->schemas[i].size == b->schemas[j].size &&
+           a->schemas[i].nfields == b->schemas[j].nfields &&
+           memcmp(a->schemas[i].fields, b->schemas[j].fields,
+                  sizeof(hf_field) * (size_t)a->schemas[i].nfields) == 0;
+}
+
+/* Merge every host of src into dst.  Between layouts, each analysis of
+ * dst's takes the same one of src's; one without is left out of the
+ * records of src's hosts (see window.h). */
 static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
 {
-    const hf_layout *l = ws->layout;
+    const hf_layout *dl = dst->layout, *sl = src->layout;
+    int map[HF_MAX_ANALYSES];
+    uint64_t unmapped = 0;
+    int same = dl == sl;
+    for (int a = 0; a < dl->n; a++) {
+        map[a] = same ? a : -1;
+        for (int b = 0; !same && b < sl->n; b++)
+            if (same_analysis(dl, a, sl, b)) {
+                map[a] = b;
+                break;
+            }
+        if (map[a] < 0) unmapped |= 1ULL << a;
+    }
+    uint64_t any = 0;
     for (uint32_t i = 0; i < src->nhosts; i++) {
         const uint8_t *s = hf_window_row(src, i);
         const hf_host *h = (const hf_host *)s;
         uint8_t *d = hf_window_host(ws, dst, h->addr, h->family);
         if (!d) continue;
-        for (int a = 0; a < l->n; a++)
-            hf_state_merge(&l->schemas[a], d + l->offsets[a], s + l->offsets[a], dst->arena);
+        uint64_t omit = unmapped;
+        if (same) {
+            omit |= h->omit;
+        } else if (h->omit) {
+            for (int a = 0; a < dl->n; a++)
+                if (map[a] >= 0 && (h->omit >> map[a] & 1)) omit |= 1ULL << a;
+        }
+        ((hf_host *)d)->omit |= omit;
+        any |= omit;
+        for (int a = 0; a < dl->n; a++)
+            if (map[a] >= 0)
+                hf_state_merge(&dl->schemas[a], d + dl->offsets[a], s + sl->offsets[map[a]],
+                               dst->arena);
     }
+    dst->omit_any |= any;
+}
+
+static void window_free(hf_window *w)
+{
+    w->layout->windows--;
+    hf_arena_free(w->arena);
 }
 
 void hf_windows_close(hf_windows *ws, int64_t boundary, hf_emit_fn emit, void *ctx)
@@ -249,7 +340,7 @@ void hf_windows_close(hf_windows *ws, int64_t boundary, hf_emit_fn emit, void *c
                 int64_t start = floor_to(w->start_ms, ws->levels[k].g_ms);
                 window_merge(ws, level_window(ws, k, start), w);
             }
-            hf_arena_free(w->arena);
+            window_free(w);
         }
     }
 }
@@ -260,7 +351,7 @@ void hf_windows_release(hf_windows *ws)
         while (ws->levels[lv].open) {
             hf_window *w = ws->levels[lv].open;
             ws->levels[lv].open = w->next;
-            hf_arena_free(w->arena);
+            window_free(w);
         }
     }
     ws->last = NULL;

@@ -15,7 +15,42 @@
  *
  * A window's memory (hash table, state rows, sets) is one arena, so closing
  * is one hf_arena_free().  Every state row starts with the host it belongs
- * to (hf_host); the analyses' states follow at the offsets of the layout. */
+ * to (hf_host); the analyses' states follow at the offsets of the layout.
+ *
+ * Layouts and hot reload
+ * ----------------------
+ * A layout says which analyses a row holds and where.  A reload makes a new
+ * one and switches to it from a time S, a base window boundary later than
+ * every flow seen so far (hf_windows_switch).  Each window keeps the layout
+ * of its START: windows starting at or after S use the new layout, those
+ * starting before it the old one, whenever they are made.  So a coarse window
+ * that began before S is laid out for the old analyses while the finer
+ * windows merged into it after S are laid out for the new ones:
+ *
+ *     base 10s   |old|old| new | new | new |     S = start of the 3rd
+ *     1m         |          old           |     began before S
+ *
+ * Merging between two layouts maps an analysis to the one with the same
+ * name and the same id (the same loaded version of the same file):
+ *   - identical in both: merged as usual (unchanged analyses keep their
+ *     state across a reload);
+ *   - only in the coarse window's layout (changed, or removed, at S): the
+ *     fine window holds nothing for it, so for every host of that fine
+ *     window the coarse field would be partial: it is left out (omit bit);
+ *   - only in the fine window's layout (changed or added at S): the coarse
+ *     window has no place for it; it first appears in records of windows
+ *     that start at or after S.
+ * No flow is lost or counted twice: each flow updates the analyses of its
+ * base window's layout, once.  A layout no window can use any more (every
+ * window starting before the next one's S has closed) is retired.
+ *
+ * Fields left out
+ * ---------------
+ * hf_host.omit has bit a set when analysis a of the row's layout must be
+ * left out of this host's record: it raised an error for this host, it was
+ * disabled while the host had flows, or (above) its state would be partial.
+ * Merging ORs the bits (mapped between layouts); the record writer skips
+ * them.  hf_window.omit_any is the OR over the window's rows. */
 #ifndef HF_WINDOW_H
 #define HF_WINDOW_H
 
@@ -30,18 +65,25 @@
 #define HF_CHUNK_ROWS   256
 
 typedef struct hf_host {
-    uint8_t addr[16];
-    uint8_t family;
-    uint8_t pad[7];
+    uint8_t  addr[16];
+    uint8_t  family;
+    uint8_t  pad[7];
+    uint64_t omit;         /* bit a: leave analysis a out of this host's record */
 } hf_host;
 
 /* Where each analysis's state lies in a row. */
 typedef struct hf_layout {
     int       n;
     char     *names[HF_MAX_ANALYSES];
+    uint32_t  ids[HF_MAX_ANALYSES];       /* the loaded version (0: none given) */
     size_t    offsets[HF_MAX_ANALYSES];   /* from the start of the row */
     hf_schema schemas[HF_MAX_ANALYSES];
     size_t    row_size;                   /* a multiple of 8 */
+    /* set by hf_windows_init / hf_windows_switch */
+    uint32_t  gen;                        /* generation, the caller's number */
+    int64_t   from_ms;                    /* windows starting at or after this use it */
+    uint32_t  windows;                    /* open windows laid out by it */
+    struct hf_layout *older;              /* the layout before it, or NULL */
 } hf_layout;
 
 typedef struct hf_window {
@@ -56,6 +98,8 @@ typedef struct hf_window {
     uint32_t  nchunks;
     size_t    row_size;
     struct hf_window *next;
+    hf_layout *layout;     /* the layout of the window's start */
+    uint64_t  omit_any;    /* OR of the rows' omit bits */
 } hf_window;
 
 typedef struct hf_level {
@@ -70,7 +114,7 @@ typedef struct hf_level {
 typedef struct hf_windows {
     hf_level         levels[HF_MAX_WINDOWS + 1];
     int              nlevels;
-    const hf_layout *layout;
+    hf_layout       *layout;        /* the newest; older ones through ->older */
     hf_pool         *pool;
     hf_window       *last;          /* the base window found last */
     uint64_t         hosts_refused; /* new hosts refused: memory limit */
@@ -84,11 +128,24 @@ void hf_layout_init(hf_layout *l);
  * Returns its offset from the row start, or -1 when full. */
 long hf_layout_add(hf_layout *l, const char *name, size_t size,
                    const hf_field *fields, int nfields);
+/* The same, with the id of the loaded version (see "Layouts" above). */
+long hf_layout_add_id(hf_layout *l, const char *name, uint32_t id, size_t size,
+                      const hf_field *fields, int nfields);
 void hf_layout_release(hf_layout *l);
 
-/* Levels for the given granularities (ascending, ms). */
+/* Levels for the given granularities (ascending, ms); every window is laid
+ * out by layout until a switch. */
 void hf_windows_init(hf_windows *ws, const int64_t *g_ms, int n,
-                     const hf_layout *layout, hf_pool *pool);
+                     hf_layout *layout, hf_pool *pool);
+/* Windows starting at or after from_ms (a base window boundary; INT64_MIN:
+ * every window made from now on) are laid out by l from now on.  Windows
+ * already open keep theirs.  l stays the caller's to free once retired. */
+void hf_windows_switch(hf_windows *ws, hf_layout *l, int64_t from_ms);
+/* After closing up to boundary: an older layout that no window can use any
+ * more (none open, and every window starting before its successor's from_ms
+ * has ended by boundary), unlinked; NULL when there is none.  Call until
+ * NULL; the oldest comes first. */
+hf_layout *hf_windows_retire(hf_windows *ws, int64_t boundary);
 void hf_windows_release(hf_windows *ws);
 int64_t hf_windows_base_ms(const hf_windows *ws);
 
@@ -101,7 +158,8 @@ uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
 uint8_t *hf_window_row(const hf_window *w, uint32_t i);
 
 /* Close every window that ends at or before boundary, finest level first:
- * emit(ctx, w) for asked-for granularities, merge into coarser, free. */
+ * emit(ctx, w) for asked-for granularities, merge into coarser (mapping
+ * analyses between layouts, see above), free. */
 void hf_windows_close(hf_windows *ws, int64_t boundary, hf_emit_fn emit, void *ctx);
 
 #endif

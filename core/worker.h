@@ -6,7 +6,14 @@
  * base window and host row, runs every analysis over the batch (one Lua call
  * per base window touched), and then closes the windows the batch's
  * boundary allows: each closing window's hosts are turned into records
- * (the analyses' results unioned under "stats") and written to the sink. */
+ * (the analyses' results unioned under "stats") and written to the sink.
+ *
+ * Hot reload (reload.h): a worker checks a plan's new files when it is
+ * posted (between two batches), and applies a commit when it comes through
+ * its queue, in order with the flows.  Isolation: the Lua side catches each
+ * analysis's errors, marks the affected rows (hf_host.omit), disables an
+ * analysis over its error or time budget, and says which analysis runs now
+ * (hf_job.current) so the watchdog can interrupt or report it. */
 #ifndef HF_WORKER_H
 #define HF_WORKER_H
 
@@ -20,6 +27,9 @@
 #include "window.h"
 
 #define HF_DELAY_BUCKETS 32
+#define HF_NAME_MAX      64      /* an analysis name and its NUL */
+
+struct hf_plan;
 
 /* A batch of flows for one worker, and how far windows may close after it. */
 typedef struct hf_batch {
@@ -29,6 +39,8 @@ typedef struct hf_batch {
     double    boundary_ns;/* when the reader moved the boundary (monotonic ns), 0: it did not */
     hf_flow  *flows;      /* capacity: the configured batch size */
     struct hf_batch *next;
+    struct hf_plan *commit;  /* a reload to apply before the flows (held) */
+    int64_t   commit_from;   /* ... to windows starting at or after this */
 } hf_batch;
 
 /* One analysis's results for the hosts of a closing window, as JSON text. */
@@ -51,6 +63,18 @@ typedef struct hf_job {
     double        *result_ns;       /* per analysis: time in result() and encoding */
     double        *analysis_errors; /* per analysis: errors raised */
     int            worker;
+    /* hot reload and isolation (the per-analysis counters above are by
+     * slot: one per analysis name for the whole run) */
+    int            gen;             /* process, emit: the layout of job.window */
+    uint64_t       disabled;        /* process: analyses not run; the core marks the rows */
+    int            current;         /* slot of the analysis running now, -1: none */
+    double         current_t0;      /* ... since (monotonic ns) */
+    double         current_limit;   /* ... allowed (ns) before the watchdog interrupts */
+    char          *slot_names;      /* HF_MAX_ANALYSES names of HF_NAME_MAX bytes */
+    int            nslots;
+    uint8_t       *slot_disabled;   /* per slot: 1 when disabled in this worker */
+    double         max_batch_ns;    /* analyses.max_batch */
+    double         max_errors;      /* analyses.max_errors (per minute) */
 } hf_job;
 
 typedef struct hf_worker hf_worker;
@@ -74,6 +98,7 @@ typedef struct hf_worker_stats {
     double   analysis_ns[HF_MAX_ANALYSES];
     double   result_ns[HF_MAX_ANALYSES];
     double   analysis_errors[HF_MAX_ANALYSES];
+    uint8_t  analysis_disabled[HF_MAX_ANALYSES];
 } hf_worker_stats;
 
 /* Create worker id: loads the analyses into a new Lua state.  Returns NULL
@@ -91,5 +116,24 @@ void hf_worker_join(hf_worker *w);
 hf_batch *hf_worker_batch(hf_worker *w);
 void hf_worker_stats_get(hf_worker *w, hf_worker_stats *st);
 void hf_worker_free(hf_worker *w);
+
+/* ------------------------------------------------------------------------
+ * Hot reload and the watchdog (reload.c)
+ * --------------------------------------------------------------------- */
+
+/* Ask the worker to check plan's files (it holds the plan until then): its
+ * thread does it before its next batch; an unthreaded worker at
+ * hf_worker_poll().  Either reports with hf_plan_report(). */
+void hf_worker_post(hf_worker *w, struct hf_plan *plan);
+/* In the thread that runs an unthreaded worker: do a posted check now. */
+void hf_worker_poll(hf_worker *w);
+int hf_worker_threaded(const hf_worker *w);
+/* Queue (behind the batches already queued) the commit of a decided plan
+ * for windows starting at or after from_ms.  The reading thread only. */
+void hf_worker_commit(hf_worker *w, struct hf_plan *plan, int64_t from_ms);
+/* Watchdog (another thread, every ~100 ms): when the analysis running now
+ * has run past its time, interrupt it; when it still runs grace_ns later,
+ * return 1 with a report in msg (the caller stops hostflow).  0 else. */
+int hf_worker_watch(hf_worker *w, double now_ns, double grace_ns, char *msg, size_t len);
 
 #endif

@@ -82,9 +82,10 @@ typedef struct hf_buf {
 
 declare("hf_host", [[
 typedef struct hf_host {
-  uint8_t addr[16];
-  uint8_t family;
-  uint8_t pad[7];
+  uint8_t  addr[16];
+  uint8_t  family;
+  uint8_t  pad[7];
+  uint64_t omit;
 } hf_host;
 typedef struct hf_window {
   int64_t   start_ms;
@@ -98,6 +99,8 @@ typedef struct hf_window {
   uint32_t  nchunks;
   size_t    row_size;
   struct hf_window *next;
+  void     *layout;
+  uint64_t  omit_any;
 } hf_window;
 typedef struct hf_fragments {
   hf_buf    buf;
@@ -115,6 +118,16 @@ typedef struct hf_job {
   double        *result_ns;
   double        *analysis_errors;
   int            worker;
+  int            gen;
+  uint64_t       disabled;
+  int            current;
+  double         current_t0;
+  double         current_limit;
+  char          *slot_names;
+  int            nslots;
+  uint8_t       *slot_disabled;
+  double         max_batch_ns;
+  double         max_errors;
 } hf_job;
 ]])
 
@@ -145,6 +158,7 @@ void   hf_buf_put_string(hf_buf *b, const char *s, size_t n);
 size_t hf_addr_format(const uint8_t *addr, uint8_t family, char *out);
 uint8_t *hf_window_row(const hf_window *w, uint32_t i);
 long   hf_layout_add(void *layout, const char *name, size_t size, const hf_field *fields, int nfields);
+long   hf_layout_add_id(void *layout, const char *name, uint32_t id, size_t size, const hf_field *fields, int nfields);
 void   hf_state_init(const hf_schema *s, uint8_t *state);
 void   hf_state_merge(const hf_schema *s, uint8_t *dst, const uint8_t *src, void *arena);
 size_t hf_state_serialize(const hf_schema *s, const uint8_t *state, uint8_t *out, size_t cap);

@@ -1,5 +1,7 @@
 /* test_window.c -- windows: host tables, closing by boundary, fine-to-coarse
- * merges, flushing, and the memory limit. */
+ * merges, flushing, and the memory limit; layouts switched by a reload
+ * (windows keep the layout of their start, merges map analyses by name and
+ * id, partial fields are left out), omitted fields, retiring layouts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +235,259 @@ TEST(the_memory_limit_refuses_new_hosts_and_counts_them)
     teardown(&f);
 }
 
+/* ------------------------------------------------------------------------
+ * Layouts and reloads
+ * --------------------------------------------------------------------- */
+
+/* One SUM field per analysis. */
+static const hf_field one_sum[] = {{0, HF_FIELD_SUM, 0}};
+
+static hf_layout *layout_of(const char *const *names, const uint32_t *ids, int n)
+{
+    hf_layout *l = calloc(1, sizeof *l);
+    hf_layout_init(l);
+    for (int i = 0; i < n; i++) hf_layout_add_id(l, names[i], ids[i], 8, one_sum, 1);
+    return l;
+}
+
+static void layout_free(hf_layout *l)
+{
+    hf_layout_release(l);
+    free(l);
+}
+
+/* The index of analysis name in l, or -1. */
+static int index_of(const hf_layout *l, const char *name)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->names[i], name) == 0) return i;
+    return -1;
+}
+
+/* Add v to analysis name of host h at time t; -1 when the window's layout
+ * has no such analysis. */
+static int add_to(hf_windows *ws, const char *name, uint32_t h, int64_t t, double v)
+{
+    uint8_t a[16];
+    addr_of(a, h);
+    hf_window *w = hf_windows_base(ws, t);
+    int i = index_of(w->layout, name);
+    uint8_t *row = hf_window_host(ws, w, a, 4);
+    if (i < 0 || !row) return -1;
+    double sum;
+    memcpy(&sum, row + w->layout->offsets[i], 8);
+    sum += v;
+    memcpy(row + w->layout->offsets[i], &sum, 8);
+    return 0;
+}
+
+/* What a record of a window would show: per host, per analysis, the sum or
+ * nothing (left out). */
+typedef struct shown {
+    int64_t g_ms, start_ms;
+    uint8_t host;
+    int     n;
+    char    names[8][8];
+    double  sums[8];
+} shown;
+
+typedef struct shown_sink {
+    shown items[256];
+    int   n;
+} shown_sink;
+
+static void show(void *ctx, hf_window *w)
+{
+    shown_sink *s = ctx;
+    const hf_layout *l = w->layout;
+    for (uint32_t i = 0; i < w->nhosts && s->n < 256; i++) {
+        const uint8_t *row = hf_window_row(w, i);
+        const hf_host *h = (const hf_host *)row;
+        shown *e = &s->items[s->n++];
+        memset(e, 0, sizeof *e);
+        e->g_ms = w->g_ms;
+        e->start_ms = w->start_ms;
+        e->host = h->addr[15];
+        for (int a = 0; a < l->n && e->n < 8; a++) {
+            if (h->omit >> a & 1) continue;
+            snprintf(e->names[e->n], sizeof e->names[0], "%s", l->names[a]);
+            memcpy(&e->sums[e->n], row + l->offsets[a], 8);
+            e->n++;
+        }
+    }
+}
+
+/* The value of analysis name in the record (g, start, host); -1 when it is
+ * left out, -2 when there is no record. */
+static double field_of(const shown_sink *s, int64_t g, int64_t start, uint8_t host, const char *name)
+{
+    for (int i = 0; i < s->n; i++) {
+        const shown *e = &s->items[i];
+        if (e->g_ms != g || e->start_ms != start || e->host != host) continue;
+        for (int k = 0; k < e->n; k++)
+            if (strcmp(e->names[k], name) == 0) return e->sums[k];
+        return -1;
+    }
+    return -2;
+}
+
+TEST(windows_keep_the_layout_of_their_start)
+{
+    static const char *const n1[] = {"a"}, *const n2[] = {"a", "b"};
+    static const uint32_t i1[] = {1}, i2[] = {1, 2};
+    hf_layout *old = layout_of(n1, i1, 1), *new = layout_of(n2, i2, 2);
+    hf_pool *pool = hf_pool_new(0);
+    hf_windows ws;
+    int64_t g[] = {10000, 60000};
+    hf_windows_init(&ws, g, 2, old, pool);
+    CHECK(hf_windows_base(&ws, 5000)->layout == old);
+    hf_windows_switch(&ws, new, 20000);
+    CHECK(hf_windows_base(&ws, 25000)->layout == new);
+    CHECK(hf_windows_base(&ws, 15000)->layout == old);   /* made after the switch, starts before */
+    CHECK(hf_windows_base(&ws, 5000)->layout == old);
+    CHECK_EQ_INT(old->windows, 2);
+    CHECK_EQ_INT(new->windows, 1);
+    hf_windows_release(&ws);
+    CHECK_EQ_INT(old->windows + new->windows, 0);
+    hf_pool_free(pool);
+    layout_free(old);
+    layout_free(new);
+}
+
+TEST(a_reload_loses_no_flow_and_leaves_out_partial_fields)
+{
+    /* before S = 30 s: a (id 1), b (id 2), c (id 3); from S: a (same), b
+     * changed (id 4), d added (id 5); c removed */
+    static const char *const n1[] = {"a", "b", "c"}, *const n2[] = {"a", "b", "d"};
+    static const uint32_t i1[] = {1, 2, 3}, i2[] = {1, 4, 5};
+    hf_layout *old = layout_of(n1, i1, 3), *new = layout_of(n2, i2, 3);
+    hf_pool *pool = hf_pool_new(0);
+    hf_windows ws;
+    int64_t g[] = {10000, 60000};
+    hf_windows_init(&ws, g, 2, old, pool);
+    shown_sink *out = calloc(1, sizeof *out);
+    /* host 1: one flow per second over [0, 60 s); host 2: only before S */
+    for (int64_t t = 0; t < 60000; t += 1000) {
+        if (t == 25000) hf_windows_switch(&ws, new, 30000);   /* every flow seen so far is before S */
+        CHECK_EQ_INT(add_to(&ws, "a", 1, t, 1), 0);
+        CHECK_EQ_INT(add_to(&ws, "b", 1, t, 1), 0);
+        if (t < 30000) CHECK_EQ_INT(add_to(&ws, "c", 1, t, 1), 0);
+        else CHECK_EQ_INT(add_to(&ws, "d", 1, t, 1), 0);
+        if (t < 20000) add_to(&ws, "c", 2, t, 1);
+    }
+    hf_windows_close(&ws, INT64_MAX, show, out);
+    /* base windows: each with the analyses of its start, complete */
+    CHECK(field_of(out, 10000, 20000, 1, "c") == 10);
+    CHECK(field_of(out, 10000, 20000, 1, "d") == -1);
+    CHECK(field_of(out, 10000, 30000, 1, "d") == 10);
+    CHECK(field_of(out, 10000, 30000, 1, "c") == -1);
+    double base_total = 0;
+    for (int64_t s = 0; s < 60000; s += 10000) base_total += field_of(out, 10000, s, 1, "a");
+    CHECK(base_total == 60);
+    /* the minute began before S: "a" merged whole; "b" and "c" partial for
+     * host 1, left out; "d" not in its layout; host 2 had no flow after S */
+    CHECK(field_of(out, 60000, 0, 1, "a") == 60);
+    CHECK(field_of(out, 60000, 0, 1, "b") == -1);
+    CHECK(field_of(out, 60000, 0, 1, "c") == -1);
+    CHECK(field_of(out, 60000, 0, 1, "d") == -1);
+    CHECK(field_of(out, 60000, 0, 2, "c") == 20);
+    free(out);
+    hf_windows_release(&ws);
+    /* every window is closed: the old layout can go */
+    CHECK(hf_windows_retire(&ws, INT64_MAX) == old);
+    CHECK(hf_windows_retire(&ws, INT64_MAX) == NULL);
+    hf_pool_free(pool);
+    layout_free(old);
+    layout_free(new);
+}
+
+TEST(omitted_fields_stay_omitted_in_coarser_windows)
+{
+    fixture f;
+    int64_t g[] = {10000, 30000};
+    setup(&f, g, 2, 0);
+    add(&f.ws, f.off, 1, 1000, 1);
+    add(&f.ws, f.off, 2, 1000, 1);
+    add(&f.ws, f.off, 1, 12000, 1);
+    uint8_t a[16];
+    addr_of(a, 1);
+    hf_window *w = hf_windows_base(&f.ws, 1000);
+    ((hf_host *)hf_window_host(&f.ws, w, a, 4))->omit |= 1;   /* analysis 0 failed for host 1 */
+    shown_sink *out = calloc(1, sizeof *out);
+    hf_windows_close(&f.ws, INT64_MAX, show, out);
+    CHECK(field_of(out, 10000, 0, 1, "a") == -1);
+    CHECK(field_of(out, 10000, 10000, 1, "a") == 1);          /* the next window is whole */
+    CHECK(field_of(out, 30000, 0, 1, "a") == -1);             /* the coarse one is not */
+    CHECK(field_of(out, 30000, 0, 2, "a") == 1);              /* others untouched */
+    free(out);
+    teardown(&f);
+}
+
+TEST(a_layout_is_retired_once_no_window_can_use_it)
+{
+    static const char *const n[] = {"a"};
+    static const uint32_t i1[] = {1}, i2[] = {2}, i3[] = {3};
+    hf_layout *l1 = layout_of(n, i1, 1), *l2 = layout_of(n, i2, 1), *l3 = layout_of(n, i3, 1);
+    hf_pool *pool = hf_pool_new(0);
+    hf_windows ws;
+    int64_t g[] = {10000, 60000};
+    hf_windows_init(&ws, g, 2, l1, pool);
+    shown_sink *out = calloc(1, sizeof *out);
+    add_to(&ws, "a", 1, 5000, 1);
+    hf_windows_switch(&ws, l2, 10000);
+    add_to(&ws, "a", 1, 15000, 1);
+    hf_windows_close(&ws, 10000, show, out);
+    /* the minute [0, 60 s) of l1 is open, and windows starting before 10 s
+     * could still be made until the boundary passes 10 s + 1 min */
+    CHECK(hf_windows_retire(&ws, 10000) == NULL);
+    hf_windows_switch(&ws, l3, 20000);
+    hf_windows_close(&ws, 60000, show, out);
+    CHECK(hf_windows_retire(&ws, 60000) == NULL);
+    hf_windows_close(&ws, 70000, show, out);
+    CHECK(hf_windows_retire(&ws, 70000) == l1);               /* the oldest first */
+    CHECK(hf_windows_retire(&ws, 70000) == NULL);              /* l2: until 20 s + 1 min */
+    CHECK(hf_windows_retire(&ws, 80000) == l2);
+    CHECK(hf_windows_retire(&ws, 80000) == NULL);              /* l3 is the newest */
+    CHECK(ws.layout == l3 && l3->older == NULL);
+    /* a switch before any window: the old layout goes at once */
+    hf_layout *l4 = layout_of(n, i1, 1);
+    hf_windows_switch(&ws, l4, INT64_MIN);
+    CHECK(hf_windows_retire(&ws, 80000) == l3);
+    free(out);
+    hf_windows_release(&ws);
+    hf_pool_free(pool);
+    layout_free(l1);
+    layout_free(l2);
+    layout_free(l3);
+    layout_free(l4);
+}
+
+TEST(merges_match_analyses_by_name_and_id_not_position)
+{
+    /* the new layout puts "b" first: the minute's "a" must still get a's sums */
+    static const char *const n1[] = {"a", "b"}, *const n2[] = {"b", "a"};
+    static const uint32_t i1[] = {1, 2}, i2[] = {2, 1};
+    hf_layout *old = layout_of(n1, i1, 2), *new = layout_of(n2, i2, 2);
+    hf_pool *pool = hf_pool_new(0);
+    hf_windows ws;
+    int64_t g[] = {10000, 60000};
+    hf_windows_init(&ws, g, 2, old, pool);
+    shown_sink *out = calloc(1, sizeof *out);
+    add_to(&ws, "a", 1, 1000, 1);
+    add_to(&ws, "b", 1, 1000, 100);
+    hf_windows_switch(&ws, new, 10000);
+    add_to(&ws, "a", 1, 11000, 2);
+    add_to(&ws, "b", 1, 11000, 200);
+    hf_windows_close(&ws, INT64_MAX, show, out);
+    CHECK(field_of(out, 60000, 0, 1, "a") == 3);
+    CHECK(field_of(out, 60000, 0, 1, "b") == 300);
+    free(out);
+    hf_windows_release(&ws);
+    hf_pool_free(pool);
+    layout_free(old);
+    layout_free(new);
+}
+
 int main(void)
 {
     RUN(layout_places_states_after_the_host);
@@ -243,5 +498,10 @@ int main(void)
     RUN(negative_times_floor_to_their_window);
     RUN(a_table_of_many_hosts_finds_each_again);
     RUN(the_memory_limit_refuses_new_hosts_and_counts_them);
+    RUN(windows_keep_the_layout_of_their_start);
+    RUN(a_reload_loses_no_flow_and_leaves_out_partial_fields);
+    RUN(omitted_fields_stay_omitted_in_coarser_windows);
+    RUN(a_layout_is_retired_once_no_window_can_use_it);
+    RUN(merges_match_analyses_by_name_and_id_not_position);
     return UNIT_END();
 }
