@@ -29,25 +29,27 @@ local base = require "hostflow.base"
 local C = base.C
 local M = { _VERSION = "0.1.0" }
 
-if not pcall(ffi.typeof, "struct hf_query_functions_declared") then
-  ffi.cdef [[
-struct hf_query_functions_declared { int unused; };
-typedef struct hf_query_input hf_query_input;
-typedef struct hf_prefixes hf_prefixes;
-hf_prefixes *hf_prefixes_new(void);
-void   hf_prefixes_free(hf_prefixes *p);
-int    hf_prefixes_add(hf_prefixes *p, const char *cidr, char *err, size_t errlen);
-int    hf_prefixes_match(const hf_prefixes *p, const uint8_t *addr);
-int    hf_time_parse_iso(const char *s, size_t len, int64_t *ms);
-size_t hf_time_format_iso(int64_t ms, char *out);
-int    hf_decode_proto_number(const char *name, size_t len);
-int    hf_query_read(hf_query_input *in, const hf_flow **flows, const double **lines);
-int    hf_query_spool(hf_query_input *in);
-int    hf_query_rewind(hf_query_input *in);
-double hf_query_count(const hf_query_input *in, const char *name);
-const char *hf_query_input_name(const hf_query_input *in);
-const char *hf_query_input_error(const hf_query_input *in);
-]]
+-- The core functions this module uses beyond hostflow.base's, each declared
+-- unless it already is (by an earlier load, or by base.lua one day).
+for _, t in ipairs { "hf_query_input", "hf_prefixes" } do
+  if not pcall(ffi.typeof, t) then ffi.cdef(string.format("typedef struct %s %s;", t, t)) end
+end
+for name, decl in pairs {
+  hf_prefixes_new = "hf_prefixes *hf_prefixes_new(void);",
+  hf_prefixes_free = "void hf_prefixes_free(hf_prefixes *p);",
+  hf_prefixes_add = "int hf_prefixes_add(hf_prefixes *p, const char *cidr, char *err, size_t errlen);",
+  hf_prefixes_match = "int hf_prefixes_match(const hf_prefixes *p, const uint8_t *addr);",
+  hf_time_parse_iso = "int hf_time_parse_iso(const char *s, size_t len, int64_t *ms);",
+  hf_time_format_iso = "size_t hf_time_format_iso(int64_t ms, char *out);",
+  hf_decode_proto_number = "int hf_decode_proto_number(const char *name, size_t len);",
+  hf_query_read = "int hf_query_read(hf_query_input *in, const hf_flow **flows, const double **lines);",
+  hf_query_spool = "int hf_query_spool(hf_query_input *in);",
+  hf_query_rewind = "int hf_query_rewind(hf_query_input *in);",
+  hf_query_count = "double hf_query_count(const hf_query_input *in, const char *name);",
+  hf_query_input_name = "const char *hf_query_input_name(const hf_query_input *in);",
+  hf_query_input_error = "const char *hf_query_input_error(const hf_query_input *in);",
+} do
+  if not pcall(function() return C[name] end) then ffi.cdef(decl) end
 end
 
 local floor, huge = math.floor, math.huge
