@@ -1,0 +1,70 @@
+-- conf/hostflow.lua: hostflow's default configuration.
+--
+-- A Lua file that returns a table.  Every key is optional; command-line flags
+-- override what is set here (hostflow run --help).  An unknown key or a value
+-- of the wrong kind stops hostflow at start with a message naming the key.
+
+return {
+  -- The monitored networks: a flow is kept when its source address lies in
+  -- one of these (longest prefix wins; "!" excludes).  An empty list
+  -- monitors every address.  These cover the bundled sample.
+  networks = {
+    "10.0.0.0/8",
+    "192.168.0.0/16",
+    "2001:db8::/32",
+  },
+
+  -- Window granularities, each a whole number of seconds: "10s", "1m", 300.
+  windows = { "10s", "30s", "1m", "5m" },
+
+  -- How far behind the newest flow's end a flow may arrive and still count.
+  lateness = "5s",
+
+  -- Worker threads, each with its share of the hosts; 0 is one per core.
+  workers = 0,
+
+  -- Where flows come from and records go: a path, or "-" for stdin/stdout.
+  input = "-",
+  output = "-",
+
+  -- The Lua analyses: every *.lua file in dir (a relative dir is taken from
+  -- this file's directory), unless enable lists names; disable leaves some out.
+  analyses = {
+    dir = "../analyses",
+    -- enable = { "total", "peer_number" },
+    disable = {},
+    -- Hot reload: an edit, addition or removal in dir is checked in every
+    -- worker and takes over at a window boundary (SIGHUP reloads too).
+    reload = true,
+    -- Isolation (lua/README.md): an analysis that raises more errors than
+    -- this in a minute, or runs longer than max_batch over one batch of
+    -- flows, is disabled until a reload; one still running watchdog later
+    -- (a compiled endless loop) stops hostflow with a report ("0": never).
+    max_errors = 1000,
+    max_batch = "1s",
+    watchdog = "10s",
+  },
+
+  memory = {
+    max_bytes = "4GiB",     -- window state of all workers together
+    distinct_exact = 64,    -- hf.distinct() counts exactly up to this many values
+  },
+
+  -- Input lines longer than this are rejected (counted as too_long).
+  max_line = "1MiB",
+
+  -- Flows handed to the analyses at a time.
+  batch = 1024,
+
+  -- Kafka, when input or output is "kafka:TOPIC[,TOPIC...]".  Every key of
+  -- this table goes to librdkafka unchanged (both the consumer and the
+  -- producer): brokers, group, SASL, TLS, ...
+  kafka = {
+    ["bootstrap.servers"] = "127.0.0.1:9092",
+    ["group.id"] = "hostflow",
+  },
+  kafka_start = "earliest",   -- with no committed offsets: earliest, latest, or an ISO 8601 time
+  -- dead_letter = "kafka:flows-rejected",   -- undecodable messages, with the reason
+  commit_interval = "5s",     -- how often offsets are committed
+  exit_at_end = false,        -- stop once every partition is read to its end
+}

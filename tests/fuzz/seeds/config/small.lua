@@ -1,0 +1,1 @@
+return { windows = { "10s", 30, "1m" }, lateness = "500ms", networks = { "10.0.0.0/8", "!10.1.0.0/16", "2001:db8::/32" }, memory = { max_bytes = "64MiB", distinct_exact = 16 }, kafka = { ["bootstrap.servers"] = "x:1", ["queue.buffering.max.messages"] = 1000, ["enable.idempotence"] = true } }

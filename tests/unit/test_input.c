@@ -1,0 +1,129 @@
+/* test_input.c -- the line reader: lines split at newlines, the last line
+ * without one, over-long lines skipped to their newline, gzip read the same
+ * as plain text. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "input.h"
+#include "unit.h"
+
+static char path[64];
+
+static void write_file(const char *data, size_t n, int gz)
+{
+    snprintf(path, sizeof path, "/tmp/hostflow-test-input-%d", (int)getpid());
+    if (gz) {
+        gzFile g = gzopen(path, "wb");
+        gzwrite(g, data, (unsigned)n);
+        gzclose(g);
+    } else {
+        FILE *f = fopen(path, "wb");
+        fwrite(data, 1, n, f);
+        fclose(f);
+    }
+}
+
+/* Read every line of path into out ("|"-joined, TOO_LONG as "#"). */
+static void read_all(size_t max_line, char *out, size_t cap)
+{
+    char err[256];
+    hf_input *in = hf_input_open(path, max_line, err, sizeof err);
+    CHECK(in != NULL);
+    if (!in) return;
+    out[0] = '\0';
+    const char *line;
+    size_t len;
+    int r;
+    while ((r = hf_input_next(in, &line, &len)) != HF_INPUT_EOF && r != HF_INPUT_ERROR) {
+        if (out[0]) strncat(out, "|", cap - strlen(out) - 1);
+        if (r == HF_INPUT_TOO_LONG) strncat(out, "#", cap - strlen(out) - 1);
+        else strncat(out, len < 40 ? line : "<long>", len < 40 ? len : 6);
+    }
+    hf_input_close(in);
+}
+
+TEST(lines_split_at_newlines_and_the_last_needs_none)
+{
+    char out[256];
+    write_file("a\nbb\n\nccc", 9, 0);
+    read_all(256, out, sizeof out);
+    CHECK_EQ_STR(out, "a|bb||ccc");
+}
+
+TEST(gzip_reads_like_plain_text)
+{
+    char out[256];
+    write_file("one\ntwo\nthree\n", 14, 1);
+    read_all(256, out, sizeof out);
+    CHECK_EQ_STR(out, "one|two|three");
+}
+
+TEST(an_over_long_line_is_skipped_to_its_newline)
+{
+    size_t n = 3 * 1000 * 1000;
+    char *data = malloc(n + 32);
+    memcpy(data, "first\n", 6);
+    memset(data + 6, 'x', n);
+    memcpy(data + 6 + n, "\nlast\n", 6);
+    write_file(data, n + 12, 0);
+    char out[256];
+    read_all(1024, out, sizeof out);
+    CHECK_EQ_STR(out, "first|#|last");
+    free(data);
+}
+
+TEST(a_line_of_exactly_the_limit_is_kept)
+{
+    char data[300];
+    memset(data, 'y', 256);
+    data[256] = '\n';
+    memcpy(data + 257, "z\n", 2);
+    write_file(data, 259, 0);
+    char out[256];
+    read_all(256, out, sizeof out);
+    CHECK_EQ_STR(out, "<long>|z");
+}
+
+TEST(line_numbers_count_skipped_lines_too)
+{
+    char data[300];
+    memset(data, 'b', sizeof data);
+    memcpy(data, "a\n", 2);
+    memcpy(data + 2 + 263, "\nc\n", 3);      /* line 2: 263 bytes, over the limit of 256 */
+    write_file(data, 2 + 263 + 3, 0);
+    char err[256];
+    hf_input *in = hf_input_open(path, 256, err, sizeof err);
+    const char *line;
+    size_t len;
+    CHECK_EQ_INT(hf_input_next(in, &line, &len), HF_INPUT_LINE);
+    CHECK_EQ_INT(hf_input_next(in, &line, &len), HF_INPUT_TOO_LONG);   /* 263 bytes */
+    CHECK_EQ_INT(hf_input_lineno(in), 2);
+    CHECK_EQ_INT(hf_input_next(in, &line, &len), HF_INPUT_LINE);
+    CHECK(len == 1 && line[0] == 'c');
+    CHECK_EQ_INT(hf_input_lineno(in), 3);
+    CHECK_EQ_INT(hf_input_next(in, &line, &len), HF_INPUT_EOF);
+    hf_input_close(in);
+}
+
+TEST(a_missing_file_is_named)
+{
+    char err[256];
+    CHECK(hf_input_open("/nonexistent/flows.ndjson", 256, err, sizeof err) == NULL);
+    CHECK(strstr(err, "/nonexistent/flows.ndjson: cannot open") != NULL);
+}
+
+int main(void)
+{
+    RUN(lines_split_at_newlines_and_the_last_needs_none);
+    RUN(gzip_reads_like_plain_text);
+    RUN(an_over_long_line_is_skipped_to_its_newline);
+    RUN(a_line_of_exactly_the_limit_is_kept);
+    RUN(line_numbers_count_skipped_lines_too);
+    RUN(a_missing_file_is_named);
+    unlink(path);
+    return UNIT_END();
+}
