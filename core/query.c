@@ -519,7 +519,8 @@ int hf_query_main(int argc, char **argv)
         rc = 1;
     }
     fflush(stdout);
-    if (!quiet) {
+    /* the counters, unless nothing was read because the script stopped first */
+    if (!quiet && (rc == 0 || hf_query_count(in, "lines") > 0)) {
         fprintf(stderr, "hostflow: query: %s: ", hf_query_input_name(in));
         hf_query_report(in, stderr);
         fputc('\n', stderr);
