@@ -40,7 +40,7 @@ typedef struct hf_flow {
     uint8_t  proto;     /* IP protocol number (6 TCP, 17 UDP, 1 ICMP, ...) */
     uint8_t  tcp_flags; /* HF_TCP_* bits, 0 when absent */
     uint8_t  family;    /* HF_AF_INET or HF_AF_INET6 */
-    uint8_t  inbound;   /* 1 when accounted to the destination host (inbound view) */
+    uint8_t  pad;       /* 0; keeps the struct free of holes */
 } hf_flow;
 
 #endif

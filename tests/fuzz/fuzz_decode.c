@@ -19,7 +19,7 @@
  *
  * On top of the comparison, the fast decoder must give the same status with
  * "\n" or "\r\n" appended, and an OK flow must satisfy the contract (family
- * set, inbound 0, end >= start, counters within 2^53).
+ * set, pad 0, end >= start, counters within 2^53).
  *
  * Random bytes rarely hit the values that matter (65535 against 65536, 2^53,
  * "0x1b", a 29 February), so a custom mutator also swaps a member's value
@@ -203,7 +203,7 @@ static int same_flow(const hf_flow *a, const hf_flow *b)
            a->start_ms == b->start_ms && a->end_ms == b->end_ms &&
            a->packets == b->packets && a->bytes == b->bytes && a->sport == b->sport &&
            a->dport == b->dport && a->proto == b->proto && a->tcp_flags == b->tcp_flags &&
-           a->family == b->family && a->inbound == b->inbound;
+           a->family == b->family && a->pad == b->pad;
 }
 
 static void fail(const char *what, int fs, int rs, const uint8_t *d, size_t n)
@@ -313,7 +313,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (fs < 0 || fs >= HF_DECODE_REASONS) fail("status out of range", fs, rs, data, size);
     if (fs == HF_DECODE_OK) {
-        if ((fast.family != HF_AF_INET && fast.family != HF_AF_INET6) || fast.inbound != 0 ||
+        if ((fast.family != HF_AF_INET && fast.family != HF_AF_INET6) || fast.pad != 0 ||
             fast.end_ms < fast.start_ms || fast.packets > 9007199254740992.0 ||
             fast.bytes > 9007199254740992.0 || fast.start_ms < 0)
             fail("flow breaks the contract", fs, rs, data, size);
