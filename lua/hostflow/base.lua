@@ -28,7 +28,7 @@ typedef struct hf_flow {
   uint8_t  proto;
   uint8_t  tcp_flags;
   uint8_t  family;
-  uint8_t  inbound;
+  uint8_t  pad;
 } hf_flow;
 ]])
 
