@@ -1,0 +1,256 @@
+/* bench_plainc.c -- the five default statistics computed in plain C: the
+ * yardstick of what running them as Lua analyses costs.
+ *
+ *   build/tools/bench_plainc [-r RUNS] [-n LINES] [-o OUT] FILE
+ *
+ * The same input as bench_lua (the batches `hostflow run -j1` hands its
+ * worker, cut untimed by tests/bench/benchlib.h) and the same work, with
+ * the core's own machinery wherever the work is not the statistics: the
+ * windows of core/window.c (host tables, rows, closing, fine-to-coarse
+ * merges through the same state schemas), hf_distinct for the distinct
+ * peers and ports, hf_buf for the JSON, the sink for the records.  What is
+ * C here and Lua in hostflow is exactly the analyses: the per-flow update,
+ * the per-host result and its JSON.  The state rows have the layout the Lua
+ * side gives them (the fields of each analysis in name order), so memory
+ * and merges are the same too.
+ *
+ * The records are byte for byte those of hostflow with one worker (run.sh
+ * checks it with -o on a slice of the input), so both sides compute the
+ * same statistics.  Timed like bench_lua: this thread's CPU time, RUNS runs
+ * (default 5), one JSON line with flows per second per run. */
+#include "../bench/benchlib.h"
+
+#include "addr.h"
+#include "distinct.h"
+#include "hash.h"
+#include "state.h"
+#include "timefmt.h"
+#include "window.h"
+
+/* The analyses' states, fields in name order as lua/hostflow/schema.lua
+ * lays them out. */
+typedef struct st_total { double bytes, flow, packets; } st_total;
+typedef struct st_avg { double duration_ms, flows; } st_avg;
+typedef struct st_dport { hf_distinct ports; } st_dport;
+typedef struct st_peer { hf_distinct peers; } st_peer;
+typedef struct st_tcp { double ACK, CWR, ECE, FIN, PSH, RST, SYN, URG, tcp; } st_tcp;
+
+typedef struct plainc {
+    hf_layout  layout;
+    hf_windows windows;
+    hf_pool   *pool;
+    hf_buf     out;
+    hf_sink   *sink;
+    size_t     o_total, o_avg, o_dport, o_peer, o_tcp;   /* offsets in a row */
+    uint64_t   records;
+    int64_t    closed_until;
+} plainc;
+
+#define F(type, field, kind, param) {(uint32_t)offsetof(type, field), (kind), (param)}
+
+static void plainc_init(plainc *p, const hf_config *cfg, hf_sink *sink)
+{
+    memset(p, 0, sizeof *p);
+    uint32_t ex = (uint32_t)cfg->distinct_exact;
+    const hf_field total[] = {F(st_total, bytes, HF_FIELD_SUM, 0), F(st_total, flow, HF_FIELD_SUM, 0),
+                              F(st_total, packets, HF_FIELD_SUM, 0)};
+    const hf_field avg[] = {F(st_avg, duration_ms, HF_FIELD_SUM, 0), F(st_avg, flows, HF_FIELD_SUM, 0)};
+    const hf_field dport[] = {F(st_dport, ports, HF_FIELD_DISTINCT, ex)};
+    const hf_field peer[] = {F(st_peer, peers, HF_FIELD_DISTINCT, ex)};
+    const hf_field tcp[] = {F(st_tcp, ACK, HF_FIELD_SUM, 0), F(st_tcp, CWR, HF_FIELD_SUM, 0),
+                            F(st_tcp, ECE, HF_FIELD_SUM, 0), F(st_tcp, FIN, HF_FIELD_SUM, 0),
+                            F(st_tcp, PSH, HF_FIELD_SUM, 0), F(st_tcp, RST, HF_FIELD_SUM, 0),
+                            F(st_tcp, SYN, HF_FIELD_SUM, 0), F(st_tcp, URG, HF_FIELD_SUM, 0),
+                            F(st_tcp, tcp, HF_FIELD_SUM, 0)};
+    hf_layout_init(&p->layout);
+    p->o_total = (size_t)hf_layout_add(&p->layout, "total", sizeof(st_total), total, 3);
+    p->o_avg = (size_t)hf_layout_add(&p->layout, "avg_flow_duration", sizeof(st_avg), avg, 2);
+    p->o_dport = (size_t)hf_layout_add(&p->layout, "dport_count", sizeof(st_dport), dport, 1);
+    p->o_peer = (size_t)hf_layout_add(&p->layout, "peer_number", sizeof(st_peer), peer, 1);
+    p->o_tcp = (size_t)hf_layout_add(&p->layout, "tcp_flags", sizeof(st_tcp), tcp, 9);
+    p->pool = hf_pool_new(cfg->memory_max);
+    hf_windows_init(&p->windows, cfg->windows_ms, cfg->nwindows, &p->layout, p->pool);
+    hf_buf_init(&p->out, 1 << 16);
+    p->sink = sink;
+    p->closed_until = INT64_MIN;
+}
+
+static void plainc_free(plainc *p)
+{
+    hf_windows_release(&p->windows);
+    hf_layout_release(&p->layout);
+    hf_pool_free(p->pool);
+    hf_buf_release(&p->out);
+}
+
+/* ------------------------------------------------------------------------
+ * The statistics
+ * --------------------------------------------------------------------- */
+
+static inline void update(const plainc *p, uint8_t *row, const hf_flow *f, hf_arena *a)
+{
+    st_total *t = (st_total *)(void *)(row + p->o_total);
+    t->flow += 1;
+    t->packets += f->packets;
+    t->bytes += f->bytes;
+    st_avg *d = (st_avg *)(void *)(row + p->o_avg);
+    d->flows += 1;
+    d->duration_ms += f->end_ms - f->start_ms;
+    hf_distinct_add_u64(&((st_dport *)(void *)(row + p->o_dport))->ports, f->dport, a);
+    hf_distinct_add_hash(&((st_peer *)(void *)(row + p->o_peer))->peers, hf_hash_addr(f->dst), a);
+    if (f->proto == 6) {
+        st_tcp *c = (st_tcp *)(void *)(row + p->o_tcp);
+        unsigned fl = f->tcp_flags;
+        c->tcp += 1;
+        c->FIN += fl & 1;
+        c->SYN += (fl >> 1) & 1;
+        c->RST += (fl >> 2) & 1;
+        c->PSH += (fl >> 3) & 1;
+        c->ACK += (fl >> 4) & 1;
+        c->URG += (fl >> 5) & 1;
+        c->ECE += (fl >> 6) & 1;
+        c->CWR += (fl >> 7) & 1;
+    }
+}
+
+static inline void put_kv(hf_buf *b, const char *key, double v)
+{
+    hf_buf_puts(b, key);
+    hf_buf_put_number(b, v);
+}
+
+/* The record of one host: the head exactly as core/worker.c writes it,
+ * then every statistic as the analyses' result() and json.lua give it. */
+static void record(plainc *p, const hf_window *win, const uint8_t *row)
+{
+    hf_buf *b = &p->out;
+    const hf_host *h = (const hf_host *)(const void *)row;
+    char addr[HF_ADDR_STRLEN], ts[32];
+    size_t alen = hf_addr_format(h->addr, h->family, addr);
+    hf_time_format_iso(win->start_ms, ts);
+    hf_buf_puts(b, "{\"@type\":\"host_stats\",\"@timestamp\":\"");
+    hf_buf_puts(b, ts);
+    hf_buf_puts(b, "\",\"id\":\"");
+    hf_buf_put(b, addr, alen);
+    hf_buf_putc(b, '/');
+    hf_buf_put_int(b, win->g_ms / 1000);
+    hf_buf_putc(b, '/');
+    hf_buf_put_int(b, win->start_ms);
+    hf_buf_puts(b, "\",\"src_ip\":\"");
+    hf_buf_put(b, addr, alen);
+    hf_buf_puts(b, "\",\"window\":{\"start_ms\":");
+    hf_buf_put_int(b, win->start_ms);
+    hf_buf_puts(b, ",\"end_ms\":");
+    hf_buf_put_int(b, win->start_ms + win->g_ms);
+    hf_buf_puts(b, ",\"granularity_s\":");
+    hf_buf_put_int(b, win->g_ms / 1000);
+    hf_buf_puts(b, "},\"stats\":{");
+
+    const st_total *t = (const st_total *)(const void *)(row + p->o_total);
+    put_kv(b, "\"total\":{\"flow\":", t->flow);
+    put_kv(b, ",\"packets\":", t->packets);
+    put_kv(b, ",\"bytes\":", t->bytes);
+    const st_avg *d = (const st_avg *)(const void *)(row + p->o_avg);
+    put_kv(b, "},\"avg_flow_duration\":", d->duration_ms / d->flows / 1000);
+    const st_dport *dp = (const st_dport *)(const void *)(row + p->o_dport);
+    put_kv(b, ",\"dport_count\":", floor(hf_distinct_count(&dp->ports) + 0.5));
+    const st_peer *pe = (const st_peer *)(const void *)(row + p->o_peer);
+    put_kv(b, ",\"peer_number\":", floor(hf_distinct_count(&pe->peers) + 0.5));
+    const st_tcp *c = (const st_tcp *)(const void *)(row + p->o_tcp);
+    if (c->tcp != 0) {
+        put_kv(b, ",\"tcp_flags\":{\"FIN\":", c->FIN);
+        put_kv(b, ",\"SYN\":", c->SYN);
+        put_kv(b, ",\"RST\":", c->RST);
+        put_kv(b, ",\"PSH\":", c->PSH);
+        put_kv(b, ",\"ACK\":", c->ACK);
+        put_kv(b, ",\"URG\":", c->URG);
+        put_kv(b, ",\"ECE\":", c->ECE);
+        put_kv(b, ",\"CWR\":", c->CWR);
+        hf_buf_putc(b, '}');
+    }
+    hf_buf_puts(b, "}}\n");
+}
+
+static void emit(void *ctx, hf_window *win)
+{
+    plainc *p = ctx;
+    hf_buf *b = &p->out;
+    uint64_t pending = 0;
+    for (uint32_t i = 0; i < win->nhosts; i++) {
+        record(p, win, hf_window_row(win, i));
+        pending++;
+        if (b->len >= (1 << 20) || i + 1 == win->nhosts) {
+            hf_sink_write(p->sink, b->data, b->len, pending);
+            b->len = 0;
+            pending = 0;
+        }
+    }
+    p->records += win->nhosts;
+}
+
+/* A batch: every flow into its base window's host row, then close what the
+ * boundary allows (as hf_worker_process does). */
+static void process(plainc *p, const hf_batch *b)
+{
+    hf_window *win = NULL;
+    for (int i = 0; i < b->n; i++) {
+        const hf_flow *f = &b->flows[i];
+        win = hf_windows_base(&p->windows, (int64_t)f->end_ms);
+        uint8_t *row = hf_window_host(&p->windows, win, f->src, f->family);
+        if (row) update(p, row, f, win->arena);
+    }
+    int64_t boundary = b->final ? INT64_MAX : b->boundary;
+    if (boundary > p->closed_until) {
+        hf_windows_close(&p->windows, boundary, emit, p);
+        p->closed_until = boundary;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int runs = 5;
+    size_t max = 0;
+    const char *path = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-r") && i + 1 < argc) runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-n") && i + 1 < argc) max = (size_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
+        else if (argv[i][0] != '-') path = argv[i];
+        else { path = NULL; break; }
+    }
+    if (!path || runs < 1 || runs > 100) {
+        fprintf(stderr, "usage: bench_plainc [-r RUNS] [-n LINES] [-o OUT] FILE\n");
+        return 2;
+    }
+    const char *root = getenv("HOSTFLOW_HOME");
+    hf_config cfg;
+    bench_config(&cfg, root && *root ? root : ".");
+    bench_batches bb;
+    if (bench_make_batches(path, max, &cfg, &bb) < 0) return 1;
+    double rate[100];
+    uint64_t records = 0;
+    for (int r = 0; r < runs; r++) {
+        char err[512];
+        hf_sink *sink = bench_sink_open(r == 0 && out ? out : "/dev/null", &cfg, err, sizeof err);
+        if (!sink) {
+            fprintf(stderr, "bench_plainc: %s\n", err);
+            return 1;
+        }
+        plainc p;
+        plainc_init(&p, &cfg, sink);
+        double t0 = bench_cpu_s();
+        for (size_t i = 0; i < bb.nb; i++) process(&p, &bb.b[i]);
+        double t = bench_cpu_s() - t0;
+        records = p.records;
+        rate[r] = (double)bb.nflows / t;
+        plainc_free(&p);
+        hf_sink_close(sink);
+    }
+    printf("{\"bench\":\"plainc\",\"lines\":%zu,\"flows\":%zu,\"batches\":%zu,\"records\":%llu,",
+           bb.lines, bb.nflows, bb.nb, (unsigned long long)records);
+    bench_print_series("flows_per_s", rate, runs, 1);
+    printf("}\n");
+    bench_batches_free(&bb);
+    hf_config_release(&cfg);
+    return 0;
+}
