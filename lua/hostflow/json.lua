@@ -4,6 +4,14 @@
 -- Lua string is built per record.  A top-level object is written with an
 -- analysis's declared `keys` in that order (and only those); other objects
 -- with their keys sorted, so records are byte-for-byte reproducible.
+--
+-- Speed: this runs once per host, analysis and window, so it is the hot
+-- path of a window's close.  Text goes into the buffer with ffi.copy while
+-- it fits (the C side is called only to grow it), and a declared `keys`
+-- list gets an encoder of its own, generated once (the keys quoted and
+-- escaped in advance, one test per key, no loop), so the loop that calls an
+-- analysis's result() and encodes it compiles into one trace, in which
+-- LuaJIT can sink the result table instead of allocating it.
 
 local ffi = require "ffi"
 local base = require "hostflow.base"
@@ -12,6 +20,8 @@ local C = base.C
 local M = {}
 
 local MAX_DEPTH = 32
+local type, tostring, pairs = type, tostring, pairs
+local copy, istype = ffi.copy, ffi.istype
 
 local function is_array(t)
   local n = #t
@@ -21,50 +31,106 @@ local function is_array(t)
   return count == n
 end
 
+--- Append the bytes of string s to buf: in place while they fit, else
+-- through the C side, which grows the buffer.
+local function put(buf, s)
+  local n, len = #s, buf.len
+  if len + n <= buf.cap then
+    copy(buf.data + len, s, n)
+    buf.len = len + n
+  else
+    C.hf_buf_put(buf, s, n)
+  end
+end
+M.put = put
+
 local encode
 
 local function put_key(buf, k)
   k = tostring(k)
   C.hf_buf_put_string(buf, k, #k)
-  C.hf_buf_put(buf, ":", 1)
+  put(buf, ":")
 end
 
--- An object.  With `keys` (an analysis's declared result keys) exactly those
--- keys are written, in that order, and nothing else: no pairs(), no sort.
--- Without, every key, sorted, so records are reproducible.
-local function encode_object(buf, t, keys, depth)
-  C.hf_buf_put(buf, "{", 1)
-  local first = true
-  if not keys then
-    keys = {}
-    for k in pairs(t) do
-      local tk = type(k)
-      if tk ~= "string" and tk ~= "number" then
-        error("cannot encode a table key of type " .. tk, 0)
-      end
-      keys[#keys + 1] = k
+-- An object with every key, sorted, so records are reproducible.
+local function encode_object(buf, t, depth)
+  put(buf, "{")
+  local keys = {}
+  for k in pairs(t) do
+    local tk = type(k)
+    if tk ~= "string" and tk ~= "number" then
+      error("cannot encode a table key of type " .. tk, 0)
     end
-    if #keys > 1 then
-      table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-      for i = 2, #keys do
-        if tostring(keys[i]) == tostring(keys[i - 1]) then
-          error("cannot encode a table with both " .. tostring(keys[i]) .. " and \""
-                .. tostring(keys[i]) .. "\" as keys", 0)
-        end
+    keys[#keys + 1] = k
+  end
+  if #keys > 1 then
+    table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+    for i = 2, #keys do
+      if tostring(keys[i]) == tostring(keys[i - 1]) then
+        error("cannot encode a table with both " .. tostring(keys[i]) .. " and \""
+              .. tostring(keys[i]) .. "\" as keys", 0)
       end
     end
   end
   for i = 1, #keys do
-    local k = keys[i]
-    local v = t[k]
-    if v ~= nil then
-      if not first then C.hf_buf_put(buf, ",", 1) end
-      first = false
-      put_key(buf, k)
-      encode(buf, v, nil, depth + 1)
-    end
+    if i > 1 then put(buf, ",") end
+    put_key(buf, keys[i])
+    encode(buf, t[keys[i]], nil, depth + 1)
   end
-  C.hf_buf_put(buf, "}", 1)
+  put(buf, "}")
+end
+
+-- The encoder of an object with declared keys: exactly those keys, in their
+-- order, each written only when the object has it.  For keys {"a","b"}:
+--
+--   return function(buf, t, depth)
+--     local first = true
+--     put(buf, "{")
+--     local v = t["a"]
+--     if v ~= nil then
+--       put(buf, first and "\"a\":" or ",\"a\":"); first = false
+--       if type(v) == "number" then C.hf_buf_put_number(buf, v) else encode(buf, v, nil, depth + 1) end
+--     end
+--     ...
+--     put(buf, "}")
+--   end
+local DECLARED_SRC = [[
+local put, C, encode, type, keys = ...
+return function(buf, t, depth)
+  local first, v = true, nil
+  put(buf, "{")
+%s  put(buf, "}")
+end
+]]
+local DECLARED_KEY = [[
+  v = t[%s]
+  if v ~= nil then
+    if first then put(buf, %q) else put(buf, %q) end
+    first = false
+    if type(v) == "number" then C.hf_buf_put_number(buf, v) else encode(buf, v, nil, depth + 1) end
+  end
+]]
+
+-- Encoders by keys list, made on first use (an analysis's keys are fixed
+-- once it is loaded; a list changed after its first use is not seen).
+local declared = setmetatable({}, { __mode = "k" })
+
+local function encoder_for(keys)
+  local e = declared[keys]
+  if e then return e end
+  local body, own = {}, {}
+  for i = 1, #keys do
+    local k = keys[i]
+    own[i] = k
+    local q = M.tostring(tostring(k))
+    -- a string key as a literal, so the trace looks it up as a constant
+    local ref = type(k) == "string" and string.format("%q", k) or string.format("keys[%d]", i)
+    body[i] = string.format(DECLARED_KEY, ref, q .. ":", "," .. q .. ":")
+  end
+  local src = string.format(DECLARED_SRC, table.concat(body))
+  e = assert(loadstring(src, "=json keys"))(put, C, encode, type, own)
+  declared[keys] = e
+  return e
 end
 
 --- Append v to buf (an hf_buf *).  Raises an error for values JSON cannot
@@ -73,27 +139,29 @@ function encode(buf, v, keys, depth)
   local t = type(v)
   if t == "number" then
     C.hf_buf_put_number(buf, v)
-  elseif t == "string" then
-    C.hf_buf_put_string(buf, v, #v)
-  elseif t == "boolean" then
-    if v then C.hf_buf_put(buf, "true", 4) else C.hf_buf_put(buf, "false", 5) end
   elseif t == "table" then
     depth = depth or 0
     if depth >= MAX_DEPTH then error("result nested deeper than 32 levels", 0) end
-    if not keys and is_array(v) then
-      C.hf_buf_put(buf, "[", 1)
+    if keys then
+      encoder_for(keys)(buf, v, depth)
+    elseif is_array(v) then
+      put(buf, "[")
       for i = 1, #v do
-        if i > 1 then C.hf_buf_put(buf, ",", 1) end
+        if i > 1 then put(buf, ",") end
         encode(buf, v[i], nil, depth + 1)
       end
-      C.hf_buf_put(buf, "]", 1)
+      put(buf, "]")
     else
-      encode_object(buf, v, keys, depth)
+      encode_object(buf, v, depth)
     end
-  elseif t == "cdata" and (ffi.istype("int64_t", v) or ffi.istype("uint64_t", v)) then
+  elseif t == "string" then
+    C.hf_buf_put_string(buf, v, #v)
+  elseif t == "boolean" then
+    put(buf, v and "true" or "false")
+  elseif t == "cdata" and (istype("int64_t", v) or istype("uint64_t", v)) then
     C.hf_buf_put_number(buf, tonumber(v))
   elseif t == "nil" then
-    C.hf_buf_put(buf, "null", 4)
+    put(buf, "null")
   else
     error("cannot encode a " .. t .. " as JSON", 0)
   end
