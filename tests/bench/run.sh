@@ -51,7 +51,7 @@ rm -rf "$R"; mkdir -p "$R"
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
-for f in "$HOSTFLOW" "$HOSTFLOW_LIB" "$TOOLS"/{flowgen,bench_stages,bench_lua,bench_plainc}; do
+for f in "$HOSTFLOW" "$HOSTFLOW_LIB" "$TOOLS"/{flowgen,bench_stages,bench_lua,bench_plainc,bench_buf}; do
     [ -e "$f" ] || die "$f is missing (make all tools)"
 done
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install time)"
@@ -88,6 +88,8 @@ pipeline() {  # pipeline J I
 for i in $(seq "$RUNS"); do pipeline 1 "$i"; pipeline 2 "$i"; done
 
 # ------------------------------------------------ 4: Lua against plain C
+say "numbers: hf_buf_put_number against snprintf"
+"$TOOLS/bench_buf" 200000 | tail -n 1 >"$R/buf.json" || die "hf_buf_put_number writes other text than snprintf"
 say "analyses: records of bench_lua, bench_plainc and hostflow -j1 on 300,000 lines"
 head -n 300000 "$DATA" >"$OUT/slice.ndjson"
 "$TOOLS/bench_lua" -r 1 -o "$OUT/slice.lua" "$OUT/slice.ndjson" >/dev/null || die "bench_lua failed"

@@ -81,6 +81,10 @@ row("  2 workers / 1 worker", [b / a for a, b in zip(r1, r2) if a and b], "x", "
 lua = [d["flows_per_s"][0] for d in runs("lua-{i}.json") if d]
 plainc = [d["flows_per_s"][0] for d in runs("plainc-{i}.json") if d]
 check = load("check.json") or {}
+buf = load("buf.json")
+if buf:
+    check["numbers_checked_against_snprintf"] = buf["checked"]
+    check["numbers_differing"] = buf["differ"]
 same = check.get("same_records")
 row("analyses in Lua, worker over decoded flows", lua, "flows/s")
 row("the same statistics in plain C", plainc, "flows/s")
