@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 
@@ -38,6 +39,18 @@ int hf_kafka_produce(hf_kafka_producer *p, const void *key, size_t keylen,
 int hf_kafka_producer_sync(hf_kafka_producer *p, int timeout_ms);
 uint64_t hf_kafka_producer_failed(hf_kafka_producer *p);
 void hf_kafka_producer_free(hf_kafka_producer *p);
+
+/* ------------------------------------------------------------------------
+ * A time range, for investigations
+ * --------------------------------------------------------------------- */
+
+/* Copy the messages of topic, one per line, to out: in every partition from
+ * the first message stamped at or after from_ms minus an hour (flows are
+ * exported after they end) to the end of the partition as it is now.  No
+ * consumer group, nothing committed.  Returns the number copied, or -1 with
+ * a message in err. */
+long hf_kafka_copy_range(const hf_config *cfg, const char *topic, int64_t from_ms,
+                         FILE *out, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------------
  * Source

@@ -27,6 +27,8 @@
 #include <lua.h>
 
 #include "alloc.h"
+#include "config.h"
+#include "kafka.h"
 #include "decode.h"
 #include "input.h"
 #include "log.h"
@@ -306,7 +308,10 @@ static void usage(FILE *f)
         "\n"
         "  -i, --input FILE|-     flows to read; - is standard input (default -)\n"
         "      --kafka TOPIC      read a time range of a Kafka topic instead of -i\n"
-        "                         (with --from and --to)\n"
+        "                         (with --from and --to): every partition from the\n"
+        "                         first message stamped an hour before --from to its end\n"
+        "  -b, --brokers LIST     Kafka bootstrap servers (with --kafka)\n"
+        "  -K KEY=VALUE           a librdkafka setting, passed unchanged (repeatable)\n"
         "      --from TIME        only flows that end at or after TIME\n"
         "      --to TIME          only flows that end before TIME; a TIME is ISO 8601\n"
         "                         (2026-11-26T14:00:00Z) or ms since the epoch\n"
@@ -391,11 +396,15 @@ static int add_networks(hf_prefixes *nets, const char *list, char *err, size_t e
 int hf_query_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"input", required_argument, 0, 'i'},  {"kafka", required_argument, 0, 'K'},
+        {"input", required_argument, 0, 'i'},  {"kafka", required_argument, 0, 'k'},
         {"from", required_argument, 0, 'F'},   {"to", required_argument, 0, 'T'},
         {"networks", required_argument, 0, 'n'}, {"format", required_argument, 0, 'f'},
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
+        {"brokers", required_argument, 0, 'b'},
         {0, 0, 0, 0}};
+    hf_config kcfg;                      /* the librdkafka settings of --kafka */
+    hf_config_defaults(&kcfg, "/");
+    char *range_path = NULL;
     char err[4096];
     const char *input = NULL, *kafka = NULL, *format = "table";
     const char *from_text = NULL, *to_text = NULL;
@@ -416,10 +425,22 @@ int hf_query_main(int argc, char **argv)
     optind = 1;
     opterr = 1;
     int c;
-    while ((c = getopt_long(nopt, argv, "i:n:f:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(nopt, argv, "i:n:f:qhb:K:", opts, NULL)) != -1) {
         switch (c) {
+        case 'b': hf_config_set_kafka(&kcfg, "bootstrap.servers", optarg); break;
         case 'i': input = optarg; break;
-        case 'K': kafka = optarg; break;
+        case 'k': kafka = optarg; break;
+        case 'K': {
+            char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg) {
+                rc = usage_error("-K: expected KEY=VALUE (a librdkafka setting), got \"%s\"", optarg);
+                goto out;
+            }
+            *eq = '\0';
+            hf_config_set_kafka(&kcfg, optarg, eq + 1);
+            *eq = '=';
+            break;
+        }
         case 'F': from_text = optarg; break;
         case 'T': to_text = optarg; break;
         case 'f': format = optarg; break;
@@ -470,10 +491,26 @@ int hf_query_main(int argc, char **argv)
             rc = usage_error("--kafka needs --from and --to (the time range to read)");
             goto out;
         }
-        fprintf(stderr, "hostflow: query: --kafka: reading a time range of a Kafka topic is "
-                        "not available yet in this build; write the flows to a file and use -i\n");
-        rc = 2;
-        goto out;
+        /* copy the range to a file, which the query reads (twice if it must) */
+        const char *dir = getenv("TMPDIR");
+        size_t n = strlen(dir && *dir ? dir : "/tmp") + 32;
+        range_path = hf_malloc(n);
+        snprintf(range_path, n, "%s/hostflow-kafka.XXXXXX", dir && *dir ? dir : "/tmp");
+        int fd = mkstemp(range_path);
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (!f) {
+            fprintf(stderr, "hostflow: query: cannot make a temporary file in %s\n", range_path);
+            rc = 1;
+            goto out;
+        }
+        long copied = hf_kafka_copy_range(&kcfg, kafka, (int64_t)from_ms, f, err, sizeof err);
+        if (fclose(f) != 0 || copied < 0) {
+            fprintf(stderr, "hostflow: query: --kafka %s: %s\n", kafka, copied < 0 ? err : "cannot write");
+            rc = 1;
+            goto out;
+        }
+        if (!quiet) hf_log(HF_LOG_INFO, "query: %ld messages read from %s", copied, kafka);
+        input = range_path;
     }
     if (access(script, R_OK) != 0) {
         fprintf(stderr, "hostflow: query: %s: cannot read the script: %s\n", script, strerror(errno));
@@ -528,6 +565,11 @@ int hf_query_main(int argc, char **argv)
 out:
     if (L) lua_close(L);
     hf_query_input_close(in);
+    if (range_path) {
+        unlink(range_path);
+        hf_free(range_path);
+    }
+    hf_config_release(&kcfg);
     if (nets) hf_prefixes_free(nets);
     hf_free(home);
     return rc;

@@ -9,6 +9,7 @@
 #      duplicates only by id (and then identical)
 #   3. the broker stopped and restarted mid-stream: hostflow survives and the
 #      final output is complete
+# and `hostflow query --kafka TOPIC --from --to` reads a time range of a topic.
 . "$(dirname "$0")/assert.sh"
 
 if ! command -v java >/dev/null 2>&1; then echo "skipped: java not found"; exit 77; fi
@@ -60,6 +61,18 @@ check "undecodable messages are counted as in the file run" \
 check "and copied to the dead-letter topic" [ "$(consume dlq | wc -l)" = "$rejected" ]
 check "dead letters carry their reason" \
     sh -c "kcat -C -b '$KAFKA_BROKERS' -t dlq -e -q -f '%h\n' | grep -q 'hostflow.reason=malformed_json'"
+# hostflow query over a time range of the topic sees what it sees in the file
+query_same() {
+    local range=(--from 2026-11-26T14:01:00Z --to 2026-11-26T14:04:00Z)
+    "$HOSTFLOW" query "$ROOT/contrib/queries/top_talkers.lua" -q -i "$WORK/flows.ndjson" "${range[@]}" \
+        -- 10.0.0.0/8 --top 5 >"$WORK/q.file" 2>&1 || return 1
+    "$HOSTFLOW" query "$ROOT/contrib/queries/top_talkers.lua" -q --kafka flows -b "$KAFKA_BROKERS" \
+        "${range[@]}" -- 10.0.0.0/8 --top 5 >"$WORK/q.kafka" 2>&1 || return 1
+    [ "$(wc -l <"$WORK/q.file")" -gt 3 ] && cmp -s "$WORK/q.file" "$WORK/q.kafka" ||
+        { diff "$WORK/q.file" "$WORK/q.kafka" | head; return 1; }
+}
+check "hostflow query --kafka over a time range answers as over the file" query_same
+
 # ---- 2. SIGKILL mid-stream, restart -----------------------------------------
 half=$((lines / 2))
 produce flows2 1 "$half"
