@@ -4,7 +4,23 @@
  * A window's hosts: an open-addressing table (linear probing, load <= 3/4)
  * of 32-bit row numbers, and the rows themselves in chunks of HF_CHUNK_ROWS
  * so that a row never moves once made (the Lua side holds pointers to rows
- * while it runs a batch).  All of it lives in the window's arena. */
+ * while it runs a batch).  All of it lives in the window's arena.
+ *
+ * A table slot holds the row number + 1 in its low 24 bits and the top 8
+ * bits of the address's hash in its high 8 (0 = empty):
+ *
+ *     31       24 23                            0
+ *    +-----------+-------------------------------+
+ *    | hash tag  |        row number + 1         |
+ *    +-----------+-------------------------------+
+ *
+ * so a probe reads a row (a cache miss: rows are spread over the chunks)
+ * only when the tag matches, 1 time in 256 for another host, instead of at
+ * every occupied slot it passes.  Measured on make bench's input, the
+ * worker's time went down 5 %.  A table of at most 2^24 slots holds at most
+ * 3/4 of that in rows, so their numbers fit in 24 bits; a larger one (over
+ * 12.5 million hosts in one window) has no tags and full 32-bit numbers:
+ * the same code with the tag mask at 0. */
 #include "window.h"
 
 #include <string.h>
@@ -195,15 +211,32 @@ uint8_t *hf_window_row(const hf_window *w, uint32_t i)
     return w->chunks[i / HF_CHUNK_ROWS] + (size_t)(i % HF_CHUNK_ROWS) * w->row_size;
 }
 
+#ifndef TAG_MAX_SLOTS                /* (a test may lower it) */
+#define TAG_MAX_SLOTS (1u << 24)   /* tables up to this size carry tags */
+#endif
+
+/* The tag bits of a table of mask + 1 slots (0 for a table without tags),
+ * and the tag of hash h in them. */
+static inline uint32_t tag_mask(uint32_t mask)
+{
+    return mask < TAG_MAX_SLOTS ? 0xff000000u : 0;
+}
+
+static inline uint32_t tag_of(uint64_t h, uint32_t tmask)
+{
+    return (uint32_t)(h >> 32) & tmask;
+}
+
 static void table_grow(hf_window *w)
 {
-    uint32_t oldsize = w->mask + 1, size = oldsize * 2;
+    uint32_t oldsize = w->mask + 1, size = oldsize * 2, tmask = tag_mask(size - 1);
     uint32_t *t = hf_arena_calloc(w->arena, sizeof(uint32_t) * size);
     for (uint32_t i = 0; i < w->nhosts; i++) {
         const hf_host *h = (const hf_host *)hf_window_row(w, i);
-        uint32_t j = (uint32_t)hf_hash_addr(h->addr) & (size - 1);
+        uint64_t hash = hf_hash_addr(h->addr);
+        uint32_t j = (uint32_t)hash & (size - 1);
         while (t[j]) j = (j + 1) & (size - 1);
-        t[j] = i + 1;
+        t[j] = (i + 1) | tag_of(hash, tmask);
     }
     hf_arena_release(w->arena, w->table, sizeof(uint32_t) * oldsize);
     w->table = t;
@@ -242,12 +275,16 @@ static uint8_t *row_new(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
 
 uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family)
 {
-    uint32_t j = (uint32_t)hf_hash_addr(addr) & w->mask;
+    uint64_t hash = hf_hash_addr(addr);
+    uint32_t tmask = tag_mask(w->mask), tag = tag_of(hash, tmask);
+    uint32_t j = (uint32_t)hash & w->mask;
     for (;;) {
         uint32_t r = w->table[j];
         if (!r) break;
-        uint8_t *row = hf_window_row(w, r - 1);
-        if (memcmp(row, addr, 16) == 0) return row;
+        if ((r & tmask) == tag) {
+            uint8_t *row = hf_window_row(w, (r & ~tmask) - 1);
+            if (memcmp(row, addr, 16) == 0) return row;
+        }
         j = (j + 1) & w->mask;
     }
     if (hf_pool_full(ws->pool)) {
@@ -255,7 +292,7 @@ uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
         return NULL;
     }
     uint8_t *row = row_new(ws, w, addr, family);
-    w->table[j] = w->nhosts;
+    w->table[j] = w->nhosts | tag;
     if (w->nhosts * 4 > (w->mask + 1) * 3) table_grow(w);
     return row;
 }
