@@ -23,6 +23,7 @@
 #include "config.h"
 #include "input.h"
 #include "log.h"
+#include "luastate.h"
 #include "kafka.h"
 #include "pipeline.h"
 #include "timefmt.h"
@@ -97,21 +98,6 @@ static void signals_block(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR2, &sa, NULL);
     reader_thread = pthread_self();
-}
-
-/* Where hostflow's own files are: the directory of the executable, unless
- * HOSTFLOW_HOME says otherwise. */
-static char *home_dir(void)
-{
-    const char *env = getenv("HOSTFLOW_HOME");
-    if (env && *env) return hf_strdup(env);
-    char path[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-    if (n <= 0) return hf_strdup(".");
-    path[n] = '\0';
-    char *slash = strrchr(path, '/');
-    if (slash) *slash = '\0';
-    return hf_strdup(path);
 }
 
 static void usage_main(FILE *f)
@@ -223,7 +209,7 @@ static int cmd_run(int argc, char **argv)
         {0, 0, 0, 0}};
     const char *optstr = "c:i:o:n:w:l:j:a:m:qhK:b:g:";
     char err[1024];
-    char *home = home_dir();
+    char *home = hf_home_dir();
     hf_config cfg;
     hf_config_defaults(&cfg, home);
     int rc = 2;
