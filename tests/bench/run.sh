@@ -8,7 +8,8 @@
 #   2. decode + filter (prefix trie), lines/s                 (bench_stages)
 #   3. the full default pipeline, `hostflow run -i FILE -o /dev/null`
 #      (five analyses, four granularities) with -j1 and -j2, input lines
-#      per second of hostflow's own clock; runs alternate -j1/-j2
+#      per second of hostflow's own clock; runs alternate -j1/-j2; and,
+#      from the threads' CPU time (perf), what -j2 gives on two free cores
 #   4. the worker's work over pre-decoded flows with the Lua analyses
 #      (bench_lua) and with the same statistics in plain C (bench_plainc),
 #      flows/s; runs alternate; their records are checked equal first
@@ -86,6 +87,17 @@ pipeline() {  # pipeline J I
         || die "hostflow -j$j failed"
 }
 for i in $(seq "$RUNS"); do pipeline 1 "$i"; pipeline 2 "$i"; done
+# Where the -j2 time goes, thread by thread (perf: one sample per ms of a
+# thread's CPU): with the reader's and each worker's CPU time, the wall
+# time on two free cores is at least max(reader, busiest worker, all / 2),
+# which says what -j2 gives when no other process takes a core.
+if command -v perf >/dev/null 2>&1 &&
+   perf record -q -e task-clock -c 1000000 -o "$R/j2.perf" "$HOSTFLOW" run -q -j 2 -i "$DATA" \
+        -n "$NETS" -o /dev/null --stats "$R/threads-stats.json" >/dev/null 2>&1; then
+    perf report -i "$R/j2.perf" --sort pid -F sample,pid --stdio 2>/dev/null | grep -v '^#' | grep . \
+        >"$R/j2-threads.txt"
+    rm -f "$R/j2.perf"
+fi
 
 # ------------------------------------------------ 4: Lua against plain C
 say "numbers: hf_buf_put_number against snprintf"
