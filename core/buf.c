@@ -116,14 +116,30 @@ static inline char *u64_digits(char *end, uint64_t u)
     return end;
 }
 
+/* The number of decimal digits of u. */
+static inline unsigned digits10(uint64_t u)
+{
+    unsigned n = 1;
+    while (u >= 10000) {
+        u /= 10000;
+        n += 4;
+    }
+    return n + (u >= 10) + (u >= 100) + (u >= 1000);
+}
+
+/* -u (neg) or u, written straight into the buffer. */
+static inline void put_u64(hf_buf *b, uint64_t u, int neg)
+{
+    char *o = room(b, 21);
+    unsigned n = digits10(u) + (neg ? 1 : 0);
+    if (neg) *o = '-';
+    u64_digits(o + n, u);
+    b->len += n;
+}
+
 void hf_buf_put_int(hf_buf *b, int64_t v)
 {
-    char tmp[24];
-    char *end = tmp + sizeof tmp;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    char *p = u64_digits(end, u);
-    if (v < 0) *--p = '-';
-    hf_buf_put(b, p, (size_t)(end - p));
+    put_u64(b, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 __extension__ typedef unsigned __int128 u128;
@@ -225,20 +241,26 @@ static size_t fraction_text(double v, char *out)
 
 void hf_buf_put_number(hf_buf *b, double v)
 {
-    if (unlikely(!isfinite(v))) {
+    double a = fabs(v);
+    if (likely(a < 9007199254740992.0)) {             /* NaN fails this too */
+        int64_t i = (int64_t)v;
+        if ((double)i == v) {                         /* an integer, -0 included */
+            put_u64(b, i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i, i < 0);
+            return;
+        }
+        char *o = room(b, 32);
+        size_t n = fraction_text(v, o);
+        if (n) {
+            b->len += n;
+            return;
+        }
+    } else if (!isfinite(v)) {
         hf_buf_put(b, "null", 4);
         return;
     }
-    if (v == floor(v) && fabs(v) < 9007199254740992.0) {
-        hf_buf_put_int(b, (int64_t)v);
-        return;
-    }
     char tmp[32];
-    size_t n = fraction_text(v, tmp);
-    if (n == 0) {
-        n = (size_t)snprintf(tmp, sizeof tmp, "%.15g", v);
-        if (strtod(tmp, NULL) != v) n = (size_t)snprintf(tmp, sizeof tmp, "%.17g", v);
-    }
+    size_t n = (size_t)snprintf(tmp, sizeof tmp, "%.15g", v);
+    if (strtod(tmp, NULL) != v) n = (size_t)snprintf(tmp, sizeof tmp, "%.17g", v);
     hf_buf_put(b, tmp, n);
 }
 
