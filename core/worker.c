@@ -166,22 +166,36 @@ lua_error:
     return -1;
 }
 
+/* Whether the innermost Lua function running is the runtime's own (whose
+ * code between two analyses is outside its protected calls). */
+static int in_runtime(lua_State *L)
+{
+    static const char rt[] = "hostflow/runtime.lua";
+    lua_Debug ar;
+    for (int level = 0; level < 4 && lua_getstack(L, level, &ar); level++) {
+        if (!lua_getinfo(L, "S", &ar) || !ar.source) return 0;
+        if (ar.source[0] == '=' && strcmp(ar.source, "=[C]") == 0) continue;   /* a C function */
+        size_t n = strlen(ar.source);
+        return n >= sizeof rt - 1 && strcmp(ar.source + n - (sizeof rt - 1), rt) == 0;
+    }
+    return 0;
+}
+
 /* A hook the interrupt has set: raise an error in the analysis the
- * watchdog named, once it runs its own code (not the runtime's, which is
- * outside the runtime's protected calls).  Disarms itself. */
+ * watchdog named, once it runs its own code (not the runtime's).  On calls
+ * and returns too, not only every instruction: a loop that LuaJIT stitches
+ * around a C function runs no instruction in the interpreter, but its
+ * calls go through the VM.  Disarms itself. */
 static void interrupt_hook(lua_State *L, lua_Debug *ar)
 {
+    (void)ar;
     hf_worker *w = running;
     int slot = w ? atomic_load(&w->interrupt_slot) : -1;
     if (slot < 0 || ((volatile hf_job *)&w->job)->current != slot) {
         lua_sethook(L, NULL, 0, 0);          /* it finished meanwhile */
         return;
     }
-    if (lua_getinfo(L, "S", ar) && ar->source) {
-        size_t n = strlen(ar->source);
-        static const char rt[] = "hostflow/runtime.lua";
-        if (n >= sizeof rt - 1 && strcmp(ar->source + n - (sizeof rt - 1), rt) == 0) return;
-    }
+    if (in_runtime(L)) return;               /* at the next event */
     lua_sethook(L, NULL, 0, 0);
     atomic_store(&w->interrupt_slot, -1);
     luaL_error(L, "interrupted: ran for more than its time (analyses.max_batch)");
@@ -192,7 +206,7 @@ static void on_interrupt(int sig)
     (void)sig;
     hf_worker *w = running;
     if (w && w->L && ((volatile hf_job *)&w->job)->current >= 0)   /* in an analysis, not a check */
-        lua_sethook(w->L, interrupt_hook, LUA_MASKCOUNT, 1);
+        lua_sethook(w->L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
 static pthread_once_t interrupt_once = PTHREAD_ONCE_INIT;
@@ -485,6 +499,7 @@ static void check_plan(hf_worker *w, hf_plan *plan)
 static void apply_commit(hf_worker *w, hf_plan *plan, int64_t from_ms)
 {
     lua_State *L = w->L;
+    double t0 = hf_ffi_now_ns();
     hf_layout *l = hf_malloc(sizeof *l);
     hf_layout_init(l);
     l->gen = w->last_gen + 1;
@@ -505,15 +520,17 @@ static void apply_commit(hf_worker *w, hf_plan *plan, int64_t from_ms)
         used = lua_toboolean(L, -1);
         lua_pop(L, 1);
     }
-    if (!used) {                     /* nothing changed, or it failed: keep the layout */
+    if (used) {
+        w->last_gen = l->gen;
+        hf_windows_switch(&w->windows, l, from_ms);
+        w->layout = l;
+        retire_layouts(w);
+    } else {                         /* nothing changed, or it failed: keep the layout */
         hf_layout_release(l);
         hf_free(l);
-        return;
     }
-    w->last_gen = l->gen;
-    hf_windows_switch(&w->windows, l, from_ms);
-    w->layout = l;
-    retire_layouts(w);
+    hf_log(HF_LOG_DEBUG, "worker %d: reload %llu committed in %.2f ms", w->id,
+           (unsigned long long)plan->id, (hf_ffi_now_ns() - t0) / 1e6);
 }
 
 /* Free the layouts (and the runtime's analyses of them) no window can use. */

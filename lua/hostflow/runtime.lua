@@ -377,9 +377,20 @@ function M.start(opts)
       a.slot = a.slot or slot_of(a.name)
       job.slot_disabled[a.slot] = a.enabled and 0 or 1
       local e = { a = a, index = k - 1, bit = lshift(1ULL, k - 1) }
-      e.run = compile(RUN_SRC, "update:" .. a.name, a.spec.update, s.ptr, tonumber(off), pos)
-      e.emit = compile(EMIT_SRC, "result:" .. a.name, a.spec.result or schema.default_result(s),
-                       s.ptr, tonumber(off), pos, json.encode, a.spec.keys, C, e.bit)
+      -- the loops of an unchanged analysis at the same place are the same
+      -- functions, with the traces LuaJIT has compiled for them
+      local key = tonumber(off) .. "/" .. (k - 1)
+      a.loops = a.loops or {}
+      local loops = a.loops[key]
+      if not loops then
+        loops = {
+          run = compile(RUN_SRC, "update:" .. a.name, a.spec.update, s.ptr, tonumber(off), pos),
+          emit = compile(EMIT_SRC, "result:" .. a.name, a.spec.result or schema.default_result(s),
+                         s.ptr, tonumber(off), pos, json.encode, a.spec.keys, C, e.bit),
+        }
+        a.loops[key] = loops
+      end
+      e.run, e.emit = loops.run, loops.emit
       if not a.enabled then set.disabled = bor(set.disabled, e.bit) end
       set.list[k] = e
     end
@@ -643,7 +654,7 @@ function M.start(opts)
     for _, a in ipairs(new_list) do
       if not in_old[a] then changed = true end
     end
-    local when = from_ms and (" (windows from " .. iso(from_ms) .. ")") or ""
+    local when = from_ms and (", for windows from " .. iso(from_ms)) or ""
     if changed then
       local old_by_name, old_by_file = {}, {}
       for _, e in ipairs(old_set.list) do old_by_name[e.a.name], old_by_file[e.a.file] = e.a, e.a end
@@ -665,7 +676,7 @@ function M.start(opts)
         local a = e.a
         if not by[a.name] and not (new_loaded[a.file] and new_loaded[a.file] ~= a) then
           lines[#lines + 1] = string.format("%s: unloaded, version %s%s", a.name, a.version,
-                                            listed[a.file] and "" or " (" .. a.file .. " was removed)")
+                                            listed[a.file] and "" or " (its file was removed)")
         end
       end
       build_set(new_list, layout, gen)
