@@ -538,10 +538,28 @@ static int64_t lag(hf_kafka_source *s)
     return total;
 }
 
+/* A partition that reported its end but has messages again (the cached
+ * high watermark is past what was fed) is not at its end: it must hold the
+ * watermark back until its messages arrive. */
+static void recheck_eof(hf_kafka_source *s)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (rd_kafka_assignment(s->rk, &a) || !a) return;
+    for (int i = 0; i < a->cnt; i++) {
+        int64_t lo, hi;
+        const char *t = a->elems[i].topic;
+        int32_t id = a->elems[i].partition;
+        if (rd_kafka_get_watermark_offsets(s->rk, t, id, &lo, &hi) != 0) continue;
+        int64_t next = hf_pipeline_next_offset(s->pipeline, t, id);
+        if (next >= 0 && hi > next)
+            hf_pipeline_partition_eof(s->pipeline, hf_pipeline_partition(s->pipeline, t, id, INT64_MIN), 0);
+    }
+    rd_kafka_topic_partition_list_destroy(a);
+}
+
 int hf_kafka_source_run(hf_kafka_source *s, atomic_int *stop)
 {
     double last_commit = now_s();
-    char where[300];
     while (!atomic_load(stop)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, 100);
         int idle = m == NULL;
@@ -560,16 +578,18 @@ int hf_kafka_source_run(hf_kafka_source *s, atomic_int *stop)
                     hf_log(HF_LOG_INFO, "kafka: consuming again");
                 }
                 int idx = hf_pipeline_partition(s->pipeline, topic, m->partition, INT64_MIN);
-                snprintf(where, sizeof where, "%s[%d]@%" PRId64, topic, m->partition, m->offset);
                 s->messages++;
                 s->bytes += m->len;
-                int rc = hf_pipeline_feed_at(s->pipeline, idx, m->offset, m->payload, m->len, where);
+                int rc = hf_pipeline_feed_at(s->pipeline, idx, m->offset, m->payload, m->len);
                 if (rc > 0 && s->dead) dead_letter(s, m, rc);
                 s->eof = 0;
             }
             rd_kafka_message_destroy(m);
         }
-        if (idle) hf_pipeline_tick(s->pipeline);
+        if (idle) {
+            recheck_eof(s);
+            hf_pipeline_tick(s->pipeline);
+        }
         double t = now_s();
         if (t - last_commit >= (double)s->cfg->commit_interval_ms / 1000.0) {
             commit(s, 2000);

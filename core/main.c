@@ -173,7 +173,6 @@ static int die(const char *fmt, ...)
 static int read_lines(hf_input *in, const char *path, hf_pipeline *p)
 {
     const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
-    char where[PATH_MAX + 32];
     for (;;) {
         const char *line;
         size_t len;
@@ -183,13 +182,14 @@ static int read_lines(hf_input *in, const char *path, hf_pipeline *p)
             return 0;
         }
         if (r == HF_INPUT_EOF) return 0;
-        snprintf(where, sizeof where, "%s:%llu", name, (unsigned long long)hf_input_lineno(in));
+        uint64_t lineno = hf_input_lineno(in);
         if (r == HF_INPUT_ERROR) {
-            hf_log(HF_LOG_ERROR, "%s: read error: %s", where, hf_input_error(in));
+            hf_log(HF_LOG_ERROR, "%s:%llu: read error: %s", name, (unsigned long long)lineno,
+                   hf_input_error(in));
             return 1;
         }
-        if (r == HF_INPUT_TOO_LONG) hf_pipeline_too_long(p, where);
-        else hf_pipeline_feed(p, line, len, where);
+        if (r == HF_INPUT_TOO_LONG) hf_pipeline_too_long(p, name, lineno);
+        else hf_pipeline_feed(p, line, len, name, lineno);
     }
 }
 

@@ -31,7 +31,7 @@ enum { REASON_TOO_LONG = HF_DECODE_REASONS, REASON_FUTURE, NREASONS };
 
 #define MAX_PARTITIONS 1024
 #define MAX_HOLDS      32
-#define IDLE_MS        2000.0  /* a partition at its end this long stops holding the watermark */
+#define IDLE_MS        10000.0 /* a partition at its end this long stops holding the watermark */
 
 /* A run of input with its own order: a Kafka partition, or the one file.
  * Its watermark is its newest flow end; the pipeline's is the lowest of the
@@ -79,6 +79,8 @@ struct hf_pipeline {
     hf_counter       late;
     hf_counter       accepted;
     hf_counter       replayed;     /* in records before a restart: skipped */
+    const char      *input_name;   /* the file being read, and its line, for warnings */
+    uint64_t         lineno;
     void           (*report_ext)(void *ctx, hf_buf *out);
     void            *report_ctx;
     hf_ratelimit     rl_reject, rl_late;
@@ -193,8 +195,21 @@ static const char *snippet(const char *rec, size_t len, char *out, size_t n)
     return out;
 }
 
-void hf_pipeline_too_long(hf_pipeline *p, const char *where)
+/* Where a record came from, for a warning (formatted only when one is
+ * written): "file:line" or "topic[partition]@offset". */
+static const char *origin(const hf_pipeline *p, int part, int64_t offset, char *out, size_t n)
 {
+    if (part == 0) snprintf(out, n, "%s:%llu", p->input_name, (unsigned long long)p->lineno);
+    else snprintf(out, n, "%s[%d]@%lld", p->parts[part].topic, p->parts[part].id, (long long)offset);
+    return out;
+}
+
+void hf_pipeline_too_long(hf_pipeline *p, const char *name, uint64_t lineno)
+{
+    char where[512];
+    p->input_name = name;
+    p->lineno = lineno;
+    origin(p, 0, -1, where, sizeof where);
     bump(&p->records);
     bump(&p->rejected[REASON_TOO_LONG]);
     hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (too_long): longer than %zu bytes",
@@ -335,10 +350,10 @@ static void advance(hf_pipeline *p)
 }
 
 int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
-                        const char *rec, size_t len, const char *where)
+                        const char *rec, size_t len)
 {
     hf_flow f;
-    char snip[72];
+    char snip[72], where[512];
     partition *pt = &p->parts[part];
     hf_reload_poll(p->reload, p->max_end);   /* a reload to check or commit */
     bump(&p->records);
@@ -346,7 +361,8 @@ int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
     int rc = hf_decode_flow(rec, len, &f);
     if (rc != HF_DECODE_OK) {
         bump(&p->rejected[rc]);
-        hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (%s): %s", where,
+        hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (%s): %s",
+                       origin(p, part, offset, where, sizeof where),
                        hf_decode_reason_name(rc), snippet(rec, len, snip, sizeof snip));
         return rc;
     }
@@ -354,7 +370,7 @@ int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
     if (f.end_ms > p->future_ms) {
         bump(&p->rejected[REASON_FUTURE]);
         hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (future_time): the flow "
-                       "ends more than a day from now: %s", where,
+                       "ends more than a day from now: %s", origin(p, part, offset, where, sizeof where),
                        snippet(rec, len, snip, sizeof snip));
         return REASON_FUTURE;
     }
@@ -370,7 +386,8 @@ int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
     if ((int64_t)f.end_ms < p->closed_until) {
         bump(&p->late);
         hf_log_limited(&p->rl_late, HF_LOG_WARN, "%s: late flow: it ends %.0f ms before "
-                       "the windows still open", where, (double)p->closed_until - f.end_ms);
+                       "the windows still open", origin(p, part, offset, where, sizeof where),
+                       (double)p->closed_until - f.end_ms);
         return 0;
     }
     bump(&p->accepted);
@@ -391,9 +408,11 @@ int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
     return 0;
 }
 
-void hf_pipeline_feed(hf_pipeline *p, const char *rec, size_t len, const char *where)
+void hf_pipeline_feed(hf_pipeline *p, const char *rec, size_t len, const char *name, uint64_t lineno)
 {
-    hf_pipeline_feed_at(p, 0, -1, rec, len, where);
+    p->input_name = name;
+    p->lineno = lineno;
+    hf_pipeline_feed_at(p, 0, -1, rec, len);
 }
 
 const char *hf_pipeline_reason_name(int status)

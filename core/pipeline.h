@@ -25,11 +25,11 @@ typedef struct hf_pipeline hf_pipeline;
 /* Start the workers (loading the analyses) and open the output.  NULL with
  * a message in err. */
 hf_pipeline *hf_pipeline_new(const hf_config *cfg, const char *lua_dir, char *err, size_t errlen);
-/* One input record (a JSON line, without newline); `where` names it in
- * warnings (e.g. "input.ndjson:1234"). */
-void hf_pipeline_feed(hf_pipeline *p, const char *rec, size_t len, const char *where);
+/* One input record (a JSON line, without newline): line lineno of the
+ * input name (they name it in warnings). */
+void hf_pipeline_feed(hf_pipeline *p, const char *rec, size_t len, const char *name, uint64_t lineno);
 /* A record that was too long to read (counted, warned). */
-void hf_pipeline_too_long(hf_pipeline *p, const char *where);
+void hf_pipeline_too_long(hf_pipeline *p, const char *name, uint64_t lineno);
 /* ------------------------------------------------------------------------
  * Offsets (sources that can read again: Kafka)
  *
@@ -51,13 +51,13 @@ int hf_pipeline_partition(hf_pipeline *p, const char *topic, int32_t partition,
 /* The offset after the last record fed from a partition, or -1. */
 int64_t hf_pipeline_next_offset(hf_pipeline *p, const char *topic, int32_t partition);
 /* A partition read to its end stops holding the watermark back after a
- * while (2 s); hf_pipeline_tick() lets the watermark move meanwhile. */
+ * while (10 s); hf_pipeline_tick() lets the watermark move meanwhile. */
 void hf_pipeline_tick(hf_pipeline *p);
 void hf_pipeline_partition_eof(hf_pipeline *p, int part, int eof);
 /* One record of a partition at offset.  Returns 0, or the reject reason
  * (> 0; hf_pipeline_reason_name) for a record that cannot be decoded. */
 int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
-                        const char *rec, size_t len, const char *where);
+                        const char *rec, size_t len);
 const char *hf_pipeline_reason_name(int status);
 
 typedef struct hf_commit_point {
