@@ -609,7 +609,7 @@ int hf_kafka_source_run(hf_kafka_source *s, atomic_int *stop)
             break;
         }
     s->closed = 1;
-    rd_kafka_consumer_close(s->rk);       /* leave the group now: the commit is done */
+    if (!s->down) rd_kafka_consumer_close(s->rk);   /* leave the group now: the commit is done */
     return rc;
 }
 
@@ -617,11 +617,13 @@ void hf_kafka_source_free(hf_kafka_source *s)
 {
     if (!s) return;
     if (s->rk) {
-        if (!s->closed) {
+        if (!s->closed && !s->down) {
             s->closed = 1;
             rd_kafka_consumer_close(s->rk);
         }
-        rd_kafka_destroy(s->rk);
+        /* with the brokers away, leaving the group could wait for ever: the
+         * group notices at its session timeout instead */
+        rd_kafka_destroy_flags(s->rk, s->down ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
     }
     hf_kafka_producer_free(s->dead);
     hf_free(s);
