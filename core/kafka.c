@@ -538,9 +538,11 @@ static int64_t lag(hf_kafka_source *s)
     return total;
 }
 
-/* A partition that reported its end but has messages again (the cached
+/* A partition that reported its end but has messages again (the broker's
  * high watermark is past what was fed) is not at its end: it must hold the
- * watermark back until its messages arrive. */
+ * watermark back until its messages arrive, however slow its fetcher is
+ * (after a broker restart, say).  Asks the brokers, for the partitions at
+ * their end only, at most every second. */
 static void recheck_eof(hf_kafka_source *s)
 {
     rd_kafka_topic_partition_list_t *a = NULL;
@@ -549,17 +551,18 @@ static void recheck_eof(hf_kafka_source *s)
         int64_t lo, hi;
         const char *t = a->elems[i].topic;
         int32_t id = a->elems[i].partition;
-        if (rd_kafka_get_watermark_offsets(s->rk, t, id, &lo, &hi) != 0) continue;
+        int idx = hf_pipeline_partition(s->pipeline, t, id, INT64_MIN);
+        if (!hf_pipeline_partition_at_end(s->pipeline, idx)) continue;
+        if (rd_kafka_query_watermark_offsets(s->rk, t, id, &lo, &hi, 500) != 0) continue;
         int64_t next = hf_pipeline_next_offset(s->pipeline, t, id);
-        if (next >= 0 && hi > next)
-            hf_pipeline_partition_eof(s->pipeline, hf_pipeline_partition(s->pipeline, t, id, INT64_MIN), 0);
+        if (next >= 0 && hi > next) hf_pipeline_partition_eof(s->pipeline, idx, 0);
     }
     rd_kafka_topic_partition_list_destroy(a);
 }
 
 int hf_kafka_source_run(hf_kafka_source *s, atomic_int *stop)
 {
-    double last_commit = now_s();
+    double last_commit = now_s(), last_recheck = last_commit;
     while (!atomic_load(stop)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, 100);
         int idle = m == NULL;
@@ -586,11 +589,12 @@ int hf_kafka_source_run(hf_kafka_source *s, atomic_int *stop)
             }
             rd_kafka_message_destroy(m);
         }
-        if (idle) {
-            recheck_eof(s);
-            hf_pipeline_tick(s->pipeline);
-        }
         double t = now_s();
+        if (t - last_recheck >= 1.0) {
+            recheck_eof(s);
+            last_recheck = t;
+        }
+        if (idle) hf_pipeline_tick(s->pipeline);
         if (t - last_commit >= (double)s->cfg->commit_interval_ms / 1000.0) {
             commit(s, 2000);
             s->lag = lag(s);

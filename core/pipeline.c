@@ -264,6 +264,11 @@ int64_t hf_pipeline_next_offset(hf_pipeline *p, const char *topic, int32_t id)
     return -1;
 }
 
+int hf_pipeline_partition_at_end(hf_pipeline *p, int part)
+{
+    return part >= 0 && part < p->nparts && p->parts[part].eof;
+}
+
 void hf_pipeline_partition_eof(hf_pipeline *p, int part, int eof)
 {
     if (part < 0 || part >= p->nparts) return;

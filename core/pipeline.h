@@ -50,6 +50,8 @@ int hf_pipeline_partition(hf_pipeline *p, const char *topic, int32_t partition,
                           int64_t released_until);
 /* The offset after the last record fed from a partition, or -1. */
 int64_t hf_pipeline_next_offset(hf_pipeline *p, const char *topic, int32_t partition);
+/* 1 when the partition is at its end (and so may go idle). */
+int hf_pipeline_partition_at_end(hf_pipeline *p, int part);
 /* A partition read to its end stops holding the watermark back after a
  * while (10 s); hf_pipeline_tick() lets the watermark move meanwhile. */
 void hf_pipeline_tick(hf_pipeline *p);
