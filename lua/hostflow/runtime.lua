@@ -52,7 +52,7 @@ local MAX_ANALYSES = 64             -- HF_MAX_ANALYSES
 
 M.CHECK_FLOWS = 64                  -- sample flows a new version must run over
 M.CHECK_HOSTS = 4
-M.CHECK_INSTRUCTIONS = 5000000      -- ... within this many Lua instructions
+M.CHECK_INSTRUCTIONS = 1000000      -- ... within this many Lua instructions
 M.LOG_BURST = 5                     -- error lines per analysis and second
 
 local function log(level, fmt, ...)
@@ -63,12 +63,33 @@ end
 -- Loading
 -- ------------------------------------------------------------------------
 
+-- The errors hostflow raises to stop an analysis: the check's instruction
+-- limit (limited(), below) and the watchdog's interrupt (core/worker.c).
+local stop_msg
+local INTERRUPTED = "interrupted: ran for more than its time"
+
+local function is_stop(e)
+  return type(e) == "string" and (e == stop_msg or e:find(INTERRUPTED, 1, true) ~= nil)
+end
+
+-- xpcall, but the analysis's message handler does not see hostflow's stops:
+-- they are raised from a hook, where hooks are off, so a handler that loops
+-- could not be stopped again.
+local raw_xpcall = xpcall
+local function analysis_xpcall(f, handler, ...)
+  return raw_xpcall(f, function(e)
+    if is_stop(e) then return e end
+    return handler(e)
+  end, ...)
+end
+
 -- The globals an analysis file sees: a copy of the state's, so that what
 -- it sets stays its own; os.exit is not there.
 local function environment()
   local env = {}
   for k, v in pairs(_G) do env[k] = v end
   env._G = env
+  env.xpcall = analysis_xpcall
   env.os = setmetatable({
     exit = function() error("an analysis may not call os.exit", 2) end,
   }, { __index = os })
@@ -160,24 +181,37 @@ end
 
 -- Call fn(...) under an instruction limit: (true, results...) or (false,
 -- message).  Only interpreted code counts instructions: the caller turns
--- the JIT off for the functions it checks.
+-- the JIT off for the functions it checks.  Past the limit the hook raises
+-- at every instruction, so a loop that catches the error (a pcall in it)
+-- meets it again at its first instruction outside the pcall.
 local function limited(budget, what, fn, ...)
   local used, msg = 0, nil
-  debug.sethook(function()
+  local function hook()
+    if msg then
+      if debug.getinfo(2, "f").func ~= limited then error(msg, 0) end
+      return                               -- back in here: the call has ended
+    end
     used = used + 1000
     if used > budget then
-      if not msg then                      -- where it was the first time; the same after
-        local info = debug.getinfo(2, "Sl")
-        local where = info and info.source and info.source:sub(1, 1) == "@"
-                      and (info.source:sub(2) .. ":" .. tostring(info.currentline) .. ": ") or ""
-        msg = string.format("%s%s did not finish within %d Lua instructions (an endless loop?)",
-                            where, what, budget)
-      end
+      local where, level = "", 2            -- the analysis's line, not ours
+      repeat
+        local info = debug.getinfo(level, "Sl")
+        if info and info.source:sub(1, 1) == "@" and not info.source:find("hostflow/runtime.lua", 1, true) then
+          where = info.source:sub(2) .. ":" .. tostring(info.currentline) .. ": "
+        end
+        level = level + 1
+      until where ~= "" or not info
+      msg = string.format("%s%s did not finish within %d Lua instructions (an endless loop?)",
+                          where, what, budget)
+      stop_msg = msg
+      debug.sethook(hook, "", 1)
       error(msg, 0)
     end
-  end, "", 1000)
+  end
+  debug.sethook(hook, "", 1000)
   local res = { pcall(fn, ...) }
   debug.sethook()
+  stop_msg = nil
   return unpack(res, 1, table.maxn(res))
 end
 jit.off(limited)
@@ -573,11 +607,12 @@ function M.start(opts)
   -- file no longer there) and .disabled (analyses disabled now).
   local function prepare(id, files)
     pending = { id = id, files = files, results = {}, cand = {} }
-    local res, names, listed = pending.results, {}, {}
+    local res, names, listed, count = pending.results, {}, {}, 0
     for i, f in ipairs(files) do               -- first the versions that stay
       listed[f.path] = true
       local old = loaded[f.path]
       res[i] = { old_name = old and old.name, old_version = old and old.version }
+      if old then count = count + 1 end        -- it runs on, in one version or the other
       if old and old.src == f.src then
         res[i].state, res[i].name, res[i].version = "same", old.name, old.version
         names[old.name] = f.path
@@ -595,7 +630,11 @@ function M.start(opts)
           r.state, r.name = "failed", spec.name
           r.why = string.format("%s: analysis name '%s' is already used by %s", f.path, spec.name,
                                 names[spec.name])
+        elseif not loaded[f.path] and count >= MAX_ANALYSES then
+          r.state, r.name = "failed", spec.name
+          r.why = string.format("%s: too many analyses (at most %d)", f.path, MAX_ANALYSES)
         else
+          if not loaded[f.path] then count = count + 1 end
           r.state, r.name, r.version = "new", spec.name, spec.version
           pending.cand[i] = new_analysis(spec, s, f.src, f.path)
           names[spec.name] = f.path

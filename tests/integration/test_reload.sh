@@ -161,7 +161,7 @@ for j in 1 2; do
     check "-j$j: an error on the sample flows is refused with file, line and the flow" \
         grep -q 'tcp_flags.lua: reload refused .*tcp_flags.lua:[0-9]*: attempt to perform arithmetic .*(update, sample flow 1' "$err"
     check "-j$j: an endless loop is refused at the instruction limit, with its line" \
-        grep -q 'tcp_flags.lua: reload refused .*tcp_flags.lua:[0-9]*: it did not finish within 5000000 Lua instructions' "$err"
+        grep -q 'tcp_flags.lua: reload refused .*tcp_flags.lua:[0-9]*: it did not finish within 1000000 Lua instructions' "$err"
     check "-j$j: the counters name the analysis added" \
         grep -q '"ports":{' "$WORK/live$j/stats.json"
 done

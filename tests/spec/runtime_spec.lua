@@ -90,11 +90,18 @@ describe("the check of a new version (runtime.check)", function()
     assert.is_true(os.clock() - t0 < 5, "the check took " .. (os.clock() - t0) .. " s")
   end)
 
-  it("refuses an endless loop that swallows the errors raised in it", function()
-    local spec, err = runtime.check(analysis("while true do pcall(function() s.n = s.n + 1 end) end"),
-                                    "an/probe.lua")
-    assert.is_nil(spec)
-    assert.matches("did not finish within", err, 1, true)
+  it("refuses an endless loop that catches the errors raised in it, wherever the limit falls", function()
+    for _, body in ipairs {
+      "while true do pcall(function() s.n = s.n + 1 end) end",
+      "pcall(function() while true do end end) while true do pcall(function() end) end",
+      "while true do xpcall(function() s.n = s.n + 1 end, function() while true do end end) end",
+    } do
+      for pad = 1, 8 do            -- the limit falls on another instruction of the loop each time
+        local spec, err = runtime.check(analysis(string.rep("local _ = 1 ", pad) .. body), "an/probe.lua")
+        assert.is_nil(spec)
+        assert.matches("an/probe.lua:7: it did not finish within", err, 1, true)
+      end
+    end
   end)
 
   it("refuses an endless loop when the file is loaded", function()
