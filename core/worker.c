@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -588,28 +589,48 @@ void hf_worker_commit(hf_worker *w, hf_plan *plan, int64_t from_ms)
     hf_worker_push(w, b);
 }
 
+double hf_worker_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* The CPU time of the thread that runs w's Lua, in ns; -1 when unknown. */
+static double runner_cpu_ns(hf_worker *w)
+{
+    clockid_t id;
+    struct timespec ts;
+    if (pthread_getcpuclockid(w->started ? w->thread : w->runner, &id) != 0 ||
+        clock_gettime(id, &ts) != 0)
+        return -1;
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
 int hf_worker_watch(hf_worker *w, double now_ns, double grace_ns, char *msg, size_t len)
 {
     volatile hf_job *job = &w->job;
     int slot = job->current;
-    double t0 = job->current_t0, limit = job->current_limit;
+    double t0 = job->current_t0, cpu0 = job->current_cpu0, limit = job->current_limit;
     if (slot < 0 || slot >= HF_MAX_ANALYSES || t0 <= 0 || limit <= 0) return 0;
     if (slot != job->current || t0 != job->current_t0) return 0;   /* it moved on */
-    double ran = now_ns - t0;
+    double ran = now_ns - t0, cpu = runner_cpu_ns(w);
+    double used = cpu >= 0 ? cpu - cpu0 : ran;
     const char *name = w->slot_names + (size_t)slot * HF_NAME_MAX;
     if (ran > limit + grace_ns && grace_ns > 0) {
         snprintf(msg, len, "watchdog: analysis %s has run for %.1f s in worker %d (its time is "
                  "%.0f ms; analyses.watchdog gives %.1f s more) and could not be interrupted: "
-                 "an endless loop in compiled code.  Stopping hostflow so that it can be "
+                 "%s.  Stopping hostflow so that it can be "
                  "restarted: records of windows still open are not written (a Kafka input is "
                  "read again from the last committed offset).  Fix or remove the analysis first",
-                 name, ran / 1e9, w->id, limit / 1e6, grace_ns / 1e9);
+                 name, ran / 1e9, w->id, limit / 1e6, grace_ns / 1e9,
+                 used > limit ? "an endless loop in compiled code" : "it waits (blocking I/O?)");
         return 1;
     }
-    if (ran > limit && w->interrupted_t0 != t0) {
+    if (used > limit && w->interrupted_t0 != t0) {
         w->interrupted_t0 = t0;
         hf_log(HF_LOG_WARN, "watchdog: analysis %s has run for %.0f ms in worker %d (its time: "
-               "%.0f ms): interrupting it", name, ran / 1e6, w->id, limit / 1e6);
+               "%.0f ms): interrupting it", name, used / 1e6, w->id, limit / 1e6);
         atomic_store(&w->interrupt_slot, slot);
         pthread_kill(w->started ? w->thread : w->runner, HF_SIG_INTERRUPT);
     }

@@ -69,7 +69,8 @@ typedef struct hf_job {
     uint64_t       disabled;        /* process: analyses not run; the core marks the rows */
     int            current;         /* slot of the analysis running now, -1: none */
     double         current_t0;      /* ... since (monotonic ns) */
-    double         current_limit;   /* ... allowed (ns) before the watchdog interrupts */
+    double         current_cpu0;    /* ... since (the thread's CPU time, ns) */
+    double         current_limit;   /* ... CPU time allowed (ns) before it is interrupted */
     char          *slot_names;      /* HF_MAX_ANALYSES names of HF_NAME_MAX bytes */
     int            nslots;
     uint8_t       *slot_disabled;   /* per slot: 1 when disabled in this worker */
@@ -132,8 +133,13 @@ int hf_worker_threaded(const hf_worker *w);
  * for windows starting at or after from_ms.  The reading thread only. */
 void hf_worker_commit(hf_worker *w, struct hf_plan *plan, int64_t from_ms);
 /* Watchdog (another thread, every ~100 ms): when the analysis running now
- * has run past its time, interrupt it; when it still runs grace_ns later,
- * return 1 with a report in msg (the caller stops hostflow).  0 else. */
+ * has used more CPU time than its limit, interrupt it; when it still runs
+ * grace_ns (of the clock) after that, return 1 with a report in msg (the
+ * caller stops hostflow).  0 else. */
 int hf_worker_watch(hf_worker *w, double now_ns, double grace_ns, char *msg, size_t len);
+/* The calling thread's CPU time in ns (the budgets of analyses.max_batch
+ * count CPU time, so that a worker descheduled on a busy machine does not
+ * make its analyses look slow). */
+double hf_worker_cpu_ns(void);
 
 #endif

@@ -122,6 +122,7 @@ typedef struct hf_job {
   uint64_t       disabled;
   int            current;
   double         current_t0;
+  double         current_cpu0;
   double         current_limit;
   char          *slot_names;
   int            nslots;
@@ -158,6 +159,7 @@ void   hf_buf_put_string(hf_buf *b, const char *s, size_t n);
 size_t hf_addr_format(const uint8_t *addr, uint8_t family, char *out);
 uint8_t *hf_window_row(const hf_window *w, uint32_t i);
 long   hf_layout_add(void *layout, const char *name, size_t size, const hf_field *fields, int nfields);
+double hf_worker_cpu_ns(void);
 long   hf_layout_add_id(void *layout, const char *name, uint32_t id, size_t size, const hf_field *fields, int nfields);
 void   hf_state_init(const hf_schema *s, uint8_t *state);
 void   hf_state_merge(const hf_schema *s, uint8_t *dst, const uint8_t *src, void *arena);

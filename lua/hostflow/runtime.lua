@@ -358,7 +358,7 @@ function M.start(opts)
   local enable, leave_out = as_set(opts.enable), as_set(opts.disable) or {}
   local function wanted(name) return (not enable or enable[name]) and not leave_out[name] end
   local hostp = ffi.typeof("hf_host *")
-  local now = C.hf_ffi_now_ns
+  local now, cpu = C.hf_ffi_now_ns, C.hf_worker_cpu_ns
 
   local sets = {}          -- gen -> { gen, list = { entries }, disabled = mask }
   local current = 0        -- the newest gen
@@ -476,8 +476,9 @@ function M.start(opts)
     end
   end
 
-  local function over_time(a, dt, limit, what)
-    disable(a, string.format("%.0f ms over %s (analyses.max_batch: %.0f ms)", dt / 1e6, what, limit / 1e6))
+  local function over_time(a, used, limit, what)
+    disable(a, string.format("%.0f ms of CPU time over %s (analyses.max_batch: %.0f ms)",
+                             used / 1e6, what, limit / 1e6))
   end
 
   -- ----------------------------------------------------------------------
@@ -535,8 +536,8 @@ function M.start(opts)
       local e = entries[k]
       local a = e.a
       if a.enabled then
-        local t0 = now()
-        job.current_t0, job.current_limit, job.current = t0, limit, a.slot
+        local t0, c0 = now(), cpu()
+        job.current_t0, job.current_cpu0, job.current_limit, job.current = t0, c0, limit, a.slot
         local first = 0
         while first < n do
           local ok2, err = xpcall(e.run, traceback, flows, rows, first, n)
@@ -545,12 +546,12 @@ function M.start(opts)
           omit_row(rows[i], e.bit)
           failed(a, err, base.addr_text(flows[i].src))
           first = i + 1
-          if not a.enabled or now() - t0 > limit then break end
+          if not a.enabled or cpu() - c0 > limit then break end
         end
         job.current = -1
-        local dt = now() - t0
+        local dt, used = now() - t0, cpu() - c0
         ns[a.slot] = ns[a.slot] + dt
-        if a.enabled and dt > limit then over_time(a, dt, limit, string.format("a batch of %d flows", n)) end
+        if a.enabled and used > limit then over_time(a, used, limit, string.format("a batch of %d flows", n)) end
       end
     end
     job.disabled = set.disabled
@@ -573,8 +574,8 @@ function M.start(opts)
       else
         local buf = ffi.cast("hf_buf *", fr)
         local check = band(omit_any, e.bit) ~= 0
-        local t0 = now()
-        job.current_t0, job.current_limit, job.current = t0, limit, a.slot
+        local t0, c0 = now(), cpu()
+        job.current_t0, job.current_cpu0, job.current_limit, job.current = t0, c0, limit, a.slot
         local first = 0
         while first < n do
           local ok2, err = xpcall(e.emit, traceback, w, fr, buf, first, n, check)
@@ -584,15 +585,17 @@ function M.start(opts)
           fr.len[i] = 0
           failed(a, err, base.addr_text(ffi.cast(hostp, C.hf_window_row(w, i)).addr))
           first = i + 1
-          if not a.enabled or now() - t0 > limit then
+          if not a.enabled or cpu() - c0 > limit then
             for j = first, n - 1 do fr.len[j] = 0 end
             break
           end
         end
         job.current = -1
-        local dt = now() - t0
+        local dt, used = now() - t0, cpu() - c0
         ns[a.slot] = ns[a.slot] + dt
-        if a.enabled and dt > limit then over_time(a, dt, limit, string.format("the results of %d hosts", n)) end
+        if a.enabled and used > limit then
+          over_time(a, used, limit, string.format("the results of %d hosts", n))
+        end
       end
     end
   end

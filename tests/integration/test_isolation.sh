@@ -137,7 +137,7 @@ check "... in time (the watchdog's grace is not needed)" [ $(( $(date +%s) - sta
 check "the watchdog says which analysis it interrupts" \
     grep -q 'warning: watchdog: analysis probe has run for [0-9]* ms in worker [01] (its time: 200 ms): interrupting it' "$WORK/interp.err"
 check "the interrupted analysis is disabled for its time" \
-    grep -q 'analysis probe (.*) disabled in worker [01]: [0-9]* ms over a batch of [0-9]* flows (analyses.max_batch: 200 ms)' "$WORK/interp.err"
+    grep -q 'analysis probe (.*) disabled in worker [01]: [0-9]* ms of CPU time over a batch of [0-9]* flows (analyses.max_batch: 200 ms)' "$WORK/interp.err"
 check "the other fields are untouched" python3 - "$WORK/ref.ndjson" "$WORK/interp.ndjson" <<'EOF'
 import json, sys
 ref = {r["id"]: r for r in map(json.loads, open(sys.argv[1]))}
