@@ -403,14 +403,15 @@ hf_reload *hf_reload_new(const hf_config *cfg, hf_worker **workers, int nworkers
         snprintf(err, errlen, "reload: cannot make a pipe: %s", strerror(errno));
         goto fail;
     }
-    if (cfg->reload) {
+    if (cfg->reload) {              /* without a watch hostflow runs on: SIGHUP reloads */
         r->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (r->ino < 0 ||
             inotify_add_watch(r->ino, cfg->analyses_dir, IN_CLOSE_WRITE | IN_MOVED_TO |
                               IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
-            snprintf(err, errlen, "analyses.dir: cannot watch \"%s\" for changes: %s (set "
-                     "analyses.reload = false to do without)", cfg->analyses_dir, strerror(errno));
-            goto fail;
+            hf_log(HF_LOG_WARN, "analyses.dir: cannot watch \"%s\" for changes (%s): only "
+                   "SIGHUP reloads the analyses", cfg->analyses_dir, strerror(errno));
+            if (r->ino >= 0) close(r->ino);
+            r->ino = -1;
         }
     }
     sigset_t all, old;

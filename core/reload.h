@@ -99,8 +99,9 @@ void hf_plan_release(hf_plan *plan);
  * the caller frees each and the array.  NULL with a message in err. */
 char **hf_analysis_files(const char *dir, int *n, char *err, size_t errlen);
 
-/* Start the supervisor over the workers (watch when cfg->reload).  NULL
- * with a message in err (inotify could not be set up). */
+/* Start the supervisor over the workers (watching analyses.dir when
+ * cfg->reload; when the watch cannot be set up, a warning, and SIGHUP alone
+ * reloads).  NULL with a message in err when no thread can be started. */
 hf_reload *hf_reload_new(const hf_config *cfg, hf_worker **workers, int nworkers,
                          int64_t base_ms, char *err, size_t errlen);
 /* Ask for a reload (SIGHUP: manual = 1).  Any thread. */
