@@ -1,10 +1,13 @@
 /* input.c -- newline-delimited records from a file or standard input.
  *
- * zlib's gzread reads gzip and, transparently, plain data, so one path
- * serves both.  The buffer holds [start, end) of unread bytes; a line is
- * found with memchr, and when none is complete the rest is moved to the
- * front and the buffer refilled.  A line that does not fit within max_line
- * is skipped to its newline without being kept. */
+ * Bytes come with read(2), which returns what is there: a line written to a
+ * pipe is processed as soon as it arrives, not when a buffer is full.  The
+ * first bytes tell gzip (1f 8b) from plain text; gzip goes through zlib's
+ * inflate (members one after another, as `cat a.gz b.gz` makes).  The line
+ * buffer holds [start, end) of unread bytes; a line is found with memchr,
+ * and when none is complete the rest is moved to the front and the buffer
+ * refilled.  A line that does not fit within max_line is skipped to its
+ * newline without being kept. */
 #include "input.h"
 
 #include <errno.h>
@@ -12,12 +15,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <zlib.h>
 
 #include "alloc.h"
 
 struct hf_input {
-    gzFile   gz;
+    int      fd;
+    int      gzip;       /* -1 not known yet, 0 plain, 1 gzip */
+    z_stream zs;
+    unsigned char *raw;  /* gzip: compressed bytes read, not yet inflated */
+    size_t   raw_cap;
+    int      gz_mid;     /* inside a gzip member */
     char    *buf;
     size_t   cap;        /* bytes in buf */
     size_t   start, end; /* unread bytes */
@@ -30,19 +39,57 @@ struct hf_input {
 hf_input *hf_input_open(const char *path, size_t max_line, char *err, size_t errlen)
 {
     int stdin_ = strcmp(path, "-") == 0;
-    gzFile gz = stdin_ ? gzdopen(dup(STDIN_FILENO), "rb") : gzopen(path, "rb");
-    if (!gz) {
-        snprintf(err, errlen, "%s: cannot open: %s", stdin_ ? "stdin" : path,
-                 errno ? strerror(errno) : "out of memory");
+    int fd = stdin_ ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open: %s", stdin_ ? "stdin" : path, strerror(errno));
         return NULL;
     }
-    gzbuffer(gz, 256 * 1024);
     hf_input *in = hf_calloc(1, sizeof *in);
-    in->gz = gz;
+    in->fd = fd;
+    in->gzip = -1;
     in->max_line = max_line;
     in->cap = 2 * max_line + 256 * 1024;
     in->buf = hf_malloc(in->cap);
     return in;
+}
+
+/* read(2) into dst: bytes read, 0 at the end, -1 on error (in->error). */
+static long read_some(hf_input *in, void *dst, size_t cap)
+{
+    ssize_t n = read(in->fd, dst, cap);
+    if (n < 0) snprintf(in->error, sizeof in->error, "%s",
+                        errno == EINTR ? "interrupted" : strerror(errno));
+    return (long)n;
+}
+
+/* Inflate into dst: bytes made, 0 at the end, -1 on corrupt data. */
+static long inflate_some(hf_input *in, unsigned char *dst, size_t cap)
+{
+    in->zs.next_out = dst;
+    in->zs.avail_out = (uInt)cap;
+    while (in->zs.avail_out == cap) {
+        if (in->zs.avail_in == 0) {
+            long n = read_some(in, in->raw, in->raw_cap);
+            if (n < 0) return -1;
+            if (n == 0) {
+                if (!in->gz_mid) return 0;     /* the end, between members */
+                snprintf(in->error, sizeof in->error, "gzip: the input ends inside a member (truncated)");
+                return -1;
+            }
+            in->zs.next_in = in->raw;
+            in->zs.avail_in = (uInt)n;
+        }
+        int rc = inflate(&in->zs, Z_NO_FLUSH);
+        in->gz_mid = 1;
+        if (rc == Z_STREAM_END) {
+            inflateReset(&in->zs);             /* another member may follow */
+            in->gz_mid = 0;
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            snprintf(in->error, sizeof in->error, "gzip: %s", in->zs.msg ? in->zs.msg : "corrupt data");
+            return -1;
+        }
+    }
+    return (long)(cap - in->zs.avail_out);
 }
 
 /* Move unread bytes to the front and read more.  Returns bytes read, 0 at
@@ -55,14 +102,33 @@ static long fill(hf_input *in)
         in->start = 0;
     }
     if (in->eof || in->end == in->cap) return 0;
-    int n = gzread(in->gz, in->buf + in->end, (unsigned)(in->cap - in->end));
-    if (n < 0) {
-        int zerr;
-        const char *msg = gzerror(in->gz, &zerr);
-        snprintf(in->error, sizeof in->error, "%s",
-                 zerr == Z_ERRNO ? strerror(errno) : msg);
-        return -1;
+    unsigned char *dst = (unsigned char *)in->buf + in->end;
+    size_t cap = in->cap - in->end;
+    long n;
+    if (in->gzip == 1) {
+        n = inflate_some(in, dst, cap);
+    } else {
+        n = read_some(in, dst, cap);
+        if (n > 0 && in->gzip == -1 && in->end == 0) {
+            if (n >= 2 && dst[0] == 0x1f && dst[1] == 0x8b) {   /* gzip: inflate from here */
+                in->gzip = 1;
+                in->raw_cap = (size_t)n > 256 * 1024 ? (size_t)n : 256 * 1024;
+                in->raw = hf_malloc(in->raw_cap);
+                memcpy(in->raw, dst, (size_t)n);
+                memset(&in->zs, 0, sizeof in->zs);
+                if (inflateInit2(&in->zs, 15 + 16) != Z_OK) {
+                    snprintf(in->error, sizeof in->error, "gzip: cannot start zlib");
+                    return -1;
+                }
+                in->zs.next_in = in->raw;
+                in->zs.avail_in = (uInt)n;
+                n = inflate_some(in, dst, cap);
+            } else {
+                in->gzip = 0;
+            }
+        }
     }
+    if (n < 0) return -1;
     if (n == 0) in->eof = 1;
     in->end += (size_t)n;
     return n;
@@ -128,7 +194,9 @@ const char *hf_input_error(const hf_input *in)
 void hf_input_close(hf_input *in)
 {
     if (!in) return;
-    gzclose(in->gz);
+    close(in->fd);
+    if (in->gzip == 1) inflateEnd(&in->zs);
+    hf_free(in->raw);
     hf_free(in->buf);
     hf_free(in);
 }

@@ -29,6 +29,8 @@ kill -USR1 $pid
 sleep 0.5
 check "SIGUSR1 prints the counters while running" grep -q 'hostflow counters after' "$WORK/live.err"
 check "hostflow is still running after SIGUSR1" kill -0 $pid
+check "lines from a pipe are read as they come, not when a buffer fills" \
+    grep -q "input      20000 records" "$WORK/live.err"
 kill -TERM $pid
 wait $pid
 rc=$?

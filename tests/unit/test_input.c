@@ -62,6 +62,52 @@ TEST(gzip_reads_like_plain_text)
     CHECK_EQ_STR(out, "one|two|three");
 }
 
+TEST(gzip_members_one_after_another_read_as_one)
+{
+    /* two members, as `cat a.gz b.gz` makes, the first bigger than a read */
+    size_t n = 3 * 1000 * 1000;
+    char *data = malloc(n + 64);
+    for (size_t i = 0; i < n; i++) data[i] = (i % 100 == 99) ? '\n' : 'a';
+    snprintf(path, sizeof path, "/tmp/hostflow-test-input-%d", (int)getpid());
+    gzFile g = gzopen(path, "wb");
+    gzwrite(g, data, (unsigned)n);
+    gzclose(g);
+    g = gzopen(path, "ab");
+    gzwrite(g, "tail\n", 5);
+    gzclose(g);
+    char err[256];
+    hf_input *in = hf_input_open(path, 1024, err, sizeof err);
+    const char *line;
+    size_t len;
+    int lines = 0, r;
+    while ((r = hf_input_next(in, &line, &len)) == HF_INPUT_LINE) lines++;
+    CHECK_EQ_INT(r, HF_INPUT_EOF);
+    CHECK_EQ_INT(lines, (int)(n / 100) + 1);
+    CHECK(len == 4 && memcmp(line, "tail", 4) == 0);
+    hf_input_close(in);
+    free(data);
+}
+
+TEST(a_truncated_gzip_file_is_an_error_after_what_it_holds)
+{
+    write_file("one\ntwo\n", 8, 1);
+    FILE *f = fopen(path, "rb");
+    char gz[256];
+    size_t n = fread(gz, 1, sizeof gz, f);
+    fclose(f);
+    write_file(gz, n - 6, 0);                  /* cut inside the trailer */
+    char err[256];
+    hf_input *in = hf_input_open(path, 256, err, sizeof err);
+    const char *line;
+    size_t len;
+    int r, lines = 0;
+    while ((r = hf_input_next(in, &line, &len)) == HF_INPUT_LINE) lines++;
+    CHECK_EQ_INT(r, HF_INPUT_ERROR);
+    CHECK(strstr(hf_input_error(in), "truncated") != NULL);
+    CHECK_EQ_INT(lines, 2);
+    hf_input_close(in);
+}
+
 TEST(an_over_long_line_is_skipped_to_its_newline)
 {
     size_t n = 3 * 1000 * 1000;
@@ -120,6 +166,8 @@ int main(void)
 {
     RUN(lines_split_at_newlines_and_the_last_needs_none);
     RUN(gzip_reads_like_plain_text);
+    RUN(gzip_members_one_after_another_read_as_one);
+    RUN(a_truncated_gzip_file_is_an_error_after_what_it_holds);
     RUN(an_over_long_line_is_skipped_to_its_newline);
     RUN(a_line_of_exactly_the_limit_is_kept);
     RUN(line_numbers_count_skipped_lines_too);
