@@ -50,8 +50,9 @@ build/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) core/*.h | build/fuzz
 	    -o $@ $< $(CORE_SRCS) $(LDLIBS)
 fuzz: $(FUZZ_BINS)
 
+# -rdynamic: a tool that runs analyses gives Lua the core it is linked with
 build/tools/%: tests/tools/%.c $(CORE_OBJS) | build/tools
-	$(CC) $(CFLAGS) -Icore -o $@ $< $(CORE_OBJS) $(LDLIBS)
+	$(CC) $(CFLAGS) -rdynamic -Icore -o $@ $< $(CORE_OBJS) $(LDLIBS)
 tools: $(TOOL_BINS)
 
 build/obj build/asan build/unit build/fuzz build/tools:

@@ -21,7 +21,11 @@ void hf_buf_release(hf_buf *b);
 void hf_buf_reserve(hf_buf *b, size_t n);
 void hf_buf_put(hf_buf *b, const void *p, size_t n);
 void hf_buf_putc(hf_buf *b, char c);
-void hf_buf_puts(hf_buf *b, const char *s);
+/* A C string (inline, so the length of a literal is known at compile time). */
+static inline void hf_buf_puts(hf_buf *b, const char *s)
+{
+    hf_buf_put(b, s, __builtin_strlen(s));
+}
 /* A JSON number: integers below 2^53 without a fraction, others in the
  * shortest of %.15g/%.17g that reads back to the same double; NaN and
  * infinities (not JSON) as null. */

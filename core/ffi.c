@@ -17,7 +17,7 @@
 static uint64_t number_bits(double v)
 {
     if (v == 0) v = 0;
-    if (v == floor(v) && fabs(v) < 9.2e18) return (uint64_t)(int64_t)v;
+    if (v > -9.2e18 && v < 9.2e18 && (double)(int64_t)v == v) return (uint64_t)(int64_t)v;
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     return bits ^ 0x8000000000000000ULL;

@@ -1,0 +1,85 @@
+/* test_buf.c -- JSON writing: numbers are the shortest text that reads back
+ * to the same double (checked against strtod over many values), integers
+ * without a fraction, strings escaped, bad UTF-8 replaced. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "unit.h"
+
+static const char *num(hf_buf *b, double v)
+{
+    b->len = 0;
+    hf_buf_put_number(b, v);
+    hf_buf_putc(b, '\0');
+    return b->data;
+}
+
+TEST(integers_are_written_without_a_fraction)
+{
+    hf_buf b;
+    hf_buf_init(&b, 16);
+    CHECK_EQ_STR(num(&b, 0), "0");
+    CHECK_EQ_STR(num(&b, -0.0), "0");
+    CHECK_EQ_STR(num(&b, 42), "42");
+    CHECK_EQ_STR(num(&b, -7), "-7");
+    CHECK_EQ_STR(num(&b, 9007199254740991.0), "9007199254740991");
+    hf_buf_release(&b);
+}
+
+TEST(fractions_read_back_exactly)
+{
+    hf_buf b;
+    hf_buf_init(&b, 16);
+    CHECK_EQ_STR(num(&b, 1.234), "1.234");
+    CHECK_EQ_STR(num(&b, 0.1), "0.1");
+    CHECK_EQ_STR(num(&b, 1.75), "1.75");
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    int bad = 0;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        double v;
+        switch (i % 4) {
+        case 0: v = (double)(x % 100000000) / 1000.0; break;            /* durations in s */
+        case 1: v = (double)(x >> 11) / 9007199254740992.0; break;     /* [0, 1) */
+        case 2: memcpy(&v, &x, sizeof v); if (!isfinite(v)) v = 1.5; break;  /* any double */
+        default: v = -(double)(x % 1000000007) / 7.0; break;
+        }
+        const char *s = num(&b, v);
+        if (strtod(s, NULL) != v || strlen(s) > 24) bad++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    hf_buf_release(&b);
+}
+
+TEST(non_finite_numbers_are_null)
+{
+    hf_buf b;
+    hf_buf_init(&b, 16);
+    CHECK_EQ_STR(num(&b, NAN), "null");
+    CHECK_EQ_STR(num(&b, INFINITY), "null");
+    CHECK_EQ_STR(num(&b, -INFINITY), "null");
+    hf_buf_release(&b);
+}
+
+TEST(strings_are_escaped_and_bad_utf8_replaced)
+{
+    hf_buf b;
+    hf_buf_init(&b, 16);
+    const char in[] = "a\"b\\c\n\x01\xc3\xa9\xff";
+    hf_buf_put_string(&b, in, sizeof in - 1);
+    hf_buf_putc(&b, '\0');
+    CHECK_EQ_STR(b.data, "\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\\ufffd\"");
+    hf_buf_release(&b);
+}
+
+int main(void)
+{
+    RUN(integers_are_written_without_a_fraction);
+    RUN(fractions_read_back_exactly);
+    RUN(non_finite_numbers_are_null);
+    RUN(strings_are_escaped_and_bad_utf8_replaced);
+    return UNIT_END();
+}
