@@ -46,11 +46,15 @@ add_counts() {
     fi
 }
 
-run_one() {  # NAME COMMAND...
+# run_one NAME COMMAND...: a test that hangs is stopped after
+# $TEST_TIMEOUT seconds (default 900) and counted as failed
+run_one() {
     local name=$1; shift
     local out=$LOG/$(tr '/ ' '__' <<<"$name").log
-    "$@" >"$out" 2>&1
-    add_counts "$name" "$out" $?
+    timeout --kill-after=10 "${TEST_TIMEOUT:-900}" "$@" >"$out" 2>&1
+    local status=$?
+    [ $status -eq 124 ] && echo "timed out after ${TEST_TIMEOUT:-900} s" >>"$out"
+    add_counts "$name" "$out" $status
 }
 
 suite_unit() {
@@ -78,7 +82,7 @@ suite_fuzz() {
 suite_spec() {
     echo "busted specs (LuaJIT)"
     local out=$LOG/busted.log
-    busted --lua=luajit -o TAP tests/spec >"$out" 2>&1
+    timeout --kill-after=10 "${TEST_TIMEOUT:-900}" busted --lua=luajit -o TAP tests/spec >"$out" 2>&1
     local status=$?
     local p f
     p=$(grep -cE '^ok ' "$out")
