@@ -33,28 +33,6 @@ local C = base.C
 local fmt = string.format
 local M = {}
 
--- The runtime's per-analysis loop (a local of runtime.lua, read from
--- runtime.start's upvalues), or a copy of it.
-local RUN_SRC_COPY = [[
-local update, T, off, pos = ...
-local cast = require("ffi").cast
-return function(flows, rows, first, n)
-  for i = first, n - 1 do
-    pos[0] = i
-    update(cast(T, rows[i] + off), flows[i])
-  end
-end
-]]
-
-local function run_source(runtime)
-  for i = 1, 200 do
-    local name, value = debug.getupvalue(runtime.start, i)
-    if name == nil then break end
-    if name == "RUN_SRC" and type(value) == "string" then return value end
-  end
-  return RUN_SRC_COPY
-end
-
 local KIND_TEXT = {
   sum = "a sum (double; merged by adding)",
   min = "a minimum (double, starts at +inf)",
@@ -199,7 +177,7 @@ function M.main(opts)
   end
 
   local pos = ffi.new("int[1]")
-  local run = assert(loadstring(run_source(runtime), "=update:" .. spec.name))(spec.update, s.ptr, 0, pos)
+  local run = assert(loadstring(runtime.RUN_SRC, "=update:" .. spec.name))(spec.update, s.ptr, 0, pos)
   local rows = ffi.new("uint8_t *[?]", 1024)
   local half_flows = ffi.new("hf_flow[?]", 1024)
   local half_rows = ffi.new("uint8_t *[?]", 1024)

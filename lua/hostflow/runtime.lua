@@ -303,6 +303,7 @@ return function(flows, rows, first, n)
   end
 end
 ]]
+M.RUN_SRC = RUN_SRC    -- for hostflow check and the JIT spec, which run the same loop
 
 -- check: some rows of the window leave this analysis out (hf_host.omit).
 local EMIT_SRC = [[

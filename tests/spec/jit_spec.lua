@@ -13,24 +13,8 @@ local vmdef = require "jit.vmdef"
 local C = base.C
 local FLOWS, HOSTS = 10000, 100
 
--- The loop the runtime compiles per analysis (a local of runtime.lua, read
--- from runtime.start's upvalues; a copy if it is ever renamed).
-local RUN_SRC
-for i = 1, math.huge do
-  local name, value = debug.getupvalue(runtime.start, i)
-  if name == nil then break end
-  if name == "RUN_SRC" then RUN_SRC = value end
-end
-local RUN_SRC_COPY = [[
-local update, T, off, pos = ...
-local cast = require("ffi").cast
-return function(flows, rows, first, n)
-  for i = first, n - 1 do
-    pos[0] = i
-    update(cast(T, rows[i] + off), flows[i])
-  end
-end
-]]
+-- The loop the runtime compiles per analysis.
+local RUN_SRC = runtime.RUN_SRC
 
 -- Every analysis file in analyses/.
 local function analysis_files()
@@ -96,7 +80,7 @@ local function trace_loop(path, flows)
   for i = 0, FLOWS - 1 do rows[i] = mem + (i % HOSTS) * row_size end
 
   local pos = ffi.new("int[1]")
-  local run = assert(loadstring(RUN_SRC or RUN_SRC_COPY, "=update:" .. spec.name))(spec.update, s.ptr, off, pos)
+  local run = assert(loadstring(RUN_SRC, "=update:" .. spec.name))(spec.update, s.ptr, off, pos)
 
   local events = {}
   local function on_trace(what, tr, func, pc, code, info)
@@ -157,7 +141,7 @@ return hf.analysis {
   end)
 
   it("has an analysis loop to check", function()
-    assert.is_string(RUN_SRC, "RUN_SRC not found among runtime.start's upvalues")
+    assert.is_string(RUN_SRC, "hostflow.runtime has no RUN_SRC")
     assert.is_true(#analysis_files() >= #helper.ANALYSES)
   end)
 
