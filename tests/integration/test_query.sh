@@ -239,8 +239,9 @@ check "a bad format is refused, exit 2" fails_with 2 '-f: expected table, csv or
 check "a bad network is refused, exit 2" fails_with 2 '"10.0.0.300/8"' "$WORK/count.lua" -n 10.0.0.300/8
 check "a bad time is refused, exit 2" fails_with 2 '--from: expected a time' "$WORK/count.lua" --from yesterday
 check "no script is a usage error" fails_with 2 'which script?' -i "$flows"
-check "--kafka says it is not available yet, exit 2" \
-    fails_with 2 'not available yet' "$WORK/count.lua" --kafka flows --from 2026-11-26T14:00:00Z --to 2026-11-26T15:00:00Z
+check "--kafka with no broker to reach says so, exit 1" \
+    fails_with 1 'query: --kafka flows: kafka: flows:' "$WORK/count.lua" --kafka flows -b 127.0.0.1:9 \
+    -K socket.connection.setup.timeout.ms=1000 --from 2026-11-26T14:00:00Z --to 2026-11-26T15:00:00Z
 check "--kafka needs a time range" fails_with 2 '--kafka needs --from and --to' "$WORK/count.lua" --kafka flows
 check "query --help explains the flags and the API" sh -c "'$HOSTFLOW' query --help | grep -q -- '--kafka TOPIC' && '$HOSTFLOW' query --help | grep -q 'group_by'"
 check "hostflow --help lists query" sh -c "'$HOSTFLOW' --help | grep -q '^  query '"
