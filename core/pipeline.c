@@ -252,8 +252,11 @@ int hf_pipeline_partition(hf_pipeline *p, const char *topic, int32_t id, int64_t
     pt->max_end = -INFINITY;
     pt->next_offset = -1;
     pt->released_until = released_until;
-    pt->eof = p->nparts > 0;      /* a Kafka partition holds nothing back until it has data */
-    if (p->nparts == 1 && p->parts[0].max_end == -INFINITY) p->parts[0].eof = 1;   /* file slot unused */
+    /* a partition starts idle (the source marks it not at its end once it is
+     * assigned, and from then on it holds the watermark back until it has
+     * given data or reached its end); with one, the file slot goes idle */
+    pt->eof = p->nparts > 0;
+    if (p->nparts == 1 && p->parts[0].max_end == -INFINITY) p->parts[0].eof = 1;
     return p->nparts++;
 }
 
