@@ -252,8 +252,7 @@ static void lua_call_ref(hf_worker *w, int ref, const char *what)
  * Records
  * --------------------------------------------------------------------- */
 
-/* Write the head of a host record, up to and including "stats":{ */
-static void record_head(hf_buf *b, const hf_window *win, const hf_host *h)
+void hf_worker_record_head(hf_buf *b, const hf_window *win, const hf_host *h)
 {
     char addr[HF_ADDR_STRLEN], ts[32];
     size_t alen = hf_addr_format(h->addr, h->family, addr);
@@ -307,7 +306,7 @@ static void emit_window(void *ctx, hf_window *win)
     uint64_t pending = 0;
     for (uint32_t i = 0; i < win->nhosts; i++) {
         const hf_host *h = (const hf_host *)hf_window_row(win, i);
-        record_head(b, win, h);
+        hf_worker_record_head(b, win, h);
         int first = 1;
         for (int a = 0; a < l->n; a++) {
             const hf_fragments *f = &w->frags[a];

@@ -102,6 +102,10 @@ typedef struct hf_worker_stats {
     uint8_t  analysis_disabled[HF_MAX_ANALYSES];
 } hf_worker_stats;
 
+/* Write the head of a host record, up to and including "stats":{ (the
+ * analyses' fields and "}}\n" follow). */
+void hf_worker_record_head(hf_buf *b, const hf_window *win, const hf_host *h);
+
 /* Create worker id: loads the analyses into a new Lua state.  Returns NULL
  * with a message in err when an analysis cannot be loaded. */
 hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,

@@ -20,11 +20,9 @@
  * (default 5), one JSON line with flows per second per run. */
 #include "../bench/benchlib.h"
 
-#include "addr.h"
 #include "distinct.h"
 #include "hash.h"
 #include "state.h"
-#include "timefmt.h"
 #include "window.h"
 
 /* The analyses' states, fields in name order as lua/hostflow/schema.lua
@@ -119,32 +117,13 @@ static inline void put_kv(hf_buf *b, const char *key, double v)
     hf_buf_put_number(b, v);
 }
 
-/* The record of one host: the head exactly as core/worker.c writes it,
- * then every statistic as the analyses' result() and json.lua give it. */
+/* The record of one host: the core's own head, then every statistic as
+ * the analyses' result() and json.lua give it. */
 static void record(plainc *p, const hf_window *win, const uint8_t *row)
 {
     hf_buf *b = &p->out;
     const hf_host *h = (const hf_host *)(const void *)row;
-    char addr[HF_ADDR_STRLEN], ts[32];
-    size_t alen = hf_addr_format(h->addr, h->family, addr);
-    hf_time_format_iso(win->start_ms, ts);
-    hf_buf_puts(b, "{\"@type\":\"host_stats\",\"@timestamp\":\"");
-    hf_buf_puts(b, ts);
-    hf_buf_puts(b, "\",\"id\":\"");
-    hf_buf_put(b, addr, alen);
-    hf_buf_putc(b, '/');
-    hf_buf_put_int(b, win->g_ms / 1000);
-    hf_buf_putc(b, '/');
-    hf_buf_put_int(b, win->start_ms);
-    hf_buf_puts(b, "\",\"src_ip\":\"");
-    hf_buf_put(b, addr, alen);
-    hf_buf_puts(b, "\",\"window\":{\"start_ms\":");
-    hf_buf_put_int(b, win->start_ms);
-    hf_buf_puts(b, ",\"end_ms\":");
-    hf_buf_put_int(b, win->start_ms + win->g_ms);
-    hf_buf_puts(b, ",\"granularity_s\":");
-    hf_buf_put_int(b, win->g_ms / 1000);
-    hf_buf_puts(b, "},\"stats\":{");
+    hf_worker_record_head(b, win, h);
 
     const st_total *t = (const st_total *)(const void *)(row + p->o_total);
     put_kv(b, "\"total\":{\"flow\":", t->flow);
