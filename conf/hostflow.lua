@@ -54,7 +54,7 @@ return {
   max_line = "1MiB",
 
   -- Flows handed to the analyses at a time.
-  batch = 1024,
+  batch = 4096,
 
   -- Kafka, when input or output is "kafka:TOPIC[,TOPIC...]".  Every key of
   -- this table goes to librdkafka unchanged (both the consumer and the

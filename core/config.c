@@ -56,7 +56,7 @@ void hf_config_defaults(hf_config *cfg, const char *base_dir)
     cfg->memory_max = (size_t)4 << 30;
     cfg->max_line = 1 << 20;
     cfg->distinct_exact = 64;
-    cfg->batch = 1024;
+    cfg->batch = 4096;
     cfg->reload = 1;
     cfg->max_errors = 1000;
     cfg->max_batch_ms = 1000;

@@ -38,7 +38,7 @@
 #include "reload.h"
 #include "timefmt.h"
 
-#define QUEUE_DEPTH 8
+#define QUEUE_DEPTH 32
 #define HF_SIG_INTERRUPT (SIGRTMIN + 3)
 
 struct hf_worker {
