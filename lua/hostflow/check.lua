@@ -72,6 +72,7 @@ local function with_line(msg, path)
 end
 
 -- The text of a trace abort (as jit/dump.lua writes it), NYI bytecodes named.
+--- LuaJIT's text for a trace abort code (as jit/dump.lua writes it).
 local function abort_text(code, info)
   local text = type(code) == "number" and vmdef.traceerr[code] or tostring(code)
   if type(info) == "number" and text:find("bytecode", 1, true) then
@@ -87,11 +88,14 @@ local function abort_text(code, info)
   return ok and s or text
 end
 
+--- Where a trace event happened: "file:line".
 local function where(func, pc)
   if not func then return "?" end
   local fi = jutil.funcinfo(func, pc)
   return fi.loc or fi.source or "?"
 end
+
+M.abort_text, M.where = abort_text, where   -- the JIT spec reads traces the same way
 
 -- Errors by message: count, and the first host each was seen for.
 local function error_log()

@@ -7,8 +7,7 @@ local base = require "hostflow.base"
 local runtime = require "hostflow.runtime"
 local schema = require "hostflow.schema"
 local testing = require "hostflow.testing"
-local jutil = require "jit.util"
-local vmdef = require "jit.vmdef"
+local check = require "hostflow.check"
 
 local C = base.C
 local FLOWS, HOSTS = 10000, 100
@@ -43,23 +42,9 @@ local function batch()
   return flows
 end
 
--- LuaJIT's text for an abort code (jit/dump.lua does the same).
-local function abort_text(code, info)
-  local fmt = type(code) == "number" and vmdef.traceerr[code] or tostring(code)
-  if type(info) == "number" and fmt:find("FastFunc", 1, true) then info = vmdef.ffnames[info] end
-  if type(info) == "function" then
-    local fi = jutil.funcinfo(info)
-    info = fi.loc or fi.source
-  end
-  local ok, text = pcall(string.format, fmt, info)
-  return ok and text or fmt
-end
-
-local function where(func, pc)
-  if not func then return "?" end
-  local fi = jutil.funcinfo(func, pc)
-  return fi.loc or fi.source or "?"
-end
+-- LuaJIT's text for an abort code, and where an event happened: as
+-- `hostflow check` reports them.
+local abort_text, where = check.abort_text, check.where
 
 -- Run one analysis's loop over the batch with the trace events recorded.
 -- Returns the completed traces ({ start = where it started }) and the aborts
