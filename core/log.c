@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 int hf_log_level = HF_LOG_INFO;
@@ -60,4 +61,16 @@ void hf_log_limited(hf_ratelimit *rl, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vlog(level, suffix, fmt, ap);
     va_end(ap);
+}
+
+const char *hf_log_snippet(const char *rec, size_t len, char *out, size_t n)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < len && j + 4 < n; i++) {
+        unsigned char c = (unsigned char)rec[i];
+        out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (len > n - 5 && j + 4 <= n) memcpy(out + j, "...", 3), j += 3;
+    out[j] = '\0';
+    return out;
 }

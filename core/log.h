@@ -3,6 +3,7 @@
 #ifndef HF_LOG_H
 #define HF_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum { HF_LOG_ERROR, HF_LOG_WARN, HF_LOG_INFO, HF_LOG_DEBUG };
@@ -21,6 +22,10 @@ typedef struct hf_ratelimit {
 } hf_ratelimit;
 
 #define HF_RATELIMIT_INIT(burst) {(burst), 0, 0, 0}
+
+/* A record as printable text for a warning: non-printable bytes as '?',
+ * cut to fit out (n bytes, NUL included) with "..." when cut.  Returns out. */
+const char *hf_log_snippet(const char *rec, size_t len, char *out, size_t n);
 
 void hf_log_limited(hf_ratelimit *rl, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

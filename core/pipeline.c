@@ -110,16 +110,6 @@ static const char *reason_name(int r)
  * Set-up
  * --------------------------------------------------------------------- */
 
-static int64_t gcd64(int64_t a, int64_t b)
-{
-    while (b) {
-        int64_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
 hf_pipeline *hf_pipeline_new(const hf_config *cfg, const char *lua_dir, char *err, size_t errlen)
 {
     hf_pipeline *p = hf_calloc(1, sizeof *p);
@@ -128,8 +118,7 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const char *lua_dir, char *er
     p->nets = hf_prefixes_new();
     for (int i = 0; i < cfg->nnetworks; i++)
         if (hf_prefixes_add(p->nets, cfg->networks[i], err, errlen) < 0) goto fail;
-    p->base_ms = cfg->windows_ms[0];
-    for (int i = 1; i < cfg->nwindows; i++) p->base_ms = gcd64(p->base_ms, cfg->windows_ms[i]);
+    p->base_ms = hf_windows_gcd(cfg->windows_ms, cfg->nwindows);
     p->max_g_ms = cfg->windows_ms[cfg->nwindows - 1];
     p->parts = hf_calloc(MAX_PARTITIONS, sizeof(partition));
     hf_pipeline_partition(p, "input", 0, INT64_MIN);
@@ -180,19 +169,6 @@ static void hand_over(hf_pipeline *p, int i, double boundary_ns)
     b->boundary_ns = boundary_ns;
     hf_worker_push(p->workers[i], b);
     p->pending[i] = hf_worker_batch(p->workers[i]);
-}
-
-/* A snippet of a record, printable, for a warning. */
-static const char *snippet(const char *rec, size_t len, char *out, size_t n)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < len && j + 4 < n; i++) {
-        unsigned char c = (unsigned char)rec[i];
-        out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    if (len > n - 5 && j + 4 <= n) memcpy(out + j, "...", 3), j += 3;
-    out[j] = '\0';
-    return out;
 }
 
 /* Where a record came from, for a warning (formatted only when one is
@@ -371,7 +347,7 @@ int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
         bump(&p->rejected[rc]);
         hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (%s): %s",
                        origin(p, part, offset, where, sizeof where),
-                       hf_decode_reason_name(rc), snippet(rec, len, snip, sizeof snip));
+                       hf_decode_reason_name(rc), hf_log_snippet(rec, len, snip, sizeof snip));
         return rc;
     }
     bump(&p->decoded);
@@ -379,7 +355,7 @@ int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
         bump(&p->rejected[REASON_FUTURE]);
         hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (future_time): the flow "
                        "ends more than a day from now: %s", origin(p, part, offset, where, sizeof where),
-                       snippet(rec, len, snip, sizeof snip));
+                       hf_log_snippet(rec, len, snip, sizeof snip));
         return REASON_FUTURE;
     }
     if (!hf_prefixes_match(p->nets, f.src)) {

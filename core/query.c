@@ -73,19 +73,6 @@ static const char *reason_name(int r)
     return r == REASON_TOO_LONG ? "too_long" : hf_decode_reason_name(r);
 }
 
-/* A record as printable text, cut to fit out (n bytes), for a warning. */
-static const char *snippet(const char *rec, size_t len, char *out, size_t n)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < len && j + 4 < n; i++) {
-        unsigned char c = (unsigned char)rec[i];
-        out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    if (len > n - 5 && j + 4 <= n) memcpy(out + j, "...", 3), j += 3;
-    out[j] = '\0';
-    return out;
-}
-
 hf_query_input *hf_query_input_open(const char *path, const hf_prefixes *nets,
                                     double from_ms, double to_ms, int batch, int warn,
                                     char *err, size_t errlen)
@@ -120,7 +107,7 @@ static void reject(hf_query_input *q, int reason, const char *rec, size_t len)
                        q->name, line, QUERY_MAX_LINE);
     else
         hf_log_limited(&q->rl, HF_LOG_WARN, "%s:%llu: rejected (%s): %s", q->name, line,
-                       reason_name(reason), snippet(rec, len, snip, sizeof snip));
+                       reason_name(reason), hf_log_snippet(rec, len, snip, sizeof snip));
 }
 
 /* Keep a copy of a line for the second pass (an empty line stands for one

@@ -75,12 +75,16 @@ void hf_layout_release(hf_layout *l)
  * Levels
  * --------------------------------------------------------------------- */
 
-static int64_t gcd64(int64_t a, int64_t b)
+int64_t hf_windows_gcd(const int64_t *g_ms, int n)
 {
-    while (b) {
-        int64_t t = a % b;
-        a = b;
-        b = t;
+    int64_t a = g_ms[0];
+    for (int i = 1; i < n; i++) {
+        int64_t b = g_ms[i];
+        while (b) {
+            int64_t t = a % b;
+            a = b;
+            b = t;
+        }
     }
     return a;
 }
@@ -93,8 +97,7 @@ void hf_windows_init(hf_windows *ws, const int64_t *g_ms, int n,
     layout->from_ms = INT64_MIN;
     layout->older = NULL;
     ws->pool = pool;
-    int64_t base = g_ms[0];
-    for (int i = 1; i < n; i++) base = gcd64(base, g_ms[i]);
+    int64_t base = hf_windows_gcd(g_ms, n);
     int first = 0;
     ws->levels[0].g_ms = base;
     ws->levels[0].source = -1;

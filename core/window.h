@@ -133,6 +133,9 @@ long hf_layout_add_id(hf_layout *l, const char *name, uint32_t id, size_t size,
                       const hf_field *fields, int nfields);
 void hf_layout_release(hf_layout *l);
 
+/* The finest level of the granularities (ms): their greatest common divisor. */
+int64_t hf_windows_gcd(const int64_t *g_ms, int n);
+
 /* Levels for the given granularities (ascending, ms); every window is laid
  * out by layout until a switch. */
 void hf_windows_init(hf_windows *ws, const int64_t *g_ms, int n,
