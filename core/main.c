@@ -51,15 +51,21 @@ static void on_wakeup(int sig)
     (void)sig;
 }
 
+/* The signals the signal thread takes. */
+static void taken_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGUSR1);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
+
 static void *signal_main(void *arg)
 {
     (void)arg;
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    taken_signals(&set);
     for (;;) {
         int sig;
         if (sigwait(&set, &sig) != 0) continue;
@@ -86,11 +92,7 @@ static void *signal_main(void *arg)
 static void signals_block(void)
 {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    taken_signals(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
