@@ -21,14 +21,20 @@
  *
  *     mem -> +------+------+------+-- ... --+------+---+---+
  *            | fp0  | fp1  | fp2  |         | fpn-1| 0 | 0 |     cap = 4, 8,
- *            +------+------+------+-- ... --+------+---+---+     16, 32, 64
+ *            +------+------+------+-- ... --+------+---+---+     12, ..., 64
  *
  *   cap > 64 (only when limit > 64): open addressing, linear probing from
  *   fp & (cap - 1), 0 = empty, load at most 3/4, cap a power of two.
  *
- * The array doubles when full (the old one goes back to the arena's free
- * list), so a set costs 4 bytes per value rounded up to a power of two:
- * 32 bytes for 8 values, 128 for 30, 256 for 64.  A linear scan beats a
+ * When full, the array grows to the arena's next size class (arena.c; the
+ * old one goes back to the arena's free list): 4 slots at a time up to 32
+ * (the 16-byte classes up to 128 bytes), then 40, 48, 56, 64 (the classes
+ * 160, 192, 224, 256), so no byte is lost to a class's rounding.  A set
+ * costs 4 bytes per value rounded up to a multiple of 16 bytes (32 beyond
+ * 32 values): 32 bytes for 8 values, 96 for 24, 128 for 30, 256 for 64.
+ * Doubling cost up to twice that (128 bytes for 24 values); the extra
+ * copies of small steps are a few dozen fingerprints per set and window,
+ * and cap_for() gives the same sizes to merges.  A linear scan beats a
  * hash table here: the typical set is a few dozen values, and a scan of 32
  * slots is 8 SSE2 compares on two cache lines with no branch to mispredict,
  * at a load factor of up to 100%.  Measured on 30-value sets, adds per
@@ -142,15 +148,24 @@ static inline uint32_t linear_max(uint32_t limit)
     return m < LINEAR_MAX ? m : LINEAR_MAX;
 }
 
+/* The array after one of cap slots (0: none) in the linear layout: the
+ * next size class of the arena (arena.c), 16-byte steps up to 128 bytes,
+ * 32-byte steps up to 256. */
+static inline uint32_t linear_next(uint32_t cap)
+{
+    return cap < 32 ? cap + 4 : cap + 8;
+}
+
 /* The slots a set of n fingerprints has after growing one add at a time:
- * the sequence add_new() follows, so memory does not depend on history. */
+ * the sequence add_new() follows, so memory does not depend on history
+ * (merges and deserialisation allocate this directly). */
 static uint32_t cap_for(uint32_t n, uint32_t limit)
 {
     if (n == 0) return 0;
     uint32_t lmax = linear_max(limit);
     if (n <= lmax) {
         uint32_t c = MIN_CAP;
-        while (c < n) c *= 2;
+        while (c < n) c = linear_next(c);
         return c < lmax ? c : lmax;
     }
     uint32_t c = 2 * LINEAR_MAX;
@@ -343,7 +358,7 @@ static __attribute__((noinline)) void add_new(hf_distinct *d, uint32_t fp, hf_ar
         if (d->n == d->cap) {
             uint32_t lmax = linear_max(limit);
             if (d->cap < lmax) {
-                uint32_t c = d->cap ? d->cap * 2u : MIN_CAP;
+                uint32_t c = d->cap ? linear_next(d->cap) : MIN_CAP;
                 resize(d, c < lmax ? c : lmax, a);
             } else {
                 resize(d, 2 * LINEAR_MAX, a);

@@ -12,8 +12,9 @@
  * The struct is 16 bytes and all-zero is a valid empty set (with the
  * default limit), so a state row is initialised by zeroing it.  Memory comes
  * from the arena passed in (the window's; NULL means hf_arena_current()):
- * 4 bytes per value rounded up to a power of two (128 bytes for 30 values),
- * 4096 bytes for a sketch.  distinct.c explains the layouts. */
+ * 4 bytes per value in arrays that grow through the arena's size classes
+ * (96 bytes for 24 values, 128 for 30), 4096 bytes for a sketch.
+ * distinct.c explains the layouts. */
 #ifndef HF_DISTINCT_H
 #define HF_DISTINCT_H
 

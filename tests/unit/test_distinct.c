@@ -144,8 +144,10 @@ TEST(addresses_and_numbers)
 TEST(memory_per_set)
 {
     hf_arena *a = hf_arena_new(pool);
+    /* the arena's size classes: 16-byte steps to 128, 32-byte steps to 256 */
     static const struct { int n; size_t bytes; } want[] = {
-        {1, 16}, {4, 16}, {5, 32}, {8, 32}, {16, 64}, {30, 128}, {32, 128}, {64, 256},
+        {1, 16}, {4, 16}, {5, 32}, {8, 32}, {9, 48}, {16, 64}, {24, 96}, {25, 112},
+        {30, 128}, {32, 128}, {33, 160}, {40, 160}, {41, 192}, {56, 224}, {57, 256}, {64, 256},
     };
     for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
         hf_distinct d = {0};
@@ -155,10 +157,28 @@ TEST(memory_per_set)
     hf_arena_free(a);
 }
 
+TEST(memory_does_not_depend_on_history)
+{
+    /* a set built by adds, copied into an empty set by a merge and read
+     * back from its bytes holds arrays of the same size */
+    hf_arena *a = hf_arena_new(pool);
+    static uint8_t buf[8 + 4 * HF_DISTINCT_DEFAULT_LIMIT];
+    for (int n = 1; n <= HF_DISTINCT_DEFAULT_LIMIT; n++) {
+        hf_distinct d = {0}, m = {0}, r;
+        for (int i = 0; i < n; i++) hf_distinct_add_u64(&d, (uint64_t)i, a);
+        hf_distinct_merge(&m, &d, a);
+        size_t len = hf_distinct_serialize(&d, buf, sizeof buf);
+        CHECK_EQ_INT(hf_distinct_deserialize(&r, buf, len, a), len);
+        CHECK_EQ_INT(hf_distinct_mem_bytes(&m), hf_distinct_mem_bytes(&d));
+        CHECK_EQ_INT(hf_distinct_mem_bytes(&r), hf_distinct_mem_bytes(&d));
+    }
+    hf_arena_free(a);
+}
+
 TEST(growing_sets_recycle_their_arrays)
 {
-    /* 1000 sets of 30 values: 128 bytes each; the 16-, 32- and 64-byte
-     * arrays they outgrew are reused by the next set, so the arena holds
+    /* 1000 sets of 30 values: 128 bytes each; the arrays of 16 to 112
+     * bytes they outgrew are reused by the next set, so the arena holds
      * little more than 1000 * 128 bytes. */
     hf_arena *a = hf_arena_new(pool);
     size_t before = hf_arena_bytes(a);
@@ -482,6 +502,7 @@ int main(void)
     RUN(limit_above_maximum_is_clamped);
     RUN(addresses_and_numbers);
     RUN(memory_per_set);
+    RUN(memory_does_not_depend_on_history);
     RUN(growing_sets_recycle_their_arrays);
     RUN(hll_relative_error);
     RUN(sketch_count_is_finite_at_the_extremes);
