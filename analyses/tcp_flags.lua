@@ -1,5 +1,6 @@
 -- tcp_flags: of the host's TCP flows, how many had each flag set.  Absent
--- for a host that sent no TCP flow in the window.
+-- for a host that sent no TCP flow in the window.  The nine counts are
+-- 32-bit (36 bytes per host and window instead of 72 as doubles).
 local hf = require "hostflow"
 local bit = require "bit"
 
@@ -13,9 +14,11 @@ local function flag(flags, n) return band(rshift(flags, n), 1) end
 return hf.analysis {
   name   = "tcp_flags",
   order  = 50,
-  state  = { tcp = hf.counter(),
-             FIN = hf.counter(), SYN = hf.counter(), RST = hf.counter(), PSH = hf.counter(),
-             ACK = hf.counter(), URG = hf.counter(), ECE = hf.counter(), CWR = hf.counter() },
+  state  = { tcp = hf.counter { bits = 32 },
+             FIN = hf.counter { bits = 32 }, SYN = hf.counter { bits = 32 },
+             RST = hf.counter { bits = 32 }, PSH = hf.counter { bits = 32 },
+             ACK = hf.counter { bits = 32 }, URG = hf.counter { bits = 32 },
+             ECE = hf.counter { bits = 32 }, CWR = hf.counter { bits = 32 } },
   keys   = { "FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR" },
   update = function(s, flow)
     if flow.proto ~= TCP then return end

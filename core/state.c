@@ -5,16 +5,20 @@
  * A state is a flat struct (built by the Lua side) whose primitives sit at
  * the offsets its schema lists:
  *
- *   state  +--------+--------+-------------+----------+-- ... --+
- *          | SUM    | MIN    | DISTINCT    | TOPK     |         |  s->size bytes
- *          | double | double | hf_distinct | hf_topk  |         |
- *          +--------+--------+-------------+----------+-- ... --+
+ *   state  +--------+--------+-------------+----------+----------+-- ... --+
+ *          | SUM    | MIN    | DISTINCT    | TOPK     | COUNT32  |         |  s->size
+ *          | double | double | hf_distinct | hf_topk  | uint32_t |         |  bytes
+ *          +--------+--------+-------------+----------+----------+-- ... --+
  *            ^ fields[i].offset, fields[i].kind, fields[i].param
  *
  * Start values: SUM 0, MIN +inf, MAX -inf, DISTINCT an empty set with
  * limit = param, TOPK an empty summary with k = param (parameters above the
- * primitives' maxima are clamped).  Merging: SUM adds, MIN and MAX keep the
- * smaller and the larger, DISTINCT is union, TOPK is the Space-Saving merge.
+ * primitives' maxima are clamped), COUNT32 0.  Merging: SUM adds, MIN and
+ * MAX keep the smaller and the larger, DISTINCT is union, TOPK is the
+ * Space-Saving merge, COUNT32 adds and stops at UINT32_MAX (a count that
+ * wrapped would be wrong by 2^32; one that sticks at the top says it is at
+ * least that).  COUNT32 is the count of flows with some property: half the
+ * bytes of a double, exact as far as it goes.
  * Unknown kinds are left alone by every function (and have no bytes).
  *
  * Serialised form (version 1, little-endian)
@@ -24,6 +28,7 @@
  *
  *   SUM, MIN, MAX: f64, any value (an analysis may well have summed a
  *   NaN; its state must still travel, bit for bit)
+ *   COUNT32: u32, any value
  *   DISTINCT: distinct.h bytes          TOPK: topk.h bytes
  *
  * The reader accepts only the schema's field count and kinds, in order, and
@@ -61,6 +66,28 @@ static inline int is_number(uint32_t kind)
     return kind == HF_FIELD_SUM || kind == HF_FIELD_MIN || kind == HF_FIELD_MAX;
 }
 
+static inline uint32_t get_u32(const uint8_t *state, const hf_field *f)
+{
+    uint32_t v;
+    memcpy(&v, state + f->offset, sizeof v);
+    return v;
+}
+
+static inline void set_u32(uint8_t *state, const hf_field *f, uint32_t v)
+{
+    memcpy(state + f->offset, &v, sizeof v);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 static void put_f64(uint8_t *p, double d)
 {
     uint64_t v;
@@ -86,6 +113,9 @@ static size_t field_out(const hf_field *f, const uint8_t *state, uint8_t *out)
     if (is_number(f->kind)) {
         if (out) put_f64(out + 1, get_d(state, f));
         n = 8;
+    } else if (f->kind == HF_FIELD_COUNT32) {
+        if (out) put_le32(out + 1, get_u32(state, f));
+        n = 4;
     } else if (f->kind == HF_FIELD_DISTINCT) {
         n = hf_distinct_serialize((const hf_distinct *)(const void *)p, out ? out + 1 : NULL,
                                   out ? (size_t)-1 : 0);
@@ -154,6 +184,11 @@ void hf_state_merge(const hf_schema *s, uint8_t *dst, const uint8_t *src, hf_are
         case HF_FIELD_TOPK:
             hf_topk_merge((hf_topk *)(void *)d, (const hf_topk *)(const void *)p, a);
             break;
+        case HF_FIELD_COUNT32: {
+            uint32_t x = get_u32(dst, f), y = get_u32(src, f);
+            set_u32(dst, f, x > UINT32_MAX - y ? UINT32_MAX : x + y);
+            break;
+        }
         default: break;
         }
     }
@@ -209,6 +244,10 @@ long hf_state_deserialize(const hf_schema *s, uint8_t *state, const uint8_t *in,
             if (len - pos < 8) goto fail;
             set_d(state, f, get_f64(in + pos));
             n = 8;
+        } else if (f->kind == HF_FIELD_COUNT32) {
+            if (len - pos < 4) goto fail;
+            set_u32(state, f, get_le32(in + pos));
+            n = 4;
         } else if (f->kind == HF_FIELD_DISTINCT) {
             n = hf_distinct_deserialize((hf_distinct *)(void *)p, in + pos, len - pos, a);
         } else if (f->kind == HF_FIELD_TOPK) {

@@ -20,6 +20,7 @@ enum hf_field_kind {
     HF_FIELD_MAX,          /* double, starts at -inf; merge: max */
     HF_FIELD_DISTINCT,     /* hf_distinct; param: exact limit (0: default) */
     HF_FIELD_TOPK,         /* hf_topk; param: k */
+    HF_FIELD_COUNT32,      /* uint32_t; merge: add, saturating at UINT32_MAX */
 };
 
 typedef struct hf_field {

@@ -37,6 +37,7 @@ local KIND_TEXT = {
   sum = "a sum (double; merged by adding)",
   min = "a minimum (double, starts at +inf)",
   max = "a maximum (double, starts at -inf)",
+  count32 = "a count (32 bits; merged by adding, up to 4294967295)",
 }
 
 local function kind_text(field, param)

@@ -35,7 +35,17 @@ local function field(kind, ctype, param)
 end
 
 --- A number that only grows by addition (flows, bytes, ...): s.x = s.x + n.
-function hf.counter() return field("sum", "double") end
+-- A double, exact up to 2^53.  hf.counter{ bits = 32 } is a whole count in
+-- 4 bytes instead of 8 (per host and window, so it adds up), up to
+-- 4294967295: merging windows stops there rather than wrap.  Counts of flows
+-- fit it; bytes and packets need the double.
+function hf.counter(opts)
+  if opts == nil then return field("sum", "double") end
+  if type(opts) ~= "table" or opts.bits ~= 32 then
+    error("hf.counter: expected nothing (a double) or { bits = 32 } (a 32-bit count)", 2)
+  end
+  return field("count32", "uint32_t")
+end
 --- A sum of numbers (merged by adding): s.x = s.x + v.
 function hf.sum() return field("sum", "double") end
 --- The smallest value seen (starts at +inf): s.x = math.min(s.x, v).

@@ -12,7 +12,7 @@ require "hostflow.base"
 
 local M = {}
 
-M.KIND = { sum = 1, min = 2, max = 3, distinct = 4, topk = 5 }
+M.KIND = { sum = 1, min = 2, max = 3, distinct = 4, topk = 5, count32 = 6 }
 
 --- Build the state type of a validated analysis.  distinct_exact is the
 -- default exact limit of hf.distinct() fields that set none.

@@ -189,6 +189,7 @@ typedef struct row {
     hf_distinct peers;
     hf_topk     ports;
     hf_distinct other;
+    uint32_t    count;
 } row;
 
 static hf_field fields[] = {
@@ -198,8 +199,9 @@ static hf_field fields[] = {
     {offsetof(row, peers), HF_FIELD_DISTINCT, 8},
     {offsetof(row, ports), HF_FIELD_TOPK,     2},
     {offsetof(row, other), HF_FIELD_DISTINCT, 0},
+    {offsetof(row, count), HF_FIELD_COUNT32,  0},
 };
-static const hf_schema schema = {fields, 6, sizeof(row)};
+static const hf_schema schema = {fields, 7, sizeof(row)};
 
 static void state_stable(const row *r, hf_arena *a)
 {
@@ -217,7 +219,8 @@ static void fuzz_state(const uint8_t *data, size_t size, hf_arena *a)
     long u = hf_state_deserialize(&schema, (uint8_t *)&x, data, size, a);
     if (u < 0) {
         /* Refused: the state must be as hf_state_init leaves it. */
-        if (x.sum != 0 || x.peers.n || x.peers.mem || x.ports.n || x.ports.items || x.peers.limit != 8)
+        if (x.sum != 0 || x.peers.n || x.peers.mem || x.ports.n || x.ports.items || x.peers.limit != 8 ||
+            x.count != 0)
             fail("state: refused input left state behind");
         return;
     }
@@ -232,7 +235,9 @@ static void fuzz_state(const uint8_t *data, size_t size, hf_arena *a)
 
     if (hf_state_deserialize(&schema, (uint8_t *)&y, data + u, size - (size_t)u, a) < 0)
         hf_state_init(&schema, (uint8_t *)&y);
+    uint64_t sum = (uint64_t)x.count + y.count;
     hf_state_merge(&schema, (uint8_t *)&x, (const uint8_t *)&y, a);
+    if (x.count != (sum > UINT32_MAX ? UINT32_MAX : sum)) fail("state: counts not added up to the top");
     state_stable(&x, a);
     hf_state_merge(&schema, (uint8_t *)&x, (const uint8_t *)&x, a);
     state_stable(&x, a);

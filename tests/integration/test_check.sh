@@ -55,7 +55,7 @@ check "check runs on the bundled sample by default" grep -q 'fed from .*contrib/
 check "check shows the state layout: field, type, offset, size, kind" \
     grep -q '^            peers  hf_distinct offset   0,  16 bytes: distinct values, exact up to 64, then a HyperLogLog sketch' "$WORK/out"
 "$HOSTFLOW" check "$ROOT/analyses/tcp_flags.lua" -n 0 >"$WORK/out"
-check "check gives the bytes per host" grep -q '^state     9 fields, 72 bytes per host' "$WORK/out"
+check "check gives the bytes per host" grep -q '^state     9 fields, 36 bytes per host' "$WORK/out"
 "$HOSTFLOW" check "$ROOT/analyses/total.lua" -i "$flows" --flows 500 >"$WORK/out"
 check "--flows N feeds N flows" grep -q '^flows     500 fed' "$WORK/out"
 

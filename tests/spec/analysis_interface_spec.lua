@@ -193,7 +193,8 @@ describe("analysis interface", function()
     end)
 
     it("marks what they make as primitives", function()
-      for _, p in ipairs { hf.counter(), hf.sum(), hf.min(), hf.max(), hf.distinct(), hf.topk() } do
+      for _, p in ipairs { hf.counter(), hf.counter { bits = 32 }, hf.sum(), hf.min(), hf.max(),
+                           hf.distinct(), hf.topk() } do
         assert.is_true(hf.is_primitive(p))
       end
       assert.is_false(hf.is_primitive({ kind = "sum", ctype = "double", param = 0 }))

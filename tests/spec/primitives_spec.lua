@@ -1,5 +1,5 @@
--- The primitives of an analysis's state, seen from Lua: hf.counter, hf.sum,
--- hf.min, hf.max, hf.distinct and hf.topk, in small inline analyses run by
+-- The primitives of an analysis's state, seen from Lua: hf.counter (a double
+-- or 32 bits), hf.sum, hf.min, hf.max, hf.distinct and hf.topk, in small inline analyses run by
 -- hostflow.testing (states made, merged and serialised by the core's C).
 local helper = require "tests.spec.helper"
 local testing = require "hostflow.testing"
@@ -47,6 +47,46 @@ describe("primitives", function()
     it("stay exact for integers up to 2^53", function()
       local r = run(spec, { { bytes = 2 ^ 52 }, { bytes = 2 ^ 52 - 1 } })
       assert.equal(2 ^ 53 - 1, r:result(HOST).bytes)
+    end)
+  end)
+
+  describe("hf.counter { bits = 32 }", function()
+    local spec = analysis({ syn = hf.counter { bits = 32 }, flows = hf.counter() }, function(s, f)
+      s.syn = s.syn + f.tcp_flags % 4 / 2
+      s.flows = s.flows + 1
+    end)
+
+    it("is a 4-byte field that starts at 0", function()
+      local r = testing.load(spec)
+      assert.equal(8 + 4 + 4, r.schema.size)           -- the double, the count, padding
+      assert.equal(0, r:state(HOST).syn)
+    end)
+
+    it("counts as a double counter does, and gives the same JSON", function()
+      local flows = {}
+      for i = 1, 50 do flows[i] = { tcp_flags = i % 4 } end
+      local r = run(spec, flows)
+      assert.same({ syn = 25, flows = 50 }, r:result(HOST))
+      assert.equal('{"flows":50,"syn":25}', r:json(HOST))
+    end)
+
+    it("is added when windows merge, and stops at 2^32 - 1 instead of wrapping", function()
+      local merged, whole = helper.merge_windows(spec, { { tcp_flags = 2 }, { tcp_flags = 3 } },
+                                                 { { tcp_flags = 2 } })
+      assert.same({ syn = 3, flows = 3 }, merged:result(HOST))
+      assert.same(whole:result(HOST), merged:result(HOST))
+      local a, b = testing.load(spec), testing.load(spec)
+      a:state(HOST).syn = 2 ^ 32 - 2
+      b:state(HOST).syn = 5
+      a:merge(b)
+      assert.equal(2 ^ 32 - 1, a:result(HOST).syn)
+    end)
+
+    it("refuses options other than bits = 32", function()
+      for _, bad in ipairs { {}, { bits = 64 }, { bits = "32" }, 32 } do
+        assert.has_error(function() hf.counter(bad) end,
+                         "hf.counter: expected nothing (a double) or { bits = 32 } (a 32-bit count)")
+      end
     end)
   end)
 
@@ -315,8 +355,10 @@ describe("primitives", function()
     local every = analysis({
       flows = hf.counter(), bytes = hf.sum(), lo = hf.min(), hi = hf.max(), untouched = hf.min(),
       ports = hf.distinct(), peers = hf.distinct { exact = 8 }, top = hf.topk(3),
+      count = hf.counter { bits = 32 },
     }, function(s, f)
       s.flows = s.flows + 1
+      s.count = s.count + 2
       s.bytes = s.bytes + f.bytes
       s.lo = math.min(s.lo, f.bytes)
       s.hi = math.max(s.hi, f.bytes)
@@ -324,7 +366,7 @@ describe("primitives", function()
       s.peers:add(f.dst)
       s.top:add(f.dst, f.bytes)
     end, function(s)
-      return { flows = s.flows, bytes = s.bytes, lo = s.lo, hi = s.hi, untouched = s.untouched,
+      return { flows = s.flows, count = s.count, bytes = s.bytes, lo = s.lo, hi = s.hi, untouched = s.untouched,
                ports = s.ports:count(), ports_sketch = s.ports:is_sketch(),
                peers = s.peers:count(), peers_sketch = s.peers:is_sketch() }
     end)
@@ -367,7 +409,8 @@ describe("primitives", function()
       local _, copy = r:roundtrip(HOST)
       copy:feed { dst = "192.0.2.2", dport = 1, bytes = 5 }
       local got = copy:result(HOST)
-      assert.same({ 2, 15, 5, 10, 1, 2 }, { got.flows, got.bytes, got.lo, got.hi, got.ports, got.peers })
+      assert.same({ 2, 4, 15, 5, 10, 1, 2 },
+                  { got.flows, got.count, got.bytes, got.lo, got.hi, got.ports, got.peers })
     end)
   end)
 end)

@@ -31,7 +31,7 @@ typedef struct st_total { double bytes, flow, packets; } st_total;
 typedef struct st_avg { double duration_ms, flows; } st_avg;
 typedef struct st_dport { hf_distinct ports; } st_dport;
 typedef struct st_peer { hf_distinct peers; } st_peer;
-typedef struct st_tcp { double ACK, CWR, ECE, FIN, PSH, RST, SYN, URG, tcp; } st_tcp;
+typedef struct st_tcp { uint32_t ACK, CWR, ECE, FIN, PSH, RST, SYN, URG, tcp; } st_tcp;
 
 typedef struct plainc {
     hf_layout  layout;
@@ -55,11 +55,11 @@ static void plainc_init(plainc *p, const hf_config *cfg, hf_sink *sink)
     const hf_field avg[] = {F(st_avg, duration_ms, HF_FIELD_SUM, 0), F(st_avg, flows, HF_FIELD_SUM, 0)};
     const hf_field dport[] = {F(st_dport, ports, HF_FIELD_DISTINCT, ex)};
     const hf_field peer[] = {F(st_peer, peers, HF_FIELD_DISTINCT, ex)};
-    const hf_field tcp[] = {F(st_tcp, ACK, HF_FIELD_SUM, 0), F(st_tcp, CWR, HF_FIELD_SUM, 0),
-                            F(st_tcp, ECE, HF_FIELD_SUM, 0), F(st_tcp, FIN, HF_FIELD_SUM, 0),
-                            F(st_tcp, PSH, HF_FIELD_SUM, 0), F(st_tcp, RST, HF_FIELD_SUM, 0),
-                            F(st_tcp, SYN, HF_FIELD_SUM, 0), F(st_tcp, URG, HF_FIELD_SUM, 0),
-                            F(st_tcp, tcp, HF_FIELD_SUM, 0)};
+    const hf_field tcp[] = {F(st_tcp, ACK, HF_FIELD_COUNT32, 0), F(st_tcp, CWR, HF_FIELD_COUNT32, 0),
+                            F(st_tcp, ECE, HF_FIELD_COUNT32, 0), F(st_tcp, FIN, HF_FIELD_COUNT32, 0),
+                            F(st_tcp, PSH, HF_FIELD_COUNT32, 0), F(st_tcp, RST, HF_FIELD_COUNT32, 0),
+                            F(st_tcp, SYN, HF_FIELD_COUNT32, 0), F(st_tcp, URG, HF_FIELD_COUNT32, 0),
+                            F(st_tcp, tcp, HF_FIELD_COUNT32, 0)};
     hf_layout_init(&p->layout);
     p->o_total = (size_t)hf_layout_add(&p->layout, "total", sizeof(st_total), total, 3);
     p->o_avg = (size_t)hf_layout_add(&p->layout, "avg_flow_duration", sizeof(st_avg), avg, 2);

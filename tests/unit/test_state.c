@@ -22,6 +22,7 @@ typedef struct row {
     hf_distinct peers;      /* DISTINCT, limit 16 */
     hf_topk     ports;      /* TOPK, k 3 */
     hf_distinct dports;     /* DISTINCT, default limit */
+    uint32_t    syns;       /* COUNT32 */
 } row;
 
 static hf_field fields[] = {
@@ -31,8 +32,9 @@ static hf_field fields[] = {
     {offsetof(row, peers),  HF_FIELD_DISTINCT, 16},
     {offsetof(row, ports),  HF_FIELD_TOPK,     3},
     {offsetof(row, dports), HF_FIELD_DISTINCT, 0},
+    {offsetof(row, syns),   HF_FIELD_COUNT32,  0},
 };
-static const hf_schema schema = {fields, 6, sizeof(row)};
+static const hf_schema schema = {fields, 7, sizeof(row)};
 
 /* One flow's worth of updates, as an analysis would make them. */
 static void update(row *r, double t, uint64_t peer, double port, hf_arena *a)
@@ -43,6 +45,7 @@ static void update(row *r, double t, uint64_t peer, double port, hf_arena *a)
     hf_distinct_add_u64(&r->peers, peer, a);
     hf_topk_add_number(&r->ports, port, 1, a);
     hf_distinct_add_u64(&r->dports, (uint64_t)port, a);
+    r->syns += port == 443;
 }
 
 /* ------------------------------------------------------------------------
@@ -60,6 +63,7 @@ TEST(init_sets_start_values_and_parameters)
     CHECK(r.peers.limit == 16 && r.peers.n == 0 && r.peers.cap == 0 && r.peers.mem == NULL);
     CHECK(r.ports.k == 3 && r.ports.n == 0 && r.ports.items == NULL);
     CHECK(r.dports.limit == 0);
+    CHECK(r.syns == 0);
     CHECK_EQ_INT(hf_state_mem_bytes(&schema, (const uint8_t *)&r), 0);
 }
 
@@ -94,6 +98,7 @@ TEST(merge_combines_each_kind)
     CHECK(x.last == 550);
     CHECK(hf_distinct_count(&x.peers) == 14);
     CHECK(hf_distinct_count(&x.dports) == 2);
+    CHECK(x.syns == 6);
     hf_topk_item got[3], want[3];
     CHECK_EQ_INT(hf_topk_items(&x.ports, got, 3), 2);
     CHECK_EQ_INT(hf_topk_items(&all.ports, want, 3), 2);
@@ -111,6 +116,22 @@ TEST(merge_combines_each_kind)
     CHECK(e.flows == 16 && e.first == 50 && e.last == 550);
     CHECK(hf_distinct_count(&e.peers) == 14);
     hf_arena_free(a);
+}
+
+TEST(merge_of_counts_stops_at_the_top)
+{
+    row x, y;
+    hf_state_init(&schema, (uint8_t *)&x);
+    hf_state_init(&schema, (uint8_t *)&y);
+    x.syns = UINT32_MAX - 5;
+    y.syns = 5;
+    hf_state_merge(&schema, (uint8_t *)&x, (const uint8_t *)&y, NULL);
+    CHECK(x.syns == UINT32_MAX);                       /* exactly the top */
+    hf_state_merge(&schema, (uint8_t *)&x, (const uint8_t *)&y, NULL);
+    CHECK(x.syns == UINT32_MAX);                       /* past it: stays, never wraps */
+    y.syns = UINT32_MAX;
+    hf_state_merge(&schema, (uint8_t *)&y, (const uint8_t *)&x, NULL);
+    CHECK(y.syns == UINT32_MAX);
 }
 
 TEST(merge_turns_peers_into_a_sketch_past_the_limit)
@@ -150,6 +171,7 @@ TEST(serialise_round_trips)
         CHECK_EQ_INT(serialise(&x, b1, sizeof b1), need);
         CHECK_EQ_INT(hf_state_deserialize(&schema, (uint8_t *)&y, b1, need, a), need);
         CHECK(y.flows == x.flows && y.first == x.first && y.last == x.last);
+        CHECK(y.syns == x.syns);
         CHECK(hf_distinct_count(&y.peers) == hf_distinct_count(&x.peers));
         CHECK(hf_distinct_count(&y.dports) == hf_distinct_count(&x.dports));
         CHECK_EQ_INT(y.ports.n, x.ports.n);
@@ -182,14 +204,18 @@ TEST(another_schema_is_refused)
     hf_schema fewer = {fields, 5, sizeof(row)};
     CHECK(hf_state_deserialize(&fewer, (uint8_t *)&y, buf, n, a) == -1);
     /* Same count, a kind differs (MIN where MAX was). */
-    hf_field swapped[6];
+    hf_field swapped[7];
     memcpy(swapped, fields, sizeof swapped);
     swapped[2].kind = HF_FIELD_MIN;
-    hf_schema other = {swapped, 6, sizeof(row)};
+    hf_schema other = {swapped, 7, sizeof(row)};
     CHECK(hf_state_deserialize(&other, (uint8_t *)&y, buf, n, a) == -1);
     /* DISTINCT where TOPK was. */
     memcpy(swapped, fields, sizeof swapped);
     swapped[4].kind = HF_FIELD_DISTINCT;
+    CHECK(hf_state_deserialize(&other, (uint8_t *)&y, buf, n, a) == -1);
+    /* SUM where COUNT32 was: 8 bytes where 4 are. */
+    memcpy(swapped, fields, sizeof swapped);
+    swapped[6].kind = HF_FIELD_SUM;
     CHECK(hf_state_deserialize(&other, (uint8_t *)&y, buf, n, a) == -1);
     /* The right schema still reads it. */
     CHECK_EQ_INT(hf_state_deserialize(&schema, (uint8_t *)&y, buf, n, a), n);
@@ -209,10 +235,18 @@ TEST(hostile_input_is_refused)
         CHECK(y.flows == 0 && y.peers.limit == 16 && y.ports.k == 3); } while (0)
     WITH(b[0] = 0);                                   /* version */
     WITH(b[1] = 1);                                   /* reserved */
-    WITH(b[2] = 7);                                   /* field count */
+    WITH(b[2] = 8);                                   /* field count */
     WITH(b[3] = 1);
     WITH(b[4] = HF_FIELD_MAX);                        /* first kind */
+    WITH(b[n - 5] = HF_FIELD_SUM);                    /* the count's kind */
 #undef WITH
+    /* Any 32-bit count travels; one cut short is refused. */
+    memcpy(b, ok, n);
+    memset(b + n - 4, 0xff, 4);
+    CHECK_EQ_INT(hf_state_deserialize(&schema, (uint8_t *)&y, b, n, a), n);
+    CHECK(y.syns == UINT32_MAX);
+    CHECK(hf_state_deserialize(&schema, (uint8_t *)&y, b, n - 1, a) == -1);
+    CHECK(y.syns == 0);
     /* Any double travels, NaN included, bit for bit. */
     memcpy(b, ok, n);
     b[5 + 7] = 0x7f; b[5 + 6] = 0xf8; b[5] = 0x2a;    /* a NaN with a payload */
@@ -245,6 +279,7 @@ int main(void)
     RUN(init_sets_start_values_and_parameters);
     RUN(init_clamps_parameters);
     RUN(merge_combines_each_kind);
+    RUN(merge_of_counts_stops_at_the_top);
     RUN(merge_turns_peers_into_a_sketch_past_the_limit);
     RUN(serialise_round_trips);
     RUN(another_schema_is_refused);
