@@ -214,6 +214,35 @@ uint8_t *hf_window_row(const hf_window *w, uint32_t i)
     return w->chunks[i / HF_CHUNK_ROWS] + (size_t)(i % HF_CHUNK_ROWS) * w->row_size;
 }
 
+uint64_t hf_window_omit(const hf_window *w, uint32_t i)
+{
+    uint32_t c = i / HF_CHUNK_ROWS;
+    if (c >= w->omit_chunks || !w->omit[c]) return 0;
+    return w->omit[c][i % HF_CHUNK_ROWS];
+}
+
+/* The list of per-chunk arrays covers the chunks that exist when a bit is
+ * set; it grows (at least doubling) as later chunks get bits, and an array
+ * (2 KB) is made only for a chunk that has a row with bits. */
+void hf_window_omit_set(hf_window *w, uint32_t i, uint64_t bits)
+{
+    if (!bits) return;
+    uint32_t c = i / HF_CHUNK_ROWS;
+    if (c >= w->omit_chunks) {
+        uint32_t n = w->nchunks > 2 * w->omit_chunks ? w->nchunks : 2 * w->omit_chunks;
+        uint64_t **list = hf_arena_calloc(w->arena, sizeof *list * n);
+        if (w->omit_chunks) {
+            memcpy(list, w->omit, sizeof *list * w->omit_chunks);
+            hf_arena_release(w->arena, w->omit, sizeof *list * w->omit_chunks);
+        }
+        w->omit = list;
+        w->omit_chunks = n;
+    }
+    if (!w->omit[c]) w->omit[c] = hf_arena_calloc(w->arena, sizeof(uint64_t) * HF_CHUNK_ROWS);
+    w->omit[c][i % HF_CHUNK_ROWS] |= bits;
+    w->omit_any |= bits;
+}
+
 #ifndef TAG_MAX_SLOTS                /* (a test may lower it) */
 #define TAG_MAX_SLOTS (1u << 24)   /* tables up to this size carry tags */
 #endif
@@ -270,7 +299,7 @@ static uint8_t *row_new(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
     memcpy(h->addr, addr, 16);
     h->family = family;
     memset(h->pad, 0, sizeof h->pad);
-    h->omit = 0;
+    h->row = i;
     const hf_layout *l = w->layout;
     for (int a = 0; a < l->n; a++) hf_state_init(&l->schemas[a], row + l->offsets[a]);
     return row;
@@ -332,27 +361,24 @@ static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
             }
         if (map[a] < 0) unmapped |= 1ULL << a;
     }
-    uint64_t any = 0;
     for (uint32_t i = 0; i < src->nhosts; i++) {
         const uint8_t *s = hf_window_row(src, i);
         const hf_host *h = (const hf_host *)s;
         uint8_t *d = hf_window_host(ws, dst, h->addr, h->family);
         if (!d) continue;
-        uint64_t omit = unmapped;
+        uint64_t omit = unmapped, so = src->omit_any ? hf_window_omit(src, i) : 0;
         if (same) {
-            omit |= h->omit;
-        } else if (h->omit) {
+            omit |= so;
+        } else if (so) {
             for (int a = 0; a < dl->n; a++)
-                if (map[a] >= 0 && (h->omit >> map[a] & 1)) omit |= 1ULL << a;
+                if (map[a] >= 0 && (so >> map[a] & 1)) omit |= 1ULL << a;
         }
-        ((hf_host *)d)->omit |= omit;
-        any |= omit;
+        hf_window_omit_set(dst, ((const hf_host *)d)->row, omit);
         for (int a = 0; a < dl->n; a++)
             if (map[a] >= 0)
                 hf_state_merge(&dl->schemas[a], d + dl->offsets[a], s + sl->offsets[map[a]],
                                dst->arena);
     }
-    dst->omit_any |= any;
 }
 
 static void window_free(hf_window *w)

@@ -15,7 +15,8 @@
  *
  * A window's memory (hash table, state rows, sets) is one arena, so closing
  * is one hf_arena_free().  Every state row starts with the host it belongs
- * to (hf_host); the analyses' states follow at the offsets of the layout.
+ * to (hf_host: its address and its row number); the analyses' states follow
+ * at the offsets of the layout.
  *
  * Layouts and hot reload
  * ----------------------
@@ -46,11 +47,15 @@
  *
  * Fields left out
  * ---------------
- * hf_host.omit has bit a set when analysis a of the row's layout must be
- * left out of this host's record: it raised an error for this host, it was
+ * A host's omit bits have bit a set when analysis a of the row's layout
+ * must be left out of its record: it raised an error for this host, it was
  * disabled while the host had flows, or (above) its state would be partial.
  * Merging ORs the bits (mapped between layouts); the record writer skips
- * them.  hf_window.omit_any is the OR over the window's rows. */
+ * them.  They are rare, so they are not in the row (8 bytes of every host
+ * of every window): a window keeps them beside its rows, one array of
+ * HF_CHUNK_ROWS per chunk of rows, made when a row of the chunk first gets
+ * a bit (hf_window_omit_set), found by the row number in hf_host.
+ * hf_window.omit_any is the OR over the window's rows. */
 #ifndef HF_WINDOW_H
 #define HF_WINDOW_H
 
@@ -67,8 +72,8 @@
 typedef struct hf_host {
     uint8_t  addr[16];
     uint8_t  family;
-    uint8_t  pad[7];
-    uint64_t omit;         /* bit a: leave analysis a out of this host's record */
+    uint8_t  pad[3];
+    uint32_t row;          /* its number in the window (where its omit bits are) */
 } hf_host;
 
 /* Where each analysis's state lies in a row. */
@@ -100,6 +105,8 @@ typedef struct hf_window {
     struct hf_window *next;
     hf_layout *layout;     /* the layout of the window's start */
     uint64_t  omit_any;    /* OR of the rows' omit bits */
+    uint64_t **omit;       /* per chunk: its rows' omit bits, or NULL (none set) */
+    uint32_t  omit_chunks; /* entries in omit (NULL until a bit is set) */
 } hf_window;
 
 typedef struct hf_level {
@@ -159,6 +166,10 @@ hf_window *hf_windows_base(hf_windows *ws, int64_t t);
 uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family);
 /* Row i (0 <= i < nhosts) of w. */
 uint8_t *hf_window_row(const hf_window *w, uint32_t i);
+/* The omit bits of row i of w (see "Fields left out"). */
+uint64_t hf_window_omit(const hf_window *w, uint32_t i);
+/* Set bits among the omit bits of row i of w (and in w->omit_any). */
+void hf_window_omit_set(hf_window *w, uint32_t i, uint64_t bits);
 
 /* Close every window that ends at or before boundary, finest level first:
  * emit(ctx, w) for asked-for granularities, merge into coarser (mapping

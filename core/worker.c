@@ -306,11 +306,12 @@ static void emit_window(void *ctx, hf_window *win)
     uint64_t pending = 0;
     for (uint32_t i = 0; i < win->nhosts; i++) {
         const hf_host *h = (const hf_host *)hf_window_row(win, i);
+        uint64_t omit = win->omit_any ? hf_window_omit(win, i) : 0;
         hf_worker_record_head(b, win, h);
         int first = 1;
         for (int a = 0; a < l->n; a++) {
             const hf_fragments *f = &w->frags[a];
-            if (!f->len[i] || (h->omit >> a & 1)) continue;   /* none, or left out */
+            if (!f->len[i] || (omit >> a & 1)) continue;      /* none, or left out */
             if (!first) hf_buf_putc(b, ',');
             first = 0;
             hf_buf_putc(b, '"');
@@ -370,8 +371,8 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
     w->job.disabled = 0;
     lua_call_ref(w, w->ref_process, "process");
     if (w->job.disabled) {            /* analyses not run: their fields are partial */
-        for (int i = 0; i < n; i++) ((hf_host *)w->group_rows[i])->omit |= w->job.disabled;
-        win->omit_any |= w->job.disabled;
+        for (int i = 0; i < n; i++)
+            hf_window_omit_set(win, ((const hf_host *)w->group_rows[i])->row, w->job.disabled);
     }
     w->job.window = NULL;
     w->job.n = 0;

@@ -11,7 +11,7 @@
  * Hot reload (reload.h): a worker checks a plan's new files when it is
  * posted (between two batches), and applies a commit when it comes through
  * its queue, in order with the flows.  Isolation: the Lua side catches each
- * analysis's errors, marks the affected rows (hf_host.omit), disables an
+ * analysis's errors, marks the affected rows (their omit bits), disables an
  * analysis over its error or time budget, and says which analysis runs now
  * (hf_job.current) so the watchdog can interrupt or report it. */
 #ifndef HF_WORKER_H

@@ -84,8 +84,8 @@ declare("hf_host", [[
 typedef struct hf_host {
   uint8_t  addr[16];
   uint8_t  family;
-  uint8_t  pad[7];
-  uint64_t omit;
+  uint8_t  pad[3];
+  uint32_t row;
 } hf_host;
 typedef struct hf_window {
   int64_t   start_ms;
@@ -101,6 +101,8 @@ typedef struct hf_window {
   struct hf_window *next;
   void     *layout;
   uint64_t  omit_any;
+  uint64_t **omit;
+  uint32_t  omit_chunks;
 } hf_window;
 typedef struct hf_fragments {
   hf_buf    buf;
@@ -158,6 +160,8 @@ void   hf_buf_put_number(hf_buf *b, double v);
 void   hf_buf_put_string(hf_buf *b, const char *s, size_t n);
 size_t hf_addr_format(const uint8_t *addr, uint8_t family, char *out);
 uint8_t *hf_window_row(const hf_window *w, uint32_t i);
+uint64_t hf_window_omit(const hf_window *w, uint32_t i);
+void   hf_window_omit_set(hf_window *w, uint32_t i, uint64_t bits);
 long   hf_layout_add(void *layout, const char *name, size_t size, const hf_field *fields, int nfields);
 double hf_worker_cpu_ns(void);
 long   hf_layout_add_id(void *layout, const char *name, uint32_t id, size_t size, const hf_field *fields, int nfields);

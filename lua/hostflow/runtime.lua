@@ -24,8 +24,8 @@
 -- Isolation.  An error in an analysis is caught, counted and logged
 -- (rate-limited, with the host and the traceback); the loop resumes after
 -- the flow or host that failed, the other analyses never notice, and the
--- field is left out of the records of that host (hf_host.omit, which the
--- core ORs into coarser windows).  An analysis over its error budget
+-- field is left out of the records of that host (its omit bits, which the
+-- core keeps beside the window's rows and ORs into coarser windows).  An analysis over its error budget
 -- (job.max_errors a minute) or its time (job.max_batch_ns per batch) is
 -- disabled until a reload.  A new version is checked before it runs: it
 -- compiles, its table passes hf.validate, and it runs over sample flows
@@ -305,19 +305,18 @@ end
 ]]
 M.RUN_SRC = RUN_SRC    -- for hostflow check and the JIT spec, which run the same loop
 
--- check: some rows of the window leave this analysis out (hf_host.omit).
+-- check: some rows of the window leave this analysis out (their omit bits).
 local EMIT_SRC = [[
 local result, T, off, pos, encode, keys, C, bitv = ...
 local ffi = require("ffi")
 local cast, band = ffi.cast, require("bit").band
-local hostp = ffi.typeof("hf_host *")
 return function(w, fr, buf, first, n, check)
   for i = first, n - 1 do
     pos[0] = i
     local start = buf.len
     fr.off[i] = start
     local row = C.hf_window_row(w, i)
-    if not (check and band(cast(hostp, row).omit, bitv) ~= 0) then
+    if not (check and band(C.hf_window_omit(w, i), bitv) ~= 0) then
       local v = result(cast(T, row + off))
       if v ~= nil then encode(buf, v, keys, 0) end
     end
@@ -523,9 +522,7 @@ function M.start(opts)
   local traceback = debug.traceback
 
   local function omit_row(row, b)
-    local h = ffi.cast(hostp, row)
-    h.omit = bor(h.omit, b)
-    job.window.omit_any = bor(job.window.omit_any, b)
+    C.hf_window_omit_set(job.window, ffi.cast(hostp, row).row, b)
   end
 
   local function process()

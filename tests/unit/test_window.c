@@ -309,7 +309,7 @@ static void show(void *ctx, hf_window *w)
         e->start_ms = w->start_ms;
         e->host = h->addr[15];
         for (int a = 0; a < l->n && e->n < 8; a++) {
-            if (h->omit >> a & 1) continue;
+            if (hf_window_omit(w, h->row) >> a & 1) continue;
             snprintf(e->names[e->n], sizeof e->names[0], "%s", l->names[a]);
             memcpy(&e->sums[e->n], row + l->offsets[a], 8);
             e->n++;
@@ -412,7 +412,8 @@ TEST(omitted_fields_stay_omitted_in_coarser_windows)
     uint8_t a[16];
     addr_of(a, 1);
     hf_window *w = hf_windows_base(&f.ws, 1000);
-    ((hf_host *)hf_window_host(&f.ws, w, a, 4))->omit |= 1;   /* analysis 0 failed for host 1 */
+    const hf_host *h = (const hf_host *)hf_window_host(&f.ws, w, a, 4);
+    hf_window_omit_set(w, h->row, 1);                          /* analysis 0 failed for host 1 */
     shown_sink *out = calloc(1, sizeof *out);
     hf_windows_close(&f.ws, INT64_MAX, show, out);
     CHECK(field_of(out, 10000, 0, 1, "a") == -1);
@@ -420,6 +421,35 @@ TEST(omitted_fields_stay_omitted_in_coarser_windows)
     CHECK(field_of(out, 30000, 0, 1, "a") == -1);             /* the coarse one is not */
     CHECK(field_of(out, 30000, 0, 2, "a") == 1);              /* others untouched */
     free(out);
+    teardown(&f);
+}
+
+TEST(omit_bits_are_kept_beside_the_rows_only_where_set)
+{
+    fixture f;
+    int64_t g[] = {10000};
+    setup(&f, g, 1, 0);
+    CHECK_EQ_INT(sizeof(hf_host), 24);
+    for (uint32_t h = 0; h < 3 * HF_CHUNK_ROWS; h++) add(&f.ws, f.off, h, 1000, 1);
+    hf_window *w = hf_windows_base(&f.ws, 1000);
+    CHECK(w->omit == NULL && w->omit_any == 0);                /* none set: nothing made */
+    for (uint32_t i = 0; i < w->nhosts; i++) {
+        CHECK_EQ_INT(((const hf_host *)hf_window_row(w, i))->row, i);
+        CHECK(hf_window_omit(w, i) == 0);
+    }
+    hf_window_omit_set(w, 5, 0);                               /* no bits: still nothing */
+    CHECK(w->omit == NULL);
+    hf_window_omit_set(w, 2 * HF_CHUNK_ROWS + 7, 1ULL << 63);
+    hf_window_omit_set(w, 2 * HF_CHUNK_ROWS + 7, 2);
+    CHECK(w->omit[0] == NULL && w->omit[1] == NULL && w->omit[2] != NULL);
+    for (uint32_t h = 3 * HF_CHUNK_ROWS; h < 9 * HF_CHUNK_ROWS; h++) add(&f.ws, f.off, h, 1000, 1);
+    hf_window_omit_set(w, 8 * HF_CHUNK_ROWS + 1, 4);           /* a later chunk: the list grows */
+    CHECK(w->omit_chunks >= 9);
+    for (uint32_t i = 0; i < w->nhosts; i++) {
+        uint64_t want = i == 2 * HF_CHUNK_ROWS + 7 ? (1ULL << 63 | 2) : i == 8 * HF_CHUNK_ROWS + 1 ? 4 : 0;
+        CHECK(hf_window_omit(w, i) == want);
+    }
+    CHECK(w->omit_any == (1ULL << 63 | 2 | 4));
     teardown(&f);
 }
 
@@ -501,6 +531,7 @@ int main(void)
     RUN(windows_keep_the_layout_of_their_start);
     RUN(a_reload_loses_no_flow_and_leaves_out_partial_fields);
     RUN(omitted_fields_stay_omitted_in_coarser_windows);
+    RUN(omit_bits_are_kept_beside_the_rows_only_where_set);
     RUN(a_layout_is_retired_once_no_window_can_use_it);
     RUN(merges_match_analyses_by_name_and_id_not_position);
     return UNIT_END();
