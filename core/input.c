@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "alloc.h"
@@ -33,6 +35,9 @@ struct hf_input {
     size_t   max_line;
     uint64_t lineno;
     int      eof;
+    int      may_wait;   /* not a regular file: a read can wait for data */
+    void   (*on_wait)(void *ctx);
+    void    *on_wait_ctx;
     char     error[256];
 };
 
@@ -50,12 +55,24 @@ hf_input *hf_input_open(const char *path, size_t max_line, char *err, size_t err
     in->max_line = max_line;
     in->cap = 2 * max_line + 256 * 1024;
     in->buf = hf_malloc(in->cap);
+    struct stat st;
+    in->may_wait = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode);
     return in;
+}
+
+void hf_input_on_wait(hf_input *in, void (*fn)(void *ctx), void *ctx)
+{
+    in->on_wait = fn;
+    in->on_wait_ctx = ctx;
 }
 
 /* read(2) into dst: bytes read, 0 at the end, -1 on error (in->error). */
 static long read_some(hf_input *in, void *dst, size_t cap)
 {
+    if (in->on_wait && in->may_wait) {
+        struct pollfd pfd = {.fd = in->fd, .events = POLLIN};
+        if (poll(&pfd, 1, 0) == 0) in->on_wait(in->on_wait_ctx);
+    }
     ssize_t n = read(in->fd, dst, cap);
     if (n < 0) snprintf(in->error, sizeof in->error, "%s",
                         errno == EINTR ? "interrupted" : strerror(errno));

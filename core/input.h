@@ -27,6 +27,10 @@ int hf_input_next(hf_input *in, const char **line, size_t *len);
 /* 1-based number of the line last returned (or skipped). */
 uint64_t hf_input_lineno(const hf_input *in);
 const char *hf_input_error(const hf_input *in);
+/* fn(ctx) is called before a read that would wait: the input is a pipe, a
+ * terminal or a socket with nothing to read right now.  (A regular file
+ * never waits.)  For work that must not sit idle while input is slow. */
+void hf_input_on_wait(hf_input *in, void (*fn)(void *ctx), void *ctx);
 void hf_input_close(hf_input *in);
 
 #endif

@@ -170,11 +170,19 @@ static int die(const char *fmt, ...)
     return 2;
 }
 
+/* Before the input waits for data: the lines fed so far go all the way
+ * (decoded on other threads, they would otherwise wait for more). */
+static void drain_pipeline(void *p)
+{
+    hf_pipeline_drain(p);
+}
+
 /* Feed every line of in to the pipeline, until its end or a stop.
  * Returns 1 when reading failed, else 0. */
 static int read_lines(hf_input *in, const char *path, hf_pipeline *p)
 {
     const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+    hf_input_on_wait(in, drain_pipeline, p);
     for (;;) {
         const char *line;
         size_t len;

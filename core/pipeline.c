@@ -3,7 +3,10 @@
  * With one worker everything runs in the calling thread (a full batch is
  * processed in place); with more, each worker is a thread fed through a
  * bounded queue, which is also the back-pressure: a slow worker stops the
- * reader rather than letting memory grow. */
+ * reader rather than letting memory grow.  With more than one worker, lines
+ * from a file or stdin are also decoded on as many threads (decoders.h) and
+ * come back in input order; the reading thread keeps the rest of the record
+ * path (take_line), so it no longer bounds how many workers pay off. */
 #include "pipeline.h"
 
 #include <math.h>
@@ -15,6 +18,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "decoders.h"
 #include "ffi.h"
 #include "hash.h"
 #include "log.h"
@@ -27,7 +31,8 @@
 
 typedef _Atomic uint64_t hf_counter;
 
-enum { REASON_TOO_LONG = HF_DECODE_REASONS, REASON_FUTURE, NREASONS };
+/* rejects are counted by reason: the decoder's, then these */
+enum { REASON_TOO_LONG = HF_LINE_TOO_LONG, REASON_FUTURE = HF_LINE_FUTURE, NREASONS };
 
 #define MAX_PARTITIONS 1024
 #define MAX_HOLDS      32
@@ -85,6 +90,9 @@ struct hf_pipeline {
     void            *report_ctx;
     hf_ratelimit     rl_reject, rl_late;
     hf_reload       *reload;       /* hot reload and the watchdog (reload.h) */
+    hf_decoders     *dec;          /* with several workers: lines decoded on threads */
+    hf_chunk        *filling;      /* ... the chunk being filled */
+    int              dec_failed;   /* the decoder threads could not start */
 };
 
 /* One more, by the only thread that writes the counter. */
@@ -178,18 +186,6 @@ static const char *origin(const hf_pipeline *p, int part, int64_t offset, char *
     if (part == 0) snprintf(out, n, "%s:%llu", p->input_name, (unsigned long long)p->lineno);
     else snprintf(out, n, "%s[%d]@%lld", p->parts[part].topic, p->parts[part].id, (long long)offset);
     return out;
-}
-
-void hf_pipeline_too_long(hf_pipeline *p, const char *name, uint64_t lineno)
-{
-    char where[512];
-    p->input_name = name;
-    p->lineno = lineno;
-    origin(p, 0, -1, where, sizeof where);
-    bump(&p->records);
-    bump(&p->rejected[REASON_TOO_LONG]);
-    hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (too_long): longer than %zu bytes",
-                   where, p->cfg->max_line);
 }
 
 static int64_t floor_to(int64_t t, int64_t g)
@@ -333,57 +329,71 @@ static void advance(hf_pipeline *p)
     }
 }
 
-int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
-                        const char *rec, size_t len)
+/* Everything after a line's decoding (st: enum hf_line_status, *fp the flow
+ * when it is one), in input order: count it, warn, drop it as replayed or
+ * late, or give it to its host's worker and move the watermark.  Returns 0,
+ * or the reject reason. */
+static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_flow *fp,
+                     const char *rec, size_t len)
 {
-    hf_flow f;
     char snip[72], where[512];
     partition *pt = &p->parts[part];
     hf_reload_poll(p->reload, p->max_end);   /* a reload to check or commit */
     bump(&p->records);
     if (offset >= 0) pt->next_offset = offset + 1;
-    int rc = hf_decode_flow(rec, len, &f);
-    if (rc != HF_DECODE_OK) {
-        bump(&p->rejected[rc]);
-        hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (%s): %s",
-                       origin(p, part, offset, where, sizeof where),
-                       hf_decode_reason_name(rc), hf_log_snippet(rec, len, snip, sizeof snip));
-        return rc;
-    }
-    bump(&p->decoded);
-    if (f.end_ms > p->future_ms) {
+    switch (st) {
+    case HF_LINE_FLOW:
+        bump(&p->decoded);
+        break;
+    case HF_LINE_FILTERED:
+        bump(&p->decoded);
+        bump(&p->filtered);
+        return 0;
+    case HF_LINE_FUTURE:
+        bump(&p->decoded);
         bump(&p->rejected[REASON_FUTURE]);
         hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (future_time): the flow "
                        "ends more than a day from now: %s", origin(p, part, offset, where, sizeof where),
                        hf_log_snippet(rec, len, snip, sizeof snip));
         return REASON_FUTURE;
+    case HF_LINE_TOO_LONG:
+        bump(&p->rejected[REASON_TOO_LONG]);
+        hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (too_long): longer than %zu bytes",
+                       origin(p, part, offset, where, sizeof where), p->cfg->max_line);
+        return REASON_TOO_LONG;
+    default:
+        bump(&p->rejected[st]);
+        hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (%s): %s",
+                       origin(p, part, offset, where, sizeof where),
+                       hf_decode_reason_name(st), hf_log_snippet(rec, len, snip, sizeof snip));
+        return st;
     }
-    if (!hf_prefixes_match(p->nets, f.src)) {
-        bump(&p->filtered);
-        return 0;
+    double end_ms = fp->end_ms;
+    int64_t release = INT64_MIN;
+    if (offset >= 0 || pt->released_until != INT64_MIN) {
+        release = release_time(p, (int64_t)end_ms);
+        if (release <= pt->released_until) {   /* read again after a restart: in records already */
+            bump(&p->replayed);
+            return 0;
+        }
     }
-    int64_t release = release_time(p, (int64_t)f.end_ms);
-    if (release <= pt->released_until) {   /* read again after a restart: in records already */
-        bump(&p->replayed);
-        return 0;
-    }
-    if ((int64_t)f.end_ms < p->closed_until) {
+    if ((int64_t)end_ms < p->closed_until) {
         bump(&p->late);
         hf_log_limited(&p->rl_late, HF_LOG_WARN, "%s: late flow: it ends %.0f ms before "
                        "the windows still open", origin(p, part, offset, where, sizeof where),
-                       (double)p->closed_until - f.end_ms);
+                       (double)p->closed_until - end_ms);
         return 0;
     }
     bump(&p->accepted);
     if (offset >= 0) hold(pt, release, offset);
     int i = p->nworkers == 1 ? 0
-          : (int)((hf_hash_addr(f.src) >> 32) % (uint64_t)p->nworkers);
+          : (int)((hf_hash_addr(fp->src) >> 32) % (uint64_t)p->nworkers);
     hf_batch *b = p->pending[i];
-    b->flows[b->n++] = f;
+    b->flows[b->n++] = *fp;
     if (pt->eof) wake(p, pt);
-    if (f.end_ms > pt->max_end) {
-        pt->max_end = f.end_ms;
-        if (f.end_ms > p->max_end) p->max_end = f.end_ms;
+    if (end_ms > pt->max_end) {
+        pt->max_end = end_ms;
+        if (end_ms > p->max_end) p->max_end = end_ms;
         int64_t before = p->closed_until;
         advance(p);
         if (p->closed_until != before) return 0;   /* every batch was handed over */
@@ -392,11 +402,89 @@ int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
     return 0;
 }
 
+int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
+                        const char *rec, size_t len)
+{
+    hf_flow f;
+    int st = hf_line_classify(rec, len, p->nets, p->future_ms, &f);
+    return take_line(p, part, offset, st, &f, rec, len);
+}
+
+/* ------------------------------------------------------------------------
+ * Lines decoded on threads (decoders.h): the reader copies lines into a
+ * chunk, submits it when full, and runs take_line over the chunks that come
+ * back, oldest first.
+ * --------------------------------------------------------------------- */
+
+static void run_chunk(hf_pipeline *p, hf_chunk *c)
+{
+    p->input_name = c->name;
+    for (int i = 0; i < c->n; i++) {
+        p->lineno = c->first_lineno + (uint64_t)i;
+        take_line(p, 0, -1, c->status[i], &c->flows[i], c->bytes + c->off[i], c->lens[i]);
+    }
+    hf_decoders_release(p->dec, c);
+}
+
+/* Submit the chunk being filled, then take back what is decoded already. */
+static void submit(hf_pipeline *p)
+{
+    hf_decoders_submit(p->dec, p->filling);
+    p->filling = NULL;
+    hf_chunk *c;
+    while ((c = hf_decoders_take(p->dec, 0))) run_chunk(p, c);
+}
+
+void hf_pipeline_drain(hf_pipeline *p)
+{
+    if (!p->dec) return;
+    if (p->filling && p->filling->n > 0) submit(p);
+    hf_chunk *c;
+    while ((c = hf_decoders_take(p->dec, 1))) run_chunk(p, c);
+}
+
+static void feed_line(hf_pipeline *p, const char *rec, size_t len, const char *name,
+                      uint64_t lineno, int too_long)
+{
+    if (p->nworkers > 1 && !p->dec && !p->dec_failed) {
+        p->dec = hf_decoders_new(p->nworkers, p->nets, p->future_ms);
+        if (!p->dec) {
+            p->dec_failed = 1;
+            hf_log(HF_LOG_WARN, "cannot start decoder threads: decoding in the reading thread");
+        }
+    }
+    if (!p->dec) {
+        hf_flow f;
+        p->input_name = name;
+        p->lineno = lineno;
+        int st = too_long ? HF_LINE_TOO_LONG : hf_line_classify(rec, len, p->nets, p->future_ms, &f);
+        take_line(p, 0, -1, st, &f, rec, len);
+        return;
+    }
+    hf_chunk *c = p->filling;
+    if (c && c->n > 0 && (c->name != name || c->first_lineno + (uint64_t)c->n != lineno)) {
+        submit(p);
+        c = NULL;
+    }
+    if (!c) {
+        while (!(c = hf_decoders_fill(p->dec))) run_chunk(p, hf_decoders_take(p->dec, 1));
+        p->filling = c;
+    }
+    if (c->n == 0) {
+        c->name = name;
+        c->first_lineno = lineno;
+    }
+    if (hf_chunk_add(c, rec, len, too_long)) submit(p);
+}
+
 void hf_pipeline_feed(hf_pipeline *p, const char *rec, size_t len, const char *name, uint64_t lineno)
 {
-    p->input_name = name;
-    p->lineno = lineno;
-    hf_pipeline_feed_at(p, 0, -1, rec, len);
+    feed_line(p, rec, len, name, lineno, 0);
+}
+
+void hf_pipeline_too_long(hf_pipeline *p, const char *name, uint64_t lineno)
+{
+    feed_line(p, NULL, 0, name, lineno, 1);
 }
 
 const char *hf_pipeline_reason_name(int status)
@@ -418,6 +506,7 @@ static int64_t emitted_until(hf_pipeline *p)
 
 void hf_pipeline_flush(hf_pipeline *p)
 {
+    hf_pipeline_drain(p);
     int64_t through = p->closed_until;
     for (int i = 0; i < p->nparts; i++)
         for (int h = 0; h < p->parts[i].nholds; h++)
@@ -469,6 +558,7 @@ int hf_pipeline_commit_points(hf_pipeline *p, int timeout_ms, hf_commit_point *o
 int hf_pipeline_finish(hf_pipeline *p)
 {
     if (p->finished) return 0;
+    hf_pipeline_drain(p);
     p->finished = 1;
     hf_reload_close(p->reload);
     for (int i = 0; i < p->nworkers; i++) {
@@ -702,6 +792,7 @@ void hf_pipeline_free(hf_pipeline *p)
     if (!p) return;
     if (!p->finished) hf_pipeline_finish(p);
     hf_reload_free(p->reload);
+    hf_decoders_free(p->dec);
     for (int i = 0; i < p->nworkers && p->workers; i++) {
         if (p->pending && p->pending[i]) {
             hf_free(p->pending[i]->flows);

@@ -30,6 +30,11 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const char *lua_dir, char *er
 void hf_pipeline_feed(hf_pipeline *p, const char *rec, size_t len, const char *name, uint64_t lineno);
 /* A record that was too long to read (counted, warned). */
 void hf_pipeline_too_long(hf_pipeline *p, const char *name, uint64_t lineno);
+/* With several workers the records fed are decoded on other threads and
+ * taken on in order later; this takes on every one fed so far (waiting for
+ * their decoding).  The reader calls it before it waits for more input, so
+ * a slow stream is not held back.  Counters and warnings follow then. */
+void hf_pipeline_drain(hf_pipeline *p);
 /* ------------------------------------------------------------------------
  * Offsets (sources that can read again: Kafka)
  *

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_workers.sh -- the parallel copies: the records do not depend on the
 # number of workers (late flows and the watermark are decided in input
-# order, before sharding), and SIGUSR1 / SIGTERM behave.
+# order, before sharding; with several workers lines are decoded on threads
+# and taken back in order), and SIGUSR1 / SIGTERM behave.
 . "$(dirname "$0")/assert.sh"
 
 "$FLOWGEN" --seed 11 --flows 300000 --hosts 5000 --rate 5000 >"$WORK/flows.ndjson"
@@ -17,6 +18,42 @@ same_counts() {
     done
 }
 check "the counters agree across worker counts" same_counts 2
+check "the counters agree across worker counts (3)" same_counts 3
+
+# Hostile lines among the flows, decoded on threads: the same records,
+# counters and warnings (in input order) as one thread.  Over-long lines,
+# binary junk, a NUL, a truncated record, and a last line with no newline.
+cfg=$WORK/small-lines.lua
+echo 'return { max_line = 4096 }' >"$cfg"
+{
+    head -n 30000 "$WORK/flows.ndjson"
+    printf '%*s\n' 9000 '' | tr ' ' 'x'
+    head -c 3000 /dev/urandom | base64 -w0; echo
+    printf '{"src4_addr":"10.0.0.1",\0"dst4_addr":"10.0.0.2"}\n'
+    sed -n '30001,60000p' "$WORK/flows.ndjson"
+    sed -n '60001p' "$WORK/flows.ndjson" | head -c 80; echo
+    printf '%*s\n' 100000 '' | tr ' ' '{'
+    sed -n '60002,90000p' "$WORK/flows.ndjson"
+    sed -n '90001p' "$WORK/flows.ndjson" | tr -d '\n'
+} >"$WORK/hostile.ndjson"
+for j in 1 3; do
+    "$HOSTFLOW" run -c "$cfg" -j$j -i "$WORK/hostile.ndjson" --stats "$WORK/h$j.json" \
+        2>"$WORK/h$j.err" | sort >"$WORK/hr$j"
+done
+check "hostile lines: 3 workers write the same records as 1" cmp -s "$WORK/hr1" "$WORK/hr3"
+same_hostile() {
+    for k in records_read decoded rejected_total monitored filtered late records; do
+        [ "$(json_get "$WORK/h1.json" "d['$k']")" = "$(json_get "$WORK/h3.json" "d['$k']")" ] || return 1
+    done
+    [ "$(json_get "$WORK/h1.json" "d['rejected']")" = "$(json_get "$WORK/h3.json" "d['rejected']")" ] &&
+    [ "$(json_get "$WORK/h3.json" "d['records_read']")" = 90005 ] &&
+    [ "$(json_get "$WORK/h3.json" "d['rejected']['too_long']")" -ge 2 ]
+}
+check "hostile lines: every line counted once, the same by reason" same_hostile
+first_warnings() { grep -m4 'rejected (' "$1" | sed 's/^[^ ]* //'; }
+check "hostile lines: the warnings name the same lines in the same order" \
+    cmp -s <(first_warnings "$WORK/h1.err") <(first_warnings "$WORK/h3.err")
+check "hostile lines: a warning names its line" grep -Eq 'hostile.ndjson:[0-9]+: rejected \(' "$WORK/h3.err"
 
 # SIGUSR1 prints the counters and the run goes on; SIGTERM flushes and exits
 mkfifo "$WORK/fifo"

@@ -1,9 +1,10 @@
 /* test_input.c -- the line reader: lines split at newlines, the last line
  * without one, over-long lines skipped to their newline, gzip read the same
- * as plain text. */
+ * as plain text, and the hook that runs before a read would wait. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -155,6 +156,65 @@ TEST(line_numbers_count_skipped_lines_too)
     hf_input_close(in);
 }
 
+static int waits;
+static void count_wait(void *ctx) { (void)ctx; waits++; }
+
+/* The hook runs before a read that would wait (an empty pipe), and never
+ * for a regular file. */
+TEST(the_wait_hook_runs_before_an_empty_pipe_is_read_not_for_a_file)
+{
+    char err[256];
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    CHECK(write(fds[1], "a\nb\n", 4) == 4);
+    int saved = dup(STDIN_FILENO);
+    dup2(fds[0], STDIN_FILENO);
+    hf_input *in = hf_input_open("-", 256, err, sizeof err);
+    dup2(saved, STDIN_FILENO);
+    close(saved);
+    close(fds[0]);
+    hf_input_on_wait(in, count_wait, NULL);
+    const char *line;
+    size_t len;
+    waits = 0;
+    CHECK_EQ_INT(hf_input_next(in, &line, &len), HF_INPUT_LINE);   /* data there: no wait */
+    CHECK_EQ_INT(waits, 0);
+    CHECK_EQ_INT(hf_input_next(in, &line, &len), HF_INPUT_LINE);
+    close(fds[1]);                                  /* the end is readable: no wait either */
+    CHECK_EQ_INT(hf_input_next(in, &line, &len), HF_INPUT_EOF);
+    CHECK_EQ_INT(waits, 0);
+    hf_input_close(in);
+
+    CHECK(pipe(fds) == 0);
+    saved = dup(STDIN_FILENO);
+    dup2(fds[0], STDIN_FILENO);
+    in = hf_input_open("-", 256, err, sizeof err);
+    dup2(saved, STDIN_FILENO);
+    close(saved);
+    close(fds[0]);
+    hf_input_on_wait(in, count_wait, NULL);
+    pid_t child = fork();
+    if (child == 0) {                               /* writes after the reader waits */
+        usleep(200 * 1000);
+        if (write(fds[1], "late\n", 5) != 5) _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    CHECK_EQ_INT(hf_input_next(in, &line, &len), HF_INPUT_LINE);
+    CHECK(len == 4 && memcmp(line, "late", 4) == 0);
+    CHECK(waits >= 1);
+    hf_input_close(in);
+    waitpid(child, NULL, 0);
+
+    write_file("x\ny\n", 4, 0);
+    in = hf_input_open(path, 256, err, sizeof err);
+    hf_input_on_wait(in, count_wait, NULL);
+    waits = 0;
+    while (hf_input_next(in, &line, &len) == HF_INPUT_LINE) {}
+    CHECK_EQ_INT(waits, 0);
+    hf_input_close(in);
+}
+
 TEST(a_missing_file_is_named)
 {
     char err[256];
@@ -171,6 +231,7 @@ int main(void)
     RUN(an_over_long_line_is_skipped_to_its_newline);
     RUN(a_line_of_exactly_the_limit_is_kept);
     RUN(line_numbers_count_skipped_lines_too);
+    RUN(the_wait_hook_runs_before_an_empty_pipe_is_read_not_for_a_file);
     RUN(a_missing_file_is_named);
     unlink(path);
     return UNIT_END();
