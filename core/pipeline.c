@@ -332,13 +332,14 @@ static void advance(hf_pipeline *p)
 /* Everything after a line's decoding (st: enum hf_line_status, *fp the flow
  * when it is one), in input order: count it, warn, drop it as replayed or
  * late, or give it to its host's worker and move the watermark.  Returns 0,
- * or the reject reason. */
+ * or the reject reason.  The caller has polled for a reload (per record,
+ * or per chunk: the switch point is the base window after the last flow
+ * taken, wherever that is). */
 static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_flow *fp,
                      const char *rec, size_t len)
 {
     char snip[72], where[512];
     partition *pt = &p->parts[part];
-    hf_reload_poll(p->reload, p->max_end);   /* a reload to check or commit */
     bump(&p->records);
     if (offset >= 0) pt->next_offset = offset + 1;
     switch (st) {
@@ -406,6 +407,7 @@ int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
                         const char *rec, size_t len)
 {
     hf_flow f;
+    hf_reload_poll(p->reload, p->max_end);   /* a reload to check or commit */
     int st = hf_line_classify(rec, len, p->nets, p->future_ms, &f);
     return take_line(p, part, offset, st, &f, rec, len);
 }
@@ -418,6 +420,7 @@ int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
 
 static void run_chunk(hf_pipeline *p, hf_chunk *c)
 {
+    hf_reload_poll(p->reload, p->max_end);
     p->input_name = c->name;
     for (int i = 0; i < c->n; i++) {
         p->lineno = c->first_lineno + (uint64_t)i;
@@ -457,6 +460,7 @@ static void feed_line(hf_pipeline *p, const char *rec, size_t len, const char *n
         hf_flow f;
         p->input_name = name;
         p->lineno = lineno;
+        hf_reload_poll(p->reload, p->max_end);
         int st = too_long ? HF_LINE_TOO_LONG : hf_line_classify(rec, len, p->nets, p->future_ms, &f);
         take_line(p, 0, -1, st, &f, rec, len);
         return;
