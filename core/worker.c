@@ -79,6 +79,8 @@ struct hf_worker {
 
     /* the watchdog's view (hf_worker_watch) */
     pthread_t        runner;        /* the thread that runs the Lua state */
+    pthread_mutex_t  watch_lock;    /* held while the watchdog uses the thread */
+    int              exited;        /* under watch_lock: the thread has ended */
     atomic_int       interrupt_slot;/* the analysis to interrupt, -1: none */
     double           interrupted_t0;/* the call interrupted (its job.current_t0) */
 };
@@ -607,7 +609,8 @@ static double runner_cpu_ns(hf_worker *w)
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-int hf_worker_watch(hf_worker *w, double now_ns, double grace_ns, char *msg, size_t len)
+/* hf_worker_watch with watch_lock held, the worker's thread alive. */
+static int watch_locked(hf_worker *w, double now_ns, double grace_ns, char *msg, size_t len)
 {
     volatile hf_job *job = &w->job;
     int slot = job->current;
@@ -635,6 +638,17 @@ int hf_worker_watch(hf_worker *w, double now_ns, double grace_ns, char *msg, siz
         pthread_kill(w->started ? w->thread : w->runner, HF_SIG_INTERRUPT);
     }
     return 0;
+}
+
+/* The thread handle is used (CPU clock, signal) only while the thread has
+ * not ended: it marks its end under watch_lock, so it cannot be joined, and
+ * its handle freed, while the watchdog holds it. */
+int hf_worker_watch(hf_worker *w, double now_ns, double grace_ns, char *msg, size_t len)
+{
+    pthread_mutex_lock(&w->watch_lock);
+    int rc = w->exited ? 0 : watch_locked(w, now_ns, grace_ns, msg, len);
+    pthread_mutex_unlock(&w->watch_lock);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -669,6 +683,7 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     w->job.max_batch_ns = (double)cfg->max_batch_ms * 1e6;
     w->job.max_errors = cfg->max_errors;
     w->runner = pthread_self();
+    pthread_mutex_init(&w->watch_lock, NULL);
     atomic_init(&w->interrupt_slot, -1);
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
@@ -773,6 +788,9 @@ static void *worker_main(void *arg)
         recycle(w, b);
         if (final) break;
     }
+    pthread_mutex_lock(&w->watch_lock);
+    w->exited = 1;
+    pthread_mutex_unlock(&w->watch_lock);
     return NULL;
 }
 int hf_worker_start(hf_worker *w)
@@ -783,7 +801,9 @@ int hf_worker_start(hf_worker *w)
     int rc = pthread_create(&w->thread, NULL, worker_main, w);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) return -1;
+    pthread_mutex_lock(&w->watch_lock);
     w->started = 1;
+    pthread_mutex_unlock(&w->watch_lock);
     return 0;
 }
 
@@ -809,7 +829,9 @@ void hf_worker_join(hf_worker *w)
 {
     if (w->started) {
         pthread_join(w->thread, NULL);
+        pthread_mutex_lock(&w->watch_lock);
         w->started = 0;
+        pthread_mutex_unlock(&w->watch_lock);
     }
 }
 
@@ -851,6 +873,7 @@ void hf_worker_free(hf_worker *w)
     hf_free(w->done);
     hf_pool_free(w->pool);
     pthread_mutex_destroy(&w->lock);
+    pthread_mutex_destroy(&w->watch_lock);
     pthread_cond_destroy(&w->cond);
     hf_free(w);
 }
