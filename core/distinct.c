@@ -45,6 +45,31 @@
  * misses dominate: every SIMD scan and the table land at 13-36 M, the
  * scalar scan at 4 M.
  *
+ * Small numbers
+ * -------------
+ *
+ * Ports and protocols are numbers below 2^16, and no two of those 65536
+ * numbers share a fingerprint (checked once over all of them), so a set of
+ * them can hold the numbers themselves, 2 bytes each instead of 4, and be
+ * exactly the set of their fingerprints.  hf_distinct_add_u16() keeps such
+ * a set in this third layout while it holds at most 64 values (and no more
+ * than its limit), marked by U16_FORM in cap:
+ *
+ *     mem -> +----+----+-- ... --+------+----+----+     cap = U16_FORM | 8,
+ *            | v0 | v1 |         | vn-1 | v0 | v0 |     16, ..., 64 (steps of
+ *            +----+----+-- ... --+------+----+----+     16 bytes)
+ *
+ * scanned 8 values per SSE2 compare.  0 is a value here, so the slots past
+ * n up to the next multiple of 8 repeat v0: a scan that reads them finds
+ * only what the set holds.  Six ports take 16 bytes instead of 32.  The
+ * moment the set needs fingerprints (a 65th value, its limit passed, any
+ * other kind of value, a merge with a set of fingerprints) it turns into
+ * the fingerprint array it would have been, fingerprints computed from the
+ * numbers (to_fingerprints); so the counts, the sketches and the
+ * serialised bytes are those of the same values added with
+ * hf_distinct_add_u64(), only the memory differs (and a set read back from
+ * its bytes holds fingerprints).
+ *
  * When the limit is exceeded (n would become limit + 1), the set turns into
  * a sketch: the fingerprints held are fed to fresh registers and the array
  * is released.  Exact below the limit means: exact up to fingerprint
@@ -112,6 +137,9 @@
 
 #define LINEAR_MAX   64    /* up to this many slots: unsorted array, linear scan */
 #define MIN_CAP      4     /* first array: 16 bytes */
+#define U16_FORM     0x8000 /* cap flag: mem holds 16-bit values (below 0xffff, the sketch) */
+#define U16_STEP     8     /* 16-bit slots per 16 bytes */
+#define U16_MAX      64    /* values the 16-bit layout holds at most */
 #define HLL_RANK_BITS (32 - HF_HLL_P)                 /* 20 */
 #define HLL_MAX_RANK  (HLL_RANK_BITS + 1)             /* 21 */
 #define HLL_ALPHA_INF 0.721347520444481703680         /* 1 / (2 ln 2) */
@@ -140,6 +168,20 @@ static inline uint32_t eff_limit(const hf_distinct *d)
 }
 
 static inline int is_sketch(const hf_distinct *d) { return d->cap == HF_DISTINCT_SKETCH; }
+
+static inline int is_u16(const hf_distinct *d)
+{
+    return (d->cap & U16_FORM) && d->cap != HF_DISTINCT_SKETCH;
+}
+
+static inline uint32_t u16_slots(const hf_distinct *d) { return d->cap & ~(uint32_t)U16_FORM; }
+
+/* Bytes of the array or registers in the arena (0 for an empty set). */
+static inline size_t mem_size(const hf_distinct *d)
+{
+    if (is_sketch(d)) return HF_HLL_REGISTERS;
+    return is_u16(d) ? (size_t)u16_slots(d) * 2 : (size_t)d->cap * 4;
+}
 
 /* The largest array the linear layout uses for this limit (a multiple of 4). */
 static inline uint32_t linear_max(uint32_t limit)
@@ -308,8 +350,17 @@ static inline void place(hf_distinct *d, uint32_t fp)
     d->n++;
 }
 
-/* Run body with fp bound to every fingerprint of an exact set (cap > 0). */
+/* Run body with fp bound to every fingerprint of an exact set (cap > 0);
+ * a set of 16-bit values gives the fingerprints of its values. */
 #define FOREACH_FP(d, fp, body) do { \
+    if (is_u16(d)) { \
+        const uint16_t *fe_v = (d)->mem; \
+        for (uint32_t fe_i = 0; fe_i < (d)->n; fe_i++) { \
+            uint32_t fp = fp_of(hf_hash_u64(fe_v[fe_i])); \
+            body; \
+        } \
+        break; \
+    } \
     const uint32_t *fe_s = (d)->mem; \
     uint32_t fe_end = (d)->cap <= LINEAR_MAX ? (d)->n : (d)->cap; \
     for (uint32_t fe_i = 0; fe_i < fe_end; fe_i++) { \
@@ -326,7 +377,7 @@ static void resize(hf_distinct *d, uint32_t newcap, hf_arena *a)
     d->n = 0;
     if (old.cap) {
         FOREACH_FP(&old, fp, place(d, fp));
-        hf_arena_release(a, old.mem, (size_t)old.cap * 4);
+        hf_arena_release(a, old.mem, mem_size(&old));
     }
 }
 
@@ -336,7 +387,7 @@ static void to_sketch(hf_distinct *d, hf_arena *a)
     uint8_t *reg = hf_arena_calloc(a, HF_HLL_REGISTERS);
     if (d->cap) {
         FOREACH_FP(d, fp, hll_add(reg, fp));
-        hf_arena_release(a, d->mem, (size_t)d->cap * 4);
+        hf_arena_release(a, d->mem, mem_size(d));
     }
     d->mem = reg;
     d->cap = HF_DISTINCT_SKETCH;
@@ -370,6 +421,13 @@ static __attribute__((noinline)) void add_new(hf_distinct *d, uint32_t fp, hf_ar
     place(d, fp);
 }
 
+/* A set of 16-bit values (n >= 1) as the array of their fingerprints it
+ * would be had they been added as such. */
+static __attribute__((noinline)) void to_fingerprints(hf_distinct *d, hf_arena *a)
+{
+    resize(d, cap_for(d->n, eff_limit(d)), arena_or_current(a));
+}
+
 /* Add fingerprint fp: the hot path stays inline and branch-light (a sketch
  * update, or a scan that finds the value), the rest is add_new(). */
 static inline void add_fp(hf_distinct *d, uint32_t fp, hf_arena *a)
@@ -380,12 +438,56 @@ static inline void add_fp(hf_distinct *d, uint32_t fp, hf_arena *a)
     }
     if (likely(d->cap <= LINEAR_MAX)) {
         if (linear_find(d->mem, d->n, fp)) return;
-    } else {
+    } else if (likely(!(d->cap & U16_FORM))) {   /* (not the sketch: seen above) */
         const uint32_t *s = d->mem;
         if (s[table_slot(s, d->cap, fp)]) return;
+    } else {
+        to_fingerprints(d, a);                   /* a linear array from now on */
+        if (linear_find(d->mem, d->n, fp)) return;
     }
     add_new(d, fp, a);
 }
+
+/* Nonzero when v is among the first n values of s (slots [n, round8(n))
+ * repeat s[0]); branch-free as linear_find. */
+static inline int u16_find(const uint16_t *s, uint32_t n, uint16_t v)
+{
+#ifdef __SSE2__
+    __m128i k = _mm_set1_epi16((short)v), acc = _mm_setzero_si128();
+    for (uint32_t i = 0; i < n; i += U16_STEP)
+        acc = _mm_or_si128(acc, _mm_cmpeq_epi16(
+                  _mm_loadu_si128((const __m128i *)(const void *)(s + i)), k));
+    return _mm_movemask_epi8(acc);
+#else
+    uint32_t hit = 0;
+    for (uint32_t i = 0; i < n; i++) hit |= s[i] == v;
+    return (int)hit;
+#endif
+}
+
+/* Append v, known to be absent, to an empty set or one of 16-bit values
+ * with room for one more, growing the array by 16 bytes when it is full. */
+static void u16_place(hf_distinct *d, uint16_t v, hf_arena *a)
+{
+    uint32_t slots = d->cap ? u16_slots(d) : 0;
+    if (d->n == slots) {
+        uint16_t *s = hf_arena_alloc(a, (size_t)(slots + U16_STEP) * 2);
+        if (slots) {
+            memcpy(s, d->mem, (size_t)slots * 2);
+            hf_arena_release(a, d->mem, (size_t)slots * 2);
+        }
+        d->mem = s;
+        d->cap = (uint16_t)(U16_FORM | (slots + U16_STEP));
+    }
+    uint16_t *s = d->mem;
+    s[d->n] = v;
+    if (d->n % U16_STEP == 0)                 /* a new group: the rest repeats s[0] */
+        for (uint32_t i = d->n + 1; i < d->n + U16_STEP; i++) s[i] = s[0];
+    d->n++;
+}
+
+/* The most values a set of 16-bit values holds under this limit. */
+static inline uint32_t u16_room(uint32_t limit) { return limit < U16_MAX ? limit : U16_MAX; }
 
 /* ------------------------------------------------------------------------
  * API: adding and counting
@@ -401,6 +503,20 @@ void hf_distinct_add_hash(hf_distinct *d, uint64_t h, hf_arena *a)
 /* Add a 64-bit number (a port, a protocol, the bits of a double). */
 void hf_distinct_add_u64(hf_distinct *d, uint64_t v, hf_arena *a)
 {
+    add_fp(d, fp_of(hf_hash_u64(v)), a);
+}
+
+/* Add a number below 2^16: the same set as hf_distinct_add_u64(v), kept as
+ * 16-bit values while it is small (see "Small numbers" above). */
+void hf_distinct_add_u16(hf_distinct *d, uint16_t v, hf_arena *a)
+{
+    if (d->cap == 0 || is_u16(d)) {
+        if (d->n && u16_find(d->mem, d->n, v)) return;
+        if (d->n < u16_room(eff_limit(d))) {
+            u16_place(d, v, arena_or_current(a));
+            return;
+        }
+    }
     add_fp(d, fp_of(hf_hash_u64(v)), a);
 }
 
@@ -422,10 +538,9 @@ int hf_distinct_is_sketch(const hf_distinct *d)
     return is_sketch(d);
 }
 
-/* Bytes of the array or registers in the arena (0 for an empty set). */
 size_t hf_distinct_mem_bytes(const hf_distinct *d)
 {
-    return is_sketch(d) ? HF_HLL_REGISTERS : (size_t)d->cap * 4;
+    return mem_size(d);
 }
 
 /* ------------------------------------------------------------------------
@@ -437,7 +552,7 @@ size_t hf_distinct_mem_bytes(const hf_distinct *d)
 static void copy_into_empty(hf_distinct *dst, const hf_distinct *src, hf_arena *a)
 {
     uint32_t limit = eff_limit(dst);
-    if (dst->cap) hf_arena_release(a, dst->mem, (size_t)dst->cap * 4);
+    if (dst->cap) hf_arena_release(a, dst->mem, mem_size(dst));
     dst->mem = NULL;
     dst->cap = 0;
     if (is_sketch(src)) {
@@ -450,6 +565,14 @@ static void copy_into_empty(hf_distinct *dst, const hf_distinct *src, hf_arena *
     if (src->n > limit) {                   /* src's limit is larger than dst's */
         to_sketch(dst, a);
         FOREACH_FP(src, fp, hll_add(dst->mem, fp));
+        return;
+    }
+    if (is_u16(src)) {                      /* the values and the repeats after them */
+        uint32_t slots = (src->n + U16_STEP - 1) / U16_STEP * U16_STEP;
+        dst->mem = hf_arena_alloc(a, (size_t)slots * 2);
+        memcpy(dst->mem, src->mem, (size_t)slots * 2);
+        dst->cap = (uint16_t)(U16_FORM | slots);
+        dst->n = src->n;
         return;
     }
     uint32_t cap = cap_for(src->n, limit);
@@ -480,6 +603,11 @@ void hf_distinct_merge(hf_distinct *dst, const hf_distinct *src, hf_arena *a)
         return;
     }
     if (src->cap == 0) return;
+    if (is_u16(src) && is_u16(dst)) {
+        const uint16_t *v = src->mem;
+        for (uint32_t i = 0; i < src->n; i++) hf_distinct_add_u16(dst, v[i], a);
+        return;
+    }
     FOREACH_FP(src, fp, add_fp(dst, fp, a));
 }
 

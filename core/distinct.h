@@ -13,7 +13,9 @@
  * default limit), so a state row is initialised by zeroing it.  Memory comes
  * from the arena passed in (the window's; NULL means hf_arena_current()):
  * 4 bytes per value in arrays that grow through the arena's size classes
- * (96 bytes for 24 values, 128 for 30), 4096 bytes for a sketch.
+ * (96 bytes for 24 values, 128 for 30), 2 bytes per value for up to 64
+ * numbers below 2^16 added with hf_distinct_add_u16 (16 bytes for 6 ports),
+ * 4096 bytes for a sketch.
  * distinct.c explains the layouts. */
 #ifndef HF_DISTINCT_H
 #define HF_DISTINCT_H
@@ -31,13 +33,17 @@
 
 typedef struct hf_distinct {
     uint32_t n;      /* exact: fingerprints held */
-    uint16_t cap;    /* exact: slots in mem (0: none yet); HF_DISTINCT_SKETCH: mem is a sketch */
+    uint16_t cap;    /* exact: slots in mem (0: none yet; a flag for 16-bit values);
+                        HF_DISTINCT_SKETCH: mem is a sketch */
     uint16_t limit;  /* exact threshold; 0 means HF_DISTINCT_DEFAULT_LIMIT */
-    void    *mem;    /* exact: uint32_t slots[cap]; sketch: uint8_t registers[HF_HLL_REGISTERS] */
+    void    *mem;    /* exact: uint32_t (or uint16_t) slots[cap]; sketch: uint8_t registers[HF_HLL_REGISTERS] */
 } hf_distinct;
 
 void hf_distinct_add_hash(hf_distinct *d, uint64_t h, hf_arena *a);
 void hf_distinct_add_u64(hf_distinct *d, uint64_t v, hf_arena *a);
+/* The same set as hf_distinct_add_u64(d, v, a), in 2 bytes a value instead
+ * of 4 while the set is small: for ports and protocols. */
+void hf_distinct_add_u16(hf_distinct *d, uint16_t v, hf_arena *a);
 void hf_distinct_add_bytes(hf_distinct *d, const void *p, size_t len, hf_arena *a);
 
 /* Exact count while exact, the HyperLogLog estimate once a sketch. */

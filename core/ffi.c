@@ -23,9 +23,14 @@ static uint64_t number_bits(double v)
     return bits ^ 0x8000000000000000ULL;
 }
 
+/* Whole numbers from 0 to 65535 (ports, protocols) go in as 16-bit values:
+ * the same set, in half the memory while it is small (distinct.c). */
 void hf_ffi_distinct_add_num(hf_distinct *d, double v)
 {
-    hf_distinct_add_u64(d, number_bits(v), hf_arena_current());
+    if (v >= 0 && v <= 65535 && v == (double)(uint16_t)v)
+        hf_distinct_add_u16(d, (uint16_t)v, hf_arena_current());
+    else
+        hf_distinct_add_u64(d, number_bits(v), hf_arena_current());
 }
 
 void hf_ffi_distinct_add_addr(hf_distinct *d, const uint8_t *addr16)

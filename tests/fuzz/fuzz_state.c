@@ -6,7 +6,9 @@
  * must survive use: the input's remainder is read as a second object, the
  * two are merged both ways, values are added, items and counts read, and
  * every result must serialise, read back and serialise to the same bytes.
- * For distinct sets of equal limits, a ∪ b and b ∪ a must be the same bytes.
+ * For distinct sets of equal limits, a ∪ b and b ∪ a must be the same bytes,
+ * and values added as 16-bit numbers must give the bytes of the same values
+ * added as 64-bit ones, alone and in merges.
  * Any broken property aborts with a message; ASan and UBSan watch the rest.
  *
  * Build: make build/fuzz/fuzz_state.  Seeds: tests/fuzz/seeds/state/. */
@@ -46,6 +48,13 @@ static void distinct_stable(const hf_distinct *d, hf_arena *a)
     if (hf_distinct_serialize(&e, b2, sizeof b2) != n || memcmp(b1, b2, n) != 0)
         fail("distinct: round trip not stable");
     if (hf_distinct_count(&e) != hf_distinct_count(d)) fail("distinct: count changed");
+}
+
+/* x and y serialise to the same bytes: the same set. */
+static void distinct_same(const hf_distinct *x, const hf_distinct *y, const char *what)
+{
+    size_t n1 = hf_distinct_serialize(x, b1, sizeof b1), n2 = hf_distinct_serialize(y, b2, sizeof b2);
+    if (n1 != n2 || n1 > sizeof b1 || memcmp(b1, b2, n1) != 0) fail(what);
 }
 
 static void distinct_check(const hf_distinct *d)
@@ -96,6 +105,27 @@ static void fuzz_distinct(const uint8_t *data, size_t size, hf_arena *a)
     if (!hf_distinct_is_sketch(&xy) && !hf_distinct_is_sketch(&x) &&
         (xy.n < x.n || xy.n > x.n + y.n))
         fail("distinct: exact union size");
+
+    /* The same values as 16-bit numbers: the same set, alone and merged
+     * both ways with what was read. */
+    hf_distinct v16 = {0}, v64 = {0};
+    v16.limit = v64.limit = y.limit;
+    for (size_t i = (size_t)u; i + 2 <= size && i < (size_t)u + 200; i += 2) {
+        uint16_t v = (uint16_t)(data[i] << 8 | data[i + 1]);
+        hf_distinct_add_u16(&v16, v, a);
+        hf_distinct_add_u64(&v64, v, a);
+    }
+    distinct_same(&v16, &v64, "distinct: 16-bit values differ from their fingerprints");
+    hf_distinct p, q;
+    if (hf_distinct_deserialize(&p, data, (size_t)u, a) != u ||
+        hf_distinct_deserialize(&q, data, (size_t)u, a) != u)
+        fail("distinct: third read differs");
+    hf_distinct_merge(&p, &v16, a);
+    hf_distinct_merge(&q, &v64, a);
+    distinct_same(&p, &q, "distinct: 16-bit values merge otherwise than fingerprints");
+    hf_distinct_merge(&v16, &x, a);
+    hf_distinct_merge(&v64, &x, a);
+    distinct_same(&v16, &v64, "distinct: merged into 16-bit values otherwise than into fingerprints");
 
     /* Adds on top of what was read (growth from any deserialised shape). */
     for (size_t i = 0; i < size && i < 300; i++) hf_distinct_add_u64(&x, data[i] * 977u + i, a);

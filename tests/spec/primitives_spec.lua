@@ -141,6 +141,23 @@ describe("primitives", function()
       assert.equal(4, r:result(HOST).d)
     end)
 
+    it("counts small whole numbers (kept as 16 bits) and any other number as one set", function()
+      local values = { 0, 65535, 65536, -1, 80, 80.5, 2 ^ 40, 443, 0, 65535, 65536, -1, 80 }
+      local flows = {}
+      for i, v in ipairs(values) do flows[i] = { bytes = v } end
+      assert.equal(8, run(numbers, flows):result(HOST).d)
+      -- 70 ports: past the exact limit, the same sketch as any 70 numbers
+      local ports = {}
+      for i = 1, 70 do ports[i] = { bytes = i } end
+      local r = run(numbers, ports)
+      assert.is_true(r:state(HOST).d:is_sketch())
+      assert.is_true(math.abs(r:result(HOST).d - 70) <= 3)
+      -- merged with windows of other numbers: the union
+      local merged = helper.merge_windows(numbers, { { bytes = 80 }, { bytes = 2 ^ 40 } },
+                                          { { bytes = 80 }, { bytes = 443 }, { bytes = 0.5 } })
+      assert.equal(4, merged:result(HOST).d)
+    end)
+
     it("counts distinct strings", function()
       local r = run(strings, { { proto = 6 }, { proto = 17 }, { proto = 6 }, { proto = 1, dport = 0 } })
       assert.equal(3, r:result(HOST).d)

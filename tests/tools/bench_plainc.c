@@ -94,7 +94,7 @@ static inline void update(const plainc *p, uint8_t *row, const hf_flow *f, hf_ar
     st_avg *d = (st_avg *)(void *)(row + p->o_avg);
     d->flows += 1;
     d->duration_ms += f->end_ms - f->start_ms;
-    hf_distinct_add_u64(&((st_dport *)(void *)(row + p->o_dport))->ports, f->dport, a);
+    hf_distinct_add_u16(&((st_dport *)(void *)(row + p->o_dport))->ports, f->dport, a);
     hf_distinct_add_hash(&((st_peer *)(void *)(row + p->o_peer))->peers, hf_hash_addr(f->dst), a);
     if (f->proto == 6) {
         st_tcp *c = (st_tcp *)(void *)(row + p->o_tcp);

@@ -1,6 +1,7 @@
 /* test_distinct.c -- distinct counting: exact counts below the limit, the
  * switch to a sketch at the limit, value kinds, memory, the HyperLogLog
- * error, merging every combination, serialisation and hostile input. */
+ * error, merging every combination, serialisation and hostile input, and
+ * sets of 16-bit values being the sets of their fingerprints. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -369,6 +370,134 @@ TEST(merge_into_an_empty_set_copies)
 }
 
 /* ------------------------------------------------------------------------
+ * 16-bit values: the same sets as their fingerprints, in less memory
+ * --------------------------------------------------------------------- */
+
+/* The same bytes serialised: the same set. */
+static int same_set(const hf_distinct *x, const hf_distinct *y)
+{
+    static uint8_t bx[8 + 4 * HF_DISTINCT_MAX_LIMIT + 4096], by[sizeof bx];
+    size_t nx = hf_distinct_serialize(x, bx, sizeof bx), ny = hf_distinct_serialize(y, by, sizeof by);
+    return nx == ny && nx <= sizeof bx && memcmp(bx, by, nx) == 0 &&
+           hf_distinct_count(x) == hf_distinct_count(y);
+}
+
+/* A copy of src with arrays of its own (a struct copy would share them). */
+static hf_distinct copy_of(const hf_distinct *src, hf_arena *a)
+{
+    hf_distinct d = {0};
+    hf_distinct_merge(&d, src, a);
+    return d;
+}
+
+/* v_i = i * step + base, as 16-bit values into d16 and as u64 into d64. */
+static void add_both(hf_distinct *d16, hf_distinct *d64, int n, uint32_t base, uint32_t step,
+                     hf_arena *a)
+{
+    for (int i = 0; i < n; i++) {
+        uint16_t v = (uint16_t)(base + (uint32_t)i * step);
+        hf_distinct_add_u16(d16, v, a);
+        hf_distinct_add_u64(d64, v, a);
+    }
+}
+
+TEST(small_numbers_are_the_set_of_their_fingerprints_in_half_the_memory)
+{
+    hf_arena *a = hf_arena_new(pool);
+    for (int n = 1; n <= 70; n++) {
+        hf_distinct d16 = {0}, d64 = {0};
+        for (int rep = 0; rep < 2; rep++) add_both(&d16, &d64, n, 65535, 997, a);  /* 65535, 996, ... */
+        CHECK(same_set(&d16, &d64));                    /* past 64: the same sketch */
+        if (n <= 64) {
+            CHECK_EQ_INT(hf_distinct_count(&d16), n);
+            CHECK_EQ_INT(hf_distinct_mem_bytes(&d16), (size_t)(n + 7) / 8 * 16);
+        } else {
+            CHECK(same_registers(&d16, &d64));
+        }
+    }
+    /* 0 is a value like any other: the slots after the values repeat the
+     * first one, so 0 is not found in a set without it */
+    hf_distinct z = {0};
+    hf_distinct_add_u16(&z, 7, a);
+    hf_distinct_add_u16(&z, 0, a);
+    hf_distinct_add_u16(&z, 0, a);
+    hf_distinct_add_u16(&z, 7, a);
+    CHECK_EQ_INT(hf_distinct_count(&z), 2);
+    for (uint16_t v = 1; v < 20; v++) hf_distinct_add_u16(&z, v, a);
+    CHECK_EQ_INT(hf_distinct_count(&z), 20);
+    CHECK_EQ_INT(hf_distinct_mem_bytes(&z), 48);
+    hf_arena_free(a);
+}
+
+TEST(small_numbers_turn_into_fingerprints_when_they_must)
+{
+    hf_arena *a = hf_arena_new(pool);
+    /* the limit passed: the sketch of the same fingerprints */
+    hf_distinct s16 = {0}, s64 = {0};
+    s16.limit = s64.limit = 8;
+    add_both(&s16, &s64, 9, 100, 1, a);
+    CHECK(same_registers(&s16, &s64));
+    /* another kind of value: the fingerprints, then that value */
+    hf_distinct m16 = {0}, m64 = {0};
+    add_both(&m16, &m64, 5, 80, 363, a);
+    hf_distinct_add_u64(&m16, 1u << 20, a);
+    hf_distinct_add_u64(&m64, 1u << 20, a);
+    CHECK(same_set(&m16, &m64));
+    CHECK_EQ_INT(hf_distinct_mem_bytes(&m16), hf_distinct_mem_bytes(&m64));
+    hf_distinct_add_u16(&m16, 80, a);                    /* still found */
+    CHECK_EQ_INT(hf_distinct_count(&m16), 6);
+    /* a limit above 64: the table, from the 65th value on */
+    hf_distinct t16 = {0}, t64 = {0};
+    t16.limit = t64.limit = 1000;
+    add_both(&t16, &t64, 900, 1, 71, a);
+    CHECK(same_set(&t16, &t64));
+    CHECK(!hf_distinct_is_sketch(&t16));
+    hf_arena_free(a);
+}
+
+TEST(small_numbers_merge_as_their_fingerprints)
+{
+    hf_arena *a = hf_arena_new(pool);
+    static const struct { int nx, ny; uint32_t by; } cases[] = {
+        {6, 6, 3}, {0, 6, 1}, {6, 0, 1}, {40, 40, 20}, {64, 10, 0}, {60, 60, 100},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        /* y starts `by` values after x: they overlap or not */
+        hf_distinct x16 = {0}, x64 = {0}, y16 = {0}, y64 = {0};
+        add_both(&x16, &x64, cases[c].nx, 1000, 1, a);
+        add_both(&y16, &y64, cases[c].ny, 1000 + cases[c].by, 1, a);
+        hf_distinct u = copy_of(&x16, a), w = copy_of(&x64, a), f = {0}, g = {0};
+        hf_distinct h = copy_of(&y64, a), k = copy_of(&y64, a);
+        hf_distinct_merge(&u, &y16, a);                 /* 16-bit into 16-bit */
+        hf_distinct_merge(&w, &y64, a);
+        CHECK(same_set(&u, &w));
+        hf_distinct_merge(&f, &y16, a);                 /* into an empty set: a copy */
+        CHECK(same_set(&f, &y64));
+        CHECK_EQ_INT(hf_distinct_mem_bytes(&f), hf_distinct_mem_bytes(&y16));
+        hf_distinct_merge(&g, &x64, a);                 /* fingerprints into 16-bit values */
+        hf_distinct_merge(&f, &g, a);
+        CHECK(same_set(&f, &w));
+        hf_distinct_merge(&h, &x16, a);                 /* 16-bit values into fingerprints */
+        hf_distinct_merge(&k, &x64, a);
+        CHECK(same_set(&h, &k));
+    }
+    /* a sketch into 16-bit values, and 16-bit values into a sketch */
+    hf_distinct sk = {0}, p16 = {0}, p64 = {0}, sk2 = {0};
+    add_range(&sk, 0, 3000, a);
+    add_range(&sk2, 0, 3000, a);
+    add_both(&p16, &p64, 10, 5, 1, a);
+    hf_distinct q16 = copy_of(&p16, a);
+    hf_distinct_merge(&q16, &sk, a);
+    hf_distinct_merge(&p64, &sk, a);
+    CHECK(same_registers(&q16, &p64));
+    hf_distinct r16 = {0}, r64 = {0};
+    add_both(&r16, &r64, 10, 5, 1, a);
+    hf_distinct_merge(&sk2, &r16, a);
+    CHECK(same_registers(&sk2, &p64));
+    hf_arena_free(a);
+}
+
+/* ------------------------------------------------------------------------
  * Serialisation
  * --------------------------------------------------------------------- */
 
@@ -511,6 +640,9 @@ int main(void)
     RUN(merge_exact_exact_past_the_limit_is_the_union_sketch);
     RUN(merge_with_sketches_is_register_wise);
     RUN(merge_into_an_empty_set_copies);
+    RUN(small_numbers_are_the_set_of_their_fingerprints_in_half_the_memory);
+    RUN(small_numbers_turn_into_fingerprints_when_they_must);
+    RUN(small_numbers_merge_as_their_fingerprints);
     RUN(serialise_round_trips);
     RUN(serialise_writes_nothing_when_short);
     RUN(hostile_input_is_refused);
