@@ -26,16 +26,48 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "flow.h"
 #include "hash.h"
 
 /* ------------------------------------------------------------------------
  * Layout
  * --------------------------------------------------------------------- */
 
+#define ROUND(x, a) (((x) + ((a) - 1)) & ~(size_t)((a) - 1))
+
+/* A state of 4-byte counts only (or of nothing), which needs no more than
+ * 4-byte alignment; every other field kind holds doubles or pointers. */
+static int narrow(const hf_schema *s)
+{
+    for (int i = 0; i < s->nfields; i++)
+        if (s->fields[i].kind != HF_FIELD_COUNT32) return 0;
+    return 1;
+}
+
+/* Offsets for every state: the narrow ones right after the 20-byte host
+ * (each a multiple of 4 bytes), then the others at multiples of 8, as
+ * window.h draws it; the row a multiple of 8, for the next row's doubles. */
+static void relayout(hf_layout *l)
+{
+    size_t off = sizeof(hf_host);
+    for (int i = 0; i < l->n; i++)
+        if (narrow(&l->schemas[i])) {
+            l->offsets[i] = off;
+            off += ROUND(l->schemas[i].size, 4);
+        }
+    off = ROUND(off, 8);
+    for (int i = 0; i < l->n; i++)
+        if (!narrow(&l->schemas[i])) {
+            l->offsets[i] = off;
+            off += ROUND(l->schemas[i].size, 8);
+        }
+    l->row_size = ROUND(off, 8);
+}
+
 void hf_layout_init(hf_layout *l)
 {
     memset(l, 0, sizeof *l);
-    l->row_size = sizeof(hf_host);
+    relayout(l);
 }
 
 long hf_layout_add(hf_layout *l, const char *name, size_t size,
@@ -53,13 +85,17 @@ long hf_layout_add_id(hf_layout *l, const char *name, uint32_t id, size_t size,
     int i = l->n++;
     l->names[i] = hf_strdup(name);
     l->ids[i] = id;
-    l->offsets[i] = l->row_size;
     l->schemas[i].nfields = nfields;
     l->schemas[i].size = size;
     l->schemas[i].fields = hf_malloc(sizeof(hf_field) * (size_t)(nfields ? nfields : 1));
-    memcpy(l->schemas[i].fields, fields, sizeof(hf_field) * (size_t)nfields);
-    l->row_size += (size + 7) & ~(size_t)7;
-    return (long)l->offsets[i];
+    if (nfields) memcpy(l->schemas[i].fields, fields, sizeof(hf_field) * (size_t)nfields);
+    relayout(l);
+    return i;
+}
+
+size_t hf_layout_offset(const hf_layout *l, int i)
+{
+    return l->offsets[i];
 }
 
 void hf_layout_release(hf_layout *l)
@@ -297,9 +333,8 @@ static uint8_t *row_new(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
     uint8_t *row = hf_window_row(w, i);
     hf_host *h = (hf_host *)row;
     memcpy(h->addr, addr, 16);
-    h->family = family;
-    memset(h->pad, 0, sizeof h->pad);
     h->row = i;
+    h->v6 = family == HF_AF_INET6;
     const hf_layout *l = w->layout;
     for (int a = 0; a < l->n; a++) hf_state_init(&l->schemas[a], row + l->offsets[a]);
     return row;
@@ -319,7 +354,7 @@ uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
         }
         j = (j + 1) & w->mask;
     }
-    if (hf_pool_full(ws->pool)) {
+    if (hf_pool_full(ws->pool) || w->nhosts == HF_MAX_ROWS) {
         ws->hosts_refused++;
         return NULL;
     }
@@ -364,7 +399,7 @@ static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
     for (uint32_t i = 0; i < src->nhosts; i++) {
         const uint8_t *s = hf_window_row(src, i);
         const hf_host *h = (const hf_host *)s;
-        uint8_t *d = hf_window_host(ws, dst, h->addr, h->family);
+        uint8_t *d = hf_window_host(ws, dst, h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET);
         if (!d) continue;
         uint64_t omit = unmapped, so = src->omit_any ? hf_window_omit(src, i) : 0;
         if (same) {

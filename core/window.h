@@ -15,8 +15,12 @@
  *
  * A window's memory (hash table, state rows, sets) is one arena, so closing
  * is one hf_arena_free().  Every state row starts with the host it belongs
- * to (hf_host: its address and its row number); the analyses' states follow
- * at the offsets of the layout.
+ * to (hf_host: its address, its row number and its family, 20 bytes); the
+ * analyses' states follow at the offsets of the layout, those made only of
+ * 4-byte counts first, so that they fill the 4 bytes after the host before
+ * the 8-byte fields' alignment (nine counts cost 36 bytes, not 40):
+ *
+ *     | hf_host 20 | counts ... | doubles, sets ... (multiples of 8) |
  *
  * Layouts and hot reload
  * ----------------------
@@ -69,11 +73,12 @@
 #define HF_MAX_ANALYSES 64
 #define HF_CHUNK_ROWS   256
 
+#define HF_MAX_ROWS 0x7fffffffu   /* rows in one window: what hf_host.row holds */
+
 typedef struct hf_host {
     uint8_t  addr[16];
-    uint8_t  family;
-    uint8_t  pad[3];
-    uint32_t row;          /* its number in the window (where its omit bits are) */
+    uint32_t row : 31;     /* its number in the window (where its omit bits are) */
+    uint32_t v6  : 1;      /* family 6 (HF_AF_INET6), else 4 */
 } hf_host;
 
 /* Where each analysis's state lies in a row. */
@@ -81,7 +86,7 @@ typedef struct hf_layout {
     int       n;
     char     *names[HF_MAX_ANALYSES];
     uint32_t  ids[HF_MAX_ANALYSES];       /* the loaded version (0: none given) */
-    size_t    offsets[HF_MAX_ANALYSES];   /* from the start of the row */
+    size_t    offsets[HF_MAX_ANALYSES];   /* from the start of the row (final once all are added) */
     hf_schema schemas[HF_MAX_ANALYSES];
     size_t    row_size;                   /* a multiple of 8 */
     /* set by hf_windows_init / hf_windows_switch */
@@ -132,13 +137,17 @@ typedef void (*hf_emit_fn)(void *ctx, hf_window *w);
 /* Layout. */
 void hf_layout_init(hf_layout *l);
 /* Append an analysis's state (size bytes, with its schema, copied).
- * Returns its offset from the row start, or -1 when full. */
+ * Returns its index, or -1 when full or a field lies outside the state.
+ * Adding a state may move the others: their offsets (l->offsets,
+ * hf_layout_offset) are final once every state is added. */
 long hf_layout_add(hf_layout *l, const char *name, size_t size,
                    const hf_field *fields, int nfields);
 /* The same, with the id of the loaded version (see "Layouts" above). */
 long hf_layout_add_id(hf_layout *l, const char *name, uint32_t id, size_t size,
                       const hf_field *fields, int nfields);
 void hf_layout_release(hf_layout *l);
+/* The offset of state i from the row start (for the Lua side). */
+size_t hf_layout_offset(const hf_layout *l, int i);
 
 /* The finest level of the granularities (ms): their greatest common divisor. */
 int64_t hf_windows_gcd(const int64_t *g_ms, int n);

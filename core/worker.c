@@ -257,7 +257,7 @@ static void lua_call_ref(hf_worker *w, int ref, const char *what)
 void hf_worker_record_head(hf_buf *b, const hf_window *win, const hf_host *h)
 {
     char addr[HF_ADDR_STRLEN], ts[32];
-    size_t alen = hf_addr_format(h->addr, h->family, addr);
+    size_t alen = hf_addr_format(h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET, addr);
     hf_time_format_iso(win->start_ms, ts);
     hf_buf_puts(b, "{\"@type\":\"host_stats\",\"@timestamp\":\"");
     hf_buf_puts(b, ts);

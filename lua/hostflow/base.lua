@@ -83,9 +83,8 @@ typedef struct hf_buf {
 declare("hf_host", [[
 typedef struct hf_host {
   uint8_t  addr[16];
-  uint8_t  family;
-  uint8_t  pad[3];
-  uint32_t row;
+  uint32_t row : 31;
+  uint32_t v6  : 1;
 } hf_host;
 typedef struct hf_window {
   int64_t   start_ms;
@@ -165,6 +164,7 @@ void   hf_window_omit_set(hf_window *w, uint32_t i, uint64_t bits);
 long   hf_layout_add(void *layout, const char *name, size_t size, const hf_field *fields, int nfields);
 double hf_worker_cpu_ns(void);
 long   hf_layout_add_id(void *layout, const char *name, uint32_t id, size_t size, const hf_field *fields, int nfields);
+size_t hf_layout_offset(const void *layout, int i);
 void   hf_state_init(const hf_schema *s, uint8_t *state);
 void   hf_state_merge(const hf_schema *s, uint8_t *dst, const uint8_t *src, void *arena);
 size_t hf_state_serialize(const hf_schema *s, const uint8_t *state, uint8_t *out, size_t cap);

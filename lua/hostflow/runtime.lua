@@ -404,10 +404,16 @@ function M.start(opts)
     table.sort(list, by_order)
     if #list > MAX_ANALYSES then error("too many analyses (at most 64)", 0) end
     local set = { gen = gen, list = {}, disabled = 0ULL }
+    for _, a in ipairs(list) do
+      local s = a.schema
+      if C.hf_layout_add_id(layout, a.name, a.id, s.size, s.fields, s.nfields) < 0 then
+        error("too many analyses (at most 64)", 0)
+      end
+    end
+    -- the offsets are final once every state is in the layout
     for k, a in ipairs(list) do
       local s = a.schema
-      local off = C.hf_layout_add_id(layout, a.name, a.id, s.size, s.fields, s.nfields)
-      if off < 0 then error("too many analyses (at most 64)", 0) end
+      local off = C.hf_layout_offset(layout, k - 1)
       a.slot = a.slot or slot_of(a.name)
       job.slot_disabled[a.slot] = a.enabled and 0 or 1
       local e = { a = a, index = k - 1, bit = lshift(1ULL, k - 1) }

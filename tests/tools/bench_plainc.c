@@ -61,11 +61,17 @@ static void plainc_init(plainc *p, const hf_config *cfg, hf_sink *sink)
                             F(st_tcp, SYN, HF_FIELD_COUNT32, 0), F(st_tcp, URG, HF_FIELD_COUNT32, 0),
                             F(st_tcp, tcp, HF_FIELD_COUNT32, 0)};
     hf_layout_init(&p->layout);
-    p->o_total = (size_t)hf_layout_add(&p->layout, "total", sizeof(st_total), total, 3);
-    p->o_avg = (size_t)hf_layout_add(&p->layout, "avg_flow_duration", sizeof(st_avg), avg, 2);
-    p->o_dport = (size_t)hf_layout_add(&p->layout, "dport_count", sizeof(st_dport), dport, 1);
-    p->o_peer = (size_t)hf_layout_add(&p->layout, "peer_number", sizeof(st_peer), peer, 1);
-    p->o_tcp = (size_t)hf_layout_add(&p->layout, "tcp_flags", sizeof(st_tcp), tcp, 9);
+    hf_layout_add(&p->layout, "total", sizeof(st_total), total, 3);
+    hf_layout_add(&p->layout, "avg_flow_duration", sizeof(st_avg), avg, 2);
+    hf_layout_add(&p->layout, "dport_count", sizeof(st_dport), dport, 1);
+    hf_layout_add(&p->layout, "peer_number", sizeof(st_peer), peer, 1);
+    hf_layout_add(&p->layout, "tcp_flags", sizeof(st_tcp), tcp, 9);
+    /* the offsets are final once every state is added */
+    p->o_total = p->layout.offsets[0];
+    p->o_avg = p->layout.offsets[1];
+    p->o_dport = p->layout.offsets[2];
+    p->o_peer = p->layout.offsets[3];
+    p->o_tcp = p->layout.offsets[4];
     p->pool = hf_pool_new(cfg->memory_max);
     hf_windows_init(&p->windows, cfg->windows_ms, cfg->nwindows, &p->layout, p->pool);
     hf_buf_init(&p->out, 1 << 16);

@@ -83,7 +83,8 @@ typedef struct fixture {
 static void setup(fixture *f, const int64_t *g, int n, size_t limit)
 {
     hf_layout_init(&f->layout);
-    f->off = (size_t)hf_layout_add(&f->layout, "a", 16, fields, 2);
+    hf_layout_add(&f->layout, "a", 16, fields, 2);
+    f->off = f->layout.offsets[0];
     f->pool = hf_pool_new(limit);
     hf_windows_init(&f->ws, g, n, &f->layout, f->pool);
     f->out = calloc(1, sizeof(sink));
@@ -103,11 +104,36 @@ TEST(layout_places_states_after_the_host)
 {
     hf_layout l;
     hf_layout_init(&l);
-    CHECK_EQ_INT(hf_layout_add(&l, "a", 16, fields, 2), sizeof(hf_host));
-    CHECK_EQ_INT(hf_layout_add(&l, "b", 12, fields, 1), sizeof(hf_host) + 16);
-    CHECK_EQ_INT(l.row_size, sizeof(hf_host) + 16 + 16);   /* 12 rounds up to 16 */
+    CHECK_EQ_INT(sizeof(hf_host), 20);
+    CHECK_EQ_INT(l.row_size, 24);
+    CHECK_EQ_INT(hf_layout_add(&l, "a", 16, fields, 2), 0);
+    CHECK_EQ_INT(hf_layout_add(&l, "b", 12, fields, 1), 1);
+    CHECK_EQ_INT(l.offsets[0], 24);                         /* doubles: at multiples of 8 */
+    CHECK_EQ_INT(hf_layout_offset(&l, 1), 24 + 16);
+    CHECK_EQ_INT(l.row_size, 24 + 16 + 16);                 /* 12 rounds up to 16 */
     hf_field bad = {20, HF_FIELD_SUM, 0};
     CHECK_EQ_INT(hf_layout_add(&l, "c", 16, &bad, 1), -1);  /* field outside the state */
+    hf_layout_release(&l);
+}
+
+TEST(layout_puts_states_of_counts_right_after_the_host)
+{
+    /* nine counts and an empty state (1 byte) fill the 4 bytes after the
+     * 20-byte host; the doubles follow at the next multiple of 8 */
+    static const hf_field counts[] = {
+        {0, HF_FIELD_COUNT32, 0}, {4, HF_FIELD_COUNT32, 0}, {8, HF_FIELD_COUNT32, 0},
+        {12, HF_FIELD_COUNT32, 0}, {16, HF_FIELD_COUNT32, 0}, {20, HF_FIELD_COUNT32, 0},
+        {24, HF_FIELD_COUNT32, 0}, {28, HF_FIELD_COUNT32, 0}, {32, HF_FIELD_COUNT32, 0},
+    };
+    hf_layout l;
+    hf_layout_init(&l);
+    CHECK_EQ_INT(hf_layout_add(&l, "sums", 16, fields, 2), 0);
+    CHECK_EQ_INT(hf_layout_add(&l, "flags", 36, counts, 9), 1);
+    CHECK_EQ_INT(hf_layout_add(&l, "empty", 1, NULL, 0), 2);
+    CHECK_EQ_INT(l.offsets[1], 20);                          /* counts first, */
+    CHECK_EQ_INT(l.offsets[2], 56);                          /* each a multiple of 4 */
+    CHECK_EQ_INT(l.offsets[0], 64);                          /* then the doubles */
+    CHECK_EQ_INT(l.row_size, 80);                            /* 20 + 36 + 4 + 4 + 16 */
     hf_layout_release(&l);
 }
 
@@ -429,7 +455,6 @@ TEST(omit_bits_are_kept_beside_the_rows_only_where_set)
     fixture f;
     int64_t g[] = {10000};
     setup(&f, g, 1, 0);
-    CHECK_EQ_INT(sizeof(hf_host), 24);
     for (uint32_t h = 0; h < 3 * HF_CHUNK_ROWS; h++) add(&f.ws, f.off, h, 1000, 1);
     hf_window *w = hf_windows_base(&f.ws, 1000);
     CHECK(w->omit == NULL && w->omit_any == 0);                /* none set: nothing made */
@@ -521,6 +546,7 @@ TEST(merges_match_analyses_by_name_and_id_not_position)
 int main(void)
 {
     RUN(layout_places_states_after_the_host);
+    RUN(layout_puts_states_of_counts_right_after_the_host);
     RUN(base_is_the_gcd_of_the_granularities);
     RUN(a_window_closes_only_when_the_boundary_passes_its_end);
     RUN(coarse_windows_are_merges_of_fine_ones);
