@@ -10,10 +10,11 @@
  *   [released, picked)     taken by a decoder (done[] says which finished)
  *   [picked, submitted)    waiting for a decoder
  *
- * A chunk holds up to HF_CHUNK_LINES lines (about 1 MiB of text), so the
- * lock is taken a few times per thousand lines and the threads never touch
- * a chunk at the same time: the reader fills it, one decoder decodes it, the
- * reader reads it back. */
+ * A chunk is about 1 MiB of text (some two thousand flows), so the lock is
+ * taken a few times per thousand lines, and the threads never touch a chunk
+ * at the same time: the reader reads into it, one decoder splits and
+ * decodes it, the reader reads it back.  The reader does not look at the
+ * lines at all: it reads, finds the last newline, and moves on. */
 #include "decoders.h"
 
 #include <errno.h>
@@ -23,11 +24,10 @@
 
 #include "alloc.h"
 
-#define STATUS_PENDING 0xff   /* not decoded yet */
-
 struct hf_decoders {
     const hf_prefixes *nets;
     double             future_ms;
+    size_t             max_line;
     int                nslots;
     hf_chunk          *slots;
     uint8_t           *done;      /* per slot: decoded */
@@ -54,51 +54,65 @@ int hf_line_classify(const char *line, size_t len, const hf_prefixes *nets,
  * Chunks
  * --------------------------------------------------------------------- */
 
-static void chunk_init(hf_chunk *c)
+static void chunk_init(hf_chunk *c, size_t cap)
 {
     memset(c, 0, sizeof *c);
-    c->cap = HF_CHUNK_BYTES;
-    c->bytes = hf_malloc(c->cap);
-    c->off = hf_malloc(HF_CHUNK_LINES * sizeof *c->off);
-    c->lens = hf_malloc(HF_CHUNK_LINES * sizeof *c->lens);
-    c->status = hf_malloc(HF_CHUNK_LINES);
-    c->flows = hf_malloc(HF_CHUNK_LINES * sizeof *c->flows);
+    c->cap = cap;
+    c->bytes = hf_malloc(cap);
 }
 
 static void chunk_release(hf_chunk *c)
 {
     hf_free(c->bytes);
     hf_free(c->off);
-    hf_free(c->lens);
     hf_free(c->status);
     hf_free(c->flows);
 }
 
-/* A line goes in whole, growing the text when one line is longer than what
- * is left (the input bounds a line by max_line, so a chunk holds at most
- * HF_CHUNK_BYTES plus one line). */
-int hf_chunk_add(hf_chunk *c, const char *line, size_t len, int too_long)
+/* Room for line n (and the end offset after it). */
+static void grow_lines(hf_chunk *c, uint32_t n)
 {
-    if (too_long) len = 0;
-    if (c->len + len > c->cap) {
-        while (c->len + len > c->cap) c->cap *= 2;
-        c->bytes = hf_realloc(c->bytes, c->cap);
-    }
-    memcpy(c->bytes + c->len, line, len);
-    c->off[c->n] = (uint32_t)c->len;
-    c->lens[c->n] = (uint32_t)len;
-    c->status[c->n] = too_long ? HF_LINE_TOO_LONG : STATUS_PENDING;
-    c->len += len;
-    c->n++;
-    return c->n == HF_CHUNK_LINES || c->len >= HF_CHUNK_BYTES;
+    if (n + 2 <= c->lines_cap) return;
+    uint32_t cap = c->lines_cap ? c->lines_cap * 2 : 4096;
+    while (cap < n + 2) cap *= 2;
+    c->off = hf_realloc(c->off, (size_t)cap * sizeof *c->off);
+    c->status = hf_realloc(c->status, cap);
+    c->lines_cap = cap;
 }
 
+/* Split at newlines and decode each line; the flows go one after another. */
 static void chunk_decode(const hf_decoders *d, hf_chunk *c)
 {
-    for (int i = 0; i < c->n; i++)
-        if (c->status[i] == STATUS_PENDING)
-            c->status[i] = (uint8_t)hf_line_classify(c->bytes + c->off[i], c->lens[i], d->nets,
-                                                     d->future_ms, &c->flows[i]);
+    uint32_t n = 0, nflows = 0;
+    if (c->too_long) {
+        grow_lines(c, 0);
+        c->off[0] = c->off[1] = 0;
+        c->status[0] = HF_LINE_TOO_LONG;
+        c->n = 1;
+        return;
+    }
+    const char *p = c->bytes, *end = c->bytes + c->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((nl ? nl : end) - p);
+        grow_lines(c, n);
+        c->off[n] = (uint32_t)(p - c->bytes);
+        if (len > d->max_line) {
+            c->status[n] = HF_LINE_TOO_LONG;
+        } else {
+            if (nflows == c->flows_cap) {
+                c->flows_cap = c->flows_cap ? c->flows_cap * 2 : 2048;
+                c->flows = hf_realloc(c->flows, (size_t)c->flows_cap * sizeof *c->flows);
+            }
+            c->status[n] = (uint8_t)hf_line_classify(p, len, d->nets, d->future_ms, &c->flows[nflows]);
+            if (c->status[n] == HF_LINE_FLOW) nflows++;
+        }
+        n++;
+        p = nl ? nl + 1 : end;
+    }
+    grow_lines(c, n);
+    c->off[n] = (uint32_t)c->len;
+    c->n = n;
 }
 
 /* ------------------------------------------------------------------------
@@ -123,15 +137,18 @@ static void *decoder_main(void *arg)
     return NULL;
 }
 
-hf_decoders *hf_decoders_new(int threads, const hf_prefixes *nets, double future_ms)
+hf_decoders *hf_decoders_new(int threads, const hf_prefixes *nets, double future_ms,
+                             size_t max_line)
 {
     hf_decoders *d = hf_calloc(1, sizeof *d);
     d->nets = nets;
     d->future_ms = future_ms;
+    d->max_line = max_line;
+    size_t cap = max_line < HF_CHUNK_BYTES ? HF_CHUNK_BYTES : max_line + 1;
     d->nslots = threads < 1 ? 4 : 4 * threads;   /* each thread busy, one more each waiting */
     d->slots = hf_calloc((size_t)d->nslots, sizeof *d->slots);
     d->done = hf_calloc((size_t)d->nslots, 1);
-    for (int i = 0; i < d->nslots; i++) chunk_init(&d->slots[i]);
+    for (int i = 0; i < d->nslots; i++) chunk_init(&d->slots[i], cap);
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->work, NULL);
     pthread_cond_init(&d->finished, NULL);
@@ -160,10 +177,10 @@ hf_chunk *hf_decoders_fill(hf_decoders *d)
     pthread_mutex_unlock(&d->lock);
     if (full) return NULL;
     hf_chunk *c = &d->slots[slot];
-    c->n = 0;
-    c->len = 0;
     c->name = NULL;
-    c->first_lineno = 0;
+    c->len = 0;
+    c->too_long = 0;
+    c->n = 0;
     return c;
 }
 

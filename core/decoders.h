@@ -1,9 +1,9 @@
 /* decoders.h -- decode and filter input lines on several threads, handing
  * them back in input order.
  *
- *   reader ── chunk of lines ──▶ decoder threads ──▶ reader, in order
- *   (copies lines)               (decode, future,      (late, watermark,
- *                                 filter: per line)      shard: pipeline.c)
+ *   reader ── block of lines ──▶ decoder threads ──▶ reader, in order
+ *   (read(2) into a chunk)       (split, decode,      (late, watermark,
+ *                                 future, filter)      shard: pipeline.c)
  *
  * Decoding is two thirds of the reading thread's work, and a line's decoding
  * depends on that line alone, so it can run anywhere.  What depends on input
@@ -41,32 +41,45 @@ enum hf_line_status {
 int hf_line_classify(const char *line, size_t len, const hf_prefixes *nets,
                      double future_ms, hf_flow *f);
 
-/* Lines in input order, as the reader fills them and a decoder leaves them. */
+/* A block of whole lines, as the reader reads it and a decoder splits and
+ * decodes it.  Every array grows to what the chunk needs and keeps its
+ * size for the next: at most 5 bytes per line (the worst case, a chunk of
+ * empty lines) and one flow per decoded record. */
 typedef struct hf_chunk {
+    /* the reader's */
     const char *name;          /* the input, for warnings */
-    uint64_t    first_lineno;  /* line number of line 0; the others follow */
-    int         n;             /* lines */
-    char       *bytes;         /* the lines' text, one after another */
-    size_t      len, cap;
-    uint32_t   *off, *lens;    /* per line: where in bytes, how long */
+    char       *bytes;         /* whole lines, each with its newline (the input's last may lack it) */
+    size_t      len, cap;      /* cap: more than max_line */
+    int         too_long;      /* no text: one line the input skipped (hf_input_lines) */
+    /* the decoder's */
+    uint32_t    n;             /* lines */
+    uint32_t   *off;           /* line i is bytes[off[i], off[i + 1] - 1), n + 1 entries */
     uint8_t    *status;        /* per line: enum hf_line_status */
-    hf_flow    *flows;         /* per line: the flow when status is HF_LINE_FLOW */
+    hf_flow    *flows;         /* the flows of the HF_LINE_FLOW lines, in order */
+    uint32_t    lines_cap, flows_cap;
 } hf_chunk;
 
-#define HF_CHUNK_LINES 2048
 #define HF_CHUNK_BYTES (1u << 20)
+
+/* Where line i of a decoded chunk is, and its length without newline. */
+static inline const char *hf_chunk_line(const hf_chunk *c, uint32_t i, size_t *len)
+{
+    size_t end = c->off[i + 1];
+    if (end > c->off[i] && c->bytes[end - 1] == '\n') end--;
+    *len = end - c->off[i];
+    return c->bytes + c->off[i];
+}
 
 typedef struct hf_decoders hf_decoders;
 
-/* Start threads decoder threads.  NULL (with errno) when a thread cannot
- * start.  nets must stay unchanged while they run. */
-hf_decoders *hf_decoders_new(int threads, const hf_prefixes *nets, double future_ms);
-/* An empty chunk to fill, or NULL when every chunk is in flight: take one
- * back first. */
+/* Start threads decoder threads, for lines of at most max_line bytes
+ * (longer ones are HF_LINE_TOO_LONG).  NULL (with errno) when a thread
+ * cannot start.  nets must stay unchanged while they run. */
+hf_decoders *hf_decoders_new(int threads, const hf_prefixes *nets, double future_ms,
+                             size_t max_line);
+/* An empty chunk to fill (cap bytes at bytes), or NULL when every chunk is
+ * in flight: take one back first. */
 hf_chunk *hf_decoders_fill(hf_decoders *d);
-/* Append a line (copied; status HF_LINE_TOO_LONG: a line the input skipped,
- * without text).  Returns 1 when the chunk is full and must be submitted. */
-int hf_chunk_add(hf_chunk *c, const char *line, size_t len, int too_long);
 /* Hand the chunk last filled to the decoders. */
 void hf_decoders_submit(hf_decoders *d, hf_chunk *c);
 /* The oldest submitted chunk once it is decoded, waiting for it when wait

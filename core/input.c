@@ -36,6 +36,7 @@ struct hf_input {
     uint64_t lineno;
     int      eof;
     int      may_wait;   /* not a regular file: a read can wait for data */
+    int      skipping;   /* hf_input_lines: the line begun is too long, skip it first */
     void   (*on_wait)(void *ctx);
     void    *on_wait_ctx;
     char     error[256];
@@ -109,6 +110,29 @@ static long inflate_some(hf_input *in, unsigned char *dst, size_t cap)
     return (long)(cap - in->zs.avail_out);
 }
 
+/* The first n bytes read, into dst (cap bytes): gzip (1f 8b) moves them to
+ * the compressed side and inflates into dst instead.  Returns the bytes in
+ * dst, or -1. */
+static long sniff(hf_input *in, unsigned char *dst, size_t cap, long n)
+{
+    if (n < 2 || dst[0] != 0x1f || dst[1] != 0x8b) {
+        in->gzip = 0;
+        return n;
+    }
+    in->gzip = 1;
+    in->raw_cap = (size_t)n > 256 * 1024 ? (size_t)n : 256 * 1024;
+    in->raw = hf_malloc(in->raw_cap);
+    memcpy(in->raw, dst, (size_t)n);
+    memset(&in->zs, 0, sizeof in->zs);
+    if (inflateInit2(&in->zs, 15 + 16) != Z_OK) {
+        snprintf(in->error, sizeof in->error, "gzip: cannot start zlib");
+        return -1;
+    }
+    in->zs.next_in = in->raw;
+    in->zs.avail_in = (uInt)n;
+    return inflate_some(in, dst, cap);
+}
+
 /* Move unread bytes to the front and read more.  Returns bytes read, 0 at
  * the end, -1 on error. */
 static long fill(hf_input *in)
@@ -126,24 +150,7 @@ static long fill(hf_input *in)
         n = inflate_some(in, dst, cap);
     } else {
         n = read_some(in, dst, cap);
-        if (n > 0 && in->gzip == -1 && in->end == 0) {
-            if (n >= 2 && dst[0] == 0x1f && dst[1] == 0x8b) {   /* gzip: inflate from here */
-                in->gzip = 1;
-                in->raw_cap = (size_t)n > 256 * 1024 ? (size_t)n : 256 * 1024;
-                in->raw = hf_malloc(in->raw_cap);
-                memcpy(in->raw, dst, (size_t)n);
-                memset(&in->zs, 0, sizeof in->zs);
-                if (inflateInit2(&in->zs, 15 + 16) != Z_OK) {
-                    snprintf(in->error, sizeof in->error, "gzip: cannot start zlib");
-                    return -1;
-                }
-                in->zs.next_in = in->raw;
-                in->zs.avail_in = (uInt)n;
-                n = inflate_some(in, dst, cap);
-            } else {
-                in->gzip = 0;
-            }
-        }
+        if (n > 0 && in->gzip == -1 && in->end == 0) n = sniff(in, dst, cap, n);
     }
     if (n < 0) return -1;
     if (n == 0) in->eof = 1;
@@ -195,6 +202,65 @@ int hf_input_next(hf_input *in, const char **line, size_t *len)
             in->start = in->end;
             return HF_INPUT_LINE;
         }
+    }
+}
+
+/* Read into dst: bytes, 0 at the end, -1 on error; the first bytes
+ * decide gzip, as in fill(). */
+static long read_into(hf_input *in, char *dst, size_t cap)
+{
+    if (in->eof) return 0;
+    long n;
+    if (in->gzip == 1) {
+        n = inflate_some(in, (unsigned char *)dst, cap);
+    } else {
+        n = read_some(in, dst, cap);
+        if (n > 0 && in->gzip == -1) n = sniff(in, (unsigned char *)dst, cap, n);
+    }
+    if (n == 0) in->eof = 1;
+    return n;
+}
+
+long hf_input_lines(hf_input *in, char *dst, size_t cap)
+{
+    if (in->skipping) {               /* the line begun last time was already too long */
+        in->skipping = 0;
+        return skip_line(in) < 0 ? HF_INPUT_ERROR : HF_INPUT_TOO_LONG;
+    }
+    /* What the buffer holds comes first (a line begun last time; more after
+     * a skip).  When it has a newline, the lines up to the last are taken
+     * and the rest stays where it is. */
+    size_t n = in->end - in->start;
+    if (n > cap) n = cap;
+    memcpy(dst, in->buf + in->start, n);
+    char *last = n ? memrchr(dst, '\n', n) : NULL;
+    if (last) {
+        size_t whole = (size_t)(last + 1 - dst);
+        in->start += whole;
+        return (long)whole;
+    }
+    if (n == cap) return skip_line(in) < 0 ? HF_INPUT_ERROR : HF_INPUT_TOO_LONG;
+    in->start = in->end = 0;
+    /* Then straight into dst, until a newline; what follows the last one is
+     * kept in the buffer (a line begun, at most max_line, or skipped next
+     * time). */
+    for (size_t scanned = n;; scanned = n) {
+        long got = read_into(in, dst + n, cap - n);
+        if (got < 0) return HF_INPUT_ERROR;
+        if (got == 0) return (long)n;  /* the end: a last line without newline, or nothing */
+        n += (size_t)got;
+        last = memrchr(dst + scanned, '\n', n - scanned);
+        if (last) {
+            size_t whole = (size_t)(last + 1 - dst), keep = n - whole;
+            if (keep > in->max_line) {
+                in->skipping = 1;
+            } else {
+                memcpy(in->buf, last + 1, keep);
+                in->end = keep;
+            }
+            return (long)whole;
+        }
+        if (n == cap) return skip_line(in) < 0 ? HF_INPUT_ERROR : HF_INPUT_TOO_LONG;
     }
 }
 

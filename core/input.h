@@ -24,6 +24,16 @@ enum {
 hf_input *hf_input_open(const char *path, size_t max_line, char *err, size_t errlen);
 /* The next line.  The pointer stays valid until the next call. */
 int hf_input_next(hf_input *in, const char **line, size_t *len);
+/* Whole lines in bulk, for a reader that hands them to other threads:
+ * fills dst (cap bytes, more than max_line) with one or more complete
+ * lines, each with its newline (the input's last line may lack one), read
+ * straight into dst when no line is pending.  Returns the bytes, 0 at the
+ * end, HF_INPUT_ERROR, or HF_INPUT_TOO_LONG when the next line does not fit
+ * in cap (it is skipped to its newline).  Lines within dst longer than
+ * max_line are the caller's to refuse.  Line numbers are not kept: the
+ * caller counts newlines.  Use this or hf_input_next() on an input, not
+ * both. */
+long hf_input_lines(hf_input *in, char *dst, size_t cap);
 /* 1-based number of the line last returned (or skipped). */
 uint64_t hf_input_lineno(const hf_input *in);
 const char *hf_input_error(const hf_input *in);

@@ -170,39 +170,6 @@ static int die(const char *fmt, ...)
     return 2;
 }
 
-/* Before the input waits for data: the lines fed so far go all the way
- * (decoded on other threads, they would otherwise wait for more). */
-static void drain_pipeline(void *p)
-{
-    hf_pipeline_drain(p);
-}
-
-/* Feed every line of in to the pipeline, until its end or a stop.
- * Returns 1 when reading failed, else 0. */
-static int read_lines(hf_input *in, const char *path, hf_pipeline *p)
-{
-    const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
-    hf_input_on_wait(in, drain_pipeline, p);
-    for (;;) {
-        const char *line;
-        size_t len;
-        int r = hf_input_next(in, &line, &len);
-        if (atomic_load(&got_stop)) {
-            hf_log(HF_LOG_INFO, "stopping: flushing open windows");
-            return 0;
-        }
-        if (r == HF_INPUT_EOF) return 0;
-        uint64_t lineno = hf_input_lineno(in);
-        if (r == HF_INPUT_ERROR) {
-            hf_log(HF_LOG_ERROR, "%s:%llu: read error: %s", name, (unsigned long long)lineno,
-                   hf_input_error(in));
-            return 1;
-        }
-        if (r == HF_INPUT_TOO_LONG) hf_pipeline_too_long(p, name, lineno);
-        else hf_pipeline_feed(p, line, len, name, lineno);
-    }
-}
-
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -381,7 +348,9 @@ static int cmd_run(int argc, char **argv)
     pthread_detach(sig_thread);
 
     int read_failed = from_kafka ? hf_kafka_source_run(src, &got_stop) < 0
-                                 : read_lines(in, cfg.input, p);
+                                 : hf_pipeline_read(p, in, strcmp(cfg.input, "-") ? cfg.input : "stdin",
+                                                    &got_stop);
+    if (atomic_load(&got_stop)) hf_log(HF_LOG_INFO, "stopping: flushing open windows");
     hf_input_close(in);
     rc = hf_pipeline_finish(p) < 0 || read_failed ? 1 : 0;
     hf_kafka_source_free(src);

@@ -91,8 +91,6 @@ struct hf_pipeline {
     hf_ratelimit     rl_reject, rl_late;
     hf_reload       *reload;       /* hot reload and the watchdog (reload.h) */
     hf_decoders     *dec;          /* with several workers: lines decoded on threads */
-    hf_chunk        *filling;      /* ... the chunk being filled */
-    int              dec_failed;   /* the decoder threads could not start */
 };
 
 /* One more, by the only thread that writes the counter. */
@@ -413,82 +411,87 @@ int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
 }
 
 /* ------------------------------------------------------------------------
- * Lines decoded on threads (decoders.h): the reader copies lines into a
- * chunk, submits it when full, and runs take_line over the chunks that come
- * back, oldest first.
+ * Reading a file or stdin.  With one worker, line by line in this thread.
+ * With more, in blocks of whole lines that decoder threads split and decode
+ * (decoders.h): the reader reads into a chunk, submits it, and runs
+ * take_line over the chunks that come back, oldest first.
  * --------------------------------------------------------------------- */
 
+static void feed_line(hf_pipeline *p, const char *rec, size_t len, int too_long)
+{
+    hf_flow f;
+    hf_reload_poll(p->reload, p->max_end);
+    int st = too_long ? HF_LINE_TOO_LONG : hf_line_classify(rec, len, p->nets, p->future_ms, &f);
+    take_line(p, 0, -1, st, &f, rec, len);
+}
+
+/* The lines of a decoded chunk, in order; p->lineno counts them. */
 static void run_chunk(hf_pipeline *p, hf_chunk *c)
 {
     hf_reload_poll(p->reload, p->max_end);
     p->input_name = c->name;
-    for (int i = 0; i < c->n; i++) {
-        p->lineno = c->first_lineno + (uint64_t)i;
-        take_line(p, 0, -1, c->status[i], &c->flows[i], c->bytes + c->off[i], c->lens[i]);
+    uint32_t f = 0;
+    for (uint32_t i = 0; i < c->n; i++) {
+        size_t len;
+        const char *line = hf_chunk_line(c, i, &len);
+        int st = c->status[i];
+        p->lineno++;
+        take_line(p, 0, -1, st, st == HF_LINE_FLOW ? &c->flows[f++] : NULL, line, len);
     }
     hf_decoders_release(p->dec, c);
 }
 
-/* Submit the chunk being filled, then take back what is decoded already. */
-static void submit(hf_pipeline *p)
-{
-    hf_decoders_submit(p->dec, p->filling);
-    p->filling = NULL;
-    hf_chunk *c;
-    while ((c = hf_decoders_take(p->dec, 0))) run_chunk(p, c);
-}
-
 void hf_pipeline_drain(hf_pipeline *p)
 {
-    if (!p->dec) return;
-    if (p->filling && p->filling->n > 0) submit(p);
     hf_chunk *c;
-    while ((c = hf_decoders_take(p->dec, 1))) run_chunk(p, c);
+    while (p->dec && (c = hf_decoders_take(p->dec, 1))) run_chunk(p, c);
 }
 
-static void feed_line(hf_pipeline *p, const char *rec, size_t len, const char *name,
-                      uint64_t lineno, int too_long)
+static void drain_hook(void *p)
 {
-    if (p->nworkers > 1 && !p->dec && !p->dec_failed) {
-        p->dec = hf_decoders_new(p->nworkers, p->nets, p->future_ms);
-        if (!p->dec) {
-            p->dec_failed = 1;
-            hf_log(HF_LOG_WARN, "cannot start decoder threads: decoding in the reading thread");
-        }
+    hf_pipeline_drain(p);
+}
+
+static int read_error(hf_pipeline *p, hf_input *in, const char *name, uint64_t lineno)
+{
+    hf_log(HF_LOG_ERROR, "%s: read error after line %llu: %s", name, (unsigned long long)lineno,
+           hf_input_error(in));
+    return 1;
+}
+
+int hf_pipeline_read(hf_pipeline *p, hf_input *in, const char *name, atomic_int *stop)
+{
+    if (p->nworkers > 1 && !p->dec) {
+        p->dec = hf_decoders_new(p->nworkers, p->nets, p->future_ms, p->cfg->max_line);
+        if (!p->dec) hf_log(HF_LOG_WARN, "cannot start decoder threads: decoding in the reading thread");
     }
-    if (!p->dec) {
-        hf_flow f;
-        p->input_name = name;
-        p->lineno = lineno;
-        hf_reload_poll(p->reload, p->max_end);
-        int st = too_long ? HF_LINE_TOO_LONG : hf_line_classify(rec, len, p->nets, p->future_ms, &f);
-        take_line(p, 0, -1, st, &f, rec, len);
-        return;
+    hf_input_on_wait(in, drain_hook, p);
+    p->input_name = name;
+    p->lineno = 0;
+    while (!p->dec) {                             /* one thread: line by line */
+        const char *line;
+        size_t len;
+        int r = hf_input_next(in, &line, &len);
+        if (atomic_load(stop) || r == HF_INPUT_EOF) return 0;
+        if (r == HF_INPUT_ERROR) return read_error(p, in, name, hf_input_lineno(in));
+        p->lineno = hf_input_lineno(in);
+        feed_line(p, line, len, r == HF_INPUT_TOO_LONG);
     }
-    hf_chunk *c = p->filling;
-    if (c && c->n > 0 && (c->name != name || c->first_lineno + (uint64_t)c->n != lineno)) {
-        submit(p);
-        c = NULL;
-    }
-    if (!c) {
+    for (;;) {                                    /* blocks, decoded on threads */
+        hf_chunk *c;
         while (!(c = hf_decoders_fill(p->dec))) run_chunk(p, hf_decoders_take(p->dec, 1));
-        p->filling = c;
-    }
-    if (c->n == 0) {
+        long n = hf_input_lines(in, c->bytes, c->cap);
+        if (atomic_load(stop) || n == 0) return 0;
+        if (n == HF_INPUT_ERROR) {
+            hf_pipeline_drain(p);
+            return read_error(p, in, name, p->lineno);
+        }
         c->name = name;
-        c->first_lineno = lineno;
+        if (n == HF_INPUT_TOO_LONG) c->too_long = 1;
+        else c->len = (size_t)n;
+        hf_decoders_submit(p->dec, c);
+        while ((c = hf_decoders_take(p->dec, 0))) run_chunk(p, c);
     }
-    if (hf_chunk_add(c, rec, len, too_long)) submit(p);
-}
-
-void hf_pipeline_feed(hf_pipeline *p, const char *rec, size_t len, const char *name, uint64_t lineno)
-{
-    feed_line(p, rec, len, name, lineno, 0);
-}
-
-void hf_pipeline_too_long(hf_pipeline *p, const char *name, uint64_t lineno)
-{
-    feed_line(p, NULL, 0, name, lineno, 1);
 }
 
 const char *hf_pipeline_reason_name(int status)

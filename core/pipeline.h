@@ -12,6 +12,7 @@
 #ifndef HF_PIPELINE_H
 #define HF_PIPELINE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,21 +20,20 @@
 #include "buf.h"
 #include "config.h"
 #include "decode.h"
+#include "input.h"
 
 typedef struct hf_pipeline hf_pipeline;
 
 /* Start the workers (loading the analyses) and open the output.  NULL with
  * a message in err. */
 hf_pipeline *hf_pipeline_new(const hf_config *cfg, const char *lua_dir, char *err, size_t errlen);
-/* One input record (a JSON line, without newline): line lineno of the
- * input name (they name it in warnings). */
-void hf_pipeline_feed(hf_pipeline *p, const char *rec, size_t len, const char *name, uint64_t lineno);
-/* A record that was too long to read (counted, warned). */
-void hf_pipeline_too_long(hf_pipeline *p, const char *name, uint64_t lineno);
-/* With several workers the records fed are decoded on other threads and
- * taken on in order later; this takes on every one fed so far (waiting for
- * their decoding).  The reader calls it before it waits for more input, so
- * a slow stream is not held back.  Counters and warnings follow then. */
+/* Feed every line of in (name says which input in warnings) until its end,
+ * a read error (logged; returns 1) or *stop; returns 0 else.  With more
+ * than one worker, lines are decoded and filtered on as many threads and
+ * taken on in input order; before the input waits for more (a pipe), every
+ * line read so far is taken on, so a slow stream is not held back. */
+int hf_pipeline_read(hf_pipeline *p, hf_input *in, const char *name, atomic_int *stop);
+/* Take on every line read so far (waiting for its decoding). */
 void hf_pipeline_drain(hf_pipeline *p);
 /* ------------------------------------------------------------------------
  * Offsets (sources that can read again: Kafka)

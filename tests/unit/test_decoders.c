@@ -1,6 +1,7 @@
-/* test_decoders.c -- decoding on threads: every line comes back in input
- * order with what hf_line_classify says of it, whatever the number of
- * threads and however the reader interleaves filling and taking back. */
+/* test_decoders.c -- decoding on threads: every line of every block comes
+ * back in input order with what hf_line_classify says of it, whatever the
+ * number of threads and however the reader interleaves submitting and
+ * taking back; blocks of hostile text cost bounded memory. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,17 +10,17 @@
 #include "unit.h"
 
 #define FUTURE_MS 1764252000000.0   /* "now" plus a day */
+#define MAX_LINE  4096
 
 static hf_prefixes *nets;
 
 /* Line i of a stream mixing every outcome: flows in and outside the
  * monitored network, malformed and truncated JSON, a missing field, a flow
- * from the far future, and (too_long) lines the input skipped. */
-static int make_line(int i, char *out, size_t cap, int *too_long)
+ * from the far future, an empty line, and one longer than MAX_LINE. */
+static int make_line(int i, char *out, size_t cap)
 {
-    *too_long = i % 97 == 5;
     const char *fmt;
-    switch (i % 7) {
+    switch (i % 9) {
     case 0: fmt = "{\"src4_addr\":\"10.0.%d.%d\",\"dst4_addr\":\"192.0.2.1\",\"proto\":6,"
                   "\"in_packets\":%d,\"in_bytes\":100,\"first\":1764165600000,\"last\":1764165601000}"; break;
     case 1: fmt = "{\"src4_addr\":\"192.168.%d.%d\",\"dst4_addr\":\"10.0.0.1\",\"proto\":17,"
@@ -29,100 +30,98 @@ static int make_line(int i, char *out, size_t cap, int *too_long)
     case 3: fmt = "{\"src4_addr\":\"10.2.%d.%d\",\"proto\":6,\"in_packets\":%d}"; break;   /* missing */
     case 4: fmt = "{\"src4_addr\":\"10.3.%d.%d\",\"dst4_addr\":\"192.0.2.1\",\"proto\":6,"
                   "\"in_packets\":%d,\"in_bytes\":100,\"first\":1764165600000,\"last\":4102444800000}"; break;
-    case 5: fmt = "[%d,%d,%d]"; break;
-    default: fmt = "not json %d %d %d"; break;
+    case 5: fmt = "[%d,%d,%d]\r"; break;
+    case 6: return 0;                                                              /* empty */
+    case 7:
+        if (i % 5 == 0) {                                                           /* too long */
+            memset(out, ' ', MAX_LINE + 1);
+            return MAX_LINE + 1;
+        }
+        fmt = "not json %d %d %d"; break;
+    default: fmt = "{\"src4_addr\":\"10.9.%d.%d\",\"dst4_addr\":\"10.0.0.2\",\"proto\":1,"
+                   "\"in_packets\":%d,\"in_bytes\":60,\"first\":1764165600000,\"last\":1764165600500}"; break;
     }
     return snprintf(out, cap, fmt, (i >> 8) & 255, i & 255, i);
 }
 
-/* Push n lines through threads decoders, taking back with or without
- * waiting as rnd says; every line must come back in order, as classified
- * in this thread. */
+static int expected(int i, hf_flow *f)
+{
+    char line[MAX_LINE + 64];
+    int len = make_line(i, line, sizeof line);
+    if (len > MAX_LINE) return HF_LINE_TOO_LONG;
+    return hf_line_classify(line, (size_t)len, nets, FUTURE_MS, f);
+}
+
+/* Check a chunk taken back against lines *next.. of the stream. */
+static int check_chunk(const hf_chunk *c, int *next)
+{
+    int ok = 1;
+    uint32_t f = 0;
+    for (uint32_t k = 0; k < c->n; k++, (*next)++) {
+        hf_flow want;
+        char line[MAX_LINE + 64];
+        int st = expected(*next, &want);
+        int len = make_line(*next, line, sizeof line);
+        size_t got_len;
+        const char *got = hf_chunk_line(c, k, &got_len);
+        if (c->status[k] != st) ok = 0;
+        if (got_len != (size_t)len || memcmp(got, line, (size_t)len) != 0) ok = 0;
+        if (st == HF_LINE_FLOW && memcmp(&c->flows[f++], &want, sizeof want) != 0) ok = 0;
+    }
+    return ok;
+}
+
+/* Push n lines through threads decoders in blocks of random sizes (whole
+ * lines), taking back with or without waiting as rnd says. */
 static int run_stream(int threads, int n, unsigned rnd)
 {
-    hf_decoders *d = hf_decoders_new(threads, nets, FUTURE_MS);
+    hf_decoders *d = hf_decoders_new(threads, nets, FUTURE_MS, MAX_LINE);
     if (!d) return 0;
-    int next_back = 0, ok = 1, submitted = 0;
-    char line[512];
-    hf_chunk *filling = NULL;
-    for (int i = 0; i <= n; i++) {
+    int next_line = 0, next_back = 0, ok = 1;
+    char line[MAX_LINE + 64];
+    while (next_line < n || hf_decoders_in_flight(d) > 0) {
         hf_chunk *c;
         rnd = rnd * 1103515245u + 12345u;
-        int last = i == n;
-        /* take back whatever is decoded; sometimes wait for it */
-        while ((c = hf_decoders_take(d, last || (rnd >> 16) % 5 == 0))) {
-            for (int k = 0; k < c->n; k++, next_back++) {
-                int tl;
-                int len = make_line(next_back, line, sizeof line, &tl);
-                hf_flow f;
-                int want = tl ? HF_LINE_TOO_LONG : hf_line_classify(line, (size_t)len, nets, FUTURE_MS, &f);
-                if (c->status[k] != want) ok = 0;
-                if (want == HF_LINE_FLOW && memcmp(&c->flows[k], &f, sizeof f) != 0) ok = 0;
-                if (c->first_lineno + (uint64_t)k != (uint64_t)next_back + 1) ok = 0;
-                if (!tl && (c->lens[k] != (uint32_t)len ||
-                            memcmp(c->bytes + c->off[k], line, (size_t)len) != 0)) ok = 0;
-            }
+        int wait = next_line >= n || (rnd >> 16) % 5 == 0;
+        while ((c = hf_decoders_take(d, wait))) {
+            ok &= check_chunk(c, &next_back);
             hf_decoders_release(d, c);
-            if (!last && (rnd >> 20) % 3) break;
+            if (next_line < n && (rnd >> 20) % 3) break;
         }
-        if (last) {
-            if (filling && filling->n) {
-                hf_decoders_submit(d, filling);
-                filling = NULL;
-                i--;              /* once more, to take it back */
-                n = i + 1;
-                continue;
-            }
-            break;
+        if (next_line >= n) continue;
+        while (!(c = hf_decoders_fill(d))) {
+            c = hf_decoders_take(d, 1);
+            ok &= check_chunk(c, &next_back);
+            hf_decoders_release(d, c);
         }
-        if (!filling) {
-            while (!(filling = hf_decoders_fill(d))) {
-                c = hf_decoders_take(d, 1);
-                for (int k = 0; k < c->n; k++, next_back++) {
-                    int tl;
-                    int len = make_line(next_back, line, sizeof line, &tl);
-                    hf_flow f;
-                    int want = tl ? HF_LINE_TOO_LONG : hf_line_classify(line, (size_t)len, nets, FUTURE_MS, &f);
-                    if (c->status[k] != want) ok = 0;
-                }
-                hf_decoders_release(d, c);
-            }
-            filling->name = "test";
-            filling->first_lineno = (uint64_t)i + 1;
+        int want = 1 + (int)((rnd >> 8) % 700);
+        c->name = "test";
+        for (int k = 0; k < want && next_line < n; k++, next_line++) {
+            int len = make_line(next_line, line, sizeof line);
+            if (c->len + (size_t)len + 1 > c->cap) break;
+            memcpy(c->bytes + c->len, line, (size_t)len);
+            c->len += (size_t)len;
+            c->bytes[c->len++] = '\n';
         }
-        int tl;
-        int len = make_line(i, line, sizeof line, &tl);
-        if (hf_chunk_add(filling, line, (size_t)len, tl) || (rnd >> 8) % 301 == 0) {
-            hf_decoders_submit(d, filling);
-            submitted++;
-            filling = NULL;
-        }
+        hf_decoders_submit(d, c);
     }
     if (next_back != n) ok = 0;
-    if (hf_decoders_in_flight(d) != 0) ok = 0;
     hf_decoders_free(d);
     return ok;
 }
 
 TEST(classify_tells_flows_from_filtered_future_and_rejected_lines)
 {
-    char line[512];
     hf_flow f;
-    int tl;
-    int len = make_line(0, line, sizeof line, &tl);
-    CHECK_EQ_INT(hf_line_classify(line, (size_t)len, nets, FUTURE_MS, &f), HF_LINE_FLOW);
+    CHECK_EQ_INT(expected(0, &f), HF_LINE_FLOW);
     CHECK_EQ_INT(f.proto, 6);
-    len = make_line(1, line, sizeof line, &tl);
-    CHECK_EQ_INT(hf_line_classify(line, (size_t)len, nets, FUTURE_MS, &f), HF_LINE_FILTERED);
-    len = make_line(2, line, sizeof line, &tl);
-    CHECK_EQ_INT(hf_line_classify(line, (size_t)len, nets, FUTURE_MS, &f), HF_DECODE_MALFORMED);
-    len = make_line(3, line, sizeof line, &tl);
-    CHECK_EQ_INT(hf_line_classify(line, (size_t)len, nets, FUTURE_MS, &f), HF_DECODE_MISSING_FIELD);
-    len = make_line(4, line, sizeof line, &tl);
-    CHECK_EQ_INT(hf_line_classify(line, (size_t)len, nets, FUTURE_MS, &f), HF_LINE_FUTURE);
-    len = make_line(5, line, sizeof line, &tl);
-    CHECK_EQ_INT(hf_line_classify(line, (size_t)len, nets, FUTURE_MS, &f), HF_DECODE_NOT_OBJECT);
-    CHECK_EQ_INT(hf_line_classify("", 0, nets, FUTURE_MS, &f), HF_DECODE_MALFORMED);
+    CHECK_EQ_INT(expected(1, &f), HF_LINE_FILTERED);
+    CHECK_EQ_INT(expected(2, &f), HF_DECODE_MALFORMED);
+    CHECK_EQ_INT(expected(3, &f), HF_DECODE_MISSING_FIELD);
+    CHECK_EQ_INT(expected(4, &f), HF_LINE_FUTURE);
+    CHECK_EQ_INT(expected(5, &f), HF_DECODE_NOT_OBJECT);
+    CHECK_EQ_INT(expected(6, &f), HF_DECODE_MALFORMED);
+    CHECK_EQ_INT(expected(25, &f), HF_LINE_TOO_LONG);
 }
 
 TEST(lines_come_back_in_order_with_one_to_four_threads)
@@ -130,37 +129,60 @@ TEST(lines_come_back_in_order_with_one_to_four_threads)
     for (int t = 1; t <= 4; t++) CHECK(run_stream(t, 30000, 7u * (unsigned)t));
 }
 
-TEST(a_chunk_full_by_bytes_takes_a_line_longer_than_itself)
+TEST(a_block_split_keeps_a_last_line_without_newline)
 {
-    hf_decoders *d = hf_decoders_new(2, nets, FUTURE_MS);
+    hf_decoders *d = hf_decoders_new(2, nets, FUTURE_MS, MAX_LINE);
     hf_chunk *c = hf_decoders_fill(d);
-    size_t big = 3 * HF_CHUNK_BYTES;
-    char *line = malloc(big);
-    memset(line, 'x', big);
-    CHECK_EQ_INT(hf_chunk_add(c, "{}", 2, 0), 0);
-    CHECK_EQ_INT(hf_chunk_add(c, line, big, 0), 1);       /* full by bytes */
+    const char *text = "{}\n\n[1]";
+    memcpy(c->bytes, text, strlen(text));
+    c->len = strlen(text);
     hf_decoders_submit(d, c);
     c = hf_decoders_take(d, 1);
     CHECK(c != NULL);
     if (c) {
-        CHECK_EQ_INT(c->n, 2);
+        size_t len;
+        CHECK_EQ_INT(c->n, 3);
         CHECK_EQ_INT(c->status[0], HF_DECODE_MISSING_FIELD);
         CHECK_EQ_INT(c->status[1], HF_DECODE_MALFORMED);
-        CHECK_EQ_INT(c->lens[1], big);
+        CHECK_EQ_INT(c->status[2], HF_DECODE_NOT_OBJECT);
+        CHECK(hf_chunk_line(c, 2, &len) == c->bytes + 4 && len == 3);
         hf_decoders_release(d, c);
     }
-    CHECK(hf_decoders_take(d, 1) == NULL);               /* nothing in flight */
-    free(line);
+    c = hf_decoders_fill(d);                       /* a line the input skipped */
+    c->too_long = 1;
+    hf_decoders_submit(d, c);
+    c = hf_decoders_take(d, 1);
+    CHECK(c && c->n == 1 && c->status[0] == HF_LINE_TOO_LONG);
+    if (c) hf_decoders_release(d, c);
+    CHECK(hf_decoders_take(d, 1) == NULL);         /* nothing in flight */
+    hf_decoders_free(d);
+}
+
+TEST(a_block_of_newlines_only_is_a_line_each)
+{
+    hf_decoders *d = hf_decoders_new(1, nets, FUTURE_MS, MAX_LINE);
+    hf_chunk *c = hf_decoders_fill(d);
+    memset(c->bytes, '\n', c->cap);
+    c->len = c->cap;
+    hf_decoders_submit(d, c);
+    c = hf_decoders_take(d, 1);
+    CHECK(c != NULL);
+    if (c) {
+        CHECK_EQ_INT(c->n, c->cap);
+        CHECK_EQ_INT(c->status[c->n - 1], HF_DECODE_MALFORMED);
+        hf_decoders_release(d, c);
+    }
     hf_decoders_free(d);
 }
 
 TEST(the_ring_refuses_a_chunk_when_every_one_is_in_flight)
 {
-    hf_decoders *d = hf_decoders_new(1, nets, FUTURE_MS);
+    hf_decoders *d = hf_decoders_new(1, nets, FUTURE_MS, MAX_LINE);
     int n = 0;
     hf_chunk *c;
     while ((c = hf_decoders_fill(d))) {
-        hf_chunk_add(c, "{}", 2, 0);
+        memcpy(c->bytes, "{}\n", 3);
+        c->len = 3;
         hf_decoders_submit(d, c);
         n++;
         CHECK(n <= 64);
@@ -169,7 +191,7 @@ TEST(the_ring_refuses_a_chunk_when_every_one_is_in_flight)
     CHECK_EQ_INT(hf_decoders_in_flight(d), n);
     c = hf_decoders_take(d, 1);
     hf_decoders_release(d, c);
-    CHECK(hf_decoders_fill(d) != NULL);                   /* one slot free again */
+    CHECK(hf_decoders_fill(d) != NULL);            /* one slot free again */
     while ((c = hf_decoders_take(d, 1))) hf_decoders_release(d, c);
     hf_decoders_free(d);
 }
@@ -181,7 +203,8 @@ int main(void)
     hf_prefixes_add(nets, "10.0.0.0/8", err, sizeof err);
     RUN(classify_tells_flows_from_filtered_future_and_rejected_lines);
     RUN(lines_come_back_in_order_with_one_to_four_threads);
-    RUN(a_chunk_full_by_bytes_takes_a_line_longer_than_itself);
+    RUN(a_block_split_keeps_a_last_line_without_newline);
+    RUN(a_block_of_newlines_only_is_a_line_each);
     RUN(the_ring_refuses_a_chunk_when_every_one_is_in_flight);
     hf_prefixes_free(nets);
     return UNIT_END();

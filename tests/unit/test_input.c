@@ -1,6 +1,7 @@
 /* test_input.c -- the line reader: lines split at newlines, the last line
  * without one, over-long lines skipped to their newline, gzip read the same
- * as plain text, and the hook that runs before a read would wait. */
+ * as plain text, and the hook that runs before a read would wait; and the
+ * same lines read in blocks (hf_input_lines), from files and pipes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,109 @@ TEST(line_numbers_count_skipped_lines_too)
     hf_input_close(in);
 }
 
+/* Read path in blocks of at most cap bytes (hf_input_lines), and give the
+ * lines "|"-joined, lines over max_line (skipped, or in a block) as "#". */
+static void read_blocks(size_t max_line, size_t cap, char *out, size_t outcap)
+{
+    char err[256];
+    hf_input *in = hf_input_open(path, max_line, err, sizeof err);
+    CHECK(in != NULL);
+    if (!in) return;
+    char *dst = malloc(cap);
+    out[0] = '\0';
+    int first = 1;
+    long n;
+    while ((n = hf_input_lines(in, dst, cap)) != 0 && n != HF_INPUT_ERROR) {
+        if (n == HF_INPUT_TOO_LONG) {
+            strncat(out, first ? "#" : "|#", outcap - strlen(out) - 1);
+            first = 0;
+            continue;
+        }
+        CHECK((size_t)n <= cap);
+        size_t at = 0;
+        while (at < (size_t)n) {
+            char *nl = memchr(dst + at, '\n', (size_t)n - at);
+            size_t len = (nl ? (size_t)(nl - dst) : (size_t)n) - at;
+            if (!first) strncat(out, "|", outcap - strlen(out) - 1);
+            first = 0;
+            if (len > max_line) strncat(out, "#", outcap - strlen(out) - 1);
+            else strncat(out, dst + at, len < outcap - strlen(out) - 1 ? len : outcap - strlen(out) - 1);
+            at += len + 1;
+        }
+        CHECK(dst[n - 1] == '\n' || hf_input_lines(in, dst, cap) == 0);   /* only the last lacks one */
+    }
+    CHECK(n == 0);
+    free(dst);
+    hf_input_close(in);
+}
+
+/* Blocks give the same lines as hf_input_next, whatever their size, plain
+ * or gzip: long lines skipped or handed over, the last one kept. */
+TEST(blocks_of_lines_read_like_single_lines)
+{
+    static char text[200000], want[300000], got[300000];
+    size_t n = 0;
+    unsigned rnd = 12345;
+    while (n < sizeof text - 200) {
+        rnd = rnd * 1103515245u + 12345u;
+        unsigned len = (rnd >> 16) % 11 == 0 ? 20 + (rnd >> 8) % 150 : (rnd >> 8) % 14;
+        for (unsigned k = 0; k < len; k++) text[n++] = (char)('a' + (k + rnd) % 26);
+        text[n++] = '\n';
+    }
+    memcpy(text + n, "last", 4);                 /* no newline at the end */
+    n += 4;
+    for (int gz = 0; gz <= 1; gz++) {
+        write_file(text, n, gz);
+        read_all(16, want, sizeof want);
+        for (size_t k = 0; want[k]; k++)         /* over-long lines: "#" either way */
+            if (want[k] == '<') {
+                memmove(want + k + 1, want + k + 6, strlen(want + k + 6) + 1);
+                want[k] = '#';
+            }
+        size_t caps[] = {17, 18, 40, 64, 1000, 70000};
+        for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
+            read_blocks(16, caps[c], got, sizeof got);
+            CHECK(strcmp(want, got) == 0);
+        }
+    }
+}
+
+/* From a pipe, a block is returned as soon as a line is complete, however
+ * the writer splits it. */
+TEST(blocks_from_a_pipe_come_as_lines_complete)
+{
+    char err[256], dst[64];
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    int saved = dup(STDIN_FILENO);
+    dup2(fds[0], STDIN_FILENO);
+    hf_input *in = hf_input_open("-", 16, err, sizeof err);
+    dup2(saved, STDIN_FILENO);
+    close(saved);
+    close(fds[0]);
+    pid_t child = fork();
+    if (child == 0) {
+        const char *parts[] = {"a", "b", "c\nd", "e\nf\n", "g"};
+        for (int i = 0; i < 5; i++) {
+            usleep(50 * 1000);
+            if (write(fds[1], parts[i], strlen(parts[i])) < 0) _exit(1);
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    long n = hf_input_lines(in, dst, sizeof dst);
+    CHECK(n == 4 && memcmp(dst, "abc\n", 4) == 0);      /* before "e" was written */
+    char all[64] = "abc\n";
+    while ((n = hf_input_lines(in, dst, sizeof dst)) > 0) {
+        CHECK(dst[n - 1] == '\n' || (n == 1 && dst[0] == 'g'));
+        strncat(all, dst, (size_t)n);
+    }
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_STR(all, "abc\nde\nf\ng");
+    hf_input_close(in);
+    waitpid(child, NULL, 0);
+}
+
 static int waits;
 static void count_wait(void *ctx) { (void)ctx; waits++; }
 
@@ -232,6 +336,8 @@ int main(void)
     RUN(a_line_of_exactly_the_limit_is_kept);
     RUN(line_numbers_count_skipped_lines_too);
     RUN(the_wait_hook_runs_before_an_empty_pipe_is_read_not_for_a_file);
+    RUN(blocks_of_lines_read_like_single_lines);
+    RUN(blocks_from_a_pipe_come_as_lines_complete);
     RUN(a_missing_file_is_named);
     unlink(path);
     return UNIT_END();
