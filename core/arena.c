@@ -175,6 +175,12 @@ int hf_pool_full(const hf_pool *pool)
     return pool->limit && pool->bytes >= pool->limit;
 }
 
+/* 1 when `more` bytes more stay within the limit (always without one). */
+int hf_pool_fits(const hf_pool *pool, size_t more)
+{
+    return !pool->limit || (pool->bytes <= pool->limit && more <= pool->limit - pool->bytes);
+}
+
 static inline void pool_count(hf_pool *p, size_t n)
 {
     p->bytes += n;

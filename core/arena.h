@@ -17,7 +17,9 @@
  *
  * Allocation never fails (see alloc.h); the pool only counts.  Callers that
  * must stay within memory.max_bytes ask hf_pool_full() before they create a
- * new host, which is what grows without bound; what they refuse is counted. */
+ * new host, which is what grows without bound, and hf_pool_fits() for a
+ * large allocation the host would bring (a window's table doubling); what
+ * they refuse is counted. */
 #ifndef HF_ARENA_H
 #define HF_ARENA_H
 
@@ -34,6 +36,7 @@ void hf_pool_free(hf_pool *pool);           /* every arena must be freed first *
 size_t hf_pool_bytes(const hf_pool *pool);  /* bytes in blocks held by arenas */
 size_t hf_pool_peak(const hf_pool *pool);   /* highest hf_pool_bytes seen */
 int hf_pool_full(const hf_pool *pool);      /* 1 when bytes >= limit */
+int hf_pool_fits(const hf_pool *pool, size_t more); /* 1 when bytes + more <= limit (or none) */
 
 hf_arena *hf_arena_new(hf_pool *pool);
 void hf_arena_free(hf_arena *a);            /* returns every block to the pool */

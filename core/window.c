@@ -354,7 +354,12 @@ uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
         }
         j = (j + 1) & w->mask;
     }
-    if (hf_pool_full(ws->pool) || w->nhosts == HF_MAX_ROWS) {
+    /* a host that makes the table grow needs the new table (twice the old
+     * one) beside the old for a moment: megabytes at a million hosts, so
+     * it must fit too, or the limit would be passed by that much */
+    int grows = (uint64_t)(w->nhosts + 1) * 4 > (uint64_t)(w->mask + 1) * 3;
+    if (hf_pool_full(ws->pool) || w->nhosts == HF_MAX_ROWS ||
+        (grows && !hf_pool_fits(ws->pool, sizeof(uint32_t) * 2 * ((size_t)w->mask + 1)))) {
         ws->hosts_refused++;
         return NULL;
     }

@@ -261,6 +261,28 @@ TEST(the_memory_limit_refuses_new_hosts_and_counts_them)
     teardown(&f);
 }
 
+TEST(the_memory_limit_counts_the_table_a_new_host_would_grow)
+{
+    /* the bytes of a window whose table is as full as it gets before it
+     * doubles (3/4 of 2^16 slots), without a limit ... */
+    enum { HOSTS = (1 << 16) / 4 * 3 };
+    fixture f;
+    int64_t g[] = {10000};
+    setup(&f, g, 1, 0);
+    for (uint32_t h = 0; h < HOSTS; h++) add(&f.ws, f.off, h, 1000, 1);
+    size_t full = hf_pool_bytes(f.pool);
+    teardown(&f);
+    /* ... and with a limit 1 KiB above them: the next host would double the
+     * table (512 KiB more, the old one still there): it is refused */
+    size_t limit = full + 1024;
+    setup(&f, g, 1, limit);
+    for (uint32_t h = 0; h < HOSTS; h++) CHECK_EQ_INT(add(&f.ws, f.off, h, 1000, 1), 0);
+    CHECK(add(&f.ws, f.off, HOSTS, 1000, 1) < 0);
+    CHECK_EQ_INT(f.ws.hosts_refused, 1);
+    CHECK(hf_pool_peak(f.pool) <= limit);
+    teardown(&f);
+}
+
 /* ------------------------------------------------------------------------
  * Layouts and reloads
  * --------------------------------------------------------------------- */
@@ -554,6 +576,7 @@ int main(void)
     RUN(negative_times_floor_to_their_window);
     RUN(a_table_of_many_hosts_finds_each_again);
     RUN(the_memory_limit_refuses_new_hosts_and_counts_them);
+    RUN(the_memory_limit_counts_the_table_a_new_host_would_grow);
     RUN(windows_keep_the_layout_of_their_start);
     RUN(a_reload_loses_no_flow_and_leaves_out_partial_fields);
     RUN(omitted_fields_stay_omitted_in_coarser_windows);
