@@ -224,29 +224,40 @@ TEST(blocks_of_lines_read_like_single_lines)
     }
 }
 
-/* From a pipe, a block is returned as soon as a line is complete, however
- * the writer splits it. */
-TEST(blocks_from_a_pipe_come_as_lines_complete)
+/* An input reading from a new pipe, as hostflow reads stdin ("-"); *wfd
+ * is the pipe's end to write. */
+static hf_input *open_pipe(size_t max_line, int *wfd)
 {
-    char err[256], dst[64];
+    char err[256];
     int fds[2];
     CHECK(pipe(fds) == 0);
     int saved = dup(STDIN_FILENO);
     dup2(fds[0], STDIN_FILENO);
-    hf_input *in = hf_input_open("-", 16, err, sizeof err);
+    hf_input *in = hf_input_open("-", max_line, err, sizeof err);
     dup2(saved, STDIN_FILENO);
     close(saved);
     close(fds[0]);
+    *wfd = fds[1];
+    return in;
+}
+
+/* From a pipe, a block is returned as soon as a line is complete, however
+ * the writer splits it. */
+TEST(blocks_from_a_pipe_come_as_lines_complete)
+{
+    char dst[64];
+    int wfd;
+    hf_input *in = open_pipe(16, &wfd);
     pid_t child = fork();
     if (child == 0) {
         const char *parts[] = {"a", "b", "c\nd", "e\nf\n", "g"};
         for (int i = 0; i < 5; i++) {
             usleep(50 * 1000);
-            if (write(fds[1], parts[i], strlen(parts[i])) < 0) _exit(1);
+            if (write(wfd, parts[i], strlen(parts[i])) < 0) _exit(1);
         }
         _exit(0);
     }
-    close(fds[1]);
+    close(wfd);
     long n = hf_input_lines(in, dst, sizeof dst);
     CHECK(n == 4 && memcmp(dst, "abc\n", 4) == 0);      /* before "e" was written */
     char all[64] = "abc\n";
@@ -268,15 +279,9 @@ static void count_wait(void *ctx) { (void)ctx; waits++; }
 TEST(the_wait_hook_runs_before_an_empty_pipe_is_read_not_for_a_file)
 {
     char err[256];
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    CHECK(write(fds[1], "a\nb\n", 4) == 4);
-    int saved = dup(STDIN_FILENO);
-    dup2(fds[0], STDIN_FILENO);
-    hf_input *in = hf_input_open("-", 256, err, sizeof err);
-    dup2(saved, STDIN_FILENO);
-    close(saved);
-    close(fds[0]);
+    int wfd;
+    hf_input *in = open_pipe(256, &wfd);
+    CHECK(write(wfd, "a\nb\n", 4) == 4);
     hf_input_on_wait(in, count_wait, NULL);
     const char *line;
     size_t len;
@@ -284,26 +289,20 @@ TEST(the_wait_hook_runs_before_an_empty_pipe_is_read_not_for_a_file)
     CHECK_EQ_INT(hf_input_next(in, &line, &len), HF_INPUT_LINE);   /* data there: no wait */
     CHECK_EQ_INT(waits, 0);
     CHECK_EQ_INT(hf_input_next(in, &line, &len), HF_INPUT_LINE);
-    close(fds[1]);                                  /* the end is readable: no wait either */
+    close(wfd);                                  /* the end is readable: no wait either */
     CHECK_EQ_INT(hf_input_next(in, &line, &len), HF_INPUT_EOF);
     CHECK_EQ_INT(waits, 0);
     hf_input_close(in);
 
-    CHECK(pipe(fds) == 0);
-    saved = dup(STDIN_FILENO);
-    dup2(fds[0], STDIN_FILENO);
-    in = hf_input_open("-", 256, err, sizeof err);
-    dup2(saved, STDIN_FILENO);
-    close(saved);
-    close(fds[0]);
+    in = open_pipe(256, &wfd);
     hf_input_on_wait(in, count_wait, NULL);
     pid_t child = fork();
     if (child == 0) {                               /* writes after the reader waits */
         usleep(200 * 1000);
-        if (write(fds[1], "late\n", 5) != 5) _exit(1);
+        if (write(wfd, "late\n", 5) != 5) _exit(1);
         _exit(0);
     }
-    close(fds[1]);
+    close(wfd);
     CHECK_EQ_INT(hf_input_next(in, &line, &len), HF_INPUT_LINE);
     CHECK(len == 4 && memcmp(line, "late", 4) == 0);
     CHECK(waits >= 1);
