@@ -130,6 +130,12 @@ if mem:
     row("memory, %s hosts x 4 granularities, peak resident" % f"{mem['hosts']:,}",
         [mem["maxrss_bytes"] / 2**20], "MiB", "<= 4096", lambda m: m <= 4096,
         note="window state %.0f MiB" % (mem["pool_peak_bytes"] / 2**20))
+heavy = [load("memory-heavy-%s.json" % k) for k in ("1k", "100k")]
+if all(heavy):
+    row("memory, heavy host (%s peers), per host-window" % f"{heavy[1]['peers']:,}",
+        [heavy[1]["pool_bytes_per_host_window"]], "B",
+        note="the same as with %s peers (%.0f B): past 64 values a set is a 4096-byte sketch"
+             % (f"{heavy[0]['peers']:,}", heavy[0]["pool_bytes_per_host_window"]))
 mix, mixt = load("mix-stats.json"), load("mix-time.json")
 if mix and mixt:
     recs = mix["windows"]["10"]["records"]
