@@ -50,7 +50,9 @@ return {
     distinct_exact = 64,    -- hf.distinct() counts exactly up to this many values
   },
 
-  -- Input lines longer than this are rejected (counted as too_long).
+  -- Input lines longer than this are rejected (counted as too_long); at
+  -- most 64MiB.  Memory: the reader holds two such lines, and with several
+  -- workers the decoder threads 4 chunks each of max(1MiB, max_line).
   max_line = "1MiB",
 
   -- Flows handed to the analyses at a time.

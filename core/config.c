@@ -269,8 +269,8 @@ int hf_config_check(hf_config *cfg, char *err, size_t errlen)
         return fail(err, errlen, "workers: expected 0 (one per core) to 256, got %d", cfg->workers);
     if (cfg->batch < 1 || cfg->batch > 65536)
         return fail(err, errlen, "batch: expected 1 to 65536, got %d", cfg->batch);
-    if (cfg->max_line < 256)
-        return fail(err, errlen, "max_line: expected at least 256 bytes");
+    if (cfg->max_line < 256 || cfg->max_line > HF_MAX_LINE_LIMIT)
+        return fail(err, errlen, "max_line: expected 256 bytes to 64MiB");
     if (cfg->memory_max < ((size_t)1 << 20))
         return fail(err, errlen, "memory.max_bytes: expected at least 1MiB");
     if (cfg->distinct_exact < 1 || cfg->distinct_exact > 4096)

@@ -10,6 +10,9 @@
 #include <stdint.h>
 
 #define HF_MAX_WINDOWS 16
+/* The longest line max_line may allow: the reader holds two of them, and
+ * with decoder threads each of 4 chunks per thread holds one. */
+#define HF_MAX_LINE_LIMIT ((size_t)64 << 20)
 
 typedef struct hf_config {
     char    *path;                        /* the file loaded, or NULL */
@@ -28,7 +31,7 @@ typedef struct hf_config {
     char   **disable;                     /* analyses to leave out */
     int      ndisable;
     size_t   memory_max;                  /* bytes of window state, all workers */
-    size_t   max_line;                    /* longest accepted input line */
+    size_t   max_line;                    /* longest accepted input line, <= HF_MAX_LINE_LIMIT */
     int      distinct_exact;              /* default exact limit of hf.distinct() */
     int      batch;                       /* flows per batch handed to Lua */
 

@@ -140,19 +140,20 @@ static void *decoder_main(void *arg)
 hf_decoders *hf_decoders_new(int threads, const hf_prefixes *nets, double future_ms,
                              size_t max_line)
 {
+    if (threads < 1) threads = 1;
     hf_decoders *d = hf_calloc(1, sizeof *d);
     d->nets = nets;
     d->future_ms = future_ms;
     d->max_line = max_line;
     size_t cap = max_line < HF_CHUNK_BYTES ? HF_CHUNK_BYTES : max_line + 1;
-    d->nslots = threads < 1 ? 4 : 4 * threads;   /* each thread busy, one more each waiting */
+    d->nslots = 4 * threads;   /* each thread busy, and more waiting, read or to take back */
     d->slots = hf_calloc((size_t)d->nslots, sizeof *d->slots);
     d->done = hf_calloc((size_t)d->nslots, 1);
     for (int i = 0; i < d->nslots; i++) chunk_init(&d->slots[i], cap);
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->work, NULL);
     pthread_cond_init(&d->finished, NULL);
-    d->threads = hf_calloc((size_t)(threads > 0 ? threads : 1), sizeof *d->threads);
+    d->threads = hf_calloc((size_t)threads, sizeof *d->threads);
     for (int i = 0; i < threads; i++) {
         int rc = pthread_create(&d->threads[i], NULL, decoder_main, d);
         if (rc != 0) {

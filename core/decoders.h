@@ -5,8 +5,8 @@
  *   (read(2) into a chunk)       (split, decode,      (late, watermark,
  *                                 future, filter)      shard: pipeline.c)
  *
- * Decoding is two thirds of the reading thread's work, and a line's decoding
- * depends on that line alone, so it can run anywhere.  What depends on input
+ * Decoding was two thirds of the reading thread's work, and a line's
+ * decoding depends on that line alone, so it can run anywhere.  What depends on input
  * order (late flows, the watermark, which batch a flow joins, the counters
  * and warnings) stays with the reader: it takes the chunks back in the order
  * it submitted them, so the records are the same whatever the number of
@@ -29,10 +29,9 @@
  * 1 .. HF_DECODE_REASONS - 1, or one of these). */
 enum hf_line_status {
     HF_LINE_FLOW = 0,                     /* decoded, source monitored */
-    HF_LINE_TOO_LONG = HF_DECODE_REASONS, /* skipped by the input: over max_line */
+    HF_LINE_TOO_LONG = HF_DECODE_REASONS, /* over max_line (skipped by the input, or refused) */
     HF_LINE_FUTURE,                       /* ends more than the slack after now */
-    HF_LINE_FILTERED,                     /* source not monitored */
-    HF_LINE_STATUSES
+    HF_LINE_FILTERED                      /* source not monitored */
 };
 
 /* Decode one line and check it: HF_LINE_FLOW with *f filled, else why not.

@@ -14,8 +14,9 @@
 "$FLOWGEN" --seed 17 --flows 150000 --hosts 800 --rate 1000 --late 0 --malformed 0 \
     >"$WORK/flows.ndjson"
 part() { sed -n "$1,$2p" "$WORK/flows.ndjson"; }
-# hostflow reads its input in blocks of 2 x max_line + 256 KiB: a small
-# max_line lets a few thousand lines reach it after each edit
+# hostflow reads a pipe as lines arrive, but in blocks of up to 2 x max_line
+# + 256 KiB with one worker (1 MiB with decoder threads): a small max_line
+# keeps the blocks small, so a few thousand lines reach it after each edit
 printf 'return { max_line = "4KiB" }\n' >"$WORK/conf.lua"
 RUN="$HOSTFLOW run -c $WORK/conf.lua"
 

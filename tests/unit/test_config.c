@@ -103,6 +103,15 @@ TEST(messages_name_the_file_the_key_and_the_expectation)
     CHECK(load("return { kafka_start = 'yesterday' }", &cfg, err, sizeof err) < 0);
     CHECK(strstr(err, "kafka_start: expected \"earliest\", \"latest\" or a time"));
     hf_config_release(&cfg);
+    CHECK_EQ_INT(load("return { max_line = '1GiB' }", &cfg, err, sizeof err), 0);
+    CHECK(hf_config_check(&cfg, err, sizeof err) < 0);
+    CHECK(strstr(err, "max_line: expected 256 bytes to 64MiB"));
+    hf_config_release(&cfg);
+    CHECK_EQ_INT(load("return { max_line = '64MiB' }", &cfg, err, sizeof err), 0);
+    err[0] = '\0';
+    hf_config_check(&cfg, err, sizeof err);
+    CHECK(strstr(err, "max_line") == NULL);
+    hf_config_release(&cfg);
     CHECK(load("return {", &cfg, err, sizeof err) < 0);
     CHECK(strstr(err, path) != NULL);
     hf_config_release(&cfg);
