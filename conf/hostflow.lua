@@ -21,6 +21,7 @@ return {
   lateness = "5s",
 
   -- Worker threads, each with its share of the hosts; 0 is one per core.
+  -- With more than one, a file or stdin is also decoded on as many threads.
   workers = 0,
 
   -- Where flows come from and records go: a path, or "-" for stdin/stdout.
