@@ -401,13 +401,20 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
     return 0;
 }
 
-int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
-                        const char *rec, size_t len)
+/* One record decoded here (too_long: one the input skipped), then taken on. */
+static int feed_record(hf_pipeline *p, int part, int64_t offset, const char *rec, size_t len,
+                       int too_long)
 {
     hf_flow f;
     hf_reload_poll(p->reload, p->max_end);   /* a reload to check or commit */
-    int st = hf_line_classify(rec, len, p->nets, p->future_ms, &f);
+    int st = too_long ? HF_LINE_TOO_LONG : hf_line_classify(rec, len, p->nets, p->future_ms, &f);
     return take_line(p, part, offset, st, &f, rec, len);
+}
+
+int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
+                        const char *rec, size_t len)
+{
+    return feed_record(p, part, offset, rec, len, 0);
 }
 
 /* ------------------------------------------------------------------------
@@ -416,14 +423,6 @@ int hf_pipeline_feed_at(hf_pipeline *p, int part, int64_t offset,
  * (decoders.h): the reader reads into a chunk, submits it, and runs
  * take_line over the chunks that come back, oldest first.
  * --------------------------------------------------------------------- */
-
-static void feed_line(hf_pipeline *p, const char *rec, size_t len, int too_long)
-{
-    hf_flow f;
-    hf_reload_poll(p->reload, p->max_end);
-    int st = too_long ? HF_LINE_TOO_LONG : hf_line_classify(rec, len, p->nets, p->future_ms, &f);
-    take_line(p, 0, -1, st, &f, rec, len);
-}
 
 /* The lines of a decoded chunk, in order; p->lineno counts them. */
 static void run_chunk(hf_pipeline *p, hf_chunk *c)
@@ -441,15 +440,14 @@ static void run_chunk(hf_pipeline *p, hf_chunk *c)
     hf_decoders_release(p->dec, c);
 }
 
-void hf_pipeline_drain(hf_pipeline *p)
+/* Take on every line read so far, waiting for its decoding (also the
+ * input's hook before it waits for more, so a slow stream is not held
+ * back). */
+static void drain(void *arg)
 {
+    hf_pipeline *p = arg;
     hf_chunk *c;
     while (p->dec && (c = hf_decoders_take(p->dec, 1))) run_chunk(p, c);
-}
-
-static void drain_hook(void *p)
-{
-    hf_pipeline_drain(p);
 }
 
 static int read_error(hf_pipeline *p, hf_input *in, const char *name, uint64_t lineno)
@@ -465,7 +463,7 @@ int hf_pipeline_read(hf_pipeline *p, hf_input *in, const char *name, atomic_int 
         p->dec = hf_decoders_new(p->nworkers, p->nets, p->future_ms, p->cfg->max_line);
         if (!p->dec) hf_log(HF_LOG_WARN, "cannot start decoder threads: decoding in the reading thread");
     }
-    hf_input_on_wait(in, drain_hook, p);
+    hf_input_on_wait(in, drain, p);
     p->input_name = name;
     p->lineno = 0;
     while (!p->dec) {                             /* one thread: line by line */
@@ -475,7 +473,7 @@ int hf_pipeline_read(hf_pipeline *p, hf_input *in, const char *name, atomic_int 
         if (atomic_load(stop) || r == HF_INPUT_EOF) return 0;
         if (r == HF_INPUT_ERROR) return read_error(p, in, name, hf_input_lineno(in));
         p->lineno = hf_input_lineno(in);
-        feed_line(p, line, len, r == HF_INPUT_TOO_LONG);
+        feed_record(p, 0, -1, line, len, r == HF_INPUT_TOO_LONG);
     }
     for (;;) {                                    /* blocks, decoded on threads */
         hf_chunk *c;
@@ -483,7 +481,7 @@ int hf_pipeline_read(hf_pipeline *p, hf_input *in, const char *name, atomic_int 
         long n = hf_input_lines(in, c->bytes, c->cap);
         if (atomic_load(stop) || n == 0) return 0;
         if (n == HF_INPUT_ERROR) {
-            hf_pipeline_drain(p);
+            drain(p);
             return read_error(p, in, name, p->lineno);
         }
         c->name = name;
@@ -513,7 +511,7 @@ static int64_t emitted_until(hf_pipeline *p)
 
 void hf_pipeline_flush(hf_pipeline *p)
 {
-    hf_pipeline_drain(p);
+    drain(p);
     int64_t through = p->closed_until;
     for (int i = 0; i < p->nparts; i++)
         for (int h = 0; h < p->parts[i].nholds; h++)
@@ -565,7 +563,7 @@ int hf_pipeline_commit_points(hf_pipeline *p, int timeout_ms, hf_commit_point *o
 int hf_pipeline_finish(hf_pipeline *p)
 {
     if (p->finished) return 0;
-    hf_pipeline_drain(p);
+    drain(p);
     p->finished = 1;
     hf_reload_close(p->reload);
     for (int i = 0; i < p->nworkers; i++) {

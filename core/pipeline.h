@@ -33,8 +33,6 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const char *lua_dir, char *er
  * taken on in input order; before the input waits for more (a pipe), every
  * line read so far is taken on, so a slow stream is not held back. */
 int hf_pipeline_read(hf_pipeline *p, hf_input *in, const char *name, atomic_int *stop);
-/* Take on every line read so far (waiting for its decoding). */
-void hf_pipeline_drain(hf_pipeline *p);
 /* ------------------------------------------------------------------------
  * Offsets (sources that can read again: Kafka)
  *
