@@ -72,7 +72,7 @@ suite_fuzz() {
         name=$(basename "$f")
         seeds=tests/fuzz/seeds/${name#fuzz_}
         corpus=$(mktemp -d)
-        [ -d "$seeds" ] && cp -r "$seeds"/. "$corpus"/ 2>/dev/null
+        [ -d "$seeds" ] && cp -rL "$seeds"/. "$corpus"/ 2>/dev/null   # -L: a seed may link to a real file
         run_one "fuzz/$name" "$f" -max_total_time="$FUZZ_SECONDS" -max_len=65536 \
             -rss_limit_mb=2048 -print_final_stats=1 "$corpus"
         rm -rf "$corpus"
