@@ -128,9 +128,7 @@ int hf_check_main(int argc, char **argv)
         goto out;
     }
     if (!input) {
-        size_t n = strlen(home) + 40;
-        sample = hf_malloc(n);
-        snprintf(sample, n, "%s/contrib/sample-flows.ndjson.gz", home);
+        sample = hf_home_path(home, "contrib/sample-flows.ndjson.gz");
         input = sample;
     }
     in = hf_query_input_open(input, NULL, -INFINITY, INFINITY, 1024, 0, err, sizeof err);
@@ -139,7 +137,9 @@ int hf_check_main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    L = hf_lua_state_new(home, err, sizeof err);
+    char *lua_dir = hf_home_path(home, "lua");
+    L = hf_lua_state_new(lua_dir, err, sizeof err);
+    hf_free(lua_dir);
     if (!L) {
         fprintf(stderr, "hostflow: check: %s\n", err);
         rc = 1;

@@ -1,8 +1,9 @@
 /* luastate.c -- LuaJIT states for the main-thread commands (see luastate.h).
  *
- * `hostflow run` makes one state per worker (worker.c); `check` and `query`
- * make one here, with the same package.path, and hand it a table of options:
- * everything after that is Lua (lua/hostflow/check.lua, query.lua). */
+ * `hostflow run` makes one state per worker (worker.c), `check` and `query`
+ * one each, all with hf_lua_state_new(); check and query hand theirs a
+ * table of options: everything after that is Lua (lua/hostflow/check.lua,
+ * query.lua). */
 #include "luastate.h"
 
 #include <limits.h>
@@ -29,7 +30,15 @@ char *hf_home_dir(void)
     return hf_strdup(path);
 }
 
-lua_State *hf_lua_state_new(const char *home, char *err, size_t errlen)
+char *hf_home_path(const char *home, const char *rel)
+{
+    size_t n = strlen(home) + strlen(rel) + 2;
+    char *p = hf_malloc(n);
+    snprintf(p, n, "%s/%s", home, rel);
+    return p;
+}
+
+lua_State *hf_lua_state_new(const char *lua_dir, char *err, size_t errlen)
 {
     lua_State *L = luaL_newstate();
     if (!L) {
@@ -38,7 +47,7 @@ lua_State *hf_lua_state_new(const char *home, char *err, size_t errlen)
     }
     luaL_openlibs(L);
     lua_getglobal(L, "package");
-    lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;", home, home);
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", lua_dir, lua_dir);
     lua_getfield(L, -2, "path");
     lua_concat(L, 2);
     lua_setfield(L, -2, "path");

@@ -1,5 +1,6 @@
 /* luastate.h -- a LuaJIT state for the commands that run Lua in the main
- * thread (`hostflow check`, `hostflow query`), set up as a worker's is:
+ * thread (`hostflow check`, `hostflow query`), set up as a worker's is
+ * (worker.c makes its state here too):
  * the standard libraries, and package.path led by <home>/lua so that
  * require "hostflow.*" finds hostflow's own modules. */
 #ifndef HF_LUASTATE_H
@@ -12,10 +13,13 @@
 /* Where hostflow's own files are (lua/, analyses/, contrib/): $HOSTFLOW_HOME
  * when set, else the directory of the executable.  Caller frees (hf_free). */
 char *hf_home_dir(void);
+/* "<home>/<rel>", for the files under it.  Caller frees (hf_free). */
+char *hf_home_path(const char *home, const char *rel);
 
-/* A new state with the libraries open and <home>/lua first on
- * package.path.  NULL with a message in err when LuaJIT cannot make one. */
-lua_State *hf_lua_state_new(const char *home, char *err, size_t errlen);
+/* A new state with the libraries open and lua_dir (<home>/lua) first on
+ * package.path: the one set-up of every state, a worker's included.  NULL
+ * with a message in err when LuaJIT cannot make one. */
+lua_State *hf_lua_state_new(const char *lua_dir, char *err, size_t errlen);
 
 /* A message handler for lua_pcall: the error with a traceback appended
  * (a non-string error is left as it is, for the caller to inspect). */

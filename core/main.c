@@ -206,9 +206,7 @@ static int cmd_run(int argc, char **argv)
     }
     char *default_conf = NULL;
     if (!conf) {
-        size_t n = strlen(home) + 32;
-        default_conf = hf_malloc(n);
-        snprintf(default_conf, n, "%s/conf/hostflow.lua", home);
+        default_conf = hf_home_path(home, "conf/hostflow.lua");
         if (access(default_conf, R_OK) == 0) conf = default_conf;
     }
     if (conf && hf_config_load(&cfg, conf, err, sizeof err) < 0) {
@@ -325,9 +323,7 @@ static int cmd_run(int argc, char **argv)
         rc = die("%s", err);
         goto out;
     }
-    size_t n = strlen(home) + 8;
-    char *lua_dir = hf_malloc(n);
-    snprintf(lua_dir, n, "%s/lua", home);
+    char *lua_dir = hf_home_path(home, "lua");
     hf_pipeline *p = hf_pipeline_new(&cfg, lua_dir, err, sizeof err);
     hf_free(lua_dir);
     if (!p) {

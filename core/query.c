@@ -513,7 +513,9 @@ int hf_query_main(int argc, char **argv)
         goto out;
     }
     home = hf_home_dir();
-    L = hf_lua_state_new(home, err, sizeof err);
+    char *lua_dir = hf_home_path(home, "lua");
+    L = hf_lua_state_new(lua_dir, err, sizeof err);
+    hf_free(lua_dir);
     if (!L) {
         fprintf(stderr, "hostflow: query: %s\n", err);
         rc = 1;

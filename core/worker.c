@@ -35,6 +35,7 @@
 #include "arena.h"
 #include "ffi.h"
 #include "log.h"
+#include "luastate.h"
 #include "reload.h"
 #include "timefmt.h"
 
@@ -124,18 +125,8 @@ static void push_names(lua_State *L, char **names, int n)
 /* Load the runtime and the analyses; leaves process/emit in the registry. */
 static int lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t errlen)
 {
-    lua_State *L = w->L = luaL_newstate();
-    if (!L) {
-        snprintf(err, errlen, "cannot create a Lua state");
-        return -1;
-    }
-    luaL_openlibs(L);
-    lua_getglobal(L, "package");
-    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", lua_dir, lua_dir);
-    lua_getfield(L, -2, "path");
-    lua_concat(L, 2);
-    lua_setfield(L, -2, "path");
-    lua_pop(L, 1);
+    lua_State *L = w->L = hf_lua_state_new(lua_dir, err, errlen);
+    if (!L) return -1;
 
     lua_getglobal(L, "require");
     lua_pushstring(L, "hostflow.runtime");
