@@ -1,7 +1,10 @@
 #!/bin/sh
-# install-deps.sh -- install the Debian packages hostflow builds and tests
-# with, when any is missing.  Run by `make run` and `make test`; needs root
-# (or sudo) only when something is missing.
+# install-deps.sh -- the Debian packages hostflow builds and tests with.
+#
+#   contrib/install-deps.sh           install those missing (`make deps`, `make run`;
+#                                     as root, or through sudo)
+#   contrib/install-deps.sh --check   only say which are missing and how to get them
+#                                     (`make test`, which installs nothing itself)
 set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
       libluajit-5.1-dev luajit libcjson-dev zlib1g-dev
@@ -13,6 +16,11 @@ for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
+if [ "${1:-}" = "--check" ]; then
+    echo "hostflow: missing Debian packages:$missing" >&2
+    echo "hostflow: run 'make deps' (as root or with sudo) to install them, then try again" >&2
+    exit 1
+fi
 echo "install-deps: installing:$missing" >&2
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 $SUDO apt-get update -qq

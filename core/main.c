@@ -18,16 +18,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "alloc.h"
-#include "check.h"
-#include "config.h"
-#include "input.h"
-#include "log.h"
-#include "luastate.h"
-#include "kafka.h"
-#include "pipeline.h"
-#include "timefmt.h"
-#include "query.h"
+#include "base/alloc.h"
+#include "cmd/check.h"
+#include "conf/config.h"
+#include "io/input.h"
+#include "base/log.h"
+#include "base/luastate.h"
+#include "io/kafka.h"
+#include "stream/pipeline.h"
+#include "base/timefmt.h"
+#include "cmd/query.h"
 
 #define HF_VERSION "0.1.0"
 

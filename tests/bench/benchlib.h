@@ -23,13 +23,14 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "alloc.h"
-#include "config.h"
-#include "decode.h"
-#include "input.h"
-#include "prefix.h"
-#include "sink.h"
-#include "worker.h"
+#include "base/alloc.h"
+#include "conf/config.h"
+#include "stream/decode.h"
+#include "support/decode_cjson.h"
+#include "io/input.h"
+#include "stream/prefix.h"
+#include "io/sink.h"
+#include "engine/worker.h"
 
 #define BENCH_NETWORKS "10.0.0.0/8,2001:db8::/32"
 

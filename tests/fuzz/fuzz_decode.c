@@ -33,7 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "stream/decode.h"
+#include "support/decode_cjson.h"
 
 enum {
     LAX_SYNTAX = 1,

@@ -16,7 +16,7 @@
  * input, or handed over for the decoder to refuse).  Any disagreement aborts.
  *
  * Build: make build/fuzz/fuzz_input.  Seeds: tests/fuzz/seeds/input/. */
-#include "input.h"
+#include "io/input.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -15,8 +15,8 @@
  * the input's bytes taken 16 at a time.  Any disagreement aborts.
  *
  * Build: make build/fuzz/fuzz_prefix.  Seeds: tests/fuzz/seeds/prefix/. */
-#include "addr.h"
-#include "prefix.h"
+#include "base/addr.h"
+#include "stream/prefix.h"
 
 #include <arpa/inet.h>
 #include <stdint.h>

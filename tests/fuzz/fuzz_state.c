@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "distinct.h"
-#include "state.h"
-#include "topk.h"
+#include "base/arena.h"
+#include "prim/distinct.h"
+#include "prim/state.h"
+#include "prim/topk.h"
 
 #define BUF (8 + 33 * HF_TOPK_SLOTS(HF_TOPK_MAX_K) + 64)
 

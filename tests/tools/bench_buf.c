@@ -23,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 static double now(void)
 {

@@ -22,8 +22,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "alloc.h"
-#include "decode.h"
+#include "base/alloc.h"
+#include "stream/decode.h"
+#include "support/decode_cjson.h"
 
 typedef struct line {
     const char *p;

@@ -33,7 +33,7 @@
 
 #include <dlfcn.h>
 
-#include "log.h"
+#include "base/log.h"
 
 static const char *root_dir(void)
 {

@@ -20,10 +20,10 @@
  * (default 5), one JSON line with flows per second per run. */
 #include "../bench/benchlib.h"
 
-#include "distinct.h"
-#include "hash.h"
-#include "state.h"
-#include "window.h"
+#include "prim/distinct.h"
+#include "base/hash.h"
+#include "prim/state.h"
+#include "engine/window.h"
 
 /* The analyses' states, fields in name order as lua/hostflow/schema.lua
  * lays them out. */

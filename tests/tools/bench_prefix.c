@@ -14,8 +14,8 @@
  * decoded batch would.  Numbers are millions of operations per second, best of 5
  * runs of thread CPU time.  This is a tool, never a timed test:
  *     build/tools/bench_prefix [N]                (N operations a row) */
-#include "addr.h"
-#include "prefix.h"
+#include "base/addr.h"
+#include "stream/prefix.h"
 
 #include <arpa/inet.h>
 #include <stdint.h>

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "arena.h"
-#include "distinct.h"
-#include "hash.h"
-#include "topk.h"
+#include "base/arena.h"
+#include "prim/distinct.h"
+#include "base/hash.h"
+#include "prim/topk.h"
 
 static double scale = 1.0;
 static volatile double sink;

@@ -1,7 +1,7 @@
 /* test_addr.c -- unit tests of core/addr.c: strict parsing of IPv4 and IPv6
  * text, RFC 5952 formatting, round trips, and a differential check against
  * glibc's inet_pton()/inet_ntop() on many random and mutated strings. */
-#include "addr.h"
+#include "base/addr.h"
 #include "unit.h"
 
 #include <arpa/inet.h>

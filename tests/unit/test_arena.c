@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "arena.h"
+#include "base/arena.h"
 #include "unit.h"
 
 /* ------------------------------------------------------------------------

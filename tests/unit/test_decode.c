@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "stream/decode.h"
+#include "support/decode_cjson.h"
 #include "unit.h"
 
 /* ------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decoders.h"
+#include "stream/decoders.h"
 #include "unit.h"
 
 #define FUTURE_MS 1764252000000.0   /* "now" plus a day */

@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "arena.h"
-#include "distinct.h"
-#include "hash.h"
+#include "base/arena.h"
+#include "prim/distinct.h"
+#include "base/hash.h"
 #include "unit.h"
 
 static hf_pool *pool;

@@ -10,7 +10,7 @@
 
 #include <zlib.h>
 
-#include "input.h"
+#include "io/input.h"
 #include "unit.h"
 
 static char path[64];

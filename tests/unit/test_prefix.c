@@ -2,7 +2,7 @@
  * and its error messages, longest-prefix match over nested IPv4 and IPv6
  * includes and excludes, and a randomized comparison of the trie against a
  * brute-force linear scan. */
-#include "prefix.h"
+#include "stream/prefix.h"
 #include "unit.h"
 
 #include <stdint.h>

@@ -6,10 +6,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "arena.h"
-#include "distinct.h"
-#include "state.h"
-#include "topk.h"
+#include "base/arena.h"
+#include "prim/distinct.h"
+#include "prim/state.h"
+#include "prim/topk.h"
 #include "unit.h"
 
 static hf_pool *pool;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "timefmt.h"
+#include "base/timefmt.h"
 #include "unit.h"
 
 /* Parse a NUL-terminated string; INT64_MIN when it is rejected. */

@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "arena.h"
-#include "topk.h"
+#include "base/arena.h"
+#include "prim/topk.h"
 #include "unit.h"
 
 static hf_pool *pool;

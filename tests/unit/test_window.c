@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "unit.h"
-#include "window.h"
+#include "engine/window.h"
 
 /* One analysis: a sum at offset 0 and a max at offset 8. */
 static const hf_field fields[] = {{0, HF_FIELD_SUM, 0}, {8, HF_FIELD_MAX, 0}};

@@ -1,0 +1,250 @@
+/* addr.c -- IP address text to 16 bytes and back, by hand.
+ *
+ * The decoder parses two addresses per flow, so parsing is a single pass over
+ * the bytes with no copy, no NUL terminator and no locale: hf_addr_parse()
+ * looks for a ':' to tell IPv6 from IPv4 and hands the text to one of two
+ * small state machines.  Both are strict:
+ *
+ *   IPv4   exactly four decimal parts 0..255 separated by '.'; a part is "0"
+ *          or starts with 1..9 ("01" is rejected: it reads as octal to some
+ *          libraries and as decimal to others).
+ *   IPv6   RFC 4291 section 2.2: eight groups of 1..4 hex digits (either case)
+ *          separated by ':', at most one "::" standing for one or more zero
+ *          groups, and optionally the last 32 bits as a dotted quad
+ *          ("::ffff:192.0.2.1", "64:ff9b::192.0.2.1").  No zone ids ("%eth0"),
+ *          no brackets, no prefix length, no whitespace.
+ *
+ * Anything longer than 45 bytes (the longest valid text is
+ * "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255") is rejected up front.
+ *
+ * An IPv4 address is stored IPv4-mapped, family 4:
+ *
+ *   byte   0                             9   10   11   12  13  14  15
+ *        +----+----+----+----+----+----+----+----+----+---+---+---+---+
+ *        | 00   00   00   00   00   00   00   00   00   00 | ff | ff | a . b . c . d |
+ *        +----+----+----+----+----+----+----+----+----+---+---+---+---+
+ *
+ * Formatting writes a dotted quad for family 4 and the RFC 5952 canonical
+ * text for family 6: lowercase hex, no leading zeros in a group, the longest
+ * run of two or more zero groups replaced by "::" (the leftmost on a tie), and
+ * an IPv4-mapped address (::ffff:0:0/96) written "::ffff:a.b.c.d" (RFC 5952
+ * section 5).  Unlike glibc's inet_ntop(), the deprecated IPv4-compatible form
+ * (::a.b.c.d) is not produced: "::102:304" is what RFC 5952 section 4 gives. */
+#include "base/addr.h"
+
+#include <string.h>
+
+/* The longest text hf_addr_parse() accepts. */
+#define ADDR_MAXLEN (HF_ADDR_STRLEN - 1)
+
+static const uint8_t v4_mapped_prefix[12] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+
+/* ------------------------------------------------------------------------
+ * Parsing
+ * --------------------------------------------------------------------- */
+
+/* One more than the value of each byte as a hex digit, 0 for a non-digit: a
+ * table, because a branch on "digit or letter" mispredicts on random hex. */
+static const uint8_t hex_value1[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+    ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+/* Parse exactly a strict dotted quad s[0..len) into out[4].  Returns 0 or -1. */
+static int parse_v4(const char *s, size_t len, uint8_t out[4])
+{
+    size_t i = 0;
+
+    for (int part = 0; part < 4; part++) {
+        if (part) {
+            if (i >= len || s[i] != '.') return -1;
+            i++;
+        }
+        if (i >= len) return -1;
+        unsigned v = (unsigned char)s[i] - '0';
+        if (v > 9) return -1;
+        i++;
+        if (v != 0) {                           /* "0" stands alone */
+            for (int k = 0; k < 2 && i < len; k++) {
+                unsigned d = (unsigned char)s[i] - '0';
+                if (d > 9) break;
+                v = v * 10 + d;
+                i++;
+            }
+            if (v > 255) return -1;
+        }
+        out[part] = (uint8_t)v;
+    }
+    /* A fourth digit or a leading zero's follower stops here too. */
+    return i == len ? 0 : -1;
+}
+
+/* Parse IPv6 text s[0..len) into out[16].  Returns 0 or -1. */
+static int parse_v6(const char *s, size_t len, uint8_t out[16])
+{
+    uint16_t groups[8];
+    int n = 0;                  /* groups written */
+    int gap = -1;               /* index in groups where "::" stood */
+    size_t i = 0;
+
+    if (len < 2) return -1;
+    if (s[0] == ':') {                          /* must be "::" */
+        if (s[1] != ':') return -1;
+        gap = 0;
+        i = 2;
+        if (i == len) goto done;
+    }
+    for (;;) {
+        /* A group (or the dotted-quad tail) starts at i. */
+        size_t start = i;
+        unsigned v = 0, h;
+        if (n == 8) return -1;
+        while (i < len && i - start < 4 && (h = hex_value1[(unsigned char)s[i]]) != 0) {
+            v = (v << 4) | (h - 1);
+            i++;
+        }
+        if (i == start) return -1;              /* empty group */
+        if (i < len && s[i] == '.') {           /* IPv4 tail, must end the text */
+            uint8_t q[4];
+            if (n > 6 || parse_v4(s + start, len - start, q) < 0) return -1;
+            groups[n++] = (uint16_t)(q[0] << 8 | q[1]);
+            groups[n++] = (uint16_t)(q[2] << 8 | q[3]);
+            break;
+        }
+        groups[n++] = (uint16_t)v;
+        if (i == len) break;
+        if (s[i] != ':') return -1;             /* also: a fifth hex digit */
+        i++;
+        if (i == len) return -1;                /* trailing single ':' */
+        if (s[i] == ':') {
+            if (gap >= 0) return -1;            /* a second "::" */
+            gap = n;
+            i++;
+            if (i == len) break;
+        }
+    }
+done:
+    if (gap < 0) {
+        if (n != 8) return -1;
+    } else if (n > 7) {
+        return -1;                              /* "::" must stand for >= 1 group */
+    }
+
+    /* Lay out: groups before the gap, zeros, groups after the gap. */
+    memset(out, 0, 16);
+    int head = gap < 0 ? n : gap;
+    for (int k = 0; k < head; k++) {
+        out[2 * k] = (uint8_t)(groups[k] >> 8);
+        out[2 * k + 1] = (uint8_t)groups[k];
+    }
+    for (int k = head, at = 8 - (n - head); k < n; k++, at++) {
+        out[2 * at] = (uint8_t)(groups[k] >> 8);
+        out[2 * at + 1] = (uint8_t)groups[k];
+    }
+    return 0;
+}
+
+/* Parse IPv4 dotted quad or IPv6 text of len bytes (no NUL needed) into out,
+ * family 4 (stored IPv4-mapped) or 6.  Returns 0, or -1 leaving out and
+ * *family undefined.  Reads at most len bytes and never more than 45. */
+int hf_addr_parse(const char *s, size_t len, uint8_t out[16], uint8_t *family)
+{
+    if (len == 0 || len > ADDR_MAXLEN) return -1;
+    /* An IPv4 text has a '.' within its first four bytes and no ':' at all;
+     * an IPv6 text has a ':' within its first five.  Look at most that far. */
+    size_t probe = len < 5 ? len : 5;
+    for (size_t i = 0; i < probe; i++) {
+        if (s[i] == ':') {
+            if (parse_v6(s, len, out) < 0) return -1;
+            *family = 6;
+            return 0;
+        }
+    }
+    if (len > 15 || parse_v4(s, len, out + 12) < 0) return -1;
+    memcpy(out, v4_mapped_prefix, 12);
+    *family = 4;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Formatting
+ * --------------------------------------------------------------------- */
+
+/* Write the decimal of v (0..255) at p; returns the new end. */
+static inline char *put_dec8(char *p, unsigned v)
+{
+    if (v >= 100) { *p++ = (char)('0' + v / 100); v %= 100; *p++ = (char)('0' + v / 10); v %= 10; }
+    else if (v >= 10) { *p++ = (char)('0' + v / 10); v %= 10; }
+    *p++ = (char)('0' + v);
+    return p;
+}
+
+/* Write the dotted quad of q[4] at p; returns the new end. */
+static char *put_v4(char *p, const uint8_t q[4])
+{
+    for (int k = 0; k < 4; k++) {
+        if (k) *p++ = '.';
+        p = put_dec8(p, q[k]);
+    }
+    return p;
+}
+
+/* Write v (0..0xffff) as lowercase hex without leading zeros; returns the end. */
+static inline char *put_hex16(char *p, unsigned v)
+{
+    static const char digits[] = "0123456789abcdef";
+    int shift = 12;
+    while (shift > 0 && (v >> shift) == 0) shift -= 4;
+    for (; shift >= 0; shift -= 4) *p++ = digits[(v >> shift) & 0xf];
+    return p;
+}
+
+/* Format addr as text into out (at least HF_ADDR_STRLEN bytes): a dotted quad
+ * of bytes 12..15 for family 4, RFC 5952 text otherwise.  NUL-terminates and
+ * returns the length (at most 45). */
+size_t hf_addr_format(const uint8_t addr[16], uint8_t family, char *out)
+{
+    char *p = out;
+
+    if (family == 4) {
+        p = put_v4(p, addr + 12);
+        *p = '\0';
+        return (size_t)(p - out);
+    }
+
+    unsigned g[8];
+    for (int k = 0; k < 8; k++) g[k] = (unsigned)addr[2 * k] << 8 | addr[2 * k + 1];
+
+    /* The longest run of >= 2 zero groups, leftmost on a tie. */
+    int best = -1, best_len = 1;
+    for (int k = 0; k < 8; ) {
+        if (g[k] != 0) { k++; continue; }
+        int run = k;
+        while (k < 8 && g[k] == 0) k++;
+        if (k - run > best_len) { best = run; best_len = k - run; }
+    }
+
+    int ngroups = 8;
+    if (memcmp(addr, v4_mapped_prefix, 12) == 0) ngroups = 6;   /* "::ffff:" then the quad */
+
+    for (int k = 0; k < ngroups; k++) {
+        if (k == best) {
+            *p++ = ':';
+            *p++ = ':';
+            k += best_len - 1;
+            continue;
+        }
+        if (k && k != best + best_len) *p++ = ':';
+        p = put_hex16(p, g[k]);
+    }
+    if (ngroups == 6) {
+        if (p[-1] != ':') *p++ = ':';
+        p = put_v4(p, addr + 12);
+    }
+    *p = '\0';
+    return (size_t)(p - out);
+}

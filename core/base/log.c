@@ -1,0 +1,76 @@
+/* log.c -- log lines to stderr, one write per line, with a rate limit for
+ * the lines that bad input can trigger. */
+#include "base/log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int hf_log_level = HF_LOG_INFO;
+
+static const char *level_names[] = {"error", "warning", "info", "debug"};
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void vlog(int level, const char *suffix, const char *fmt, va_list ap)
+{
+    char line[2048];
+    int n = snprintf(line, sizeof line, "hostflow: %s: ", level_names[level]);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    if (m < 0) m = 0;
+    n += m;
+    if ((size_t)n >= sizeof line - 64) n = (int)sizeof line - 64;
+    n += snprintf(line + n, sizeof line - (size_t)n, "%s\n", suffix ? suffix : "");
+    pthread_mutex_lock(&log_lock);
+    fwrite(line, 1, (size_t)n, stderr);
+    fflush(stderr);
+    pthread_mutex_unlock(&log_lock);
+}
+
+void hf_log(int level, const char *fmt, ...)
+{
+    if (level > hf_log_level) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void hf_log_limited(hf_ratelimit *rl, int level, const char *fmt, ...)
+{
+    if (level > hf_log_level) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (ts.tv_sec != rl->second) {
+        rl->second = ts.tv_sec;
+        rl->used = 0;
+    }
+    if (rl->used >= rl->burst) {
+        rl->suppressed++;
+        return;
+    }
+    rl->used++;
+    char suffix[80] = "";
+    if (rl->suppressed) {
+        snprintf(suffix, sizeof suffix, " (%llu similar lines suppressed)",
+                 (unsigned long long)rl->suppressed);
+        rl->suppressed = 0;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, suffix, fmt, ap);
+    va_end(ap);
+}
+
+const char *hf_log_snippet(const char *rec, size_t len, char *out, size_t n)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < len && j + 4 < n; i++) {
+        unsigned char c = (unsigned char)rec[i];
+        out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (len > n - 5 && j + 4 <= n) memcpy(out + j, "...", 3), j += 3;
+    out[j] = '\0';
+    return out;
+}

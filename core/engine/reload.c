@@ -1,0 +1,460 @@
+/* reload.c -- the analyses' supervisor: an inotify watch of the analyses
+ * directory, SIGHUP, the reload plans, and the watchdog (see reload.h).
+ *
+ * Threads and what they touch:
+ *
+ *   supervisor   poll(wake pipe, inotify, 100 ms); a change settles for
+ *                SETTLE_MS before it counts (an editor saves in steps);
+ *                makes plans, posts them, frees them when done; watchdog
+ *   workers      check a posted plan; the last report decides (decide())
+ *   reader       hf_reload_poll(): an unthreaded worker's check, and the
+ *                commit of a decided plan
+ *
+ * r->lock guards r->plan; a plan's own fields are written before it is
+ * posted (files) or by one worker each (results), and read after the
+ * reports counter says all are in. */
+#include "engine/reload.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "engine/ffi.h"
+#include "base/log.h"
+
+#define SETTLE_MS      200          /* quiet time after the last change */
+#define TICK_MS        100          /* the watchdog's period */
+#define MAX_FILE_BYTES (4 << 20)    /* a bigger "analysis" is refused */
+
+enum { REQ_CHANGE = 1, REQ_MANUAL = 2 };
+
+struct hf_reload {
+    const hf_config *cfg;
+    hf_worker      **workers;
+    int              nworkers;
+    int64_t          base_ms;
+    int              ino;           /* inotify, -1 when not watching */
+    int              wake[2];       /* a byte: look again */
+    pthread_t        thread;
+    int              started;
+    atomic_int       requested;     /* REQ_* */
+    atomic_int       attention;     /* the reader has something to do */
+    atomic_int       closing;       /* no more plans or commits */
+    atomic_int       quit;
+    pthread_mutex_t  lock;
+    hf_plan         *plan;          /* in flight, under lock */
+    uint64_t         next_id;
+    int              dirty;         /* supervisor only: changes not yet settled */
+    double           dirty_ns;
+};
+
+static void wake(hf_reload *r)
+{
+    char c = 1;
+    ssize_t n = write(r->wake[1], &c, 1);   /* full pipe: already awake */
+    (void)n;
+}
+
+/* ------------------------------------------------------------------------
+ * The files
+ * --------------------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* An analysis file name: *.lua, not hidden (editors' ".#x.lua", ".x.lua.swp"). */
+static int is_analysis_name(const char *name)
+{
+    size_t len = strlen(name);
+    return len >= 5 && name[0] != '.' && strcmp(name + len - 4, ".lua") == 0;
+}
+
+char **hf_analysis_files(const char *dir, int *n, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(err, errlen, "analyses: cannot open directory %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    char **names = hf_malloc(sizeof(char *));
+    size_t k = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!is_analysis_name(e->d_name)) continue;
+        names = hf_realloc(names, sizeof(char *) * (k + 1));
+        size_t len = strlen(dir) + strlen(e->d_name) + 2;
+        names[k] = hf_malloc(len);
+        snprintf(names[k], len, "%s/%s", dir, e->d_name);
+        k++;
+    }
+    closedir(d);
+    qsort(names, k, sizeof(char *), cmp_str);
+    *n = (int)k;
+    return names;
+}
+
+/* The whole file, or NULL (gone, unreadable, not a regular file, too big). */
+static char *read_file(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_FILE_BYTES) {
+        close(fd);
+        return NULL;
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = hf_malloc(cap + 1);
+    for (;;) {
+        if (n == cap) buf = hf_realloc(buf, (cap *= 2) + 1);
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            hf_free(buf);
+            close(fd);
+            return NULL;
+        }
+        if (got == 0) break;
+        n += (size_t)got;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* ------------------------------------------------------------------------
+ * Plans
+ * --------------------------------------------------------------------- */
+
+static void plan_free(hf_plan *p)
+{
+    for (int i = 0; i < p->nfiles; i++) {
+        hf_free(p->paths[i]);
+        hf_free(p->srcs[i]);
+    }
+    for (int i = 0; i < p->nfiles * p->nworkers; i++) hf_free(p->results[i].why);
+    hf_free(p->paths);
+    hf_free(p->srcs);
+    hf_free(p->lens);
+    hf_free(p->results);
+    hf_free(p->removed);
+    hf_free(p->disabled);
+    hf_free(p->accepted);
+    hf_free(p);
+}
+
+void hf_plan_hold(hf_plan *plan)
+{
+    atomic_fetch_add(&plan->refs, 1);
+}
+
+void hf_plan_release(hf_plan *plan)
+{
+    if (plan && atomic_fetch_sub(&plan->refs, 1) == 1) plan_free(plan);
+}
+
+/* Read the directory and every analysis file in it, once, for all workers.
+ * NULL when the directory cannot be read (logged). */
+static hf_plan *plan_new(hf_reload *r, int manual)
+{
+    char err[512];
+    int n;
+    char **paths = hf_analysis_files(r->cfg->analyses_dir, &n, err, sizeof err);
+    if (!paths) {
+        hf_log(HF_LOG_ERROR, "reload: %s; the analyses running stay", err);
+        return NULL;
+    }
+    hf_plan *p = hf_calloc(1, sizeof *p);
+    p->id = ++r->next_id;
+    p->manual = manual;
+    p->owner = r;
+    p->nworkers = r->nworkers;
+    p->paths = hf_calloc((size_t)n + 1, sizeof(char *));
+    p->srcs = hf_calloc((size_t)n + 1, sizeof(char *));
+    p->lens = hf_calloc((size_t)n + 1, sizeof(size_t));
+    for (int i = 0; i < n; i++) {
+        size_t len;
+        char *src = read_file(paths[i], &len);
+        if (!src) {                 /* gone meanwhile: as if removed */
+            hf_free(paths[i]);
+            continue;
+        }
+        p->paths[p->nfiles] = paths[i];
+        p->srcs[p->nfiles] = src;
+        p->lens[p->nfiles] = len;
+        p->nfiles++;
+    }
+    hf_free(paths);
+    p->results = hf_calloc((size_t)(p->nfiles * p->nworkers) + 1, sizeof(hf_file_result));
+    p->removed = hf_calloc((size_t)p->nworkers, sizeof(int));
+    p->disabled = hf_calloc((size_t)p->nworkers, sizeof(int));
+    p->accepted = hf_calloc((size_t)p->nfiles + 1, 1);
+    atomic_init(&p->reports, 0);
+    atomic_init(&p->state, HF_PLAN_CHECKING);
+    atomic_init(&p->refs, 1);
+    return p;
+}
+
+/* Every worker has reported: take a new version only where it passed in
+ * all of them; say why each refused one was refused. */
+static void decide(hf_plan *p)
+{
+    hf_reload *r = p->owner;
+    int changes = 0, disabled = 0;
+    for (int i = 0; i < p->nfiles; i++) {
+        int nnew = 0, failed = -1;
+        for (int k = 0; k < p->nworkers; k++) {
+            const hf_file_result *res = &p->results[k * p->nfiles + i];
+            if (res->state == HF_FILE_NEW) nnew++;
+            if (res->state == HF_FILE_FAILED && failed < 0) failed = k;
+        }
+        p->accepted[i] = nnew == p->nworkers;
+        changes += p->accepted[i];
+        if (failed >= 0) {
+            const hf_file_result *res = &p->results[failed * p->nfiles + i];
+            char keeps[160];
+            if (res->old_name[0])
+                snprintf(keeps, sizeof keeps, "%s version %g keeps running", res->old_name,
+                         res->old_version);
+            else
+                snprintf(keeps, sizeof keeps, "not loaded");
+            char where[32] = "";
+            if (p->nworkers > 1 && nnew > 0) snprintf(where, sizeof where, " in worker %d", failed);
+            hf_log(HF_LOG_ERROR, "%s: reload refused (%s)%s: %s", p->paths[i], keeps, where,
+                   res->why ? res->why : "?");
+        } else if (nnew > 0 && nnew < p->nworkers) {
+            hf_log(HF_LOG_ERROR, "%s: reload refused: the workers disagree about it", p->paths[i]);
+        }
+    }
+    int removed = 0;
+    for (int k = 0; k < p->nworkers; k++) {
+        if (p->removed[k] > removed) removed = p->removed[k];
+        if (p->disabled[k] > disabled) disabled = p->disabled[k];
+    }
+    changes += removed;
+    if (p->manual && disabled) changes++;
+    if (changes) {
+        atomic_store(&p->state, HF_PLAN_DECIDED);
+        atomic_store(&r->attention, 1);
+    } else {
+        if (p->manual) hf_log(HF_LOG_INFO, "analyses: reload: nothing has changed");
+        atomic_store(&p->state, HF_PLAN_DONE);
+    }
+    wake(r);
+}
+
+void hf_plan_report(hf_plan *plan)
+{
+    if (atomic_fetch_add(&plan->reports, 1) + 1 == plan->nworkers) decide(plan);
+}
+
+/* ------------------------------------------------------------------------
+ * The reading thread's part
+ * --------------------------------------------------------------------- */
+
+void hf_reload_poll(hf_reload *r, double max_end)
+{
+    if (!r || !atomic_load_explicit(&r->attention, memory_order_acquire)) return;
+    atomic_store(&r->attention, 0);
+    pthread_mutex_lock(&r->lock);
+    hf_plan *plan = r->plan;
+    if (plan) hf_plan_hold(plan);
+    pthread_mutex_unlock(&r->lock);
+    if (!plan) return;
+    if (atomic_load(&plan->state) == HF_PLAN_CHECKING)
+        for (int i = 0; i < r->nworkers; i++) hf_worker_poll(r->workers[i]);
+    if (atomic_load(&plan->state) == HF_PLAN_DECIDED && !atomic_load(&r->closing)) {
+        /* the base window after every flow fed so far: no window starting
+         * there exists yet, in any worker */
+        int64_t from = INT64_MIN;
+        if (max_end > -INFINITY) {
+            int64_t t = (int64_t)floor(max_end);
+            int64_t q = t / r->base_ms;
+            if (t % r->base_ms < 0) q--;
+            from = (q + 1) * r->base_ms;
+        }
+        for (int i = 0; i < r->nworkers; i++) hf_worker_commit(r->workers[i], plan, from);
+        atomic_store(&plan->state, HF_PLAN_DONE);
+        wake(r);
+    }
+    hf_plan_release(plan);
+}
+
+/* ------------------------------------------------------------------------
+ * The supervisor thread
+ * --------------------------------------------------------------------- */
+
+/* Read what inotify has; note a change to an analysis file. */
+static void read_events(hf_reload *r)
+{
+    char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        ssize_t n = read(r->ino, buf, sizeof buf);
+        if (n <= 0) return;
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *e = (const struct inotify_event *)(void *)p;
+            p += sizeof *e + e->len;
+            if (e->mask & IN_Q_OVERFLOW) {
+                r->dirty = 1;
+            } else if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+                hf_log(HF_LOG_WARN, "reload: %s was removed or moved: no longer watched "
+                       "(SIGHUP still reloads)", r->cfg->analyses_dir);
+            } else if (e->len && is_analysis_name(e->name)) {
+                r->dirty = 1;
+            }
+            if (r->dirty) r->dirty_ns = hf_ffi_now_ns();
+        }
+    }
+}
+
+/* Free a finished plan; start the next one when asked for. */
+static void next_plan(hf_reload *r)
+{
+    hf_plan *done = NULL;
+    pthread_mutex_lock(&r->lock);
+    if (r->plan && atomic_load(&r->plan->state) == HF_PLAN_DONE) {
+        done = r->plan;
+        r->plan = NULL;
+    }
+    int idle = r->plan == NULL;
+    pthread_mutex_unlock(&r->lock);
+    hf_plan_release(done);
+    if (!idle || atomic_load(&r->closing) || !atomic_load(&r->requested)) return;
+
+    int req = atomic_exchange(&r->requested, 0);
+    hf_plan *p = plan_new(r, (req & REQ_MANUAL) != 0);
+    if (!p) return;
+    hf_log(HF_LOG_INFO, "analyses: reloading (%s): %d file%s to check",
+           (req & REQ_MANUAL) ? "SIGHUP" : "a change in the directory", p->nfiles,
+           p->nfiles == 1 ? "" : "s");
+    pthread_mutex_lock(&r->lock);
+    r->plan = p;
+    pthread_mutex_unlock(&r->lock);
+    int unthreaded = 0;
+    for (int i = 0; i < r->nworkers; i++) {
+        hf_worker_post(r->workers[i], p);
+        if (!hf_worker_threaded(r->workers[i])) unthreaded = 1;
+    }
+    if (unthreaded) atomic_store(&r->attention, 1);
+}
+
+static void watchdog(hf_reload *r)
+{
+    double now = hf_ffi_now_ns();
+    double grace = (double)r->cfg->watchdog_ms * 1e6;
+    char msg[1024];
+    for (int i = 0; i < r->nworkers; i++)
+        if (hf_worker_watch(r->workers[i], now, grace, msg, sizeof msg)) {
+            hf_log(HF_LOG_ERROR, "%s", msg);
+            _exit(HF_EXIT_WATCHDOG);
+        }
+}
+
+static void *supervisor_main(void *arg)
+{
+    hf_reload *r = arg;
+    while (!atomic_load(&r->quit)) {
+        struct pollfd fds[2] = {{r->wake[0], POLLIN, 0}, {r->ino, POLLIN, 0}};
+        int n = poll(fds, r->ino >= 0 ? 2 : 1, TICK_MS);
+        if (n > 0 && (fds[0].revents & POLLIN)) {
+            char drain[64];
+            while (read(r->wake[0], drain, sizeof drain) > 0) {}
+        }
+        if (n > 0 && r->ino >= 0 && (fds[1].revents & POLLIN)) read_events(r);
+        if (r->dirty && hf_ffi_now_ns() - r->dirty_ns >= SETTLE_MS * 1e6) {
+            r->dirty = 0;
+            atomic_fetch_or(&r->requested, REQ_CHANGE);
+        }
+        next_plan(r);
+        watchdog(r);
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * API
+ * --------------------------------------------------------------------- */
+
+hf_reload *hf_reload_new(const hf_config *cfg, hf_worker **workers, int nworkers,
+                         int64_t base_ms, char *err, size_t errlen)
+{
+    hf_reload *r = hf_calloc(1, sizeof *r);
+    r->cfg = cfg;
+    r->workers = workers;
+    r->nworkers = nworkers;
+    r->base_ms = base_ms;
+    r->ino = -1;
+    r->wake[0] = r->wake[1] = -1;
+    pthread_mutex_init(&r->lock, NULL);
+    if (pipe2(r->wake, O_NONBLOCK | O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "reload: cannot make a pipe: %s", strerror(errno));
+        goto fail;
+    }
+    if (cfg->reload) {              /* without a watch hostflow runs on: SIGHUP reloads */
+        r->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (r->ino < 0 ||
+            inotify_add_watch(r->ino, cfg->analyses_dir, IN_CLOSE_WRITE | IN_MOVED_TO |
+                              IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+            hf_log(HF_LOG_WARN, "analyses.dir: cannot watch \"%s\" for changes (%s): only "
+                   "SIGHUP reloads the analyses", cfg->analyses_dir, strerror(errno));
+            if (r->ino >= 0) close(r->ino);
+            r->ino = -1;
+        }
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);      /* signals are other threads' */
+    int rc = pthread_create(&r->thread, NULL, supervisor_main, r);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        snprintf(err, errlen, "reload: cannot start the supervisor thread");
+        goto fail;
+    }
+    r->started = 1;
+    return r;
+fail:
+    hf_reload_free(r);
+    return NULL;
+}
+
+void hf_reload_request(hf_reload *r, int manual)
+{
+    if (!r) return;
+    atomic_fetch_or(&r->requested, manual ? REQ_MANUAL : REQ_CHANGE);
+    wake(r);
+}
+
+void hf_reload_close(hf_reload *r)
+{
+    if (r) atomic_store(&r->closing, 1);
+}
+
+void hf_reload_free(hf_reload *r)
+{
+    if (!r) return;
+    atomic_store(&r->closing, 1);
+    atomic_store(&r->quit, 1);
+    if (r->started) {
+        wake(r);
+        pthread_join(r->thread, NULL);
+    }
+    hf_plan_release(r->plan);
+    if (r->ino >= 0) close(r->ino);
+    if (r->wake[0] >= 0) close(r->wake[0]);
+    if (r->wake[1] >= 0) close(r->wake[1]);
+    pthread_mutex_destroy(&r->lock);
+    hf_free(r);
+}

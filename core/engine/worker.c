@@ -1,0 +1,870 @@
+/* worker.c -- a worker: queue in, LuaJIT analyses over host windows, records
+ * out (see worker.h).
+ *
+ * The C side owns everything stateful: the windows and their rows, the
+ * batches, the output buffer.  The Lua side (lua/hostflow/runtime.lua) owns
+ * the analyses and is called twice: process() for the flows of one base
+ * window, and emit() for the hosts of a closing window, where each analysis
+ * encodes its results as JSON fragments that the C side then stitches into
+ * one record per host.  A third function, control(), checks and commits
+ * reloads (reload.h) and retires the analyses of layouts no window uses.
+ *
+ * Interrupting Lua: the watchdog (another thread) sends the thread that
+ * runs a worker's Lua HF_SIG_INTERRUPT; the handler sets a hook on that
+ * thread's own state (as luajit.c does for Ctrl-C), and the hook raises an
+ * error inside the analysis that has run too long, which the runtime
+ * catches like any of its errors.  Compiled code (a LuaJIT trace) never
+ * looks at hooks: an analysis looping there is reported and hostflow stops
+ * (hf_worker_watch, reload.c). */
+#include "engine/worker.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "base/addr.h"
+#include "base/alloc.h"
+#include "base/arena.h"
+#include "engine/ffi.h"
+#include "base/log.h"
+#include "base/luastate.h"
+#include "engine/reload.h"
+#include "base/timefmt.h"
+
+#define QUEUE_DEPTH 32
+#define HF_SIG_INTERRUPT (SIGRTMIN + 3)
+
+struct hf_worker {
+    int              id;
+    const hf_config *cfg;
+    lua_State       *L;
+    int              ref_process, ref_emit, ref_control;
+    hf_pool         *pool;
+    hf_layout       *layout;         /* the newest; older ones in windows */
+    uint32_t         last_gen;
+    hf_windows       windows;
+    hf_job           job;
+    hf_flow         *group_flows;    /* the flows of one base window */
+    uint8_t        **group_rows;
+    unsigned char   *done;           /* per batch flow: handled */
+    hf_fragments     frags[HF_MAX_ANALYSES];
+    double           analysis_ns[HF_MAX_ANALYSES];
+    double           result_ns[HF_MAX_ANALYSES];
+    double           analysis_errors[HF_MAX_ANALYSES];
+    char             slot_names[HF_MAX_ANALYSES * HF_NAME_MAX];
+    uint8_t          slot_disabled[HF_MAX_ANALYSES];
+    hf_buf           out;
+    hf_sink         *sink;
+    uint64_t         flows, records;
+    uint64_t         close_delay[HF_DELAY_BUCKETS];
+    int64_t          closed_until;
+
+    /* the thread and its queue */
+    pthread_t        thread;
+    int              started;
+    pthread_mutex_t  lock;
+    pthread_cond_t   cond;
+    hf_batch        *head, *tail;   /* queued */
+    int              queued;
+    hf_batch        *spare;         /* finished, for reuse */
+    hf_worker_stats  snapshot;      /* under lock */
+    hf_plan         *posted;        /* under lock: a plan to check */
+
+    /* the watchdog's view (hf_worker_watch) */
+    pthread_t        runner;        /* the thread that runs the Lua state */
+    pthread_mutex_t  watch_lock;    /* held while the watchdog uses the thread */
+    int              exited;        /* under watch_lock: the thread has ended */
+    atomic_int       interrupt_slot;/* the analysis to interrupt, -1: none */
+    double           interrupted_t0;/* the call interrupted (its job.current_t0) */
+};
+
+/* The worker whose Lua runs on this thread now (for the interrupt). */
+static _Thread_local hf_worker *volatile running;
+
+/* ------------------------------------------------------------------------
+ * Lua
+ * --------------------------------------------------------------------- */
+
+/* Push a list (Lua table) of the *.lua files in dir, sorted. */
+static int push_analysis_files(lua_State *L, const char *dir, char *err, size_t errlen)
+{
+    int n;
+    char **paths = hf_analysis_files(dir, &n, err, errlen);
+    if (!paths) return -1;
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushstring(L, paths[i]);
+        lua_rawseti(L, -2, i + 1);
+        hf_free(paths[i]);
+    }
+    hf_free(paths);
+    return 0;
+}
+
+static void push_names(lua_State *L, char **names, int n)
+{
+    if (!names) {
+        lua_pushnil(L);
+        return;
+    }
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushstring(L, names[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
+/* Load the runtime and the analyses; leaves process/emit in the registry. */
+static int lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t errlen)
+{
+    lua_State *L = w->L = hf_lua_state_new(lua_dir, err, errlen);
+    if (!L) return -1;
+
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "hostflow.runtime");
+    if (lua_pcall(L, 1, 1, 0) != 0) goto lua_error;
+    lua_getfield(L, -1, "start");
+    lua_createtable(L, 0, 8);
+    lua_pushlightuserdata(L, &w->job);
+    lua_setfield(L, -2, "job");
+    lua_pushlightuserdata(L, w->layout);
+    lua_setfield(L, -2, "layout");
+    lua_pushinteger(L, w->id);
+    lua_setfield(L, -2, "worker");
+    lua_pushinteger(L, w->cfg->distinct_exact);
+    lua_setfield(L, -2, "distinct_exact");
+    lua_pushinteger(L, w->cfg->batch);
+    lua_setfield(L, -2, "batch");
+    if (push_analysis_files(L, w->cfg->analyses_dir, err, errlen) < 0) return -1;
+    lua_setfield(L, -2, "files");
+    push_names(L, w->cfg->enable, w->cfg->nenable);
+    lua_setfield(L, -2, "enable");
+    push_names(L, w->cfg->disable, w->cfg->ndisable);
+    lua_setfield(L, -2, "disable");
+    if (lua_pcall(L, 1, 3, 0) != 0) goto lua_error;
+    w->ref_control = luaL_ref(L, LUA_REGISTRYINDEX);
+    w->ref_emit = luaL_ref(L, LUA_REGISTRYINDEX);
+    w->ref_process = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 1);
+    return 0;
+lua_error:
+    snprintf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "Lua error");
+    return -1;
+}
+
+/* Whether the innermost Lua function running is the runtime's own (whose
+ * code between two analyses is outside its protected calls). */
+static int in_runtime(lua_State *L)
+{
+    static const char rt[] = "hostflow/runtime.lua";
+    lua_Debug ar;
+    for (int level = 0; level < 4 && lua_getstack(L, level, &ar); level++) {
+        if (!lua_getinfo(L, "S", &ar) || !ar.source) return 0;
+        if (ar.source[0] == '=' && strcmp(ar.source, "=[C]") == 0) continue;   /* a C function */
+        size_t n = strlen(ar.source);
+        return n >= sizeof rt - 1 && strcmp(ar.source + n - (sizeof rt - 1), rt) == 0;
+    }
+    return 0;
+}
+
+/* A hook the interrupt has set: raise an error in the analysis the
+ * watchdog named, once it runs its own code (not the runtime's).  On calls
+ * and returns too, not only every instruction: a loop that LuaJIT stitches
+ * around a C function runs no instruction in the interpreter, but its
+ * calls go through the VM.  Disarms itself. */
+static void interrupt_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    hf_worker *w = running;
+    int slot = w ? atomic_load(&w->interrupt_slot) : -1;
+    if (slot < 0 || ((volatile hf_job *)&w->job)->current != slot) {
+        lua_sethook(L, NULL, 0, 0);          /* it finished meanwhile */
+        return;
+    }
+    if (in_runtime(L)) return;               /* at the next event */
+    lua_sethook(L, NULL, 0, 0);
+    atomic_store(&w->interrupt_slot, -1);
+    luaL_error(L, "interrupted: ran for more than its time (analyses.max_batch)");
+}
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    hf_worker *w = running;
+    if (w && w->L && ((volatile hf_job *)&w->job)->current >= 0)   /* in an analysis, not a check */
+        lua_sethook(w->L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+static pthread_once_t interrupt_once = PTHREAD_ONCE_INIT;
+
+static void interrupt_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(HF_SIG_INTERRUPT, &sa, NULL);
+}
+
+/* Call a runtime function with nargs arguments on the stack (leaving
+ * nresults); a Lua error here is a bug of the runtime (the analyses' own
+ * errors are caught inside it), so it is logged loudly.  Returns 0 or -1. */
+static int lua_call_n(hf_worker *w, int ref, int nargs, int nresults, const char *what)
+{
+    lua_State *L = w->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    lua_insert(L, -1 - nargs);
+    running = w;
+    int rc = lua_pcall(L, nargs, nresults, 0);
+    running = NULL;
+    if (atomic_exchange(&w->interrupt_slot, -1) >= 0) lua_sethook(L, NULL, 0, 0);
+    w->job.current = -1;
+    if (rc != 0) {
+        hf_log(HF_LOG_ERROR, "worker %d: %s: %s", w->id, what, lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    return 0;
+}
+
+static void lua_call_ref(hf_worker *w, int ref, const char *what)
+{
+    lua_call_n(w, ref, 0, 0, what);
+}
+
+/* ------------------------------------------------------------------------
+ * Records
+ * --------------------------------------------------------------------- */
+
+void hf_worker_record_head(hf_buf *b, const hf_window *win, const hf_host *h)
+{
+    char addr[HF_ADDR_STRLEN], ts[32];
+    size_t alen = hf_addr_format(h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET, addr);
+    hf_time_format_iso(win->start_ms, ts);
+    hf_buf_puts(b, "{\"@type\":\"host_stats\",\"@timestamp\":\"");
+    hf_buf_puts(b, ts);
+    hf_buf_puts(b, "\",\"id\":\"");
+    hf_buf_put(b, addr, alen);
+    hf_buf_putc(b, '/');
+    hf_buf_put_int(b, win->g_ms / 1000);
+    hf_buf_putc(b, '/');
+    hf_buf_put_int(b, win->start_ms);
+    hf_buf_puts(b, "\",\"src_ip\":\"");
+    hf_buf_put(b, addr, alen);
+    hf_buf_puts(b, "\",\"window\":{\"start_ms\":");
+    hf_buf_put_int(b, win->start_ms);
+    hf_buf_puts(b, ",\"end_ms\":");
+    hf_buf_put_int(b, win->start_ms + win->g_ms);
+    hf_buf_puts(b, ",\"granularity_s\":");
+    hf_buf_put_int(b, win->g_ms / 1000);
+    hf_buf_puts(b, "},\"stats\":{");
+}
+
+static void frags_reserve(hf_worker *w, const hf_layout *l, uint32_t nhosts)
+{
+    for (int a = 0; a < l->n; a++) {
+        hf_fragments *f = &w->frags[a];
+        f->buf.len = 0;
+        if (f->cap >= nhosts) continue;
+        uint32_t cap = f->cap ? f->cap : 1024;
+        while (cap < nhosts) cap *= 2;
+        f->off = hf_realloc(f->off, sizeof(uint32_t) * cap);
+        f->len = hf_realloc(f->len, sizeof(uint32_t) * cap);
+        f->cap = cap;
+    }
+}
+
+/* A window closes: let the analyses encode their results, then write one
+ * record per host. */
+static void emit_window(void *ctx, hf_window *win)
+{
+    hf_worker *w = ctx;
+    const hf_layout *l = win->layout;
+    frags_reserve(w, l, win->nhosts);
+    w->job.window = win;
+    w->job.gen = (int)l->gen;
+    lua_call_ref(w, w->ref_emit, "emit");
+    w->job.window = NULL;
+
+    hf_buf *b = &w->out;
+    uint64_t pending = 0;
+    for (uint32_t i = 0; i < win->nhosts; i++) {
+        const hf_host *h = (const hf_host *)hf_window_row(win, i);
+        uint64_t omit = win->omit_any ? hf_window_omit(win, i) : 0;
+        hf_worker_record_head(b, win, h);
+        int first = 1;
+        for (int a = 0; a < l->n; a++) {
+            const hf_fragments *f = &w->frags[a];
+            if (!f->len[i] || (omit >> a & 1)) continue;      /* none, or left out */
+            if (!first) hf_buf_putc(b, ',');
+            first = 0;
+            hf_buf_putc(b, '"');
+            hf_buf_puts(b, l->names[a]);
+            hf_buf_puts(b, "\":");
+            hf_buf_put(b, f->buf.data + f->off[i], f->len[i]);
+        }
+        hf_buf_puts(b, "}}\n");
+        pending++;
+        if (b->len >= (1 << 20) || i + 1 == win->nhosts) {
+            hf_sink_write(w->sink, b->data, b->len, pending);
+            b->len = 0;
+            pending = 0;
+        }
+    }
+    w->records += win->nhosts;
+}
+
+/* ------------------------------------------------------------------------
+ * Processing
+ * --------------------------------------------------------------------- */
+
+static int64_t floor_to(int64_t t, int64_t g)
+{
+    int64_t q = t / g;
+    if (t % g < 0) q--;
+    return q * g;
+}
+
+/* Hand the flows of base window `start` (those not done yet) to Lua. */
+static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
+{
+    int64_t g = hf_windows_base_ms(&w->windows);
+    hf_window *win = hf_windows_base(&w->windows, start);
+    hf_arena_set_current(win->arena);
+    int n = 0;
+    for (int i = first; i < b->n; i++) {
+        if (w->done[i]) continue;
+        const hf_flow *f = &b->flows[i];
+        if (floor_to((int64_t)f->end_ms, g) != start) continue;
+        w->done[i] = 1;
+        uint8_t *row = hf_window_host(&w->windows, win, f->src, f->family);
+        if (!row) continue;
+        /* the analyses will visit every part of the row: start fetching it
+         * now, while the rest of the batch is sorted out */
+        for (size_t o = 64; o < win->row_size; o += 64) __builtin_prefetch(row + o, 1, 3);
+        w->group_flows[n] = *f;
+        w->group_rows[n] = row;
+        n++;
+    }
+    if (n == 0) return;
+    w->job.flows = w->group_flows;
+    w->job.rows = w->group_rows;
+    w->job.n = n;
+    w->job.window = win;
+    w->job.gen = (int)win->layout->gen;
+    w->job.disabled = 0;
+    lua_call_ref(w, w->ref_process, "process");
+    if (w->job.disabled) {            /* analyses not run: their fields are partial */
+        for (int i = 0; i < n; i++)
+            hf_window_omit_set(win, ((const hf_host *)w->group_rows[i])->row, w->job.disabled);
+    }
+    w->job.window = NULL;
+    w->job.n = 0;
+    w->flows += (uint64_t)n;
+}
+
+static void publish_stats(hf_worker *w);
+static void apply_commit(hf_worker *w, hf_plan *plan, int64_t from_ms);
+static void retire_layouts(hf_worker *w);
+
+void hf_worker_process(hf_worker *w, hf_batch *b)
+{
+    if (b->commit) {
+        apply_commit(w, b->commit, b->commit_from);
+        hf_plan_release(b->commit);
+        b->commit = NULL;
+    }
+    int64_t g = hf_windows_base_ms(&w->windows);
+    memset(w->done, 0, (size_t)b->n);
+    for (int i = 0; i < b->n; i++)
+        if (!w->done[i]) process_group(w, b, i, floor_to((int64_t)b->flows[i].end_ms, g));
+    int64_t boundary = b->final ? INT64_MAX : b->boundary;
+    if (boundary > w->closed_until) {
+        hf_windows_close(&w->windows, boundary, emit_window, w);
+        w->closed_until = boundary;
+        if (b->boundary_ns > 0) {
+            double us = (hf_ffi_now_ns() - b->boundary_ns) / 1000.0;
+            int i = 0;
+            while (i < HF_DELAY_BUCKETS - 1 && us >= (double)(1ULL << i)) i++;
+            w->close_delay[i]++;
+        }
+        retire_layouts(w);
+    }
+    publish_stats(w);
+}
+
+/* ------------------------------------------------------------------------
+ * Hot reload: check, commit, retire (the plan comes from reload.c)
+ * --------------------------------------------------------------------- */
+
+static const char *const file_states[] = {"", "same", "new", "failed", "skipped"};
+
+static double field_number(lua_State *L, int t, const char *k)
+{
+    lua_getfield(L, t, k);
+    double v = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 0;
+    lua_pop(L, 1);
+    return v;
+}
+
+static void field_string(lua_State *L, int t, const char *k, char *out, size_t n)
+{
+    lua_getfield(L, t, k);
+    const char *v = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+    snprintf(out, n, "%s", v);
+    lua_pop(L, 1);
+}
+
+/* Check the plan's files in this worker's state (runtime.lua's prepare)
+ * and report what was found.  A failure of the runtime itself refuses
+ * every new file. */
+static void check_plan(hf_worker *w, hf_plan *plan)
+{
+    lua_State *L = w->L;
+    double t0 = hf_ffi_now_ns();
+    lua_pushliteral(L, "prepare");
+    lua_pushnumber(L, (double)plan->id);
+    lua_createtable(L, plan->nfiles, 0);
+    for (int i = 0; i < plan->nfiles; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, plan->paths[i]);
+        lua_setfield(L, -2, "path");
+        lua_pushlstring(L, plan->srcs[i], plan->lens[i]);
+        lua_setfield(L, -2, "src");
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_pushboolean(L, plan->manual);
+    hf_file_result *res = plan->results + (size_t)w->id * (size_t)plan->nfiles;
+    int ok = lua_call_n(w, w->ref_control, 4, 1, "reload check") == 0;
+    if (ok && !lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        ok = 0;
+    }
+    if (!ok) {
+        for (int i = 0; i < plan->nfiles; i++) {
+            res[i].state = HF_FILE_FAILED;
+            res[i].why = hf_strdup("the runtime failed to check it (see the error above)");
+        }
+    } else {
+        int t = lua_gettop(L);
+        for (int i = 0; i < plan->nfiles; i++) {
+            lua_rawgeti(L, t, i + 1);
+            int r = lua_gettop(L);
+            char state[16];
+            if (!lua_istable(L, r)) {
+                lua_pop(L, 1);
+                res[i].state = HF_FILE_FAILED;
+                res[i].why = hf_strdup("the runtime gave no result for it");
+                continue;
+            }
+            field_string(L, r, "state", state, sizeof state);
+            res[i].state = HF_FILE_FAILED;
+            for (int k = 1; k <= HF_FILE_SKIPPED; k++)
+                if (strcmp(state, file_states[k]) == 0) res[i].state = k;
+            field_string(L, r, "name", res[i].name, sizeof res[i].name);
+            field_string(L, r, "old_name", res[i].old_name, sizeof res[i].old_name);
+            res[i].version = field_number(L, r, "version");
+            res[i].old_version = field_number(L, r, "old_version");
+            lua_getfield(L, r, "why");
+            if (lua_isstring(L, -1)) res[i].why = hf_strdup(lua_tostring(L, -1));
+            else if (res[i].state == HF_FILE_FAILED) res[i].why = hf_strdup("(no reason given)");
+            lua_pop(L, 2);
+        }
+        plan->removed[w->id] = (int)field_number(L, t, "removed");
+        plan->disabled[w->id] = (int)field_number(L, t, "disabled");
+        lua_pop(L, 1);
+    }
+    hf_log(HF_LOG_DEBUG, "worker %d: reload %llu checked in %.2f ms", w->id,
+           (unsigned long long)plan->id, (hf_ffi_now_ns() - t0) / 1e6);
+    hf_plan_report(plan);
+}
+
+/* Apply a decided plan: the runtime builds the new set of analyses in a new
+ * layout, which windows starting at or after from_ms use. */
+static void apply_commit(hf_worker *w, hf_plan *plan, int64_t from_ms)
+{
+    lua_State *L = w->L;
+    double t0 = hf_ffi_now_ns();
+    hf_layout *l = hf_malloc(sizeof *l);
+    hf_layout_init(l);
+    l->gen = w->last_gen + 1;
+    lua_pushliteral(L, "commit");
+    lua_pushnumber(L, (double)plan->id);
+    lua_createtable(L, plan->nfiles, 0);
+    for (int i = 0; i < plan->nfiles; i++) {
+        lua_pushboolean(L, plan->accepted[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    if (from_ms == INT64_MIN) lua_pushnil(L);
+    else lua_pushnumber(L, (double)from_ms);
+    lua_pushlightuserdata(L, l);
+    lua_pushinteger(L, (lua_Integer)l->gen);
+    lua_pushboolean(L, plan->manual);
+    int used = 0;
+    if (lua_call_n(w, w->ref_control, 7, 1, "reload commit") == 0) {
+        used = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    if (used) {
+        w->last_gen = l->gen;
+        hf_windows_switch(&w->windows, l, from_ms);
+        w->layout = l;
+        retire_layouts(w);
+    } else {                         /* nothing changed, or it failed: keep the layout */
+        hf_layout_release(l);
+        hf_free(l);
+    }
+    hf_log(HF_LOG_DEBUG, "worker %d: reload %llu committed in %.2f ms", w->id,
+           (unsigned long long)plan->id, (hf_ffi_now_ns() - t0) / 1e6);
+}
+
+/* Free the layouts (and the runtime's analyses of them) no window can use. */
+static void retire_layouts(hf_worker *w)
+{
+    hf_layout *old;
+    while ((old = hf_windows_retire(&w->windows, w->closed_until))) {
+        lua_pushliteral(w->L, "retire");
+        lua_pushinteger(w->L, (lua_Integer)old->gen);
+        lua_call_n(w, w->ref_control, 2, 0, "reload retire");
+        hf_layout_release(old);
+        hf_free(old);
+    }
+}
+
+/* A posted plan, taken (under no lock) and checked. */
+static void check_posted(hf_worker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    hf_plan *plan = w->posted;
+    w->posted = NULL;
+    pthread_mutex_unlock(&w->lock);
+    if (!plan) return;
+    check_plan(w, plan);
+    hf_plan_release(plan);
+}
+
+void hf_worker_post(hf_worker *w, hf_plan *plan)
+{
+    hf_plan_hold(plan);
+    pthread_mutex_lock(&w->lock);
+    hf_plan *old = w->posted;
+    w->posted = plan;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    if (old) hf_plan_release(old);   /* not checked: that plan is not decided */
+}
+
+void hf_worker_poll(hf_worker *w)
+{
+    if (!w->started) check_posted(w);
+}
+
+int hf_worker_threaded(const hf_worker *w)
+{
+    return w->started;
+}
+
+void hf_worker_commit(hf_worker *w, hf_plan *plan, int64_t from_ms)
+{
+    hf_plan_hold(plan);
+    hf_batch *b = hf_worker_batch(w);
+    b->commit = plan;
+    b->commit_from = from_ms;
+    hf_worker_push(w, b);
+}
+
+double hf_worker_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* The CPU time of the thread that runs w's Lua, in ns; -1 when unknown. */
+static double runner_cpu_ns(hf_worker *w)
+{
+    clockid_t id;
+    struct timespec ts;
+    if (pthread_getcpuclockid(w->started ? w->thread : w->runner, &id) != 0 ||
+        clock_gettime(id, &ts) != 0)
+        return -1;
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* hf_worker_watch with watch_lock held, the worker's thread alive. */
+static int watch_locked(hf_worker *w, double now_ns, double grace_ns, char *msg, size_t len)
+{
+    volatile hf_job *job = &w->job;
+    int slot = job->current;
+    double t0 = job->current_t0, cpu0 = job->current_cpu0, limit = job->current_limit;
+    if (slot < 0 || slot >= HF_MAX_ANALYSES || t0 <= 0 || limit <= 0) return 0;
+    if (slot != job->current || t0 != job->current_t0) return 0;   /* it moved on */
+    double ran = now_ns - t0, cpu = runner_cpu_ns(w);
+    double used = cpu >= 0 ? cpu - cpu0 : ran;
+    const char *name = w->slot_names + (size_t)slot * HF_NAME_MAX;
+    if (ran > limit + grace_ns && grace_ns > 0) {
+        snprintf(msg, len, "watchdog: analysis %s has run for %.1f s in worker %d (its time is "
+                 "%.0f ms; analyses.watchdog gives %.1f s more) and could not be interrupted: "
+                 "%s.  Stopping hostflow so that it can be "
+                 "restarted: records of windows still open are not written (a Kafka input is "
+                 "read again from the last committed offset).  Fix or remove the analysis first",
+                 name, ran / 1e9, w->id, limit / 1e6, grace_ns / 1e9,
+                 used > limit ? "an endless loop in compiled code" : "it waits (blocking I/O?)");
+        return 1;
+    }
+    if (used > limit && w->interrupted_t0 != t0) {
+        w->interrupted_t0 = t0;
+        hf_log(HF_LOG_WARN, "watchdog: analysis %s has run for %.0f ms in worker %d (its time: "
+               "%.0f ms): interrupting it", name, used / 1e6, w->id, limit / 1e6);
+        atomic_store(&w->interrupt_slot, slot);
+        pthread_kill(w->started ? w->thread : w->runner, HF_SIG_INTERRUPT);
+    }
+    return 0;
+}
+
+/* The thread handle is used (CPU clock, signal) only while the thread has
+ * not ended: it marks its end under watch_lock, so it cannot be joined, and
+ * its handle freed, while the watchdog holds it. */
+int hf_worker_watch(hf_worker *w, double now_ns, double grace_ns, char *msg, size_t len)
+{
+    pthread_mutex_lock(&w->watch_lock);
+    int rc = w->exited ? 0 : watch_locked(w, now_ns, grace_ns, msg, len);
+    pthread_mutex_unlock(&w->watch_lock);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Lifecycle and threads
+ * --------------------------------------------------------------------- */
+
+hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
+                         hf_sink *sink, size_t mem_limit, char *err, size_t errlen)
+{
+    pthread_once(&interrupt_once, interrupt_install);
+    hf_worker *w = hf_calloc(1, sizeof *w);
+    w->id = id;
+    w->cfg = cfg;
+    w->sink = sink;
+    w->closed_until = INT64_MIN;
+    w->pool = hf_pool_new(mem_limit);
+    w->layout = hf_malloc(sizeof *w->layout);
+    hf_layout_init(w->layout);
+    hf_buf_init(&w->out, 1 << 16);
+    w->group_flows = hf_malloc(sizeof(hf_flow) * (size_t)cfg->batch);
+    w->group_rows = hf_malloc(sizeof(uint8_t *) * (size_t)cfg->batch);
+    w->done = hf_malloc((size_t)cfg->batch);
+    for (int a = 0; a < HF_MAX_ANALYSES; a++) hf_buf_init(&w->frags[a].buf, 4096);
+    w->job.frags = w->frags;
+    w->job.analysis_ns = w->analysis_ns;
+    w->job.result_ns = w->result_ns;
+    w->job.analysis_errors = w->analysis_errors;
+    w->job.worker = id;
+    w->job.current = -1;
+    w->job.slot_names = w->slot_names;
+    w->job.slot_disabled = w->slot_disabled;
+    w->job.max_batch_ns = (double)cfg->max_batch_ms * 1e6;
+    w->job.max_errors = cfg->max_errors;
+    w->runner = pthread_self();
+    pthread_mutex_init(&w->watch_lock, NULL);
+    atomic_init(&w->interrupt_slot, -1);
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    if (lua_setup(w, lua_dir, err, errlen) < 0) {
+        hf_worker_free(w);
+        return NULL;
+    }
+    hf_windows_init(&w->windows, cfg->windows_ms, cfg->nwindows, w->layout, w->pool);
+    publish_stats(w);
+    return w;
+}
+
+static void publish_stats(hf_worker *w)
+{
+    hf_worker_stats st;
+    memset(&st, 0, sizeof st);
+    st.closed_until = w->closed_until;
+    st.flows = w->flows;
+    st.hosts_refused = w->windows.hosts_refused;
+    st.records = w->records;
+    st.nlevels = w->windows.nlevels;
+    for (int i = 0; i < st.nlevels; i++) {
+        const hf_level *lv = &w->windows.levels[i];
+        st.windows[i] = lv->closed;
+        st.hosts[i] = lv->hosts;
+        st.gran_ms[i] = lv->emit ? lv->g_ms : 0;
+    }
+    st.mem_bytes = hf_pool_bytes(w->pool);
+    st.mem_peak = hf_pool_peak(w->pool);
+    memcpy(st.close_delay, w->close_delay, sizeof st.close_delay);
+    st.nanalyses = w->job.nslots;
+    for (int a = 0; a < st.nanalyses; a++) {
+        st.analysis_names[a] = w->slot_names + (size_t)a * HF_NAME_MAX;
+        st.analysis_ns[a] = w->analysis_ns[a];
+        st.result_ns[a] = w->result_ns[a];
+        st.analysis_errors[a] = w->analysis_errors[a];
+        st.analysis_disabled[a] = w->slot_disabled[a];
+    }
+    pthread_mutex_lock(&w->lock);
+    w->snapshot = st;
+    pthread_mutex_unlock(&w->lock);
+}
+
+void hf_worker_stats_get(hf_worker *w, hf_worker_stats *st)
+{
+    pthread_mutex_lock(&w->lock);
+    *st = w->snapshot;
+    pthread_mutex_unlock(&w->lock);
+}
+
+hf_batch *hf_worker_batch(hf_worker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    hf_batch *b = w->spare;
+    if (b) w->spare = b->next;
+    pthread_mutex_unlock(&w->lock);
+    if (!b) {
+        b = hf_calloc(1, sizeof *b);
+        b->flows = hf_malloc(sizeof(hf_flow) * (size_t)w->cfg->batch);
+    }
+    b->n = 0;
+    b->final = 0;
+    b->boundary = INT64_MIN;
+    b->boundary_ns = 0;
+    b->next = NULL;
+    b->commit = NULL;
+    b->commit_from = INT64_MIN;
+    return b;
+}
+
+static void recycle(hf_worker *w, hf_batch *b)
+{
+    pthread_mutex_lock(&w->lock);
+    b->next = w->spare;
+    w->spare = b;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void *worker_main(void *arg)
+{
+    hf_worker *w = arg;
+    sigset_t intr;
+    sigemptyset(&intr);
+    sigaddset(&intr, HF_SIG_INTERRUPT);
+    pthread_sigmask(SIG_UNBLOCK, &intr, NULL);   /* the watchdog's, only */
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        while (!w->head && !w->posted) pthread_cond_wait(&w->cond, &w->lock);
+        if (w->posted) {               /* a reload to check, between two batches */
+            pthread_mutex_unlock(&w->lock);
+            check_posted(w);
+            continue;
+        }
+        hf_batch *b = w->head;
+        w->head = b->next;
+        if (!w->head) w->tail = NULL;
+        w->queued--;
+        pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+        int final = b->final;
+        hf_worker_process(w, b);
+        recycle(w, b);
+        if (final) break;
+    }
+    pthread_mutex_lock(&w->watch_lock);
+    w->exited = 1;
+    pthread_mutex_unlock(&w->watch_lock);
+    return NULL;
+}
+int hf_worker_start(hf_worker *w)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);   /* signals are the reader's */
+    int rc = pthread_create(&w->thread, NULL, worker_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) return -1;
+    pthread_mutex_lock(&w->watch_lock);
+    w->started = 1;
+    pthread_mutex_unlock(&w->watch_lock);
+    return 0;
+}
+
+void hf_worker_push(hf_worker *w, hf_batch *b)
+{
+    if (!w->started) {                 /* one worker: run it here */
+        hf_worker_process(w, b);
+        recycle(w, b);
+        return;
+    }
+    b->next = NULL;
+    pthread_mutex_lock(&w->lock);
+    while (w->queued >= QUEUE_DEPTH) pthread_cond_wait(&w->cond, &w->lock);
+    if (w->tail) w->tail->next = b;
+    else w->head = b;
+    w->tail = b;
+    w->queued++;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void hf_worker_join(hf_worker *w)
+{
+    if (w->started) {
+        pthread_join(w->thread, NULL);
+        pthread_mutex_lock(&w->watch_lock);
+        w->started = 0;
+        pthread_mutex_unlock(&w->watch_lock);
+    }
+}
+
+void hf_worker_free(hf_worker *w)
+{
+    if (!w) return;
+    hf_worker_join(w);
+    if (w->L) lua_close(w->L);
+    hf_windows_release(&w->windows);
+    hf_layout *l = w->windows.layout ? w->windows.layout : w->layout;
+    while (l) {
+        hf_layout *older = l->older;
+        hf_layout_release(l);
+        hf_free(l);
+        l = older;
+    }
+    if (w->posted) hf_plan_release(w->posted);
+    while (w->head) {                  /* left when the input stopped early */
+        hf_batch *b = w->head;
+        w->head = b->next;
+        if (b->commit) hf_plan_release(b->commit);
+        hf_free(b->flows);
+        hf_free(b);
+    }
+    while (w->spare) {
+        hf_batch *b = w->spare;
+        w->spare = b->next;
+        hf_free(b->flows);
+        hf_free(b);
+    }
+    for (int a = 0; a < HF_MAX_ANALYSES; a++) {
+        hf_buf_release(&w->frags[a].buf);
+        hf_free(w->frags[a].off);
+        hf_free(w->frags[a].len);
+    }
+    hf_buf_release(&w->out);
+    hf_free(w->group_flows);
+    hf_free(w->group_rows);
+    hf_free(w->done);
+    hf_pool_free(w->pool);
+    pthread_mutex_destroy(&w->lock);
+    pthread_mutex_destroy(&w->watch_lock);
+    pthread_cond_destroy(&w->cond);
+    hf_free(w);
+}

@@ -1,0 +1,149 @@
+/* worker.h -- one parallel copy of the pipeline's back half: a thread with
+ * its own LuaJIT state, its own windows and memory pool, owning the hosts
+ * whose address hashes to it.
+ *
+ * The reader hands a worker batches of flows.  The worker finds each flow's
+ * base window and host row, runs every analysis over the batch (one Lua call
+ * per base window touched), and then closes the windows the batch's
+ * boundary allows: each closing window's hosts are turned into records
+ * (the analyses' results unioned under "stats") and written to the sink.
+ *
+ * Hot reload (reload.h): a worker checks a plan's new files when it is
+ * posted (between two batches), and applies a commit when it comes through
+ * its queue, in order with the flows.  Isolation: the Lua side catches each
+ * analysis's errors, marks the affected rows (their omit bits), disables an
+ * analysis over its error or time budget, and says which analysis runs now
+ * (hf_job.current) so the watchdog can interrupt or report it. */
+#ifndef HF_WORKER_H
+#define HF_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "conf/config.h"
+#include "stream/flow.h"
+#include "io/sink.h"
+#include "engine/window.h"
+
+#define HF_DELAY_BUCKETS 32
+#define HF_NAME_MAX      64      /* an analysis name and its NUL */
+
+struct hf_plan;
+
+/* A batch of flows for one worker, and how far windows may close after it. */
+typedef struct hf_batch {
+    int       n;
+    int       final;      /* end of input: close every window */
+    int64_t   boundary;   /* close windows ending at or before this (ms) */
+    double    boundary_ns;/* when the reader moved the boundary (monotonic ns), 0: it did not */
+    hf_flow  *flows;      /* capacity: the configured batch size */
+    struct hf_batch *next;
+    struct hf_plan *commit;  /* a reload to apply before the flows (held) */
+    int64_t   commit_from;   /* ... to windows starting at or after this */
+} hf_batch;
+
+/* One analysis's results for the hosts of a closing window, as JSON text. */
+typedef struct hf_fragments {
+    hf_buf    buf;
+    uint32_t *off;        /* per host: where its value starts in buf */
+    uint32_t *len;        /* per host: its length; 0 when there is none */
+    uint32_t  cap;
+} hf_fragments;
+
+/* What the Lua side of a worker reads and writes (mirrored in
+ * lua/hostflow/base.lua). */
+typedef struct hf_job {
+    const hf_flow *flows;      /* process: flows of one base window */
+    uint8_t      **rows;       /* process: their host rows */
+    int            n;
+    hf_window     *window;     /* emit: the closing window */
+    hf_fragments  *frags;      /* emit: one per analysis */
+    double        *analysis_ns;     /* per analysis: time in update() */
+    double        *result_ns;       /* per analysis: time in result() and encoding */
+    double        *analysis_errors; /* per analysis: errors raised */
+    int            worker;
+    /* hot reload and isolation (the per-analysis counters above are by
+     * slot: one per analysis name for the whole run) */
+    int            gen;             /* process, emit: the layout of job.window */
+    uint64_t       disabled;        /* process: analyses not run; the core marks the rows */
+    int            current;         /* slot of the analysis running now, -1: none */
+    double         current_t0;      /* ... since (monotonic ns) */
+    double         current_cpu0;    /* ... since (the thread's CPU time, ns) */
+    double         current_limit;   /* ... CPU time allowed (ns) before it is interrupted */
+    char          *slot_names;      /* HF_MAX_ANALYSES names of HF_NAME_MAX bytes */
+    int            nslots;
+    uint8_t       *slot_disabled;   /* per slot: 1 when disabled in this worker */
+    double         max_batch_ns;    /* analyses.max_batch */
+    double         max_errors;      /* analyses.max_errors (per minute) */
+} hf_job;
+
+typedef struct hf_worker hf_worker;
+
+/* Per-worker counters, read by the counters report. */
+typedef struct hf_worker_stats {
+    int64_t  closed_until;     /* windows ending at or before this are emitted */
+    uint64_t flows;            /* flows given to the analyses */
+    uint64_t hosts_refused;    /* flows dropped: new host over the memory limit */
+    uint64_t records;
+    uint64_t windows[HF_MAX_WINDOWS + 1];  /* per level: windows emitted */
+    uint64_t hosts[HF_MAX_WINDOWS + 1];    /* per level: host records emitted */
+    int64_t  gran_ms[HF_MAX_WINDOWS + 1];  /* per level: granularity, 0 if not emitted */
+    int      nlevels;
+    size_t   mem_bytes, mem_peak;
+    /* delay from the watermark closing windows to their records written:
+     * counts per power-of-two bucket of microseconds (bucket i: < 2^i us) */
+    uint64_t close_delay[HF_DELAY_BUCKETS];
+    int      nanalyses;
+    const char *analysis_names[HF_MAX_ANALYSES];
+    double   analysis_ns[HF_MAX_ANALYSES];
+    double   result_ns[HF_MAX_ANALYSES];
+    double   analysis_errors[HF_MAX_ANALYSES];
+    uint8_t  analysis_disabled[HF_MAX_ANALYSES];
+} hf_worker_stats;
+
+/* Write the head of a host record, up to and including "stats":{ (the
+ * analyses' fields and "}}\n" follow). */
+void hf_worker_record_head(hf_buf *b, const hf_window *win, const hf_host *h);
+
+/* Create worker id: loads the analyses into a new Lua state.  Returns NULL
+ * with a message in err when an analysis cannot be loaded. */
+hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
+                         hf_sink *sink, size_t mem_limit, char *err, size_t errlen);
+/* Run a batch in the calling thread. */
+void hf_worker_process(hf_worker *w, hf_batch *b);
+/* Threads: start, hand over a batch (blocks while the queue is full), wait
+ * for the final batch to be done. */
+int hf_worker_start(hf_worker *w);
+void hf_worker_push(hf_worker *w, hf_batch *b);
+void hf_worker_join(hf_worker *w);
+/* A batch to fill, recycled from this worker's finished ones. */
+hf_batch *hf_worker_batch(hf_worker *w);
+void hf_worker_stats_get(hf_worker *w, hf_worker_stats *st);
+void hf_worker_free(hf_worker *w);
+
+/* ------------------------------------------------------------------------
+ * Hot reload and the watchdog (reload.c)
+ * --------------------------------------------------------------------- */
+
+/* Ask the worker to check plan's files (it holds the plan until then): its
+ * thread does it before its next batch; an unthreaded worker at
+ * hf_worker_poll().  Either reports with hf_plan_report(). */
+void hf_worker_post(hf_worker *w, struct hf_plan *plan);
+/* In the thread that runs an unthreaded worker: do a posted check now. */
+void hf_worker_poll(hf_worker *w);
+int hf_worker_threaded(const hf_worker *w);
+/* Queue (behind the batches already queued) the commit of a decided plan
+ * for windows starting at or after from_ms.  The reading thread only. */
+void hf_worker_commit(hf_worker *w, struct hf_plan *plan, int64_t from_ms);
+/* Watchdog (another thread, every ~100 ms): when the analysis running now
+ * has used more CPU time than its limit, interrupt it; when it still runs
+ * grace_ns (of the clock) after that, return 1 with a report in msg (the
+ * caller stops hostflow).  0 else. */
+int hf_worker_watch(hf_worker *w, double now_ns, double grace_ns, char *msg, size_t len);
+/* The calling thread's CPU time in ns (the budgets of analyses.max_batch
+ * count CPU time, so that a worker descheduled on a busy machine does not
+ * make its analyses look slow). */
+double hf_worker_cpu_ns(void);
+
+#endif

@@ -1,0 +1,817 @@
+/* decode.c -- one JSON flow record into an hf_flow, in a single pass.
+ *
+ * This is the hot path of hostflow: every flow read from Kafka or a file goes
+ * through hf_decode_flow() once.  A flow record is a flat JSON object of a
+ * few dozen members of which a dozen matter, so the decoder does not build a
+ * tree: it walks the bytes once, left to right, and
+ *
+ *   - validates everything it walks over, as strict RFC 8259 JSON (no raw
+ *     control bytes in strings, only the escapes JSON has, \u surrogates in
+ *     pairs, no leading zeros, only space/tab/CR/LF as white space), so that
+ *     a damaged line is always "malformed_json" and never half-decoded;
+ *   - matches each key by its family prefix, its length and one memcmp()
+ *     (match_key), never by a chain of strcmp();
+ *   - skips the value of an unknown key, nested objects and arrays included
+ *     (at most DECODE_MAX_DEPTH deep), checking it as it goes;
+ *   - converts the value of a known key on the spot and keeps the result in
+ *     a small state, so that a later duplicate simply overwrites it (the last
+ *     one wins, as in most JSON readers).
+ *
+ * Strings are scanned sixteen bytes at a time with SSE2 (three compares and a
+ * movemask find the first '"', '\\' or control byte), else eight at a time in
+ * a 64-bit word (string_stops).  A string with an escape is unescaped into a
+ * stack buffer, the only copy ever made: keys so that they can be matched,
+ * values so that they can be converted.
+ *
+ * Where the time goes, on the synthetic mix of tests/tools/bench_decode.c
+ * (about 500 bytes and 20 members a line): roughly two thirds walking and
+ * checking the JSON, one third converting the dozen values that matter
+ * (addresses, ISO 8601 times).  Reading a whole 64-byte window per member,
+ * or digits eight at a time, measured slower than this simple loop.
+ *
+ * Once the object is closed and nothing but white space follows, the state
+ * is checked and the flow filled in.  A record with several faults reports
+ * the first of them in the order of enum hf_decode_status:
+ *
+ *     malformed_json < not_object < missing_field < bad_address
+ *                    < bad_number < bad_time < end_before_start
+ *
+ * Numbers are exact: "1.0", "1e3" and "150e-1" are integers, "1.5" and
+ * 9007199254740993 (2^53 + 1) are not accepted, whatever a double would make
+ * of them.  Text values of known fields (addresses, numbers in quotes, ISO
+ * 8601 times, "TCP", ".AP.S.", "0x1b") are at most DECODE_MAX_TEXT bytes.
+ *
+ * The decoder never allocates, never reads outside [line, line + len) and
+ * keeps no state between calls: it is safe on any bytes and on any thread. */
+#include "stream/decode.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "base/addr.h"
+#include "base/timefmt.h"
+
+/* Eight bytes at a time in a 64-bit word wherever GCC or Clang build for a
+ * little-endian machine; sixteen with SSE2 (every x86-64). */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HAVE_SWAR 1
+#else
+#define HAVE_SWAR 0
+#endif
+#if HAVE_SWAR && defined(__SSE2__)
+#define HAVE_SSE2 1
+#include <emmintrin.h>
+#else
+#define HAVE_SSE2 0
+#endif
+
+#define DECODE_MAX_DEPTH 64                /* nested objects/arrays, the record included */
+#define DECODE_MAX_TEXT  255               /* longest text value of a known field */
+#define DECODE_MAX_KEY   32                /* an (unescaped) key longer than this is unknown */
+#define DECODE_MAX_MS    253402300799999ULL   /* 9999-12-31T23:59:59.999Z */
+#define EXACT_MAX        9007199254740992ULL  /* 2^53: above, doubles skip integers */
+#define NUM_NONE         UINT64_MAX        /* "not an integer in 0..2^53" */
+
+/* Do the bytes at s start with the string literal lit? */
+#define IS(s, lit)  (memcmp((s), (lit), sizeof(lit) - 1) == 0)
+#define IS_DIGIT(c) ((unsigned)((unsigned char)(c) - '0') <= 9u)
+#define IS_WS(c)    ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
+
+/* ------------------------------------------------------------------------
+ * Fields
+ * --------------------------------------------------------------------- */
+
+/* The members we decode.  The three key families map onto these; a field
+ * seen twice (under any of its names) keeps its last value. */
+enum {
+    F_SRC4, F_SRC6, F_DST4, F_DST6,       /* addresses: BAD_ADDRESS */
+    F_SPORT, F_DPORT, F_PROTO, F_FLAGS,   /* small integers: BAD_NUMBER */
+    F_PACKETS, F_BYTES,                   /* counters: BAD_NUMBER */
+    F_START, F_END,                       /* ms since the epoch: BAD_TIME */
+    F_COUNT,
+    F_UNKNOWN = -1
+};
+
+#define BIT(f)      (1u << (f))
+#define ADDR_BITS   (BIT(F_SRC4) | BIT(F_SRC6) | BIT(F_DST4) | BIT(F_DST6))
+#define NUMBER_BITS (BIT(F_SPORT) | BIT(F_DPORT) | BIT(F_PROTO) | BIT(F_FLAGS) | \
+                     BIT(F_PACKETS) | BIT(F_BYTES))
+#define TIME_BITS   (BIT(F_START) | BIT(F_END))
+#define REQUIRED    (BIT(F_PROTO) | BIT(F_PACKETS) | BIT(F_BYTES) | TIME_BITS)
+
+/* Largest accepted value of each numeric field (addresses: unused). */
+static const uint64_t field_max[F_COUNT] = {
+    0, 0, 0, 0,
+    65535, 65535, 255, 255,
+    EXACT_MAX, EXACT_MAX,
+    DECODE_MAX_MS, DECODE_MAX_MS,
+};
+
+/* What the decoder knows after the last member: which fields were present,
+ * which of them hold a bad value, and the values of the numeric ones.  Only
+ * 'seen' and 'bad' need clearing; num[f] is read only when f was seen. */
+typedef struct decode_state {
+    uint32_t seen;
+    uint32_t bad;
+    uint64_t num[F_COUNT];
+} decode_state;
+
+/* ------------------------------------------------------------------------
+ * White space, strings and escapes
+ * --------------------------------------------------------------------- */
+
+static inline const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && IS_WS(*p)) p++;
+    return p;
+}
+
+/* Value of the four hex digits at p, or -1 (also when fewer than 4 remain). */
+static int hex4(const char *p, const char *end)
+{
+    if (end - p < 4) return -1;
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = (unsigned char)p[i];
+        int d;
+        if (IS_DIGIT(c)) d = c - '0';
+        else if ((unsigned)((c | 0x20) - 'a') < 6u) d = (c | 0x20) - 'a' + 10;
+        else return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+/* Check the escape whose backslash is just before p; returns the byte after
+ * it, or NULL.  A \u high surrogate must be followed by a \u low one. */
+static const char *scan_escape(const char *p, const char *end)
+{
+    if (p >= end) return NULL;
+    switch (*p) {
+    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+        return p + 1;
+    case 'u': {
+        int cp = hex4(p + 1, end);
+        p += 5;
+        if (cp < 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) return NULL;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (end - p < 2 || p[0] != '\\' || p[1] != 'u') return NULL;
+            int lo = hex4(p + 2, end);
+            if (lo < 0xDC00 || lo > 0xDFFF) return NULL;
+            p += 6;
+        }
+        return p;
+    }
+    default:
+        return NULL;
+    }
+}
+
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+static inline uint64_t load64(const char *s)
+{
+    uint64_t v;
+    memcpy(&v, s, 8);
+    return v;
+}
+
+/* The top bit of every byte of v that is '"', '\\' or below 0x20.  The
+ * lowest flagged byte is always a true one (higher ones may be borrows). */
+static inline uint64_t string_stops(uint64_t v)
+{
+    uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
+    return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((v - ONES * 0x20) & ~v)) & HIGHS;
+}
+
+/* scan_string() past its first stop: escapes, control bytes, the tail. */
+static const char *scan_string_slow(const char *p, const char *end, int *esc)
+{
+    for (;;) {
+#if HAVE_SWAR
+        while (end - p >= 8) {
+            uint64_t m = string_stops(load64(p));
+            if (m != 0) {
+                p += __builtin_ctzll(m) >> 3;
+                goto stop;
+            }
+            p += 8;
+        }
+#endif
+        while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20) p++;
+        if (p >= end) return NULL;
+#if HAVE_SWAR
+    stop:
+#endif
+        if (*p == '"') return p;
+        if (*p != '\\') return NULL;                /* raw control byte */
+        *esc = 1;
+        if ((p = scan_escape(p + 1, end)) == NULL) return NULL;
+    }
+}
+
+/* Scan a string body from p (just past the opening quote).  Returns the
+ * closing quote, or NULL when the string is unterminated or holds a raw
+ * control byte or a bad escape.  Sets *esc when it holds an escape.
+ * The common case, a plain string with 16 more bytes of line after its
+ * end, costs a couple of 16-byte compares. */
+static inline const char *scan_string(const char *p, const char *end, int *esc)
+{
+#if HAVE_SSE2
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    const __m128i ctrl = _mm_set1_epi8(0x1F);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i q = _mm_cmpeq_epi8(v, quote);
+        __m128i stops = _mm_or_si128(_mm_or_si128(q, _mm_cmpeq_epi8(v, bslash)),
+                                     _mm_cmpeq_epi8(_mm_min_epu8(v, ctrl), v));
+        unsigned m = (unsigned)_mm_movemask_epi8(stops);
+        if (m) {
+            unsigned first = m & (0u - m);                  /* the lowest stop */
+            p += __builtin_ctz(m);
+            return first & (unsigned)_mm_movemask_epi8(q) ? p : scan_string_slow(p, end, esc);
+        }
+        p += 16;
+    }
+#endif
+    return scan_string_slow(p, end, esc);
+}
+
+/* Append code point cp as UTF-8 at o. */
+static char *put_utf8(char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        *o++ = (char)cp;
+    } else if (cp < 0x800) {
+        *o++ = (char)(0xC0 | cp >> 6);
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        *o++ = (char)(0xE0 | cp >> 12);
+        *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    } else {
+        *o++ = (char)(0xF0 | cp >> 18);
+        *o++ = (char)(0x80 | (cp >> 12 & 0x3F));
+        *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    return o;
+}
+
+/* Unescape the string body s[0..n), already checked by scan_string(), into
+ * buf.  Returns the length, or SIZE_MAX when it would exceed cap bytes. */
+static size_t unescape(const char *s, size_t n, char *buf, size_t cap)
+{
+    const char *end = s + n;
+    char *o = buf;
+    char tmp[4];
+
+    while (s < end) {
+        if ((size_t)(o - buf) >= cap) return SIZE_MAX;   /* every step adds >= 1 byte */
+        if (*s != '\\') {
+            *o++ = *s++;
+            continue;
+        }
+        char c = s[1];
+        s += 2;
+        switch (c) {
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'u': {
+            unsigned cp = (unsigned)hex4(s, end);
+            s += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {             /* checked: a pair */
+                cp = 0x10000 + ((cp - 0xD800) << 10) + ((unsigned)hex4(s + 2, end) - 0xDC00);
+                s += 6;
+            }
+            size_t k = (size_t)(put_utf8(tmp, cp) - tmp);
+            if ((size_t)(o - buf) + k > cap) return SIZE_MAX;
+            memcpy(o, tmp, k);
+            o += k;
+            break;
+        }
+        default: *o++ = c; break;                           /* " \ / */
+        }
+    }
+    return (size_t)(o - buf);
+}
+
+/* ------------------------------------------------------------------------
+ * Numbers
+ * --------------------------------------------------------------------- */
+
+#define MANT_MAX 1000000000000000000ULL    /* 10^18 */
+
+/* A number being read: its value is mant * 10^(zeros + scale + exp), where
+ * mant holds the significant digits up to the last nonzero one, zeros counts
+ * the zero digits after it and scale is minus the number of fraction digits.
+ * big: more significant digits than an integer <= 2^53 can have. */
+typedef struct number_acc {
+    uint64_t mant;
+    int64_t zeros, scale;
+    int big;
+} number_acc;
+
+/* Take in the run of digits at p (fraction digits when frac); returns the
+ * byte after it. */
+static const char *take_digits(const char *p, const char *end, int frac, number_acc *a)
+{
+    for (; p < end && IS_DIGIT(*p); p++) {
+        unsigned d = (unsigned)(*p - '0');
+        a->scale -= frac;
+        if (d == 0) {
+            if (a->mant) a->zeros++;            /* leading zeros do not count */
+            continue;
+        }
+        for (int64_t i = 0; i <= a->zeros && !a->big; i++) {
+            if (a->mant >= MANT_MAX) a->big = 1;
+            a->mant *= 10;
+        }
+        a->mant += d;
+        a->zeros = 0;
+    }
+    return p;
+}
+
+/* Scan the general JSON number at p: sign, fraction, exponent, any length.
+ * See scan_number() for the contract. */
+static const char *scan_number_slow(const char *p, const char *end, uint64_t *v)
+{
+    number_acc a = {0, 0, 0, 0};
+    int64_t exp = 0;
+    int neg = 0;
+
+    if (p < end && *p == '-') { neg = 1; p++; }
+    if (p >= end) return NULL;
+    if (*p == '0') p++;                         /* a leading 0 stands alone */
+    else if (IS_DIGIT(*p)) p = take_digits(p, end, 0, &a);
+    else return NULL;
+    if (p < end && *p == '.') {
+        if (++p >= end || !IS_DIGIT(*p)) return NULL;   /* "1." */
+        p = take_digits(p, end, 1, &a);
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        int eneg = 0;
+        if (++p < end && (*p == '+' || *p == '-')) eneg = *p++ == '-';
+        if (p >= end || !IS_DIGIT(*p)) return NULL;
+        for (; p < end && IS_DIGIT(*p); p++)
+            if (exp < 1000000) exp = exp * 10 + (*p - '0');
+        if (eneg) exp = -exp;
+    }
+
+    *v = NUM_NONE;
+    if (a.mant == 0 && !a.big) {
+        *v = 0;                                 /* 0, -0, 0.000, 0e99 */
+    } else if (!a.big && !neg) {
+        int64_t k = a.zeros + a.scale + exp;    /* mant ends in a nonzero digit, */
+        if (k >= 0) {                           /* so k < 0 means a fraction */
+            uint64_t x = a.mant;
+            for (; k > 0 && x <= EXACT_MAX; k--) x *= 10;
+            if (x <= EXACT_MAX) *v = x;
+        }
+    }
+    return p;
+}
+
+/* Scan the JSON number at p (p < end).  Returns the byte after it, or NULL
+ * when p does not start a valid JSON number.  Sets *v to its value when that
+ * is an integer in 0..2^53, however written, else to NUM_NONE. */
+static inline const char *scan_number(const char *p, const char *end, uint64_t *v)
+{
+    /* The common case: "0" or 1 to 15 digits, nothing after them that
+     * continues a number. */
+    unsigned d = (unsigned)((unsigned char)*p - '0');
+    if (d <= 9) {
+        const char *q = p + 1;
+        uint64_t x = d;
+        if (d != 0) {
+            const char *lim = end - q > 14 ? q + 14 : end;
+            for (; q < lim && (d = (unsigned)((unsigned char)*q - '0')) <= 9; q++)
+                x = x * 10 + d;
+        }
+        if (q == end || (!IS_DIGIT(*q) && *q != '.' && *q != 'e' && *q != 'E')) {
+            *v = x;
+            return q;
+        }
+    }
+    return scan_number_slow(p, end, v);
+}
+
+/* The value of text s[0..n) that is exactly one JSON number, or NUM_NONE. */
+static uint64_t number_from_text(const char *s, size_t n)
+{
+    uint64_t v;
+    if (n == 0) return NUM_NONE;
+    const char *e = scan_number(s, s + n, &v);
+    return e == s + n ? v : NUM_NONE;
+}
+
+/* ------------------------------------------------------------------------
+ * Text forms of numeric fields
+ * --------------------------------------------------------------------- */
+
+/* Protocol keywords as IPFIXcol2 writes them (its "formatted" protocol
+ * option, from /etc/protocols), indexed by number; NULL where it writes the
+ * number itself. */
+static const char *const proto_names[] = {
+    "IP", "ICMP", "IGMP", "GGP", "IPv4", "ST", "TCP", "CBT", "EGP", "IGP",
+    "BBN-RCC-MON", "NVP-II", "PUP", "ARGUS", "EMCON", "XNET", "CHAOS", "UDP",
+    "MUX", "DCN-MEAS", "HMP", "PRM", "XNS-IDP", "TRUNK-1", "TRUNK-2", "LEAF-1",
+    "LEAF-2", "RDP", "IRTP", "ISO-TP4", "NETBLT", "MFE-NSP", "MERIT-INP",
+    "DCCP", "3PC", "IDPR", "XTP", "DDP", "IDPR-CMTP", "TP++", "IL", "IPv6",
+    "SDRP", "IPv6-Route", "IPv6-Frag", "IDRP", "RSVP", "GRE", "DSR", "BNA",
+    "ESP", "AH", "I-NLSP", "SWIPE", "NARP", "MOBILE", "TLSP", "SKIP",
+    "IPv6-ICMP", "IPv6-NoNxt", "IPv6-Opts", NULL, "CFTP", NULL, "SAT-EXPAK",
+    "KRYPTOLAN", "RVD", "IPPC", NULL, "SAT-MON", "VISA", "IPCV", "CPNX",
+    "CPHB", "WSN", "PVP", "BR-SAT-MON", "SUN-ND", "WB-MON", "WB-EXPAK",
+    "ISO-IP", "VMTP", "SECURE-VMTP", "VINES", "TTP", "NSFNET-IGP", "DGP",
+    "TCF", "EIGRP", "OSPFIGP", "Sprite-RPC", "LARP", "MTP", "AX.25", "IPIP",
+    "MICP", "SCC-SP", "ETHERIP", "ENCAP", NULL, "GMTP", "IFMP", "PNNI", "PIM",
+    "ARIS", "SCPS", "QNX", "A/N", "IPComp", "SNP", "Compaq-Peer", "IPX-in-IP",
+    "VRRP", "PGM", NULL, "L2TP", "DDX", "IATP", "STP", "SRP", "UTI", "SMP",
+    "SM", "PTP", "ISIS", "FIRE", "CRTP", "CRUDP", "SSCOPMCE", "IPLT", "SPS",
+    "PIPE", "SCTP", "FC", "RSVP-E2E-IGNORE", "Mobility-Header", "UDPLite",
+    "MPLS-in-IP", "manet", "HIP", "Shim6", "WESP", "ROHC",
+};
+
+/* ASCII case-insensitive: does s[0..n) spell the NUL-terminated name? */
+static int name_equal(const char *s, size_t n, const char *name)
+{
+    size_t i = 0;
+    for (; i < n && name[i]; i++) {
+        unsigned char a = (unsigned char)s[i], b = (unsigned char)name[i];
+        if (a >= 'A' && a <= 'Z') a += 32;
+        if (b >= 'A' && b <= 'Z') b += 32;
+        if (a != b) return 0;
+    }
+    return i == n && name[i] == '\0';
+}
+
+int hf_decode_proto_number(const char *name, size_t len)
+{
+    if (len == 3 && IS(name, "TCP")) return 6;          /* the usual ones first */
+    if (len == 3 && IS(name, "UDP")) return 17;
+    for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
+        if (proto_names[i] && name_equal(name, len, proto_names[i])) return (int)i;
+    return -1;
+}
+
+/* TCP flags as text: "0x1b" (hex), or letters of CEUAPRSF and '.' for an
+ * unset flag, in any order (nfdump "...AP.S.", IPFIXcol2 ".AP.S.").
+ * Returns the bits, or NUM_NONE. */
+static uint64_t flags_from_text(const char *s, size_t n)
+{
+    uint64_t bits = 0;
+    if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        for (size_t i = 2; i < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+            unsigned d;
+            if (IS_DIGIT(c)) d = c - '0';
+            else if ((unsigned)((c | 0x20) - 'a') < 6u) d = (unsigned)((c | 0x20) - 'a' + 10);
+            else return NUM_NONE;
+            bits = bits << 4 | d;
+            if (bits > 255) return NUM_NONE;
+        }
+        return bits;
+    }
+    if (n == 0) return NUM_NONE;
+    for (size_t i = 0; i < n; i++) {
+        switch (s[i]) {
+        case 'C': bits |= HF_TCP_CWR; break;
+        case 'E': bits |= HF_TCP_ECE; break;
+        case 'U': bits |= HF_TCP_URG; break;
+        case 'A': bits |= HF_TCP_ACK; break;
+        case 'P': bits |= HF_TCP_PSH; break;
+        case 'R': bits |= HF_TCP_RST; break;
+        case 'S': bits |= HF_TCP_SYN; break;
+        case 'F': bits |= HF_TCP_FIN; break;
+        case '.': break;
+        default: return NUM_NONE;
+        }
+    }
+    return bits;
+}
+
+/* The value of text s[0..n) for numeric or time field f, or NUM_NONE. */
+static uint64_t value_from_text(int f, const char *s, size_t n)
+{
+    uint64_t v = number_from_text(s, n);
+    if (v != NUM_NONE) return v;
+    switch (f) {
+    case F_PROTO: {
+        int p = hf_decode_proto_number(s, n);
+        return p < 0 ? NUM_NONE : (uint64_t)p;
+    }
+    case F_FLAGS:
+        return flags_from_text(s, n);
+    case F_START:
+    case F_END: {
+        int64_t ms;
+        return hf_time_parse_iso(s, n, &ms) == 0 ? (uint64_t)ms : NUM_NONE;
+    }
+    default:
+        return NUM_NONE;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Keys
+ * --------------------------------------------------------------------- */
+
+/* An IPFIX information element name (the part after "ipfix." or "iana:"). */
+static inline int match_ie(const char *s, size_t n)
+{
+    switch (n) {
+    case 14: return IS(s, "tcpControlBits") ? F_FLAGS : F_UNKNOWN;
+    case 15: return IS(s, "octetDeltaCount") ? F_BYTES : F_UNKNOWN;
+    case 16: return IS(s, "packetDeltaCount") ? F_PACKETS : F_UNKNOWN;
+    case 17:
+        if (!IS(s, "sourceIPv") || !IS(s + 10, "Address")) return F_UNKNOWN;
+        return s[9] == '4' ? F_SRC4 : s[9] == '6' ? F_SRC6 : F_UNKNOWN;
+    case 18: return IS(s, "protocolIdentifier") ? F_PROTO : F_UNKNOWN;
+    case 19:
+        if (IS(s, "sourceTransportPort")) return F_SPORT;
+        return IS(s, "flowEndMilliseconds") ? F_END : F_UNKNOWN;
+    case 21: return IS(s, "flowStartMilliseconds") ? F_START : F_UNKNOWN;
+    case 22:
+        if (!IS(s, "destinationIPv") || !IS(s + 15, "Address")) return F_UNKNOWN;
+        return s[14] == '4' ? F_DST4 : s[14] == '6' ? F_DST6 : F_UNKNOWN;
+    case 24: return IS(s, "destinationTransportPort") ? F_DPORT : F_UNKNOWN;
+    default: return F_UNKNOWN;
+    }
+}
+
+/* An nfdump -o json key. */
+static inline int match_nfdump(const char *s, size_t n)
+{
+    switch (n) {
+    case 4: return IS(s, "last") ? F_END : F_UNKNOWN;
+    case 5:
+        if (IS(s, "proto")) return F_PROTO;
+        return IS(s, "first") ? F_START : F_UNKNOWN;
+    case 8:
+        if (IS(s, "src_port")) return F_SPORT;
+        if (IS(s, "dst_port")) return F_DPORT;
+        return IS(s, "in_bytes") ? F_BYTES : F_UNKNOWN;
+    case 9:
+        if (IS(s + 4, "_addr")) {
+            int v6 = s[3] == '6';
+            if (!v6 && s[3] != '4') return F_UNKNOWN;
+            if (IS(s, "src")) return v6 ? F_SRC6 : F_SRC4;
+            if (IS(s, "dst")) return v6 ? F_DST6 : F_DST4;
+            return F_UNKNOWN;
+        }
+        return IS(s, "tcp_flags") ? F_FLAGS : F_UNKNOWN;
+    case 10: return IS(s, "in_packets") ? F_PACKETS : F_UNKNOWN;
+    default: return F_UNKNOWN;
+    }
+}
+
+/* The field a key s[0..n) names, or F_UNKNOWN. */
+static inline int match_key(const char *s, size_t n)
+{
+    if (n > 6 && IS(s, "ipfix.")) return match_ie(s + 6, n - 6);
+    if (n > 5 && IS(s, "iana:")) return match_ie(s + 5, n - 5);
+    return match_nfdump(s, n);
+}
+
+/* ------------------------------------------------------------------------
+ * Values
+ * --------------------------------------------------------------------- */
+
+static const char *skip_value(const char *p, const char *end, int depth);
+
+/* Check the literal lit (len bytes) at p; the byte after it, or NULL. */
+static const char *skip_literal(const char *p, const char *end, const char *lit, size_t len)
+{
+    return (size_t)(end - p) >= len && memcmp(p, lit, len) == 0 ? p + len : NULL;
+}
+
+/* Check the object or array opening at p, whose members sit at nesting
+ * depth 'depth'; returns the byte after its closing bracket, or NULL. */
+static const char *skip_container(const char *p, const char *end, int depth)
+{
+    char close = *p == '{' ? '}' : ']';
+    int esc;
+
+    if (depth > DECODE_MAX_DEPTH) return NULL;
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == close) return p + 1;
+    for (;;) {
+        if (p >= end) return NULL;
+        if (close == '}') {
+            if (*p != '"' || (p = scan_string(p + 1, end, &esc)) == NULL) return NULL;
+            p = skip_ws(p + 1, end);
+            if (p >= end || *p != ':') return NULL;
+            p = skip_ws(p + 1, end);
+            if (p >= end) return NULL;
+        }
+        if ((p = skip_value(p, end, depth)) == NULL) return NULL;
+        p = skip_ws(p, end);
+        if (p >= end) return NULL;
+        if (*p == close) return p + 1;
+        if (*p != ',') return NULL;
+        p = skip_ws(p + 1, end);
+    }
+}
+
+/* Check any JSON value at p (p < end) inside a container at nesting depth
+ * 'depth' (0: the top level); returns the byte after it, or NULL. */
+static const char *skip_value(const char *p, const char *end, int depth)
+{
+    uint64_t v;
+    int esc;
+
+    switch (*p) {
+    case '"':
+        p = scan_string(p + 1, end, &esc);
+        return p ? p + 1 : NULL;
+    case '{':
+    case '[':
+        return skip_container(p, end, depth + 1);
+    case 't': return skip_literal(p, end, "true", 4);
+    case 'f': return skip_literal(p, end, "false", 5);
+    case 'n': return skip_literal(p, end, "null", 4);
+    default:  return scan_number(p, end, &v);
+    }
+}
+
+/* Record the outcome of a value of field f: the last value decides. */
+static inline void set_field(decode_state *st, int f, int ok, uint64_t v)
+{
+    st->seen |= BIT(f);
+    if (ok) {
+        st->num[f] = v;
+        st->bad &= ~BIT(f);
+    } else {
+        st->bad |= BIT(f);
+    }
+}
+
+/* A text value s[0..n) (unescaped) of known field f. */
+static void text_field(int f, const char *s, size_t n, decode_state *st, hf_flow *out)
+{
+    uint64_t v = NUM_NONE;
+    int ok;
+
+    if (n > DECODE_MAX_TEXT) {
+        ok = 0;
+    } else if (BIT(f) & ADDR_BITS) {
+        uint8_t fam;
+        uint8_t *a = f == F_SRC4 || f == F_SRC6 ? out->src : out->dst;
+        uint8_t want = f == F_SRC4 || f == F_DST4 ? HF_AF_INET : HF_AF_INET6;
+        ok = hf_addr_parse(s, n, a, &fam) == 0 && fam == want;
+    } else {
+        v = value_from_text(f, s, n);
+        ok = v <= field_max[f];
+    }
+    set_field(st, f, ok, v);
+}
+
+/* A JSON number value of known field f (v as scan_number() gives it). */
+static inline void number_field(int f, uint64_t v, decode_state *st)
+{
+    set_field(st, f, !(BIT(f) & ADDR_BITS) && v <= field_max[f], v);
+}
+
+/* Read the value at p (p < end) of known field f into the state.  Returns
+ * the byte after the value, or NULL when it is not valid JSON. */
+static const char *read_field(int f, const char *p, const char *end,
+                              decode_state *st, hf_flow *out)
+{
+    if (*p == '"') {
+        const char *s = p + 1;
+        int esc = 0;
+        char buf[DECODE_MAX_TEXT];
+        if ((p = scan_string(s, end, &esc)) == NULL) return NULL;
+        size_t n = (size_t)(p++ - s);
+        if (esc) {
+            n = unescape(s, n, buf, sizeof(buf));
+            s = buf;
+        }
+        text_field(f, s, n, st, out);
+    } else if (*p == '-' || IS_DIGIT(*p)) {
+        uint64_t v;
+        if ((p = scan_number(p, end, &v)) == NULL) return NULL;
+        number_field(f, v, st);
+    } else {
+        if ((p = skip_value(p, end, 1)) == NULL) return NULL;   /* wrong type */
+        set_field(st, f, 0, NUM_NONE);
+    }
+    return p;
+}
+
+/* ------------------------------------------------------------------------
+ * The decoder
+ * --------------------------------------------------------------------- */
+
+/* Turn the state after a well-formed object into the flow, or a reason. */
+static int finish(const decode_state *st, hf_flow *out)
+{
+    uint32_t seen = st->seen, bad = st->bad;
+    int src4 = (seen & BIT(F_SRC4)) != 0, src6 = (seen & BIT(F_SRC6)) != 0;
+    int dst4 = (seen & BIT(F_DST4)) != 0, dst6 = (seen & BIT(F_DST6)) != 0;
+
+    if (!(src4 | src6) || !(dst4 | dst6) || (seen & REQUIRED) != REQUIRED)
+        return HF_DECODE_MISSING_FIELD;
+    if ((bad & ADDR_BITS) || (src4 & src6) || (dst4 & dst6) || src4 != dst4)
+        return HF_DECODE_BAD_ADDRESS;
+    if (bad & NUMBER_BITS) return HF_DECODE_BAD_NUMBER;
+    if (bad & TIME_BITS) return HF_DECODE_BAD_TIME;
+    if (st->num[F_END] < st->num[F_START]) return HF_DECODE_END_BEFORE_START;
+
+    out->family = src4 ? HF_AF_INET : HF_AF_INET6;
+    out->pad = 0;
+    out->proto = (uint8_t)st->num[F_PROTO];
+    out->sport = seen & BIT(F_SPORT) ? (uint16_t)st->num[F_SPORT] : 0;
+    out->dport = seen & BIT(F_DPORT) ? (uint16_t)st->num[F_DPORT] : 0;
+    out->tcp_flags = seen & BIT(F_FLAGS) ? (uint8_t)st->num[F_FLAGS] : 0;
+    out->packets = (double)st->num[F_PACKETS];
+    out->bytes = (double)st->num[F_BYTES];
+    out->start_ms = (double)st->num[F_START];
+    out->end_ms = (double)st->num[F_END];
+    return HF_DECODE_OK;
+}
+
+int hf_decode_flow(const char *line, size_t len, hf_flow *out)
+{
+    const char *p = line, *end = line + len;
+    decode_state st;
+    st.seen = st.bad = 0;
+
+    p = skip_ws(p, end);
+    if (p == end) return HF_DECODE_MALFORMED;
+    if (*p != '{') {
+        p = skip_value(p, end, 0);
+        return p && skip_ws(p, end) == end ? HF_DECODE_NOT_OBJECT : HF_DECODE_MALFORMED;
+    }
+
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}') {
+        p++;
+    } else for (;;) {
+        if (p >= end || *p != '"') return HF_DECODE_MALFORMED;
+        /* "key" */
+        const char *k = p + 1;
+        int esc = 0, f;
+        if ((p = scan_string(k, end, &esc)) == NULL) return HF_DECODE_MALFORMED;
+        size_t klen = (size_t)(p++ - k);
+        if (!esc) {
+            f = match_key(k, klen);
+        } else {
+            char buf[DECODE_MAX_KEY];
+            size_t n = unescape(k, klen, buf, sizeof(buf));
+            f = n == SIZE_MAX ? F_UNKNOWN : match_key(buf, n);
+        }
+
+        /* : value */
+        p = skip_ws(p, end);
+        if (p >= end || *p != ':') return HF_DECODE_MALFORMED;
+        p = skip_ws(p + 1, end);
+        if (p >= end) return HF_DECODE_MALFORMED;
+        if (f != F_UNKNOWN) {
+            p = read_field(f, p, end, &st, out);
+        } else if (*p == '"') {                 /* the usual unknown values, inline */
+            p = scan_string(p + 1, end, &esc);
+            p = p ? p + 1 : NULL;
+        } else if (IS_DIGIT(*p)) {
+            uint64_t v;
+            p = scan_number(p, end, &v);
+        } else {
+            p = skip_value(p, end, 1);
+        }
+        if (p == NULL) return HF_DECODE_MALFORMED;
+
+        /* , or } */
+        p = skip_ws(p, end);
+        if (p >= end) return HF_DECODE_MALFORMED;
+        if (*p == '}') { p++; break; }
+        if (*p != ',') return HF_DECODE_MALFORMED;
+        p = skip_ws(p + 1, end);
+    }
+    if (skip_ws(p, end) != end) return HF_DECODE_MALFORMED;
+    return finish(&st, out);
+}
+
+/* ------------------------------------------------------------------------
+ * Reason names
+ * --------------------------------------------------------------------- */
+
+const char *hf_decode_reason_name(int status)
+{
+    static const char *const names[HF_DECODE_REASONS] = {
+        [HF_DECODE_OK] = "ok",
+        [HF_DECODE_MALFORMED] = "malformed_json",
+        [HF_DECODE_NOT_OBJECT] = "not_object",
+        [HF_DECODE_MISSING_FIELD] = "missing_field",
+        [HF_DECODE_BAD_ADDRESS] = "bad_address",
+        [HF_DECODE_BAD_NUMBER] = "bad_number",
+        [HF_DECODE_BAD_TIME] = "bad_time",
+        [HF_DECODE_END_BEFORE_START] = "end_before_start",
+    };
+    return status >= 0 && status < HF_DECODE_REASONS ? names[status] : "unknown";
+}

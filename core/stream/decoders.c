@@ -1,0 +1,244 @@
+/* decoders.c -- decode and filter on several threads, in input order (see
+ * decoders.h).
+ *
+ * The chunks form a ring.  Three counters, under one lock, say where each
+ * chunk is:
+ *
+ *     released ≤ picked ≤ submitted ≤ released + nslots
+ *
+ *   [released, submitted)  in flight: submitted, not yet given back
+ *   [released, picked)     taken by a decoder (done[] says which finished)
+ *   [picked, submitted)    waiting for a decoder
+ *
+ * A chunk is about 1 MiB of text (some two thousand flows), so the lock is
+ * taken a few times per thousand lines, and the threads never touch a chunk
+ * at the same time: the reader reads into it, one decoder splits and
+ * decodes it, the reader reads it back.  The reader does not look at the
+ * lines at all: it reads, finds the last newline, and moves on. */
+#include "stream/decoders.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+struct hf_decoders {
+    const hf_prefixes *nets;
+    double             future_ms;
+    size_t             max_line;
+    int                nslots;
+    hf_chunk          *slots;
+    uint8_t           *done;      /* per slot: decoded */
+    uint64_t           released, picked, submitted;
+    int                stop;
+    pthread_mutex_t    lock;
+    pthread_cond_t     work;      /* a chunk was submitted, or stop */
+    pthread_cond_t     finished;  /* a chunk was decoded */
+    int                nthreads;
+    pthread_t         *threads;
+};
+
+int hf_line_classify(const char *line, size_t len, const hf_prefixes *nets,
+                     double future_ms, hf_flow *f)
+{
+    int rc = hf_decode_flow(line, len, f);
+    if (rc != HF_DECODE_OK) return rc;
+    if (f->end_ms > future_ms) return HF_LINE_FUTURE;
+    if (!hf_prefixes_match(nets, f->src)) return HF_LINE_FILTERED;
+    return HF_LINE_FLOW;
+}
+
+/* ------------------------------------------------------------------------
+ * Chunks
+ * --------------------------------------------------------------------- */
+
+static void chunk_init(hf_chunk *c, size_t cap)
+{
+    memset(c, 0, sizeof *c);
+    c->cap = cap;
+    c->bytes = hf_malloc(cap);
+}
+
+static void chunk_release(hf_chunk *c)
+{
+    hf_free(c->bytes);
+    hf_free(c->off);
+    hf_free(c->status);
+    hf_free(c->flows);
+}
+
+/* Room for line n (and the end offset after it). */
+static void grow_lines(hf_chunk *c, uint32_t n)
+{
+    if (n + 2 <= c->lines_cap) return;
+    uint32_t cap = c->lines_cap ? c->lines_cap * 2 : 4096;
+    while (cap < n + 2) cap *= 2;
+    c->off = hf_realloc(c->off, (size_t)cap * sizeof *c->off);
+    c->status = hf_realloc(c->status, cap);
+    c->lines_cap = cap;
+}
+
+/* Split at newlines and decode each line; the flows go one after another. */
+static void chunk_decode(const hf_decoders *d, hf_chunk *c)
+{
+    uint32_t n = 0, nflows = 0;
+    if (c->too_long) {
+        grow_lines(c, 0);
+        c->off[0] = c->off[1] = 0;
+        c->status[0] = HF_LINE_TOO_LONG;
+        c->n = 1;
+        return;
+    }
+    const char *p = c->bytes, *end = c->bytes + c->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((nl ? nl : end) - p);
+        grow_lines(c, n);
+        c->off[n] = (uint32_t)(p - c->bytes);
+        if (len > d->max_line) {
+            c->status[n] = HF_LINE_TOO_LONG;
+        } else {
+            if (nflows == c->flows_cap) {
+                c->flows_cap = c->flows_cap ? c->flows_cap * 2 : 2048;
+                c->flows = hf_realloc(c->flows, (size_t)c->flows_cap * sizeof *c->flows);
+            }
+            c->status[n] = (uint8_t)hf_line_classify(p, len, d->nets, d->future_ms, &c->flows[nflows]);
+            if (c->status[n] == HF_LINE_FLOW) nflows++;
+        }
+        n++;
+        p = nl ? nl + 1 : end;
+    }
+    grow_lines(c, n);
+    c->off[n] = (uint32_t)c->len;
+    c->n = n;
+}
+
+/* ------------------------------------------------------------------------
+ * Threads
+ * --------------------------------------------------------------------- */
+
+static void *decoder_main(void *arg)
+{
+    hf_decoders *d = arg;
+    pthread_mutex_lock(&d->lock);
+    for (;;) {
+        while (d->picked == d->submitted && !d->stop) pthread_cond_wait(&d->work, &d->lock);
+        if (d->picked == d->submitted) break;                 /* stop, and nothing left */
+        int slot = (int)(d->picked++ % (uint64_t)d->nslots);
+        pthread_mutex_unlock(&d->lock);
+        chunk_decode(d, &d->slots[slot]);
+        pthread_mutex_lock(&d->lock);
+        d->done[slot] = 1;
+        pthread_cond_signal(&d->finished);
+    }
+    pthread_mutex_unlock(&d->lock);
+    return NULL;
+}
+
+hf_decoders *hf_decoders_new(int threads, const hf_prefixes *nets, double future_ms,
+                             size_t max_line)
+{
+    if (threads < 1) threads = 1;
+    hf_decoders *d = hf_calloc(1, sizeof *d);
+    d->nets = nets;
+    d->future_ms = future_ms;
+    d->max_line = max_line;
+    size_t cap = max_line < HF_CHUNK_BYTES ? HF_CHUNK_BYTES : max_line + 1;
+    d->nslots = 4 * threads;   /* each thread busy, and more waiting, read or to take back */
+    d->slots = hf_calloc((size_t)d->nslots, sizeof *d->slots);
+    d->done = hf_calloc((size_t)d->nslots, 1);
+    for (int i = 0; i < d->nslots; i++) chunk_init(&d->slots[i], cap);
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->work, NULL);
+    pthread_cond_init(&d->finished, NULL);
+    d->threads = hf_calloc((size_t)threads, sizeof *d->threads);
+    for (int i = 0; i < threads; i++) {
+        int rc = pthread_create(&d->threads[i], NULL, decoder_main, d);
+        if (rc != 0) {
+            hf_decoders_free(d);
+            errno = rc;
+            return NULL;
+        }
+        d->nthreads++;
+    }
+    return d;
+}
+
+/* ------------------------------------------------------------------------
+ * The reader's side
+ * --------------------------------------------------------------------- */
+
+hf_chunk *hf_decoders_fill(hf_decoders *d)
+{
+    pthread_mutex_lock(&d->lock);
+    int full = d->submitted - d->released == (uint64_t)d->nslots;
+    int slot = (int)(d->submitted % (uint64_t)d->nslots);
+    pthread_mutex_unlock(&d->lock);
+    if (full) return NULL;
+    hf_chunk *c = &d->slots[slot];
+    c->name = NULL;
+    c->len = 0;
+    c->too_long = 0;
+    c->n = 0;
+    return c;
+}
+
+void hf_decoders_submit(hf_decoders *d, hf_chunk *c)
+{
+    pthread_mutex_lock(&d->lock);
+    int slot = (int)(c - d->slots);
+    d->done[slot] = 0;
+    d->submitted++;
+    pthread_cond_signal(&d->work);
+    pthread_mutex_unlock(&d->lock);
+}
+
+hf_chunk *hf_decoders_take(hf_decoders *d, int wait)
+{
+    hf_chunk *c = NULL;
+    pthread_mutex_lock(&d->lock);
+    if (d->released < d->submitted) {
+        int slot = (int)(d->released % (uint64_t)d->nslots);
+        while (!d->done[slot] && wait) pthread_cond_wait(&d->finished, &d->lock);
+        if (d->done[slot]) c = &d->slots[slot];
+    }
+    pthread_mutex_unlock(&d->lock);
+    return c;
+}
+
+void hf_decoders_release(hf_decoders *d, hf_chunk *c)
+{
+    pthread_mutex_lock(&d->lock);
+    d->done[c - d->slots] = 0;
+    d->released++;
+    pthread_mutex_unlock(&d->lock);
+}
+
+int hf_decoders_in_flight(const hf_decoders *d)
+{
+    hf_decoders *m = (hf_decoders *)d;
+    pthread_mutex_lock(&m->lock);
+    int n = (int)(m->submitted - m->released);
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
+void hf_decoders_free(hf_decoders *d)
+{
+    if (!d) return;
+    pthread_mutex_lock(&d->lock);
+    d->stop = 1;
+    pthread_cond_broadcast(&d->work);
+    pthread_mutex_unlock(&d->lock);
+    for (int i = 0; i < d->nthreads; i++) pthread_join(d->threads[i], NULL);
+    for (int i = 0; i < d->nslots; i++) chunk_release(&d->slots[i]);
+    pthread_mutex_destroy(&d->lock);
+    pthread_cond_destroy(&d->work);
+    pthread_cond_destroy(&d->finished);
+    hf_free(d->slots);
+    hf_free(d->done);
+    hf_free(d->threads);
+    hf_free(d);
+}

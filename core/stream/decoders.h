@@ -1,0 +1,94 @@
+/* decoders.h -- decode and filter input lines on several threads, handing
+ * them back in input order.
+ *
+ *   reader ── block of lines ──▶ decoder threads ──▶ reader, in order
+ *   (read(2) into a chunk)       (split, decode,      (late, watermark,
+ *                                 future, filter)      shard: pipeline.c)
+ *
+ * Decoding was two thirds of the reading thread's work, and a line's
+ * decoding depends on that line alone, so it can run anywhere.  What depends on input
+ * order (late flows, the watermark, which batch a flow joins, the counters
+ * and warnings) stays with the reader: it takes the chunks back in the order
+ * it submitted them, so the records are the same whatever the number of
+ * threads.
+ *
+ * A ring of chunks bounds what is in flight: when every chunk is submitted
+ * and not yet taken back, the reader must take the oldest (waiting for it)
+ * before it can fill another. */
+#ifndef HF_DECODERS_H
+#define HF_DECODERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stream/decode.h"
+#include "stream/flow.h"
+#include "stream/prefix.h"
+
+/* What became of a line: a monitored flow, or why not (a decode reason
+ * 1 .. HF_DECODE_REASONS - 1, or one of these). */
+enum hf_line_status {
+    HF_LINE_FLOW = 0,                     /* decoded, source monitored */
+    HF_LINE_TOO_LONG = HF_DECODE_REASONS, /* over max_line (skipped by the input, or refused) */
+    HF_LINE_FUTURE,                       /* ends more than the slack after now */
+    HF_LINE_FILTERED                      /* source not monitored */
+};
+
+/* Decode one line and check it: HF_LINE_FLOW with *f filled, else why not.
+ * Flows ending after future_ms are refused; nets says which sources are
+ * monitored.  Safe on any input, from any thread. */
+int hf_line_classify(const char *line, size_t len, const hf_prefixes *nets,
+                     double future_ms, hf_flow *f);
+
+/* A block of whole lines, as the reader reads it and a decoder splits and
+ * decodes it.  Every array grows to what the chunk needs and keeps its
+ * size for the next: at most 5 bytes per line (the worst case, a chunk of
+ * empty lines) and one flow per decoded record. */
+typedef struct hf_chunk {
+    /* the reader's */
+    const char *name;          /* the input, for warnings */
+    char       *bytes;         /* whole lines, each with its newline (the input's last may lack it) */
+    size_t      len, cap;      /* cap: more than max_line */
+    int         too_long;      /* no text: one line the input skipped (hf_input_lines) */
+    /* the decoder's */
+    uint32_t    n;             /* lines */
+    uint32_t   *off;           /* line i is bytes[off[i], off[i + 1] - 1), n + 1 entries */
+    uint8_t    *status;        /* per line: enum hf_line_status */
+    hf_flow    *flows;         /* the flows of the HF_LINE_FLOW lines, in order */
+    uint32_t    lines_cap, flows_cap;
+} hf_chunk;
+
+#define HF_CHUNK_BYTES (1u << 20)
+
+/* Where line i of a decoded chunk is, and its length without newline. */
+static inline const char *hf_chunk_line(const hf_chunk *c, uint32_t i, size_t *len)
+{
+    size_t end = c->off[i + 1];
+    if (end > c->off[i] && c->bytes[end - 1] == '\n') end--;
+    *len = end - c->off[i];
+    return c->bytes + c->off[i];
+}
+
+typedef struct hf_decoders hf_decoders;
+
+/* Start threads decoder threads, for lines of at most max_line bytes
+ * (longer ones are HF_LINE_TOO_LONG).  NULL (with errno) when a thread
+ * cannot start.  nets must stay unchanged while they run. */
+hf_decoders *hf_decoders_new(int threads, const hf_prefixes *nets, double future_ms,
+                             size_t max_line);
+/* An empty chunk to fill (cap bytes at bytes), or NULL when every chunk is
+ * in flight: take one back first. */
+hf_chunk *hf_decoders_fill(hf_decoders *d);
+/* Hand the chunk last filled to the decoders. */
+void hf_decoders_submit(hf_decoders *d, hf_chunk *c);
+/* The oldest submitted chunk once it is decoded, waiting for it when wait
+ * is set; NULL when none is submitted or (not waiting) it is not decoded
+ * yet.  Give it back with hf_decoders_release() after reading it. */
+hf_chunk *hf_decoders_take(hf_decoders *d, int wait);
+void hf_decoders_release(hf_decoders *d, hf_chunk *c);
+/* Chunks submitted and not yet released. */
+int hf_decoders_in_flight(const hf_decoders *d);
+/* Stop the threads (every chunk must be released) and free. */
+void hf_decoders_free(hf_decoders *d);
+
+#endif
