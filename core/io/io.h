@@ -53,6 +53,34 @@ typedef struct hf_output_counters {
     const char *state;        /* "ok", "down" (retrying), "failed" */
 } hf_output_counters;
 
+/* What the run loop knows about the whole pipeline, for outputs that show
+ * it (the HTTP view, --top).  Names point at static or long-lived strings. */
+#define HF_RUN_REASONS  16
+#define HF_RUN_ANALYSES 64
+
+typedef struct hf_run_counters {
+    double   seconds;             /* since the start */
+    uint64_t records_in;          /* input records read */
+    uint64_t decoded;
+    int      nrejected;
+    struct { const char *reason; uint64_t n; } rejected[HF_RUN_REASONS]; /* not decoded, by reason */
+    uint64_t filtered;            /* source not monitored */
+    uint64_t late;
+    uint64_t accepted;            /* monitored, in time: given to the workers */
+    uint64_t hosts_refused;       /* flows of new hosts over the memory limit */
+    uint64_t records_out;         /* records the workers wrote */
+    uint64_t output_lost;         /* records the outputs lost (sink errors) */
+    uint64_t memory_bytes;        /* window state now */
+    int      nanalyses;
+    struct { const char *name; double errors, seconds; int disabled; } analyses[HF_RUN_ANALYSES];
+    int64_t  kafka_lag;           /* messages behind over the assignment; -1: not reading Kafka */
+    int64_t  closed_until_ms;     /* every window ending by then is written, by every worker */
+    int      workers;
+} hf_run_counters;
+
+/* Fills a snapshot; any thread, any time, cheap (relaxed counters). */
+typedef void (*hf_run_counters_fn)(void *ctx, hf_run_counters *c);
+
 typedef struct hf_output_ops {
     const char *scheme;       /* "file", "kafka", "opensearch", ... */
     const char *usage;        /* one line for --help: "kafka:TOPIC  one message per record ..." */
@@ -61,6 +89,9 @@ typedef struct hf_output_ops {
     int   (*flush)(void *out, int timeout_ms);
     void  (*counters)(void *out, hf_output_counters *c);
     int   (*close)(void *out);
+    /* Optional (NULL): after open, the run loop hands the output a function
+     * that fills the pipeline's counters, for outputs that show them. */
+    void  (*watch)(void *out, hf_run_counters_fn fn, void *ctx);
 } hf_output_ops;
 
 /* The output for a spec ("kafka:hosts", "out.ndjson", "-"): its table, and
