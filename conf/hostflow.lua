@@ -81,4 +81,22 @@ return {
   -- dead_letter = "kafka:flows-rejected",   -- undecodable messages, with the reason
   commit_interval = "5s",     -- how often offsets are committed
   exit_at_end = false,        -- stop once every partition is read to its end
+
+  -- The HTTP view: a heat map of the address space, per-host plots, a JSON
+  -- API and /metrics (README, "The HTTP view").  Off unless an output names
+  -- it: outputs = { "-", "http:127.0.0.1:8080" }, or -o http:127.0.0.1:8080.
+  -- It listens on loopback; anywhere else only with a token.
+  http = {
+    listen = "127.0.0.1:8080",  -- when the output says only "http:"
+    -- token = os.getenv("HOSTFLOW_HTTP_TOKEN"),   -- clients send Authorization: Bearer TOKEN
+    web = "../contrib/web",     -- the page's files (relative: from this file)
+    threads = 2,
+    max_clients = 1024,
+    history = 360,              -- windows per host and granularity: 1 h of 10 s, 30 h of 5 min
+    max_hosts = 1000000,
+    memory = "1GiB",            -- for the history; past it rings stop growing (counted)
+    queue = "64MiB",            -- records waiting for the view; past it they skip it (counted)
+    max_alerts = 1000,
+    alert_hold = "10m",         -- an alert stays open this long after its window
+  },
 }

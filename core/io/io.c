@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "io/out_http.h"
+
 static const hf_output_ops *const outputs[] = {
+    &hf_out_http,
     NULL,
 };
 

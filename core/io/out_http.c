@@ -354,10 +354,10 @@ static void home_block(const hf_config *cfg, hf_view_block *home)
     char err[128];
     hf_view_block_parse("0.0.0.0/0", home, err, sizeof err);
     for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < cfg->nnetworks; i++) {
+        for (int i = 0; i < cfg->networks.n; i++) {
             hf_view_block b;
-            if (cfg->networks[i][0] == '!' ||
-                hf_view_block_parse(cfg->networks[i], &b, err, sizeof err) < 0)
+            if (cfg->networks.v[i][0] == '!' ||
+                hf_view_block_parse(cfg->networks.v[i], &b, err, sizeof err) < 0)
                 continue;
             if (pass == 0 && b.family != 4) continue;
             *home = b;
@@ -379,8 +379,8 @@ static void *http_open(const hf_config *cfg, const char *target, char *err, size
     hf_view_publish_auto(o->view, 1);      /* until the run loop hands closed_until */
     o->api.view = o->view;
     home_block(cfg, &o->api.home);
-    o->api.networks = cfg->networks;
-    o->api.nnetworks = cfg->nnetworks;
+    o->api.networks = cfg->networks.v;
+    o->api.nnetworks = cfg->networks.n;
     o->api.metrics_extra = metrics_extra;
     o->api.counters_extra = counters_extra;
     o->api.extra_ctx = o;
@@ -507,6 +507,7 @@ static int http_close(void *out)
 const hf_output_ops hf_out_http = {
     .scheme = "http",
     .usage = "http:ADDR:PORT  the HTTP view: heat map, host plots, JSON API, /metrics",
+    .keys = hf_out_http_keys,
     .open = http_open,
     .write = http_write,
     .flush = http_flush,

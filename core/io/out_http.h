@@ -5,7 +5,7 @@
 
 #include <sys/socket.h>
 
-#include "io/conf_shim.h"
+#include "conf/config.h"
 #include "io/io.h"
 #include "io/view.h"
 

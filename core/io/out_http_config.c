@@ -15,35 +15,43 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/luastate.h"
+
+#define MiB (1024.0 * 1024.0)
 
 const hf_conf_key hf_out_http_keys[] = {
-    {"http.listen", HF_CONF_STRING, "127.0.0.1:8080",
-     "address and port of the HTTP view (port 0: any free port, logged)", "--http", 0, 0},
-    {"http.token", HF_CONF_STRING, "",
-     "access token for the API (Authorization: Bearer TOKEN); needed off loopback", NULL, 0, 0},
-    {"http.web", HF_CONF_STRING, "contrib/web",
-     "directory of the page's files (relative: from hostflow's home)", NULL, 0, 0},
-    {"http.threads", HF_CONF_INT, "2", "threads answering requests", NULL, 1, 64},
-    {"http.max_clients", HF_CONF_INT, "1024", "connections at once; more wait", NULL, 1, 65536},
-    {"http.history", HF_CONF_INT, "360",
-     "windows kept per host and granularity (360: 1 h of 10 s, 30 h of 5 min)", NULL, 2, 100000},
-    {"http.max_hosts", HF_CONF_INT, "1000000", "hosts the view holds; more are counted",
-     NULL, 1, 1e9},
-    {"http.memory", HF_CONF_SIZE, "1GiB",
-     "memory for the history; past it rings stop growing (counted)", NULL, 1048576, 1e15},
-    {"http.queue", HF_CONF_SIZE, "64MiB",
-     "records waiting for the view; past it they skip the view (counted), never wait",
-     NULL, 65536, 1e12},
-    {"http.max_alerts", HF_CONF_INT, "1000", "alerts the view holds", NULL, 1, 1000000},
-    {"http.alert_hold", HF_CONF_DURATION, "10m",
-     "an alert is open this long (event time) after its window", NULL, 0, 0},
-    {NULL, 0, NULL, NULL, NULL, 0, 0},
+    {.name = "#http", .type = HF_CONF_HEADING,
+     .doc = "The HTTP view (-o http:ADDR:PORT; off unless an output names it):"},
+    {.name = "http.listen", .type = HF_CONF_STRING, .deflt = "127.0.0.1:8080", .arg = "ADDR:PORT",
+     .doc = "where the view listens when -o http: names no address (port 0: any free port, logged)"},
+    {.name = "http.token", .type = HF_CONF_STRING,
+     .doc = "access token the API asks for (Authorization: Bearer TOKEN); needed off loopback"},
+    {.name = "http.web", .type = HF_CONF_PATH, .deflt = "contrib/web",
+     .doc = "directory of the page's files (read at start)"},
+    {.name = "http.threads", .type = HF_CONF_INT, .deflt = "2",
+     .doc = "threads answering requests", .min = 1, .max = 64},
+    {.name = "http.max_clients", .type = HF_CONF_INT, .deflt = "1024",
+     .doc = "connections at once; more are refused until one closes", .min = 1, .max = 65536},
+    {.name = "http.history", .type = HF_CONF_INT, .deflt = "360",
+     .doc = "windows kept per host and granularity (360: 1 h of 10 s, 30 h of 5 min)",
+     .min = 2, .max = 100000},
+    {.name = "http.max_hosts", .type = HF_CONF_INT, .deflt = "1000000",
+     .doc = "hosts the view holds; records of more are counted, not kept", .min = 1, .max = 1e9},
+    {.name = "http.memory", .type = HF_CONF_SIZE, .deflt = "1GiB",
+     .doc = "memory for the hosts' history; past it rings stop growing (counted)",
+     .min = MiB, .max = 1e15},
+    {.name = "http.queue", .type = HF_CONF_SIZE, .deflt = "64MiB",
+     .doc = "records waiting for the view; past it they skip the view (counted), never wait",
+     .min = 65536, .max = 1e12},
+    {.name = "http.max_alerts", .type = HF_CONF_INT, .deflt = "1000",
+     .doc = "alerts the view holds (the oldest go first)", .min = 1, .max = 1000000},
+    {.name = "http.alert_hold", .type = HF_CONF_DURATION, .deflt = "10m",
+     .doc = "an alert stays open this long (event time) after its window", .min = 0,
+     .max = 86400000.0 * 30},
+    {.name = NULL},
 };
 
 void hf_http_view_limits(const hf_config *cfg, hf_view_limits *lim)
 {
-    hf_conf_shim_register(hf_out_http_keys);
     memset(lim, 0, sizeof *lim);
     lim->history = (int)hf_conf_int(cfg, "http.history");
     lim->max_hosts = (size_t)hf_conf_int(cfg, "http.max_hosts");
@@ -105,24 +113,17 @@ bad:
 int hf_http_settings_get(const hf_config *cfg, const char *target, hf_http_settings *s,
                          char *err, size_t errlen)
 {
-    hf_conf_shim_register(hf_out_http_keys);
     memset(s, 0, sizeof *s);
     const char *listen = target && *target ? target : hf_conf_str(cfg, "http.listen");
     if (parse_listen(listen, s, err, errlen) < 0) goto fail;
-    s->token = hf_strdup(hf_conf_str(cfg, "http.token"));
+    const char *token = hf_conf_str(cfg, "http.token");
+    s->token = hf_strdup(token ? token : "");
     if (!s->loopback && !*s->token) {
         snprintf(err, errlen, "http: listening on %s, off loopback, needs an access token: "
                  "set http.token (clients send Authorization: Bearer TOKEN)", s->listen);
         goto fail;
     }
-    const char *web = hf_conf_str(cfg, "http.web");
-    if (web[0] == '/') {
-        s->web_dir = hf_strdup(web);
-    } else {
-        char *home = hf_home_dir();
-        s->web_dir = hf_home_path(home, web);
-        hf_free(home);
-    }
+    s->web_dir = hf_strdup(hf_conf_str(cfg, "http.web"));
     s->threads = (int)hf_conf_int(cfg, "http.threads");
     s->max_clients = (int)hf_conf_int(cfg, "http.max_clients");
     s->queue = hf_conf_size(cfg, "http.queue");

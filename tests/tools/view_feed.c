@@ -3,7 +3,11 @@
  * would: the driver of the HTTP view's tests and of its load test.
  *
  *   view_feed [-o http:127.0.0.1:0] [-w 10s,30s,1m,5m] [-n CIDR,...]
- *             [-s http.KEY=VALUE]... [--linger] [FILE|-]
+ *             [-s KEY=VALUE]... [--linger] [FILE|-]
+ *
+ * -s sets any configuration key (http.history=8, http.web=DIR, ...); the
+ * page's files are found under $HOSTFLOW_HOME (default: the current
+ * directory) as hostflow finds them under its home.
  *
  * Records are handed over in batches, as workers hand theirs: a batch ends
  * where the window (granularity and start) changes, at 4096 records, or
@@ -28,7 +32,6 @@
 #include "base/timefmt.h"
 #include "conf/config.h"
 #include "engine/record.h"
-#include "io/conf_shim.h"
 #include "io/io.h"
 #include "io/out_http.h"
 
@@ -123,9 +126,10 @@ int main(int argc, char **argv)
     const char *spec = "http:127.0.0.1:0";
     int linger = 0, c;
     char err[1024];
+    hf_io_register_keys();
+    char *home = getenv("HOSTFLOW_HOME");
     hf_config cfg;
-    hf_config_defaults(&cfg, ".");
-    hf_conf_shim_register(hf_out_http_keys);
+    hf_config_defaults(&cfg, home ? home : ".");
     while ((c = getopt_long(argc, argv, "o:w:n:s:", opts, NULL)) != -1) {
         switch (c) {
         case 'o': spec = optarg; break;
@@ -143,7 +147,9 @@ int main(int argc, char **argv)
                 goto usage;
             }
             *eq = '\0';
-            if (hf_conf_shim_set(optarg, eq + 1, err, sizeof err) < 0) goto usage;
+            int rc = hf_config_set(&cfg, optarg, eq + 1, "-s", 0, err, sizeof err);
+            *eq = '=';
+            if (rc < 0) goto usage;
             break;
         }
         default:
@@ -151,6 +157,7 @@ int main(int argc, char **argv)
             goto usage;
         }
     }
+    if (hf_config_check(&cfg, err, sizeof err) < 0) goto usage;
     ngrans = cfg.nwindows;
     for (int g = 0; g < ngrans; g++) {
         gran_ms[g] = cfg.windows_ms[g];
