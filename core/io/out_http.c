@@ -90,24 +90,27 @@ static const char *content_type(const char *name)
 {
     static const struct { const char *ext, *type; } t[] = {
         {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-        {".css", "text/css; charset=utf-8"},   {".json", "application/json"},
+        {".css", "text/css; charset=utf-8"},
         {".svg", "image/svg+xml"},             {".png", "image/png"},
         {".ico", "image/x-icon"},              {".txt", "text/plain; charset=utf-8"},
     };
     const char *dot = strrchr(name, '.');
     for (size_t i = 0; dot && i < sizeof t / sizeof t[0]; i++)
         if (strcmp(dot, t[i].ext) == 0) return t[i].type;
-    return "application/octet-stream";
+    return NULL;
 }
 
-/* Read the regular files under dir (rel: their URL prefix), depth <= 3. */
+/* Read the regular files under dir (rel: their URL prefix), depth <= 3,
+ * of the types a page is made of (not package.json, scripts, READMEs). */
 static void load_dir(out_http *o, const char *dir, const char *rel, int depth)
 {
     DIR *d = opendir(dir);
     if (!d) return;
     struct dirent *e;
     while ((e = readdir(d)) && o->nfiles < MAX_FILES) {
-        if (e->d_name[0] == '.' || !strcmp(e->d_name, "node_modules")) continue;
+        if (e->d_name[0] == '.' || !strcmp(e->d_name, "node_modules") ||
+            !strncmp(e->d_name, "package", 7))
+            continue;
         char path[4096], url[1024];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         snprintf(url, sizeof url, "%s/%s", rel, e->d_name);
@@ -117,7 +120,7 @@ static void load_dir(out_http *o, const char *dir, const char *rel, int depth)
             if (depth < 3) load_dir(o, path, url, depth + 1);
             continue;
         }
-        if (!S_ISREG(st.st_mode) || st.st_size > MAX_FILE_BYTES) continue;
+        if (!S_ISREG(st.st_mode) || st.st_size > MAX_FILE_BYTES || !content_type(url)) continue;
         FILE *f = fopen(path, "rb");
         if (!f) continue;
         webfile *w = &o->files[o->nfiles];
