@@ -11,7 +11,7 @@
  *                 and its profile
  * Every figure comes from the JSON API of the same origin (README, "The
  * HTTP view").  The page polls /api/v1/status and redraws when a window of
- * the chosen granularity closes.  With ?token=T in the page's address the
+ * the chosen granularity closes or the number of open alerts changes.  With ?token=T in the page's address the
  * API is asked with Authorization: Bearer T.  window.hf exposes the state
  * and the charts (the end-to-end tests read them). */
 (function () {
@@ -393,9 +393,10 @@
     api("/api/v1/status").then(function (s) {
       state.status = s;
       fillControls();
-      var l = latestOf(state.gran);
-      if (l !== state.latest || !state.view) {
+      var l = latestOf(state.gran), a = s.view.alerts_open;
+      if (l !== state.latest || a !== state.alerts || !state.view) {
         state.latest = l;
+        state.alerts = a;
         return render();
       }
       showStatus(true, statusText());

@@ -150,14 +150,16 @@ typedef struct argctx {
     hf_api_req *req;
     const char *token;                /* token= from the query, held apart */
     size_t      bytes;                /* of names and values */
+    int         nul;                  /* a name or value holds a NUL byte */
 } argctx;
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
+                                   size_t key_size, const char *value, size_t value_size)
 {
     (void)kind;
     argctx *a = cls;
-    a->bytes += strlen(key) + (value ? strlen(value) : 0) + 2;
+    a->bytes += key_size + value_size + 2;
+    if (strlen(key) != key_size || (value && strlen(value) != value_size)) a->nul = 1;
     if (strcmp(key, "token") == 0) {
         a->token = value ? value : "";
         return MHD_YES;
@@ -228,10 +230,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return send_error(o, c, 405, "only GET and HEAD: the API is read-only");
     hf_api_req req;
     memset(&req, 0, sizeof req);
-    argctx a = {&req, NULL, 0};
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
+    argctx a = {&req, NULL, 0, 0};
+    MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
     if (strlen(url) + a.bytes > MAX_URL)
         return send_error(o, c, 414, "the URL is too long (at most 2048 bytes)");
+    if (a.nul) return send_error(o, c, 400, "a parameter holds a NUL byte (%00)");
     if (strstr(url, "..") || strchr(url, '\\'))
         return send_error(o, c, 400, "a path may not contain \"..\" or \"\\\"");
     int api = strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0 ||

@@ -13,10 +13,9 @@
  * where the window (granularity and start) changes, at 4096 records, or
  * when the input has nothing more to read right now (a live pipe).  The
  * driver plays the run loop's part too: it hands the output a counters
- * function (io.h, watch) whose closed_until is the oldest of the newest
- * window starts seen per granularity (all windows before are complete
- * when the records come from one worker), and INT64_MAX once the input has
- * ended.  --linger keeps the output open after the end of the input until
+ * function (io.h, watch) whose closed_until is the newest window start
+ * seen (with one worker, every window ending by then has come), and
+ * INT64_MAX once the input has ended.  --linger keeps the output open after the end of the input until
  * SIGINT or SIGTERM (a finite file, served). */
 #include <getopt.h>
 #include <poll.h>
@@ -80,11 +79,12 @@ static void flush_batch(const hf_output_ops *ops, void *out, batch *b)
     if (ops->write(out, &r) < 0) fprintf(stderr, "view_feed: write failed\n");
     b->n = 0;
     b->text.len = 0;
-    /* the windows before the newest of each granularity are complete */
-    int64_t until = INT64_MAX;
+    /* one worker writes windows in the order they close: once a window
+     * starting at S has come, every window ending by S has come */
+    int64_t until = INT64_MIN;
     for (int g = 0; g < ngrans; g++)
-        if (newest[g] < until) until = newest[g];
-    if (ngrans && until != INT64_MIN) atomic_store(&closed_until, until);
+        if (newest[g] > until) until = newest[g];
+    if (until != INT64_MIN) atomic_store(&closed_until, until);
 }
 
 static void add_line(const hf_output_ops *ops, void *out, batch *b, const char *line, size_t len)
