@@ -99,4 +99,12 @@ return {
     max_alerts = 1000,
     alert_hold = "10m",         -- an alert stays open this long after its window
   },
+
+  -- hostflow run --top: a live summary on the terminal, redrawn at each
+  -- window close (records then go elsewhere: -o FILE).
+  top = {
+    show = false,
+    stat = "total.bytes",       -- the busiest hosts by this statistic
+    rows = 0,                   -- 0: as many as the terminal holds
+  },
 }

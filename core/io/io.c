@@ -10,8 +10,11 @@
 
 #include "io/out_http.h"
 
+extern const hf_output_ops hf_out_top;      /* out_top.c */
+
 static const hf_output_ops *const outputs[] = {
     &hf_out_http,
+    &hf_out_top,
     NULL,
 };
 

@@ -7,13 +7,10 @@
  *            skips the view)           close)
  *
  * The data path never waits for the view or its readers: write() copies
- * the batch into a bounded queue and returns; when the queue is full the
- * batch skips the view and is counted (records_dropped), as the view is a
- * window onto the records, not one of their destinations.  The view thread
- * takes the queue whole, applies it and publishes the windows that every
- * worker has closed: it reads the pipeline's closed_until (io.h, watch)
- * *before* taking the queue, so every record of a window so published is
- * already in what it applies.
+ * the batch into a bounded queue (viewq.c) and returns; when the queue is
+ * full the batch skips the view and is counted (records_dropped).  The
+ * view thread applies it and publishes the windows that every worker has
+ * closed (the run loop's closed_until, io.h watch).
  *
  * HTTP: libmicrohttpd with an epoll thread pool, a connection limit and a
  * timeout.  GET and HEAD only.  The page's files are read at open from
@@ -38,6 +35,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "io/api.h"
+#include "io/viewq.h"
 
 #define MAX_FILES      256
 #define MAX_FILE_BYTES (8u << 20)
@@ -53,12 +51,6 @@ typedef struct webfile {
     const char *type;
 } webfile;
 
-typedef struct qitem {
-    struct qitem *next;
-    hf_records    b;                  /* recs and text follow the item */
-    size_t        bytes;
-} qitem;
-
 typedef struct out_http {
     hf_http_settings set;
     hf_view         *view;
@@ -66,18 +58,11 @@ typedef struct out_http {
     struct MHD_Daemon *d;
     int              port;
 
-    pthread_mutex_t  lock;            /* the queue */
-    pthread_cond_t   wake;
-    qitem           *head, *tail;
-    size_t           queued;          /* bytes */
-    int              stop;
-    pthread_t        thread;
-    int              thread_started;
+    hf_viewq        *q;               /* batches to the view (viewq.c) */
 
     webfile          files[MAX_FILES];
     int              nfiles;
 
-    _Atomic uint64_t written, dropped, batches;
     _Atomic uint64_t req[6];          /* by status class: 1xx..5xx, [0] refused token */
     _Atomic uint64_t req_bytes;
 } out_http;
@@ -264,61 +249,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 }
 
 /* ------------------------------------------------------------------------
- * The view thread
- * --------------------------------------------------------------------- */
-
-static void *view_main(void *arg)
-{
-    out_http *o = arg;
-    pthread_mutex_lock(&o->lock);
-    for (;;) {
-        while (!o->head && !o->stop) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 250 * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            if (pthread_cond_timedwait(&o->wake, &o->lock, &ts) == ETIMEDOUT) break;
-        }
-        int stop = o->stop;
-        pthread_mutex_unlock(&o->lock);
-        /* closed_until first, then the queue: its windows' records are in it */
-        hf_run_counters_fn fn = atomic_load(&o->api.counters);
-        int64_t until = INT64_MIN;
-        if (fn) {
-            hf_run_counters rc;
-            memset(&rc, 0, sizeof rc);
-            rc.closed_until_ms = INT64_MIN;
-            fn(o->api.counters_ctx, &rc);
-            until = rc.closed_until_ms;
-        }
-        pthread_mutex_lock(&o->lock);
-        qitem *q = o->head;
-        o->head = o->tail = NULL;
-        o->queued = 0;
-        pthread_mutex_unlock(&o->lock);
-        while (q) {
-            qitem *next = q->next;
-            hf_view_apply(o->view, &q->b);
-            hf_free(q);
-            q = next;
-        }
-        if (until != INT64_MIN) hf_view_publish(o->view, until);
-        if (stop) break;
-        pthread_mutex_lock(&o->lock);
-    }
-    return NULL;
-}
-
-/* ------------------------------------------------------------------------
  * The output's table
  * --------------------------------------------------------------------- */
 
 static void metrics_extra(void *ctx, hf_buf *out)
 {
     out_http *o = ctx;
+    uint64_t written, dropped, batches;
+    hf_viewq_stats(o->q, &written, &dropped, &batches);
     static const char *cls[] = {"401", "1xx", "2xx", "3xx", "4xx", "5xx"};
     hf_buf_puts(out, "# HELP hostflow_http_requests_total Requests answered, by status class.\n"
                      "# TYPE hostflow_http_requests_total counter\n");
@@ -334,21 +272,23 @@ static void metrics_extra(void *ctx, hf_buf *out)
              "# HELP hostflow_view_records_dropped_total Records that skipped the view: its queue was full.\n"
              "# TYPE hostflow_view_records_dropped_total counter\n"
              "hostflow_view_records_dropped_total %llu\n",
-             (unsigned long long)atomic_load(&o->dropped));
+             (unsigned long long)dropped);
     hf_buf_puts(out, line);
 }
 
 static void counters_extra(void *ctx, hf_buf *out)
 {
     out_http *o = ctx;
+    uint64_t written, dropped, batches;
+    hf_viewq_stats(o->q, &written, &dropped, &batches);
     char line[512];
     snprintf(line, sizeof line,
              "{\"listen\":\"%s\",\"port\":%d,\"requests\":{\"2xx\":%llu,\"4xx\":%llu,\"5xx\":%llu,"
              "\"401_token\":%llu},\"records_dropped\":%llu,\"batches\":%llu}",
              o->set.listen, o->port, (unsigned long long)atomic_load(&o->req[2]),
              (unsigned long long)atomic_load(&o->req[4]), (unsigned long long)atomic_load(&o->req[5]),
-             (unsigned long long)atomic_load(&o->req[0]), (unsigned long long)atomic_load(&o->dropped),
-             (unsigned long long)atomic_load(&o->batches));
+             (unsigned long long)atomic_load(&o->req[0]), (unsigned long long)dropped,
+             (unsigned long long)batches);
     hf_buf_puts(out, line);
 }
 
@@ -374,15 +314,12 @@ static void home_block(const hf_config *cfg, hf_view_block *home)
 static void *http_open(const hf_config *cfg, const char *target, char *err, size_t errlen)
 {
     out_http *o = hf_calloc(1, sizeof *o);
-    pthread_mutex_init(&o->lock, NULL);
-    pthread_cond_init(&o->wake, NULL);
     if (hf_http_settings_get(cfg, target, &o->set, err, errlen) < 0) goto fail;
     load_dir(o, o->set.web_dir, "", 0);
     if (!find_file(o, "/index.html"))
         hf_log(HF_LOG_WARN, "http: no page in %s (http.web): the API alone is served",
                o->set.web_dir);
     o->view = hf_view_new(&o->set.lim);
-    hf_view_publish_auto(o->view, 1);      /* until the run loop hands closed_until */
     o->api.view = o->view;
     home_block(cfg, &o->api.home);
     o->api.networks = cfg->networks.v;
@@ -406,11 +343,8 @@ static void *http_open(const hf_config *cfg, const char *target, char *err, size
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(o->d, MHD_DAEMON_INFO_BIND_PORT);
     o->port = info ? info->port : 0;
-    o->thread_started = pthread_create(&o->thread, NULL, view_main, o) == 0;
-    if (!o->thread_started) {
+    if (!(o->q = hf_viewq_new(o->view, o->set.queue, NULL, NULL))) {
         snprintf(err, errlen, "http: cannot start the view thread");
-        MHD_stop_daemon(o->d);
-        o->d = NULL;
         goto fail;
     }
     char host[sizeof o->set.listen];
@@ -428,32 +362,7 @@ fail:
 static int http_write(void *out, const hf_records *b)
 {
     out_http *o = out;
-    size_t bytes = sizeof(qitem) + b->n * sizeof(hf_record) + b->len;
-    pthread_mutex_lock(&o->lock);
-    int full = o->queued + bytes > o->set.queue;
-    if (!full) o->queued += bytes;
-    pthread_mutex_unlock(&o->lock);
-    if (full) {
-        atomic_fetch_add(&o->dropped, b->n);
-        return HF_OUT_OK;
-    }
-    qitem *q = hf_malloc(bytes);
-    hf_record *recs = (hf_record *)(q + 1);
-    char *text = (char *)(recs + b->n);
-    memcpy(recs, b->recs, b->n * sizeof *recs);
-    memcpy(text, b->text, b->len);
-    q->next = NULL;
-    q->bytes = bytes;
-    q->b = (hf_records){text, b->len, recs, b->n};
-    pthread_mutex_lock(&o->lock);
-    if (o->tail) o->tail->next = q;
-    else o->head = q;
-    o->tail = q;
-    pthread_cond_signal(&o->wake);
-    pthread_mutex_unlock(&o->lock);
-    atomic_fetch_add(&o->written, b->n);
-    atomic_fetch_add(&o->batches, 1);
-    return HF_OUT_OK;
+    return hf_viewq_write(o->q, b);
 }
 
 /* The view is not where records are kept: nothing waits for it. */
@@ -468,8 +377,8 @@ static void http_counters(void *out, hf_output_counters *c)
 {
     out_http *o = out;
     memset(c, 0, sizeof *c);
-    c->written = atomic_load(&o->written);
-    uint64_t dropped = atomic_load(&o->dropped);
+    uint64_t dropped, batches;
+    hf_viewq_stats(o->q, &c->written, &dropped, &batches);
     if (dropped) {
         c->nlost = 1;
         c->lost[0].reason = "view queue full";
@@ -483,7 +392,7 @@ static void http_watch(void *out, hf_run_counters_fn fn, void *ctx)
     out_http *o = out;
     o->api.counters_ctx = ctx;
     atomic_store(&o->api.counters, fn);
-    hf_view_publish_auto(o->view, fn == NULL);
+    hf_viewq_watch(o->q, fn, ctx);
 }
 
 static int http_close(void *out)
@@ -491,21 +400,13 @@ static int http_close(void *out)
     out_http *o = out;
     if (!o) return 0;
     if (o->d) MHD_stop_daemon(o->d);
-    if (o->thread_started) {
-        pthread_mutex_lock(&o->lock);
-        o->stop = 1;
-        pthread_cond_signal(&o->wake);
-        pthread_mutex_unlock(&o->lock);
-        pthread_join(o->thread, NULL);
-    }
+    hf_viewq_free(o->q);
     hf_view_free(o->view);
     for (int i = 0; i < o->nfiles; i++) {
         hf_free(o->files[i].name);
         hf_free(o->files[i].data);
     }
     hf_http_settings_release(&o->set);
-    pthread_cond_destroy(&o->wake);
-    pthread_mutex_destroy(&o->lock);
     hf_free(o);
     return 0;
 }

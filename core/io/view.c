@@ -1045,3 +1045,70 @@ int hf_view_status(hf_view *v, hf_buf *out)
     pthread_rwlock_unlock(&v->lock);
     return 0;
 }
+
+/* ------------------------------------------------------------------------
+ * Rows for a terminal (out_top.c)
+ * --------------------------------------------------------------------- */
+
+int hf_view_rows(hf_view *v, int g, int stat, const int *cols, int ncols, int n,
+                 hf_view_row *rows, int64_t *start, size_t *hosts)
+{
+    *hosts = 0;
+    if (stat < 0 || n < 1) {
+        *start = hf_view_latest(v, g);
+        return 0;
+    }
+    if (n > HF_VIEW_MAX_TOP) n = HF_VIEW_MAX_TOP;
+    topent *heap = hf_malloc((size_t)n * sizeof *heap);
+    int k = 0;
+    pthread_rwlock_rdlock(&v->lock);
+    int64_t w = latest(v, g);
+    *start = w;
+    for (size_t i = 0; i < v->nhosts && w != INT64_MIN; i++) {
+        double x;
+        if (!value_of(v->hosts[i], g, w, stat, &x)) continue;
+        (*hosts)++;
+        if (k < n) {
+            heap[k++] = (topent){x, i};
+            if (k == n)
+                for (int j = n / 2 - 1; j >= 0; j--) heap_down(heap, n, j);
+        } else if (x > heap[0].val) {
+            heap[0] = (topent){x, i};
+            heap_down(heap, n, 0);
+        }
+    }
+    qsort(heap, (size_t)k, sizeof *heap, by_value_desc);
+    for (int r = 0; r < k; r++) {
+        const vhost *h = v->hosts[heap[r].host];
+        hf_addr_format(h->addr, h->family, rows[r].ip);
+        for (int c = 0; c < ncols && c < HF_VIEW_ROW_COLS; c++)
+            if (cols[c] < 0 || !value_of(h, g, w, cols[c], &rows[r].v[c])) rows[r].v[c] = NAN;
+        rows[r].alert = h->alert_until > v->event_end;
+    }
+    pthread_rwlock_unlock(&v->lock);
+    hf_free(heap);
+    return k;
+}
+
+int hf_view_alert_lines(hf_view *v, int n, char (*lines)[160])
+{
+    int k = 0;
+    pthread_rwlock_rdlock(&v->lock);
+    for (int i = v->nalerts - 1; i >= 0 && k < n; i--) {
+        const valert *a = &v->alerts[i];
+        if (a->until <= v->event_end) continue;
+        cJSON *o = cJSON_ParseWithLength(a->json, a->json_len);
+        const cJSON *rule = cJSON_GetObjectItemCaseSensitive(o, "rule");
+        const cJSON *obs = cJSON_GetObjectItemCaseSensitive(o, "observed");
+        const cJSON *exp = cJSON_GetObjectItemCaseSensitive(o, "expected");
+        char ip[HF_ADDR_STRLEN];
+        hf_addr_format(a->addr, is_v4(a->addr) ? 4 : 6, ip);
+        snprintf(lines[k++], 160, "%-39s %-24s observed %g, expected %g", ip,
+                 cJSON_IsString(rule) ? rule->valuestring : "?",
+                 cJSON_IsNumber(obs) ? obs->valuedouble : NAN,
+                 cJSON_IsNumber(exp) ? exp->valuedouble : NAN);
+        cJSON_Delete(o);
+    }
+    pthread_rwlock_unlock(&v->lock);
+    return k;
+}

@@ -126,6 +126,23 @@ int hf_view_host(hf_view *v, const uint8_t addr[16], int g, hf_buf *out,
 /* The alerts held (open ones only unless all), newest first; of one host
  * when addr is not NULL. */
 int hf_view_alerts(hf_view *v, const uint8_t *addr, int all, hf_buf *out);
+/* One row of a terminal summary: a host and some of its statistics. */
+#define HF_VIEW_ROW_COLS 8
+typedef struct hf_view_row {
+    char    ip[46];
+    double  v[HF_VIEW_ROW_COLS];   /* NaN: none */
+    int     alert;
+} hf_view_row;
+
+/* The n busiest hosts by statistic stat (-1: none known yet: returns 0) in
+ * the latest shown window of granularity g, best first, each with the
+ * values of cols (ncols <= HF_VIEW_ROW_COLS; -1: NaN).  Returns how many,
+ * the window's start in *start and the hosts in it in *hosts. */
+int hf_view_rows(hf_view *v, int g, int stat, const int *cols, int ncols, int n,
+                 hf_view_row *rows, int64_t *start, size_t *hosts);
+/* The open alerts, newest first, as "IP rule observed/expected" lines
+ * (at most n, each at most len bytes).  Returns how many. */
+int hf_view_alert_lines(hf_view *v, int n, char (*lines)[160]);
 /* Granularities with their latest shown window, statistics, hosts. */
 int hf_view_status(hf_view *v, hf_buf *out);
 

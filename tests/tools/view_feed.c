@@ -2,7 +2,7 @@
  * them) to an output plugin through its table (io.h), as the run loop
  * would: the driver of the HTTP view's tests and of its load test.
  *
- *   view_feed [-o http:127.0.0.1:0] [-w 10s,30s,1m,5m] [-n CIDR,...]
+ *   view_feed [-o http:127.0.0.1:0 | -o top:] [-w 10s,30s,1m,5m] [-n CIDR,...]
  *             [-s KEY=VALUE]... [--linger] [FILE|-]
  *
  * -s sets any configuration key (http.history=8, http.web=DIR, ...); the
@@ -163,11 +163,9 @@ int main(int argc, char **argv)
         gran_ms[g] = cfg.windows_ms[g];
         newest[g] = INT64_MIN;
     }
-    const hf_output_ops *ops = &hf_out_http;
-    if (strncmp(spec, "http:", 5) != 0) {
-        snprintf(err, sizeof err, "-o: only http:ADDR:PORT here");
-        goto usage;
-    }
+    const char *target = NULL;
+    const hf_output_ops *ops = hf_output_find(spec, &target, err, sizeof err);
+    if (!ops) goto usage;
     FILE *in = optind < argc && strcmp(argv[optind], "-") ? fopen(argv[optind], "r") : stdin;
     if (!in) {
         snprintf(err, sizeof err, "%s: cannot open", argv[optind]);
@@ -179,7 +177,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    void *out = ops->open(&cfg, spec + 5, err, sizeof err);
+    void *out = ops->open(&cfg, target, err, sizeof err);
     if (!out) goto usage;
     if (ops->watch) ops->watch(out, counters, NULL);
 
