@@ -24,6 +24,7 @@
 #include "base/log.h"
 #include "stream/prefix.h"
 #include "engine/reload.h"
+#include "io/io.h"
 #include "io/sink.h"
 #include "engine/worker.h"
 
@@ -87,6 +88,7 @@ struct hf_pipeline {
     const char      *input_name;   /* the file being read, and its line, for warnings */
     uint64_t         lineno;
     void           (*report_ext)(void *ctx, hf_buf *out);
+    int64_t        (*kafka_lag)(void *ctx);   /* the Kafka source's lag, or NULL */
     void            *report_ctx;
     hf_ratelimit     rl_reject, rl_late;
     hf_reload       *reload;       /* hot reload and the watchdog (reload.h) */
@@ -779,6 +781,38 @@ int hf_pipeline_write_stats(hf_pipeline *p, const char *path)
     }
     hf_buf_release(&b);
     return rc;
+}
+
+void hf_pipeline_run_counters(void *pv, hf_run_counters *c)
+{
+    hf_pipeline *p = pv;
+    totals t;
+    sum_workers(p, &t);
+    c->seconds = elapsed_s(p);
+    c->records_in = p->records;
+    c->decoded = p->decoded;
+    c->nrejected = 0;
+    for (int r = 1; r < NREASONS && c->nrejected < HF_RUN_REASONS; r++) {
+        c->rejected[c->nrejected].reason = reason_name(r);
+        c->rejected[c->nrejected++].n = p->rejected[r];
+    }
+    c->filtered = p->filtered;
+    c->late = p->late;
+    c->accepted = p->accepted;
+    c->hosts_refused = t.w.hosts_refused;
+    c->records_out = t.w.records;
+    c->output_lost = p->sink ? hf_sink_lost(p->sink) : 0;
+    c->memory_bytes = t.w.mem_bytes;
+    c->nanalyses = t.w.nanalyses < HF_RUN_ANALYSES ? t.w.nanalyses : HF_RUN_ANALYSES;
+    for (int a = 0; a < c->nanalyses; a++) {
+        c->analyses[a].name = t.w.analysis_names[a];
+        c->analyses[a].errors = t.w.analysis_errors[a];
+        c->analyses[a].seconds = (t.w.analysis_ns[a] + t.w.result_ns[a]) / 1e9;
+        c->analyses[a].disabled = t.w.analysis_disabled[a];
+    }
+    c->kafka_lag = p->kafka_lag ? p->kafka_lag(p->report_ctx) : -1;
+    c->closed_until_ms = emitted_until(p);
+    c->workers = p->nworkers;
 }
 
 void hf_pipeline_set_report(hf_pipeline *p, void (*fn)(void *ctx, hf_buf *out), void *ctx)

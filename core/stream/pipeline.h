@@ -83,6 +83,12 @@ void hf_pipeline_flush(hf_pipeline *p);
 /* An extra line for the counters report (the Kafka source's). */
 void hf_pipeline_set_report(hf_pipeline *p, void (*fn)(void *ctx, hf_buf *out), void *ctx);
 
+/* The pipeline's counters for outputs that show them: an hf_run_counters_fn
+ * (io.h) with the pipeline as its ctx, for the run loop to hand every
+ * output through its watch op.  Any thread; reads relaxed counters. */
+struct hf_run_counters;
+void hf_pipeline_run_counters(void *p, struct hf_run_counters *c);
+
 /* Reload the analyses (SIGHUP; see reload.h).  Any thread. */
 void hf_pipeline_reload(hf_pipeline *p);
 
