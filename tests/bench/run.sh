@@ -130,11 +130,13 @@ fi
 # warms up, then times one round); without an old binary, one process.
 say "decode, decode + filter: $RUNS rounds over 500,000 lines"
 if old_has tools/bench_stages; then
-    for i in $(seq "$RUNS"); do
-        "$TOOLS/bench_stages" -r 1 -n 500000 "$DATA" >"$R/stages-$i.json" || die "bench_stages failed"
+    for i in $(seq "$RUNS"); do    # (their notes once, not once a run)
+        "$TOOLS/bench_stages" -r 1 -n 500000 "$DATA" >"$R/stages-$i.json" 2>>"$R/stages.err" ||
+            { cat "$R/stages.err" >&2; die "bench_stages failed"; }
         old "$OLDT/bench_stages" -r 1 -n 500000 "$DATA" >"$R/old/stages-$i.json" 2>/dev/null ||
             { say "old bench_stages failed"; rm -f "$R/old/stages-$i.json"; }
     done
+    sort -u "$R/stages.err" >&2
 else
     "$TOOLS/bench_stages" -r "$RUNS" -n 500000 "$DATA" >"$R/stages-1.json" || die "bench_stages failed"
 fi
@@ -176,6 +178,7 @@ say "numbers: hf_buf_put_number against snprintf"
 say "analyses: records of bench_lua, bench_plainc and hostflow -j1 on 300,000 lines${OLD_DIR:+, new and old}"
 SLICE=$OUT/slice.ndjson
 head -n 300000 "$DATA" >"$SLICE"
+rm -f "$OUT"/records-{new,old}.sorted
 records() {  # records DIR HOSTFLOW TOOLS [old]: bench_lua's, bench_plainc's and hostflow's records of the slice, compared
     local d=$1 bin=$2 tools=$3 run=${4:-} same=true
     $run "$tools/bench_lua" -r 1 -o "$d/slice.lua" "$SLICE" >/dev/null || same=false
@@ -264,14 +267,19 @@ kafka_row() {
         if has_kafka "$OLDH"; then old_kafka=1; echo "{\"runs\":$runs}" >"$R/old/kafka.json"
         else echo '{"na":"n/a (the old binary has no Kafka)"}' >"$R/old/kafka.json"; fi
     fi
+    # new and old alternate, and take turns at going first: the first run
+    # after the topic is written meets a colder broker
+    kafka_new() { "$HOSTFLOW" run -q -j 2 -b "$KAFKA_BROKERS" -g "bench-$$-$i" -i kafka:bench-flows \
+                      -o kafka:bench-hosts -n "$NETS" --exit-at-end --stats "$R/kafka-$i.json"; }
+    kafka_old() { [ -z "$old_kafka" ] && return 0
+                  old "$OLDH" run -q -j 2 -b "$KAFKA_BROKERS" -g "bench-old-$$-$i" -i kafka:bench-flows \
+                      -o kafka:bench-hosts -n "$NETS" --exit-at-end --stats "$R/old/kafka-$i.json" ||
+                  { say "old hostflow failed on Kafka"; rm -f "$R/old/kafka-$i.json"; }; }
     for i in $(seq "$runs"); do
         say "kafka: run $i of $runs${old_kafka:+, new and old}"
-        "$HOSTFLOW" run -q -j 2 -b "$KAFKA_BROKERS" -g "bench-$$-$i" -i kafka:bench-flows \
-            -o kafka:bench-hosts -n "$NETS" --exit-at-end --stats "$R/kafka-$i.json" \
-            || { echo '{"na":"n/a (hostflow failed on Kafka)"}'; return; }
-        [ -n "$old_kafka" ] && { old "$OLDH" run -q -j 2 -b "$KAFKA_BROKERS" -g "bench-old-$$-$i" \
-            -i kafka:bench-flows -o kafka:bench-hosts -n "$NETS" --exit-at-end --stats "$R/old/kafka-$i.json" \
-            || { say "old hostflow failed on Kafka"; rm -f "$R/old/kafka-$i.json"; }; }
+        [ $((i % 2)) = 0 ] && kafka_old
+        kafka_new || { echo '{"na":"n/a (hostflow failed on Kafka)"}'; return; }
+        [ $((i % 2)) = 1 ] && kafka_old
     done
     echo "{\"runs\":$runs}"
 }
@@ -294,11 +302,9 @@ python3 - "$R/context.json" <<'EOF'
 import json, os, sys
 e = os.environ
 flags = e["BENCH_CPU_FLAGS"].split()
-vec = [f for f in ("sse4_2", "avx", "avx2", "fma", "bmi2") if f in flags]
-avx512 = [f[6:].lstrip("_") for f in flags if f.startswith("avx512")]
-if avx512:
-    vec.append("avx512(%s)" % ",".join(avx512))
-vec += [f for f in ("asimd", "sve", "sve2") if f in flags]
+vec = ([f for f in ("sse4_2", "avx", "avx2", "fma", "bmi2") if f in flags]
+       + [f for f in flags if f.startswith("avx512")]
+       + [f for f in ("asimd", "sve", "sve2") if f in flags])
 usable = len(os.sched_getaffinity(0))
 quota = e["BENCH_CPU_QUOTA"].split()
 if len(quota) == 2 and quota[0] != "max":

@@ -268,8 +268,15 @@ print("hostflow benchmark, %s, commit %s%s%s, %s runs per figure, %ss"
       % (ctx.get("date", "?"), ctx.get("commit", "?"), " (modified)" if ctx.get("dirty") else "",
          ", old %s (%s)" % (ctx["old_commit"], ctx.get("old_from")) if has_old else ", no old binary",
          ctx.get("runs", "?"), ctx.get("seconds", "?")))
-print("CPU %s, %s; %s cores usable (of %s online), load average %s"
-      % (ctx.get("cpu_model", "?"), " ".join(ctx.get("cpu_vector", [])) or "no vector extensions found",
+def vector(flags):
+    """The vector extensions, avx512's in one word: avx512(f,dq,bw,vl)."""
+    avx512 = [f[6:].lstrip("_") for f in flags if f.startswith("avx512")]
+    words = [f for f in flags if not f.startswith("avx512")]
+    return " ".join(words + (["avx512(%s)" % ",".join(avx512)] if avx512 else [])) or "none found"
+
+
+print("CPU %s, vector extensions %s; %s cores usable (of %s online), load average %s"
+      % (ctx.get("cpu_model", "?"), vector(ctx.get("cpu_vector", [])),
          ctx.get("nproc", "?"), ctx.get("online", "?"), ctx.get("loadavg", "?")))
 print("\n".join(lines))
 notes = [(r["figure"].strip(), r["note"]) for r in rows if r.get("note")]
