@@ -103,8 +103,8 @@ build_old() {
     mkdir -p "$R/old"
 }
 [ -n "$OLD_REF" ] && build_old
-# old_has F: the old tree has build/F (its tools) or F; old CMD...: run a
-# command of the old tree with its own home and FFI library.
+# old_has F: there is an old tree and it has build/F (tools/bench_lua, ...);
+# old CMD...: run CMD with the old tree's home and FFI library.
 old_has() { [ -n "$OLD_DIR" ] && [ -e "$OLD_DIR/build/$1" ]; }
 old() { HOSTFLOW_HOME=$OLD_DIR HOSTFLOW_LIB=$OLD_DIR/build/libhostflow.so "$@"; }
 OLDH=$OLD_DIR/hostflow OLDT=$OLD_DIR/build/tools
