@@ -228,7 +228,7 @@ def fmt(v, unit):
     if unit in ("B", "MiB"):
         return f"{v:,.0f} {unit}"
     if unit == "ms":
-        return "%.3g ms" % v
+        return "%.3g ms" % v if v < 1000 else f"{v:,.0f} ms"
     return "%.3g" % v
 
 
