@@ -83,11 +83,11 @@ return {
   exit_at_end = false,        -- stop once every partition is read to its end
 
   -- The HTTP view: a heat map of the address space, per-host plots, a JSON
-  -- API and /metrics (README, "The HTTP view").  Off unless an output names
-  -- it: outputs = { "-", "http:127.0.0.1:8080" }, or -o http:127.0.0.1:8080.
-  -- It listens on loopback; anywhere else only with a token.
+  -- API and /metrics (README, "The HTTP view").  Off unless asked for:
+  -- listen below, --http 127.0.0.1:8080, or "http:127.0.0.1:8080" among the
+  -- outputs.  It listens on loopback; anywhere else only with a token.
   http = {
-    listen = "127.0.0.1:8080",  -- when the output says only "http:"
+    -- listen = "127.0.0.1:8080",   -- serve the view here (as --http ADDR:PORT)
     -- token = os.getenv("HOSTFLOW_HTTP_TOKEN"),   -- clients send Authorization: Bearer TOKEN
     web = "../contrib/web",     -- the page's files (relative: from this file)
     threads = 2,
@@ -100,8 +100,8 @@ return {
     alert_hold = "10m",         -- an alert stays open this long after its window
   },
 
-  -- hostflow run --top: a live summary on the terminal, redrawn at each
-  -- window close (records then go elsewhere: -o FILE).
+  -- hostflow run --top: a live summary on standard output, redrawn at each
+  -- window close, instead of the records there (-o FILE keeps them).
   top = {
     show = false,
     stat = "total.bytes",       -- the busiest hosts by this statistic

@@ -292,6 +292,26 @@ static int parse_args(int argc, char **argv, hf_config *cfg)
 }
 
 /* ------------------------------------------------------------------------
+ * The run's counters, for the outputs that show them (io.h, watch)
+ *
+ * report_view is the run while every part of it is open.  The outputs may
+ * ask from any thread until they are closed, which is after those parts
+ * are freed: past the run's end they get the last snapshot, taken once
+ * every window had been written (closed_until INT64_MAX).
+ * --------------------------------------------------------------------- */
+
+static hf_run_counters last_counters;   /* guarded by report_lock */
+
+static void run_counters(void *ctx, hf_run_counters *c)
+{
+    (void)ctx;
+    pthread_mutex_lock(&report_lock);
+    if (report_view) hf_report_counters(report_view, &last_counters);
+    *c = last_counters;
+    pthread_mutex_unlock(&report_lock);
+}
+
+/* ------------------------------------------------------------------------
  * The run
  * --------------------------------------------------------------------- */
 
@@ -360,6 +380,7 @@ static int run(hf_config *cfg, const char *home)
     pthread_mutex_lock(&report_lock);
     report_view = &v;
     pthread_mutex_unlock(&report_lock);
+    hf_outputs_watch(v.outputs, run_counters, NULL);
     pthread_t sig_thread;
     pthread_create(&sig_thread, NULL, signal_main, NULL);
     pthread_detach(sig_thread);
@@ -388,9 +409,12 @@ static int run(hf_config *cfg, const char *home)
         }
     }
     if (in_ops->commit && !hf_outputs_failed(v.outputs) && final_commit(&v) < 0) rc = 1;
-    in_ops->close(v.input);
+    pthread_mutex_lock(&report_lock);     /* the report and run_counters read the input */
+    void *input = v.input;
     v.input = NULL;
     v.input_ops = NULL;
+    pthread_mutex_unlock(&report_lock);
+    in_ops->close(input);
     hf_pipeline_finish(v.pipeline);
     hf_engine_join(v.engine);
     if (hf_outputs_flush(v.outputs, 30000) != HF_OUT_OK) rc = 1;
@@ -401,6 +425,7 @@ static int run(hf_config *cfg, const char *home)
         rc = 1;
     }
     pthread_mutex_lock(&report_lock);
+    hf_report_counters(&v, &last_counters);
     report_view = NULL;
     pthread_mutex_unlock(&report_lock);
 done:

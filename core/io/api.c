@@ -254,7 +254,7 @@ static int pipeline_counters(hf_api *api, hf_run_counters *c)
     hf_run_counters_fn fn = atomic_load(&api->counters);
     if (!fn) return 0;
     memset(c, 0, sizeof *c);
-    c->kafka_lag = -1;
+    c->input_lag = -1;
     c->closed_until_ms = INT64_MIN;
     fn(api->counters_ctx, c);
     return 1;
@@ -290,7 +290,7 @@ static int route_counters(hf_api *api, const hf_api_req *req, hf_buf *out)
         kv(out, "output_lost", (double)c.output_lost, &f);
         kv(out, "memory_bytes", (double)c.memory_bytes, &f);
         kv(out, "workers", c.workers, &f);
-        kv(out, "kafka_lag", c.kafka_lag < 0 ? NAN : (double)c.kafka_lag, &f);
+        kv(out, "input_lag", c.input_lag < 0 ? NAN : (double)c.input_lag, &f);
         kv(out, "closed_until_ms", c.closed_until_ms == INT64_MIN || c.closed_until_ms == INT64_MAX
                                        ? NAN : (double)c.closed_until_ms, &f);
         hf_buf_puts(out, ",\"rejected\":{");
@@ -307,7 +307,17 @@ static int route_counters(hf_api *api, const hf_api_req *req, hf_buf *out)
             kv(out, "seconds", c.analyses[i].seconds, &g);
             hf_buf_puts(out, c.analyses[i].disabled ? ",\"disabled\":true}" : ",\"disabled\":false}");
         }
-        hf_buf_puts(out, "}}");
+        hf_buf_puts(out, "},\"outputs\":[");
+        for (int i = 0; i < c.noutputs && i < HF_RUN_OUTPUTS; i++) {
+            hf_buf_puts(out, i ? ",{\"output\":" : "{\"output\":");
+            hf_buf_put_string(out, c.outputs[i].spec, strlen(c.outputs[i].spec));
+            int g = 0;
+            kv(out, "written", (double)c.outputs[i].written, &g);
+            kv(out, "pending", (double)c.outputs[i].pending, &g);
+            kv(out, "lost", (double)c.outputs[i].lost, &g);
+            hf_buf_putc(out, '}');
+        }
+        hf_buf_puts(out, "]}");
     } else {
         hf_buf_puts(out, "null");
     }
@@ -402,6 +412,15 @@ static int route_metrics(hf_api *api, const hf_api_req *req, hf_buf *out)
                (double)c.records_out);
         metric(out, "hostflow_output_errors_total", "counter", "Records the outputs lost.",
                (double)c.output_lost);
+        head(out, "hostflow_output_records_total", "counter",
+             "Records each output acknowledged (written).");
+        for (int i = 0; i < c.noutputs && i < HF_RUN_OUTPUTS; i++)
+            labelled(out, "hostflow_output_records_total", "output", c.outputs[i].spec,
+                     (double)c.outputs[i].written);
+        head(out, "hostflow_output_lost_total", "counter", "Records each output lost.");
+        for (int i = 0; i < c.noutputs && i < HF_RUN_OUTPUTS; i++)
+            labelled(out, "hostflow_output_lost_total", "output", c.outputs[i].spec,
+                     (double)c.outputs[i].lost);
         metric(out, "hostflow_window_memory_bytes", "gauge", "Memory of the open windows.",
                (double)c.memory_bytes);
         head(out, "hostflow_analysis_errors_total", "counter", "Errors raised by each analysis.");
@@ -413,9 +432,9 @@ static int route_metrics(hf_api *api, const hf_api_req *req, hf_buf *out)
         for (int i = 0; i < c.nanalyses && i < HF_RUN_ANALYSES; i++)
             labelled(out, "hostflow_analysis_seconds_total", "analysis", c.analyses[i].name,
                      c.analyses[i].seconds);
-        if (c.kafka_lag >= 0)
+        if (c.input_lag >= 0)
             metric(out, "hostflow_kafka_lag_messages", "gauge",
-                   "Messages behind the end of the assigned partitions.", (double)c.kafka_lag);
+                   "Messages behind the end of the assigned partitions.", (double)c.input_lag);
         if (c.closed_until_ms != INT64_MIN && c.closed_until_ms != INT64_MAX)
             metric(out, "hostflow_windows_closed_until_seconds", "gauge",
                    "Every window ending by then is written (event time).",

@@ -80,6 +80,13 @@ const hf_input_ops *hf_input_find(const char *spec, const char **target, char *e
     return i < 0 ? NULL : inputs[i];
 }
 
+const hf_output_ops *hf_output_nth(int i)
+{
+    for (int k = 0; outputs[k]; k++)
+        if (k == i) return outputs[k];
+    return NULL;
+}
+
 const hf_output_ops *hf_output_find(const char *spec, const char **target, char *err, size_t errlen)
 {
     const char *schemes[16];

@@ -421,4 +421,5 @@ const hf_output_ops hf_out_http = {
     .counters = http_counters,
     .close = http_close,
     .watch = http_watch,
+    .wanted = hf_http_wanted,
 };

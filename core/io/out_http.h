@@ -31,6 +31,8 @@ typedef struct hf_http_settings {
 int hf_http_settings_get(const hf_config *cfg, const char *target, hf_http_settings *s,
                          char *err, size_t errlen);
 void hf_http_settings_release(hf_http_settings *s);
+/* The output's wanted op (io.h): when http.listen is set (--http ADDR). */
+int hf_http_wanted(const hf_config *cfg, char *target, size_t n);
 /* The view's limits from the http.* keys (shared with --top). */
 void hf_http_view_limits(const hf_config *cfg, hf_view_limits *lim);
 

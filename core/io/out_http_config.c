@@ -2,8 +2,8 @@
  * (name, type, default, one line of doc, flag, range), and the reading of
  * them with the listening address, checked before anything starts.
  *
- * The view is off unless an output asks for it (`-o http:ADDR`, `--http
- * ADDR`, or "http:ADDR" in outputs).  It listens on 127.0.0.1 unless told
+ * The view is off unless asked for: `--http ADDR` (http.listen), `-o
+ * http:ADDR`, or "http:ADDR" in outputs.  It listens on 127.0.0.1 unless told
  * otherwise, and anywhere else only with an access token: whoever reaches
  * the port reads which hosts talk how much. */
 #include "io/out_http.h"
@@ -17,12 +17,14 @@
 #include "base/alloc.h"
 
 #define MiB (1024.0 * 1024.0)
+#define DEFAULT_LISTEN "127.0.0.1:8080"
 
 const hf_conf_key hf_out_http_keys[] = {
     {.name = "#http", .type = HF_CONF_HEADING,
-     .doc = "The HTTP view (-o http:ADDR:PORT; off unless an output names it):"},
-    {.name = "http.listen", .type = HF_CONF_STRING, .deflt = "127.0.0.1:8080", .arg = "ADDR:PORT",
-     .doc = "where the view listens when -o http: names no address (port 0: any free port, logged)"},
+     .doc = "The HTTP view (--http ADDR:PORT or -o http:ADDR:PORT; off unless asked for):"},
+    {.name = "http.listen", .type = HF_CONF_STRING, .flag = "--http", .arg = "ADDR:PORT",
+     .doc = "serve the view on ADDR:PORT (as -o http:ADDR:PORT does; port 0: any free port, "
+            "logged); -o http: alone listens here, else on " DEFAULT_LISTEN},
     {.name = "http.token", .type = HF_CONF_STRING,
      .doc = "access token the API asks for (Authorization: Bearer TOKEN); needed off loopback"},
     {.name = "http.web", .type = HF_CONF_PATH, .deflt = "contrib/web",
@@ -115,6 +117,7 @@ int hf_http_settings_get(const hf_config *cfg, const char *target, hf_http_setti
 {
     memset(s, 0, sizeof *s);
     const char *listen = target && *target ? target : hf_conf_str(cfg, "http.listen");
+    if (!listen) listen = DEFAULT_LISTEN;
     if (parse_listen(listen, s, err, errlen) < 0) goto fail;
     const char *token = hf_conf_str(cfg, "http.token");
     s->token = hf_strdup(token ? token : "");
@@ -132,6 +135,14 @@ int hf_http_settings_get(const hf_config *cfg, const char *target, hf_http_setti
 fail:
     hf_http_settings_release(s);
     return -1;
+}
+
+int hf_http_wanted(const hf_config *cfg, char *target, size_t n)
+{
+    const char *listen = hf_conf_str(cfg, "http.listen");
+    if (!listen) return 0;
+    snprintf(target, n, "%s", listen);
+    return 1;
 }
 
 void hf_http_settings_release(hf_http_settings *s)

@@ -15,8 +15,10 @@
  * terminal.  The viewq thread calls back after each round; the screen is
  * drawn again when the finest granularity's latest closed window changes.
  * Figures come from the records (hosts, their statistics, alerts) and from
- * the run loop's counters (input rate, lag; io.h, watch).  The target is
- * where to draw: "top:" is standard output, "top:/dev/tty" the terminal. */
+ * the run's counters (input rate, lag; io.h, watch).  The target is where
+ * to draw: "top:" or "top:-" is standard output, "top:/dev/tty" the
+ * terminal.  --top (top.show) asks for "top:-" (the wanted op), which
+ * takes standard output from the records (io/outputs.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -38,8 +40,8 @@
 const hf_conf_key hf_out_top_keys[] = {
     {.name = "#top", .type = HF_CONF_HEADING, .doc = "The terminal summary (--top, or -o top:):"},
     {.name = "top.show", .type = HF_CONF_BOOL, .deflt = "false", .flag = "--top",
-     .doc = "show a live summary on the terminal, redrawn at each window close (send records "
-            "elsewhere with -o FILE)"},
+     .doc = "show a live summary on standard output, redrawn at each window close, instead of "
+            "the records there (-o FILE keeps them)"},
     {.name = "top.stat", .type = HF_CONF_STRING, .deflt = "total.bytes",
      .doc = "the statistic the busiest hosts are ranked by"},
     {.name = "top.rows", .type = HF_CONF_INT, .deflt = "0",
@@ -86,10 +88,11 @@ static void draw(void *ctx)
     hf_run_counters_fn fn = hf_viewq_counters_fn(t->q, &fctx);
     hf_run_counters c;
     memset(&c, 0, sizeof c);
-    c.kafka_lag = -1;
+    c.input_lag = -1;
     if (fn) fn(fctx, &c);
     double now = mono_s();
     if (t->last_t > 0 && now > t->last_t) t->rate = ((double)c.records_in - t->last_in) / (now - t->last_t);
+    else if (c.seconds > 0) t->rate = (double)c.records_in / c.seconds;   /* the first screen */
     t->last_t = now;
     t->last_in = (double)c.records_in;
 
@@ -127,7 +130,7 @@ static void draw(void *ctx)
     uint64_t rej = 0;
     for (int i = 0; i < c.nrejected && i < HF_RUN_REASONS; i++) rej += c.rejected[i].n;
     char lag[32];
-    if (c.kafka_lag >= 0) snprintf(lag, sizeof lag, "%lld", (long long)c.kafka_lag);
+    if (c.input_lag >= 0) snprintf(lag, sizeof lag, "%lld", (long long)c.input_lag);
     else snprintf(lag, sizeof lag, "-");
     snprintf(line, sizeof line, "input %.0f records/s   records out %llu   lag %s   late %llu   rejected %llu\n\n",
              t->rate, (unsigned long long)c.records_out, lag, (unsigned long long)c.late,
@@ -241,6 +244,14 @@ static int top_close(void *out)
     return 0;
 }
 
+/* --top (top.show): on standard output. */
+static int top_wanted(const hf_config *cfg, char *target, size_t n)
+{
+    if (!hf_conf_bool(cfg, "top.show")) return 0;
+    snprintf(target, n, "-");
+    return 1;
+}
+
 const hf_output_ops hf_out_top = {
     .scheme = "top",
     .usage = "top:[TTY]  a live one-screen summary on the terminal (--top)",
@@ -251,4 +262,5 @@ const hf_output_ops hf_out_top = {
     .counters = top_counters,
     .close = top_close,
     .watch = top_watch,
+    .wanted = top_wanted,
 };

@@ -1,25 +1,41 @@
 #!/bin/bash
-# test_http.sh -- the HTTP view's server against bad and hostile requests:
-# every one gets a 4xx JSON error, the server keeps answering, and records
-# keep flowing.  Also the token, the loopback rule and many clients at once.
+# test_http.sh -- the HTTP view served by a real `hostflow run` on a live
+# stream (flows written to a FIFO that the test holds open): the run's own
+# counters on /api/v1/counters and /metrics, every record of the run in the
+# view, and the server against bad and hostile requests: each gets a 4xx
+# JSON error, the server keeps answering and records keep flowing.  Also
+# the token, the loopback rule and many clients at once.
 . "$(dirname "$0")/assert.sh"
-FEED=$ROOT/build/tools/view_feed
 NETS=10.0.0.0/8,2001:db8::/32
-"$FLOWGEN" --seed 5 --flows 30000 --hosts 300 --rate 500 >"$WORK/flows"
-"$HOSTFLOW" run -q -j1 -i "$WORK/flows" -o "$WORK/records" -n $NETS
+FLOWS=30000
+"$FLOWGEN" --seed 5 --flows $FLOWS --hosts 300 --rate 500 >"$WORK/flows"
 
-# start_view ARGS...: view_feed serving the records; sets PORT and VPID
+# start_view ARGS...: hostflow run reading a FIFO (held open on fd 3), its
+# flows written, serving the view as ARGS ask; sets PORT, B and RPID once
+# every flow is read and a 10 s window is shown
 start_view() {
-    HOSTFLOW_HOME=$ROOT "$FEED" -n $NETS --linger "$@" "$WORK/records" 2>"$WORK/feed.err" &
-    VPID=$!
-    for _ in $(seq 100); do
-        PORT=$(grep -o '127.0.0.1:[0-9]*/' "$WORK/feed.err" | head -1 | tr -dc 0-9 | sed 's/^127001//')
-        grep -q 'records fed' "$WORK/feed.err" && [ -n "$PORT" ] && break
+    rm -f "$WORK/in" "$WORK/records"
+    mkfifo "$WORK/in"
+    "$HOSTFLOW" run -j1 -i "$WORK/in" -o "$WORK/records" -n $NETS "$@" 2>"$WORK/run.err" &
+    RPID=$!
+    exec 3>"$WORK/in"
+    cat "$WORK/flows" >&3
+    PORT=""
+    for _ in $(seq 300); do
+        PORT=$(grep -o 'view is at http://127.0.0.1:[0-9]*/' "$WORK/run.err" | head -1 | grep -o '[0-9]*/$' | tr -d /)
+        [ -n "$PORT" ] && break
         sleep 0.1
     done
-    sleep 0.5   # the view thread publishes within 250 ms
+    B=http://127.0.0.1:$PORT
+    for _ in $(seq 300); do
+        curl -s ${TOKEN:+-H "Authorization: Bearer $TOKEN"} "$B/api/v1/counters" >"$WORK/c.json" 2>/dev/null
+        python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['pipeline']['records_in']==$FLOWS" "$WORK/c.json" 2>/dev/null && break
+        sleep 0.1
+    done
 }
-stop_view() { kill "$VPID" 2>/dev/null; wait "$VPID" 2>/dev/null; }
+# stop_view: the end of input; the run's exit status in RC
+stop_view() { exec 3>&-; wait "$RPID"; RC=$?; }
+api() { curl -s ${TOKEN:+-H "Authorization: Bearer $TOKEN"} "$B$1"; }
 
 # status_is CODE URL [CURL ARGS...]: the status, and a JSON body with "error" for 4xx
 status_is() {
@@ -31,9 +47,35 @@ status_is() {
         || { echo "  not a JSON error: $(head -c 300 "$WORK/body")"; return 1; }
 }
 
-start_view
-B=http://127.0.0.1:$PORT
-check "the view starts on a free port and says where" test -n "$PORT"
+# view_has_every_record: the view took every record the workers made, none
+# skipped, none misread (the windows still open are not made yet)
+view_has_every_record() {
+    for _ in $(seq 100); do
+        api /api/v1/counters >"$WORK/c.json"
+        python3 - "$WORK/c.json" <<'PY' && return 0
+import json, sys
+d = json.load(open(sys.argv[1]))
+p, v, h = d["pipeline"], d["view"], d["http"]
+assert p["records_out"] > 0 and v["records"] == p["records_out"], (p["records_out"], v["records"])
+assert v["bad_records"] == 0 and h["records_dropped"] == 0, d
+PY
+        sleep 0.1
+    done
+    cat "$WORK/c.json"; return 1
+}
+
+start_view --http 127.0.0.1:0
+check "--http ADDR serves the view on a free port and says where" test -n "$PORT"
+check "the run's counters reach the view: every flow read" \
+    json_true "$WORK/c.json" "d['pipeline']['records_in'] == $FLOWS"
+check "and its rejects by reason, as the run counted them" \
+    json_true "$WORK/c.json" "sum(d['pipeline']['rejected'].values()) > 0 and d['pipeline']['decoded'] + sum(d['pipeline']['rejected'].values()) == $FLOWS"
+check "every record the workers made is in the view, none skipped" view_has_every_record
+check "the outputs' own counters are there, the file output first" \
+    json_true "$WORK/c.json" "[o['output'] for o in d['pipeline']['outputs']] == ['$WORK/records', 'http:127.0.0.1:0']"
+check "/metrics counts flows in from the run" sh -c "curl -sf '$B/metrics' | grep -qx 'hostflow_flows_in_total $FLOWS'"
+check "/metrics says how far windows are written" sh -c "curl -sf '$B/metrics' | grep -q '^hostflow_windows_closed_until_seconds 1'"
+check "/metrics counts records per output" sh -c "curl -sf '$B/metrics' | grep -q '^hostflow_output_records_total{output=\"http:127.0.0.1:0\"} [1-9]'"
 check "the page is served" status_is 200 "$B/"
 check "its script and uPlot are served" sh -c "curl -sf '$B/app.js' >/dev/null && curl -sf '$B/vendor/uPlot.iife.min.js' >/dev/null"
 check "the heat map answers" status_is 200 "$B/api/v1/heatmap?block=10.0.0.0/8&stat=total.flow"
@@ -69,21 +111,31 @@ PY
 }
 check "a very long URL (200 kB) is a JSON 414" raw_get 200000
 check "POST is a 405" status_is 405 "$B/api/v1/status" -X POST -d x=1
-check "/metrics is Prometheus text" sh -c "curl -sf '$B/metrics' | grep -q '^hostflow_view_records_total [1-9]'"
 check "/metrics counts the 4xx answers" sh -c "curl -sf '$B/metrics' | grep -qE '^hostflow_http_requests_total\{code=\"4xx\"\} [1-9]'"
 
-# many clients at once, some slow (opened and left idle), while the API answers
-for i in $(seq 60); do (exec 3<>/dev/tcp/127.0.0.1/$PORT; sleep 3) & done
+# many clients at once, some slow (opened and left idle), while the API
+# answers and more flows arrive
+for i in $(seq 60); do (exec 4<>/dev/tcp/127.0.0.1/$PORT; sleep 3) & done
 for i in $(seq 200); do curl -s -o /dev/null "$B/api/v1/heatmap?stat=total.bytes" & done
-wait_curl() { local n=0; while [ "$(jobs -r | wc -l)" -gt 0 ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done; }
-wait_curl
+"$FLOWGEN" --seed 6 --flows 5000 --hosts 300 --rate 500 --start-ms 1795701660000 >&3
+wait_jobs() { local n=0; while [ "$(jobs -r | wc -l)" -gt 1 ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done; }
+wait_jobs
 check "after 200 concurrent clients and 60 idle ones the view still answers" status_is 200 "$B/api/v1/status"
-check "and the process is alive" kill -0 "$VPID"
+check "and the records that came meanwhile are all in the view" view_has_every_record
 stop_view
+check "the run ends cleanly when its input does" test "$RC" = 0
+check "and its report counts the view's records as the file's" \
+    python3 -c "
+import re, sys
+err = open('$WORK/run.err').read()
+n = sum(1 for _ in open('$WORK/records'))
+http = re.search(r'-o http:127.0.0.1:0 +(\d+) written', err)
+assert http and int(http.group(1)) == n and 'lost' not in err.split('-o http:')[1], (n, err[-400:])
+"
 
 # the token
-start_view -s http.token=s3cret
-B=http://127.0.0.1:$PORT
+TOKEN=s3cret start_view -o http:127.0.0.1:0 -c "$(printf 'return { http = { token = "s3cret" } }\n' >"$WORK/t.lua"; echo "$WORK/t.lua")"
+check "-o http:ADDR serves the view too" test -n "$PORT"
 check "with a token, the API refuses a request without it (401 JSON)" status_is 401 "$B/api/v1/status"
 check "a wrong token is refused" status_is 401 "$B/api/v1/status" -H "Authorization: Bearer nope"
 check "the right token is accepted" status_is 200 "$B/api/v1/status" -H "Authorization: Bearer s3cret"
@@ -91,9 +143,11 @@ check "token= in the query is accepted (a browser's first load)" status_is 200 "
 check "the page itself needs no token (it holds no data)" status_is 200 "$B/"
 stop_view
 
-# off loopback only with a token
-HOSTFLOW_HOME=$ROOT "$FEED" -n $NETS -o http:0.0.0.0:0 "$WORK/records" 2>"$WORK/err" </dev/null
-check "listening off loopback without a token is refused at start" grep -q 'needs an access token' "$WORK/err"
-HOSTFLOW_HOME=$ROOT "$FEED" -n $NETS -o http:localhost:99999 "$WORK/records" 2>"$WORK/err"
+# off loopback only with a token; bad addresses named
+"$HOSTFLOW" run -i /dev/null --http 0.0.0.0:0 2>"$WORK/err"
+rc=$?
+check "listening off loopback without a token is refused at start (exit 2)" \
+    sh -c "[ $rc = 2 ] && grep -q 'needs an access token' '$WORK/err'"
+"$HOSTFLOW" run -i /dev/null -o http:localhost:99999 2>"$WORK/err"
 check "a bad listening address is named" grep -q 'bad listening address' "$WORK/err"
 finish
