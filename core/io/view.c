@@ -2,9 +2,10 @@
  *
  * Layout (see view.h for what it is for):
  *
- *   slots[] ──▶ hosts[i] ──▶ vhost { addr, alert_until, profile,
- *   (open addressing,                 rings[g] ─▶ start[cap]   oldest at head
- *    index + 1, 0 empty)                         vals[cap * stride] }
+ *   slots[] ───────────▶ vhost { addr, alert_until, profile,
+ *   (open addressing:             rings[g] ─▶ start[cap]   oldest at head
+ *    hash and host)                          vals[cap * stride] }
+ *   hosts[]   every vhost, in arrival order (the walks over all hosts)
  *   wins[g]   the window starts seen at g, ascending, at most `history`
  *   alerts[]  latest alert records, oldest first, replaced by id
  *
@@ -17,10 +18,13 @@
  * statistic registered later lays it out again, wider.  Missing values are
  * NaN and written as null.
  *
- * Records are parsed with cJSON by the writer thread, outside the lock; the
- * statistic names are registered there too (only the writer adds; readers
- * see nstats, published after the name is written).  The lock is then taken
- * once per batch to store. */
+ * Records are read where they are written, in the workers' threads
+ * (hf_view_pack), in one pass that builds nothing (recscan.c: the members
+ * the view needs, by path), into a compact form that waits for the one
+ * thread that stores (hf_view_store: under the lock, once per batch,
+ * fetching host slots a few records ahead: the table is far bigger than a
+ * cache).  Statistic names are registered while reading, under a lock of
+ * their own; readers need none (nstats counts a name once it is written). */
 #include "io/view.h"
 
 #include <math.h>
@@ -30,16 +34,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cJSON.h>
 
 #include "base/addr.h"
 #include "base/alloc.h"
 #include "base/hash.h"
 #include "conf/config.h"
+#include "io/recscan.h"
 
 #define RING_MIN     4
 #define MAX_PROFILE  (64 * 1024)   /* a larger profile record is not kept */
 #define MAX_DEPTH    3             /* stats.a.b.c: deeper numbers are not shown */
+#define PREFETCH     16            /* records ahead whose host slot is fetched (hf_view_apply) */
 
 typedef unsigned __int128 u128;
 
@@ -59,6 +64,11 @@ typedef struct vhost {
     ring      rings[];             /* one per granularity */
 } vhost;
 
+typedef struct hslot {           /* the host table: open addressing, linear probing */
+    uint64_t  hash;                /* hf_hash_addr of its address */
+    vhost    *h;                   /* NULL: empty */
+} hslot;
+
 typedef struct valert {
     char     *id;
     char     *json;
@@ -66,6 +76,8 @@ typedef struct valert {
     uint8_t   addr[16];
     int64_t   end_ms;
     int64_t   until;               /* open while event time is before this */
+    char      rule[48];            /* for a terminal's line (hf_view_alert_lines) */
+    double    observed, expected;
 } valert;
 
 typedef struct winlist {           /* window starts seen, ascending */
@@ -79,10 +91,11 @@ struct hf_view {
 
     vhost           **hosts;
     size_t            nhosts, hosts_cap;
-    uint32_t         *slots;
+    hslot            *slots;
     size_t            nslots;      /* a power of two, at least 2 * nhosts */
 
     char              names[HF_VIEW_MAX_STATS][HF_VIEW_STAT_NAME];
+    uint8_t           name_len[HF_VIEW_MAX_STATS];
     atomic_int        nstats;
 
     winlist           wins[HF_VIEW_MAX_GRANS];
@@ -95,11 +108,14 @@ struct hf_view {
 
     hf_view_counters  c;
 
-    /* the writer's scratch: parsed records of a batch */
-    struct parsed    *scratch;
+    pthread_mutex_t   names_lock;  /* registering a statistic (readers of names need none) */
+
+    /* the writer's scratch: the records of a packed batch */
+    const struct packed **scratch;
     size_t            scratch_cap;
 };
 
+/* One record while it is read (hf_view_pack, on the caller's stack). */
 typedef struct parsed {
     uint8_t   type;                /* enum hf_record_type, or 0xff: not understood */
     uint8_t   family;
@@ -108,13 +124,56 @@ typedef struct parsed {
     int       g;
     int64_t   start, end;
     int       nv;
+    int       refused;             /* values of statistics past HF_VIEW_MAX_STATS */
     uint8_t   idx[HF_VIEW_MAX_STATS];
     double    val[HF_VIEW_MAX_STATS];
-    const char *text;              /* alerts and profiles: the record */
-    uint32_t  len;
-    const char *key;
-    uint32_t  key_len;
+    char      rule[48];            /* alerts: its rule, observed and expected values */
+    double    observed, expected;
 } parsed;
+
+/* A record as it waits to be stored (hf_view_pack -> hf_view_store): this
+ * head, nv values, their statistics' indices; an alert's rule and figures;
+ * an alert's or a profile's text, an alert's id; padded to 8 bytes.  A
+ * host record of 14 statistics takes 192 bytes, its text about 450. */
+typedef struct packed {
+    uint32_t  size;                /* bytes, head included, a multiple of 8 */
+    uint8_t   type, family, alert_flag, nv;
+    int16_t   g;
+    uint16_t  refused;
+    uint16_t  key_len;
+    uint16_t  pad;
+    uint32_t  text_len;
+    uint8_t   addr[16];
+    int64_t   start, end;
+    uint64_t  hash;                /* hf_hash_addr(addr) */
+} packed;
+
+typedef struct alert_tail {
+    double    observed, expected;
+    char      rule[48];
+} alert_tail;
+
+#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
+
+static inline const double *packed_vals(const packed *h)
+{
+    return (const double *)(h + 1);
+}
+
+static inline const uint8_t *packed_idx(const packed *h)
+{
+    return (const uint8_t *)(packed_vals(h) + h->nv);
+}
+
+static inline const alert_tail *packed_alert(const packed *h)
+{
+    return (const alert_tail *)(packed_idx(h) + ALIGN8(h->nv));
+}
+
+static inline const char *packed_text(const packed *h)
+{
+    return (const char *)packed_alert(h) + (h->type == HF_RECORD_ALERT ? sizeof(alert_tail) : 0);
+}
 
 /* ------------------------------------------------------------------------
  * Addresses and blocks
@@ -211,6 +270,7 @@ hf_view *hf_view_new(const hf_view_limits *lim)
     pthread_rwlockattr_init(&a);
     pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&v->lock, &a);
+    pthread_mutex_init(&v->names_lock, NULL);
     pthread_rwlockattr_destroy(&a);
     v->nslots = 1024;
     v->slots = hf_calloc(v->nslots, sizeof *v->slots);
@@ -249,6 +309,7 @@ void hf_view_free(hf_view *v)
     hf_free(v->slots);
     hf_free(v->scratch);
     pthread_rwlock_destroy(&v->lock);
+    pthread_mutex_destroy(&v->names_lock);
     hf_free(v);
 }
 
@@ -256,70 +317,108 @@ void hf_view_free(hf_view *v)
  * Parsing records (the writer, outside the lock)
  * --------------------------------------------------------------------- */
 
-/* The index of a statistic, registering it when new; -1 when full.  hint:
- * records list their statistics in the same order, so try the next one. */
-static int stat_index(hf_view *v, const char *name, int *hint)
+/* The index of a statistic among the first n, or -1.  hint: records list
+ * their statistics in the same order, so try the next one first. */
+static int stat_find(const hf_view *v, int n, const char *name, size_t len, int *hint)
 {
-    int n = atomic_load_explicit(&v->nstats, memory_order_relaxed);
-    if (*hint < n && strcmp(v->names[*hint], name) == 0) return (*hint)++;
+    if (*hint < n && v->name_len[*hint] == len && memcmp(v->names[*hint], name, len) == 0)
+        return (*hint)++;
     for (int i = 0; i < n; i++)
-        if (strcmp(v->names[i], name) == 0) {
+        if (v->name_len[i] == len && memcmp(v->names[i], name, len) == 0) {
             *hint = i + 1;
             return i;
         }
-    if (n >= HF_VIEW_MAX_STATS) return -1;
-    snprintf(v->names[n], HF_VIEW_STAT_NAME, "%s", name);
-    atomic_store_explicit(&v->nstats, n + 1, memory_order_release);
-    *hint = n + 1;
-    return n;
+    return -1;
 }
 
-/* Every number under node, as name.sub.sub. */
-static void flatten(hf_view *v, const cJSON *node, char *name, size_t nlen, int depth,
-                    parsed *p, int *hint)
+/* The index of a statistic, registering it when new; -1 when full.  Any
+ * thread: names are only added, each written before nstats counts it. */
+static int stat_index(hf_view *v, const char *name, size_t len, int *hint)
 {
-    for (const cJSON *c = node->child; c; c = c->next) {
-        size_t kl = strlen(c->string ? c->string : "");
-        if (nlen + kl + 2 > HF_VIEW_STAT_NAME) continue;
-        size_t l = nlen;
-        if (l) name[l++] = '.';
-        memcpy(name + l, c->string, kl + 1);
-        if (cJSON_IsNumber(c)) {
-            int i = stat_index(v, name, hint);
-            if (i < 0 || p->nv >= HF_VIEW_MAX_STATS) {
-                v->c.stats_refused++;
-            } else {
-                p->idx[p->nv] = (uint8_t)i;
-                p->val[p->nv++] = c->valuedouble;
-            }
-        } else if (cJSON_IsObject(c) && depth < MAX_DEPTH) {
-            flatten(v, c, name, l + kl, depth + 1, p, hint);
-        }
-        name[nlen] = '\0';
+    int n = atomic_load_explicit(&v->nstats, memory_order_acquire);
+    int i = stat_find(v, n, name, len, hint);
+    if (i >= 0) return i;
+    pthread_mutex_lock(&v->names_lock);
+    n = atomic_load_explicit(&v->nstats, memory_order_relaxed);
+    i = stat_find(v, n, name, len, hint);
+    if (i < 0 && n < HF_VIEW_MAX_STATS) {
+        memcpy(v->names[n], name, len);
+        v->names[n][len] = '\0';
+        v->name_len[n] = (uint8_t)len;
+        atomic_store_explicit(&v->nstats, n + 1, memory_order_release);
+        *hint = n + 1;
+        i = n;
+    }
+    pthread_mutex_unlock(&v->names_lock);
+    return i;
+}
+
+/* The members of one record, as the scanner hands them over. */
+typedef struct scan {
+    hf_view *v;
+    parsed  *p;
+    int     *hint;
+    int      type;                 /* the record's enum hf_record_type */
+    int      has_ip, has_stats, has_start, has_end;
+    double   gran_s;               /* NaN until seen */
+} scan;
+
+#define IS(it, lit) hf_recscan_is(it, lit, sizeof lit - 1)
+
+static void on_member(void *ctx, const hf_recscan_item *it)
+{
+    scan *s = ctx;
+    parsed *p = s->p;
+    if (it->depth == 1) {
+        if (IS(it, "src_ip") && it->kind == HF_RECSCAN_STRING)
+            s->has_ip = hf_addr_parse(it->str, it->len, p->addr, &p->family) == 0;
+        else if (IS(it, "stats") && it->kind == HF_RECSCAN_OBJECT)
+            s->has_stats = 1;
+        else if (s->type == HF_RECORD_ALERT && IS(it, "rule") && it->kind == HF_RECSCAN_STRING)
+            snprintf(p->rule, sizeof p->rule, "%.*s", (int)it->len, it->str);
+        else if (s->type == HF_RECORD_ALERT && IS(it, "observed") && it->kind == HF_RECSCAN_NUMBER)
+            p->observed = it->num;
+        else if (s->type == HF_RECORD_ALERT && IS(it, "expected") && it->kind == HF_RECSCAN_NUMBER)
+            p->expected = it->num;
+        return;
+    }
+    if (it->pathlen > 7 && memcmp(it->path, "window.", 7) == 0) {
+        if (it->kind != HF_RECSCAN_NUMBER) return;
+        if (IS(it, "window.start_ms")) p->start = (int64_t)it->num, s->has_start = 1;
+        else if (IS(it, "window.end_ms")) p->end = (int64_t)it->num, s->has_end = 1;
+        else if (IS(it, "window.granularity_s")) s->gran_s = it->num;
+        return;
+    }
+    if (s->type != HF_RECORD_STATS || it->pathlen <= 6 || memcmp(it->path, "stats.", 6) != 0)
+        return;
+    size_t fl = sizeof HF_VIEW_ALERT_FIELD - 1;
+    if (it->pathlen >= fl && memcmp(it->path, HF_VIEW_ALERT_FIELD, fl) == 0 &&
+        (it->pathlen == fl || it->path[fl] == '.')) {      /* the flag, and what it holds */
+        if (it->pathlen == fl)
+            p->alert_flag = it->kind == HF_RECSCAN_TRUE ||
+                            (it->kind == HF_RECSCAN_NUMBER && it->num != 0) ||
+                            ((it->kind == HF_RECSCAN_OBJECT || it->kind == HF_RECSCAN_ARRAY) &&
+                             it->nonempty);
+        return;
+    }
+    if (it->kind != HF_RECSCAN_NUMBER) return;
+    size_t len = it->pathlen - 6;
+    if (len >= HF_VIEW_STAT_NAME) return;
+    int i = stat_index(s->v, it->path + 6, len, s->hint);
+    if (i < 0 || p->nv >= HF_VIEW_MAX_STATS) {
+        p->refused++;
+    } else {
+        p->idx[p->nv] = (uint8_t)i;
+        p->val[p->nv++] = it->num;
     }
 }
 
-static int parse_ip(const cJSON *o, parsed *p)
+/* The granularity's index, or -1. */
+static int gran_index(const hf_view *v, double gran_s)
 {
-    const cJSON *ip = cJSON_GetObjectItemCaseSensitive(o, "src_ip");
-    if (!cJSON_IsString(ip)) return -1;
-    return hf_addr_parse(ip->valuestring, strlen(ip->valuestring), p->addr, &p->family);
-}
-
-/* window: start, end and the granularity's index. */
-static int parse_window(hf_view *v, const cJSON *o, parsed *p)
-{
-    const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "window");
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(w, "start_ms");
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(w, "end_ms");
-    const cJSON *gs = cJSON_GetObjectItemCaseSensitive(w, "granularity_s");
-    if (!cJSON_IsNumber(s) || !cJSON_IsNumber(e) || !cJSON_IsNumber(gs)) return -1;
-    p->start = (int64_t)s->valuedouble;
-    p->end = (int64_t)e->valuedouble;
-    p->g = -1;
     for (int g = 0; g < v->lim.ngrans; g++)
-        if ((double)v->lim.gran_ms[g] == gs->valuedouble * 1000.0) p->g = g;
-    return 0;
+        if ((double)v->lim.gran_ms[g] == gran_s * 1000.0) return g;
+    return -1;
 }
 
 static void parse_one(hf_view *v, const hf_records *b, size_t i, parsed *p, int *hint)
@@ -327,29 +426,71 @@ static void parse_one(hf_view *v, const hf_records *b, size_t i, parsed *p, int 
     const hf_record *r = &b->recs[i];
     memset(p, 0, offsetof(parsed, idx));
     p->type = 0xff;
-    p->text = b->text + r->off;
-    p->len = r->len;
-    p->key = b->text + r->key_off;
-    p->key_len = r->key_len;
-    cJSON *o = cJSON_ParseWithLength(p->text, r->len);
-    if (!o || parse_ip(o, p) < 0) goto done;
+    p->rule[0] = '\0';
+    p->observed = p->expected = NAN;
+    scan s = {v, p, hint, r->type, 0, 0, 0, 0, NAN};
+    if (hf_recscan_walk(b->text + r->off, r->len, 1 + MAX_DEPTH, on_member, &s) < 0 || !s.has_ip)
+        return;
+    int window = s.has_start && s.has_end && !isnan(s.gran_s);
+    p->g = window ? gran_index(v, s.gran_s) : -1;
     if (r->type == HF_RECORD_STATS) {
-        const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "stats");
-        if (parse_window(v, o, p) < 0 || p->g < 0 || !cJSON_IsObject(st)) goto done;
-        char name[HF_VIEW_STAT_NAME] = "";
-        flatten(v, st, name, 0, 1, p, hint);
-        const cJSON *fl = cJSON_GetObjectItemCaseSensitive(o, "alert");
-        p->alert_flag = cJSON_IsTrue(fl) || (cJSON_IsObject(fl) && fl->child) ||
-                        (cJSON_IsArray(fl) && fl->child);
+        if (!window || p->g < 0 || !s.has_stats) return;
         p->type = HF_RECORD_STATS;
     } else if (r->type == HF_RECORD_ALERT) {
-        if (parse_window(v, o, p) < 0) goto done;
+        if (!window) return;
         p->type = HF_RECORD_ALERT;
     } else if (r->type == HF_RECORD_PROFILE) {
         p->type = HF_RECORD_PROFILE;
     }
-done:
-    cJSON_Delete(o);
+}
+
+/* Append record i of b, read into p, to out in its packed form. */
+static void pack_one(const hf_records *b, size_t i, const parsed *p, hf_buf *out)
+{
+    const hf_record *r = &b->recs[i];
+    int alert = p->type == HF_RECORD_ALERT;
+    size_t text = alert || p->type == HF_RECORD_PROFILE ? r->len : 0;
+    size_t key = alert ? r->key_len : 0;
+    size_t size = ALIGN8(sizeof(packed) + (size_t)p->nv * sizeof(double) + ALIGN8(p->nv) +
+                         (alert ? sizeof(alert_tail) : 0) + text + key);
+    hf_buf_reserve(out, size);
+    char *at = out->data + out->len;
+    memset(at, 0, size);
+    packed *h = (packed *)at;
+    h->size = (uint32_t)size;
+    h->type = p->type;
+    h->family = p->family;
+    h->alert_flag = p->alert_flag;
+    h->nv = (uint8_t)p->nv;
+    h->g = (int16_t)p->g;
+    h->refused = (uint16_t)(p->refused < 65535 ? p->refused : 65535);
+    h->key_len = (uint16_t)key;
+    h->text_len = (uint32_t)text;
+    memcpy(h->addr, p->addr, 16);
+    h->start = p->start;
+    h->end = p->end;
+    h->hash = hf_hash_addr(p->addr);
+    memcpy((double *)packed_vals(h), p->val, (size_t)p->nv * sizeof(double));
+    memcpy((uint8_t *)packed_idx(h), p->idx, (size_t)p->nv);
+    if (alert) {
+        alert_tail *t = (alert_tail *)packed_alert(h);
+        t->observed = p->observed;
+        t->expected = p->expected;
+        memcpy(t->rule, p->rule, sizeof t->rule);
+    }
+    memcpy((char *)packed_text(h), b->text + r->off, text);
+    memcpy((char *)packed_text(h) + text, b->text + r->key_off, key);
+    out->len += size;
+}
+
+void hf_view_pack(hf_view *v, const hf_records *b, hf_buf *out)
+{
+    int hint = 0;
+    parsed p;
+    for (size_t i = 0; i < b->n; i++) {
+        parse_one(v, b, i, &p, &hint);
+        pack_one(b, i, &p, out);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -358,7 +499,7 @@ done:
 
 static size_t host_bytes(const hf_view *v)
 {
-    return sizeof(vhost) + (size_t)v->lim.ngrans * sizeof(ring) + 2 * sizeof(uint32_t) +
+    return sizeof(vhost) + (size_t)v->lim.ngrans * sizeof(ring) + 2 * sizeof(hslot) +
            sizeof(vhost *);
 }
 
@@ -367,50 +508,55 @@ static size_t ring_bytes(uint32_t cap, uint32_t stride)
     return (size_t)cap * (sizeof(int64_t) + stride * sizeof(double));
 }
 
-/* The host's index, or -1. */
-static long host_find(const hf_view *v, const uint8_t a[16])
+/* The host of address a (hash: hf_hash_addr(a)), or NULL.  A slot holds the
+ * hash beside the host, so a probe past another host's slot does not touch
+ * that host. */
+static vhost *host_find(const hf_view *v, const uint8_t a[16], uint64_t hash)
 {
     size_t mask = v->nslots - 1;
-    for (size_t s = hf_hash_addr(a) & mask;; s = (s + 1) & mask) {
-        uint32_t e = v->slots[s];
-        if (!e) return -1;
-        if (memcmp(v->hosts[e - 1]->addr, a, 16) == 0) return (long)e - 1;
+    for (size_t s = hash & mask;; s = (s + 1) & mask) {
+        const hslot *e = &v->slots[s];
+        if (!e->h) return NULL;
+        if (e->hash == hash && memcmp(e->h->addr, a, 16) == 0) return e->h;
     }
 }
 
-static void slot_put(hf_view *v, size_t i)
+static void slot_put(hf_view *v, vhost *h, uint64_t hash)
 {
     size_t mask = v->nslots - 1;
-    size_t s = hf_hash_addr(v->hosts[i]->addr) & mask;
-    while (v->slots[s]) s = (s + 1) & mask;
-    v->slots[s] = (uint32_t)i + 1;
+    size_t s = hash & mask;
+    while (v->slots[s].h) s = (s + 1) & mask;
+    v->slots[s] = (hslot){hash, h};
 }
 
 /* The host's entry, made when new; NULL past max_hosts (counted). */
-static vhost *host_get(hf_view *v, const uint8_t a[16], uint8_t family)
+static vhost *host_get(hf_view *v, const uint8_t a[16], uint8_t family, uint64_t hash)
 {
-    long i = host_find(v, a);
-    if (i >= 0) return v->hosts[i];
+    vhost *h = host_find(v, a, hash);
+    if (h) return h;
     if (v->nhosts >= v->lim.max_hosts) {
         v->c.hosts_refused++;
         return NULL;
     }
     if (2 * (v->nhosts + 1) > v->nslots) {
-        hf_free(v->slots);
+        hslot *old = v->slots;
+        size_t nold = v->nslots;
         v->nslots *= 2;
         v->slots = hf_calloc(v->nslots, sizeof *v->slots);
-        for (size_t k = 0; k < v->nhosts; k++) slot_put(v, k);
+        for (size_t k = 0; k < nold; k++)
+            if (old[k].h) slot_put(v, old[k].h, old[k].hash);
+        hf_free(old);
     }
     if (v->nhosts == v->hosts_cap) {
         v->hosts_cap = v->hosts_cap ? 2 * v->hosts_cap : 256;
         v->hosts = hf_realloc(v->hosts, v->hosts_cap * sizeof *v->hosts);
     }
-    vhost *h = hf_calloc(1, sizeof *h + (size_t)v->lim.ngrans * sizeof(ring));
+    h = hf_calloc(1, sizeof *h + (size_t)v->lim.ngrans * sizeof(ring));
     memcpy(h->addr, a, 16);
     h->family = family;
     h->alert_until = INT64_MIN;
-    v->hosts[v->nhosts] = h;
-    slot_put(v, v->nhosts++);
+    v->hosts[v->nhosts++] = h;
+    slot_put(v, h, hash);
     v->c.memory += host_bytes(v);
     return h;
 }
@@ -460,11 +606,13 @@ static long ring_find(const ring *r, int64_t start)
     return -1;
 }
 
-static void ring_put(hf_view *v, ring *r, const parsed *p)
+static void ring_put(hf_view *v, ring *r, const packed *p)
 {
+    const uint8_t *idx = packed_idx(p);
+    const double *val = packed_vals(p);
     uint32_t need = 0;
     for (int k = 0; k < p->nv; k++)
-        if (p->idx[k] + 1u > need) need = p->idx[k] + 1u;
+        if (idx[k] + 1u > need) need = idx[k] + 1u;
     uint32_t nstats = (uint32_t)atomic_load_explicit(&v->nstats, memory_order_relaxed);
     if (!r->cap) ring_relayout(v, r, RING_MIN, nstats);
     else if (need > r->stride) ring_relayout(v, r, r->cap, nstats);
@@ -494,7 +642,7 @@ static void ring_put(hf_view *v, ring *r, const parsed *p)
     }
     double *row = r->vals + (size_t)ring_slot(r, (uint32_t)at) * r->stride;
     for (uint32_t k = 0; k < r->stride; k++) row[k] = NAN;
-    for (int k = 0; k < p->nv; k++) row[p->idx[k]] = p->val[k];
+    for (int k = 0; k < p->nv; k++) row[idx[k]] = val[k];
 }
 
 /* Note window start as seen at g (the list keeps the latest `history`). */
@@ -517,11 +665,13 @@ static void win_seen(hf_view *v, int g, int64_t start)
         v->shown_until[g] = w->start[w->n - 1];   /* the ones before it are complete */
 }
 
-static void alert_put(hf_view *v, const parsed *p)
+static void alert_put(hf_view *v, const packed *p)
 {
+    const alert_tail *t = packed_alert(p);
+    const char *text = packed_text(p), *key = text + p->text_len;
     int i = 0;
     while (i < v->nalerts && (strlen(v->alerts[i].id) != p->key_len ||
-                              memcmp(v->alerts[i].id, p->key, p->key_len) != 0))
+                              memcmp(v->alerts[i].id, key, p->key_len) != 0))
         i++;
     if (i == v->nalerts && v->nalerts == v->lim.max_alerts) {   /* drop the oldest */
         v->c.memory -= v->alerts[0].json_len + 64;
@@ -534,30 +684,34 @@ static void alert_put(hf_view *v, const parsed *p)
     if (i == v->nalerts) v->nalerts++;
     else v->c.memory -= a->json_len + 64;
     alert_clear(a);
-    a->id = hf_strndup(p->key, p->key_len);
-    a->json = hf_strndup(p->text, p->len);
-    a->json_len = p->len;
+    a->id = hf_strndup(key, p->key_len);
+    a->json = hf_strndup(text, p->text_len);
+    a->json_len = p->text_len;
     memcpy(a->addr, p->addr, 16);
     a->end_ms = p->end;
     a->until = p->end + v->lim.alert_hold_ms;
+    memcpy(a->rule, t->rule, sizeof a->rule);
+    a->observed = t->observed;
+    a->expected = t->expected;
     v->c.memory += a->json_len + 64;
-    vhost *h = host_get(v, p->addr, p->family);
+    vhost *h = host_get(v, p->addr, p->family, p->hash);
     if (h && a->until > h->alert_until) h->alert_until = a->until;
 }
 
-static void store(hf_view *v, const parsed *p)
+static void store(hf_view *v, const packed *p)
 {
     if (p->type == 0xff) {
         v->c.bad_records++;
         return;
     }
     v->c.records++;
+    v->c.stats_refused += p->refused;
     if (p->type == HF_RECORD_ALERT) {
         v->c.alerts++;
         alert_put(v, p);
         return;
     }
-    vhost *h = host_get(v, p->addr, p->family);
+    vhost *h = host_get(v, p->addr, p->family, p->hash);
     if (!h) return;
     if (p->type == HF_RECORD_PROFILE) {
         v->c.profiles++;
@@ -565,10 +719,10 @@ static void store(hf_view *v, const parsed *p)
         hf_free(h->profile);
         h->profile = NULL;
         h->profile_len = 0;
-        if (p->len <= MAX_PROFILE && v->c.memory + p->len <= v->lim.memory) {
-            h->profile = hf_strndup(p->text, p->len);
-            h->profile_len = p->len;
-            v->c.memory += p->len;
+        if (p->text_len <= MAX_PROFILE && v->c.memory + p->text_len <= v->lim.memory) {
+            h->profile = hf_strndup(packed_text(p), p->text_len);
+            h->profile_len = p->text_len;
+            v->c.memory += p->text_len;
         }
         return;
     }
@@ -579,21 +733,48 @@ static void store(hf_view *v, const parsed *p)
         h->alert_until = p->end + v->lim.gran_ms[p->g];
 }
 
-size_t hf_view_apply(hf_view *v, const hf_records *b)
+size_t hf_view_store(hf_view *v, const void *data, size_t len)
 {
-    if (b->n > v->scratch_cap) {
-        hf_free(v->scratch);
-        v->scratch_cap = b->n;
-        v->scratch = hf_malloc(b->n * sizeof *v->scratch);
+    size_t n = 0;
+    const char *at = data, *end = at + len;
+    for (; end - at >= (ptrdiff_t)sizeof(packed); at += ((const packed *)at)->size) {
+        if (n == v->scratch_cap) {
+            v->scratch_cap = v->scratch_cap ? 2 * v->scratch_cap : 4096;
+            v->scratch = hf_realloc(v->scratch, v->scratch_cap * sizeof *v->scratch);
+        }
+        v->scratch[n++] = (const packed *)at;
     }
-    int hint = 0;
-    for (size_t i = 0; i < b->n; i++) parse_one(v, b, i, &v->scratch[i], &hint);
+    const packed **r = v->scratch;
     pthread_rwlock_wrlock(&v->lock);
     uint64_t bad = v->c.bad_records;
-    for (size_t i = 0; i < b->n; i++) store(v, &v->scratch[i]);
+    for (size_t i = 0; i < n; i++) {
+        /* the host table is far bigger than a cache: ask for the slot of
+         * the record PREFETCH ahead, and for the host of the one half as
+         * far ahead, whose slot is there by now */
+        if (i + PREFETCH < n) __builtin_prefetch(&v->slots[r[i + PREFETCH]->hash & (v->nslots - 1)]);
+        if (i + PREFETCH / 2 < n) {
+            const packed *q = r[i + PREFETCH / 2];
+            const hslot *e = &v->slots[q->hash & (v->nslots - 1)];
+            if (e->h && e->hash == q->hash) {
+                __builtin_prefetch(e->h);
+                if (q->type == HF_RECORD_STATS) __builtin_prefetch(&e->h->rings[q->g]);
+            }
+        }
+        store(v, r[i]);
+    }
     bad = v->c.bad_records - bad;
     pthread_rwlock_unlock(&v->lock);
     return (size_t)bad;
+}
+
+size_t hf_view_apply(hf_view *v, const hf_records *b)
+{
+    hf_buf out;
+    hf_buf_init(&out, b->n * 256 + 64);
+    hf_view_pack(v, b, &out);
+    size_t bad = hf_view_store(v, out.data, out.len);
+    hf_buf_release(&out);
+    return bad;
 }
 
 void hf_view_publish(hf_view *v, int64_t until_ms)
@@ -944,15 +1125,14 @@ int hf_view_host(hf_view *v, const uint8_t addr[16], int g, hf_buf *out,
                  char *err, size_t errlen)
 {
     pthread_rwlock_rdlock(&v->lock);
-    long i = host_find(v, addr);
-    if (i < 0) {
+    const vhost *h = host_find(v, addr, hf_hash_addr(addr));
+    if (!h) {
         pthread_rwlock_unlock(&v->lock);
         char s[HF_ADDR_STRLEN];
         hf_addr_format(addr, is_v4(addr) ? 4 : 6, s);
         snprintf(err, errlen, "no record of host %s is held", s);
         return 404;
     }
-    const vhost *h = v->hosts[i];
     int nstats = atomic_load_explicit(&v->nstats, memory_order_acquire);
     hf_buf_puts(out, "{\"ip\":");
     put_addr(out, h->addr, h->family);
@@ -1097,17 +1277,10 @@ int hf_view_alert_lines(hf_view *v, int n, char (*lines)[160])
     for (int i = v->nalerts - 1; i >= 0 && k < n; i--) {
         const valert *a = &v->alerts[i];
         if (a->until <= v->event_end) continue;
-        cJSON *o = cJSON_ParseWithLength(a->json, a->json_len);
-        const cJSON *rule = cJSON_GetObjectItemCaseSensitive(o, "rule");
-        const cJSON *obs = cJSON_GetObjectItemCaseSensitive(o, "observed");
-        const cJSON *exp = cJSON_GetObjectItemCaseSensitive(o, "expected");
         char ip[HF_ADDR_STRLEN];
         hf_addr_format(a->addr, is_v4(a->addr) ? 4 : 6, ip);
         snprintf(lines[k++], 160, "%-39s %-24s observed %g, expected %g", ip,
-                 cJSON_IsString(rule) ? rule->valuestring : "?",
-                 cJSON_IsNumber(obs) ? obs->valuedouble : NAN,
-                 cJSON_IsNumber(exp) ? exp->valuedouble : NAN);
-        cJSON_Delete(o);
+                 a->rule[0] ? a->rule : "?", a->observed, a->expected);
     }
     pthread_rwlock_unlock(&v->lock);
     return k;

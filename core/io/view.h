@@ -1,10 +1,11 @@
 /* view.h -- what the HTTP view and `--top` show: bounded snapshots of the
  * records, kept in memory, published at window close.
  *
- * The view is fed the records an output is written (hf_view_apply, from
- * one thread: the output's own, never a worker) and answers the questions
- * of the API (api.c) and of the terminal summary (out_top.c) from many
- * threads at once:
+ * The view is fed the records an output is written in two steps: read
+ * (hf_view_pack: in the worker that writes them, several at once, into a
+ * compact form) and stored (hf_view_store: by one thread, the output's own).
+ * It answers the questions of the API (api.c) and of the terminal summary
+ * (out_top.c) from many threads at once:
  *
  *   host table ── host ── per granularity, a ring of its latest windows:
  *   (address)              start ms, and one value per statistic
@@ -16,6 +17,12 @@
  * Statistics are the numbers under a host record's "stats", flattened into
  * dotted names ("total.bytes", "tcp_flags.SYN", "peer_number"), registered
  * as they first appear (at most HF_VIEW_MAX_STATS).
+ *
+ * A host is shown with an open alert while a host_alert record of it is
+ * open (alert_hold after its window), or for one window's length after a
+ * host record whose HF_VIEW_ALERT_FIELD is true, a non-zero number or a
+ * non-empty object or array (the rules open, say).  Which field host
+ * records carry is issue 13's to decide; this is the one place to change.
  *
  * Memory is bounded: at most max_hosts hosts, rings of at most `history`
  * windows that grow only while `memory` allows (after that a full ring drops
@@ -37,6 +44,7 @@
 #define HF_VIEW_STAT_NAME 64       /* a statistic's dotted name and its NUL */
 #define HF_VIEW_MAX_CELLS 256      /* a heat map: at most 8 bits of zoom */
 #define HF_VIEW_MAX_TOP   1000
+#define HF_VIEW_ALERT_FIELD "stats.alert"   /* a host record's open-alert flag (above) */
 
 typedef struct hf_view hf_view;
 
@@ -77,8 +85,15 @@ enum hf_view_agg { HF_VIEW_SUM, HF_VIEW_MAX, HF_VIEW_MEAN, HF_VIEW_HOSTS };
 hf_view *hf_view_new(const hf_view_limits *lim);
 void hf_view_free(hf_view *v);
 
-/* Take a batch of records (one thread at a time).  Parses outside the lock,
- * stores under it.  Returns the number of records not understood. */
+/* Read a batch of records into out, in the compact form hf_view_store
+ * takes (about 190 bytes a host record; alerts and profiles keep their
+ * text).  Any thread, several at once; takes no lock but, for a statistic
+ * seen for the first time, the one that registers names. */
+void hf_view_pack(hf_view *v, const hf_records *batch, hf_buf *out);
+/* Store len bytes of records packed by hf_view_pack (one thread at a
+ * time), under the lock.  Returns the number of records not understood. */
+size_t hf_view_store(hf_view *v, const void *packed, size_t len);
+/* Both, for one batch. */
 size_t hf_view_apply(hf_view *v, const hf_records *batch);
 /* Show windows of every granularity that end at or before until_ms (every
  * worker has emitted them).  INT64_MAX shows everything held. */

@@ -3,9 +3,10 @@
  * view and publishes the windows every worker has closed.  Shared by the
  * outputs that show a view (out_http.c, out_top.c).
  *
- * hf_viewq_write() never waits: it copies the batch, or, when the queue
- * holds max_bytes already, counts the batch as dropped (a view is a window
- * onto the records, not one of their destinations).  The thread reads the
+ * hf_viewq_write() never waits: it reads the batch into the view's compact
+ * form (hf_view_pack, in the calling worker) and queues it, or, when the
+ * queue holds max_bytes already, counts the batch as dropped (a view is a
+ * window onto the records, not one of their destinations).  The thread reads the
  * run loop's closed_until *before* taking the queue, so every record of a
  * window it then publishes is in what it applies; without the run loop's
  * counters the view publishes by itself (hf_view_publish_auto). */
@@ -25,7 +26,7 @@ typedef struct hf_viewq hf_viewq;
  * 250 ms).  NULL when the thread cannot start. */
 hf_viewq *hf_viewq_new(hf_view *view, size_t max_bytes,
                        void (*on_round)(void *ctx), void *ctx);
-/* A copy of the batch for the thread; never waits.  Returns 0. */
+/* The batch, read, for the thread; never waits.  Returns 0. */
 int hf_viewq_write(hf_viewq *q, const hf_records *b);
 /* The run loop's counters (io.h, watch); NULL: publish by itself. */
 void hf_viewq_watch(hf_viewq *q, hf_run_counters_fn fn, void *ctx);

@@ -1,8 +1,10 @@
 /* test_view.c -- the HTTP view's store (view.c) and API (api.c), without
  * HTTP: blocks, heat maps against sums made here, rings and their bounds,
- * publishing at window close, top hosts, alerts, and every route's answer
- * to bad parameters (a JSON error with a 4xx status, never a crash). */
+ * publishing at window close, top hosts, alerts and the host records'
+ * alert flag, batches read on several threads at once, and every route's
+ * answer to bad parameters (a JSON error with a 4xx status, never a crash). */
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -514,6 +516,124 @@ TEST(statistics_past_the_limit_are_refused_and_counted)
     hf_view_free(v);
 }
 
+/* The buffer's text as a C string (the terminator is not counted). */
+static const char *cstr(hf_buf *b)
+{
+    hf_buf_putc(b, '\0');
+    b->len--;
+    return b->data;
+}
+
+TEST(a_host_records_alert_flag_marks_its_host)
+{
+    hf_view_limits l = limits(8);
+    hf_view *v = hf_view_new(&l);
+    recs *b = calloc(1, sizeof *b);
+    hf_buf_init(&b->text, 1 << 16);
+    /* HF_VIEW_ALERT_FIELD is stats.alert: true, a number other than 0, a
+     * non-empty object or array say "open"; false, 0, {} and [] do not */
+    static const char *const flag[] = {"false", "true", "{}", "[\"profile_deviation\"]", "1", "0",
+                                       "{\"rules\":1}", "[]"};
+    static const int open[] = {0, 1, 0, 1, 1, 0, 1, 0};
+    for (int i = 0; i < 8; i++)
+        rec_add(b, HF_RECORD_STATS,
+                "{\"id\":\"10.0.0.%d/10/0\",\"src_ip\":\"10.0.0.%d\",\"window\":{\"start_ms\":%lld,"
+                "\"end_ms\":%lld,\"granularity_s\":10},\"stats\":{\"total\":{\"bytes\":1},\"alert\":%s}}",
+                i, i, (long long)T0, (long long)T0 + 10000, flag[i]);
+    CHECK_EQ_INT(apply(v, b), 0);
+    hf_view_publish(v, INT64_MAX);
+    hf_view_block blk;
+    char err[256];
+    hf_view_block_parse("10.0.0.0/24", &blk, err, sizeof err);
+    hf_buf out;
+    hf_buf_init(&out, 4096);
+    CHECK(hf_view_heatmap(v, &blk, 8, G10, INT64_MIN, 0, HF_VIEW_SUM, &out, err, sizeof err) == 0);
+    for (int i = 0; i < 8; i++) {
+        char cell[128];
+        snprintf(cell, sizeof cell, "\"block\":\"10.0.0.%d\",\"value\":1,\"hosts\":1,\"alerts\":%d", i, open[i]);
+        CHECK(strstr(cstr(&out), cell) != NULL);
+    }
+    hf_view_counters c;
+    hf_view_counters_get(v, &c);
+    CHECK_EQ_INT(c.nstats, 1);            /* the flag is not a statistic, even as a number */
+    /* the flag holds for one window: a record two windows later closes it */
+    stats(b, "10.0.0.9", 10, T0 + 20000, 1, 1);
+    apply(v, b);
+    out.len = 0;
+    CHECK(hf_view_heatmap(v, &blk, 8, G10, T0, 0, HF_VIEW_SUM, &out, err, sizeof err) == 0);
+    CHECK(strstr(cstr(&out), "\"alerts\":1") == NULL);
+    hf_buf_release(&out);
+    hf_buf_release(&b->text);
+    free(b);
+    hf_view_free(v);
+}
+
+/* Several workers read their batches at once (hf_view_pack), each with
+ * statistics the view has not seen; one thread stores them. */
+typedef struct packer {
+    hf_view *v;
+    int      id;
+    hf_buf   packed;
+} packer;
+
+static void *pack_main(void *arg)
+{
+    packer *p = arg;
+    recs *b = calloc(1, sizeof *b);
+    hf_buf_init(&b->text, 1 << 16);
+    for (int round = 0; round < 50; round++) {
+        for (int i = 0; i < 20; i++)
+            rec_add(b, HF_RECORD_STATS,
+                    "{\"id\":\"10.%d.0.%d/10/0\",\"src_ip\":\"10.%d.0.%d\",\"window\":{\"start_ms\":%lld,"
+                    "\"end_ms\":%lld,\"granularity_s\":10},\"stats\":{\"only_%d_%d\":1,\"shared\":%d}}",
+                    p->id, i, p->id, i, (long long)T0, (long long)T0 + 10000, p->id, round % 10, i);
+        hf_records r = {b->text.data, b->text.len, b->r, b->n};
+        hf_view_pack(p->v, &r, &p->packed);
+        b->n = 0;
+        b->text.len = 0;
+    }
+    hf_buf_release(&b->text);
+    free(b);
+    return NULL;
+}
+
+TEST(batches_read_on_several_threads_store_as_one)
+{
+    hf_view_limits l = limits(8);
+    hf_view *v = hf_view_new(&l);
+    packer p[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        p[i] = (packer){v, i + 1, {0}};
+        hf_buf_init(&p[i].packed, 1024);
+        pthread_create(&t[i], NULL, pack_main, &p[i]);
+    }
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ_INT(hf_view_store(v, p[i].packed.data, p[i].packed.len), 0);
+        hf_buf_release(&p[i].packed);
+    }
+    hf_view_publish(v, INT64_MAX);
+    hf_view_counters c;
+    hf_view_counters_get(v, &c);
+    CHECK_EQ_INT(c.nstats, 4 * 10 + 1);   /* each name once, whichever thread saw it first */
+    CHECK_EQ_INT(c.records, 4 * 50 * 20);
+    char err[256];
+    int shared = hf_view_stat(v, "shared", err, sizeof err);
+    hf_view_block blk;
+    hf_view_block_parse("10.0.0.0/8", &blk, err, sizeof err);
+    hf_buf out;
+    hf_buf_init(&out, 4096);
+    CHECK(hf_view_heatmap(v, &blk, 8, G10, INT64_MIN, shared, HF_VIEW_SUM, &out, err, sizeof err) == 0);
+    for (int i = 1; i <= 4; i++) {                /* 0 + 1 + ... + 19 in each /16 */
+        char cell[96];
+        snprintf(cell, sizeof cell, "\"block\":\"10.%d.0.0/16\",\"value\":190,\"hosts\":20", i);
+        CHECK(strstr(cstr(&out), cell) != NULL);
+    }
+    hf_buf_release(&out);
+    hf_view_free(v);
+}
+
 int main(void)
 {
     RUN(blocks_parse_and_clear_host_bits);
@@ -526,5 +646,7 @@ int main(void)
     RUN(records_not_understood_are_counted);
     RUN(api_routes_answer_and_refuse_bad_parameters);
     RUN(statistics_past_the_limit_are_refused_and_counted);
+    RUN(a_host_records_alert_flag_marks_its_host);
+    RUN(batches_read_on_several_threads_store_as_one);
     return UNIT_END();
 }
