@@ -1,6 +1,11 @@
 /* view_feed.c -- feed host records (NDJSON, as `hostflow run -o -` writes
- * them) to an output plugin through its table (io.h), as the run loop
- * would: the driver of the HTTP view's tests and of its load test.
+ * them) to an output plugin through its table (io.h), as the run would.
+ *
+ * The HTTP view's tests drive a real `hostflow run`; this driver is kept
+ * for one thing a run cannot do yet: hand the view a host_alert record,
+ * which only the profiles and rules of issue 13 will make.  tests/web/e2e.js
+ * feeds it a run's records and one alert to check the page's alert list
+ * and a host's alert card.  Drop it once a run can raise an alert.
  *
  *   view_feed [-o http:127.0.0.1:0 | -o top:] [-w 10s,30s,1m,5m] [-n CIDR,...]
  *             [-s KEY=VALUE]... [--linger] [FILE|-]
@@ -12,11 +17,12 @@
  * Records are handed over in batches, as workers hand theirs: a batch ends
  * where the window (granularity and start) changes, at 4096 records, or
  * when the input has nothing more to read right now (a live pipe).  The
- * driver plays the run loop's part too: it hands the output a counters
+ * driver plays the run's part too: it hands the output a counters
  * function (io.h, watch) whose closed_until is the newest window start
  * seen (with one worker, every window ending by then has come), and
- * INT64_MAX once the input has ended.  --linger keeps the output open after the end of the input until
- * SIGINT or SIGTERM (a finite file, served). */
+ * INT64_MAX once the input has ended.  --linger keeps the output open
+ * after the end of the input until SIGINT or SIGTERM (a finite file,
+ * served). */
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
