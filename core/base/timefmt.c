@@ -16,9 +16,12 @@
  * dates) and liberal only where ISO 8601 / RFC 3339 are: 'T', 't' or ' '
  * between date and time, '.' or ',' before 1 to 9 digits of fraction (cut,
  * not rounded, to milliseconds), 'Z', 'z', +HH:MM, +HHMM or +HH as the zone,
- * and no zone at all meaning UTC.  A leap second (:60) is accepted and
+ * and no zone at all meaning UTC, or the zone given to hf_time_parse_iso_tz()
+ * (base/tz.h: nfdump writes local time without an offset).  A leap second (:60) is accepted and
  * counted as the first second of the next minute. */
 #include "base/timefmt.h"
+
+#include "base/tz.h"
 
 /* 9999-12-31T23:59:59.999Z, the last instant either direction handles. */
 #define TIME_MAX_MS 253402300799999LL
@@ -28,9 +31,8 @@
  * Calendar arithmetic
  * --------------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (y 0..9999,
- * m 1..12).  The year is counted from 400 BC so that it stays positive. */
-static int64_t days_from_civil(unsigned y, unsigned m, unsigned d)
+/* The year is counted from 400 BC so that it stays positive. */
+int64_t hf_time_days_from_civil(unsigned y, unsigned m, unsigned d)
 {
     y = y + 400 - (m <= 2);                        /* years start in March */
     unsigned era = y / 400, yoe = y % 400;         /* year of era, 0..399 */
@@ -40,8 +42,7 @@ static int64_t days_from_civil(unsigned y, unsigned m, unsigned d)
     return (int64_t)era * 146097 + doe - 719468 - 146097;
 }
 
-/* The inverse: the date of day z (days since 1970-01-01). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void hf_time_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -101,6 +102,11 @@ static int parse_zone(const char *s, size_t len, int64_t *offset_ms)
  *     YYYY-MM-DDTHH:MM:SS  (19 bytes), then fraction and zone. */
 int hf_time_parse_iso(const char *s, size_t len, int64_t *ms)
 {
+    return hf_time_parse_iso_tz(s, len, NULL, ms);
+}
+
+int hf_time_parse_iso_tz(const char *s, size_t len, const hf_tz *tz, int64_t *ms)
+{
     if (len < 19) return -1;
     if (s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':') return -1;
     if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return -1;
@@ -127,9 +133,10 @@ int hf_time_parse_iso(const char *s, size_t len, int64_t *ms)
     int64_t offset_ms = 0;
     if (i < len && parse_zone(s + i, len - i, &offset_ms) != 0) return -1;
 
-    int64_t t = days_from_civil(year, mon, day) * MS_PER_DAY
+    int64_t t = hf_time_days_from_civil(year, mon, day) * MS_PER_DAY
               + ((int64_t)hour * 3600 + min * 60 + sec) * 1000 + frac_ms
               - offset_ms;
+    if (i == len && tz) t = hf_tz_to_utc(tz, t);     /* no zone: the input's */
     if (t < 0 || t > TIME_MAX_MS) return -1;
     *ms = t;
     return 0;
@@ -158,7 +165,7 @@ size_t hf_time_format_iso(int64_t ms, char *out)
     int64_t day = ms / MS_PER_DAY, in_day = ms % MS_PER_DAY;
     int64_t y;
     unsigned m, d;
-    civil_from_days(day, &y, &m, &d);
+    hf_time_civil_from_days(day, &y, &m, &d);
 
     char *p = out;
     p = put_digits(p, y, 4);            *p++ = '-';

@@ -11,6 +11,16 @@
  * 0, or -1 when the text is not such a timestamp or the instant lies outside
  * 1970-01-01T00:00:00.000Z .. 9999-12-31T23:59:59.999Z. */
 int hf_time_parse_iso(const char *s, size_t len, int64_t *ms);
+/* The same, reading a time without a zone as local time of tz (base/tz.h;
+ * NULL: UTC).  Times with 'Z' or an offset keep theirs.  Safe on any
+ * thread. */
+struct hf_tz;
+int hf_time_parse_iso_tz(const char *s, size_t len, const struct hf_tz *tz, int64_t *ms);
+
+/* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (y 0..9999,
+ * m 1..12, d 1..31), and the inverse. */
+int64_t hf_time_days_from_civil(unsigned y, unsigned m, unsigned d);
+void hf_time_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
 /* Write ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (at least 25 bytes,
  * NUL-terminated); ms outside the range above is clamped into it.
