@@ -31,8 +31,8 @@
  * Calendar arithmetic
  * --------------------------------------------------------------------- */
 
-/* The year is counted from 400 BC so that it stays positive. */
-int64_t hf_time_days_from_civil(unsigned y, unsigned m, unsigned d)
+/* Days since 1970-01-01 of y-m-d; the year is counted from 400 BC so that it stays positive. */
+static inline int64_t days_from_civil(unsigned y, unsigned m, unsigned d)
 {
     y = y + 400 - (m <= 2);                        /* years start in March */
     unsigned era = y / 400, yoe = y % 400;         /* year of era, 0..399 */
@@ -53,6 +53,11 @@ void hf_time_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *d = doy - (153 * mp + 2) / 5 + 1;
     *m = mp < 10 ? mp + 3 : mp - 9;
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+int64_t hf_time_days_from_civil(unsigned y, unsigned m, unsigned d)
+{
+    return days_from_civil(y, m, d);
 }
 
 static int is_leap(unsigned y)
@@ -133,7 +138,7 @@ int hf_time_parse_iso_tz(const char *s, size_t len, const hf_tz *tz, int64_t *ms
     int64_t offset_ms = 0;
     if (i < len && parse_zone(s + i, len - i, &offset_ms) != 0) return -1;
 
-    int64_t t = hf_time_days_from_civil(year, mon, day) * MS_PER_DAY
+    int64_t t = days_from_civil(year, mon, day) * MS_PER_DAY
               + ((int64_t)hour * 3600 + min * 60 + sec) * 1000 + frac_ms
               - offset_ms;
     if (i == len && tz) t = hf_tz_to_utc(tz, t);     /* no zone: the input's */
