@@ -121,6 +121,22 @@ static void push_names(lua_State *L, char **names, int n)
     }
 }
 
+/* Push analyses.params (Lua text the configuration loader made of plain
+ * values, or NULL) as a table: name -> { key = value, ... }. */
+static void push_params(lua_State *L, const char *text)
+{
+    if (text) {
+        lua_pushfstring(L, "return %s", text);
+        if (luaL_loadstring(L, lua_tostring(L, -1)) == 0 && lua_pcall(L, 0, 1, 0) == 0 &&
+            lua_istable(L, -1)) {
+            lua_remove(L, -2);
+            return;
+        }
+        lua_pop(L, 2);
+    }
+    lua_newtable(L);
+}
+
 /* Load the runtime and the analyses; leaves process/emit in the registry. */
 static int lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t errlen)
 {
@@ -148,6 +164,10 @@ static int lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t errlen
     lua_setfield(L, -2, "enable");
     push_names(L, w->cfg->disable.v, w->cfg->disable.n);
     lua_setfield(L, -2, "disable");
+    push_names(L, w->cfg->order.v, w->cfg->order.n);
+    lua_setfield(L, -2, "order");
+    push_params(L, w->cfg->params);
+    lua_setfield(L, -2, "params");
     if (lua_pcall(L, 1, 3, 0) != 0) goto lua_error;
     w->ref_control = luaL_ref(L, LUA_REGISTRYINDEX);
     w->ref_emit = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -423,8 +443,9 @@ static void check_plan(hf_worker *w, hf_plan *plan)
         lua_rawseti(L, -2, i + 1);
     }
     lua_pushboolean(L, plan->manual);
+    push_params(L, plan->params);
     hf_file_result *res = plan->results + (size_t)w->id * (size_t)plan->nfiles;
-    int ok = lua_call_n(w, w->ref_control, 4, 1, "reload check") == 0;
+    int ok = lua_call_n(w, w->ref_control, 5, 1, "reload check") == 0;
     if (ok && !lua_istable(L, -1)) {
         lua_pop(L, 1);
         ok = 0;
