@@ -27,7 +27,7 @@ local schema = require "hostflow.schema"
 local json = require "hostflow.json"
 local jutil = require "jit.util"
 local vmdef = require "jit.vmdef"
-require "hostflow.query"            -- the declarations of the batch reader
+local sources = require "hostflow.query.source"
 
 local C = base.C
 local fmt = string.format
@@ -161,7 +161,7 @@ function M.main(opts)
   end
 
   -- 2. run it: whole (one state per host) and halves (every other flow)
-  local input = ffi.cast("hf_query_input *", opts.input)
+  local source = sources.of(opts.input)
   local arena = ffi.gc(C.hf_ffi_arena_new(), C.hf_ffi_arena_free)
   C.hf_ffi_arena_use(arena)
   local hosts, order = {}, {}          -- raw address -> { whole, half = {a, b}, flows, text }
@@ -188,7 +188,6 @@ function M.main(opts)
   local half_rows = ffi.new("uint8_t *[?]", 1024)
   local errors = error_log()
   local half_failed = false
-  local flows_p, lines_p = ffi.new("const hf_flow *[1]"), ffi.new("const double *[1]")
   local max_flows = opts.max_flows or math.huge
   local fed = 0
 
@@ -234,15 +233,14 @@ function M.main(opts)
 
   jit.flush()
   while fed < max_flows do
-    local n = C.hf_query_read(input, flows_p, lines_p)
-    if n < 0 then
-      say("hostflow: check: %s", ffi.string(C.hf_query_input_error(input)))
+    local read, flows, _, n = pcall(source.read)
+    if not read then
+      say("hostflow: check: %s", tostring(flows))
       flush()
       return 1
     end
     if n == 0 then break end
     if fed + n > max_flows then n = max_flows - fed end
-    local flows = flows_p[0]
     for i = 0, n - 1 do
       local h = host_of(flows[i])
       h.flows = h.flows + 1
@@ -261,9 +259,8 @@ function M.main(opts)
     fed = fed + n
   end
 
-  local lines, rejected = C.hf_query_count(input, "lines"), C.hf_query_count(input, "rejected")
-  say("flows     %d fed from %s (%d lines, %d rejected), as one window", fed,
-      ffi.string(C.hf_query_input_name(input)), lines, rejected)
+  local lines, rejected = source.count("lines"), source.count("rejected")
+  say("flows     %d fed from %s (%d lines, %d rejected), as one window", fed, source.name, lines, rejected)
   say("hosts     %d (every source address)", #order)
 
   -- 3. results: every host's, encoded as the record's field is

@@ -1,9 +1,11 @@
 -- hostflow.json: Lua values into JSON text, appended to a C buffer (hf_buf).
 --
--- Used for analysis results, which go straight into the host records; no
--- Lua string is built per record.  A top-level object is written with an
--- analysis's declared `keys` in that order (and only those); other objects
--- with their keys sorted, so records are byte-for-byte reproducible.
+-- The one JSON writer of the Lua side: analysis results, which go straight
+-- into the host records (no Lua string is built per record), and the text
+-- of `hostflow check`, `hostflow query -f json` and hostflow.testing.  A
+-- top-level object is written with an analysis's declared `keys` in that
+-- order (and only those); other objects with their keys sorted, so records
+-- are byte-for-byte reproducible.
 --
 -- Speed: this runs once per host, analysis and window, so it is the hot
 -- path of a window's close.  Text goes into the buffer with ffi.copy while
@@ -169,14 +171,32 @@ end
 
 M.encode = encode
 
---- v as a JSON string (for tests and tools).
-function M.tostring(v, keys)
+--- Append an object of the fields names[1..n] of t to buf, in that order,
+-- every one written (a missing one as null): the rows of `hostflow query`.
+function M.encode_fields(buf, t, names)
+  put(buf, "{")
+  for i = 1, #names do
+    if i > 1 then put(buf, ",") end
+    put_key(buf, names[i])
+    encode(buf, t[names[i]], nil, 1)
+  end
+  put(buf, "}")
+end
+
+-- fn(buf, ...) into a fresh buffer, as a Lua string.
+local function to_string(fn, ...)
   local b = ffi.new("hf_buf")
-  local ok, err = pcall(encode, b, v, keys, 0)
+  local ok, err = pcall(fn, b, ...)
   local s = b.data ~= nil and ffi.string(b.data, b.len) or ""
   C.hf_buf_release(b)
   if not ok then error(err, 0) end
   return s
 end
+
+--- v as a JSON string (for tests and tools).
+function M.tostring(v, keys) return to_string(encode, v, keys, 0) end
+
+--- M.encode_fields as a JSON string.
+function M.fields_tostring(t, names) return to_string(M.encode_fields, t, names) end
 
 return M

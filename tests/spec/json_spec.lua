@@ -127,6 +127,12 @@ describe("json encoder", function()
       assert.equal("{}", encode({ a = 1 }, { "missing" }))
     end)
 
+    it("writes the fields asked for in their order, a missing one as null (encode_fields)", function()
+      assert.equal('{"z":1,"a":null,"t":{"x":[1,2]}}',
+                   json.fields_tostring({ a = nil, z = 1, t = { x = { 1, 2 } }, other = 3 }, { "z", "a", "t" }))
+      assert.equal("{}", json.fields_tostring({ a = 1 }, {}))
+    end)
+
     it("applies the declared keys to the top object only, and sorts the keys below it", function()
       assert.equal('{"y":{"a":1,"y":2},"x":0}', encode({ x = 0, y = { y = 2, a = 1 } }, { "y", "x" }))
     end)
