@@ -10,6 +10,8 @@
 --
 --   the analysis     name, version, order, file
 --   its state        each field's kind and place, bytes per host
+--   keys             the fields result() returned beyond `keys` (written after
+--                    them, in name order), or that it returns none
 --   the run          flows fed, hosts; errors raised in update() and result()
 --                    (caught, counted, with file:line and a host)
 --   the JIT          whether the update loop compiled (trace events through
@@ -25,6 +27,7 @@ local ffi = require "ffi"
 local base = require "hostflow.base"
 local schema = require "hostflow.schema"
 local json = require "hostflow.json"
+local shape = require "hostflow.shape"
 local jutil = require "jit.util"
 local vmdef = require "jit.vmdef"
 local sources = require "hostflow.query.source"
@@ -266,10 +269,17 @@ function M.main(opts)
   -- 3. results: every host's, encoded as the record's field is
   local result = spec.result or schema.default_result(s)
   local buf = ffi.new("hf_buf")
+  local listed, unlisted = {}, {}        -- keys, and the fields results had beyond them
+  for _, k in ipairs(spec.keys or {}) do listed[k] = true end
   local function field_text(st)
     buf.len = 0
     local v = result(ffi.cast(s.ptr, st))
     if v == nil then return nil end
+    if spec.keys and type(v) == "table" then
+      for k in pairs(v) do
+        if not listed[k] and not unlisted[k] then unlisted[k] = true; unlisted[#unlisted + 1] = tostring(k) end
+      end
+    end
     json.encode(buf, v, spec.keys, 0)
     return ffi.string(buf.data, buf.len)
   end
@@ -302,6 +312,18 @@ function M.main(opts)
   C.hf_buf_release(buf)
 
   -- the report
+  if spec.keys then
+    local list = table.concat(spec.keys, ", ")
+    if #unlisted > 0 then
+      table.sort(unlisted)
+      say("keys      %s first; result() also returned %s, written after them in name order", list,
+          table.concat(unlisted, ", "))
+    elseif shape.closed(spec.result, spec.keys) then
+      say("keys      %s; result() returns no other field", list)
+    else
+      say("keys      %s first; any other field result() returns follows them in name order", list)
+    end
+  end
   if fed == 0 then
     say("jit       nothing ran: no flows")
   elseif loop_traces > 0 and #nyi == 0 then

@@ -13,7 +13,8 @@
 -- primitives below.  update() sees one flow (hf_flow, see lua/README.md) and
 -- the host's state; result() turns the state into the host record's value
 -- under stats.<name> (a number, a string, a boolean or a table of those; nil
--- leaves the field out).
+-- leaves the field out).  `keys` (optional) orders the fields of a table
+-- result: those listed first, in order, then the others by name.
 
 local base = require "hostflow.base"
 

@@ -174,6 +174,16 @@ describe("analysis interface", function()
     it("accepts a list of strings", function()
       assert.is_true(hf.validate(spec { keys = { "FIN", "SYN" } }))
     end)
+
+    it("orders the result's fields: the listed first, then any other by name, none lost", function()
+      local testing = require "hostflow.testing"
+      local t = testing.load(hf.analysis(spec {
+        keys = { "n", "a" },
+        result = function(s) return { z = 1, n = s.n, b = 2 } end,
+      }))
+      t:feed { src = "10.0.0.1" }
+      assert.equal('{"n":1,"b":2,"z":1}', t:json("10.0.0.1"))
+    end)
   end)
 
   describe("other values", function()

@@ -41,6 +41,7 @@ local loops = require "hostflow.runtime.loops"
 local isolation = require "hostflow.runtime.isolation"
 local reload = require "hostflow.runtime.reload"
 local jobm = require "hostflow.runtime.job"
+local shape = require "hostflow.shape"
 
 local band, bor, lshift = bit.band, bit.bor, bit.lshift
 local M = {}
@@ -105,11 +106,14 @@ function Runtime:wanted(name)
 end
 
 --- An analysis: one loaded version (spec, its state s) of one file.
+-- keys_closed: its result() returns no key outside spec.keys (shape.lua),
+-- decided once, before its functions run compiled.
 function Runtime:new_analysis(spec, s, src, path)
   self.next_id = self.next_id + 1
   return { id = self.next_id, name = spec.name, version = spec.version, file = path, src = src,
            spec = spec, schema = s, enabled = true, minute = 0, errors_minute = 0,
-           second = 0, logged = 0, suppressed = 0 }
+           second = 0, logged = 0, suppressed = 0,
+           keys_closed = spec.keys ~= nil and shape.closed(spec.result, spec.keys) }
 end
 
 --- The counters slot of a name (one per name for the whole run); when all
@@ -251,6 +255,7 @@ function M.start(opts)
   end
   local rt = Runtime.new(opts)
   rt:load(opts)
+  M.started = rt          -- the runtime of this Lua state (one per worker), for specs
   return function() rt:process() end,
          function() rt:emit() end,
          function(...) return rt:control(...) end

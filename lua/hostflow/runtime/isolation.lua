@@ -29,10 +29,10 @@ M.LOG_ERROR, M.LOG_WARN, M.LOG_INFO = 0, 1, 2
 M.LOG_BURST = 5                     -- error lines per analysis and second
 
 --- Log a line through the core (stderr, with hostflow's prefix and level).
+-- The runtime's modules call it as isolation.log, so a spec can listen.
 function M.log(level, fmt, ...)
   C.hf_ffi_log(level, string.format(fmt, ...))
 end
-local log = M.log
 
 --- Turn analysis a off or on in every set that has it.
 function M.set_enabled(rt, a, on)
@@ -52,7 +52,7 @@ end
 function M.disable(rt, a, why)
   if not a.enabled then return end
   rt:set_enabled(a, false)
-  log(M.LOG_ERROR, "analysis %s (%s) disabled in worker %d: %s; its field is left out of the "
+  M.log(M.LOG_ERROR, "analysis %s (%s) disabled in worker %d: %s; its field is left out of the "
       .. "records until a reload (SIGHUP, or a change to the file)", a.name, a.file, rt.worker, why)
 end
 
@@ -70,7 +70,7 @@ function M.failed(rt, a, err, host)
     a.logged = a.logged + 1
     local more = a.suppressed > 0 and string.format(" (%d similar lines suppressed)", a.suppressed) or ""
     a.suppressed = 0
-    log(M.LOG_WARN, "analysis %s (%s) failed for host %s; its field is left out of the "
+    M.log(M.LOG_WARN, "analysis %s (%s) failed for host %s; its field is left out of the "
         .. "host's record: %s%s", a.name, a.file, host, tostring(err), more)
   else
     a.suppressed = a.suppressed + 1

@@ -69,10 +69,13 @@ function M.of(a, off, index, bitv, pos)
   local loops = a.loops[key]
   if loops then return loops end
   local s, spec = a.schema, a.spec
+  -- a result() that can return no key outside `keys` gets the encoder that
+  -- does not look for others (hostflow.shape, json.only)
+  local keys = spec.keys and (a.keys_closed and json.only(spec.keys) or spec.keys)
   loops = {
     run = compile(M.RUN_SRC, "update:" .. a.name, spec.update, s.ptr, off, pos),
     emit = compile(M.EMIT_SRC, "result:" .. a.name, spec.result or schema.default_result(s),
-                   s.ptr, off, pos, json.encode, spec.keys, bitv,
+                   s.ptr, off, pos, json.encode, keys, bitv,
                    job.row, job.omitted, job.frag_open, job.frag_close),
   }
   a.loops[key] = loops

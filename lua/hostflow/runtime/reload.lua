@@ -22,7 +22,6 @@ local check = require "hostflow.runtime.check"
 local isolation = require "hostflow.runtime.isolation"
 local jobm = require "hostflow.runtime.job"
 
-local log = isolation.log
 local M = {}
 
 local function iso(ms)
@@ -153,8 +152,8 @@ function M.commit(rt, id, accepted, from_ms, layout, gen, manual)
     rt.loaded = new_loaded
   end
   if rt.worker == 0 then
-    for _, l in ipairs(refused) do log(isolation.LOG_ERROR, "%s", l) end
-    for _, l in ipairs(lines) do log(isolation.LOG_INFO, "%s%s", l, when) end
+    for _, l in ipairs(refused) do isolation.log(isolation.LOG_ERROR, "%s", l) end
+    for _, l in ipairs(lines) do isolation.log(isolation.LOG_INFO, "%s%s", l, when) end
   end
   return changed
 end
