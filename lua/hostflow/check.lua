@@ -8,7 +8,7 @@
 -- (hf_state_init, hf_state_merge), as in one window that holds every flow.
 -- It reports:
 --
---   the analysis     name, version, order, file
+--   the analysis     name, version, its own order if any, file
 --   its state        each field's kind and place, bytes per host
 --   keys             the fields result() returned beyond `keys` (written after
 --                    them, in name order), or that it returns none
@@ -146,7 +146,8 @@ function M.main(opts)
   local cs = ffi.new("hf_schema")
   cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
 
-  say("analysis  %s, version %s, order %s (%s)", spec.name, tostring(spec.version), tostring(spec.order), path)
+  say("analysis  %s, version %s%s (%s)", spec.name, tostring(spec.version),
+      spec.order and (", order " .. tostring(spec.order)) or "", path)
   say("state     %d field%s, %d bytes per host%s", s.nfields, s.nfields == 1 and "" or "s", s.size,
       (function()
         for _, n in ipairs(s.names) do

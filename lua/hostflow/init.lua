@@ -113,7 +113,6 @@ function hf.analysis(spec)
   local ok, err = hf.validate(spec)
   if not ok then error(err, 2) end
   spec.version = spec.version or 1
-  spec.order = spec.order or 100
   return setmetatable(spec, { __hostflow_analysis = true })
 end
 

@@ -65,4 +65,52 @@ return hf.analysis {
       assert.is_true(w.runtime.sets[0].list[1].a.keys_closed)
     end)
   end)
+
+  describe("the order of the fields", function()
+    local function named(name, order)
+      return helper.write_file(name .. ".lua", string.format([[
+local hf = require "hostflow"
+return hf.analysis {
+  name = %q,%s
+  state = { n = hf.counter() },
+  update = function(s) s.n = s.n + 1 end,
+  result = function(s) return s.n end,
+}
+]], name, order and ("\n  order = " .. order .. ",") or ""))
+    end
+
+    local function field_names(record)
+      local names = {}
+      for name in record:gmatch('"([%w_]+)":') do names[#names + 1] = name end
+      return names
+    end
+
+    it("is Stream4Flow's for the shipped analyses when the configuration gives none", function()
+      w = helper.worker { files = files { "tcp_flags", "peer_number", "total", "dport_count", "avg_flow_duration" } }
+      w:feed { { src = "10.0.0.1", proto = 17 } }
+      assert.same({ "total", "flow", "packets", "bytes", "avg_flow_duration", "dport_count", "peer_number" },
+                  field_names(w:records()["10.0.0.1"]))
+    end)
+
+    it("is the configuration's (analyses.order) for the analyses it names", function()
+      w = helper.worker { files = { named("a"), named("b"), named("c") }, order = { "c", "a", "b" } }
+      w:feed { { src = "10.0.0.1" } }
+      assert.same({ "c", "a", "b" }, field_names(w:records()["10.0.0.1"]))
+    end)
+
+    it("puts the analyses it does not name after them: by their own order, then by name", function()
+      w = helper.worker { files = { named("zeta"), named("beta", 5), named("alpha"), named("first"),
+                                    named("gamma", 1) },
+                          order = { "first", "missing" } }
+      w:feed { { src = "10.0.0.1" } }
+      assert.same({ "first", "gamma", "beta", "alpha", "zeta" }, field_names(w:records()["10.0.0.1"]))
+    end)
+
+    it("refuses an order that is not a list of names", function()
+      assert.has_error(function() helper.worker { files = { named("a") }, order = "a" } end,
+                       "analyses.order: expected a list of analysis names")
+      assert.has_error(function() helper.worker { files = { named("a") }, order = { "a", 3 } } end,
+                       "analyses.order[2]: expected an analysis name, got number")
+    end)
+  end)
 end)

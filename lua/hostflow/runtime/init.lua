@@ -30,8 +30,9 @@
 --
 -- opts (from the C side): job (light userdata: the worker's hf_job), layout
 -- (light userdata: the first layout), files (the analysis paths), enable
--- and disable (lists of names, or nil), distinct_exact, worker (its
--- number), batch (flows per batch).
+-- and disable (lists of names, or nil), order (analyses.order: a list of
+-- names, the order of the fields in the records; nil: DEFAULT_ORDER),
+-- distinct_exact, worker (its number), batch (flows per batch).
 
 local ffi = require "ffi"
 local bit = require "bit"
@@ -69,9 +70,21 @@ local function as_set(list)
   return s
 end
 
-local function by_order(a, b)
-  if a.spec.order ~= b.spec.order then return a.spec.order < b.spec.order end
-  return a.name < b.name
+--- The order of the fields in the records when the configuration gives
+-- none (analyses.order): Stream4Flow's.
+M.DEFAULT_ORDER = { "total", "avg_flow_duration", "dport_count", "peer_number", "tcp_flags" }
+
+-- The rank of each name in an order list (analyses.order), checked.
+local function ranks(order)
+  if type(order) ~= "table" then error("analyses.order: expected a list of analysis names", 0) end
+  local rank = {}
+  for i, name in ipairs(order) do
+    if type(name) ~= "string" then
+      error(string.format("analyses.order[%d]: expected an analysis name, got %s", i, type(name)), 0)
+    end
+    rank[name] = rank[name] or i
+  end
+  return rank
 end
 
 -- ------------------------------------------------------------------------
@@ -93,6 +106,7 @@ function Runtime.new(opts)
     next_id = 0,
     pending = nil,      -- the reload being checked: { id, files, results, cand }
     pos = ffi.new("int[1]"),   -- where a loop is: the flow or host that failed
+    rank = ranks(opts.order or M.DEFAULT_ORDER),
   }, Runtime)
   rt.check_opts = { distinct_exact = opts.distinct_exact,
                     wanted = function(name) return rt:wanted(name) end }
@@ -137,10 +151,30 @@ function Runtime:slot_of(name)
   return slot
 end
 
+--- Sort analyses into the order of their fields in the records: those the
+-- configuration names (analyses.order) in its order, then those with an
+-- `order` of their own by it, then the rest; ties by name.
+function Runtime:sort(list)
+  local rank = self.rank
+  local function key(a)
+    if rank[a.name] then return 1, rank[a.name] end
+    if a.spec.order then return 2, a.spec.order end
+    return 3, 0
+  end
+  table.sort(list, function(a, b)
+    local ga, ka = key(a)
+    local gb, kb = key(b)
+    if ga ~= gb then return ga < gb end
+    if ka ~= kb then return ka < kb end
+    return a.name < b.name
+  end)
+  return list
+end
+
 --- Lay the analyses of list out in layout as generation gen, with their
 -- loops; the set becomes sets[gen].
 function Runtime:build_set(list, layout, gen)
-  table.sort(list, by_order)
+  self:sort(list)
   if #list > jobm.MAX_ANALYSES then error("too many analyses (at most 64)", 0) end
   local set = { gen = gen, list = {}, disabled = 0ULL }
   for _, a in ipairs(list) do
