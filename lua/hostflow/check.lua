@@ -10,6 +10,7 @@
 --
 --   the analysis     name, version, its own order if any, file
 --   its state        each field's kind and place, bytes per host
+--   its params       each parameter's value (the configuration's, if any)
 --   keys             the fields result() returned beyond `keys` (written after
 --                    them, in name order), or that it returns none
 --   the run          flows fed, hosts; errors raised in update() and result()
@@ -28,6 +29,8 @@ local base = require "hostflow.base"
 local schema = require "hostflow.schema"
 local json = require "hostflow.json"
 local shape = require "hostflow.shape"
+local params = require "hostflow.params"
+local runtime_check = require "hostflow.runtime.check"
 local jutil = require "jit.util"
 local vmdef = require "jit.vmdef"
 local sources = require "hostflow.query.source"
@@ -118,8 +121,17 @@ local function error_log()
   return log
 end
 
+-- The keys of t, sorted.
+local function sorted(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return keys
+end
+
 --- Run the check.  opts: file, input (hf_query_input * as light userdata),
--- hosts (how many to show), max_flows, strict, distinct_exact, write.
+-- hosts (how many to show), max_flows, strict, distinct_exact, params (the
+-- configuration's analyses.params: name -> values), write.
 function M.main(opts)
   local out = {}
   local function say(f, ...) out[#out + 1] = fmt(f, ...) .. "\n" end
@@ -145,6 +157,13 @@ function M.main(opts)
   end
   local cs = ffi.new("hf_schema")
   cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
+  local p, perr = runtime_check.params(spec, opts.params)
+  if not p then
+    say("hostflow: check: %s: %s", path, perr)
+    say("FAILED: %s does not load", path)
+    flush()
+    return 1
+  end
 
   say("analysis  %s, version %s%s (%s)", spec.name, tostring(spec.version),
       spec.order and (", order " .. tostring(spec.order)) or "", path)
@@ -162,6 +181,16 @@ function M.main(opts)
     local f = s.fields[i - 1]
     say("            %-" .. width .. "s  %-11s offset %3d, %3d bytes: %s", name, spec.state[name].ctype,
         f.offset, ffi.sizeof(spec.state[name].ctype), kind_text(spec.state[name], f.param))
+  end
+  if spec.params then
+    local set = opts.params and opts.params[spec.name] or {}
+    local parts = {}
+    for _, k in ipairs(sorted(spec.params)) do
+      local v = params.text(rawget(p.values, k))
+      parts[#parts + 1] = set[k] ~= nil and fmt("%s = %s (configured; default %s)", k, v,
+                                                 params.text(spec.params[k])) or fmt("%s = %s", k, v)
+    end
+    say("params    %s", #parts > 0 and table.concat(parts, ", ") or "none")
   end
 
   -- 2. run it: whole (one state per host) and halves (every other flow)
@@ -186,7 +215,7 @@ function M.main(opts)
   end
 
   local pos = ffi.new("int[1]")
-  local run = assert(loadstring(runtime.RUN_SRC, "=update:" .. spec.name))(spec.update, s.ptr, 0, pos)
+  local run = assert(loadstring(runtime.RUN_SRC, "=update:" .. spec.name))(spec.update, s.ptr, 0, pos, p.view)
   local rows = ffi.new("uint8_t *[?]", 1024)
   local half_flows = ffi.new("hf_flow[?]", 1024)
   local half_rows = ffi.new("uint8_t *[?]", 1024)
@@ -274,7 +303,7 @@ function M.main(opts)
   for _, k in ipairs(spec.keys or {}) do listed[k] = true end
   local function field_text(st)
     buf.len = 0
-    local v = result(ffi.cast(s.ptr, st))
+    local v = result(ffi.cast(s.ptr, st), p.view)
     if v == nil then return nil end
     if spec.keys and type(v) == "table" then
       for k in pairs(v) do

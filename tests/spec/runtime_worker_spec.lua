@@ -113,4 +113,89 @@ return hf.analysis {
                        "analyses.order[2]: expected an analysis name, got number")
     end)
   end)
+
+  describe("parameters", function()
+    local BIG = [[
+local hf = require "hostflow"
+return hf.analysis {
+  name = "big",
+  params = { threshold = 1000, label = "big" },
+  state = { n = hf.counter(), big = hf.counter() },
+  keys = { "label", "n", "big" },
+  update = function(s, flow, params)
+    s.n = s.n + 1
+    if flow.bytes >= params.threshold then s.big = s.big + 1 end
+  end,
+  result = function(s, params) return { label = params.label, n = s.n, big = s.big } end,
+}
+]]
+    local T1, T2 = 1764165600000, 1764165630000        -- two windows, 30 s apart
+    local FLOWS = { { src = "10.0.0.1", bytes = 100 }, { src = "10.0.0.1", bytes = 5000 } }
+    local function at(t, flows)
+      local out = {}
+      for i, f in ipairs(flows) do out[i] = helper.copy(f); out[i].start_ms, out[i].end_ms = t, t end
+      return out
+    end
+
+    it("gives update() and result() the declared defaults", function()
+      w = helper.worker { files = { helper.write_file("big.lua", BIG) } }
+      w:feed(at(T1, FLOWS))
+      assert.same({ ["10.0.0.1"] = '"big":{"label":"big","n":2,"big":1}' }, w:records(T1))
+    end)
+
+    it("gives them the configuration's values (opts.params)", function()
+      w = helper.worker { files = { helper.write_file("big.lua", BIG) },
+                          params = { big = { threshold = 50, label = "over 50" } } }
+      w:feed(at(T1, FLOWS))
+      assert.same({ ["10.0.0.1"] = '"big":{"label":"over 50","n":2,"big":2}' }, w:records(T1))
+    end)
+
+    it("refuses at start a value of another type or an unknown name, naming analysis, key and what was expected",
+       function()
+      local path = helper.write_file("big.lua", BIG)
+      assert.has_error(function() helper.worker { files = { path }, params = { big = { threshold = "50" } } } end,
+                       path .. ': analyses.params.big.threshold: expected a number, as its default 1000, '
+                       .. 'got a string ("50")')
+      assert.has_error(function() helper.worker { files = { path }, params = { bgi = { threshold = 5 } } } end,
+                       "analyses.params.bgi: no analysis named 'bgi'")
+      assert.has_error(function() helper.worker { files = { path }, params = { big = 5 } } end,
+                       "analyses.params.big: expected a table of parameter values, got number")
+    end)
+
+    it("reloads changed values as a changed file: checked, then at the boundary, logged", function()
+      local big, total = helper.write_file("big.lua", BIG), helper.analysis_path("total")
+      w = helper.worker { files = { big, total } }
+      w:feed(at(T1, FLOWS))
+      local res = w:control("prepare", 1, { big, total }, false, { big = { threshold = 50 } })
+      assert.same({ "new", "same" }, { res[1].state, res[2].state })
+      assert.is_true(w:control("commit", 1, { true, false }, T2, false))
+      assert.matches("^big: reloaded %(params%), version 1: threshold = 50 %(was 1000%), for windows from ",
+                     w.log[#w.log])
+      w:feed(at(T1, FLOWS)):feed(at(T2, FLOWS))
+      assert.matches('"big":{"label":"big","n":4,"big":2}', w:records(T1)["10.0.0.1"], 1, true)  -- old window
+      assert.matches('"big":{"label":"big","n":2,"big":2}', w:records(T2)["10.0.0.1"], 1, true)  -- new
+    end)
+
+    it("keeps the values when a reload gives none, and is the same when they do not change", function()
+      local big = helper.write_file("big.lua", BIG)
+      w = helper.worker { files = { big }, params = { big = { threshold = 50 } } }
+      assert.equal("same", w:control("prepare", 1, { big }, true, nil)[1].state)
+      assert.equal("same", w:control("prepare", 2, { big }, true, { big = { threshold = 50 } })[1].state)
+      assert.equal("new", w:control("prepare", 3, { big }, true, {})[1].state)        -- back to the defaults
+    end)
+
+    it("refuses a bad value at a reload, naming it, and the running version keeps its values", function()
+      local big = helper.write_file("big.lua", BIG)
+      w = helper.worker { files = { big } }
+      local res = w:control("prepare", 1, { big }, false, { big = { threshold = "high" } })
+      assert.equal("failed", res[1].state)
+      assert.equal(big .. ': analyses.params.big.threshold: expected a number, as its default 1000, got a string '
+                   .. '("high")', res[1].why)
+      res = w:control("prepare", 2, { big }, false, { big = { label = 7 }, other = { x = 1 } })
+      assert.equal("failed", res[1].state)
+      assert.matches("analyses.params.other: no analysis named 'other' (ignored)", w.log[#w.log], 1, true)
+      w:feed(at(T1, FLOWS))
+      assert.same({ ["10.0.0.1"] = '"big":{"label":"big","n":2,"big":1}' }, w:records(T1))
+    end)
+  end)
 end)

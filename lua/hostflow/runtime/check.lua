@@ -3,7 +3,8 @@
 -- load_file() compiles a file and validates the table it returns;
 -- check() is what a reload runs in every worker before a version may take
 -- over (and what a worker runs over its files at start): compile the text,
--- run the file, validate its table (hf.validate), lay its state out
+-- run the file, validate its table (hf.validate), resolve its parameters
+-- under the configuration's (hostflow.params), lay its state out
 -- (hostflow.schema) and run it over sample flows -- update() over
 -- CHECK_FLOWS flows, result() of CHECK_HOSTS hosts, encoded as JSON -- all
 -- interpreted (the JIT off for the file's functions) under an instruction
@@ -19,6 +20,7 @@ local base = require "hostflow.base"
 local hf = require "hostflow"
 local schema = require "hostflow.schema"
 local json = require "hostflow.json"
+local params = require "hostflow.params"
 
 local C = base.C
 local M = {}
@@ -184,9 +186,10 @@ local function limited(budget, what, fn, ...)
 end
 jit.off(limited)
 
--- The sample run of an analysis whose state is s (schema.build): update()
--- over M.CHECK_FLOWS flows, then result() of each sample host, encoded.
-local function sample_run(spec, s)
+-- The sample run of an analysis whose state is s (schema.build), with its
+-- parameters p (M.params): update() over M.CHECK_FLOWS flows, then result()
+-- of each sample host, encoded.
+local function sample_run(spec, s, p)
   local cs = ffi.new("hf_schema")
   cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
   local size = 8 * math.ceil(s.size / 8)
@@ -194,10 +197,10 @@ local function sample_run(spec, s)
   for h = 0, M.CHECK_HOSTS - 1 do C.hf_state_init(cs, mem + h * size) end
   local flows = M.sample_flows(M.CHECK_FLOWS)
   local update, result = spec.update, spec.result or schema.default_result(s)
-  local T, keys = s.ptr, spec.keys
+  local T, keys, view = s.ptr, spec.keys, p.view
   local buf = ffi.new("hf_buf")
   for i = 0, M.CHECK_FLOWS - 1 do
-    local ok, err = pcall(update, ffi.cast(T, mem + (i % M.CHECK_HOSTS) * size), flows[i])
+    local ok, err = pcall(update, ffi.cast(T, mem + (i % M.CHECK_HOSTS) * size), flows[i], view)
     if not ok then
       error(string.format("%s (update, sample flow %d: %s -> %s, protocol %d, port %d)",
                           tostring(err), i + 1, SAMPLE_HOSTS[i % 4 + 1], base.addr_text(flows[i].dst),
@@ -206,7 +209,7 @@ local function sample_run(spec, s)
   end
   for h = 0, M.CHECK_HOSTS - 1 do
     local ok, err = pcall(function()
-      local v = result(ffi.cast(T, mem + h * size))
+      local v = result(ffi.cast(T, mem + h * size), view)
       if v ~= nil then json.encode(buf, v, keys, 0) end
     end)
     if not ok then
@@ -214,16 +217,48 @@ local function sample_run(spec, s)
     end
   end
   C.hf_buf_release(buf)
+  if params.key(p.values) ~= p.key then
+    error(string.format("%s: it changed its params, which are read-only (now %s)", spec.name,
+                        params.describe(p.values)), 0)
+  end
   return mem
 end
 jit.off(sample_run, true)
 
+--- The configuration's parameters (analyses.params: analysis name -> a
+-- table of values; nil: none), checked for shape; each analysis's values
+-- are checked against its declaration when it is loaded.
+function M.overrides(overrides)
+  if overrides == nil then return {} end
+  if type(overrides) ~= "table" then
+    error("analyses.params: expected a table of analysis names and their parameters, got " .. type(overrides), 0)
+  end
+  for name, values in pairs(overrides) do
+    if type(name) ~= "string" then error("analyses.params: expected analysis names as keys, got " .. type(name), 0) end
+    if type(values) ~= "table" then
+      error(string.format("analyses.params.%s: expected a table of parameter values, got %s", name, type(values)), 0)
+    end
+  end
+  return overrides
+end
+
+--- The parameters of an analysis (spec) under the configuration's
+-- overrides (analyses.params: name -> values, or nil): { values, view (what
+-- update and result get), key (equal for equal values) }, or nil and a
+-- message naming analyses.params.NAME.KEY.
+function M.params(spec, overrides)
+  local values, err = params.resolve(spec, overrides and overrides[spec.name])
+  if not values then return nil, err end
+  return { values = values, view = params.view(values), key = params.key(values) }
+end
+
 --- Check an analysis's text as a reload does: compile it, run the file,
--- validate its table, build its state, and run it over sample flows, all
--- with the JIT off for the file's functions and under an instruction
--- limit.  opts: distinct_exact, wanted (a function of the name: false
--- skips the sample run).  Returns the analysis table and its state
--- (schema.build), or nil and "file:line: message".
+-- validate its table, resolve its parameters, build its state, and run it
+-- over sample flows, all with the JIT off for the file's functions and
+-- under an instruction limit.  opts: distinct_exact, wanted (a function of
+-- the name: false skips the sample run), params (analyses.params: name ->
+-- values).  Returns the analysis table, its state (schema.build) and its
+-- parameters (M.params), or nil and "file:line: message".
 function M.check(src, path, opts)
   opts = opts or {}
   local chunk, err = compile_chunk(src, path)
@@ -231,21 +266,23 @@ function M.check(src, path, opts)
   jit.off(chunk, true)                  -- every function of the file: hooks see them
   local arena = C.hf_ffi_arena_new()    -- the sets of the sample run grow here
   C.hf_ffi_arena_use(arena)
-  local ok, spec, s = limited(M.CHECK_INSTRUCTIONS, "loading it", function()
+  local ok, spec, s, p = limited(M.CHECK_INSTRUCTIONS, "loading it", function()
     local sp, why = make(chunk, path)
     if not sp then error(why, 0) end
-    if opts.wanted and not opts.wanted(sp.name) then return sp end
+    local pp, perr = M.params(sp, opts.params)
+    if not pp then error(perr, 0) end
+    if opts.wanted and not opts.wanted(sp.name) then return sp, nil, pp end
     local st = schema.build(sp, opts.distinct_exact or 64)
-    return sp, st
+    return sp, st, pp
   end)
   if ok and s then
-    local ok2, why = limited(M.CHECK_INSTRUCTIONS, "it", sample_run, spec, s)
+    local ok2, why = limited(M.CHECK_INSTRUCTIONS, "it", sample_run, spec, s, p)
     if not ok2 then ok, spec = false, why end
   end
   C.hf_ffi_arena_free(arena)
   if not ok then return nil, with_path(path, spec) end
   jit.on(chunk, true)
-  return spec, s
+  return spec, s, p
 end
 
 return M

@@ -32,7 +32,9 @@
 -- (light userdata: the first layout), files (the analysis paths), enable
 -- and disable (lists of names, or nil), order (analyses.order: a list of
 -- names, the order of the fields in the records; nil: DEFAULT_ORDER),
--- distinct_exact, worker (its number), batch (flows per batch).
+-- params (analyses.params: analysis name -> { parameter = value }; nil:
+-- every analysis with its defaults), distinct_exact, worker (its number),
+-- batch (flows per batch).
 
 local ffi = require "ffi"
 local bit = require "bit"
@@ -96,6 +98,7 @@ function Runtime.new(opts)
   local rt = setmetatable({
     job = jobm.new(opts.job),
     worker = opts.worker,
+    distinct_exact = opts.distinct_exact,
     batch = opts.batch or 1024,
     enable = as_set(opts.enable),
     leave_out = as_set(opts.disable) or {},
@@ -107,10 +110,15 @@ function Runtime.new(opts)
     pending = nil,      -- the reload being checked: { id, files, results, cand }
     pos = ffi.new("int[1]"),   -- where a loop is: the flow or host that failed
     rank = ranks(opts.order or M.DEFAULT_ORDER),
+    overrides = check.overrides(opts.params),   -- analyses.params: name -> values
   }, Runtime)
-  rt.check_opts = { distinct_exact = opts.distinct_exact,
-                    wanted = function(name) return rt:wanted(name) end }
+  rt.wanted_fn = function(name) return rt:wanted(name) end
   return rt
+end
+
+--- The options of a check (check.lua) under the parameters overrides.
+function Runtime:check_opts(overrides)
+  return { distinct_exact = self.distinct_exact, wanted = self.wanted_fn, params = overrides }
 end
 
 --- Whether the configuration runs the analysis called name
@@ -119,13 +127,14 @@ function Runtime:wanted(name)
   return (not self.enable or self.enable[name]) and not self.leave_out[name]
 end
 
---- An analysis: one loaded version (spec, its state s) of one file.
--- keys_closed: its result() returns no key outside spec.keys (shape.lua),
--- decided once, before its functions run compiled.
-function Runtime:new_analysis(spec, s, src, path)
+--- An analysis: one loaded version (spec, its state s, its parameters p:
+-- check.params) of one file.  keys_closed: its result() returns no key
+-- outside spec.keys (shape.lua), decided once, before its functions run
+-- compiled.
+function Runtime:new_analysis(spec, s, p, src, path)
   self.next_id = self.next_id + 1
   return { id = self.next_id, name = spec.name, version = spec.version, file = path, src = src,
-           spec = spec, schema = s, enabled = true, minute = 0, errors_minute = 0,
+           spec = spec, schema = s, params = p, enabled = true, minute = 0, errors_minute = 0,
            second = 0, logged = 0, suppressed = 0,
            keys_closed = spec.keys ~= nil and shape.closed(spec.result, spec.keys) }
 end
@@ -204,13 +213,13 @@ function Runtime:load(opts)
     if not f then error(ferr, 0) end
     local src = f:read("*a")
     f:close()
-    local spec, s = check.check(src, path, self.check_opts)
+    local spec, s, p = check.check(src, path, self:check_opts(self.overrides))
     if not spec then error(s, 0) end
     if by_name[spec.name] then
       error(string.format("%s: analysis name '%s' is already used by %s",
                           path, spec.name, by_name[spec.name].file), 0)
     end
-    local a = self:new_analysis(spec, s, src, path)
+    local a = self:new_analysis(spec, s, p, src, path)
     by_name[spec.name] = a
     if self:wanted(spec.name) then
       list[#list + 1] = a
@@ -219,6 +228,9 @@ function Runtime:load(opts)
   end
   for name in pairs(self.enable or {}) do
     if not by_name[name] then error("analyses.enable: no analysis named '" .. name .. "'", 0) end
+  end
+  for name in pairs(self.overrides) do
+    if not by_name[name] then error(string.format("analyses.params.%s: no analysis named '%s'", name, name), 0) end
   end
   self:build_set(list, opts.layout, 0)
   if self.worker == 0 then

@@ -11,6 +11,11 @@
 --                                       window w, encoded as JSON into buf,
 --                                       host i's text at fr's off[i], len[i]
 --
+-- The version's parameters (its read-only view, hostflow.params) are an
+-- upvalue of both, the same table for every call: update(s, flow, params),
+-- result(s, params).  A change of parameters makes a new version, with
+-- loops of its own.
+--
 -- Both write the index they are at to pos[0] before each call, so that the
 -- runtime (isolation.lua) can resume after a flow or host that raised an
 -- error.  The window and the fragments are reached through
@@ -24,12 +29,12 @@ local M = {}
 
 -- update() over a batch.
 M.RUN_SRC = [[
-local update, T, off, pos = ...
+local update, T, off, pos, params = ...
 local cast = require("ffi").cast
 return function(flows, rows, first, n)
   for i = first, n - 1 do
     pos[0] = i
-    update(cast(T, rows[i] + off), flows[i])
+    update(cast(T, rows[i] + off), flows[i], params)
   end
 end
 ]]
@@ -37,7 +42,7 @@ end
 -- result() over the hosts of a window.  check: some rows of the window leave
 -- this analysis out (their omit bits).
 M.EMIT_SRC = [[
-local result, T, off, pos, encode, keys, bitv, row_of, omitted, frag_open, frag_close = ...
+local result, T, off, pos, encode, keys, bitv, row_of, omitted, frag_open, frag_close, params = ...
 local cast = require("ffi").cast
 return function(w, fr, buf, first, n, check)
   for i = first, n - 1 do
@@ -46,7 +51,7 @@ return function(w, fr, buf, first, n, check)
     frag_open(fr, i, start)
     local row = row_of(w, i)
     if not (check and omitted(w, i, bitv)) then
-      local v = result(cast(T, row + off))
+      local v = result(cast(T, row + off), params)
       if v ~= nil then encode(buf, v, keys, 0) end
     end
     frag_close(fr, i, buf.len - start)
@@ -58,9 +63,9 @@ local function compile(src, name, ...)
   return assert(loadstring(src, "=" .. name))(...)
 end
 
---- The loops of analysis a (a loaded version: a.spec, a.schema) with its
--- state at offset off of the rows and at position index of its layout
--- (bit 1 << index in the omit bits); pos is the runtime's int[1].  The same
+--- The loops of analysis a (a loaded version: a.spec, a.schema, a.params)
+-- with its state at offset off of the rows and at position index of its
+-- layout (bit 1 << index in the omit bits); pos is the runtime's int[1].  The same
 -- analysis at the same place gets the same functions again, with the traces
 -- LuaJIT has compiled for them.
 function M.of(a, off, index, bitv, pos)
@@ -73,10 +78,10 @@ function M.of(a, off, index, bitv, pos)
   -- does not look for others (hostflow.shape, json.only)
   local keys = spec.keys and (a.keys_closed and json.only(spec.keys) or spec.keys)
   loops = {
-    run = compile(M.RUN_SRC, "update:" .. a.name, spec.update, s.ptr, off, pos),
+    run = compile(M.RUN_SRC, "update:" .. a.name, spec.update, s.ptr, off, pos, a.params.view),
     emit = compile(M.EMIT_SRC, "result:" .. a.name, spec.result or schema.default_result(s),
                    s.ptr, off, pos, json.encode, keys, bitv,
-                   job.row, job.omitted, job.frag_open, job.frag_close),
+                   job.row, job.omitted, job.frag_open, job.frag_close, a.params.view),
   }
   a.loops[key] = loops
   return loops

@@ -3,9 +3,12 @@
 -- A reload is a plan the worker goes through in three steps, each a call of
 -- control() from the C side:
 --
---   prepare(id, files)   check the plan's files ({ path, src } each): an
---                        unchanged one stays as it is (its functions, its
---                        loops and their traces); a new or changed one is
+--   prepare(id, files, manual, params)
+--                        check the plan's files ({ path, src } each) under
+--                        the configuration's parameters (params, or nil:
+--                        unchanged): an unchanged one stays as it is (its
+--                        functions, its loops and their traces); a new or
+--                        changed one, or one whose parameters change, is
 --                        checked (check.lua) and kept as a candidate
 --   commit(id, accepted, from_ms, layout, gen, manual)
 --                        the worker's decision, once every worker has
@@ -21,6 +24,7 @@
 local check = require "hostflow.runtime.check"
 local isolation = require "hostflow.runtime.isolation"
 local jobm = require "hostflow.runtime.job"
+local params = require "hostflow.params"
 
 local M = {}
 
@@ -28,28 +32,53 @@ local function iso(ms)
   return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(ms / 1000))
 end
 
---- Check the files of reload id ({ path, src } each).  Returns, per file,
--- { state = "same" | "new" | "failed" | "skipped", name, version,
--- old_name, old_version, why }, and .removed (analyses running from a file
--- no longer there) and .disabled (analyses disabled now).
-function M.prepare(rt, id, files)
-  rt.pending = { id = id, files = files, results = {}, cand = {} }
+--- Check the files of reload id ({ path, src } each), under the
+-- parameters overrides (analyses.params: name -> values; nil: the current
+-- ones).  An analysis whose text is unchanged but whose parameters are is
+-- checked again as a changed file is.  Returns, per file, { state = "same"
+-- | "new" | "failed" | "skipped", name, version, old_name, old_version,
+-- why }, and .removed (analyses running from a file no longer there) and
+-- .disabled (analyses disabled now).
+function M.prepare(rt, id, files, _, overrides)
+  local res, names, listed, count = {}, {}, {}, 0
+  rt.pending = { id = id, files = files, results = res, cand = {}, overrides = rt.overrides }
   local loaded = rt.loaded
-  local res, names, listed, count = rt.pending.results, {}, {}, 0
+  if overrides ~= nil then
+    local ok, err = pcall(check.overrides, overrides)
+    if not ok then                             -- nothing can be checked
+      for i, f in ipairs(files) do
+        local old = loaded[f.path]
+        res[i] = { state = "failed", why = err, old_name = old and old.name, old_version = old and old.version }
+      end
+      res.removed, res.disabled = 0, 0
+      return res
+    end
+    rt.pending.overrides = overrides
+  end
+  overrides = rt.pending.overrides
+  local params_changed = {}
   for i, f in ipairs(files) do               -- first the versions that stay
     listed[f.path] = true
     local old = loaded[f.path]
     res[i] = { old_name = old and old.name, old_version = old and old.version }
     if old then count = count + 1 end        -- it runs on, in one version or the other
     if old and old.src == f.src then
-      res[i].state, res[i].name, res[i].version = "same", old.name, old.version
-      names[old.name] = f.path
+      local p, err = check.params(old.spec, overrides)
+      if not p then
+        res[i].state, res[i].name, res[i].why = "failed", old.name, f.path .. ": " .. err
+        names[old.name] = f.path
+      elseif p.key == old.params.key then
+        res[i].state, res[i].name, res[i].version = "same", old.name, old.version
+        names[old.name] = f.path
+      else
+        params_changed[i] = true               -- checked again with the new values, below
+      end
     end
   end
   for i, f in ipairs(files) do               -- then the new ones
     local r = res[i]
     if not r.state then
-      local spec, s = check.check(f.src, f.path, rt.check_opts)
+      local spec, s, p = check.check(f.src, f.path, rt:check_opts(overrides))
       if not spec then
         r.state, r.why = "failed", s
       elseif not rt:wanted(spec.name) then
@@ -64,7 +93,9 @@ function M.prepare(rt, id, files)
       else
         if not loaded[f.path] then count = count + 1 end
         r.state, r.name, r.version = "new", spec.name, spec.version
-        rt.pending.cand[i] = rt:new_analysis(spec, s, f.src, f.path)
+        local a = rt:new_analysis(spec, s, p, f.src, f.path)
+        a.params_only = params_changed[i]
+        rt.pending.cand[i] = a
         names[spec.name] = f.path
       end
     end
@@ -77,6 +108,15 @@ function M.prepare(rt, id, files)
     if not e.a.enabled then disabled = disabled + 1 end
   end
   res.removed, res.disabled = removed, disabled
+  if rt.worker == 0 then
+    for name in pairs(overrides) do
+      local known = names[name]
+      for _, a in pairs(loaded) do known = known or a.name == name end
+      if not known then
+        isolation.log(isolation.LOG_WARN, "analyses.params.%s: no analysis named '%s' (ignored)", name, name)
+      end
+    end
+  end
   return res
 end
 
@@ -129,7 +169,10 @@ function M.commit(rt, id, accepted, from_ms, layout, gen, manual)
     for _, a in ipairs(new_list) do
       if not in_old[a] then
         local prev = old_by_name[a.name] or old_by_file[a.file]
-        if prev then
+        if prev and a.params_only then
+          lines[#lines + 1] = string.format("%s: reloaded (params), version %s: %s", a.name, a.version,
+                                            params.diff(prev.params.values, a.params.values))
+        elseif prev then
           local was = prev.name ~= a.name and (" (was " .. prev.name .. ")") or ""
           lines[#lines + 1] = string.format("%s: reloaded, version %s from %s%s", a.name, a.version,
                                             prev.version, was)
@@ -151,6 +194,7 @@ function M.commit(rt, id, accepted, from_ms, layout, gen, manual)
     rt.current = gen
     rt.loaded = new_loaded
   end
+  rt.overrides = p.overrides
   if rt.worker == 0 then
     for _, l in ipairs(refused) do isolation.log(isolation.LOG_ERROR, "%s", l) end
     for _, l in ipairs(lines) do isolation.log(isolation.LOG_INFO, "%s%s", l, when) end
