@@ -131,7 +131,7 @@ end
 
 --- Run the check.  opts: file, input (hf_query_input * as light userdata),
 -- hosts (how many to show), max_flows, strict, distinct_exact, params (the
--- configuration's analyses.params: name -> values), write.
+-- configuration's analyses.params: name -> values, or its Lua text), write.
 function M.main(opts)
   local out = {}
   local function say(f, ...) out[#out + 1] = fmt(f, ...) .. "\n" end
@@ -157,7 +157,9 @@ function M.main(opts)
   end
   local cs = ffi.new("hf_schema")
   cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
-  local p, perr = runtime_check.params(spec, opts.params)
+  local okp, overrides = pcall(runtime_check.overrides, opts.params)
+  local p, perr = nil, overrides
+  if okp then p, perr = runtime_check.params(spec, overrides) end
   if not p then
     say("hostflow: check: %s: %s", path, perr)
     say("FAILED: %s does not load", path)
@@ -183,7 +185,7 @@ function M.main(opts)
         f.offset, ffi.sizeof(spec.state[name].ctype), kind_text(spec.state[name], f.param))
   end
   if spec.params then
-    local set = opts.params and opts.params[spec.name] or {}
+    local set = overrides[spec.name] or {}
     local parts = {}
     for _, k in ipairs(sorted(spec.params)) do
       local v = params.text(rawget(p.values, k))

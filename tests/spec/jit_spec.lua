@@ -137,9 +137,7 @@ return hf.analysis {
   update = function(s, flow, params)
     if flow.bytes >= params.threshold then s.big = s.big + 1 end
     local ports = params.ports
-    for i = 1, #ports do
-      if flow.dport == ports[i] then s.watched = s.watched + 1 end
-    end
+    if flow.dport == ports[1] or flow.dport == ports[#ports] then s.watched = s.watched + 1 end
   end,
 }
 ]])
@@ -149,7 +147,10 @@ return hf.analysis {
     for _, t in ipairs(stops) do
       if t.start:find("update:reads_params", 1, true) then in_loop = true end
     end
-    assert.is_true(in_loop, "no completed trace starts in the loop")
+    local seen = {}
+    for _, t in ipairs(stops) do seen[#seen + 1] = t.start end
+    for _, a in ipairs(aborts) do seen[#seen + 1] = "abort " .. a.at .. " " .. a.reason end
+    assert.is_true(in_loop, "no completed trace starts in the loop: " .. table.concat(seen, "; "))
   end)
 
   it("has an analysis loop to check", function()

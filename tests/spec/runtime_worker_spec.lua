@@ -150,6 +150,17 @@ return hf.analysis {
       assert.same({ ["10.0.0.1"] = '"big":{"label":"over 50","n":2,"big":2}' }, w:records(T1))
     end)
 
+    it("takes them as the Lua text the C side keeps them in, at start and at a reload", function()
+      local big = helper.write_file("big.lua", BIG)
+      w = helper.worker { files = { big }, params = '{big={label="text",threshold=50,},}' }
+      w:feed(at(T1, FLOWS))
+      assert.same({ ["10.0.0.1"] = '"big":{"label":"text","n":2,"big":2}' }, w:records(T1))
+      assert.equal("new", w:control("prepare", 1, { big }, false, '{big={threshold=10,},}')[1].state)
+      local res = w:control("prepare", 2, { big }, false, '{big=')
+      assert.equal("failed", res[1].state)
+      assert.matches("^analyses.params: cannot be read: ", res[1].why)
+    end)
+
     it("refuses at start a value of another type or an unknown name, naming analysis, key and what was expected",
        function()
       local path = helper.write_file("big.lua", BIG)

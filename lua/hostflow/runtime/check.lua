@@ -226,10 +226,18 @@ end
 jit.off(sample_run, true)
 
 --- The configuration's parameters (analyses.params: analysis name -> a
--- table of values; nil: none), checked for shape; each analysis's values
--- are checked against its declaration when it is loaded.
+-- table of values; nil: none), checked for shape: a table, or the Lua text
+-- of one as the C side keeps it ('{big={threshold=50,},}').  Each
+-- analysis's values are checked against its declaration when it is loaded.
 function M.overrides(overrides)
   if overrides == nil then return {} end
+  if type(overrides) == "string" then
+    local chunk, err = loadstring("return " .. overrides, "=analyses.params")
+    local ok, t = false, err
+    if chunk then ok, t = pcall(setfenv(chunk, {})) end
+    if not ok then error("analyses.params: cannot be read: " .. tostring(t), 0) end
+    overrides = t
+  end
   if type(overrides) ~= "table" then
     error("analyses.params: expected a table of analysis names and their parameters, got " .. type(overrides), 0)
   end

@@ -32,9 +32,10 @@
 -- (light userdata: the first layout), files (the analysis paths), enable
 -- and disable (lists of names, or nil), order (analyses.order: a list of
 -- names, the order of the fields in the records; nil: DEFAULT_ORDER),
--- params (analyses.params: analysis name -> { parameter = value }; nil:
--- every analysis with its defaults), distinct_exact, worker (its number),
--- batch (flows per batch).
+-- params (analyses.params: analysis name -> { parameter = value }, or the
+-- Lua text of that table as the C side keeps it; nil: every analysis with
+-- its defaults), distinct_exact, worker (its number), batch (flows per
+-- batch).
 
 local ffi = require "ffi"
 local bit = require "bit"

@@ -33,27 +33,27 @@ local function iso(ms)
 end
 
 --- Check the files of reload id ({ path, src } each), under the
--- parameters overrides (analyses.params: name -> values; nil: the current
--- ones).  An analysis whose text is unchanged but whose parameters are is
--- checked again as a changed file is.  Returns, per file, { state = "same"
--- | "new" | "failed" | "skipped", name, version, old_name, old_version,
--- why }, and .removed (analyses running from a file no longer there) and
--- .disabled (analyses disabled now).
+-- parameters overrides (analyses.params: name -> values, or its Lua text;
+-- nil: the current ones).  An analysis whose text is unchanged but whose
+-- parameters are is checked again as a changed file is.  Returns, per
+-- file, { state = "same" | "new" | "failed" | "skipped", name, version,
+-- old_name, old_version, why }, and .removed (analyses running from a file
+-- no longer there) and .disabled (analyses disabled now).
 function M.prepare(rt, id, files, _, overrides)
   local res, names, listed, count = {}, {}, {}, 0
   rt.pending = { id = id, files = files, results = res, cand = {}, overrides = rt.overrides }
   local loaded = rt.loaded
   if overrides ~= nil then
-    local ok, err = pcall(check.overrides, overrides)
+    local ok, checked = pcall(check.overrides, overrides)
     if not ok then                             -- nothing can be checked
       for i, f in ipairs(files) do
         local old = loaded[f.path]
-        res[i] = { state = "failed", why = err, old_name = old and old.name, old_version = old and old.version }
+        res[i] = { state = "failed", why = checked, old_name = old and old.name, old_version = old and old.version }
       end
       res.removed, res.disabled = 0, 0
       return res
     end
-    rt.pending.overrides = overrides
+    rt.pending.overrides = checked
   end
   overrides = rt.pending.overrides
   local params_changed = {}
