@@ -33,10 +33,8 @@
 #include "base/addr.h"
 #include "base/alloc.h"
 #include "base/arena.h"
-#include "engine/ffi.h"
 #include "base/log.h"
 #include "base/luastate.h"
-#include "engine/reload.h"
 #include "base/timefmt.h"
 
 #define QUEUE_DEPTH 32
@@ -61,8 +59,9 @@ struct hf_worker {
     double           analysis_errors[HF_MAX_ANALYSES];
     char             slot_names[HF_MAX_ANALYSES * HF_NAME_MAX];
     uint8_t          slot_disabled[HF_MAX_ANALYSES];
-    hf_buf           out;
-    hf_sink         *sink;
+    hf_record_batch  out;           /* records of the closing window, for the outputs */
+    const hf_record_sink *sink;
+    int              failed;        /* an output failed for good */
     uint64_t         flows, records;
     uint64_t         close_delay[HF_DELAY_BUCKETS];
     int64_t          closed_until;
@@ -248,28 +247,13 @@ static void lua_call_ref(hf_worker *w, int ref, const char *what)
  * Records
  * --------------------------------------------------------------------- */
 
-void hf_worker_record_head(hf_buf *b, const hf_window *win, const hf_host *h)
+/* Hand the batch built so far to the outputs, and empty it. */
+static void write_batch(hf_worker *w)
 {
-    char addr[HF_ADDR_STRLEN], ts[32];
-    size_t alen = hf_addr_format(h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET, addr);
-    hf_time_format_iso(win->start_ms, ts);
-    hf_buf_puts(b, "{\"@type\":\"host_stats\",\"@timestamp\":\"");
-    hf_buf_puts(b, ts);
-    hf_buf_puts(b, "\",\"id\":\"");
-    hf_buf_put(b, addr, alen);
-    hf_buf_putc(b, '/');
-    hf_buf_put_int(b, win->g_ms / 1000);
-    hf_buf_putc(b, '/');
-    hf_buf_put_int(b, win->start_ms);
-    hf_buf_puts(b, "\",\"src_ip\":\"");
-    hf_buf_put(b, addr, alen);
-    hf_buf_puts(b, "\",\"window\":{\"start_ms\":");
-    hf_buf_put_int(b, win->start_ms);
-    hf_buf_puts(b, ",\"end_ms\":");
-    hf_buf_put_int(b, win->start_ms + win->g_ms);
-    hf_buf_puts(b, ",\"granularity_s\":");
-    hf_buf_put_int(b, win->g_ms / 1000);
-    hf_buf_puts(b, "},\"stats\":{");
+    hf_records view;
+    hf_record_batch_view(&w->out, &view);
+    if (view.n && w->sink->write(w->sink->ctx, &view) < 0) w->failed = 1;
+    hf_record_batch_reset(&w->out);
 }
 
 static void frags_reserve(hf_worker *w, const hf_layout *l, uint32_t nhosts)
@@ -298,12 +282,12 @@ static void emit_window(void *ctx, hf_window *win)
     lua_call_ref(w, w->ref_emit, "emit");
     w->job.window = NULL;
 
-    hf_buf *b = &w->out;
-    uint64_t pending = 0;
+    hf_record_batch *rb = &w->out;
+    hf_buf *b = &rb->text;
     for (uint32_t i = 0; i < win->nhosts; i++) {
         const hf_host *h = (const hf_host *)hf_window_row(win, i);
         uint64_t omit = win->omit_any ? hf_window_omit(win, i) : 0;
-        hf_worker_record_head(b, win, h);
+        hf_record_host_head(rb, win, h);
         int first = 1;
         for (int a = 0; a < l->n; a++) {
             const hf_fragments *f = &w->frags[a];
@@ -315,13 +299,9 @@ static void emit_window(void *ctx, hf_window *win)
             hf_buf_puts(b, "\":");
             hf_buf_put(b, f->buf.data + f->off[i], f->len[i]);
         }
-        hf_buf_puts(b, "}}\n");
-        pending++;
-        if (b->len >= (1 << 20) || i + 1 == win->nhosts) {
-            hf_sink_write(w->sink, b->data, b->len, pending);
-            b->len = 0;
-            pending = 0;
-        }
+        hf_buf_puts(b, "}}");
+        hf_record_end(rb);
+        if (b->len >= (1 << 20) || i + 1 == win->nhosts) write_batch(w);
     }
     w->records += win->nhosts;
 }
@@ -381,10 +361,10 @@ static void retire_layouts(hf_worker *w);
 
 void hf_worker_process(hf_worker *w, hf_batch *b)
 {
-    if (b->commit) {
-        apply_commit(w, b->commit, b->commit_from);
-        hf_plan_release(b->commit);
-        b->commit = NULL;
+    if (b->control) {
+        apply_commit(w, b->control, b->control_from);
+        hf_plan_release(b->control);
+        b->control = NULL;
     }
     int64_t g = hf_windows_base_ms(&w->windows);
     memset(w->done, 0, (size_t)b->n);
@@ -395,7 +375,7 @@ void hf_worker_process(hf_worker *w, hf_batch *b)
         hf_windows_close(&w->windows, boundary, emit_window, w);
         w->closed_until = boundary;
         if (b->boundary_ns > 0) {
-            double us = (hf_ffi_now_ns() - b->boundary_ns) / 1000.0;
+            double us = (hf_now_ns() - b->boundary_ns) / 1000.0;
             int i = 0;
             while (i < HF_DELAY_BUCKETS - 1 && us >= (double)(1ULL << i)) i++;
             w->close_delay[i]++;
@@ -433,7 +413,7 @@ static void field_string(lua_State *L, int t, const char *k, char *out, size_t n
 static void check_plan(hf_worker *w, hf_plan *plan)
 {
     lua_State *L = w->L;
-    double t0 = hf_ffi_now_ns();
+    double t0 = hf_now_ns();
     lua_pushliteral(L, "prepare");
     lua_pushnumber(L, (double)plan->id);
     lua_createtable(L, plan->nfiles, 0);
@@ -487,7 +467,7 @@ static void check_plan(hf_worker *w, hf_plan *plan)
         lua_pop(L, 1);
     }
     hf_log(HF_LOG_DEBUG, "worker %d: reload %llu checked in %.2f ms", w->id,
-           (unsigned long long)plan->id, (hf_ffi_now_ns() - t0) / 1e6);
+           (unsigned long long)plan->id, (hf_now_ns() - t0) / 1e6);
     hf_plan_report(plan);
 }
 
@@ -496,7 +476,7 @@ static void check_plan(hf_worker *w, hf_plan *plan)
 static void apply_commit(hf_worker *w, hf_plan *plan, int64_t from_ms)
 {
     lua_State *L = w->L;
-    double t0 = hf_ffi_now_ns();
+    double t0 = hf_now_ns();
     hf_layout *l = hf_malloc(sizeof *l);
     hf_layout_init(l);
     l->gen = w->last_gen + 1;
@@ -527,7 +507,7 @@ static void apply_commit(hf_worker *w, hf_plan *plan, int64_t from_ms)
         hf_free(l);
     }
     hf_log(HF_LOG_DEBUG, "worker %d: reload %llu committed in %.2f ms", w->id,
-           (unsigned long long)plan->id, (hf_ffi_now_ns() - t0) / 1e6);
+           (unsigned long long)plan->id, (hf_now_ns() - t0) / 1e6);
 }
 
 /* Free the layouts (and the runtime's analyses of them) no window can use. */
@@ -580,8 +560,8 @@ void hf_worker_commit(hf_worker *w, hf_plan *plan, int64_t from_ms)
 {
     hf_plan_hold(plan);
     hf_batch *b = hf_worker_batch(w);
-    b->commit = plan;
-    b->commit_from = from_ms;
+    b->control = plan;
+    b->control_from = from_ms;
     hf_worker_push(w, b);
 }
 
@@ -650,7 +630,7 @@ int hf_worker_watch(hf_worker *w, double now_ns, double grace_ns, char *msg, siz
  * --------------------------------------------------------------------- */
 
 hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
-                         hf_sink *sink, size_t mem_limit, char *err, size_t errlen)
+                         const hf_record_sink *sink, size_t mem_limit, char *err, size_t errlen)
 {
     pthread_once(&interrupt_once, interrupt_install);
     hf_worker *w = hf_calloc(1, sizeof *w);
@@ -661,7 +641,7 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     w->pool = hf_pool_new(mem_limit);
     w->layout = hf_malloc(sizeof *w->layout);
     hf_layout_init(w->layout);
-    hf_buf_init(&w->out, 1 << 16);
+    hf_record_batch_init(&w->out);
     w->group_flows = hf_malloc(sizeof(hf_flow) * (size_t)cfg->batch);
     w->group_rows = hf_malloc(sizeof(uint8_t *) * (size_t)cfg->batch);
     w->done = hf_malloc((size_t)cfg->batch);
@@ -743,8 +723,8 @@ hf_batch *hf_worker_batch(hf_worker *w)
     b->boundary = INT64_MIN;
     b->boundary_ns = 0;
     b->next = NULL;
-    b->commit = NULL;
-    b->commit_from = INT64_MIN;
+    b->control = NULL;
+    b->control_from = INT64_MIN;
     return b;
 }
 
@@ -846,7 +826,7 @@ void hf_worker_free(hf_worker *w)
     while (w->head) {                  /* left when the input stopped early */
         hf_batch *b = w->head;
         w->head = b->next;
-        if (b->commit) hf_plan_release(b->commit);
+        if (b->control) hf_plan_release(b->control);
         hf_free(b->flows);
         hf_free(b);
     }
@@ -861,7 +841,7 @@ void hf_worker_free(hf_worker *w)
         hf_free(w->frags[a].off);
         hf_free(w->frags[a].len);
     }
-    hf_buf_release(&w->out);
+    hf_record_batch_release(&w->out);
     hf_free(w->group_flows);
     hf_free(w->group_rows);
     hf_free(w->done);
