@@ -2,7 +2,7 @@
  * out (see worker.h).
  *
  * The C side owns everything stateful: the windows and their rows, the
- * batches, the output buffer.  The Lua side (lua/hostflow/runtime.lua) owns
+ * batches, the output buffer.  The Lua side (lua/hostflow/runtime/) owns
  * the analyses and is called twice: process() for the flows of one base
  * window, and emit() for the hosts of a closing window, where each analysis
  * encodes its results as JSON fragments that the C side then stitches into
@@ -180,16 +180,19 @@ lua_error:
 }
 
 /* Whether the innermost Lua function running is the runtime's own (whose
- * code between two analyses is outside its protected calls). */
+ * code between two analyses is outside its protected calls): a file
+ * lua/hostflow/runtime/NAME.lua. */
 static int in_runtime(lua_State *L)
 {
-    static const char rt[] = "hostflow/runtime.lua";
+    static const char rt[] = "hostflow/runtime/";
     lua_Debug ar;
     for (int level = 0; level < 4 && lua_getstack(L, level, &ar); level++) {
         if (!lua_getinfo(L, "S", &ar) || !ar.source) return 0;
         if (ar.source[0] == '=' && strcmp(ar.source, "=[C]") == 0) continue;   /* a C function */
-        size_t n = strlen(ar.source);
-        return n >= sizeof rt - 1 && strcmp(ar.source + n - (sizeof rt - 1), rt) == 0;
+        if (ar.source[0] != '@') return 0;
+        const char *name = strrchr(ar.source, '/');
+        size_t n = name ? (size_t)(name + 1 - ar.source) : 0;
+        return n >= sizeof rt - 1 && strncmp(name + 1 - (sizeof rt - 1), rt, sizeof rt - 1) == 0;
     }
     return 0;
 }
@@ -424,7 +427,7 @@ static void field_string(lua_State *L, int t, const char *k, char *out, size_t n
     lua_pop(L, 1);
 }
 
-/* Check the plan's files in this worker's state (runtime.lua's prepare)
+/* Check the plan's files in this worker's state (the runtime's prepare)
  * and report what was found.  A failure of the runtime itself refuses
  * every new file. */
 static void check_plan(hf_worker *w, hf_plan *plan)
