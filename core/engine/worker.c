@@ -52,6 +52,9 @@ struct hf_worker {
     hf_job           job;
     hf_flow         *group_flows;    /* the flows of one base window */
     uint8_t        **group_rows;
+    uint8_t        **view_rows;      /* the closing window's rows, for Lua */
+    uint64_t        *view_omit;      /* ... and their omit bits */
+    uint32_t         view_cap;
     unsigned char   *done;           /* per batch flow: handled */
     hf_fragments     frags[HF_MAX_ANALYSES];
     double           analysis_ns[HF_MAX_ANALYSES];
@@ -150,6 +153,14 @@ static int lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t errlen
     lua_createtable(L, 0, 8);
     lua_pushlightuserdata(L, &w->job);
     lua_setfield(L, -2, "job");
+    lua_pushlightuserdata(L, &w->job.batch);
+    lua_setfield(L, -2, "batch_view");
+    lua_pushlightuserdata(L, &w->job.win);
+    lua_setfield(L, -2, "window_view");
+    lua_pushnumber(L, (double)w->cfg->max_batch_ms * 1e6);
+    lua_setfield(L, -2, "max_batch_ns");
+    lua_pushnumber(L, w->cfg->max_errors);
+    lua_setfield(L, -2, "max_errors");
     lua_pushlightuserdata(L, w->layout);
     lua_setfield(L, -2, "layout");
     lua_pushinteger(L, w->id);
@@ -264,6 +275,56 @@ static void lua_call_ref(hf_worker *w, int ref, const char *what)
 }
 
 /* ------------------------------------------------------------------------
+ * The worker's controls, for the Lua side (worker.h)
+ * --------------------------------------------------------------------- */
+
+void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits)
+{
+    if (job->window) hf_window_omit_set(job->window, ((const hf_host *)(const void *)row)->row, bits);
+}
+
+void hf_job_running(hf_job *job, int slot, double t0, double cpu0, double limit)
+{
+    volatile hf_job *j = job;
+    if (slot < 0) {
+        j->current = -1;
+        return;
+    }
+    j->current_t0 = t0;
+    j->current_cpu0 = cpu0;
+    j->current_limit = limit;
+    j->current = slot;
+}
+
+void hf_job_add_time(hf_job *job, int slot, int result, double ns)
+{
+    if (slot < 0 || slot >= HF_MAX_ANALYSES) return;
+    (result ? job->result_ns : job->analysis_ns)[slot] += ns;
+}
+
+void hf_job_count_error(hf_job *job, int slot)
+{
+    if (slot >= 0 && slot < HF_MAX_ANALYSES) job->analysis_errors[slot] += 1;
+}
+
+int hf_job_new_slot(hf_job *job)
+{
+    return job->nslots < HF_MAX_ANALYSES ? job->nslots++ : -1;
+}
+
+void hf_job_name_slot(hf_job *job, int slot, const char *name, int reused)
+{
+    if (slot < 0 || slot >= HF_MAX_ANALYSES) return;
+    if (reused) job->analysis_ns[slot] = job->result_ns[slot] = job->analysis_errors[slot] = 0;
+    snprintf(job->slot_names + (size_t)slot * HF_NAME_MAX, HF_NAME_MAX, "%s", name);
+}
+
+void hf_job_slot_disabled(hf_job *job, int slot, int disabled)
+{
+    if (slot >= 0 && slot < HF_MAX_ANALYSES) job->slot_disabled[slot] = disabled ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------------
  * Records
  * --------------------------------------------------------------------- */
 
@@ -274,6 +335,32 @@ static void write_batch(hf_worker *w)
     hf_record_batch_view(&w->out, &view);
     if (view.n && w->sink->write(w->sink->ctx, &view) < 0) w->failed = 1;
     hf_record_batch_reset(&w->out);
+}
+
+/* The closing window as the Lua side sees it: its rows and omit bits as
+ * arrays (job.win). */
+static void window_view(hf_worker *w, hf_window *win)
+{
+    uint32_t n = win->nhosts;
+    if (n > w->view_cap) {
+        w->view_cap = n < 1024 ? 1024 : n;
+        while (w->view_cap < n) w->view_cap *= 2;
+        w->view_rows = hf_realloc(w->view_rows, sizeof(uint8_t *) * w->view_cap);
+        w->view_omit = hf_realloc(w->view_omit, sizeof(uint64_t) * w->view_cap);
+    }
+    for (uint32_t i = 0; i < n; i++) w->view_rows[i] = hf_window_row(win, i);
+    if (win->omit_any)
+        for (uint32_t i = 0; i < n; i++) w->view_omit[i] = hf_window_omit(win, i);
+    hf_lua_window *v = &w->job.win;
+    v->rows = w->view_rows;
+    v->omit = win->omit_any ? w->view_omit : NULL;
+    v->omit_any = win->omit_any;
+    v->n = n;
+    v->gen = (int)win->layout->gen;
+    v->start_ms = win->start_ms;
+    v->g_ms = win->g_ms;
+    v->frags = w->frags;
+    w->job.window = win;
 }
 
 static void frags_reserve(hf_worker *w, const hf_layout *l, uint32_t nhosts)
@@ -297,8 +384,7 @@ static void emit_window(void *ctx, hf_window *win)
     hf_worker *w = ctx;
     const hf_layout *l = win->layout;
     frags_reserve(w, l, win->nhosts);
-    w->job.window = win;
-    w->job.gen = (int)l->gen;
+    window_view(w, win);
     lua_call_ref(w, w->ref_emit, "emit");
     w->job.window = NULL;
 
@@ -359,19 +445,20 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
         n++;
     }
     if (n == 0) return;
-    w->job.flows = w->group_flows;
-    w->job.rows = w->group_rows;
-    w->job.n = n;
+    hf_lua_batch *v = &w->job.batch;
+    v->flows = w->group_flows;
+    v->rows = w->group_rows;
+    v->n = n;
+    v->gen = (int)win->layout->gen;
+    v->not_run = 0;
     w->job.window = win;
-    w->job.gen = (int)win->layout->gen;
-    w->job.disabled = 0;
     lua_call_ref(w, w->ref_process, "process");
-    if (w->job.disabled) {            /* analyses not run: their fields are partial */
+    if (v->not_run) {                 /* analyses not run: their fields are partial */
         for (int i = 0; i < n; i++)
-            hf_window_omit_set(win, ((const hf_host *)w->group_rows[i])->row, w->job.disabled);
+            hf_window_omit_set(win, ((const hf_host *)w->group_rows[i])->row, v->not_run);
     }
     w->job.window = NULL;
-    w->job.n = 0;
+    v->n = 0;
     w->flows += (uint64_t)n;
 }
 
@@ -667,7 +754,6 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     w->group_rows = hf_malloc(sizeof(uint8_t *) * (size_t)cfg->batch);
     w->done = hf_malloc((size_t)cfg->batch);
     for (int a = 0; a < HF_MAX_ANALYSES; a++) hf_buf_init(&w->frags[a].buf, 4096);
-    w->job.frags = w->frags;
     w->job.analysis_ns = w->analysis_ns;
     w->job.result_ns = w->result_ns;
     w->job.analysis_errors = w->analysis_errors;
@@ -675,8 +761,6 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     w->job.current = -1;
     w->job.slot_names = w->slot_names;
     w->job.slot_disabled = w->slot_disabled;
-    w->job.max_batch_ns = (double)cfg->max_batch_ms * 1e6;
-    w->job.max_errors = cfg->max_errors;
     w->runner = pthread_self();
     pthread_mutex_init(&w->watch_lock, NULL);
     atomic_init(&w->interrupt_slot, -1);
@@ -865,6 +949,8 @@ void hf_worker_free(hf_worker *w)
     hf_record_batch_release(&w->out);
     hf_free(w->group_flows);
     hf_free(w->group_rows);
+    hf_free(w->view_rows);
+    hf_free(w->view_omit);
     hf_free(w->done);
     hf_pool_free(w->pool);
     pthread_mutex_destroy(&w->lock);
