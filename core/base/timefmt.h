@@ -1,4 +1,5 @@
-/* timefmt.h -- ISO 8601 timestamps <-> milliseconds since the epoch (UTC). */
+/* timefmt.h -- ISO 8601 timestamps <-> milliseconds since the epoch (UTC),
+ * and the monotonic clock every part of hostflow reads. */
 #ifndef HF_TIMEFMT_H
 #define HF_TIMEFMT_H
 
@@ -26,5 +27,8 @@ void hf_time_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
  * NUL-terminated); ms outside the range above is clamped into it.
  * Returns the length written (24). */
 size_t hf_time_format_iso(int64_t ms, char *out);
+
+/* Monotonic time in nanoseconds (CLOCK_MONOTONIC), as a double. */
+double hf_now_ns(void);
 
 #endif
