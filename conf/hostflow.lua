@@ -67,6 +67,17 @@ return {
   -- workers the decoder threads 4 chunks each of max(1MiB, max_line).
   max_line = "1MiB",
 
+  -- The time zone of input times written without an offset: nfdump prints
+  -- "first" and "last" in the local time of the machine that ran it (set
+  -- this to that machine's zone, an IANA name such as "Europe/Prague").
+  -- Times with "Z" or an offset, and times in ms, keep their own.
+  input_tz = "UTC",
+
+  -- A flow that ends at most this much before it starts (softflowd writes
+  -- some) is taken with its start set to its end, and counted; more is
+  -- rejected (end_before_start).
+  max_clock_skew = "1s",
+
   -- Flows handed to the analyses at a time.
   batch = 4096,
 
