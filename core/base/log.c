@@ -37,6 +37,14 @@ void hf_log(int level, const char *fmt, ...)
     va_end(ap);
 }
 
+int hf_log_would(const hf_ratelimit *rl, int level)
+{
+    if (level > hf_log_level) return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec != rl->second || rl->used < rl->burst;
+}
+
 void hf_log_limited(hf_ratelimit *rl, int level, const char *fmt, ...)
 {
     if (level > hf_log_level) return;
