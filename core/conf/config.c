@@ -28,6 +28,7 @@
 #include <lualib.h>
 
 #include "base/alloc.h"
+#include "prim/distinct.h"
 #include "stream/prefix.h"
 #include "base/timefmt.h"
 
@@ -55,7 +56,7 @@ void hf_config_defaults(hf_config *cfg, const char *base_dir)
     cfg->analyses_dir = join_path(base_dir, "analyses");
     cfg->memory_max = (size_t)4 << 30;
     cfg->max_line = 1 << 20;
-    cfg->distinct_exact = 64;
+    cfg->distinct_exact = HF_DISTINCT_DEFAULT_LIMIT;
     cfg->batch = 4096;
     cfg->reload = 1;
     cfg->max_errors = 1000;
@@ -273,9 +274,9 @@ int hf_config_check(hf_config *cfg, char *err, size_t errlen)
         return fail(err, errlen, "max_line: expected 256 bytes to 64MiB");
     if (cfg->memory_max < ((size_t)1 << 20))
         return fail(err, errlen, "memory.max_bytes: expected at least 1MiB");
-    if (cfg->distinct_exact < 1 || cfg->distinct_exact > 4096)
-        return fail(err, errlen, "memory.distinct_exact: expected 1 to 4096, got %d",
-                    cfg->distinct_exact);
+    if (cfg->distinct_exact < 1 || cfg->distinct_exact > HF_DISTINCT_MAX_LIMIT)
+        return fail(err, errlen, "memory.distinct_exact: expected 1 to %d, got %d",
+                    HF_DISTINCT_MAX_LIMIT, cfg->distinct_exact);
     if (cfg->max_batch_ms < 1)
         return fail(err, errlen, "analyses.max_batch: expected a duration of at least 1ms");
     if (access(cfg->analyses_dir, R_OK | X_OK) < 0)
@@ -552,7 +553,7 @@ static int memory_key(loader *ld, const char *key, const char *name)
 {
     if (!strcmp(name, "max_bytes")) return get_size(ld, key, &ld->cfg->memory_max);
     if (!strcmp(name, "distinct_exact"))
-        return get_int(ld, key, 1, 4096, &ld->cfg->distinct_exact);
+        return get_int(ld, key, 1, HF_DISTINCT_MAX_LIMIT, &ld->cfg->distinct_exact);
     return lfail(ld, key, "unknown key (expected max_bytes or distinct_exact)");
 }
 

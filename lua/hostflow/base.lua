@@ -35,7 +35,8 @@ typedef struct hf_flow {
 declare("hf_distinct", [[
 typedef struct hf_distinct {
   uint32_t n;
-  uint16_t cap;
+  uint8_t  form;
+  uint8_t  size;
   uint16_t limit;
   void    *mem;
 } hf_distinct;
@@ -143,6 +144,7 @@ void   hf_ffi_distinct_add_str(hf_distinct *d, const char *s, size_t n);
 void   hf_ffi_distinct_merge(hf_distinct *dst, const hf_distinct *src);
 double hf_distinct_count(const hf_distinct *d);
 int    hf_distinct_is_sketch(const hf_distinct *d);
+uint32_t hf_ffi_distinct_default_limit(void);
 void   hf_ffi_topk_add_num(hf_topk *t, double key, double weight);
 void   hf_ffi_topk_add_addr(hf_topk *t, const uint8_t *addr16, double weight);
 void   hf_ffi_topk_merge(hf_topk *dst, const hf_topk *src);
@@ -187,6 +189,10 @@ local function library()
 end
 
 M.C = library()
+
+-- hf.distinct()'s exact limit when neither the analysis nor the
+-- configuration (memory.distinct_exact) gives one.
+M.DISTINCT_EXACT = tonumber(M.C.hf_ffi_distinct_default_limit())
 
 -- Methods of the primitives that sit in analysis state.  A metatype can be
 -- set once per Lua state, and this module is loaded once per state.

@@ -267,7 +267,7 @@ function M.check(src, path, opts)
     local sp, why = make(chunk, path)
     if not sp then error(why, 0) end
     if opts.wanted and not opts.wanted(sp.name) then return sp end
-    local st = schema.build(sp, opts.distinct_exact or 64)
+    local st = schema.build(sp, opts.distinct_exact or base.DISTINCT_EXACT)
     return sp, st
   end)
   if ok and s then

@@ -40,7 +40,7 @@ function M.load(spec, opts)
     local ok, err = hf.validate(spec)
     if not ok then error(err, 2) end
   end
-  local s = schema.build(spec, opts and opts.distinct_exact or 64)
+  local s = schema.build(spec, opts and opts.distinct_exact or base.DISTINCT_EXACT)
   local cs = ffi.new("hf_schema")
   cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
   return setmetatable({
