@@ -497,7 +497,7 @@ static int other_find(const hf_distinct *d, uint64_t k)
 }
 
 /* Put k, absent and fitting the width, into a set whose layout has room. */
-static void place(hf_distinct *d, uint64_t k)
+static inline void place(hf_distinct *d, uint64_t k)
 {
     switch (layout(d)) {
     case L_ARRAY:
@@ -573,28 +573,37 @@ static void to_sketch(hf_distinct *d, hf_arena *a)
     d->n = 0;
 }
 
-/* The slow path of an add: k is new to an exact set.  Widens or grows the
- * set to the layout of n + 1 keys, or turns it into a sketch when a set of
- * width 4 or 8 would pass its limit. */
+/* The slow path of an add: k is new to an exact set.  Appends it when the
+ * layout has room for n + 1 keys of its width (then the layout is already
+ * layout_for's), else widens or grows the set first, or turns it into a
+ * sketch when a set of width 4 or 8 would pass its limit. */
 static __attribute__((noinline)) void add_new(hf_distinct *d, uint64_t k, hf_arena *a)
 {
-    a = arena_or_current(a);
-    unsigned wc = wc_of_key(k) > width_code(d) ? wc_of_key(k) : width_code(d);
+    unsigned wc = width_code(d) > wc_of_key(k) ? width_code(d) : wc_of_key(k);
     uint32_t n = d->n + 1;
     if (wc != W2 && n > eff_limit(d)) {
+        a = arena_or_current(a);
         to_sketch(d, a);
         hll_add(d->mem, hll_hash(k));
         return;
     }
+    if (d->form && wc == width_code(d)) {
+        if (layout(d) == L_ARRAY ? n << wc <= (uint32_t)d->size * 16
+            : layout(d) == L_TABLE ? (uint64_t)n * 4 <= (uint64_t)3 << d->size
+            : 1) {                                 /* a bitmap holds every key of width 2 */
+            place(d, k);
+            return;
+        }
+    }
     uint8_t form, size;
     layout_for(wc, n, &form, &size);
-    if (form != (d->form & ~ZERO) || size != d->size) relayout(d, form, size, a);
+    relayout(d, form, size, arena_or_current(a));
     place(d, k);
 }
 
 /* Add key k: the hot path stays inline and branch-light (a scan that finds
  * the key, a sketch update), the rest is add_new(). */
-static inline void add_key(hf_distinct *d, uint64_t k, hf_arena *a)
+static inline __attribute__((always_inline)) void add_key(hf_distinct *d, uint64_t k, hf_arena *a)
 {
     switch (d->form) {
     case W4 | L_ARRAY:
