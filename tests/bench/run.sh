@@ -15,8 +15,9 @@
 #      flows/s; runs alternate; their records are checked equal first
 #   5. memory per host per window: a typical host (24 peers, 6 ports) with
 #      one window of every granularity open for 1,000,000 hosts (bench_lua
-#      --memory); heavy hosts, 1,000 and 100,000 peers (their sets are
-#      sketches: the same bytes); and the flowgen mix with 1,000,000 hosts
+#      --memory); hosts with 1,000 peers (an exact set) and heavy hosts with
+#      100,000 (a sketch: the bytes of the peer set, against the 16 KiB
+#      target); and the flowgen mix with 1,000,000 hosts
 #      in one 10 s window (hostflow --stats memory_peak_bytes, /usr/bin/time %M)
 #   6. window close to records written, p50 and p99 (hostflow --stats), from
 #      the runs of 3
@@ -122,7 +123,7 @@ done
 # ---------------------------------------------------------------- 5: memory
 say "memory: $MEM_HOSTS typical hosts, a window of each granularity open"
 "$TOOLS/bench_lua" --memory "$MEM_HOSTS" --peers 24 --ports 6 >"$R/memory.json" || die "bench_lua --memory failed"
-say "memory: heavy hosts (1,000 and 100,000 peers): sketches, bounded"
+say "memory: hosts with 1,000 peers (exact) and 100,000 (a sketch, bounded)"
 "$TOOLS/bench_lua" --memory 200 --peers 1000 --ports 16 >"$R/memory-heavy-1k.json" || die "bench_lua --memory failed"
 "$TOOLS/bench_lua" --memory 200 --peers 100000 --ports 16 >"$R/memory-heavy-100k.json" || die "bench_lua --memory failed"
 say "memory: the flowgen mix, $MEM_HOSTS hosts in one 10 s window"

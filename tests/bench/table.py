@@ -124,7 +124,9 @@ mem = load("memory.json")
 if mem:
     row("memory, typical host (%d peers, %d ports), per host-window"
         % (mem["peers"], mem["ports"]), [mem["pool_bytes_per_host_window"]], "B",
-        "<= 256", lambda m: m <= 256, note="window state (the worker's pool)")
+        "<= 256", lambda m: m <= 256,
+        note="window state (the worker's pool); its peer set %d B, port set %d B"
+             % (mem.get("peer_set_bytes", 0), mem.get("port_set_bytes", 0)))
     row("  resident, per host-window", [mem["rss_bytes_per_host_window"]], "B",
         note="resident set growth / host-windows")
     row("memory, %s hosts x 4 granularities, peak resident" % f"{mem['hosts']:,}",
@@ -132,10 +134,16 @@ if mem:
         note="window state %.0f MiB" % (mem["pool_peak_bytes"] / 2**20))
 heavy = [load("memory-heavy-%s.json" % k) for k in ("1k", "100k")]
 if all(heavy):
-    row("memory, heavy host (%s peers), per host-window" % f"{heavy[1]['peers']:,}",
-        [heavy[1]["pool_bytes_per_host_window"]], "B",
-        note="the same as with %s peers (%.0f B): past 64 values a set is a 4096-byte sketch"
-             % (f"{heavy[0]['peers']:,}", heavy[0]["pool_bytes_per_host_window"]))
+    mid, big = heavy
+    row("memory, host with %s peers (exact), per host-window" % f"{mid['peers']:,}",
+        [mid["pool_bytes_per_host_window"]], "B",
+        note="its peer set %s B, %s (the exact limit: %s values)"
+             % (f"{mid['peer_set_bytes']:,}", "a sketch" if mid["peer_set_sketch"] else "exact",
+                f"{mid['distinct_exact']:,}"))
+    row("memory, heavy host (%s peers), its peer set" % f"{big['peers']:,}",
+        [big["peer_set_bytes"]], "B", "<= 16384", lambda m: m <= 16384,
+        note="%s; %s B per host-window" % ("a sketch" if big["peer_set_sketch"] else "exact",
+                                           f"{big['pool_bytes_per_host_window']:,.0f}"))
 mix, mixt = load("mix-stats.json"), load("mix-time.json")
 if mix and mixt:
     recs = mix["windows"]["10"]["records"]
