@@ -1,0 +1,471 @@
+/* run.c -- `hostflow run`: its options, its signals, and the run itself.
+ *
+ * The options are made from the configuration's key table (conf/keys.c and
+ * the plugins'): every key with a flag is an option, parsed by the same
+ * checks as the file, and --help lists them under the table's headings.
+ * Flags override the configuration file, which overrides the defaults; a
+ * bad flag or setting stops hostflow before it reads any input.  A few
+ * options are not keys: -c (the file), -q, -h, and the Kafka shorthands
+ * -K KEY=VALUE, -b BROKERS, -g GROUP (entries of the kafka table). */
+#include "cmd/run.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "base/luastate.h"
+#include "base/timefmt.h"
+#include "cmd/report.h"
+#include "conf/config.h"
+#include "engine/engine.h"
+#include "io/io.h"
+#include "io/outputs.h"
+#include "stream/pipeline.h"
+
+/* ------------------------------------------------------------------------
+ * Signals
+ *
+ * SIGUSR1, SIGHUP, SIGINT and SIGTERM are blocked in every thread and taken
+ * by one signal thread (sigwait), which prints the counters, reloads the
+ * analyses (SIGHUP; reload.h) or asks the reading thread to stop.  A stop
+ * also sends the reading thread SIGUSR2, whose handler does nothing but
+ * interrupt a read that is waiting for input.
+ * --------------------------------------------------------------------- */
+
+static atomic_int got_stop;
+static pthread_t reader_thread;
+static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+static hf_run_view *report_view;        /* NULL once the run is being freed */
+
+static void on_wakeup(int sig)
+{
+    (void)sig;
+}
+
+/* The signals the signal thread takes. */
+static void taken_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGUSR1);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
+
+static void *signal_main(void *arg)
+{
+    (void)arg;
+    sigset_t set;
+    taken_signals(&set);
+    for (;;) {
+        int sig;
+        if (sigwait(&set, &sig) != 0) continue;
+        if (sig == SIGUSR1) {
+            pthread_mutex_lock(&report_lock);
+            if (report_view) hf_report_text(report_view, stderr);
+            pthread_mutex_unlock(&report_lock);
+            continue;
+        }
+        if (sig == SIGHUP) {
+            pthread_mutex_lock(&report_lock);
+            if (report_view) hf_engine_reload(report_view->engine);
+            pthread_mutex_unlock(&report_lock);
+            continue;
+        }
+        atomic_store(&got_stop, 1);
+        pthread_kill(reader_thread, SIGUSR2);
+        return NULL;
+    }
+}
+
+/* Block the signals the signal thread takes (before any thread starts, so
+ * every thread inherits the mask) and let SIGUSR2 interrupt reads. */
+static void signals_block(void)
+{
+    sigset_t set;
+    taken_signals(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_wakeup;           /* no SA_RESTART: read() returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR2, &sa, NULL);
+    reader_thread = pthread_self();
+}
+
+/* ------------------------------------------------------------------------
+ * Options
+ * --------------------------------------------------------------------- */
+
+#define MAX_OPTS 96
+enum { OPT_KEY = 1000 };   /* val of a key's option: OPT_KEY + its index in keys[] */
+
+typedef struct options {
+    struct option      longs[MAX_OPTS];
+    char               shorts[3 * MAX_OPTS];
+    const hf_conf_key *keys[MAX_OPTS];
+    int                nkeys;
+} options;
+
+/* The options that are not keys. */
+static const struct option fixed[] = {
+    {"config", required_argument, 0, 'c'}, {"quiet", no_argument, 0, 'q'},
+    {"help", no_argument, 0, 'h'},         {"kafka", required_argument, 0, 'K'},
+    {"brokers", required_argument, 0, 'b'}, {"group", required_argument, 0, 'g'},
+};
+
+static void add_key_option(void *ctx, const hf_conf_key *k)
+{
+    options *o = ctx;
+    if (k->type == HF_CONF_HEADING || !k->flag || o->nkeys + 8 >= MAX_OPTS) return;
+    int has_arg = k->type == HF_CONF_BOOL ? no_argument : required_argument;
+    int idx = o->nkeys++;
+    o->keys[idx] = k;
+    const char *f = k->flag;
+    char shortc = 0;
+    if (f[0] == '-' && f[1] != '-' && f[1]) shortc = f[1];
+    const char *lng = strstr(f, "--");
+    int n = 0;
+    while (o->longs[n].name) n++;
+    if (lng) o->longs[n] = (struct option){lng + 2, has_arg, 0, shortc ? shortc : OPT_KEY + idx};
+    if (shortc) {
+        size_t len = strlen(o->shorts);
+        o->shorts[len] = shortc;
+        if (has_arg == required_argument) o->shorts[len + 1] = ':';
+    }
+}
+
+/* The option table: the fixed ones, then one per key with a flag. */
+static void options_build(options *o)
+{
+    memset(o, 0, sizeof *o);
+    memcpy(o->longs, fixed, sizeof fixed);
+    strcpy(o->shorts, "c:qhK:b:g:");
+    hf_conf_each(add_key_option, o);
+}
+
+/* The key an option value stands for, or NULL. */
+static const hf_conf_key *option_key(const options *o, int c)
+{
+    if (c >= OPT_KEY && c < OPT_KEY + o->nkeys) return o->keys[c - OPT_KEY];
+    for (int i = 0; i < o->nkeys; i++) {
+        const char *f = o->keys[i]->flag;
+        if (f[0] == '-' && f[1] == c && c != '-') return o->keys[i];
+    }
+    return NULL;
+}
+
+static void put_line(void *ctx, const char *line)
+{
+    fprintf(ctx, "%s\n", line);
+}
+
+static void usage_run(FILE *f)
+{
+    fprintf(f,
+        "usage: hostflow run [OPTIONS]\n"
+        "\n"
+        "Reads IP flows (JSON from IPFIXcol, IPFIXcol2 or nfdump; plain or gzip),\n"
+        "keeps those whose source lies in a monitored network, and writes one JSON\n"
+        "record per host per window with every analysis's result.\n"
+        "\n"
+        "  -c, --config FILE        configuration file (Lua returning a table);\n"
+        "                           default: conf/hostflow.lua beside the executable\n"
+        "  -q, --quiet              only errors on stderr (no warnings, no counters)\n"
+        "  -h, --help               this help\n");
+    hf_conf_usage(put_line, f);
+    fprintf(f,
+        "  -K, --kafka KEY=VALUE    a librdkafka setting, passed unchanged (repeatable)\n"
+        "  -b, --brokers LIST       bootstrap servers (-K bootstrap.servers=LIST)\n"
+        "  -g, --group ID           consumer group (default hostflow; -K group.id=ID)\n"
+        "\n"
+        "Every option is also a key of the configuration file (hostflow config lists\n"
+        "them all).  Signals: SIGUSR1 prints the counters; SIGHUP reloads the analyses\n"
+        "(so does a change in their directory); SIGINT/SIGTERM stop reading, flush\n"
+        "every open window and exit.\n");
+}
+
+/* Print "hostflow: MESSAGE" and return the exit status of a usage error. */
+static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "hostflow: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return 2;
+}
+
+/* The flag's name as the user wrote it, for messages: "-w" or "--stats". */
+static const char *flag_name(const hf_conf_key *k, int c, char *out, size_t n)
+{
+    if (c < OPT_KEY) snprintf(out, n, "-%c", c);
+    else snprintf(out, n, "%.*s", (int)strcspn(strstr(k->flag, "--"), ", "), strstr(k->flag, "--"));
+    return out;
+}
+
+/* Parse argv into cfg: the configuration file first (-c, or the default
+ * beside the executable), then every flag over it.  Returns -1 when the
+ * run goes on, else the exit status (help: 0, errors: 2). */
+static int parse_args(int argc, char **argv, hf_config *cfg)
+{
+    options o;
+    char err[1024];
+    options_build(&o);
+
+    /* first pass: the configuration file, so the flags can override it */
+    const char *conf = NULL;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, o.shorts, o.longs, NULL)) != -1) {
+        if (c == 'c') conf = optarg;
+        if (c == 'h') {
+            usage_run(stdout);
+            return 0;
+        }
+    }
+    char *default_conf = NULL;
+    if (!conf) {
+        default_conf = hf_home_path(cfg->home, "conf/hostflow.lua");
+        if (access(default_conf, R_OK) == 0) conf = default_conf;
+    }
+    if (conf && hf_config_load(cfg, conf, err, sizeof err) < 0) {
+        fprintf(stderr, "hostflow: %s\n", err);
+        hf_free(default_conf);
+        return 2;
+    }
+    hf_free(default_conf);
+
+    /* second pass: the flags */
+    optind = 1;
+    opterr = 1;
+    int appended[MAX_OPTS] = {0};
+    while ((c = getopt_long(argc, argv, o.shorts, o.longs, NULL)) != -1) {
+        const hf_conf_key *k = option_key(&o, c);
+        if (k) {
+            char flag[64];
+            int idx = 0;
+            while (o.keys[idx] != k) idx++;
+            const char *value = k->type == HF_CONF_BOOL ? "true" : optarg;
+            int append = k->type == HF_CONF_LIST && k->flag_mode == HF_FLAG_APPEND && appended[idx]++;
+            if (hf_config_set(cfg, k->name, value, flag_name(k, c, flag, sizeof flag), append,
+                              err, sizeof err) < 0)
+                return die("%s", err);
+            continue;
+        }
+        switch (c) {
+        case 'c': break;
+        case 'q': hf_log_level = HF_LOG_ERROR; break;
+        case 'b': hf_config_set_kafka(cfg, "bootstrap.servers", optarg); break;
+        case 'g': hf_config_set_kafka(cfg, "group.id", optarg); break;
+        case 'K': {
+            char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg)
+                return die("-K: expected KEY=VALUE (a librdkafka setting), got \"%s\"", optarg);
+            *eq = '\0';
+            hf_config_set_kafka(cfg, optarg, eq + 1);
+            *eq = '=';
+            break;
+        }
+        default:
+            fprintf(stderr, "hostflow: see 'hostflow run --help'\n");
+            return 2;
+        }
+    }
+    if (optind < argc)
+        return die("unexpected argument \"%s\" (see 'hostflow run --help')", argv[optind]);
+    if (hf_config_check(cfg, err, sizeof err) < 0) return die("%s", err);
+    return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * The run
+ * --------------------------------------------------------------------- */
+
+static int flush_outputs(void *ctx, int timeout_ms)
+{
+    return hf_outputs_flush(ctx, timeout_ms);
+}
+
+/* The end of a run from an input with positions (Kafka): every open window
+ * flushed, every record acknowledged by every output, then the last commit.
+ * Returns 0, or -1 when it could not be done (a restart reads again). */
+static int final_commit(hf_run_view *v)
+{
+    hf_log(HF_LOG_INFO, "stopping: flushing open windows, waiting for the outputs, committing");
+    hf_pipeline_flush(v->pipeline);
+    for (int tries = 0; tries < 5; tries++) {
+        int out = hf_outputs_flush(v->outputs, 10000);
+        if (out == HF_OUT_FATAL) break;
+        if (out == HF_OUT_OK && v->input_ops->commit(v->input) == 0) return 0;
+    }
+    if (hf_outputs_flush(v->outputs, 0) != HF_OUT_OK)
+        hf_log(HF_LOG_ERROR, "the outputs have not acknowledged every record: the input's positions "
+               "stay at the last commit, and a restart reads those flows again (at least once)");
+    else
+        hf_log(HF_LOG_ERROR, "the last commit failed: the records are written, and a restart "
+               "reads their flows again (at least once)");
+    return -1;
+}
+
+/* Open the outputs, the engine, the pipeline and the input; read until the
+ * input ends, a stop, a read error or an output that failed for good;
+ * commit, finish, report.  Returns the exit status. */
+static int run(hf_config *cfg, const char *home)
+{
+    char err[1024];
+    hf_run_view v = {.cfg = cfg};
+    clock_gettime(CLOCK_MONOTONIC, &v.started);
+    int rc = 2;
+    const char *in_target;
+    const hf_input_ops *in_ops = hf_input_find(cfg->input, &in_target, err, sizeof err);
+    if (!in_ops) return die("-i: %s", err);
+    v.input_ops = in_ops;
+    v.outputs = hf_outputs_open(cfg, err, sizeof err);
+    if (!v.outputs) return die("%s", err);
+    char *lua_dir = hf_home_path(home, "lua");
+    v.engine = hf_engine_new(cfg, lua_dir, hf_outputs_sink(v.outputs), err, sizeof err);
+    hf_free(lua_dir);
+    if (!v.engine) {
+        rc = die("%s", err);
+        goto done;
+    }
+    int workers = hf_engine_workers(v.engine);
+    v.pipeline = hf_pipeline_new(cfg, hf_engine_shards(v.engine), workers > 1 ? workers : 0,
+                                 err, sizeof err);
+    if (!v.pipeline) {
+        rc = die("%s", err);
+        goto done;
+    }
+    hf_input_env env = {v.pipeline, flush_outputs, v.outputs, &got_stop};
+    v.input = in_ops->open(cfg, in_target, &env, err, sizeof err);
+    if (!v.input) {
+        rc = die("%s", err);
+        goto done;
+    }
+
+    pthread_mutex_lock(&report_lock);
+    report_view = &v;
+    pthread_mutex_unlock(&report_lock);
+    pthread_t sig_thread;
+    pthread_create(&sig_thread, NULL, signal_main, NULL);
+    pthread_detach(sig_thread);
+
+    rc = 0;
+    double last_commit = hf_now_ns();
+    for (;;) {
+        if (atomic_load(&got_stop)) {
+            hf_log(HF_LOG_INFO, "stopping: flushing open windows");
+            break;
+        }
+        if (hf_outputs_failed(v.outputs)) {
+            rc = 1;
+            break;
+        }
+        int r = in_ops->read(v.input);
+        if (r == HF_IN_END) break;
+        if (r == HF_IN_ERROR) {
+            rc = 1;
+            break;
+        }
+        double now = hf_now_ns();
+        if (in_ops->commit && now - last_commit >= (double)cfg->commit_interval_ms * 1e6) {
+            in_ops->commit(v.input);
+            last_commit = now;
+        }
+    }
+    if (in_ops->commit && !hf_outputs_failed(v.outputs) && final_commit(&v) < 0) rc = 1;
+    in_ops->close(v.input);
+    v.input = NULL;
+    v.input_ops = NULL;
+    hf_pipeline_finish(v.pipeline);
+    hf_engine_join(v.engine);
+    if (hf_outputs_flush(v.outputs, 30000) != HF_OUT_OK) rc = 1;
+    if (hf_outputs_failed(v.outputs)) rc = 1;
+    if (hf_log_level >= HF_LOG_WARN) hf_report_text(&v, stderr);
+    if (cfg->stats && hf_report_json(&v, cfg->stats) < 0) {
+        hf_log(HF_LOG_ERROR, "%s: cannot write the counters: %s", cfg->stats, strerror(errno));
+        rc = 1;
+    }
+    pthread_mutex_lock(&report_lock);
+    report_view = NULL;
+    pthread_mutex_unlock(&report_lock);
+done:
+    if (v.input) in_ops->close(v.input);
+    if (v.pipeline) hf_pipeline_finish(v.pipeline);
+    hf_engine_free(v.engine);
+    hf_pipeline_free(v.pipeline);
+    if (hf_outputs_close(v.outputs) < 0 && rc == 0) rc = 1;
+    return rc;
+}
+
+int hf_run_main(int argc, char **argv)
+{
+    char *home = hf_home_dir();
+    hf_config cfg;
+    hf_config_defaults(&cfg, home);
+    int rc = parse_args(argc, argv, &cfg);
+    if (rc >= 0) goto out;
+    rc = 2;
+
+    signals_block();
+    rc = run(&cfg, home);
+out:
+    hf_config_release(&cfg);
+    hf_free(home);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * hostflow config
+ * --------------------------------------------------------------------- */
+
+static void print_key(void *ctx, const hf_conf_key *k)
+{
+    (void)ctx;
+    if (k->type == HF_CONF_HEADING) {
+        printf("\n%s\n", k->doc);
+        return;
+    }
+    printf("  %s (%s", k->name, hf_conf_type_name(k->type));
+    if (k->deflt) printf("; default %s", *k->deflt ? k->deflt : "none");
+    if (k->flag) printf("; %s", k->flag);
+    printf(")\n      %s\n", k->doc);
+}
+
+static void print_name(void *ctx, const hf_conf_key *k)
+{
+    (void)ctx;
+    if (k->type != HF_CONF_HEADING) printf("%s\n", k->name);
+}
+
+int hf_config_main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "--names")) {      /* one per line, for scripts and tests */
+        hf_conf_each(print_name, NULL);
+        return 0;
+    }
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        printf("usage: hostflow config [--names]\n\nLists every key of the configuration file: its name "
+               "(dotted: memory.max_bytes is\nmemory = { max_bytes = ... }), type, default, what it "
+               "does and its flag.\n");
+        return 0;
+    }
+    printf("The keys of hostflow's configuration file (a Lua file returning a table;\n"
+           "memory.max_bytes is written memory = { max_bytes = ... }), and their flags:\n");
+    hf_conf_each(print_key, NULL);
+    return 0;
+}
