@@ -14,10 +14,6 @@
 
 #include "base/addr.h"
 #include "base/timefmt.h"
-#include "prim/distinct.h"
-
-#define STR_(x) #x
-#define STR(x)  STR_(x)                 /* a number's macro as text: the key's default */
 
 /* ------------------------------------------------------------------------
  * Checks of single values
@@ -139,9 +135,11 @@ const hf_conf_key hf_conf_core_keys[] = {
     {.name = "memory.max_bytes", .type = HF_CONF_SIZE, .deflt = "4GiB", .flag = "-m, --memory",
      .doc = "window state of all workers together; new hosts over it are refused and counted",
      .min = MiB, .max = 1e18, .field = HF_FIELD(memory_max)},
-    {.name = "memory.distinct_exact", .type = HF_CONF_INT, .deflt = STR(HF_DISTINCT_DEFAULT_LIMIT),
+    /* HF_DISTINCT_DEFAULT_LIMIT and HF_DISTINCT_MAX_LIMIT (prim/distinct.h, a
+     * sibling layer; test_config checks they agree) */
+    {.name = "memory.distinct_exact", .type = HF_CONF_INT, .deflt = "1024",
      .doc = "hf.distinct() counts exactly up to this many values, then estimates (0.81 %; ports: always exact)",
-     .min = 1, .max = HF_DISTINCT_MAX_LIMIT, .field = HF_FIELD(distinct_exact)},
+     .min = 1, .max = 65535, .field = HF_FIELD(distinct_exact)},
 
     {.name = "#kafka", .type = HF_CONF_HEADING,
      .doc = "Kafka (-i kafka:TOPIC[,TOPIC...] consumes in a group; -o kafka:TOPIC produces):"},
