@@ -16,14 +16,12 @@
  * dates) and liberal only where ISO 8601 / RFC 3339 are: 'T', 't' or ' '
  * between date and time, '.' or ',' before 1 to 9 digits of fraction (cut,
  * not rounded, to milliseconds), 'Z', 'z', +HH:MM, +HHMM or +HH as the zone,
- * and no zone at all meaning UTC, or the zone given to hf_time_parse_iso_tz()
- * (base/tz.h: nfdump writes local time without an offset).  A leap second (:60) is accepted and
+ * and no zone at all meaning UTC (hf_time_parse_iso_tz in base/tz.h reads
+ * it in a zone: nfdump writes local time without an offset).  A leap second (:60) is accepted and
  * counted as the first second of the next minute. */
 #include "base/timefmt.h"
 
 #include <time.h>
-
-#include "base/tz.h"
 
 /* 9999-12-31T23:59:59.999Z, the last instant either direction handles. */
 #define TIME_MAX_MS 253402300799999LL
@@ -107,12 +105,7 @@ static int parse_zone(const char *s, size_t len, int64_t *offset_ms)
 /* Fixed layout of the mandatory part:
  *     0123456789012345678
  *     YYYY-MM-DDTHH:MM:SS  (19 bytes), then fraction and zone. */
-int hf_time_parse_iso(const char *s, size_t len, int64_t *ms)
-{
-    return hf_time_parse_iso_tz(s, len, NULL, ms);
-}
-
-int hf_time_parse_iso_tz(const char *s, size_t len, const hf_tz *tz, int64_t *ms)
+static inline int parse_wall(const char *s, size_t len, int64_t *ms, int *zoned)
 {
     if (len < 19) return -1;
     if (s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':') return -1;
@@ -140,13 +133,23 @@ int hf_time_parse_iso_tz(const char *s, size_t len, const hf_tz *tz, int64_t *ms
     int64_t offset_ms = 0;
     if (i < len && parse_zone(s + i, len - i, &offset_ms) != 0) return -1;
 
-    int64_t t = days_from_civil(year, mon, day) * MS_PER_DAY
-              + ((int64_t)hour * 3600 + min * 60 + sec) * 1000 + frac_ms
-              - offset_ms;
-    if (i == len && tz) t = hf_tz_to_utc(tz, t);     /* no zone: the input's */
-    if (t < 0 || t > TIME_MAX_MS) return -1;
-    *ms = t;
+    *zoned = i < len;
+    *ms = days_from_civil(year, mon, day) * MS_PER_DAY
+        + ((int64_t)hour * 3600 + min * 60 + sec) * 1000 + frac_ms
+        - offset_ms;
     return 0;
+}
+
+int hf_time_parse_iso(const char *s, size_t len, int64_t *ms)
+{
+    int zoned;
+    if (parse_wall(s, len, ms, &zoned) != 0) return -1;
+    return *ms < 0 || *ms > TIME_MAX_MS ? -1 : 0;
+}
+
+int hf_time_parse_iso_wall(const char *s, size_t len, int64_t *ms, int *zoned)
+{
+    return parse_wall(s, len, ms, zoned);
 }
 
 /* ------------------------------------------------------------------------

@@ -12,11 +12,10 @@
  * 0, or -1 when the text is not such a timestamp or the instant lies outside
  * 1970-01-01T00:00:00.000Z .. 9999-12-31T23:59:59.999Z. */
 int hf_time_parse_iso(const char *s, size_t len, int64_t *ms);
-/* The same, reading a time without a zone as local time of tz (base/tz.h;
- * NULL: UTC).  Times with 'Z' or an offset keep theirs.  Safe on any
- * thread. */
-struct hf_tz;
-int hf_time_parse_iso_tz(const char *s, size_t len, const struct hf_tz *tz, int64_t *ms);
+/* The same without the range check: *ms is the instant when the text has a
+ * zone (*zoned 1), else its wall-clock time counted as UTC (for
+ * hf_time_parse_iso_tz, base/tz.h, to place in a zone).  0 or -1. */
+int hf_time_parse_iso_wall(const char *s, size_t len, int64_t *ms, int *zoned);
 
 /* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (y 0..9999,
  * m 1..12, d 1..31), and the inverse. */

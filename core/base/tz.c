@@ -88,6 +88,17 @@ int64_t hf_tz_to_utc(const hf_tz *tz, int64_t local)
     return ta;                              /* fits, or set forward: the offset before */
 }
 
+int hf_time_parse_iso_tz(const char *s, size_t len, const hf_tz *tz, int64_t *ms)
+{
+    int zoned;
+    int64_t t;
+    if (hf_time_parse_iso_wall(s, len, &t, &zoned) != 0) return -1;
+    if (!zoned && tz) t = hf_tz_to_utc(tz, t);
+    if (t < 0 || t > 253402300799999LL) return -1;   /* 1970 .. 9999-12-31T23:59:59.999Z */
+    *ms = t;
+    return 0;
+}
+
 const char *hf_tz_name(const hf_tz *tz)
 {
     return tz ? tz->name : "UTC";

@@ -30,5 +30,10 @@ int64_t hf_tz_offset(const hf_tz *tz, int64_t t_ms);
  * back) is the first of the two; one that never occurs (clocks set forward)
  * is read with the offset in force before the change. */
 int64_t hf_tz_to_utc(const hf_tz *tz, int64_t local_ms);
+/* hf_time_parse_iso (timefmt.h), reading a time without an offset as local
+ * time of tz (NULL: UTC); times with 'Z' or an offset keep theirs.  0, or
+ * -1 when the text is not such a time or the instant lies outside
+ * 1970..9999.  Safe on any thread. */
+int hf_time_parse_iso_tz(const char *s, size_t len, const hf_tz *tz, int64_t *ms);
 
 #endif

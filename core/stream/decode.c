@@ -858,7 +858,8 @@ static void text_field(int k, const char *s, size_t n, const hf_decode_ctx *ctx,
             time_number(k, v, st);
             return;
         }
-        ok = (BIT(f) & ABS_TIME_BITS) && hf_time_parse_iso_tz(s, n, ctx->tz, &ms) == 0;
+        ok = (BIT(f) & ABS_TIME_BITS) &&
+             (ctx->tz ? hf_time_parse_iso_tz(s, n, ctx->tz, &ms) : hf_time_parse_iso(s, n, &ms)) == 0;
         v = ok ? (uint64_t)ms : NUM_NONE;
     } else {
         v = value_from_text(f, s, n);

@@ -54,6 +54,7 @@
 
 #include "base/addr.h"
 #include "base/timefmt.h"
+#include "base/tz.h"
 
 #define REF_MAX_DEPTH 64
 #define REF_MAX_TEXT  255
