@@ -179,10 +179,11 @@ static void usage_run(FILE *f)
         "keeps those whose source lies in a monitored network, and writes one JSON\n"
         "record per host per window with every analysis's result.\n"
         "\n"
-        "  -c, --config FILE        configuration file (Lua returning a table);\n"
-        "                           default: conf/hostflow.lua beside the executable\n"
+        "  -c, --config FILE        configuration file (Lua returning a table); default:\n"
+        "                           %s, or conf/hostflow.lua\n"
+        "                           in a source tree\n"
         "  -q, --quiet              only errors on stderr (no warnings, no counters)\n"
-        "  -h, --help               this help\n");
+        "  -h, --help               this help\n", hf_installed_conf());
     hf_conf_usage(put_line, f);
     fprintf(f,
         "  -K, --kafka KEY=VALUE    a librdkafka setting, passed unchanged (repeatable)\n"
@@ -217,7 +218,7 @@ static const char *flag_name(const hf_conf_key *k, int c, char *out, size_t n)
 }
 
 /* Parse argv into cfg: the configuration file first (-c, or the default
- * beside the executable), then every flag over it.  Returns -1 when the
+ * of hf_home_conf: the tree's or the installed one), then every flag over it.  Returns -1 when the
  * run goes on, else the exit status (help: 0, errors: 2). */
 static int parse_args(int argc, char **argv, hf_config *cfg)
 {
@@ -238,10 +239,7 @@ static int parse_args(int argc, char **argv, hf_config *cfg)
         }
     }
     char *default_conf = NULL;
-    if (!conf) {
-        default_conf = hf_home_path(cfg->home, "conf/hostflow.lua");
-        if (access(default_conf, R_OK) == 0) conf = default_conf;
-    }
+    if (!conf) conf = default_conf = hf_home_conf(cfg->home);
     if (conf && hf_config_load(cfg, conf, err, sizeof err) < 0) {
         fprintf(stderr, "hostflow: %s\n", err);
         hf_free(default_conf);
