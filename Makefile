@@ -11,6 +11,7 @@
 #   make install  hostflow, its Lua side, analyses, configuration and man pages
 #                 (PREFIX=/usr/local, SYSCONFDIR=/etc, DESTDIR; see README "Installing")
 #   make uninstall  what make install put there (a configuration you changed stays)
+#   make deb      a Debian package, built by dpkg-buildpackage in build/deb (contrib/debian)
 #
 # The core is layered (core/README.md): core/<layer>/<module>.c, included as
 # "<layer>/<module>.h" from core/; tests/tools/layers.sh checks the order.
@@ -62,13 +63,13 @@ DATA_FILES  = $(shell find lua -name "*.lua") $(wildcard analyses/*.lua contrib/
 DOC_FILES   = README.md lua/README.md $(wildcard contrib/docs/*.md)
 MAN_PAGES   = hostflow.1 hostflow-run.1 hostflow-check.1 hostflow-query.1 hostflow.conf.5
 
-.PHONY: all run test bench deps unit fuzz tools clean man install uninstall FORCE
+.PHONY: all run test bench deps unit fuzz tools clean man install uninstall deb FORCE
 .SECONDARY:   # keep the objects of the ASan build between runs
 all: hostflow build/libhostflow.so
 
 build/obj/%.o: core/%.c $(CORE_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 build/asan/%.o: core/%.c $(CORE_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(ASAN) -O1 -c -o $@ $<
@@ -89,12 +90,12 @@ build/paths: FORCE
 
 # -rdynamic: the analyses reach the core's primitives through ffi.C
 hostflow: build/obj/main.o $(CORE_OBJS)
-	$(CC) $(CFLAGS) -rdynamic -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -rdynamic -o $@ $^ $(LDLIBS)
 build/obj/main.o: core/main.c $(CORE_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 build/libhostflow.so: $(CORE_OBJS)
-	$(CC) $(CFLAGS) -shared -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -o $@ $^ $(LDLIBS)
 
 build/unit/%: tests/unit/%.c tests/unit/unit.h $(ASAN_OBJS) $(SUPPORT_ASAN)
 	@mkdir -p $(@D)
@@ -164,3 +165,7 @@ uninstall:
 	@for d in '$(DESTDIR)$(HF_DATA)' '$(DESTDIR)$(DOCDIR)' '$(DESTDIR)$(HF_ETC)'; do \
 	    [ -d "$$d" ] && find "$$d" -depth -type d -empty -delete; true; done
 	@echo 'uninstalled hostflow from $(DESTDIR)$(PREFIX)'
+
+# A Debian package of this tree, in build/deb (contrib/debian/mkdeb.sh says how)
+deb:
+	@contrib/debian/mkdeb.sh >/dev/null
