@@ -59,7 +59,9 @@ HF_PATHS    = -DHF_DATADIR='"$(HF_DATA)"' -DHF_SYSCONFDIR='"$(HF_ETC)"' \
 VERSION    := $(shell sed -n 's/^\#define HF_VERSION "\(.*\)"/\1/p' core/main.c)
 # the files under HF_DATA, each at its path in the tree
 DATA_FILES  = $(shell find lua -name "*.lua") $(wildcard analyses/*.lua contrib/queries/*.lua) \
-              contrib/sample-flows.ndjson.gz $(shell find contrib/web -type f 2>/dev/null)
+              contrib/sample-flows.ndjson.gz $(WEB_FILES)
+# the HTTP view's page, without what only makes it (vendor.sh, npm's files)
+WEB_FILES   = $(shell find contrib/web -type f ! -name '*.sh' ! -name 'package*.json' 2>/dev/null)
 DOC_FILES   = README.md lua/README.md $(wildcard contrib/docs/*.md)
 MAN_PAGES   = hostflow.1 hostflow-run.1 hostflow-check.1 hostflow-query.1 hostflow.conf.5
 
