@@ -33,4 +33,9 @@ void hf_log_limited(hf_ratelimit *rl, int level, const char *fmt, ...)
  * whose arguments cost something to make (only when it is written). */
 int hf_log_would(const hf_ratelimit *rl, int level);
 
+/* A status line kept at the foot of a terminal (hostflow run --progress):
+ * text draws or replaces it (no newline in it); log lines erase it, go
+ * above it and draw it again.  NULL ends it with a newline. */
+void hf_log_status(const char *text);
+
 #endif
