@@ -162,6 +162,9 @@ typedef struct hf_input_ops {
     /* Optional: messages behind the end of the input, as last measured,
      * or -1; any thread (the run's counters, above).  NULL: a file. */
     int64_t (*lag)(void *in);
+    /* How far it has read, for --progress: *done bytes of *total (0 when
+     * the size is not known).  NULL when it has no such measure (Kafka). */
+    void  (*progress)(void *in, uint64_t *done, uint64_t *total);
     /* The run is over (the last commit is done): leave, free. */
     void  (*close)(void *in);
 } hf_input_ops;

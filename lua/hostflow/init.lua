@@ -13,9 +13,14 @@
 -- primitives below.  update() sees one flow (hf_flow, see lua/README.md) and
 -- the host's state; result() turns the state into the host record's value
 -- under stats.<name> (a number, a string, a boolean or a table of those; nil
--- leaves the field out).
+-- leaves the field out).  `keys` (optional) orders the fields of a table
+-- result: those listed first, in order, then the others by name.  `params`
+-- (optional) declares parameters with their defaults, which the
+-- configuration may set (hostflow.params); both functions get them last:
+-- update(s, flow, params), result(s, params).
 
 local base = require "hostflow.base"
+local params = require "hostflow.params"
 
 local hf = { _VERSION = "0.1.0" }
 
@@ -54,14 +59,16 @@ function hf.min() return field("min", "double") end
 function hf.max() return field("max", "double") end
 
 --- Distinct values: s.x:add(v), s.x:count().  Exact up to `exact` values
--- (default 64, at most 4096), a HyperLogLog sketch (1.6% error) beyond.
+-- (default memory.distinct_exact, 1024; at most 65535), a HyperLogLog
+-- sketch (0.81% standard error) beyond; numbers below 2^16 (ports) are
+-- exact at any count.
 function hf.distinct(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("hf.distinct: expected nothing or a table such as { exact = 64 }", 2)
   end
   local exact = opts and opts.exact or 0
-  if type(exact) ~= "number" or (opts and opts.exact and exact < 1) or exact > 4096 or exact % 1 ~= 0 then
-    error("hf.distinct: exact must be a whole number from 1 to 4096", 2)
+  if type(exact) ~= "number" or (opts and opts.exact and exact < 1) or exact > 65535 or exact % 1 ~= 0 then
+    error("hf.distinct: exact must be a whole number from 1 to 65535", 2)
   end
   return field("distinct", "hf_distinct", exact)
 end
@@ -112,7 +119,6 @@ function hf.analysis(spec)
   local ok, err = hf.validate(spec)
   if not ok then error(err, 2) end
   spec.version = spec.version or 1
-  spec.order = spec.order or 100
   return setmetatable(spec, { __hostflow_analysis = true })
 end
 
@@ -144,6 +150,10 @@ function hf.validate(spec)
     for i, k in ipairs(spec.keys) do
       if type(k) ~= "string" then return fail("keys[%d] must be a string", i) end
     end
+  end
+  if spec.params ~= nil then
+    local declared, why = params.check_declared(spec.params)
+    if not declared then return fail("%s", why) end
   end
   return true
 end
