@@ -109,7 +109,8 @@ return {
   http = {
     -- listen = "127.0.0.1:8080",   -- serve the view here (as --http ADDR:PORT)
     -- token = os.getenv("HOSTFLOW_HTTP_TOKEN"),   -- clients send Authorization: Bearer TOKEN
-    web = "../contrib/web",     -- the page's files (relative: from this file)
+    -- web = "/srv/hostflow/web",   -- the page's files; not set: contrib/web of the
+                                    -- source tree or of the installation
     threads = 2,
     max_clients = 1024,
     history = 360,              -- windows per host and granularity: 1 h of 10 s, 30 h of 5 min
