@@ -369,6 +369,16 @@ static void on_member(void *ctx, const hf_recscan_item *it)
 {
     scan *s = ctx;
     parsed *p = s->p;
+    size_t fl = sizeof HF_VIEW_ALERT_FIELD - 1;
+    if (it->pathlen >= fl && memcmp(it->path, HF_VIEW_ALERT_FIELD, fl) == 0 &&
+        (it->pathlen == fl || it->path[fl] == '.')) {      /* the flag, and what it holds */
+        if (it->pathlen == fl && s->type == HF_RECORD_STATS)
+            p->alert_flag = it->kind == HF_RECSCAN_TRUE ||
+                            (it->kind == HF_RECSCAN_NUMBER && it->num != 0) ||
+                            ((it->kind == HF_RECSCAN_OBJECT || it->kind == HF_RECSCAN_ARRAY) &&
+                             it->nonempty);
+        return;
+    }
     if (it->depth == 1) {
         if (IS(it, "src_ip") && it->kind == HF_RECSCAN_STRING)
             s->has_ip = hf_addr_parse(it->str, it->len, p->addr, &p->family) == 0;
@@ -391,16 +401,6 @@ static void on_member(void *ctx, const hf_recscan_item *it)
     }
     if (s->type != HF_RECORD_STATS || it->pathlen <= 6 || memcmp(it->path, "stats.", 6) != 0)
         return;
-    size_t fl = sizeof HF_VIEW_ALERT_FIELD - 1;
-    if (it->pathlen >= fl && memcmp(it->path, HF_VIEW_ALERT_FIELD, fl) == 0 &&
-        (it->pathlen == fl || it->path[fl] == '.')) {      /* the flag, and what it holds */
-        if (it->pathlen == fl)
-            p->alert_flag = it->kind == HF_RECSCAN_TRUE ||
-                            (it->kind == HF_RECSCAN_NUMBER && it->num != 0) ||
-                            ((it->kind == HF_RECSCAN_OBJECT || it->kind == HF_RECSCAN_ARRAY) &&
-                             it->nonempty);
-        return;
-    }
     if (it->kind != HF_RECSCAN_NUMBER) return;
     size_t len = it->pathlen - 6;
     if (len >= HF_VIEW_STAT_NAME) return;

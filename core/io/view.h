@@ -20,9 +20,11 @@
  *
  * A host is shown with an open alert while a host_alert record of it is
  * open (alert_hold after its window), or for one window's length after a
- * host record whose HF_VIEW_ALERT_FIELD is true, a non-zero number or a
- * non-empty object or array (the rules open, say).  Which field host
- * records carry is issue 13's to decide; this is the one place to change.
+ * host record whose member HF_VIEW_ALERT_FIELD is true, a non-zero number
+ * or a non-empty object or array.  The profiles and rules of issue 13, on
+ * their branch, write "alert":["rule",...] between a host record's window
+ * and its stats while the host has an open alert; the name is theirs to
+ * settle, and this is the one place to change it.
  *
  * Memory is bounded: at most max_hosts hosts, rings of at most `history`
  * windows that grow only while `memory` allows (after that a full ring drops
@@ -44,7 +46,7 @@
 #define HF_VIEW_STAT_NAME 64       /* a statistic's dotted name and its NUL */
 #define HF_VIEW_MAX_CELLS 256      /* a heat map: at most 8 bits of zoom */
 #define HF_VIEW_MAX_TOP   1000
-#define HF_VIEW_ALERT_FIELD "stats.alert"   /* a host record's open-alert flag (above) */
+#define HF_VIEW_ALERT_FIELD "alert"   /* a host record's open-alert flag (above) */
 
 typedef struct hf_view hf_view;
 

@@ -2,10 +2,12 @@
  * them) to an output plugin through its table (io.h), as the run would.
  *
  * The HTTP view's tests drive a real `hostflow run`; this driver is kept
- * for one thing a run cannot do yet: hand the view a host_alert record,
- * which only the profiles and rules of issue 13 will make.  tests/web/e2e.js
- * feeds it a run's records and one alert to check the page's alert list
- * and a host's alert card.  Drop it once a run can raise an alert.
+ * for one thing a run cannot do yet: alerts, which only the profiles and
+ * rules of issue 13 will raise (a host_alert record, and the "alert" flag
+ * in the host records of a host with an open one).  tests/web/e2e.js feeds
+ * it a run's records, one host's with the flag, and one host_alert record
+ * to check the rings, the page's alert list and a host's alert card.  Drop
+ * it once a run can raise an alert.
  *
  *   view_feed [-o http:127.0.0.1:0 | -o top:] [-w 10s,30s,1m,5m] [-n CIDR,...]
  *             [-s KEY=VALUE]... [--linger] [FILE|-]

@@ -530,15 +530,18 @@ TEST(a_host_records_alert_flag_marks_its_host)
     hf_view *v = hf_view_new(&l);
     recs *b = calloc(1, sizeof *b);
     hf_buf_init(&b->text, 1 << 16);
-    /* HF_VIEW_ALERT_FIELD is stats.alert: true, a number other than 0, a
-     * non-empty object or array say "open"; false, 0, {} and [] do not */
+    /* HF_VIEW_ALERT_FIELD is "alert", between window and stats as issue
+     * 13's engine writes it: true, a number other than 0, a non-empty
+     * object or array say "open"; false, 0, {} and [] do not; under stats
+     * it is an analysis's field like any other */
     static const char *const flag[] = {"false", "true", "{}", "[\"profile_deviation\"]", "1", "0",
                                        "{\"rules\":1}", "[]"};
     static const int open[] = {0, 1, 0, 1, 1, 0, 1, 0};
     for (int i = 0; i < 8; i++)
         rec_add(b, HF_RECORD_STATS,
                 "{\"id\":\"10.0.0.%d/10/0\",\"src_ip\":\"10.0.0.%d\",\"window\":{\"start_ms\":%lld,"
-                "\"end_ms\":%lld,\"granularity_s\":10},\"stats\":{\"total\":{\"bytes\":1},\"alert\":%s}}",
+                "\"end_ms\":%lld,\"granularity_s\":10},\"alert\":%s,\"stats\":{\"total\":{\"bytes\":1},"
+                "\"alert\":true}}",
                 i, i, (long long)T0, (long long)T0 + 10000, flag[i]);
     CHECK_EQ_INT(apply(v, b), 0);
     hf_view_publish(v, INT64_MAX);
