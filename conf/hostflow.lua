@@ -3,6 +3,8 @@
 -- A Lua file that returns a table.  Every key is optional; command-line flags
 -- override what is set here (hostflow run --help).  An unknown key or a value
 -- of the wrong kind stops hostflow at start with a message naming the key.
+-- `hostflow config` lists every key with its type, default and flag; each
+-- one appears below, set to its default or commented out.
 
 return {
   -- The monitored networks: a flow is kept when its source address lies in
@@ -24,9 +26,14 @@ return {
   -- With more than one, a file or stdin is also decoded on as many threads.
   workers = 0,
 
-  -- Where flows come from and records go: a path, or "-" for stdin/stdout.
+  -- Where flows come from: a path (plain or gzip), "-" for stdin, or
+  -- "kafka:TOPIC[,TOPIC...]".  Where records go: one or more outputs, each
+  -- a path, "-" for stdout, or SCHEME:TARGET such as "kafka:hosts".
   input = "-",
-  output = "-",
+  outputs = { "-" },
+
+  -- The counters as JSON at exit (also --stats FILE).
+  -- stats = "/var/lib/hostflow/counters.json",
 
   -- The Lua analyses: every *.lua file in dir (a relative dir is taken from
   -- this file's directory), unless enable lists names; disable leaves some out.
@@ -34,6 +41,10 @@ return {
     dir = "../analyses",
     -- enable = { "total", "peer_number" },
     disable = {},
+    -- The order of the analyses' fields in a record; the others follow by name.
+    order = { "total", "avg_flow_duration", "dport_count", "peer_number", "tcp_flags" },
+    -- Parameters of analyses over the defaults they declare (lua/README.md):
+    -- params = { port_scan_vertical = { threshold = 20 } },
     -- Hot reload: an edit, addition or removal in dir is checked in every
     -- worker and takes over at a window boundary (SIGHUP reloads too).
     reload = true,

@@ -29,9 +29,14 @@
  * run of two or more zero groups replaced by "::" (the leftmost on a tie), and
  * an IPv4-mapped address (::ffff:0:0/96) written "::ffff:a.b.c.d" (RFC 5952
  * section 5).  Unlike glibc's inet_ntop(), the deprecated IPv4-compatible form
- * (::a.b.c.d) is not produced: "::102:304" is what RFC 5952 section 4 gives. */
+ * (::a.b.c.d) is not produced: "::102:304" is what RFC 5952 section 4 gives.
+ *
+ * Prefixes ("10.0.0.0/8", "!2001:db8::/32") are parsed here too, so that the
+ * configuration can check a network list without building the trie
+ * (stream/prefix.c, which stores them). */
 #include "base/addr.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* The longest text hf_addr_parse() accepts. */
@@ -247,4 +252,55 @@ size_t hf_addr_format(const uint8_t addr[16], uint8_t family, char *out)
     }
     *p = '\0';
     return (size_t)(p - out);
+}
+
+/* ------------------------------------------------------------------------
+ * Prefixes
+ * --------------------------------------------------------------------- */
+
+#define FAIL(...) do { if (err && errlen) snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+
+/* Longest piece of input quoted back in a message. */
+#define QUOTE_MAX 64
+
+int hf_cidr_parse(const char *cidr, uint8_t addr[16], unsigned *len, int *exclude,
+                  char *err, size_t errlen)
+{
+    if (!cidr || !*cidr) FAIL("empty prefix");
+    const char *s = cidr;
+    *exclude = 0;
+    if (*s == '!') {
+        *exclude = 1;
+        s++;
+        if (!*s) FAIL("empty prefix after '!'");
+    }
+    for (const char *q = cidr; *q; q++)
+        if (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r' || *q == '\v' || *q == '\f')
+            FAIL("whitespace in prefix '%.*s'", QUOTE_MAX, cidr);
+
+    const char *slash = strchr(s, '/');
+    size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+    if (alen == 0) FAIL("missing address in prefix '%.*s'", QUOTE_MAX, cidr);
+
+    uint8_t family;
+    if (hf_addr_parse(s, alen, addr, &family) < 0)
+        FAIL("bad address '%.*s'", (int)(alen < QUOTE_MAX ? alen : QUOTE_MAX), s);
+    unsigned max = family == 4 ? 32 : 128;
+
+    unsigned n = max;
+    if (slash) {
+        const char *l = slash + 1;
+        size_t llen = strlen(l);
+        if (llen == 0) FAIL("missing prefix length after '/' in '%.*s'", QUOTE_MAX, cidr);
+        for (size_t k = 0; k < llen; k++)
+            if (l[k] < '0' || l[k] > '9')
+                FAIL("bad prefix length '%.*s'", QUOTE_MAX, l);
+        if (llen > 1 && l[0] == '0') FAIL("bad prefix length '%.*s' (leading zero)", QUOTE_MAX, l);
+        if (llen > 3) FAIL("prefix length %.*s out of range for IPv%u", QUOTE_MAX, l, family);
+        n = 0;
+        for (size_t k = 0; k < llen; k++) n = n * 10 + (unsigned)(l[k] - '0');
+        if (n > max) FAIL("prefix length %u out of range for IPv%u", n, family);
+    }
+    *len = family == 4 ? n + 96 : n;
+    return 0;
 }

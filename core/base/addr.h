@@ -22,4 +22,14 @@ int hf_addr_parse(const char *s, size_t len, uint8_t out[16], uint8_t *family);
  * HF_ADDR_STRLEN bytes; NUL-terminated.  Returns the length. */
 size_t hf_addr_format(const uint8_t addr[16], uint8_t family, char *out);
 
+/* Parse a network prefix "ADDR[/LEN]", or "!ADDR[/LEN]" (an exclusion: sets
+ * *exclude).  The text is the prefix alone: no whitespace, LEN in decimal
+ * without leading zeros, at most 32 for IPv4 and 128 for IPv6; no "/LEN" is
+ * a single host.  *len is the length on the 128-bit mapped key (an IPv4
+ * prefix's length plus 96).  Returns 0, or -1 with a message in err
+ * (errlen bytes, may be 0) naming the fault ("bad address '10.0.0.300'",
+ * "prefix length 33 out of range for IPv4", "empty prefix", ...). */
+int hf_cidr_parse(const char *cidr, uint8_t addr[16], unsigned *len, int *exclude,
+                  char *err, size_t errlen);
+
 #endif

@@ -1,11 +1,20 @@
-/* config.c -- load and check hostflow's configuration.
+/* config.c -- keys, values, and the loader of the configuration file.
+ *
+ * Every value, whatever its source, goes through one path: it becomes text
+ * (or a list of texts), is checked against its key's declaration (type,
+ * bounds, the key's own check), kept by name in cfg->values, and, for a core
+ * key with a field, also stored typed in hf_config:
+ *
+ *   default "5s" ─┐
+ *   file 5, "5s" ─┼─▶ text ─▶ check (type, bounds, key) ─▶ cfg->values["lateness"]
+ *   flag -l 5s   ─┘                                     └▶ cfg->lateness_ms = 5000
  *
  * The file is Lua that returns a table; it runs in a Lua state of its own
- * that is closed once the values are copied out.  Each key is read by a
- * small typed getter that knows the key's dotted name, so every error reads
- * "conf/x.lua: windows[2]: expected a duration such as \"30s\", got \"3x\"".
- * Unknown keys are errors too: a typo must not silently fall back to a
- * default.
+ * that is closed once the values are copied out.  Its tables are walked by
+ * the dotted names of the declarations: a key that is declared is set, a key
+ * that prefixes declared ones (memory, analyses) must be a table and is
+ * walked, anything else is an unknown key, named with the keys expected
+ * there: a typo must not silently fall back to a default.
  *
  * A configuration is data that may compute its values: it runs with the
  * string, table and math libraries, os.getenv/time/date and the basic
@@ -16,6 +25,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,84 +37,110 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "base/addr.h"
 #include "base/alloc.h"
-#include "stream/prefix.h"
 #include "base/timefmt.h"
 
+/* One key's value, as text (scalars) or texts (lists, maps). */
+struct hf_conf_value {
+    const hf_conf_key *key;
+    char              *text;    /* scalars; LIST: items joined by ","; MAP: NULL */
+    hf_strlist         list;    /* LIST items; MAP key, value pairs */
+};
+
 /* ------------------------------------------------------------------------
- * Defaults and value parsers
+ * Tables of keys
  * --------------------------------------------------------------------- */
 
-static char *join_path(const char *dir, const char *name)
+#define MAX_TABLES 32
+
+static const hf_conf_key *tables[MAX_TABLES] = {hf_conf_core_keys};
+static int ntables = 1;
+
+void hf_conf_register(const hf_conf_key *keys)
 {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = hf_malloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
+    for (int i = 0; i < ntables; i++)
+        if (tables[i] == keys) return;
+    if (ntables < MAX_TABLES) tables[ntables++] = keys;
 }
 
-void hf_config_defaults(hf_config *cfg, const char *base_dir)
+void hf_conf_each(void (*fn)(void *ctx, const hf_conf_key *k), void *ctx)
 {
-    memset(cfg, 0, sizeof *cfg);
-    static const int64_t windows[] = {10000, 30000, 60000, 300000};
-    memcpy(cfg->windows_ms, windows, sizeof windows);
-    cfg->nwindows = 4;
-    cfg->lateness_ms = 5000;
-    cfg->input = hf_strdup("-");
-    cfg->output = hf_strdup("-");
-    cfg->analyses_dir = join_path(base_dir, "analyses");
-    cfg->memory_max = (size_t)4 << 30;
-    cfg->max_line = 1 << 20;
-    cfg->distinct_exact = 64;
-    cfg->batch = 4096;
-    cfg->reload = 1;
-    cfg->max_errors = 1000;
-    cfg->max_batch_ms = 1000;
-    cfg->watchdog_ms = 10000;
-    cfg->kafka_start = hf_strdup("earliest");
-    cfg->commit_interval_ms = 5000;
+    for (int t = 0; t < ntables; t++)
+        for (const hf_conf_key *k = tables[t]; k->name; k++) fn(ctx, k);
 }
 
-void hf_config_set_kafka(hf_config *cfg, const char *key, const char *value)
+const hf_conf_key *hf_conf_find(const char *name)
 {
-    for (int i = 0; i < cfg->nkafka; i += 2)
-        if (strcmp(cfg->kafka[i], key) == 0) {
-            hf_free(cfg->kafka[i + 1]);
-            cfg->kafka[i + 1] = hf_strdup(value);
-            return;
+    for (int t = 0; t < ntables; t++)
+        for (const hf_conf_key *k = tables[t]; k->name; k++) {
+            if (k->type == HF_CONF_HEADING) continue;
+            size_t n = strlen(k->name);
+            if (strcmp(k->name, name) == 0) return k;
+            if (k->type == HF_CONF_MAP && strncmp(k->name, name, n) == 0 && name[n] == '.' && name[n + 1])
+                return k;
         }
-    cfg->kafka = hf_realloc(cfg->kafka, sizeof(char *) * (size_t)(cfg->nkafka + 2));
-    cfg->kafka[cfg->nkafka++] = hf_strdup(key);
-    cfg->kafka[cfg->nkafka++] = hf_strdup(value);
-}
-
-const char *hf_config_kafka(const hf_config *cfg, const char *key)
-{
-    for (int i = 0; i < cfg->nkafka; i += 2)
-        if (strcmp(cfg->kafka[i], key) == 0) return cfg->kafka[i + 1];
     return NULL;
 }
 
-static void free_list(char **l, int n)
+/* 1 when some declared key lies below `prefix` (prefix.x...). */
+static int is_section(const char *prefix)
 {
-    for (int i = 0; i < n; i++) hf_free(l[i]);
-    hf_free(l);
+    size_t n = strlen(prefix);
+    for (int t = 0; t < ntables; t++)
+        for (const hf_conf_key *k = tables[t]; k->name; k++)
+            if (k->type != HF_CONF_HEADING && strncmp(k->name, prefix, n) == 0 && k->name[n] == '.')
+                return 1;
+    return 0;
 }
 
-void hf_config_release(hf_config *cfg)
+/* The names expected directly below prefix ("" for the top), for the
+ * message about an unknown key: "dir, enable, ... or watchdog". */
+static void expected_names(const char *prefix, char *out, size_t cap)
 {
-    hf_free(cfg->path);
-    free_list(cfg->networks, cfg->nnetworks);
-    hf_free(cfg->input);
-    hf_free(cfg->output);
-    hf_free(cfg->stats);
-    hf_free(cfg->analyses_dir);
-    free_list(cfg->enable, cfg->nenable);
-    free_list(cfg->disable, cfg->ndisable);
-    free_list(cfg->kafka, cfg->nkafka);
-    hf_free(cfg->kafka_start);
-    hf_free(cfg->dead_letter);
-    memset(cfg, 0, sizeof *cfg);
+    size_t n = strlen(prefix), used = 0;
+    const char *names[128];
+    int count = 0;
+    for (int t = 0; t < ntables; t++)
+        for (const hf_conf_key *k = tables[t]; k->name && count < 128; k++) {
+            if (k->type == HF_CONF_HEADING) continue;
+            if (n && (strncmp(k->name, prefix, n) != 0 || k->name[n] != '.')) continue;
+            const char *rest = k->name + (n ? n + 1 : 0);
+            int dup = 0;
+            for (int i = 0; i < count; i++) {
+                size_t a = strcspn(names[i], "."), b = strcspn(rest, ".");
+                if (a == b && strncmp(names[i], rest, a) == 0) dup = 1;
+            }
+            if (!dup) names[count++] = rest;
+        }
+    out[0] = '\0';
+    for (int i = 0; i < count && used + 40 < cap; i++) {
+        int len = (int)strcspn(names[i], ".");
+        used += (size_t)snprintf(out + used, cap - used, "%s%.*s",
+                                 i == 0 ? "" : i + 1 == count ? " or " : ", ", len, names[i]);
+    }
+}
+
+const char *hf_conf_type_name(int type)
+{
+    static const char *const names[] = {"string", "path", "integer", "boolean", "duration",
+                                        "size", "list", "table", "table", ""};
+    return type >= 0 && type <= HF_CONF_HEADING ? names[type] : "?";
+}
+
+/* ------------------------------------------------------------------------
+ * Value parsers
+ * --------------------------------------------------------------------- */
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 /* Parse "NUMBER[unit]" with units from the table; no unit means `deflt`.
@@ -133,8 +169,8 @@ static int parse_scaled(const char *s, const char *const *units,
 
 int hf_config_parse_duration_ms(const char *s, int64_t *ms)
 {
-    static const char *const units[] = {"ms", "s", "m", "min", "h", NULL};
-    static const double f[] = {1, 1000, 60000, 60000, 3600000};
+    static const char *const units[] = {"ms", "s", "m", "min", "h", "d", NULL};
+    static const double f[] = {1, 1000, 60000, 60000, 3600000, 86400000};
     double v;
     if (parse_scaled(s, units, f, 1000, &v) < 0 || v < 0 || v > 1e13) return -1;
     if (v != (double)(int64_t)v) return -1;
@@ -155,47 +191,54 @@ int hf_config_parse_size(const char *s, size_t *bytes)
     return 0;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+static int parse_bool(const char *s, int *out)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Add one granularity; checks it is a whole number of seconds >= 1. */
-static int add_window(hf_config *cfg, const char *text, const char *key,
-                      char *err, size_t errlen)
-{
-    int64_t ms;
-    if (hf_config_parse_duration_ms(text, &ms) < 0 || ms < 1000 || ms % 1000)
-        return fail(err, errlen, "%s: expected a whole number of seconds >= 1 "
-                    "such as \"10s\" or \"5m\", got \"%s\"", key, text);
-    for (int i = 0; i < cfg->nwindows; i++)
-        if (cfg->windows_ms[i] == ms)
-            return fail(err, errlen, "%s: granularity \"%s\" given twice", key, text);
-    if (cfg->nwindows == HF_MAX_WINDOWS)
-        return fail(err, errlen, "%s: at most %d granularities", key, HF_MAX_WINDOWS);
-    cfg->windows_ms[cfg->nwindows++] = ms;
-    qsort(cfg->windows_ms, (size_t)cfg->nwindows, sizeof(int64_t), cmp_i64);
+    if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on") || !strcmp(s, "1")) *out = 1;
+    else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off") || !strcmp(s, "0")) *out = 0;
+    else return -1;
     return 0;
 }
 
-/* Split a comma-separated list, trimming blanks; calls fn for each item. */
-static int each_item(const char *list, int (*fn)(void *, const char *, char *, size_t),
-                     void *ctx, char *err, size_t errlen)
+static int parse_int(const char *s, long long *out)
 {
-    const char *p = list;
-    int n = 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Lists
+ * --------------------------------------------------------------------- */
+
+static void list_clear(hf_strlist *l)
+{
+    for (int i = 0; i < l->n; i++) hf_free(l->v[i]);
+    hf_free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static void list_push(hf_strlist *l, const char *s)
+{
+    l->v = hf_realloc(l->v, sizeof(char *) * (size_t)(l->n + 1));
+    l->v[l->n++] = hf_strdup(s);
+    l->set = 1;
+}
+
+static void list_copy(hf_strlist *dst, const hf_strlist *src)
+{
+    list_clear(dst);
+    for (int i = 0; i < src->n; i++) list_push(dst, src->v[i]);
+    dst->set = src->set;
+}
+
+/* Split a comma-separated list, trimming blanks, into l (appending). */
+static void list_split(hf_strlist *l, const char *text)
+{
+    const char *p = text;
+    l->set = 1;
     for (;;) {
         const char *e = strchr(p, ',');
         size_t len = e ? (size_t)(e - p) : strlen(p);
@@ -203,85 +246,387 @@ static int each_item(const char *list, int (*fn)(void *, const char *, char *, s
         while (len && isspace((unsigned char)p[len - 1])) len--;
         if (len) {
             char *item = hf_strndup(p, len);
-            int rc = fn(ctx, item, err, errlen);
+            list_push(l, item);
             hf_free(item);
-            if (rc < 0) return -1;
-            n++;
         }
         if (!e) break;
         p = e + 1;
     }
-    return n;
 }
 
-static int window_item(void *ctx, const char *item, char *err, size_t errlen)
+/* ------------------------------------------------------------------------
+ * Values: check and keep
+ * --------------------------------------------------------------------- */
+
+static void derive_windows(hf_config *cfg);
+
+static hf_conf_value *value_of(const hf_config *cfg, const hf_conf_key *k)
 {
-    return add_window(ctx, item, "-w", err, errlen);
+    for (int i = 0; i < cfg->nvalues; i++)
+        if (cfg->values[i].key == k) return &cfg->values[i];
+    return NULL;
+}
+
+static hf_conf_value *value_make(hf_config *cfg, const hf_conf_key *k)
+{
+    hf_conf_value *v = value_of(cfg, k);
+    if (v) return v;
+    cfg->values = hf_realloc(cfg->values, sizeof *cfg->values * (size_t)(cfg->nvalues + 1));
+    v = &cfg->values[cfg->nvalues++];
+    memset(v, 0, sizeof *v);
+    v->key = k;
+    return v;
+}
+
+static void *field_of(hf_config *cfg, const hf_conf_key *k)
+{
+    return k->field ? (char *)cfg + k->field - 1 : NULL;
+}
+
+/* What a value of key k must look like, for messages. */
+static const char *expectation(const hf_conf_key *k, char *out, size_t n)
+{
+    switch (k->type) {
+    case HF_CONF_INT:
+        snprintf(out, n, "a whole number from %.0f to %.0f", k->min, k->max);
+        break;
+    case HF_CONF_BOOL: snprintf(out, n, "true or false"); break;
+    case HF_CONF_DURATION: snprintf(out, n, "a duration such as \"5s\", \"500ms\" or \"1m\""); break;
+    case HF_CONF_SIZE: snprintf(out, n, "a size such as \"512MiB\" or \"4GiB\""); break;
+    case HF_CONF_LIST: snprintf(out, n, "a list such as { ... }"); break;
+    case HF_CONF_MAP: case HF_CONF_LUA: snprintf(out, n, "a table"); break;
+    default: snprintf(out, n, "a non-empty string"); break;
+    }
+    return out;
+}
+
+static void format_bytes(size_t b, char *out, size_t n)
+{
+    if (b >= ((size_t)1 << 30) && b % ((size_t)1 << 30) == 0) snprintf(out, n, "%zuGiB", b >> 30);
+    else if (b >= ((size_t)1 << 20) && b % ((size_t)1 << 20) == 0) snprintf(out, n, "%zuMiB", b >> 20);
+    else if (b >= 1024 && b % 1024 == 0) snprintf(out, n, "%zuKiB", b >> 10);
+    else snprintf(out, n, "%zu bytes", b);
+}
+
+/* Check a scalar text against k; on success store it (text and field).
+ * `where` names the key in messages ("windows[2]", "-l"). */
+static int set_scalar(hf_config *cfg, const hf_conf_key *k, const char *text, const char *where,
+                      char *err, size_t errlen)
+{
+    char exp[160], why[256];
+    void *f = field_of(cfg, k);
+    switch (k->type) {
+    case HF_CONF_INT: {
+        long long v;
+        if (parse_int(text, &v) < 0 || v < (long long)k->min || v > (long long)k->max)
+            return fail(err, errlen, "%s: expected %s, got \"%s\"", where, expectation(k, exp, sizeof exp), text);
+        if (f) *(int *)f = (int)v;
+        break;
+    }
+    case HF_CONF_BOOL: {
+        int v;
+        if (parse_bool(text, &v) < 0)
+            return fail(err, errlen, "%s: expected true or false, got \"%s\"", where, text);
+        if (f) *(int *)f = v;
+        break;
+    }
+    case HF_CONF_DURATION: {
+        int64_t ms;
+        if (hf_config_parse_duration_ms(text, &ms) < 0)
+            return fail(err, errlen, "%s: expected %s, got \"%s\"", where, expectation(k, exp, sizeof exp), text);
+        if ((k->min || k->max) && (ms < k->min || ms > k->max))
+            return fail(err, errlen, "%s: expected a duration from %.0fms to %.0fms, got \"%s\"",
+                        where, k->min, k->max, text);
+        if (f) *(int64_t *)f = ms;
+        break;
+    }
+    case HF_CONF_SIZE: {
+        size_t b;
+        if (hf_config_parse_size(text, &b) < 0)
+            return fail(err, errlen, "%s: expected %s, got \"%s\"", where, expectation(k, exp, sizeof exp), text);
+        if ((k->min || k->max) && ((double)b < k->min || (double)b > k->max)) {
+            char lo[32], hi[32];
+            format_bytes((size_t)k->min, lo, sizeof lo);
+            format_bytes((size_t)k->max, hi, sizeof hi);
+            return fail(err, errlen, "%s: expected %s to %s, got \"%s\"", where, lo, hi, text);
+        }
+        if (f) *(size_t *)f = b;
+        break;
+    }
+    case HF_CONF_STRING: case HF_CONF_PATH: case HF_CONF_LUA:
+        if (!*text) return fail(err, errlen, "%s: expected a non-empty string", where);
+        if (f) {
+            hf_free(*(char **)f);
+            *(char **)f = hf_strdup(text);
+        }
+        break;
+    default:
+        return fail(err, errlen, "%s: cannot be set from text", where);
+    }
+    if (k->check && k->check(text, why, sizeof why) < 0)
+        return fail(err, errlen, "%s: %s", where, why);
+    hf_conf_value *v = value_make(cfg, k);
+    hf_free(v->text);
+    v->text = hf_strdup(text);
+    return 0;
+}
+
+/* Store a LIST key's items (each already checked) in its value and field. */
+static void set_list(hf_config *cfg, const hf_conf_key *k, const hf_strlist *items)
+{
+    hf_conf_value *v = value_make(cfg, k);
+    list_copy(&v->list, items);
+    size_t n = 1;
+    for (int i = 0; i < items->n; i++) n += strlen(items->v[i]) + 1;
+    hf_free(v->text);
+    v->text = hf_malloc(n);
+    v->text[0] = '\0';
+    for (int i = 0; i < items->n; i++) {
+        if (i) strcat(v->text, ",");
+        strcat(v->text, items->v[i]);
+    }
+    hf_strlist *f = field_of(cfg, k);
+    if (f) list_copy(f, items);
+}
+
+/* Check every item of a list for key k; `where` is the key's name. */
+static int check_items(const hf_conf_key *k, const hf_strlist *items, const char *where,
+                       int indexed, char *err, size_t errlen)
+{
+    char why[256];
+    for (int i = 0; i < items->n; i++) {
+        if (!items->v[i][0]) return fail(err, errlen, "%s[%d]: expected a non-empty string", where, i + 1);
+        if (k->check && k->check(items->v[i], why, sizeof why) < 0) {
+            if (indexed) return fail(err, errlen, "%s[%d]: %s", where, i + 1, why);
+            return fail(err, errlen, "%s: %s", where, why);
+        }
+    }
+    if (k->max > 0 && items->n > k->max)
+        return fail(err, errlen, "%s: at most %.0f items, got %d", where, k->max, items->n);
+    return 0;
+}
+
+/* A MAP entry: kafka.<sub> = text. */
+static void map_set(hf_config *cfg, const hf_conf_key *k, const char *sub, const char *text)
+{
+    hf_conf_value *v = value_make(cfg, k);
+    hf_strlist *f = field_of(cfg, k);
+    for (int i = 0; i < v->list.n; i += 2)
+        if (strcmp(v->list.v[i], sub) == 0) {
+            hf_free(v->list.v[i + 1]);
+            v->list.v[i + 1] = hf_strdup(text);
+            if (f) list_copy(f, &v->list);
+            return;
+        }
+    list_push(&v->list, sub);
+    list_push(&v->list, text);
+    if (f) list_copy(f, &v->list);
+}
+
+int hf_config_set(hf_config *cfg, const char *name, const char *text, const char *origin,
+                  int append, char *err, size_t errlen)
+{
+    const hf_conf_key *k = hf_conf_find(name);
+    if (!k) return fail(err, errlen, "%s: unknown key \"%s\"", origin, name);
+    if (!origin) origin = name;
+    if (k->type == HF_CONF_MAP) {
+        const char *sub = name + strlen(k->name) + 1;
+        if (strlen(name) <= strlen(k->name) + 1)
+            return fail(err, errlen, "%s: expected KEY=VALUE", origin);
+        map_set(cfg, k, sub, text);
+        return 0;
+    }
+    if (k->type == HF_CONF_LIST) {
+        hf_strlist items = {0};
+        hf_conf_value *v = value_of(cfg, k);
+        if (append && v) list_copy(&items, &v->list);
+        if (append) list_push(&items, text);
+        else list_split(&items, text);
+        int rc = check_items(k, &items, origin, 0, err, errlen);
+        if (rc == 0) set_list(cfg, k, &items);
+        list_clear(&items);
+        derive_windows(cfg);
+        return rc;
+    }
+    if (k->type == HF_CONF_PATH && cfg->home && text[0] != '/' && !strcmp(origin, "default")) {
+        size_t n = strlen(cfg->home) + strlen(text) + 2;
+        char *full = hf_malloc(n);
+        snprintf(full, n, "%s/%s", cfg->home, text);
+        int rc = set_scalar(cfg, k, full, origin, err, errlen);
+        hf_free(full);
+        return rc;
+    }
+    return set_scalar(cfg, k, text, origin, err, errlen);
+}
+
+/* The granularities in ms, ascending and without repeats, from the list as
+ * given (bad items are left for hf_config_check to report). */
+static void derive_windows(hf_config *cfg)
+{
+    cfg->nwindows = 0;
+    for (int i = 0; i < cfg->windows.n && cfg->nwindows < HF_MAX_WINDOWS; i++) {
+        int64_t ms;
+        int dup = 0;
+        if (hf_config_parse_duration_ms(cfg->windows.v[i], &ms) < 0) continue;
+        for (int j = 0; j < cfg->nwindows; j++) dup |= cfg->windows_ms[j] == ms;
+        if (dup) continue;
+        int j = cfg->nwindows++;
+        while (j > 0 && cfg->windows_ms[j - 1] > ms) {
+            cfg->windows_ms[j] = cfg->windows_ms[j - 1];
+            j--;
+        }
+        cfg->windows_ms[j] = ms;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Defaults, checks, release
+ * --------------------------------------------------------------------- */
+
+static void default_one(void *ctx, const hf_conf_key *k)
+{
+    hf_config *cfg = ctx;
+    char err[256];
+    if (k->type == HF_CONF_HEADING || !k->deflt) return;
+    if (k->type == HF_CONF_MAP) return;
+    if (hf_config_set(cfg, k->name, k->deflt, "default", 0, err, sizeof err) < 0) {
+        fprintf(stderr, "hostflow: bad built-in default: %s\n", err);
+        abort();
+    }
+}
+
+void hf_config_defaults(hf_config *cfg, const char *home)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->home = hf_strdup(home ? home : ".");
+    hf_conf_each(default_one, cfg);
+}
+
+int hf_config_check(hf_config *cfg, char *err, size_t errlen)
+{
+    for (int i = 0; i < cfg->windows.n; i++) {
+        int64_t ms, other;
+        if (hf_config_parse_duration_ms(cfg->windows.v[i], &ms) < 0)
+            return fail(err, errlen, "windows: bad granularity \"%s\"", cfg->windows.v[i]);
+        for (int j = 0; j < i; j++)
+            if (hf_config_parse_duration_ms(cfg->windows.v[j], &other) == 0 && other == ms)
+                return fail(err, errlen, "windows: granularity \"%s\" given twice", cfg->windows.v[i]);
+    }
+    derive_windows(cfg);
+    if (cfg->nwindows == 0) return fail(err, errlen, "windows: at least one granularity is needed");
+    if (cfg->outputs.n == 0) return fail(err, errlen, "outputs: at least one output is needed");
+    if (access(cfg->analyses_dir, R_OK | X_OK) < 0)
+        return fail(err, errlen, "analyses.dir: cannot read directory \"%s\": %s",
+                    cfg->analyses_dir, strerror(errno));
+    return 0;
+}
+
+void hf_config_release(hf_config *cfg)
+{
+    for (int i = 0; i < cfg->nvalues; i++) {
+        hf_free(cfg->values[i].text);
+        list_clear(&cfg->values[i].list);
+    }
+    hf_free(cfg->values);
+    for (int t = 0; t < ntables; t++)
+        for (const hf_conf_key *k = tables[t]; k->name; k++) {
+            void *f = field_of(cfg, k);
+            if (!f) continue;
+            if (k->type == HF_CONF_LIST || k->type == HF_CONF_MAP) list_clear(f);
+            else if (k->type == HF_CONF_STRING || k->type == HF_CONF_PATH || k->type == HF_CONF_LUA) {
+                hf_free(*(char **)f);
+                *(char **)f = NULL;
+            }
+        }
+    hf_free(cfg->path);
+    hf_free(cfg->home);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+/* ------------------------------------------------------------------------
+ * Getters and shorthands
+ * --------------------------------------------------------------------- */
+
+const char *hf_conf_str(const hf_config *cfg, const char *name)
+{
+    const hf_conf_key *k = hf_conf_find(name);
+    if (!k) return NULL;
+    const hf_conf_value *v = value_of(cfg, k);
+    return v ? v->text : k->deflt;
+}
+
+int64_t hf_conf_int(const hf_config *cfg, const char *name)
+{
+    const char *s = hf_conf_str(cfg, name);
+    long long v = 0;
+    if (s) parse_int(s, &v);
+    return v;
+}
+
+int hf_conf_bool(const hf_config *cfg, const char *name)
+{
+    const char *s = hf_conf_str(cfg, name);
+    int v = 0;
+    if (s) parse_bool(s, &v);
+    return v;
+}
+
+int64_t hf_conf_ms(const hf_config *cfg, const char *name)
+{
+    const char *s = hf_conf_str(cfg, name);
+    int64_t v = 0;
+    if (s) hf_config_parse_duration_ms(s, &v);
+    return v;
+}
+
+uint64_t hf_conf_size(const hf_config *cfg, const char *name)
+{
+    const char *s = hf_conf_str(cfg, name);
+    size_t v = 0;
+    if (s) hf_config_parse_size(s, &v);
+    return v;
+}
+
+int hf_conf_list(const hf_config *cfg, const char *name, const char *const **items)
+{
+    const hf_conf_key *k = hf_conf_find(name);
+    const hf_conf_value *v = k ? value_of(cfg, k) : NULL;
+    *items = v ? (const char *const *)v->list.v : NULL;
+    return v ? v->list.n : 0;
+}
+
+const hf_strlist *hf_conf_map(const hf_config *cfg, const char *name)
+{
+    const hf_conf_key *k = hf_conf_find(name);
+    const hf_conf_value *v = k ? value_of(cfg, k) : NULL;
+    return v ? &v->list : NULL;
 }
 
 int hf_config_set_windows(hf_config *cfg, const char *list, char *err, size_t errlen)
 {
-    cfg->nwindows = 0;
-    int n = each_item(list, window_item, cfg, err, errlen);
-    if (n < 0) return -1;
-    if (n == 0) return fail(err, errlen, "-w: expected at least one granularity");
-    return 0;
-}
-
-static int check_prefix(const char *cidr, const char *key, char *err, size_t errlen)
-{
-    hf_prefixes *p = hf_prefixes_new();
-    char why[160];
-    int rc = hf_prefixes_add(p, cidr, why, sizeof why);
-    hf_prefixes_free(p);
-    if (rc < 0)
-        return fail(err, errlen, "%s: expected a network such as \"10.0.0.0/8\", "
-                    "\"2001:db8::/32\" or \"!10.1.0.0/16\", got \"%s\" (%s)", key, cidr, why);
-    return 0;
-}
-
-static void push_string(char ***list, int *n, const char *s)
-{
-    *list = hf_realloc(*list, sizeof(char *) * (size_t)(*n + 1));
-    (*list)[(*n)++] = hf_strdup(s);
-}
-
-static int network_item(void *ctx, const char *item, char *err, size_t errlen)
-{
-    hf_config *cfg = ctx;
-    if (check_prefix(item, "-n", err, errlen) < 0) return -1;
-    push_string(&cfg->networks, &cfg->nnetworks, item);
+    if (hf_config_set(cfg, "windows", list, "-w", 0, err, errlen) < 0) return -1;
+    if (cfg->windows.n == 0) return fail(err, errlen, "-w: expected at least one granularity");
+    char why[256];
+    if (hf_config_check(cfg, why, sizeof why) < 0 && strncmp(why, "windows:", 8) == 0)
+        return fail(err, errlen, "-w:%s", why + 8);
     return 0;
 }
 
 int hf_config_set_networks(hf_config *cfg, const char *list, char *err, size_t errlen)
 {
-    free_list(cfg->networks, cfg->nnetworks);
-    cfg->networks = NULL;
-    cfg->nnetworks = 0;
-    return each_item(list, network_item, cfg, err, errlen) < 0 ? -1 : 0;
+    return hf_config_set(cfg, "networks", list, "-n", 0, err, errlen);
 }
 
-int hf_config_check(hf_config *cfg, char *err, size_t errlen)
+void hf_config_set_kafka(hf_config *cfg, const char *key, const char *value)
 {
-    if (cfg->nwindows == 0) return fail(err, errlen, "windows: at least one granularity is needed");
-    if (cfg->workers < 0 || cfg->workers > 256)
-        return fail(err, errlen, "workers: expected 0 (one per core) to 256, got %d", cfg->workers);
-    if (cfg->batch < 1 || cfg->batch > 65536)
-        return fail(err, errlen, "batch: expected 1 to 65536, got %d", cfg->batch);
-    if (cfg->max_line < 256 || cfg->max_line > HF_MAX_LINE_LIMIT)
-        return fail(err, errlen, "max_line: expected 256 bytes to 64MiB");
-    if (cfg->memory_max < ((size_t)1 << 20))
-        return fail(err, errlen, "memory.max_bytes: expected at least 1MiB");
-    if (cfg->distinct_exact < 1 || cfg->distinct_exact > 4096)
-        return fail(err, errlen, "memory.distinct_exact: expected 1 to 4096, got %d",
-                    cfg->distinct_exact);
-    if (cfg->max_batch_ms < 1)
-        return fail(err, errlen, "analyses.max_batch: expected a duration of at least 1ms");
-    if (access(cfg->analyses_dir, R_OK | X_OK) < 0)
-        return fail(err, errlen, "analyses.dir: cannot read directory \"%s\": %s",
-                    cfg->analyses_dir, strerror(errno));
-    return 0;
+    map_set(cfg, hf_conf_find("kafka"), key, value);
+}
+
+const char *hf_config_kafka(const hf_config *cfg, const char *key)
+{
+    for (int i = 0; i + 1 < cfg->kafka.n; i += 2)
+        if (strcmp(cfg->kafka.v[i], key) == 0) return cfg->kafka.v[i + 1];
+    return NULL;
 }
 
 /* ------------------------------------------------------------------------
@@ -309,6 +654,17 @@ static int lfail(loader *ld, const char *key, const char *fmt, ...)
     return -1;
 }
 
+/* "file: " before a message made by the value checks. */
+static int prefixed(loader *ld, int rc)
+{
+    if (rc < 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", ld->err);
+        snprintf(ld->err, ld->errlen, "%s: %s", ld->file, msg);
+    }
+    return rc;
+}
+
 /* A short description of the Lua value at idx, for messages. */
 static const char *describe(lua_State *L, int idx, char *out, size_t n)
 {
@@ -319,152 +675,257 @@ static const char *describe(lua_State *L, int idx, char *out, size_t n)
     return out;
 }
 
-/* Read the value at the top of the stack as text: strings as they are,
- * numbers formatted. Returns 0 or -1. */
-static int value_text(lua_State *L, char *out, size_t n)
+/* The value at the top of the stack as text: strings as they are, numbers
+ * formatted, booleans as true/false when allowed.  0, or -1 (another type,
+ * or a string with a NUL or too long). */
+static int value_text(lua_State *L, char *out, size_t n, int booleans)
 {
-    if (lua_type(L, -1) == LUA_TSTRING) {
+    int t = lua_type(L, -1);
+    if (t == LUA_TSTRING) {
         size_t len;
         const char *s = lua_tolstring(L, -1, &len);
         if (len >= n || memchr(s, '\0', len)) return -1;
         memcpy(out, s, len + 1);
         return 0;
     }
-    if (lua_type(L, -1) == LUA_TNUMBER) {
-        snprintf(out, n, "%.17g", lua_tonumber(L, -1));
+    if (t == LUA_TNUMBER) {
+        double v = lua_tonumber(L, -1);
+        if (v == (double)(long long)v && fabs(v) < 1e15) snprintf(out, n, "%lld", (long long)v);
+        else snprintf(out, n, "%.17g", v);
+        return 0;
+    }
+    if (t == LUA_TBOOLEAN && booleans) {
+        snprintf(out, n, "%s", lua_toboolean(L, -1) ? "true" : "false");
         return 0;
     }
     return -1;
 }
 
-static int get_string(loader *ld, const char *key, char **dst)
+/* The list at the top of the stack (a table with keys 1..n, or a single
+ * string or number) as texts. */
+static int get_list(loader *ld, const hf_conf_key *k, hf_strlist *out)
 {
     lua_State *L = ld->L;
-    char d[96];
-    if (lua_type(L, -1) != LUA_TSTRING)
-        return lfail(ld, key, "expected a string, got %s", describe(L, -1, d, sizeof d));
-    size_t len;
-    const char *s = lua_tolstring(L, -1, &len);
-    if (len == 0 || memchr(s, '\0', len))
-        return lfail(ld, key, "expected a non-empty string");
-    hf_free(*dst);
-    *dst = hf_strndup(s, len);
-    return 0;
-}
-
-static int get_int(loader *ld, const char *key, int lo, int hi, int *dst)
-{
-    lua_State *L = ld->L;
-    char d[96];
-    double v = lua_tonumber(L, -1);
-    if (lua_type(L, -1) != LUA_TNUMBER || v != (double)(int)v || v < lo || v > hi)
-        return lfail(ld, key, "expected a whole number from %d to %d, got %s", lo, hi,
-                     describe(L, -1, d, sizeof d));
-    *dst = (int)v;
-    return 0;
-}
-
-static int get_bool(loader *ld, const char *key, int *dst)
-{
-    char d[96];
-    if (lua_type(ld->L, -1) != LUA_TBOOLEAN)
-        return lfail(ld, key, "expected true or false, got %s", describe(ld->L, -1, d, sizeof d));
-    *dst = lua_toboolean(ld->L, -1);
-    return 0;
-}
-
-static int get_duration(loader *ld, const char *key, int64_t *ms)
-{
-    char text[64], d[96];
-    if (value_text(ld->L, text, sizeof text) < 0 || hf_config_parse_duration_ms(text, ms) < 0)
-        return lfail(ld, key, "expected a duration such as \"5s\", \"500ms\" or \"1m\", got %s",
-                     describe(ld->L, -1, d, sizeof d));
-    return 0;
-}
-
-static int get_size(loader *ld, const char *key, size_t *bytes)
-{
-    char text[64], d[96];
-    if (value_text(ld->L, text, sizeof text) < 0 || hf_config_parse_size(text, bytes) < 0)
-        return lfail(ld, key, "expected a size such as \"512MiB\" or \"4GiB\", got %s",
-                     describe(ld->L, -1, d, sizeof d));
-    return 0;
-}
-
-/* Iterate the array at the top of the stack; fn sees each element on top. */
-static int get_list(loader *ld, const char *key,
-                    int (*fn)(loader *, const char *, void *), void *ctx)
-{
-    lua_State *L = ld->L;
-    char d[96];
+    char d[96], text[4096];
+    if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
+        if (value_text(L, text, sizeof text, 0) < 0) return lfail(ld, k->name, "expected a list of strings");
+        list_push(out, text);
+        return 0;
+    }
     if (lua_type(L, -1) != LUA_TTABLE)
-        return lfail(ld, key, "expected a list such as { ... }, got %s", describe(L, -1, d, sizeof d));
+        return lfail(ld, k->name, "expected a list such as { ... }, got %s", describe(L, -1, d, sizeof d));
     size_t n = lua_objlen(L, -1);
-    int count = 0;
+    size_t count = 0;
     lua_pushnil(L);
     while (lua_next(L, -2)) count++, lua_pop(L, 1);
-    if ((size_t)count != n)
-        return lfail(ld, key, "expected a list (keys 1..n), got a table with other keys");
+    if (count != n) return lfail(ld, k->name, "expected a list (keys 1..n), got a table with other keys");
+    out->set = 1;
     for (size_t i = 1; i <= n; i++) {
-        char ikey[128];
-        snprintf(ikey, sizeof ikey, "%s[%zu]", key, i);
+        char ikey[160];
+        snprintf(ikey, sizeof ikey, "%s[%zu]", k->name, i);
         lua_rawgeti(L, -1, (int)i);
-        int rc = fn(ld, ikey, ctx);
+        int bad = value_text(L, text, sizeof text, 0) < 0;
+        if (bad) describe(L, -1, d, sizeof d);
         lua_pop(L, 1);
-        if (rc < 0) return -1;
+        if (bad) return lfail(ld, ikey, "expected a string, got %s", d);
+        list_push(out, text);
     }
     return 0;
 }
 
-static int network_elem(loader *ld, const char *key, void *ctx)
+/* kafka = { ["bootstrap.servers"] = "...", ... }: every entry as text. */
+static int get_map(loader *ld, const hf_conf_key *k)
 {
-    char *s = NULL;
-    if (get_string(ld, key, &s) < 0) return -1;
-    int rc = check_prefix(s, key, ld->err, ld->errlen);
-    if (rc < 0) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", ld->err);
-        snprintf(ld->err, ld->errlen, "%s: %s", ld->file, msg);
-    } else {
-        push_string(&ld->cfg->networks, &ld->cfg->nnetworks, s);
-    }
-    hf_free(s);
-    return rc;
-}
-
-static int window_elem(loader *ld, const char *key, void *ctx)
-{
-    char text[64], d[96];
-    if (value_text(ld->L, text, sizeof text) < 0)
-        return lfail(ld, key, "expected a duration such as \"10s\", got %s",
-                     describe(ld->L, -1, d, sizeof d));
-    char msg[400];
-    if (add_window(ld->cfg, text, key, msg, sizeof msg) < 0) {
-        snprintf(ld->err, ld->errlen, "%s: %s", ld->file, msg);
-        return -1;
+    lua_State *L = ld->L;
+    char d[96], text[1024];
+    if (lua_type(L, -1) != LUA_TTABLE)
+        return lfail(ld, k->name, "expected a table, got %s", describe(L, -1, d, sizeof d));
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        char key[256];
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            lua_pop(L, 2);
+            return lfail(ld, k->name, "expected only named keys");
+        }
+        snprintf(key, sizeof key, "%s.%s", k->name, lua_tostring(L, -2));
+        if (value_text(L, text, sizeof text, 1) < 0) {
+            describe(L, -1, d, sizeof d);
+            lua_pop(L, 2);
+            return lfail(ld, key, "expected a string, a number or a boolean, got %s", d);
+        }
+        map_set(ld->cfg, k, lua_tostring(L, -2), text);
+        lua_pop(L, 1);
     }
     return 0;
 }
 
-typedef struct name_list {
-    char ***list;
-    int    *n;
-} name_list;
-
-static int name_elem(loader *ld, const char *key, void *ctx)
+/* Write the plain Lua value at idx as Lua source text: tables with string
+ * keys (sorted) or 1..n, strings, numbers, booleans; at most `depth`
+ * levels.  0, or -1 with a message. */
+static int serialize(loader *ld, const char *key, int idx, int depth, luaL_Buffer *b)
 {
-    name_list *nl = ctx;
-    char *s = NULL;
-    if (get_string(ld, key, &s) < 0) return -1;
-    push_string(nl->list, nl->n, s);
-    hf_free(s);
-    return 0;
+    lua_State *L = ld->L;
+    char d[96];
+    if (idx < 0) idx = lua_gettop(L) + idx + 1;
+    switch (lua_type(L, idx)) {
+    case LUA_TNUMBER: {
+        char t[64];
+        double v = lua_tonumber(L, idx);
+        if (v != v || isinf(v)) return lfail(ld, key, "expected a finite number");
+        snprintf(t, sizeof t, "%.17g", v);
+        luaL_addstring(b, t);
+        return 0;
+    }
+    case LUA_TBOOLEAN:
+        luaL_addstring(b, lua_toboolean(L, idx) ? "true" : "false");
+        return 0;
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        luaL_addchar(b, '"');
+        for (size_t i = 0; i < n; i++) {
+            char t[8];
+            unsigned char c = (unsigned char)s[i];
+            if (c == '"' || c == '\\') { luaL_addchar(b, '\\'); luaL_addchar(b, (char)c); }
+            else if (c < 32 || c == 127) { snprintf(t, sizeof t, "\\%03u", c); luaL_addstring(b, t); }
+            else luaL_addchar(b, (char)c);
+        }
+        luaL_addchar(b, '"');
+        return 0;
+    }
+    case LUA_TTABLE: {
+        if (depth == 0) return lfail(ld, key, "nested too deep (at most 8 levels)");
+        /* the keys, sorted: numbers 1..n first, then strings */
+        size_t n = lua_objlen(L, idx);
+        const char *names[256];
+        int nnames = 0;
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            lua_pop(L, 1);
+            if (lua_type(L, -1) == LUA_TNUMBER) {
+                double v = lua_tonumber(L, -1);
+                if (v >= 1 && v <= (double)n && v == (double)(size_t)v) continue;
+            }
+            if (lua_type(L, -1) != LUA_TSTRING) {
+                describe(L, -1, d, sizeof d);
+                lua_pop(L, 1);
+                return lfail(ld, key, "expected a table with names or a list, got a key %s", d);
+            }
+            if (nnames == 256) { lua_pop(L, 1); return lfail(ld, key, "at most 256 keys"); }
+            names[nnames++] = lua_tostring(L, -1);
+        }
+        for (int i = 1; i < nnames; i++)
+            for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+                const char *t = names[j]; names[j] = names[j - 1]; names[j - 1] = t;
+            }
+        luaL_addchar(b, '{');
+        for (size_t i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, (int)i);
+            int rc = serialize(ld, key, -1, depth - 1, b);
+            lua_pop(L, 1);
+            if (rc < 0) return -1;
+            luaL_addchar(b, ',');
+        }
+        for (int i = 0; i < nnames; i++) {
+            const char *s = names[i];
+            int ident = isalpha((unsigned char)s[0]) || s[0] == '_';
+            for (const char *p = s; *p && ident; p++) ident = isalnum((unsigned char)*p) || *p == '_';
+            char sub[256];
+            snprintf(sub, sizeof sub, "%s.%s", key, s);
+            if (ident) luaL_addstring(b, s);
+            else {
+                luaL_addchar(b, '[');
+                lua_pushstring(L, s);
+                int rc = serialize(ld, sub, -1, depth, b);
+                lua_pop(L, 1);
+                if (rc < 0) return -1;
+                luaL_addchar(b, ']');
+            }
+            luaL_addchar(b, '=');
+            lua_getfield(L, idx, s);
+            int rc = serialize(ld, sub, -1, depth - 1, b);
+            lua_pop(L, 1);
+            if (rc < 0) return -1;
+            luaL_addchar(b, ',');
+        }
+        luaL_addchar(b, '}');
+        return 0;
+    }
+    default:
+        return lfail(ld, key, "expected plain values (tables, strings, numbers, booleans), got %s",
+                     describe(L, idx, d, sizeof d));
+    }
 }
 
-/* Walk the table at the top of the stack: every key must be a known one. */
-typedef int (*key_fn)(loader *ld, const char *key, const char *name);
+/* Set declared key k from the Lua value at the top of the stack. */
+static int set_from_lua(loader *ld, const hf_conf_key *k)
+{
+    lua_State *L = ld->L;
+    hf_config *cfg = ld->cfg;
+    char text[4096], d[96], exp[160];
+    switch (k->type) {
+    case HF_CONF_MAP:
+        return get_map(ld, k);
+    case HF_CONF_LIST: {
+        hf_strlist items = {0};
+        int rc = get_list(ld, k, &items);
+        if (rc == 0) rc = prefixed(ld, check_items(k, &items, k->name, 1, ld->err, ld->errlen));
+        if (rc == 0) set_list(cfg, k, &items);
+        list_clear(&items);
+        derive_windows(cfg);
+        return rc;
+    }
+    case HF_CONF_LUA: {
+        if (lua_type(L, -1) != LUA_TTABLE)
+            return lfail(ld, k->name, "expected a table, got %s", describe(L, -1, d, sizeof d));
+        luaL_Buffer b;
+        int top = lua_gettop(L);
+        luaL_buffinit(L, &b);
+        int rc = serialize(ld, k->name, top, 8, &b);
+        if (rc < 0) {
+            lua_settop(L, top);
+            return -1;
+        }
+        luaL_pushresult(&b);
+        rc = prefixed(ld, set_scalar(cfg, k, lua_tostring(L, -1), k->name, ld->err, ld->errlen));
+        lua_pop(L, 1);
+        return rc;
+    }
+    case HF_CONF_BOOL:
+        if (lua_type(L, -1) != LUA_TBOOLEAN)
+            return lfail(ld, k->name, "expected true or false, got %s", describe(L, -1, d, sizeof d));
+        return prefixed(ld, set_scalar(cfg, k, lua_toboolean(L, -1) ? "true" : "false", k->name,
+                                       ld->err, ld->errlen));
+    case HF_CONF_INT:
+        if (lua_type(L, -1) != LUA_TNUMBER)
+            return lfail(ld, k->name, "expected %s, got %s", expectation(k, exp, sizeof exp),
+                         describe(L, -1, d, sizeof d));
+        break;
+    case HF_CONF_STRING: case HF_CONF_PATH:
+        if (lua_type(L, -1) != LUA_TSTRING)
+            return lfail(ld, k->name, "expected a string, got %s", describe(L, -1, d, sizeof d));
+        break;
+    default:
+        break;
+    }
+    if (value_text(L, text, sizeof text, 0) < 0)
+        return lfail(ld, k->name, "expected %s, got %s", expectation(k, exp, sizeof exp),
+                     describe(L, -1, d, sizeof d));
+    if (k->type == HF_CONF_PATH && text[0] != '/') {
+        /* a relative path is taken from the configuration file's directory,
+         * so a configuration and its analyses can move together */
+        const char *slash = strrchr(ld->file, '/');
+        if (slash) {
+            char full[4096 + 512];
+            snprintf(full, sizeof full, "%.*s/%s", (int)(slash - ld->file), ld->file, text);
+            return prefixed(ld, set_scalar(cfg, k, full, k->name, ld->err, ld->errlen));
+        }
+    }
+    return prefixed(ld, set_scalar(cfg, k, text, k->name, ld->err, ld->errlen));
+}
 
-static int walk_table(loader *ld, const char *prefix, key_fn fn)
+/* Walk the table at the top of the stack, whose keys lie below prefix. */
+static int walk_table(loader *ld, const char *prefix)
 {
     lua_State *L = ld->L;
     char d[96];
@@ -477,138 +938,24 @@ static int walk_table(loader *ld, const char *prefix, key_fn fn)
             lua_pop(L, 2);
             return lfail(ld, *prefix ? prefix : "(file)", "expected only named keys");
         }
-        const char *name = lua_tostring(L, -2);
-        char key[128];
-        snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", name);
-        if (fn(ld, key, name) < 0) {
+        char key[256];
+        snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", lua_tostring(L, -2));
+        const hf_conf_key *k = hf_conf_find(key);
+        int rc;
+        if (k && strcmp(k->name, key) == 0) rc = set_from_lua(ld, k);
+        else if (is_section(key)) rc = walk_table(ld, key);
+        else {
+            char names[1024];
+            expected_names(prefix, names, sizeof names);
+            rc = lfail(ld, key, "unknown key (expected %s)", names);
+        }
+        if (rc < 0) {
             lua_pop(L, 2);
             return -1;
         }
         lua_pop(L, 1);
     }
     return 0;
-}
-
-/* analyses.dir: a relative path is taken from the configuration file's
- * directory, so a configuration and its analyses can move together. */
-static int get_dir(loader *ld, const char *key, char **dst)
-{
-    char *dir = NULL;
-    if (get_string(ld, key, &dir) < 0) return -1;
-    const char *slash = strrchr(ld->file, '/');
-    if (dir[0] != '/' && slash) {
-        size_t n = (size_t)(slash - ld->file) + strlen(dir) + 2;
-        char *full = hf_malloc(n);
-        snprintf(full, n, "%.*s/%s", (int)(slash - ld->file), ld->file, dir);
-        hf_free(dir);
-        dir = full;
-    }
-    hf_free(*dst);
-    *dst = dir;
-    return 0;
-}
-
-static int analyses_key(loader *ld, const char *key, const char *name)
-{
-    hf_config *c = ld->cfg;
-    if (!strcmp(name, "dir")) return get_dir(ld, key, &c->analyses_dir);
-    if (!strcmp(name, "enable")) {
-        name_list nl = {&c->enable, &c->nenable};
-        return get_list(ld, key, name_elem, &nl);
-    }
-    if (!strcmp(name, "disable")) {
-        name_list nl = {&c->disable, &c->ndisable};
-        return get_list(ld, key, name_elem, &nl);
-    }
-    if (!strcmp(name, "reload")) return get_bool(ld, key, &c->reload);
-    if (!strcmp(name, "max_errors")) return get_int(ld, key, 1, 1000000000, &c->max_errors);
-    if (!strcmp(name, "max_batch")) return get_duration(ld, key, &c->max_batch_ms);
-    if (!strcmp(name, "watchdog")) return get_duration(ld, key, &c->watchdog_ms);
-    return lfail(ld, key, "unknown key (expected dir, enable, disable, reload, max_errors, "
-                 "max_batch or watchdog)");
-}
-
-/* kafka = { ["bootstrap.servers"] = "...", ... }: every key goes to
- * librdkafka as it is; values may be strings, numbers or booleans. */
-static int kafka_key(loader *ld, const char *key, const char *name)
-{
-    lua_State *L = ld->L;
-    char text[1024], d[96];
-    if (lua_type(L, -1) == LUA_TBOOLEAN) {
-        snprintf(text, sizeof text, "%s", lua_toboolean(L, -1) ? "true" : "false");
-    } else if (lua_type(L, -1) == LUA_TNUMBER) {
-        double v = lua_tonumber(L, -1);
-        if (v == (double)(long long)v) snprintf(text, sizeof text, "%lld", (long long)v);
-        else snprintf(text, sizeof text, "%.17g", v);
-    } else if (value_text(L, text, sizeof text) < 0) {
-        return lfail(ld, key, "expected a string, a number or a boolean for librdkafka, got %s",
-                     describe(L, -1, d, sizeof d));
-    }
-    hf_config_set_kafka(ld->cfg, name, text);
-    return 0;
-}
-
-static int memory_key(loader *ld, const char *key, const char *name)
-{
-    if (!strcmp(name, "max_bytes")) return get_size(ld, key, &ld->cfg->memory_max);
-    if (!strcmp(name, "distinct_exact"))
-        return get_int(ld, key, 1, 4096, &ld->cfg->distinct_exact);
-    return lfail(ld, key, "unknown key (expected max_bytes or distinct_exact)");
-}
-
-static int check_start(loader *ld, const char *key, const char *v)
-{
-    int64_t ms;
-    if (!strcmp(v, "earliest") || !strcmp(v, "latest") ||
-        hf_time_parse_iso(v, strlen(v), &ms) == 0)
-        return 0;
-    return lfail(ld, key, "expected \"earliest\", \"latest\" or a time such as "
-                 "\"2026-11-26T14:00:00Z\", got \"%s\"", v);
-}
-
-static int top_key(loader *ld, const char *key, const char *name)
-{
-    hf_config *c = ld->cfg;
-    if (!strcmp(name, "networks")) {
-        free_list(c->networks, c->nnetworks);
-        c->networks = NULL;
-        c->nnetworks = 0;
-        return get_list(ld, key, network_elem, NULL);
-    }
-    if (!strcmp(name, "windows")) {
-        c->nwindows = 0;
-        if (get_list(ld, key, window_elem, NULL) < 0) return -1;
-        if (c->nwindows == 0) return lfail(ld, key, "expected at least one granularity");
-        return 0;
-    }
-    if (!strcmp(name, "lateness")) return get_duration(ld, key, &c->lateness_ms);
-    if (!strcmp(name, "workers")) return get_int(ld, key, 0, 256, &c->workers);
-    if (!strcmp(name, "input")) return get_string(ld, key, &c->input);
-    if (!strcmp(name, "output")) return get_string(ld, key, &c->output);
-    if (!strcmp(name, "stats")) return get_string(ld, key, &c->stats);
-    if (!strcmp(name, "max_line")) return get_size(ld, key, &c->max_line);
-    if (!strcmp(name, "batch")) return get_int(ld, key, 1, 65536, &c->batch);
-    if (!strcmp(name, "analyses")) {
-        if (lua_type(ld->L, -1) == LUA_TSTRING) return get_dir(ld, key, &c->analyses_dir);
-        return walk_table(ld, key, analyses_key);
-    }
-    if (!strcmp(name, "memory")) return walk_table(ld, key, memory_key);
-    if (!strcmp(name, "kafka")) return walk_table(ld, key, kafka_key);
-    if (!strcmp(name, "kafka_start")) {
-        if (get_string(ld, key, &c->kafka_start) < 0) return -1;
-        return check_start(ld, key, c->kafka_start);
-    }
-    if (!strcmp(name, "dead_letter")) {
-        if (get_string(ld, key, &c->dead_letter) < 0) return -1;
-        if (strncmp(c->dead_letter, "kafka:", 6) != 0 || !c->dead_letter[6])
-            return lfail(ld, key, "expected \"kafka:TOPIC\", got \"%s\"", c->dead_letter);
-        return 0;
-    }
-    if (!strcmp(name, "commit_interval")) return get_duration(ld, key, &c->commit_interval_ms);
-    if (!strcmp(name, "exit_at_end")) return get_bool(ld, key, &c->exit_at_end);
-    return lfail(ld, key, "unknown key (expected networks, windows, lateness, workers, "
-                 "input, output, stats, max_line, batch, analyses, memory, kafka, kafka_start, "
-                 "dead_letter, commit_interval or exit_at_end)");
 }
 
 #define CONFIG_MAX_STEPS 10000000
@@ -658,11 +1005,83 @@ lua_failed:;
               describe(L, -1, d, sizeof d));
         goto done;
     }
-    if (walk_table(&ld, "", top_key) < 0) goto done;
+    if (walk_table(&ld, "") < 0) goto done;
     hf_free(cfg->path);
     cfg->path = hf_strdup(path);
     rc = 0;
 done:
     lua_close(L);
     return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * --help
+ * --------------------------------------------------------------------- */
+
+typedef struct usage_ctx {
+    void (*put)(void *ctx, const char *line);
+    void *ctx;
+} usage_ctx;
+
+static void usage_one(void *arg, const hf_conf_key *k)
+{
+    usage_ctx *u = arg;
+    char line[512], left[128], text[512];
+    if (k->type == HF_CONF_HEADING) {
+        snprintf(line, sizeof line, "\n%s", k->doc);
+        u->put(u->ctx, line);
+        return;
+    }
+    if (!k->flag) return;
+    const char *arg_name = k->arg;
+    if (!arg_name) {
+        switch (k->type) {
+        case HF_CONF_BOOL: arg_name = ""; break;
+        case HF_CONF_DURATION: arg_name = "DUR"; break;
+        case HF_CONF_SIZE: arg_name = "SIZE"; break;
+        case HF_CONF_INT: arg_name = "N"; break;
+        case HF_CONF_LIST: arg_name = "LIST"; break;
+        case HF_CONF_PATH: arg_name = "DIR"; break;
+        default: arg_name = "VALUE"; break;
+        }
+    }
+    snprintf(left, sizeof left, "  %s%s%s", strncmp(k->flag, "--", 2) == 0 ? "    " : "", k->flag,
+             "");
+    if (*arg_name) {
+        size_t n = strlen(left);
+        snprintf(left + n, sizeof left - n, " %s", arg_name);
+    }
+    if (k->deflt && *k->deflt && k->type != HF_CONF_BOOL)
+        snprintf(text, sizeof text, "%s (default %s)", k->doc, k->deflt);
+    else
+        snprintf(text, sizeof text, "%s", k->doc);
+    /* wrap the text at 80 columns, in a column from 27 */
+    const int col = 27, width = 80 - col;
+    const char *p = text;
+    int first = 1;
+    while (*p) {
+        int n = (int)strlen(p);
+        if (n > width) {
+            n = width;
+            while (n > 0 && p[n] != ' ') n--;
+            if (n == 0) n = width;
+        }
+        if (first && (int)strlen(left) < col - 1)
+            snprintf(line, sizeof line, "%-*s%.*s", col, left, n, p);
+        else if (first) {
+            u->put(u->ctx, left);
+            snprintf(line, sizeof line, "%*s%.*s", col, "", n, p);
+        } else
+            snprintf(line, sizeof line, "%*s%.*s", col, "", n, p);
+        u->put(u->ctx, line);
+        first = 0;
+        p += n;
+        while (*p == ' ') p++;
+    }
+}
+
+void hf_conf_usage(void (*put)(void *ctx, const char *line), void *ctx)
+{
+    usage_ctx u = {put, ctx};
+    hf_conf_each(usage_one, &u);
 }

@@ -111,7 +111,7 @@ static int push_analysis_files(lua_State *L, const char *dir, char *err, size_t 
 
 static void push_names(lua_State *L, char **names, int n)
 {
-    if (!names) {
+    if (!names && n == 0) {
         lua_pushnil(L);
         return;
     }
@@ -145,9 +145,9 @@ static int lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t errlen
     lua_setfield(L, -2, "batch");
     if (push_analysis_files(L, w->cfg->analyses_dir, err, errlen) < 0) return -1;
     lua_setfield(L, -2, "files");
-    push_names(L, w->cfg->enable, w->cfg->nenable);
+    push_names(L, w->cfg->enable.set ? w->cfg->enable.v : NULL, w->cfg->enable.n);
     lua_setfield(L, -2, "enable");
-    push_names(L, w->cfg->disable, w->cfg->ndisable);
+    push_names(L, w->cfg->disable.v, w->cfg->disable.n);
     lua_setfield(L, -2, "disable");
     if (lua_pcall(L, 1, 3, 0) != 0) goto lua_error;
     w->ref_control = luaL_ref(L, LUA_REGISTRYINDEX);

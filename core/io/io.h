@@ -60,6 +60,7 @@ typedef struct hf_output_counters {
 typedef struct hf_output_ops {
     const char *scheme;       /* "file", "kafka", "opensearch", ... */
     const char *usage;        /* one line for --help: "kafka:TOPIC  one message per record ..." */
+    const hf_conf_key *keys;  /* its configuration keys (io/<name>_config.c), or NULL */
     void *(*open)(const hf_config *cfg, const char *target, char *err, size_t errlen);
     int   (*write)(void *out, const hf_records *batch);
     int   (*flush)(void *out, int timeout_ms);
@@ -70,6 +71,10 @@ typedef struct hf_output_ops {
 /* The output for a spec ("kafka:hosts", "out.ndjson", "-"): its table, and
  * in *target what follows the scheme (the whole spec for the file output).
  * NULL when the scheme is unknown (a message in err lists the known ones). */
+/* Register every plugin's configuration keys with the loader (before the
+ * configuration is loaded). */
+void hf_io_register_keys(void);
+
 const hf_output_ops *hf_output_find(const char *spec, const char **target,
                                     char *err, size_t errlen);
 

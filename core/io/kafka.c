@@ -40,9 +40,9 @@ static rd_kafka_conf_t *make_conf(const hf_config *cfg, const char *const *extra
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char why[512];
-    for (int i = 0; i < cfg->nkafka; i += 2)
-        if (rd_kafka_conf_set(conf, cfg->kafka[i], cfg->kafka[i + 1], why, sizeof why) != RD_KAFKA_CONF_OK) {
-            snprintf(err, errlen, "kafka.%s: %s", cfg->kafka[i], why);
+    for (int i = 0; i + 1 < cfg->kafka.n; i += 2)
+        if (rd_kafka_conf_set(conf, cfg->kafka.v[i], cfg->kafka.v[i + 1], why, sizeof why) != RD_KAFKA_CONF_OK) {
+            snprintf(err, errlen, "kafka.%s: %s", cfg->kafka.v[i], why);
             rd_kafka_conf_destroy(conf);
             return NULL;
         }

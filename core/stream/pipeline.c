@@ -122,8 +122,8 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const char *lua_dir, char *er
     p->cfg = cfg;
     clock_gettime(CLOCK_MONOTONIC, &p->started);
     p->nets = hf_prefixes_new();
-    for (int i = 0; i < cfg->nnetworks; i++)
-        if (hf_prefixes_add(p->nets, cfg->networks[i], err, errlen) < 0) goto fail;
+    for (int i = 0; i < cfg->networks.n; i++)
+        if (hf_prefixes_add(p->nets, cfg->networks.v[i], err, errlen) < 0) goto fail;
     p->base_ms = hf_windows_gcd(cfg->windows_ms, cfg->nwindows);
     p->max_g_ms = cfg->windows_ms[cfg->nwindows - 1];
     p->parts = hf_calloc(MAX_PARTITIONS, sizeof(partition));
@@ -139,7 +139,7 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const char *lua_dir, char *er
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         p->nworkers = n > 0 ? (int)n : 1;
     }
-    p->sink = hf_sink_open(cfg->output, cfg, err, errlen);
+    p->sink = hf_sink_open(cfg->outputs.v[0], cfg, err, errlen);
     if (!p->sink) goto fail;
     p->workers = hf_calloc((size_t)p->nworkers, sizeof(hf_worker *));
     p->pending = hf_calloc((size_t)p->nworkers, sizeof(hf_batch *));

@@ -286,56 +286,20 @@ static void v4_update(hf_prefixes *p, uint32_t held)
  * API
  * --------------------------------------------------------------------- */
 
-/* Write a message into err (errlen bytes, may be 0) and return -1. */
-#define FAIL(...) do { if (err && errlen) snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
-
-/* Longest piece of input quoted back in a message. */
-#define QUOTE_MAX 64
-
-/* Add "ADDR[/LEN]", or "!ADDR[/LEN]" for an exclusion.  The text must be the
- * prefix alone: no whitespace, a length of decimal digits without leading
- * zeros, at most 32 for IPv4 and 128 for IPv6.  Returns 0, or -1 with a
- * message in err naming the fault (the set is then unchanged). */
+/* Add "ADDR[/LEN]", or "!ADDR[/LEN]" for an exclusion (the text is checked
+ * by hf_cidr_parse).  Returns 0, or -1 with a message in err naming the
+ * fault (the set is then unchanged). */
 int hf_prefixes_add(hf_prefixes *p, const char *cidr, char *err, size_t errlen)
 {
-    if (!cidr || !*cidr) FAIL("empty prefix");
-    const char *s = cidr;
-    int kind = INCLUDE;
-    if (*s == '!') {
-        kind = EXCLUDE;
-        s++;
-        if (!*s) FAIL("empty prefix after '!'");
+    uint8_t a[16];
+    unsigned len;
+    int exclude;
+    if (hf_cidr_parse(cidr, a, &len, &exclude, err, errlen) < 0) return -1;
+    int kind = exclude ? EXCLUDE : INCLUDE;
+    if (p->used > MAX_NODES - 2) {
+        if (err && errlen) snprintf(err, errlen, "too many prefixes (%zu)", p->count);
+        return -1;
     }
-    for (const char *q = cidr; *q; q++)
-        if (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r' || *q == '\v' || *q == '\f')
-            FAIL("whitespace in prefix '%.*s'", QUOTE_MAX, cidr);
-
-    const char *slash = strchr(s, '/');
-    size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-    if (alen == 0) FAIL("missing address in prefix '%.*s'", QUOTE_MAX, cidr);
-
-    uint8_t a[16], family;
-    if (hf_addr_parse(s, alen, a, &family) < 0)
-        FAIL("bad address '%.*s'", (int)(alen < QUOTE_MAX ? alen : QUOTE_MAX), s);
-    unsigned max = family == 4 ? 32 : 128;
-
-    unsigned len = max;
-    if (slash) {
-        const char *l = slash + 1;
-        size_t llen = strlen(l);
-        if (llen == 0) FAIL("missing prefix length after '/' in '%.*s'", QUOTE_MAX, cidr);
-        for (size_t k = 0; k < llen; k++)
-            if (l[k] < '0' || l[k] > '9')
-                FAIL("bad prefix length '%.*s'", QUOTE_MAX, l);
-        if (llen > 1 && l[0] == '0') FAIL("bad prefix length '%.*s' (leading zero)", QUOTE_MAX, l);
-        if (llen > 3) FAIL("prefix length %.*s out of range for IPv%u", QUOTE_MAX, l, family);
-        len = 0;
-        for (size_t k = 0; k < llen; k++) len = len * 10 + (unsigned)(l[k] - '0');
-        if (len > max) FAIL("prefix length %u out of range for IPv%u", len, family);
-    }
-    if (family == 4) len += 96;
-    if (p->used > MAX_NODES - 2) FAIL("too many prefixes (%zu)", p->count);
-
     uint64_t hi = load_be64(a), lo = load_be64(a + 8);
     mask_to(&hi, &lo, len);
     v4_update(p, tree_insert(p, hi, lo, len, kind));

@@ -24,7 +24,7 @@ check "a bad granularity is refused" fails_with '-w: expected a whole number of 
 check "a granularity below a second is refused" fails_with 'expected a whole number of seconds >= 1' run -w 500ms
 check "a bad network is refused" fails_with '"10.0.0.300/8"' run -n 10.0.0.300/8
 check "a bad lateness is refused" fails_with '-l: expected a duration' run -l soon
-check "a bad worker count is refused" fails_with '-j: expected a number of workers' run -j many
+check "a bad worker count is refused" fails_with '-j: expected a whole number from 0 to 256' run -j many
 check "a missing input file is named" fails_with 'nonexistent.ndjson: cannot open' run -i "$WORK/nonexistent.ndjson"
 check "a stray argument is refused" fails_with 'unexpected argument "extra"' run extra
 check "a config syntax error names the file and line" fails_with "c.lua:2: unexpected symbol" run -c "$(conf 'return {')"
@@ -42,6 +42,18 @@ check "a broken analysis stops the start with its file and problem" \
     fails_with "broken.lua: analysis 'broken': update must be a function" run -a "$WORK/bad-analyses"
 echo 'return {' >"$WORK/bad-analyses/broken.lua"
 check "an analysis with a syntax error names file and line" fails_with "broken.lua:2: unexpected symbol" run -a "$WORK/bad-analyses"
+
+# one declaration per key: every key is documented in conf/hostflow.lua and
+# in hostflow config, and --help shows every key that has a flag
+every_key_in_conf() {
+    local k missing=""
+    for k in $("$HOSTFLOW" config --names); do
+        grep -qE "(^|[^a-z_])${k##*.}( =|\"\] =)" "$ROOT/conf/hostflow.lua" || missing="$missing $k"
+    done
+    [ -z "$missing" ] || { echo "  not in conf/hostflow.lua:$missing"; return 1; }
+}
+check "conf/hostflow.lua mentions every key of the configuration" every_key_in_conf
+check "hostflow config documents every key" sh -c "[ \$('$HOSTFLOW' config | grep -c '^  [a-z]') -eq \$('$HOSTFLOW' config --names | wc -l) ]"
 
 check "flags override the configuration file" sh -c "echo '$flow' | '$HOSTFLOW' run -q -c '$(conf 'return { windows = {"1m"} }')' -w 10s | grep -q '\"granularity_s\":10'"
 check "a good configuration runs" sh -c "echo '$flow' | '$HOSTFLOW' run -q -c '$ROOT/conf/hostflow.lua' | grep -c host_stats | grep -qx 4"

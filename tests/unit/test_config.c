@@ -65,7 +65,7 @@ TEST(network_lists_name_a_bad_prefix)
     char err[512];
     hf_config_defaults(&cfg, "/nonexistent");
     CHECK_EQ_INT(hf_config_set_networks(&cfg, "10.0.0.0/8,!10.1.0.0/16,2001:db8::/32", err, sizeof err), 0);
-    CHECK_EQ_INT(cfg.nnetworks, 3);
+    CHECK_EQ_INT(cfg.networks.n, 3);
     CHECK(hf_config_set_networks(&cfg, "10.0.0.0/33", err, sizeof err) < 0 && strstr(err, "10.0.0.0/33"));
     hf_config_release(&cfg);
 }
@@ -98,13 +98,12 @@ TEST(messages_name_the_file_the_key_and_the_expectation)
     CHECK(strstr(err, "workers: expected a whole number from 0 to 256, got \"many\""));
     hf_config_release(&cfg);
     CHECK(load("return { networks = { '10.0.0.0/8', 7 } }", &cfg, err, sizeof err) < 0);
-    CHECK(strstr(err, "networks[2]: expected a string, got 7"));
+    CHECK(strstr(err, "networks[2]: expected a network such as"));
     hf_config_release(&cfg);
     CHECK(load("return { kafka_start = 'yesterday' }", &cfg, err, sizeof err) < 0);
     CHECK(strstr(err, "kafka_start: expected \"earliest\", \"latest\" or a time"));
     hf_config_release(&cfg);
-    CHECK_EQ_INT(load("return { max_line = '1GiB' }", &cfg, err, sizeof err), 0);
-    CHECK(hf_config_check(&cfg, err, sizeof err) < 0);
+    CHECK(load("return { max_line = '1GiB' }", &cfg, err, sizeof err) < 0);
     CHECK(strstr(err, "max_line: expected 256 bytes to 64MiB"));
     hf_config_release(&cfg);
     CHECK_EQ_INT(load("return { max_line = '64MiB' }", &cfg, err, sizeof err), 0);
@@ -135,6 +134,98 @@ TEST(the_file_runs_sandboxed_and_bounded)
     hf_config_release(&cfg);
 }
 
+/* The declarations: every default is valid (hf_config_defaults aborts on
+ * a bad one), every name is unique, and every key is found by its name. */
+static int names_seen;
+static void check_decl(void *ctx, const hf_conf_key *k)
+{
+    (void)ctx;
+    if (k->type == HF_CONF_HEADING) return;
+    names_seen++;
+    CHECK(hf_conf_find(k->name) == k);
+    CHECK(k->doc && *k->doc);
+}
+
+TEST(every_key_is_declared_once_with_a_valid_default)
+{
+    hf_config cfg;
+    hf_config_defaults(&cfg, "/nonexistent");
+    hf_conf_each(check_decl, NULL);
+    CHECK(names_seen > 20);
+    CHECK_EQ_STR(hf_conf_str(&cfg, "lateness"), "5s");
+    CHECK(hf_conf_ms(&cfg, "lateness") == 5000 && cfg.lateness_ms == 5000);
+    CHECK(hf_conf_size(&cfg, "memory.max_bytes") == (uint64_t)4 << 30);
+    CHECK(hf_conf_bool(&cfg, "analyses.reload") == 1 && hf_conf_int(&cfg, "batch") == 4096);
+    CHECK_EQ_STR(cfg.analyses_dir, "/nonexistent/analyses");   /* a default path is under home */
+    const char *const *items;
+    CHECK_EQ_INT(hf_conf_list(&cfg, "windows", &items), 4);
+    CHECK_EQ_STR(items[3], "5m");
+    hf_config_release(&cfg);
+}
+
+TEST(unknown_keys_are_named_with_those_expected_there)
+{
+    hf_config cfg;
+    char err[1024];
+    CHECK(load("return { memory = { max_byte = '1GiB' } }", &cfg, err, sizeof err) < 0);
+    CHECK(strstr(err, "memory.max_byte: unknown key (expected max_bytes or distinct_exact)"));
+    hf_config_release(&cfg);
+    CHECK(load("return { analyses = 'dir' }", &cfg, err, sizeof err) < 0);
+    CHECK(strstr(err, "analyses: expected a table, got \"dir\""));
+    hf_config_release(&cfg);
+}
+
+TEST(flags_set_keys_by_the_same_checks)
+{
+    hf_config cfg;
+    char err[512];
+    hf_config_defaults(&cfg, "/nonexistent");
+    CHECK_EQ_INT(hf_config_set(&cfg, "outputs", "a.ndjson", "-o", 0, err, sizeof err), 0);
+    CHECK_EQ_INT(hf_config_set(&cfg, "outputs", "kafka:hosts", "-o", 1, err, sizeof err), 0);
+    CHECK(cfg.outputs.n == 2 && !strcmp(cfg.outputs.v[1], "kafka:hosts"));
+    CHECK(hf_config_set(&cfg, "lateness", "soon", "-l", 0, err, sizeof err) < 0);
+    CHECK(strstr(err, "-l: expected a duration"));
+    CHECK(hf_config_set(&cfg, "workers", "300", "-j", 0, err, sizeof err) < 0);
+    CHECK(strstr(err, "-j: expected a whole number from 0 to 256, got \"300\""));
+    CHECK_EQ_INT(hf_config_set(&cfg, "kafka.linger.ms", "7", "-K", 0, err, sizeof err), 0);
+    CHECK_EQ_STR(hf_config_kafka(&cfg, "linger.ms"), "7");
+    CHECK(hf_config_set(&cfg, "exit_at_end", "maybe", "--exit-at-end", 0, err, sizeof err) < 0);
+    hf_config_release(&cfg);
+}
+
+TEST(analysis_params_are_kept_as_canonical_lua)
+{
+    hf_config cfg;
+    char err[512];
+    CHECK_EQ_INT(load("return { analyses = { params = { scan = { threshold = 20, ports = { 22, 23 },"
+                      " name = 'a\"b', on = true } } } }", &cfg, err, sizeof err), 0);
+    CHECK_EQ_STR(cfg.params, "{scan={name=\"a\\\"b\",on=true,ports={22,23,},threshold=20,},}");
+    hf_config_release(&cfg);
+    CHECK(load("return { analyses = { params = { x = { f = function() end } } } }", &cfg, err, sizeof err) < 0);
+    CHECK(strstr(err, "analyses.params.x.f: expected plain values"));
+    hf_config_release(&cfg);
+}
+
+static const hf_conf_key plugin_keys[] = {
+    {.name = "testout.url", .type = HF_CONF_STRING, .deflt = "http://x", .doc = "where"},
+    {.name = "testout.batch", .type = HF_CONF_INT, .deflt = "10", .doc = "how many", .min = 1, .max = 100},
+    {.name = NULL},
+};
+
+TEST(a_plugin_registers_keys_of_its_own)
+{
+    hf_conf_register(plugin_keys);
+    hf_config cfg;
+    char err[512];
+    CHECK_EQ_INT(load("return { testout = { batch = 50 } }", &cfg, err, sizeof err), 0);
+    CHECK(hf_conf_int(&cfg, "testout.batch") == 50);
+    CHECK_EQ_STR(hf_conf_str(&cfg, "testout.url"), "http://x");
+    hf_config_release(&cfg);
+    CHECK(load("return { testout = { batch = 500 } }", &cfg, err, sizeof err) < 0);
+    CHECK(strstr(err, "testout.batch: expected a whole number from 1 to 100, got \"500\""));
+    hf_config_release(&cfg);
+}
+
 int main(void)
 {
     RUN(durations);
@@ -144,6 +235,11 @@ int main(void)
     RUN(the_file_sets_what_it_names);
     RUN(messages_name_the_file_the_key_and_the_expectation);
     RUN(the_file_runs_sandboxed_and_bounded);
+    RUN(every_key_is_declared_once_with_a_valid_default);
+    RUN(unknown_keys_are_named_with_those_expected_there);
+    RUN(flags_set_keys_by_the_same_checks);
+    RUN(analysis_params_are_kept_as_canonical_lua);
+    RUN(a_plugin_registers_keys_of_its_own);
     unlink(path);
     return UNIT_END();
 }
