@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "io/out_opensearch.h"
+
 static const hf_output_ops *const outputs[] = {
+    &hf_output_opensearch,
     NULL,
 };
 

@@ -1030,6 +1030,7 @@ const hf_output_ops hf_output_opensearch = {
     .scheme = "opensearch",
     .usage = "opensearch:URL[,URL...]  host records into OpenSearch or Elasticsearch (bulk API, "
              "_id = record id, index per type and day; opensearch.* settings)",
+    .keys = hf_opensearch_keys,
     .open = os_open,
     .write = os_write,
     .flush = os_flush,

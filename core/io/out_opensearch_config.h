@@ -12,26 +12,8 @@
 
 #include "conf/config.h"
 
-/* ---- TEMPORARY: the key table of issue 9, until core/conf/config.h has it.
- * Same shape as the lead's declaration; the getters below are a shim over
- * the defaults and hf_opensearch_config_set().  Removed at the merge. */
-enum { HF_CONF_STRING, HF_CONF_INT, HF_CONF_BOOL, HF_CONF_DURATION, HF_CONF_SIZE,
-       HF_CONF_LIST, HF_CONF_MAP };
-typedef struct hf_conf_key {
-    const char *name;
-    int         type;
-    const char *deflt;
-    const char *doc;
-    const char *flag;
-    double      min, max;
-} hf_conf_key;
-/* Set a key's value as text (the tools' -s KEY=VALUE, until the
- * configuration file carries opensearch = {...}).  Returns 0 or -1 (no such
- * key). */
-int hf_opensearch_config_set(const char *name, const char *value);
-/* ---- end of TEMPORARY */
-
-/* The keys, ending in {NULL}. */
+/* The keys (registered with the loader through the output's table), ending
+ * in {NULL}. */
 extern const hf_conf_key hf_opensearch_keys[];
 
 typedef struct hf_os_settings {

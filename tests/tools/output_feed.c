@@ -4,9 +4,9 @@
  * until `hostflow run` writes to them itself.
  *
  *   output_feed [options] SPEC RECORDS
- *     SPEC      opensearch:URL[,URL...]
+ *     SPEC      an output as -o takes it: opensearch:URL[,URL...]
  *     RECORDS   host records, one JSON object per line, as `hostflow run -o FILE` writes them
- *   -s KEY=VALUE    a setting (opensearch.batch_count=1000, ...)
+ *   -s KEY=VALUE    a configuration key (opensearch.batch_count=1000, ...)
  *   -b N            records per batch (500)
  *   -t N            writing threads (2); batch i goes to thread i % N
  *   -r N            write the file N times (1)
@@ -33,7 +33,6 @@
 #include "base/timefmt.h"
 #include "conf/config.h"
 #include "io/io.h"
-#include "io/out_opensearch.h"
 
 typedef struct feed {
     const hf_output_ops *ops;
@@ -175,6 +174,10 @@ int main(int argc, char **argv)
     pthread_mutex_init(&f.lock, NULL);
     int wait_ms = 120000;
     const char *stats = NULL;
+    char err[4096];
+    hf_io_register_keys();
+    hf_config cfg;
+    hf_config_defaults(&cfg, ".");
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -183,8 +186,8 @@ int main(int argc, char **argv)
             char *kv = hf_strdup(v), *eq = strchr(kv, '=');
             if (!eq) usage();
             *eq = '\0';
-            if (hf_opensearch_config_set(kv, eq + 1) < 0) {
-                fprintf(stderr, "output_feed: unknown setting %s\n", kv);
+            if (hf_config_set(&cfg, kv, eq + 1, kv, 0, err, sizeof err) < 0) {
+                fprintf(stderr, "output_feed: %s\n", err);
                 return 2;
             }
             hf_free(kv);
@@ -200,18 +203,17 @@ int main(int argc, char **argv)
     }
     if (argc - i != 2 || f.per_batch < 1 || f.threads < 1 || f.repeat < 1) usage();
     const char *spec = argv[i], *target;
-    if (strncmp(spec, "opensearch:", 11) == 0) {
-        f.ops = &hf_output_opensearch;
-        target = spec + 11;
-    } else {
-        fprintf(stderr, "output_feed: unknown output \"%s\" (known: opensearch:URL)\n", spec);
+    f.ops = hf_output_find(spec, &target, err, sizeof err);
+    if (!f.ops) {
+        fprintf(stderr, "output_feed: %s\n", err);
+        return 2;
+    }
+    if (hf_config_check(&cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "output_feed: %s\n", err);
         return 2;
     }
     if (load(&f, argv[i + 1]) < 0) return 2;
 
-    hf_config cfg;
-    hf_config_defaults(&cfg, ".");
-    char err[4096];
     double t0 = now_s();
     f.out = f.ops->open(&cfg, target, err, sizeof err);
     if (!f.out) {
