@@ -272,9 +272,15 @@ int hf_http_request(hf_http *h, const char *method, const char *path, const char
         r->tls = is_tls_error(rc);
         if (rc == CURLE_WRITE_ERROR && r->body.len + 1 >= MAX_ANSWER)
             snprintf(r->error, sizeof r->error, "the answer is larger than %zu MiB", MAX_ANSWER >> 20);
-        else
-            snprintf(r->error, sizeof r->error, "%s%s%s", curl_easy_strerror(rc),
-                     h->errbuf[0] ? ": " : "", h->errbuf);
+        else {
+            /* curl's detailed words when it has them, and the system's */
+            long os_errno = 0;
+            curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+            char sys[128] = "";
+            if (os_errno) snprintf(sys, sizeof sys, " (%s)", strerror((int)os_errno));
+            snprintf(r->error, sizeof r->error, "%s%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc),
+                     sys);
+        }
         return -1;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
