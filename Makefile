@@ -5,7 +5,8 @@
 #   make deps     install the Debian packages hostflow builds and tests with
 #   make test     every test: C unit tests (ASan+UBSan), busted specs, fuzzing, integration
 #                 (`make deps test` on a fresh machine: make test installs nothing)
-#   make bench    the benchmark table (see README, "Performance")
+#   make bench    the benchmark table, beside an old binary (see README, "Performance";
+#                 OLD=<commit> names the old one, OLD= runs without)
 #
 # The core is layered (core/README.md): core/<layer>/<module>.c, included as
 # "<layer>/<module>.h" from core/; tests/tools/layers.sh checks the order.
@@ -89,9 +90,10 @@ test:
 	@$(MAKE) --no-print-directory all unit fuzz tools
 	@tests/run.sh
 
+# OLD=<commit>: the old binary beside the new one (default: tests/bench/old-commit; OLD= none)
 bench: deps
 	@$(MAKE) --no-print-directory all tools
-	@tests/bench/run.sh
+	@$(if $(filter command line,$(origin OLD)),BENCH_OLD='$(OLD)' )tests/bench/run.sh
 
 clean:
 	rm -rf build hostflow

@@ -4,7 +4,7 @@
 #   unit         tests/unit/test_*.c, built with ASan+UBSan (build/unit/)
 #   fuzz         tests/fuzz/fuzz_*.c, libFuzzer + ASan, $FUZZ_SECONDS each (default 20)
 #   spec         tests/spec/*_spec.lua, busted under LuaJIT
-#   lint         luacheck over every Lua file
+#   lint         luacheck over every Lua file; the core's layers (tests/layers.sh)
 #   integration  tests/integration/test_*.sh (real servers started by the tests)
 #
 # Each suite reports "N passed, N failed[, N skipped]"; the last line of this
@@ -96,6 +96,7 @@ suite_spec() {
 suite_lint() {
     echo "lint"
     run_one "lint/luacheck" luacheck -q --no-color lua analyses tests/spec
+    run_one "lint/layers" tests/layers.sh
 }
 
 suite_integration() {

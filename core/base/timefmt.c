@@ -20,6 +20,8 @@
  * counted as the first second of the next minute. */
 #include "base/timefmt.h"
 
+#include <time.h>
+
 /* 9999-12-31T23:59:59.999Z, the last instant either direction handles. */
 #define TIME_MAX_MS 253402300799999LL
 #define MS_PER_DAY  86400000LL
@@ -170,4 +172,11 @@ size_t hf_time_format_iso(int64_t ms, char *out)
     p = put_digits(p, in_day % 1000, 3);          *p++ = 'Z';
     *p = '\0';
     return (size_t)(p - out);
+}
+
+double hf_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }

@@ -1,4 +1,5 @@
-/* timefmt.h -- ISO 8601 timestamps <-> milliseconds since the epoch (UTC). */
+/* timefmt.h -- ISO 8601 timestamps <-> milliseconds since the epoch (UTC),
+ * and the monotonic clock every part of hostflow reads. */
 #ifndef HF_TIMEFMT_H
 #define HF_TIMEFMT_H
 
@@ -16,5 +17,8 @@ int hf_time_parse_iso(const char *s, size_t len, int64_t *ms);
  * NUL-terminated); ms outside the range above is clamped into it.
  * Returns the length written (24). */
 size_t hf_time_format_iso(int64_t ms, char *out);
+
+/* Monotonic time in nanoseconds (CLOCK_MONOTONIC), as a double. */
+double hf_now_ns(void);
 
 #endif

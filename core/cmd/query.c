@@ -27,13 +27,13 @@
 #include <lua.h>
 
 #include "base/alloc.h"
-#include "conf/config.h"
-#include "io/kafka.h"
-#include "stream/decode.h"
-#include "io/input.h"
 #include "base/log.h"
 #include "base/luastate.h"
 #include "base/timefmt.h"
+#include "conf/config.h"
+#include "io/input.h"
+#include "io/kafka_range.h"
+#include "stream/decode.h"
 
 #define QUERY_MAX_LINE  (1u << 20)   /* as hostflow run's default max_line */
 #define QUERY_BATCH     1024

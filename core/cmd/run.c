@@ -24,9 +24,12 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/luastate.h"
+#include "base/timefmt.h"
+#include "cmd/report.h"
 #include "conf/config.h"
-#include "io/input.h"
-#include "io/kafka.h"
+#include "engine/engine.h"
+#include "io/io.h"
+#include "io/outputs.h"
 #include "stream/pipeline.h"
 
 /* ------------------------------------------------------------------------
@@ -42,7 +45,7 @@
 static atomic_int got_stop;
 static pthread_t reader_thread;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
-static hf_pipeline *report_pipeline;   /* NULL once it is being freed */
+static hf_run_view *report_view;        /* NULL once the run is being freed */
 
 static void on_wakeup(int sig)
 {
@@ -69,13 +72,13 @@ static void *signal_main(void *arg)
         if (sigwait(&set, &sig) != 0) continue;
         if (sig == SIGUSR1) {
             pthread_mutex_lock(&report_lock);
-            if (report_pipeline) hf_pipeline_report(report_pipeline, stderr);
+            if (report_view) hf_report_text(report_view, stderr);
             pthread_mutex_unlock(&report_lock);
             continue;
         }
         if (sig == SIGHUP) {
             pthread_mutex_lock(&report_lock);
-            if (report_pipeline) hf_pipeline_reload(report_pipeline);
+            if (report_view) hf_engine_reload(report_view->engine);
             pthread_mutex_unlock(&report_lock);
             continue;
         }
@@ -292,9 +295,125 @@ static int parse_args(int argc, char **argv, hf_config *cfg)
  * The run
  * --------------------------------------------------------------------- */
 
-int hf_run_main(int argc, char **argv)
+static int flush_outputs(void *ctx, int timeout_ms)
+{
+    return hf_outputs_flush(ctx, timeout_ms);
+}
+
+/* The end of a run from an input with positions (Kafka): every open window
+ * flushed, every record acknowledged by every output, then the last commit.
+ * Returns 0, or -1 when it could not be done (a restart reads again). */
+static int final_commit(hf_run_view *v)
+{
+    hf_log(HF_LOG_INFO, "stopping: flushing open windows, waiting for the outputs, committing");
+    hf_pipeline_flush(v->pipeline);
+    for (int tries = 0; tries < 5; tries++) {
+        int out = hf_outputs_flush(v->outputs, 10000);
+        if (out == HF_OUT_FATAL) break;
+        if (out == HF_OUT_OK && v->input_ops->commit(v->input) == 0) return 0;
+    }
+    if (hf_outputs_flush(v->outputs, 0) != HF_OUT_OK)
+        hf_log(HF_LOG_ERROR, "the outputs have not acknowledged every record: the input's positions "
+               "stay at the last commit, and a restart reads those flows again (at least once)");
+    else
+        hf_log(HF_LOG_ERROR, "the last commit failed: the records are written, and a restart "
+               "reads their flows again (at least once)");
+    return -1;
+}
+
+/* Open the outputs, the engine, the pipeline and the input; read until the
+ * input ends, a stop, a read error or an output that failed for good;
+ * commit, finish, report.  Returns the exit status. */
+static int run(hf_config *cfg, const char *home)
 {
     char err[1024];
+    hf_run_view v = {.cfg = cfg};
+    clock_gettime(CLOCK_MONOTONIC, &v.started);
+    int rc = 2;
+    const char *in_target;
+    const hf_input_ops *in_ops = hf_input_find(cfg->input, &in_target, err, sizeof err);
+    if (!in_ops) return die("-i: %s", err);
+    v.input_ops = in_ops;
+    v.outputs = hf_outputs_open(cfg, err, sizeof err);
+    if (!v.outputs) return die("%s", err);
+    char *lua_dir = hf_home_path(home, "lua");
+    v.engine = hf_engine_new(cfg, lua_dir, hf_outputs_sink(v.outputs), err, sizeof err);
+    hf_free(lua_dir);
+    if (!v.engine) {
+        rc = die("%s", err);
+        goto done;
+    }
+    int workers = hf_engine_workers(v.engine);
+    v.pipeline = hf_pipeline_new(cfg, hf_engine_shards(v.engine), workers > 1 ? workers : 0,
+                                 err, sizeof err);
+    if (!v.pipeline) {
+        rc = die("%s", err);
+        goto done;
+    }
+    hf_input_env env = {v.pipeline, flush_outputs, v.outputs, &got_stop};
+    v.input = in_ops->open(cfg, in_target, &env, err, sizeof err);
+    if (!v.input) {
+        rc = die("%s", err);
+        goto done;
+    }
+
+    pthread_mutex_lock(&report_lock);
+    report_view = &v;
+    pthread_mutex_unlock(&report_lock);
+    pthread_t sig_thread;
+    pthread_create(&sig_thread, NULL, signal_main, NULL);
+    pthread_detach(sig_thread);
+
+    rc = 0;
+    double last_commit = hf_now_ns();
+    for (;;) {
+        if (atomic_load(&got_stop)) {
+            hf_log(HF_LOG_INFO, "stopping: flushing open windows");
+            break;
+        }
+        if (hf_outputs_failed(v.outputs)) {
+            rc = 1;
+            break;
+        }
+        int r = in_ops->read(v.input);
+        if (r == HF_IN_END) break;
+        if (r == HF_IN_ERROR) {
+            rc = 1;
+            break;
+        }
+        double now = hf_now_ns();
+        if (in_ops->commit && now - last_commit >= (double)cfg->commit_interval_ms * 1e6) {
+            in_ops->commit(v.input);
+            last_commit = now;
+        }
+    }
+    if (in_ops->commit && !hf_outputs_failed(v.outputs) && final_commit(&v) < 0) rc = 1;
+    in_ops->close(v.input);
+    v.input = NULL;
+    v.input_ops = NULL;
+    hf_pipeline_finish(v.pipeline);
+    hf_engine_join(v.engine);
+    if (hf_outputs_flush(v.outputs, 30000) != HF_OUT_OK) rc = 1;
+    if (hf_outputs_failed(v.outputs)) rc = 1;
+    if (hf_log_level >= HF_LOG_WARN) hf_report_text(&v, stderr);
+    if (cfg->stats && hf_report_json(&v, cfg->stats) < 0) {
+        hf_log(HF_LOG_ERROR, "%s: cannot write the counters: %s", cfg->stats, strerror(errno));
+        rc = 1;
+    }
+    pthread_mutex_lock(&report_lock);
+    report_view = NULL;
+    pthread_mutex_unlock(&report_lock);
+done:
+    if (v.input) in_ops->close(v.input);
+    if (v.pipeline) hf_pipeline_finish(v.pipeline);
+    hf_engine_free(v.engine);
+    hf_pipeline_free(v.pipeline);
+    if (hf_outputs_close(v.outputs) < 0 && rc == 0) rc = 1;
+    return rc;
+}
+
+int hf_run_main(int argc, char **argv)
+{
     char *home = hf_home_dir();
     hf_config cfg;
     hf_config_defaults(&cfg, home);
@@ -303,49 +422,7 @@ int hf_run_main(int argc, char **argv)
     rc = 2;
 
     signals_block();
-    int from_kafka = strncmp(cfg.input, "kafka:", 6) == 0;
-    hf_input *in = NULL;
-    if (!from_kafka && !(in = hf_input_open(cfg.input, cfg.max_line, err, sizeof err))) {
-        rc = die("%s", err);
-        goto out;
-    }
-    char *lua_dir = hf_home_path(home, "lua");
-    hf_pipeline *p = hf_pipeline_new(&cfg, lua_dir, err, sizeof err);
-    hf_free(lua_dir);
-    if (!p) {
-        hf_input_close(in);
-        rc = die("%s", err);
-        goto out;
-    }
-
-    hf_kafka_source *src = NULL;
-    if (from_kafka && !(src = hf_kafka_source_new(&cfg, cfg.input + 6, p, err, sizeof err))) {
-        hf_pipeline_free(p);
-        rc = die("%s", err);
-        goto out;
-    }
-
-    report_pipeline = p;
-    pthread_t sig_thread;
-    pthread_create(&sig_thread, NULL, signal_main, NULL);
-    pthread_detach(sig_thread);
-
-    int read_failed = from_kafka ? hf_kafka_source_run(src, &got_stop) < 0
-                                 : hf_pipeline_read(p, in, strcmp(cfg.input, "-") ? cfg.input : "stdin",
-                                                    &got_stop);
-    if (atomic_load(&got_stop)) hf_log(HF_LOG_INFO, "stopping: flushing open windows");
-    hf_input_close(in);
-    rc = hf_pipeline_finish(p) < 0 || read_failed ? 1 : 0;
-    hf_kafka_source_free(src);
-    if (hf_log_level >= HF_LOG_WARN) hf_pipeline_report(p, stderr);
-    if (cfg.stats && hf_pipeline_write_stats(p, cfg.stats) < 0) {
-        hf_log(HF_LOG_ERROR, "%s: cannot write the counters: %s", cfg.stats, strerror(errno));
-        rc = 1;
-    }
-    pthread_mutex_lock(&report_lock);
-    report_pipeline = NULL;
-    pthread_mutex_unlock(&report_lock);
-    hf_pipeline_free(p);
+    rc = run(&cfg, home);
 out:
     hf_config_release(&cfg);
     hf_free(home);

@@ -7,11 +7,12 @@
 
 #include "base/arena.h"
 #include "base/buf.h"
-#include "stream/flow.h"
 #include "base/hash.h"
 #include "base/log.h"
+#include "base/timefmt.h"
 #include "engine/window.h"
 #include "engine/worker.h"
+#include "stream/flow.h"
 
 /* Numbers hash by value: 80 and 80.0 are one port; -0 is 0. */
 static uint64_t number_bits(double v)
@@ -74,9 +75,7 @@ void hf_ffi_log(int level, const char *msg)
 
 double hf_ffi_now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+    return hf_now_ns();
 }
 
 size_t hf_ffi_sizeof(const char *name)

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
+
 enum hf_record_type {
     HF_RECORD_STATS = 0,      /* "host_stats": one host, one window */
     HF_RECORD_ALERT,          /* "host_alert": a rule fired */
@@ -42,5 +44,46 @@ typedef struct hf_records {
 
 /* The "@type" of a record type ("host_stats", ...); "unknown" else. */
 const char *hf_record_type_name(int type);
+
+/* Where the engine hands its batches: the outputs, behind one callback
+ * (the run fans them out, io/outputs.c).  write() is called from any worker
+ * thread; it returns 0, or -1 when an output has failed for good. */
+typedef struct hf_record_sink {
+    int  (*write)(void *ctx, const hf_records *batch);
+    void  *ctx;
+} hf_record_sink;
+
+/* ------------------------------------------------------------------------
+ * Building a batch
+ * --------------------------------------------------------------------- */
+
+typedef struct hf_record_batch {
+    hf_buf     text;
+    hf_record *recs;
+    size_t     n, cap;
+} hf_record_batch;
+
+void hf_record_batch_init(hf_record_batch *b);
+void hf_record_batch_release(hf_record_batch *b);
+/* Empty it (after it was written), keeping its memory. */
+void hf_record_batch_reset(hf_record_batch *b);
+/* The batch as the outputs see it (valid until the next change). */
+void hf_record_batch_view(const hf_record_batch *b, hf_records *out);
+
+/* Start a record of type at time_ms: its text follows in b->text. */
+void hf_record_begin(hf_record_batch *b, int type, int64_t time_ms);
+/* The current record's id lies at text[off, off + len). */
+void hf_record_key(hf_record_batch *b, size_t off, size_t len);
+/* End the current record: its newline, its length. */
+void hf_record_end(hf_record_batch *b);
+
+struct hf_window;
+struct hf_host;
+/* Begin the host record of h in window win, and write its head up to and
+ * including "stats":{ -- the analyses' fields and "}}" follow:
+ *   {"@type":"host_stats","@timestamp":"2026-11-26T14:00:10.000Z",
+ *    "id":"10.0.0.1/10/1764165610000","src_ip":"10.0.0.1",
+ *    "window":{"start_ms":...,"end_ms":...,"granularity_s":10},"stats":{ */
+void hf_record_host_head(hf_record_batch *b, const struct hf_window *win, const struct hf_host *h);
 
 #endif

@@ -29,8 +29,8 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
-#include "engine/ffi.h"
 #include "base/log.h"
+#include "base/timefmt.h"
 
 #define SETTLE_MS      200          /* quiet time after the last change */
 #define TICK_MS        100          /* the watchdog's period */
@@ -66,186 +66,14 @@ static void wake(hf_reload *r)
 }
 
 /* ------------------------------------------------------------------------
- * The files
- * --------------------------------------------------------------------- */
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* An analysis file name: *.lua, not hidden (editors' ".#x.lua", ".x.lua.swp"). */
-static int is_analysis_name(const char *name)
-{
-    size_t len = strlen(name);
-    return len >= 5 && name[0] != '.' && strcmp(name + len - 4, ".lua") == 0;
-}
-
-char **hf_analysis_files(const char *dir, int *n, char *err, size_t errlen)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        snprintf(err, errlen, "analyses: cannot open directory %s: %s", dir, strerror(errno));
-        return NULL;
-    }
-    char **names = hf_malloc(sizeof(char *));
-    size_t k = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!is_analysis_name(e->d_name)) continue;
-        names = hf_realloc(names, sizeof(char *) * (k + 1));
-        size_t len = strlen(dir) + strlen(e->d_name) + 2;
-        names[k] = hf_malloc(len);
-        snprintf(names[k], len, "%s/%s", dir, e->d_name);
-        k++;
-    }
-    closedir(d);
-    qsort(names, k, sizeof(char *), cmp_str);
-    *n = (int)k;
-    return names;
-}
-
-/* The whole file, or NULL (gone, unreadable, not a regular file, too big). */
-static char *read_file(const char *path, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return NULL;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_FILE_BYTES) {
-        close(fd);
-        return NULL;
-    }
-    size_t cap = (size_t)st.st_size + 1, n = 0;
-    char *buf = hf_malloc(cap + 1);
-    for (;;) {
-        if (n == cap) buf = hf_realloc(buf, (cap *= 2) + 1);
-        ssize_t got = read(fd, buf + n, cap - n);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) {
-            hf_free(buf);
-            close(fd);
-            return NULL;
-        }
-        if (got == 0) break;
-        n += (size_t)got;
-    }
-    close(fd);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
-/* ------------------------------------------------------------------------
  * Plans
  * --------------------------------------------------------------------- */
 
-static void plan_free(hf_plan *p)
-{
-    for (int i = 0; i < p->nfiles; i++) {
-        hf_free(p->paths[i]);
-        hf_free(p->srcs[i]);
-    }
-    for (int i = 0; i < p->nfiles * p->nworkers; i++) hf_free(p->results[i].why);
-    hf_free(p->paths);
-    hf_free(p->srcs);
-    hf_free(p->lens);
-    hf_free(p->results);
-    hf_free(p->removed);
-    hf_free(p->disabled);
-    hf_free(p->accepted);
-    hf_free(p);
-}
-
-void hf_plan_hold(hf_plan *plan)
-{
-    atomic_fetch_add(&plan->refs, 1);
-}
-
-void hf_plan_release(hf_plan *plan)
-{
-    if (plan && atomic_fetch_sub(&plan->refs, 1) == 1) plan_free(plan);
-}
-
-/* Read the directory and every analysis file in it, once, for all workers.
- * NULL when the directory cannot be read (logged). */
-static hf_plan *plan_new(hf_reload *r, int manual)
-{
-    char err[512];
-    int n;
-    char **paths = hf_analysis_files(r->cfg->analyses_dir, &n, err, sizeof err);
-    if (!paths) {
-        hf_log(HF_LOG_ERROR, "reload: %s; the analyses running stay", err);
-        return NULL;
-    }
-    hf_plan *p = hf_calloc(1, sizeof *p);
-    p->id = ++r->next_id;
-    p->manual = manual;
-    p->owner = r;
-    p->nworkers = r->nworkers;
-    p->paths = hf_calloc((size_t)n + 1, sizeof(char *));
-    p->srcs = hf_calloc((size_t)n + 1, sizeof(char *));
-    p->lens = hf_calloc((size_t)n + 1, sizeof(size_t));
-    for (int i = 0; i < n; i++) {
-        size_t len;
-        char *src = read_file(paths[i], &len);
-        if (!src) {                 /* gone meanwhile: as if removed */
-            hf_free(paths[i]);
-            continue;
-        }
-        p->paths[p->nfiles] = paths[i];
-        p->srcs[p->nfiles] = src;
-        p->lens[p->nfiles] = len;
-        p->nfiles++;
-    }
-    hf_free(paths);
-    p->results = hf_calloc((size_t)(p->nfiles * p->nworkers) + 1, sizeof(hf_file_result));
-    p->removed = hf_calloc((size_t)p->nworkers, sizeof(int));
-    p->disabled = hf_calloc((size_t)p->nworkers, sizeof(int));
-    p->accepted = hf_calloc((size_t)p->nfiles + 1, 1);
-    atomic_init(&p->reports, 0);
-    atomic_init(&p->state, HF_PLAN_CHECKING);
-    atomic_init(&p->refs, 1);
-    return p;
-}
-
-/* Every worker has reported: take a new version only where it passed in
- * all of them; say why each refused one was refused. */
-static void decide(hf_plan *p)
+/* The last worker has reported (plan.c decided): commit at the reader's
+ * next record, or done. */
+static void decided(hf_plan *p, int changes)
 {
     hf_reload *r = p->owner;
-    int changes = 0, disabled = 0;
-    for (int i = 0; i < p->nfiles; i++) {
-        int nnew = 0, failed = -1;
-        for (int k = 0; k < p->nworkers; k++) {
-            const hf_file_result *res = &p->results[k * p->nfiles + i];
-            if (res->state == HF_FILE_NEW) nnew++;
-            if (res->state == HF_FILE_FAILED && failed < 0) failed = k;
-        }
-        p->accepted[i] = nnew == p->nworkers;
-        changes += p->accepted[i];
-        if (failed >= 0) {
-            const hf_file_result *res = &p->results[failed * p->nfiles + i];
-            char keeps[160];
-            if (res->old_name[0])
-                snprintf(keeps, sizeof keeps, "%s version %g keeps running", res->old_name,
-                         res->old_version);
-            else
-                snprintf(keeps, sizeof keeps, "not loaded");
-            char where[32] = "";
-            if (p->nworkers > 1 && nnew > 0) snprintf(where, sizeof where, " in worker %d", failed);
-            hf_log(HF_LOG_ERROR, "%s: reload refused (%s)%s: %s", p->paths[i], keeps, where,
-                   res->why ? res->why : "?");
-        } else if (nnew > 0 && nnew < p->nworkers) {
-            hf_log(HF_LOG_ERROR, "%s: reload refused: the workers disagree about it", p->paths[i]);
-        }
-    }
-    int removed = 0;
-    for (int k = 0; k < p->nworkers; k++) {
-        if (p->removed[k] > removed) removed = p->removed[k];
-        if (p->disabled[k] > disabled) disabled = p->disabled[k];
-    }
-    changes += removed;
-    if (p->manual && disabled) changes++;
     if (changes) {
         atomic_store(&p->state, HF_PLAN_DECIDED);
         atomic_store(&r->attention, 1);
@@ -256,9 +84,41 @@ static void decide(hf_plan *p)
     wake(r);
 }
 
-void hf_plan_report(hf_plan *plan)
+/* analyses.params as the configuration file says now (it is read again at
+ * every reload, so a parameter changes like the code does); the run's own
+ * when there is no file or it cannot be read (logged).  Caller frees. */
+static char *current_params(hf_reload *r)
 {
-    if (atomic_fetch_add(&plan->reports, 1) + 1 == plan->nworkers) decide(plan);
+    const char *keep = r->cfg->params;
+    if (!r->cfg->path) return keep ? hf_strdup(keep) : NULL;
+    hf_config now;
+    char err[1024];
+    hf_config_defaults(&now, r->cfg->home);
+    char *params = NULL;
+    if (hf_config_load(&now, r->cfg->path, err, sizeof err) < 0) {
+        hf_log(HF_LOG_ERROR, "reload: %s; the analyses' parameters stay as they were", err);
+        params = keep ? hf_strdup(keep) : NULL;
+    } else if (now.params) {
+        params = hf_strdup(now.params);
+    }
+    hf_config_release(&now);
+    return params;
+}
+
+/* A new plan of every analysis file, for all workers.  NULL when the
+ * directory cannot be read (logged). */
+static hf_plan *plan_new(hf_reload *r, int manual)
+{
+    char err[512];
+    hf_plan *p = hf_plan_new(r->cfg->analyses_dir, ++r->next_id, manual, r->nworkers, err, sizeof err);
+    if (!p) {
+        hf_log(HF_LOG_ERROR, "reload: %s; the analyses running stay", err);
+        return NULL;
+    }
+    p->owner = r;
+    p->decided = decided;
+    p->params = current_params(r);
+    return p;
 }
 
 /* ------------------------------------------------------------------------
@@ -312,10 +172,10 @@ static void read_events(hf_reload *r)
             } else if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
                 hf_log(HF_LOG_WARN, "reload: %s was removed or moved: no longer watched "
                        "(SIGHUP still reloads)", r->cfg->analyses_dir);
-            } else if (e->len && is_analysis_name(e->name)) {
+            } else if (e->len && hf_is_analysis_file(e->name)) {
                 r->dirty = 1;
             }
-            if (r->dirty) r->dirty_ns = hf_ffi_now_ns();
+            if (r->dirty) r->dirty_ns = hf_now_ns();
         }
     }
 }
@@ -353,7 +213,7 @@ static void next_plan(hf_reload *r)
 
 static void watchdog(hf_reload *r)
 {
-    double now = hf_ffi_now_ns();
+    double now = hf_now_ns();
     double grace = (double)r->cfg->watchdog_ms * 1e6;
     char msg[1024];
     for (int i = 0; i < r->nworkers; i++)
@@ -374,7 +234,7 @@ static void *supervisor_main(void *arg)
             while (read(r->wake[0], drain, sizeof drain) > 0) {}
         }
         if (n > 0 && r->ino >= 0 && (fds[1].revents & POLLIN)) read_events(r);
-        if (r->dirty && hf_ffi_now_ns() - r->dirty_ns >= SETTLE_MS * 1e6) {
+        if (r->dirty && hf_now_ns() - r->dirty_ns >= SETTLE_MS * 1e6) {
             r->dirty = 0;
             atomic_fetch_or(&r->requested, REQ_CHANGE);
         }

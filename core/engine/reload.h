@@ -45,59 +45,12 @@
 #include <stdint.h>
 
 #include "conf/config.h"
+#include "engine/plan.h"
 #include "engine/worker.h"
 
 #define HF_EXIT_WATCHDOG 3
 
-/* What a worker found for one file of a plan. */
-enum hf_file_state {
-    HF_FILE_SAME = 1,      /* the version running: nothing to do */
-    HF_FILE_NEW,           /* new or changed, and it passed the check */
-    HF_FILE_FAILED,        /* new or changed, and it failed the check */
-    HF_FILE_SKIPPED,       /* not enabled by the configuration */
-};
-
-typedef struct hf_file_result {
-    int    state;
-    char   name[64];       /* the new version's name, "" when unknown */
-    double version;
-    char   old_name[64];   /* the version running from this file, "" when none */
-    double old_version;
-    char  *why;            /* FAILED: file, line and message (heap) */
-} hf_file_result;
-
-enum { HF_PLAN_CHECKING, HF_PLAN_DECIDED, HF_PLAN_DONE };
-
 typedef struct hf_reload hf_reload;
-
-/* One reload: the files as read, and each worker's findings. */
-typedef struct hf_plan {
-    uint64_t        id;
-    int             manual;       /* SIGHUP: also re-enable disabled analyses */
-    int             nfiles;
-    char          **paths;
-    char          **srcs;
-    size_t         *lens;
-    int             nworkers;
-    hf_file_result *results;      /* [worker * nfiles + file] */
-    int            *removed;      /* per worker: running analyses whose file is gone */
-    int            *disabled;     /* per worker: analyses disabled now */
-    unsigned char  *accepted;     /* per file, once decided: take the new version */
-    atomic_int      reports;
-    atomic_int      state;        /* HF_PLAN_* */
-    atomic_int      refs;
-    hf_reload      *owner;
-} hf_plan;
-
-/* A worker has written its findings for plan (results, removed, disabled):
- * the last one decides and logs the refusals. */
-void hf_plan_report(hf_plan *plan);
-void hf_plan_hold(hf_plan *plan);
-void hf_plan_release(hf_plan *plan);
-
-/* The analysis files of dir (*.lua, not hidden), sorted, as "dir/name";
- * the caller frees each and the array.  NULL with a message in err. */
-char **hf_analysis_files(const char *dir, int *n, char *err, size_t errlen);
 
 /* Start the supervisor over the workers (watching analyses.dir when
  * cfg->reload; when the watch cannot be set up, a warning, and SIGHUP alone

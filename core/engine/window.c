@@ -26,8 +26,8 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "stream/flow.h"
 #include "base/hash.h"
+#include "stream/flow.h"
 
 /* ------------------------------------------------------------------------
  * Layout

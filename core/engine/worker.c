@@ -2,7 +2,7 @@
  * out (see worker.h).
  *
  * The C side owns everything stateful: the windows and their rows, the
- * batches, the output buffer.  The Lua side (lua/hostflow/runtime.lua) owns
+ * batches, the output buffer.  The Lua side (lua/hostflow/runtime/) owns
  * the analyses and is called twice: process() for the flows of one base
  * window, and emit() for the hosts of a closing window, where each analysis
  * encodes its results as JSON fragments that the C side then stitches into
@@ -33,10 +33,8 @@
 #include "base/addr.h"
 #include "base/alloc.h"
 #include "base/arena.h"
-#include "engine/ffi.h"
 #include "base/log.h"
 #include "base/luastate.h"
-#include "engine/reload.h"
 #include "base/timefmt.h"
 
 #define QUEUE_DEPTH 32
@@ -61,8 +59,9 @@ struct hf_worker {
     double           analysis_errors[HF_MAX_ANALYSES];
     char             slot_names[HF_MAX_ANALYSES * HF_NAME_MAX];
     uint8_t          slot_disabled[HF_MAX_ANALYSES];
-    hf_buf           out;
-    hf_sink         *sink;
+    hf_record_batch  out;           /* records of the closing window, for the outputs */
+    const hf_record_sink *sink;
+    int              failed;        /* an output failed for good */
     uint64_t         flows, records;
     uint64_t         close_delay[HF_DELAY_BUCKETS];
     int64_t          closed_until;
@@ -122,6 +121,22 @@ static void push_names(lua_State *L, char **names, int n)
     }
 }
 
+/* Push analyses.params (Lua text the configuration loader made of plain
+ * values, or NULL) as a table: name -> { key = value, ... }. */
+static void push_params(lua_State *L, const char *text)
+{
+    if (text) {
+        lua_pushfstring(L, "return %s", text);
+        if (luaL_loadstring(L, lua_tostring(L, -1)) == 0 && lua_pcall(L, 0, 1, 0) == 0 &&
+            lua_istable(L, -1)) {
+            lua_remove(L, -2);
+            return;
+        }
+        lua_pop(L, 2);
+    }
+    lua_newtable(L);
+}
+
 /* Load the runtime and the analyses; leaves process/emit in the registry. */
 static int lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t errlen)
 {
@@ -149,6 +164,10 @@ static int lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t errlen
     lua_setfield(L, -2, "enable");
     push_names(L, w->cfg->disable.v, w->cfg->disable.n);
     lua_setfield(L, -2, "disable");
+    push_names(L, w->cfg->order.v, w->cfg->order.n);
+    lua_setfield(L, -2, "order");
+    push_params(L, w->cfg->params);
+    lua_setfield(L, -2, "params");
     if (lua_pcall(L, 1, 3, 0) != 0) goto lua_error;
     w->ref_control = luaL_ref(L, LUA_REGISTRYINDEX);
     w->ref_emit = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -161,16 +180,19 @@ lua_error:
 }
 
 /* Whether the innermost Lua function running is the runtime's own (whose
- * code between two analyses is outside its protected calls). */
+ * code between two analyses is outside its protected calls): a file
+ * lua/hostflow/runtime/NAME.lua. */
 static int in_runtime(lua_State *L)
 {
-    static const char rt[] = "hostflow/runtime.lua";
+    static const char rt[] = "hostflow/runtime/";
     lua_Debug ar;
     for (int level = 0; level < 4 && lua_getstack(L, level, &ar); level++) {
         if (!lua_getinfo(L, "S", &ar) || !ar.source) return 0;
         if (ar.source[0] == '=' && strcmp(ar.source, "=[C]") == 0) continue;   /* a C function */
-        size_t n = strlen(ar.source);
-        return n >= sizeof rt - 1 && strcmp(ar.source + n - (sizeof rt - 1), rt) == 0;
+        if (ar.source[0] != '@') return 0;
+        const char *name = strrchr(ar.source, '/');
+        size_t n = name ? (size_t)(name + 1 - ar.source) : 0;
+        return n >= sizeof rt - 1 && strncmp(name + 1 - (sizeof rt - 1), rt, sizeof rt - 1) == 0;
     }
     return 0;
 }
@@ -245,28 +267,13 @@ static void lua_call_ref(hf_worker *w, int ref, const char *what)
  * Records
  * --------------------------------------------------------------------- */
 
-void hf_worker_record_head(hf_buf *b, const hf_window *win, const hf_host *h)
+/* Hand the batch built so far to the outputs, and empty it. */
+static void write_batch(hf_worker *w)
 {
-    char addr[HF_ADDR_STRLEN], ts[32];
-    size_t alen = hf_addr_format(h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET, addr);
-    hf_time_format_iso(win->start_ms, ts);
-    hf_buf_puts(b, "{\"@type\":\"host_stats\",\"@timestamp\":\"");
-    hf_buf_puts(b, ts);
-    hf_buf_puts(b, "\",\"id\":\"");
-    hf_buf_put(b, addr, alen);
-    hf_buf_putc(b, '/');
-    hf_buf_put_int(b, win->g_ms / 1000);
-    hf_buf_putc(b, '/');
-    hf_buf_put_int(b, win->start_ms);
-    hf_buf_puts(b, "\",\"src_ip\":\"");
-    hf_buf_put(b, addr, alen);
-    hf_buf_puts(b, "\",\"window\":{\"start_ms\":");
-    hf_buf_put_int(b, win->start_ms);
-    hf_buf_puts(b, ",\"end_ms\":");
-    hf_buf_put_int(b, win->start_ms + win->g_ms);
-    hf_buf_puts(b, ",\"granularity_s\":");
-    hf_buf_put_int(b, win->g_ms / 1000);
-    hf_buf_puts(b, "},\"stats\":{");
+    hf_records view;
+    hf_record_batch_view(&w->out, &view);
+    if (view.n && w->sink->write(w->sink->ctx, &view) < 0) w->failed = 1;
+    hf_record_batch_reset(&w->out);
 }
 
 static void frags_reserve(hf_worker *w, const hf_layout *l, uint32_t nhosts)
@@ -295,12 +302,12 @@ static void emit_window(void *ctx, hf_window *win)
     lua_call_ref(w, w->ref_emit, "emit");
     w->job.window = NULL;
 
-    hf_buf *b = &w->out;
-    uint64_t pending = 0;
+    hf_record_batch *rb = &w->out;
+    hf_buf *b = &rb->text;
     for (uint32_t i = 0; i < win->nhosts; i++) {
         const hf_host *h = (const hf_host *)hf_window_row(win, i);
         uint64_t omit = win->omit_any ? hf_window_omit(win, i) : 0;
-        hf_worker_record_head(b, win, h);
+        hf_record_host_head(rb, win, h);
         int first = 1;
         for (int a = 0; a < l->n; a++) {
             const hf_fragments *f = &w->frags[a];
@@ -312,13 +319,9 @@ static void emit_window(void *ctx, hf_window *win)
             hf_buf_puts(b, "\":");
             hf_buf_put(b, f->buf.data + f->off[i], f->len[i]);
         }
-        hf_buf_puts(b, "}}\n");
-        pending++;
-        if (b->len >= (1 << 20) || i + 1 == win->nhosts) {
-            hf_sink_write(w->sink, b->data, b->len, pending);
-            b->len = 0;
-            pending = 0;
-        }
+        hf_buf_puts(b, "}}");
+        hf_record_end(rb);
+        if (b->len >= (1 << 20) || i + 1 == win->nhosts) write_batch(w);
     }
     w->records += win->nhosts;
 }
@@ -378,10 +381,10 @@ static void retire_layouts(hf_worker *w);
 
 void hf_worker_process(hf_worker *w, hf_batch *b)
 {
-    if (b->commit) {
-        apply_commit(w, b->commit, b->commit_from);
-        hf_plan_release(b->commit);
-        b->commit = NULL;
+    if (b->control) {
+        apply_commit(w, b->control, b->control_from);
+        hf_plan_release(b->control);
+        b->control = NULL;
     }
     int64_t g = hf_windows_base_ms(&w->windows);
     memset(w->done, 0, (size_t)b->n);
@@ -392,7 +395,7 @@ void hf_worker_process(hf_worker *w, hf_batch *b)
         hf_windows_close(&w->windows, boundary, emit_window, w);
         w->closed_until = boundary;
         if (b->boundary_ns > 0) {
-            double us = (hf_ffi_now_ns() - b->boundary_ns) / 1000.0;
+            double us = (hf_now_ns() - b->boundary_ns) / 1000.0;
             int i = 0;
             while (i < HF_DELAY_BUCKETS - 1 && us >= (double)(1ULL << i)) i++;
             w->close_delay[i]++;
@@ -424,13 +427,13 @@ static void field_string(lua_State *L, int t, const char *k, char *out, size_t n
     lua_pop(L, 1);
 }
 
-/* Check the plan's files in this worker's state (runtime.lua's prepare)
+/* Check the plan's files in this worker's state (the runtime's prepare)
  * and report what was found.  A failure of the runtime itself refuses
  * every new file. */
 static void check_plan(hf_worker *w, hf_plan *plan)
 {
     lua_State *L = w->L;
-    double t0 = hf_ffi_now_ns();
+    double t0 = hf_now_ns();
     lua_pushliteral(L, "prepare");
     lua_pushnumber(L, (double)plan->id);
     lua_createtable(L, plan->nfiles, 0);
@@ -443,8 +446,9 @@ static void check_plan(hf_worker *w, hf_plan *plan)
         lua_rawseti(L, -2, i + 1);
     }
     lua_pushboolean(L, plan->manual);
+    push_params(L, plan->params);
     hf_file_result *res = plan->results + (size_t)w->id * (size_t)plan->nfiles;
-    int ok = lua_call_n(w, w->ref_control, 4, 1, "reload check") == 0;
+    int ok = lua_call_n(w, w->ref_control, 5, 1, "reload check") == 0;
     if (ok && !lua_istable(L, -1)) {
         lua_pop(L, 1);
         ok = 0;
@@ -484,7 +488,7 @@ static void check_plan(hf_worker *w, hf_plan *plan)
         lua_pop(L, 1);
     }
     hf_log(HF_LOG_DEBUG, "worker %d: reload %llu checked in %.2f ms", w->id,
-           (unsigned long long)plan->id, (hf_ffi_now_ns() - t0) / 1e6);
+           (unsigned long long)plan->id, (hf_now_ns() - t0) / 1e6);
     hf_plan_report(plan);
 }
 
@@ -493,7 +497,7 @@ static void check_plan(hf_worker *w, hf_plan *plan)
 static void apply_commit(hf_worker *w, hf_plan *plan, int64_t from_ms)
 {
     lua_State *L = w->L;
-    double t0 = hf_ffi_now_ns();
+    double t0 = hf_now_ns();
     hf_layout *l = hf_malloc(sizeof *l);
     hf_layout_init(l);
     l->gen = w->last_gen + 1;
@@ -524,7 +528,7 @@ static void apply_commit(hf_worker *w, hf_plan *plan, int64_t from_ms)
         hf_free(l);
     }
     hf_log(HF_LOG_DEBUG, "worker %d: reload %llu committed in %.2f ms", w->id,
-           (unsigned long long)plan->id, (hf_ffi_now_ns() - t0) / 1e6);
+           (unsigned long long)plan->id, (hf_now_ns() - t0) / 1e6);
 }
 
 /* Free the layouts (and the runtime's analyses of them) no window can use. */
@@ -577,8 +581,8 @@ void hf_worker_commit(hf_worker *w, hf_plan *plan, int64_t from_ms)
 {
     hf_plan_hold(plan);
     hf_batch *b = hf_worker_batch(w);
-    b->commit = plan;
-    b->commit_from = from_ms;
+    b->control = plan;
+    b->control_from = from_ms;
     hf_worker_push(w, b);
 }
 
@@ -647,7 +651,7 @@ int hf_worker_watch(hf_worker *w, double now_ns, double grace_ns, char *msg, siz
  * --------------------------------------------------------------------- */
 
 hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
-                         hf_sink *sink, size_t mem_limit, char *err, size_t errlen)
+                         const hf_record_sink *sink, size_t mem_limit, char *err, size_t errlen)
 {
     pthread_once(&interrupt_once, interrupt_install);
     hf_worker *w = hf_calloc(1, sizeof *w);
@@ -658,7 +662,7 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     w->pool = hf_pool_new(mem_limit);
     w->layout = hf_malloc(sizeof *w->layout);
     hf_layout_init(w->layout);
-    hf_buf_init(&w->out, 1 << 16);
+    hf_record_batch_init(&w->out);
     w->group_flows = hf_malloc(sizeof(hf_flow) * (size_t)cfg->batch);
     w->group_rows = hf_malloc(sizeof(uint8_t *) * (size_t)cfg->batch);
     w->done = hf_malloc((size_t)cfg->batch);
@@ -740,8 +744,8 @@ hf_batch *hf_worker_batch(hf_worker *w)
     b->boundary = INT64_MIN;
     b->boundary_ns = 0;
     b->next = NULL;
-    b->commit = NULL;
-    b->commit_from = INT64_MIN;
+    b->control = NULL;
+    b->control_from = INT64_MIN;
     return b;
 }
 
@@ -843,7 +847,7 @@ void hf_worker_free(hf_worker *w)
     while (w->head) {                  /* left when the input stopped early */
         hf_batch *b = w->head;
         w->head = b->next;
-        if (b->commit) hf_plan_release(b->commit);
+        if (b->control) hf_plan_release(b->control);
         hf_free(b->flows);
         hf_free(b);
     }
@@ -858,7 +862,7 @@ void hf_worker_free(hf_worker *w)
         hf_free(w->frags[a].off);
         hf_free(w->frags[a].len);
     }
-    hf_buf_release(&w->out);
+    hf_record_batch_release(&w->out);
     hf_free(w->group_flows);
     hf_free(w->group_rows);
     hf_free(w->done);

@@ -22,26 +22,14 @@
 
 #include "base/buf.h"
 #include "conf/config.h"
-#include "stream/flow.h"
-#include "io/sink.h"
+#include "engine/plan.h"
+#include "engine/record.h"
 #include "engine/window.h"
+#include "stream/batch.h"
+#include "stream/flow.h"
 
 #define HF_DELAY_BUCKETS 32
-#define HF_NAME_MAX      64      /* an analysis name and its NUL */
 
-struct hf_plan;
-
-/* A batch of flows for one worker, and how far windows may close after it. */
-typedef struct hf_batch {
-    int       n;
-    int       final;      /* end of input: close every window */
-    int64_t   boundary;   /* close windows ending at or before this (ms) */
-    double    boundary_ns;/* when the reader moved the boundary (monotonic ns), 0: it did not */
-    hf_flow  *flows;      /* capacity: the configured batch size */
-    struct hf_batch *next;
-    struct hf_plan *commit;  /* a reload to apply before the flows (held) */
-    int64_t   commit_from;   /* ... to windows starting at or after this */
-} hf_batch;
 
 /* One analysis's results for the hosts of a closing window, as JSON text. */
 typedef struct hf_fragments {
@@ -102,14 +90,10 @@ typedef struct hf_worker_stats {
     uint8_t  analysis_disabled[HF_MAX_ANALYSES];
 } hf_worker_stats;
 
-/* Write the head of a host record, up to and including "stats":{ (the
- * analyses' fields and "}}\n" follow). */
-void hf_worker_record_head(hf_buf *b, const hf_window *win, const hf_host *h);
-
 /* Create worker id: loads the analyses into a new Lua state.  Returns NULL
  * with a message in err when an analysis cannot be loaded. */
 hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
-                         hf_sink *sink, size_t mem_limit, char *err, size_t errlen);
+                         const hf_record_sink *sink, size_t mem_limit, char *err, size_t errlen);
 /* Run a batch in the calling thread. */
 void hf_worker_process(hf_worker *w, hf_batch *b);
 /* Threads: start, hand over a batch (blocks while the queue is full), wait

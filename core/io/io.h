@@ -25,7 +25,12 @@
  *     when the output has acknowledged it.
  *   - close() flushes what it can and frees; -1 when records were lost.
  *
- * Inputs are tables of the same shape (in_file.c, in_kafka.c); see below. */
+ * Inputs are tables of the same shape (in_file.c, in_kafka.c), with read
+ * and commit: the run calls read() for one bounded step at a time (a block
+ * of lines, one poll of the consumer), feeding the pipeline, and between
+ * steps, every commit_interval, flushes the outputs and calls commit(): the
+ * input learns which of its positions are now safe (the pipeline's commit
+ * points), whatever the outputs are. */
 #ifndef HF_IO_H
 #define HF_IO_H
 
@@ -71,6 +76,56 @@ typedef struct hf_output_ops {
 /* The output for a spec ("kafka:hosts", "out.ndjson", "-"): its table, and
  * in *target what follows the scheme (the whole spec for the file output).
  * NULL when the scheme is unknown (a message in err lists the known ones). */
+/* ------------------------------------------------------------------------
+ * Inputs
+ * --------------------------------------------------------------------- */
+
+struct hf_pipeline;
+struct hf_buf;
+
+/* The run, as an input sees it. */
+typedef struct hf_input_env {
+    struct hf_pipeline *pipeline;          /* where records go (stream/pipeline.h) */
+    /* Wait at most timeout_ms until every output has acknowledged what it
+     * was written: HF_OUT_OK, HF_OUT_PENDING or HF_OUT_FATAL. */
+    int               (*flush)(void *ctx, int timeout_ms);
+    void               *ctx;
+    const _Atomic int  *stop;              /* set when hostflow is asked to stop */
+} hf_input_env;
+
+enum {
+    HF_IN_MORE = 1,           /* read: more to come */
+    HF_IN_END = 0,            /* read: the input has ended */
+    HF_IN_ERROR = -1,         /* read: a read error (logged); the run ends, exit 1 */
+};
+
+typedef struct hf_input_ops {
+    const char *scheme;       /* "file" (a path, or - for standard input), "kafka" */
+    const char *usage;        /* one line for --help */
+    const hf_conf_key *keys;  /* its configuration keys, or NULL */
+    void *(*open)(const hf_config *cfg, const char *target, const hf_input_env *env,
+                  char *err, size_t errlen);
+    /* One bounded step: read some records and feed them to the pipeline.
+     * HF_IN_MORE, HF_IN_END or HF_IN_ERROR. */
+    int   (*read)(void *in);
+    /* The outputs acknowledged everything written so far: commit the
+     * positions that are safe now.  0, or -1 (retried next time).  NULL
+     * when the input keeps no positions (a file). */
+    int   (*commit)(void *in);
+    /* Its line for the counters report ("  kafka  connected, ..."), if any. */
+    void  (*report)(void *in, struct hf_buf *out);
+    /* The run is over (the last commit is done): leave, free. */
+    void  (*close)(void *in);
+} hf_input_ops;
+
+/* The input for a spec ("kafka:flows", "flows.ndjson.gz", "-"), like
+ * hf_output_find. */
+const hf_input_ops *hf_input_find(const char *spec, const char **target,
+                                  char *err, size_t errlen);
+
+/* One line per output for --help: "  -o kafka:TOPIC   one message per ...". */
+void hf_io_usage(void (*put)(void *ctx, const char *line), void *ctx);
+
 /* Register every plugin's configuration keys with the loader (before the
  * configuration is loaded). */
 void hf_io_register_keys(void);

@@ -62,7 +62,7 @@
 #include "base/timefmt.h"
 #include "io/bulk.h"
 #include "io/http.h"
-#include "io/kafka.h"
+#include "io/kafka_producer.h"
 
 #define LOG_PREFIX "opensearch"
 #define UNSENT 3                 /* an outcome beside enum hf_bulk_verdict: not answered */
@@ -1026,7 +1026,7 @@ static int os_close(void *out)
     return rc;
 }
 
-const hf_output_ops hf_output_opensearch = {
+const hf_output_ops hf_out_opensearch = {
     .scheme = "opensearch",
     .usage = "opensearch:URL[,URL...]  host records into OpenSearch or Elasticsearch (bulk API, "
              "_id = record id, index per type and day; opensearch.* settings)",

@@ -9,7 +9,7 @@
 #include "io/out_opensearch_config.h"
 
 /* The output's table (scheme "opensearch"). */
-extern const hf_output_ops hf_output_opensearch;
+extern const hf_output_ops hf_out_opensearch;
 
 /* What is installed at start (out_opensearch_template.c): the composable
  * index template, and the retention policy (ILM for Elasticsearch, ISM for

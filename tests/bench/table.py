@@ -1,9 +1,16 @@
 #!/usr/bin/env python3
 """table.py RAW_DIR RESULTS_JSON -- the benchmark table of tests/bench/run.sh.
 
-Reads the measurements run.sh left in RAW_DIR (one JSON document per file),
-prints one aligned table (figure, median, min, max, target, met?) and writes
-the same rows, with every run's value, to RESULTS_JSON."""
+Reads the measurements run.sh left in RAW_DIR (one JSON document per file)
+and, when there is an old binary, the same files of its runs in RAW_DIR/old;
+prints one aligned table (figure, median, min, max, old, new / old, target,
+met?) and writes the same rows, with every run's value, new and old, to
+RESULTS_JSON.
+
+The old column is the old binary's median; new / old is the median of the
+ratios of runs made one after the other (run i of the new binary beside run
+i of the old: they alternate), or the ratio of the medians when the counts
+differ.  Rows that are themselves ratios (unit x) show the old value only."""
 import glob
 import json
 import os
@@ -13,151 +20,202 @@ import sys
 raw, out_path = sys.argv[1], sys.argv[2]
 
 
-def load(name):
-    path = os.path.join(raw, name)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        text = f.read().strip()
-    return json.loads(text.splitlines()[-1]) if text else None
+def loader(d):
+    def load(name):
+        path = os.path.join(d, name)
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            text = f.read().strip()
+        return json.loads(text.splitlines()[-1]) if text else None
+
+    def runs(pattern):
+        """The documents of pattern (with {i} for the run number), in run order."""
+        found = []
+        for path in glob.glob(os.path.join(d, pattern.replace("{i}", "*"))):
+            stem = os.path.basename(path)
+            i = int("".join(c for c in stem.rsplit("-", 1)[-1] if c.isdigit()) or 0)
+            found.append((i, os.path.basename(path)))
+        return [load(p) for _, p in sorted(found)]
+
+    return load, runs
 
 
-def runs(pattern):
-    """The documents of pattern (with {i} for the run number), in run order."""
-    found = []
-    for path in glob.glob(os.path.join(raw, pattern.replace("{i}", "*"))):
-        stem = os.path.basename(path)
-        i = int("".join(c for c in stem.rsplit("-", 1)[-1] if c.isdigit()) or 0)
-        found.append((i, os.path.basename(path)))
-    return [load(p) for _, p in sorted(found)]
+def figures(d, ctx):
+    """The rows of one binary's measurements in directory d, in table order.
+    Each row has a key (the same for the new and the old binary), a figure
+    (what the table says), unit, per-run values, target, ok and note."""
+    load, runs = loader(d)
+    rows = []
 
+    def row(key, figure, values, unit, target=None, ok=None, note=""):
+        values = [v for v in values if v is not None]
+        rows.append({"key": key, "figure": figure, "unit": unit, "runs": values,
+                     "target": target, "ok": ok, "note": note})
 
-ctx = load("context.json") or {}
-rows = []
+    def na_row(key, figure, text):
+        rows.append({"key": key, "figure": figure, "unit": "", "runs": [], "target": None,
+                     "ok": None, "note": "", "na": text})
 
+    # 1, 2: decode and filter -----------------------------------------------
+    st = [s for s in runs("stages-{i}.json") if s]
+    if st:
+        fast = [v for s in st for v in s["decode_fast"]]
+        cjson = [v for s in st for v in s["decode_cjson"]]
+        row("decode_fast", "decode, fast decoder", fast, "flows/s")
+        row("decode_cjson", "decode, cJSON decoder", cjson, "flows/s")
+        row("decode_ratio", "  fast / cJSON", [a / b for a, b in zip(fast, cjson)], "x")
+        row("decode_filter", "decode + filter (prefix trie)",
+            [v for s in st for v in s["decode_filter"]], "flows/s")
 
-def row(figure, values, unit, target=None, ok=None, note=""):
-    """A row from per-run values; ok(median) says whether the target is met."""
-    values = [v for v in values if v is not None]
-    r = {"figure": figure, "unit": unit, "runs": values, "target": target, "note": note}
-    if values:
-        r.update(median=statistics.median(values), min=min(values), max=max(values))
-        r["met"] = None if ok is None else bool(ok(r["median"]))
+    # 3: pipeline -------------------------------------------------------------
+    def rate(s):
+        return s["records_read"] / s["seconds"] if s and s.get("seconds") else None
+
+    j1, j2 = runs("stats-j1-{i}.json"), runs("stats-j2-{i}.json")
+    t1, t2 = runs("time-j1-{i}.json"), runs("time-j2-{i}.json")
+    r1, r2 = [rate(s) for s in j1], [rate(s) for s in j2]
+    if j1:
+        row("pipeline_j1", "pipeline from a file, 1 worker", r1, "flows/s", ">= 1,000,000",
+            lambda m: m >= 1e6)
+        row("pipeline_j1_cpu", "  per second of CPU time",
+            [s["records_read"] / (t["user"] + t["sys"]) for s, t in zip(j1, t1)
+             if s and t and t["user"] + t["sys"] > 0], "flows/s",
+            note="the -j1 runs' user + sys time: what the wall-clock figure is on an idle core")
+    if j2:
+        row("pipeline_j2", "pipeline from a file, 2 workers", r2, "flows/s")
+        cores = [(t["user"] + t["sys"]) / t["wall"] for t in t2 if t and t["wall"] > 0]
+        row("pipeline_j2_j1", "  2 workers / 1 worker", [b / a for a, b in zip(r1, r2) if a and b], "x",
+            ">= 1.7", lambda m: m >= 1.7,
+            note=("the -j2 runs used %.2f cores (median of user+sys / wall); load average %s"
+                  % (statistics.median(cores), ctx.get("loadavg", "?"))) if cores else "")
+
+    # the -j2 run's threads: the reader (the process's first thread), then the
+    # workers and decoders (and idle helpers under 10 ms), CPU ms each; on two
+    # free cores the wall time is at least max(busiest thread, all / 2)
+    threads = []
+    tpath = os.path.join(d, "j2-threads.txt")
+    if os.path.exists(tpath):
+        for line in open(tpath):
+            parts = line.split()
+            if len(parts) == 2 and parts[0].isdigit() and ":" in parts[1]:
+                threads.append((int(parts[1].split(":")[0]), int(parts[0])))
+    cpu1 = [(t["user"] + t["sys"]) for t in t1 if t]
+    tstats = load("threads-stats.json")
+    if threads and cpu1 and tstats:
+        threads.sort()
+        reader, others = threads[0][1], [ms for _, ms in threads[1:] if ms > 10]
+        bound_ms = max([reader, sum(ms for _, ms in threads) / 2.0] + others)
+        est = tstats["records_read"] / (bound_ms / 1000.0)
+        j1_cpu_rate = tstats["records_read"] / statistics.median(cpu1)
+        row("pipeline_j2_j1_est", "  2 workers / 1 worker on two free cores (estimate)",
+            [est / j1_cpu_rate], "x", ">= 1.7", lambda m: m >= 1.7,
+            note="threads of a -j2 run, CPU ms: reader %d, workers and decoders %s; -j1 CPU %.2f s"
+                 % (reader, "+".join(str(w) for w in others), statistics.median(cpu1)))
+
+    # 4: Lua against plain C ----------------------------------------------------
+    lua = [d_["flows_per_s"][0] for d_ in runs("lua-{i}.json") if d_]
+    plainc = [d_["flows_per_s"][0] for d_ in runs("plainc-{i}.json") if d_]
+    check = load("check.json") or {}
+    if lua:
+        row("lua", "analyses in Lua, worker over decoded flows", lua, "flows/s")
+    if plainc:
+        row("plainc", "the same statistics in plain C", plainc, "flows/s")
+    if lua and plainc:
+        row("lua_plainc", "  Lua time / plain C time", [c / l for l, c in zip(lua, plainc)], "x",
+            "<= 1.5", lambda m: m <= 1.5,
+            note="records of bench_lua, bench_plainc and hostflow -j1 identical: %s"
+                 % check.get("same_records"))
+
+    # 5: memory -------------------------------------------------------------------
+    mem = load("memory.json")
+    if mem:
+        row("memory_typical", "memory, typical host (%d peers, %d ports), per host-window"
+            % (mem["peers"], mem["ports"]), [mem["pool_bytes_per_host_window"]], "B",
+            "<= 256", lambda m: m <= 256, note="window state (the worker's pool)")
+        row("memory_typical_rss", "  resident, per host-window", [mem["rss_bytes_per_host_window"]], "B",
+            note="resident set growth / host-windows")
+        row("memory_peak", "memory, %s hosts x 4 granularities, peak resident" % f"{mem['hosts']:,}",
+            [mem["maxrss_bytes"] / 2**20], "MiB", "<= 4096", lambda m: m <= 4096,
+            note="window state %.0f MiB" % (mem["pool_peak_bytes"] / 2**20))
+    heavy = [load("memory-heavy-%s.json" % k) for k in ("1k", "100k")]
+    if all(heavy):
+        row("memory_heavy", "memory, heavy host (%s peers), per host-window" % f"{heavy[1]['peers']:,}",
+            [heavy[1]["pool_bytes_per_host_window"]], "B",
+            note="the same as with %s peers (%.0f B): past 64 values a set is a 4096-byte sketch"
+                 % (f"{heavy[0]['peers']:,}", heavy[0]["pool_bytes_per_host_window"]))
+    mix, mixt = load("mix-stats.json"), load("mix-time.json")
+    if mix and mixt:
+        recs = mix["windows"]["10"]["records"]
+        row("memory_mix", "memory, flowgen mix (%s hosts, one 10 s window), per host" % f"{recs:,}",
+            [mix["memory_peak_bytes"] / recs], "B",
+            note="window state; resident %.0f B per host" % (mixt["maxrss_kb"] * 1024 / recs))
+
+    # 6: close delay --------------------------------------------------------------
+    for key, name, docs in (("j1", "1 worker", j1), ("j2", "2 workers", j2)):
+        docs = [s for s in docs if s]
+        if not docs:
+            continue
+        row("close_p50_" + key, "window close to records written, p50, %s" % name,
+            [s["close_delay_ms"]["p50"] for s in docs], "ms")
+        row("close_p99_" + key, "window close to records written, p99, %s" % name,
+            [s["close_delay_ms"]["p99"] for s in docs], "ms", "<= 1000", lambda m: m <= 1000,
+            note="upper bounds of power-of-two buckets" if key == "j1" else "")
+
+    # 7: Kafka --------------------------------------------------------------------
+    k = load("kafka.json") or {"na": "n/a (not measured)"}
+    if "na" in k:
+        na_row("kafka", "Kafka -> hostflow -> Kafka, 2 workers", k["na"])
     else:
-        r.update(median=None, min=None, max=None, met=None)
-    rows.append(r)
+        row("kafka", "Kafka -> hostflow -> Kafka, 2 workers", [rate(s) for s in runs("kafka-{i}.json")],
+            "flows/s", note="broker on the same machine")
+
+    buf = load("buf.json")
+    if buf:
+        check["numbers_checked_against_snprintf"] = buf["checked"]
+        check["numbers_differing"] = buf["differ"]
+    return rows, check
 
 
-def na_row(figure, text, target=None):
-    rows.append({"figure": figure, "unit": "", "runs": [], "target": target, "na": text,
-                 "median": None, "min": None, "max": None, "met": None, "note": ""})
+def summary(values):
+    if not values:
+        return {"median": None, "min": None, "max": None}
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-# 1, 2: decode and filter ---------------------------------------------------
-st = load("stages.json")
-if st:
-    row("decode, fast decoder", st["decode_fast"], "flows/s")
-    row("decode, cJSON decoder", st["decode_cjson"], "flows/s")
-    row("  fast / cJSON", [a / b for a, b in zip(st["decode_fast"], st["decode_cjson"])], "x")
-    row("decode + filter (prefix trie)", st["decode_filter"], "flows/s")
-
-# 3: pipeline ---------------------------------------------------------------
-def rate(s):
-    return s["records_read"] / s["seconds"] if s and s.get("seconds") else None
+def new_over_old(new, old):
+    """Run i of the new binary over run i of the old (they ran one after the
+    other); the ratio of the medians when the counts differ."""
+    if not new or not old or 0 in old:
+        return []
+    if len(new) == len(old):
+        return [a / b for a, b in zip(new, old)]
+    return [statistics.median(new) / statistics.median(old)]
 
 
-j1, j2 = runs("stats-j1-{i}.json"), runs("stats-j2-{i}.json")
-t2 = runs("time-j2-{i}.json")
-r1, r2 = [rate(s) for s in j1], [rate(s) for s in j2]
-row("pipeline from a file, 1 worker", r1, "flows/s", ">= 1,000,000", lambda m: m >= 1e6)
-t1 = runs("time-j1-{i}.json")
-row("  per second of CPU time", [s["records_read"] / (t["user"] + t["sys"]) for s, t in zip(j1, t1)
-                                 if s and t and t["user"] + t["sys"] > 0], "flows/s",
-    note="the -j1 runs' user + sys time: what the wall-clock figure is on an idle core")
-row("pipeline from a file, 2 workers", r2, "flows/s")
-cores = [(t["user"] + t["sys"]) / t["wall"] for t in t2 if t and t["wall"] > 0]
-row("  2 workers / 1 worker", [b / a for a, b in zip(r1, r2) if a and b], "x", ">= 1.7",
-    lambda m: m >= 1.7,
-    note=("the -j2 runs used %.2f cores (median of user+sys / wall); load average %s"
-          % (statistics.median(cores), ctx.get("loadavg", "?"))) if cores else "")
+ctx = loader(raw)[0]("context.json") or {}
+rows, check = figures(raw, ctx)
+old_dir = os.path.join(raw, "old")
+has_old = bool(ctx.get("old_commit")) and os.path.isdir(old_dir)
+old_rows, old_check = figures(old_dir, ctx) if has_old else ([], {})
+old_by_key = {r["key"]: r for r in old_rows}
+compare = loader(raw)[0]("compare.json") if has_old else None
 
-# the -j2 run's threads: the reader (the process's first thread), then the
-# workers and decoders (and idle helpers under 10 ms), CPU ms each; on two
-# free cores the wall time is at least max(busiest thread, all / 2)
-threads = []
-tpath = os.path.join(raw, "j2-threads.txt")
-if os.path.exists(tpath):
-    for line in open(tpath):
-        parts = line.split()
-        if len(parts) == 2 and parts[0].isdigit() and ":" in parts[1]:
-            threads.append((int(parts[1].split(":")[0]), int(parts[0])))
-cpu1 = [(t["user"] + t["sys"]) for t in t1 if t]
-tstats = load("threads-stats.json")
-if threads and cpu1 and tstats:
-    threads.sort()
-    reader, others = threads[0][1], [ms for _, ms in threads[1:] if ms > 10]
-    bound_ms = max([reader, sum(ms for _, ms in threads) / 2.0] + others)
-    est = tstats["records_read"] / (bound_ms / 1000.0)
-    j1_cpu_rate = tstats["records_read"] / statistics.median(cpu1)
-    row("  2 workers / 1 worker on two free cores (estimate)", [est / j1_cpu_rate], "x", ">= 1.7",
-        lambda m: m >= 1.7,
-        note="threads of a -j2 run, CPU ms: reader %d, workers and decoders %s; -j1 CPU %.2f s"
-             % (reader, "+".join(str(w) for w in others), statistics.median(cpu1)))
+for r in rows:
+    r.update(summary(r["runs"]))
+    r["met"] = None if r["ok"] is None or r["median"] is None else bool(r["ok"](r["median"]))
+    del r["ok"]
+    if not has_old:
+        continue
+    o = old_by_key.get(r["key"])
+    if o is None or "na" in o:
+        r["old"] = {"na": o["na"] if o else "n/a (the old binary has no such figure)"}
+        continue
+    r["old"] = dict(figure=o["figure"], runs=o["runs"], note=o["note"], **summary(o["runs"]))
+    if r["unit"] != "x" and "na" not in r:
+        ratios = new_over_old(r["runs"], o["runs"])
+        r["new_over_old"] = dict(runs=ratios, **summary(ratios))
 
-# 4: Lua against plain C ----------------------------------------------------
-lua = [d["flows_per_s"][0] for d in runs("lua-{i}.json") if d]
-plainc = [d["flows_per_s"][0] for d in runs("plainc-{i}.json") if d]
-check = load("check.json") or {}
-buf = load("buf.json")
-if buf:
-    check["numbers_checked_against_snprintf"] = buf["checked"]
-    check["numbers_differing"] = buf["differ"]
-same = check.get("same_records")
-row("analyses in Lua, worker over decoded flows", lua, "flows/s")
-row("the same statistics in plain C", plainc, "flows/s")
-row("  Lua time / plain C time", [c / l for l, c in zip(lua, plainc)], "x", "<= 1.5",
-    lambda m: m <= 1.5,
-    note="records of bench_lua, bench_plainc and hostflow -j1 identical: %s" % same)
-
-# 5: memory -----------------------------------------------------------------
-mem = load("memory.json")
-if mem:
-    row("memory, typical host (%d peers, %d ports), per host-window"
-        % (mem["peers"], mem["ports"]), [mem["pool_bytes_per_host_window"]], "B",
-        "<= 256", lambda m: m <= 256, note="window state (the worker's pool)")
-    row("  resident, per host-window", [mem["rss_bytes_per_host_window"]], "B",
-        note="resident set growth / host-windows")
-    row("memory, %s hosts x 4 granularities, peak resident" % f"{mem['hosts']:,}",
-        [mem["maxrss_bytes"] / 2**20], "MiB", "<= 4096", lambda m: m <= 4096,
-        note="window state %.0f MiB" % (mem["pool_peak_bytes"] / 2**20))
-heavy = [load("memory-heavy-%s.json" % k) for k in ("1k", "100k")]
-if all(heavy):
-    row("memory, heavy host (%s peers), per host-window" % f"{heavy[1]['peers']:,}",
-        [heavy[1]["pool_bytes_per_host_window"]], "B",
-        note="the same as with %s peers (%.0f B): past 64 values a set is a 4096-byte sketch"
-             % (f"{heavy[0]['peers']:,}", heavy[0]["pool_bytes_per_host_window"]))
-mix, mixt = load("mix-stats.json"), load("mix-time.json")
-if mix and mixt:
-    recs = mix["windows"]["10"]["records"]
-    row("memory, flowgen mix (%s hosts, one 10 s window), per host" % f"{recs:,}",
-        [mix["memory_peak_bytes"] / recs], "B",
-        note="window state; resident %.0f B per host" % (mixt["maxrss_kb"] * 1024 / recs))
-
-# 6: close delay ------------------------------------------------------------
-for name, docs in (("1 worker", j1), ("2 workers", j2)):
-    row("window close to records written, p50, %s" % name,
-        [s["close_delay_ms"]["p50"] for s in docs if s], "ms")
-    row("window close to records written, p99, %s" % name,
-        [s["close_delay_ms"]["p99"] for s in docs if s], "ms", "<= 1000", lambda m: m <= 1000,
-        note="upper bounds of power-of-two buckets" if name == "1 worker" else "")
-
-# 7: Kafka ------------------------------------------------------------------
-k = load("kafka.json") or {"na": "n/a (not measured)"}
-if "na" in k:
-    na_row("Kafka -> hostflow -> Kafka, 2 workers", k["na"])
-else:
-    row("Kafka -> hostflow -> Kafka, 2 workers", [rate(s) for s in runs("kafka-{i}.json")],
-        "flows/s", note="broker on the same machine")
 
 # ---------------------------------------------------------------------------
 def fmt(v, unit):
@@ -170,39 +228,82 @@ def fmt(v, unit):
     if unit in ("B", "MiB"):
         return f"{v:,.0f} {unit}"
     if unit == "ms":
-        return "%.3g ms" % v
+        return "%.3g ms" % v if v < 1000 else f"{v:,.0f} ms"
     return "%.3g" % v
 
 
-table = [("figure", "median", "min", "max", "target", "met?")]
+head = ("figure", "median", "min", "max") + (("old", "new / old") if has_old else ()) + ("target", "met?")
+table = [head]
 for r in rows:
-    if "na" in r:
-        table.append((r["figure"], r["na"], "", "", r["target"] or "", ""))
-        continue
     unit = r["unit"]
+    figure = r["figure"] + ("" if unit in ("x", "B", "MiB", "ms", "") else " (%s)" % unit)
+    if has_old:
+        o = r.get("old", {})
+        old_cells = ("n/a" if "na" in o and "na" not in r else fmt(o.get("median"), unit),
+                     "%.2f" % r["new_over_old"]["median"] if r.get("new_over_old", {}).get("median") else "")
+    else:
+        old_cells = ()
+    if "na" in r:      # the reason, from the median column on, counted in no width
+        table.append((figure, r["na"]))
+        continue
     target = (r["target"] + (" " + unit if unit not in ("x", "flows/s") else "")) if r["target"] else ""
     if r["target"] and unit == "flows/s":
         target = r["target"] + " flows/s"
     met = {True: "yes", False: "NO", None: ""}[r["met"]]
-    table.append((r["figure"] + ("" if unit in ("x", "B", "MiB", "ms") else " (%s)" % unit),
-                  fmt(r["median"], unit), fmt(r["min"], unit), fmt(r["max"], unit), target, met))
-widths = [max(len(t[c]) for t in table) for c in range(6)]
+    table.append((figure, fmt(r["median"], unit), fmt(r["min"], unit), fmt(r["max"], unit))
+                 + old_cells + (target, met))
+ncol = len(head)
+widths = [max(len(t[c]) for t in table if len(t) == ncol) for c in range(ncol)]
 lines = []
 for n, t in enumerate(table):
-    cells = [t[0].ljust(widths[0])] + [t[c].rjust(widths[c]) for c in range(1, 5)] + [t[5]]
+    if len(t) < ncol:
+        lines.append("%s  %s" % (t[0].ljust(widths[0]), t[1]))
+        continue
+    cells = [t[0].ljust(widths[0])] + [t[c].rjust(widths[c]) for c in range(1, ncol - 1)] + [t[-1]]
     lines.append("  ".join(cells).rstrip())
     if n == 0:
         lines.append("  ".join("-" * w for w in widths))
-print("hostflow benchmark, %s, commit %s%s, %s cores, load average %s, %s runs per figure, %ss"
+
+print("hostflow benchmark, %s, commit %s%s%s, %s runs per figure, %ss"
       % (ctx.get("date", "?"), ctx.get("commit", "?"), " (modified)" if ctx.get("dirty") else "",
-         ctx.get("nproc", "?"), ctx.get("loadavg", "?"), ctx.get("runs", "?"), ctx.get("seconds", "?")))
+         ", old %s (%s)" % (ctx["old_commit"], ctx.get("old_from")) if has_old else ", no old binary",
+         ctx.get("runs", "?"), ctx.get("seconds", "?")))
+def vector(flags):
+    """The vector extensions, avx512's in one word: avx512(f,dq,bw,vl)."""
+    avx512 = [f[6:].lstrip("_") for f in flags if f.startswith("avx512")]
+    words = [f for f in flags if not f.startswith("avx512")]
+    return " ".join(words + (["avx512(%s)" % ",".join(avx512)] if avx512 else [])) or "none found"
+
+
+print("CPU %s, vector extensions %s; %s cores usable (of %s online), load average %s"
+      % (ctx.get("cpu_model", "?"), vector(ctx.get("cpu_vector", [])),
+         ctx.get("nproc", "?"), ctx.get("online", "?"), ctx.get("loadavg", "?")))
 print("\n".join(lines))
 notes = [(r["figure"].strip(), r["note"]) for r in rows if r.get("note")]
+notes += [(r["figure"].strip(), "old binary: " + r["old"]["na"]) for r in rows
+          if "na" in r.get("old", {}) and "na" not in r]
+if has_old:
+    notes.append(("old", "commit %s, built in build/bench/old, its runs alternating with the new one's; "
+                  "new / old: the median of the runs' ratios (above 1: the new binary is faster, for "
+                  "flows/s; smaller, for B and ms)" % ctx["old_commit"]))
+    if compare:
+        notes.append(("old", "records of hostflow -j1 on the first %s lines, new and old sorted, "
+                      "identical: %s (%s and %s records%s)"
+                      % (f"{compare['lines']:,}", compare["identical"] is True, f"{compare['records_new']:,}",
+                         f"{compare['records_old']:,}",
+                         "" if compare["identical"] else "; %d only new, %d only old: build/bench/records-*.sorted"
+                         % (compare["only_new"], compare["only_old"]))))
+    else:
+        notes.append(("old", "records not compared: the old binary failed on them"))
+    if old_check:
+        notes.append(("old", "records of its bench_lua, bench_plainc and hostflow -j1 identical: %s"
+                      % old_check.get("same_records")))
 if notes:
     print()
     for f, n in notes:
         print("  %s: %s" % (f, n))
 with open(out_path, "w") as f:
-    json.dump({"context": ctx, "rows": rows, "checks": check}, f, indent=1)
+    json.dump({"context": ctx, "rows": rows, "checks": check,
+               "old": {"checks": old_check, "compare": compare} if has_old else None}, f, indent=1)
     f.write("\n")
 print("\n(written to %s)" % os.path.relpath(out_path))

@@ -49,11 +49,10 @@ static const char *root_dir(void)
  * would load a second copy of the core with a thread's current arena of
  * its own.  One copy, the library's, serves both sides. */
 static struct {
-    hf_worker *(*worker_new)(int, const hf_config *, const char *, hf_sink *, size_t, char *, size_t);
+    hf_worker *(*worker_new)(int, const hf_config *, const char *, const hf_record_sink *, size_t, char *, size_t);
     void (*process)(hf_worker *, hf_batch *);
     void (*stats_get)(hf_worker *, hf_worker_stats *);
     void (*worker_free)(hf_worker *);
-    int (*sink_close)(hf_sink *);
     int *log_level;
 } lib;
 
@@ -82,16 +81,14 @@ static void lib_load(void)
     *(void **)&lib.process = lib_sym(h, "hf_worker_process");
     *(void **)&lib.stats_get = lib_sym(h, "hf_worker_stats_get");
     *(void **)&lib.worker_free = lib_sym(h, "hf_worker_free");
-    *(void **)&lib.sink_close = lib_sym(h, "hf_sink_close");
-    *(void **)&bench_sink_fn = lib_sym(h, "hf_sink_open");
     lib.log_level = lib_sym(h, "hf_log_level");
 }
 
-static hf_worker *new_worker(const hf_config *cfg, hf_sink *sink)
+static hf_worker *new_worker(const hf_config *cfg, bench_sink *sink)
 {
     char err[1024], lua_dir[4096];
     snprintf(lua_dir, sizeof lua_dir, "%s/lua", root_dir());
-    hf_worker *w = lib.worker_new(0, cfg, lua_dir, sink, cfg->memory_max, err, sizeof err);
+    hf_worker *w = lib.worker_new(0, cfg, lua_dir, &sink->sink, cfg->memory_max, err, sizeof err);
     if (!w) {
         fprintf(stderr, "bench_lua: %s\n", err);
         exit(1);
@@ -99,15 +96,9 @@ static hf_worker *new_worker(const hf_config *cfg, hf_sink *sink)
     return w;
 }
 
-static hf_sink *open_sink(const char *out, const hf_config *cfg)
+static bench_sink *open_sink(const char *out)
 {
-    char err[512];
-    hf_sink *s = bench_sink_open(out ? out : "/dev/null", cfg, err, sizeof err);
-    if (!s) {
-        fprintf(stderr, "bench_lua: %s\n", err);
-        exit(1);
-    }
-    return s;
+    return bench_sink_open(out ? out : "/dev/null");
 }
 
 /* ------------------------------------------------------------------------
@@ -123,7 +114,7 @@ static int run_file(const char *path, size_t max, int runs, const char *out)
     double rate[100];
     uint64_t records = 0;
     for (int r = 0; r < runs; r++) {
-        hf_sink *sink = open_sink(r == 0 ? out : NULL, &cfg);
+        bench_sink *sink = open_sink(r == 0 ? out : NULL);
         hf_worker *w = new_worker(&cfg, sink);
         double t0 = bench_cpu_s();
         for (size_t i = 0; i < bb.nb; i++) lib.process(w, &bb.b[i]);
@@ -133,7 +124,7 @@ static int run_file(const char *path, size_t max, int runs, const char *out)
         records = st.records;
         rate[r] = (double)bb.nflows / t;
         lib.worker_free(w);
-        lib.sink_close(sink);
+        bench_sink_close(sink);
     }
     printf("{\"bench\":\"lua\",\"lines\":%zu,\"flows\":%zu,\"batches\":%zu,\"records\":%llu,",
            bb.lines, bb.nflows, bb.nb, (unsigned long long)records);
@@ -203,7 +194,7 @@ static int run_memory(uint32_t hosts, int peers, int ports)
     hf_config cfg;
     bench_config(&cfg, root_dir());
     cfg.memory_max = (size_t)64 << 30;      /* measure, do not refuse */
-    hf_sink *sink = open_sink(NULL, &cfg);
+    bench_sink *sink = open_sink(NULL);
     size_t rss0 = bench_rss();
     hf_worker *w = new_worker(&cfg, sink);
     size_t rss_worker = bench_rss();
@@ -229,7 +220,7 @@ static int run_memory(uint32_t hosts, int peers, int ports)
            (double)st.mem_bytes / hw, (double)(rss - rss_worker) / hw, secs);
     hf_free(b.flows);
     lib.worker_free(w);
-    lib.sink_close(sink);
+    bench_sink_close(sink);
     hf_config_release(&cfg);
     return 0;
 }

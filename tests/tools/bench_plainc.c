@@ -8,7 +8,7 @@
  * the core's own machinery wherever the work is not the statistics: the
  * windows of core/window.c (host tables, rows, closing, fine-to-coarse
  * merges through the same state schemas), hf_distinct for the distinct
- * peers and ports, hf_buf for the JSON, the sink for the records.  What is
+ * peers and ports, hf_buf for the JSON, a record batch for the records.  What is
  * C here and Lua in hostflow is exactly the analyses: the per-flow update,
  * the per-host result and its JSON.  The state rows have the layout the Lua
  * side gives them (the fields of each analysis in name order), so memory
@@ -37,8 +37,8 @@ typedef struct plainc {
     hf_layout  layout;
     hf_windows windows;
     hf_pool   *pool;
-    hf_buf     out;
-    hf_sink   *sink;
+    hf_record_batch out;
+    bench_sink *sink;
     size_t     o_total, o_avg, o_dport, o_peer, o_tcp;   /* offsets in a row */
     uint64_t   records;
     int64_t    closed_until;
@@ -46,7 +46,7 @@ typedef struct plainc {
 
 #define F(type, field, kind, param) {(uint32_t)offsetof(type, field), (kind), (param)}
 
-static void plainc_init(plainc *p, const hf_config *cfg, hf_sink *sink)
+static void plainc_init(plainc *p, const hf_config *cfg, bench_sink *sink)
 {
     memset(p, 0, sizeof *p);
     uint32_t ex = (uint32_t)cfg->distinct_exact;
@@ -74,7 +74,7 @@ static void plainc_init(plainc *p, const hf_config *cfg, hf_sink *sink)
     p->o_tcp = p->layout.offsets[4];
     p->pool = hf_pool_new(cfg->memory_max);
     hf_windows_init(&p->windows, cfg->windows_ms, cfg->nwindows, &p->layout, p->pool);
-    hf_buf_init(&p->out, 1 << 16);
+    hf_record_batch_init(&p->out);
     p->sink = sink;
     p->closed_until = INT64_MIN;
 }
@@ -84,7 +84,7 @@ static void plainc_free(plainc *p)
     hf_windows_release(&p->windows);
     hf_layout_release(&p->layout);
     hf_pool_free(p->pool);
-    hf_buf_release(&p->out);
+    hf_record_batch_release(&p->out);
 }
 
 /* ------------------------------------------------------------------------
@@ -127,9 +127,9 @@ static inline void put_kv(hf_buf *b, const char *key, double v)
  * the analyses' result() and json.lua give it. */
 static void record(plainc *p, const hf_window *win, const uint8_t *row)
 {
-    hf_buf *b = &p->out;
+    hf_buf *b = &p->out.text;
     const hf_host *h = (const hf_host *)(const void *)row;
-    hf_worker_record_head(b, win, h);
+    hf_record_host_head(&p->out, win, h);
 
     const st_total *t = (const st_total *)(const void *)(row + p->o_total);
     put_kv(b, "\"total\":{\"flow\":", t->flow);
@@ -153,21 +153,20 @@ static void record(plainc *p, const hf_window *win, const uint8_t *row)
         put_kv(b, ",\"CWR\":", c->CWR);
         hf_buf_putc(b, '}');
     }
-    hf_buf_puts(b, "}}\n");
+    hf_buf_puts(b, "}}");
+    hf_record_end(&p->out);
 }
 
 static void emit(void *ctx, hf_window *win)
 {
     plainc *p = ctx;
-    hf_buf *b = &p->out;
-    uint64_t pending = 0;
     for (uint32_t i = 0; i < win->nhosts; i++) {
         record(p, win, hf_window_row(win, i));
-        pending++;
-        if (b->len >= (1 << 20) || i + 1 == win->nhosts) {
-            hf_sink_write(p->sink, b->data, b->len, pending);
-            b->len = 0;
-            pending = 0;
+        if (p->out.text.len >= (1 << 20) || i + 1 == win->nhosts) {
+            hf_records view;
+            hf_record_batch_view(&p->out, &view);
+            p->sink->sink.write(p->sink, &view);
+            hf_record_batch_reset(&p->out);
         }
     }
     p->records += win->nhosts;
@@ -215,12 +214,7 @@ int main(int argc, char **argv)
     double rate[100];
     uint64_t records = 0;
     for (int r = 0; r < runs; r++) {
-        char err[512];
-        hf_sink *sink = bench_sink_open(r == 0 && out ? out : "/dev/null", &cfg, err, sizeof err);
-        if (!sink) {
-            fprintf(stderr, "bench_plainc: %s\n", err);
-            return 1;
-        }
+        bench_sink *sink = bench_sink_open(r == 0 && out ? out : "/dev/null");
         plainc p;
         plainc_init(&p, &cfg, sink);
         double t0 = bench_cpu_s();
@@ -229,7 +223,7 @@ int main(int argc, char **argv)
         records = p.records;
         rate[r] = (double)bb.nflows / t;
         plainc_free(&p);
-        hf_sink_close(sink);
+        bench_sink_close(sink);
     }
     printf("{\"bench\":\"plainc\",\"lines\":%zu,\"flows\":%zu,\"batches\":%zu,\"records\":%llu,",
            bb.lines, bb.nflows, bb.nb, (unsigned long long)records);

@@ -246,7 +246,7 @@ TEST(nobody_listening)
     set("opensearch.retry_backoff_max", "100ms");
     char url[64], err[1024];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", free_port());
-    const hf_output_ops *ops = &hf_output_opensearch;
+    const hf_output_ops *ops = &hf_out_opensearch;
     int level = hf_log_level;
     hf_log_level = -1;                     /* the warnings are expected */
     void *o = ops->open(&cfg, url, err, sizeof err);

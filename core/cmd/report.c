@@ -1,0 +1,223 @@
+/* report.c -- the counters of a run, as a table or as JSON (see report.h). */
+#include "cmd/report.h"
+
+#include <string.h>
+
+#include "base/buf.h"
+
+/* The q-quantile of the close delays, in ms: the upper bound of the bucket
+ * that holds it (so an over-estimate by at most 2x). */
+static double delay_quantile_ms(const hf_worker_stats *st, double q)
+{
+    uint64_t n = 0, seen = 0;
+    for (int i = 0; i < HF_DELAY_BUCKETS; i++) n += st->close_delay[i];
+    if (n == 0) return 0;
+    for (int i = 0; i < HF_DELAY_BUCKETS; i++) {
+        seen += st->close_delay[i];
+        if ((double)seen >= q * (double)n) return (double)(1ULL << i) / 1000.0;
+    }
+    return (double)(1ULL << (HF_DELAY_BUCKETS - 1)) / 1000.0;
+}
+
+static double elapsed_s(const hf_run_view *v)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - v->started.tv_sec) + (double)(now.tv_nsec - v->started.tv_nsec) / 1e9;
+}
+
+static uint64_t rejected_total(const hf_stream_stats *s)
+{
+    uint64_t n = 0;
+    for (int r = 1; r < HF_REASONS; r++) n += s->rejected[r];
+    return n;
+}
+
+void hf_report_text(const hf_run_view *v, FILE *f)
+{
+    hf_engine_totals t;
+    hf_engine_totals_get(v->engine, &t);
+    const hf_stream_stats *p = hf_pipeline_stats(v->pipeline);
+    double secs = elapsed_s(v);
+    hf_buf b;
+    hf_buf_init(&b, 4096);
+    char line[512];
+#define OUT(...) (snprintf(line, sizeof line, __VA_ARGS__), hf_buf_puts(&b, line))
+    OUT("hostflow counters after %.1f s (%d worker%s)\n", secs, t.nworkers, t.nworkers > 1 ? "s" : "");
+    OUT("  input      %llu records, %llu decoded, %llu rejected, %.0f records/s\n",
+        (unsigned long long)p->records, (unsigned long long)p->decoded,
+        (unsigned long long)rejected_total(p), secs > 0 ? (double)p->records / secs : 0.0);
+    if (rejected_total(p)) {
+        OUT("  rejected  ");
+        for (int r = 1; r < HF_REASONS; r++)
+            if (p->rejected[r]) OUT(" %s %llu", hf_pipeline_reason_name(r), (unsigned long long)p->rejected[r]);
+        OUT("\n");
+    }
+    OUT("  filter     %llu monitored, %llu not monitored, %llu late",
+        (unsigned long long)p->accepted, (unsigned long long)p->filtered,
+        (unsigned long long)p->late);
+    if (p->replayed) OUT(", %llu read again after a restart", (unsigned long long)p->replayed);
+    OUT("\n");
+    if (v->input_ops && v->input_ops->report) v->input_ops->report(v->input, &b);
+    OUT("  windows   ");
+    for (int l = 0; l < t.w.nlevels; l++) {
+        if (!t.w.gran_ms[l]) continue;
+        double per = t.windows_max[l] ? (double)t.w.hosts[l] / (double)t.windows_max[l] : 0;
+        OUT(" %llds: %llu closed, %.1f hosts/window;", (long long)(t.w.gran_ms[l] / 1000),
+            (unsigned long long)t.windows_max[l], per);
+    }
+    OUT("\n");
+    OUT("  memory     %.1f MiB now, %.1f MiB peak, limit %.0f MiB; %llu host rows refused (memory)\n",
+        (double)t.w.mem_bytes / 1048576.0, (double)t.w.mem_peak / 1048576.0,
+        (double)v->cfg->memory_max / 1048576.0, (unsigned long long)t.w.hosts_refused);
+    OUT("  analyses   ms in update() + result():");
+    for (int a = 0; a < t.w.nanalyses; a++) {
+        OUT(" %s %.0f+%.0f", t.w.analysis_names[a], t.w.analysis_ns[a] / 1e6,
+            t.w.result_ns[a] / 1e6);
+        if (t.w.analysis_errors[a] > 0) OUT(" (%.0f errors)", t.w.analysis_errors[a]);
+        if (t.w.analysis_disabled[a]) OUT(" (disabled)");
+        OUT(a + 1 < t.w.nanalyses ? "," : "");
+    }
+    OUT("\n");
+    OUT("  output     %llu records made; window close to records written: p50 < %.3g ms, p99 < %.3g ms\n",
+        (unsigned long long)t.w.records, delay_quantile_ms(&t.w, 0.5), delay_quantile_ms(&t.w, 0.99));
+    for (int i = 0;; i++) {
+        const char *spec;
+        hf_output_counters c;
+        if (!v->outputs || hf_outputs_get(v->outputs, i, &spec, &c) < 0) break;
+        OUT("    -o %-18s %llu written", spec, (unsigned long long)c.written);
+        if (c.pending) OUT(", %llu waiting", (unsigned long long)c.pending);
+        if (c.retried) OUT(", %llu retried", (unsigned long long)c.retried);
+        if (c.dead_letters) OUT(", %llu dead letters", (unsigned long long)c.dead_letters);
+        for (int k = 0; k < c.nlost; k++)
+            OUT(", %llu lost (%s)", (unsigned long long)c.lost[k].n, c.lost[k].reason);
+        if (strcmp(c.state, "ok")) OUT(" [%s]", c.state);
+        for (int k = 0; k < c.nfigures; k++)   /* the output's own measures */
+            OUT(c.figures[k].value == (double)(long long)c.figures[k].value ? "%s%s %.0f" : "%s%s %.1f",
+                k ? ", " : "; ", c.figures[k].name, c.figures[k].value);
+        OUT("\n");
+    }
+#undef OUT
+    fwrite(b.data, 1, b.len, f);
+    fflush(f);
+    hf_buf_release(&b);
+}
+
+int hf_report_json(const hf_run_view *v, const char *path)
+{
+    hf_engine_totals t;
+    hf_engine_totals_get(v->engine, &t);
+    const hf_stream_stats *p = hf_pipeline_stats(v->pipeline);
+    hf_buf b;
+    hf_buf_init(&b, 4096);
+    hf_buf_puts(&b, "{\"records_read\":");
+    hf_buf_put_int(&b, (int64_t)p->records);
+    hf_buf_puts(&b, ",\"decoded\":");
+    hf_buf_put_int(&b, (int64_t)p->decoded);
+    hf_buf_puts(&b, ",\"rejected\":{");
+    int first = 1;
+    for (int r = 1; r < HF_REASONS; r++) {
+        if (!first) hf_buf_putc(&b, ',');
+        first = 0;
+        hf_buf_put_string(&b, hf_pipeline_reason_name(r), strlen(hf_pipeline_reason_name(r)));
+        hf_buf_putc(&b, ':');
+        hf_buf_put_int(&b, (int64_t)p->rejected[r]);
+    }
+    hf_buf_puts(&b, "},\"rejected_total\":");
+    hf_buf_put_int(&b, (int64_t)rejected_total(p));
+    hf_buf_puts(&b, ",\"monitored\":");
+    hf_buf_put_int(&b, (int64_t)p->accepted);
+    hf_buf_puts(&b, ",\"filtered\":");
+    hf_buf_put_int(&b, (int64_t)p->filtered);
+    hf_buf_puts(&b, ",\"late\":");
+    hf_buf_put_int(&b, (int64_t)p->late);
+    hf_buf_puts(&b, ",\"replayed\":");
+    hf_buf_put_int(&b, (int64_t)p->replayed);
+    hf_buf_puts(&b, ",\"flows_analysed\":");
+    hf_buf_put_int(&b, (int64_t)t.w.flows);
+    hf_buf_puts(&b, ",\"hosts_refused_memory\":");
+    hf_buf_put_int(&b, (int64_t)t.w.hosts_refused);
+    hf_buf_puts(&b, ",\"records\":");
+    hf_buf_put_int(&b, (int64_t)t.w.records);
+    hf_buf_puts(&b, ",\"memory_peak_bytes\":");
+    hf_buf_put_int(&b, (int64_t)t.w.mem_peak);
+    hf_buf_puts(&b, ",\"close_delay_ms\":{\"p50\":");
+    hf_buf_put_number(&b, delay_quantile_ms(&t.w, 0.5));
+    hf_buf_puts(&b, ",\"p99\":");
+    hf_buf_put_number(&b, delay_quantile_ms(&t.w, 0.99));
+    hf_buf_puts(&b, "}");
+    hf_buf_puts(&b, ",\"workers\":");
+    hf_buf_put_int(&b, t.nworkers);
+    hf_buf_puts(&b, ",\"windows\":{");
+    first = 1;
+    for (int l = 0; l < t.w.nlevels; l++) {
+        if (!t.w.gran_ms[l]) continue;
+        if (!first) hf_buf_putc(&b, ',');
+        first = 0;
+        hf_buf_putc(&b, '"');
+        hf_buf_put_int(&b, t.w.gran_ms[l] / 1000);
+        hf_buf_puts(&b, "\":{\"records\":");
+        hf_buf_put_int(&b, (int64_t)t.w.hosts[l]);
+        hf_buf_puts(&b, ",\"windows\":");
+        hf_buf_put_int(&b, (int64_t)t.windows_max[l]);
+        hf_buf_putc(&b, '}');
+    }
+    hf_buf_puts(&b, "},\"analyses\":{");
+    for (int a = 0; a < t.w.nanalyses; a++) {
+        if (a) hf_buf_putc(&b, ',');
+        hf_buf_put_string(&b, t.w.analysis_names[a], strlen(t.w.analysis_names[a]));
+        hf_buf_puts(&b, ":{\"update_ms\":");
+        hf_buf_put_number(&b, t.w.analysis_ns[a] / 1e6);
+        hf_buf_puts(&b, ",\"result_ms\":");
+        hf_buf_put_number(&b, t.w.result_ns[a] / 1e6);
+        hf_buf_puts(&b, ",\"errors\":");
+        hf_buf_put_number(&b, t.w.analysis_errors[a]);
+        hf_buf_puts(&b, t.w.analysis_disabled[a] ? ",\"disabled\":true" : ",\"disabled\":false");
+        hf_buf_putc(&b, '}');
+    }
+    hf_buf_puts(&b, "},\"outputs\":[");
+    for (int i = 0;; i++) {
+        const char *spec;
+        hf_output_counters c;
+        if (!v->outputs || hf_outputs_get(v->outputs, i, &spec, &c) < 0) break;
+        if (i) hf_buf_putc(&b, ',');
+        hf_buf_puts(&b, "{\"output\":");
+        hf_buf_put_string(&b, spec, strlen(spec));
+        hf_buf_puts(&b, ",\"written\":");
+        hf_buf_put_int(&b, (int64_t)c.written);
+        hf_buf_puts(&b, ",\"pending\":");
+        hf_buf_put_int(&b, (int64_t)c.pending);
+        hf_buf_puts(&b, ",\"retried\":");
+        hf_buf_put_int(&b, (int64_t)c.retried);
+        hf_buf_puts(&b, ",\"dead_letters\":");
+        hf_buf_put_int(&b, (int64_t)c.dead_letters);
+        hf_buf_puts(&b, ",\"lost\":{");
+        for (int k = 0; k < c.nlost; k++) {
+            if (k) hf_buf_putc(&b, ',');
+            hf_buf_put_string(&b, c.lost[k].reason, strlen(c.lost[k].reason));
+            hf_buf_putc(&b, ':');
+            hf_buf_put_int(&b, (int64_t)c.lost[k].n);
+        }
+        hf_buf_puts(&b, "},\"state\":");
+        hf_buf_put_string(&b, c.state, strlen(c.state));
+        for (int k = 0; k < c.nfigures; k++) {
+            hf_buf_putc(&b, ',');
+            hf_buf_put_string(&b, c.figures[k].name, strlen(c.figures[k].name));
+            hf_buf_putc(&b, ':');
+            hf_buf_put_number(&b, c.figures[k].value);
+        }
+        hf_buf_putc(&b, '}');
+    }
+    hf_buf_puts(&b, "],\"seconds\":");
+    hf_buf_put_number(&b, elapsed_s(v));
+    hf_buf_puts(&b, "}\n");
+    FILE *f = fopen(path, "w");
+    int rc = -1;
+    if (f) {
+        rc = fwrite(b.data, 1, b.len, f) == b.len ? 0 : -1;
+        if (fclose(f) != 0) rc = -1;
+    }
+    hf_buf_release(&b);
+    return rc;
+}
+

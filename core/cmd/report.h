@@ -1,0 +1,34 @@
+/* report.h -- hostflow's counters, gathered from every part of a run: the
+ * pipeline's (records, rejects by reason, late, replayed), the engine's
+ * (windows, memory, analyses, close delay), the outputs' (written, waiting,
+ * lost by reason) and the input's own line (Kafka: lag, commits).  As a
+ * compact table (stderr at exit and on SIGUSR1) or as one JSON object (the
+ * --stats file). */
+#ifndef HF_REPORT_H
+#define HF_REPORT_H
+
+#include <stdio.h>
+#include <time.h>
+
+#include "conf/config.h"
+#include "engine/engine.h"
+#include "io/io.h"
+#include "io/outputs.h"
+#include "stream/pipeline.h"
+
+typedef struct hf_run_view {
+    const hf_config     *cfg;
+    hf_pipeline         *pipeline;
+    hf_engine           *engine;
+    hf_outputs          *outputs;
+    const hf_input_ops  *input_ops;
+    void                *input;
+    struct timespec      started;    /* CLOCK_MONOTONIC */
+} hf_run_view;
+
+/* The counters as a table, to f. */
+void hf_report_text(const hf_run_view *v, FILE *f);
+/* The counters as JSON, to path.  0, or -1 (errno). */
+int hf_report_json(const hf_run_view *v, const char *path);
+
+#endif

@@ -1,0 +1,192 @@
+/* engine.c -- the workers and their supervisor, behind the shard table the
+ * pipeline writes to (see engine.h). */
+#include "engine/engine.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "engine/reload.h"
+
+struct hf_engine {
+    const hf_config *cfg;
+    int              nworkers;
+    hf_worker      **workers;
+    hf_reload       *reload;
+    hf_shards        shards;
+    int              joined;
+};
+
+/* ------------------------------------------------------------------------
+ * The shard table
+ * --------------------------------------------------------------------- */
+
+static hf_batch *shard_batch(void *ctx, int i)
+{
+    hf_engine *e = ctx;
+    return hf_worker_batch(e->workers[i]);
+}
+
+static void shard_push(void *ctx, int i, hf_batch *b)
+{
+    hf_engine *e = ctx;
+    hf_worker_push(e->workers[i], b);
+}
+
+/* The lowest granularity boundary every worker has emitted through. */
+static int64_t shard_emitted_until(void *ctx)
+{
+    hf_engine *e = ctx;
+    int64_t d = INT64_MAX;
+    for (int i = 0; i < e->nworkers; i++) {
+        hf_worker_stats st;
+        hf_worker_stats_get(e->workers[i], &st);
+        if (st.closed_until < d) d = st.closed_until;
+    }
+    return d;
+}
+
+static void shard_poll(void *ctx, double max_end)
+{
+    hf_engine *e = ctx;
+    hf_reload_poll(e->reload, max_end);
+}
+
+/* ------------------------------------------------------------------------
+ * Life
+ * --------------------------------------------------------------------- */
+
+/* A cgroup v2 CPU quota ("max 100000" or "150000 100000"), rounded up; 0
+ * when none is set or it cannot be read. */
+static int cgroup_cpus(void)
+{
+    FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (!f) return 0;
+    char quota[32];
+    long period = 0;
+    int n = fscanf(f, "%31s %ld", quota, &period);
+    fclose(f);
+    if (n != 2 || strcmp(quota, "max") == 0 || period <= 0) return 0;
+    long q = atol(quota);
+    return q > 0 ? (int)((q + period - 1) / period) : 0;
+}
+
+int hf_engine_cpus(void)
+{
+    int n = 0;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+    if (n <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (int)c : 1;
+    }
+    int quota = cgroup_cpus();
+    if (quota > 0 && quota < n) n = quota;
+    return n > 0 ? n : 1;
+}
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+hf_engine *hf_engine_new(const hf_config *cfg, const char *lua_dir, const hf_record_sink *sink,
+                         char *err, size_t errlen)
+{
+    hf_engine *e = hf_calloc(1, sizeof *e);
+    e->cfg = cfg;
+    e->nworkers = cfg->workers > 0 ? cfg->workers : hf_engine_cpus();
+    e->workers = hf_calloc((size_t)e->nworkers, sizeof(hf_worker *));
+    for (int i = 0; i < e->nworkers; i++) {
+        e->workers[i] = hf_worker_new(i, cfg, lua_dir, sink, cfg->memory_max / (size_t)e->nworkers,
+                                      err, errlen);
+        if (!e->workers[i]) goto fail;
+    }
+    if (e->nworkers > 1)
+        for (int i = 0; i < e->nworkers; i++)
+            if (hf_worker_start(e->workers[i]) < 0) {
+                snprintf(err, errlen, "cannot start worker thread %d", i);
+                goto fail;
+            }
+    int64_t base_ms = 0;
+    for (int i = 0; i < cfg->nwindows; i++) base_ms = gcd64(base_ms, cfg->windows_ms[i]);
+    e->reload = hf_reload_new(cfg, e->workers, e->nworkers, base_ms, err, errlen);
+    if (!e->reload) goto fail;
+    e->shards = (hf_shards){e->nworkers, e, shard_batch, shard_push, shard_emitted_until, shard_poll};
+    return e;
+fail:
+    hf_engine_free(e);
+    return NULL;
+}
+
+const hf_shards *hf_engine_shards(hf_engine *e)
+{
+    return &e->shards;
+}
+
+int hf_engine_workers(const hf_engine *e)
+{
+    return e->nworkers;
+}
+
+void hf_engine_reload(hf_engine *e)
+{
+    hf_reload_request(e->reload, 1);
+}
+
+void hf_engine_join(hf_engine *e)
+{
+    if (e->joined) return;
+    e->joined = 1;
+    hf_reload_close(e->reload);
+    for (int i = 0; i < e->nworkers; i++)
+        if (e->workers[i]) hf_worker_join(e->workers[i]);
+}
+
+void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
+{
+    memset(t, 0, sizeof *t);
+    t->nworkers = e->nworkers;
+    for (int i = 0; i < e->nworkers; i++) {
+        hf_worker_stats st;
+        hf_worker_stats_get(e->workers[i], &st);
+        t->w.flows += st.flows;
+        t->w.hosts_refused += st.hosts_refused;
+        t->w.records += st.records;
+        t->w.mem_bytes += st.mem_bytes;
+        t->w.mem_peak += st.mem_peak;
+        for (int d = 0; d < HF_DELAY_BUCKETS; d++) t->w.close_delay[d] += st.close_delay[d];
+        t->w.nlevels = st.nlevels;
+        for (int l = 0; l < st.nlevels; l++) {
+            t->w.hosts[l] += st.hosts[l];
+            t->w.gran_ms[l] = st.gran_ms[l];
+            if (st.windows[l] > t->windows_max[l]) t->windows_max[l] = st.windows[l];
+        }
+        t->w.nanalyses = st.nanalyses;
+        for (int a = 0; a < st.nanalyses; a++) {
+            t->w.analysis_names[a] = st.analysis_names[a];
+            t->w.analysis_ns[a] += st.analysis_ns[a];
+            t->w.result_ns[a] += st.result_ns[a];
+            t->w.analysis_errors[a] += st.analysis_errors[a];
+            t->w.analysis_disabled[a] |= st.analysis_disabled[a];
+        }
+    }
+}
+
+void hf_engine_free(hf_engine *e)
+{
+    if (!e) return;
+    if (e->workers) hf_engine_join(e);
+    hf_reload_free(e->reload);
+    for (int i = 0; i < e->nworkers && e->workers; i++) hf_worker_free(e->workers[i]);
+    hf_free(e->workers);
+    hf_free(e);
+}

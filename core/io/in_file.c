@@ -1,0 +1,97 @@
+/* in_file.c -- the file input: flow records from a file (plain or gzip,
+ * told apart by content) or standard input ("-"), via the record reader of
+ * input.c.
+ *
+ * One step of read() is a block: with decoder threads, one chunk of whole
+ * lines read straight into the pipeline's chunk (about 1 MiB), decoded on
+ * the threads and taken back in order; without, up to STEP_LINES lines fed
+ * one by one.  Before the reader waits on a pipe, everything read so far is
+ * taken on (hf_input_on_wait), so a slow stream is not held back.  A file
+ * has no positions to commit: a restart reads it again from the start. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "io/input.h"
+#include "io/io.h"
+#include "stream/pipeline.h"
+
+#define STEP_LINES 4096
+
+typedef struct in_file {
+    hf_input         *in;
+    hf_pipeline      *p;
+    char             *name;      /* "stdin" or the path, for messages */
+    const _Atomic int *stop;
+} in_file;
+
+static void drain(void *ctx)
+{
+    hf_pipeline_drain(ctx);
+}
+
+static void *file_open(const hf_config *cfg, const char *target, const hf_input_env *env,
+                       char *err, size_t errlen)
+{
+    hf_input *in = hf_input_open(target, cfg->max_line, err, errlen);
+    if (!in) return NULL;
+    in_file *f = hf_calloc(1, sizeof *f);
+    f->in = in;
+    f->p = env->pipeline;
+    f->stop = env->stop;
+    f->name = hf_strdup(strcmp(target, "-") ? target : "stdin");
+    hf_pipeline_name(f->p, f->name);
+    if (hf_pipeline_threaded(f->p)) hf_input_on_wait(in, drain, f->p);
+    return f;
+}
+
+static int read_error(in_file *f, uint64_t lineno)
+{
+    if (atomic_load(f->stop)) return HF_IN_END;         /* a read interrupted by the stop */
+    hf_log(HF_LOG_ERROR, "%s: read error after line %llu: %s", f->name, (unsigned long long)lineno,
+           hf_input_error(f->in));
+    return HF_IN_ERROR;
+}
+
+static int file_read(void *arg)
+{
+    in_file *f = arg;
+    if (hf_pipeline_threaded(f->p)) {              /* a block, decoded on threads */
+        hf_chunk *c = hf_pipeline_chunk(f->p);
+        long n = hf_input_lines(f->in, c->bytes, c->cap);
+        if (n == 0) return HF_IN_END;
+        if (n == HF_INPUT_ERROR) {
+            hf_pipeline_drain(f->p);
+            return read_error(f, hf_pipeline_stats(f->p)->records);
+        }
+        hf_pipeline_submit(f->p, c, n > 0 ? (size_t)n : 0, n == HF_INPUT_TOO_LONG);
+        return HF_IN_MORE;
+    }
+    for (int i = 0; i < STEP_LINES; i++) {         /* line by line, in this thread */
+        const char *line;
+        size_t len;
+        int r = hf_input_next(f->in, &line, &len);
+        if (r == HF_INPUT_EOF) return HF_IN_END;
+        if (r == HF_INPUT_ERROR) return read_error(f, hf_input_lineno(f->in));
+        hf_pipeline_feed(f->p, 0, -1, hf_input_lineno(f->in), line, len, r == HF_INPUT_TOO_LONG);
+        if (atomic_load_explicit(f->stop, memory_order_relaxed)) break;
+    }
+    return HF_IN_MORE;
+}
+
+static void file_close(void *arg)
+{
+    in_file *f = arg;
+    hf_input_close(f->in);
+    hf_free(f->name);
+    hf_free(f);
+}
+
+const hf_input_ops hf_in_file = {
+    .scheme = "file",
+    .usage = "FILE | -            NDJSON or JSON arrays of flows, plain or gzip (- is standard input)",
+    .open = file_open,
+    .read = file_read,
+    .close = file_close,
+};

@@ -1,0 +1,42 @@
+/* kafka_conf.c -- what the Kafka input and output share: their librdkafka
+ * configuration (the configuration's kafka = {...} table, passed unchanged,
+ * over hostflow's own defaults) and librdkafka's log lines through ours. */
+#include "io/kafka_conf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+
+rd_kafka_conf_t *hf_kafka_conf_new(const hf_config *cfg, const char *const *extra,
+                                  char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char why[512];
+    for (int i = 0; i + 1 < cfg->kafka.n; i += 2)
+        if (rd_kafka_conf_set(conf, cfg->kafka.v[i], cfg->kafka.v[i + 1], why, sizeof why) != RD_KAFKA_CONF_OK) {
+            snprintf(err, errlen, "kafka.%s: %s", cfg->kafka.v[i], why);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    for (int i = 0; extra && extra[i]; i += 2)
+        if (!hf_config_kafka(cfg, extra[i]) &&
+            rd_kafka_conf_set(conf, extra[i], extra[i + 1], why, sizeof why) != RD_KAFKA_CONF_OK) {
+            snprintf(err, errlen, "kafka: %s: %s", extra[i], why);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    return conf;
+}
+
+void hf_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    static hf_ratelimit rl = HF_RATELIMIT_INIT(5);
+    /* one kafka = {...} serves both clients, so each warns about the
+     * other's settings: not worth a line */
+    if (strcmp(fac, "CONFWARN") == 0) level = 7;
+    hf_log_limited(&rl, level <= 3 ? HF_LOG_ERROR : level <= 5 ? HF_LOG_WARN : HF_LOG_DEBUG,
+                   "kafka: %s: %s", fac, buf);
+}
+

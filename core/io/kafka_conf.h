@@ -1,0 +1,22 @@
+/* kafka_conf.h -- the librdkafka configuration shared by the Kafka input
+ * (in_kafka.c), the Kafka output (out_kafka.c) and the range reader of
+ * `hostflow query --kafka` (kafka_range.c). */
+#ifndef HF_KAFKA_CONF_H
+#define HF_KAFKA_CONF_H
+
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "conf/config.h"
+
+/* A librdkafka configuration: every setting of cfg's kafka table, then
+ * `extra` (name, value pairs, NULL-terminated) where the user set nothing.
+ * NULL with a message in err naming the setting librdkafka refused. */
+rd_kafka_conf_t *hf_kafka_conf_new(const hf_config *cfg, const char *const *extra,
+                                   char *err, size_t errlen);
+
+/* librdkafka's own log lines, through hostflow's (rate-limited). */
+void hf_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
+#endif

@@ -1,0 +1,40 @@
+/* batch.h -- flows on their way from the pipeline to the engine, and the
+ * engine as the pipeline sees it.
+ *
+ * The pipeline (stream/) decides, in input order, which flows count and how
+ * far windows may close; the engine (engine/) owns the workers that run the
+ * analyses.  Between them: batches of flows, one queue per shard, and this
+ * small table of callbacks, so the pipeline includes nothing of the engine
+ * and can be tested with a table of its own. */
+#ifndef HF_BATCH_H
+#define HF_BATCH_H
+
+#include <stdint.h>
+
+#include "stream/flow.h"
+
+/* A batch of flows for one shard, and how far windows may close after it.
+ * The batch and its flows are hf_malloc'ed (by the engine's batch());
+ * whoever holds one at the end frees both. */
+typedef struct hf_batch {
+    int       n;
+    int       final;          /* end of input: close every window */
+    int64_t   boundary;       /* close windows ending at or before this (ms) */
+    double    boundary_ns;    /* when the reader moved the boundary (monotonic ns), 0: it did not */
+    hf_flow  *flows;          /* capacity: the configured batch size */
+    struct hf_batch *next;    /* the engine's queue */
+    void     *control;        /* the engine's: a reload to apply before the flows (held) */
+    int64_t   control_from;   /* ... to windows starting at or after this */
+} hf_batch;
+
+/* The engine, seen from the pipeline. */
+typedef struct hf_shards {
+    int       n;                                            /* shards (workers) */
+    void     *ctx;
+    hf_batch *(*batch)(void *ctx, int shard);               /* an empty batch to fill */
+    void      (*push)(void *ctx, int shard, hf_batch *b);   /* hand it over (may block) */
+    int64_t   (*emitted_until)(void *ctx);                  /* every shard emitted windows ending by this */
+    void      (*poll)(void *ctx, double max_end);           /* between records: reloads (may be NULL) */
+} hf_shards;
+
+#endif
