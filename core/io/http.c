@@ -278,8 +278,11 @@ int hf_http_request(hf_http *h, const char *method, const char *path, const char
             curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
             char sys[128] = "";
             if (os_errno) snprintf(sys, sizeof sys, " (%s)", strerror((int)os_errno));
-            snprintf(r->error, sizeof r->error, "%s%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc),
-                     sys);
+            /* a TLS server asked in plain HTTP closes without a word */
+            const char *hint = rc == CURLE_GOT_NOTHING && !strncmp(h->urls[h->cur], "http://", 7)
+                             ? " (is it an https:// server?)" : "";
+            snprintf(r->error, sizeof r->error, "%s%s%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc),
+                     sys, hint);
         }
         return -1;
     }

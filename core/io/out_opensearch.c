@@ -370,10 +370,52 @@ static int setup_call(hf_os_out *o, const char *what, const char *method, const 
     return r->status == 429 || r->status >= 500 ? SETUP_AWAY : SETUP_WRONG;
 }
 
-/* Which server answers at the current node (GET /). */
+/* The version of the node in a _nodes/_local answer, and whether it is
+ * Elasticsearch (whose nodes say their build_flavor; OpenSearch's do not).
+ * 0, or -1 when the answer has none. */
+static int nodes_version(hf_os_out *o)
+{
+    cJSON *root = cJSON_ParseWithLength(o->reply.body.data, o->reply.body.len);
+    const cJSON *nodes = root ? cJSON_GetObjectItemCaseSensitive(root, "nodes") : NULL;
+    const cJSON *node = cJSON_IsObject(nodes) ? nodes->child : NULL;
+    const cJSON *num = node ? cJSON_GetObjectItemCaseSensitive(node, "version") : NULL;
+    int rc = -1;
+    if (cJSON_IsString(num)) {
+        snprintf(o->version, sizeof o->version, "%s", num->valuestring);
+        o->elasticsearch = cJSON_GetObjectItemCaseSensitive(node, "build_flavor") != NULL;
+        rc = 0;
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* The versions hostflow can set up: composable templates came with
+ * Elasticsearch 7.8 (OpenSearch has them from its first version). */
+static int check_version(hf_os_out *o, char *err, size_t errlen)
+{
+    int major = atoi(o->version), minor = strchr(o->version, '.') ? atoi(strchr(o->version, '.') + 1) : 0;
+    if (o->elasticsearch && (major < 7 || (major == 7 && minor < 8))) {
+        snprintf(err, errlen, "%s: Elasticsearch %s: hostflow needs 7.8 or newer (composable "
+                 "index templates)", hf_http_node(o->http), o->version);
+        return SETUP_WRONG;
+    }
+    return SETUP_OK;
+}
+
+/* Which server answers at the current node: GET /, or, where that is not
+ * served (404, 405: an Elasticsearch without its rest-root module, a proxy
+ * that lets only some paths through), GET /_nodes/_local. */
 static int setup_identify(hf_os_out *o, char *err, size_t errlen)
 {
     int rc = setup_call(o, "asking which server this is", "GET", "/", NULL, err, errlen);
+    if (rc == SETUP_WRONG && (o->reply.status == 404 || o->reply.status == 405)) {
+        char other[256];
+        if (setup_call(o, "asking which server this is", "GET",
+                       "/_nodes/_local?filter_path=nodes.*.version,nodes.*.build_flavor", NULL,
+                       other, sizeof other) == SETUP_OK && nodes_version(o) == 0)
+            return check_version(o, err, errlen);
+        return rc;                     /* what GET / said */
+    }
     if (rc != SETUP_OK) return rc;
     cJSON *root = cJSON_ParseWithLength(o->reply.body.data, o->reply.body.len);
     const cJSON *v = root ? cJSON_GetObjectItemCaseSensitive(root, "version") : NULL;
@@ -393,13 +435,7 @@ static int setup_identify(hf_os_out *o, char *err, size_t errlen)
     o->elasticsearch = !(cJSON_IsString(dist) && strcmp(dist->valuestring, "opensearch") == 0);
     snprintf(o->version, sizeof o->version, "%s", num->valuestring);
     cJSON_Delete(root);
-    int major = atoi(o->version), minor = strchr(o->version, '.') ? atoi(strchr(o->version, '.') + 1) : 0;
-    if (o->elasticsearch && (major < 7 || (major == 7 && minor < 8))) {
-        snprintf(err, errlen, "%s: Elasticsearch %s: hostflow needs 7.8 or newer (composable "
-                 "index templates)", hf_http_node(o->http), o->version);
-        return SETUP_WRONG;
-    }
-    return SETUP_OK;
+    return check_version(o, err, errlen);
 }
 
 /* The ISM policy: created, or replaced (which needs its sequence number). */
@@ -442,6 +478,9 @@ static int setup_node(hf_os_out *o, char *err, size_t errlen)
         snprintf(what, sizeof what, "installing the retention policy %s (Index Lifecycle Management)",
                  policy);
         rc = setup_call(o, what, "PUT", path, &b, err, errlen);
+        if (rc == SETUP_WRONG && strstr(err, "no handler found"))
+            snprintf(err + strlen(err), errlen - strlen(err), " (the server has no Index Lifecycle "
+                     "Management: leave opensearch.retention unset, or use a distribution with ILM)");
     }
     if (rc == SETUP_OK && o->s.template) {
         b.len = 0;

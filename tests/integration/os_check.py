@@ -12,10 +12,13 @@ with the records of a file run (tests/integration/test_opensearch.sh).
   os_check.py mapping URL INDEX             the field types of INDEX, as "path type" lines
   os_check.py count URL INDICES             the number of documents (after a refresh)
 
-Only the Python standard library; URL may carry user:password@.
+Only the Python standard library; URL may carry user:password@, and
+OS_CHECK_CA names the PEM of the CAs to trust for https://.
 """
 import base64
 import json
+import os
+import ssl
 import sys
 import time
 import urllib.error
@@ -23,7 +26,10 @@ import urllib.parse
 import urllib.request
 
 
-def request(url, method="GET", body=None, ctx=None):
+CTX = ssl.create_default_context(cafile=os.environ["OS_CHECK_CA"]) if os.environ.get("OS_CHECK_CA") else None
+
+
+def request(url, method="GET", body=None, ctx=CTX):
     parts = urllib.parse.urlsplit(url)
     headers = {"Content-Type": "application/json"}
     if parts.username:

@@ -226,6 +226,7 @@ OUT7=(-s opensearch.index=outage-%{type}-%Y.%m.%d -s opensearch.template_name=ou
 feed=$!
 sleep 4
 "$SERVER" stop --keep-data --kill 2>/dev/null
+check "the server is down (SIGKILL)" sh -c "! curl -s -m 2 -o /dev/null '$URL/'"
 killed=$SECONDS
 sleep 20
 check "the writer is still running while the server is down" kill -0 $feed
@@ -275,6 +276,7 @@ sleep 1
 hf_pid=$(pgrep -n -f "run -c $WORK/run.lua -i -")
 sleep 4
 "$SERVER" stop --keep-data --kill 2>/dev/null
+check "the server is down (SIGKILL)" sh -c "! curl -s -m 2 -o /dev/null '$URL/'"
 rss_max=0
 for _ in $(seq 20); do
     rss=$(awk '/^VmRSS/ {print $2}' "/proc/$hf_pid/status" 2>/dev/null)

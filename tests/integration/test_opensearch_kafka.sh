@@ -31,21 +31,21 @@ for t in flows:4 flows2:4 flows3:4 os-dlq:1; do
     "$BROKER" topic "${t%%:*}" "${t##*:}" >/dev/null || exit 1
 done
 
-"$FLOWGEN" --seed 9 --flows 60000 --hosts 800 --rate 100 --late 0 --malformed 0 >"$WORK/flows.ndjson"
-"$HOSTFLOW" run -q -i "$WORK/flows.ndjson" -o "$WORK/file.ndjson"
-nrecs=$(wc -l <"$WORK/file.ndjson")
-lines=$(wc -l <"$WORK/flows.ndjson")
-half=$((lines / 2))
-produce() {  # produce TOPIC FIRST_LINE LAST_LINE, keyed by line number
-    sed -n "$2,$3p" "$WORK/flows.ndjson" | awk -v n="$2" '{print (n + NR) % 97 "\t" $0}' \
-        | kcat -P -b "$KAFKA_BROKERS" -t "$1" -K '\t' -l /dev/stdin
-}
 conf() {  # conf PREFIX: a configuration writing to PREFIX-<type>-<day>
     cat >"$WORK/$1.lua" <<EOF
 return { opensearch = { replicas = 0, index = "$1-%{type}-%Y.%m.%d", template_name = "$1",
                         batch_size = "1MiB", retry_backoff_max = "2s", close_timeout = "120s" } }
 EOF
     echo "$WORK/$1.lua"
+}
+"$FLOWGEN" --seed 9 --flows 60000 --hosts 800 --rate 100 --late 0 --malformed 0 >"$WORK/flows.ndjson"
+"$HOSTFLOW" run -q -c "$(conf file)" -i "$WORK/flows.ndjson" -o "$WORK/file.ndjson"
+nrecs=$(wc -l <"$WORK/file.ndjson")
+lines=$(wc -l <"$WORK/flows.ndjson")
+half=$((lines / 2))
+produce() {  # produce TOPIC FIRST_LINE LAST_LINE, keyed by line number
+    sed -n "$2,$3p" "$WORK/flows.ndjson" | awk -v n="$2" '{print (n + NR) % 97 "\t" $0}' \
+        | kcat -P -b "$KAFKA_BROKERS" -t "$1" -K '\t' -l /dev/stdin
 }
 same_as_file() {  # same_as_file PREFIX
     "${OSCHK[@]}" dump "$URL" "$1-*" "$WORK/$1.dump" >/dev/null &&
@@ -95,6 +95,7 @@ for _ in $(seq 100); do
     sleep 0.3
 done
 "$SERVER" stop --keep-data --kill 2>/dev/null
+check "the server is down (SIGKILL)" sh -c "! curl -s -m 2 -o /dev/null '$URL/'"
 produce flows3 $((half + 1)) "$lines"
 sleep 8                                   # hostflow reads on, records wait, nothing is committed past them
 check "hostflow keeps running while OpenSearch is down" kill -0 $pid

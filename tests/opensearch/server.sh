@@ -8,6 +8,16 @@
 # OpenSearch version: 2.19.6 (the newest 2.x that runs on Java 17; 3.x needs
 # Java 21; override with OPENSEARCH_VERSION=...).
 #
+# OPENSEARCH_DIST=elasticsearch runs Elasticsearch instead, from its test
+# distribution on Maven Central (org.elasticsearch.distribution.integ-test-
+# zip:elasticsearch, 8.19.21): the server with x-pack security (no ILM, no
+# GET / either: that handler is in a module it leaves out).  Security is on:
+# a file-realm user (OPENSEARCH_AUTH_USER / OPENSEARCH_AUTH_PASSWORD, a
+# superuser, made with bin/elasticsearch-users), and with OPENSEARCH_TLS=1
+# HTTPS with a certificate for "localhost" only (DNS:localhost, not
+# 127.0.0.1) signed by a CA made here with openssl (its PEM is printed as
+# OPENSEARCH_CA).  It starts in 20-50 s on this machine.
+#
 # What the distribution needs, and how this script gives it:
 #   - no JDK inside: OPENSEARCH_JAVA_HOME is the system's Java (17+), found
 #     from `java` on the PATH;
@@ -41,9 +51,12 @@
 #   logs [N]                   the last N (100) lines of the server's log
 #
 # The env printed on stdout (everything else goes to stderr):
-#   OPENSEARCH_URL=http://127.0.0.1:19200
+#   OPENSEARCH_URL=http://127.0.0.1:19200     (https://localhost:PORT with TLS)
 #   OPENSEARCH_STATE_DIR=/tmp/...
 #   OPENSEARCH_VERSION=2.19.6
+#   OPENSEARCH_DIST=opensearch
+# and for Elasticsearch OPENSEARCH_AUTH_USER, OPENSEARCH_AUTH_PASSWORD and,
+# with TLS, OPENSEARCH_CA.
 # A test uses it so:
 #   export OPENSEARCH_STATE_DIR=$WORK/os OPENSEARCH_OWNER_PID=$$
 #   trap 'tests/opensearch/server.sh stop' EXIT
@@ -51,9 +64,13 @@
 #   curl -s "$OPENSEARCH_URL/_cat/indices"
 #
 # Environment:
-#   OPENSEARCH_VERSION        2.19.6
+#   OPENSEARCH_DIST           opensearch (or elasticsearch)
+#   OPENSEARCH_VERSION        2.19.6 (8.19.21 for elasticsearch)
+#   OPENSEARCH_AUTH_USER, OPENSEARCH_AUTH_PASSWORD
+#                             Elasticsearch's user (hostflow, hostflow-secret)
+#   OPENSEARCH_TLS            1: Elasticsearch over HTTPS (0)
 #   HOSTFLOW_CACHE            cache root ($HOME/.cache/hostflow); the distribution is
-#                             unpacked into $HOSTFLOW_CACHE/opensearch-VERSION/dist
+#                             unpacked into $HOSTFLOW_CACHE/DIST-VERSION/dist
 #   OPENSEARCH_STATE_DIR      pid, ports and the link to the run directory
 #                             (${TMPDIR:-/tmp}/hostflow-opensearch-UID); give each
 #                             concurrent server its own, e.g. $(mktemp -d)
@@ -65,14 +82,25 @@
 #   OPENSEARCH_OWNER_PID      if set, the server is stopped and its data removed
 #                             once that process is gone
 #
-# Needs: java 17+, mvn (first fetch only), unzip, curl; as root: useradd, setpriv.
+# Needs: java 17+, mvn (first fetch only), unzip, curl; as root: useradd,
+# setpriv; for Elasticsearch with TLS, openssl.
 
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-VERSION=${OPENSEARCH_VERSION:-2.19.6}
+DIST_NAME=${OPENSEARCH_DIST:-opensearch}
+case $DIST_NAME in
+    opensearch) VERSION=${OPENSEARCH_VERSION:-2.19.6} PRETTY=OpenSearch
+                GROUP=org.opensearch.distribution.integ-test-zip ;;
+    elasticsearch) VERSION=${OPENSEARCH_VERSION:-8.19.21} PRETTY=Elasticsearch
+                GROUP=org.elasticsearch.distribution.integ-test-zip ;;
+    *) echo "server.sh: error: OPENSEARCH_DIST is opensearch or elasticsearch, not '$DIST_NAME'" >&2; exit 1 ;;
+esac
+AUTH_USER=${OPENSEARCH_AUTH_USER:-hostflow}
+AUTH_PASSWORD=${OPENSEARCH_AUTH_PASSWORD:-hostflow-secret}
+TLS=${OPENSEARCH_TLS:-0}
 CACHE=${HOSTFLOW_CACHE:-${HOME:-/tmp}/.cache/hostflow}
-ODIR=$CACHE/opensearch-$VERSION
+ODIR=$CACHE/$DIST_NAME-$VERSION
 DIST=$ODIR/dist
 STATE=${OPENSEARCH_STATE_DIR:-${TMPDIR:-/tmp}/hostflow-opensearch-$(id -u)}
 case $STATE in /*) ;; *) STATE=$PWD/$STATE ;; esac
@@ -92,7 +120,7 @@ find_java() {
     j=$(readlink -f "$(command -v java)")
     JAVA_HOME_FOUND=${OPENSEARCH_JAVA_HOME:-${j%/bin/java}}
     v=$("$JAVA_HOME_FOUND/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)
-    [ -n "$v" ] && [ "$v" -ge 17 ] || die "OpenSearch $VERSION needs Java 17 or newer, found ${v:-none}"
+    [ -n "$v" ] && [ "$v" -ge 17 ] || die "$PRETTY $VERSION needs Java 17 or newer, found ${v:-none}"
 }
 
 # ---------------------------------------------------------------- fetch
@@ -101,27 +129,28 @@ fetch() {
     [ -f "$ODIR/.complete" ] && return 0
     need mvn "needed once to fetch the OpenSearch distribution"; need unzip
     mkdir -p "$CACHE"
-    exec 8>"$CACHE/.opensearch-$VERSION.lock"
+    exec 8>"$CACHE/.$DIST_NAME-$VERSION.lock"
     flock 8                      # one fetch at a time per version
     if [ -f "$ODIR/.complete" ]; then exec 8>&-; return 0; fi
     local tmp t0=$SECONDS
-    tmp=$(mktemp -d "$CACHE/.opensearch-$VERSION.XXXXXX")
-    say "fetching OpenSearch $VERSION (integ-test-zip) with Maven into $ODIR (once)"
-    if ! mvn -B -q -f "$HERE/pom.xml" -Dopensearch.version="$VERSION" \
-            dependency:copy-dependencies -DoutputDirectory="$tmp/zip" >"$tmp/mvn.log" 2>&1; then
+    tmp=$(mktemp -d "$CACHE/.$DIST_NAME-$VERSION.XXXXXX")
+    say "fetching $PRETTY $VERSION (integ-test-zip) with Maven into $ODIR (once)"
+    if ! mvn -B -q -f "$HERE/pom.xml" -Ddist.group="$GROUP" -Ddist.artifact="$DIST_NAME" \
+            -Ddist.version="$VERSION" dependency:copy-dependencies -DoutputDirectory="$tmp/zip" \
+            >"$tmp/mvn.log" 2>&1; then
         tail -n 40 "$tmp/mvn.log" >&2
         rm -rf "$tmp"
-        die "mvn could not fetch org.opensearch.distribution.integ-test-zip:opensearch:$VERSION"
+        die "mvn could not fetch $GROUP:$DIST_NAME:$VERSION"
     fi
-    unzip -q "$tmp/zip/opensearch-$VERSION.zip" -d "$tmp/unpacked" || { rm -rf "$tmp"; die "unzip failed"; }
-    mv "$tmp/unpacked/opensearch-$VERSION" "$tmp/dist"
+    unzip -q "$tmp/zip/$DIST_NAME-$VERSION.zip" -d "$tmp/unpacked" || { rm -rf "$tmp"; die "unzip failed"; }
+    mv "$tmp/unpacked/$DIST_NAME-$VERSION" "$tmp/dist"
     rm -rf "$tmp/zip" "$tmp/unpacked" "$tmp/mvn.log"
     chmod -R a+rX "$tmp"
     rm -rf "$ODIR"
     mv "$tmp" "$ODIR"
     touch "$ODIR/.complete"
     exec 8>&-
-    say "fetched OpenSearch $VERSION ($(du -sh "$DIST" | cut -f1)) in $((SECONDS - t0)) s"
+    say "fetched $PRETTY $VERSION ($(du -sh "$DIST" | cut -f1)) in $((SECONDS - t0)) s"
 }
 
 # ---------------------------------------------------------------- process state
@@ -131,28 +160,41 @@ pid_of() { # the server's pid if it runs, else nothing
     [ -f "$STATE/server.pid" ] || return 1
     pid=$(cat "$STATE/server.pid")
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-    # guard against a recycled pid: it must be an OpenSearch on our config
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -F "$(run_dir)/config" >/dev/null || return 1
+    # guard against a recycled pid: it must be a JVM of our run directory
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -F "$(run_dir)/" >/dev/null || return 1
     echo "$pid"
 }
 
 run_dir() { readlink "$STATE/run" 2>/dev/null || echo "$STATE/run"; }
 
-load_env() { # sets PORT, TPORT from the state dir
+load_env() { # sets PORT, TPORT (and the distribution, TLS) from the state dir
     [ -f "$STATE/ports" ] || return 1
     # shellcheck disable=SC1091
     . "$STATE/ports"
 }
 
+base_url() {
+    if [ "$TLS" = 1 ]; then echo "https://localhost:$PORT"; else echo "http://127.0.0.1:$PORT"; fi
+}
+
 print_env() {
-    echo "OPENSEARCH_URL=http://127.0.0.1:$PORT"
+    echo "OPENSEARCH_URL=$(base_url)"
     echo "OPENSEARCH_STATE_DIR=$STATE"
     echo "OPENSEARCH_VERSION=$VERSION"
+    echo "OPENSEARCH_DIST=$DIST_NAME"
+    if [ "$DIST_NAME" = elasticsearch ]; then
+        echo "OPENSEARCH_AUTH_USER=$AUTH_USER"
+        echo "OPENSEARCH_AUTH_PASSWORD=$AUTH_PASSWORD"
+    fi
+    if [ "$TLS" = 1 ]; then echo "OPENSEARCH_CA=$(run_dir)/config/certs/ca.pem"; fi
 }
 
 answers() { # the cluster is at least yellow
     port_free "$PORT" && return 1
-    curl -s -m 3 "http://127.0.0.1:$PORT/_cluster/health?wait_for_status=yellow&timeout=2s" 2>/dev/null \
+    local auth=()
+    [ "$DIST_NAME" = elasticsearch ] && auth=(-u "$AUTH_USER:$AUTH_PASSWORD")
+    [ "$TLS" = 1 ] && auth+=(--cacert "$(run_dir)/config/certs/ca.pem")
+    curl -s -m 3 "${auth[@]}" "$(base_url)/_cluster/health?wait_for_status=yellow&timeout=2s" 2>/dev/null \
         | grep -E '"status":"(green|yellow)"' >/dev/null
 }
 
@@ -211,13 +253,21 @@ make_run_dir() {
     fi
     cp -al "$DIST" "$run/dist" 2>/dev/null || { rm -rf "$run/dist"; cp -a "$DIST" "$run/dist"; }
     mkdir -p "$run/config" "$run/data" "$run/logs" "$run/tmp"
-    cp "$DIST/config/log4j2.properties" "$run/config/"
-    # the distribution's jvm.options with our heap, without GC logs or heap dumps
-    grep -vE '^(-Xm[sx]|.*-Xlog:gc|.*HeapDumpOnOutOfMemoryError|.*HeapDumpPath|.*ErrorFile)' \
-        "$DIST/config/jvm.options" >"$run/config/jvm.options"
-    printf '%s\n' "-Xms$HEAP" "-Xmx$HEAP" "-XX:ErrorFile=$run/logs/hs_err_pid%p.log" \
-        >>"$run/config/jvm.options"
-    cat >"$run/config/opensearch.yml" <<EOF
+    local yml=$run/config/$DIST_NAME.yml
+    if [ "$DIST_NAME" = elasticsearch ]; then
+        cp -r "$DIST/config/." "$run/config/"
+        sed -i -E '/-Xlog:gc|HeapDumpOnOutOfMemoryError|ErrorFile/d' "$run/config/jvm.options"
+        printf '%s\n' "-Xms$HEAP" "-Xmx$HEAP" "-XX:ErrorFile=$run/logs/hs_err_pid%p.log" \
+            >"$run/config/jvm.options.d/hostflow.options"
+    else
+        cp "$DIST/config/log4j2.properties" "$run/config/"
+        # the distribution's jvm.options with our heap, without GC logs or heap dumps
+        grep -vE '^(-Xm[sx]|.*-Xlog:gc|.*HeapDumpOnOutOfMemoryError|.*HeapDumpPath|.*ErrorFile)' \
+            "$DIST/config/jvm.options" >"$run/config/jvm.options"
+        printf '%s\n' "-Xms$HEAP" "-Xmx$HEAP" "-XX:ErrorFile=$run/logs/hs_err_pid%p.log" \
+            >>"$run/config/jvm.options"
+    fi
+    cat >"$yml" <<EOF
 cluster.name: hostflow-test
 node.name: node-1
 path.data: $run/data
@@ -229,14 +279,50 @@ discovery.type: single-node
 # a shared machine's disk must not switch the indices to read-only
 cluster.routing.allocation.disk.threshold_enabled: false
 EOF
+    if [ "$DIST_NAME" = elasticsearch ]; then
+        cat >>"$yml" <<EOF
+xpack.security.enabled: true
+xpack.security.transport.ssl.enabled: false
+xpack.security.http.ssl.enabled: $([ "$TLS" = 1 ] && echo true || echo false)
+EOF
+        if [ "$TLS" = 1 ]; then
+            make_certs "$run/config/certs"
+            cat >>"$yml" <<EOF
+xpack.security.http.ssl.key: certs/node.key
+xpack.security.http.ssl.certificate: certs/node.pem
+xpack.security.http.ssl.certificate_authorities: [ "certs/ca.pem" ]
+EOF
+        fi
+    fi
     local kv
     for kv in "$@"; do
-        case $kv in *=*) echo "${kv%%=*}: ${kv#*=}" >>"$run/config/opensearch.yml" ;;
+        case $kv in *=*) echo "${kv%%=*}: ${kv#*=}" >>"$yml" ;;
                      *) die "start: expected KEY=VALUE, got '$kv'" ;; esac
     done
     [ "$(id -u)" = 0 ] && chown -R "$RUN_USER:" "$run/config" "$run/data" "$run/logs" "$run/tmp"
     chmod 755 "$run"
+    if [ "$DIST_NAME" = elasticsearch ]; then   # the file-realm user (a short JVM)
+        (cd "$run/dist" && "${as_user[@]}" env ES_JAVA_HOME="$JAVA_HOME_FOUND" ES_PATH_CONF="$run/config" \
+            ES_TMPDIR="$run/tmp" bin/elasticsearch-users useradd "$AUTH_USER" -p "$AUTH_PASSWORD" -r superuser) \
+            >"$run/logs/users.log" 2>&1 || { cat "$run/logs/users.log" >&2; die "elasticsearch-users failed"; }
+    fi
     return 0
+}
+
+# A CA and a certificate for "localhost" only (not 127.0.0.1: a client that
+# asks for https://127.0.0.1 meets a name that does not match), into dir.
+make_certs() {
+    local d=$1
+    need openssl
+    mkdir -p "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=hostflow test CA" \
+        -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null || die "openssl: the CA"
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$d/node.key" -out "$d/node.csr" \
+        2>/dev/null || die "openssl: the request"
+    printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$d/ext"
+    openssl x509 -req -in "$d/node.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 30 \
+        -extfile "$d/ext" -out "$d/node.pem" 2>/dev/null || die "openssl: the certificate"
+    chmod 644 "$d/ca.pem"
 }
 
 # With OPENSEARCH_OWNER_PID set, a watcher stops (and cleans) the server once
@@ -284,7 +370,7 @@ cmd_start() {
     fetch
     ensure_user
     local resume=0 attempt t0=$SECONDS
-    if [ -d "$(run_dir)/data/nodes" ] && load_env; then
+    if [ -n "$(ls -A "$(run_dir)/data" 2>/dev/null)" ] && load_env; then
         resume=1
         port_free "$PORT" || die "port $PORT of the kept server is in use"
         say "restarting the kept server on 127.0.0.1:$PORT with its data"
@@ -298,27 +384,34 @@ cmd_start() {
         fi
         run=$(run_dir)
         : >"$STATE/stdout.log"
-        # the JVM options as bin/opensearch computes them (one short JVM)
-        local opts cp="$run/dist/lib/*"
-        opts=$(cd "$run" && OPENSEARCH_TMPDIR=$run/tmp "${as_user[@]}" "$JAVA_HOME_FOUND/bin/java" \
-               -Xshare:auto -cp "$cp" org.opensearch.tools.launchers.JvmOptionsParser "$run/config") \
-            || die "the JVM options parser failed"
         # setsid + all fds redirected: the server outlives this script and
         # holds no pipe of its caller (so `$(server.sh start)` returns)
-        # shellcheck disable=SC2086
-        (cd "$run/dist" && OPENSEARCH_PATH_CONF=$run/config OPENSEARCH_TMPDIR=$run/tmp \
-            exec setsid nohup "${as_user[@]}" "$JAVA_HOME_FOUND/bin/java" -Xshare:auto $opts \
-            -Dopensearch.path.home="$run/dist" -Dopensearch.path.conf="$run/config" \
-            -Dopensearch.distribution.type=zip -Dopensearch.bundled_jdk=false \
-            -cp "$cp" org.opensearch.bootstrap.OpenSearch \
-            </dev/null >>"$STATE/stdout.log" 2>&1 8>&- 9>&-) &
+        if [ "$DIST_NAME" = elasticsearch ]; then
+            # its launcher computes the JVM options and runs the server as its child
+            (cd "$run/logs" && exec setsid nohup "${as_user[@]}" env ES_JAVA_HOME="$JAVA_HOME_FOUND" \
+                ES_PATH_CONF="$run/config" ES_TMPDIR="$run/tmp" "$run/dist/bin/elasticsearch" \
+                </dev/null >>"$STATE/stdout.log" 2>&1 8>&- 9>&-) &
+        else
+            # the JVM options as bin/opensearch computes them (one short JVM)
+            local opts cp="$run/dist/lib/*"
+            opts=$(cd "$run" && OPENSEARCH_TMPDIR=$run/tmp "${as_user[@]}" "$JAVA_HOME_FOUND/bin/java" \
+                   -Xshare:auto -cp "$cp" org.opensearch.tools.launchers.JvmOptionsParser "$run/config") \
+                || die "the JVM options parser failed"
+            # shellcheck disable=SC2086
+            (cd "$run/dist" && OPENSEARCH_PATH_CONF=$run/config OPENSEARCH_TMPDIR=$run/tmp \
+                exec setsid nohup "${as_user[@]}" "$JAVA_HOME_FOUND/bin/java" -Xshare:auto $opts \
+                -Dopensearch.path.home="$run/dist" -Dopensearch.path.conf="$run/config" \
+                -Dopensearch.distribution.type=zip -Dopensearch.bundled_jdk=false \
+                -cp "$cp" org.opensearch.bootstrap.OpenSearch \
+                </dev/null >>"$STATE/stdout.log" 2>&1 8>&- 9>&-) &
+        fi
         pid=$!
         echo "$pid" >"$STATE/server.pid"
         local deadline=$((SECONDS + START_TIMEOUT))
         while [ "$SECONDS" -lt "$deadline" ]; do
             if ! kill -0 "$pid" 2>/dev/null; then break; fi
             if answers; then
-                say "OpenSearch $VERSION up at 127.0.0.1:$PORT in $((SECONDS - t0)) s (pid $pid, state $STATE)"
+                say "$PRETTY $VERSION up at $(base_url) in $((SECONDS - t0)) s (pid $pid, state $STATE)"
                 start_watcher
                 print_env
                 return 0
@@ -356,6 +449,11 @@ cmd_stop() {
     [ -d "$STATE" ] || return 0
     lock_state
     if pid=$(pid_of); then
+        # Elasticsearch's pid is its launcher's; the server is its child
+        local kids
+        kids=$(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ' || true)
+        # shellcheck disable=SC2086
+        [ "$sig" = KILL ] && [ -n "$kids" ] && kill -KILL $kids 2>/dev/null
         kill -"$sig" "$pid" 2>/dev/null || true
         local deadline=$((SECONDS + STOP_TIMEOUT))
         while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
@@ -383,7 +481,7 @@ cmd_status() {
         print_env
         return 0
     fi
-    if [ -d "$(run_dir)/data/nodes" ] && ! pid_of >/dev/null; then
+    if [ -n "$(ls -A "$(run_dir)/data" 2>/dev/null)" ] && ! pid_of >/dev/null; then
         say "stopped, data kept in $(run_dir)/data (start resumes it)"
     else
         say "not running"
