@@ -227,7 +227,6 @@ feed=$!
 sleep 4
 "$SERVER" stop --keep-data --kill 2>/dev/null
 check "the server is down (SIGKILL)" sh -c "! curl -s -m 2 -o /dev/null '$URL/'"
-killed=$SECONDS
 sleep 20
 check "the writer is still running while the server is down" kill -0 $feed
 "$SERVER" start >/dev/null 2>"$WORK/restart.err" || cat "$WORK/restart.err"
