@@ -35,10 +35,14 @@ return {
   -- The counters as JSON at exit (also --stats FILE).
   -- stats = "/var/lib/hostflow/counters.json",
 
-  -- The Lua analyses: every *.lua file in dir (a relative dir is taken from
-  -- this file's directory), unless enable lists names; disable leaves some out.
+  -- The Lua analyses: every *.lua file in dir, unless enable lists names;
+  -- disable leaves some out.  Not set, dir is the analyses that come with
+  -- hostflow (analyses/ of the source tree, or of the installation:
+  -- /usr/local/share/hostflow/analyses after make install, /usr/share/...
+  -- from the Debian package).  A relative dir is taken from this file's
+  -- directory.
   analyses = {
-    dir = "../analyses",
+    -- dir = "/srv/hostflow/analyses",
     -- enable = { "total", "peer_number" },
     disable = {},
     -- The order of the analyses' fields in a record; the others follow by name.

@@ -10,6 +10,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
       libluajit-5.1-dev luajit libcjson-dev zlib1g-dev
       librdkafka-dev libcurl4-openssl-dev kcat
       lua-busted lua-check sqlite3 python3 valgrind
+      man-db groff-base mandoc dpkg-dev debhelper systemd systemd-container
       openjdk-17-jre-headless maven unzip curl openssl"
 missing=""
 for p in $PKGS; do

@@ -15,6 +15,9 @@ int hf_log_level = HF_LOG_INFO;
 
 static const char *level_names[] = {"error", "warning", "info", "debug"};
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char status[512];         /* the status line shown on the terminal, "" for none */
+
+#define ERASE_LINE "\r\033[K"
 
 /* One line: the prefix, the message whole (a server's error text can be
  * long and must not be cut: lines longer than the stack buffer are built in
@@ -40,10 +43,27 @@ static void vlog(int level, const char *suffix, const char *fmt, va_list ap)
     size_t len = (size_t)n + (size_t)m;
     len += (size_t)snprintf(line + len, cap - len, "%s\n", suffix);
     pthread_mutex_lock(&log_lock);
+    if (status[0]) fputs(ERASE_LINE, stderr);
     fwrite(line, 1, len, stderr);
+    if (status[0]) fputs(status, stderr);
     fflush(stderr);
     pthread_mutex_unlock(&log_lock);
     if (line != stack) hf_free(line);
+}
+
+void hf_log_status(const char *text)
+{
+    pthread_mutex_lock(&log_lock);
+    if (text) {
+        snprintf(status, sizeof status, "%s", text);
+        fputs(ERASE_LINE, stderr);
+        fputs(status, stderr);
+    } else if (status[0]) {
+        fputc('\n', stderr);
+        status[0] = '\0';
+    }
+    fflush(stderr);
+    pthread_mutex_unlock(&log_lock);
 }
 
 void hf_log(int level, const char *fmt, ...)

@@ -80,6 +80,12 @@ static int file_read(void *arg)
     return HF_IN_MORE;
 }
 
+static void file_progress(void *arg, uint64_t *done, uint64_t *total)
+{
+    in_file *f = arg;
+    hf_input_progress(f->in, done, total);
+}
+
 static void file_close(void *arg)
 {
     in_file *f = arg;
@@ -93,5 +99,6 @@ const hf_input_ops hf_in_file = {
     .usage = "FILE | -            NDJSON or JSON arrays of flows, plain or gzip (- is standard input)",
     .open = file_open,
     .read = file_read,
+    .progress = file_progress,
     .close = file_close,
 };

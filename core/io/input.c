@@ -36,6 +36,8 @@ struct hf_input {
     uint64_t lineno;
     int      eof;
     int      may_wait;   /* not a regular file: a read can wait for data */
+    uint64_t consumed;   /* bytes read from fd (--progress) */
+    uint64_t size;       /* a regular file's size, else 0 */
     int      skipping;   /* hf_input_lines: the line begun is too long, skip it first */
     void   (*on_wait)(void *ctx);
     void    *on_wait_ctx;
@@ -58,6 +60,7 @@ hf_input *hf_input_open(const char *path, size_t max_line, char *err, size_t err
     in->buf = hf_malloc(in->cap);
     struct stat st;
     in->may_wait = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode);
+    in->size = in->may_wait ? 0 : (uint64_t)st.st_size;
     return in;
 }
 
@@ -77,6 +80,7 @@ static long read_some(hf_input *in, void *dst, size_t cap)
     ssize_t n = read(in->fd, dst, cap);
     if (n < 0) snprintf(in->error, sizeof in->error, "%s",
                         errno == EINTR ? "interrupted" : strerror(errno));
+    else in->consumed += (uint64_t)n;
     return (long)n;
 }
 
@@ -262,6 +266,12 @@ long hf_input_lines(hf_input *in, char *dst, size_t cap)
         }
         if (n == cap) return skip_line(in) < 0 ? HF_INPUT_ERROR : HF_INPUT_TOO_LONG;
     }
+}
+
+void hf_input_progress(const hf_input *in, uint64_t *done, uint64_t *total)
+{
+    *done = in->consumed;
+    *total = in->size;
 }
 
 uint64_t hf_input_lineno(const hf_input *in)
