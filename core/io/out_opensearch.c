@@ -139,12 +139,6 @@ static void deadline_ts(int64_t mono_deadline, struct timespec *ts)
     ts->tv_nsec = (long)(mono_deadline % 1000) * 1000000;
 }
 
-static const char *type_name(int type)
-{
-    static const char *const names[] = {"host_stats", "host_alert", "host_profile"};
-    return type >= 0 && type < 3 ? names[type] : "unknown";
-}
-
 /* A wait of about backoff_ms * 2^level, at most backoff_max_ms, with equal
  * jitter (half fixed, half random) so that retries of many records, or of
  * several hostflow instances, spread out. */
@@ -930,7 +924,7 @@ static int os_write(void *out, const hf_records *batch)
     for (size_t i = 0; i < batch->n; i++) {
         const hf_record *r = &batch->recs[i];
         char index[512];
-        size_t ilen = hf_bulk_index_name(o->s.index, type_name(r->type), r->time_ms, index,
+        size_t ilen = hf_bulk_index_name(o->s.index, hf_record_type_name(r->type), r->time_ms, index,
                                          sizeof index);
         hf_bulk_item *it = hf_bulk_item_new(index, ilen, batch->text + r->key_off, r->key_len,
                                             batch->text + r->off, r->len, r->type, 0);
