@@ -11,8 +11,8 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
       librdkafka-dev libcurl4-openssl-dev kcat libmicrohttpd-dev
       lua-busted lua-check sqlite3 python3 valgrind tzdata
       man-db groff-base mandoc dpkg-dev debhelper systemd systemd-container
-      openjdk-17-jre-headless maven
-      chromium nodejs tmux wrk curl"
+      openjdk-17-jre-headless maven unzip curl openssl
+      chromium nodejs tmux wrk"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -143,6 +143,9 @@ void hf_report_text(const hf_run_view *v, FILE *f)
         for (int k = 0; k < c.nlost; k++)
             OUT(", %llu lost (%s)", (unsigned long long)c.lost[k].n, c.lost[k].reason);
         if (strcmp(c.state, "ok")) OUT(" [%s]", c.state);
+        for (int k = 0; k < c.nfigures; k++)   /* the output's own measures */
+            OUT(c.figures[k].value == (double)(long long)c.figures[k].value ? "%s%s %.0f" : "%s%s %.1f",
+                k ? ", " : "; ", c.figures[k].name, c.figures[k].value);
         OUT("\n");
     }
 #undef OUT
@@ -253,6 +256,12 @@ int hf_report_json(const hf_run_view *v, const char *path)
         }
         hf_buf_puts(&b, "},\"state\":");
         hf_buf_put_string(&b, c.state, strlen(c.state));
+        for (int k = 0; k < c.nfigures; k++) {
+            hf_buf_putc(&b, ',');
+            hf_buf_put_string(&b, c.figures[k].name, strlen(c.figures[k].name));
+            hf_buf_putc(&b, ':');
+            hf_buf_put_number(&b, c.figures[k].value);
+        }
         hf_buf_putc(&b, '}');
     }
     hf_buf_puts(&b, "],\"seconds\":");

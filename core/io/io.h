@@ -47,6 +47,7 @@ enum {
 };
 
 #define HF_OUT_REASONS 8
+#define HF_OUT_FIGURES 8
 
 typedef struct hf_output_counters {
     uint64_t written;         /* records acknowledged */
@@ -56,6 +57,9 @@ typedef struct hf_output_counters {
     int      nlost;
     struct { const char *reason; uint64_t n; } lost[HF_OUT_REASONS]; /* records lost, by reason */
     const char *state;        /* "ok", "down" (retrying), "failed" */
+    int      nfigures;
+    struct { const char *name; double value; } figures[HF_OUT_FIGURES]; /* the output's own
+                                 measures, for --stats: "bulk_requests", "bulk_latency_ms_p99", ... */
 } hf_output_counters;
 
 /* ------------------------------------------------------------------------
