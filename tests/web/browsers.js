@@ -1,7 +1,7 @@
-// browsers.js -- browser engines behind one small page interface,
+// browsers.js -- the three browser engines behind one small page interface,
 // so that tests/web/e2e.js is one scenario whatever drives the browser.
 //
-//   const b = await open(engine)             engine: chromium | firefox
+//   const b = await open(engine)             engine: chromium | firefox | webkit
 //   b.page.goto(url)                         load a page (waits for its load event)
 //   b.page.evaluate(fn, arg)                 fn(arg) in the page; its JSON value
 //   b.page.waitFor(fn, arg, ms)              until fn(arg) in the page is truthy
@@ -22,15 +22,27 @@
 //   firefox   /usr/bin/firefox-esr, headless, puppeteer-core over WebDriver BiDi
 //             (stock Firefox speaks it; no patched build), with the preferences
 //             below that stop its background requests
+//   webkit    /usr/bin/WebKitWebDriver (webkit2gtk-driver), classic W3C WebDriver
+//             over plain HTTP, its MiniBrowser in automation mode under Xvfb (it
+//             has no headless mode of its own)
 //
 // The sentinel: every engine is told to use an HTTP proxy on 127.0.0.1 that
 // forwards requests for loopback addresses and refuses, and records, any
-// other (a CONNECT, an absolute URL, or a connection that is not HTTP at all).
-// Chromium and Firefox never send loopback through a proxy.
+// other (a CONNECT, an absolute URL, or a connection that is not HTTP at all:
+// WebKit speaks TLS to its sslProxy).  Chromium and Firefox never send
+// loopback through a proxy; WebKit does, which is why the sentinel forwards.
 // So whatever the page or the browser tries to reach outside the machine is
 // seen, and nothing of it leaves.
 //
+// What an engine cannot do, and what stands in for it:
+//   webkit  classic WebDriver has no event for a script error or a request
+//           (WebKitWebDriver 2.50 refuses webSocketUrl, so no BiDi either):
+//           errors() is what window "error" and "unhandledrejection" listeners
+//           catch, armed after each load (an error while the page's scripts
+//           load is missed: the scenario checks that they all ran);
+//           requests() is the sentinel's log of what it forwarded.
 "use strict";
+const { spawn } = require("child_process");
 const fs = require("fs");
 const http = require("http");
 const net = require("net");
@@ -38,6 +50,7 @@ const os = require("os");
 const path = require("path");
 
 const VIEWPORT = { width: 1280, height: 900 };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /* ------------------------------------------------------------ sentinel */
 
@@ -212,12 +225,140 @@ async function firefox(sen) {
   };
 }
 
+/* -------------------------------------------------------------- webkit */
+
+const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";   // the W3C element reference's key
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+// Xvfb on the first free display (-displayfd writes its number).
+function startXvfb() {
+  const x = spawn("Xvfb", ["-displayfd", "3", "-screen", "0", "1600x1200x24", "-nolisten", "tcp"],
+                  { stdio: ["ignore", "ignore", "pipe", "pipe"] });
+  let err = "", out = "";
+  x.stderr.on("data", (d) => { err += d; });
+  return new Promise((resolve, reject) => {
+    x.on("exit", (code) => reject(new Error("Xvfb exited (" + code + "): " + err.slice(-400))));
+    x.stdio[3].on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) resolve({ proc: x, display: ":" + out.trim() });
+    });
+  });
+}
+
+// The page's uncaught errors, kept in the page (classic WebDriver reports none).
+const ARM_ERRORS = function () {
+  if (window.__hfErrors) return;
+  window.__hfErrors = [];
+  window.addEventListener("error", function (e) {
+    window.__hfErrors.push(e.message || (e.target && e.target.src ? "failed to load " + e.target.src : "error"));
+  }, true);
+  window.addEventListener("unhandledrejection", function (e) {
+    window.__hfErrors.push("unhandled rejection: " + (e.reason && e.reason.message || e.reason));
+  });
+};
+
+async function webkit(sen) {
+  const xvfb = await startXvfb();
+  const port = await freePort();
+  let drvErr = "";
+  // the POSIX locale, as on a server: WebKitGTK then calls its language "C",
+  // which Intl refuses (contrib/web/locale.js); pinned so that every run sees it
+  const env = Object.assign({}, process.env, { DISPLAY: xvfb.display, NO_AT_BRIDGE: "1", LANG: "C.UTF-8" });
+  delete env.LC_ALL; delete env.LC_MESSAGES; delete env.LANGUAGE;
+  const driver = spawn("/usr/bin/WebKitWebDriver", ["--port=" + port], { env, stdio: ["ignore", "ignore", "pipe"] });
+  driver.stderr.on("data", (d) => { drvErr = (drvErr + d).slice(-2000); });
+  const stop = () => { try { driver.kill("SIGTERM"); } catch (e) { /* gone */ } try { xvfb.proc.kill("SIGTERM"); } catch (e) { /* gone */ } };
+
+  async function wd(method, p, body) {
+    const r = await fetch("http://127.0.0.1:" + port + p, {
+      method, headers: { "content-type": "application/json; charset=utf-8" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const j = await r.json();
+    if (j.value && j.value.error) throw new Error("WebDriver " + p + ": " + j.value.error + ": " + j.value.message);
+    return j.value;
+  }
+  try {
+    for (let i = 0; ; i++) {
+      try { if ((await wd("GET", "/status")).ready) break; } catch (e) { if (i > 100) throw new Error("WebKitWebDriver does not answer: " + drvErr); }
+      await sleep(100);
+    }
+  } catch (e) { stop(); throw e; }
+  let S;
+  try {
+    const s = await wd("POST", "/session", { capabilities: { alwaysMatch: {
+      "webkitgtk:browserOptions": { args: ["--automation"] },     // the driver's own MiniBrowser
+      proxy: { proxyType: "manual", httpProxy: "127.0.0.1:" + sen.port, sslProxy: "127.0.0.1:" + sen.port },
+      timeouts: { script: 30000, pageLoad: 30000, implicit: 0 },
+    } } });
+    S = "/session/" + s.sessionId;
+  } catch (e) { stop(); throw e; }
+
+  const errors = [];
+  const exec = (fn, arg) => wd("POST", S + "/execute/sync",
+    { script: "return (" + fn + ").apply(null, arguments)", args: arg === undefined ? [] : [arg] });
+  const harvest = async () => {
+    try {
+      const e = await exec(function () { var e = window.__hfErrors || []; window.__hfErrors = []; return e; });
+      errors.push(...e);
+    } catch (e) { /* no page yet */ }
+  };
+  const find = async (sel) => (await wd("POST", S + "/element", { using: "css selector", value: sel }))[ELEMENT];
+
+  // the viewport at VIEWPORT: the window is bigger by MiniBrowser's own frame
+  await wd("POST", S + "/window/rect", VIEWPORT);
+  const inner = await exec(function () { return [innerWidth, innerHeight]; });
+  await wd("POST", S + "/window/rect", { width: 2 * VIEWPORT.width - inner[0], height: 2 * VIEWPORT.height - inner[1] });
+
+  const page = {
+    goto: async (url) => { await harvest(); await wd("POST", S + "/url", { url }); await exec(ARM_ERRORS); },
+    evaluate: exec,
+    waitFor: async (fn, arg, ms) => {
+      const t0 = Date.now();
+      for (;;) {
+        const v = await exec(fn, arg);
+        if (v) return v;
+        if (Date.now() - t0 > (ms || 30000)) throw new Error("timed out waiting for " + String(fn).slice(0, 160));
+        await sleep(100);
+      }
+    },
+    text: (sel) => exec(function (s) { var e = document.querySelector(s); return e ? e.textContent : null; }, sel),
+    hover: async (sel) => {
+      const el = await find(sel);
+      await wd("POST", S + "/actions", { actions: [{ type: "pointer", id: "mouse", parameters: { pointerType: "mouse" },
+        actions: [{ type: "pointerMove", duration: 0, origin: { [ELEMENT]: el }, x: 0, y: 0 }] }] });
+    },
+    click: async (sel) => wd("POST", S + "/element/" + (await find(sel)) + "/click", {}),
+    select: async (sel, value) => {
+      const opt = await find(sel + ' option[value="' + value + '"]');
+      await wd("POST", S + "/element/" + opt + "/click", {});
+    },
+    screenshot: async (file) => fs.writeFileSync(file, Buffer.from(await wd("GET", S + "/screenshot"), "base64")),
+  };
+  return {
+    errors: () => errors, requests: () => sen.forwarded.filter((u) => !u.startsWith("CONNECT ")),
+    page,
+    harvest,
+    close: async () => {
+      try { await wd("DELETE", S); } catch (e) { /* already gone */ }
+      stop();
+    },
+  };
+}
+
 /* ---------------------------------------------------------------- open */
 
-const ENGINES = { chromium, firefox };
+const ENGINES = { chromium, firefox, webkit };
 
 async function open(engine) {
-  if (!ENGINES[engine]) throw new Error("unknown engine " + engine + " (chromium, firefox)");
+  if (!ENGINES[engine]) throw new Error("unknown engine " + engine + " (chromium, firefox, webkit)");
   const sen = await sentinel();
   let b;
   try { b = await ENGINES[engine](sen); } catch (e) { await sen.close(); throw e; }

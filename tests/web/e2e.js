@@ -1,9 +1,10 @@
 // e2e.js -- the HTTP view end to end, in a real browser of each engine.
 //
-//   node tests/web/e2e.js ROOT ARTEFACTS_DIR [chromium|firefox]
+//   node tests/web/e2e.js ROOT ARTEFACTS_DIR [chromium|firefox|webkit]
 //
 // One scenario whatever the engine (default chromium): browsers.js drives
-// Debian's Chromium or Firefox ESR behind one small interface.
+// Debian's Chromium, Firefox ESR or WebKitGTK behind one small interface, and
+// says what an engine cannot report and what stands in for it.
 //
 // A live stream into a real run: flowgen's flows are written, in parts, to
 // `hostflow run -j1 -i - --http 127.0.0.1:0 -o RECORDS`, whose stdin stays
