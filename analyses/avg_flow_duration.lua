@@ -3,7 +3,6 @@ local hf = require "hostflow"
 
 return hf.analysis {
   name   = "avg_flow_duration",
-  order  = 20,
   state  = { flows = hf.counter(), duration_ms = hf.sum() },
   update = function(s, flow)
     s.flows = s.flows + 1

@@ -3,7 +3,6 @@ local hf = require "hostflow"
 
 return hf.analysis {
   name   = "dport_count",
-  order  = 30,
   state  = { ports = hf.distinct() },
   update = function(s, flow) s.ports:add(flow.dport) end,
   result = function(s) return s.ports:count() end,

@@ -3,7 +3,6 @@ local hf = require "hostflow"
 
 return hf.analysis {
   name   = "peer_number",
-  order  = 40,
   state  = { peers = hf.distinct() },
   update = function(s, flow) s.peers:add(flow.dst) end,
   result = function(s) return s.peers:count() end,

@@ -13,7 +13,6 @@ local function flag(flags, n) return band(rshift(flags, n), 1) end
 
 return hf.analysis {
   name   = "tcp_flags",
-  order  = 50,
   state  = { tcp = hf.counter { bits = 32 },
              FIN = hf.counter { bits = 32 }, SYN = hf.counter { bits = 32 },
              RST = hf.counter { bits = 32 }, PSH = hf.counter { bits = 32 },

@@ -4,7 +4,6 @@ local hf = require "hostflow"
 
 return hf.analysis {
   name    = "total",
-  order   = 10,
   state   = { flow = hf.counter(), packets = hf.sum(), bytes = hf.sum() },
   keys    = { "flow", "packets", "bytes" },
   update  = function(s, flow)

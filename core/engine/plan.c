@@ -102,6 +102,7 @@ static void plan_free(hf_plan *p)
     hf_free(p->removed);
     hf_free(p->disabled);
     hf_free(p->accepted);
+    hf_free(p->params);
     hf_free(p);
 }
 

@@ -52,6 +52,7 @@ typedef struct hf_plan {
     int            *removed;      /* per worker: running analyses whose file is gone */
     int            *disabled;     /* per worker: analyses disabled now */
     unsigned char  *accepted;     /* per file, once decided: take the new version */
+    char           *params;       /* analyses.params as the configuration says now (Lua text), or NULL */
     atomic_int      reports;
     atomic_int      state;        /* HF_PLAN_* */
     atomic_int      refs;

@@ -84,6 +84,27 @@ static void decided(hf_plan *p, int changes)
     wake(r);
 }
 
+/* analyses.params as the configuration file says now (it is read again at
+ * every reload, so a parameter changes like the code does); the run's own
+ * when there is no file or it cannot be read (logged).  Caller frees. */
+static char *current_params(hf_reload *r)
+{
+    const char *keep = r->cfg->params;
+    if (!r->cfg->path) return keep ? hf_strdup(keep) : NULL;
+    hf_config now;
+    char err[1024];
+    hf_config_defaults(&now, r->cfg->home);
+    char *params = NULL;
+    if (hf_config_load(&now, r->cfg->path, err, sizeof err) < 0) {
+        hf_log(HF_LOG_ERROR, "reload: %s; the analyses' parameters stay as they were", err);
+        params = keep ? hf_strdup(keep) : NULL;
+    } else if (now.params) {
+        params = hf_strdup(now.params);
+    }
+    hf_config_release(&now);
+    return params;
+}
+
 /* A new plan of every analysis file, for all workers.  NULL when the
  * directory cannot be read (logged). */
 static hf_plan *plan_new(hf_reload *r, int manual)
@@ -96,6 +117,7 @@ static hf_plan *plan_new(hf_reload *r, int manual)
     }
     p->owner = r;
     p->decided = decided;
+    p->params = current_params(r);
     return p;
 }
 

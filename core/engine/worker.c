@@ -2,7 +2,7 @@
  * out (see worker.h).
  *
  * The C side owns everything stateful: the windows and their rows, the
- * batches, the output buffer.  The Lua side (lua/hostflow/runtime.lua) owns
+ * batches, the output buffer.  The Lua side (lua/hostflow/runtime/) owns
  * the analyses and is called twice: process() for the flows of one base
  * window, and emit() for the hosts of a closing window, where each analysis
  * encodes its results as JSON fragments that the C side then stitches into
@@ -121,6 +121,22 @@ static void push_names(lua_State *L, char **names, int n)
     }
 }
 
+/* Push analyses.params (Lua text the configuration loader made of plain
+ * values, or NULL) as a table: name -> { key = value, ... }. */
+static void push_params(lua_State *L, const char *text)
+{
+    if (text) {
+        lua_pushfstring(L, "return %s", text);
+        if (luaL_loadstring(L, lua_tostring(L, -1)) == 0 && lua_pcall(L, 0, 1, 0) == 0 &&
+            lua_istable(L, -1)) {
+            lua_remove(L, -2);
+            return;
+        }
+        lua_pop(L, 2);
+    }
+    lua_newtable(L);
+}
+
 /* Load the runtime and the analyses; leaves process/emit in the registry. */
 static int lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t errlen)
 {
@@ -148,6 +164,10 @@ static int lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t errlen
     lua_setfield(L, -2, "enable");
     push_names(L, w->cfg->disable.v, w->cfg->disable.n);
     lua_setfield(L, -2, "disable");
+    push_names(L, w->cfg->order.v, w->cfg->order.n);
+    lua_setfield(L, -2, "order");
+    push_params(L, w->cfg->params);
+    lua_setfield(L, -2, "params");
     if (lua_pcall(L, 1, 3, 0) != 0) goto lua_error;
     w->ref_control = luaL_ref(L, LUA_REGISTRYINDEX);
     w->ref_emit = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -160,16 +180,19 @@ lua_error:
 }
 
 /* Whether the innermost Lua function running is the runtime's own (whose
- * code between two analyses is outside its protected calls). */
+ * code between two analyses is outside its protected calls): a file
+ * lua/hostflow/runtime/NAME.lua. */
 static int in_runtime(lua_State *L)
 {
-    static const char rt[] = "hostflow/runtime.lua";
+    static const char rt[] = "hostflow/runtime/";
     lua_Debug ar;
     for (int level = 0; level < 4 && lua_getstack(L, level, &ar); level++) {
         if (!lua_getinfo(L, "S", &ar) || !ar.source) return 0;
         if (ar.source[0] == '=' && strcmp(ar.source, "=[C]") == 0) continue;   /* a C function */
-        size_t n = strlen(ar.source);
-        return n >= sizeof rt - 1 && strcmp(ar.source + n - (sizeof rt - 1), rt) == 0;
+        if (ar.source[0] != '@') return 0;
+        const char *name = strrchr(ar.source, '/');
+        size_t n = name ? (size_t)(name + 1 - ar.source) : 0;
+        return n >= sizeof rt - 1 && strncmp(name + 1 - (sizeof rt - 1), rt, sizeof rt - 1) == 0;
     }
     return 0;
 }
@@ -404,7 +427,7 @@ static void field_string(lua_State *L, int t, const char *k, char *out, size_t n
     lua_pop(L, 1);
 }
 
-/* Check the plan's files in this worker's state (runtime.lua's prepare)
+/* Check the plan's files in this worker's state (the runtime's prepare)
  * and report what was found.  A failure of the runtime itself refuses
  * every new file. */
 static void check_plan(hf_worker *w, hf_plan *plan)
@@ -423,8 +446,9 @@ static void check_plan(hf_worker *w, hf_plan *plan)
         lua_rawseti(L, -2, i + 1);
     }
     lua_pushboolean(L, plan->manual);
+    push_params(L, plan->params);
     hf_file_result *res = plan->results + (size_t)w->id * (size_t)plan->nfiles;
-    int ok = lua_call_n(w, w->ref_control, 4, 1, "reload check") == 0;
+    int ok = lua_call_n(w, w->ref_control, 5, 1, "reload check") == 0;
     if (ok && !lua_istable(L, -1)) {
         lua_pop(L, 1);
         ok = 0;

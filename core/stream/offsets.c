@@ -83,6 +83,7 @@ int hf_offsets_partition(hf_offsets *o, const char *topic, int32_t id, int64_t r
      * assigned, and from then on it holds the watermark back until it has
      * given data or reached its end); with one, the file slot goes idle */
     pt->eof = o->nparts > 0;
+    pt->eof_since = -INFINITY;        /* idle at once, whatever the clock */
     if (o->nparts == 1 && o->parts[0].max_end == -INFINITY) o->parts[0].eof = 1;
     return o->nparts++;
 }

@@ -1,19 +1,26 @@
 -- hostflow.base: the FFI boundary, declared once.
 --
--- Every C type and function the Lua side uses is declared here, each
+-- The core's shared types (the flow, the primitives, buffers, state
+-- schemas) and the functions analyses and tools use are declared here, each
 -- declaration guarded so that loading this file again (a hot reload, a second
--- test file) is harmless.  The structs mirror core/*.h; check_abi() compares
--- their sizes with the C side's.  Inside hostflow the functions are in the
--- executable (ffi.C); in a plain LuaJIT (busted, scripts) they come from
--- build/libhostflow.so, or the library named by $HOSTFLOW_LIB.
+-- test file) is harmless.  Two modules declare what only they use, the same
+-- way: hostflow.runtime.job (the worker's hf_job and windows) and
+-- hostflow.query.source (the flow reader of check and query).  The structs
+-- mirror core/*.h; check_abi() compares their sizes with the C side's.
+-- Inside hostflow the functions are in the executable (ffi.C); in a plain
+-- LuaJIT (busted, scripts) they come from build/libhostflow.so, or the
+-- library named by $HOSTFLOW_LIB.
 
 local ffi = require "ffi"
 
 local M = {}
 
+--- Declare C text def unless the type `name` is known already (a module
+-- loaded again, a hot reload, a second spec file).
 local function declare(name, def)
   if not pcall(ffi.typeof, name) then ffi.cdef(def) end
 end
+M.declare = declare
 
 declare("hf_flow", [[
 typedef struct hf_flow {
@@ -80,59 +87,6 @@ typedef struct hf_buf {
 } hf_buf;
 ]])
 
-declare("hf_host", [[
-typedef struct hf_host {
-  uint8_t  addr[16];
-  uint32_t row : 31;
-  uint32_t v6  : 1;
-} hf_host;
-typedef struct hf_window {
-  int64_t   start_ms;
-  int64_t   g_ms;
-  int       level;
-  void     *arena;
-  uint32_t  nhosts;
-  uint32_t  mask;
-  uint32_t *table;
-  uint8_t **chunks;
-  uint32_t  nchunks;
-  size_t    row_size;
-  struct hf_window *next;
-  void     *layout;
-  uint64_t  omit_any;
-  uint64_t **omit;
-  uint32_t  omit_chunks;
-} hf_window;
-typedef struct hf_fragments {
-  hf_buf    buf;
-  uint32_t *off;
-  uint32_t *len;
-  uint32_t  cap;
-} hf_fragments;
-typedef struct hf_job {
-  const hf_flow *flows;
-  uint8_t      **rows;
-  int            n;
-  hf_window     *window;
-  hf_fragments  *frags;
-  double        *analysis_ns;
-  double        *result_ns;
-  double        *analysis_errors;
-  int            worker;
-  int            gen;
-  uint64_t       disabled;
-  int            current;
-  double         current_t0;
-  double         current_cpu0;
-  double         current_limit;
-  char          *slot_names;
-  int            nslots;
-  uint8_t       *slot_disabled;
-  double         max_batch_ns;
-  double         max_errors;
-} hf_job;
-]])
-
 -- The functions, guarded by a marker type (declaring a function twice is an
 -- error too).
 declare("struct hf_functions_declared", [[
@@ -158,13 +112,6 @@ void   hf_buf_release(hf_buf *b);
 void   hf_buf_put_number(hf_buf *b, double v);
 void   hf_buf_put_string(hf_buf *b, const char *s, size_t n);
 size_t hf_addr_format(const uint8_t *addr, uint8_t family, char *out);
-uint8_t *hf_window_row(const hf_window *w, uint32_t i);
-uint64_t hf_window_omit(const hf_window *w, uint32_t i);
-void   hf_window_omit_set(hf_window *w, uint32_t i, uint64_t bits);
-long   hf_layout_add(void *layout, const char *name, size_t size, const hf_field *fields, int nfields);
-double hf_worker_cpu_ns(void);
-long   hf_layout_add_id(void *layout, const char *name, uint32_t id, size_t size, const hf_field *fields, int nfields);
-size_t hf_layout_offset(const void *layout, int i);
 void   hf_state_init(const hf_schema *s, uint8_t *state);
 void   hf_state_merge(const hf_schema *s, uint8_t *dst, const uint8_t *src, void *arena);
 size_t hf_state_serialize(const hf_schema *s, const uint8_t *state, uint8_t *out, size_t cap);
@@ -252,11 +199,14 @@ local topk_methods = {
 pcall(ffi.metatype, "hf_distinct", { __index = distinct_methods })
 pcall(ffi.metatype, "hf_topk", { __index = topk_methods })
 
--- Sizes of the shared structs, as the C side sees them and as declared here.
-function M.check_abi()
+-- The structs this module declares; hostflow.runtime.job checks its own.
+M.SHARED = { "hf_flow", "hf_distinct", "hf_topk", "hf_topk_item", "hf_buf", "hf_field", "hf_schema" }
+
+--- Sizes of shared structs (names, default M.SHARED), as the C side sees
+-- them and as declared here: true, or false and the differences.
+function M.check_abi(names)
   local bad = {}
-  for _, name in ipairs { "hf_flow", "hf_distinct", "hf_topk", "hf_topk_item", "hf_buf",
-                          "hf_field", "hf_schema", "hf_host", "hf_window", "hf_fragments", "hf_job" } do
+  for _, name in ipairs(names or M.SHARED) do
     local c, lua = tonumber(M.C.hf_ffi_sizeof(name)), ffi.sizeof(name)
     if c ~= lua then bad[#bad + 1] = string.format("%s: C %d, Lua %d", name, c, lua) end
   end

@@ -8,8 +8,11 @@
 -- (hf_state_init, hf_state_merge), as in one window that holds every flow.
 -- It reports:
 --
---   the analysis     name, version, order, file
+--   the analysis     name, version, its own order if any, file
 --   its state        each field's kind and place, bytes per host
+--   its params       each parameter's value (the configuration's, if any)
+--   keys             the fields result() returned beyond `keys` (written after
+--                    them, in name order), or that it returns none
 --   the run          flows fed, hosts; errors raised in update() and result()
 --                    (caught, counted, with file:line and a host)
 --   the JIT          whether the update loop compiled (trace events through
@@ -25,9 +28,12 @@ local ffi = require "ffi"
 local base = require "hostflow.base"
 local schema = require "hostflow.schema"
 local json = require "hostflow.json"
+local shape = require "hostflow.shape"
+local params = require "hostflow.params"
+local runtime_check = require "hostflow.runtime.check"
 local jutil = require "jit.util"
 local vmdef = require "jit.vmdef"
-require "hostflow.query"            -- the declarations of the batch reader
+local sources = require "hostflow.query.source"
 
 local C = base.C
 local fmt = string.format
@@ -115,8 +121,17 @@ local function error_log()
   return log
 end
 
+-- The keys of t, sorted.
+local function sorted(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return keys
+end
+
 --- Run the check.  opts: file, input (hf_query_input * as light userdata),
--- hosts (how many to show), max_flows, strict, distinct_exact, write.
+-- hosts (how many to show), max_flows, strict, distinct_exact, params (the
+-- configuration's analyses.params: name -> values, or its Lua text), write.
 function M.main(opts)
   local out = {}
   local function say(f, ...) out[#out + 1] = fmt(f, ...) .. "\n" end
@@ -142,8 +157,18 @@ function M.main(opts)
   end
   local cs = ffi.new("hf_schema")
   cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
+  local okp, overrides = pcall(runtime_check.overrides, opts.params)
+  local p, perr = nil, overrides
+  if okp then p, perr = runtime_check.params(spec, overrides) end
+  if not p then
+    say("hostflow: check: %s: %s", path, perr)
+    say("FAILED: %s does not load", path)
+    flush()
+    return 1
+  end
 
-  say("analysis  %s, version %s, order %s (%s)", spec.name, tostring(spec.version), tostring(spec.order), path)
+  say("analysis  %s, version %s%s (%s)", spec.name, tostring(spec.version),
+      spec.order and (", order " .. tostring(spec.order)) or "", path)
   say("state     %d field%s, %d bytes per host%s", s.nfields, s.nfields == 1 and "" or "s", s.size,
       (function()
         for _, n in ipairs(s.names) do
@@ -159,9 +184,19 @@ function M.main(opts)
     say("            %-" .. width .. "s  %-11s offset %3d, %3d bytes: %s", name, spec.state[name].ctype,
         f.offset, ffi.sizeof(spec.state[name].ctype), kind_text(spec.state[name], f.param))
   end
+  if spec.params then
+    local set = overrides[spec.name] or {}
+    local parts = {}
+    for _, k in ipairs(sorted(spec.params)) do
+      local v = params.text(rawget(p.values, k))
+      parts[#parts + 1] = set[k] ~= nil and fmt("%s = %s (configured; default %s)", k, v,
+                                                 params.text(spec.params[k])) or fmt("%s = %s", k, v)
+    end
+    say("params    %s", #parts > 0 and table.concat(parts, ", ") or "none")
+  end
 
   -- 2. run it: whole (one state per host) and halves (every other flow)
-  local input = ffi.cast("hf_query_input *", opts.input)
+  local source = sources.of(opts.input)
   local arena = ffi.gc(C.hf_ffi_arena_new(), C.hf_ffi_arena_free)
   C.hf_ffi_arena_use(arena)
   local hosts, order = {}, {}          -- raw address -> { whole, half = {a, b}, flows, text }
@@ -182,13 +217,12 @@ function M.main(opts)
   end
 
   local pos = ffi.new("int[1]")
-  local run = assert(loadstring(runtime.RUN_SRC, "=update:" .. spec.name))(spec.update, s.ptr, 0, pos)
+  local run = assert(loadstring(runtime.RUN_SRC, "=update:" .. spec.name))(spec.update, s.ptr, 0, pos, p.view)
   local rows = ffi.new("uint8_t *[?]", 1024)
   local half_flows = ffi.new("hf_flow[?]", 1024)
   local half_rows = ffi.new("uint8_t *[?]", 1024)
   local errors = error_log()
   local half_failed = false
-  local flows_p, lines_p = ffi.new("const hf_flow *[1]"), ffi.new("const double *[1]")
   local max_flows = opts.max_flows or math.huge
   local fed = 0
 
@@ -234,15 +268,14 @@ function M.main(opts)
 
   jit.flush()
   while fed < max_flows do
-    local n = C.hf_query_read(input, flows_p, lines_p)
-    if n < 0 then
-      say("hostflow: check: %s", ffi.string(C.hf_query_input_error(input)))
+    local read, flows, _, n = pcall(source.read)
+    if not read then
+      say("hostflow: check: %s", tostring(flows))
       flush()
       return 1
     end
     if n == 0 then break end
     if fed + n > max_flows then n = max_flows - fed end
-    local flows = flows_p[0]
     for i = 0, n - 1 do
       local h = host_of(flows[i])
       h.flows = h.flows + 1
@@ -261,18 +294,24 @@ function M.main(opts)
     fed = fed + n
   end
 
-  local lines, rejected = C.hf_query_count(input, "lines"), C.hf_query_count(input, "rejected")
-  say("flows     %d fed from %s (%d lines, %d rejected), as one window", fed,
-      ffi.string(C.hf_query_input_name(input)), lines, rejected)
+  local lines, rejected = source.count("lines"), source.count("rejected")
+  say("flows     %d fed from %s (%d lines, %d rejected), as one window", fed, source.name, lines, rejected)
   say("hosts     %d (every source address)", #order)
 
   -- 3. results: every host's, encoded as the record's field is
   local result = spec.result or schema.default_result(s)
   local buf = ffi.new("hf_buf")
+  local listed, unlisted = {}, {}        -- keys, and the fields results had beyond them
+  for _, k in ipairs(spec.keys or {}) do listed[k] = true end
   local function field_text(st)
     buf.len = 0
-    local v = result(ffi.cast(s.ptr, st))
+    local v = result(ffi.cast(s.ptr, st), p.view)
     if v == nil then return nil end
+    if spec.keys and type(v) == "table" then
+      for k in pairs(v) do
+        if not listed[k] and not unlisted[k] then unlisted[k] = true; unlisted[#unlisted + 1] = tostring(k) end
+      end
+    end
     json.encode(buf, v, spec.keys, 0)
     return ffi.string(buf.data, buf.len)
   end
@@ -305,6 +344,18 @@ function M.main(opts)
   C.hf_buf_release(buf)
 
   -- the report
+  if spec.keys then
+    local list = table.concat(spec.keys, ", ")
+    if #unlisted > 0 then
+      table.sort(unlisted)
+      say("keys      %s first; result() also returned %s, written after them in name order", list,
+          table.concat(unlisted, ", "))
+    elseif shape.closed(spec.result, spec.keys) then
+      say("keys      %s; result() returns no other field", list)
+    else
+      say("keys      %s first; any other field result() returns follows them in name order", list)
+    end
+  end
   if fed == 0 then
     say("jit       nothing ran: no flows")
   elseif loop_traces > 0 and #nyi == 0 then

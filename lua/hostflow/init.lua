@@ -13,9 +13,14 @@
 -- primitives below.  update() sees one flow (hf_flow, see lua/README.md) and
 -- the host's state; result() turns the state into the host record's value
 -- under stats.<name> (a number, a string, a boolean or a table of those; nil
--- leaves the field out).
+-- leaves the field out).  `keys` (optional) orders the fields of a table
+-- result: those listed first, in order, then the others by name.  `params`
+-- (optional) declares parameters with their defaults, which the
+-- configuration may set (hostflow.params); both functions get them last:
+-- update(s, flow, params), result(s, params).
 
 local base = require "hostflow.base"
+local params = require "hostflow.params"
 
 local hf = { _VERSION = "0.1.0" }
 
@@ -112,7 +117,6 @@ function hf.analysis(spec)
   local ok, err = hf.validate(spec)
   if not ok then error(err, 2) end
   spec.version = spec.version or 1
-  spec.order = spec.order or 100
   return setmetatable(spec, { __hostflow_analysis = true })
 end
 
@@ -144,6 +148,10 @@ function hf.validate(spec)
     for i, k in ipairs(spec.keys) do
       if type(k) ~= "string" then return fail("keys[%d] must be a string", i) end
     end
+  end
+  if spec.params ~= nil then
+    local declared, why = params.check_declared(spec.params)
+    if not declared then return fail("%s", why) end
   end
   return true
 end

@@ -1,8 +1,10 @@
 -- hostflow.json: Lua values into JSON text, appended to a C buffer (hf_buf).
 --
--- Used for analysis results, which go straight into the host records; no
--- Lua string is built per record.  A top-level object is written with an
--- analysis's declared `keys` in that order (and only those); other objects
+-- The one JSON writer of the Lua side: analysis results, which go straight
+-- into the host records (no Lua string is built per record), and the text
+-- of `hostflow check`, `hostflow query -f json` and hostflow.testing.  A
+-- top-level object is written with an analysis's declared `keys` first, in
+-- that order, and its other keys after them in name order; other objects
 -- with their keys sorted, so records are byte-for-byte reproducible.
 --
 -- Speed: this runs once per host, analysis and window, so it is the hot
@@ -10,8 +12,10 @@
 -- it fits (the C side is called only to grow it), and a declared `keys`
 -- list gets an encoder of its own, generated once (the keys quoted and
 -- escaped in advance, one test per key, no loop), so the loop that calls an
--- analysis's result() and encodes it compiles into one trace, in which
--- LuaJIT can sink the result table instead of allocating it.
+-- analysis's result() and encodes it compiles into one trace.  When the
+-- keys are all a result can have (M.only), the encoder does not walk the
+-- table for others, and LuaJIT can sink the result table instead of
+-- allocating it.
 
 local ffi = require "ffi"
 local base = require "hostflow.base"
@@ -52,18 +56,24 @@ local function put_key(buf, k)
   put(buf, ":")
 end
 
--- An object with every key, sorted, so records are reproducible.
-local function encode_object(buf, t, depth)
-  put(buf, "{")
-  local keys = {}
+-- The keys of t not in listed (a set; nil: none), sorted as text, so
+-- records are reproducible; nil when there is none.
+local function other_keys(t, listed)
+  local keys
   for k in pairs(t) do
     local tk = type(k)
     if tk ~= "string" and tk ~= "number" then
       error("cannot encode a table key of type " .. tk, 0)
     end
-    keys[#keys + 1] = k
+    if not (listed and listed[k]) then
+      if tk == "number" and listed and listed[tostring(k)] then
+        error("cannot encode a table with both " .. tostring(k) .. " and \"" .. tostring(k) .. "\" as keys", 0)
+      end
+      keys = keys or {}
+      keys[#keys + 1] = k
+    end
   end
-  if #keys > 1 then
+  if keys and #keys > 1 then
     table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
     for i = 2, #keys do
       if tostring(keys[i]) == tostring(keys[i - 1]) then
@@ -72,16 +82,31 @@ local function encode_object(buf, t, depth)
       end
     end
   end
+  return keys
+end
+
+-- The members of t under keys (a list), each preceded by a comma unless it
+-- is the object's first (first: none written yet).
+local function put_members(buf, t, keys, first, depth)
   for i = 1, #keys do
-    if i > 1 then put(buf, ",") end
+    if not first or i > 1 then put(buf, ",") end
     put_key(buf, keys[i])
     encode(buf, t[keys[i]], nil, depth + 1)
   end
+end
+
+-- An object with every key, sorted.
+local function encode_object(buf, t, depth)
+  put(buf, "{")
+  local keys = other_keys(t, nil)
+  if keys then put_members(buf, t, keys, true, depth) end
   put(buf, "}")
 end
 
--- The encoder of an object with declared keys: exactly those keys, in their
--- order, each written only when the object has it.  For keys {"a","b"}:
+-- The encoder of an object with declared keys: those keys first, in their
+-- order, each written only when the object has it; then, unless the keys
+-- are known to be all the object has (M.only), the others in name order.
+-- For keys {"a","b"}:
 --
 --   return function(buf, t, depth)
 --     local first = true
@@ -92,14 +117,20 @@ end
 --       if type(v) == "number" then C.hf_buf_put_number(buf, v) else encode(buf, v, nil, depth + 1) end
 --     end
 --     ...
+--     local others = other_keys(t, listed)            -- not for M.only(keys)
+--     if others then put_members(buf, t, others, first, depth) end
 --     put(buf, "}")
 --   end
+--
+-- Looking for other keys walks the table, so LuaJIT must allocate it;
+-- without that walk, a result table built and returned in one go is sunk
+-- into the trace of the emit loop and never allocated.
 local DECLARED_SRC = [[
-local put, C, encode, type, keys = ...
+local put, C, encode, type, keys, other_keys, put_members, listed = ...
 return function(buf, t, depth)
   local first, v = true, nil
   put(buf, "{")
-%s  put(buf, "}")
+%s%s  put(buf, "}")
 end
 ]]
 local DECLARED_KEY = [[
@@ -110,27 +141,48 @@ local DECLARED_KEY = [[
     if type(v) == "number" then C.hf_buf_put_number(buf, v) else encode(buf, v, nil, depth + 1) end
   end
 ]]
+local OTHER_KEYS = [[
+  local others = other_keys(t, listed)
+  if others then put_members(buf, t, others, first, depth) end
+]]
 
 -- Encoders by keys list, made on first use (an analysis's keys are fixed
 -- once it is loaded; a list changed after its first use is not seen).
 local declared = setmetatable({}, { __mode = "k" })
+local only_lists = setmetatable({}, { __mode = "k" })    -- list -> its M.only copy
+local is_only = setmetatable({}, { __mode = "k" })
 
 local function encoder_for(keys)
   local e = declared[keys]
   if e then return e end
-  local body, own = {}, {}
+  local body, own, listed = {}, {}, {}
   for i = 1, #keys do
     local k = keys[i]
-    own[i] = k
+    own[i], listed[k] = k, true
     local q = M.tostring(tostring(k))
     -- a string key as a literal, so the trace looks it up as a constant
     local ref = type(k) == "string" and string.format("%q", k) or string.format("keys[%d]", i)
     body[i] = string.format(DECLARED_KEY, ref, q .. ":", "," .. q .. ":")
   end
-  local src = string.format(DECLARED_SRC, table.concat(body))
-  e = assert(loadstring(src, "=json keys"))(put, C, encode, type, own)
+  local src = string.format(DECLARED_SRC, table.concat(body), is_only[keys] and "" or OTHER_KEYS)
+  e = assert(loadstring(src, "=json keys"))(put, C, encode, type, own, other_keys, put_members, listed)
   declared[keys] = e
   return e
+end
+
+--- keys (a list) for objects known to have no other key: the encoder
+-- writes these and does not look for others (see DECLARED_SRC).  Only for
+-- such objects (hostflow.shape proves it of a result function): any other
+-- key would be left out.
+function M.only(keys)
+  local o = only_lists[keys]
+  if not o then
+    o = {}
+    for i = 1, #keys do o[i] = keys[i] end
+    is_only[o] = true
+    only_lists[keys] = o
+  end
+  return o
 end
 
 --- Append v to buf (an hf_buf *).  Raises an error for values JSON cannot
@@ -169,14 +221,32 @@ end
 
 M.encode = encode
 
---- v as a JSON string (for tests and tools).
-function M.tostring(v, keys)
+--- Append an object of the fields names[1..n] of t to buf, in that order,
+-- every one written (a missing one as null): the rows of `hostflow query`.
+function M.encode_fields(buf, t, names)
+  put(buf, "{")
+  for i = 1, #names do
+    if i > 1 then put(buf, ",") end
+    put_key(buf, names[i])
+    encode(buf, t[names[i]], nil, 1)
+  end
+  put(buf, "}")
+end
+
+-- fn(buf, ...) into a fresh buffer, as a Lua string.
+local function to_string(fn, ...)
   local b = ffi.new("hf_buf")
-  local ok, err = pcall(encode, b, v, keys, 0)
+  local ok, err = pcall(fn, b, ...)
   local s = b.data ~= nil and ffi.string(b.data, b.len) or ""
   C.hf_buf_release(b)
   if not ok then error(err, 0) end
   return s
 end
+
+--- v as a JSON string (for tests and tools).
+function M.tostring(v, keys) return to_string(encode, v, keys, 0) end
+
+--- M.encode_fields as a JSON string.
+function M.fields_tostring(t, names) return to_string(M.encode_fields, t, names) end
 
 return M

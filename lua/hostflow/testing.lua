@@ -7,6 +7,8 @@
 --   t:feed { src = "10.0.0.1", dst = "192.0.2.8", dport = 443 }
 --   assert.equal(2, t:result("10.0.0.1"))
 --
+--   local strict = testing.load("analyses/port_scan.lua", { params = { threshold = 5 } })
+--
 -- A run holds one window: a state per source host, made and merged by the
 -- core's own C functions (hf_state_init, hf_state_merge), so what a spec sees
 -- is what hostflow computes.  Flow fields not given take the defaults below.
@@ -15,6 +17,7 @@ local ffi = require "ffi"
 local base = require "hostflow.base"
 local hf = require "hostflow"
 local schema = require "hostflow.schema"
+local params = require "hostflow.params"
 local json = require "hostflow.json"
 
 local C = base.C
@@ -29,7 +32,10 @@ M.DEFAULT_FLOW = {
 local Run = {}
 Run.__index = Run
 
---- A run of one analysis (a path, or a table made by hf.analysis).
+--- A run of one analysis (a path, or a table made by hf.analysis).  opts:
+-- params (values of its parameters, as the configuration's
+-- analyses.params.NAME would set them; the others keep their defaults),
+-- distinct_exact.
 function M.load(spec, opts)
   if type(spec) == "string" then
     local runtime = require "hostflow.runtime"
@@ -40,11 +46,14 @@ function M.load(spec, opts)
     local ok, err = hf.validate(spec)
     if not ok then error(err, 2) end
   end
+  local values, err = params.resolve(spec, opts and opts.params)
+  if not values then error(err, 2) end
   local s = schema.build(spec, opts and opts.distinct_exact or 64)
   local cs = ffi.new("hf_schema")
   cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
   return setmetatable({
-    spec = spec, schema = s, cschema = cs, states = {}, hosts = {},
+    spec = spec, schema = s, cschema = cs, states = {}, hosts = {}, opts = opts,
+    params = params.view(values),                                -- what update and result get
     arena = ffi.gc(C.hf_ffi_arena_new(), C.hf_ffi_arena_free),   -- this run's window memory
     result_fn = spec.result or schema.default_result(s),
   }, Run)
@@ -94,7 +103,7 @@ function Run:feed(t)
   local f = type(t) == "table" and M.flow(t) or t
   local host = base.addr_text(f.src)
   C.hf_ffi_arena_use(self.arena)
-  self.spec.update(ffi.cast(self.schema.ptr, self:state(host)), f)
+  self.spec.update(ffi.cast(self.schema.ptr, self:state(host)), f, self.params)
   return self
 end
 
@@ -118,7 +127,7 @@ end
 function Run:result(host)
   local st = self.states[host]
   if not st then return nil end
-  return self.result_fn(ffi.cast(self.schema.ptr, st))
+  return self.result_fn(ffi.cast(self.schema.ptr, st), self.params)
 end
 
 --- The result of a host as the JSON text of its record field.
@@ -153,7 +162,7 @@ function Run:roundtrip(host)
   local need = tonumber(C.hf_state_serialize(self.cschema, st, nil, 0))
   local bytes = ffi.new("uint8_t[?]", need)
   C.hf_state_serialize(self.cschema, st, bytes, need)
-  local copy = M.load(self.spec)
+  local copy = M.load(self.spec, self.opts)
   copy.schema, copy.cschema = self.schema, self.cschema
   local dst = ffi.cast("uint8_t *", copy:state(host))
   C.hf_ffi_arena_use(copy.arena)

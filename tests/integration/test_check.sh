@@ -38,7 +38,7 @@ for a in "$ROOT"/analyses/*.lua; do
     rc=$?
     check "check $name: exit 0" [ $rc -eq 0 ]
     check "check $name: says it is valid, with no warning" grep -qx "ok: $name is valid" "$WORK/out"
-    check "check $name: names the analysis, version and file" grep -q "^analysis  $name, version 1, order [0-9]* ($a)" "$WORK/out"
+    check "check $name: names the analysis, version and file" grep -q "^analysis  $name, version 1 ($a)" "$WORK/out"
     check "check $name: the update loop compiled with no NYI abort" grep -q '^jit       the update loop compiled (.*), no NYI abort' "$WORK/out"
     check "check $name: no errors" grep -qx 'errors    none' "$WORK/out"
     check "check $name: halves merged equal the whole" grep -q "^merge     .* give the whole's result for all $hosts hosts" "$WORK/out"
@@ -183,6 +183,31 @@ EOF
 )
 check "state that does not merge as declared is reported" fails_with 0 "merge     the flows fed as two halves and merged differ" "$f" -i "$flows"
 check "... and --strict makes it fail" fails_with 1 "FAILED (--strict): running_mean does not merge exactly" "$f" -i "$flows" --strict
+
+# --- keys and params -------------------------------------------------------------
+f=$(mk params.lua <<'EOF'
+local hf = require "hostflow"
+return hf.analysis {
+  name = "params",
+  params = { threshold = 1000, label = "big", ports = { 22, 443 } },
+  state = { n = hf.counter(), big = hf.counter() },
+  keys = { "label", "n" },
+  update = function(s, flow, params)
+    s.n = s.n + 1
+    if flow.bytes >= params.threshold then s.big = s.big + 1 end
+  end,
+  result = function(s, params) return { label = params.label, n = s.n, big = s.big } end,
+}
+EOF
+)
+"$HOSTFLOW" check "$f" -i "$flows" -n 1 >"$WORK/out" 2>&1
+check "check shows the params and their values" grep -qx 'params    label = "big", ports = \[22,443\], threshold = 1000' "$WORK/out"
+check "... and runs the analysis with them" grep -q '^  [0-9a-f.:]* *[0-9]*  {"label":"big","n":[0-9]*,"big":[0-9]*}$' "$WORK/out"
+check "check names the result fields keys does not list, written after the listed ones" \
+    grep -qx 'keys      label, n first; result() also returned big, written after them in name order' "$WORK/out"
+"$HOSTFLOW" check "$ROOT/analyses/total.lua" -i "$flows" -n 1 >"$WORK/out"
+check "check says when result() returns no field beyond keys" \
+    grep -qx 'keys      flow, packets, bytes; result() returns no other field' "$WORK/out"
 
 # --- usage -------------------------------------------------------------------
 check "no analysis is a usage error (2)" fails_with 2 "which analysis?"

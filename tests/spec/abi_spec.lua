@@ -1,12 +1,16 @@
 -- The FFI boundary: hostflow.base declares the core's structs and functions
--- once; the declarations must match the C side byte for byte.
+-- once, hostflow.runtime.job the worker's; the declarations must match the C
+-- side byte for byte.
 local helper = require "tests.spec.helper"
 local ffi = require "ffi"
 local base = require "hostflow.base"
+local job = require "hostflow.runtime.job"
 
 local C = base.C
-local SHARED = { "hf_flow", "hf_distinct", "hf_topk", "hf_topk_item", "hf_buf", "hf_field", "hf_schema",
-                 "hf_host", "hf_window", "hf_fragments", "hf_job" }
+local SHARED = {}
+for _, list in ipairs { base.SHARED, job.TYPES } do
+  for _, name in ipairs(list) do SHARED[#SHARED + 1] = name end
+end
 
 describe("FFI declarations", function()
   after_each(helper.remove_files)
@@ -14,6 +18,12 @@ describe("FFI declarations", function()
   describe("sizes", function()
     it("match the C structs (base.check_abi is true)", function()
       local ok, why = base.check_abi()
+      assert.is_true(ok, why)
+      assert.equal("", why)
+    end)
+
+    it("of the worker's structs match the C structs (runtime.job.check_abi is true)", function()
+      local ok, why = job.check_abi()
       assert.is_true(ok, why)
       assert.equal("", why)
     end)
@@ -93,11 +103,13 @@ describe("FFI declarations", function()
       -- which would hide a missing guard
       local out, status = helper.run_luajit(string.format([[
         local first = require "hostflow.base"
+        local job = require "hostflow.runtime.job"
         local again = dofile(%q)
-        print(first.check_abi(), again.check_abi())
-      ]], helper.path("lua/hostflow/base.lua")))
+        local job_again = dofile(%q)
+        print(first.check_abi(), again.check_abi(), job.check_abi(), job_again.check_abi())
+      ]], helper.path("lua/hostflow/base.lua"), helper.path("lua/hostflow/runtime/job.lua")))
       assert.equal(0, status, out)
-      assert.matches("^true\ttrue", out)
+      assert.matches("^true\ttrue\ttrue\ttrue", out)
     end)
   end)
 end)

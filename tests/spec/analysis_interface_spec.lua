@@ -30,12 +30,12 @@ describe("analysis interface", function()
   after_each(helper.remove_files)
 
   describe("hf.analysis", function()
-    it("returns the table, marked as an analysis, with version 1 and order 100 by default", function()
+    it("returns the table, marked as an analysis, with version 1 and no order by default", function()
       local t = spec()
       local a = hf.analysis(t)
       assert.equal(t, a)
       assert.equal(1, a.version)
-      assert.equal(100, a.order)
+      assert.is_nil(a.order)
       assert.is_true(getmetatable(a).__hostflow_analysis)
     end)
 
@@ -45,12 +45,13 @@ describe("analysis interface", function()
       assert.same({ 3, 7, { "n" }, result }, { a.version, a.order, a.keys, a.result })
     end)
 
-    it("accepts every default analysis", function()
+    it("accepts every default analysis, none of which says where its field goes (order)", function()
       for _, name in ipairs(helper.ANALYSES) do
         local a, err = runtime.load_file(helper.analysis_path(name))
         assert.is_table(a, err)
         assert.equal(name, a.name)
         assert.is_true(hf.validate(a))
+        assert.is_nil(a.order, name)
       end
     end)
 
@@ -173,6 +174,16 @@ describe("analysis interface", function()
 
     it("accepts a list of strings", function()
       assert.is_true(hf.validate(spec { keys = { "FIN", "SYN" } }))
+    end)
+
+    it("orders the result's fields: the listed first, then any other by name, none lost", function()
+      local testing = require "hostflow.testing"
+      local t = testing.load(hf.analysis(spec {
+        keys = { "n", "a" },
+        result = function(s) return { z = 1, n = s.n, b = 2 } end,
+      }))
+      t:feed { src = "10.0.0.1" }
+      assert.equal('{"n":1,"b":2,"z":1}', t:json("10.0.0.1"))
     end)
   end)
 

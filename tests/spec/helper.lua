@@ -194,6 +194,194 @@ function helper.run_luajit(code)
 end
 
 -- ------------------------------------------------------------------------
+-- A worker's runtime, driven as core/engine/worker.c drives it
+-- ------------------------------------------------------------------------
+
+local C = base.C
+require "hostflow.runtime.job"                 -- hf_window, hf_job, hf_fragments
+if not pcall(function() return C.hf_windows_init end) then
+  ffi.cdef [[
+void       hf_layout_init(void *l);
+void       hf_layout_release(void *l);
+void      *hf_pool_new(size_t limit_bytes);
+void       hf_pool_free(void *pool);
+void       hf_windows_init(void *ws, const int64_t *g_ms, int n, void *layout, void *pool);
+void       hf_windows_switch(void *ws, void *l, int64_t from_ms);
+void       hf_windows_release(void *ws);
+hf_window *hf_windows_base(void *ws, int64_t t);
+uint8_t   *hf_window_host(void *ws, hf_window *w, const uint8_t *addr, uint8_t family);
+]]
+end
+
+local Worker = {}
+Worker.__index = Worker
+local BASE_MS = 10000                          -- one granularity: 10 s windows
+local INT64_MIN = -0x7fffffffffffffffLL - 1
+
+-- Memory for a C struct Lua does not declare (hf_layout, hf_windows).
+local function opaque() return ffi.new("uint64_t[?]", 4096) end
+
+local function ptr_key(p) return tostring(tonumber(ffi.cast("uintptr_t", p))) end
+
+--- A worker's runtime (hostflow.runtime.start) over real windows of 10 s,
+-- with opts as the C side gives them: files, and any of order, params,
+-- enable, disable, distinct_exact; worker defaults to 0.  Its log lines
+-- collect in w.log (each "text"); w:feed(flows), w:records(t),
+-- w:control(...) below.  w:close() frees its windows.
+function helper.worker(opts)
+  local isolation = require "hostflow.runtime.isolation"
+  local w = setmetatable({ log = {}, layouts = {}, gens = {}, last_gen = 0 }, Worker)
+  w.job = ffi.new("hf_job")
+  w.arrays = { ffi.new("double[64]"), ffi.new("double[64]"), ffi.new("double[64]"),
+               ffi.new("char[?]", 64 * 64), ffi.new("uint8_t[64]") }
+  w.job.analysis_ns, w.job.result_ns, w.job.analysis_errors = w.arrays[1], w.arrays[2], w.arrays[3]
+  w.job.slot_names, w.job.slot_disabled = w.arrays[4], w.arrays[5]
+  w.job.max_batch_ns, w.job.max_errors, w.job.current = 1e10, 1000, -1
+  w.pool = C.hf_pool_new(0)
+  local layout = w:new_layout(0)
+  w.ws = opaque()
+  C.hf_windows_init(w.ws, ffi.new("int64_t[1]", BASE_MS), 1, layout, w.pool)
+  w.listen = function(_, fmt, ...) w.log[#w.log + 1] = string.format(fmt, ...) end
+  w.isolation = isolation
+  local start = {}
+  for k, v in pairs(opts) do start[k] = v end
+  start.job, start.layout, start.worker = w.job, layout, opts.worker or 0
+  w:call(function()
+    local runtime = require "hostflow.runtime"
+    w.process, w.emit, w.control_fn = runtime.start(start)
+    w.runtime = runtime.started
+  end)
+  return w
+end
+
+function Worker:new_layout(gen)
+  local l = opaque()
+  C.hf_layout_init(l)
+  self.layouts[#self.layouts + 1] = l
+  self.gens[ptr_key(l)] = gen
+  return l
+end
+
+-- Run fn with the runtime's log lines going to self.log.
+function Worker:call(fn, ...)
+  local saved = self.isolation.log
+  self.isolation.log = self.listen
+  local res = { pcall(fn, ...) }
+  self.isolation.log = saved
+  if not res[1] then error(res[2], 0) end
+  return unpack(res, 2, table.maxn(res))
+end
+
+--- Feed flow tables (testing.flow's fields; end_ms picks the window, T0
+-- by default) through process(), a batch per base window.
+function Worker:feed(flows)
+  local by_start, starts = {}, {}
+  for _, t in ipairs(flows) do
+    local f = testing.flow(copy(t))
+    local start = math.floor(f.end_ms / BASE_MS) * BASE_MS
+    if not by_start[start] then by_start[start] = {}; starts[#starts + 1] = start end
+    table.insert(by_start[start], f)
+  end
+  table.sort(starts)
+  for _, start in ipairs(starts) do
+    local list = by_start[start]
+    local win = C.hf_windows_base(self.ws, start)
+    C.hf_ffi_arena_use(win.arena)
+    local n = #list
+    local fa, rows = ffi.new("hf_flow[?]", n), ffi.new("uint8_t *[?]", n)
+    for i, f in ipairs(list) do
+      ffi.copy(fa + (i - 1), f, ffi.sizeof("hf_flow"))
+      rows[i - 1] = C.hf_window_host(self.ws, win, f.src, f.family)
+    end
+    local job = self.job
+    job.flows, job.rows, job.n, job.window = fa, rows, n, win
+    job.gen, job.disabled = self.gens[ptr_key(win.layout)], 0
+    self:call(self.process)
+    if job.disabled ~= 0 then
+      for i = 0, n - 1 do C.hf_window_omit_set(win, ffi.cast("hf_host *", rows[i]).row, job.disabled) end
+    end
+    job.window, job.n = nil, 0
+  end
+  return self
+end
+
+--- The records of the base window that holds time t (T0 by default), as
+-- worker.c writes their stats: { [host] = '"total":{...},"dport_count":3' }.
+-- The window stays open (feed it more, emit it again).
+function Worker:records(t)
+  local win = C.hf_windows_base(self.ws, math.floor((t or testing.DEFAULT_FLOW.end_ms) / BASE_MS) * BASE_MS)
+  local gen = self.gens[ptr_key(win.layout)]
+  local n = win.nhosts
+  local frags = ffi.new("hf_fragments[64]")
+  local keep = {}
+  for a = 0, 63 do
+    keep[#keep + 1] = ffi.new("uint32_t[?]", math.max(n, 1))
+    keep[#keep + 1] = ffi.new("uint32_t[?]", math.max(n, 1))
+    frags[a].off, frags[a].len, frags[a].cap = keep[#keep - 1], keep[#keep], n
+  end
+  local job = self.job
+  job.window, job.frags, job.gen = win, frags, gen
+  self:call(self.emit)
+  job.window = nil
+  local names = {}
+  for k, e in ipairs(self.runtime.sets[gen].list) do names[k] = e.a.name end
+  local out = {}
+  for i = 0, n - 1 do
+    local omit = win.omit_any ~= 0 and C.hf_window_omit(win, i) or 0
+    local parts = {}
+    for a = 0, #names - 1 do
+      local fr = frags[a]
+      if fr.len[i] > 0 and bit.band(bit.rshift(omit, a), 1ULL) == 0 then
+        parts[#parts + 1] = '"' .. names[a + 1] .. '":' .. ffi.string(fr.buf.data + fr.off[i], fr.len[i])
+      end
+    end
+    out[base.addr_text(ffi.cast("hf_host *", C.hf_window_row(win, i)).addr)] = table.concat(parts, ",")
+  end
+  for a = 0, 63 do C.hf_buf_release(frags[a].buf) end
+  return out
+end
+
+--- control() as the C side calls it.  "commit" takes (id, accepted,
+-- from_ms, manual): the harness makes the layout, numbers the generation
+-- and, when the runtime uses it, switches the windows made from now on
+-- (from_ms is only logged).  "prepare" files are paths (read here) or
+-- { path, src }.
+function Worker:control(op, ...)
+  if op == "prepare" then
+    local id, files = ...
+    local list = {}
+    for i, f in ipairs(files) do
+      if type(f) == "string" then
+        local h = assert(io.open(f, "rb"))
+        list[i] = { path = f, src = h:read("*a") }
+        h:close()
+      else
+        list[i] = f
+      end
+    end
+    return self:call(self.control_fn, "prepare", id, list, select(3, ...))
+  elseif op == "commit" then
+    local id, accepted, from_ms, manual = ...
+    local gen = self.last_gen + 1
+    local l = self:new_layout(gen)
+    local used = self:call(self.control_fn, "commit", id, accepted, from_ms, l, gen, manual)
+    if used then
+      self.last_gen = gen
+      C.hf_windows_switch(self.ws, l, INT64_MIN)
+    end
+    return used
+  end
+  return self:call(self.control_fn, op, ...)
+end
+
+--- Free the windows and layouts.
+function Worker:close()
+  C.hf_windows_release(self.ws)
+  for _, l in ipairs(self.layouts) do C.hf_layout_release(l) end
+  C.hf_pool_free(self.pool)
+end
+
+-- ------------------------------------------------------------------------
 -- Temporary files
 -- ------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ local runtime = require "hostflow.runtime"
 local schema = require "hostflow.schema"
 local testing = require "hostflow.testing"
 local check = require "hostflow.check"
+local params = require "hostflow.params"
 
 local C = base.C
 local FLOWS, HOSTS = 10000, 100
@@ -65,7 +66,8 @@ local function trace_loop(path, flows)
   for i = 0, FLOWS - 1 do rows[i] = mem + (i % HOSTS) * row_size end
 
   local pos = ffi.new("int[1]")
-  local run = assert(loadstring(RUN_SRC, "=update:" .. spec.name))(spec.update, s.ptr, off, pos)
+  local view = params.view(assert(params.resolve(spec, nil)))      -- its parameters' defaults
+  local run = assert(loadstring(RUN_SRC, "=update:" .. spec.name))(spec.update, s.ptr, off, pos, view)
 
   local events = {}
   local function on_trace(what, tr, func, pc, code, info)
@@ -123,6 +125,32 @@ return hf.analysis {
 ]])
     local _, aborts = trace_loop(path, flows)
     assert.is_true(#nyi_aborts(aborts) > 0, "no NYI abort seen")
+  end)
+
+  it("compiles a loop that reads the analysis's parameters, a number and a list, without an NYI abort", function()
+    local path = helper.write_file("reads_params.lua", [[
+local hf = require "hostflow"
+return hf.analysis {
+  name = "reads_params",
+  params = { threshold = 500, ports = { 22, 443, 3389 } },
+  state = { big = hf.counter(), watched = hf.counter() },
+  update = function(s, flow, params)
+    if flow.bytes >= params.threshold then s.big = s.big + 1 end
+    local ports = params.ports
+    if flow.dport == ports[1] or flow.dport == ports[#ports] then s.watched = s.watched + 1 end
+  end,
+}
+]])
+    local stops, aborts = trace_loop(path, flows)
+    assert.same({}, nyi_aborts(aborts))
+    local in_loop = false
+    for _, t in ipairs(stops) do
+      if t.start:find("update:reads_params", 1, true) then in_loop = true end
+    end
+    local seen = {}
+    for _, t in ipairs(stops) do seen[#seen + 1] = t.start end
+    for _, a in ipairs(aborts) do seen[#seen + 1] = "abort " .. a.at .. " " .. a.reason end
+    assert.is_true(in_loop, "no completed trace starts in the loop: " .. table.concat(seen, "; "))
   end)
 
   it("has an analysis loop to check", function()

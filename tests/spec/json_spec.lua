@@ -1,5 +1,5 @@
 -- hostflow.json: Lua values into the JSON text of host records.  Objects:
--- an analysis's declared keys (top level, exactly those, in order), else every
+-- an analysis's declared keys first (top level, in order), then every other
 -- key sorted; arrays for sequences.
 require "tests.spec.helper"
 local ffi = require "ffi"
@@ -116,15 +116,38 @@ describe("json encoder", function()
       assert.equal('{"10":"b","2":"a"}', encode({ [2] = "a", [10] = "b" }))
     end)
 
-    it("writes exactly the declared keys of the top object, in their order", function()
-      assert.equal('{"z":1,"a":2}', encode({ a = 2, b = 3, c = 4, z = 1 }, { "z", "a" }))
+    it("writes the declared keys of the top object first, in their order, then the others by name", function()
+      assert.equal('{"z":1,"a":2,"b":3,"c":4}', encode({ a = 2, b = 3, c = 4, z = 1 }, { "z", "a" }))
       assert.equal('{"flow":12,"packets":340,"bytes":123456}',
                    encode({ bytes = 123456, flow = 12, packets = 340 }, { "flow", "packets", "bytes" }))
+      assert.equal('{"x":1,"1":5,"b":2}', encode({ [1] = 5, b = 2, x = 1 }, { "x" }))
     end)
 
-    it("leaves out declared keys the object does not have", function()
-      assert.equal('{"b":2}', encode({ a = 1, b = 2 }, { "missing", "b" }))
-      assert.equal("{}", encode({ a = 1 }, { "missing" }))
+    it("skips declared keys the object does not have", function()
+      assert.equal('{"b":2,"a":1}', encode({ a = 1, b = 2 }, { "missing", "b" }))
+      assert.equal('{"a":1}', encode({ a = 1 }, { "missing" }))
+      assert.equal("{}", encode({}, { "missing" }))
+    end)
+
+    it("writes exactly the declared keys when told the object has no other (json.only)", function()
+      assert.equal('{"z":1,"a":2}', encode({ a = 2, z = 1 }, json.only { "z", "a" }))
+      assert.equal('{"a":2}', encode({ a = 2 }, json.only { "z", "a" }))
+      local keys = { "z", "a" }
+      assert.equal(json.only(keys), json.only(keys))     -- one encoder per list
+      assert.same(keys, json.only(keys))
+    end)
+
+    it("refuses a number key and the same key as text, listed or not", function()
+      assert.has_error(function() encode({ [1] = 5, ["1"] = 6 }, { "1" }) end,
+                       'cannot encode a table with both 1 and "1" as keys')
+      assert.has_error(function() encode({ [1] = 5, ["1"] = 6, x = 1 }, { "x" }) end,
+                       'cannot encode a table with both 1 and "1" as keys')
+    end)
+
+    it("writes the fields asked for in their order, a missing one as null (encode_fields)", function()
+      assert.equal('{"z":1,"a":null,"t":{"x":[1,2]}}',
+                   json.fields_tostring({ a = nil, z = 1, t = { x = { 1, 2 } }, other = 3 }, { "z", "a", "t" }))
+      assert.equal("{}", json.fields_tostring({ a = 1 }, {}))
     end)
 
     it("applies the declared keys to the top object only, and sorts the keys below it", function()

@@ -128,6 +128,43 @@ describe("the check of a new version (runtime.check)", function()
     assert.is_true(traces > 0, "no trace compiled")
   end)
 
+  it("runs the sample with the configuration's values of the parameters, and refuses bad ones", function()
+    local src = [[
+local hf = require "hostflow"
+return hf.analysis {
+  name = "probe",
+  params = { limit = 20, ports = { 443 } },
+  state = { n = hf.counter() },
+  update = function(s, flow, params)
+    if s.n >= params.limit then error("over the limit " .. params.limit) end
+    s.n = s.n + 1
+  end,
+}
+]]
+    local spec, s, p = runtime.check(src, "an/probe.lua")
+    assert.is_table(spec, s)
+    assert.equal(20, p.view.limit)
+    local none, err = runtime.check(src, "an/probe.lua", { params = { probe = { limit = 3 } } })
+    assert.is_nil(none)
+    assert.matches("an/probe.lua:7: over the limit 3 (update, sample flow 13", err, 1, true)
+    none, err = runtime.check(src, "an/probe.lua", { params = { probe = { limit = "3" } } })
+    assert.is_nil(none)
+    assert.equal('an/probe.lua: analyses.params.probe.limit: expected a number, as its default 20, got a string ("3")',
+                 err)
+  end)
+
+  it("refuses a version that changes its parameters (they are read-only)", function()
+    local spec, err = runtime.check(analysis("s.n = s.n + 1; params.ports[1] = 0", ""):gsub(
+      'state = { n = hf.counter%(%) },', 'state = { n = hf.counter() }, params = { ports = { 443 } },'):gsub(
+      "function%(s, flow%)", "function(s, flow, params)"), "an/probe.lua")
+    assert.is_nil(spec)
+    assert.matches("probe: it changed its params, which are read-only", err, 1, true)
+    spec, err = runtime.check(analysis("params.x = 1", ""):gsub("function%(s, flow%)", "function(s, flow, params)"),
+                              "an/probe.lua")
+    assert.is_nil(spec)
+    assert.matches("an/probe.lua:7: params are read-only: params.x cannot be set", err, 1, true)
+  end)
+
   it("restores the caller's hook state: none is left set", function()
     runtime.check(analysis("while true do end"), "an/probe.lua")
     assert.is_nil(debug.gethook())

@@ -1,0 +1,24 @@
+#!/bin/bash
+# test_digests.sh -- the records do not change by accident: the bundled
+# sample and the end-to-end test's 200,000 generated flows, with one and
+# two workers, give records whose sorted digest is the one stored in
+# tests/integration/digests.txt (a refactoring must keep them byte for byte).
+. "$(dirname "$0")/assert.sh"
+
+want() { awk -v n="$1" '$1 == n { print $2 }' "$ROOT/tests/integration/digests.txt"; }
+digest() { sort "$1" | sha256sum | cut -d' ' -f1; }
+
+"$FLOWGEN" --seed 42 --flows 200000 --hosts 3000 --rate 500 --family mixed --ipv6 0.15 \
+    --scanners 3 --late 0.003 --malformed 0.003 --variety 0.05 --string-numbers 0.01 \
+    >"$WORK/e2e.ndjson"
+for j in 1 2; do
+    "$HOSTFLOW" run -q -j$j -n 10.0.0.0/8,192.168.0.0/16,2001:db8::/32 -i "$ROOT/contrib/sample-flows.ndjson.gz" -o "$WORK/sample$j.ndjson"
+    got=$(digest "$WORK/sample$j.ndjson")
+    check "the bundled sample's records, $j worker(s), are the stored ones" [ "$got" = "$(want sample)" ]
+    [ "$got" = "$(want sample)" ] || echo "  got $got"
+    "$HOSTFLOW" run -q -j$j -n 10.0.0.0/8,192.168.0.0/16,2001:db8::/32 -i "$WORK/e2e.ndjson" -o "$WORK/e2e$j.ndjson"
+    got=$(digest "$WORK/e2e$j.ndjson")
+    check "the end-to-end flows' records, $j worker(s), are the stored ones" [ "$got" = "$(want e2e)" ]
+    [ "$got" = "$(want e2e)" ] || echo "  got $got"
+done
+finish

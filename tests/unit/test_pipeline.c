@@ -1,0 +1,263 @@
+/* test_pipeline.c -- the pipeline's event-time path (stream/pipeline.c)
+ * against a shard table of the test's own (stream/batch.h), with no engine:
+ * which flows count, how far windows close, which shard gets a host, what
+ * is counted as rejected, filtered, late or read again. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "conf/config.h"
+#include "stream/pipeline.h"
+#include "unit.h"
+
+#define T0 1764165600000LL        /* a 5-minute boundary */
+#define NSHARDS 3
+
+/* What the shards were handed: every batch, in order. */
+typedef struct handed {
+    int     shard, n, final;
+    int64_t boundary;
+    char    src[NSHARDS][64];     /* the last octet of each flow's source, as text */
+} handed;
+
+typedef struct fake {
+    int     batch_cap;
+    handed  got[4096];
+    int     ngot;
+    int64_t emitted;              /* what emitted_until says */
+    int     flows_to[NSHARDS][256];  /* per shard: how many flows of host 10.0.0.x */
+} fake;
+
+static hf_batch *fake_batch(void *ctx, int shard)
+{
+    fake *f = ctx;
+    hf_batch *b = hf_calloc(1, sizeof *b);
+    b->flows = hf_malloc(sizeof(hf_flow) * (size_t)f->batch_cap);
+    b->boundary = INT64_MIN;
+    (void)shard;
+    return b;
+}
+
+static void fake_push(void *ctx, int shard, hf_batch *b)
+{
+    fake *f = ctx;
+    if (f->ngot < 4096) {
+        handed *h = &f->got[f->ngot++];
+        h->shard = shard;
+        h->n = b->n;
+        h->final = b->final;
+        h->boundary = b->boundary;
+    }
+    for (int i = 0; i < b->n; i++) f->flows_to[shard][b->flows[i].src[15]]++;
+    if (b->final) f->emitted = INT64_MAX;
+    else if (b->boundary > f->emitted) f->emitted = b->boundary;
+    hf_free(b->flows);
+    hf_free(b);
+}
+
+static int64_t fake_emitted(void *ctx)
+{
+    return ((fake *)ctx)->emitted;
+}
+
+static hf_pipeline *pipeline(hf_config *cfg, fake *f, int nshards)
+{
+    char err[256];
+    hf_config_defaults(cfg, "/nonexistent");
+    CHECK_EQ_INT(hf_config_set(cfg, "windows", "10s,1m", "test", 0, err, sizeof err), 0);
+    CHECK_EQ_INT(hf_config_set(cfg, "lateness", "5s", "test", 0, err, sizeof err), 0);
+    CHECK_EQ_INT(hf_config_set(cfg, "networks", "10.0.0.0/8", "test", 0, err, sizeof err), 0);
+    CHECK_EQ_INT(hf_config_set(cfg, "batch", "8", "test", 0, err, sizeof err), 0);
+    memset(f, 0, sizeof *f);
+    f->batch_cap = cfg->batch;
+    f->emitted = INT64_MIN;
+    hf_shards s = {nshards, f, fake_batch, fake_push, fake_emitted, NULL};
+    hf_pipeline *p = hf_pipeline_new(cfg, &s, 0, err, sizeof err);
+    CHECK(p != NULL);
+    return p;
+}
+
+/* A flow line from 10.0.0.<host> ending at T0 + end_ms. */
+static int feed(hf_pipeline *p, int host, int64_t end_ms)
+{
+    char line[512];
+    int n = snprintf(line, sizeof line,
+                     "{\"ipfix.sourceIPv4Address\":\"10.0.0.%d\",\"ipfix.destinationIPv4Address\":\"192.0.2.1\","
+                     "\"ipfix.protocolIdentifier\":6,\"ipfix.packetDeltaCount\":1,\"ipfix.octetDeltaCount\":60,"
+                     "\"ipfix.flowStartMilliseconds\":%lld,\"ipfix.flowEndMilliseconds\":%lld}",
+                     host, (long long)(T0 + end_ms - 10), (long long)(T0 + end_ms));
+    return hf_pipeline_feed(p, 0, -1, 1, line, (size_t)n, 0);
+}
+
+static int64_t last_boundary(const fake *f)
+{
+    int64_t b = INT64_MIN;
+    for (int i = 0; i < f->ngot; i++)
+        if (f->got[i].boundary > b) b = f->got[i].boundary;
+    return b;
+}
+
+TEST(windows_close_when_the_watermark_passes_them)
+{
+    hf_config cfg;
+    fake f;
+    hf_pipeline *p = pipeline(&cfg, &f, 1);
+    feed(p, 1, 1000);
+    feed(p, 1, 14000);                        /* watermark 9 s: nothing has closed */
+    CHECK_EQ_INT(last_boundary(&f), T0);
+    int before = f.ngot;
+    feed(p, 1, 15000);                        /* watermark 10 s: [0, 10 s) closes */
+    CHECK_EQ_INT(f.ngot, before + 1);
+    CHECK_EQ_INT(f.got[f.ngot - 1].boundary, T0 + 10000);
+    CHECK_EQ_INT(f.got[f.ngot - 1].n, 1);     /* handed over with the flows since the last */
+    feed(p, 1, 36000);                        /* watermark 31 s: through 30 s */
+    CHECK_EQ_INT(last_boundary(&f), T0 + 30000);
+    hf_pipeline_finish(p);
+    CHECK(f.got[f.ngot - 1].final);
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
+TEST(a_flow_behind_the_closed_windows_is_late_and_counted)
+{
+    hf_config cfg;
+    fake f;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p = pipeline(&cfg, &f, 1);
+    feed(p, 1, 40000);                        /* closes through 30 s */
+    feed(p, 2, 29999);                        /* its window [20, 30 s) is closed */
+    feed(p, 3, 30000);                        /* [30, 40 s) is open */
+    const hf_stream_stats *st = hf_pipeline_stats(p);
+    CHECK_EQ_INT(st->late, 1);
+    CHECK_EQ_INT(st->accepted, 2);
+    hf_pipeline_finish(p);
+    int flows = 0;
+    for (int h = 0; h < 256; h++) flows += f.flows_to[0][h];
+    CHECK_EQ_INT(flows, 2);
+    CHECK_EQ_INT(f.flows_to[0][2], 0);
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
+TEST(every_flow_of_a_host_goes_to_one_shard)
+{
+    hf_config cfg;
+    fake f;
+    hf_pipeline *p = pipeline(&cfg, &f, NSHARDS);
+    for (int i = 0; i < 3000; i++) feed(p, i % 200, 1000 + i * 10);
+    hf_pipeline_finish(p);
+    int used[NSHARDS] = {0};
+    for (int h = 0; h < 200; h++) {
+        int owners = 0, total = 0;
+        for (int s = 0; s < NSHARDS; s++)
+            if (f.flows_to[s][h]) {
+                owners++;
+                used[s] = 1;
+                total += f.flows_to[s][h];
+            }
+        CHECK_EQ_INT(owners, 1);
+        CHECK_EQ_INT(total, 15);
+    }
+    for (int s = 0; s < NSHARDS; s++) CHECK(used[s]);   /* 200 hosts spread over 3 shards */
+    /* windows close in every shard at the same point of the input */
+    for (int i = 0; i + NSHARDS <= f.ngot; i++)
+        if (f.got[i].boundary != f.got[i + 1].boundary && i + 1 < f.ngot && !f.got[i + 1].final)
+            CHECK(f.got[i + 1].shard == 0);
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
+TEST(a_full_batch_is_handed_over_at_once)
+{
+    hf_config cfg;
+    fake f;
+    hf_pipeline *p = pipeline(&cfg, &f, 1);
+    feed(p, 1, 1000);                         /* the first flow sets the boundary */
+    CHECK_EQ_INT(f.ngot, 1);
+    for (int i = 0; i < 8; i++) feed(p, 1, 1000);
+    CHECK_EQ_INT(f.ngot, 2);
+    CHECK_EQ_INT(f.got[1].n, 8);
+    CHECK_EQ_INT(f.got[1].boundary, f.got[0].boundary);   /* no window closed meanwhile */
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
+TEST(rejected_and_unmonitored_records_are_counted_by_reason)
+{
+    hf_config cfg;
+    fake f;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p = pipeline(&cfg, &f, 1);
+    CHECK(hf_pipeline_feed(p, 0, -1, 1, "{", 1, 0) > 0);
+    CHECK(hf_pipeline_feed(p, 0, -1, 2, "[1]", 3, 0) > 0);
+    CHECK(hf_pipeline_feed(p, 0, -1, 3, NULL, 0, 1) == HF_REASON_TOO_LONG);
+    const char *outside = "{\"src4_addr\":\"192.0.2.9\",\"dst4_addr\":\"10.0.0.1\",\"proto\":6,"
+                          "\"in_packets\":1,\"in_bytes\":60,\"first\":\"2025-11-26T14:00:00Z\","
+                          "\"last\":\"2025-11-26T14:00:01Z\"}";
+    CHECK_EQ_INT(hf_pipeline_feed(p, 0, -1, 4, outside, strlen(outside), 0), 0);
+    const hf_stream_stats *st = hf_pipeline_stats(p);
+    CHECK_EQ_INT(st->records, 4);
+    CHECK_EQ_INT(st->decoded, 1);
+    CHECK_EQ_INT(st->filtered, 1);
+    CHECK_EQ_INT(st->rejected[1], 1);                  /* malformed_json */
+    CHECK_EQ_INT(st->rejected[2], 1);                  /* not_object */
+    CHECK_EQ_INT(st->rejected[HF_REASON_TOO_LONG], 1);
+    CHECK_EQ_STR(hf_pipeline_reason_name(HF_REASON_TOO_LONG), "too_long");
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
+TEST(flows_already_in_records_before_a_restart_are_skipped)
+{
+    hf_config cfg;
+    fake f;
+    hf_pipeline *p = pipeline(&cfg, &f, 1);
+    hf_offsets *o = hf_pipeline_offsets(p);
+    int part = hf_offsets_partition(o, "flows", 0, T0 + 60000);   /* complete through 1 min */
+    hf_offsets_set_eof(o, part, 0, 0);
+    char line[512];
+    int n = snprintf(line, sizeof line,
+                     "{\"src4_addr\":\"10.0.0.1\",\"dst4_addr\":\"192.0.2.1\",\"proto\":6,"
+                     "\"in_packets\":1,\"in_bytes\":60,\"first\":\"2025-11-26T14:00:20Z\","
+                     "\"last\":\"2025-11-26T14:00:30Z\"}");
+    CHECK_EQ_INT(hf_pipeline_feed(p, part, 41, 0, line, (size_t)n, 0), 0);
+    CHECK_EQ_INT(hf_pipeline_stats(p)->replayed, 1);
+    CHECK_EQ_INT(hf_pipeline_stats(p)->accepted, 0);
+    CHECK_EQ_INT(hf_offsets_next(o, "flows", 0), 42);
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
+TEST(a_flush_closes_every_open_window_and_later_flows_are_late)
+{
+    hf_config cfg;
+    fake f;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p = pipeline(&cfg, &f, 2);
+    feed(p, 1, 1000);
+    feed(p, 2, 2000);
+    hf_pipeline_flush(p);
+    CHECK_EQ_INT(last_boundary(&f), T0 + 60000);       /* the coarsest window of those flows */
+    feed(p, 3, 3000);                         /* in a window written already: dropped */
+    const hf_stream_stats *st = hf_pipeline_stats(p);
+    CHECK_EQ_INT(st->late + st->replayed, 1);
+    CHECK_EQ_INT(st->accepted, 2);
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
+int main(void)
+{
+    RUN(windows_close_when_the_watermark_passes_them);
+    RUN(a_flow_behind_the_closed_windows_is_late_and_counted);
+    RUN(every_flow_of_a_host_goes_to_one_shard);
+    RUN(a_full_batch_is_handed_over_at_once);
+    RUN(rejected_and_unmonitored_records_are_counted_by_reason);
+    RUN(flows_already_in_records_before_a_restart_are_skipped);
+    RUN(a_flush_closes_every_open_window_and_later_flows_are_late);
+    return UNIT_END();
+}
