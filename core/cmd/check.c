@@ -164,6 +164,7 @@ int hf_check_main(int argc, char **argv)
         fprintf(stderr, "hostflow: check: %s\n", err);
         rc = 1;
     }
+    if (hf_query_stdout_flush("check") < 0) rc = 1;
 out:
     if (L) lua_close(L);
     hf_query_input_close(in);

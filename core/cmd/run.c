@@ -39,7 +39,9 @@
  * by one signal thread (sigwait), which prints the counters, reloads the
  * analyses (SIGHUP; reload.h) or asks the reading thread to stop.  A stop
  * also sends the reading thread SIGUSR2, whose handler does nothing but
- * interrupt a read that is waiting for input.
+ * interrupt a read that is waiting for input.  An output that fails for
+ * good does the same (on_output_failure).  SIGPIPE is ignored: a closed
+ * pipe is the file output's EPIPE, a fatal error it reports.
  * --------------------------------------------------------------------- */
 
 static atomic_int got_stop;
@@ -100,7 +102,32 @@ static void signals_block(void)
     sa.sa_handler = on_wakeup;           /* no SA_RESTART: read() returns EINTR */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR2, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);            /* a closed pipe is an output's error (EPIPE), not death */
     reader_thread = pthread_self();
+}
+
+/* The watchdog stops hostflow (exit status 3): the counters first, as at
+ * any other end, so --stats is written. */
+static void on_watchdog_exit(void *ctx)
+{
+    (void)ctx;
+    pthread_mutex_lock(&report_lock);
+    if (report_view) {
+        if (hf_log_level >= HF_LOG_WARN) hf_report_text(report_view, stderr);
+        const char *stats = report_view->cfg->stats;
+        if (stats && hf_report_json(report_view, stats) < 0)
+            hf_log(HF_LOG_ERROR, "%s: cannot write the counters: %s", stats, strerror(errno));
+    }
+    pthread_mutex_unlock(&report_lock);
+}
+
+/* An output failed for good (outputs.h): stop reading now, even when the
+ * reader waits for input. */
+static void on_output_failure(void *ctx)
+{
+    (void)ctx;
+    atomic_store(&got_stop, 1);
+    pthread_kill(reader_thread, SIGUSR2);
 }
 
 /* ------------------------------------------------------------------------
@@ -307,17 +334,28 @@ static int final_commit(hf_run_view *v)
 {
     hf_log(HF_LOG_INFO, "stopping: flushing open windows, waiting for the outputs, committing");
     hf_pipeline_flush(v->pipeline);
-    for (int tries = 0; tries < 5; tries++) {
-        int out = hf_outputs_flush(v->outputs, 10000);
+    int out = HF_OUT_PENDING, committed = -1;
+    for (int tries = 0; tries < 5 && committed < 0; tries++) {
+        out = hf_outputs_flush(v->outputs, 10000);
         if (out == HF_OUT_FATAL) break;
-        if (out == HF_OUT_OK && v->input_ops->commit(v->input) == 0) return 0;
+        if (out == HF_OUT_OK) committed = v->input_ops->commit(v->input);
     }
-    if (hf_outputs_flush(v->outputs, 0) != HF_OUT_OK)
+    uint64_t lost = hf_outputs_lost(v->outputs);
+    if (lost)
+        hf_log(HF_LOG_ERROR, "the outputs lost %llu records (the counters say which output and "
+               "why)%s", (unsigned long long)lost,
+               committed == 0 ? "; the offsets of their flows are committed: they are not read again" : "");
+    if (committed == 0) return 0;
+    if (out == HF_OUT_FATAL)
+        hf_log(HF_LOG_ERROR, "an output has failed: the input's positions stay at the last commit, "
+               "and a restart reads the flows since then again (at least once)");
+    else if (out == HF_OUT_PENDING)
         hf_log(HF_LOG_ERROR, "the outputs have not acknowledged every record: the input's positions "
-               "stay at the last commit, and a restart reads those flows again (at least once)");
+               "stay at the last commit, and a restart reads the flows since then again (at least once)");
     else
-        hf_log(HF_LOG_ERROR, "the last commit failed: the records are written, and a restart "
-               "reads their flows again (at least once)");
+        hf_log(HF_LOG_ERROR, "every record is acknowledged by the outputs, but the last commit "
+               "failed: a restart reads the flows since the last commit again and writes their "
+               "records a second time (the same ids)");
     return -1;
 }
 
@@ -336,6 +374,7 @@ static int run(hf_config *cfg, const char *home)
     v.input_ops = in_ops;
     v.outputs = hf_outputs_open(cfg, err, sizeof err);
     if (!v.outputs) return die("%s", err);
+    hf_outputs_on_failure(v.outputs, on_output_failure, NULL);
     char *lua_dir = hf_home_path(home, "lua");
     v.engine = hf_engine_new(cfg, lua_dir, hf_outputs_sink(v.outputs), err, sizeof err);
     hf_free(lua_dir);
@@ -343,6 +382,7 @@ static int run(hf_config *cfg, const char *home)
         rc = die("%s", err);
         goto done;
     }
+    hf_engine_on_watchdog_exit(v.engine, on_watchdog_exit, NULL);
     int workers = hf_engine_workers(v.engine);
     v.pipeline = hf_pipeline_new(cfg, hf_engine_shards(v.engine), workers > 1 ? workers : 0,
                                  err, sizeof err);
@@ -367,12 +407,12 @@ static int run(hf_config *cfg, const char *home)
     rc = 0;
     double last_commit = hf_now_ns();
     for (;;) {
-        if (atomic_load(&got_stop)) {
-            hf_log(HF_LOG_INFO, "stopping: flushing open windows");
-            break;
-        }
         if (hf_outputs_failed(v.outputs)) {
             rc = 1;
+            break;
+        }
+        if (atomic_load(&got_stop)) {
+            hf_log(HF_LOG_INFO, "stopping: flushing open windows");
             break;
         }
         int r = in_ops->read(v.input);

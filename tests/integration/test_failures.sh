@@ -1,7 +1,13 @@
 #!/bin/bash
 # test_failures.sh -- hostflow keeps its promises when things go wrong
-# (issue 10): a stop request ends every loop of the reader, even one that
-# skips a line without end.
+# (issue 10):
+#   - a stop request ends every loop of the reader, even one that skips a
+#     line without end (-i /dev/zero, a FIFO of one endless line);
+#   - an output that fails for good (/dev/full, a closed pipe, a full
+#     disk) stops the reading at once, even a reader waiting for input, and
+#     the run exits 1; the counters count the records the output took
+#     (complete lines in the file) and the others as lost, by reason;
+#   - hostflow query and check exit 1 when their output cannot be written.
 # Nothing here is timed: each case waits for a condition (the process has
 # started reading, the process has exited) with a generous bound that only
 # a hang reaches.
@@ -52,5 +58,88 @@ mkfifo "$WORK/nl.fifo"
 writer=$!
 check "SIGTERM stops hostflow reading a FIFO of one endless line" stops_on TERM 1 "$WORK/nl.fifo"
 kill $writer 2>/dev/null; wait $writer 2>/dev/null
+
+# ---- 3. failing outputs -------------------------------------------------------
+"$FLOWGEN" --seed 5 --flows 100000 --hosts 2000 --rate 200 >"$WORK/flows.ndjson"
+lines=$(wc -l <"$WORK/flows.ndjson")
+stat() { json_get "$1" "$2"; }
+
+# An input that stays open after its flows (a live stream): the failure must
+# stop the run, not the end of the input.  The writer holds the FIFO open.
+mkfifo "$WORK/live.fifo"
+live_to() {  # live_to OUTPUT WORKERS: hostflow's exit status in $exit_status
+    (cat "$WORK/flows.ndjson"; exec sleep 3600) >"$WORK/live.fifo" &
+    local writer=$! pid
+    "$HOSTFLOW" run -q -j"$2" -i "$WORK/live.fifo" -o "$1" -w 10s --stats "$WORK/live.json" \
+        2>"$WORK/live.err" &
+    pid=$!
+    wait_exit $pid 120
+    local r=$?
+    kill $writer 2>/dev/null; wait $writer 2>/dev/null
+    return $r
+}
+for j in 1 2; do
+    check "-o /dev/full, -j$j, input still open: hostflow stops by itself" live_to /dev/full $j
+    check "... and exits 1" [ "$exit_status" = 1 ]
+    check "... saying why" grep -q '/dev/full: cannot write records: No space left on device' "$WORK/live.err"
+    check "... having stopped reading before the end of its input" \
+        [ "$(stat "$WORK/live.json" 'd["records_read"]')" -lt "$lines" ]
+    check "... no record counted as written, every one made counted as lost (write_error)" \
+        [ "$(stat "$WORK/live.json" '" ".join(map(str, [d["outputs"][0]["written"], d["outputs"][0]["lost"]["write_error"]]))')" \
+          = "0 $(stat "$WORK/live.json" 'd["records"]')" ]
+done
+
+# -o - | head -1: the closed pipe is an error (EPIPE), not a death by SIGPIPE
+for j in 1 2; do
+    "$HOSTFLOW" run -q -j$j -i "$WORK/flows.ndjson" -o - -w 10s --stats "$WORK/pipe.json" \
+        2>"$WORK/pipe.err" | head -n 1 >/dev/null
+    status=${PIPESTATUS[0]}
+    check "-o - | head -1, -j$j: exit 1, not killed by SIGPIPE (got $status)" [ "$status" = 1 ]
+    check "... saying why" grep -q 'stdout: cannot write records: Broken pipe' "$WORK/pipe.err"
+    check "... written + lost = records made, some lost" python3 - "$WORK/pipe.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1])); o = d["outputs"][0]
+sys.exit(0 if o["written"] + o["lost"]["write_error"] == d["records"] and o["lost"]["write_error"] > 0 else 1)
+EOF
+done
+
+# A full disk: a 256 KiB tmpfs (root only; skipped otherwise)
+disk=$WORK/disk
+mkdir -p "$disk"
+if mount -t tmpfs -o size=256k tmpfs "$disk" 2>/dev/null; then
+    trap 'umount "$disk" 2>/dev/null; rm -rf "$WORK"' EXIT
+    for j in 1 2; do
+        rm -f "$disk/out.ndjson"
+        "$HOSTFLOW" run -q -j$j -i "$WORK/flows.ndjson" -o "$disk/out.ndjson" -w 10s \
+            --stats "$WORK/disk.json" 2>"$WORK/disk.err"
+        status=$?
+        complete=$(wc -l <"$disk/out.ndjson")
+        written=$(stat "$WORK/disk.json" 'd["outputs"][0]["written"]')
+        echo "  full disk, -j$j: $complete complete lines in the file, $written counted written," \
+             "$(stat "$WORK/disk.json" 'd["outputs"][0]["lost"]["write_error"]') lost of" \
+             "$(stat "$WORK/disk.json" 'd["records"]') records"
+        check "a full disk, -j$j: exit 1, saying why" \
+            sh -c "[ $status = 1 ] && grep -q 'No space left on device' '$WORK/disk.err'"
+        check "... written counts exactly the complete lines in the file" [ "$written" = "$complete" ]
+        check "... written + lost = records made" \
+            [ "$(stat "$WORK/disk.json" 'd["outputs"][0]["written"] + d["outputs"][0]["lost"]["write_error"] - d["records"]')" = 0 ]
+    done
+    # query and check to the full disk
+    "$HOSTFLOW" query -q "$ROOT/contrib/queries/top_talkers.lua" -i "$WORK/flows.ndjson" \
+        -- 10.0.0.0/8 --top 5 >"$disk/query.txt" 2>"$WORK/q.err"
+    check "hostflow query to a full disk: exit 1, saying why" \
+        sh -c "[ $? = 1 ] && grep -q 'query: cannot write the results' '$WORK/q.err'"
+    umount "$disk"
+else
+    echo "skipped: the full-disk cases (cannot mount a tmpfs)"
+fi
+
+# ---- 6. query and check when their output cannot be written ------------------
+"$HOSTFLOW" query -q "$ROOT/contrib/queries/top_talkers.lua" -i "$WORK/flows.ndjson" \
+    -- 10.0.0.0/8 --top 5 >/dev/full 2>"$WORK/q.err"
+check "hostflow query >/dev/full: exit 1" [ $? = 1 ]
+check "... saying why" grep -q 'query: cannot write the results to standard output: No space left on device' "$WORK/q.err"
+"$HOSTFLOW" check "$ROOT/analyses/total.lua" -i "$WORK/flows.ndjson" >/dev/full 2>"$WORK/c.err"
+check "hostflow check >/dev/full: exit 1" [ $? = 1 ]
 
 finish
