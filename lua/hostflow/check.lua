@@ -140,8 +140,21 @@ function M.main(opts)
   local path = opts.file
   local runtime = require "hostflow.runtime"
 
-  -- 1. load and validate, as a worker does
-  local spec, err = runtime.load_file(path)
+  -- 1. the limits of a worker's check of a new version: the file and a
+  -- sample run, the JIT off, under the runtime's instruction limit, so an
+  -- endless loop (top level or update) is refused, not run.  Other errors
+  -- are left to the fuller report below.
+  local spec, err, limit
+  local okc, conf = pcall(runtime_check.overrides, opts.params)
+  local f = io.open(path, "rb")
+  if f then
+    local src = f:read("*a")
+    f:close()
+    spec, err, limit = runtime_check.check(src, path, { params = okc and conf or nil,
+                                                        distinct_exact = opts.distinct_exact })
+  end
+  -- 2. load and validate, as a worker does
+  if limit ~= "limit" then spec, err = runtime.load_file(path) end
   if not spec then
     say("hostflow: check: %s", with_line(tostring(err), path))
     say("FAILED: %s does not load", path)

@@ -149,8 +149,8 @@ function M.sample_flows(n)
   return flows
 end
 
--- Call fn(...) under an instruction limit: (true, results...) or (false,
--- message).  Only interpreted code counts instructions: the caller turns
+-- Call fn(...) under an instruction limit: (true, results...), (false,
+-- message), or (false, message, "limit") when the limit stopped it.  Only interpreted code counts instructions: the caller turns
 -- the JIT off for the functions it checks.  Past the limit the hook raises
 -- at every instruction, so a loop that catches the error (a pcall in it)
 -- meets it again at its first instruction outside the pcall.
@@ -182,6 +182,7 @@ local function limited(budget, what, fn, ...)
   local res = { pcall(fn, ...) }
   debug.sethook()
   stop_msg = nil
+  if not res[1] and msg then return false, res[2], "limit" end
   return unpack(res, 1, table.maxn(res))
 end
 jit.off(limited)
@@ -266,7 +267,8 @@ end
 -- under an instruction limit.  opts: distinct_exact, wanted (a function of
 -- the name: false skips the sample run), params (analyses.params: name ->
 -- values).  Returns the analysis table, its state (schema.build) and its
--- parameters (M.params), or nil and "file:line: message".
+-- parameters (M.params), or nil, "file:line: message" and, when the
+-- instruction limit stopped it (an endless loop?), "limit".
 function M.check(src, path, opts)
   opts = opts or {}
   local chunk, err = compile_chunk(src, path)
@@ -283,12 +285,13 @@ function M.check(src, path, opts)
     local st = schema.build(sp, opts.distinct_exact or 64)
     return sp, st, pp
   end)
+  local stopped = not ok and s or nil
   if ok and s then
-    local ok2, why = limited(M.CHECK_INSTRUCTIONS, "it", sample_run, spec, s, p)
-    if not ok2 then ok, spec = false, why end
+    local ok2, why, limit = limited(M.CHECK_INSTRUCTIONS, "it", sample_run, spec, s, p)
+    if not ok2 then ok, spec, stopped = false, why, limit end
   end
   C.hf_ffi_arena_free(arena)
-  if not ok then return nil, with_path(path, spec) end
+  if not ok then return nil, with_path(path, spec), stopped end
   jit.on(chunk, true)
   return spec, s, p
 end
