@@ -142,6 +142,11 @@ void hf_engine_reload(hf_engine *e)
     hf_reload_request(e->reload, 1);
 }
 
+void hf_engine_on_watchdog_exit(hf_engine *e, void (*fn)(void *ctx), void *ctx)
+{
+    hf_reload_on_exit(e->reload, fn, ctx);
+}
+
 void hf_engine_join(hf_engine *e)
 {
     if (e->joined) return;

@@ -157,6 +157,11 @@ check "a compiled endless loop: the watchdog stops hostflow with status 3" [ $rc
 check "... within seconds" [ $(( $(date +%s) - start )) -lt 20 ]
 check "its report names the analysis and the worker, and says why" \
     grep -q 'error: watchdog: analysis probe has run for [0-9.]* s in worker [01] .* an endless loop in compiled code.  Stopping hostflow' "$WORK/compiled.err"
+watchdog_report() {
+    grep -q '^hostflow counters after' "$WORK/compiled.err" &&
+        [ "$(json_get "$WORK/compiled.json" 'd["records_read"] > 0')" = True ]
+}
+check "... and writes the counters first, --stats included (issue 10)" watchdog_report
 
 # 5. SIGHUP re-enables a disabled analysis
 setup hup 'error("early")' 'max_errors = 5' 'flow.end_ms > 1790000000000 and flow.end_ms < 1795701630000'
