@@ -22,6 +22,13 @@ return {
   -- How far behind the newest flow's end a flow may arrive and still count.
   lateness = "5s",
 
+  -- A flow ending more than this after the newest flow of its stream (or,
+  -- from Kafka, after this machine's clock) is held aside rather than let
+  -- it close every window before it: when the flows after it stay behind,
+  -- it is counted as rejected (future_time) and named in the log; when they
+  -- follow it (a gap in the data), it is taken.
+  future_slack = "1h",
+
   -- Worker threads, each with its share of the hosts; 0 is one per core.
   -- With more than one, a file or stdin is also decoded on as many threads.
   workers = 0,

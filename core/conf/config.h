@@ -94,6 +94,7 @@ typedef struct hf_config {
     int64_t    windows_ms[HF_MAX_WINDOWS]; /* ... ascending, distinct (set by hf_config_check) */
     int        nwindows;
     int64_t    lateness_ms;                /* allowed lateness of the watermark */
+    int64_t    future_slack_ms;            /* a flow further ahead of its stream is held aside */
     int        workers;                    /* 0: one per core */
     char      *input;                      /* file path, "-" or "kafka:TOPICS" */
     hf_strlist outputs;                    /* where records go: paths, "-", "kafka:TOPIC", ... */

@@ -91,6 +91,10 @@ const hf_conf_key hf_conf_core_keys[] = {
     {.name = "lateness", .type = HF_CONF_DURATION, .deflt = "5s", .flag = "-l, --lateness",
      .doc = "allowed lateness of flows behind the newest", .min = 0, .max = 86400000.0 * 7,
      .field = HF_FIELD(lateness_ms)},
+    {.name = "future_slack", .type = HF_CONF_DURATION, .deflt = "1h", .flag = "--future-slack",
+     .doc = "a flow ending this much after the newest of its stream (or, from Kafka, after the "
+            "clock) is held aside: rejected as future_time unless the stream follows it",
+     .min = 1000, .max = 86400000.0 * 365, .field = HF_FIELD(future_slack_ms)},
     {.name = "workers", .type = HF_CONF_INT, .deflt = "0", .flag = "-j, --workers",
      .doc = "worker threads (and as many decoder threads when N > 1); 0 is one per core",
      .min = 0, .max = 256, .field = HF_FIELD(workers)},

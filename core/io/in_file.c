@@ -81,9 +81,13 @@ static int file_read(void *arg)
     return HF_IN_MORE;
 }
 
+/* Take on every line read (the decoder threads may hold the last ones,
+ * whose warnings name the input) before the name is freed. */
 static void file_close(void *arg)
 {
     in_file *f = arg;
+    hf_pipeline_drain(f->p);
+    hf_pipeline_name(f->p, "input");
     hf_input_close(f->in);
     hf_free(f->name);
     hf_free(f);

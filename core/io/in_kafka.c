@@ -191,6 +191,7 @@ static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input
     hf_kafka_source *s = hf_calloc(1, sizeof *s);
     s->env = *env;
     s->pipeline = env->pipeline;
+    hf_pipeline_live(env->pipeline);
     s->offsets = hf_pipeline_offsets(env->pipeline);
     s->cfg = cfg;
     s->start_ms = -1;

@@ -14,6 +14,7 @@ typedef struct partition {
     double   max_end;         /* newest flow end, ms */
     int64_t  next_offset;     /* after the last message read */
     int64_t  released_until;  /* flows released at or before this were in records already */
+    int64_t  pending;         /* the lowest offset held aside by the pipeline, -1: none */
     int      nholds;
     struct { int64_t release; int64_t offset; } holds[HF_MAX_HOLDS];
 } partition;
@@ -78,6 +79,7 @@ int hf_offsets_partition(hf_offsets *o, const char *topic, int32_t id, int64_t r
     pt->id = id;
     pt->max_end = -INFINITY;
     pt->next_offset = -1;
+    pt->pending = -1;
     pt->released_until = released_until;
     /* a partition starts idle (the source marks it not at its end once it is
      * assigned, and from then on it holds the watermark back until it has
@@ -176,6 +178,16 @@ double hf_offsets_max_end(const hf_offsets *o)
     return o->max_end;
 }
 
+double hf_offsets_newest(const hf_offsets *o, int part)
+{
+    return part >= 0 && part < o->nparts ? o->parts[part].max_end : -INFINITY;
+}
+
+void hf_offsets_pending(hf_offsets *o, int part, int64_t offset)
+{
+    if (part >= 0 && part < o->nparts) o->parts[part].pending = offset;
+}
+
 double hf_offsets_watermark(const hf_offsets *o, double now)
 {
     if (o->nparts == 1) return o->max_end;
@@ -205,6 +217,7 @@ int hf_offsets_commit_points(hf_offsets *o, int64_t done, hf_commit_point *out, 
             pt->holds[k++] = pt->holds[h];
         }
         pt->nholds = k;
+        if (pt->pending >= 0 && (pt->pending < offset || offset < 0)) offset = pt->pending;
         if (done > pt->released_until && done != INT64_MAX) pt->released_until = done;
         if (offset < 0) continue;                         /* nothing read yet */
         out[n].topic = pt->topic;

@@ -9,7 +9,10 @@
  * (offsets.h) or late when its base window has already closed, advances the
  * watermark (the newest end over the partitions that are not idle, minus
  * the allowed lateness) and puts it in the batch of the shard that owns its
- * host.  Because late flows and the watermark are decided here, in input
+ * host.  A flow far ahead of its partition (future_slack) is held aside
+ * until the flows after it show whether it is an outlier (rejected,
+ * future_time) or the stream has jumped (pipeline.c, "Flows from the
+ * future"), so one bad clock cannot make every later flow late.  Because late flows and the watermark are decided here, in input
  * order, the records do not depend on the number of workers. */
 #ifndef HF_PIPELINE_H
 #define HF_PIPELINE_H
@@ -60,8 +63,12 @@ void hf_pipeline_name(hf_pipeline *p, const char *name);
  * reason (> 0; hf_pipeline_reason_name) for a record that is not a flow. */
 int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
                      const char *rec, size_t len, int too_long);
-/* Let the watermark move with no data (idle partitions). */
+/* Let the watermark move with no data (idle partitions); decide the flows
+ * held aside for a partition at its end. */
 void hf_pipeline_tick(hf_pipeline *p);
+/* The input is live (Kafka): a flow ending more than future_slack after
+ * the wall clock is rejected at once (future_time). */
+void hf_pipeline_live(hf_pipeline *p);
 const char *hf_pipeline_reason_name(int status);
 
 /* ------------------------------------------------------------------------

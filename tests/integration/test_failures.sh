@@ -7,6 +7,9 @@
 #     disk) stops the reading at once, even a reader waiting for input, and
 #     the run exits 1; the counters count the records the output took
 #     (complete lines in the file) and the others as lost, by reason;
+#   - one flow far ahead of the others (a bad clock) is held aside and
+#     rejected (future_time), and makes no later flow late; a stream that
+#     jumps ahead (a gap) is followed;
 #   - hostflow query and check exit 1 when their output cannot be written.
 # Nothing here is timed: each case waits for a condition (the process has
 # started reading, the process has exited) with a generous bound that only
@@ -26,6 +29,8 @@ wait_exit() {
     kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
     return 1
 }
+
+stat() { json_get "$1" "$2"; }
 
 # read_bytes PID: the bytes PID has read so far (/proc/PID/io)
 read_bytes() { sed -n 's/^rchar: //p' "/proc/$1/io" 2>/dev/null || echo 0; }
@@ -59,10 +64,44 @@ writer=$!
 check "SIGTERM stops hostflow reading a FIFO of one endless line" stops_on TERM 1 "$WORK/nl.fifo"
 kill $writer 2>/dev/null; wait $writer 2>/dev/null
 
+# ---- 4. one flow ahead of the clock ------------------------------------------
+# 10,000 flows in order, one ending 20 h later than its neighbours at line 5,001
+python3 - "$WORK/outlier.ndjson" "$WORK/outlier-less.ndjson" "$WORK/jump.ndjson" <<'EOF'
+import sys
+T = 1795701600000
+def line(i, end):
+    return ('{"ipfix.sourceIPv4Address":"10.0.%d.%d","ipfix.destinationIPv4Address":"192.0.2.%d",'
+            '"ipfix.protocolIdentifier":6,"ipfix.destinationTransportPort":443,"ipfix.packetDeltaCount":3,'
+            '"ipfix.octetDeltaCount":180,"ipfix.flowStartMilliseconds":%d,"ipfix.flowEndMilliseconds":%d}\n'
+            % (i // 250, i % 250, i % 200, end - 500, end))
+with open(sys.argv[1], "w") as a, open(sys.argv[2], "w") as b, open(sys.argv[3], "w") as c:
+    for i in range(10000):
+        end = T + i * 60
+        a.write(line(i, end + 20 * 3600 * 1000 if i == 5000 else end))
+        if i != 5000: b.write(line(i, end))
+        c.write(line(i, end + (3 * 3600 * 1000 if i >= 5000 else 0)))   # a 3 h gap
+EOF
+for j in 1 2; do
+    "$HOSTFLOW" run -j$j -i "$WORK/outlier.ndjson" -o "$WORK/outlier.out" --stats "$WORK/outlier.json" \
+        2>"$WORK/outlier.err"
+    echo "  one flow 20 h ahead, -j$j: $(stat "$WORK/outlier.json" 'd["late"]') late," \
+         "$(stat "$WORK/outlier.json" 'd["rejected"]["future_time"]') future_time (before: 5,000 late)"
+    check "one flow 20 h ahead at line 5,001, -j$j: no later flow is late" \
+        [ "$(stat "$WORK/outlier.json" 'd["late"]')" = 0 ]
+    check "... it is counted as future_time" [ "$(stat "$WORK/outlier.json" 'd["rejected"]["future_time"]')" = 1 ]
+    check "... and named in the log" grep -q 'outlier.ndjson:5001: rejected (future_time): the flow ends 20.0 h after' "$WORK/outlier.err"
+    "$HOSTFLOW" run -q -j$j -i "$WORK/outlier-less.ndjson" -o "$WORK/outlier-less.out"
+    check "... the records are those of the flows without it" cmp -s <(sort "$WORK/outlier.out") <(sort "$WORK/outlier-less.out")
+done
+"$HOSTFLOW" run -q -i "$WORK/jump.ndjson" -o "$WORK/jump.out" --stats "$WORK/jump.json"
+check "a stream that jumps 3 h ahead (a gap in the data) is followed: nothing rejected, nothing late" \
+    [ "$(stat "$WORK/jump.json" 'd["late"] + d["rejected"]["future_time"]')" = 0 ]
+"$HOSTFLOW" run -q -i "$WORK/jump.ndjson" -o "$WORK/jump-wide.out" --future-slack 30d
+check "... the same records as with a slack wider than the gap" cmp -s <(sort "$WORK/jump.out") <(sort "$WORK/jump-wide.out")
+
 # ---- 3. failing outputs -------------------------------------------------------
 "$FLOWGEN" --seed 5 --flows 100000 --hosts 2000 --rate 200 >"$WORK/flows.ndjson"
 lines=$(wc -l <"$WORK/flows.ndjson")
-stat() { json_get "$1" "$2"; }
 
 # An input that stays open after its flows (a live stream): the failure must
 # stop the run, not the end of the input.  The writer holds the FIFO open.
