@@ -88,4 +88,17 @@ return {
   -- dead_letter = "kafka:flows-rejected",   -- undecodable messages, with the reason
   commit_interval = "5s",     -- how often offsets are committed
   exit_at_end = false,        -- stop once every partition is read to its end
+
+  -- Whether the input topics are keyed by source host, so that each host's
+  -- flows are in one partition (produce them with the source address as the
+  -- message key).  Then several hostflows of one group can each emit the
+  -- hosts of their own partitions.  When not (the default), a host's flows
+  -- may be in any partition, and only an instance that owns every partition
+  -- of a topic emits windows; one assigned part of it holds, and says so.
+  kafka_keyed = false,
+  -- The consumer's group.instance.id (static membership: a hostflow that
+  -- restarts takes its partitions back at once): "auto" is
+  -- hostflow-<host name>-<group>, "none" a dynamic member.  Give each
+  -- hostflow of one group on one machine its own.
+  kafka_instance = "auto",
 }

@@ -428,14 +428,11 @@ static int run(hf_config *cfg, const char *home)
         }
     }
     if (in_ops->commit && !hf_outputs_failed(v.outputs) && final_commit(&v) < 0) rc = 1;
-    in_ops->close(v.input);
-    v.input = NULL;
-    v.input_ops = NULL;
     hf_pipeline_finish(v.pipeline);
     hf_engine_join(v.engine);
     if (hf_outputs_flush(v.outputs, 30000) != HF_OUT_OK) rc = 1;
     if (hf_outputs_failed(v.outputs)) rc = 1;
-    if (hf_log_level >= HF_LOG_WARN) hf_report_text(&v, stderr);
+    if (hf_log_level >= HF_LOG_WARN) hf_report_text(&v, stderr);    /* the input's line too */
     if (cfg->stats && hf_report_json(&v, cfg->stats) < 0) {
         hf_log(HF_LOG_ERROR, "%s: cannot write the counters: %s", cfg->stats, strerror(errno));
         rc = 1;
@@ -443,6 +440,8 @@ static int run(hf_config *cfg, const char *home)
     pthread_mutex_lock(&report_lock);
     report_view = NULL;
     pthread_mutex_unlock(&report_lock);
+    in_ops->close(v.input);
+    v.input = NULL;
 done:
     if (v.input) in_ops->close(v.input);
     if (v.pipeline) hf_pipeline_finish(v.pipeline);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -47,6 +48,30 @@ static int64_t shard_emitted_until(void *ctx)
         if (st.closed_until < d) d = st.closed_until;
     }
     return d;
+}
+
+/* Every worker drops its open windows (a discard batch each), and this
+ * returns once all have. */
+static void shard_discard(void *ctx)
+{
+    hf_engine *e = ctx;
+    uint64_t want[e->nworkers];
+    for (int i = 0; i < e->nworkers; i++) {
+        hf_worker_stats st;
+        hf_worker_stats_get(e->workers[i], &st);
+        want[i] = st.discards + 1;
+        hf_batch *b = hf_worker_batch(e->workers[i]);
+        b->discard = 1;
+        hf_worker_push(e->workers[i], b);
+    }
+    for (int i = 0; i < e->nworkers; i++)
+        for (;;) {
+            hf_worker_stats st;
+            hf_worker_stats_get(e->workers[i], &st);
+            if (st.discards >= want[i]) break;
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
 }
 
 static void shard_poll(void *ctx, double max_end)
@@ -120,7 +145,8 @@ hf_engine *hf_engine_new(const hf_config *cfg, const char *lua_dir, const hf_rec
     for (int i = 0; i < cfg->nwindows; i++) base_ms = gcd64(base_ms, cfg->windows_ms[i]);
     e->reload = hf_reload_new(cfg, e->workers, e->nworkers, base_ms, err, errlen);
     if (!e->reload) goto fail;
-    e->shards = (hf_shards){e->nworkers, e, shard_batch, shard_push, shard_emitted_until, shard_poll};
+    e->shards = (hf_shards){e->nworkers, e, shard_batch, shard_push, shard_emitted_until, shard_poll,
+                            shard_discard};
     return e;
 fail:
     hf_engine_free(e);

@@ -63,6 +63,7 @@ struct hf_worker {
     const hf_record_sink *sink;
     int              failed;        /* an output failed for good */
     uint64_t         flows, records;
+    uint64_t         discards;      /* discard batches done */
     uint64_t         close_delay[HF_DELAY_BUCKETS];
     int64_t          closed_until;
 
@@ -381,6 +382,11 @@ static void retire_layouts(hf_worker *w);
 
 void hf_worker_process(hf_worker *w, hf_batch *b)
 {
+    if (b->discard) {                 /* the input gave its partitions up: rebuilt elsewhere */
+        hf_windows_release(&w->windows);
+        w->closed_until = INT64_MIN;
+        w->discards++;
+    }
     if (b->control) {
         apply_commit(w, b->control, b->control_from);
         hf_plan_release(b->control);
@@ -696,6 +702,7 @@ static void publish_stats(hf_worker *w)
     hf_worker_stats st;
     memset(&st, 0, sizeof st);
     st.closed_until = w->closed_until;
+    st.discards = w->discards;
     st.flows = w->flows;
     st.hosts_refused = w->windows.hosts_refused;
     st.records = w->records;
@@ -741,6 +748,7 @@ hf_batch *hf_worker_batch(hf_worker *w)
     }
     b->n = 0;
     b->final = 0;
+    b->discard = 0;
     b->boundary = INT64_MIN;
     b->boundary_ns = 0;
     b->next = NULL;

@@ -517,6 +517,16 @@ void hf_pipeline_flush(hf_pipeline *p)
     hf_offsets_flushed(p->offsets, through);
 }
 
+void hf_pipeline_reset(hf_pipeline *p)
+{
+    hf_pipeline_drain(p);
+    p->nheld = 0;
+    for (int i = 0; i < p->shards.n; i++) p->pending[i]->n = 0;
+    if (p->shards.discard) p->shards.discard(p->shards.ctx);
+    p->closed_until = INT64_MIN;
+    hf_offsets_reset(p->offsets);
+}
+
 int hf_pipeline_commit_points(hf_pipeline *p, hf_commit_point *out, int max)
 {
     return hf_offsets_commit_points(p->offsets, p->shards.emitted_until(p->shards.ctx), out, max);

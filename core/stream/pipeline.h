@@ -95,6 +95,14 @@ void hf_pipeline_drain(hf_pipeline *p);
  * the shards have emitted them.  Flows that arrive later for those windows
  * count as late. */
 void hf_pipeline_flush(hf_pipeline *p);
+/* Partitions revoked (the input has committed what is in records): drop
+ * every open window unemitted, and every flow held or not yet handed
+ * over, and start again from nothing -- the next owner of the partitions
+ * reads their flows again from the last commit and rebuilds those windows
+ * whole, so no record is cut short by a rebalance.  What is complete
+ * (released_until) is kept: a flow read again for a window already in
+ * records is skipped, as after a restart. */
+void hf_pipeline_reset(hf_pipeline *p);
 /* The commit points once the outputs acknowledged everything emitted so
  * far (the caller flushed them first).  Returns how many. */
 int hf_pipeline_commit_points(hf_pipeline *p, hf_commit_point *out, int max);
