@@ -340,11 +340,9 @@ static int final_commit(hf_run_view *v)
         if (out == HF_OUT_FATAL) break;
         if (out == HF_OUT_OK) committed = v->input_ops->commit(v->input);
     }
-    uint64_t lost = hf_outputs_lost(v->outputs);
-    if (lost)
-        hf_log(HF_LOG_ERROR, "the outputs lost %llu records (the counters say which output and "
-               "why)%s", (unsigned long long)lost,
-               committed == 0 ? "; the offsets of their flows are committed: they are not read again" : "");
+    if (committed == 0 && hf_outputs_lost(v->outputs))
+        hf_log(HF_LOG_ERROR, "the offsets are committed past the flows of records the outputs lost "
+               "(they could never be written): those are not read again");
     if (committed == 0) return 0;
     if (out == HF_OUT_FATAL)
         hf_log(HF_LOG_ERROR, "an output has failed: the input's positions stay at the last commit, "
@@ -433,6 +431,12 @@ static int run(hf_config *cfg, const char *home)
     if (hf_outputs_flush(v.outputs, 30000) != HF_OUT_OK) rc = 1;
     if (hf_outputs_failed(v.outputs)) rc = 1;
     if (hf_log_level >= HF_LOG_WARN) hf_report_text(&v, stderr);    /* the input's line too */
+    uint64_t lost = hf_outputs_lost(v.outputs);
+    if (lost) {
+        hf_log(HF_LOG_ERROR, "the outputs lost %llu records (the counters above say which output "
+               "and why)", (unsigned long long)lost);
+        rc = 1;
+    }
     if (cfg->stats && hf_report_json(&v, cfg->stats) < 0) {
         hf_log(HF_LOG_ERROR, "%s: cannot write the counters: %s", cfg->stats, strerror(errno));
         rc = 1;

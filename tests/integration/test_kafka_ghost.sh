@@ -173,7 +173,7 @@ report_has() {
     wait_until 30 sh -c "[ \$(grep -c '^hostflow counters' '$WORK/d3.err') -gt $before ]"
     tail -n 12 "$WORK/d3.err" | grep -q "$1"
 }
-wait_until 300 grep -q "kafka: assigned" "$WORK/d3.err"
+wait_until 300 grep -qs "kafka: assigned" "$WORK/d3.err"
 wait_until 300 report_has "connected, 4 partitions, 20000 messages, lag 0,"
 "$BROKER" pause >/dev/null
 wait_until 120 grep -q "all brokers are down" "$WORK/d3.err"
