@@ -146,10 +146,10 @@ function M.main(opts)
   -- are left to the fuller report below.
   local spec, err, limit
   local okc, conf = pcall(runtime_check.overrides, opts.params)
-  local f = io.open(path, "rb")
-  if f then
-    local src = f:read("*a")
-    f:close()
+  local file = io.open(path, "rb")
+  if file then
+    local src = file:read("*a")
+    file:close()
     spec, err, limit = runtime_check.check(src, path, { params = okc and conf or nil,
                                                         distinct_exact = opts.distinct_exact })
   end

@@ -150,8 +150,9 @@ function M.sample_flows(n)
 end
 
 -- Call fn(...) under an instruction limit: (true, results...), (false,
--- message), or (false, message, "limit") when the limit stopped it.  Only interpreted code counts instructions: the caller turns
--- the JIT off for the functions it checks.  Past the limit the hook raises
+-- message), or (false, message, "limit") when the limit stopped it.  Only
+-- interpreted code counts instructions: the caller turns the JIT off for
+-- the functions it checks.  Past the limit the hook raises
 -- at every instruction, so a loop that catches the error (a pcall in it)
 -- meets it again at its first instruction outside the pcall.
 local function limited(budget, what, fn, ...)
