@@ -2,9 +2,11 @@
 #include "engine/ffi.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
+#include "base/alloc.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/hash.h"
@@ -24,19 +26,22 @@ static uint64_t number_bits(double v)
     return bits ^ 0x8000000000000000ULL;
 }
 
-/* Whole numbers from 0 to 65535 (ports, protocols) go in as 16-bit values:
- * the same set, in half the memory while it is small (distinct.c). */
+/* Whole numbers from 0 to 2^32 - 1 are narrow values (kept as themselves;
+ * ports and protocols in 2 bytes each); any other number is the wide value
+ * of its bits, as hf_distinct_add_u64() makes of a number >= 2^32. */
 void hf_ffi_distinct_add_num(hf_distinct *d, double v)
 {
     if (v >= 0 && v <= 65535 && v == (double)(uint16_t)v)
         hf_distinct_add_u16(d, (uint16_t)v, hf_arena_current());
+    else if (v > 0 && v < 4294967296.0 && v == (double)(uint32_t)v)
+        hf_distinct_add_u64(d, (uint32_t)v, hf_arena_current());
     else
-        hf_distinct_add_u64(d, number_bits(v), hf_arena_current());
+        hf_distinct_add_hash(d, hf_hash_u64(number_bits(v)), hf_arena_current());
 }
 
 void hf_ffi_distinct_add_addr(hf_distinct *d, const uint8_t *addr16)
 {
-    hf_distinct_add_hash(d, hf_hash_addr(addr16), hf_arena_current());
+    hf_distinct_add_addr(d, addr16, hf_arena_current());
 }
 
 void hf_ffi_distinct_add_str(hf_distinct *d, const char *s, size_t n)
@@ -66,6 +71,11 @@ void hf_ffi_topk_merge(hf_topk *dst, const hf_topk *src)
     hf_topk_merge(dst, src, hf_arena_current());
 }
 
+uint32_t hf_ffi_distinct_default_limit(void)
+{
+    return HF_DISTINCT_DEFAULT_LIMIT;
+}
+
 void hf_ffi_log(int level, const char *msg)
 {
     if (level < HF_LOG_ERROR) level = HF_LOG_ERROR;
@@ -78,19 +88,78 @@ double hf_ffi_now_ns(void)
     return hf_now_ns();
 }
 
+/* ------------------------------------------------------------------------
+ * The ABI the Lua side checks: every field of every shared struct, and the
+ * constants it must not copy by hand
+ * --------------------------------------------------------------------- */
+
+#define FIELD(type, field) {#type, #field, offsetof(type, field), sizeof(((type *)0)->field)}
+#define WHOLE(type) {#type, NULL, 0, sizeof(type)}
+
+static const struct abi_field {
+    const char *type, *field;     /* field NULL: the struct's size */
+    size_t      offset, size;
+} abi[] = {
+    WHOLE(hf_flow), FIELD(hf_flow, src), FIELD(hf_flow, dst), FIELD(hf_flow, start_ms),
+    FIELD(hf_flow, end_ms), FIELD(hf_flow, packets), FIELD(hf_flow, bytes), FIELD(hf_flow, sport),
+    FIELD(hf_flow, dport), FIELD(hf_flow, proto), FIELD(hf_flow, tcp_flags), FIELD(hf_flow, family),
+    WHOLE(hf_distinct), FIELD(hf_distinct, n), FIELD(hf_distinct, mem),
+    WHOLE(hf_topk_item), FIELD(hf_topk_item, key), FIELD(hf_topk_item, count),
+    FIELD(hf_topk_item, error), FIELD(hf_topk_item, kind),
+    WHOLE(hf_topk), FIELD(hf_topk, k), FIELD(hf_topk, n), FIELD(hf_topk, cap),
+    WHOLE(hf_buf), FIELD(hf_buf, data), FIELD(hf_buf, len), FIELD(hf_buf, cap),
+    WHOLE(hf_field), FIELD(hf_field, offset), FIELD(hf_field, kind), FIELD(hf_field, param),
+    WHOLE(hf_schema), FIELD(hf_schema, fields), FIELD(hf_schema, nfields), FIELD(hf_schema, size),
+    WHOLE(hf_host), FIELD(hf_host, addr),
+    WHOLE(hf_fragments), FIELD(hf_fragments, buf), FIELD(hf_fragments, off),
+    FIELD(hf_fragments, len), FIELD(hf_fragments, cap),
+    WHOLE(hf_lua_batch), FIELD(hf_lua_batch, flows), FIELD(hf_lua_batch, rows),
+    FIELD(hf_lua_batch, n), FIELD(hf_lua_batch, gen), FIELD(hf_lua_batch, not_run),
+    WHOLE(hf_window), FIELD(hf_window, start_ms), FIELD(hf_window, g_ms), FIELD(hf_window, arena),
+    FIELD(hf_window, nhosts), FIELD(hf_window, layout), FIELD(hf_window, omit_any),
+    WHOLE(hf_lua_window), FIELD(hf_lua_window, rows), FIELD(hf_lua_window, omit),
+    FIELD(hf_lua_window, omit_any), FIELD(hf_lua_window, n), FIELD(hf_lua_window, gen),
+    FIELD(hf_lua_window, start_ms), FIELD(hf_lua_window, g_ms), FIELD(hf_lua_window, frags),
+};
+
 size_t hf_ffi_sizeof(const char *name)
 {
-    static const struct { const char *name; size_t size; } types[] = {
-        {"hf_flow", sizeof(hf_flow)},           {"hf_distinct", sizeof(hf_distinct)},
-        {"hf_topk", sizeof(hf_topk)},           {"hf_topk_item", sizeof(hf_topk_item)},
-        {"hf_buf", sizeof(hf_buf)},             {"hf_field", sizeof(hf_field)},
-        {"hf_schema", sizeof(hf_schema)},
-        {"hf_host", sizeof(hf_host)},           {"hf_window", sizeof(hf_window)},
-        {"hf_fragments", sizeof(hf_fragments)}, {"hf_job", sizeof(hf_job)},
-    };
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(types[i].name, name) == 0) return types[i].size;
+    for (size_t i = 0; i < sizeof abi / sizeof abi[0]; i++)
+        if (!abi[i].field && strcmp(abi[i].type, name) == 0) return abi[i].size;
     return 0;
+}
+
+const char *hf_ffi_abi(int i, const char **field, size_t *offset, size_t *size)
+{
+    if (i < 0 || (size_t)i >= sizeof abi / sizeof abi[0]) return NULL;
+    *field = abi[i].field;
+    *offset = abi[i].offset;
+    *size = abi[i].size;
+    return abi[i].type;
+}
+
+double hf_ffi_const(const char *name)
+{
+    static const struct { const char *name; double value; } consts[] = {
+        {"HF_NAME_MAX", HF_NAME_MAX},
+        {"HF_MAX_ANALYSES", HF_MAX_ANALYSES},
+        {"HF_FIELD_SUM", HF_FIELD_SUM},
+        {"HF_FIELD_MIN", HF_FIELD_MIN},
+        {"HF_FIELD_MAX", HF_FIELD_MAX},
+        {"HF_FIELD_DISTINCT", HF_FIELD_DISTINCT},
+        {"HF_FIELD_TOPK", HF_FIELD_TOPK},
+        {"HF_FIELD_COUNT32", HF_FIELD_COUNT32},
+        {"HF_LOG_ERROR", HF_LOG_ERROR},
+        {"HF_LOG_WARN", HF_LOG_WARN},
+        {"HF_LOG_INFO", HF_LOG_INFO},
+        {"HF_LOG_DEBUG", HF_LOG_DEBUG},
+        {"HF_KEY_NUMBER", HF_KEY_NUMBER},
+        {"HF_KEY_INET", HF_KEY_INET},
+        {"HF_KEY_INET6", HF_KEY_INET6},
+    };
+    for (size_t i = 0; i < sizeof consts / sizeof consts[0]; i++)
+        if (strcmp(consts[i].name, name) == 0) return consts[i].value;
+    return NAN;
 }
 
 /* Arenas outside a worker come from one unlimited pool per thread. */
@@ -111,4 +180,37 @@ void hf_ffi_arena_free(hf_arena *a)
 {
     if (hf_arena_current() == a) hf_arena_set_current(NULL);
     hf_arena_free(a);
+}
+
+/* ------------------------------------------------------------------------
+ * A job outside a worker (the specs drive a runtime as a worker does)
+ * --------------------------------------------------------------------- */
+
+typedef struct free_job {
+    hf_job  job;
+    double  ns[HF_MAX_ANALYSES], result_ns[HF_MAX_ANALYSES], errors[HF_MAX_ANALYSES];
+    char    names[HF_MAX_ANALYSES * HF_NAME_MAX];
+    uint8_t disabled[HF_MAX_ANALYSES];
+} free_job;
+
+hf_job *hf_ffi_job_new(void)
+{
+    free_job *f = hf_calloc(1, sizeof *f);
+    f->job.analysis_ns = f->ns;
+    f->job.result_ns = f->result_ns;
+    f->job.analysis_errors = f->errors;
+    f->job.slot_names = f->names;
+    f->job.slot_disabled = f->disabled;
+    f->job.current = -1;
+    return &f->job;
+}
+
+void hf_ffi_job_window(hf_job *job, hf_window *w)
+{
+    job->window = w;
+}
+
+void hf_ffi_job_free(hf_job *job)
+{
+    hf_free(job);
 }

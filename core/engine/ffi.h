@@ -18,6 +18,8 @@ void hf_ffi_distinct_add_num(hf_distinct *d, double v);
 void hf_ffi_distinct_add_addr(hf_distinct *d, const uint8_t *addr16);
 void hf_ffi_distinct_add_str(hf_distinct *d, const char *s, size_t n);
 void hf_ffi_distinct_merge(hf_distinct *dst, const hf_distinct *src);
+/* HF_DISTINCT_DEFAULT_LIMIT, for the Lua side (never copied there). */
+uint32_t hf_ffi_distinct_default_limit(void);
 void hf_ffi_topk_add_num(hf_topk *t, double key, double weight);
 void hf_ffi_topk_add_addr(hf_topk *t, const uint8_t *addr16, double weight);
 void hf_ffi_topk_merge(hf_topk *dst, const hf_topk *src);
@@ -26,13 +28,29 @@ void hf_ffi_topk_merge(hf_topk *dst, const hf_topk *src);
 void hf_ffi_log(int level, const char *msg);
 /* Monotonic time in nanoseconds. */
 double hf_ffi_now_ns(void);
-/* sizeof of a shared struct by name ("hf_flow", "hf_job", ...), so the Lua
- * side can check its declarations match; 0 for an unknown name. */
+/* The ABI, for the Lua side to check its declarations against: sizeof of a
+ * shared struct by name ("hf_flow", "hf_lua_window", ...; 0 for an unknown
+ * name); and entry i of the table of every field of every shared struct
+ * (its struct's name, *field NULL for the struct's own size), NULL past the
+ * last, so the Lua side compares offsets, not only sizes. */
 size_t hf_ffi_sizeof(const char *name);
+const char *hf_ffi_abi(int i, const char **field, size_t *offset, size_t *size);
+/* A constant the Lua side needs ("HF_NAME_MAX", "HF_FIELD_SUM", ...), so it
+ * never copies one by hand; NaN for an unknown name. */
+double hf_ffi_const(const char *name);
 /* Outside a worker (tests, `hostflow check`): arenas of one's own, made
  * current with hf_ffi_arena_use() before the primitives are used. */
 hf_arena *hf_ffi_arena_new(void);
 void hf_ffi_arena_use(hf_arena *a);
 void hf_ffi_arena_free(hf_arena *a);
+
+/* A job of its own, for driving a runtime outside a worker (the specs):
+ * counters and slots as a worker's; hf_ffi_job_window sets the window the
+ * batch's rows belong to (hf_job_omit). */
+struct hf_job;
+struct hf_window;
+struct hf_job *hf_ffi_job_new(void);
+void hf_ffi_job_window(struct hf_job *job, struct hf_window *w);
+void hf_ffi_job_free(struct hf_job *job);
 
 #endif

@@ -39,32 +39,68 @@ typedef struct hf_fragments {
     uint32_t  cap;
 } hf_fragments;
 
-/* What the Lua side of a worker reads and writes (mirrored in
- * lua/hostflow/base.lua). */
-typedef struct hf_job {
-    const hf_flow *flows;      /* process: flows of one base window */
-    uint8_t      **rows;       /* process: their host rows */
+/* ------------------------------------------------------------------------
+ * What the Lua side sees (lua/hostflow/runtime/job.lua declares the same)
+ *
+ * A batch (the flows of one base window and their host rows) and a closing
+ * window (its hosts' rows, their omit bits, one fragments buffer per
+ * analysis) as plain arrays; never the window's hash table, arena or
+ * layout.  The worker's controls (the watchdog's view, the counters, the
+ * analyses' slots) are reached through the hf_job_* functions below.
+ * --------------------------------------------------------------------- */
+
+typedef struct hf_lua_batch {
+    const hf_flow *flows;
+    uint8_t      **rows;      /* the host row of each flow */
     int            n;
-    hf_window     *window;     /* emit: the closing window */
-    hf_fragments  *frags;      /* emit: one per analysis */
-    double        *analysis_ns;     /* per analysis: time in update() */
-    double        *result_ns;       /* per analysis: time in result() and encoding */
-    double        *analysis_errors; /* per analysis: errors raised */
+    int            gen;       /* the layout of the rows */
+    uint64_t       not_run;   /* out: bits of the analyses that did not run */
+} hf_lua_batch;
+
+typedef struct hf_lua_window {
+    uint8_t      **rows;      /* per host: its row (the host header, then the states) */
+    const uint64_t *omit;     /* per host: its omit bits; NULL when no host has any */
+    uint64_t       omit_any;  /* the OR of them */
+    uint32_t       n;         /* hosts */
+    int            gen;       /* the layout of the rows */
+    int64_t        start_ms;
+    int64_t        g_ms;
+    hf_fragments  *frags;     /* out: one per analysis of the layout */
+} hf_lua_window;
+
+/* The worker's side of the Lua boundary (opaque to Lua). */
+typedef struct hf_job {
+    hf_lua_batch   batch;
+    hf_lua_window  win;
+    hf_window     *window;          /* the window of the batch or the closing one */
+    double        *analysis_ns;     /* per slot: time in update() */
+    double        *result_ns;       /* per slot: time in result() and encoding */
+    double        *analysis_errors; /* per slot: errors raised */
     int            worker;
-    /* hot reload and isolation (the per-analysis counters above are by
-     * slot: one per analysis name for the whole run) */
-    int            gen;             /* process, emit: the layout of job.window */
-    uint64_t       disabled;        /* process: analyses not run; the core marks the rows */
-    int            current;         /* slot of the analysis running now, -1: none */
-    double         current_t0;      /* ... since (monotonic ns) */
-    double         current_cpu0;    /* ... since (the thread's CPU time, ns) */
-    double         current_limit;   /* ... CPU time allowed (ns) before it is interrupted */
+    /* the watchdog's view: the analysis running now */
+    int            current;         /* slot, -1: none */
+    double         current_t0;      /* since (monotonic ns) */
+    double         current_cpu0;    /* since (the thread's CPU time, ns) */
+    double         current_limit;   /* CPU time allowed (ns) before it is interrupted */
     char          *slot_names;      /* HF_MAX_ANALYSES names of HF_NAME_MAX bytes */
     int            nslots;
     uint8_t       *slot_disabled;   /* per slot: 1 when disabled in this worker */
-    double         max_batch_ns;    /* analyses.max_batch */
-    double         max_errors;      /* analyses.max_errors (per minute) */
 } hf_job;
+
+/* Leave the analyses at bits out of the record of the host of row (a row
+ * of the batch being processed). */
+void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits);
+/* The analysis in slot runs from t0 (monotonic ns) and cpu0 (the thread's
+ * CPU ns) and may use limit ns of CPU; slot -1: none runs. */
+void hf_job_running(hf_job *job, int slot, double t0, double cpu0, double limit);
+/* Add ns to the slot's time in update() (result = 0) or result() (1). */
+void hf_job_add_time(hf_job *job, int slot, int result, double ns);
+void hf_job_count_error(hf_job *job, int slot);
+/* A new counters slot, or -1 when all HF_MAX_ANALYSES are used. */
+int  hf_job_new_slot(hf_job *job);
+/* Give slot to the analysis called name (fresh counters when reused). */
+void hf_job_name_slot(hf_job *job, int slot, const char *name, int reused);
+void hf_job_slot_disabled(hf_job *job, int slot, int disabled);
 
 typedef struct hf_worker hf_worker;
 

@@ -1,12 +1,15 @@
--- hostflow.base: the FFI boundary, declared once.
+-- hostflow.base: the FFI boundary's shared part.
 --
 -- The core's shared types (the flow, the primitives, buffers, state
--- schemas) and the functions analyses and tools use are declared here, each
--- declaration guarded so that loading this file again (a hot reload, a second
--- test file) is harmless.  Two modules declare what only they use, the same
--- way: hostflow.runtime.job (the worker's hf_job and windows) and
--- hostflow.query.source (the flow reader of check and query).  The structs
--- mirror core/*.h; check_abi() compares their sizes with the C side's.
+-- schemas) are declared here, each declaration guarded so that loading this
+-- file again (a hot reload, a second test file) is harmless.  One rule for
+-- functions (lua-resty-core's): each C function is declared next to its one
+-- Lua user with base.func(), guarded by its name; those with several users
+-- (the primitives' methods, buffers, addresses) here.  hostflow.runtime.job
+-- declares the worker's views and controls, hostflow.query.* the flow
+-- reader and prefix sets.  The structs mirror core/*/*.h: check_abi()
+-- compares every field's offset and every struct's size with the C side's
+-- table (hf_ffi_abi), and constants come from C (base.const), never copied.
 -- Inside hostflow the functions are in the executable (ffi.C); in a plain
 -- LuaJIT (busted, scripts) they come from build/libhostflow.so, or the
 -- library named by $HOSTFLOW_LIB.
@@ -42,7 +45,8 @@ typedef struct hf_flow {
 declare("hf_distinct", [[
 typedef struct hf_distinct {
   uint32_t n;
-  uint16_t cap;
+  uint8_t  form;
+  uint8_t  size;
   uint16_t limit;
   void    *mem;
 } hf_distinct;
@@ -87,42 +91,14 @@ typedef struct hf_buf {
 } hf_buf;
 ]])
 
--- The functions, guarded by a marker type (declaring a function twice is an
--- error too).
-declare("struct hf_functions_declared", [[
-struct hf_functions_declared { int unused; };
-void   hf_ffi_distinct_add_num(hf_distinct *d, double v);
-void   hf_ffi_distinct_add_addr(hf_distinct *d, const uint8_t *addr16);
-void   hf_ffi_distinct_add_str(hf_distinct *d, const char *s, size_t n);
-void   hf_ffi_distinct_merge(hf_distinct *dst, const hf_distinct *src);
-double hf_distinct_count(const hf_distinct *d);
-int    hf_distinct_is_sketch(const hf_distinct *d);
-void   hf_ffi_topk_add_num(hf_topk *t, double key, double weight);
-void   hf_ffi_topk_add_addr(hf_topk *t, const uint8_t *addr16, double weight);
-void   hf_ffi_topk_merge(hf_topk *dst, const hf_topk *src);
-int    hf_topk_items(const hf_topk *t, hf_topk_item *out, int max);
-double hf_ffi_now_ns(void);
-void   hf_ffi_log(int level, const char *msg);
+-- The library that holds the functions.  Its one bootstrap function is
+-- declared first (a marker type guards it), to tell hostflow's own
+-- executable (ffi.C, -rdynamic) from a plain LuaJIT (busted, scripts).
+declare("struct hf_bootstrap_declared", [[
+struct hf_bootstrap_declared { int unused; };
 size_t hf_ffi_sizeof(const char *name);
-void  *hf_ffi_arena_new(void);
-void   hf_ffi_arena_use(void *a);
-void   hf_ffi_arena_free(void *a);
-void   hf_buf_put(hf_buf *b, const void *p, size_t n);
-void   hf_buf_release(hf_buf *b);
-void   hf_buf_put_number(hf_buf *b, double v);
-void   hf_buf_put_string(hf_buf *b, const char *s, size_t n);
-size_t hf_addr_format(const uint8_t *addr, uint8_t family, char *out);
-void   hf_state_init(const hf_schema *s, uint8_t *state);
-void   hf_state_merge(const hf_schema *s, uint8_t *dst, const uint8_t *src, void *arena);
-size_t hf_state_serialize(const hf_schema *s, const uint8_t *state, uint8_t *out, size_t cap);
-long   hf_state_deserialize(const hf_schema *s, uint8_t *state, const uint8_t *in, size_t len, void *arena);
-void  *hf_arena_current(void);
-int    hf_addr_parse(const char *s, size_t len, uint8_t *out, uint8_t *family);
-int    hf_decode_flow(const char *line, size_t len, hf_flow *out);
-const char *hf_decode_reason_name(int status);
 ]])
 
--- The library that holds the functions.
 local function library()
   if pcall(function() return ffi.C.hf_ffi_sizeof end) then return ffi.C end
   local path = os.getenv("HOSTFLOW_LIB")
@@ -134,6 +110,61 @@ local function library()
 end
 
 M.C = library()
+
+--- Declare the C function `name` (its prototype decl) unless it is known
+-- already.  The one rule of this code base (lua-resty-core's): a function
+-- is declared next to its one Lua user; one with several users, here.
+function M.func(name, decl)
+  if not pcall(function() return M.C[name] end) then ffi.cdef(decl) end
+end
+local func = M.func
+
+func("hf_ffi_abi", "const char *hf_ffi_abi(int i, const char **field, size_t *offset, size_t *size);")
+func("hf_ffi_const", "double hf_ffi_const(const char *name);")
+-- the primitives' methods (below), and what analyses, tests and tools share
+func("hf_ffi_distinct_add_num", "void hf_ffi_distinct_add_num(hf_distinct *d, double v);")
+func("hf_ffi_distinct_add_addr", "void hf_ffi_distinct_add_addr(hf_distinct *d, const uint8_t *addr16);")
+func("hf_ffi_distinct_add_str", "void hf_ffi_distinct_add_str(hf_distinct *d, const char *s, size_t n);")
+func("hf_ffi_distinct_merge", "void hf_ffi_distinct_merge(hf_distinct *dst, const hf_distinct *src);")
+func("hf_distinct_count", "double hf_distinct_count(const hf_distinct *d);")
+func("hf_distinct_is_sketch", "int hf_distinct_is_sketch(const hf_distinct *d);")
+func("hf_ffi_distinct_default_limit", "uint32_t hf_ffi_distinct_default_limit(void);")
+func("hf_ffi_topk_add_num", "void hf_ffi_topk_add_num(hf_topk *t, double key, double weight);")
+func("hf_ffi_topk_add_addr", "void hf_ffi_topk_add_addr(hf_topk *t, const uint8_t *addr16, double weight);")
+func("hf_ffi_topk_merge", "void hf_ffi_topk_merge(hf_topk *dst, const hf_topk *src);")
+func("hf_topk_items", "int hf_topk_items(const hf_topk *t, hf_topk_item *out, int max);")
+func("hf_ffi_now_ns", "double hf_ffi_now_ns(void);")
+func("hf_ffi_log", "void hf_ffi_log(int level, const char *msg);")
+func("hf_ffi_arena_new", "void *hf_ffi_arena_new(void);")
+func("hf_ffi_arena_use", "void hf_ffi_arena_use(void *a);")
+func("hf_ffi_arena_free", "void hf_ffi_arena_free(void *a);")
+func("hf_buf_put", "void hf_buf_put(hf_buf *b, const void *p, size_t n);")
+func("hf_buf_release", "void hf_buf_release(hf_buf *b);")
+func("hf_buf_put_number", "void hf_buf_put_number(hf_buf *b, double v);")
+func("hf_buf_put_string", "void hf_buf_put_string(hf_buf *b, const char *s, size_t n);")
+func("hf_addr_format", "size_t hf_addr_format(const uint8_t *addr, uint8_t family, char *out);")
+func("hf_addr_parse", "int hf_addr_parse(const char *s, size_t len, uint8_t *out, uint8_t *family);")
+func("hf_state_init", "void hf_state_init(const hf_schema *s, uint8_t *state);")
+func("hf_state_merge", "void hf_state_merge(const hf_schema *s, uint8_t *dst, const uint8_t *src, void *arena);")
+func("hf_state_serialize",
+     "size_t hf_state_serialize(const hf_schema *s, const uint8_t *state, uint8_t *out, size_t cap);")
+func("hf_state_deserialize",
+     "long hf_state_deserialize(const hf_schema *s, uint8_t *state, const uint8_t *in, size_t len, void *arena);")
+func("hf_arena_current", "void *hf_arena_current(void);")
+func("hf_decode_flow", "int hf_decode_flow(const char *line, size_t len, hf_flow *out);")
+func("hf_decode_reason_name", "const char *hf_decode_reason_name(int status);")
+
+--- A constant of the core by name ("HF_NAME_MAX", "HF_FIELD_SUM"): never a
+-- copy kept by hand.  An unknown name is an error.
+function M.const(name)
+  local v = tonumber(M.C.hf_ffi_const(name))
+  if v ~= v then error("hostflow.base: the core has no constant " .. name, 2) end
+  return v
+end
+
+-- hf.distinct()'s exact limit when neither the analysis nor the
+-- configuration (memory.distinct_exact) gives one.
+M.DISTINCT_EXACT = tonumber(M.C.hf_ffi_distinct_default_limit())
 
 -- Methods of the primitives that sit in analysis state.  A metatype can be
 -- set once per Lua state, and this module is loaded once per state.
@@ -202,14 +233,41 @@ pcall(ffi.metatype, "hf_topk", { __index = topk_methods })
 -- The structs this module declares; hostflow.runtime.job checks its own.
 M.SHARED = { "hf_flow", "hf_distinct", "hf_topk", "hf_topk_item", "hf_buf", "hf_field", "hf_schema" }
 
---- Sizes of shared structs (names, default M.SHARED), as the C side sees
--- them and as declared here: true, or false and the differences.
+--- The shared structs (names, default M.SHARED) as the C side lays them out
+-- (hf_ffi_abi: every field's offset, every struct's size) against their
+-- declarations here: true, or false and the differences.
 function M.check_abi(names)
+  local wanted = {}
+  for _, name in ipairs(names or M.SHARED) do wanted[name] = true end
   local bad = {}
-  for _, name in ipairs(names or M.SHARED) do
-    local c, lua = tonumber(M.C.hf_ffi_sizeof(name)), ffi.sizeof(name)
-    if c ~= lua then bad[#bad + 1] = string.format("%s: C %d, Lua %d", name, c, lua) end
+  local field, offset, size = ffi.new("const char *[1]"), ffi.new("size_t[1]"), ffi.new("size_t[1]")
+  local i = 0
+  while true do
+    local t = M.C.hf_ffi_abi(i, field, offset, size)
+    if t == nil then break end
+    local tname = ffi.string(t)
+    if wanted[tname] then
+      if field[0] == nil then
+        local lua = ffi.sizeof(tname)
+        if lua ~= tonumber(size[0]) then
+          bad[#bad + 1] = string.format("sizeof %s: C %d, Lua %d", tname, tonumber(size[0]), lua)
+        end
+      else
+        local fname = ffi.string(field[0])
+        local ok, lua = pcall(ffi.offsetof, tname, fname)
+        if not ok or lua ~= tonumber(offset[0]) then
+          bad[#bad + 1] = string.format("%s.%s: C offset %d, Lua %s", tname, fname, tonumber(offset[0]),
+                                        ok and tostring(lua) or "(no such field)")
+        end
+      end
+      wanted[tname] = "checked"
+    end
+    i = i + 1
   end
+  for name, v in pairs(wanted) do
+    if v ~= "checked" then bad[#bad + 1] = name .. ": not in the core's ABI table" end
+  end
+  table.sort(bad)
   return #bad == 0, table.concat(bad, "; ")
 end
 

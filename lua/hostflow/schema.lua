@@ -8,11 +8,14 @@
 -- order pairs() happens to visit them in.
 
 local ffi = require "ffi"
-require "hostflow.base"
-
 local M = {}
 
-M.KIND = { sum = 1, min = 2, max = 3, distinct = 4, topk = 5, count32 = 6 }
+local base = require "hostflow.base"
+
+-- The field kinds, as the core numbers them (core/prim/state.h).
+M.KIND = { sum = base.const("HF_FIELD_SUM"), min = base.const("HF_FIELD_MIN"),
+           max = base.const("HF_FIELD_MAX"), distinct = base.const("HF_FIELD_DISTINCT"),
+           topk = base.const("HF_FIELD_TOPK"), count32 = base.const("HF_FIELD_COUNT32") }
 
 --- Build the state type of a validated analysis.  distinct_exact is the
 -- default exact limit of hf.distinct() fields that set none.

@@ -132,7 +132,9 @@ def figures(d, ctx):
     if mem:
         row("memory_typical", "memory, typical host (%d peers, %d ports), per host-window"
             % (mem["peers"], mem["ports"]), [mem["pool_bytes_per_host_window"]], "B",
-            "<= 256", lambda m: m <= 256, note="window state (the worker's pool)")
+            "<= 256", lambda m: m <= 256, note="window state (the worker's pool)"
+            + ("; its peer set %d B, port set %d B" % (mem["peer_set_bytes"], mem["port_set_bytes"])
+               if "peer_set_bytes" in mem else ""))
         row("memory_typical_rss", "  resident, per host-window", [mem["rss_bytes_per_host_window"]], "B",
             note="resident set growth / host-windows")
         row("memory_peak", "memory, %s hosts x 4 granularities, peak resident" % f"{mem['hosts']:,}",
@@ -140,10 +142,21 @@ def figures(d, ctx):
             note="window state %.0f MiB" % (mem["pool_peak_bytes"] / 2**20))
     heavy = [load("memory-heavy-%s.json" % k) for k in ("1k", "100k")]
     if all(heavy):
-        row("memory_heavy", "memory, heavy host (%s peers), per host-window" % f"{heavy[1]['peers']:,}",
-            [heavy[1]["pool_bytes_per_host_window"]], "B",
-            note="the same as with %s peers (%.0f B): past 64 values a set is a 4096-byte sketch"
-                 % (f"{heavy[0]['peers']:,}", heavy[0]["pool_bytes_per_host_window"]))
+        mid, big = heavy
+
+        def peer_set(h):
+            """What bench_lua says of one such host's peer set (older ones say nothing)."""
+            if "peer_set_bytes" not in h:
+                return ""
+            return "its peer set %s B, %s (exact limit %s)" % (
+                f"{h['peer_set_bytes']:,}", "a sketch" if h["peer_set_sketch"] else "exact",
+                f"{h['distinct_exact']:,}")
+        row("memory_1k", "memory, host with %s peers, per host-window" % f"{mid['peers']:,}",
+            [mid["pool_bytes_per_host_window"]], "B", note=peer_set(mid))
+        row("memory_heavy", "memory, heavy host (%s peers), per host-window" % f"{big['peers']:,}",
+            [big["pool_bytes_per_host_window"]], "B", note=peer_set(big))
+        row("memory_heavy_set", "  its peer set", [big.get("peer_set_bytes")], "B",
+            "<= 16384", lambda m: m <= 16384, note="issue 11: at most 16 KiB per set")
     mix, mixt = load("mix-stats.json"), load("mix-time.json")
     if mix and mixt:
         recs = mix["windows"]["10"]["records"]
@@ -169,6 +182,18 @@ def figures(d, ctx):
     else:
         row("kafka", "Kafka -> hostflow -> Kafka, 2 workers", [rate(s) for s in runs("kafka-{i}.json")],
             "flows/s", note="broker on the same machine")
+
+    # 8: OpenSearch (tests/bench/opensearch.sh) -----------------------------------
+    o = load("opensearch.json")
+    if o and "na" in o:
+        na_row("opensearch_feed", "records into OpenSearch, 2 threads", o["na"])
+    elif o:
+        row("opensearch_feed", "records into OpenSearch (output_feed, 2 threads)",
+            [s["records_per_s"] for s in runs("opensearch-feed-{i}.json") if s], "records/s",
+            note="OpenSearch 2.19 (512 MiB heap) on the same 2 cores; %s records" % f"{o['records']:,}")
+        row("opensearch_run", "file -> hostflow -> OpenSearch, 2 workers",
+            [rate(s) for s in runs("opensearch-run-{i}.json")], "flows/s",
+            note="%s flows; every record acknowledged before exit" % f"{o['flows']:,}")
 
     buf = load("buf.json")
     if buf:
@@ -223,7 +248,7 @@ def fmt(v, unit):
         return ""
     if unit == "x":
         return "%.2fx" % v
-    if unit == "flows/s":
+    if unit in ("flows/s", "records/s"):
         return f"{v:,.0f}"
     if unit in ("B", "MiB"):
         return f"{v:,.0f} {unit}"

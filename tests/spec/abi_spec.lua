@@ -15,14 +15,14 @@ end
 describe("FFI declarations", function()
   after_each(helper.remove_files)
 
-  describe("sizes", function()
-    it("match the C structs (base.check_abi is true)", function()
+  describe("sizes and offsets", function()
+    it("match the C structs field by field (base.check_abi is true)", function()
       local ok, why = base.check_abi()
       assert.is_true(ok, why)
       assert.equal("", why)
     end)
 
-    it("of the worker's structs match the C structs (runtime.job.check_abi is true)", function()
+    it("of the worker's views match the C structs field by field (runtime.job.check_abi is true)", function()
       local ok, why = job.check_abi()
       assert.is_true(ok, why)
       assert.equal("", why)
@@ -35,6 +35,27 @@ describe("FFI declarations", function()
         assert.equal(c, ffi.sizeof(name))
       end)
     end
+
+    it("of the window the spec harness drives match the C struct", function()
+      local ok, why = base.check_abi { "hf_window" }
+      assert.is_true(ok, why)
+    end)
+
+    it("would be caught if a field moved", function()
+      base.declare("struct hf_moved_flow", "struct hf_moved_flow { uint8_t dst[16]; uint8_t src[16]; };")
+      local ok = pcall(ffi.offsetof, "struct hf_moved_flow", "src")
+      assert.is_true(ok)
+      local bad, why = base.check_abi { "hf_no_such_struct" }
+      assert.is_false(bad)
+      assert.matches("not in the core's ABI table", why)
+    end)
+
+    it("come with the core's constants, never copies", function()
+      assert.equal(64, base.const("HF_NAME_MAX"))
+      assert.equal(64, job.MAX_ANALYSES)
+      assert.equal(base.const("HF_FIELD_DISTINCT"), require("hostflow.schema").KIND.distinct)
+      assert.has_error(function() base.const("HF_NO_SUCH_CONSTANT") end)
+    end)
 
     it("are unknown (0) to the core for a name it does not share", function()
       assert.equal(0, tonumber(C.hf_ffi_sizeof("hf_no_such_struct")))

@@ -198,9 +198,36 @@ end
 -- ------------------------------------------------------------------------
 
 local C = base.C
-require "hostflow.runtime.job"                 -- hf_window, hf_job, hf_fragments
+require "hostflow.runtime.job"                 -- hf_lua_batch, hf_lua_window, hf_fragments, hf_job
+-- the windows themselves, which the runtime never sees: the harness plays
+-- the worker (core/engine/worker.c), so it knows them (checked by abi_spec)
+base.declare("hf_window", [[
+typedef struct hf_window {
+  int64_t   start_ms;
+  int64_t   g_ms;
+  int       level;
+  void     *arena;
+  uint32_t  nhosts;
+  uint32_t  mask;
+  uint32_t *table;
+  uint8_t **chunks;
+  uint32_t  nchunks;
+  size_t    row_size;
+  struct hf_window *next;
+  void     *layout;
+  uint64_t  omit_any;
+  uint64_t **omit;
+  uint32_t  omit_chunks;
+} hf_window;
+]])
 if not pcall(function() return C.hf_windows_init end) then
   ffi.cdef [[
+hf_job    *hf_ffi_job_new(void);
+void       hf_ffi_job_window(hf_job *job, hf_window *w);
+void       hf_ffi_job_free(hf_job *job);
+uint8_t   *hf_window_row(const hf_window *w, uint32_t i);
+uint64_t   hf_window_omit(const hf_window *w, uint32_t i);
+void       hf_window_omit_set(hf_window *w, uint32_t i, uint64_t bits);
 void       hf_layout_init(void *l);
 void       hf_layout_release(void *l);
 void      *hf_pool_new(size_t limit_bytes);
@@ -231,12 +258,8 @@ local function ptr_key(p) return tostring(tonumber(ffi.cast("uintptr_t", p))) en
 function helper.worker(opts)
   local isolation = require "hostflow.runtime.isolation"
   local w = setmetatable({ log = {}, layouts = {}, gens = {}, last_gen = 0 }, Worker)
-  w.job = ffi.new("hf_job")
-  w.arrays = { ffi.new("double[64]"), ffi.new("double[64]"), ffi.new("double[64]"),
-               ffi.new("char[?]", 64 * 64), ffi.new("uint8_t[64]") }
-  w.job.analysis_ns, w.job.result_ns, w.job.analysis_errors = w.arrays[1], w.arrays[2], w.arrays[3]
-  w.job.slot_names, w.job.slot_disabled = w.arrays[4], w.arrays[5]
-  w.job.max_batch_ns, w.job.max_errors, w.job.current = 1e10, 1000, -1
+  w.job = ffi.gc(C.hf_ffi_job_new(), C.hf_ffi_job_free)
+  w.batch, w.window = ffi.new("hf_lua_batch"), ffi.new("hf_lua_window")
   w.pool = C.hf_pool_new(0)
   local layout = w:new_layout(0)
   w.ws = opaque()
@@ -246,6 +269,8 @@ function helper.worker(opts)
   local start = {}
   for k, v in pairs(opts) do start[k] = v end
   start.job, start.layout, start.worker = w.job, layout, opts.worker or 0
+  start.batch_view, start.window_view = w.batch, w.window
+  start.max_batch_ns, start.max_errors = 1e10, 1000
   w:call(function()
     local runtime = require "hostflow.runtime"
     w.process, w.emit, w.control_fn = runtime.start(start)
@@ -293,14 +318,16 @@ function Worker:feed(flows)
       ffi.copy(fa + (i - 1), f, ffi.sizeof("hf_flow"))
       rows[i - 1] = C.hf_window_host(self.ws, win, f.src, f.family)
     end
-    local job = self.job
-    job.flows, job.rows, job.n, job.window = fa, rows, n, win
-    job.gen, job.disabled = self.gens[ptr_key(win.layout)], 0
+    local b = self.batch
+    b.flows, b.rows, b.n = fa, rows, n
+    b.gen, b.not_run = self.gens[ptr_key(win.layout)], 0
+    C.hf_ffi_job_window(self.job, win)
     self:call(self.process)
-    if job.disabled ~= 0 then
-      for i = 0, n - 1 do C.hf_window_omit_set(win, ffi.cast("hf_host *", rows[i]).row, job.disabled) end
+    if b.not_run ~= 0 then
+      for i = 0, n - 1 do C.hf_window_omit_set(win, ffi.cast("hf_host *", rows[i]).row, b.not_run) end
     end
-    job.window, job.n = nil, 0
+    C.hf_ffi_job_window(self.job, nil)
+    b.n = 0
   end
   return self
 end
@@ -319,10 +346,17 @@ function Worker:records(t)
     keep[#keep + 1] = ffi.new("uint32_t[?]", math.max(n, 1))
     frags[a].off, frags[a].len, frags[a].cap = keep[#keep - 1], keep[#keep], n
   end
-  local job = self.job
-  job.window, job.frags, job.gen = win, frags, gen
+  local rows, omits = ffi.new("uint8_t *[?]", math.max(n, 1)), ffi.new("uint64_t[?]", math.max(n, 1))
+  for i = 0, n - 1 do
+    rows[i] = C.hf_window_row(win, i)
+    omits[i] = win.omit_any ~= 0 and C.hf_window_omit(win, i) or 0
+  end
+  local v = self.window
+  v.rows, v.omit, v.omit_any, v.n, v.gen = rows, win.omit_any ~= 0 and omits or nil, win.omit_any, n, gen
+  v.start_ms, v.g_ms, v.frags = win.start_ms, win.g_ms, frags
+  C.hf_ffi_job_window(self.job, win)
   self:call(self.emit)
-  job.window = nil
+  C.hf_ffi_job_window(self.job, nil)
   local names = {}
   for k, e in ipairs(self.runtime.sets[gen].list) do names[k] = e.a.name end
   local out = {}

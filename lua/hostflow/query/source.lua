@@ -22,7 +22,7 @@ local C = base.C
 local fmt = string.format
 local M = {}
 
-if not pcall(ffi.typeof, "hf_query_input") then ffi.cdef "typedef struct hf_query_input hf_query_input;" end
+base.declare("hf_query_input", "typedef struct hf_query_input hf_query_input;")
 for name, decl in pairs {
   hf_query_read = "int hf_query_read(hf_query_input *in, const hf_flow **flows, const double **lines);",
   hf_query_spool = "int hf_query_spool(hf_query_input *in);",
@@ -31,7 +31,7 @@ for name, decl in pairs {
   hf_query_input_name = "const char *hf_query_input_name(const hf_query_input *in);",
   hf_query_input_error = "const char *hf_query_input_error(const hf_query_input *in);",
 } do
-  if not pcall(function() return C[name] end) then ffi.cdef(decl) end
+  base.func(name, decl)
 end
 
 --- The one shared struct a source hands out matches the core's: true, or

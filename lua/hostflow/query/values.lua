@@ -15,7 +15,7 @@ local M = {}
 
 -- The core functions this module uses beyond hostflow.base's, each declared
 -- unless it already is (by an earlier load).
-if not pcall(ffi.typeof, "hf_prefixes") then ffi.cdef "typedef struct hf_prefixes hf_prefixes;" end
+base.declare("hf_prefixes", "typedef struct hf_prefixes hf_prefixes;")
 for name, decl in pairs {
   hf_prefixes_new = "hf_prefixes *hf_prefixes_new(void);",
   hf_prefixes_free = "void hf_prefixes_free(hf_prefixes *p);",
@@ -25,7 +25,7 @@ for name, decl in pairs {
   hf_time_format_iso = "size_t hf_time_format_iso(int64_t ms, char *out);",
   hf_decode_proto_number = "int hf_decode_proto_number(const char *name, size_t len);",
 } do
-  if not pcall(function() return C[name] end) then ffi.cdef(decl) end
+  base.func(name, decl)
 end
 
 local fstr = ffi.string

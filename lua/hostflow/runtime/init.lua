@@ -97,7 +97,7 @@ end
 --- A new runtime for opts (above), with no analysis loaded yet.
 function Runtime.new(opts)
   local rt = setmetatable({
-    job = jobm.new(opts.job),
+    job = jobm.new(opts),
     worker = opts.worker,
     distinct_exact = opts.distinct_exact,
     batch = opts.batch or 1024,
@@ -185,7 +185,7 @@ end
 -- loops; the set becomes sets[gen].
 function Runtime:build_set(list, layout, gen)
   self:sort(list)
-  if #list > jobm.MAX_ANALYSES then error("too many analyses (at most 64)", 0) end
+  if #list > jobm.MAX_ANALYSES then error(string.format("too many analyses (at most %d)", jobm.MAX_ANALYSES), 0) end
   local set = { gen = gen, list = {}, disabled = 0ULL }
   for _, a in ipairs(list) do
     if jobm.layout_add(layout, a) < 0 then error("too many analyses (at most 64)", 0) end

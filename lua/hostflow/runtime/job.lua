@@ -1,18 +1,25 @@
 -- hostflow.runtime.job: what the runtime sees of the worker's C side.
 --
--- The worker (core/engine/worker.c) and its Lua runtime share one struct,
--- hf_job.  Through it the worker hands over a batch (flows, their host rows,
--- n) or a closing window (its hosts, their rows and omit bits, and one
--- fragments buffer per analysis for the results), and reads back what the
--- runtime reports: time and errors per analysis, the analysis running now
--- (for the watchdog), the analyses disabled.  A set of analyses is laid out
--- in the worker's rows through hf_layout_*.
+-- The worker (core/engine/worker.c) hands its runtime views, not its
+-- internals (core/engine/worker.h, "What the Lua side sees"):
+--
+--   hf_lua_batch    process(): the flows of one base window, the host row of
+--                   each, how many, the layout's generation; the runtime
+--                   writes back which analyses did not run
+--   hf_lua_window   emit(): a closing window's rows and their omit bits as
+--                   arrays, its start and granularity, and one fragments
+--                   buffer per analysis for the results
+--
+-- and reaches the worker's controls (the analysis running now, for the
+-- watchdog; the counters; the analyses' slots) through plain hf_job_*
+-- functions on an opaque hf_job.  A set of analyses is laid out in the rows
+-- through hf_layout_*.  Constants (the name length, the analysis limit)
+-- come from C (hf_ffi_const), and base.check_abi compares every field's
+-- offset with the C side's.
 --
 -- This module is the only one that knows these structs and calls those
 -- functions: the rest of the runtime asks it for a batch, a window's hosts
--- and a fragments buffer.  When the boundary narrows (Lua given a batch and
--- a window handle, not the worker's struct), this file changes, not the
--- runtime.
+-- and a fragments buffer.
 --
 -- Two kinds of calls: methods of a Job (once per batch, window or reload),
 -- and the plain functions the compiled emit loops call per host (row,
@@ -26,77 +33,56 @@ local C = base.C
 local band = bit.band
 local M = {}
 
-M.NAME_MAX = 64          -- HF_NAME_MAX: an analysis name and its NUL
-M.MAX_ANALYSES = 64      -- HF_MAX_ANALYSES: analyses in a layout, counter slots
+M.NAME_MAX = base.const("HF_NAME_MAX")          -- an analysis name and its NUL
+M.MAX_ANALYSES = base.const("HF_MAX_ANALYSES")  -- analyses in a layout, counter slots
 
-base.declare("hf_host", [[
+base.declare("hf_lua_window", [[
 typedef struct hf_host {
   uint8_t  addr[16];
   uint32_t row : 31;
   uint32_t v6  : 1;
 } hf_host;
-typedef struct hf_window {
-  int64_t   start_ms;
-  int64_t   g_ms;
-  int       level;
-  void     *arena;
-  uint32_t  nhosts;
-  uint32_t  mask;
-  uint32_t *table;
-  uint8_t **chunks;
-  uint32_t  nchunks;
-  size_t    row_size;
-  struct hf_window *next;
-  void     *layout;
-  uint64_t  omit_any;
-  uint64_t **omit;
-  uint32_t  omit_chunks;
-} hf_window;
 typedef struct hf_fragments {
   hf_buf    buf;
   uint32_t *off;
   uint32_t *len;
   uint32_t  cap;
 } hf_fragments;
-typedef struct hf_job {
+typedef struct hf_lua_batch {
   const hf_flow *flows;
   uint8_t      **rows;
   int            n;
-  hf_window     *window;
-  hf_fragments  *frags;
-  double        *analysis_ns;
-  double        *result_ns;
-  double        *analysis_errors;
-  int            worker;
   int            gen;
-  uint64_t       disabled;
-  int            current;
-  double         current_t0;
-  double         current_cpu0;
-  double         current_limit;
-  char          *slot_names;
-  int            nslots;
-  uint8_t       *slot_disabled;
-  double         max_batch_ns;
-  double         max_errors;
-} hf_job;
+  uint64_t       not_run;
+} hf_lua_batch;
+typedef struct hf_lua_window {
+  uint8_t      **rows;
+  const uint64_t *omit;
+  uint64_t       omit_any;
+  uint32_t       n;
+  int            gen;
+  int64_t        start_ms;
+  int64_t        g_ms;
+  hf_fragments  *frags;
+} hf_lua_window;
+typedef struct hf_job hf_job;
 ]])
 
-if not pcall(function() return C.hf_window_row end) then
-  ffi.cdef [[
-uint8_t *hf_window_row(const hf_window *w, uint32_t i);
-uint64_t hf_window_omit(const hf_window *w, uint32_t i);
-void     hf_window_omit_set(hf_window *w, uint32_t i, uint64_t bits);
-long     hf_layout_add_id(void *layout, const char *name, uint32_t id, size_t size,
-                          const hf_field *fields, int nfields);
-size_t   hf_layout_offset(const void *layout, int i);
-double   hf_worker_cpu_ns(void);
-]]
-end
+base.func("hf_job_omit", "void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits);")
+base.func("hf_job_running", "void hf_job_running(hf_job *job, int slot, double t0, double cpu0, double limit);")
+base.func("hf_job_add_time", "void hf_job_add_time(hf_job *job, int slot, int result, double ns);")
+base.func("hf_job_count_error", "void hf_job_count_error(hf_job *job, int slot);")
+base.func("hf_job_new_slot", "int hf_job_new_slot(hf_job *job);")
+base.func("hf_job_name_slot", "void hf_job_name_slot(hf_job *job, int slot, const char *name, int reused);")
+base.func("hf_job_slot_disabled", "void hf_job_slot_disabled(hf_job *job, int slot, int disabled);")
+base.func("hf_layout_add_id", [[long hf_layout_add_id(void *layout, const char *name, uint32_t id, size_t size,
+                                          const hf_field *fields, int nfields);]])
+base.func("hf_layout_offset", "size_t hf_layout_offset(const void *layout, int i);")
+base.func("hf_worker_cpu_ns", "double hf_worker_cpu_ns(void);")
 
-M.TYPES = { "hf_host", "hf_window", "hf_fragments", "hf_job" }
+M.TYPES = { "hf_host", "hf_fragments", "hf_lua_batch", "hf_lua_window" }
 
---- The sizes of the worker's structs against the C side's: true, or false
+--- Every field of the worker's views against the C side's: true, or false
 -- and the differences.
 function M.check_abi() return base.check_abi(M.TYPES) end
 
@@ -111,10 +97,11 @@ M.now, M.cpu = C.hf_ffi_now_ns, C.hf_worker_cpu_ns
 -- ------------------------------------------------------------------------
 
 --- Row i of window w: the host header, then the analyses' states.
-function M.row(w, i) return C.hf_window_row(w, i) end
+function M.row(w, i) return w.rows[i] end
 
---- Whether row i of w leaves out the analysis at bit bitv (its omit bits).
-function M.omitted(w, i, bitv) return band(C.hf_window_omit(w, i), bitv) ~= 0 end
+--- Whether row i of w leaves out the analysis at bit bitv (its omit bits;
+-- asked only when some host of w leaves something out).
+function M.omitted(w, i, bitv) return band(w.omit[i], bitv) ~= 0 end
 
 --- Host i's text starts at offset start of the fragments' buffer ...
 function M.frag_open(fr, i, start) fr.off[i] = start end
@@ -155,94 +142,82 @@ function M.layout_offset(layout, k) return tonumber(C.hf_layout_offset(layout, k
 local Job = {}
 Job.__index = Job
 
---- The job of a worker (opts.job, a light userdata pointing at its hf_job).
-function M.new(ptr)
-  return setmetatable({ c = ffi.cast("hf_job *", ptr) }, Job)
+--- The job of a worker: opts.job (its opaque hf_job), opts.batch_view and
+-- opts.window_view (light userdata), and the limits opts.max_batch_ns (CPU
+-- ns one call may take) and opts.max_errors (a minute).
+function M.new(opts)
+  return setmetatable({
+    c = ffi.cast("hf_job *", opts.job),
+    b = ffi.cast("hf_lua_batch *", opts.batch_view),
+    w = ffi.cast("hf_lua_window *", opts.window_view),
+    max_batch_ns = opts.max_batch_ns or 1e9,
+    max_errors = opts.max_errors or 1000,
+  }, Job)
 end
 
 --- process(): the flows of one base window, their host rows, how many, and
 -- the generation of the window's layout.
 function Job:batch()
-  local j = self.c
-  return j.flows, j.rows, j.n, j.gen
+  local b = self.b
+  return b.flows, b.rows, b.n, b.gen
 end
 
---- process(): leave the analysis at bits out of the host of row (the
--- window of the batch).
-function Job:omit_row(row, bits)
-  C.hf_window_omit_set(self.c.window, ffi.cast(hostp, row).row, bits)
-end
+--- process(): leave the analysis at bits out of the host of row (a row of
+-- the batch).
+function Job:omit_row(row, bits) C.hf_job_omit(self.c, row, bits) end
 
 --- process(): the analyses (bits) that did not run over this batch; the
 -- core leaves them out of the batch's hosts.
-function Job:not_run(bits) self.c.disabled = bits end
+function Job:not_run(bits) self.b.not_run = bits end
 
 --- emit(): the closing window (a handle for row/omitted), its number of
 -- hosts, the bits of the analyses some host leaves out, its layout's
 -- generation.
 function Job:window()
-  local j = self.c
-  local w = j.window
-  return w, w.nhosts, w.omit_any, j.gen
+  local w = self.w
+  return w, w.n, w.omit_any, w.gen
 end
 
 --- emit(): the fragments of the index-th analysis of the layout, and its
 -- buffer (the results' JSON text goes there, host after host).
 function Job:fragments(index)
-  local fr = self.c.frags + index
+  local fr = self.w.frags + index
   return fr, ffi.cast(bufp, fr)
 end
 
 --- emit(): the address of host i of the closing window, as text.
 function Job:host_text(i)
-  return base.addr_text(ffi.cast(hostp, C.hf_window_row(self.c.window, i)).addr)
+  return base.addr_text(ffi.cast(hostp, self.w.rows[i]).addr)
 end
 
 --- The limits: CPU ns one call may take (analyses.max_batch), errors a
 -- minute (analyses.max_errors).
-function Job:limits() return self.c.max_batch_ns, self.c.max_errors end
+function Job:limits() return self.max_batch_ns, self.max_errors end
 
 --- The watchdog's view: the analysis in slot runs from t0 (monotonic ns)
 -- and cpu0 (CPU ns), and may take limit CPU ns.
-function Job:running(slot, t0, cpu0, limit)
-  local j = self.c
-  j.current_t0, j.current_cpu0, j.current_limit, j.current = t0, cpu0, limit, slot
-end
+function Job:running(slot, t0, cpu0, limit) C.hf_job_running(self.c, slot, t0, cpu0, limit) end
 
 --- ... and none runs now.
-function Job:idle() self.c.current = -1 end
+function Job:idle() C.hf_job_running(self.c, -1, 0, 0, 0) end
 
 --- Counters: ns spent in update() (what = "update") or result().
-function Job:add_time(slot, what, ns)
-  local t = what == "update" and self.c.analysis_ns or self.c.result_ns
-  t[slot] = t[slot] + ns
-end
+function Job:add_time(slot, what, ns) C.hf_job_add_time(self.c, slot, what == "update" and 0 or 1, ns) end
 
 --- Counters: one more error of the analysis in slot.
-function Job:count_error(slot)
-  local e = self.c.analysis_errors
-  e[slot] = e[slot] + 1
-end
+function Job:count_error(slot) C.hf_job_count_error(self.c, slot) end
 
 --- A new counter slot, or nil when all MAX_ANALYSES are used.
 function Job:new_slot()
-  local j = self.c
-  local slot = j.nslots
-  if slot >= M.MAX_ANALYSES then return nil end
-  j.nslots = slot + 1
+  local slot = C.hf_job_new_slot(self.c)
+  if slot < 0 then return nil end
   return slot
 end
 
 --- Give slot to the analysis called name; fresh counters when reused.
-function Job:name_slot(slot, name, reused)
-  local j = self.c
-  if reused then
-    j.analysis_ns[slot], j.result_ns[slot], j.analysis_errors[slot] = 0, 0, 0
-  end
-  ffi.copy(j.slot_names + slot * M.NAME_MAX, name)
-end
+function Job:name_slot(slot, name, reused) C.hf_job_name_slot(self.c, slot, name, reused and 1 or 0) end
 
 --- Mark the analysis in slot disabled (true) or not, for the counters.
-function Job:slot_disabled(slot, disabled) self.c.slot_disabled[slot] = disabled and 1 or 0 end
+function Job:slot_disabled(slot, disabled) C.hf_job_slot_disabled(self.c, slot, disabled and 1 or 0) end
 
 return M
