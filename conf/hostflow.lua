@@ -60,12 +60,23 @@ return {
     -- worker and takes over at a window boundary (SIGHUP reloads too).
     reload = true,
     -- Isolation (lua/README.md): an analysis that raises more errors than
-    -- this in a minute, or runs longer than max_batch over one batch of
-    -- flows, is disabled until a reload; one still running watchdog later
-    -- (a compiled endless loop) stops hostflow with a report ("0": never).
+    -- max_errors in a minute -- counting at most max_host_errors of each
+    -- host, so one host's traffic cannot switch it off for the others --
+    -- or runs longer than max_batch over one batch of flows, or holds more
+    -- than max_memory of Lua memory in a worker, is disabled until a
+    -- reload; one still running watchdog later (a compiled endless loop)
+    -- stops hostflow with a report ("0": never).  A result longer than
+    -- max_result is left out of that host's record.
     max_errors = 1000,
+    max_host_errors = 10,
     max_batch = "1s",
+    max_memory = "256MiB",
+    max_result = "64KiB",
     watchdog = "10s",
+    -- Analyses run in a sandbox (hostflow, bit, math, string, table; no io,
+    -- os, debug, ffi, ...).  Files named here (without .lua) run with every
+    -- library and hostflow's privileges: only code you trust.
+    trusted = {},
   },
 
   memory = {

@@ -144,9 +144,24 @@ const hf_conf_key hf_conf_core_keys[] = {
     {.name = "analyses.reload", .type = HF_CONF_BOOL, .deflt = "true",
      .doc = "watch the directory: an edit is checked and taken over at a window boundary",
      .field = HF_FIELD(reload)},
+    {.name = "analyses.trusted", .type = HF_CONF_LIST, .deflt = "",
+     .doc = "analysis files (names without .lua) run outside the sandbox, with every library: "
+            "only code you trust",
+     .field = HF_FIELD(trusted)},
     {.name = "analyses.max_errors", .type = HF_CONF_INT, .deflt = "1000",
-     .doc = "an analysis raising more errors than this in a minute is disabled until a reload",
+     .doc = "an analysis raising more errors than this in a minute (counting at most "
+            "max_host_errors of each host) is disabled until a reload",
      .min = 1, .max = 1e9, .field = HF_FIELD(max_errors)},
+    {.name = "analyses.max_host_errors", .type = HF_CONF_INT, .deflt = "10",
+     .doc = "errors of one host in a minute that count toward max_errors; past them only that "
+            "host's field is left out",
+     .min = 1, .max = 1e9, .field = HF_FIELD(max_host_errors)},
+    {.name = "analyses.max_memory", .type = HF_CONF_SIZE, .deflt = "256MiB",
+     .doc = "Lua memory an analysis may hold in a worker; one over it is disabled and its "
+            "memory freed", .min = MiB, .max = 1e15, .field = HF_FIELD(max_memory)},
+    {.name = "analyses.max_result", .type = HF_CONF_SIZE, .deflt = "64KiB",
+     .doc = "a result longer than this (its JSON text) is left out of the host's record, "
+            "an error of the analysis", .min = 64, .max = 1e9, .field = HF_FIELD(max_result)},
     {.name = "analyses.max_batch", .type = HF_CONF_DURATION, .deflt = "1s",
      .doc = "an analysis running longer over one batch is interrupted and disabled",
      .min = 1, .max = 3600000, .field = HF_FIELD(max_batch_ms)},

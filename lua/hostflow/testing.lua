@@ -21,6 +21,7 @@ local params = require "hostflow.params"
 local json = require "hostflow.json"
 
 local C = base.C
+local CFLOW = ffi.typeof("const hf_flow *")    -- an analysis sees a flow it cannot change
 local M = {}
 
 M.DEFAULT_FLOW = {
@@ -103,7 +104,7 @@ function Run:feed(t)
   local f = type(t) == "table" and M.flow(t) or t
   local host = base.addr_text(f.src)
   C.hf_ffi_arena_use(self.arena)
-  self.spec.update(ffi.cast(self.schema.ptr, self:state(host)), f, self.params)
+  self.spec.update(ffi.cast(self.schema.ptr, self:state(host))[0], ffi.cast(CFLOW, f)[0], self.params)
   return self
 end
 
@@ -127,7 +128,7 @@ end
 function Run:result(host)
   local st = self.states[host]
   if not st then return nil end
-  return self.result_fn(ffi.cast(self.schema.ptr, st), self.params)
+  return self.result_fn(ffi.cast(self.schema.ptr, st)[0], self.params)
 end
 
 --- The result of a host as the JSON text of its record field.

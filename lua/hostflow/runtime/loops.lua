@@ -16,6 +16,10 @@
 -- result(s, params).  A change of parameters makes a new version, with
 -- loops of its own.
 --
+-- What an analysis gets cannot reach past itself: the flow is read-only
+-- (const hf_flow), and the state a reference to the host's row (indexing
+-- it with a number is an error, where a pointer would reach other rows).
+--
 -- Both write the index they are at to pos[0] before each call, so that the
 -- runtime (isolation.lua) can resume after a flow or host that raised an
 -- error.  The window and the fragments are reached through
@@ -30,11 +34,13 @@ local M = {}
 -- update() over a batch.
 M.RUN_SRC = [[
 local update, T, off, pos, params = ...
-local cast = require("ffi").cast
+local ffi = require("ffi")
+local cast, CF = ffi.cast, ffi.typeof("const hf_flow *")
 return function(flows, rows, first, n)
+  flows = cast(CF, flows)
   for i = first, n - 1 do
     pos[0] = i
-    update(cast(T, rows[i] + off), flows[i], params)
+    update(cast(T, rows[i] + off)[0], flows[i], params)
   end
 end
 ]]
@@ -51,7 +57,7 @@ return function(w, fr, buf, first, n, check)
     frag_open(fr, i, start)
     local row = row_of(w, i)
     if not (check and omitted(w, i, bitv)) then
-      local v = result(cast(T, row + off), params)
+      local v = result(cast(T, row + off)[0], params)
       if v ~= nil then encode(buf, v, keys, 0) end
     end
     frag_close(fr, i, buf.len - start)
