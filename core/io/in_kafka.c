@@ -41,7 +41,12 @@
  * their end.  Newer messages than were read: not at its end (held until
  * they arrive, however slow its fetcher is after a broker restart); the
  * same: confirmed; no answer (an outage): not confirmed, so the watermark
- * waits rather than leave a partition behind.  The same answers clear
+ * waits rather than leave a partition behind.  And before each message is
+ * fed (at most every millisecond), the high watermarks librdkafka last
+ * heard for the partitions at their end are looked at (no request): new
+ * messages of an idle partition queued behind another's backlog hold the
+ * watermark from the moment the fetch response that brought them arrived.
+ * After an outage every partition at its end gets HF_IDLE_MS again.  The same answers clear
  * "brokers down", and the lag is the high watermark minus where each
  * partition's reading stands (its last message, or its end as reported),
  * not known (-1) before either. */
@@ -77,7 +82,7 @@ typedef struct hf_kafka_source {
     hf_pipeline        *pipeline;
     hf_offsets         *offsets;
     hf_input_env        env;
-    double              last_recheck, last_hold_log;   /* ms */
+    double              last_recheck, last_hold_log, last_cached;   /* ms */
     const hf_config    *cfg;
     hf_kafka_producer  *dead;          /* dead letters, or NULL */
     int64_t             start_ms;      /* --from TIME, or -1 */
@@ -95,6 +100,8 @@ typedef struct hf_kafka_source {
     int                 fatal;         /* a fatal consumer error (fenced): stop */
     int                 closed;        /* left the group: the last commit is done */
     int64_t             eof_at[HF_MAX_PARTITIONS];  /* per offsets index: offset of its last end, -1 */
+    int                 parts[HF_MAX_PARTITIONS];   /* the offsets indices of the assignment */
+    int                 nparts;
 } hf_kafka_source;
 
 static const hf_conf_key kafka_input_keys[] = {
@@ -121,10 +128,14 @@ static int64_t parse_metadata(const void *md, size_t len)
     return *end ? INT64_MIN : (int64_t)v;
 }
 
+/* The brokers answered: after an outage, every partition at its end gets
+ * HF_IDLE_MS again to show what it has (its fetcher may be slower to come
+ * back than another's, whose flows would make its own late). */
 static void back_up(hf_kafka_source *s)
 {
     if (!s->down) return;
     s->down = 0;
+    hf_offsets_wait_ends(s->offsets, now_ms());
     hf_log(HF_LOG_INFO, "kafka: the brokers answer again");
 }
 
@@ -282,6 +293,11 @@ static void assigned(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
     }
     s->seen_assignment = 1;
     s->assigned = parts->cnt;
+    s->nparts = 0;
+    for (int i = 0; i < parts->cnt && s->nparts < HF_MAX_PARTITIONS; i++) {
+        int idx = hf_offsets_partition(s->offsets, parts->elems[i].topic, parts->elems[i].partition, INT64_MIN);
+        if (idx >= 0) s->parts[s->nparts++] = idx;
+    }
     s->eof = 0;
     hf_log(HF_LOG_INFO, "kafka: assigned %s (group %s%s%s; from %s)", parts->cnt ? list : "nothing",
            s->group, *s->instance ? ", instance " : "", s->instance, from);
@@ -301,6 +317,7 @@ static void revoked(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
     hf_pipeline_reset(s->pipeline);
     for (int i = 0; i < HF_MAX_PARTITIONS; i++) s->eof_at[i] = -1;
     s->assigned = 0;
+    s->nparts = 0;
     s->holding = 0;
     s->eof = 0;
     rd_kafka_assign(s->rk, NULL);
@@ -511,6 +528,28 @@ static void recheck_ends(hf_kafka_source *s)
     rd_kafka_topic_partition_list_destroy(q);
 }
 
+/* Before a message is fed (it may move the watermark): a partition at its
+ * end whose high watermark, as librdkafka last heard it in a fetch
+ * response, is past what was read is not at its end: its messages are on
+ * their way, queued behind the others' (with one broker, the same fetch
+ * response brought them), and must hold the watermark back.  No request:
+ * the cached value, for the partitions at their end only. */
+static void cached_ends(hf_kafka_source *s)
+{
+    double now = now_ms();
+    if (now - s->last_cached < 1.0) return;      /* at most every millisecond */
+    s->last_cached = now;
+    for (int k = 0; k < s->nparts; k++) {
+        int idx = s->parts[k];
+        if (!hf_offsets_at_end(s->offsets, idx)) continue;
+        int32_t id;
+        const char *t = hf_offsets_topic(s->offsets, idx, &id);
+        int64_t lo, hi, next = known_next(s, idx, t, id);
+        if (next >= 0 && rd_kafka_get_watermark_offsets(s->rk, t, id, &lo, &hi) == 0 && hi > next)
+            hf_offsets_set_eof(s->offsets, idx, 0, now);
+    }
+}
+
 /* Every assigned partition is at its end. */
 static int all_at_end(hf_kafka_source *s)
 {
@@ -548,6 +587,7 @@ static int kafka_read(void *arg)
         } else if (!s->holding) {
             back_up(s);
             int idx = hf_offsets_partition(s->offsets, topic, m->partition, INT64_MIN);
+            cached_ends(s);
             s->messages++;
             s->bytes += m->len;
             int rc = hf_pipeline_feed(s->pipeline, idx, m->offset, 0, m->payload, m->len, 0);

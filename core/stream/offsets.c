@@ -136,6 +136,12 @@ void hf_offsets_end_confirmed(hf_offsets *o, int part, double now_ms)
     if (part >= 0 && part < o->nparts) o->parts[part].confirmed = now_ms;
 }
 
+void hf_offsets_wait_ends(hf_offsets *o, double now_ms)
+{
+    for (int i = 1; i < o->nparts; i++)
+        if (o->parts[i].eof) o->parts[i].eof_since = now_ms;
+}
+
 int hf_offsets_read(hf_offsets *o, int part, int64_t offset, double end_ms)
 {
     partition *pt = &o->parts[part];

@@ -77,6 +77,10 @@ int hf_offsets_at_end(const hf_offsets *o, int part);
 void hf_offsets_confirm_ends(hf_offsets *o);
 /* The source saw part's end is its last record read, at now_ms. */
 void hf_offsets_end_confirmed(hf_offsets *o, int part, double now_ms);
+/* Every partition at its end holds the watermark back for HF_IDLE_MS
+ * again, from now_ms (the brokers are back after an outage: a partition's
+ * fetcher may take longer to come back than another's). */
+void hf_offsets_wait_ends(hf_offsets *o, double now_ms);
 
 /* A record of part was read at offset (-1: a file line).  0, or 1 when its
  * flow (ending at end_ms) was in records already before a restart (skip

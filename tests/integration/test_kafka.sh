@@ -32,9 +32,11 @@ done
 "$HOSTFLOW" run -q -i "$WORK/flows.ndjson" -o "$WORK/file.ndjson" --stats "$WORK/file.json"
 sort "$WORK/file.ndjson" >"$WORK/file.sorted"
 # produce keyed by line number, so the flows spread over the partitions
+# idempotent, so that a batch retried (just after a broker restart, say) is
+# not appended after later ones: each partition keeps the lines' order
 produce() {  # produce TOPIC FIRST_LINE LAST_LINE
     sed -n "$2,$3p" "$WORK/flows.ndjson" | awk -v n="$2" '{print (n + NR) % 97 "\t" $0}' \
-        | kcat -P -b "$KAFKA_BROKERS" -t "$1" -K '\t' -l /dev/stdin
+        | kcat -P -b "$KAFKA_BROKERS" -t "$1" -K '\t' -X enable.idempotence=true -l /dev/stdin
 }
 consume() {  # consume TOPIC: values, one per line
     kcat -C -b "$KAFKA_BROKERS" -t "$1" -e -q -f '%s\n'

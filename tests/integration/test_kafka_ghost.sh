@@ -43,7 +43,7 @@ lines=$(wc -l <"$WORK/flows.ndjson")
 
 produce() {  # produce TOPIC FIRST LAST: lines FIRST..LAST keyed by line number
     sed -n "$2,$3p" "$WORK/flows.ndjson" | awk -v n="$2" '{print (n + NR) % 97 "\t" $0}' \
-        | kcat -P -b "$KAFKA_BROKERS" -t "$1" -K '\t' -l /dev/stdin
+        | kcat -P -b "$KAFKA_BROKERS" -t "$1" -K '\t' -X enable.idempotence=true -l /dev/stdin
 }
 ends() {  # ends TOPIC: the messages in it (sum of the end offsets of 4 partitions)
     kcat -Q -b "$KAFKA_BROKERS" -t "$1:0:-1" -t "$1:1:-1" -t "$1:2:-1" -t "$1:3:-1" 2>/dev/null |
