@@ -51,6 +51,11 @@ local function kind_text(field, param)
     return fmt("distinct values, exact up to %d, then a HyperLogLog sketch", param)
   elseif field.kind == "topk" then
     return fmt("top-k, the %d heaviest keys (Space-Saving)", param)
+  elseif field.kind == "group" then
+    local parts = {}
+    for k, v in pairs(field.of.state) do parts[#parts + 1] = field.of.single and v.kind or (k .. " " .. v.kind) end
+    table.sort(parts)
+    return fmt("a group: per key (the %d heaviest kept) %s", param, table.concat(parts, ", "))
   end
   return KIND_TEXT[field.kind] or field.kind
 end
@@ -169,20 +174,23 @@ function M.main(opts)
 
   say("analysis  %s, version %s%s (%s)", spec.name, tostring(spec.version),
       spec.order and (", order " .. tostring(spec.order)) or "", path)
-  say("state     %d field%s, %d bytes per host%s", s.nfields, s.nfields == 1 and "" or "s", s.size,
+  say("state     %d field%s, %d bytes per host%s", #s.names, #s.names == 1 and "" or "s", s.size,
       (function()
         for _, n in ipairs(s.names) do
           local k = s.kinds[n]
-          if k == "distinct" or k == "topk" then return " (sets and top-k lists grow beyond it as they fill)" end
+          if k == "distinct" or k == "topk" or k == "group" then
+            return " (sets, top-k lists and groups grow beyond it as they fill)"
+          end
         end
         return ""
       end)())
   local width = 0
   for _, name in ipairs(s.names) do width = math.max(width, #name) end
-  for i, name in ipairs(s.names) do
-    local f = s.fields[i - 1]
-    say("            %-" .. width .. "s  %-11s offset %3d, %3d bytes: %s", name, spec.state[name].ctype,
-        f.offset, ffi.sizeof(spec.state[name].ctype), kind_text(spec.state[name], f.param))
+  for _, name in ipairs(s.names) do
+    local f = s.fields[s.index[name]]
+    local ctype = spec.state[name].ctype or "hf_group"
+    say("            %-" .. width .. "s  %-11s offset %3d, %3d bytes: %s", name, ctype,
+        f.offset, ffi.sizeof(s.ct) > 0 and ffi.sizeof(ctype) or 0, kind_text(spec.state[name], f.param))
   end
   if spec.params then
     local set = overrides[spec.name] or {}

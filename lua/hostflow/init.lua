@@ -82,6 +82,49 @@ end
 
 function hf.is_primitive(v) return getmetatable(v) == primitive end
 
+--- State keyed below the host: per key (a number or an address), a value
+-- of its own, for at most `max` keys (default 64, at most 1024); beyond,
+-- the keys asked for most are kept (Space-Saving: a new key takes the
+-- lightest one's place, whose value starts afresh).  `of` is the value: a
+-- primitive (hf.distinct(), or hf.distinct itself), or a table of them
+-- ({ flows = hf.counter{bits = 32}, ports = hf.distinct() }).
+--   hf.group{ max = 64, of = hf.distinct }       per destination port, the destinations
+--   s.by_port:at(flow.dport):add(flow.dst)
+--   for port, dsts, weight in s.by_port:each() do ... dsts:count() ... end
+function hf.group(opts)
+  if type(opts) ~= "table" then
+    error("hf.group: expected a table such as { max = 64, of = hf.distinct }", 2)
+  end
+  local max = opts.max or 64
+  if type(max) ~= "number" or max < 1 or max > 1024 or max % 1 ~= 0 then
+    error("hf.group: max must be a whole number from 1 to 1024", 2)
+  end
+  local of = opts.of
+  if type(of) == "function" then of = of() end
+  local value
+  if hf.is_primitive(of) then
+    if of.kind == "group" then error("hf.group: a group's value cannot be a group", 2) end
+    if of.kind ~= "distinct" and of.kind ~= "topk" then
+      error("hf.group: of: a single value must be hf.distinct() or hf.topk(); "
+            .. "for numbers give a table such as { flows = hf.counter() }", 2)
+    end
+    value = { single = "v", state = { v = of } }
+  elseif type(of) == "table" and next(of) ~= nil then
+    for k, v in pairs(of) do
+      if type(k) ~= "string" or not k:match("^%a[%w_]*$") or not hf.is_primitive(v) then
+        error("hf.group: of." .. tostring(k) .. " must be a primitive named by a letter, then letters, digits and _", 2)
+      end
+      if v.kind == "group" then error("hf.group: a group's value cannot hold a group", 2) end
+    end
+    value = { state = of }
+  else
+    error("hf.group: of must be a primitive (hf.distinct) or a table of them", 2)
+  end
+  local f = field("group", nil, max)
+  f.of = value
+  return f
+end
+
 --- An address (a flow's src or dst) as text.
 hf.addr = base.addr_text
 
@@ -134,7 +177,7 @@ function hf.validate(spec)
     if not ok then return fail("%s", err) end
     if not hf.is_primitive(v) then
       return fail("state.%s must be a primitive (hf.counter(), hf.sum(), hf.min(), hf.max(), "
-                  .. "hf.distinct(), hf.topk()), got %s", k, type(v))
+                  .. "hf.distinct(), hf.topk(), hf.group{...}), got %s", k, type(v))
     end
   end
   if type(spec.update) ~= "function" then return fail("update must be a function(state, flow)") end
