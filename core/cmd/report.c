@@ -57,6 +57,8 @@ void hf_report_text(const hf_run_view *v, FILE *f)
         (unsigned long long)p->accepted, (unsigned long long)p->filtered,
         (unsigned long long)p->late);
     if (p->replayed) OUT(", %llu read again after a restart", (unsigned long long)p->replayed);
+    if (p->to_destination)
+        OUT(" (%llu of them to a monitored destination)", (unsigned long long)p->to_destination);
     OUT("\n");
     if (v->input_ops && v->input_ops->report) v->input_ops->report(v->input, &b);
     OUT("  windows   ");
@@ -126,6 +128,8 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_int(&b, (int64_t)p->accepted);
     hf_buf_puts(&b, ",\"filtered\":");
     hf_buf_put_int(&b, (int64_t)p->filtered);
+    hf_buf_puts(&b, ",\"to_destination\":");
+    hf_buf_put_int(&b, (int64_t)p->to_destination);
     hf_buf_puts(&b, ",\"late\":");
     hf_buf_put_int(&b, (int64_t)p->late);
     hf_buf_puts(&b, ",\"replayed\":");

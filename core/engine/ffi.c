@@ -121,6 +121,7 @@ static const struct abi_field {
     WHOLE(hf_flow), FIELD(hf_flow, src), FIELD(hf_flow, dst), FIELD(hf_flow, start_ms),
     FIELD(hf_flow, end_ms), FIELD(hf_flow, packets), FIELD(hf_flow, bytes), FIELD(hf_flow, sport),
     FIELD(hf_flow, dport), FIELD(hf_flow, proto), FIELD(hf_flow, tcp_flags), FIELD(hf_flow, family),
+    FIELD(hf_flow, mark),
     WHOLE(hf_distinct), FIELD(hf_distinct, n), FIELD(hf_distinct, mem),
     WHOLE(hf_topk_item), FIELD(hf_topk_item, key), FIELD(hf_topk_item, count),
     FIELD(hf_topk_item, error), FIELD(hf_topk_item, kind),
@@ -137,6 +138,7 @@ static const struct abi_field {
     FIELD(hf_fragments, len), FIELD(hf_fragments, cap),
     WHOLE(hf_lua_batch), FIELD(hf_lua_batch, flows), FIELD(hf_lua_batch, rows),
     FIELD(hf_lua_batch, n), FIELD(hf_lua_batch, gen), FIELD(hf_lua_batch, not_run),
+    FIELD(hf_lua_batch, dst_flows), FIELD(hf_lua_batch, dst_rows), FIELD(hf_lua_batch, dst_n),
     WHOLE(hf_window), FIELD(hf_window, start_ms), FIELD(hf_window, g_ms), FIELD(hf_window, arena),
     FIELD(hf_window, nhosts), FIELD(hf_window, layout), FIELD(hf_window, omit_any),
     WHOLE(hf_lua_window), FIELD(hf_lua_window, rows), FIELD(hf_lua_window, omit),
@@ -179,6 +181,7 @@ double hf_ffi_const(const char *name)
         {"HF_LOG_INFO", HF_LOG_INFO},
         {"HF_LOG_DEBUG", HF_LOG_DEBUG},
         {"HF_KEY_NUMBER", HF_KEY_NUMBER},
+        {"HF_LAYOUT_BY_DST", HF_LAYOUT_BY_DST},
         {"HF_KEY_INET", HF_KEY_INET},
         {"HF_KEY_INET6", HF_KEY_INET6},
     };

@@ -93,6 +93,14 @@ long hf_layout_add_id(hf_layout *l, const char *name, uint32_t id, size_t size,
     return i;
 }
 
+void hf_layout_flags(hf_layout *l, int i, unsigned flags)
+{
+    if (i < 0 || i >= l->n) return;
+    l->flags[i] = (uint8_t)flags;
+    if (flags & HF_LAYOUT_BY_DST) l->by_dst |= 1ULL << i;
+    else l->by_dst &= ~(1ULL << i);
+}
+
 size_t hf_layout_offset(const hf_layout *l, int i)
 {
     return l->offsets[i];
@@ -335,6 +343,7 @@ static uint8_t *row_new(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
     memcpy(h->addr, addr, 16);
     h->row = i;
     h->v6 = family == HF_AF_INET6;
+    h->sent = h->received = 0;
     const hf_layout *l = w->layout;
     for (int a = 0; a < l->n; a++) hf_state_init(&l->schemas[a], row + l->offsets[a]);
     return row;
@@ -377,6 +386,7 @@ uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
 static int same_analysis(const hf_layout *a, int i, const hf_layout *b, int j)
 {
     return a->ids[i] == b->ids[j] && strcmp(a->names[i], b->names[j]) == 0 &&
+           a->flags[i] == b->flags[j] &&
            a->schemas[i].size == b->schemas[j].size &&
            a->schemas[i].nfields == b->schemas[j].nfields &&
            memcmp(a->schemas[i].fields, b->schemas[j].fields,
@@ -406,6 +416,8 @@ static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
         const hf_host *h = (const hf_host *)s;
         uint8_t *d = hf_window_host(ws, dst, h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET);
         if (!d) continue;
+        ((hf_host *)d)->sent |= h->sent;
+        ((hf_host *)d)->received |= h->received;
         uint64_t omit = unmapped, so = src->omit_any ? hf_window_omit(src, i) : 0;
         if (same) {
             omit |= so;

@@ -49,6 +49,16 @@
  * base window's layout, once.  A layout no window can use any more (every
  * window starting before the next one's S has closed) is retired.
  *
+ * Both sides of a flow
+ * --------------------
+ * An analysis is fed the flows of the host that is their source, or (by =
+ * "dst", HF_LAYOUT_BY_DST) of the host that is their destination; one row
+ * holds a host's states of both kinds, so its record unites them.  The row
+ * says which sides it saw (hf_host.sent, .received; merged by OR): an
+ * analysis keyed by the side a host never had is left out of its record,
+ * so a host that only receives has no record unless an analysis keyed by
+ * the destination gives it a field.
+ *
  * Fields left out
  * ---------------
  * A host's omit bits have bit a set when analysis a of the row's layout
@@ -73,13 +83,18 @@
 #define HF_MAX_ANALYSES 64
 #define HF_CHUNK_ROWS   256
 
-#define HF_MAX_ROWS 0x7fffffffu   /* rows in one window: what hf_host.row holds */
+#define HF_MAX_ROWS 0x1fffffffu   /* rows in one window: what hf_host.row holds */
 
 typedef struct hf_host {
     uint8_t  addr[16];
-    uint32_t row : 31;     /* its number in the window (where its omit bits are) */
+    uint32_t row : 29;     /* its number in the window (where its omit bits are) */
     uint32_t v6  : 1;      /* family 6 (HF_AF_INET6), else 4 */
+    uint32_t sent : 1;     /* a flow from it reached the analyses keyed by the source */
+    uint32_t received : 1; /* a flow to it reached those keyed by the destination */
 } hf_host;
+
+/* hf_layout.flags: how an analysis is fed. */
+#define HF_LAYOUT_BY_DST 0x01   /* by the flows' destination (by = "dst"), not their source */
 
 /* Where each analysis's state lies in a row. */
 typedef struct hf_layout {
@@ -88,6 +103,8 @@ typedef struct hf_layout {
     uint32_t  ids[HF_MAX_ANALYSES];       /* the loaded version (0: none given) */
     size_t    offsets[HF_MAX_ANALYSES];   /* from the start of the row (final once all are added) */
     hf_schema schemas[HF_MAX_ANALYSES];
+    uint8_t   flags[HF_MAX_ANALYSES];     /* HF_LAYOUT_* */
+    uint64_t  by_dst;                     /* bits of the analyses with HF_LAYOUT_BY_DST */
     size_t    row_size;                   /* a multiple of 8 */
     /* set by hf_windows_init / hf_windows_switch */
     uint32_t  gen;                        /* generation, the caller's number */
@@ -145,6 +162,8 @@ long hf_layout_add(hf_layout *l, const char *name, size_t size,
 /* The same, with the id of the loaded version (see "Layouts" above). */
 long hf_layout_add_id(hf_layout *l, const char *name, uint32_t id, size_t size,
                       const hf_field *fields, int nfields);
+/* Set how analysis i is fed (HF_LAYOUT_* flags). */
+void hf_layout_flags(hf_layout *l, int i, unsigned flags);
 void hf_layout_release(hf_layout *l);
 /* The offset of state i from the row start (for the Lua side). */
 size_t hf_layout_offset(const hf_layout *l, int i);

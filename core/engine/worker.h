@@ -51,15 +51,19 @@ typedef struct hf_fragments {
 
 typedef struct hf_lua_batch {
     const hf_flow *flows;
-    uint8_t      **rows;      /* the host row of each flow */
+    uint8_t      **rows;      /* the host row of each flow: its source's */
     int            n;
     int            gen;       /* the layout of the rows */
     uint64_t       not_run;   /* out: bits of the analyses that did not run */
+    const hf_flow *dst_flows; /* the flows for the analyses keyed by the destination ... */
+    uint8_t      **dst_rows;  /* ... and the row of each one's destination */
+    int            dst_n;
 } hf_lua_batch;
 
 typedef struct hf_lua_window {
     uint8_t      **rows;      /* per host: its row (the host header, then the states) */
-    const uint64_t *omit;     /* per host: its omit bits; NULL when no host has any */
+    const uint64_t *omit;     /* per host: its omit bits, and those of the analyses keyed by
+                                 a side it never had; NULL when no host has any */
     uint64_t       omit_any;  /* the OR of them */
     uint32_t       n;         /* hosts */
     int            gen;       /* the layout of the rows */

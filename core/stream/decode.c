@@ -725,7 +725,7 @@ static int finish(const decode_state *st, hf_flow *out)
     if (st->num[F_END] < st->num[F_START]) return HF_DECODE_END_BEFORE_START;
 
     out->family = src4 ? HF_AF_INET : HF_AF_INET6;
-    out->pad = 0;
+    out->mark = 0;
     out->proto = (uint8_t)st->num[F_PROTO];
     out->sport = seen & BIT(F_SPORT) ? (uint16_t)st->num[F_SPORT] : 0;
     out->dport = seen & BIT(F_DPORT) ? (uint16_t)st->num[F_DPORT] : 0;

@@ -46,7 +46,9 @@ int hf_line_classify(const char *line, size_t len, const hf_prefixes *nets,
     int rc = hf_decode_flow(line, len, f);
     if (rc != HF_DECODE_OK) return rc;
     if (f->end_ms > future_ms) return HF_LINE_FUTURE;
-    if (!hf_prefixes_match(nets, f->src)) return HF_LINE_FILTERED;
+    int src = hf_prefixes_match(nets, f->src), dst = hf_prefixes_match(nets, f->dst);
+    if (!src && !dst) return HF_LINE_FILTERED;
+    f->mark = (uint8_t)((dst ? HF_FLOW_DST : 0) | (src ? 0 : HF_FLOW_NO_SRC));
     return HF_LINE_FLOW;
 }
 

@@ -38,7 +38,7 @@ typedef struct hf_flow {
   uint8_t  proto;
   uint8_t  tcp_flags;
   uint8_t  family;
-  uint8_t  pad;
+  uint8_t  mark;
 } hf_flow;
 ]])
 

@@ -17,7 +17,9 @@
 -- result: those listed first, in order, then the others by name.  `params`
 -- (optional) declares parameters with their defaults, which the
 -- configuration may set (hostflow.params); both functions get them last:
--- update(s, flow, params), result(s, params).
+-- update(s, flow, params), result(s, params).  `by = "dst"` (optional)
+-- keys the analysis by the flows' destination: its host is the monitored
+-- host a flow goes to, and update() sees the flows it receives.
 
 local base = require "hostflow.base"
 local params = require "hostflow.params"
@@ -185,6 +187,9 @@ function hf.validate(spec)
     return fail("result must be a function(state)")
   end
   if spec.version ~= nil and type(spec.version) ~= "number" then return fail("version must be a number") end
+  if spec.by ~= nil and spec.by ~= "src" and spec.by ~= "dst" then
+    return fail("by must be \"src\" (the flows a host sends, the default) or \"dst\" (those it receives)")
+  end
   if spec.order ~= nil and type(spec.order) ~= "number" then return fail("order must be a number") end
   if spec.keys ~= nil then
     if type(spec.keys) ~= "table" then return fail("keys must be a list of strings") end

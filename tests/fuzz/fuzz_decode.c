@@ -204,7 +204,7 @@ static int same_flow(const hf_flow *a, const hf_flow *b)
            a->start_ms == b->start_ms && a->end_ms == b->end_ms &&
            a->packets == b->packets && a->bytes == b->bytes && a->sport == b->sport &&
            a->dport == b->dport && a->proto == b->proto && a->tcp_flags == b->tcp_flags &&
-           a->family == b->family && a->pad == b->pad;
+           a->family == b->family && a->mark == b->mark;
 }
 
 static void fail(const char *what, int fs, int rs, const uint8_t *d, size_t n)
@@ -314,7 +314,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (fs < 0 || fs >= HF_DECODE_REASONS) fail("status out of range", fs, rs, data, size);
     if (fs == HF_DECODE_OK) {
-        if ((fast.family != HF_AF_INET && fast.family != HF_AF_INET6) || fast.pad != 0 ||
+        if ((fast.family != HF_AF_INET && fast.family != HF_AF_INET6) || fast.mark != 0 ||
             fast.end_ms < fast.start_ms || fast.packets > 9007199254740992.0 ||
             fast.bytes > 9007199254740992.0 || fast.start_ms < 0)
             fail("flow breaks the contract", fs, rs, data, size);

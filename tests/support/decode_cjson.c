@@ -268,7 +268,7 @@ static int decode_fields(const cJSON *item[R_COUNT], hf_flow *out)
     if (v[R_END] < v[R_START]) return HF_DECODE_END_BEFORE_START;
 
     out->family = fam;
-    out->pad = 0;
+    out->mark = 0;
     out->sport = (uint16_t)v[R_SPORT];
     out->dport = (uint16_t)v[R_DPORT];
     out->proto = (uint8_t)v[R_PROTO];

@@ -115,7 +115,15 @@ TEST(classify_tells_flows_from_filtered_future_and_rejected_lines)
     hf_flow f;
     CHECK_EQ_INT(expected(0, &f), HF_LINE_FLOW);
     CHECK_EQ_INT(f.proto, 6);
-    CHECK_EQ_INT(expected(1, &f), HF_LINE_FILTERED);
+    CHECK_EQ_INT(f.mark, 0);                              /* for its source */
+    CHECK_EQ_INT(expected(1, &f), HF_LINE_FLOW);           /* to a monitored host only */
+    CHECK_EQ_INT(f.mark, HF_FLOW_DST | HF_FLOW_NO_SRC);
+    CHECK_EQ_INT(expected(8, &f), HF_LINE_FLOW);           /* both ends monitored */
+    CHECK_EQ_INT(f.mark, HF_FLOW_DST);
+    static const char outside[] = "{\"src4_addr\":\"192.168.0.1\",\"dst4_addr\":\"192.0.2.1\","
+                                  "\"proto\":6,\"in_packets\":1,\"in_bytes\":60,\"first\":1764165600000,"
+                                  "\"last\":1764165601000}";
+    CHECK_EQ_INT(hf_line_classify(outside, sizeof outside - 1, nets, FUTURE_MS, &f), HF_LINE_FILTERED);
     CHECK_EQ_INT(expected(2, &f), HF_DECODE_MALFORMED);
     CHECK_EQ_INT(expected(3, &f), HF_DECODE_MISSING_FIELD);
     CHECK_EQ_INT(expected(4, &f), HF_LINE_FUTURE);

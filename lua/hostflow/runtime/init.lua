@@ -195,7 +195,7 @@ function Runtime:build_set(list, layout, gen)
     local off = jobm.layout_offset(layout, k - 1)
     a.slot = a.slot or self:slot_of(a.name)
     self.job:slot_disabled(a.slot, not a.enabled)
-    local e = { a = a, index = k - 1, bit = lshift(1ULL, k - 1) }
+    local e = { a = a, index = k - 1, bit = lshift(1ULL, k - 1), by_dst = a.spec.by == "dst" }
     local l = loops.of(a, off, k - 1, e.bit, self.pos)
     e.run, e.emit = l.run, l.emit
     if not a.enabled then set.disabled = bor(set.disabled, e.bit) end
@@ -247,12 +247,18 @@ end
 
 --- The flows of one base window through every enabled analysis.
 function Runtime:process()
-  local flows, rows, n, gen = self.job:batch()
+  local flows, rows, n, gen, dflows, drows, dn = self.job:batch()
   local set = self.sets[gen]
   local entries = set.list
   for k = 1, #entries do
     local e = entries[k]
-    if e.a.enabled then self:run_update(e, flows, rows, n) end
+    if e.a.enabled then
+      if e.by_dst then
+        if dn > 0 then self:run_update(e, dflows, drows, dn) end
+      elseif n > 0 then
+        self:run_update(e, flows, rows, n)
+      end
+    end
   end
   self.job:not_run(set.disabled)
 end

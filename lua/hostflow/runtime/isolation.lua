@@ -98,7 +98,7 @@ function M.run_update(rt, e, flows, rows, n)
     if ok then break end
     local i = pos[0]
     job:omit_row(rows[i], e.bit)
-    rt:failed(a, err, base.addr_text(flows[i].src))
+    rt:failed(a, err, base.addr_text(e.by_dst and flows[i].dst or flows[i].src))
     first = i + 1
     if not a.enabled or cpu() - c0 > limit then break end
   end

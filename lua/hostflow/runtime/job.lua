@@ -39,8 +39,10 @@ M.MAX_ANALYSES = base.const("HF_MAX_ANALYSES")  -- analyses in a layout, counter
 base.declare("hf_lua_window", [[
 typedef struct hf_host {
   uint8_t  addr[16];
-  uint32_t row : 31;
+  uint32_t row : 29;
   uint32_t v6  : 1;
+  uint32_t sent : 1;
+  uint32_t received : 1;
 } hf_host;
 typedef struct hf_fragments {
   hf_buf    buf;
@@ -54,6 +56,9 @@ typedef struct hf_lua_batch {
   int            n;
   int            gen;
   uint64_t       not_run;
+  const hf_flow *dst_flows;
+  uint8_t      **dst_rows;
+  int            dst_n;
 } hf_lua_batch;
 typedef struct hf_lua_window {
   uint8_t      **rows;
@@ -78,6 +83,7 @@ base.func("hf_job_slot_disabled", "void hf_job_slot_disabled(hf_job *job, int sl
 base.func("hf_layout_add_id", [[long hf_layout_add_id(void *layout, const char *name, uint32_t id, size_t size,
                                           const hf_field *fields, int nfields);]])
 base.func("hf_layout_offset", "size_t hf_layout_offset(const void *layout, int i);")
+base.func("hf_layout_flags", "void hf_layout_flags(void *layout, int i, unsigned flags);")
 base.func("hf_worker_cpu_ns", "double hf_worker_cpu_ns(void);")
 
 M.TYPES = { "hf_host", "hf_fragments", "hf_lua_batch", "hf_lua_window" }
@@ -124,11 +130,16 @@ end
 -- Layouts
 -- ------------------------------------------------------------------------
 
+M.BY_DST = base.const("HF_LAYOUT_BY_DST")
+
 --- Add analysis a (its id, name and schema) to layout; its index, or a
--- negative number when the layout is full.
+-- negative number when the layout is full.  An analysis keyed by the
+-- destination (by = "dst") is marked so.
 function M.layout_add(layout, a)
   local s = a.schema
-  return tonumber(C.hf_layout_add_id(layout, a.name, a.id, s.size, s.fields, s.nfields))
+  local i = tonumber(C.hf_layout_add_id(layout, a.name, a.id, s.size, s.fields, s.nfields))
+  if i >= 0 and a.spec.by == "dst" then C.hf_layout_flags(layout, i, M.BY_DST) end
+  return i
 end
 
 --- The offset of the k-th analysis's state (from 0) in layout's rows, once
@@ -156,10 +167,12 @@ function M.new(opts)
 end
 
 --- process(): the flows of one base window, their host rows, how many, and
--- the generation of the window's layout.
+-- the generation of the window's layout; then the same for the analyses
+-- keyed by the destination (the flows whose destination this worker owns,
+-- and its rows).
 function Job:batch()
   local b = self.b
-  return b.flows, b.rows, b.n, b.gen
+  return b.flows, b.rows, b.n, b.gen, b.dst_flows, b.dst_rows, b.dst_n
 end
 
 --- process(): leave the analysis at bits out of the host of row (a row of
