@@ -135,9 +135,11 @@ const hf_conf_key hf_conf_core_keys[] = {
     {.name = "memory.max_bytes", .type = HF_CONF_SIZE, .deflt = "4GiB", .flag = "-m, --memory",
      .doc = "window state of all workers together; new hosts over it are refused and counted",
      .min = MiB, .max = 1e18, .field = HF_FIELD(memory_max)},
-    {.name = "memory.distinct_exact", .type = HF_CONF_INT, .deflt = "64",
-     .doc = "hf.distinct() counts exactly up to this many values, then estimates",
-     .min = 1, .max = 4096, .field = HF_FIELD(distinct_exact)},
+    /* HF_DISTINCT_DEFAULT_LIMIT and HF_DISTINCT_MAX_LIMIT (prim/distinct.h, a
+     * sibling layer; test_config checks they agree) */
+    {.name = "memory.distinct_exact", .type = HF_CONF_INT, .deflt = "1024",
+     .doc = "hf.distinct() counts exactly up to this many values, then estimates (0.81 %; ports: always exact)",
+     .min = 1, .max = 65535, .field = HF_FIELD(distinct_exact)},
 
     {.name = "#kafka", .type = HF_CONF_HEADING,
      .doc = "Kafka (-i kafka:TOPIC[,TOPIC...] consumes in a group; -o kafka:TOPIC produces):"},
