@@ -152,6 +152,8 @@ static const struct abi_field {
     WHOLE(hf_lua_window), FIELD(hf_lua_window, rows), FIELD(hf_lua_window, omit),
     FIELD(hf_lua_window, omit_any), FIELD(hf_lua_window, n), FIELD(hf_lua_window, gen),
     FIELD(hf_lua_window, start_ms), FIELD(hf_lua_window, g_ms), FIELD(hf_lua_window, frags),
+    FIELD(hf_lua_window, sparse), FIELD(hf_lua_window, sparse_slots),
+    WHOLE(hf_sparse), FIELD(hf_sparse, row), FIELD(hf_sparse, index), FIELD(hf_sparse, state),
 };
 
 size_t hf_ffi_sizeof(const char *name)
@@ -190,6 +192,7 @@ double hf_ffi_const(const char *name)
         {"HF_LOG_DEBUG", HF_LOG_DEBUG},
         {"HF_KEY_NUMBER", HF_KEY_NUMBER},
         {"HF_LAYOUT_BY_DST", HF_LAYOUT_BY_DST},
+        {"HF_LAYOUT_SPARSE", HF_LAYOUT_SPARSE},
         {"HF_KEY_INET", HF_KEY_INET},
         {"HF_KEY_INET6", HF_KEY_INET6},
     };

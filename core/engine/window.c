@@ -51,13 +51,15 @@ static void relayout(hf_layout *l)
 {
     size_t off = sizeof(hf_host);
     for (int i = 0; i < l->n; i++)
-        if (narrow(&l->schemas[i])) {
+        if (l->flags[i] & HF_LAYOUT_SPARSE) l->offsets[i] = 0;   /* not in the rows */
+    for (int i = 0; i < l->n; i++)
+        if (!(l->flags[i] & HF_LAYOUT_SPARSE) && narrow(&l->schemas[i])) {
             l->offsets[i] = off;
             off += ROUND(l->schemas[i].size, 4);
         }
     off = ROUND(off, 8);
     for (int i = 0; i < l->n; i++)
-        if (!narrow(&l->schemas[i])) {
+        if (!(l->flags[i] & HF_LAYOUT_SPARSE) && !narrow(&l->schemas[i])) {
             l->offsets[i] = off;
             off += ROUND(l->schemas[i].size, 8);
         }
@@ -80,8 +82,11 @@ long hf_layout_add_id(hf_layout *l, const char *name, uint32_t id, size_t size,
                       const hf_field *fields, int nfields)
 {
     if (l->n == HF_MAX_ANALYSES || nfields < 0) return -1;
-    for (int i = 0; i < nfields; i++)
+    for (int i = 0; i < nfields; i++) {         /* a group's value's fields are the value's */
         if ((size_t)fields[i].offset >= size) return -1;
+        if (fields[i].kind == HF_FIELD_GROUP && i + 1 < nfields && fields[i + 1].kind == HF_FIELD_OF)
+            i += 1 + (int)fields[i + 1].param;
+    }
     int i = l->n++;
     l->names[i] = hf_strdup(name);
     l->ids[i] = id;
@@ -99,6 +104,9 @@ void hf_layout_flags(hf_layout *l, int i, unsigned flags)
     l->flags[i] = (uint8_t)flags;
     if (flags & HF_LAYOUT_BY_DST) l->by_dst |= 1ULL << i;
     else l->by_dst &= ~(1ULL << i);
+    if (flags & HF_LAYOUT_SPARSE) l->sparse |= 1ULL << i;
+    else l->sparse &= ~(1ULL << i);
+    relayout(l);
 }
 
 size_t hf_layout_offset(const hf_layout *l, int i)
@@ -345,7 +353,8 @@ static uint8_t *row_new(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
     h->v6 = family == HF_AF_INET6;
     h->sent = h->received = 0;
     const hf_layout *l = w->layout;
-    for (int a = 0; a < l->n; a++) hf_state_init(&l->schemas[a], row + l->offsets[a]);
+    for (int a = 0; a < l->n; a++)
+        if (!(l->sparse >> a & 1)) hf_state_init(&l->schemas[a], row + l->offsets[a]);
     return row;
 }
 
@@ -376,6 +385,65 @@ uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
     w->table[j] = w->nhosts | tag;
     if (w->nhosts * 4 > (w->mask + 1) * 3) table_grow(w);
     return row;
+}
+
+/* ------------------------------------------------------------------------
+ * Sparse states
+ * --------------------------------------------------------------------- */
+
+static inline uint32_t sparse_hash(uint32_t row, uint32_t index)
+{
+    return (uint32_t)hf_hash_u64((uint64_t)row << 8 | index);
+}
+
+/* The slot of (row, index) in w's table, or of the empty slot where it goes. */
+static hf_sparse *sparse_slot(const hf_window *w, uint32_t row, uint32_t index)
+{
+    uint32_t j = sparse_hash(row, index) & w->sparse_mask;
+    for (;;) {
+        hf_sparse *s = &w->sparse[j];
+        if (!s->state || (s->row == row && s->index == index)) return s;
+        j = (j + 1) & w->sparse_mask;
+    }
+}
+
+static void sparse_grow(hf_window *w)
+{
+    hf_sparse *old = w->sparse;
+    uint32_t oldn = old ? w->sparse_mask + 1 : 0, n = oldn ? oldn * 2 : 16;
+    w->sparse = hf_arena_calloc(w->arena, sizeof(hf_sparse) * n);
+    w->sparse_mask = n - 1;
+    for (uint32_t i = 0; i < oldn; i++)
+        if (old[i].state) *sparse_slot(w, old[i].row, old[i].index) = old[i];
+    if (old) hf_arena_release(w->arena, old, sizeof(hf_sparse) * oldn);
+}
+
+uint8_t *hf_window_sparse_find(const hf_window *w, uint32_t row, int index)
+{
+    if (!w->sparse) return NULL;
+    return sparse_slot(w, row, (uint32_t)index)->state;
+}
+
+uint8_t *hf_window_sparse(hf_windows *ws, hf_window *w, uint32_t row, int index)
+{
+    if (w->sparse) {
+        hf_sparse *s = sparse_slot(w, row, (uint32_t)index);
+        if (s->state) return s->state;
+    }
+    const hf_schema *sc = &w->layout->schemas[index];
+    size_t size = (sc->size + 7) & ~(size_t)7;
+    if (ws && !hf_pool_fits(ws->pool, size + 2 * sizeof(hf_sparse) * ((size_t)w->sparse_mask + 1))) {
+        ws->sparse_refused++;
+        return NULL;
+    }
+    if (!w->sparse || (w->nsparse + 1) * 4 > (w->sparse_mask + 1) * 3) sparse_grow(w);
+    hf_sparse *s = sparse_slot(w, row, (uint32_t)index);
+    s->row = row;
+    s->index = (uint32_t)index;
+    s->state = hf_arena_alloc(w->arena, size);
+    hf_state_init(sc, s->state);
+    w->nsparse++;
+    return s->state;
 }
 
 /* ------------------------------------------------------------------------
@@ -411,10 +479,13 @@ static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
             }
         if (map[a] < 0) unmapped |= 1ULL << a;
     }
+    /* src's rows in dst (for its sparse states), UINT32_MAX: refused */
+    uint32_t *drow = src->nsparse ? hf_malloc(sizeof(uint32_t) * src->nhosts) : NULL;
     for (uint32_t i = 0; i < src->nhosts; i++) {
         const uint8_t *s = hf_window_row(src, i);
         const hf_host *h = (const hf_host *)s;
         uint8_t *d = hf_window_host(ws, dst, h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET);
+        if (drow) drow[i] = d ? ((const hf_host *)d)->row : UINT32_MAX;
         if (!d) continue;
         ((hf_host *)d)->sent |= h->sent;
         ((hf_host *)d)->received |= h->received;
@@ -427,10 +498,24 @@ static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
         }
         hf_window_omit_set(dst, ((const hf_host *)d)->row, omit);
         for (int a = 0; a < dl->n; a++)
-            if (map[a] >= 0)
+            if (map[a] >= 0 && !(dl->sparse >> a & 1))
                 hf_state_merge(&dl->schemas[a], d + dl->offsets[a], s + sl->offsets[map[a]],
                                dst->arena);
     }
+    if (!drow) return;
+    int inv[HF_MAX_ANALYSES];                  /* src's analysis -> dst's, -1: none */
+    for (int b = 0; b < sl->n; b++) inv[b] = -1;
+    for (int a = 0; a < dl->n; a++)
+        if (map[a] >= 0) inv[map[a]] = a;
+    for (uint32_t k = 0; k <= src->sparse_mask; k++) {
+        const hf_sparse *sp = &src->sparse[k];
+        if (!sp->state || sp->index >= (uint32_t)sl->n) continue;
+        int a = inv[sp->index];
+        if (a < 0 || drow[sp->row] == UINT32_MAX || !(dl->sparse >> a & 1)) continue;
+        uint8_t *d = hf_window_sparse(ws, dst, drow[sp->row], a);
+        if (d) hf_state_merge(&dl->schemas[a], d, sp->state, dst->arena);
+    }
+    hf_free(drow);
 }
 
 static void window_free(hf_window *w)

@@ -59,6 +59,23 @@
  * so a host that only receives has no record unless an analysis keyed by
  * the destination gives it a field.
  *
+ * Sparse states
+ * -------------
+ * An analysis that looks at a few flows of a few hosts (a detection: the
+ * probes of a scan, the logins of a dictionary attack) keeps no bytes in
+ * the rows (HF_LAYOUT_SPARSE): its state for a host is made when the first
+ * flow it takes arrives, in a table beside the rows, keyed by (row number,
+ * analysis), open addressing in the window's arena:
+ *
+ *     sparse  +-----+-------+-------+-----+-------+
+ *             | row | index | state | ... |  ...  |    16 bytes a slot, load <= 3/4
+ *             +-----+-------+---|---+-----+-------+
+ *                               +--> the analysis's state (its schema)
+ *
+ * so a host that never feeds it costs nothing, and one that does costs its
+ * state and a slot.  Merging carries each sparse state to the coarser
+ * window's row of the same host.
+ *
  * Fields left out
  * ---------------
  * A host's omit bits have bit a set when analysis a of the row's layout
@@ -93,8 +110,16 @@ typedef struct hf_host {
     uint32_t received : 1; /* a flow to it reached those keyed by the destination */
 } hf_host;
 
-/* hf_layout.flags: how an analysis is fed. */
+/* hf_layout.flags: how an analysis is fed and kept. */
 #define HF_LAYOUT_BY_DST 0x01   /* by the flows' destination (by = "dst"), not their source */
+#define HF_LAYOUT_SPARSE 0x02   /* its states out of the rows, made by its first flow (when) */
+
+/* A state kept out of the rows: host row's, analysis index's. */
+typedef struct hf_sparse {
+    uint32_t row;
+    uint32_t index;
+    uint8_t *state;        /* NULL: an empty slot */
+} hf_sparse;
 
 /* Where each analysis's state lies in a row. */
 typedef struct hf_layout {
@@ -105,6 +130,7 @@ typedef struct hf_layout {
     hf_schema schemas[HF_MAX_ANALYSES];
     uint8_t   flags[HF_MAX_ANALYSES];     /* HF_LAYOUT_* */
     uint64_t  by_dst;                     /* bits of the analyses with HF_LAYOUT_BY_DST */
+    uint64_t  sparse;                     /* ... with HF_LAYOUT_SPARSE */
     size_t    row_size;                   /* a multiple of 8 */
     /* set by hf_windows_init / hf_windows_switch */
     uint32_t  gen;                        /* generation, the caller's number */
@@ -127,6 +153,9 @@ typedef struct hf_window {
     struct hf_window *next;
     hf_layout *layout;     /* the layout of the window's start */
     uint64_t  omit_any;    /* OR of the rows' omit bits */
+    hf_sparse *sparse;     /* the sparse states: open addressing, sparse_mask + 1 slots, or NULL */
+    uint32_t  sparse_mask;
+    uint32_t  nsparse;
     uint64_t **omit;       /* per chunk: its rows' omit bits, or NULL (none set) */
     uint32_t  omit_chunks; /* entries in omit (NULL until a bit is set) */
 } hf_window;
@@ -147,6 +176,7 @@ typedef struct hf_windows {
     hf_pool         *pool;
     hf_window       *last;          /* the base window found last */
     uint64_t         hosts_refused; /* new hosts refused: memory limit */
+    uint64_t         sparse_refused;/* new sparse states refused: memory limit */
 } hf_windows;
 
 typedef void (*hf_emit_fn)(void *ctx, hf_window *w);
@@ -192,6 +222,12 @@ hf_window *hf_windows_base(hf_windows *ws, int64_t t);
 /* The state row of a host in w, created (and initialised) when new.
  * NULL when the host is new and the memory limit is reached (counted). */
 uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family);
+/* The state of analysis index (a sparse one) for the host of row in w,
+ * made (initialised) when new; NULL when new and the memory limit is
+ * reached (counted; ws may be NULL: no limit). */
+uint8_t *hf_window_sparse(hf_windows *ws, hf_window *w, uint32_t row, int index);
+/* The same, never made: NULL when the host has none. */
+uint8_t *hf_window_sparse_find(const hf_window *w, uint32_t row, int index);
 /* Row i (0 <= i < nhosts) of w. */
 uint8_t *hf_window_row(const hf_window *w, uint32_t i);
 /* The omit bits of row i of w (see "Fields left out"). */

@@ -73,6 +73,8 @@ static void window_view(hf_worker *w, hf_window *win)
     v->start_ms = win->start_ms;
     v->g_ms = win->g_ms;
     v->frags = w->frags;
+    v->sparse = win->sparse;
+    v->sparse_slots = win->sparse ? win->sparse_mask + 1 : 0;
     w->job.window = win;
 }
 
@@ -255,6 +257,7 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     w->job.result_ns = w->result_ns;
     w->job.analysis_errors = w->analysis_errors;
     w->job.worker = id;
+    w->job.windows = &w->windows;
     w->job.current = -1;
     w->job.slot_names = w->slot_names;
     w->job.slot_disabled = w->slot_disabled;
@@ -279,6 +282,7 @@ static void publish_stats(hf_worker *w)
     st.closed_until = w->closed_until;
     st.flows = w->flows;
     st.hosts_refused = w->windows.hosts_refused;
+    st.states_refused = w->windows.sparse_refused;
     st.records = w->records;
     st.nlevels = w->windows.nlevels;
     for (int i = 0; i < st.nlevels; i++) {

@@ -70,6 +70,8 @@ typedef struct hf_lua_window {
     int64_t        start_ms;
     int64_t        g_ms;
     hf_fragments  *frags;     /* out: one per analysis of the layout */
+    const hf_sparse *sparse;  /* the window's sparse states (window.h): slots, empty ones too */
+    uint32_t       sparse_slots;
 } hf_lua_window;
 
 /* The worker's side of the Lua boundary (opaque to Lua). */
@@ -77,6 +79,7 @@ typedef struct hf_job {
     hf_lua_batch   batch;
     hf_lua_window  win;
     hf_window     *window;          /* the window of the batch or the closing one */
+    hf_windows    *windows;         /* the worker's windows (memory limit), or NULL */
     double        *analysis_ns;     /* per slot: time in update() */
     double        *result_ns;       /* per slot: time in result() and encoding */
     double        *analysis_errors; /* per slot: errors raised */
@@ -94,6 +97,10 @@ typedef struct hf_job {
 /* Leave the analyses at bits out of the record of the host of row (a row
  * of the batch being processed). */
 void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits);
+/* The state of sparse analysis index for the host of row (a row of the
+ * batch being processed), made when new; NULL over the memory limit
+ * (counted) or outside a batch. */
+uint8_t *hf_job_sparse(hf_job *job, uint8_t *row, int index);
 /* The analysis in slot runs from t0 (monotonic ns) and cpu0 (the thread's
  * CPU ns) and may use limit ns of CPU; slot -1: none runs. */
 void hf_job_running(hf_job *job, int slot, double t0, double cpu0, double limit);
@@ -113,6 +120,7 @@ typedef struct hf_worker_stats {
     int64_t  closed_until;     /* windows ending at or before this are emitted */
     uint64_t flows;            /* flows given to the analyses */
     uint64_t hosts_refused;    /* flows dropped: new host over the memory limit */
+    uint64_t states_refused;   /* flows not analysed: a new sparse state over the limit */
     uint64_t records;
     uint64_t windows[HF_MAX_WINDOWS + 1];  /* per level: windows emitted */
     uint64_t hosts[HF_MAX_WINDOWS + 1];    /* per level: host records emitted */

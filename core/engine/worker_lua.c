@@ -229,6 +229,12 @@ void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits)
     if (job->window) hf_window_omit_set(job->window, ((const hf_host *)(const void *)row)->row, bits);
 }
 
+uint8_t *hf_job_sparse(hf_job *job, uint8_t *row, int index)
+{
+    if (!job->window) return NULL;
+    return hf_window_sparse(job->windows, job->window, ((const hf_host *)(const void *)row)->row, index);
+}
+
 void hf_job_running(hf_job *job, int slot, double t0, double cpu0, double limit)
 {
     volatile hf_job *j = job;

@@ -208,8 +208,10 @@ function M.main(opts)
   local arena = ffi.gc(C.hf_ffi_arena_new(), C.hf_ffi_arena_free)
   C.hf_ffi_arena_use(arena)
   local hosts, order = {}, {}          -- raw address -> { whole, half = {a, b}, flows, text }
+  local by_dst = spec.by == "dst"         -- whose flows they are: the destination's
+  local function addr_of(f) return by_dst and f.dst or f.src end
   local function host_of(f)
-    local key = ffi.string(f.src, 16)
+    local key = ffi.string(addr_of(f), 16)
     local h = hosts[key]
     if not h then
       local function state()
@@ -217,7 +219,7 @@ function M.main(opts)
         C.hf_state_init(cs, ffi.cast("uint8_t *", st))
         return st
       end
-      h = { key = key, text = base.addr_text(f.src), flows = 0, whole = state(), half = { state(), state() } }
+      h = { key = key, text = base.addr_text(addr_of(f)), flows = 0, whole = state(), half = { state(), state() } }
       hosts[key] = h
       order[#order + 1] = h
     end
@@ -225,7 +227,12 @@ function M.main(opts)
   end
 
   local pos = ffi.new("int[1]")
-  local run = assert(loadstring(runtime.RUN_SRC, "=update:" .. spec.name))(spec.update, s.ptr, 0, pos, p.view)
+  local update = spec.update
+  if spec.when then                      -- update() sees the flows when() takes
+    local when, inner = spec.when, spec.update
+    update = function(st, f, pv) if when(f, pv) then inner(st, f, pv) end end
+  end
+  local run = assert(loadstring(runtime.RUN_SRC, "=update:" .. spec.name))(update, s.ptr, 0, pos, p.view)
   local rows = ffi.new("uint8_t *[?]", 1024)
   local half_flows = ffi.new("hf_flow[?]", 1024)
   local half_rows = ffi.new("uint8_t *[?]", 1024)
@@ -289,12 +296,12 @@ function M.main(opts)
       h.flows = h.flows + 1
       rows[i] = ffi.cast("uint8_t *", h.whole)
     end
-    feed(flows, rows, n, function(i, e) errors.add("update", base.addr_text(flows[i].src), e) end)
+    feed(flows, rows, n, function(i, e) errors.add("update", base.addr_text(addr_of(flows[i])), e) end)
     for half = 0, 1 do                 -- every other flow of the input to each half
       local m = 0
       for i = (fed + half) % 2, n - 1, 2 do
         half_flows[m] = flows[i]
-        half_rows[m] = ffi.cast("uint8_t *", hosts[ffi.string(flows[i].src, 16)].half[half + 1])
+        half_rows[m] = ffi.cast("uint8_t *", hosts[ffi.string(addr_of(flows[i]), 16)].half[half + 1])
         m = m + 1
       end
       feed(half_flows, half_rows, m, function() half_failed = true end)

@@ -19,7 +19,12 @@
 -- configuration may set (hostflow.params); both functions get them last:
 -- update(s, flow, params), result(s, params).  `by = "dst"` (optional)
 -- keys the analysis by the flows' destination: its host is the monitored
--- host a flow goes to, and update() sees the flows it receives.
+-- host a flow goes to, and update() sees the flows it receives.  `when`
+-- (optional) is a function(flow, params): update() sees only the flows it
+-- is true of, and a host none of whose flows it takes has no state at all
+-- -- not a byte in its row (a detection that looks at the probes of a scan
+-- costs nothing for the hosts that send none); result() runs for the
+-- hosts that have one.
 
 local base = require "hostflow.base"
 local params = require "hostflow.params"
@@ -187,6 +192,9 @@ function hf.validate(spec)
   if type(spec.update) ~= "function" then return fail("update must be a function(state, flow)") end
   if spec.result ~= nil and type(spec.result) ~= "function" then
     return fail("result must be a function(state)")
+  end
+  if spec.when ~= nil and type(spec.when) ~= "function" then
+    return fail("when must be a function(flow, params) saying which flows update() sees")
   end
   if spec.version ~= nil and type(spec.version) ~= "number" then return fail("version must be a number") end
   if spec.by ~= nil and spec.by ~= "src" and spec.by ~= "dst" then

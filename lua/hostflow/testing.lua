@@ -98,10 +98,14 @@ function Run:state(host)
   return st
 end
 
---- Feed one flow: a table (see DEFAULT_FLOW) or an hf_flow.
+--- Feed one flow: a table (see DEFAULT_FLOW) or an hf_flow.  Its host is
+-- its source, or its destination for an analysis keyed by it (by = "dst");
+-- a flow its when() does not take is not fed, and makes no state.
 function Run:feed(t)
   local f = type(t) == "table" and M.flow(t) or t
-  local host = base.addr_text(f.src)
+  local spec = self.spec
+  if spec.when and not spec.when(f, self.params) then return self end
+  local host = base.addr_text(spec.by == "dst" and f.dst or f.src)
   C.hf_ffi_arena_use(self.arena)
   self.spec.update(ffi.cast(self.schema.ptr, self:state(host)), f, self.params)
   return self

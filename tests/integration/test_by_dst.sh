@@ -25,11 +25,33 @@ return hf.analysis {
 }
 EOF
 
+cat >"$WORK/analyses/syn_targets.lua" <<'EOF'
+local hf = require "hostflow"
+return hf.analysis {
+  name = "syn_targets",                         -- sparse: only hosts that send a SYN have a state
+  state = { targets = hf.group { max = 4, of = hf.distinct } },
+  when = function(flow) return flow.tcp_flags == 2 end,
+  update = function(s, flow) s.targets:at(flow.dst):add(flow.dport) end,
+  result = function(s) return s.targets:size() end,
+}
+EOF
+cat >"$WORK/analyses/syn_sources.lua" <<'EOF'
+local hf = require "hostflow"
+return hf.analysis {
+  name = "syn_sources",                         -- sparse and keyed by the destination
+  by = "dst",
+  state = { sources = hf.distinct() },
+  when = function(flow) return flow.tcp_flags == 2 end,
+  update = function(s, flow) s.sources:add(flow.src) end,
+  result = function(s) return s.sources:count() end,
+}
+EOF
+
 # 10.0.0.1 sends to 10.0.0.2 (both monitored); 192.0.2.x (outside) send to
 # 10.0.0.2, once to 10.0.0.3 and twice to 10.0.0.5; 10.0.0.2 sends once
 # and 10.0.0.4 only sends, to the outside.
-flow() {  # src dst end_s
-    printf '{"src4_addr":"%s","dst4_addr":"%s","src_port":40000,"dst_port":80,"proto":6,"in_packets":2,"in_bytes":120,"first":%d000,"last":%d000}\n' "$1" "$2" "$3" "$3"
+flow() {  # src dst end_s [tcp flags]
+    printf '{"src4_addr":"%s","dst4_addr":"%s","src_port":40000,"dst_port":80,"proto":6,"in_packets":2,"in_bytes":120,"first":%d000,"last":%d000,"tcp_flags":%d}\n' "$1" "$2" "$3" "$3" "${4:-27}"
 }
 {
     for i in 1 2 3; do flow 10.0.0.1 10.0.0.2 $((1795701601 + i)); done
@@ -40,6 +62,9 @@ flow() {  # src dst end_s
     flow 10.0.0.2 198.51.100.1 1795701604
     flow 10.0.0.4 198.51.100.1 1795701604
     flow 198.51.100.7 198.51.100.8 1795701605
+    flow 10.0.0.6 10.0.0.7 1795701605 2
+    flow 10.0.0.6 10.0.0.8 1795701606 2
+    flow 192.0.2.5 10.0.0.7 1795701607 2
 } >"$WORK/flows.ndjson"
 
 for j in 1 2; do
@@ -58,8 +83,15 @@ check "a host that only receives gets no record when nothing is said of it" [ -z
 check "a host that only sends keeps its record" grep -q '"total":{"flow":1' <(rec 10.0.0.4)
 check "a host that only receives has a record of the destination's side alone" \
     grep -q '"stats":{"received":{"flows":2,"sources":2}}}' <(rec 10.0.0.5)
+check "a sparse analysis gives a field to the hosts whose flows it took" \
+    grep -q '"syn_targets":2' <(rec 10.0.0.6)
+check "... and to no other" bash -c "[ \$(grep -c syn_targets '$WORK/out1.ndjson') = 1 ]"
+check "a sparse analysis keyed by the destination counts the senders of what it took" \
+    grep -q '"received":{"flows":2,"sources":2},"syn_sources":2}}' <(rec 10.0.0.7)
+check "sparse states merge into coarser windows" bash -c \
+    "'$HOSTFLOW' run -q -j1 -a '$WORK/analyses' -w 5s,10s -n 10.0.0.0/8 -i '$WORK/flows.ndjson' -o - | grep '\"granularity_s\":10' | grep -q '\"syn_targets\":2'"
 check "the records are the same with two workers" \
     cmp <(sort "$WORK/out1.ndjson") <(sort "$WORK/out2.ndjson")
 check "flows only for their destination are counted as filtered and to_destination" \
-    [ "$(json_get "$WORK/stats1.json" 'd["filtered"], d["to_destination"]')" = "8 7" ]
+    [ "$(json_get "$WORK/stats1.json" 'd["filtered"], d["to_destination"]')" = "9 8" ]
 finish

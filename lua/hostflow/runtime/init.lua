@@ -196,8 +196,8 @@ function Runtime:build_set(list, layout, gen)
     a.slot = a.slot or self:slot_of(a.name)
     self.job:slot_disabled(a.slot, not a.enabled)
     local e = { a = a, index = k - 1, bit = lshift(1ULL, k - 1), by_dst = a.spec.by == "dst" }
-    local l = loops.of(a, off, k - 1, e.bit, self.pos)
-    e.run, e.emit = l.run, l.emit
+    local l = loops.of(a, off, k - 1, e.bit, self.pos, self.job.c)
+    e.run, e.emit, e.sparse = l.run, l.emit, l.sparse
     if not a.enabled then set.disabled = bor(set.disabled, e.bit) end
     set.list[k] = e
   end
@@ -267,13 +267,16 @@ end
 -- fragments.
 function Runtime:emit()
   local job = self.job
-  local w, n, omit_any, gen = job:window()
+  local w, n, omit_any, gen, sparse_slots = job:window()
   local entries = self.sets[gen].list
   for k = 1, #entries do
     local e = entries[k]
     local fr, buf = job:fragments(e.index)
     if not e.a.enabled then
       jobm.frag_none(fr, 0, n)               -- disabled: no field
+    elseif e.sparse then
+      jobm.frag_none(fr, 0, n)               -- hosts with no state: no field
+      if sparse_slots > 0 then self:run_result(e, w, fr, buf, sparse_slots, band(omit_any, e.bit) ~= 0) end
     else
       self:run_result(e, w, fr, buf, n, band(omit_any, e.bit) ~= 0)
     end

@@ -121,11 +121,12 @@ function M.run_result(rt, e, w, fr, buf, n, check)
     local ok, err = xpcall(e.emit, traceback, w, fr, buf, first, n, check)
     if ok then break end
     local i = pos[0]
-    jobm.frag_drop(fr, buf, i)
-    rt:failed(a, err, job:host_text(i))
+    local host = e.sparse and jobm.sparse_slot(w, i) or i     -- sparse: n counts slots
+    jobm.frag_drop(fr, buf, host)
+    rt:failed(a, err, job:host_text(host))
     first = i + 1
     if not a.enabled or cpu() - c0 > limit then
-      jobm.frag_none(fr, first, n)
+      if not e.sparse then jobm.frag_none(fr, first, n) end
       break
     end
   end

@@ -60,6 +60,11 @@ typedef struct hf_lua_batch {
   uint8_t      **dst_rows;
   int            dst_n;
 } hf_lua_batch;
+typedef struct hf_sparse {
+  uint32_t row;
+  uint32_t index;
+  uint8_t *state;
+} hf_sparse;
 typedef struct hf_lua_window {
   uint8_t      **rows;
   const uint64_t *omit;
@@ -69,11 +74,14 @@ typedef struct hf_lua_window {
   int64_t        start_ms;
   int64_t        g_ms;
   hf_fragments  *frags;
+  const hf_sparse *sparse;
+  uint32_t       sparse_slots;
 } hf_lua_window;
 typedef struct hf_job hf_job;
 ]])
 
 base.func("hf_job_omit", "void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits);")
+base.func("hf_job_sparse", "uint8_t *hf_job_sparse(hf_job *job, uint8_t *row, int index);")
 base.func("hf_job_running", "void hf_job_running(hf_job *job, int slot, double t0, double cpu0, double limit);")
 base.func("hf_job_add_time", "void hf_job_add_time(hf_job *job, int slot, int result, double ns);")
 base.func("hf_job_count_error", "void hf_job_count_error(hf_job *job, int slot);")
@@ -86,7 +94,7 @@ base.func("hf_layout_offset", "size_t hf_layout_offset(const void *layout, int i
 base.func("hf_layout_flags", "void hf_layout_flags(void *layout, int i, unsigned flags);")
 base.func("hf_worker_cpu_ns", "double hf_worker_cpu_ns(void);")
 
-M.TYPES = { "hf_host", "hf_fragments", "hf_lua_batch", "hf_lua_window" }
+M.TYPES = { "hf_host", "hf_fragments", "hf_lua_batch", "hf_lua_window", "hf_sparse" }
 
 --- Every field of the worker's views against the C side's: true, or false
 -- and the differences.
@@ -131,15 +139,30 @@ end
 -- ------------------------------------------------------------------------
 
 M.BY_DST = base.const("HF_LAYOUT_BY_DST")
+M.SPARSE = base.const("HF_LAYOUT_SPARSE")
 
 --- Add analysis a (its id, name and schema) to layout; its index, or a
 -- negative number when the layout is full.  An analysis keyed by the
--- destination (by = "dst") is marked so.
+-- destination (by = "dst") is marked so, and one that declares when()
+-- keeps its states out of the rows (sparse).
 function M.layout_add(layout, a)
   local s = a.schema
   local i = tonumber(C.hf_layout_add_id(layout, a.name, a.id, s.size, s.fields, s.nfields))
-  if i >= 0 and a.spec.by == "dst" then C.hf_layout_flags(layout, i, M.BY_DST) end
+  local flags = (a.spec.by == "dst" and M.BY_DST or 0) + (a.spec.when and M.SPARSE or 0)
+  if i >= 0 and flags ~= 0 then C.hf_layout_flags(layout, i, flags) end
   return i
+end
+
+--- process(): the sparse state (index) of the host of row, made when new;
+-- nil over the memory limit.  The compiled loops call C.hf_job_sparse.
+M.sparse_state = C.hf_job_sparse
+
+--- emit(): slot k of the closing window's sparse states: its row (host
+-- index), its analysis index and its state (nil: an empty slot).
+function M.sparse_slot(w, k)
+  local sp = w.sparse[k]
+  if sp.state == nil then return nil end
+  return sp.row, sp.index, sp.state
 end
 
 --- The offset of the k-th analysis's state (from 0) in layout's rows, once
@@ -185,10 +208,10 @@ function Job:not_run(bits) self.b.not_run = bits end
 
 --- emit(): the closing window (a handle for row/omitted), its number of
 -- hosts, the bits of the analyses some host leaves out, its layout's
--- generation.
+-- generation, and the slots of its sparse states.
 function Job:window()
   local w = self.w
-  return w, w.n, w.omit_any, w.gen
+  return w, w.n, w.omit_any, w.gen, w.sparse_slots
 end
 
 --- emit(): the fragments of the index-th analysis of the layout, and its
