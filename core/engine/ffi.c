@@ -193,6 +193,7 @@ double hf_ffi_const(const char *name)
         {"HF_KEY_NUMBER", HF_KEY_NUMBER},
         {"HF_LAYOUT_BY_DST", HF_LAYOUT_BY_DST},
         {"HF_LAYOUT_SPARSE", HF_LAYOUT_SPARSE},
+        {"HF_LAYOUT_BOTH", HF_LAYOUT_BOTH},
         {"HF_KEY_INET", HF_KEY_INET},
         {"HF_KEY_INET6", HF_KEY_INET6},
     };

@@ -106,6 +106,8 @@ void hf_layout_flags(hf_layout *l, int i, unsigned flags)
     else l->by_dst &= ~(1ULL << i);
     if (flags & HF_LAYOUT_SPARSE) l->sparse |= 1ULL << i;
     else l->sparse &= ~(1ULL << i);
+    if (flags & HF_LAYOUT_BOTH) l->both |= 1ULL << i;
+    else l->both &= ~(1ULL << i);
     relayout(l);
 }
 

@@ -52,7 +52,9 @@
  * Both sides of a flow
  * --------------------
  * An analysis is fed the flows of the host that is their source, or (by =
- * "dst", HF_LAYOUT_BY_DST) of the host that is their destination; one row
+ * "dst", HF_LAYOUT_BY_DST) of the host that is their destination, or both
+ * (by = "both", HF_LAYOUT_BOTH: a flow between two monitored hosts then
+ * reaches it twice, once for each, told apart by update()); one row
  * holds a host's states of both kinds, so its record unites them.  The row
  * says which sides it saw (hf_host.sent, .received; merged by OR): an
  * analysis keyed by the side a host never had is left out of its record,
@@ -113,6 +115,7 @@ typedef struct hf_host {
 /* hf_layout.flags: how an analysis is fed and kept. */
 #define HF_LAYOUT_BY_DST 0x01   /* by the flows' destination (by = "dst"), not their source */
 #define HF_LAYOUT_SPARSE 0x02   /* its states out of the rows, made by its first flow (when) */
+#define HF_LAYOUT_BOTH   0x04   /* by both: the flows a host sends and those it receives */
 
 /* A state kept out of the rows: host row's, analysis index's. */
 typedef struct hf_sparse {
@@ -131,6 +134,7 @@ typedef struct hf_layout {
     uint8_t   flags[HF_MAX_ANALYSES];     /* HF_LAYOUT_* */
     uint64_t  by_dst;                     /* bits of the analyses with HF_LAYOUT_BY_DST */
     uint64_t  sparse;                     /* ... with HF_LAYOUT_SPARSE */
+    uint64_t  both;                       /* ... with HF_LAYOUT_BOTH */
     size_t    row_size;                   /* a multiple of 8 */
     /* set by hf_windows_init / hf_windows_switch */
     uint32_t  gen;                        /* generation, the caller's number */

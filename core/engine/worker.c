@@ -53,7 +53,7 @@ static void window_view(hf_worker *w, hf_window *win)
     /* the analyses keyed by a side a host never had are left out of its
      * record, as its omit bits leave out the others */
     const hf_layout *l = win->layout;
-    uint64_t all = l->n >= 64 ? ~0ULL : (1ULL << l->n) - 1, by_src = all & ~l->by_dst;
+    uint64_t all = l->n >= 64 ? ~0ULL : (1ULL << l->n) - 1, by_src = all & ~l->by_dst & ~l->both;
     uint64_t omit_any = win->omit_any;
     for (uint32_t i = 0; i < n; i++) {
         uint8_t *row = w->view_rows[i] = hf_window_row(win, i);
@@ -150,7 +150,7 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
     int64_t g = hf_windows_base_ms(&w->windows);
     hf_window *win = hf_windows_base(&w->windows, start);
     hf_arena_set_current(win->arena);
-    int want_dst = win->layout->by_dst != 0;
+    int want_dst = (win->layout->by_dst | win->layout->both) != 0;
     int n = 0, nd = 0;
     for (int i = first; i < b->n; i++) {
         if (w->done[i]) continue;

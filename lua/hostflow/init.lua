@@ -19,7 +19,9 @@
 -- configuration may set (hostflow.params); both functions get them last:
 -- update(s, flow, params), result(s, params).  `by = "dst"` (optional)
 -- keys the analysis by the flows' destination: its host is the monitored
--- host a flow goes to, and update() sees the flows it receives.  `when`
+-- host a flow goes to, and update() sees the flows it receives; `by =
+-- "both"` feeds it both, update(s, flow, params, received) telling them
+-- apart (received: the host is the flow's destination).  `when`
 -- (optional) is a function(flow, params): update() sees only the flows it
 -- is true of, and a host none of whose flows it takes has no state at all
 -- -- not a byte in its row (a detection that looks at the probes of a scan
@@ -197,8 +199,9 @@ function hf.validate(spec)
     return fail("when must be a function(flow, params) saying which flows update() sees")
   end
   if spec.version ~= nil and type(spec.version) ~= "number" then return fail("version must be a number") end
-  if spec.by ~= nil and spec.by ~= "src" and spec.by ~= "dst" then
-    return fail("by must be \"src\" (the flows a host sends, the default) or \"dst\" (those it receives)")
+  if spec.by ~= nil and spec.by ~= "src" and spec.by ~= "dst" and spec.by ~= "both" then
+    return fail("by must be \"src\" (the flows a host sends, the default), \"dst\" (those it receives) "
+                .. "or \"both\"")
   end
   if spec.order ~= nil and type(spec.order) ~= "number" then return fail("order must be a number") end
   if spec.keys ~= nil then

@@ -104,10 +104,20 @@ end
 function Run:feed(t)
   local f = type(t) == "table" and M.flow(t) or t
   local spec = self.spec
-  if spec.when and not spec.when(f, self.params) then return self end
-  local host = base.addr_text(spec.by == "dst" and f.dst or f.src)
+  if spec.by == "both" then                 -- to its source, then to its destination
+    self:feed_side(f, base.addr_text(f.src), false)
+    return self:feed_side(f, base.addr_text(f.dst), true)
+  end
+  return self:feed_side(f, base.addr_text(spec.by == "dst" and f.dst or f.src), nil)
+end
+
+-- Feed flow f to host (text); received: nil, or (by = "both") whether the
+-- host is its destination.
+function Run:feed_side(f, host, received)
+  local spec = self.spec
+  if spec.when and not spec.when(f, self.params, received) then return self end
   C.hf_ffi_arena_use(self.arena)
-  self.spec.update(ffi.cast(self.schema.ptr, self:state(host)), f, self.params)
+  spec.update(ffi.cast(self.schema.ptr, self:state(host)), f, self.params, received)
   return self
 end
 

@@ -46,6 +46,19 @@ return hf.analysis {
   result = function(s) return s.sources:count() end,
 }
 EOF
+cat >"$WORK/analyses/sides.lua" <<'EOF'
+local hf = require "hostflow"
+return hf.analysis {
+  name = "sides",                               -- by both: what a host sends and what it receives
+  by = "both",
+  state = { sent = hf.counter(), received = hf.counter() },
+  when = function(flow) return flow.tcp_flags == 2 end,
+  update = function(s, flow, params, received)
+    if received then s.received = s.received + 1 else s.sent = s.sent + 1 end
+  end,
+  keys = { "sent", "received" },
+}
+EOF
 
 # 10.0.0.1 sends to 10.0.0.2 (both monitored); 192.0.2.x (outside) send to
 # 10.0.0.2, once to 10.0.0.3 and twice to 10.0.0.5; 10.0.0.2 sends once
@@ -87,7 +100,9 @@ check "a sparse analysis gives a field to the hosts whose flows it took" \
     grep -q '"syn_targets":2' <(rec 10.0.0.6)
 check "... and to no other" bash -c "[ \$(grep -c syn_targets '$WORK/out1.ndjson') = 1 ]"
 check "a sparse analysis keyed by the destination counts the senders of what it took" \
-    grep -q '"received":{"flows":2,"sources":2},"syn_sources":2}}' <(rec 10.0.0.7)
+    grep -q '"received":{"flows":2,"sources":2},"sides":{"sent":0,"received":2},"syn_sources":2}}' <(rec 10.0.0.7)
+check "an analysis by both sees a flow between monitored hosts from each end" \
+    bash -c "grep -q '\"sides\":{\"sent\":2,\"received\":0}' <<<'$(rec 10.0.0.6)' && grep -q '\"sides\":{\"sent\":0,\"received\":2}' <<<'$(rec 10.0.0.7)'"
 check "sparse states merge into coarser windows" bash -c \
     "'$HOSTFLOW' run -q -j1 -a '$WORK/analyses' -w 5s,10s -n 10.0.0.0/8 -i '$WORK/flows.ndjson' -o - | grep '\"granularity_s\":10' | grep -q '\"syn_targets\":2'"
 check "the records are the same with two workers" \

@@ -195,9 +195,13 @@ function Runtime:build_set(list, layout, gen)
     local off = jobm.layout_offset(layout, k - 1)
     a.slot = a.slot or self:slot_of(a.name)
     self.job:slot_disabled(a.slot, not a.enabled)
-    local e = { a = a, index = k - 1, bit = lshift(1ULL, k - 1), by_dst = a.spec.by == "dst" }
+    local e = { a = a, index = k - 1, bit = lshift(1ULL, k - 1), by_dst = a.spec.by == "dst",
+                both = a.spec.by == "both" }
     local l = loops.of(a, off, k - 1, e.bit, self.pos, self.job.c)
     e.run, e.emit, e.sparse = l.run, l.emit, l.sparse
+    if e.both then                           -- its loop over the flows its hosts receive
+      e.dst = { a = a, index = e.index, bit = e.bit, by_dst = true, run = l.run_dst }
+    end
     if not a.enabled then set.disabled = bor(set.disabled, e.bit) end
     set.list[k] = e
   end
@@ -255,8 +259,9 @@ function Runtime:process()
     if e.a.enabled then
       if e.by_dst then
         if dn > 0 then self:run_update(e, dflows, drows, dn) end
-      elseif n > 0 then
-        self:run_update(e, flows, rows, n)
+      else
+        if n > 0 then self:run_update(e, flows, rows, n) end
+        if e.both and dn > 0 and e.a.enabled then self:run_update(e.dst, dflows, drows, dn) end
       end
     end
   end

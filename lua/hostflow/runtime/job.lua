@@ -140,15 +140,17 @@ end
 
 M.BY_DST = base.const("HF_LAYOUT_BY_DST")
 M.SPARSE = base.const("HF_LAYOUT_SPARSE")
+M.BOTH = base.const("HF_LAYOUT_BOTH")
 
 --- Add analysis a (its id, name and schema) to layout; its index, or a
 -- negative number when the layout is full.  An analysis keyed by the
--- destination (by = "dst") is marked so, and one that declares when()
+-- destination (by = "dst") or both (by = "both") is marked so, and one that declares when()
 -- keeps its states out of the rows (sparse).
 function M.layout_add(layout, a)
   local s = a.schema
   local i = tonumber(C.hf_layout_add_id(layout, a.name, a.id, s.size, s.fields, s.nfields))
-  local flags = (a.spec.by == "dst" and M.BY_DST or 0) + (a.spec.when and M.SPARSE or 0)
+  local by = a.spec.by
+  local flags = (by == "dst" and M.BY_DST or by == "both" and M.BOTH or 0) + (a.spec.when and M.SPARSE or 0)
   if i >= 0 and flags ~= 0 then C.hf_layout_flags(layout, i, flags) end
   return i
 end

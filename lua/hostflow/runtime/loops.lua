@@ -29,12 +29,12 @@ local M = {}
 
 -- update() over a batch.
 M.RUN_SRC = [[
-local update, T, off, pos, params = ...
+local update, T, off, pos, params, received = ...
 local cast = require("ffi").cast
 return function(flows, rows, first, n)
   for i = first, n - 1 do
     pos[0] = i
-    update(cast(T, rows[i] + off), flows[i], params)
+    update(cast(T, rows[i] + off), flows[i], params, received)
   end
 end
 ]]
@@ -62,15 +62,15 @@ end
 -- update() over a batch, for an analysis that declares when(): its state is
 -- made for a host by the first flow when() takes (sparse: out of the rows).
 M.RUN_SPARSE_SRC = [[
-local update, T, when, pos, params, sparse, job, index = ...
+local update, T, when, pos, params, sparse, job, index, received = ...
 local cast = require("ffi").cast
 return function(flows, rows, first, n)
   for i = first, n - 1 do
     pos[0] = i
     local f = flows[i]
-    if when(f, params) then
+    if when(f, params, received) then
       local st = sparse(job, rows[i], index)
-      if st ~= nil then update(cast(T, st), f, params) end
+      if st ~= nil then update(cast(T, st), f, params, received) end
     end
   end
 end
@@ -117,10 +117,15 @@ function M.of(a, off, index, bitv, pos, jobc)
   -- a result() that can return no key outside `keys` gets the encoder that
   -- does not look for others (hostflow.shape, json.only)
   local keys = spec.keys and (a.keys_closed and json.only(spec.keys) or spec.keys)
+  -- by = "both": update(s, flow, params, received) over the flows a host
+  -- sends (received false, run) and those it receives (true, run_dst)
+  local both = spec.by == "both"
   if spec.when then
     loops = {
       run = compile(M.RUN_SPARSE_SRC, "update:" .. a.name, spec.update, s.ptr, spec.when, pos,
-                    a.params.view, job.sparse_state, jobc, index),
+                    a.params.view, job.sparse_state, jobc, index, both and false or nil),
+      run_dst = both and compile(M.RUN_SPARSE_SRC, "update:" .. a.name, spec.update, s.ptr, spec.when, pos,
+                                 a.params.view, job.sparse_state, jobc, index, true),
       emit = compile(M.EMIT_SPARSE_SRC, "result:" .. a.name, spec.result or schema.default_result(s),
                      s.ptr, pos, json.encode, keys, bitv, job.sparse_slot, job.omitted,
                      job.frag_open, job.frag_close, a.params.view, index),
@@ -128,7 +133,10 @@ function M.of(a, off, index, bitv, pos, jobc)
     }
   else
     loops = {
-      run = compile(M.RUN_SRC, "update:" .. a.name, spec.update, s.ptr, off, pos, a.params.view),
+      run = compile(M.RUN_SRC, "update:" .. a.name, spec.update, s.ptr, off, pos, a.params.view,
+                    both and false or nil),
+      run_dst = both and compile(M.RUN_SRC, "update:" .. a.name, spec.update, s.ptr, off, pos, a.params.view,
+                                 true),
       emit = compile(M.EMIT_SRC, "result:" .. a.name, spec.result or schema.default_result(s),
                      s.ptr, off, pos, json.encode, keys, bitv,
                      job.row, job.omitted, job.frag_open, job.frag_close, a.params.view),
