@@ -97,6 +97,26 @@ uint8_t *hf_ffi_group_find_addr(const hf_group *g, const hf_schema *of, const ui
     return hf_group_find(g, of, &hf_state_ops, addr16, addr_kind(addr16));
 }
 
+void hf_ffi_group_add_num_num(hf_group *g, const hf_schema *of, double key, double v)
+{
+    hf_ffi_distinct_add_num((hf_distinct *)(void *)hf_ffi_group_at_num(g, of, key), v);
+}
+
+void hf_ffi_group_add_num_addr(hf_group *g, const hf_schema *of, double key, const uint8_t *v16)
+{
+    hf_ffi_distinct_add_addr((hf_distinct *)(void *)hf_ffi_group_at_num(g, of, key), v16);
+}
+
+void hf_ffi_group_add_addr_num(hf_group *g, const hf_schema *of, const uint8_t *key16, double v)
+{
+    hf_ffi_distinct_add_num((hf_distinct *)(void *)hf_ffi_group_at_addr(g, of, key16), v);
+}
+
+void hf_ffi_group_add_addr_addr(hf_group *g, const hf_schema *of, const uint8_t *key16, const uint8_t *v16)
+{
+    hf_ffi_distinct_add_addr((hf_distinct *)(void *)hf_ffi_group_at_addr(g, of, key16), v16);
+}
+
 uint32_t hf_ffi_distinct_default_limit(void)
 {
     return HF_DISTINCT_DEFAULT_LIMIT;

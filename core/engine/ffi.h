@@ -30,6 +30,12 @@ uint8_t *hf_ffi_group_at_num(hf_group *g, const hf_schema *of, double key);
 uint8_t *hf_ffi_group_at_addr(hf_group *g, const hf_schema *of, const uint8_t *addr16);
 uint8_t *hf_ffi_group_find_num(const hf_group *g, const hf_schema *of, double key);
 uint8_t *hf_ffi_group_find_addr(const hf_group *g, const hf_schema *of, const uint8_t *addr16);
+/* g:add(key, v) of a group whose value is a set (of = hf.distinct): v into
+ * the set of key, in one call; key and v numbers or addresses. */
+void hf_ffi_group_add_num_num(hf_group *g, const hf_schema *of, double key, double v);
+void hf_ffi_group_add_num_addr(hf_group *g, const hf_schema *of, double key, const uint8_t *v16);
+void hf_ffi_group_add_addr_num(hf_group *g, const hf_schema *of, const uint8_t *key16, double v);
+void hf_ffi_group_add_addr_addr(hf_group *g, const hf_schema *of, const uint8_t *key16, const uint8_t *v16);
 
 /* A log line from Lua at HF_LOG_ERROR .. HF_LOG_DEBUG (see log.h). */
 void hf_ffi_log(int level, const char *msg);

@@ -111,6 +111,11 @@ void hf_layout_flags(hf_layout *l, int i, unsigned flags)
     relayout(l);
 }
 
+void hf_layout_window(hf_layout *l, int i, int64_t g_ms)
+{
+    if (i >= 0 && i < l->n) l->window_ms[i] = g_ms > 0 ? g_ms : 0;
+}
+
 size_t hf_layout_offset(const hf_layout *l, int i)
 {
     return l->offsets[i];
@@ -456,11 +461,57 @@ uint8_t *hf_window_sparse(hf_windows *ws, hf_window *w, uint32_t row, int index)
 static int same_analysis(const hf_layout *a, int i, const hf_layout *b, int j)
 {
     return a->ids[i] == b->ids[j] && strcmp(a->names[i], b->names[j]) == 0 &&
-           a->flags[i] == b->flags[j] &&
+           a->flags[i] == b->flags[j] && a->window_ms[i] == b->window_ms[j] &&
            a->schemas[i].size == b->schemas[j].size &&
            a->schemas[i].nfields == b->schemas[j].nfields &&
            memcmp(a->schemas[i].fields, b->schemas[j].fields,
                   sizeof(hf_field) * (size_t)a->schemas[i].nfields) == 0;
+}
+
+/* The level of granularity g_ms, or -1. */
+static int level_of(const hf_windows *ws, int64_t g_ms)
+{
+    for (int lv = 0; lv < ws->nlevels; lv++)
+        if (ws->levels[lv].g_ms == g_ms) return lv;
+    return -1;
+}
+
+/* Whether analysis a of l has its sparse states carried from the base
+ * windows straight to the level it is read at (window.h, "Sparse states"),
+ * past the levels between, where nothing reads them. */
+static int direct(const hf_windows *ws, const hf_layout *l, int a)
+{
+    return l->window_ms[a] > ws->levels[0].g_ms && level_of(ws, l->window_ms[a]) > 0;
+}
+
+/* The analysis of layout dl that is analysis b of sl, or -1. */
+static int mapped(const hf_layout *dl, const hf_layout *sl, int b)
+{
+    if (dl == sl) return b;
+    for (int a = 0; a < dl->n; a++)
+        if (same_analysis(dl, a, sl, b)) return a;
+    return -1;
+}
+
+/* The sparse states of base window w that go straight to their level. */
+static void sparse_direct(hf_windows *ws, const hf_window *w)
+{
+    const hf_layout *sl = w->layout;
+    for (uint32_t k = 0; w->sparse && k <= w->sparse_mask; k++) {
+        const hf_sparse *sp = &w->sparse[k];
+        if (!sp->state || sp->index >= (uint32_t)sl->n || !direct(ws, sl, (int)sp->index)) continue;
+        int64_t g = sl->window_ms[sp->index];
+        hf_window *dst = level_window(ws, level_of(ws, g), floor_to(w->start_ms, g));
+        int a = mapped(dst->layout, sl, (int)sp->index);
+        if (a < 0 || !(dst->layout->sparse >> a & 1)) continue;
+        const hf_host *h = (const hf_host *)(const void *)hf_window_row(w, sp->row);
+        hf_host *d = (hf_host *)(void *)hf_window_host(ws, dst, h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET);
+        if (!d) continue;
+        d->sent |= h->sent;
+        d->received |= h->received;
+        uint8_t *ds = hf_window_sparse(ws, dst, d->row, a);
+        if (ds) hf_state_merge(&dst->layout->schemas[a], ds, sp->state, dst->arena);
+    }
 }
 
 /* Merge every host of src into dst.  Between layouts, each analysis of
@@ -514,6 +565,8 @@ static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
         if (!sp->state || sp->index >= (uint32_t)sl->n) continue;
         int a = inv[sp->index];
         if (a < 0 || drow[sp->row] == UINT32_MAX || !(dl->sparse >> a & 1)) continue;
+        if (dl->window_ms[a] && dst->g_ms > dl->window_ms[a]) continue;   /* never read there */
+        if (direct(ws, dl, a)) continue;                                   /* gone straight there */
         uint8_t *d = hf_window_sparse(ws, dst, drow[sp->row], a);
         if (d) hf_state_merge(&dl->schemas[a], d, sp->state, dst->arena);
     }
@@ -545,6 +598,7 @@ void hf_windows_close(hf_windows *ws, int64_t boundary, hf_emit_fn emit, void *c
                 int64_t start = floor_to(w->start_ms, ws->levels[k].g_ms);
                 window_merge(ws, level_window(ws, k, start), w);
             }
+            if (lv == 0 && w->nsparse) sparse_direct(ws, w);
             window_free(w);
         }
     }

@@ -76,7 +76,9 @@
  *
  * so a host that never feeds it costs nothing, and one that does costs its
  * state and a slot.  Merging carries each sparse state to the coarser
- * window's row of the same host.
+ * window's row of the same host -- up to the granularity the analysis is
+ * read at, when it has one (hf_layout_window): a detection that looks at
+ * minutes keeps no state in the five-minute windows.
  *
  * Fields left out
  * ---------------
@@ -135,6 +137,7 @@ typedef struct hf_layout {
     uint64_t  by_dst;                     /* bits of the analyses with HF_LAYOUT_BY_DST */
     uint64_t  sparse;                     /* ... with HF_LAYOUT_SPARSE */
     uint64_t  both;                       /* ... with HF_LAYOUT_BOTH */
+    int64_t   window_ms[HF_MAX_ANALYSES]; /* the one granularity it is read at (0: every one) */
     size_t    row_size;                   /* a multiple of 8 */
     /* set by hf_windows_init / hf_windows_switch */
     uint32_t  gen;                        /* generation, the caller's number */
@@ -198,6 +201,9 @@ long hf_layout_add_id(hf_layout *l, const char *name, uint32_t id, size_t size,
                       const hf_field *fields, int nfields);
 /* Set how analysis i is fed (HF_LAYOUT_* flags). */
 void hf_layout_flags(hf_layout *l, int i, unsigned flags);
+/* Analysis i is read only in windows of g_ms (its `window` parameter): its
+ * sparse states are not merged into coarser windows. */
+void hf_layout_window(hf_layout *l, int i, int64_t g_ms);
 void hf_layout_release(hf_layout *l);
 /* The offset of state i from the row start (for the Lua side). */
 size_t hf_layout_offset(const hf_layout *l, int i);

@@ -150,7 +150,8 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
     int64_t g = hf_windows_base_ms(&w->windows);
     hf_window *win = hf_windows_base(&w->windows, start);
     hf_arena_set_current(win->arena);
-    int want_dst = (win->layout->by_dst | win->layout->both) != 0;
+    const hf_layout *l = win->layout;
+    int want_dst = (l->by_dst | l->both) != 0, lazy_dst = ((l->by_dst | l->both) & ~l->sparse) == 0;
     int n = 0, nd = 0;
     for (int i = first; i < b->n; i++) {
         if (w->done[i]) continue;
@@ -170,9 +171,10 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
             }
         }
         if ((f->mark & HF_FLOW_DST) && want_dst) {
-            uint8_t *row = hf_window_host(&w->windows, win, f->dst, f->family);
-            if (row) {
-                ((hf_host *)(void *)row)->received = 1;
+            /* only sparse analyses take them: the row is found when one does */
+            uint8_t *row = lazy_dst ? NULL : hf_window_host(&w->windows, win, f->dst, f->family);
+            if (row || lazy_dst) {
+                if (row) ((hf_host *)(void *)row)->received = 1;
                 w->dst_flows[nd] = *f;
                 w->dst_rows[nd] = row;
                 nd++;
@@ -195,7 +197,7 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
         for (int i = 0; i < n; i++)
             hf_window_omit_set(win, ((const hf_host *)w->group_rows[i])->row, v->not_run);
         for (int i = 0; i < nd; i++)
-            hf_window_omit_set(win, ((const hf_host *)w->dst_rows[i])->row, v->not_run);
+            if (w->dst_rows[i]) hf_window_omit_set(win, ((const hf_host *)w->dst_rows[i])->row, v->not_run);
     }
     w->job.window = NULL;
     v->n = v->dst_n = 0;

@@ -56,7 +56,8 @@ typedef struct hf_lua_batch {
     int            gen;       /* the layout of the rows */
     uint64_t       not_run;   /* out: bits of the analyses that did not run */
     const hf_flow *dst_flows; /* the flows for the analyses keyed by the destination ... */
-    uint8_t      **dst_rows;  /* ... and the row of each one's destination */
+    uint8_t      **dst_rows;  /* ... and the row of each one's destination (NULL: not found
+                                 yet, when only sparse analyses take them: hf_job_sparse) */
     int            dst_n;
 } hf_lua_batch;
 
@@ -97,10 +98,12 @@ typedef struct hf_job {
 /* Leave the analyses at bits out of the record of the host of row (a row
  * of the batch being processed). */
 void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits);
-/* The state of sparse analysis index for the host of row (a row of the
+/* The state of sparse analysis index for the host of rows[i] (a row of the
  * batch being processed), made when new; NULL over the memory limit
- * (counted) or outside a batch. */
-uint8_t *hf_job_sparse(hf_job *job, uint8_t *row, int index);
+ * (counted) or outside a batch.  rows[i] NULL (a flow for its destination,
+ * whose row no analysis needed yet): the row of flow's destination is found
+ * or made first, and kept in rows[i]. */
+uint8_t *hf_job_sparse(hf_job *job, uint8_t **rows, int i, const hf_flow *flow, int index);
 /* The analysis in slot runs from t0 (monotonic ns) and cpu0 (the thread's
  * CPU ns) and may use limit ns of CPU; slot -1: none runs. */
 void hf_job_running(hf_job *job, int slot, double t0, double cpu0, double limit);

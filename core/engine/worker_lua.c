@@ -229,9 +229,17 @@ void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits)
     if (job->window) hf_window_omit_set(job->window, ((const hf_host *)(const void *)row)->row, bits);
 }
 
-uint8_t *hf_job_sparse(hf_job *job, uint8_t *row, int index)
+uint8_t *hf_job_sparse(hf_job *job, uint8_t **rows, int i, const hf_flow *flow, int index)
 {
     if (!job->window) return NULL;
+    uint8_t *row = rows[i];
+    if (!row) {
+        if (!job->windows) return NULL;
+        row = hf_window_host(job->windows, job->window, flow->dst, flow->family);
+        if (!row) return NULL;
+        ((hf_host *)(void *)row)->received = 1;
+        rows[i] = row;
+    }
     return hf_window_sparse(job->windows, job->window, ((const hf_host *)(const void *)row)->row, index);
 }
 

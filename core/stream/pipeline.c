@@ -250,7 +250,9 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
         *f = *fp;
         f->mark = HF_FLOW_DST | HF_FLOW_NO_SRC;
     }
-    if (hf_offsets_advance(p->offsets, part, end_ms, now_ms())) {
+    /* only the flows of monitored sources move the watermark: the flows for a
+     * destination alone make no flow of a source late that was not before */
+    if (src_here && hf_offsets_advance(p->offsets, part, end_ms, now_ms())) {
         int64_t before = p->closed_until;
         advance(p);
         if (p->closed_until != before) return 0;   /* every batch was handed over */

@@ -157,6 +157,14 @@ func("hf_ffi_group_find_num",
      "uint8_t *hf_ffi_group_find_num(const hf_group *g, const hf_schema *of, double key);")
 func("hf_ffi_group_find_addr",
      "uint8_t *hf_ffi_group_find_addr(const hf_group *g, const hf_schema *of, const uint8_t *addr16);")
+func("hf_ffi_group_add_num_num",
+     "void hf_ffi_group_add_num_num(hf_group *g, const hf_schema *of, double key, double v);")
+func("hf_ffi_group_add_num_addr",
+     "void hf_ffi_group_add_num_addr(hf_group *g, const hf_schema *of, double key, const uint8_t *v16);")
+func("hf_ffi_group_add_addr_num",
+     "void hf_ffi_group_add_addr_num(hf_group *g, const hf_schema *of, const uint8_t *key16, double v);")
+func("hf_ffi_group_add_addr_addr",
+     "void hf_ffi_group_add_addr_addr(hf_group *g, const hf_schema *of, const uint8_t *key16, const uint8_t *v16);")
 func("hf_group_entry_at",
      "hf_group_entry *hf_group_entry_at(const hf_group *g, const hf_schema *of, uint32_t i);")
 func("hf_ffi_now_ns", "double hf_ffi_now_ns(void);")
@@ -271,6 +279,7 @@ end
 -- schema is laid out.  Methods:
 --   g:at(key)     the value of key (a number or an address), made when new
 --   g:get(key)    the value of key, or nil (nothing made)
+--   g:add(key, v) a group of sets (of = hf.distinct): v into key's set, one call to the core
 --   g:size()      keys held (at most max)
 --   g:each()      for key, value, weight, error in g:each() do ... end (slot order)
 --   g:items()     { {key =, value =, count = weight, error =}, ... } heaviest first
@@ -299,6 +308,21 @@ function M.group_type(holder)
       if type(key) == "number" then return value(C.hf_ffi_group_find_num(self.g, holder.of, key)) end
       if is_addr(key) then return value(C.hf_ffi_group_find_addr(self.g, holder.of, key)) end
       error("group:get: expected a number or an address as the key, got " .. type(key), 2)
+    end,
+    add = function(self, key, v)
+      if not holder.set then error("group:add: only for a group of sets (of = hf.distinct); use at()", 2) end
+      local of = holder.of
+      if type(key) == "number" then
+        if type(v) == "number" then C.hf_ffi_group_add_num_num(self.g, of, key, v)
+        elseif is_addr(v) then C.hf_ffi_group_add_num_addr(self.g, of, key, v)
+        else error("group:add: expected a number or an address as the value, got " .. type(v), 2) end
+      elseif is_addr(key) then
+        if type(v) == "number" then C.hf_ffi_group_add_addr_num(self.g, of, key, v)
+        elseif is_addr(v) then C.hf_ffi_group_add_addr_addr(self.g, of, key, v)
+        else error("group:add: expected a number or an address as the value, got " .. type(v), 2) end
+      else
+        error("group:add: expected a number or an address as the key, got " .. type(key), 2)
+      end
     end,
     size = function(self) return self.g.n end,
     each = function(self)

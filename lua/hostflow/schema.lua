@@ -37,6 +37,7 @@ local function layout(state, distinct_exact)
       local sub = layout(f.of.state, distinct_exact)
       local holder = {}
       holder.vptr = f.of.single and ffi.typeof("$ *", ffi.typeof(f.of.state[f.of.single].ctype)) or sub.ptr
+      holder.set = f.of.single and f.of.state[f.of.single].kind == "distinct" or false
       subs[name] = { sub = sub, holder = holder }
       types[#types + 1] = base.group_type(holder)
     else

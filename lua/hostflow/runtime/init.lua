@@ -196,7 +196,7 @@ function Runtime:build_set(list, layout, gen)
     a.slot = a.slot or self:slot_of(a.name)
     self.job:slot_disabled(a.slot, not a.enabled)
     local e = { a = a, index = k - 1, bit = lshift(1ULL, k - 1), by_dst = a.spec.by == "dst",
-                both = a.spec.by == "both" }
+                both = a.spec.by == "both", window_ms = jobm.window_ms(a) }
     local l = loops.of(a, off, k - 1, e.bit, self.pos, self.job.c)
     e.run, e.emit, e.sparse = l.run, l.emit, l.sparse
     if e.both then                           -- its loop over the flows its hosts receive
@@ -273,12 +273,13 @@ end
 function Runtime:emit()
   local job = self.job
   local w, n, omit_any, gen, sparse_slots = job:window()
+  local g_ms = tonumber(w.g_ms)
   local entries = self.sets[gen].list
   for k = 1, #entries do
     local e = entries[k]
     local fr, buf = job:fragments(e.index)
-    if not e.a.enabled then
-      jobm.frag_none(fr, 0, n)               -- disabled: no field
+    if not e.a.enabled or (e.window_ms and e.window_ms ~= g_ms) then
+      jobm.frag_none(fr, 0, n)               -- disabled, or not read at this granularity: no field
     elseif e.sparse then
       jobm.frag_none(fr, 0, n)               -- hosts with no state: no field
       if sparse_slots > 0 then self:run_result(e, w, fr, buf, sparse_slots, band(omit_any, e.bit) ~= 0) end

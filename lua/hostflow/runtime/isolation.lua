@@ -97,7 +97,7 @@ function M.run_update(rt, e, flows, rows, n)
     local ok, err = xpcall(e.run, traceback, flows, rows, first, n)
     if ok then break end
     local i = pos[0]
-    job:omit_row(rows[i], e.bit)
+    if rows[i] ~= nil then job:omit_row(rows[i], e.bit) end
     rt:failed(a, err, base.addr_text(e.by_dst and flows[i].dst or flows[i].src))
     first = i + 1
     if not a.enabled or cpu() - c0 > limit then break end

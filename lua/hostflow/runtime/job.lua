@@ -81,7 +81,8 @@ typedef struct hf_job hf_job;
 ]])
 
 base.func("hf_job_omit", "void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits);")
-base.func("hf_job_sparse", "uint8_t *hf_job_sparse(hf_job *job, uint8_t *row, int index);")
+base.func("hf_job_sparse",
+          "uint8_t *hf_job_sparse(hf_job *job, uint8_t **rows, int i, const hf_flow *flow, int index);")
 base.func("hf_job_running", "void hf_job_running(hf_job *job, int slot, double t0, double cpu0, double limit);")
 base.func("hf_job_add_time", "void hf_job_add_time(hf_job *job, int slot, int result, double ns);")
 base.func("hf_job_count_error", "void hf_job_count_error(hf_job *job, int slot);")
@@ -92,6 +93,7 @@ base.func("hf_layout_add_id", [[long hf_layout_add_id(void *layout, const char *
                                           const hf_field *fields, int nfields);]])
 base.func("hf_layout_offset", "size_t hf_layout_offset(const void *layout, int i);")
 base.func("hf_layout_flags", "void hf_layout_flags(void *layout, int i, unsigned flags);")
+base.func("hf_layout_window", "void hf_layout_window(void *layout, int i, int64_t g_ms);")
 base.func("hf_worker_cpu_ns", "double hf_worker_cpu_ns(void);")
 
 M.TYPES = { "hf_host", "hf_fragments", "hf_lua_batch", "hf_lua_window", "hf_sparse" }
@@ -152,11 +154,22 @@ function M.layout_add(layout, a)
   local by = a.spec.by
   local flags = (by == "dst" and M.BY_DST or by == "both" and M.BOTH or 0) + (a.spec.when and M.SPARSE or 0)
   if i >= 0 and flags ~= 0 then C.hf_layout_flags(layout, i, flags) end
+  local window = M.window_ms(a)
+  if i >= 0 and window then C.hf_layout_window(layout, i, window) end
   return i
 end
 
---- process(): the sparse state (index) of the host of row, made when new;
--- nil over the memory limit.  The compiled loops call C.hf_job_sparse.
+--- The one granularity (ms) analysis a is read at: its parameter `window`
+-- (seconds), if it declares one; nil: every granularity.
+function M.window_ms(a)
+  local w = a.spec.params and rawget(a.params.values, "window")
+  if type(w) == "number" and w > 0 then return w * 1000 end
+  return nil
+end
+
+--- process(): the sparse state (index) of the host of rows[i] (flows[i]'s:
+-- a NULL row is its destination's, found now), made when new; nil over the
+-- memory limit.  The compiled loops call C.hf_job_sparse.
 M.sparse_state = C.hf_job_sparse
 
 --- emit(): slot k of the closing window's sparse states: its row (host

@@ -69,7 +69,7 @@ return function(flows, rows, first, n)
     pos[0] = i
     local f = flows[i]
     if when(f, params, received) then
-      local st = sparse(job, rows[i], index)
+      local st = sparse(job, rows, i, f, index)
       if st ~= nil then update(cast(T, st), f, params, received) end
     end
   end
