@@ -26,7 +26,6 @@
 #include "base/alloc.h"
 #include "conf/config.h"
 #include "stream/decode.h"
-#include "stream/decoders.h"
 #include "support/decode_cjson.h"
 #include "io/input.h"
 #include "stream/prefix.h"
@@ -209,7 +208,11 @@ static inline int bench_make_batches(const char *path, size_t max, const hf_conf
         if (r != HF_INPUT_LINE) continue;
         if (out->nflows == fcap) out->flows = hf_realloc(out->flows, sizeof(hf_flow) * (fcap *= 2));
         hf_flow *f = &out->flows[out->nflows];
-        if (hf_line_classify(line, len, nets, future, f) != HF_LINE_FLOW) continue;
+        if (hf_decode_flow(line, len, f) != HF_DECODE_OK) continue;
+        if (f->end_ms > future) continue;
+        int src = hf_prefixes_match(nets, f->src), dst = hf_prefixes_match(nets, f->dst);
+        if (!src && !dst) continue;       /* as the filter: for a monitored source or destination */
+        f->mark = (uint8_t)((dst ? HF_FLOW_DST : 0) | (src ? 0 : HF_FLOW_NO_SRC));
         if ((int64_t)f->end_ms < closed_until) continue;
         out->nflows++;                    /* one worker: the flow's mark stays as the filter set it */
         if (f->end_ms > max_end && !(f->mark & HF_FLOW_NO_SRC)) {   /* as the pipeline's watermark */
