@@ -173,7 +173,7 @@ static const struct abi_field {
     FIELD(hf_lua_window, omit_any), FIELD(hf_lua_window, n), FIELD(hf_lua_window, gen),
     FIELD(hf_lua_window, start_ms), FIELD(hf_lua_window, g_ms), FIELD(hf_lua_window, frags),
     FIELD(hf_lua_window, sparse), FIELD(hf_lua_window, sparse_slots),
-    WHOLE(hf_sparse), FIELD(hf_sparse, row), FIELD(hf_sparse, index), FIELD(hf_sparse, state),
+    WHOLE(hf_sparse), FIELD(hf_sparse, key), FIELD(hf_sparse, row), FIELD(hf_sparse, index), FIELD(hf_sparse, state),
 };
 
 size_t hf_ffi_sizeof(const char *name)

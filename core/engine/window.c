@@ -398,18 +398,19 @@ uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
  * Sparse states
  * --------------------------------------------------------------------- */
 
-static inline uint32_t sparse_hash(uint32_t row, uint32_t index)
+static inline uint64_t row_key(const hf_window *w, uint32_t row)
 {
-    return (uint32_t)hf_hash_u64((uint64_t)row << 8 | index);
+    return hf_hash_addr(((const hf_host *)(const void *)hf_window_row(w, row))->addr);
 }
 
-/* The slot of (row, index) in w's table, or of the empty slot where it goes. */
-static hf_sparse *sparse_slot(const hf_window *w, uint32_t row, uint32_t index)
+/* The slot of (key, index) in w's table, or of the empty slot where it goes. */
+static hf_sparse *sparse_slot(const hf_window *w, uint64_t key, uint32_t index)
 {
-    uint32_t j = sparse_hash(row, index) & w->sparse_mask;
+    uint32_t j = (uint32_t)(key >> 32 ^ key) * 0x9e3779b1u;
+    j = (j ^ index * 0x85ebca6bu) & w->sparse_mask;
     for (;;) {
         hf_sparse *s = &w->sparse[j];
-        if (!s->state || (s->row == row && s->index == index)) return s;
+        if (!s->state || (s->key == key && s->index == index)) return s;
         j = (j + 1) & w->sparse_mask;
     }
 }
@@ -421,22 +422,13 @@ static void sparse_grow(hf_window *w)
     w->sparse = hf_arena_calloc(w->arena, sizeof(hf_sparse) * n);
     w->sparse_mask = n - 1;
     for (uint32_t i = 0; i < oldn; i++)
-        if (old[i].state) *sparse_slot(w, old[i].row, old[i].index) = old[i];
+        if (old[i].state) *sparse_slot(w, old[i].key, old[i].index) = old[i];
     if (old) hf_arena_release(w->arena, old, sizeof(hf_sparse) * oldn);
 }
 
-uint8_t *hf_window_sparse_find(const hf_window *w, uint32_t row, int index)
+/* A new state of analysis index for the host (key, row), known absent. */
+static uint8_t *sparse_make(hf_windows *ws, hf_window *w, uint64_t key, uint32_t row, int index)
 {
-    if (!w->sparse) return NULL;
-    return sparse_slot(w, row, (uint32_t)index)->state;
-}
-
-uint8_t *hf_window_sparse(hf_windows *ws, hf_window *w, uint32_t row, int index)
-{
-    if (w->sparse) {
-        hf_sparse *s = sparse_slot(w, row, (uint32_t)index);
-        if (s->state) return s->state;
-    }
     const hf_schema *sc = &w->layout->schemas[index];
     size_t size = (sc->size + 7) & ~(size_t)7;
     if (ws && !hf_pool_fits(ws->pool, size + 2 * sizeof(hf_sparse) * ((size_t)w->sparse_mask + 1))) {
@@ -444,13 +436,51 @@ uint8_t *hf_window_sparse(hf_windows *ws, hf_window *w, uint32_t row, int index)
         return NULL;
     }
     if (!w->sparse || (w->nsparse + 1) * 4 > (w->sparse_mask + 1) * 3) sparse_grow(w);
-    hf_sparse *s = sparse_slot(w, row, (uint32_t)index);
+    hf_sparse *s = sparse_slot(w, key, (uint32_t)index);
+    s->key = key;
     s->row = row;
     s->index = (uint32_t)index;
     s->state = hf_arena_alloc(w->arena, size);
     hf_state_init(sc, s->state);
     w->nsparse++;
     return s->state;
+}
+
+uint8_t *hf_window_sparse_find(const hf_window *w, uint32_t row, int index)
+{
+    if (!w->sparse) return NULL;
+    return sparse_slot(w, row_key(w, row), (uint32_t)index)->state;
+}
+
+uint8_t *hf_window_sparse(hf_windows *ws, hf_window *w, uint32_t row, int index)
+{
+    return hf_window_sparse_at(ws, w, hf_window_row(w, row), index);
+}
+
+uint8_t *hf_window_sparse_at(hf_windows *ws, hf_window *w, const uint8_t *row, int index)
+{
+    const hf_host *h = (const hf_host *)(const void *)row;
+    uint64_t key = hf_hash_addr(h->addr);
+    if (w->sparse) {
+        hf_sparse *s = sparse_slot(w, key, (uint32_t)index);
+        if (s->state) return s->state;
+    }
+    return sparse_make(ws, w, key, h->row, index);
+}
+
+uint8_t *hf_window_sparse_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family,
+                               int index, int received)
+{
+    uint64_t key = hf_hash_addr(addr);
+    if (w->sparse) {
+        hf_sparse *s = sparse_slot(w, key, (uint32_t)index);
+        if (s->state) return s->state;
+    }
+    hf_host *h = (hf_host *)(void *)(ws ? hf_window_host(ws, w, addr, family) : NULL);
+    if (!h) return NULL;
+    if (received) h->received = 1;
+    else h->sent = 1;
+    return sparse_make(ws, w, key, h->row, index);
 }
 
 /* ------------------------------------------------------------------------
@@ -493,7 +523,20 @@ static int mapped(const hf_layout *dl, const hf_layout *sl, int b)
     return -1;
 }
 
-/* The sparse states of base window w that go straight to their level. */
+hf_window *hf_windows_sparse_target(hf_windows *ws, hf_window *w, int *index)
+{
+    const hf_layout *l = w->layout;
+    if (!ws || w->level != 0 || !direct(ws, l, *index)) return w;
+    int64_t g = l->window_ms[*index];
+    hf_window *t = level_window(ws, level_of(ws, g), floor_to(w->start_ms, g));
+    int a = mapped(t->layout, l, *index);
+    if (a < 0 || !(t->layout->sparse >> a & 1)) return NULL;
+    *index = a;
+    return t;
+}
+
+/* The sparse states of base window w that go straight to their level (none
+ * when updates write them there: hf_windows_sparse_target). */
 static void sparse_direct(hf_windows *ws, const hf_window *w)
 {
     const hf_layout *sl = w->layout;

@@ -66,19 +66,27 @@
  * An analysis that looks at a few flows of a few hosts (a detection: the
  * probes of a scan, the logins of a dictionary attack) keeps no bytes in
  * the rows (HF_LAYOUT_SPARSE): its state for a host is made when the first
- * flow it takes arrives, in a table beside the rows, keyed by (row number,
+ * flow it takes arrives, in a table beside the rows, keyed by (host,
  * analysis), open addressing in the window's arena:
  *
- *     sparse  +-----+-------+-------+-----+-------+
- *             | row | index | state | ... |  ...  |    16 bytes a slot, load <= 3/4
- *             +-----+-------+---|---+-----+-------+
- *                               +--> the analysis's state (its schema)
+ *     sparse  +---------------+-----+-------+-------+-----+
+ *             | hash of addr  | row | index | state | ... |    24 bytes a slot, load <= 3/4
+ *             +---------------+-----+-------+---|---+-----+
+ *                                               +--> the analysis's state (its schema)
+ *
+ * The host is its address's 64-bit hash, so that a flow for a destination
+ * finds its state without its row (hf_window_sparse_dst): two hosts of
+ * one window share a hash with probability about n^2 / 2^65 (3e-8 for a
+ * million hosts).
  *
  * so a host that never feeds it costs nothing, and one that does costs its
  * state and a slot.  Merging carries each sparse state to the coarser
  * window's row of the same host -- up to the granularity the analysis is
  * read at, when it has one (hf_layout_window): a detection that looks at
- * minutes keeps no state in the five-minute windows.
+ * minutes keeps no state in the five-minute windows.  When that granularity
+ * is a level of its own, the states are not even kept in the base windows:
+ * the flows update them in the window of that level directly
+ * (hf_windows_sparse_target), one state per host and minute, merged never.
  *
  * Fields left out
  * ---------------
@@ -119,8 +127,10 @@ typedef struct hf_host {
 #define HF_LAYOUT_SPARSE 0x02   /* its states out of the rows, made by its first flow (when) */
 #define HF_LAYOUT_BOTH   0x04   /* by both: the flows a host sends and those it receives */
 
-/* A state kept out of the rows: host row's, analysis index's. */
+/* A state kept out of the rows: the host's (its address's 64-bit hash and
+ * its row), the analysis index's. */
 typedef struct hf_sparse {
+    uint64_t key;          /* hf_hash_addr of the host's address */
     uint32_t row;
     uint32_t index;
     uint8_t *state;        /* NULL: an empty slot */
@@ -236,8 +246,21 @@ uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
  * made (initialised) when new; NULL when new and the memory limit is
  * reached (counted; ws may be NULL: no limit). */
 uint8_t *hf_window_sparse(hf_windows *ws, hf_window *w, uint32_t row, int index);
+/* The same for the row at row (a pointer to it: its address is there). */
+uint8_t *hf_window_sparse_at(hf_windows *ws, hf_window *w, const uint8_t *row, int index);
 /* The same, never made: NULL when the host has none. */
 uint8_t *hf_window_sparse_find(const hf_window *w, uint32_t row, int index);
+/* The state of analysis index for host addr: found by the address alone;
+ * when new, the host's row is found or made first (marked received, or
+ * sent).  NULL over the memory limit. */
+uint8_t *hf_window_sparse_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family,
+                               int index, int received);
+/* The window that holds the sparse states of analysis *index of base
+ * window w: w itself, or, for an analysis read at a coarser level only, the
+ * window of that level which w merges into (*index then that window's
+ * index of the analysis), so that its flows update it there directly and
+ * nothing is merged.  NULL when that window has no such analysis. */
+hf_window *hf_windows_sparse_target(hf_windows *ws, hf_window *w, int *index);
 /* Row i (0 <= i < nhosts) of w. */
 uint8_t *hf_window_row(const hf_window *w, uint32_t i);
 /* The omit bits of row i of w (see "Fields left out"). */

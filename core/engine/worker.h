@@ -99,11 +99,17 @@ typedef struct hf_job {
  * of the batch being processed). */
 void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits);
 /* The state of sparse analysis index for the host of rows[i] (a row of the
- * batch being processed), made when new; NULL over the memory limit
+ * batch being processed: flow's destination's when received, else its
+ * source's), made when new; NULL over the memory limit
  * (counted) or outside a batch.  rows[i] NULL (a flow for its destination,
- * whose row no analysis needed yet): the row of flow's destination is found
- * or made first, and kept in rows[i]. */
-uint8_t *hf_job_sparse(hf_job *job, uint8_t **rows, int i, const hf_flow *flow, int index);
+ * whose row no analysis needs): the state is found by the destination's
+ * address, its row made only with a new state.  The state may be in the
+ * coarser window the analysis is read at (hf_windows_sparse_target). */
+uint8_t *hf_job_sparse(hf_job *job, uint8_t **rows, int i, const hf_flow *flow, int index, int received);
+/* After an analysis's loop over a batch: the primitives allocate in the
+ * batch's window again (hf_job_sparse may have pointed them at a coarser
+ * window's arena). */
+void hf_job_arena_reset(hf_job *job);
 /* The analysis in slot runs from t0 (monotonic ns) and cpu0 (the thread's
  * CPU ns) and may use limit ns of CPU; slot -1: none runs. */
 void hf_job_running(hf_job *job, int slot, double t0, double cpu0, double limit);

@@ -229,18 +229,23 @@ void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits)
     if (job->window) hf_window_omit_set(job->window, ((const hf_host *)(const void *)row)->row, bits);
 }
 
-uint8_t *hf_job_sparse(hf_job *job, uint8_t **rows, int i, const hf_flow *flow, int index)
+uint8_t *hf_job_sparse(hf_job *job, uint8_t **rows, int i, const hf_flow *flow, int index, int received)
 {
     if (!job->window) return NULL;
+    hf_window *t = hf_windows_sparse_target(job->windows, job->window, &index);
+    if (!t) return NULL;
+    hf_arena_set_current(t->arena);             /* the state's sets grow in its window */
     uint8_t *row = rows[i];
-    if (!row) {
-        if (!job->windows) return NULL;
-        row = hf_window_host(job->windows, job->window, flow->dst, flow->family);
-        if (!row) return NULL;
-        ((hf_host *)(void *)row)->received = 1;
-        rows[i] = row;
+    if (t != job->window || !row) {             /* by the host's address */
+        const uint8_t *addr = received ? flow->dst : flow->src;
+        return hf_window_sparse_host(job->windows, t, addr, flow->family, index, received);
     }
-    return hf_window_sparse(job->windows, job->window, ((const hf_host *)(const void *)row)->row, index);
+    return hf_window_sparse_at(job->windows, t, row, index);
+}
+
+void hf_job_arena_reset(hf_job *job)
+{
+    if (job->window) hf_arena_set_current(job->window->arena);
 }
 
 void hf_job_running(hf_job *job, int slot, double t0, double cpu0, double limit)

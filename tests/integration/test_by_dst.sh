@@ -103,6 +103,23 @@ check "a sparse analysis keyed by the destination counts the senders of what it 
     grep -q '"received":{"flows":2,"sources":2},"sides":{"sent":0,"received":2},"syn_sources":2}}' <(rec 10.0.0.7)
 check "an analysis by both sees a flow between monitored hosts from each end" \
     bash -c "grep -q '\"sides\":{\"sent\":2,\"received\":0}' <<<'$(rec 10.0.0.6)' && grep -q '\"sides\":{\"sent\":0,\"received\":2}' <<<'$(rec 10.0.0.7)'"
+cat >"$WORK/analyses/syn_minute.lua" <<'EOF'
+local hf = require "hostflow"
+return hf.analysis {
+  name = "syn_minute",                          -- read at 10 s only: updated in those windows directly
+  by = "dst",
+  params = { window = 10 },
+  state = { sources = hf.distinct() },
+  when = function(flow) return flow.tcp_flags == 2 end,
+  update = function(s, flow) s.sources:add(flow.src) end,
+  result = function(s) return s.sources:count() end,
+}
+EOF
+"$HOSTFLOW" run -q -j1 -a "$WORK/analyses" -w 5s,10s -n 10.0.0.0/8 -i "$WORK/flows.ndjson" -o "$WORK/direct.ndjson"
+check "an analysis read at one granularity has its field there (states written there directly)" \
+    bash -c "grep '\"granularity_s\":10' '$WORK/direct.ndjson' | grep '\"src_ip\":\"10.0.0.7\"' | grep -q '\"syn_minute\":2'"
+check "... and not at the others" bash -c "! grep '\"granularity_s\":5,' '$WORK/direct.ndjson' | grep -q syn_minute"
+rm "$WORK/analyses/syn_minute.lua"
 check "sparse states merge into coarser windows" bash -c \
     "'$HOSTFLOW' run -q -j1 -a '$WORK/analyses' -w 5s,10s -n 10.0.0.0/8 -i '$WORK/flows.ndjson' -o - | grep '\"granularity_s\":10' | grep -q '\"syn_targets\":2'"
 check "the records are the same with two workers" \

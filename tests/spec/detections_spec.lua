@@ -1,5 +1,5 @@
--- The shipped detections (analyses/port_scan_*, ssh_dictionary, ddos_target,
--- dns_amplification) on real traffic made with real tools
+-- The shipped detections (analyses/port_scan: rules port_scan_vertical and
+-- port_scan_horizontal; ssh_dictionary, ddos_target, dns_amplification) on real traffic made with real tools
 -- (tests/fixtures/attacks/make.sh: nmap, an SSH login loop, hping3,
 -- dnsmasq, curl, dig, ssh): each fires on its attack, naming the right
 -- host, and stays quiet on the benign look-alikes.  Each fixture is one
@@ -19,23 +19,30 @@ local function context(host, granularity, alerts)
     host = function() return host end,
     alerted = function() return nil end,
     alert = function(_, a)
-      alerts[#alerts + 1] = { host = host, observed = a.observed, expected = a.expected,
+      alerts[#alerts + 1] = { host = host, rule = a.rule, observed = a.observed, expected = a.expected,
                               score = a.score, details = a.details }
       return "new"
     end,
   }
 end
 
--- The alerts of detection name over a fixture (every flow in one window).
+-- The analysis that raises each rule.
+local FILE = { port_scan_vertical = "port_scan", port_scan_horizontal = "port_scan" }
+
+-- The alerts of rule name over a fixture (every flow in one window).
 local function alerts_of(name, fixture, params)
-  local t = testing.load("analyses/" .. name .. ".lua", { params = params })
+  local t = testing.load("analyses/" .. (FILE[name] or name) .. ".lua", { params = params })
   local fed = t:feed_file(FIXTURES .. fixture .. ".ndjson")
   assert.is_true(fed > 0, fixture .. ": no flow decoded")
   local out = {}
   for _, host in ipairs(t.hosts) do
+    local raised = {}
     local r = t.spec.result(ffi.cast(t.schema.ptr, t.states[host]), t.params,
-                            context(host, t.params.window, out))
+                            context(host, t.params.window, raised))
     assert.is_nil(r)                          -- alerts only: no field
+    for _, a in ipairs(raised) do
+      if (a.rule or name) == name then out[#out + 1] = a end
+    end
   end
   table.sort(out, function(a, b) return a.host < b.host end)
   return out
@@ -111,6 +118,11 @@ describe("detections on real traffic", function()
       end
     end
   end
+
+  it("turns a rule off with its parameter", function()
+    assert.same({}, alerts_of("port_scan_vertical", "scan_vertical_syn", { vertical = false }))
+    assert.equal(1, #alerts_of("port_scan_horizontal", "scan_horizontal_syn", { vertical = false }))
+  end)
 
   it("has a benign look-alike for each kind: a web client, DNS lookups, a backup", function()
     for _, f in ipairs(BENIGN) do

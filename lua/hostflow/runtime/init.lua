@@ -200,7 +200,7 @@ function Runtime:build_set(list, layout, gen)
     local l = loops.of(a, off, k - 1, e.bit, self.pos, self.job.c)
     e.run, e.emit, e.sparse = l.run, l.emit, l.sparse
     if e.both then                           -- its loop over the flows its hosts receive
-      e.dst = { a = a, index = e.index, bit = e.bit, by_dst = true, run = l.run_dst }
+      e.dst = { a = a, index = e.index, bit = e.bit, by_dst = true, run = l.run_dst, sparse = l.sparse }
     end
     if not a.enabled then set.disabled = bor(set.disabled, e.bit) end
     set.list[k] = e

@@ -102,6 +102,7 @@ function M.run_update(rt, e, flows, rows, n)
     first = i + 1
     if not a.enabled or cpu() - c0 > limit then break end
   end
+  if e.sparse then job:arena_reset() end
   job:idle()
   local dt, used = now() - t0, cpu() - c0
   job:add_time(a.slot, "update", dt)

@@ -61,6 +61,7 @@ typedef struct hf_lua_batch {
   int            dst_n;
 } hf_lua_batch;
 typedef struct hf_sparse {
+  uint64_t key;
   uint32_t row;
   uint32_t index;
   uint8_t *state;
@@ -82,7 +83,9 @@ typedef struct hf_job hf_job;
 
 base.func("hf_job_omit", "void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits);")
 base.func("hf_job_sparse",
-          "uint8_t *hf_job_sparse(hf_job *job, uint8_t **rows, int i, const hf_flow *flow, int index);")
+          "uint8_t *hf_job_sparse(hf_job *job, uint8_t **rows, int i, const hf_flow *flow, int index, "
+          .. "int received);")
+base.func("hf_job_arena_reset", "void hf_job_arena_reset(hf_job *job);")
 base.func("hf_job_running", "void hf_job_running(hf_job *job, int slot, double t0, double cpu0, double limit);")
 base.func("hf_job_add_time", "void hf_job_add_time(hf_job *job, int slot, int result, double ns);")
 base.func("hf_job_count_error", "void hf_job_count_error(hf_job *job, int slot);")
@@ -244,6 +247,10 @@ end
 --- The limits: CPU ns one call may take (analyses.max_batch), errors a
 -- minute (analyses.max_errors).
 function Job:limits() return self.max_batch_ns, self.max_errors end
+
+--- process(): after a sparse analysis's loop, the primitives allocate in
+-- the batch's window again.
+function Job:arena_reset() C.hf_job_arena_reset(self.c) end
 
 --- The watchdog's view: the analysis in slot runs from t0 (monotonic ns)
 -- and cpu0 (CPU ns), and may take limit CPU ns.

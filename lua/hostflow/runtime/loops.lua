@@ -62,14 +62,14 @@ end
 -- update() over a batch, for an analysis that declares when(): its state is
 -- made for a host by the first flow when() takes (sparse: out of the rows).
 M.RUN_SPARSE_SRC = [[
-local update, T, when, pos, params, sparse, job, index, received = ...
+local update, T, when, pos, params, sparse, job, index, received, side = ...
 local cast = require("ffi").cast
 return function(flows, rows, first, n)
   for i = first, n - 1 do
     pos[0] = i
     local f = flows[i]
     if when(f, params, received) then
-      local st = sparse(job, rows, i, f, index)
+      local st = sparse(job, rows, i, f, index, side)
       if st ~= nil then update(cast(T, st), f, params, received) end
     end
   end
@@ -123,9 +123,10 @@ function M.of(a, off, index, bitv, pos, jobc)
   if spec.when then
     loops = {
       run = compile(M.RUN_SPARSE_SRC, "update:" .. a.name, spec.update, s.ptr, spec.when, pos,
-                    a.params.view, job.sparse_state, jobc, index, both and false or nil),
+                    a.params.view, job.sparse_state, jobc, index, both and false or nil,
+                    spec.by == "dst" and 1 or 0),
       run_dst = both and compile(M.RUN_SPARSE_SRC, "update:" .. a.name, spec.update, s.ptr, spec.when, pos,
-                                 a.params.view, job.sparse_state, jobc, index, true),
+                                 a.params.view, job.sparse_state, jobc, index, true, 1),
       emit = compile(M.EMIT_SPARSE_SRC, "result:" .. a.name, spec.result or schema.default_result(s),
                      s.ptr, pos, json.encode, keys, bitv, job.sparse_slot, job.omitted,
                      job.frag_open, job.frag_close, a.params.view, index),
