@@ -128,6 +128,11 @@ test:
 	@$(MAKE) --no-print-directory all unit fuzz tools man
 	@tests/run.sh
 
+# OLD=<commit>: the old binary beside the new one (default: tests/bench/old-commit; OLD= none)
+bench: deps
+	@$(MAKE) --no-print-directory all tools
+	@$(if $(filter command line,$(origin OLD)),BENCH_OLD='$(OLD)' )tests/bench/run.sh
+
 # The man pages: the commands' --help and `hostflow config` inside the prose
 # of contrib/man/*.in (contrib/man/mkman.py says how)
 man: $(MAN_PAGES:%=build/man/%)
