@@ -77,9 +77,10 @@ end
 ]]
 
 -- result() of the hosts that have a sparse state, over the window's slots
--- first .. n-1 (pos: the slot); the others have no field.
+-- first .. n-1 (pos: the slot); the others have no field.  ctx, when given,
+-- is told the host's index before each call, and passed to result().
 M.EMIT_SPARSE_SRC = [[
-local result, T, pos, encode, keys, bitv, slot_of, omitted, frag_open, frag_close, params, index = ...
+local result, T, pos, encode, keys, bitv, slot_of, omitted, frag_open, frag_close, params, index, ctx = ...
 local cast = require("ffi").cast
 return function(w, fr, buf, first, n, check)
   for k = first, n - 1 do
@@ -89,7 +90,8 @@ return function(w, fr, buf, first, n, check)
       local start = buf.len
       frag_open(fr, i, start)
       if not (check and omitted(w, i, bitv)) then
-        local v = result(cast(T, st), params)
+        if ctx then ctx.i = i end                -- a context (issue 13's) tells it the host
+        local v = result(cast(T, st), params, ctx)
         if v ~= nil then encode(buf, v, keys, 0) end
       end
       frag_close(fr, i, buf.len - start)
