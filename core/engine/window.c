@@ -526,6 +526,8 @@ static int mapped(const hf_layout *dl, const hf_layout *sl, int b)
 hf_window *hf_windows_sparse_target(hf_windows *ws, hf_window *w, int *index)
 {
     const hf_layout *l = w->layout;
+    if (ws && l->window_ms[*index] && level_of(ws, l->window_ms[*index]) < 0)
+        return NULL;                             /* read at a granularity not configured: never */
     if (!ws || w->level != 0 || !direct(ws, l, *index)) return w;
     int64_t g = l->window_ms[*index];
     hf_window *t = level_window(ws, level_of(ws, g), floor_to(w->start_ms, g));

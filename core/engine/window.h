@@ -259,7 +259,9 @@ uint8_t *hf_window_sparse_host(hf_windows *ws, hf_window *w, const uint8_t addr[
  * window w: w itself, or, for an analysis read at a coarser level only, the
  * window of that level which w merges into (*index then that window's
  * index of the analysis), so that its flows update it there directly and
- * nothing is merged.  NULL when that window has no such analysis. */
+ * nothing is merged.  NULL when that window has no such analysis, or the
+ * analysis is read at a granularity that is not configured (it keeps no
+ * state: nothing would read it). */
 hf_window *hf_windows_sparse_target(hf_windows *ws, hf_window *w, int *index);
 /* Row i (0 <= i < nhosts) of w. */
 uint8_t *hf_window_row(const hf_window *w, uint32_t i);
