@@ -128,7 +128,6 @@ test:
 	@$(MAKE) --no-print-directory all unit fuzz tools man
 	@tests/run.sh
 
-# OLD=<commit>: the old binary beside the new one (default: tests/bench/old-commit; OLD= none)
 bench: deps
 	@$(MAKE) --no-print-directory all tools
 	@$(if $(filter command line,$(origin OLD)),BENCH_OLD='$(OLD)' )tests/bench/run.sh
