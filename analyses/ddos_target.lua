@@ -4,7 +4,8 @@
 -- the destination (by = "dst"), so the host is the victim.  It counts the
 -- flows that look like a flood: TCP flows without ACK (SYN floods,
 -- handshakes never completed), UDP flows of one or two packets and ICMP --
--- not a host's ordinary conversations, which carry ACKs.  In a window of
+-- not a host's ordinary conversations, which carry ACKs -- from outside the
+-- monitored networks (`outside`; false: from anywhere).  In a window of
 -- `window` seconds, `flows` such flows from at least `sources` distinct
 -- sources raise an alert.  Alerts only: no field in the records.
 local hf = require "hostflow"
@@ -14,7 +15,10 @@ local band = bit.band
 local TCP, UDP, ICMP, ICMPV6 = hf.PROTO.TCP, hf.PROTO.UDP, hf.PROTO.ICMP, hf.PROTO.ICMPV6
 local ACK = hf.TCP.ACK
 
-local function flood_like(f)
+local outside = hf.outside
+
+local function flood_like(f, p)
+  if p.outside and not outside(f) then return false end
   local proto = f.proto
   if proto == TCP then return band(f.tcp_flags, ACK) == 0 end
   if proto == UDP then return f.packets <= 2 end
@@ -24,7 +28,7 @@ end
 return hf.analysis {
   name   = "ddos_target",
   by     = "dst",
-  params = { flows = 1000, sources = 100, window = 60 },
+  params = { flows = 1000, sources = 100, window = 60, outside = true },
   state  = { flows = hf.counter { bits = 32 }, packets = hf.sum(), sources = hf.distinct() },
   when   = flood_like,
   update = function(s, flow)

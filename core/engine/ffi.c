@@ -212,6 +212,7 @@ double hf_ffi_const(const char *name)
         {"HF_LOG_DEBUG", HF_LOG_DEBUG},
         {"HF_KEY_NUMBER", HF_KEY_NUMBER},
         {"HF_LAYOUT_BY_DST", HF_LAYOUT_BY_DST},
+        {"HF_FLOW_SRC_OUT", HF_FLOW_SRC_OUT},
         {"HF_LAYOUT_SPARSE", HF_LAYOUT_SPARSE},
         {"HF_LAYOUT_BOTH", HF_LAYOUT_BOTH},
         {"HF_KEY_INET", HF_KEY_INET},

@@ -200,6 +200,7 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
             if (w->dst_rows[i]) hf_window_omit_set(win, ((const hf_host *)w->dst_rows[i])->row, v->not_run);
     }
     w->job.window = NULL;
+    w->job.sparse_from = NULL;        /* its cache lives for one group: windows close after */
     v->n = v->dst_n = 0;
     w->flows += (uint64_t)n;
 }

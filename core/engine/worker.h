@@ -81,6 +81,10 @@ typedef struct hf_job {
     hf_lua_window  win;
     hf_window     *window;          /* the window of the batch or the closing one */
     hf_windows    *windows;         /* the worker's windows (memory limit), or NULL */
+    hf_window     *sparse_from;     /* hf_job_sparse's last lookup: this window and index ... */
+    int            sparse_index;
+    hf_window     *sparse_to;       /* ... gave this target and its index */
+    int            sparse_to_index;
     double        *analysis_ns;     /* per slot: time in update() */
     double        *result_ns;       /* per slot: time in result() and encoding */
     double        *analysis_errors; /* per slot: errors raised */

@@ -232,7 +232,16 @@ void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits)
 uint8_t *hf_job_sparse(hf_job *job, uint8_t **rows, int i, const hf_flow *flow, int index, int received)
 {
     if (!job->window) return NULL;
-    hf_window *t = hf_windows_sparse_target(job->windows, job->window, &index);
+    hf_window *t;
+    if (job->sparse_from == job->window && job->sparse_index == index) {   /* as for the flow before */
+        t = job->sparse_to;
+        index = job->sparse_to_index;
+    } else {
+        job->sparse_from = job->window;
+        job->sparse_index = index;
+        t = job->sparse_to = hf_windows_sparse_target(job->windows, job->window, &index);
+        job->sparse_to_index = index;
+    }
     if (!t) return NULL;
     hf_arena_set_current(t->arena);             /* the state's sets grow in its window */
     uint8_t *row = rows[i];

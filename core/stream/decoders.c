@@ -48,7 +48,7 @@ static inline unsigned check_flow(hf_flow *f, const hf_prefixes *nets, double fu
     if (f->end_ms > future_ms) return HF_LINE_FUTURE;
     int src = hf_prefixes_match(nets, f->src), dst = hf_prefixes_match(nets, f->dst);
     if (!src && !dst) return HF_LINE_FILTERED;
-    f->mark = (uint8_t)((dst ? HF_FLOW_DST : 0) | (src ? 0 : HF_FLOW_NO_SRC));
+    f->mark = (uint8_t)((dst ? HF_FLOW_DST : 0) | (src ? 0 : HF_FLOW_NO_SRC | HF_FLOW_SRC_OUT));
     return HF_LINE_FLOW;
 }
 

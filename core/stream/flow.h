@@ -35,6 +35,7 @@
  * the source's row does not (not monitored, or another worker's). */
 #define HF_FLOW_DST     0x01
 #define HF_FLOW_NO_SRC  0x02
+#define HF_FLOW_SRC_OUT 0x04   /* the source is not monitored (from outside: hf.outside) */
 
 typedef struct hf_flow {
     uint8_t  src[16];   /* source address, IPv4 mapped into IPv6 */

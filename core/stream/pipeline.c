@@ -278,7 +278,7 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
         hf_batch *b = p->pending[j];
         hf_flow *f = &b->flows[b->n++];
         *f = *fp;
-        f->mark = HF_FLOW_DST | HF_FLOW_NO_SRC;
+        f->mark = (uint8_t)(HF_FLOW_DST | HF_FLOW_NO_SRC | (fp->mark & HF_FLOW_SRC_OUT));
     }
     /* only the flows of monitored sources move the watermark: the flows for a
      * destination alone make no flow of a source late that was not before */

@@ -139,6 +139,12 @@ end
 --- An address (a flow's src or dst) as text.
 hf.addr = base.addr_text
 
+local SRC_OUT = base.const("HF_FLOW_SRC_OUT")
+local band = require("bit").band
+--- Whether a flow comes from outside the monitored networks (its source is
+-- not monitored): for rules keyed by the destination, by = "dst".
+function hf.outside(flow) return band(flow.mark, SRC_OUT) ~= 0 end
+
 -- ------------------------------------------------------------------------
 -- Analyses
 -- ------------------------------------------------------------------------

@@ -212,7 +212,7 @@ static inline int bench_make_batches(const char *path, size_t max, const hf_conf
         if (f->end_ms > future) continue;
         int src = hf_prefixes_match(nets, f->src), dst = hf_prefixes_match(nets, f->dst);
         if (!src && !dst) continue;       /* as the filter: for a monitored source or destination */
-        f->mark = (uint8_t)((dst ? HF_FLOW_DST : 0) | (src ? 0 : HF_FLOW_NO_SRC));
+        f->mark = (uint8_t)((dst ? HF_FLOW_DST : 0) | (src ? 0 : HF_FLOW_NO_SRC | HF_FLOW_SRC_OUT));
         if ((int64_t)f->end_ms < closed_until) continue;
         out->nflows++;                    /* one worker: the flow's mark stays as the filter set it */
         if (f->end_ms > max_end && !(f->mark & HF_FLOW_NO_SRC)) {   /* as the pipeline's watermark */

@@ -30,8 +30,9 @@ end
 local FILE = { port_scan_vertical = "port_scan", port_scan_horizontal = "port_scan" }
 
 -- The alerts of rule name over a fixture (every flow in one window).
-local function alerts_of(name, fixture, params)
-  local t = testing.load("analyses/" .. (FILE[name] or name) .. ".lua", { params = params })
+local function alerts_of(name, fixture, params, networks)
+  local t = testing.load("analyses/" .. (FILE[name] or name) .. ".lua",
+                         { params = params, networks = networks or { "10.77.0.0/16" } })
   local fed = t:feed_file(FIXTURES .. fixture .. ".ndjson")
   assert.is_true(fed > 0, fixture .. ": no flow decoded")
   local out = {}
@@ -118,6 +119,11 @@ describe("detections on real traffic", function()
       end
     end
   end
+
+  it("ddos_target counts the flows from outside the networks, or from anywhere with outside = false", function()
+    assert.same({}, alerts_of("ddos_target", "ddos_syn", nil, { "0.0.0.0/0" }))
+    assert.equal(1, #alerts_of("ddos_target", "ddos_syn", { outside = false }, { "0.0.0.0/0" }))
+  end)
 
   it("turns a rule off with its parameter", function()
     assert.same({}, alerts_of("port_scan_vertical", "scan_vertical_syn", { vertical = false }))
