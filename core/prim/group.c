@@ -21,7 +21,8 @@
  * inherited, so a value only ever holds its own key's data, and the weight
  * says how much of it may be missing (at most `error` adds).
  *
- * The array starts at 4 entries and doubles up to max; each entry is the
+ * The array starts at 2 entries (most groups of a window hold one or two
+ * keys) and doubles up to max; each entry is the
  * 32-byte head and the value rounded up to 8 bytes.  Values hold pointers
  * into the arena (sets) and move with their entry when the array grows,
  * which is why a value is valid only until the next add.
@@ -60,7 +61,7 @@
  * Constants and small helpers
  * --------------------------------------------------------------------- */
 
-#define MIN_CAP        4
+#define MIN_CAP        2
 #define FORMAT_VERSION 1
 #define HDR_BYTES      8
 #define ENTRY_HDR      (1 + 16 + 4 + 4 + 4)
@@ -189,14 +190,14 @@ static uint8_t *at(hf_group *g, const hf_schema *of, const hf_value_ops *ops, co
                    uint8_t kind, hf_arena *a)
 {
     size_t stride = stride_of(of);
-    uint32_t n = g->n, m = 0;
-    for (uint32_t i = 0; i < n; i++) {          /* find the key, note the lightest */
-        hf_group_entry *e = entry(g, stride, i);
+    uint32_t n = g->n;
+    uint8_t *p = g->mem;
+    for (uint32_t i = 0; i < n; i++, p += stride) {   /* the key: most adds find it */
+        hf_group_entry *e = (hf_group_entry *)(void *)p;
         if (key_eq(e, key, kind)) {
             e->weight = sat_add(e->weight, 1);
             return hf_group_value(e);
         }
-        if (e->weight < entry(g, stride, m)->weight) m = i;
     }
     a = arena_or_current(a);
     if (n < eff_max(g)) {
@@ -204,7 +205,10 @@ static uint8_t *at(hf_group *g, const hf_schema *of, const hf_value_ops *ops, co
         g->n++;
         return hf_group_value(place(g, of, ops, stride, n, key, kind, 1, 0));
     }
-    hf_group_entry *e = entry(g, stride, m);   /* Space-Saving: take over the lightest */
+    uint32_t m = 0;                                      /* Space-Saving: take over the lightest */
+    for (uint32_t i = 1; i < n; i++)
+        if (entry(g, stride, i)->weight < entry(g, stride, m)->weight) m = i;
+    hf_group_entry *e = entry(g, stride, m);
     uint32_t w = e->weight;
     ops->release(of, hf_group_value(e), a);
     return hf_group_value(place(g, of, ops, stride, m, key, kind, sat_add(w, 1), w));
