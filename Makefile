@@ -17,7 +17,7 @@
 # "<layer>/<module>.h" from core/; tests/tools/layers.sh checks the order.
 
 CC      ?= cc
-PKGS    := luajit libcjson zlib rdkafka libcurl
+PKGS    := luajit libcjson zlib rdkafka libcurl libmicrohttpd
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            -D_GNU_SOURCE -fPIC -pthread -Icore $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
