@@ -537,28 +537,6 @@ hf_window *hf_windows_sparse_target(hf_windows *ws, hf_window *w, int *index)
     return t;
 }
 
-/* The sparse states of base window w that go straight to their level (none
- * when updates write them there: hf_windows_sparse_target). */
-static void sparse_direct(hf_windows *ws, const hf_window *w)
-{
-    const hf_layout *sl = w->layout;
-    for (uint32_t k = 0; w->sparse && k <= w->sparse_mask; k++) {
-        const hf_sparse *sp = &w->sparse[k];
-        if (!sp->state || sp->index >= (uint32_t)sl->n || !direct(ws, sl, (int)sp->index)) continue;
-        int64_t g = sl->window_ms[sp->index];
-        hf_window *dst = level_window(ws, level_of(ws, g), floor_to(w->start_ms, g));
-        int a = mapped(dst->layout, sl, (int)sp->index);
-        if (a < 0 || !(dst->layout->sparse >> a & 1)) continue;
-        const hf_host *h = (const hf_host *)(const void *)hf_window_row(w, sp->row);
-        hf_host *d = (hf_host *)(void *)hf_window_host(ws, dst, h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET);
-        if (!d) continue;
-        d->sent |= h->sent;
-        d->received |= h->received;
-        uint8_t *ds = hf_window_sparse(ws, dst, d->row, a);
-        if (ds) hf_state_merge(&dst->layout->schemas[a], ds, sp->state, dst->arena);
-    }
-}
-
 /* Merge every host of src into dst.  Between layouts, each analysis of
  * dst's takes the same one of src's; one without is left out of the
  * records of src's hosts (see window.h). */
@@ -611,7 +589,7 @@ static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
         int a = inv[sp->index];
         if (a < 0 || drow[sp->row] == UINT32_MAX || !(dl->sparse >> a & 1)) continue;
         if (dl->window_ms[a] && dst->g_ms > dl->window_ms[a]) continue;   /* never read there */
-        if (direct(ws, dl, a)) continue;                                   /* gone straight there */
+        if (direct(ws, dl, a)) continue;                                   /* kept there, not here */
         uint8_t *d = hf_window_sparse(ws, dst, drow[sp->row], a);
         if (d) hf_state_merge(&dl->schemas[a], d, sp->state, dst->arena);
     }
@@ -643,7 +621,6 @@ void hf_windows_close(hf_windows *ws, int64_t boundary, hf_emit_fn emit, void *c
                 int64_t start = floor_to(w->start_ms, ws->levels[k].g_ms);
                 window_merge(ws, level_window(ws, k, start), w);
             }
-            if (lv == 0 && w->nsparse) sparse_direct(ws, w);
             window_free(w);
         }
     }
