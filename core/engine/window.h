@@ -75,7 +75,7 @@
  *                                               +--> the analysis's state (its schema)
  *
  * The host is its address's 64-bit hash, so that a flow for a destination
- * finds its state without its row (hf_window_sparse_dst): two hosts of
+ * finds its state without its row (hf_window_sparse_host): two hosts of
  * one window share a hash with probability about n^2 / 2^65 (3e-8 for a
  * million hosts).
  *
