@@ -54,6 +54,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,7 +94,7 @@ typedef struct hf_kafka_source {
     int                 eof;           /* a partition ended, and no message came since */
     int                 seen_assignment;
     uint64_t            messages, bytes, dead_letters, commits, commit_failures;
-    int64_t             lag;           /* messages behind, over the assignment; -1 not known */
+    _Atomic int64_t     lag;           /* messages behind, over the assignment; -1 not known */
     char                group[128];
     char                instance[256]; /* group.instance.id, "" when dynamic */
     int                 down;
@@ -621,15 +622,23 @@ static int kafka_commit(void *arg)
 {
     hf_kafka_source *s = arg;
     int rc = commit(s, 2000);
-    s->lag = lag(s);
+    atomic_store(&s->lag, lag(s));
     return rc;
+}
+
+/* The lag as measured at the last commit (any thread). */
+static int64_t kafka_lag(void *arg)
+{
+    hf_kafka_source *s = arg;
+    return atomic_load(&s->lag);
 }
 
 static void kafka_report(void *arg, hf_buf *out)
 {
     hf_kafka_source *s = arg;
     char line[1024], lagtext[32];
-    if (s->lag >= 0) snprintf(lagtext, sizeof lagtext, "%lld", (long long)s->lag);
+    int64_t lag_now = atomic_load(&s->lag);
+    if (lag_now >= 0) snprintf(lagtext, sizeof lagtext, "%lld", (long long)lag_now);
     else snprintf(lagtext, sizeof lagtext, "not known yet");
     snprintf(line, sizeof line, "  kafka      %s, %d partitions%s%s%s, %llu messages, lag %s, %llu commits "
              "(%llu failed), %llu dead letters\n", s->down ? "brokers down" : "connected",
@@ -665,5 +674,6 @@ const hf_input_ops hf_in_kafka = {
     .read = kafka_read,
     .commit = kafka_commit,
     .report = kafka_report,
+    .lag = kafka_lag,
     .close = kafka_close,
 };
