@@ -206,7 +206,7 @@ function M.run_result(rt, e, w, fr, buf, n, check)
   job:idle()
   a.grown = (a.grown or 0) + (gccount("count") - m0) * 1024
   local max = rt.max_result
-  for i = 0, n - 1 do                         -- a result over the size: no field
+  for i = 0, w.n - 1 do                       -- a result over the size: no field (i: a host)
     if fr.len[i] > max then
       local len = fr.len[i]
       fr.len[i] = 0
