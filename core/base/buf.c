@@ -34,7 +34,6 @@
 #include "base/alloc.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
 
 void hf_buf_init(hf_buf *b, size_t cap)
 {
@@ -51,7 +50,7 @@ void hf_buf_release(hf_buf *b)
 }
 
 /* Grow to hold n more bytes (doubling). */
-static __attribute__((noinline)) void grow(hf_buf *b, size_t n)
+__attribute__((noinline)) void hf_buf_grow(hf_buf *b, size_t n)
 {
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + n) cap *= 2;
@@ -59,28 +58,16 @@ static __attribute__((noinline)) void grow(hf_buf *b, size_t n)
     b->cap = cap;
 }
 
-/* Room for n more bytes; returns where they go. */
+/* The external definitions of buf.h's inline puts (for the FFI, and for
+ * calls the compiler chose not to inline). */
+extern inline char *hf_buf_room(hf_buf *b, size_t n);
+extern inline void hf_buf_reserve(hf_buf *b, size_t n);
+extern inline void hf_buf_put(hf_buf *b, const void *p, size_t n);
+extern inline void hf_buf_putc(hf_buf *b, char c);
+
 static inline char *room(hf_buf *b, size_t n)
 {
-    if (unlikely(b->cap - b->len < n)) grow(b, n);
-    return b->data + b->len;
-}
-
-void hf_buf_reserve(hf_buf *b, size_t n)
-{
-    room(b, n);
-}
-
-void hf_buf_put(hf_buf *b, const void *p, size_t n)
-{
-    memcpy(room(b, n), p, n);
-    b->len += n;
-}
-
-void hf_buf_putc(hf_buf *b, char c)
-{
-    *room(b, 1) = c;
-    b->len++;
+    return hf_buf_room(b, n);
 }
 
 /* ------------------------------------------------------------------------
