@@ -230,6 +230,24 @@ TEST(format_matches_inet_ntop)
     }
 }
 
+TEST(every_byte_value_is_formatted_as_inet_ntop_does_in_every_place)
+{
+    for (unsigned v = 0; v < 256; v++)
+        for (int k = 0; k < 4; k++) {
+            uint8_t a[16] = {0,0,0,0,0,0,0,0,0,0,0xff,0xff, 1, 22, 233, 4};
+            a[12 + k] = (uint8_t)v;
+            char mine[HF_ADDR_STRLEN], libc[INET6_ADDRSTRLEN];
+            memset(mine, 'x', sizeof mine);
+            size_t n = hf_addr_format(a, 4, mine);
+            inet_ntop(AF_INET, a + 12, libc, sizeof libc);
+            CHECK_EQ_STR(mine, libc);
+            CHECK_EQ_INT(n, strlen(libc));
+            hf_addr_format(a, 6, mine);
+            inet_ntop(AF_INET6, a, libc, sizeof libc);
+            CHECK_EQ_STR(mine, libc);
+        }
+}
+
 /* Compare hf_addr_parse with inet_pton on s[0..len).  Returns 1 if they agree. */
 static int agrees_with_libc(const char *s, size_t len)
 {
@@ -302,6 +320,7 @@ int main(void)
     RUN(ipv6_invalid);
     RUN(length_bounded);
     RUN(format_matches_inet_ntop);
+    RUN(every_byte_value_is_formatted_as_inet_ntop_does_in_every_place);
     RUN(parse_matches_inet_pton);
     return UNIT_END();
 }
