@@ -20,7 +20,27 @@
  * worker's time went down 5 %.  A table of at most 2^24 slots holds at most
  * 3/4 of that in rows, so their numbers fit in 24 bits; a larger one (over
  * 12.5 million hosts in one window) has no tags and full 32-bit numbers:
- * the same code with the tag mask at 0. */
+ * the same code with the tag mask at 0.
+ *
+ * Many hosts at once
+ * ------------------
+ *
+ * A table of a busy window is megabytes and its rows more, so a lookup is
+ * two cache misses (the slot, then the row), each a hundred cycles or
+ * more, with nothing else to do meanwhile.  hf_window_hosts and the merges
+ * look hosts up in blocks of LOOKUP_BLOCK, in three passes, so that the
+ * misses of a block overlap instead of following each other:
+ *
+ *   1. hash every address, prefetch its home slot;
+ *   2. walk each one's probe (its slots are in the cache now) to the first
+ *      slot whose tag matches, and prefetch that row, all of it;
+ *   3. look each one up for real, in order (hf_window_host with the hash
+ *      already made), making the new hosts' rows.
+ *
+ * Passes 1 and 2 only read and prefetch; pass 3 alone decides, so a host
+ * that pass 3 adds (or a table it grows) is seen by the ones after it as
+ * when they come one by one, and the rows are those of one-by-one lookups
+ * in the same order. */
 #include "engine/window.h"
 
 #include <string.h>
@@ -245,10 +265,8 @@ hf_window *hf_windows_base(hf_windows *ws, int64_t t)
     return ws->last;
 }
 
-uint8_t *hf_window_row(const hf_window *w, uint32_t i)
-{
-    return w->chunks[i / HF_CHUNK_ROWS] + (size_t)(i % HF_CHUNK_ROWS) * w->row_size;
-}
+/* window.h's inline, defined here once (for the FFI). */
+extern inline uint8_t *hf_window_row(const hf_window *w, uint32_t i);
 
 uint64_t hf_window_omit(const hf_window *w, uint32_t i)
 {
@@ -278,6 +296,8 @@ void hf_window_omit_set(hf_window *w, uint32_t i, uint64_t bits)
     w->omit[c][i % HF_CHUNK_ROWS] |= bits;
     w->omit_any |= bits;
 }
+
+#define LOOKUP_BLOCK 64              /* hosts looked up together (see the top) */
 
 #ifndef TAG_MAX_SLOTS                /* (a test may lower it) */
 #define TAG_MAX_SLOTS (1u << 24)   /* tables up to this size carry tags */
@@ -340,9 +360,11 @@ static uint8_t *row_new(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
     return row;
 }
 
-uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family)
+/* The row of the host with address addr and hash hf_hash_addr(addr) in w,
+ * made when new (NULL when refused: the memory limit). */
+static inline uint8_t *host_find(hf_windows *ws, hf_window *w, const uint8_t addr[16],
+                                 uint8_t family, uint64_t hash)
 {
-    uint64_t hash = hf_hash_addr(addr);
     uint32_t tmask = tag_mask(w->mask), tag = tag_of(hash, tmask);
     uint32_t j = (uint32_t)hash & w->mask;
     for (;;) {
@@ -367,6 +389,44 @@ uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
     w->table[j] = w->nhosts | tag;
     if (w->nhosts * 4 > (w->mask + 1) * 3) table_grow(w);
     return row;
+}
+
+uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family)
+{
+    return host_find(ws, w, addr, family, hf_hash_addr(addr));
+}
+
+/* Passes 1 and 2 of a block (see "Many hosts at once"): hash[i] of
+ * addrs[i], and the slots and rows they will read, prefetched. */
+static void block_prefetch(const hf_window *w, uint32_t n, const uint8_t *const *addrs,
+                           uint64_t *hash)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        hash[i] = hf_hash_addr(addrs[i]);
+        __builtin_prefetch(&w->table[(uint32_t)hash[i] & w->mask], 0, 3);
+    }
+    uint32_t tmask = tag_mask(w->mask);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t tag = tag_of(hash[i], tmask), j = (uint32_t)hash[i] & w->mask, r;
+        while ((r = w->table[j]) != 0 && (r & tmask) != tag) j = (j + 1) & w->mask;
+        if (!r) continue;                      /* a new host: its row is made in pass 3 */
+        const uint8_t *row = hf_window_row(w, (r & ~tmask) - 1);
+        for (size_t o = 0; o < w->row_size; o += 64) __builtin_prefetch(row + o, 1, 3);
+    }
+}
+
+void hf_window_hosts(hf_windows *ws, hf_window *w, const hf_flow *flows, uint32_t n,
+                     uint8_t **rows)
+{
+    const uint8_t *addrs[LOOKUP_BLOCK];
+    uint64_t hash[LOOKUP_BLOCK];
+    for (uint32_t b = 0; b < n; b += LOOKUP_BLOCK) {
+        uint32_t m = n - b < LOOKUP_BLOCK ? n - b : LOOKUP_BLOCK;
+        for (uint32_t i = 0; i < m; i++) addrs[i] = flows[b + i].src;
+        block_prefetch(w, m, addrs, hash);
+        for (uint32_t i = 0; i < m; i++)
+            rows[b + i] = host_find(ws, w, addrs[i], flows[b + i].family, hash[i]);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -401,23 +461,31 @@ static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
             }
         if (map[a] < 0) unmapped |= 1ULL << a;
     }
-    for (uint32_t i = 0; i < src->nhosts; i++) {
-        const uint8_t *s = hf_window_row(src, i);
-        const hf_host *h = (const hf_host *)s;
-        uint8_t *d = hf_window_host(ws, dst, h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET);
-        if (!d) continue;
-        uint64_t omit = unmapped, so = src->omit_any ? hf_window_omit(src, i) : 0;
-        if (same) {
-            omit |= so;
-        } else if (so) {
+    const uint8_t *addrs[LOOKUP_BLOCK];
+    uint64_t hash[LOOKUP_BLOCK];
+    for (uint32_t b = 0; b < src->nhosts; b += LOOKUP_BLOCK) {
+        uint32_t m = src->nhosts - b < LOOKUP_BLOCK ? src->nhosts - b : LOOKUP_BLOCK;
+        for (uint32_t i = 0; i < m; i++) addrs[i] = hf_window_row(src, b + i);  /* the host's address first */
+        block_prefetch(dst, m, addrs, hash);
+        for (uint32_t k = 0; k < m; k++) {
+            uint32_t i = b + k;
+            const uint8_t *s = addrs[k];
+            const hf_host *h = (const hf_host *)s;
+            uint8_t *d = host_find(ws, dst, h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET, hash[k]);
+            if (!d) continue;
+            uint64_t omit = unmapped, so = src->omit_any ? hf_window_omit(src, i) : 0;
+            if (same) {
+                omit |= so;
+            } else if (so) {
+                for (int a = 0; a < dl->n; a++)
+                    if (map[a] >= 0 && (so >> map[a] & 1)) omit |= 1ULL << a;
+            }
+            hf_window_omit_set(dst, ((const hf_host *)d)->row, omit);
             for (int a = 0; a < dl->n; a++)
-                if (map[a] >= 0 && (so >> map[a] & 1)) omit |= 1ULL << a;
+                if (map[a] >= 0)
+                    hf_state_merge(&dl->schemas[a], d + dl->offsets[a], s + sl->offsets[map[a]],
+                                   dst->arena);
         }
-        hf_window_omit_set(dst, ((const hf_host *)d)->row, omit);
-        for (int a = 0; a < dl->n; a++)
-            if (map[a] >= 0)
-                hf_state_merge(&dl->schemas[a], d + dl->offsets[a], s + sl->offsets[map[a]],
-                               dst->arena);
     }
 }
 

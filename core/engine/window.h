@@ -69,6 +69,7 @@
 #include "base/arena.h"
 #include "conf/config.h"
 #include "prim/state.h"
+#include "stream/flow.h"
 
 #define HF_MAX_ANALYSES 64
 #define HF_CHUNK_ROWS   256
@@ -173,8 +174,17 @@ hf_window *hf_windows_base(hf_windows *ws, int64_t t);
 /* The state row of a host in w, created (and initialised) when new.
  * NULL when the host is new and the memory limit is reached (counted). */
 uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family);
+/* The rows of the sources of flows[0..n) in w, made when new, into
+ * rows[0..n): what n calls of hf_window_host give, in that order (rows[i]
+ * NULL when refused), with the cache misses of a block overlapped
+ * (window.c, "Many hosts at once"). */
+void hf_window_hosts(hf_windows *ws, hf_window *w, const hf_flow *flows, uint32_t n,
+                     uint8_t **rows);
 /* Row i (0 <= i < nhosts) of w. */
-uint8_t *hf_window_row(const hf_window *w, uint32_t i);
+inline uint8_t *hf_window_row(const hf_window *w, uint32_t i)
+{
+    return w->chunks[i / HF_CHUNK_ROWS] + (size_t)(i % HF_CHUNK_ROWS) * w->row_size;
+}
 /* The omit bits of row i of w (see "Fields left out"). */
 uint64_t hf_window_omit(const hf_window *w, uint32_t i);
 /* Set bits among the omit bits of row i of w (and in w->omit_any). */

@@ -137,15 +137,22 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
         const hf_flow *f = &b->flows[i];
         if (floor_to((int64_t)f->end_ms, g) != start) continue;
         w->done[i] = 1;
-        uint8_t *row = hf_window_host(&w->windows, win, f->src, f->family);
-        if (!row) continue;
-        /* the analyses will visit every part of the row: start fetching it
-         * now, while the rest of the batch is sorted out */
-        for (size_t o = 64; o < win->row_size; o += 64) __builtin_prefetch(row + o, 1, 3);
-        w->group_flows[n] = *f;
-        w->group_rows[n] = row;
-        n++;
+        w->group_flows[n++] = *f;
     }
+    /* their hosts' rows, looked up together (window.c, "Many hosts at
+     * once"), which also fetches every part of each row the analyses will
+     * visit; the flows of hosts refused (the memory limit) go */
+    hf_window_hosts(&w->windows, win, w->group_flows, (uint32_t)n, w->group_rows);
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        if (!w->group_rows[i]) continue;
+        if (kept != i) {
+            w->group_flows[kept] = w->group_flows[i];
+            w->group_rows[kept] = w->group_rows[i];
+        }
+        kept++;
+    }
+    n = kept;
     if (n == 0) return;
     hf_lua_batch *v = &w->job.batch;
     v->flows = w->group_flows;

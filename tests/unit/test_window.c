@@ -246,6 +246,60 @@ TEST(a_table_of_many_hosts_finds_each_again)
     teardown(&f);
 }
 
+/* hf_window_hosts gives what one hf_window_host call per flow gives, in the
+ * same order: flows of new and known hosts, IPv4 and IPv6, the same host
+ * several times within a block (new the first time), tables that grow in
+ * the middle of a block, and under a memory limit the same refusals. */
+static void hosts_both_ways(size_t limit, uint32_t nflows, uint32_t nhosts, uint32_t seed)
+{
+    fixture one, many;
+    int64_t g[] = {10000};
+    setup(&one, g, 1, limit);
+    setup(&many, g, 1, limit);
+    hf_flow *flows = calloc(nflows, sizeof *flows);
+    uint8_t **rows = calloc(nflows, sizeof *rows);
+    uint32_t x = seed;
+    int same = 1;
+    for (int round = 0; round < 3; round++) {
+        for (uint32_t i = 0; i < nflows; i++) {
+            x = x * 1664525u + 1013904223u;
+            uint32_t h = (x >> 8) % nhosts;
+            addr_of(flows[i].src, h * 2654435761u);
+            flows[i].family = 4;
+            if (h % 7 == 0) {                     /* some IPv6 hosts */
+                flows[i].src[0] = 0x20;
+                flows[i].src[10] = 0;
+                flows[i].family = 6;
+            }
+        }
+        hf_window *w1 = hf_windows_base(&one.ws, 1000), *w2 = hf_windows_base(&many.ws, 1000);
+        hf_window_hosts(&many.ws, w2, flows, nflows, rows);
+        for (uint32_t i = 0; i < nflows; i++) {
+            uint8_t *r1 = hf_window_host(&one.ws, w1, flows[i].src, flows[i].family);
+            if (!r1 != !rows[i]) same = 0;
+            else if (r1 && (((hf_host *)r1)->row != ((hf_host *)rows[i])->row ||
+                            memcmp(rows[i], flows[i].src, 16) != 0 ||
+                            ((hf_host *)rows[i])->v6 != ((hf_host *)r1)->v6)) same = 0;
+        }
+        CHECK_EQ_INT(w2->nhosts, w1->nhosts);
+        CHECK_EQ_INT(many.ws.hosts_refused, one.ws.hosts_refused);
+    }
+    CHECK(same);
+    free(flows);
+    free(rows);
+    teardown(&one);
+    teardown(&many);
+}
+
+TEST(hosts_looked_up_together_are_those_looked_up_one_by_one)
+{
+    hosts_both_ways(0, 5000, 300, 1);          /* few hosts, many repeats in a block */
+    hosts_both_ways(0, 100000, 80000, 2);      /* tables that grow mid-block */
+    hosts_both_ways(0, 63, 1000000, 3);        /* less than a block */
+    hosts_both_ways(0, 0, 1, 4);               /* nothing */
+    hosts_both_ways(1 << 20, 100000, 100000, 5);   /* refusals at the memory limit */
+}
+
 TEST(the_memory_limit_refuses_new_hosts_and_counts_them)
 {
     fixture f;
@@ -575,6 +629,7 @@ int main(void)
     RUN(granularities_that_do_not_divide_each_other_merge_from_the_base);
     RUN(negative_times_floor_to_their_window);
     RUN(a_table_of_many_hosts_finds_each_again);
+    RUN(hosts_looked_up_together_are_those_looked_up_one_by_one);
     RUN(the_memory_limit_refuses_new_hosts_and_counts_them);
     RUN(the_memory_limit_counts_the_table_a_new_host_would_grow);
     RUN(windows_keep_the_layout_of_their_start);
