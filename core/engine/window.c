@@ -66,7 +66,10 @@ static int narrow(const hf_schema *s)
 
 /* Offsets for every state: the narrow ones right after the 20-byte host
  * (each a multiple of 4 bytes), then the others at multiples of 8, as
- * window.h draws it; the row a multiple of 8, for the next row's doubles. */
+ * window.h draws it; the row a multiple of 8, for the next row's doubles.
+ * Then what follows from the offsets: a new row's bytes (each state as
+ * hf_state_init leaves it), copied into every row made, and the row's
+ * fields in runs, for merges. */
 static void relayout(hf_layout *l)
 {
     size_t off = sizeof(hf_host);
@@ -82,6 +85,13 @@ static void relayout(hf_layout *l)
             off += ROUND(l->schemas[i].size, 8);
         }
     l->row_size = ROUND(off, 8);
+    hf_free(l->init);
+    l->init = hf_calloc(1, l->row_size);
+    hf_state_row_release(&l->fields);
+    for (int i = 0; i < l->n; i++) {
+        hf_state_init(&l->schemas[i], l->init + l->offsets[i]);
+        hf_state_row_add(&l->fields, &l->schemas[i], l->offsets[i]);
+    }
 }
 
 void hf_layout_init(hf_layout *l)
@@ -124,6 +134,8 @@ void hf_layout_release(hf_layout *l)
         hf_free(l->names[i]);
         hf_free(l->schemas[i].fields);
     }
+    hf_free(l->init);
+    hf_state_row_release(&l->fields);
     memset(l, 0, sizeof *l);
 }
 
@@ -353,10 +365,9 @@ static uint8_t *row_new(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
     uint8_t *row = hf_window_row(w, i);
     hf_host *h = (hf_host *)row;
     memcpy(h->addr, addr, 16);
+    memcpy(row + sizeof(hf_host), w->layout->init + sizeof(hf_host), w->row_size - sizeof(hf_host));
     h->row = i;
     h->v6 = family == HF_AF_INET6;
-    const hf_layout *l = w->layout;
-    for (int a = 0; a < l->n; a++) hf_state_init(&l->schemas[a], row + l->offsets[a]);
     return row;
 }
 
@@ -462,16 +473,23 @@ static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
         if (map[a] < 0) unmapped |= 1ULL << a;
     }
     const uint8_t *addrs[LOOKUP_BLOCK];
+    uint8_t *rows[LOOKUP_BLOCK];
     uint64_t hash[LOOKUP_BLOCK];
     for (uint32_t b = 0; b < src->nhosts; b += LOOKUP_BLOCK) {
         uint32_t m = src->nhosts - b < LOOKUP_BLOCK ? src->nhosts - b : LOOKUP_BLOCK;
         for (uint32_t i = 0; i < m; i++) addrs[i] = hf_window_row(src, b + i);  /* the host's address first */
         block_prefetch(dst, m, addrs, hash);
         for (uint32_t k = 0; k < m; k++) {
+            const hf_host *h = (const hf_host *)addrs[k];
+            rows[k] = host_find(ws, dst, h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET, hash[k]);
+            /* the sets both rows hold, for the merges below */
+            if (rows[k]) hf_state_row_prefetch(&dl->fields, rows[k]);
+            hf_state_row_prefetch(&sl->fields, addrs[k]);
+        }
+        for (uint32_t k = 0; k < m; k++) {
             uint32_t i = b + k;
             const uint8_t *s = addrs[k];
-            const hf_host *h = (const hf_host *)s;
-            uint8_t *d = host_find(ws, dst, h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET, hash[k]);
+            uint8_t *d = rows[k];
             if (!d) continue;
             uint64_t omit = unmapped, so = src->omit_any ? hf_window_omit(src, i) : 0;
             if (same) {
@@ -481,6 +499,10 @@ static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
                     if (map[a] >= 0 && (so >> map[a] & 1)) omit |= 1ULL << a;
             }
             hf_window_omit_set(dst, ((const hf_host *)d)->row, omit);
+            if (same) {
+                hf_state_row_merge(&dl->fields, d, s, dst->arena);
+                continue;
+            }
             for (int a = 0; a < dl->n; a++)
                 if (map[a] >= 0)
                     hf_state_merge(&dl->schemas[a], d + dl->offsets[a], s + sl->offsets[map[a]],

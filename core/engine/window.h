@@ -90,6 +90,8 @@ typedef struct hf_layout {
     size_t    offsets[HF_MAX_ANALYSES];   /* from the start of the row (final once all are added) */
     hf_schema schemas[HF_MAX_ANALYSES];
     size_t    row_size;                   /* a multiple of 8 */
+    uint8_t  *init;                       /* a new row: every state initialised (the host zero) */
+    hf_state_row fields;                  /* every state's fields, in runs: merges of rows */
     /* set by hf_windows_init / hf_windows_switch */
     uint32_t  gen;                        /* generation, the caller's number */
     int64_t   from_ms;                    /* windows starting at or after this use it */

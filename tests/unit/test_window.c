@@ -137,6 +137,36 @@ TEST(layout_puts_states_of_counts_right_after_the_host)
     hf_layout_release(&l);
 }
 
+TEST(a_new_row_holds_every_state_as_hf_state_init_leaves_it)
+{
+    /* the layout's copy of a new row is made again when a state is added
+     * (the states move) */
+    static const hf_field counts[] = {{0, HF_FIELD_COUNT32, 0}, {4, HF_FIELD_COUNT32, 0}};
+    static const hf_field set[] = {{0, HF_FIELD_DISTINCT, 77}, {16, HF_FIELD_MIN, 0}};
+    hf_layout l;
+    hf_layout_init(&l);
+    hf_layout_add(&l, "a", 16, fields, 2);
+    hf_layout_add(&l, "b", 8, counts, 2);
+    hf_layout_add(&l, "c", 24, set, 2);
+    hf_pool *pool = hf_pool_new(0);
+    hf_windows ws;
+    int64_t g[] = {10000};
+    hf_windows_init(&ws, g, 1, &l, pool);
+    uint8_t a[16];
+    addr_of(a, 42);
+    hf_window *w = hf_windows_base(&ws, 5);
+    uint8_t *row = hf_window_host(&ws, w, a, 4);
+    uint8_t want[256];
+    memset(want, 0, sizeof want);
+    for (int i = 0; i < l.n; i++) hf_state_init(&l.schemas[i], want + l.offsets[i]);
+    CHECK(memcmp(row + sizeof(hf_host), want + sizeof(hf_host), l.row_size - sizeof(hf_host)) == 0);
+    CHECK(memcmp(row, a, 16) == 0);
+    CHECK_EQ_INT(((hf_host *)row)->row, 0);
+    hf_windows_release(&ws);
+    hf_pool_free(pool);
+    hf_layout_release(&l);
+}
+
 TEST(base_is_the_gcd_of_the_granularities)
 {
     fixture f;
@@ -623,6 +653,7 @@ int main(void)
 {
     RUN(layout_places_states_after_the_host);
     RUN(layout_puts_states_of_counts_right_after_the_host);
+    RUN(a_new_row_holds_every_state_as_hf_state_init_leaves_it);
     RUN(base_is_the_gcd_of_the_granularities);
     RUN(a_window_closes_only_when_the_boundary_passes_its_end);
     RUN(coarse_windows_are_merges_of_fine_ones);
