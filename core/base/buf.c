@@ -22,6 +22,17 @@
  * rounds).  In that range "%g" never uses an exponent, so the digits are
  * laid out as fixed notation with the trailing zeros dropped.  Outside it
  * (tiny, huge, non-finite-free but rare values) snprintf and strtod remain.
+ *
+ * Most fractions in records are short decimals: an average duration of one
+ * flow is its milliseconds / 1000, of two flows a multiple of 0.0005.  For
+ * those there is a shorter way, tried first: when v is the double nearest
+ * d = m / 10^6 for an integer m below 10^15 (v * 10^6 rounded gives m, and
+ * m / 10^6, a correctly rounded division, gives v back), d has at most 15
+ * significant digits and lies within half an ulp of v, 2^-53 |v|, much
+ * less than half the spacing of 15-digit decimals near v (at least
+ * 5 * 10^-16 |v|): so "%.15g" rounds v to exactly d, which reads back as v,
+ * and the text is d in fixed notation (|v| in [1e-4, 1e9)) without its
+ * trailing zeros.
  * tests/tools/bench_buf.c checks the two against each other on millions of
  * values, ties and power-of-two boundaries included. */
 #include "base/buf.h"
@@ -221,6 +232,34 @@ static size_t fraction_text(double v, char *out)
     return fixed_text(out, v < 0, m, 17, x);
 }
 
+/* The text of v when it is the double nearest a decimal of at most six
+ * places, |v| in [1e-4, 1e9) (see the top of this file); 0 otherwise. */
+static inline size_t short_text(double v, char *out)
+{
+    double a = fabs(v);
+    if (!(a >= 1e-4 && a < 1e9)) return 0;
+    uint64_t m = (uint64_t)(a * 1e6 + 0.5);
+    if ((double)m / 1e6 != a) return 0;
+    uint64_t q = m / 1000000;
+    unsigned r = (unsigned)(m % 1000000), places = 6;
+    if (r == 0) return 0;                             /* an integer: not here */
+    while (r % 10 == 0) {
+        r /= 10;
+        places--;
+    }
+    char *o = out;
+    if (v < 0) *o++ = '-';
+    unsigned n = digits10(q);
+    u64_digits(o + n, q);
+    o += n;
+    *o++ = '.';
+    for (unsigned i = places; i > 0; i--) {           /* r, zero-padded to `places` digits */
+        o[i - 1] = (char)('0' + r % 10);
+        r /= 10;
+    }
+    return (size_t)(o + places - out);
+}
+
 void hf_buf_put_number(hf_buf *b, double v)
 {
     double a = fabs(v);
@@ -231,7 +270,8 @@ void hf_buf_put_number(hf_buf *b, double v)
             return;
         }
         char *o = room(b, 32);
-        size_t n = fraction_text(v, o);
+        size_t n = short_text(v, o);
+        if (!n) n = fraction_text(v, o);
         if (n) {
             b->len += n;
             return;

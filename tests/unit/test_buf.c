@@ -3,6 +3,7 @@
  * without a fraction, strings escaped, bad UTF-8 replaced. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,27 @@ TEST(fractions_read_back_exactly)
     hf_buf_release(&b);
 }
 
+TEST(short_decimals_are_written_as_printf_writes_them)
+{
+    /* the short decimals' path (six places at most, |v| in [1e-4, 1e9))
+     * and the values on either side of its ends, against "%.15g" */
+    static const double v[] = {0.5, 1.0005, 0.0001, 0.00012, 0.000123456, 123.456789,
+                               0.1234567, 999999999.999999, 999999999.5, 1000000000.5,
+                               0.3333335, 2.000001, 1e-4 * 0.999, 17.25, 3.0e-4, 0.000999,
+                               123456789.000001};
+    hf_buf b;
+    hf_buf_init(&b, 16);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        for (int sign = 1; sign >= -1; sign -= 2) {
+            char want[40];
+            double x = sign * v[i];
+            snprintf(want, sizeof want, "%.15g", x);
+            if (strtod(want, NULL) != x) snprintf(want, sizeof want, "%.17g", x);
+            CHECK_EQ_STR(num(&b, x), want);
+        }
+    hf_buf_release(&b);
+}
+
 TEST(non_finite_numbers_are_null)
 {
     hf_buf b;
@@ -77,6 +99,7 @@ TEST(strings_are_escaped_and_bad_utf8_replaced)
 
 int main(void)
 {
+    RUN(short_decimals_are_written_as_printf_writes_them);
     RUN(integers_are_written_without_a_fraction);
     RUN(fractions_read_back_exactly);
     RUN(non_finite_numbers_are_null);
