@@ -435,8 +435,11 @@ void hf_window_hosts(hf_windows *ws, hf_window *w, const hf_flow *flows, uint32_
         uint32_t m = n - b < LOOKUP_BLOCK ? n - b : LOOKUP_BLOCK;
         for (uint32_t i = 0; i < m; i++) addrs[i] = flows[b + i].src;
         block_prefetch(w, m, addrs, hash);
-        for (uint32_t i = 0; i < m; i++)
+        for (uint32_t i = 0; i < m; i++) {
             rows[b + i] = host_find(ws, w, addrs[i], flows[b + i].family, hash[i]);
+            /* and the sets the flow will be added to */
+            if (rows[b + i]) hf_state_row_prefetch(&w->layout->fields, rows[b + i]);
+        }
     }
 }
 

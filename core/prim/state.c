@@ -295,6 +295,7 @@ void hf_state_row_init(hf_state_row *r)
 void hf_state_row_release(hf_state_row *r)
 {
     hf_free(r->runs);
+    hf_free(r->mems);
     memset(r, 0, sizeof *r);
 }
 
@@ -320,7 +321,12 @@ void hf_state_row_add(hf_state_row *r, const hf_schema *s, size_t offset)
         if (r->nruns == r->cap) {
             r->cap = r->cap ? r->cap * 2 : 16;
             r->runs = hf_realloc(r->runs, sizeof *r->runs * (size_t)r->cap);
+            r->mems = hf_realloc(r->mems, sizeof *r->mems * (size_t)r->cap);
         }
+        if (f->kind == HF_FIELD_DISTINCT)
+            r->mems[r->nmems++] = off + (uint32_t)offsetof(hf_distinct, mem);
+        else if (f->kind == HF_FIELD_TOPK)
+            r->mems[r->nmems++] = off + (uint32_t)offsetof(hf_topk, items);
         r->runs[r->nruns++] = (hf_state_run){.offset = off, .kind = (uint16_t)f->kind, .n = 1};
     }
 }
@@ -379,15 +385,9 @@ void hf_state_row_merge(const hf_state_row *r, uint8_t *dst, const uint8_t *src,
 
 void hf_state_row_prefetch(const hf_state_row *r, const uint8_t *row)
 {
-    for (int i = 0; i < r->nruns; i++) {
-        const hf_state_run *u = &r->runs[i];
+    for (int i = 0; i < r->nmems; i++) {
         const void *mem;
-        if (u->kind == HF_FIELD_DISTINCT)
-            mem = ((const hf_distinct *)(const void *)(row + u->offset))->mem;
-        else if (u->kind == HF_FIELD_TOPK)
-            mem = ((const hf_topk *)(const void *)(row + u->offset))->items;
-        else
-            continue;
+        memcpy(&mem, row + r->mems[i], sizeof mem);
         __builtin_prefetch(mem, 1, 3);          /* NULL (an empty set) is harmless */
     }
 }

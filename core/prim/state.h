@@ -63,6 +63,8 @@ typedef struct hf_state_run {
 typedef struct hf_state_row {
     hf_state_run *runs;
     int           nruns, cap;
+    uint32_t     *mems;          /* where the row holds pointers to sets' and summaries' memory */
+    int           nmems;
 } hf_state_row;
 
 void hf_state_row_init(hf_state_row *r);
