@@ -114,6 +114,13 @@ long hf_layout_add_id(hf_layout *l, const char *name, uint32_t id, size_t size,
         if ((size_t)fields[i].offset >= size) return -1;
     int i = l->n++;
     l->names[i] = hf_strdup(name);
+    size_t nlen = strlen(name);
+    l->keys[i] = hf_malloc(nlen + 5);
+    l->keys[i][0] = ',';
+    l->keys[i][1] = '"';
+    memcpy(l->keys[i] + 2, name, nlen);
+    memcpy(l->keys[i] + 2 + nlen, "\":", 3);
+    l->key_lens[i] = (uint32_t)(nlen + 4);
     l->ids[i] = id;
     l->schemas[i].nfields = nfields;
     l->schemas[i].size = size;
@@ -132,6 +139,7 @@ void hf_layout_release(hf_layout *l)
 {
     for (int i = 0; i < l->n; i++) {
         hf_free(l->names[i]);
+        hf_free(l->keys[i]);
         hf_free(l->schemas[i].fields);
     }
     hf_free(l->init);

@@ -86,6 +86,8 @@ typedef struct hf_host {
 typedef struct hf_layout {
     int       n;
     char     *names[HF_MAX_ANALYSES];
+    char     *keys[HF_MAX_ANALYSES];      /* ,"name": as a record writes it (the comma first) */
+    uint32_t  key_lens[HF_MAX_ANALYSES];
     uint32_t  ids[HF_MAX_ANALYSES];       /* the loaded version (0: none given) */
     size_t    offsets[HF_MAX_ANALYSES];   /* from the start of the row (final once all are added) */
     hf_schema schemas[HF_MAX_ANALYSES];

@@ -100,11 +100,8 @@ static void emit_window(void *ctx, hf_window *win)
         for (int a = 0; a < l->n; a++) {
             const hf_fragments *f = &w->frags[a];
             if (!f->len[i] || (omit >> a & 1)) continue;      /* none, or left out */
-            if (!first) hf_buf_putc(b, ',');
+            hf_buf_put(b, l->keys[a] + first, l->key_lens[a] - (uint32_t)first);  /* ,"name": */
             first = 0;
-            hf_buf_putc(b, '"');
-            hf_buf_puts(b, l->names[a]);
-            hf_buf_puts(b, "\":");
             hf_buf_put(b, f->buf.data + f->off[i], f->len[i]);
         }
         hf_buf_puts(b, "}}");
