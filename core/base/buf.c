@@ -109,15 +109,35 @@ static inline char *u64_digits(char *end, uint64_t u)
     return end;
 }
 
-/* The number of decimal digits of u. */
+/* The number of decimal digits of u: from its bit length (1233 / 4096 ~
+ * log10 2, one too few at most), then one compare. */
 static inline unsigned digits10(uint64_t u)
 {
-    unsigned n = 1;
-    while (u >= 10000) {
-        u /= 10000;
-        n += 4;
+    static const uint64_t below[20] = {
+        0, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+        100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+        10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+        100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL};
+    unsigned t = (unsigned)(64 - __builtin_clzll(u | 1)) * 1233 >> 12;   /* 0 .. 19 */
+    return t + (u >= below[t]);
+}
+
+/* u below 2^32: the same as u64_digits, in 32-bit arithmetic. */
+static inline char *u32_digits(char *end, uint32_t u)
+{
+    while (u >= 100) {
+        unsigned r = u % 100;
+        u /= 100;
+        end -= 2;
+        memcpy(end, DIGIT_PAIRS + 2 * r, 2);
     }
-    return n + (u >= 10) + (u >= 100) + (u >= 1000);
+    if (u >= 10) {
+        end -= 2;
+        memcpy(end, DIGIT_PAIRS + 2 * u, 2);
+    } else {
+        *--end = (char)('0' + u);
+    }
+    return end;
 }
 
 /* -u (neg) or u, written straight into the buffer. */
@@ -126,7 +146,8 @@ static inline void put_u64(hf_buf *b, uint64_t u, int neg)
     char *o = room(b, 21);
     unsigned n = digits10(u) + (neg ? 1 : 0);
     if (neg) *o = '-';
-    u64_digits(o + n, u);
+    if (u >> 32) u64_digits(o + n, u);
+    else u32_digits(o + n, (uint32_t)u);
     b->len += n;
 }
 

@@ -30,6 +30,38 @@ TEST(integers_are_written_without_a_fraction)
     hf_buf_release(&b);
 }
 
+TEST(integers_around_every_power_of_ten_are_printf_s)
+{
+    hf_buf b;
+    hf_buf_init(&b, 16);
+    uint64_t p = 1;
+    for (int k = 0; k < 20; k++, p *= 10)
+        for (int64_t d = -3; d <= 3; d++) {
+            uint64_t u = p + (uint64_t)d;
+            if (d < 0 && (uint64_t)-d > p) continue;
+            char want[32];
+            b.len = 0;
+            hf_buf_put_int(&b, (int64_t)u);
+            hf_buf_putc(&b, '\0');
+            snprintf(want, sizeof want, "%lld", (long long)u);
+            if (u <= INT64_MAX) CHECK_EQ_STR(b.data, want);
+            b.len = 0;
+            hf_buf_put_int(&b, -(int64_t)(u & INT64_MAX));
+            hf_buf_putc(&b, '\0');
+            snprintf(want, sizeof want, "%lld", -(long long)(u & INT64_MAX));
+            CHECK_EQ_STR(b.data, want);
+            if (u < (1ULL << 53)) {
+                snprintf(want, sizeof want, "%llu", (unsigned long long)u);
+                CHECK_EQ_STR(num(&b, (double)u), want);
+            }
+        }
+    b.len = 0;
+    hf_buf_put_int(&b, INT64_MIN);
+    hf_buf_putc(&b, '\0');
+    CHECK_EQ_STR(b.data, "-9223372036854775808");
+    hf_buf_release(&b);
+}
+
 TEST(fractions_read_back_exactly)
 {
     hf_buf b;
@@ -99,6 +131,7 @@ TEST(strings_are_escaped_and_bad_utf8_replaced)
 
 int main(void)
 {
+    RUN(integers_around_every_power_of_ten_are_printf_s);
     RUN(short_decimals_are_written_as_printf_writes_them);
     RUN(integers_are_written_without_a_fraction);
     RUN(fractions_read_back_exactly);
