@@ -49,6 +49,9 @@
 #include "base/hash.h"
 #include "stream/flow.h"
 
+#define TABLE_MIN    64              /* slots of the smallest host table */
+#define LOOKUP_BLOCK 64              /* hosts looked up together (see the top) */
+
 /* ------------------------------------------------------------------------
  * Layout
  * --------------------------------------------------------------------- */
@@ -260,8 +263,14 @@ static hf_window *window_new(hf_windows *ws, int level, int64_t start)
     w->layout = layout_at(ws, start);
     w->layout->windows++;
     w->row_size = w->layout->row_size;
-    w->mask = 63;
-    w->table = hf_arena_calloc(a, sizeof(uint32_t) * (w->mask + 1));
+    /* a table for as many hosts as the level's last window had (doubling
+     * from 64 slots would rehash them all about twice, one cache miss
+     * each), unless the memory limit leaves no room for it */
+    uint64_t slots = TABLE_MIN;
+    while ((uint64_t)ws->levels[level].last_hosts * 4 > slots * 3) slots *= 2;
+    if (slots > TABLE_MIN && !hf_pool_fits(ws->pool, sizeof(uint32_t) * slots)) slots = TABLE_MIN;
+    w->mask = (uint32_t)slots - 1;
+    w->table = hf_arena_calloc(a, sizeof(uint32_t) * slots);
     return w;
 }
 
@@ -317,7 +326,6 @@ void hf_window_omit_set(hf_window *w, uint32_t i, uint64_t bits)
     w->omit_any |= bits;
 }
 
-#define LOOKUP_BLOCK 64              /* hosts looked up together (see the top) */
 
 #ifndef TAG_MAX_SLOTS                /* (a test may lower it) */
 #define TAG_MAX_SLOTS (1u << 24)   /* tables up to this size carry tags */
@@ -537,6 +545,7 @@ void hf_windows_close(hf_windows *ws, int64_t boundary, hf_emit_fn emit, void *c
             hf_window *w = level->open;
             level->open = w->next;
             if (ws->last == w) ws->last = NULL;
+            level->last_hosts = w->nhosts;
             if (level->emit && w->nhosts) {
                 emit(ctx, w);
                 level->closed++;

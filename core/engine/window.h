@@ -126,6 +126,7 @@ typedef struct hf_level {
     hf_window *open;       /* open windows, by start */
     uint64_t   closed;     /* windows closed */
     uint64_t   hosts;      /* host rows emitted */
+    uint32_t   last_hosts; /* hosts of the window closed last: a new one's table is made for as many */
 } hf_level;
 
 typedef struct hf_windows {

@@ -330,6 +330,29 @@ TEST(hosts_looked_up_together_are_those_looked_up_one_by_one)
     hosts_both_ways(1 << 20, 100000, 100000, 5);   /* refusals at the memory limit */
 }
 
+TEST(a_new_window_gets_a_table_for_as_many_hosts_as_the_last_one_closed)
+{
+    fixture f;
+    int64_t g[] = {10000};
+    setup(&f, g, 1, 0);
+    for (uint32_t h = 0; h < 1000; h++) add(&f.ws, f.off, h, 1000, 1);
+    hf_window *w = hf_windows_base(&f.ws, 1000);
+    uint32_t grown = w->mask;
+    CHECK_EQ_INT(grown + 1, 2048);                  /* 1000 hosts: at most 3/4 of 2048 */
+    hf_windows_close(&f.ws, 10000, collect, f.out);
+    CHECK_EQ_INT(hf_windows_base(&f.ws, 15000)->mask, grown);   /* made that size at once */
+    for (uint32_t h = 0; h < 10; h++) add(&f.ws, f.off, h, 15000, 1);
+    hf_windows_close(&f.ws, 20000, collect, f.out);
+    CHECK_EQ_INT(hf_windows_base(&f.ws, 25000)->mask + 1, 64);  /* and the next for 10 */
+    teardown(&f);
+    /* a table the memory limit has no room for starts small */
+    setup(&f, g, 1, 96 << 10);
+    for (uint32_t h = 0; h < 200; h++) add(&f.ws, f.off, h, 1000, 1);
+    f.ws.levels[0].last_hosts = 1u << 20;
+    CHECK_EQ_INT(hf_windows_base(&f.ws, 15000)->mask + 1, 64);
+    teardown(&f);
+}
+
 TEST(the_memory_limit_refuses_new_hosts_and_counts_them)
 {
     fixture f;
@@ -661,6 +684,7 @@ int main(void)
     RUN(negative_times_floor_to_their_window);
     RUN(a_table_of_many_hosts_finds_each_again);
     RUN(hosts_looked_up_together_are_those_looked_up_one_by_one);
+    RUN(a_new_window_gets_a_table_for_as_many_hosts_as_the_last_one_closed);
     RUN(the_memory_limit_refuses_new_hosts_and_counts_them);
     RUN(the_memory_limit_counts_the_table_a_new_host_would_grow);
     RUN(windows_keep_the_layout_of_their_start);
