@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const hf_output_ops hf_out_file, hf_out_kafka;
+extern const hf_output_ops hf_out_file, hf_out_kafka, hf_out_opensearch;
 extern const hf_input_ops hf_in_file, hf_in_kafka;
 
 static const hf_input_ops *const inputs[] = {
@@ -20,6 +20,7 @@ static const hf_input_ops *const inputs[] = {
 static const hf_output_ops *const outputs[] = {
     &hf_out_file,
     &hf_out_kafka,
+    &hf_out_opensearch,
     NULL,
 };
 

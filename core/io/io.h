@@ -47,6 +47,7 @@ enum {
 };
 
 #define HF_OUT_REASONS 8
+#define HF_OUT_FIGURES 8
 
 typedef struct hf_output_counters {
     uint64_t written;         /* records acknowledged */
@@ -56,6 +57,9 @@ typedef struct hf_output_counters {
     int      nlost;
     struct { const char *reason; uint64_t n; } lost[HF_OUT_REASONS]; /* records lost, by reason */
     const char *state;        /* "ok", "down" (retrying), "failed" */
+    int      nfigures;
+    struct { const char *name; double value; } figures[HF_OUT_FIGURES]; /* the output's own
+                                 measures, for --stats: "bulk_requests", "bulk_latency_ms_p99", ... */
 } hf_output_counters;
 
 typedef struct hf_output_ops {
@@ -110,6 +114,9 @@ typedef struct hf_input_ops {
     int   (*commit)(void *in);
     /* Its line for the counters report ("  kafka  connected, ..."), if any. */
     void  (*report)(void *in, struct hf_buf *out);
+    /* How far it has read, for --progress: *done bytes of *total (0 when
+     * the size is not known).  NULL when it has no such measure (Kafka). */
+    void  (*progress)(void *in, uint64_t *done, uint64_t *total);
     /* The run is over (the last commit is done): leave, free. */
     void  (*close)(void *in);
 } hf_input_ops;
