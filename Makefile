@@ -111,7 +111,7 @@ build/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(SUPPORT_SRCS) $(CORE_HDRS)
 fuzz: $(FUZZ_BINS)
 
 # -rdynamic: a tool that runs analyses gives Lua the core it is linked with
-build/tools/%: tests/tools/%.c $(CORE_OBJS) $(SUPPORT_OBJS)
+build/tools/%: tests/tools/%.c tests/bench/benchlib.h $(CORE_OBJS) $(SUPPORT_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TESTINC) -rdynamic -o $@ $< $(CORE_OBJS) $(SUPPORT_OBJS) $(LDLIBS)
 tools: $(TOOL_BINS)
