@@ -323,6 +323,11 @@ int hf_pipeline_threaded(hf_pipeline *p)
     return p->dec != NULL;
 }
 
+int hf_pipeline_decoders(const hf_pipeline *p)
+{
+    return p->dec ? p->decode_threads : 0;
+}
+
 /* The lines of a decoded chunk, in order; p->lineno counts them (or the
  * input said where each starts: records over several lines). */
 static void run_chunk(hf_pipeline *p, hf_chunk *c)
