@@ -59,33 +59,29 @@ static const uint8_t hex_value1[256] = {
     ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
 };
 
-/* Parse exactly a strict dotted quad s[0..len) into out[4].  Returns 0 or -1. */
+/* Parse exactly a strict dotted quad s[0..len) into out[4].  Returns 0 or -1.
+ * One pass, one test per byte in the common case (a digit): the rules are
+ * checked where a part ends (a '.' or the end: 1 to 3 digits, at most 255)
+ * and where a digit follows a part's leading "0". */
 static int parse_v4(const char *s, size_t len, uint8_t out[4])
 {
-    size_t i = 0;
-
-    for (int part = 0; part < 4; part++) {
-        if (part) {
-            if (i >= len || s[i] != '.') return -1;
-            i++;
+    unsigned v = 0, part = 0, nd = 0;           /* the part's value and digits */
+    for (size_t i = 0; i < len; i++) {
+        unsigned d = (unsigned)((unsigned char)s[i] - '0');
+        if (d <= 9) {
+            if (nd == 1 && v == 0) return -1;   /* "0" stands alone */
+            v = v * 10 + d;
+            nd++;
+            continue;
         }
-        if (i >= len) return -1;
-        unsigned v = (unsigned char)s[i] - '0';
-        if (v > 9) return -1;
-        i++;
-        if (v != 0) {                           /* "0" stands alone */
-            for (int k = 0; k < 2 && i < len; k++) {
-                unsigned d = (unsigned char)s[i] - '0';
-                if (d > 9) break;
-                v = v * 10 + d;
-                i++;
-            }
-            if (v > 255) return -1;
-        }
-        out[part] = (uint8_t)v;
+        if (s[i] != '.' || nd == 0 || nd > 3 || v > 255 || part == 3) return -1;
+        out[part++] = (uint8_t)v;
+        v = 0;
+        nd = 0;
     }
-    /* A fourth digit or a leading zero's follower stops here too. */
-    return i == len ? 0 : -1;
+    if (part != 3 || nd == 0 || nd > 3 || v > 255) return -1;
+    out[3] = (uint8_t)v;
+    return 0;
 }
 
 /* Parse IPv6 text s[0..len) into out[16].  Returns 0 or -1. */
@@ -172,6 +168,13 @@ int hf_addr_parse(const char *s, size_t len, uint8_t out[16], uint8_t *family)
     if (len > 15 || parse_v4(s, len, out + 12) < 0) return -1;
     memcpy(out, v4_mapped_prefix, 12);
     *family = 4;
+    return 0;
+}
+
+int hf_addr_parse_v4(const char *s, size_t len, uint8_t out[16])
+{
+    if (len < 7 || len > 15 || parse_v4(s, len, out + 12) < 0) return -1;
+    memcpy(out, v4_mapped_prefix, 12);
     return 0;
 }
 
