@@ -438,11 +438,59 @@ static const char *scan_number_slow(const char *p, const char *end, uint64_t *v)
     return p;
 }
 
+#if HAVE_SWAR
+/* How many of the eight bytes of w (the first in its low byte) are decimal
+ * digits before the first that is not: a byte c is a digit when its high
+ * nibble is 3 and so is that of c + 6 (a carry out of a non-digit only
+ * reaches the bytes after it). */
+static ALWAYS_INLINE unsigned digits8(uint64_t w)
+{
+    uint64_t not_digit = ((w & (ONES * 0xf0)) ^ (ONES * 0x30)) |
+                         (((w + ONES * 6) & (ONES * 0xf0)) ^ (ONES * 0x30));
+    return not_digit ? (unsigned)__builtin_ctzll(not_digit) >> 3 : 8;
+}
+
+/* The value of the first n (1 to 8) bytes of w, all digits: the digits
+ * moved to the top (zeros before them), then pairs, quads and halves
+ * combined by three multiplications. */
+static ALWAYS_INLINE uint64_t value8(uint64_t w, unsigned n)
+{
+    uint64_t v = (w - ONES * '0') << (8 * (8 - n));
+    v = (v * 10 + (v >> 8)) & 0x00ff00ff00ff00ffULL;
+    v = (v * 100 + (v >> 16)) & 0x0000ffff0000ffffULL;
+    return (v * 10000 + (v >> 32)) & 0xffffffffULL;
+}
+#endif
+
 /* Scan the JSON number at p (p < end).  Returns the byte after it, or NULL
  * when p does not start a valid JSON number.  Sets *v to its value when that
  * is an integer in 0..2^53, however written, else to NUM_NONE. */
-static inline const char *scan_number(const char *p, const char *end, uint64_t *v)
+static ALWAYS_INLINE const char *scan_number(const char *p, const char *end, uint64_t *v)
 {
+#if HAVE_SWAR
+    /* With 16 bytes to read: 1 to 15 digits not starting with 0, eight at
+     * a time (digits8, value8), nothing after them that continues a number. */
+    if (end - p >= 16) {
+        uint64_t w = load64(p);
+        unsigned n = digits8(w);
+        if (n - 1 < 7 && *p != '0') {
+            char c = p[n];
+            if (c != '.' && c != 'e' && c != 'E') {
+                *v = value8(w, n);
+                return p + n;
+            }
+        } else if (n == 8 && *p != '0') {
+            uint64_t w2 = load64(p + 8);
+            unsigned n2 = digits8(w2);
+            char c = p[8 + n2];
+            if (n2 < 8 && c != '.' && c != 'e' && c != 'E') {
+                static const uint32_t pow10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+                *v = n2 ? value8(w, 8) * pow10[n2] + value8(w2, n2) : value8(w, 8);
+                return p + 8 + n2;
+            }
+        }
+    }
+#endif
     /* The common case: "0" or 1 to 15 digits, nothing after them that
      * continues a number. */
     unsigned d = (unsigned)((unsigned char)*p - '0');
