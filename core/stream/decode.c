@@ -1007,8 +1007,9 @@ static inline void time_number(int k, uint64_t v, decode_state *st)
     set_field(st, f, v <= field_max[f], v);
 }
 
-/* A text value s[0..n) (unescaped) of known field k. */
-static void text_field(int k, const char *s, size_t n, const hf_decode_ctx *ctx,
+/* A text value s[0..n) (unescaped) of known field k; readable (>= n)
+ * bytes from s may be read. */
+static void text_field(int k, const char *s, size_t n, size_t readable, const hf_decode_ctx *ctx,
                        decode_state *st, hf_flow *out)
 {
     int f = KEY_FIELD(k);
@@ -1020,7 +1021,7 @@ static void text_field(int k, const char *s, size_t n, const hf_decode_ctx *ctx,
     } else if (BIT(f) & ADDR_BITS) {
         uint8_t fam;
         uint8_t *a = f == F_SRC4 || f == F_SRC6 ? out->src : out->dst;
-        if (f == F_SRC4 || f == F_DST4) ok = hf_addr_parse_v4(s, n, a) == 0;
+        if (f == F_SRC4 || f == F_DST4) ok = hf_addr_parse_v4(s, n, readable, a) == 0;
         else ok = hf_addr_parse(s, n, a, &fam) == 0 && fam == HF_AF_INET6;
     } else if (BIT(f) & TIME_BITS) {
         int64_t ms;
@@ -1058,12 +1059,13 @@ static const char *read_field(int k, const char *p, const char *end, const hf_de
         int esc = 0;
         char buf[DECODE_MAX_TEXT];
         if ((p = scan_string(s, end, &esc)) == NULL) return NULL;
-        size_t n = (size_t)(p++ - s);
+        size_t n = (size_t)(p++ - s), readable = (size_t)(end - s);
         if (esc) {
             n = unescape(s, n, buf, sizeof(buf));
             s = buf;
+            readable = n;
         }
-        text_field(k, s, n, ctx, st, out);
+        text_field(k, s, n, readable, ctx, st, out);
     } else if (*p == '-' || IS_DIGIT(*p)) {
         uint64_t v;
         if ((p = scan_number(p, end, &v)) == NULL) return NULL;
