@@ -114,7 +114,12 @@ fuzz: $(FUZZ_BINS)
 build/tools/%: tests/tools/%.c tests/bench/benchlib.h $(CORE_OBJS) $(SUPPORT_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TESTINC) -rdynamic -o $@ $< $(CORE_OBJS) $(SUPPORT_OBJS) $(LDLIBS)
-tools: $(TOOL_BINS)
+# simdjson, the decode row's yardstick: built where libsimdjson-dev is installed
+SIMDJSON_TOOL := $(if $(wildcard /usr/include/simdjson.h),build/tools/bench_simdjson)
+build/tools/bench_simdjson: tests/tools/bench_simdjson.cpp build/obj/base/addr.o build/obj/base/timefmt.o
+	@mkdir -p $(@D)
+	$(CXX) -O2 -g -std=c++17 -Icore -o $@ $^ -lsimdjson
+tools: $(TOOL_BINS) $(SIMDJSON_TOOL)
 
 deps:
 	@contrib/install-deps.sh
