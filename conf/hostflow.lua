@@ -48,7 +48,7 @@ return {
     -- The order of the analyses' fields in a record; the others follow by name.
     order = { "total", "avg_flow_duration", "dport_count", "peer_number", "tcp_flags" },
     -- Parameters of analyses over the defaults they declare (lua/README.md):
-    -- params = { port_scan_vertical = { threshold = 20 } },
+    -- params = { port_scan = { threshold = 20 } },
     -- Hot reload: an edit, addition or removal in dir is checked in every
     -- worker and takes over at a window boundary (SIGHUP reloads too).
     reload = true,
@@ -127,4 +127,31 @@ return {
   --   retention = "30d",                       -- ISM (OpenSearch) or ILM (Elasticsearch)
   --   close_timeout = "30s",                   -- at exit, for what is left
   -- },
+
+  -- The HTTP view: a heat map of the address space, per-host plots, a JSON
+  -- API and /metrics (README, "The HTTP view").  Off unless asked for:
+  -- listen below, --http 127.0.0.1:8080, or "http:127.0.0.1:8080" among the
+  -- outputs.  It listens on loopback; anywhere else only with a token.
+  http = {
+    -- listen = "127.0.0.1:8080",   -- serve the view here (as --http ADDR:PORT)
+    -- token = os.getenv("HOSTFLOW_HTTP_TOKEN"),   -- clients send Authorization: Bearer TOKEN
+    -- web = "/srv/hostflow/web",   -- the page's files; not set: contrib/web of the
+                                    -- source tree or of the installation
+    threads = 2,
+    max_clients = 1024,
+    history = 360,              -- windows per host and granularity: 1 h of 10 s, 30 h of 5 min
+    max_hosts = 1000000,
+    memory = "1GiB",            -- for the history; past it rings stop growing (counted)
+    queue = "64MiB",            -- records waiting for the view; past it they skip it (counted)
+    max_alerts = 1000,
+    alert_hold = "10m",         -- an alert stays open this long after its window
+  },
+
+  -- hostflow run --top: a live summary on standard output, redrawn at each
+  -- window close, instead of the records there (-o FILE keeps them).
+  top = {
+    show = false,
+    stat = "total.bytes",       -- the busiest hosts by this statistic
+    rows = 0,                   -- 0: as many as the terminal holds
+  },
 }

@@ -217,10 +217,10 @@ static inline int bench_make_batches(const char *path, size_t max, const hf_conf
         for (int k = 0; k < kept; k++) {
             if (out->nflows == fcap) out->flows = hf_realloc(out->flows, sizeof(hf_flow) * (fcap *= 2));
             hf_flow *f = &out->flows[out->nflows];
-            *f = two[k];
+            *f = two[k];                        /* its mark as the filter set it: one worker */
             if ((int64_t)f->end_ms < closed_until) continue;
             out->nflows++;
-            if (f->end_ms > max_end) {
+            if (f->end_ms > max_end && !(f->mark & HF_FLOW_NO_SRC)) {   /* as the pipeline's watermark */
                 max_end = f->end_ms;
                 int64_t boundary = bench_floor((int64_t)f->end_ms - cfg->lateness_ms, base);
                 if (boundary > closed_until) {

@@ -204,7 +204,7 @@ static void process_group(plainc *p, const hf_batch *b, int first, int64_t start
     for (int i = first; i < b->n; i++) {
         if (p->done[i]) continue;
         const hf_flow *f = &b->flows[i];
-        if (floor_to((int64_t)f->end_ms, g) != start) continue;
+        if ((f->mark & HF_FLOW_NO_SRC) || floor_to((int64_t)f->end_ms, g) != start) continue;
         p->done[i] = 1;
         p->group_flows[n++] = *f;
     }
@@ -219,8 +219,10 @@ static void process(plainc *p, const hf_batch *b)
 {
     int64_t g = hf_windows_base_ms(&p->windows);
     memset(p->done, 0, (size_t)b->n);
-    for (int i = 0; i < b->n; i++)
+    for (int i = 0; i < b->n; i++) {
+        if (b->flows[i].mark & HF_FLOW_NO_SRC) continue;  /* for its destination: no statistic here */
         if (!p->done[i]) process_group(p, b, i, floor_to((int64_t)b->flows[i].end_ms, g));
+    }
     int64_t boundary = b->final ? INT64_MAX : b->boundary;
     if (boundary > p->closed_until) {
         hf_windows_close(&p->windows, boundary, emit, p);
