@@ -118,7 +118,7 @@ def figures(d, ctx):
         est = tstats["records_read"] / (bound_ms / 1000.0)
         j1_cpu_rate = tstats["records_read"] / statistics.median(cpu1)
         row("pipeline_j2_j1_est", "  2 workers / 1 worker on two free cores (estimate)",
-            [est / j1_cpu_rate], "x", ">= 1.7", lambda m: m >= 1.7,
+            [est / j1_cpu_rate], "x", ">= 1.9", lambda m: m >= 1.9,
             note="threads of a -j2 run, CPU ms: reader %d, workers and decoders %s; -j1 CPU %.2f s"
                  % (reader, "+".join(str(w) for w in others), statistics.median(cpu1)))
 
