@@ -154,6 +154,11 @@ static int idle(const partition *pt, double now)
     return pt->eof && now - pt->eof_since >= HF_IDLE_MS;
 }
 
+int hf_offsets_waking(const hf_offsets *o, int part)
+{
+    return o->parts[part].eof;
+}
+
 int hf_offsets_advance(hf_offsets *o, int part, double end_ms, double now_ms)
 {
     partition *pt = &o->parts[part];

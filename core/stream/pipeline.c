@@ -282,7 +282,8 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
     }
     /* only the flows of monitored sources move the watermark: the flows for a
      * destination alone make no flow of a source late that was not before */
-    if (src_here && hf_offsets_advance(p->offsets, part, end_ms, now_ms())) {
+    if (src_here && hf_offsets_advance(p->offsets, part, end_ms,
+                                       hf_offsets_waking(p->offsets, part) ? now_ms() : 0)) {
         int64_t before = p->closed_until;
         advance(p);
         if (p->closed_until != before) return 0;   /* every batch was handed over */
