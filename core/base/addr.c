@@ -189,18 +189,26 @@ static int parse_v4_16(const char *s, size_t len, uint8_t out[4])
     unsigned digits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)) & in;
     unsigned d2 = dots & (dots - 1), d3 = d2 & (d2 - 1);
     if ((dots | digits) != in || !d3 || (d3 & (d3 - 1))) return -1;   /* exactly three dots */
-    uint8_t b[19] = {0};                        /* the digits' values, after three zeros */
-    _mm_storeu_si128((__m128i *)(void *)(b + 3), d);
-    unsigned ends[4] = {(unsigned)__builtin_ctz(dots), (unsigned)__builtin_ctz(d2),
-                        (unsigned)__builtin_ctz(d3), (unsigned)len};
-    unsigned start = 0, bad = 0;
-    for (int k = 0; k < 4; k++) {
-        unsigned e = ends[k], n = e - start;    /* the part's digits: 1 to 3 */
-        unsigned x = b[3 + e - 1] + 10u * b[3 + e - 2] * (n > 1) + 100u * b[3 + e - 3] * (n > 2);
-        bad |= (n - 1 > 2) | ((n > 1) & (b[3 + start] == 0)) | (x > 255);   /* none, 4+, "01", 256 */
-        out[k] = (uint8_t)x;
-        start = e + 1;
-    }
+    /* A part from a to its end e (a dot, or len): 1 to 3 digits, no
+     * leading 0, at most 255; its digits are read from s (indexes below a
+     * are clamped to a and multiplied by 0). */
+    unsigned bad = 0;
+#define PART(k, a, e) do { \
+        unsigned n_ = (e) - (a); \
+        unsigned x_ = (unsigned)(s[(e) - 1] - '0') \
+                    + 10u * (unsigned)(s[(e) - 1 - (n_ > 1)] - '0') * (n_ > 1) \
+                    + 100u * (unsigned)(s[(e) - 1 - 2 * (n_ > 2)] - '0') * (n_ > 2); \
+        bad |= (n_ - 1 > 2) | ((n_ > 1) & (s[a] == '0')) | (x_ > 255); \
+        out[k] = (uint8_t)x_; \
+    } while (0)
+    unsigned e0 = (unsigned)__builtin_ctz(dots), e1 = (unsigned)__builtin_ctz(d2),
+             e2 = (unsigned)__builtin_ctz(d3);
+    if (e0 == 0) return -1;                     /* an empty first part */
+    PART(0, 0, e0);
+    PART(1, e0 + 1, e1);
+    PART(2, e1 + 1, e2);
+    PART(3, e2 + 1, (unsigned)len);
+#undef PART
     return bad ? -1 : 0;
 }
 #endif
