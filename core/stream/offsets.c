@@ -183,6 +183,11 @@ static int idle(const hf_offsets *o, const partition *pt, double now)
     return !o->confirm_ends || pt == &o->parts[0] || now - pt->confirmed <= HF_CONFIRMED_MS;
 }
 
+int hf_offsets_waking(const hf_offsets *o, int part)
+{
+    return o->parts[part].eof;
+}
+
 int hf_offsets_advance(hf_offsets *o, int part, double end_ms, double now_ms)
 {
     partition *pt = &o->parts[part];

@@ -93,6 +93,10 @@ void hf_offsets_hold(hf_offsets *o, int part, int64_t offset, double end_ms);
  * end moves; an idle partition wakes (the others get HF_IDLE_MS again when
  * all were idle).  Returns 1 when the pipeline's newest end moved. */
 int hf_offsets_advance(hf_offsets *o, int part, double end_ms, double now_ms);
+/* 1 when part is at its end (idle): hf_offsets_advance reads now_ms only
+ * then, so a caller may read the clock only then (once a flow is a clock
+ * read a flow: a few per cent of the pipeline). */
+int hf_offsets_waking(const hf_offsets *o, int part);
 /* The newest flow end over every partition (-INFINITY: none yet). */
 double hf_offsets_max_end(const hf_offsets *o);
 /* The newest flow end of partition part (-INFINITY: none yet). */

@@ -261,7 +261,8 @@ static void accept(hf_pipeline *p, int part, int64_t offset, const hf_flow *fp)
     }
     /* only the flows of monitored sources move the watermark: the flows for a
      * destination alone make no flow of a source late that was not before */
-    if (src_here && hf_offsets_advance(p->offsets, part, end_ms, now_ms())) {
+    if (src_here && hf_offsets_advance(p->offsets, part, end_ms,
+                                       hf_offsets_waking(p->offsets, part) ? now_ms() : 0)) {
         int64_t before = p->closed_until;
         advance(p);
         if (p->closed_until != before) return;     /* every batch was handed over */
@@ -548,6 +549,11 @@ int hf_pipeline_threaded(hf_pipeline *p)
         }
     }
     return p->dec != NULL;
+}
+
+int hf_pipeline_decoders(const hf_pipeline *p)
+{
+    return p->dec ? p->decode_threads : 0;
 }
 
 /* The lines of a decoded chunk, in order; p->lineno counts them (or the

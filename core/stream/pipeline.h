@@ -88,6 +88,8 @@ const char *hf_pipeline_reason_name(int status);
  * threads start at the first call, which an input that reads whole lines
  * makes before it reads; 0 when it should feed records one at a time. */
 int hf_pipeline_threaded(hf_pipeline *p);
+/* The decoder threads running (0: records are decoded by the reader). */
+int hf_pipeline_decoders(const hf_pipeline *p);
 /* An empty chunk to read whole lines into (taking back decoded ones first
  * while every chunk is in flight). */
 hf_chunk *hf_pipeline_chunk(hf_pipeline *p);

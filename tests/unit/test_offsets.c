@@ -82,6 +82,7 @@ TEST(the_watermark_is_the_slowest_partition_that_is_not_idle)
     double now = 1000.0;
     hf_offsets_set_eof(o, a, 0, now);
     hf_offsets_set_eof(o, b, 0, now);
+    CHECK(!hf_offsets_waking(o, a));                    /* not at its end: no clock needed */
     hf_offsets_advance(o, a, (double)(T0 + 50000), now);
     CHECK(hf_offsets_watermark(o, now) == -INFINITY);     /* b has given nothing yet */
     hf_offsets_advance(o, b, (double)(T0 + 20000), now);
@@ -94,8 +95,11 @@ TEST(the_watermark_is_the_slowest_partition_that_is_not_idle)
     hf_offsets_set_eof(o, a, 1, now + HF_IDLE_MS);
     double later = now + 3 * HF_IDLE_MS;
     CHECK(hf_offsets_watermark(o, later) == (double)(T0 + 50000));
-    /* data again on a: b gets HF_IDLE_MS once more to show its own */
+    /* data again on a: b gets HF_IDLE_MS once more to show its own (the
+     * clock is read only for a partition at its end: hf_offsets_waking) */
+    CHECK(hf_offsets_waking(o, a) && hf_offsets_waking(o, b));
     hf_offsets_advance(o, a, (double)(T0 + 60000), later);
+    CHECK(!hf_offsets_waking(o, a) && hf_offsets_waking(o, b));
     CHECK(hf_offsets_watermark(o, later + 1) == (double)(T0 + 20000));
     CHECK(hf_offsets_watermark(o, later + HF_IDLE_MS) == (double)(T0 + 60000));
     hf_offsets_free(o);
