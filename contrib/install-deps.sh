@@ -7,7 +7,7 @@
 #                                     (`make test`, which installs nothing itself)
 set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
-      libluajit-5.1-dev luajit libcjson-dev zlib1g-dev
+      libluajit-5.1-dev luajit libcjson-dev zlib1g-dev libsimdjson-dev
       librdkafka-dev libcurl4-openssl-dev kcat libmicrohttpd-dev
       lua-busted lua-check sqlite3 python3 valgrind tzdata
       man-db groff-base mandoc dpkg-dev debhelper systemd systemd-container

@@ -90,7 +90,12 @@ void hf_report_text(const hf_run_view *v, FILE *f)
     hf_buf_init(&b, 4096);
     char line[512];
 #define OUT(...) (snprintf(line, sizeof line, __VA_ARGS__), hf_buf_puts(&b, line))
-    OUT("hostflow counters after %.1f s (%d worker%s)\n", secs, t.nworkers, t.nworkers > 1 ? "s" : "");
+    int decoders = hf_pipeline_decoders(v->pipeline);
+    if (decoders)
+        OUT("hostflow counters after %.1f s (%d worker%s, %d decoder threads)\n", secs, t.nworkers,
+            t.nworkers > 1 ? "s" : "", decoders);
+    else
+        OUT("hostflow counters after %.1f s (%d worker%s)\n", secs, t.nworkers, t.nworkers > 1 ? "s" : "");
     OUT("  input      %llu records, %llu decoded, %llu rejected, %.0f records/s\n",
         (unsigned long long)p->records, (unsigned long long)p->decoded,
         (unsigned long long)rejected_total(p), secs > 0 ? (double)p->records / secs : 0.0);
@@ -104,6 +109,8 @@ void hf_report_text(const hf_run_view *v, FILE *f)
         (unsigned long long)p->accepted, (unsigned long long)p->filtered,
         (unsigned long long)p->late);
     if (p->replayed) OUT(", %llu read again after a restart", (unsigned long long)p->replayed);
+    if (p->to_destination)
+        OUT(" (%llu of them to a monitored destination)", (unsigned long long)p->to_destination);
     OUT("\n");
     if (p->skipped || p->clamped)
         OUT("  input      %llu IPFIX options/template records skipped (not flows); %llu flows ending "
@@ -118,9 +125,11 @@ void hf_report_text(const hf_run_view *v, FILE *f)
             (unsigned long long)t.windows_max[l], per);
     }
     OUT("\n");
-    OUT("  memory     %.1f MiB now, %.1f MiB peak, limit %.0f MiB; %llu host rows refused (memory)\n",
+    OUT("  memory     %.1f MiB now, %.1f MiB peak, limit %.0f MiB; %llu host rows refused (memory)",
         (double)t.w.mem_bytes / 1048576.0, (double)t.w.mem_peak / 1048576.0,
         (double)v->cfg->memory_max / 1048576.0, (unsigned long long)t.w.hosts_refused);
+    if (t.w.states_refused) OUT(", %llu detection states refused", (unsigned long long)t.w.states_refused);
+    OUT("\n");
     OUT("  analyses   ms in update() + result():");
     for (int a = 0; a < t.w.nanalyses; a++) {
         OUT(" %s %.0f+%.0f", t.w.analysis_names[a], t.w.analysis_ns[a] / 1e6,
@@ -181,6 +190,8 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_int(&b, (int64_t)p->accepted);
     hf_buf_puts(&b, ",\"filtered\":");
     hf_buf_put_int(&b, (int64_t)p->filtered);
+    hf_buf_puts(&b, ",\"to_destination\":");
+    hf_buf_put_int(&b, (int64_t)p->to_destination);
     hf_buf_puts(&b, ",\"late\":");
     hf_buf_put_int(&b, (int64_t)p->late);
     hf_buf_puts(&b, ",\"replayed\":");
@@ -193,6 +204,8 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_int(&b, (int64_t)t.w.flows);
     hf_buf_puts(&b, ",\"hosts_refused_memory\":");
     hf_buf_put_int(&b, (int64_t)t.w.hosts_refused);
+    hf_buf_puts(&b, ",\"states_refused_memory\":");
+    hf_buf_put_int(&b, (int64_t)t.w.states_refused);
     hf_buf_puts(&b, ",\"records\":");
     hf_buf_put_int(&b, (int64_t)t.w.records);
     hf_buf_puts(&b, ",\"memory_peak_bytes\":");
@@ -204,6 +217,8 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_puts(&b, "}");
     hf_buf_puts(&b, ",\"workers\":");
     hf_buf_put_int(&b, t.nworkers);
+    hf_buf_puts(&b, ",\"decoders\":");
+    hf_buf_put_int(&b, hf_pipeline_decoders(v->pipeline));
     hf_buf_puts(&b, ",\"windows\":{");
     first = 1;
     for (int l = 0; l < t.w.nlevels; l++) {

@@ -19,6 +19,7 @@
 typedef struct hf_batch {
     int       n;
     int       final;          /* end of input: close every window */
+    int       discard;        /* first drop every open window, unemitted (a revocation) */
     int64_t   boundary;       /* close windows ending at or before this (ms) */
     double    boundary_ns;    /* when the reader moved the boundary (monotonic ns), 0: it did not */
     hf_flow  *flows;          /* capacity: the configured batch size */
@@ -35,6 +36,9 @@ typedef struct hf_shards {
     void      (*push)(void *ctx, int shard, hf_batch *b);   /* hand it over (may block) */
     int64_t   (*emitted_until)(void *ctx);                  /* every shard emitted windows ending by this */
     void      (*poll)(void *ctx, double max_end);           /* between records: reloads (may be NULL) */
+    /* Drop every open window of every shard, unemitted, and return once
+     * each has; emitted_until starts again from none (may be NULL). */
+    void      (*discard)(void *ctx);
 } hf_shards;
 
 #endif

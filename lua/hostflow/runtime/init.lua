@@ -35,7 +35,8 @@
 -- params (analyses.params: analysis name -> { parameter = value }, or the
 -- Lua text of that table as the C side keeps it; nil: every analysis with
 -- its defaults), distinct_exact, worker (its number), batch (flows per
--- batch).
+-- batch), trusted (analyses.trusted: file names run outside the sandbox),
+-- max_host_errors, max_memory and max_result (isolation.lua).
 
 local ffi = require "ffi"
 local bit = require "bit"
@@ -64,6 +65,7 @@ M.Runtime = Runtime
 Runtime.set_enabled, Runtime.disable, Runtime.failed = isolation.set_enabled, isolation.disable,
                                                        isolation.failed
 Runtime.run_update, Runtime.run_result = isolation.run_update, isolation.run_result
+Runtime.check_memory = isolation.check_memory
 Runtime.prepare, Runtime.commit, Runtime.retire = reload.prepare, reload.commit, reload.retire
 
 local function as_set(list)
@@ -112,6 +114,10 @@ function Runtime.new(opts)
     pos = ffi.new("int[1]"),   -- where a loop is: the flow or host that failed
     rank = ranks(opts.order or M.DEFAULT_ORDER),
     overrides = check.overrides(opts.params),   -- analyses.params: name -> values
+    trusted = check.trusted_set(opts.trusted),  -- files run outside the sandbox
+    max_host_errors = opts.max_host_errors or 10,
+    max_memory = opts.max_memory or 256 * 2^20,   -- bytes of Lua heap one analysis may hold
+    max_result = opts.max_result or 65536,        -- bytes of one result's JSON
   }, Runtime)
   rt.wanted_fn = function(name) return rt:wanted(name) end
   return rt
@@ -119,7 +125,8 @@ end
 
 --- The options of a check (check.lua) under the parameters overrides.
 function Runtime:check_opts(overrides)
-  return { distinct_exact = self.distinct_exact, wanted = self.wanted_fn, params = overrides }
+  return { distinct_exact = self.distinct_exact, wanted = self.wanted_fn, params = overrides,
+           trusted = self.trusted }
 end
 
 --- Whether the configuration runs the analysis called name
@@ -195,9 +202,13 @@ function Runtime:build_set(list, layout, gen)
     local off = jobm.layout_offset(layout, k - 1)
     a.slot = a.slot or self:slot_of(a.name)
     self.job:slot_disabled(a.slot, not a.enabled)
-    local e = { a = a, index = k - 1, bit = lshift(1ULL, k - 1) }
-    local l = loops.of(a, off, k - 1, e.bit, self.pos)
-    e.run, e.emit = l.run, l.emit
+    local e = { a = a, index = k - 1, bit = lshift(1ULL, k - 1), by_dst = a.spec.by == "dst",
+                both = a.spec.by == "both", window_ms = jobm.window_ms(a) }
+    local l = loops.of(a, off, k - 1, e.bit, self.pos, self.job.c)
+    e.run, e.emit, e.sparse = l.run, l.emit, l.sparse
+    if e.both then                           -- its loop over the flows its hosts receive
+      e.dst = { a = a, index = e.index, bit = e.bit, by_dst = true, run = l.run_dst, sparse = l.sparse }
+    end
     if not a.enabled then set.disabled = bor(set.disabled, e.bit) end
     set.list[k] = e
   end
@@ -247,13 +258,21 @@ end
 
 --- The flows of one base window through every enabled analysis.
 function Runtime:process()
-  local flows, rows, n, gen = self.job:batch()
+  local flows, rows, n, gen, dflows, drows, dn = self.job:batch()
   local set = self.sets[gen]
   local entries = set.list
   for k = 1, #entries do
     local e = entries[k]
-    if e.a.enabled then self:run_update(e, flows, rows, n) end
+    if e.a.enabled then
+      if e.by_dst then
+        if dn > 0 then self:run_update(e, dflows, drows, dn) end
+      else
+        if n > 0 then self:run_update(e, flows, rows, n) end
+        if e.both and dn > 0 and e.a.enabled then self:run_update(e.dst, dflows, drows, dn) end
+      end
+    end
   end
+  self:check_memory()
   self.job:not_run(set.disabled)
 end
 
@@ -261,17 +280,22 @@ end
 -- fragments.
 function Runtime:emit()
   local job = self.job
-  local w, n, omit_any, gen = job:window()
+  local w, n, omit_any, gen, sparse_slots = job:window()
+  local g_ms = tonumber(w.g_ms)
   local entries = self.sets[gen].list
   for k = 1, #entries do
     local e = entries[k]
     local fr, buf = job:fragments(e.index)
-    if not e.a.enabled then
-      jobm.frag_none(fr, 0, n)               -- disabled: no field
+    if not e.a.enabled or (e.window_ms and e.window_ms ~= g_ms) then
+      jobm.frag_none(fr, 0, n)               -- disabled, or not read at this granularity: no field
+    elseif e.sparse then
+      jobm.frag_none(fr, 0, n)               -- hosts with no state: no field
+      if sparse_slots > 0 then self:run_result(e, w, fr, buf, sparse_slots, band(omit_any, e.bit) ~= 0) end
     else
       self:run_result(e, w, fr, buf, n, band(omit_any, e.bit) ~= 0)
     end
   end
+  self:check_memory()
 end
 
 --- Hot reload: "prepare", "commit" or "retire" (reload.lua).
@@ -302,6 +326,8 @@ function M.start(opts)
   end
   local rt = Runtime.new(opts)
   rt:load(opts)
+  collectgarbage("collect")
+  rt.heap_base = collectgarbage("count") * 1024   -- the runtime and analyses as loaded
   M.started = rt          -- the runtime of this Lua state (one per worker), for specs
   return function() rt:process() end,
          function() rt:emit() end,
