@@ -7,13 +7,17 @@
 #   1. decode: the fast decoder and the cJSON one, lines/s   (bench_stages),
 #      and simdjson's On-Demand API over the same lines       (bench_simdjson)
 #   2. decode + filter (prefix trie), lines/s                 (bench_stages)
-#   3. the full default pipeline, `hostflow run -i FILE -o /dev/null`
-#      (five analyses, four granularities) with -j1 and -j2, input lines
-#      per second of hostflow's own clock; runs alternate -j1/-j2; and,
-#      from the threads' CPU time (perf), what -j2 gives on two free cores
+#   3. the pipeline, `hostflow run -i FILE -o /dev/null -a FIVE` (the five
+#      statistics the old binary has too, four granularities) with -j1 and
+#      -j2, input lines per second of hostflow's own clock and per CPU
+#      second; runs alternate -j1/-j2; from the threads' CPU time (perf),
+#      what -j2 gives on two free cores; and the default pipeline (every
+#      analysis of analyses/: the five and the detections), -j1, beside
+#      the five: its rate and what it costs over them
 #   4. the worker's work over pre-decoded flows with the Lua analyses
-#      (bench_lua) and with the same statistics in plain C (bench_plainc),
-#      flows/s; runs alternate; their records are checked equal first
+#      (bench_lua, the five; and every analysis) and with the same five
+#      statistics in plain C (bench_plainc), flows/s; runs alternate; their
+#      records are checked equal first
 #   5. memory per host per window: a typical host (24 peers, 6 ports) with
 #      one window of every granularity open for 1,000,000 hosts (bench_lua
 #      --memory); hosts with 1,000 peers (an exact set) and heavy hosts with
@@ -22,8 +26,8 @@
 #      in one 10 s window (hostflow --stats memory_peak_bytes, /usr/bin/time %M)
 #   6. window close to records written, p50 and p99 (hostflow --stats), from
 #      the runs of 3
-#   7. Kafka -> hostflow -> Kafka, when hostflow has Kafka and a broker can
-#      start (tests/kafka/broker.sh)
+#   7. Kafka -> hostflow -> Kafka (the five), when hostflow has Kafka and a
+#      broker can start (tests/kafka/broker.sh), against the file's -j2 rate
 #   8. records into OpenSearch, and file -> hostflow -> OpenSearch
 #      (tests/bench/opensearch.sh, a server from tests/opensearch/server.sh)
 #
@@ -113,6 +117,22 @@ old_has() { [ -n "$OLD_DIR" ] && [ -e "$OLD_DIR/build/$1" ]; }
 old() { HOSTFLOW_HOME=$OLD_DIR HOSTFLOW_LIB=$OLD_DIR/build/libhostflow.so "$@"; }
 OLDH=$OLD_DIR/hostflow OLDT=$OLD_DIR/build/tools
 
+# ------------------------------------------------------ the five statistics
+# Like with like: the rows that compare with the old binary run the five
+# statistics it has (issue 18: "the old binary running the same analyses
+# where it can"), each binary its own copy of them, from a directory of
+# just those (-a); the default pipeline (the detections too) is measured
+# beside them, new binary only.
+FIVE_NAMES="total avg_flow_duration dport_count peer_number tcp_flags"
+five_dir() {  # five_dir FROM TO: the five analyses of FROM/analyses in TO
+    rm -rf "$2"; mkdir -p "$2"
+    for a in $FIVE_NAMES; do cp "$1/analyses/$a.lua" "$2/" 2>/dev/null || return 1; done
+}
+FIVE=$OUT/five OLD_FIVE=$OUT/old-five
+five_dir "$ROOT" "$FIVE" || die "analyses/ lacks one of: $FIVE_NAMES"
+# an old tree without one of them runs its own analyses/
+[ -n "$OLD_DIR" ] && { five_dir "$OLD_DIR" "$OLD_FIVE" || OLD_FIVE=$OLD_DIR/analyses; }
+
 # ---------------------------------------------------------------- the input
 # 2M lines over 100 s of event time (20,000 flows/s): Zipf activity over
 # 100,000 hosts, the three families mixed, 10 % IPv6, two scanners, 5 %
@@ -152,34 +172,37 @@ if [ -x "$TOOLS/bench_simdjson" ]; then
 fi
 
 # ------------------------------------------------ 3, 6: the whole pipeline
-say "pipeline: $RUNS runs each of -j1 and -j2${OLD_DIR:+, new and old}"
-pipeline() {  # pipeline DIR HOSTFLOW J I [old]: one run, time-jJ-I.json and stats-jJ-I.json in DIR
-    local d=$1 bin=$2 j=$3 i=$4 run=${5:-}
-    $run /usr/bin/time -f '{"wall":%e,"user":%U,"sys":%S,"maxrss_kb":%M}' -o "$d/time-j$j-$i.json" \
-        "$bin" run -q -j "$j" -i "$DATA" -n "$NETS" -o /dev/null --stats "$d/stats-j$j-$i.json"
+say "pipeline: $RUNS runs each of -j1 and -j2 with the five${OLD_DIR:+, new and old}, and -j1 with every analysis"
+# pipeline DIR HOSTFLOW J I ANALYSES NAME [old]: one run, time-NAME-I.json and stats-NAME-I.json in DIR
+pipeline() {
+    local d=$1 bin=$2 j=$3 i=$4 a=$5 name=$6 run=${7:-}
+    $run /usr/bin/time -f '{"wall":%e,"user":%U,"sys":%S,"maxrss_kb":%M}' -o "$d/time-$name-$i.json" \
+        "$bin" run -q -j "$j" -a "$a" -i "$DATA" -n "$NETS" -o /dev/null --stats "$d/stats-$name-$i.json"
 }
 for i in $(seq "$RUNS"); do
     for j in 1 2; do
-        pipeline "$R" "$HOSTFLOW" "$j" "$i" || die "hostflow -j$j failed"
-        [ -n "$OLD_DIR" ] && { pipeline "$R/old" "$OLDH" "$j" "$i" old ||
+        pipeline "$R" "$HOSTFLOW" "$j" "$i" "$FIVE" "j$j" || die "hostflow -j$j failed"
+        [ -n "$OLD_DIR" ] && { pipeline "$R/old" "$OLDH" "$j" "$i" "$OLD_FIVE" "j$j" old ||
             { say "old hostflow -j$j failed"; rm -f "$R/old/"{time,stats}-j$j-$i.json; }; }
     done
+    # the default pipeline (the detections too), after the five's -j1
+    pipeline "$R" "$HOSTFLOW" 1 "$i" "$ROOT/analyses" "all1" || die "hostflow -j1 (every analysis) failed"
 done
 # Where the -j2 time goes, thread by thread (perf: one sample per ms of a
 # thread's CPU): with the reader's and each worker's CPU time, the wall
 # time on two free cores is at least max(reader, busiest worker, all / 2),
 # which says what -j2 gives when no other process takes a core.
-threads() {  # threads DIR HOSTFLOW [old]
+threads() {  # threads DIR HOSTFLOW [old] ANALYSES
     local d=$1 bin=$2 run=${3:-}
     $run perf record -q -e task-clock -c 1000000 -o "$d/j2.perf" "$bin" run -q -j 2 -i "$DATA" \
-        -n "$NETS" -o /dev/null --stats "$d/threads-stats.json" >/dev/null 2>&1 || return
+        -a "$4" -n "$NETS" -o /dev/null --stats "$d/threads-stats.json" >/dev/null 2>&1 || return
     perf report -i "$d/j2.perf" --sort pid -F sample,pid --stdio 2>/dev/null | grep -v '^#' | grep . \
         >"$d/j2-threads.txt"
     rm -f "$d/j2.perf"
 }
 if command -v perf >/dev/null 2>&1; then
-    threads "$R" "$HOSTFLOW"
-    [ -n "$OLD_DIR" ] && threads "$R/old" "$OLDH" old
+    threads "$R" "$HOSTFLOW" "" "$FIVE"
+    [ -n "$OLD_DIR" ] && threads "$R/old" "$OLDH" old "$OLD_FIVE"
 fi
 
 # ------------------------------------------------ 4: Lua against plain C
@@ -189,11 +212,12 @@ say "analyses: records of bench_lua, bench_plainc and hostflow -j1 on 300,000 li
 SLICE=$OUT/slice.ndjson
 head -n 300000 "$DATA" >"$SLICE"
 rm -f "$OUT"/records-{new,old}.sorted
-records() {  # records DIR HOSTFLOW TOOLS [old]: bench_lua's, bench_plainc's and hostflow's records of the slice, compared
-    local d=$1 bin=$2 tools=$3 run=${4:-} same=true
-    $run "$tools/bench_lua" -r 1 -o "$d/slice.lua" "$SLICE" >/dev/null || same=false
+records() {  # records DIR HOSTFLOW TOOLS ANALYSES [old]: bench_lua's, bench_plainc's and hostflow's records of the slice, compared
+    local d=$1 bin=$2 tools=$3 a=$4 run=${5:-} same=true
+    # (an old bench_lua has no -a: it runs its own tree's analyses, the five)
+    $run "$tools/bench_lua" -r 1 ${run:--a "$a"} -o "$d/slice.lua" "$SLICE" >/dev/null || same=false
     $run "$tools/bench_plainc" -r 1 -o "$d/slice.c" "$SLICE" >/dev/null || same=false
-    $run "$bin" run -q -j 1 -i "$SLICE" -n "$NETS" -o "$d/slice.hostflow" || return 1
+    $run "$bin" run -q -j 1 -a "$a" -i "$SLICE" -n "$NETS" -o "$d/slice.hostflow" || return 1
     # sorted: the order of a window's records is not a contract (a detection read at one
     # granularity makes its hosts' rows there before the finer windows merge in)
     cmp -s <(sort "$d/slice.lua") <(sort "$d/slice.hostflow") || { same=false; say "WARNING: ${run:+old }bench_lua's records differ from hostflow's"; }
@@ -201,11 +225,11 @@ records() {  # records DIR HOSTFLOW TOOLS [old]: bench_lua's, bench_plainc's and
     echo "{\"same_records\":$same,\"records\":$(wc -l <"$d/slice.hostflow")}" >"$d/check.json"
     rm -f "$d/slice.lua" "$d/slice.c"
 }
-records "$R" "$HOSTFLOW" "$TOOLS" || die "hostflow failed"
+records "$R" "$HOSTFLOW" "$TOOLS" "$FIVE" || die "hostflow failed"
 if [ -n "$OLD_DIR" ]; then
     # the old binary's records against the new one's, sorted (the order of
     # records within a window close is not part of the contract)
-    if records "$R/old" "$OLDH" "$OLDT" old; then
+    if records "$R/old" "$OLDH" "$OLDT" "$OLD_FIVE" old; then
         LC_ALL=C sort "$R/slice.hostflow" >"$OUT/records-new.sorted"
         LC_ALL=C sort "$R/old/slice.hostflow" >"$OUT/records-old.sorted"
         printf '{"identical":%s,"lines":300000,"records_new":%s,"records_old":%s,"only_new":%s,"only_old":%s}\n' \
@@ -223,13 +247,15 @@ if [ -n "$OLD_DIR" ]; then
     fi
 fi
 rm -f "$R/slice.hostflow" "$R/old/slice.hostflow" "$SLICE"
-say "analyses: $RUNS runs each of bench_lua and bench_plainc over every flow${OLD_DIR:+, new and old}"
+say "analyses: $RUNS runs each of bench_lua (the five, and every analysis) and bench_plainc over every flow${OLD_DIR:+, new and old}"
 for i in $(seq "$RUNS"); do
     for t in lua plainc; do
-        "$TOOLS/bench_$t" -r 1 "$DATA" >"$R/$t-$i.json" || die "bench_$t failed"
+        a=(); [ "$t" = lua ] && a=(-a "$FIVE")
+        "$TOOLS/bench_$t" -r 1 "${a[@]}" "$DATA" >"$R/$t-$i.json" || die "bench_$t failed"
         old_has "tools/bench_$t" && { old "$OLDT/bench_$t" -r 1 "$DATA" >"$R/old/$t-$i.json" ||
             { say "old bench_$t failed"; rm -f "$R/old/$t-$i.json"; }; }
     done
+    "$TOOLS/bench_lua" -r 1 "$DATA" >"$R/lua-all-$i.json" || die "bench_lua (every analysis) failed"
 done
 
 # ---------------------------------------------------------------- 5: memory
@@ -283,13 +309,13 @@ kafka_row() {
     # its offsets topic, seconds that would fall on whichever run came first.
     # Then new and old alternate, taking turns at going first.
     say "kafka: a warm-up run"
-    "$HOSTFLOW" run -q -j 2 -b "$KAFKA_BROKERS" -g "bench-warm-$$" -i kafka:bench-flows \
+    "$HOSTFLOW" run -q -j 2 -a "$FIVE" -b "$KAFKA_BROKERS" -g "bench-warm-$$" -i kafka:bench-flows \
         -o kafka:bench-hosts -n "$NETS" --exit-at-end >/dev/null 2>&1 \
         || { echo '{"na":"n/a (hostflow failed on Kafka)"}'; return; }
-    kafka_new() { "$HOSTFLOW" run -q -j 2 -b "$KAFKA_BROKERS" -g "bench-$$-$i" -i kafka:bench-flows \
+    kafka_new() { "$HOSTFLOW" run -q -j 2 -a "$FIVE" -b "$KAFKA_BROKERS" -g "bench-$$-$i" -i kafka:bench-flows \
                       -o kafka:bench-hosts -n "$NETS" --exit-at-end --stats "$R/kafka-$i.json"; }
     kafka_old() { [ -z "$old_kafka" ] && return 0
-                  old "$OLDH" run -q -j 2 -b "$KAFKA_BROKERS" -g "bench-old-$$-$i" -i kafka:bench-flows \
+                  old "$OLDH" run -q -j 2 -a "$OLD_FIVE" -b "$KAFKA_BROKERS" -g "bench-old-$$-$i" -i kafka:bench-flows \
                       -o kafka:bench-hosts -n "$NETS" --exit-at-end --stats "$R/old/kafka-$i.json" ||
                   { say "old hostflow failed on Kafka"; rm -f "$R/old/kafka-$i.json"; }; }
     for i in $(seq "$runs"); do

@@ -84,15 +84,16 @@ def figures(d, ctx):
     j1, j2 = runs("stats-j1-{i}.json"), runs("stats-j2-{i}.json")
     t1, t2 = runs("time-j1-{i}.json"), runs("time-j2-{i}.json")
     r1, r2 = [rate(s) for s in j1], [rate(s) for s in j2]
+    def per_cpu(docs, times):
+        return [s["records_read"] / (t["user"] + t["sys"]) if s and t and t["user"] + t["sys"] > 0
+                else None for s, t in zip(docs, times)]
+
     if j1:
-        row("pipeline_j1", "pipeline from a file, 1 worker", r1, "flows/s", ">= 1,000,000",
-            lambda m: m >= 1e6)
-        row("pipeline_j1_cpu", "  per second of CPU time",
-            [s["records_read"] / (t["user"] + t["sys"]) for s, t in zip(j1, t1)
-             if s and t and t["user"] + t["sys"] > 0], "flows/s",
+        row("pipeline_j1", "pipeline from a file, 1 worker, the five statistics", r1, "flows/s")
+        row("pipeline_j1_cpu", "  per second of CPU time", per_cpu(j1, t1), "flows/s",
             note="the -j1 runs' user + sys time: what the wall-clock figure is on an idle core")
     if j2:
-        row("pipeline_j2", "pipeline from a file, 2 workers", r2, "flows/s")
+        row("pipeline_j2", "pipeline from a file, 2 workers, the five statistics", r2, "flows/s")
         cores = [(t["user"] + t["sys"]) / t["wall"] for t in t2 if t and t["wall"] > 0]
         row("pipeline_j2_j1", "  2 workers / 1 worker", [b / a for a, b in zip(r1, r2) if a and b], "x",
             ">= 1.9", lambda m: m >= 1.9,
@@ -122,6 +123,23 @@ def figures(d, ctx):
             note="threads of a -j2 run, CPU ms: reader %d, workers and decoders %s; -j1 CPU %.2f s"
                  % (reader, "+".join(str(w) for w in others), statistics.median(cpu1)))
 
+    # the default pipeline: every analysis of analyses/ (the five and the
+    # detections), -j1, its runs after the five's; issue 14's target
+    a1, ta1 = runs("stats-all1-{i}.json"), runs("time-all1-{i}.json")
+    if a1 and any(a1):
+        names = [n for n in (next(s for s in a1 if s).get("analyses") or {})]
+        others = [n for n in names if n not in ("total", "avg_flow_duration", "dport_count",
+                                                "peer_number", "tcp_flags")]
+        row("pipeline_all_j1", "pipeline from a file, 1 worker, the default analyses", [rate(s) for s in a1],
+            "flows/s", note="the five and %s" % (", ".join(others) or "nothing else"))
+        row("pipeline_all_j1_cpu", "  per second of CPU time", per_cpu(a1, ta1), "flows/s", ">= 1,000,000",
+            lambda m: m >= 1e6, note="issue 14: with every detection enabled")
+        cpu_all = [t["user"] + t["sys"] if t else None for t in ta1]
+        cpu_five = [t["user"] + t["sys"] if t else None for t in t1]
+        row("pipeline_all_five", "  CPU time, default analyses / the five",
+            [a / b for a, b in zip(cpu_all, cpu_five) if a and b], "x",
+            note="runs of the two one after the other: what the detections add")
+
     # 4: Lua against plain C ----------------------------------------------------
     lua = [d_["flows_per_s"][0] for d_ in runs("lua-{i}.json") if d_]
     plainc = [d_["flows_per_s"][0] for d_ in runs("plainc-{i}.json") if d_]
@@ -135,6 +153,9 @@ def figures(d, ctx):
             "<= 1.5", lambda m: m <= 1.5,
             note="records of bench_lua, bench_plainc and hostflow -j1 identical: %s"
                  % check.get("same_records"))
+    lua_all = [d_["flows_per_s"][0] for d_ in runs("lua-all-{i}.json") if d_]
+    if lua_all:
+        row("lua_all", "analyses in Lua, the default ones (the detections too)", lua_all, "flows/s")
 
     # 5: memory -------------------------------------------------------------------
     mem = load("memory.json")
@@ -189,8 +210,13 @@ def figures(d, ctx):
     if "na" in k:
         na_row("kafka", "Kafka -> hostflow -> Kafka, 2 workers", k["na"])
     else:
-        row("kafka", "Kafka -> hostflow -> Kafka, 2 workers", [rate(s) for s in runs("kafka-{i}.json")],
+        kr = [rate(s) for s in runs("kafka-{i}.json")]
+        row("kafka", "Kafka -> hostflow -> Kafka, 2 workers, the five", kr,
             "flows/s", note="broker on the same machine")
+        if [v for v in kr if v] and [v for v in r2 if v]:
+            row("kafka_file", "  Kafka / file, 2 workers",
+                [statistics.median([v for v in kr if v]) / statistics.median([v for v in r2 if v])], "x",
+                ">= 0.5", lambda m: m >= 0.5, note="the medians of the two rows")
 
     # 8: OpenSearch (tests/bench/opensearch.sh) -----------------------------------
     o = load("opensearch.json")
@@ -235,6 +261,22 @@ old_rows, old_check = figures(old_dir, ctx) if has_old else ([], {})
 old_by_key = {r["key"]: r for r in old_rows}
 compare = loader(raw)[0]("compare.json") if has_old else None
 
+# issue 18's end-to-end target is a ratio to the old binary: a row of its own
+# under the -j1 figure per CPU second, from the runs' ratios
+if has_old:
+    for n, r in enumerate(rows):
+        o = old_by_key.get(r["key"])
+        if r["key"] == "pipeline_j1_cpu" and o and "na" not in o:
+            rows.insert(n + 1, {"key": "pipeline_j1_cpu_old", "figure": "  new / old, per second of CPU time",
+                                "unit": "x", "runs": new_over_old(r["runs"], o["runs"]),
+                                "target": ">= 1.6", "ok": lambda m: m >= 1.6,
+                                "note": "issue 18: the same five statistics, one worker"})
+            break
+
+# rows the old binary cannot have, by design (the ratio to it, the
+# detections it does not run): their "n/a" needs no note
+NEW_ONLY = {"pipeline_j1_cpu_old", "pipeline_all_j1", "pipeline_all_j1_cpu", "pipeline_all_five",
+            "lua_all", "kafka_file"}
 for r in rows:
     r.update(summary(r["runs"]))
     r["met"] = None if r["ok"] is None or r["median"] is None else bool(r["ok"](r["median"]))
@@ -244,6 +286,8 @@ for r in rows:
     o = old_by_key.get(r["key"])
     if o is None or "na" in o:
         r["old"] = {"na": o["na"] if o else "n/a (the old binary has no such figure)"}
+        if o is None and r["key"] in NEW_ONLY:
+            r["old"]["quiet"] = True      # new-only by design: no note
         continue
     r["old"] = dict(figure=o["figure"], runs=o["runs"], note=o["note"], **summary(o["runs"]))
     if r["unit"] != "x" and "na" not in r:
@@ -315,7 +359,7 @@ print("CPU %s, vector extensions %s; %s cores usable (of %s online), load averag
 print("\n".join(lines))
 notes = [(r["figure"].strip(), r["note"]) for r in rows if r.get("note")]
 notes += [(r["figure"].strip(), "old binary: " + r["old"]["na"]) for r in rows
-          if "na" in r.get("old", {}) and "na" not in r]
+          if "na" in r.get("old", {}) and "na" not in r and not r["old"].get("quiet")]
 if has_old:
     notes.append(("old", "commit %s, built in build/bench/old, its runs alternating with the new one's; "
                   "new / old: the median of the runs' ratios (above 1: the new binary is faster, for "

@@ -1,14 +1,14 @@
 /* bench_lua.c -- the worker with its Lua analyses, over flows decoded
  * beforehand; and the memory a host costs per window.
  *
- *   build/tools/bench_lua [-r RUNS] [-n LINES] [-o OUT] FILE
+ *   build/tools/bench_lua [-r RUNS] [-n LINES] [-o OUT] [-a DIR] FILE
  *   build/tools/bench_lua --memory HOSTS [--peers P] [--ports D]
  *
  * First form: reads FILE (the first LINES lines, 0 = all, the default) and
  * cuts it into the batches `hostflow run -j1` hands its worker (see
  * tests/bench/benchlib.h), untimed.  Then, RUNS times (default 5), a fresh
- * worker (the default configuration: the analyses of analyses/, windows
- * 10s,30s,1m,5m) runs hf_worker_process() over every batch, records to
+ * worker (the default configuration: the analyses of analyses/, or of DIR
+ * with -a, windows 10s,30s,1m,5m) runs hf_worker_process() over every batch, records to
  * /dev/null (or OUT): the analyses' update() loops, the windows, the
  * merges, every analysis's result() and its JSON, and the records.  Timed
  * in this thread's CPU time; prints one JSON line with flows per second per
@@ -109,10 +109,15 @@ static bench_sink *open_sink(const char *out)
  * Throughput
  * --------------------------------------------------------------------- */
 
-static int run_file(const char *path, size_t max, int runs, const char *out)
+static int run_file(const char *path, size_t max, int runs, const char *out, const char *dir)
 {
     hf_config cfg;
+    char err[1024];
     bench_config(&cfg, root_dir());
+    if (dir && hf_config_set(&cfg, "analyses.dir", dir, "-a", 0, err, sizeof err) < 0) {
+        fprintf(stderr, "bench_lua: %s\n", err);
+        return 2;
+    }
     bench_batches bb;
     if (bench_make_batches(path, max, &cfg, &bb) < 0) return 1;
     double rate[100];
@@ -258,11 +263,12 @@ int main(int argc, char **argv)
     int runs = 5, peers = 24, ports = 6;
     size_t max = 0;
     long mem_hosts = 0;
-    const char *path = NULL, *out = NULL;
+    const char *path = NULL, *out = NULL, *dir = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-r") && i + 1 < argc) runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-n") && i + 1 < argc) max = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "-a") && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(argv[i], "--memory") && i + 1 < argc) mem_hosts = atol(argv[++i]);
         else if (!strcmp(argv[i], "--peers") && i + 1 < argc) peers = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--ports") && i + 1 < argc) ports = atoi(argv[++i]);
@@ -274,9 +280,9 @@ int main(int argc, char **argv)
     if (mem_hosts > 0 && mem_hosts <= 16000000 && peers >= 1 && ports >= 1)
         return run_memory((uint32_t)mem_hosts, peers, ports);
     if (!path || runs < 1 || runs > 100) {
-        fprintf(stderr, "usage: bench_lua [-r RUNS] [-n LINES] [-o OUT] FILE\n"
+        fprintf(stderr, "usage: bench_lua [-r RUNS] [-n LINES] [-o OUT] [-a DIR] FILE\n"
                         "       bench_lua --memory HOSTS [--peers P] [--ports D]\n");
         return 2;
     }
-    return run_file(path, max, runs, out);
+    return run_file(path, max, runs, out, dir);
 }
