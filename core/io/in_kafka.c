@@ -1,5 +1,7 @@
 /* in_kafka.c -- the Kafka input: a consumer in a group that feeds the
- * pipeline message by message and commits offsets at least once.
+ * pipeline message by message and commits offsets at least once.  With
+ * decoder threads (-j N > 1) the messages are decoded on them, in chunks
+ * taken back in order ("Decoding on threads" below).
  *
  * Automatic commits are off.  On assignment it reads the committed offsets
  * with their metadata ("hostflow:1:<ms>", how far that partition's flows
@@ -100,6 +102,8 @@ typedef struct hf_kafka_source {
     int                 down;
     int                 fatal;         /* a fatal consumer error (fenced): stop */
     int                 closed;        /* left the group: the last commit is done */
+    int                 threaded;      /* messages decoded on the pipeline's decoder threads */
+    hf_chunk           *chunk;         /* ... the chunk being filled, or NULL */
     int64_t             eof_at[HF_MAX_PARTITIONS];  /* per offsets index: offset of its last end, -1 */
     int                 parts[HF_MAX_PARTITIONS];   /* the offsets indices of the assignment */
     int                 nparts;
@@ -147,6 +151,54 @@ static int64_t known_next(hf_kafka_source *s, int idx, const char *topic, int32_
     int64_t next = hf_offsets_next(s->offsets, topic, id);
     if (idx >= 0 && s->eof_at[idx] > next) next = s->eof_at[idx];
     return next;
+}
+
+/* ------------------------------------------------------------------------
+ * Decoding on threads
+ *
+ * With decoder threads (-j N > 1) messages are copied into chunks of
+ * records (hf_chunk_add_record: each with its partition and offset) that
+ * are decoded on the threads and taken back in order; everything that
+ * depends on order -- the offsets, late flows, the watermark, the counters
+ * and warnings -- stays in this thread, in the order of the messages, as
+ * when each is fed alone.  Before anything else touches the pipeline or
+ * the partitions' ends (an end of partition, a rebalance, an idle poll),
+ * the chunk being filled is handed over and every chunk in flight taken
+ * back (settle), so it sees what feeding them one by one would have.  A
+ * message larger than a chunk is fed alone, after a settle.  With a
+ * dead-letter topic, messages are fed one by one in this thread (the
+ * dead letter needs each message's reject reason and key).
+ * --------------------------------------------------------------------- */
+
+/* Hand the chunk being filled, if it holds anything, to the decoders. */
+static void submit_chunk(hf_kafka_source *s)
+{
+    if (s->chunk && s->chunk->nrec) hf_pipeline_submit(s->pipeline, s->chunk, s->chunk->len, 0);
+    s->chunk = NULL;
+}
+
+/* Every message polled so far through the pipeline. */
+static void settle(hf_kafka_source *s)
+{
+    if (!s->threaded) return;
+    submit_chunk(s);
+    hf_pipeline_drain(s->pipeline);
+}
+
+/* A message of partition idx, to the pipeline: into the chunk, or fed now. */
+static void feed(hf_kafka_source *s, const rd_kafka_message_t *m, int idx, int *reason)
+{
+    *reason = 0;
+    if (s->threaded) {
+        for (int tries = 0; tries < 2; tries++) {
+            if (!s->chunk) s->chunk = hf_pipeline_chunk(s->pipeline);
+            if (hf_chunk_add_record(s->chunk, idx, m->offset, m->payload, m->len) == 0) return;
+            if (!s->chunk->nrec) break;         /* larger than a chunk */
+            submit_chunk(s);
+        }
+        settle(s);
+    }
+    *reason = hf_pipeline_feed(s->pipeline, idx, m->offset, 0, m->payload, m->len, 0);
 }
 
 /* Commit what the pipeline says is safe once the outputs have acknowledged
@@ -273,6 +325,7 @@ static void hold_or_read(hf_kafka_source *s, rd_kafka_topic_partition_list_t *pa
 static void assigned(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
 {
     char list[512];
+    settle(s);
     describe_parts(parts, list, sizeof list);
     /* where each partition's records are complete, from the commits */
     rd_kafka_committed(s->rk, parts, 10000);
@@ -309,6 +362,7 @@ static void assigned(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
 static void revoked(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
 {
     char list[512];
+    settle(s);                  /* what was polled is in the commit, as when fed one by one */
     describe_parts(parts, list, sizeof list);
     hf_log(HF_LOG_INFO, "kafka: revoked %s: committing what is in records; the windows still "
            "open are dropped, for the next owner to rebuild from the commit", list);
@@ -449,6 +503,7 @@ static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input
         s->dead = hf_kafka_producer_new(cfg, cfg->dead_letter + 6, err, errlen);
         if (!s->dead) goto fail;
     }
+    s->threaded = !s->dead && hf_pipeline_threaded(s->pipeline);
     return s;
 fail:
     kafka_close(s);
@@ -564,39 +619,61 @@ static int all_at_end(hf_kafka_source *s)
     return all;
 }
 
-/* One step: a poll of the consumer (at most 100 ms), the message fed. */
+/* One message or event polled: fed (or put in the chunk), or what it says
+ * of its partition noted. */
+static void take_message(hf_kafka_source *s, rd_kafka_message_t *m)
+{
+    const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "?";
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        settle(s);                               /* its messages before its end */
+        int idx = hf_offsets_partition(s->offsets, topic, m->partition, INT64_MIN);
+        hf_offsets_set_eof(s->offsets, idx, 1, now_ms());
+        if (idx >= 0) s->eof_at[idx] = m->offset;
+        s->eof = 1;
+        back_up(s);
+    } else if (m->err) {
+        static hf_ratelimit rl = HF_RATELIMIT_INIT(2);
+        hf_log_limited(&rl, HF_LOG_WARN, "kafka: %s", rd_kafka_message_errstr(m));
+    } else if (!s->holding) {
+        back_up(s);
+        int idx = hf_offsets_partition(s->offsets, topic, m->partition, INT64_MIN);
+        cached_ends(s);
+        s->messages++;
+        s->bytes += m->len;
+        int rc;
+        feed(s, m, idx, &rc);
+        if (rc > 0 && s->dead) dead_letter(s, m, rc);
+        s->eof = 0;
+    }
+}
+
+#define STEP_MESSAGES 4096    /* messages polled in one step, with decoder threads */
+
+/* One step: a poll of the consumer (at most 100 ms), the message fed; with
+ * decoder threads, what else is queued already too (up to STEP_MESSAGES),
+ * into chunks handed over by the end of the step. */
 static int kafka_read(void *arg)
 {
     hf_kafka_source *s = arg;
     rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, 100);
     int idle = m == NULL;
+    for (int n = 1; m; n++) {
+        if (s->fatal) break;
+        take_message(s, m);
+        rd_kafka_message_destroy(m);
+        m = NULL;
+        if (!s->threaded || n == STEP_MESSAGES || s->fatal ||
+            atomic_load_explicit(s->env.stop, memory_order_relaxed))
+            break;
+        m = rd_kafka_consumer_poll(s->rk, 0);
+    }
     if (s->fatal) {
         if (m) rd_kafka_message_destroy(m);
+        settle(s);
         return HF_IN_ERROR;
     }
-    if (m) {
-        const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "?";
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            int idx = hf_offsets_partition(s->offsets, topic, m->partition, INT64_MIN);
-            hf_offsets_set_eof(s->offsets, idx, 1, now_ms());
-            if (idx >= 0) s->eof_at[idx] = m->offset;
-            s->eof = 1;
-            back_up(s);
-        } else if (m->err) {
-            static hf_ratelimit rl = HF_RATELIMIT_INIT(2);
-            hf_log_limited(&rl, HF_LOG_WARN, "kafka: %s", rd_kafka_message_errstr(m));
-        } else if (!s->holding) {
-            back_up(s);
-            int idx = hf_offsets_partition(s->offsets, topic, m->partition, INT64_MIN);
-            cached_ends(s);
-            s->messages++;
-            s->bytes += m->len;
-            int rc = hf_pipeline_feed(s->pipeline, idx, m->offset, 0, m->payload, m->len, 0);
-            if (rc > 0 && s->dead) dead_letter(s, m, rc);
-            s->eof = 0;
-        }
-        rd_kafka_message_destroy(m);
-    }
+    if (idle) settle(s);                         /* nothing came: the pipeline is current */
+    else submit_chunk(s);
     double t = now_ms();
     if (t - s->last_recheck >= 1000.0) {
         recheck_ends(s);
@@ -653,6 +730,7 @@ static void kafka_close(void *arg)
 {
     hf_kafka_source *s = arg;
     if (!s) return;
+    settle(s);                  /* (nothing is left at a normal end: the run finished the pipeline) */
     if (s->rk) {
         if (!s->closed && !s->down && !s->fatal) {
             s->closed = 1;

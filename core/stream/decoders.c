@@ -97,6 +97,8 @@ static void chunk_release(hf_chunk *c)
     hf_free(c->status);
     hf_free(c->flows);
     hf_free(c->lineno);
+    hf_free(c->part);
+    hf_free(c->offset);
 }
 
 /* Room for line n (and the end offset after it). */
@@ -110,10 +112,54 @@ static void grow_lines(hf_chunk *c, uint32_t n)
     c->lines_cap = cap;
 }
 
+int hf_chunk_add_record(hf_chunk *c, int part, int64_t offset, const char *rec, size_t len)
+{
+    if (len >= c->cap - c->len || len > UINT32_MAX / 2) return -1;   /* with its newline */
+    uint32_t n = c->nrec;
+    grow_lines(c, n);
+    if (n + 1 > c->rec_cap) {
+        c->rec_cap = c->rec_cap ? c->rec_cap * 2 : 1024;
+        c->part = hf_realloc(c->part, (size_t)c->rec_cap * sizeof *c->part);
+        c->offset = hf_realloc(c->offset, (size_t)c->rec_cap * sizeof *c->offset);
+    }
+    c->off[n] = (uint32_t)c->len;
+    if (len) memcpy(c->bytes + c->len, rec, len);
+    c->len += len;
+    c->bytes[c->len++] = '\n';
+    c->off[n + 1] = (uint32_t)c->len;
+    c->part[n] = (int32_t)part;
+    c->offset[n] = offset;
+    c->nrec = n + 1;
+    return 0;
+}
+
+/* Records given by the reader: decode each as it is (its boundaries in
+ * off[], a newline after each). */
+static void records_decode(const hf_decoders *d, hf_chunk *c)
+{
+    uint32_t nflows = 0;
+    for (uint32_t i = 0; i < c->nrec; i++) {
+        if (nflows + 2 > c->flows_cap) {
+            c->flows_cap = c->flows_cap ? c->flows_cap * 2 : 2048;
+            c->flows = hf_realloc(c->flows, (size_t)c->flows_cap * sizeof *c->flows);
+        }
+        size_t len = c->off[i + 1] - c->off[i] - 1;
+        unsigned st = hf_line_classify(&d->ctx, c->bytes + c->off[i], len, d->nets, d->future_ms,
+                                       &c->flows[nflows]);
+        c->status[i] = (uint16_t)st;
+        nflows += (uint32_t)hf_line_flows(st);
+    }
+    c->n = c->nrec;
+}
+
 /* Split at newlines and decode each line; the flows go one after another. */
 static void chunk_decode(const hf_decoders *d, hf_chunk *c)
 {
     uint32_t n = 0, nflows = 0;
+    if (c->nrec) {
+        records_decode(d, c);
+        return;
+    }
     if (c->too_long) {
         grow_lines(c, 0);
         c->off[0] = c->off[1] = 0;
@@ -214,6 +260,7 @@ hf_chunk *hf_decoders_fill(hf_decoders *d)
     c->len = 0;
     c->too_long = 0;
     c->nlineno = 0;
+    c->nrec = 0;
     c->n = 0;
     return c;
 }

@@ -82,6 +82,12 @@ typedef struct hf_chunk {
     int         too_long;      /* no text: one line the input skipped (hf_input_lines) */
     uint64_t   *lineno;        /* where each line starts in the input, when not one after */
     uint32_t    nlineno, lineno_cap;   /* another (JSON arrays, pretty-printed records); else 0 */
+    /* or records given one by one (hf_chunk_add_record: Kafka messages, which
+     * may hold newlines), not lines to split: each its partition and offset */
+    uint32_t    nrec;          /* records added, 0: the bytes are lines */
+    int32_t    *part;          /* per record: its partition (offsets.h) */
+    int64_t    *offset;        /* ... and its offset there */
+    uint32_t    rec_cap;
     /* the decoder's */
     uint32_t    n;             /* lines */
     uint32_t   *off;           /* line i is bytes[off[i], off[i + 1] - 1), n + 1 entries */
@@ -92,7 +98,9 @@ typedef struct hf_chunk {
 
 #define HF_CHUNK_BYTES (1u << 20)
 
-/* Where line i of a decoded chunk is, and its length without newline. */
+/* Where line (or record) i of a decoded chunk is, and its length without
+ * newline (a record's own last newline is kept: the one taken off is the
+ * one hf_chunk_add_record put after it). */
 static inline const char *hf_chunk_line(const hf_chunk *c, uint32_t i, size_t *len)
 {
     size_t end = c->off[i + 1];
@@ -100,6 +108,13 @@ static inline const char *hf_chunk_line(const hf_chunk *c, uint32_t i, size_t *l
     *len = end - c->off[i];
     return c->bytes + c->off[i];
 }
+
+/* The reader's: one record of partition part at offset, its len bytes
+ * copied in whole (newlines in it included; no max_line applies: it is
+ * decoded as hf_line_classify would decode it fed alone).  -1 when it does
+ * not fit in what is left of the chunk (a record of more than c->cap - 1
+ * bytes never does).  A chunk holds lines or records, not both. */
+int hf_chunk_add_record(hf_chunk *c, int part, int64_t offset, const char *rec, size_t len);
 
 /* The reader's: the input line each of the chunk's n lines starts at,
  * copied (n 0: every line follows the one before, the usual case). */

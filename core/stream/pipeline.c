@@ -557,11 +557,23 @@ int hf_pipeline_decoders(const hf_pipeline *p)
 }
 
 /* The lines of a decoded chunk, in order; p->lineno counts them (or the
- * input said where each starts: records over several lines). */
+ * input said where each starts: records over several lines).  A chunk of
+ * records (Kafka messages) names each one's partition and offset. */
 static void run_chunk(hf_pipeline *p, hf_chunk *c)
 {
     poll_engine(p);
     uint32_t f = 0;
+    if (c->nrec) {
+        for (uint32_t i = 0; i < c->n; i++) {
+            size_t len;
+            const char *rec = hf_chunk_line(c, i, &len);
+            unsigned st = c->status[i];
+            take_record(p, c->part[i], c->offset[i], st, &c->flows[f], rec, len);
+            f += (uint32_t)hf_line_flows(st);
+        }
+        hf_decoders_release(p->dec, c);
+        return;
+    }
     for (uint32_t i = 0; i < c->n; i++) {
         size_t len;
         const char *line = hf_chunk_line(c, i, &len);

@@ -81,7 +81,12 @@ void hf_pipeline_live(hf_pipeline *p);
 const char *hf_pipeline_reason_name(int status);
 
 /* ------------------------------------------------------------------------
- * Chunks of lines, decoded on threads (partition 0)
+ * Chunks decoded on threads: whole lines of a file (partition 0), or
+ * records added one by one with their partitions and offsets
+ * (hf_chunk_add_record: Kafka messages).  Each takes the path of a record
+ * fed alone, in the order submitted, so the flows, counters and warnings
+ * are the same; only the reject reason is not returned (an input with a
+ * dead-letter topic feeds its records one at a time).
  * --------------------------------------------------------------------- */
 
 /* 1 when chunks are to be decoded on threads (decode_threads > 1): the
@@ -93,7 +98,8 @@ int hf_pipeline_decoders(const hf_pipeline *p);
 /* An empty chunk to read whole lines into (taking back decoded ones first
  * while every chunk is in flight). */
 hf_chunk *hf_pipeline_chunk(hf_pipeline *p);
-/* Hand a filled chunk (len bytes, or too_long: one line skipped) over. */
+/* Hand a filled chunk (len bytes, or too_long: one line skipped; a chunk
+ * of records: len c->len) over. */
 void hf_pipeline_submit(hf_pipeline *p, hf_chunk *c, size_t len, int too_long);
 /* Take on every line submitted so far (before an input waits for more). */
 void hf_pipeline_drain(hf_pipeline *p);

@@ -236,6 +236,88 @@ TEST(the_ring_refuses_a_chunk_when_every_one_is_in_flight)
     hf_decoders_free(d);
 }
 
+/* Records added one by one (Kafka messages): each decoded whole, newlines
+ * in it and all, with no max_line, its partition and offset kept; a record
+ * that does not fit is refused and the chunk left as it was. */
+TEST(records_come_back_whole_with_their_partitions_and_offsets)
+{
+    hf_decoders *d = hf_decoders_new(3, nets, &CTX, FUTURE_MS, MAX_LINE);
+    char line[MAX_LINE + 64], *big = malloc(MAX_LINE * 2);
+    const char *pretty = "{\n  \"src4_addr\": \"10.0.0.7\",\n  \"dst4_addr\": \"192.0.2.1\",\n"
+                         "  \"proto\": 6, \"in_packets\": 2, \"in_bytes\": 80,\n"
+                         "  \"first\": 1764165600000, \"last\": 1764165601000\n}\n";
+    /* a flow padded past MAX_LINE with spaces: a record, not a line, so decoded */
+    int blen = snprintf(big, MAX_LINE * 2, "%s", pretty);
+    memset(big + blen - 2, ' ', MAX_LINE);
+    memcpy(big + blen - 2 + MAX_LINE, "}", 1);
+    blen = blen - 2 + MAX_LINE + 1;
+    int next = 0, back = 0, ok = 1;
+    const int n = 5000;
+    while (back < n) {
+        hf_chunk *c = hf_decoders_fill(d);
+        if (!c) {
+            c = hf_decoders_take(d, 1);
+            for (uint32_t k = 0; k < c->n; k++, back++) {
+                const char *rec;
+                int len;
+                if (back % 7 == 3) rec = pretty, len = (int)strlen(pretty);
+                else if (back % 7 == 5) rec = big, len = blen;
+                else len = make_line(back, line, sizeof line), rec = line;
+                hf_flow want[2];
+                unsigned st = hf_line_classify(&CTX, rec, (size_t)len, nets, FUTURE_MS, want);
+                size_t got_len;
+                const char *got = hf_chunk_line(c, k, &got_len);
+                if (c->status[k] != st || got_len != (size_t)len || memcmp(got, rec, (size_t)len) ||
+                    c->part[k] != back % 4 || c->offset[k] != 1000 + back)
+                    ok = 0;
+            }
+            hf_decoders_release(d, c);
+            continue;
+        }
+        for (int k = 0; k < 300 && next < n; k++, next++) {
+            const char *rec;
+            int len;
+            if (next % 7 == 3) rec = pretty, len = (int)strlen(pretty);
+            else if (next % 7 == 5) rec = big, len = blen;
+            else len = make_line(next, line, sizeof line), rec = line;
+            if (hf_chunk_add_record(c, next % 4, 1000 + next, rec, (size_t)len) < 0) break;
+        }
+        CHECK(c->nrec > 0);
+        if (next >= n) {                       /* the last: refused whole when too big */
+            size_t len = c->len;
+            uint32_t nrec = c->nrec;
+            CHECK_EQ_INT(hf_chunk_add_record(c, 0, 0, big, c->cap), -1);
+            CHECK(c->len == len && c->nrec == nrec);
+        }
+        hf_decoders_submit(d, c);
+        if (next >= n)
+            while ((c = hf_decoders_take(d, 1))) {
+                for (uint32_t k = 0; k < c->n; k++, back++) {
+                    const char *rec;
+                    int len;
+                    if (back % 7 == 3) rec = pretty, len = (int)strlen(pretty);
+                    else if (back % 7 == 5) rec = big, len = blen;
+                    else len = make_line(back, line, sizeof line), rec = line;
+                    hf_flow want[2];
+                    unsigned st = hf_line_classify(&CTX, rec, (size_t)len, nets, FUTURE_MS, want);
+                    size_t got_len;
+                    const char *got = hf_chunk_line(c, k, &got_len);
+                    if (c->status[k] != st || got_len != (size_t)len || memcmp(got, rec, (size_t)len) ||
+                        c->part[k] != back % 4 || c->offset[k] != 1000 + back)
+                        ok = 0;
+                }
+                hf_decoders_release(d, c);
+            }
+    }
+    CHECK(ok);
+    CHECK_EQ_INT(back, n);
+    hf_flow f[2];
+    CHECK_EQ_INT(hf_line_classify(&CTX, pretty, strlen(pretty), nets, FUTURE_MS, f), HF_LINE_FLOW);
+    CHECK_EQ_INT(hf_line_classify(&CTX, big, (size_t)blen, nets, FUTURE_MS, f), HF_LINE_FLOW);
+    free(big);
+    hf_decoders_free(d);
+}
+
 int main(void)
 {
     char err[256];
@@ -247,6 +329,7 @@ int main(void)
     RUN(a_block_split_keeps_a_last_line_without_newline);
     RUN(a_block_of_newlines_only_is_a_line_each);
     RUN(the_ring_refuses_a_chunk_when_every_one_is_in_flight);
+    RUN(records_come_back_whole_with_their_partitions_and_offsets);
     hf_prefixes_free(nets);
     return UNIT_END();
 }

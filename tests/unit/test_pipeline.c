@@ -342,6 +342,98 @@ TEST(a_flow_held_aside_keeps_its_offset_from_being_committed)
     hf_config_release(&cfg);
 }
 
+/* Record i of two partitions' stream: flows of hosts 10.0.0.x moving
+ * forward a second at a time, one late, one far ahead, a malformed one, a
+ * pretty-printed one (newlines inside) and one outside the networks. */
+static int kafka_record(int i, char *out, size_t cap)
+{
+    int64_t end = T0 + (int64_t)(i / 2) * 1000;
+    if (i % 50 == 7) end -= 20000;                      /* behind the closed windows */
+    if (i == 333) end += 20 * 3600000LL;                /* far ahead: held aside, rejected */
+    if (i % 97 == 5) return snprintf(out, cap, "{\"ipfix.sourceIPv4Address\":\"10.0.0.1\",");
+    const char *fmt = i % 31 == 4
+        ? "{\n \"ipfix.sourceIPv4Address\": \"%s.%d\",\n \"ipfix.destinationIPv4Address\": \"192.0.2.1\",\n"
+          " \"ipfix.protocolIdentifier\": 6, \"ipfix.packetDeltaCount\": 1, \"ipfix.octetDeltaCount\": 60,\n"
+          " \"ipfix.flowStartMilliseconds\": %lld, \"ipfix.flowEndMilliseconds\": %lld\n}\n"
+        : "{\"ipfix.sourceIPv4Address\":\"%s.%d\",\"ipfix.destinationIPv4Address\":\"192.0.2.1\","
+          "\"ipfix.protocolIdentifier\":6,\"ipfix.packetDeltaCount\":1,\"ipfix.octetDeltaCount\":60,"
+          "\"ipfix.flowStartMilliseconds\":%lld,\"ipfix.flowEndMilliseconds\":%lld}";
+    return snprintf(out, cap, fmt, i % 13 == 2 ? "192.168.0" : "10.0.0", i % 200,
+                    (long long)end - 10, (long long)end);
+}
+
+/* One pipeline fed record by record, one given chunks of records decoded on
+ * threads (Kafka with -j N): the same batches to the same shards, the same
+ * counters, the same commit points. */
+TEST(chunks_of_records_on_threads_give_what_records_fed_one_by_one_give)
+{
+    static hf_config cfg1, cfg2;
+    static fake f1, f2;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p1 = pipeline(&cfg1, &f1, NSHARDS), *p2;
+    char err[256];
+    hf_config_defaults(&cfg2, "/nonexistent");
+    hf_config_set(&cfg2, "windows", "10s,1m", "test", 0, err, sizeof err);
+    hf_config_set(&cfg2, "lateness", "5s", "test", 0, err, sizeof err);
+    hf_config_set(&cfg2, "networks", "10.0.0.0/8", "test", 0, err, sizeof err);
+    hf_config_set(&cfg2, "batch", "8", "test", 0, err, sizeof err);
+    memset(&f2, 0, sizeof f2);
+    f2.batch_cap = cfg2.batch;
+    f2.emitted = INT64_MIN;
+    hf_shards sh = {NSHARDS, &f2, fake_batch, fake_push, fake_emitted, NULL, NULL};
+    p2 = hf_pipeline_new(&cfg2, &sh, 3, err, sizeof err);
+    CHECK(p2 != NULL);
+    if (!p2) return;
+    CHECK(hf_pipeline_threaded(p2));
+    CHECK_EQ_INT(hf_pipeline_decoders(p2), 3);
+    int part1[2], part2[2];
+    for (int k = 0; k < 2; k++) {
+        part1[k] = hf_offsets_partition(hf_pipeline_offsets(p1), "flows", k, INT64_MIN);
+        part2[k] = hf_offsets_partition(hf_pipeline_offsets(p2), "flows", k, INT64_MIN);
+        hf_offsets_set_eof(hf_pipeline_offsets(p1), part1[k], 0, 0);
+        hf_offsets_set_eof(hf_pipeline_offsets(p2), part2[k], 0, 0);
+    }
+    char rec[1024];
+    hf_chunk *c = NULL;
+    for (int i = 0; i < 6000; i++) {
+        int n = kafka_record(i, rec, sizeof rec);
+        hf_pipeline_feed(p1, part1[i % 2], 100 + i / 2, 0, rec, (size_t)n, 0);
+        if (!c) c = hf_pipeline_chunk(p2);
+        CHECK_EQ_INT(hf_chunk_add_record(c, part2[i % 2], 100 + i / 2, rec, (size_t)n), 0);
+        if (c->nrec == 1 + (uint32_t)(i % 37) * 11 || i == 5999) {   /* chunks of many sizes */
+            hf_pipeline_submit(p2, c, c->len, 0);
+            c = NULL;
+        }
+    }
+    hf_pipeline_drain(p2);
+    const hf_stream_stats *s1 = hf_pipeline_stats(p1), *s2 = hf_pipeline_stats(p2);
+    CHECK_EQ_INT(s2->records, s1->records);
+    CHECK_EQ_INT(s2->decoded, s1->decoded);
+    CHECK_EQ_INT(s2->filtered, s1->filtered);
+    CHECK_EQ_INT(s2->late, s1->late);
+    CHECK_EQ_INT(s2->accepted, s1->accepted);
+    for (int r = 0; r < HF_REASONS; r++) CHECK_EQ_INT(s2->rejected[r], s1->rejected[r]);
+    CHECK(s1->late > 0 && s1->rejected[HF_DECODE_MALFORMED] > 0 && s1->filtered > 0);
+    CHECK_EQ_INT(f2.ngot, f1.ngot);
+    int same = f1.ngot == f2.ngot;
+    for (int i = 0; same && i < f1.ngot; i++)
+        same = f1.got[i].shard == f2.got[i].shard && f1.got[i].n == f2.got[i].n &&
+               f1.got[i].boundary == f2.got[i].boundary;
+    CHECK(same);
+    CHECK(memcmp(f1.flows_to, f2.flows_to, sizeof f1.flows_to) == 0);
+    hf_commit_point a[4], b[4];
+    int na = hf_pipeline_commit_points(p1, a, 4), nb = hf_pipeline_commit_points(p2, b, 4);
+    CHECK_EQ_INT(nb, na);
+    for (int i = 0; i < na && i < nb; i++) {
+        CHECK_EQ_INT(b[i].offset, a[i].offset);
+        CHECK_EQ_INT(b[i].released_until, a[i].released_until);
+    }
+    hf_pipeline_free(p1);
+    hf_pipeline_free(p2);
+    hf_config_release(&cfg1);
+    hf_config_release(&cfg2);
+}
+
 int main(void)
 {
     RUN(windows_close_when_the_watermark_passes_them);
@@ -355,5 +447,6 @@ int main(void)
     RUN(a_stream_that_jumps_ahead_is_followed);
     RUN(flows_held_aside_are_decided_at_the_end);
     RUN(a_flow_held_aside_keeps_its_offset_from_being_committed);
+    RUN(chunks_of_records_on_threads_give_what_records_fed_one_by_one_give);
     return UNIT_END();
 }
