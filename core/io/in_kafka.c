@@ -592,6 +592,9 @@ static void recheck_ends(hf_kafka_source *s)
  * the cached value, for the partitions at their end only. */
 static void cached_ends(hf_kafka_source *s)
 {
+    int any = 0;                                 /* none at its end (a backlog): no clock read */
+    for (int k = 0; k < s->nparts && !any; k++) any = hf_offsets_at_end(s->offsets, s->parts[k]);
+    if (!any) return;
     double now = now_ms();
     if (now - s->last_cached < 1.0) return;      /* at most every millisecond */
     s->last_cached = now;
