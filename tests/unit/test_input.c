@@ -624,6 +624,83 @@ TEST(a_mapped_file_cut_shorter_is_read_to_its_new_end)
     free(data);
 }
 
+/* Every line of path read in blocks of at most cap bytes
+ * (hf_input_lines_at) into a hash: lines over max_line, skipped or in a
+ * block, as one mark each; *mapped: whether some block lay outside dst. */
+static uint64_t digest_blocks(size_t max_line, size_t cap, uint64_t *count, int *mapped)
+{
+    char err[256];
+    hf_input *in = hf_input_open(path, max_line, err, sizeof err);
+    CHECK(in != NULL);
+    if (!in) return 0;
+    char *dst = malloc(cap);
+    uint64_t h = 1469598103934665603ull;
+    long n;
+    const char *at;
+    *count = 0;
+    *mapped = 0;
+    while ((n = hf_input_lines_at(in, dst, cap, &at)) != 0 && n != HF_INPUT_ERROR) {
+        if (n == HF_INPUT_TOO_LONG) {
+            (*count)++;
+            h = (h ^ 0xffff) * 1099511628211ull;
+            continue;
+        }
+        CHECK((size_t)n <= cap);
+        if (at != dst) *mapped = 1;
+        for (size_t i = 0; i < (size_t)n;) {
+            const char *nl = memchr(at + i, '\n', (size_t)n - i);
+            size_t len = (nl ? (size_t)(nl - at) : (size_t)n) - i;
+            (*count)++;
+            if (len > max_line) {
+                h = (h ^ 0xffff) * 1099511628211ull;
+            } else {
+                h = (h ^ len) * 1099511628211ull;
+                for (size_t k = 0; k < len; k++) h = (h ^ (unsigned char)at[i + k]) * 1099511628211ull;
+            }
+            i += len + 1;
+        }
+    }
+    CHECK(n == 0);
+    free(dst);
+    hf_input_close(in);
+    return h;
+}
+
+/* The same for blocks: from the mapping (pointing into it) as through the
+ * buffer (gzip), over-long lines within a block or longer than a block. */
+TEST(blocks_of_a_large_plain_file_come_from_its_mapping_like_gzip)
+{
+    const size_t max_line = 1024, cap = 8192;
+    for (int last_nl = 0; last_nl < 2; last_nl++) {
+        size_t size = 4u << 20, n = 0;
+        char *data = malloc(size);
+        unsigned rnd = 77u + (unsigned)last_nl;
+        while (n < size - 16384) {
+            rnd = rnd * 1103515245u + 12345u;
+            unsigned k = (rnd >> 16) % 100;
+            size_t len = k < 2 ? cap + (rnd >> 8) % 5000 : k < 5 ? max_line + 1 + (rnd >> 8) % 2000
+                       : k < 8 ? max_line : k < 12 ? 0 : 20 + (rnd >> 4) % 400;
+            for (size_t i = 0; i < len; i++) data[n + i] = (char)('a' + (i + k) % 26);
+            n += len;
+            data[n++] = '\n';
+        }
+        memcpy(data + n, "{\"last\":1}", 10);
+        n += 10;
+        if (last_nl) data[n++] = '\n';
+        uint64_t c_gz, c_map;
+        int m_gz, m_map;
+        write_file(data, n, 1);
+        uint64_t want = digest_blocks(max_line, cap, &c_gz, &m_gz);
+        write_file(data, n, 0);
+        uint64_t got = digest_blocks(max_line, cap, &c_map, &m_map);
+        CHECK(!m_gz && m_map);
+        CHECK(c_gz > 5000);
+        CHECK_EQ_INT(c_map, c_gz);
+        CHECK(got == want);
+        free(data);
+    }
+}
+
 int main(void)
 {
     RUN(lines_split_at_newlines_and_the_last_needs_none);
@@ -645,6 +722,7 @@ int main(void)
     RUN(a_pretty_array_from_a_pipe_in_small_writes);
     RUN(a_large_plain_file_read_from_its_mapping_reads_like_gzip);
     RUN(a_mapped_file_cut_shorter_is_read_to_its_new_end);
+    RUN(blocks_of_a_large_plain_file_come_from_its_mapping_like_gzip);
     unlink(path);
     return UNIT_END();
 }
