@@ -57,6 +57,15 @@ return {
     watchdog = "10s",
   },
 
+  -- Alerts that rules raise (lua/README.md, "Alerts"): a host_alert record
+  -- on the outputs, and the host's records carry "alert":["rule",...] while
+  -- it is open.  Raised again within hold (event time) it is updated when
+  -- it grew (same id), never repeated; at most max_open are kept open.
+  alerts = {
+    hold = "10m",
+    max_open = 100000,
+  },
+
   memory = {
     max_bytes = "4GiB",     -- window state of all workers together
     distinct_exact = 64,    -- hf.distinct() counts exactly up to this many values

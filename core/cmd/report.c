@@ -79,6 +79,11 @@ void hf_report_text(const hf_run_view *v, FILE *f)
         OUT(a + 1 < t.w.nanalyses ? "," : "");
     }
     OUT("\n");
+    if (t.w.alerts_raised || t.w.alerts_held)
+        OUT("  alerts     %llu raised, %llu updated, %llu held while open, %llu closed early "
+            "(alerts.max_open), %llu kept now\n", (unsigned long long)t.w.alerts_raised,
+            (unsigned long long)t.w.alerts_updated, (unsigned long long)t.w.alerts_held,
+            (unsigned long long)t.w.alerts_evicted, (unsigned long long)t.w.alerts_open);
     OUT("  output     %llu records made; window close to records written: p50 < %.3g ms, p99 < %.3g ms\n",
         (unsigned long long)t.w.records, delay_quantile_ms(&t.w, 0.5), delay_quantile_ms(&t.w, 0.99));
     for (int i = 0;; i++) {
@@ -136,6 +141,17 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_int(&b, (int64_t)t.w.hosts_refused);
     hf_buf_puts(&b, ",\"records\":");
     hf_buf_put_int(&b, (int64_t)t.w.records);
+    hf_buf_puts(&b, ",\"alerts\":{\"raised\":");
+    hf_buf_put_int(&b, (int64_t)t.w.alerts_raised);
+    hf_buf_puts(&b, ",\"updated\":");
+    hf_buf_put_int(&b, (int64_t)t.w.alerts_updated);
+    hf_buf_puts(&b, ",\"held\":");
+    hf_buf_put_int(&b, (int64_t)t.w.alerts_held);
+    hf_buf_puts(&b, ",\"evicted\":");
+    hf_buf_put_int(&b, (int64_t)t.w.alerts_evicted);
+    hf_buf_puts(&b, ",\"open\":");
+    hf_buf_put_int(&b, (int64_t)t.w.alerts_open);
+    hf_buf_puts(&b, "}");
     hf_buf_puts(&b, ",\"memory_peak_bytes\":");
     hf_buf_put_int(&b, (int64_t)t.w.mem_peak);
     hf_buf_puts(&b, ",\"close_delay_ms\":{\"p50\":");

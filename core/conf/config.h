@@ -114,6 +114,10 @@ typedef struct hf_config {
     int64_t    max_batch_ms;               /* one taking longer over a batch is interrupted, disabled */
     int64_t    watchdog_ms;                /* still stuck this much later: hostflow stops (0: never) */
 
+    /* Alerts (engine/alerts.h) */
+    int64_t    alerts_hold_ms;             /* an alert stays open this long from its window */
+    int        alerts_max_open;            /* open alerts kept, all workers together */
+
     /* Kafka (input or output "kafka:TOPIC[,TOPIC...]") */
     hf_strlist kafka;                      /* librdkafka settings: key, value, key, value, ... */
     char      *kafka_start;                /* "earliest", "latest" or an ISO 8601 time */

@@ -131,6 +131,15 @@ const hf_conf_key hf_conf_core_keys[] = {
      .doc = "one still running this much later stops hostflow with a report (0: never)",
      .field = HF_FIELD(watchdog_ms)},
 
+    {.name = "#alerts", .type = HF_CONF_HEADING, .doc = "Alerts (lua/README.md, \"Alerts\"):"},
+    {.name = "alerts.hold", .type = HF_CONF_DURATION, .deflt = "10m",
+     .doc = "an alert stays open this long (event time) from its window: raised again "
+            "meanwhile it is updated when it grew, never repeated",
+     .min = 0, .max = 86400000.0 * 366, .field = HF_FIELD(alerts_hold_ms)},
+    {.name = "alerts.max_open", .type = HF_CONF_INT, .deflt = "100000",
+     .doc = "open alerts kept, all workers together; past it the oldest closes early (counted)",
+     .min = 1, .max = 1e8, .field = HF_FIELD(alerts_max_open)},
+
     {.name = "#memory", .type = HF_CONF_HEADING, .doc = "Memory:"},
     {.name = "memory.max_bytes", .type = HF_CONF_SIZE, .deflt = "4GiB", .flag = "-m, --memory",
      .doc = "window state of all workers together; new hosts over it are refused and counted",

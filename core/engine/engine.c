@@ -109,6 +109,7 @@ hf_engine *hf_engine_new(const hf_config *cfg, const char *lua_dir, const hf_rec
         e->workers[i] = hf_worker_new(i, cfg, lua_dir, sink, cfg->memory_max / (size_t)e->nworkers,
                                       err, errlen);
         if (!e->workers[i]) goto fail;
+        hf_worker_share(e->workers[i], e->nworkers);
     }
     if (e->nworkers > 1)
         for (int i = 0; i < e->nworkers; i++)
@@ -161,6 +162,11 @@ void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
         t->w.flows += st.flows;
         t->w.hosts_refused += st.hosts_refused;
         t->w.records += st.records;
+        t->w.alerts_raised += st.alerts_raised;
+        t->w.alerts_updated += st.alerts_updated;
+        t->w.alerts_held += st.alerts_held;
+        t->w.alerts_evicted += st.alerts_evicted;
+        t->w.alerts_open += st.alerts_open;
         t->w.mem_bytes += st.mem_bytes;
         t->w.mem_peak += st.mem_peak;
         for (int d = 0; d < HF_DELAY_BUCKETS; d++) t->w.close_delay[d] += st.close_delay[d];

@@ -86,6 +86,12 @@ void hf_record_end(hf_record_batch *b)
 
 void hf_record_host_head(hf_record_batch *rb, const hf_window *win, const hf_host *h)
 {
+    hf_record_host_begin(rb, win, h);
+    hf_record_host_stats(rb);
+}
+
+void hf_record_host_begin(hf_record_batch *rb, const hf_window *win, const hf_host *h)
+{
     hf_buf *b = &rb->text;
     hf_record_begin(rb, HF_RECORD_STATS, win->start_ms);
     char addr[HF_ADDR_STRLEN], ts[32];
@@ -109,6 +115,6 @@ void hf_record_host_head(hf_record_batch *rb, const hf_window *win, const hf_hos
     hf_buf_put_int(b, win->start_ms + win->g_ms);
     hf_buf_puts(b, ",\"granularity_s\":");
     hf_buf_put_int(b, win->g_ms / 1000);
-    hf_buf_puts(b, "},\"stats\":{");
+    hf_buf_puts(b, "},");
 }
 

@@ -18,6 +18,7 @@
  * (hf_worker_watch, reload.c). */
 #include "engine/worker.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -36,6 +37,7 @@
 #include "base/log.h"
 #include "base/luastate.h"
 #include "base/timefmt.h"
+#include "engine/alerts.h"
 
 #define QUEUE_DEPTH 32
 #define HF_SIG_INTERRUPT (SIGRTMIN + 3)
@@ -63,6 +65,8 @@ struct hf_worker {
     char             slot_names[HF_MAX_ANALYSES * HF_NAME_MAX];
     uint8_t          slot_disabled[HF_MAX_ANALYSES];
     hf_record_batch  out;           /* records of the closing window, for the outputs */
+    hf_alerts       *alerts;        /* open alerts of this worker's hosts */
+    hf_record_batch  alerts_out;    /* alert records of the closing window */
     const hf_record_sink *sink;
     int              failed;        /* an output failed for good */
     uint64_t         flows, records;
@@ -324,6 +328,25 @@ void hf_job_slot_disabled(hf_job *job, int slot, int disabled)
     if (slot >= 0 && slot < HF_MAX_ANALYSES) job->slot_disabled[slot] = disabled ? 1 : 0;
 }
 
+int hf_job_alert(hf_job *job, const uint8_t *row, int64_t start_ms, int64_t g_ms, const char *rule,
+                 size_t rule_len, double observed, double expected, double score,
+                 const char *details, size_t details_len)
+{
+    if (!job->alerts || !row || g_ms <= 0) return HF_ALERT_BAD;
+    const hf_host *h = (const hf_host *)(const void *)row;
+    hf_alert in = {h->addr, h->v6, rule, rule_len, start_ms, g_ms,
+                   observed, expected, score, details, details_len};
+    return hf_alerts_raise(job->alerts, &in, job->alerts_out);
+}
+
+double hf_job_alerted(hf_job *job, const uint8_t *row, int64_t start_ms, const char *rule,
+                      size_t rule_len)
+{
+    if (!job->alerts || !row) return NAN;
+    const hf_host *h = (const hf_host *)(const void *)row;
+    return hf_alerts_reported(job->alerts, h->addr, rule, rule_len, start_ms);
+}
+
 /* ------------------------------------------------------------------------
  * Records
  * --------------------------------------------------------------------- */
@@ -385,15 +408,24 @@ static void emit_window(void *ctx, hf_window *win)
     const hf_layout *l = win->layout;
     frags_reserve(w, l, win->nhosts);
     window_view(w, win);
+    int64_t end = win->start_ms + win->g_ms;
+    hf_alerts_expire(w->alerts, end);
     lua_call_ref(w, w->ref_emit, "emit");
     w->job.window = NULL;
 
     hf_record_batch *rb = &w->out;
     hf_buf *b = &rb->text;
+    int flags = hf_alerts_any(w->alerts);
     for (uint32_t i = 0; i < win->nhosts; i++) {
         const hf_host *h = (const hf_host *)hf_window_row(win, i);
         uint64_t omit = win->omit_any ? hf_window_omit(win, i) : 0;
-        hf_record_host_head(rb, win, h);
+        if (flags) {            /* "alert":[...] for a host with an open alert */
+            hf_record_host_begin(rb, win, h);
+            hf_alerts_flag(w->alerts, h->addr, win->start_ms, end, b);
+            hf_record_host_stats(rb);
+        } else {
+            hf_record_host_head(rb, win, h);
+        }
         int first = 1;
         for (int a = 0; a < l->n; a++) {
             const hf_fragments *f = &w->frags[a];
@@ -410,6 +442,13 @@ static void emit_window(void *ctx, hf_window *win)
         if (b->len >= (1 << 20) || i + 1 == win->nhosts) write_batch(w);
     }
     w->records += win->nhosts;
+    if (w->alerts_out.n) {      /* the window's alerts, after its host records */
+        hf_records view;
+        hf_record_batch_view(&w->alerts_out, &view);
+        if (w->sink->write(w->sink->ctx, &view) < 0) w->failed = 1;
+        w->records += w->alerts_out.n;
+        hf_record_batch_reset(&w->alerts_out);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -750,6 +789,11 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     w->layout = hf_malloc(sizeof *w->layout);
     hf_layout_init(w->layout);
     hf_record_batch_init(&w->out);
+    hf_record_batch_init(&w->alerts_out);
+    w->alerts = hf_alerts_new(cfg->alerts_hold_ms, (uint32_t)cfg->alerts_max_open,
+                              cfg->nwindows ? cfg->windows_ms[cfg->nwindows - 1] : 0);
+    w->job.alerts = w->alerts;
+    w->job.alerts_out = &w->alerts_out;
     w->group_flows = hf_malloc(sizeof(hf_flow) * (size_t)cfg->batch);
     w->group_rows = hf_malloc(sizeof(uint8_t *) * (size_t)cfg->batch);
     w->done = hf_malloc((size_t)cfg->batch);
@@ -783,6 +827,13 @@ static void publish_stats(hf_worker *w)
     st.flows = w->flows;
     st.hosts_refused = w->windows.hosts_refused;
     st.records = w->records;
+    hf_alert_stats as;
+    hf_alerts_stats(w->alerts, &as);
+    st.alerts_raised = as.raised;
+    st.alerts_updated = as.updated;
+    st.alerts_held = as.held;
+    st.alerts_evicted = as.evicted;
+    st.alerts_open = as.open;
     st.nlevels = w->windows.nlevels;
     for (int i = 0; i < st.nlevels; i++) {
         const hf_level *lv = &w->windows.levels[i];
@@ -804,6 +855,16 @@ static void publish_stats(hf_worker *w)
     pthread_mutex_lock(&w->lock);
     w->snapshot = st;
     pthread_mutex_unlock(&w->lock);
+}
+
+void hf_worker_share(hf_worker *w, int n)
+{
+    if (n < 1) n = 1;
+    uint32_t open = (uint32_t)(w->cfg->alerts_max_open / n);
+    hf_alerts_free(w->alerts);
+    w->alerts = hf_alerts_new(w->cfg->alerts_hold_ms, open ? open : 1,
+                              w->cfg->nwindows ? w->cfg->windows_ms[w->cfg->nwindows - 1] : 0);
+    w->job.alerts = w->alerts;
 }
 
 void hf_worker_stats_get(hf_worker *w, hf_worker_stats *st)
@@ -947,6 +1008,8 @@ void hf_worker_free(hf_worker *w)
         hf_free(w->frags[a].len);
     }
     hf_record_batch_release(&w->out);
+    hf_record_batch_release(&w->alerts_out);
+    hf_alerts_free(w->alerts);
     hf_free(w->group_flows);
     hf_free(w->group_rows);
     hf_free(w->view_rows);

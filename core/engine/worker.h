@@ -85,6 +85,8 @@ typedef struct hf_job {
     char          *slot_names;      /* HF_MAX_ANALYSES names of HF_NAME_MAX bytes */
     int            nslots;
     uint8_t       *slot_disabled;   /* per slot: 1 when disabled in this worker */
+    struct hf_alerts *alerts;       /* the worker's open alerts (alerts.h) */
+    hf_record_batch  *alerts_out;   /* records of the alerts raised while a window closes */
 } hf_job;
 
 /* Leave the analyses at bits out of the record of the host of row (a row
@@ -101,6 +103,18 @@ int  hf_job_new_slot(hf_job *job);
 /* Give slot to the analysis called name (fresh counters when reused). */
 void hf_job_name_slot(hf_job *job, int slot, const char *name, int reused);
 void hf_job_slot_disabled(hf_job *job, int slot, int disabled);
+/* emit(): raise an alert for the host of row (a row of the closing window:
+ * its hf_host first) in the window from start_ms of g_ms (alerts.h: a new
+ * alert, an update, or held).  details: the JSON text of the alert's
+ * details (NULL: {}).  Returns HF_ALERT_NEW, HF_ALERT_UPDATE,
+ * HF_ALERT_HELD, or HF_ALERT_BAD for a bad rule name. */
+int hf_job_alert(hf_job *job, const uint8_t *row, int64_t start_ms, int64_t g_ms, const char *rule,
+                 size_t rule_len, double observed, double expected, double score,
+                 const char *details, size_t details_len);
+/* emit(): the observed value last reported by the host's alert of rule
+ * that is open in the window starting at start_ms; NaN when none is. */
+double hf_job_alerted(hf_job *job, const uint8_t *row, int64_t start_ms, const char *rule,
+                      size_t rule_len);
 
 typedef struct hf_worker hf_worker;
 
@@ -110,6 +124,7 @@ typedef struct hf_worker_stats {
     uint64_t flows;            /* flows given to the analyses */
     uint64_t hosts_refused;    /* flows dropped: new host over the memory limit */
     uint64_t records;
+    uint64_t alerts_raised, alerts_updated, alerts_held, alerts_evicted, alerts_open;
     uint64_t windows[HF_MAX_WINDOWS + 1];  /* per level: windows emitted */
     uint64_t hosts[HF_MAX_WINDOWS + 1];    /* per level: host records emitted */
     int64_t  gran_ms[HF_MAX_WINDOWS + 1];  /* per level: granularity, 0 if not emitted */
@@ -130,6 +145,9 @@ typedef struct hf_worker_stats {
  * with a message in err when an analysis cannot be loaded. */
 hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
                          const hf_record_sink *sink, size_t mem_limit, char *err, size_t errlen);
+/* The worker is one of n: its share of the limits that count for all
+ * workers together (alerts.max_open).  Before its first batch. */
+void hf_worker_share(hf_worker *w, int n);
 /* Run a batch in the calling thread. */
 void hf_worker_process(hf_worker *w, hf_batch *b);
 /* Threads: start, hand over a batch (blocks while the queue is full), wait

@@ -29,6 +29,7 @@ local base = require "hostflow.base"
 local schema = require "hostflow.schema"
 local json = require "hostflow.json"
 local shape = require "hostflow.shape"
+local context = require "hostflow.context"
 local params = require "hostflow.params"
 local runtime_check = require "hostflow.runtime.check"
 local jutil = require "jit.util"
@@ -225,6 +226,7 @@ function M.main(opts)
   local half_failed = false
   local max_flows = opts.max_flows or math.huge
   local fed = 0
+  local first_end, last_end = math.huge, -math.huge
 
   -- The trace events while the update loop runs (the driver's own code is
   -- not watched).  "return to lower frame" is left out: it is the loop's
@@ -279,6 +281,9 @@ function M.main(opts)
     for i = 0, n - 1 do
       local h = host_of(flows[i])
       h.flows = h.flows + 1
+      local e = flows[i].end_ms
+      if e < first_end then first_end = e end
+      if e > last_end then last_end = e end
       rows[i] = ffi.cast("uint8_t *", h.whole)
     end
     feed(flows, rows, n, function(i, e) errors.add("update", base.addr_text(flows[i].src), e) end)
@@ -299,13 +304,23 @@ function M.main(opts)
   say("hosts     %d (every source address)", #order)
 
   -- 3. results: every host's, encoded as the record's field is
+  -- (a result() that takes a context raises its alerts in one window
+  -- spanning the sample, through a job of its own)
   local result = spec.result or schema.default_result(s)
   local buf = ffi.new("hf_buf")
   local listed, unlisted = {}, {}        -- keys, and the fields results had beyond them
   for _, k in ipairs(spec.keys or {}) do listed[k] = true end
-  local function field_text(st)
+  local solo = context.solo()
+  if fed == 0 then first_end, last_end = 0, 0 end
+  local win_start = math.floor(first_end / 60000) * 60000
+  local ctx = solo:context(spec.name)
+  ctx:set_window(win_start, math.max(60000, math.ceil((last_end + 1 - win_start) / 60000) * 60000))
+  local addr = ffi.new("uint8_t[16]")
+  local function field_text(st, h)
     buf.len = 0
-    local v = result(ffi.cast(s.ptr, st), p.view)
+    ffi.copy(addr, h.key, 16)
+    solo:at(addr)
+    local v = result(ffi.cast(s.ptr, st), p.view, ctx)
     if v == nil then return nil end
     if spec.keys and type(v) == "table" then
       for k in pairs(v) do
@@ -317,7 +332,7 @@ function M.main(opts)
   end
   local result_errors = 0
   for _, h in ipairs(order) do
-    local done, text = xpcall(field_text, traceback, h.whole)
+    local done, text = xpcall(field_text, traceback, h.whole, h)
     if done then h.json = text
     else
       h.failed = true
@@ -326,6 +341,8 @@ function M.main(opts)
     end
   end
 
+  local alerts = solo:records(true)
+
   -- 4. the halves merged by the core, against the whole
   local merged_differ, merge_checked = {}, 0
   if not half_failed then
@@ -333,7 +350,7 @@ function M.main(opts)
       if not h.failed then
         local a = ffi.cast("uint8_t *", h.half[1])
         C.hf_state_merge(cs, a, ffi.cast("uint8_t *", h.half[2]), C.hf_arena_current())
-        local done, text = pcall(field_text, h.half[1])
+        local done, text = pcall(field_text, h.half[1], h)
         merge_checked = merge_checked + 1
         if not done or text ~= h.json then
           merged_differ[#merged_differ + 1] = { host = h.text, whole = h.json, merged = done and text or "error" }
@@ -391,6 +408,12 @@ function M.main(opts)
       if k > 3 then break end
       say("            %s: whole %s, merged %s", d.host, tostring(d.whole), tostring(d.merged))
     end
+  end
+
+  if #alerts > 0 then
+    say("alerts    %d raised on the sample (one window of %d s from %s); the first:", #alerts,
+        ctx.window.granularity_s, os.date("!%Y-%m-%dT%H:%M:%SZ", win_start / 1000))
+    for k = 1, math.min(3, #alerts) do say("            %s", alerts[k]) end
   end
 
   table.sort(order, function(a, b)

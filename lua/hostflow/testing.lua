@@ -9,6 +9,15 @@
 --
 --   local strict = testing.load("analyses/port_scan.lua", { params = { threshold = 5 } })
 --
+-- A result() that takes a context (result(s, params, ctx), see
+-- hostflow.context) gets one: t:result(host, { start_ms = ..., granularity_s
+-- = 60 }) names the window (default: the minute of DEFAULT_FLOW's time);
+-- the alerts it raises go through the core's own alert table (held
+-- opts.hold_ms, default 10 min) and are listed by t:alerts() (each { rule,
+-- observed, expected, score, details, status = "new" | "update" | "held",
+-- host, window = { start_ms, end_ms, granularity_s } }) and, as the
+-- host_alert records hostflow would write, by t:alert_records().
+--
 -- A run holds one window: a state per source host, made and merged by the
 -- core's own C functions (hf_state_init, hf_state_merge), so what a spec sees
 -- is what hostflow computes.  Flow fields not given take the defaults below.
@@ -19,6 +28,7 @@ local hf = require "hostflow"
 local schema = require "hostflow.schema"
 local params = require "hostflow.params"
 local json = require "hostflow.json"
+local context = require "hostflow.context"
 
 local C = base.C
 local M = {}
@@ -31,6 +41,14 @@ M.DEFAULT_FLOW = {
 
 local Run = {}
 Run.__index = Run
+
+local function parse_addr(text, field)
+  local out, fam = ffi.new("uint8_t[16]"), ffi.new("uint8_t[1]")
+  if C.hf_addr_parse(text, #text, out, fam) ~= 0 then
+    error(string.format("flow.%s: not an address: %q", field, text), 3)
+  end
+  return out, fam[0]
+end
 
 --- A run of one analysis (a path, or a table made by hf.analysis).  opts:
 -- params (values of its parameters, as the configuration's
@@ -56,15 +74,50 @@ function M.load(spec, opts)
     params = params.view(values),                                -- what update and result get
     arena = ffi.gc(C.hf_ffi_arena_new(), C.hf_ffi_arena_free),   -- this run's window memory
     result_fn = spec.result or schema.default_result(s),
-  }, Run)
+  }, Run):with_context(spec.name, opts)
 end
 
-local function parse_addr(text, field)
-  local out, fam = ffi.new("uint8_t[16]"), ffi.new("uint8_t[1]")
-  if C.hf_addr_parse(text, #text, out, fam) ~= 0 then
-    error(string.format("flow.%s: not an address: %q", field, text), 3)
+M.DEFAULT_WINDOW = { start_ms = 1764165600000, granularity_s = 60 }
+
+-- A context for the run's rules (result(s, params, ctx)), and the list its
+-- alerts are collected in.
+function Run:with_context(name, opts)
+  self.solo = context.solo(opts and opts.hold_ms)
+  self.ctx = self.solo:context(name)
+  self.raised = {}
+  self.ctx.on_alert = function(ctx, a, rule, status)
+    local w = ctx.window
+    self.raised[#self.raised + 1] = {
+      rule = rule, observed = a.observed, expected = a.expected, score = a.score, details = a.details,
+      status = status, host = ctx:host(),
+      window = { start_ms = w.start_ms, end_ms = w.end_ms, granularity_s = w.granularity_s },
+    }
   end
-  return out, fam[0]
+  return self
+end
+
+--- Point the run's context at host (text) in window ({ start_ms,
+-- granularity_s }, default M.DEFAULT_WINDOW).
+function Run:at(host, window)
+  window = window or M.DEFAULT_WINDOW
+  local addr = parse_addr(host, "host")
+  self.solo:at(addr)
+  self.ctx:set_window(window.start_ms, (window.granularity_s or 60) * 1000)
+  return self.ctx
+end
+
+--- The alerts raised so far (see the top of this file); emptied when
+-- reset is true.
+function Run:alerts(reset)
+  local out = self.raised
+  if reset then self.raised = {} end
+  return out
+end
+
+--- The host_alert records written so far (JSON texts); emptied when reset
+-- is true.
+function Run:alert_records(reset)
+  return self.solo:records(reset)
 end
 
 --- A flow (hf_flow) from a table of fields; addresses as text.
@@ -123,11 +176,12 @@ function Run:feed_file(path)
   return fed, rejected
 end
 
---- The result of a host (what goes under stats.<name>), or nil.
-function Run:result(host)
+--- The result of a host (what goes under stats.<name>), or nil; window
+-- (optional): the window its context names (see the top of this file).
+function Run:result(host, window)
   local st = self.states[host]
   if not st then return nil end
-  return self.result_fn(ffi.cast(self.schema.ptr, st), self.params)
+  return self.result_fn(ffi.cast(self.schema.ptr, st), self.params, self:at(host, window))
 end
 
 --- The result of a host as the JSON text of its record field.

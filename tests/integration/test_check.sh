@@ -209,6 +209,30 @@ check "check names the result fields keys does not list, written after the liste
 check "check says when result() returns no field beyond keys" \
     grep -qx 'keys      flow, packets, bytes; result() returns no other field' "$WORK/out"
 
+# --- a rule that raises alerts (result(s, params, ctx)) ----------------------
+f=$WORK/busy.lua
+cat >"$f" <<'EOF'
+local hf = require "hostflow"
+return hf.analysis {
+  name = "busy", params = { threshold = 200 },
+  state = { flows = hf.counter() },
+  update = function(s) s.flows = s.flows + 1 end,
+  result = function(s, params, ctx)
+    if s.flows > params.threshold then
+      ctx:alert { observed = s.flows, expected = params.threshold, details = { host = ctx:host() } }
+    end
+    return s.flows
+  end,
+}
+EOF
+"$HOSTFLOW" check "$f" -i "$flows" -n 1 >"$WORK/out" 2>&1
+busy=$(tail -n +2 "$truth" | cut -d, -f1 | sort | uniq -c | awk '$1 > 200' | wc -l)
+check "check runs a rule with a context and counts the alerts it raised ($busy hosts above 200 flows)" \
+    grep -q "^alerts    $busy raised on the sample (one window of [0-9]* s from " "$WORK/out"
+check "... and shows them as host_alert records" \
+    grep -q '^            {"@type":"host_alert",.*"rule":"busy",.*"expected":200,"score":null,"details":{"host":"' "$WORK/out"
+check "... and is valid" grep -qx "ok: busy is valid" "$WORK/out"
+
 # --- usage -------------------------------------------------------------------
 check "no analysis is a usage error (2)" fails_with 2 "which analysis?"
 check "two analyses are a usage error (2)" fails_with 2 'unexpected argument' "$ROOT/analyses/total.lua" "$ROOT/analyses/dport_count.lua"

@@ -21,6 +21,7 @@ local hf = require "hostflow"
 local schema = require "hostflow.schema"
 local json = require "hostflow.json"
 local params = require "hostflow.params"
+local context = require "hostflow.context"
 
 local C = base.C
 local M = {}
@@ -199,6 +200,10 @@ local function sample_run(spec, s, p)
   local update, result = spec.update, spec.result or schema.default_result(s)
   local T, keys, view = s.ptr, spec.keys, p.view
   local buf = ffi.new("hf_buf")
+  local solo = context.solo()
+  local ctx = solo:context(spec.name)
+  ctx:set_window(1764165600000, 60000)
+  local addr, fam = ffi.new("uint8_t[16]"), ffi.new("uint8_t[1]")
   for i = 0, M.CHECK_FLOWS - 1 do
     local ok, err = pcall(update, ffi.cast(T, mem + (i % M.CHECK_HOSTS) * size), flows[i], view)
     if not ok then
@@ -209,7 +214,9 @@ local function sample_run(spec, s, p)
   end
   for h = 0, M.CHECK_HOSTS - 1 do
     local ok, err = pcall(function()
-      local v = result(ffi.cast(T, mem + h * size), view)
+      C.hf_addr_parse(SAMPLE_HOSTS[h + 1], #SAMPLE_HOSTS[h + 1], addr, fam)
+      solo:at(addr)
+      local v = result(ffi.cast(T, mem + h * size), view, ctx)
       if v ~= nil then json.encode(buf, v, keys, 0) end
     end)
     if not ok then

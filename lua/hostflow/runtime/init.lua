@@ -46,6 +46,7 @@ local isolation = require "hostflow.runtime.isolation"
 local reload = require "hostflow.runtime.reload"
 local jobm = require "hostflow.runtime.job"
 local shape = require "hostflow.shape"
+local context = require "hostflow.context"
 
 local band, bor, lshift = bit.band, bit.bor, bit.lshift
 local M = {}
@@ -111,6 +112,7 @@ function Runtime.new(opts)
     pending = nil,      -- the reload being checked: { id, files, results, cand }
     pos = ffi.new("int[1]"),   -- where a loop is: the flow or host that failed
     rank = ranks(opts.order or M.DEFAULT_ORDER),
+    window = { start_ms = 0, end_ms = 0, granularity_s = 0 },   -- the contexts' window (emit)
     overrides = check.overrides(opts.params),   -- analyses.params: name -> values
   }, Runtime)
   rt.wanted_fn = function(name) return rt:wanted(name) end
@@ -161,6 +163,13 @@ function Runtime:slot_of(name)
   return slot
 end
 
+--- A context (hostflow.context) for the analysis called name: the host of
+-- the closing window's row i, the window the runtime sets in emit().
+function Runtime:context(name)
+  local view = self.job.w
+  return context.new(name, self.job.c, function(i) return view.rows[i] end, self.window)
+end
+
 --- Sort analyses into the order of their fields in the records: those the
 -- configuration names (analyses.order) in its order, then those with an
 -- `order` of their own by it, then the rest; ties by name.
@@ -196,7 +205,8 @@ function Runtime:build_set(list, layout, gen)
     a.slot = a.slot or self:slot_of(a.name)
     self.job:slot_disabled(a.slot, not a.enabled)
     local e = { a = a, index = k - 1, bit = lshift(1ULL, k - 1) }
-    local l = loops.of(a, off, k - 1, e.bit, self.pos)
+    a.ctx = a.ctx or self:context(a.name)
+    local l = loops.of(a, off, k - 1, e.bit, self.pos, a.ctx)
     e.run, e.emit = l.run, l.emit
     if not a.enabled then set.disabled = bor(set.disabled, e.bit) end
     set.list[k] = e
@@ -263,6 +273,9 @@ function Runtime:emit()
   local job = self.job
   local w, n, omit_any, gen = job:window()
   local entries = self.sets[gen].list
+  local win = self.window
+  win.start_ms, win.end_ms, win.granularity_s = tonumber(w.start_ms), tonumber(w.start_ms + w.g_ms),
+                                                 tonumber(w.g_ms) / 1000
   for k = 1, #entries do
     local e = entries[k]
     local fr, buf = job:fragments(e.index)

@@ -24,6 +24,7 @@
 local json = require "hostflow.json"
 local schema = require "hostflow.schema"
 local job = require "hostflow.runtime.job"
+local context = require "hostflow.context"
 
 local M = {}
 
@@ -40,7 +41,9 @@ end
 ]]
 
 -- result() over the hosts of a window.  check: some rows of the window leave
--- this analysis out (their omit bits).
+-- this analysis out (their omit bits).  A result() that takes a context
+-- (hostflow.context: result(s, params, ctx)) gets EMIT_CTX_SRC's loop, which
+-- tells the context the host's index first; the others' loop is untouched.
 M.EMIT_SRC = [[
 local result, T, off, pos, encode, keys, bitv, row_of, omitted, frag_open, frag_close, params = ...
 local cast = require("ffi").cast
@@ -59,16 +62,36 @@ return function(w, fr, buf, first, n, check)
 end
 ]]
 
+M.EMIT_CTX_SRC = [[
+local result, T, off, pos, encode, keys, bitv, row_of, omitted, frag_open, frag_close, params, ctx = ...
+local cast = require("ffi").cast
+return function(w, fr, buf, first, n, check)
+  for i = first, n - 1 do
+    pos[0] = i
+    local start = buf.len
+    frag_open(fr, i, start)
+    local row = row_of(w, i)
+    if not (check and omitted(w, i, bitv)) then
+      ctx.i = i
+      local v = result(cast(T, row + off), params, ctx)
+      if v ~= nil then encode(buf, v, keys, 0) end
+    end
+    frag_close(fr, i, buf.len - start)
+  end
+end
+]]
+
 local function compile(src, name, ...)
   return assert(loadstring(src, "=" .. name))(...)
 end
 
 --- The loops of analysis a (a loaded version: a.spec, a.schema, a.params)
 -- with its state at offset off of the rows and at position index of its
--- layout (bit 1 << index in the omit bits); pos is the runtime's int[1].  The same
--- analysis at the same place gets the same functions again, with the traces
--- LuaJIT has compiled for them.
-function M.of(a, off, index, bitv, pos)
+-- layout (bit 1 << index in the omit bits); pos is the runtime's int[1];
+-- ctx the analysis's context (given to a result() that takes one).  The
+-- same analysis at the same place gets the same functions again, with the
+-- traces LuaJIT has compiled for them.
+function M.of(a, off, index, bitv, pos, ctx)
   local key = off .. "/" .. index
   a.loops = a.loops or {}
   local loops = a.loops[key]
@@ -79,9 +102,10 @@ function M.of(a, off, index, bitv, pos)
   local keys = spec.keys and (a.keys_closed and json.only(spec.keys) or spec.keys)
   loops = {
     run = compile(M.RUN_SRC, "update:" .. a.name, spec.update, s.ptr, off, pos, a.params.view),
-    emit = compile(M.EMIT_SRC, "result:" .. a.name, spec.result or schema.default_result(s),
+    emit = compile(spec.result and ctx and context.wants(spec.result) and M.EMIT_CTX_SRC or M.EMIT_SRC,
+                   "result:" .. a.name, spec.result or schema.default_result(s),
                    s.ptr, off, pos, json.encode, keys, bitv,
-                   job.row, job.omitted, job.frag_open, job.frag_close, a.params.view),
+                   job.row, job.omitted, job.frag_open, job.frag_close, a.params.view, ctx),
   }
   a.loops[key] = loops
   return loops
