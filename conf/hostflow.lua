@@ -66,6 +66,21 @@ return {
     max_open = 100000,
   },
 
+  -- Profiles: rules that live across windows (analyses/profile.lua; lua/README.md,
+  -- "Profiles").  Without dir they are kept in memory only and a restart
+  -- starts them afresh; with it they are saved there every `save` (and at
+  -- exit), atomically, and read at start.  `report` is the period of the
+  -- host_profile records; hosts not seen for `expire` are forgotten;
+  -- max_hosts bounds each profile's memory (about 1 KiB a host for the
+  -- shipped one).
+  profiles = {
+    -- dir = "/var/lib/hostflow/profiles",
+    save = "5m",
+    report = "1d",
+    expire = "30d",
+    max_hosts = 1000000,
+  },
+
   memory = {
     max_bytes = "4GiB",     -- window state of all workers together
     distinct_exact = 64,    -- hf.distinct() counts exactly up to this many values

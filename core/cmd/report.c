@@ -84,6 +84,15 @@ void hf_report_text(const hf_run_view *v, FILE *f)
             "(alerts.max_open), %llu kept now\n", (unsigned long long)t.w.alerts_raised,
             (unsigned long long)t.w.alerts_updated, (unsigned long long)t.w.alerts_held,
             (unsigned long long)t.w.alerts_evicted, (unsigned long long)t.w.alerts_open);
+    if (t.w.profile_hosts || t.w.profile_absorbed || t.w.profile_refused)
+        OUT("  profiles   %llu hosts, %.1f MiB (%.0f bytes a host); %llu host-windows absorbed, %llu "
+            "skipped (absorbed before), %llu refused (profiles.max_hosts), %llu hosts forgotten "
+            "(profiles.expire); %llu saves%s\n",
+            (unsigned long long)t.w.profile_hosts, (double)t.w.profile_bytes / 1048576.0,
+            t.w.profile_hosts ? (double)t.w.profile_bytes / (double)t.w.profile_hosts : 0.0,
+            (unsigned long long)t.w.profile_absorbed, (unsigned long long)t.w.profile_skipped,
+            (unsigned long long)t.w.profile_refused, (unsigned long long)t.w.profile_expired,
+            (unsigned long long)t.w.profile_saves, t.w.profile_save_errors ? " (some failed)" : "");
     OUT("  output     %llu records made; window close to records written: p50 < %.3g ms, p99 < %.3g ms\n",
         (unsigned long long)t.w.records, delay_quantile_ms(&t.w, 0.5), delay_quantile_ms(&t.w, 0.99));
     for (int i = 0;; i++) {
@@ -151,6 +160,23 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_int(&b, (int64_t)t.w.alerts_evicted);
     hf_buf_puts(&b, ",\"open\":");
     hf_buf_put_int(&b, (int64_t)t.w.alerts_open);
+    hf_buf_puts(&b, "}");
+    hf_buf_puts(&b, ",\"profiles\":{\"hosts\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_hosts);
+    hf_buf_puts(&b, ",\"bytes\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_bytes);
+    hf_buf_puts(&b, ",\"absorbed\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_absorbed);
+    hf_buf_puts(&b, ",\"skipped\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_skipped);
+    hf_buf_puts(&b, ",\"refused\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_refused);
+    hf_buf_puts(&b, ",\"expired\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_expired);
+    hf_buf_puts(&b, ",\"saves\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_saves);
+    hf_buf_puts(&b, ",\"save_errors\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_save_errors);
     hf_buf_puts(&b, "}");
     hf_buf_puts(&b, ",\"memory_peak_bytes\":");
     hf_buf_put_int(&b, (int64_t)t.w.mem_peak);

@@ -307,6 +307,7 @@ static int final_commit(hf_run_view *v)
 {
     hf_log(HF_LOG_INFO, "stopping: flushing open windows, waiting for the outputs, committing");
     hf_pipeline_flush(v->pipeline);
+    hf_engine_persist(v->engine);            /* the profiles, through the windows flushed */
     for (int tries = 0; tries < 5; tries++) {
         int out = hf_outputs_flush(v->outputs, 10000);
         if (out == HF_OUT_FATAL) break;

@@ -140,6 +140,26 @@ const hf_conf_key hf_conf_core_keys[] = {
      .doc = "open alerts kept, all workers together; past it the oldest closes early (counted)",
      .min = 1, .max = 1e8, .field = HF_FIELD(alerts_max_open)},
 
+    {.name = "#profiles", .type = HF_CONF_HEADING,
+     .doc = "Profiles: rules that live across windows (lua/README.md, \"Profiles\"):"},
+    {.name = "profiles.dir", .type = HF_CONF_PATH, .flag = "--profiles", .arg = "DIR",
+     .doc = "keep the profiles in files here (saved atomically; read at start); not set: "
+            "in memory only, a restart starts them afresh",
+     .field = HF_FIELD(profiles_dir)},
+    {.name = "profiles.save", .type = HF_CONF_DURATION, .deflt = "5m",
+     .doc = "how often the profiles are saved (and at exit); Kafka offsets are committed only "
+            "as far as the profiles are saved",
+     .min = 1000, .max = 86400000.0, .field = HF_FIELD(profiles_save_ms)},
+    {.name = "profiles.report", .type = HF_CONF_DURATION, .deflt = "1d",
+     .doc = "period of the host_profile records (event time, from midnight UTC)",
+     .min = 60000, .max = 86400000.0 * 366, .field = HF_FIELD(profiles_report_ms)},
+    {.name = "profiles.expire", .type = HF_CONF_DURATION, .deflt = "30d",
+     .doc = "a host not seen this long (event time) is forgotten (counted)",
+     .min = 60000, .max = 86400000.0 * 3660, .field = HF_FIELD(profiles_expire_ms)},
+    {.name = "profiles.max_hosts", .type = HF_CONF_INT, .deflt = "1000000",
+     .doc = "hosts each profile keeps, all workers together; new hosts past it are refused (counted)",
+     .min = 1, .max = 1e9, .field = HF_FIELD(profiles_max_hosts)},
+
     {.name = "#memory", .type = HF_CONF_HEADING, .doc = "Memory:"},
     {.name = "memory.max_bytes", .type = HF_CONF_SIZE, .deflt = "4GiB", .flag = "-m, --memory",
      .doc = "window state of all workers together; new hosts over it are refused and counted",

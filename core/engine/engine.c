@@ -2,6 +2,7 @@
  * pipeline writes to (see engine.h). */
 #include "engine/engine.h"
 
+#include <dirent.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/log.h"
 #include "engine/reload.h"
 
 struct hf_engine {
@@ -45,6 +47,20 @@ static int64_t shard_emitted_until(void *ctx)
         hf_worker_stats st;
         hf_worker_stats_get(e->workers[i], &st);
         if (st.closed_until < d) d = st.closed_until;
+    }
+    return d;
+}
+
+/* The lowest boundary through which every worker has emitted its windows
+ * and saved its profiles (profile.h): what the inputs may commit. */
+static int64_t shard_durable_until(void *ctx)
+{
+    hf_engine *e = ctx;
+    int64_t d = INT64_MAX;
+    for (int i = 0; i < e->nworkers; i++) {
+        hf_worker_stats st;
+        hf_worker_stats_get(e->workers[i], &st);
+        if (st.durable_until < d) d = st.durable_until;
     }
     return d;
 }
@@ -121,7 +137,8 @@ hf_engine *hf_engine_new(const hf_config *cfg, const char *lua_dir, const hf_rec
     for (int i = 0; i < cfg->nwindows; i++) base_ms = gcd64(base_ms, cfg->windows_ms[i]);
     e->reload = hf_reload_new(cfg, e->workers, e->nworkers, base_ms, err, errlen);
     if (!e->reload) goto fail;
-    e->shards = (hf_shards){e->nworkers, e, shard_batch, shard_push, shard_emitted_until, shard_poll};
+    e->shards = (hf_shards){e->nworkers, e, shard_batch, shard_push, shard_emitted_until, shard_poll,
+                            shard_durable_until};
     return e;
 fail:
     hf_engine_free(e);
@@ -143,6 +160,41 @@ void hf_engine_reload(hf_engine *e)
     hf_reload_request(e->reload, 1);
 }
 
+void hf_engine_persist(hf_engine *e)
+{
+    for (int i = 0; i < e->nworkers; i++) hf_worker_save(e->workers[i]);
+}
+
+/* After a run whose every worker saved its profiles at the end: the files
+ * of runs with another number of workers (NAME.W-of-M.hfp, M not ours)
+ * hold nothing newer, so they go. */
+static void remove_stale_profiles(hf_engine *e)
+{
+    const char *dir = e->cfg->profiles_dir;
+    if (!dir) return;
+    for (int i = 0; i < e->nworkers; i++) {
+        hf_worker_stats st;
+        hf_worker_stats_get(e->workers[i], &st);
+        if (st.durable_until != INT64_MAX || st.profile_save_errors) return;
+    }
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *ent;
+    while ((ent = readdir(d))) {
+        const char *of = strstr(ent->d_name, "-of-");
+        size_t len = strlen(ent->d_name);
+        if (!of || len < 4 || strcmp(ent->d_name + len - 4, ".hfp") != 0) continue;
+        int m = atoi(of + 4);
+        if (m <= 0 || m == e->nworkers) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        if (unlink(path) == 0)
+            hf_log(HF_LOG_INFO, "profiles: removed %s (of a run with %d workers: its hosts are in "
+                   "this run's files now)", path, m);
+    }
+    closedir(d);
+}
+
 void hf_engine_join(hf_engine *e)
 {
     if (e->joined) return;
@@ -150,6 +202,7 @@ void hf_engine_join(hf_engine *e)
     hf_reload_close(e->reload);
     for (int i = 0; i < e->nworkers; i++)
         if (e->workers[i]) hf_worker_join(e->workers[i]);
+    remove_stale_profiles(e);
 }
 
 void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
@@ -167,6 +220,14 @@ void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
         t->w.alerts_held += st.alerts_held;
         t->w.alerts_evicted += st.alerts_evicted;
         t->w.alerts_open += st.alerts_open;
+        t->w.profile_hosts += st.profile_hosts;
+        t->w.profile_refused += st.profile_refused;
+        t->w.profile_expired += st.profile_expired;
+        t->w.profile_skipped += st.profile_skipped;
+        t->w.profile_absorbed += st.profile_absorbed;
+        t->w.profile_bytes += st.profile_bytes;
+        t->w.profile_saves += st.profile_saves;
+        t->w.profile_save_errors += st.profile_save_errors;
         t->w.mem_bytes += st.mem_bytes;
         t->w.mem_peak += st.mem_peak;
         for (int d = 0; d < HF_DELAY_BUCKETS; d++) t->w.close_delay[d] += st.close_delay[d];

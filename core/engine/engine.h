@@ -43,6 +43,9 @@ const hf_shards *hf_engine_shards(hf_engine *e);
 int hf_engine_workers(const hf_engine *e);
 /* Reload the analyses (SIGHUP; see reload.h).  Any thread. */
 void hf_engine_reload(hf_engine *e);
+/* Save what outlives windows (the profiles) now, in every worker, and
+ * return once it is on disk: before the last commit of a run that stops. */
+void hf_engine_persist(hf_engine *e);
 /* After the final batches were handed over: no more reloads; wait for
  * every worker to finish (their last windows emitted). */
 void hf_engine_join(hf_engine *e);

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "engine/alerts.h"
+#include "engine/profile.h"
 #include "engine/window.h"
 #include "engine/worker.h"
 #include "stream/flow.h"
@@ -110,6 +111,7 @@ static const struct abi_field {
     FIELD(hf_lua_batch, n), FIELD(hf_lua_batch, gen), FIELD(hf_lua_batch, not_run),
     WHOLE(hf_window), FIELD(hf_window, start_ms), FIELD(hf_window, g_ms), FIELD(hf_window, arena),
     FIELD(hf_window, nhosts), FIELD(hf_window, layout), FIELD(hf_window, omit_any),
+    WHOLE(hf_profile_host), FIELD(hf_profile_host, addr), FIELD(hf_profile_host, absorbed_until),
     WHOLE(hf_lua_window), FIELD(hf_lua_window, rows), FIELD(hf_lua_window, omit),
     FIELD(hf_lua_window, omit_any), FIELD(hf_lua_window, n), FIELD(hf_lua_window, gen),
     FIELD(hf_lua_window, start_ms), FIELD(hf_lua_window, g_ms), FIELD(hf_lua_window, frags),
@@ -142,6 +144,7 @@ double hf_ffi_const(const char *name)
         {"HF_FIELD_DISTINCT", HF_FIELD_DISTINCT},
         {"HF_FIELD_TOPK", HF_FIELD_TOPK},
         {"HF_FIELD_COUNT32", HF_FIELD_COUNT32},
+        {"HF_FIELD_BYTES", HF_FIELD_BYTES},
         {"HF_LOG_ERROR", HF_LOG_ERROR},
         {"HF_LOG_WARN", HF_LOG_WARN},
         {"HF_LOG_INFO", HF_LOG_INFO},

@@ -18,6 +18,8 @@
  * (hf_worker_watch, reload.c). */
 #include "engine/worker.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <lauxlib.h>
@@ -38,6 +41,7 @@
 #include "base/luastate.h"
 #include "base/timefmt.h"
 #include "engine/alerts.h"
+#include "engine/profile.h"
 
 #define QUEUE_DEPTH 32
 #define HF_SIG_INTERRUPT (SIGRTMIN + 3)
@@ -66,7 +70,12 @@ struct hf_worker {
     uint8_t          slot_disabled[HF_MAX_ANALYSES];
     hf_record_batch  out;           /* records of the closing window, for the outputs */
     hf_alerts       *alerts;        /* open alerts of this worker's hosts */
-    hf_record_batch  alerts_out;    /* alert records of the closing window */
+    hf_record_batch  alerts_out;    /* alert and profile records of the closing window */
+    int64_t          clock_ms;      /* event time: the latest end of a window emitted */
+    double           last_save_ns;  /* when the profiles were saved last */
+    int64_t          saved_until;   /* windows ending by this are in the profiles' files */
+    uint64_t         saves, save_errors;
+    int              save_asked;    /* under lock: hf_worker_save waits for a save */
     const hf_record_sink *sink;
     int              failed;        /* an output failed for good */
     uint64_t         flows, records;
@@ -183,6 +192,14 @@ static int lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t errlen
     lua_setfield(L, -2, "order");
     push_params(L, w->cfg->params);
     lua_setfield(L, -2, "params");
+    lua_pushnumber(L, (double)w->cfg->profiles_report_ms);
+    lua_setfield(L, -2, "report_ms");
+    lua_createtable(L, w->cfg->nwindows, 0);
+    for (int i = 0; i < w->cfg->nwindows; i++) {
+        lua_pushnumber(L, (double)w->cfg->windows_ms[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "windows");
     if (lua_pcall(L, 1, 3, 0) != 0) goto lua_error;
     w->ref_control = luaL_ref(L, LUA_REGISTRYINDEX);
     w->ref_emit = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -348,6 +365,205 @@ double hf_job_alerted(hf_job *job, const uint8_t *row, int64_t start_ms, const c
 }
 
 /* ------------------------------------------------------------------------
+ * Profiles: their stores, what they absorb, their records and files
+ * --------------------------------------------------------------------- */
+
+/* The file of profile p for this worker: DIR/NAME.W-of-N.hfp. */
+static void profile_path(const hf_job *job, const char *name, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%s.%d-of-%d.hfp", job->cfg->profiles_dir, name, job->worker,
+             job->nworkers > 0 ? job->nworkers : 1);
+}
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Read every file profiles.dir holds for p (NAME.*.hfp, in name order):
+ * those of other worker counts too, keeping the hosts this worker owns. */
+static void profile_load(hf_job *job, hf_profiles *p)
+{
+    const char *dir = job->cfg->profiles_dir, *name = hf_profiles_name(p);
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno != ENOENT) hf_log(HF_LOG_WARN, "profile %s: %s: cannot read: %s", name, dir, strerror(errno));
+        return;
+    }
+    size_t nlen = strlen(name), n = 0, cap = 0;
+    char **files = NULL;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len <= nlen + 5 || strncmp(e->d_name, name, nlen) != 0 || e->d_name[nlen] != '.' ||
+            strcmp(e->d_name + len - 4, ".hfp") != 0)
+            continue;
+        if (n == cap) files = hf_realloc(files, sizeof *files * (cap = cap ? cap * 2 : 8));
+        files[n++] = hf_strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(files, n, sizeof *files, by_text);
+    for (size_t i = 0; i < n; i++) {
+        char path[4096], err[8192];
+        int64_t until = INT64_MIN;
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        long got = hf_profiles_load(p, path, job->worker, job->nworkers, &until, err, sizeof err);
+        if (got == -1)
+            hf_log(HF_LOG_ERROR, "profile %s: %s; those hosts start with empty profiles", name, err);
+        else if (got == -2)
+            hf_log(HF_LOG_WARN, "profile %s: %s", name, err);
+        else {
+            char ts[64] = "the end of that run's input";
+            if (until == INT64_MIN) snprintf(ts, sizeof ts, "no window yet");
+            else if (until != INT64_MAX) hf_time_format_iso(until, ts);
+            hf_log(HF_LOG_INFO, "profile %s: worker %d took %ld hosts from %s (its windows complete "
+                   "through %s)", name, job->worker, got, path, ts);
+        }
+        hf_free(files[i]);
+    }
+    hf_free(files);
+}
+
+/* Each profile's share of profiles.max_hosts: all / workers. */
+static uint32_t profile_max(const hf_job *job)
+{
+    int n = job->nworkers > 0 ? job->nworkers : 1;
+    uint32_t max = job->cfg ? (uint32_t)(job->cfg->profiles_max_hosts / n) : 1000000;
+    return max ? max : 1;
+}
+
+/* Read the files of the profiles opened to be loaded, now that the worker
+ * knows which hosts are its own. */
+static void profiles_load_pending(hf_job *job)
+{
+    for (int i = 0; i < job->nprofiles; i++) {
+        hf_profiles_limit(job->profiles[i], profile_max(job));
+        if (job->to_load[i]) {
+            job->to_load[i] = 0;
+            profile_load(job, job->profiles[i]);
+        }
+    }
+}
+
+hf_profiles *hf_job_profile_open(hf_job *job, const char *name, const char *signature,
+                                 const hf_schema *schema, int load)
+{
+    if (job->nprofiles == HF_MAX_PROFILES) return NULL;
+    hf_profiles *p = hf_profiles_new(name, signature, schema, profile_max(job));
+    job->to_load[job->nprofiles] = load && job->cfg && job->cfg->profiles_dir;
+    job->profiles[job->nprofiles++] = p;
+    if (job->shared) profiles_load_pending(job);   /* a profile added by a reload */
+    return p;
+}
+
+void hf_job_profile_close(hf_job *job, hf_profiles *p)
+{
+    for (int i = 0; i < job->nprofiles; i++)
+        if (job->profiles[i] == p) {
+            job->nprofiles--;
+            job->profiles[i] = job->profiles[job->nprofiles];
+            job->to_load[i] = job->to_load[job->nprofiles];
+            hf_profiles_free(p);
+            return;
+        }
+}
+
+int hf_job_absorb(hf_job *job, const hf_lua_window *v, hf_profiles *p, int k, const int *frag,
+                  const char *const *paths, double *vals, uint8_t **rows)
+{
+    (void)job;
+    int64_t end = v->start_ms + v->g_ms;
+    int n = 0;
+    for (uint32_t i = 0; i < v->n; i++) {
+        const hf_host *h = (const hf_host *)(const void *)v->rows[i];
+        uint8_t *r = hf_profiles_absorb(p, h->addr, h->v6, v->start_ms, end);
+        rows[i] = r;
+        if (!r) continue;
+        n++;
+        uint64_t omit = v->omit ? v->omit[i] : 0;
+        for (int j = 0; j < k; j++) {
+            double x = NAN;
+            int a = frag[j];
+            if (a >= 0 && !(omit >> a & 1)) {
+                const hf_fragments *f = &v->frags[a];
+                if (f->len[i]) x = hf_profile_json_number(f->buf.data + f->off[i], f->len[i], paths[j]);
+            }
+            vals[(size_t)i * (size_t)k + (size_t)j] = x;
+        }
+    }
+    return n;
+}
+
+void hf_job_profile_record(hf_job *job, hf_profiles *p, const uint8_t *row, int64_t start_ms,
+                           int64_t end_ms, const char *json, size_t len)
+{
+    const hf_profile_host *h = (const hf_profile_host *)(const void *)row;
+    hf_record_batch *rb = job->alerts_out;
+    hf_buf *b = &rb->text;
+    char addr[HF_ADDR_STRLEN], ts[32];
+    size_t alen = hf_addr_format(h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET, addr);
+    const char *name = hf_profiles_name(p);
+    hf_record_begin(rb, HF_RECORD_PROFILE, start_ms);
+    hf_time_format_iso(start_ms, ts);
+    hf_buf_puts(b, "{\"@type\":\"host_profile\",\"@timestamp\":\"");
+    hf_buf_puts(b, ts);
+    hf_buf_puts(b, "\",\"id\":\"");
+    size_t key = b->len;
+    hf_buf_put(b, addr, alen);
+    hf_buf_putc(b, '/');
+    hf_buf_puts(b, name);
+    hf_buf_putc(b, '/');
+    hf_buf_put_int(b, start_ms);
+    hf_record_key(rb, key, b->len - key);
+    hf_buf_puts(b, "\",\"src_ip\":\"");
+    hf_buf_put(b, addr, alen);
+    hf_buf_puts(b, "\",\"name\":\"");
+    hf_buf_puts(b, name);
+    hf_buf_puts(b, "\",\"period\":{\"start_ms\":");
+    hf_buf_put_int(b, start_ms);
+    hf_buf_puts(b, ",\"end_ms\":");
+    hf_buf_put_int(b, end_ms);
+    hf_buf_puts(b, "},\"absorbed_until\":");
+    hf_buf_put_int(b, h->absorbed_until);
+    hf_buf_puts(b, ",\"profile\":");
+    if (len) hf_buf_put(b, json, len);
+    else hf_buf_puts(b, "null");
+    hf_buf_putc(b, '}');
+    hf_record_end(rb);
+}
+
+/* Save every profile to its file, complete for the windows emitted so far
+ * (forgetting first the hosts not seen for profiles.expire).  Nothing to
+ * do without profiles.dir. */
+static void save_profiles(hf_worker *w)
+{
+    w->last_save_ns = hf_now_ns();
+    const char *dir = w->cfg->profiles_dir;
+    if (!dir || !w->job.nprofiles) return;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        hf_log(HF_LOG_ERROR, "profiles: %s: cannot make the directory: %s", dir, strerror(errno));
+    int ok = 1;
+    for (int i = 0; i < w->job.nprofiles; i++) {
+        hf_profiles *p = w->job.profiles[i];
+        if (w->clock_ms != INT64_MIN) hf_profiles_expire(p, w->clock_ms - w->cfg->profiles_expire_ms);
+        char path[4096], err[8192];
+        profile_path(&w->job, hf_profiles_name(p), path, sizeof path);
+        if (hf_profiles_save(p, path, w->id, w->job.nworkers, w->closed_until, err, sizeof err) < 0) {
+            static hf_ratelimit rl = HF_RATELIMIT_INIT(1);
+            hf_log_limited(&rl, HF_LOG_ERROR, "profile %s: %s (the last file saved stays; Kafka "
+                           "offsets are not committed past it)", hf_profiles_name(p), err);
+            ok = 0;
+        }
+    }
+    if (ok) {
+        w->saved_until = w->closed_until;
+        w->saves++;
+    } else {
+        w->save_errors++;
+    }
+}
+
+/* ------------------------------------------------------------------------
  * Records
  * --------------------------------------------------------------------- */
 
@@ -409,6 +625,7 @@ static void emit_window(void *ctx, hf_window *win)
     frags_reserve(w, l, win->nhosts);
     window_view(w, win);
     int64_t end = win->start_ms + win->g_ms;
+    if (end > w->clock_ms) w->clock_ms = end;
     hf_alerts_expire(w->alerts, end);
     lua_call_ref(w, w->ref_emit, "emit");
     w->job.window = NULL;
@@ -507,6 +724,10 @@ static void retire_layouts(hf_worker *w);
 
 void hf_worker_process(hf_worker *w, hf_batch *b)
 {
+    if (!w->job.shared) {              /* a worker nobody shared out: it has every host */
+        w->job.shared = 1;
+        profiles_load_pending(&w->job);
+    }
     if (b->control) {
         apply_commit(w, b->control, b->control_from);
         hf_plan_release(b->control);
@@ -528,6 +749,9 @@ void hf_worker_process(hf_worker *w, hf_batch *b)
         }
         retire_layouts(w);
     }
+    if (w->job.nprofiles && w->cfg->profiles_dir &&
+        (b->final || hf_now_ns() - w->last_save_ns >= (double)w->cfg->profiles_save_ms * 1e6))
+        save_profiles(w);
     publish_stats(w);
 }
 
@@ -794,6 +1018,11 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
                               cfg->nwindows ? cfg->windows_ms[cfg->nwindows - 1] : 0);
     w->job.alerts = w->alerts;
     w->job.alerts_out = &w->alerts_out;
+    w->job.cfg = cfg;
+    w->job.nworkers = 1;
+    w->clock_ms = INT64_MIN;
+    w->saved_until = INT64_MIN;
+    w->last_save_ns = hf_now_ns();
     w->group_flows = hf_malloc(sizeof(hf_flow) * (size_t)cfg->batch);
     w->group_rows = hf_malloc(sizeof(uint8_t *) * (size_t)cfg->batch);
     w->done = hf_malloc((size_t)cfg->batch);
@@ -834,6 +1063,19 @@ static void publish_stats(hf_worker *w)
     st.alerts_held = as.held;
     st.alerts_evicted = as.evicted;
     st.alerts_open = as.open;
+    for (int i = 0; i < w->job.nprofiles; i++) {
+        hf_profile_stats ps;
+        hf_profiles_stats(w->job.profiles[i], &ps);
+        st.profile_hosts += ps.hosts;
+        st.profile_refused += ps.refused;
+        st.profile_expired += ps.expired;
+        st.profile_skipped += ps.skipped;
+        st.profile_absorbed += ps.absorbed;
+        st.profile_bytes += ps.bytes;
+    }
+    st.durable_until = w->cfg->profiles_dir && w->job.nprofiles ? w->saved_until : w->closed_until;
+    st.profile_saves = w->saves;
+    st.profile_save_errors = w->save_errors;
     st.nlevels = w->windows.nlevels;
     for (int i = 0; i < st.nlevels; i++) {
         const hf_level *lv = &w->windows.levels[i];
@@ -860,6 +1102,9 @@ static void publish_stats(hf_worker *w)
 void hf_worker_share(hf_worker *w, int n)
 {
     if (n < 1) n = 1;
+    w->job.nworkers = n;
+    w->job.shared = 1;
+    profiles_load_pending(&w->job);
     uint32_t open = (uint32_t)(w->cfg->alerts_max_open / n);
     hf_alerts_free(w->alerts);
     w->alerts = hf_alerts_new(w->cfg->alerts_hold_ms, open ? open : 1,
@@ -911,10 +1156,20 @@ static void *worker_main(void *arg)
     pthread_sigmask(SIG_UNBLOCK, &intr, NULL);   /* the watchdog's, only */
     for (;;) {
         pthread_mutex_lock(&w->lock);
-        while (!w->head && !w->posted) pthread_cond_wait(&w->cond, &w->lock);
+        while (!w->head && !w->posted && !w->save_asked) pthread_cond_wait(&w->cond, &w->lock);
         if (w->posted) {               /* a reload to check, between two batches */
             pthread_mutex_unlock(&w->lock);
             check_posted(w);
+            continue;
+        }
+        if (w->save_asked) {           /* the profiles, saved now (hf_worker_save) */
+            pthread_mutex_unlock(&w->lock);
+            save_profiles(w);
+            publish_stats(w);
+            pthread_mutex_lock(&w->lock);
+            w->save_asked = 0;
+            pthread_cond_broadcast(&w->cond);
+            pthread_mutex_unlock(&w->lock);
             continue;
         }
         hf_batch *b = w->head;
@@ -965,6 +1220,20 @@ void hf_worker_push(hf_worker *w, hf_batch *b)
     pthread_mutex_unlock(&w->lock);
 }
 
+void hf_worker_save(hf_worker *w)
+{
+    if (!w->started) {                 /* one worker: here */
+        save_profiles(w);
+        publish_stats(w);
+        return;
+    }
+    pthread_mutex_lock(&w->lock);
+    w->save_asked = 1;
+    pthread_cond_broadcast(&w->cond);
+    while (w->save_asked) pthread_cond_wait(&w->cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+}
+
 void hf_worker_join(hf_worker *w)
 {
     if (w->started) {
@@ -980,6 +1249,7 @@ void hf_worker_free(hf_worker *w)
     if (!w) return;
     hf_worker_join(w);
     if (w->L) lua_close(w->L);
+    while (w->job.nprofiles) hf_job_profile_close(&w->job, w->job.profiles[0]);
     hf_windows_release(&w->windows);
     hf_layout *l = w->windows.layout ? w->windows.layout : w->layout;
     while (l) {

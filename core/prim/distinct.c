@@ -538,6 +538,16 @@ int hf_distinct_is_sketch(const hf_distinct *d)
     return is_sketch(d);
 }
 
+/* The values of a set that holds them as such (numbers below 2^16 added as
+ * 16-bit values, while at most 64): a profile reads a window's ports. */
+int hf_distinct_values16(const hf_distinct *d, uint16_t *out, int max)
+{
+    if (d->n == 0) return 0;
+    if (!is_u16(d) || d->n > (uint32_t)max) return -1;
+    memcpy(out, d->mem, (size_t)d->n * 2);
+    return (int)d->n;
+}
+
 size_t hf_distinct_mem_bytes(const hf_distinct *d)
 {
     return mem_size(d);

@@ -49,6 +49,10 @@ void hf_distinct_add_bytes(hf_distinct *d, const void *p, size_t len, hf_arena *
 /* Exact count while exact, the HyperLogLog estimate once a sketch. */
 double hf_distinct_count(const hf_distinct *d);
 int hf_distinct_is_sketch(const hf_distinct *d);
+/* The values of a set of numbers below 2^16 (ports) into out: how many, or
+ * -1 when the set does not hold them as such (other values were added, it
+ * is a sketch) or holds more than max. */
+int hf_distinct_values16(const hf_distinct *d, uint16_t *out, int max);
 
 /* dst := dst ∪ src (dst's limit applies). */
 void hf_distinct_merge(hf_distinct *dst, const hf_distinct *src, hf_arena *a);

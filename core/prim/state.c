@@ -18,7 +18,9 @@
  * Space-Saving merge, COUNT32 adds and stops at UINT32_MAX (a count that
  * wrapped would be wrong by 2^32; one that sticks at the top says it is at
  * least that).  COUNT32 is the count of flows with some property: half the
- * bytes of a double, exact as far as it goes.
+ * bytes of a double, exact as far as it goes.  BYTES is param bytes the
+ * Lua side lays out itself (a profile's hf.array and hf.set): they start at
+ * zero and are never merged -- profiles live across windows, not in them.
  * Unknown kinds are left alone by every function (and have no bytes).
  *
  * Serialised form (version 1, little-endian)
@@ -28,7 +30,7 @@
  *
  *   SUM, MIN, MAX: f64, any value (an analysis may well have summed a
  *   NaN; its state must still travel, bit for bit)
- *   COUNT32: u32, any value
+ *   COUNT32: u32, any value             BYTES: u32 length (= param), the bytes
  *   DISTINCT: distinct.h bytes          TOPK: topk.h bytes
  *
  * The reader accepts only the schema's field count and kinds, in order, and
@@ -122,6 +124,12 @@ static size_t field_out(const hf_field *f, const uint8_t *state, uint8_t *out)
     } else if (f->kind == HF_FIELD_TOPK) {
         n = hf_topk_serialize((const hf_topk *)(const void *)p, out ? out + 1 : NULL,
                               out ? (size_t)-1 : 0);
+    } else if (f->kind == HF_FIELD_BYTES) {
+        if (out) {
+            put_le32(out + 1, f->param);
+            memcpy(out + 5, p, f->param);
+        }
+        n = 4 + (size_t)f->param;
     } else {
         n = 0;
     }
@@ -252,6 +260,10 @@ long hf_state_deserialize(const hf_schema *s, uint8_t *state, const uint8_t *in,
             n = hf_distinct_deserialize((hf_distinct *)(void *)p, in + pos, len - pos, a);
         } else if (f->kind == HF_FIELD_TOPK) {
             n = hf_topk_deserialize((hf_topk *)(void *)p, in + pos, len - pos, a);
+        } else if (f->kind == HF_FIELD_BYTES) {
+            if (len - pos < 4 || get_le32(in + pos) != f->param || len - pos - 4 < f->param) goto fail;
+            memcpy(p, in + pos + 4, f->param);
+            n = 4 + (long)f->param;
         } else {
             n = 0;
         }

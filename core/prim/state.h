@@ -21,6 +21,8 @@ enum hf_field_kind {
     HF_FIELD_DISTINCT,     /* hf_distinct; param: exact limit (0: default) */
     HF_FIELD_TOPK,         /* hf_topk; param: k */
     HF_FIELD_COUNT32,      /* uint32_t; merge: add, saturating at UINT32_MAX */
+    HF_FIELD_BYTES,        /* param bytes kept in place (a profile's arrays and sets);
+                              starts at zero; never merged (profiles are not windowed) */
 };
 
 typedef struct hf_field {

@@ -35,6 +35,10 @@ typedef struct hf_shards {
     void      (*push)(void *ctx, int shard, hf_batch *b);   /* hand it over (may block) */
     int64_t   (*emitted_until)(void *ctx);                  /* every shard emitted windows ending by this */
     void      (*poll)(void *ctx, double max_end);           /* between records: reloads (may be NULL) */
+    /* windows ending by this are emitted and whatever outlives them (the
+     * profiles) is saved: input positions are committed up to there (may be
+     * NULL: emitted_until) */
+    int64_t   (*durable_until)(void *ctx);
 } hf_shards;
 
 #endif

@@ -326,7 +326,9 @@ void hf_pipeline_flush(hf_pipeline *p)
 
 int hf_pipeline_commit_points(hf_pipeline *p, hf_commit_point *out, int max)
 {
-    return hf_offsets_commit_points(p->offsets, p->shards.emitted_until(p->shards.ctx), out, max);
+    int64_t done = p->shards.durable_until ? p->shards.durable_until(p->shards.ctx)
+                                           : p->shards.emitted_until(p->shards.ctx);
+    return hf_offsets_commit_points(p->offsets, done, out, max);
 }
 
 void hf_pipeline_finish(hf_pipeline *p)

@@ -48,7 +48,11 @@ local KIND_TEXT = {
 }
 
 local function kind_text(field, param)
-  if field.kind == "distinct" then
+  if field.shape == "array" then
+    return fmt("an array of %d %s (a profile's, kept in place)", field.count, field.ctype)
+  elseif field.shape == "set" then
+    return fmt("a set of up to %d numbers below 65536 (a profile's, kept in place)", (param - 2) / 2)
+  elseif field.kind == "distinct" then
     return fmt("distinct values, exact up to %d, then a HyperLogLog sketch", param)
   elseif field.kind == "topk" then
     return fmt("top-k, the %d heaviest keys (Space-Saving)", param)
@@ -183,7 +187,8 @@ function M.main(opts)
   for i, name in ipairs(s.names) do
     local f = s.fields[i - 1]
     say("            %-" .. width .. "s  %-11s offset %3d, %3d bytes: %s", name, spec.state[name].ctype,
-        f.offset, ffi.sizeof(spec.state[name].ctype), kind_text(spec.state[name], f.param))
+        f.offset, spec.state[name].kind == "bytes" and f.param or ffi.sizeof(spec.state[name].ctype),
+        kind_text(spec.state[name], f.param))
   end
   if spec.params then
     local set = overrides[spec.name] or {}
@@ -195,6 +200,8 @@ function M.main(opts)
     end
     say("params    %s", #parts > 0 and table.concat(parts, ", ") or "none")
   end
+
+  if spec.kind == "profile" then return M.profile(spec, s, p, opts, say, flush) end
 
   -- 2. run it: whole (one state per host) and halves (every other flow)
   local source = sources.of(opts.input)
@@ -447,6 +454,35 @@ function M.main(opts)
   end
   flush()
   return rc
+end
+
+--- A profile: its absorb() and report() run as a reload checks them
+-- (hostflow.runtime.check: made-up statistics of sample hosts, under an
+-- instruction limit); what it reads and where it is fed.
+function M.profile(spec, s, _, opts, say, flush)
+  local profiles = require "hostflow.runtime.profiles"
+  local st = profiles.stats_of(spec)
+  local reads = {}
+  for i, name in ipairs(st.names) do reads[i] = fmt("%s = stats.%s", name, spec.stats[name]) end
+  for _, name in ipairs(sorted(spec.sets or {})) do
+    reads[#reads + 1] = fmt("%s = the values of %s (ctx:values)", name, spec.sets[name])
+  end
+  say("profile   fed the %s windows of every host; reads %s", tostring(spec.granularity),
+      table.concat(reads, ", "))
+  say("memory    %d bytes per host (its state, after a %d-byte head)", s.size + profiles.HEAD, profiles.HEAD)
+  local src = assert(io.open(opts.file, "rb")):read("*a")
+  local ok, why = runtime_check.check(src, opts.file, { distinct_exact = opts.distinct_exact, params = opts.params })
+  if not ok then
+    say("errors    %s", tostring(why))
+    say("FAILED: %s raised an error on sample statistics", spec.name)
+    flush()
+    return 1
+  end
+  say("sample    absorb() over %d minutes of made-up statistics of %d hosts, then report(): no error",
+      runtime_check.CHECK_WINDOWS, runtime_check.CHECK_HOSTS)
+  say("ok: %s is valid", spec.name)
+  flush()
+  return 0
 end
 
 return M

@@ -53,6 +53,8 @@ Context.__index = Context
 M.Context = Context
 
 local hostp = ffi.typeof("hf_host *")
+local distinctp = ffi.typeof("hf_distinct *")
+base.func("hf_distinct_values16", "int hf_distinct_values16(const hf_distinct *d, uint16_t *out, int max);")
 
 --- A context for the analysis called name, raising through job (a cdata
 -- hf_job *), with row_of(i) giving host i's row (a pointer to its hf_host);
@@ -122,6 +124,25 @@ function Context:alerted(rule)
   local v = C.hf_job_alerted(self.job, self.row_of(self.i), self.window.start_ms, rule, #rule)
   if v ~= v then return nil end
   return v
+end
+
+--- A profile's absorb(): the values of a set of the host's window that
+-- the profile declares (sets = { dports = "dport_count.ports" }): their
+-- number and a 0-based array of them, valid until the next call; nil when
+-- the window's set does not hold its values as such (more than 64, or not
+-- numbers below 65536) or its analysis does not run.
+function Context:values(name)
+  local offs = self.set_offsets
+  local off = offs and offs[name]
+  if not off then return nil end
+  local buf = self.values_buf
+  if not buf then
+    buf = ffi.new("uint16_t[4096]")
+    self.values_buf = buf
+  end
+  local n = C.hf_distinct_values16(ffi.cast(distinctp, self.row_of(self.i) + off), buf, 4096)
+  if n < 0 then return nil end
+  return n, buf
 end
 
 --- Whether a function wants a context: it takes three arguments or more

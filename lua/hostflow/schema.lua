@@ -15,7 +15,8 @@ local base = require "hostflow.base"
 -- The field kinds, as the core numbers them (core/prim/state.h).
 M.KIND = { sum = base.const("HF_FIELD_SUM"), min = base.const("HF_FIELD_MIN"),
            max = base.const("HF_FIELD_MAX"), distinct = base.const("HF_FIELD_DISTINCT"),
-           topk = base.const("HF_FIELD_TOPK"), count32 = base.const("HF_FIELD_COUNT32") }
+           topk = base.const("HF_FIELD_TOPK"), count32 = base.const("HF_FIELD_COUNT32"),
+           bytes = base.const("HF_FIELD_BYTES") }
 
 --- Build the state type of a validated analysis.  distinct_exact is the
 -- default exact limit of hf.distinct() fields that set none.
@@ -25,7 +26,8 @@ function M.build(spec, distinct_exact)
   table.sort(names)
   local decl = { "struct {" }
   for _, name in ipairs(names) do
-    decl[#decl + 1] = spec.state[name].ctype .. " " .. name .. ";"
+    local f = spec.state[name]
+    decl[#decl + 1] = f.decl and f.decl(name) or (f.ctype .. " " .. name .. ";")
   end
   if #names == 0 then decl[#decl + 1] = "uint8_t unused_;" end
   decl[#decl + 1] = "}"
@@ -39,9 +41,13 @@ function M.build(spec, distinct_exact)
     fields[i - 1].offset = ffi.offsetof(ct, name)
     fields[i - 1].kind = M.KIND[f.kind]
     fields[i - 1].param = param
-    kinds[name] = f.kind
+    kinds[name] = f.shape or f.kind
   end
+  local counts, ctypes = {}, {}
+  for _, name in ipairs(names) do counts[name], ctypes[name] = spec.state[name].count, spec.state[name].ctype end
   return {
+    counts = counts,
+    ctypes = ctypes,
     ct = ct,
     ptr = ffi.typeof("$ *", ct),
     size = ffi.sizeof(ct),
@@ -50,6 +56,22 @@ function M.build(spec, distinct_exact)
     names = names,
     kinds = kinds,
   }
+end
+
+local function spec_count(schema, name) return schema.counts[name] end
+
+--- A signature of the state's declaration: equal for two states laid out
+-- alike (field names, kinds, types, parameters, offsets, size), different
+-- otherwise.  A profile's learned state is kept, and its file read, only
+-- under the same signature.
+function M.signature(schema)
+  local parts = { "size=" .. schema.size }
+  for i, name in ipairs(schema.names) do
+    local f = schema.fields[i - 1]
+    parts[#parts + 1] = string.format("%s:%s:%s:%d:%d:%d", name, schema.kinds[name], schema.ctypes[name],
+                                      tonumber(f.kind), tonumber(f.param), tonumber(f.offset))
+  end
+  return table.concat(parts, ";")
 end
 
 --- The result of an analysis that declares none: each field's value
@@ -62,6 +84,11 @@ function M.default_result(schema)
       local kind = kinds[name]
       if kind == "distinct" then out[name] = s[name]:count()
       elseif kind == "topk" then out[name] = s[name]:items()
+      elseif kind == "set" then out[name] = s[name]:values()
+      elseif kind == "array" then
+        local list = {}
+        for i = 0, spec_count(schema, name) - 1 do list[i + 1] = tonumber(s[name][i]) end
+        out[name] = list
       else out[name] = s[name] end
     end
     return out

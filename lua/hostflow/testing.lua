@@ -50,6 +50,74 @@ local function parse_addr(text, field)
   return out, fam[0]
 end
 
+-- ------------------------------------------------------------------------
+-- Profiles: absorb windows, read the state, report
+-- ------------------------------------------------------------------------
+
+local Profile = {}
+Profile.__index = Profile
+
+--- A run of a profile (hf.profile): t:absorb(host, stats, window, sets)
+-- feeds one closed window of a host (stats: { bytes = ..., ... } by the
+-- profile's own names, absent ones NaN; window: { start_ms, granularity_s },
+-- default the profile's granularity at DEFAULT_WINDOW; sets: { dports =
+-- { 22, 443 } } for ctx:values); t:state(host) is its state (a cdata view),
+-- t:report(host) its report(), t:alerts() and t:alert_records() as for
+-- analyses.
+local function load_profile(spec, opts)
+  local profiles = require "hostflow.runtime.profiles"
+  local values, err = params.resolve(spec, opts and opts.params)
+  if not values then error(err, 3) end
+  local s = schema.build(spec, 64)
+  local cs = ffi.new("hf_schema")
+  cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
+  local t = setmetatable({
+    spec = spec, schema = s, cschema = cs, states = {}, hosts = {}, opts = opts,
+    params = params.view(values), stats = profiles.stats_of(spec),
+    g_ms = profiles.granularity_ms(spec),
+  }, Profile)
+  t.x = ffi.new(t.stats.ct)
+  return Run.with_context(t, spec.name, opts)
+end
+
+--- The state of a host (made and initialised by the core when new).
+function Profile:state(host)
+  local st = self.states[host]
+  if not st then
+    st = ffi.new(self.schema.ct)
+    C.hf_state_init(self.cschema, ffi.cast("uint8_t *", st))
+    self.states[host] = st
+    self.hosts[#self.hosts + 1] = host
+  end
+  return ffi.cast(self.schema.ptr, st)
+end
+
+--- Absorb one closed window of host (see load_profile).
+function Profile:absorb(host, stats, window, sets)
+  window = window or { start_ms = M.DEFAULT_WINDOW.start_ms, granularity_s = self.g_ms / 1000 }
+  local ctx = Run.at(self, host, window)
+  local x = self.x
+  for _, name in ipairs(self.stats.names) do
+    local v = stats[name]
+    x[name] = v == nil and 0 / 0 or v
+  end
+  ctx.values = function(_, name)
+    local list = sets and sets[name]
+    if not list then return nil end
+    local arr = ffi.new("uint16_t[?]", math.max(#list, 1))
+    for i, v in ipairs(list) do arr[i - 1] = v end
+    return #list, arr
+  end
+  self.spec.absorb(self:state(host), x, ctx, self.params)
+  return self
+end
+
+--- The host's report (what its host_profile record holds under "profile").
+function Profile:report(host, period)
+  local rctx = { period = period or { start_ms = 0, end_ms = 0 }, host = function() return host end }
+  return self.spec.report(self:state(host), self.params, rctx)
+end
+
 --- A run of one analysis (a path, or a table made by hf.analysis).  opts:
 -- params (values of its parameters, as the configuration's
 -- analyses.params.NAME would set them; the others keep their defaults),
@@ -64,6 +132,7 @@ function M.load(spec, opts)
     local ok, err = hf.validate(spec)
     if not ok then error(err, 2) end
   end
+  if spec.kind == "profile" then return load_profile(spec, opts) end
   local values, err = params.resolve(spec, opts and opts.params)
   if not values then error(err, 2) end
   local s = schema.build(spec, opts and opts.distinct_exact or 64)
@@ -224,5 +293,8 @@ function Run:roundtrip(host)
   if used ~= need then error("state did not read back", 2) end
   return need, copy
 end
+
+-- a profile's run points its context and lists its alerts as an analysis's does
+Profile.at, Profile.alerts, Profile.alert_records = Run.at, Run.alerts, Run.alert_records
 
 return M
