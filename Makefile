@@ -7,6 +7,11 @@
 #                 (`make deps test` on a fresh machine: make test installs nothing)
 #   make bench    the benchmark table, beside an old binary (see README, "Performance";
 #                 OLD=<commit> names the old one, OLD= runs without)
+#   make man      the man pages, into build/man (from the commands' --help; contrib/man)
+#   make install  hostflow, its Lua side, analyses, configuration and man pages
+#                 (PREFIX=/usr/local, SYSCONFDIR=/etc, DESTDIR; see README "Installing")
+#   make uninstall  what make install put there (a configuration you changed stays)
+#   make deb      a Debian package, built by dpkg-buildpackage in build/deb (contrib/debian)
 #
 # The core is layered (core/README.md): core/<layer>/<module>.c, included as
 # "<layer>/<module>.h" from core/; tests/tools/layers.sh checks the order.
@@ -35,13 +40,38 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tools/%)
 ASAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 TESTINC := -Itests
 
-.PHONY: all run test bench deps unit fuzz tools clean
+# Where make install puts things.  The binary finds its files through the
+# paths compiled into base/luastate.c (HF_DATADIR, HF_SYSCONFDIR), and first
+# through the same paths relative to BINDIR, so an installation under DESTDIR
+# or a moved prefix works as well.  In a source tree ./hostflow uses the tree.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+DOCDIR     ?= $(DATADIR)/doc/hostflow
+SYSCONFDIR ?= /etc
+HF_DATA    := $(DATADIR)/hostflow
+HF_ETC     := $(SYSCONFDIR)/hostflow
+relpath     = $(shell realpath -m --relative-to='$(1)' '$(2)')
+HF_PATHS    = -DHF_DATADIR='"$(HF_DATA)"' -DHF_SYSCONFDIR='"$(HF_ETC)"' \
+              -DHF_DATADIR_REL='"$(call relpath,$(BINDIR),$(HF_DATA))"' \
+              -DHF_SYSCONFDIR_REL='"$(call relpath,$(BINDIR),$(HF_ETC))"'
+VERSION    := $(shell sed -n 's/^\#define HF_VERSION "\(.*\)"/\1/p' core/main.c)
+# the files under HF_DATA, each at its path in the tree
+DATA_FILES  = $(shell find lua -name "*.lua") $(wildcard analyses/*.lua contrib/queries/*.lua) \
+              contrib/sample-flows.ndjson.gz $(WEB_FILES)
+# the HTTP view's page, without what only makes it (vendor.sh, npm's files)
+WEB_FILES   = $(shell find contrib/web -type f ! -name '*.sh' ! -name 'package*.json' 2>/dev/null)
+DOC_FILES   = README.md lua/README.md $(wildcard contrib/docs/*.md)
+MAN_PAGES   = hostflow.1 hostflow-run.1 hostflow-check.1 hostflow-query.1 hostflow.conf.5
+
+.PHONY: all run test bench deps unit fuzz tools clean man install uninstall deb FORCE
 .SECONDARY:   # keep the objects of the ASan build between runs
 all: hostflow build/libhostflow.so
 
 build/obj/%.o: core/%.c $(CORE_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 build/asan/%.o: core/%.c $(CORE_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(ASAN) -O1 -c -o $@ $<
@@ -52,14 +82,22 @@ build/asan/support/%.o: tests/support/%.c tests/support/*.h $(CORE_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TESTINC) $(ASAN) -O1 -c -o $@ $<
 
+# The installed paths go into luastate.o alone; build/paths changes (and so
+# rebuilds it) when they do.
+build/obj/base/luastate.o build/asan/base/luastate.o: CFLAGS += $(HF_PATHS)
+build/obj/base/luastate.o build/asan/base/luastate.o: build/paths
+build/paths: FORCE
+	@mkdir -p $(@D)
+	@echo '$(HF_DATA) $(HF_ETC) $(BINDIR)' | cmp -s - $@ || echo '$(HF_DATA) $(HF_ETC) $(BINDIR)' >$@
+
 # -rdynamic: the analyses reach the core's primitives through ffi.C
 hostflow: build/obj/main.o $(CORE_OBJS)
-	$(CC) $(CFLAGS) -rdynamic -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -rdynamic -o $@ $^ $(LDLIBS)
 build/obj/main.o: core/main.c $(CORE_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 build/libhostflow.so: $(CORE_OBJS)
-	$(CC) $(CFLAGS) -shared -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -o $@ $^ $(LDLIBS)
 
 build/unit/%: tests/unit/%.c tests/unit/unit.h $(ASAN_OBJS) $(SUPPORT_ASAN)
 	@mkdir -p $(@D)
@@ -87,13 +125,49 @@ run: deps
 
 test:
 	@contrib/install-deps.sh --check
-	@$(MAKE) --no-print-directory all unit fuzz tools
+	@$(MAKE) --no-print-directory all unit fuzz tools man
 	@tests/run.sh
 
-# OLD=<commit>: the old binary beside the new one (default: tests/bench/old-commit; OLD= none)
-bench: deps
-	@$(MAKE) --no-print-directory all tools
-	@$(if $(filter command line,$(origin OLD)),BENCH_OLD='$(OLD)' )tests/bench/run.sh
+# The man pages: the commands' --help and `hostflow config` inside the prose
+# of contrib/man/*.in (contrib/man/mkman.py says how)
+man: $(MAN_PAGES:%=build/man/%)
+build/man/%: contrib/man/%.in contrib/man/mkman.py hostflow
+	@mkdir -p $(@D)
+	contrib/man/mkman.py --hostflow ./hostflow --version '$(VERSION)' --datadir '$(HF_DATA)' \
+	    --sysconfdir '$(HF_ETC)' --docdir '$(DOCDIR)' -o $@ $<
 
-clean:
-	rm -rf build hostflow
+install: all man
+	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(HF_DATA)' '$(DESTDIR)$(HF_ETC)' \
+	    '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(MANDIR)/man5' '$(DESTDIR)$(DOCDIR)'
+	install -m 755 hostflow '$(DESTDIR)$(BINDIR)/hostflow'
+	@for f in $(DATA_FILES); do \
+	    install -D -m 644 "$$f" '$(DESTDIR)$(HF_DATA)'/"$$f" || exit 1; done
+	@echo 'installed the Lua side, analyses and contrib files in $(DESTDIR)$(HF_DATA)'
+	@conf='$(DESTDIR)$(HF_ETC)/hostflow.lua'; \
+	if [ -e "$$conf" ] && ! cmp -s conf/hostflow.lua "$$conf"; then \
+	    install -m 644 conf/hostflow.lua "$$conf.new"; \
+	    echo "$$conf: kept (changed); this version's is $$conf.new"; \
+	else install -m 644 conf/hostflow.lua "$$conf" && echo "installed $$conf"; fi
+	install -m 644 $(filter %.1,$(MAN_PAGES:%=build/man/%)) '$(DESTDIR)$(MANDIR)/man1'
+	install -m 644 $(filter %.5,$(MAN_PAGES:%=build/man/%)) '$(DESTDIR)$(MANDIR)/man5'
+	@for f in $(DOC_FILES); do \
+	    install -D -m 644 "$$f" '$(DESTDIR)$(DOCDIR)'/"$$f" || exit 1; done
+
+# Everything install put there, and the directories it made that are now
+# empty; a configuration that differs from this tree's is left in place.
+uninstall:
+	rm -f '$(DESTDIR)$(BINDIR)/hostflow' '$(DESTDIR)$(HF_ETC)/hostflow.lua.new'
+	@for f in $(DATA_FILES); do rm -f '$(DESTDIR)$(HF_DATA)'/"$$f"; done
+	@for f in $(DOC_FILES); do rm -f '$(DESTDIR)$(DOCDIR)'/"$$f"; done
+	@for p in $(filter %.1,$(MAN_PAGES)); do rm -f '$(DESTDIR)$(MANDIR)/man1'/"$$p"; done
+	@for p in $(filter %.5,$(MAN_PAGES)); do rm -f '$(DESTDIR)$(MANDIR)/man5'/"$$p"; done
+	@conf='$(DESTDIR)$(HF_ETC)/hostflow.lua'; \
+	if [ -e "$$conf" ] && ! cmp -s conf/hostflow.lua "$$conf"; then \
+	    echo "$$conf: kept (changed since it was installed)"; else rm -f "$$conf"; fi
+	@for d in '$(DESTDIR)$(HF_DATA)' '$(DESTDIR)$(DOCDIR)' '$(DESTDIR)$(HF_ETC)'; do \
+	    [ -d "$$d" ] && find "$$d" -depth -type d -empty -delete; true; done
+	@echo 'uninstalled hostflow from $(DESTDIR)$(PREFIX)'
+
+# A Debian package of this tree, in build/deb (contrib/debian/mkdeb.sh says how)
+deb:
+	@contrib/debian/mkdeb.sh >/dev/null

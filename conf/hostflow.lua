@@ -35,10 +35,14 @@ return {
   -- The counters as JSON at exit (also --stats FILE).
   -- stats = "/var/lib/hostflow/counters.json",
 
-  -- The Lua analyses: every *.lua file in dir (a relative dir is taken from
-  -- this file's directory), unless enable lists names; disable leaves some out.
+  -- The Lua analyses: every *.lua file in dir, unless enable lists names;
+  -- disable leaves some out.  Not set, dir is the analyses that come with
+  -- hostflow (analyses/ of the source tree, or of the installation:
+  -- /usr/local/share/hostflow/analyses after make install, /usr/share/...
+  -- from the Debian package).  A relative dir is taken from this file's
+  -- directory.
   analyses = {
-    dir = "../analyses",
+    -- dir = "/srv/hostflow/analyses",
     -- enable = { "total", "peer_number" },
     disable = {},
     -- The order of the analyses' fields in a record; the others follow by name.
@@ -83,13 +87,29 @@ return {
 
   memory = {
     max_bytes = "4GiB",     -- window state of all workers together
-    distinct_exact = 64,    -- hf.distinct() counts exactly up to this many values
+    -- hf.distinct() counts exactly up to this many values (1 to 65535), then
+    -- estimates with a 16 KiB sketch (0.81 % standard error).  An exact set
+    -- costs 4 bytes a value for IPv4 addresses and numbers below 2^32, 8 for
+    -- IPv6 addresses and strings (up to twice that in a hash table): 8 KiB
+    -- or 16 KiB at 1024.  Sets of ports are exact at any count (at most 8 KiB).
+    distinct_exact = 1024,
   },
 
   -- Input lines longer than this are rejected (counted as too_long); at
   -- most 64MiB.  Memory: the reader holds two such lines, and with several
   -- workers the decoder threads 4 chunks each of max(1MiB, max_line).
   max_line = "1MiB",
+
+  -- The time zone of input times written without an offset: nfdump prints
+  -- "first" and "last" in the local time of the machine that ran it (set
+  -- this to that machine's zone, an IANA name such as "Europe/Prague").
+  -- Times with "Z" or an offset, and times in ms, keep their own.
+  input_tz = "UTC",
+
+  -- A flow that ends at most this much before it starts (softflowd writes
+  -- some) is taken with its start set to its end, and counted; more is
+  -- rejected (end_before_start).
+  max_clock_skew = "1s",
 
   -- Flows handed to the analyses at a time.
   batch = 4096,

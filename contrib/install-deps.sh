@@ -9,7 +9,8 @@ set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
       libluajit-5.1-dev luajit libcjson-dev zlib1g-dev
       librdkafka-dev libcurl4-openssl-dev kcat
-      lua-busted lua-check sqlite3 python3 valgrind
+      lua-busted lua-check sqlite3 python3 valgrind tzdata
+      man-db groff-base mandoc dpkg-dev debhelper systemd systemd-container
       openjdk-17-jre-headless maven"
 missing=""
 for p in $PKGS; do

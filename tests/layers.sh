@@ -43,9 +43,10 @@ for f in files:
         deps.append(target)
     graph[f] = deps
 
-# cycles among the modules (a .c and its .h are one module)
+# cycles among the modules (a .c, its .h and its private _impl.h are one module)
 def module(path):
-    return path.rsplit(".", 1)[0]
+    m = path.rsplit(".", 1)[0]
+    return m[:-5] if m.endswith("_impl") else m
 mgraph = {}
 for f, deps in graph.items():
     m = module(f)

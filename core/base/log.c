@@ -12,6 +12,9 @@ int hf_log_level = HF_LOG_INFO;
 
 static const char *level_names[] = {"error", "warning", "info", "debug"};
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char status[512];         /* the status line shown on the terminal, "" for none */
+
+#define ERASE_LINE "\r\033[K"
 
 static void vlog(int level, const char *suffix, const char *fmt, va_list ap)
 {
@@ -23,7 +26,24 @@ static void vlog(int level, const char *suffix, const char *fmt, va_list ap)
     if ((size_t)n >= sizeof line - 64) n = (int)sizeof line - 64;
     n += snprintf(line + n, sizeof line - (size_t)n, "%s\n", suffix ? suffix : "");
     pthread_mutex_lock(&log_lock);
+    if (status[0]) fputs(ERASE_LINE, stderr);
     fwrite(line, 1, (size_t)n, stderr);
+    if (status[0]) fputs(status, stderr);
+    fflush(stderr);
+    pthread_mutex_unlock(&log_lock);
+}
+
+void hf_log_status(const char *text)
+{
+    pthread_mutex_lock(&log_lock);
+    if (text) {
+        snprintf(status, sizeof status, "%s", text);
+        fputs(ERASE_LINE, stderr);
+        fputs(status, stderr);
+    } else if (status[0]) {
+        fputc('\n', stderr);
+        status[0] = '\0';
+    }
     fflush(stderr);
     pthread_mutex_unlock(&log_lock);
 }
@@ -35,6 +55,14 @@ void hf_log(int level, const char *fmt, ...)
     va_start(ap, fmt);
     vlog(level, NULL, fmt, ap);
     va_end(ap);
+}
+
+int hf_log_would(const hf_ratelimit *rl, int level)
+{
+    if (level > hf_log_level) return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec != rl->second || rl->used < rl->burst;
 }
 
 void hf_log_limited(hf_ratelimit *rl, int level, const char *fmt, ...)

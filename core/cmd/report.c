@@ -58,6 +58,10 @@ void hf_report_text(const hf_run_view *v, FILE *f)
         (unsigned long long)p->late);
     if (p->replayed) OUT(", %llu read again after a restart", (unsigned long long)p->replayed);
     OUT("\n");
+    if (p->skipped || p->clamped)
+        OUT("  input      %llu IPFIX options/template records skipped (not flows); %llu flows ending "
+            "before their start within max_clock_skew, start set to end\n",
+            (unsigned long long)p->skipped, (unsigned long long)p->clamped);
     if (v->input_ops && v->input_ops->report) v->input_ops->report(v->input, &b);
     OUT("  windows   ");
     for (int l = 0; l < t.w.nlevels; l++) {
@@ -128,6 +132,7 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_puts(&b, ",\"rejected\":{");
     int first = 1;
     for (int r = 1; r < HF_REASONS; r++) {
+        if (r == HF_DECODE_OPTIONS || r == HF_DECODE_TEMPLATE) continue;   /* skipped, not rejected */
         if (!first) hf_buf_putc(&b, ',');
         first = 0;
         hf_buf_put_string(&b, hf_pipeline_reason_name(r), strlen(hf_pipeline_reason_name(r)));
@@ -144,6 +149,10 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_int(&b, (int64_t)p->late);
     hf_buf_puts(&b, ",\"replayed\":");
     hf_buf_put_int(&b, (int64_t)p->replayed);
+    hf_buf_puts(&b, ",\"skipped_options_templates\":");
+    hf_buf_put_int(&b, (int64_t)p->skipped);
+    hf_buf_puts(&b, ",\"clock_skew_clamped\":");
+    hf_buf_put_int(&b, (int64_t)p->clamped);
     hf_buf_puts(&b, ",\"flows_analysed\":");
     hf_buf_put_int(&b, (int64_t)t.w.flows);
     hf_buf_puts(&b, ",\"hosts_refused_memory\":");

@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "base/luastate.h"
 #include "base/timefmt.h"
+#include "cmd/progress.h"
 #include "cmd/report.h"
 #include "conf/config.h"
 #include "engine/engine.h"
@@ -108,7 +109,12 @@ static void signals_block(void)
  * --------------------------------------------------------------------- */
 
 #define MAX_OPTS 96
-enum { OPT_KEY = 1000 };   /* val of a key's option: OPT_KEY + its index in keys[] */
+enum {
+    OPT_PROGRESS = 999,    /* --progress[=EVERY] */
+    OPT_KEY = 1000,        /* val of a key's option: OPT_KEY + its index in keys[] */
+};
+
+#define PROGRESS_EVERY_MS 10000   /* --progress lines when stderr is not a terminal */
 
 typedef struct options {
     struct option      longs[MAX_OPTS];
@@ -122,6 +128,7 @@ static const struct option fixed[] = {
     {"config", required_argument, 0, 'c'}, {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},         {"kafka", required_argument, 0, 'K'},
     {"brokers", required_argument, 0, 'b'}, {"group", required_argument, 0, 'g'},
+    {"progress", optional_argument, 0, OPT_PROGRESS},
 };
 
 static void add_key_option(void *ctx, const hf_conf_key *k)
@@ -179,10 +186,14 @@ static void usage_run(FILE *f)
         "keeps those whose source lies in a monitored network, and writes one JSON\n"
         "record per host per window with every analysis's result.\n"
         "\n"
-        "  -c, --config FILE        configuration file (Lua returning a table);\n"
-        "                           default: conf/hostflow.lua beside the executable\n"
+        "  -c, --config FILE        configuration file (Lua returning a table); default:\n"
+        "                           %s, or conf/hostflow.lua\n"
+        "                           in a source tree\n"
         "  -q, --quiet              only errors on stderr (no warnings, no counters)\n"
-        "  -h, --help               this help\n");
+        "      --progress[=EVERY]   show how far the input is read: a bar with the rate\n"
+        "                           and ETA when stderr is a terminal, else a line\n"
+        "                           every EVERY (default 10s)\n"
+        "  -h, --help               this help\n", hf_installed_conf());
     hf_conf_usage(put_line, f);
     fprintf(f,
         "  -K, --kafka KEY=VALUE    a librdkafka setting, passed unchanged (repeatable)\n"
@@ -217,9 +228,10 @@ static const char *flag_name(const hf_conf_key *k, int c, char *out, size_t n)
 }
 
 /* Parse argv into cfg: the configuration file first (-c, or the default
- * beside the executable), then every flag over it.  Returns -1 when the
- * run goes on, else the exit status (help: 0, errors: 2). */
-static int parse_args(int argc, char **argv, hf_config *cfg)
+ * of hf_home_conf: the tree's or the installed one), then every flag over
+ * it; *progress_ms: --progress's interval, -1 without it.  Returns -1 when
+ * the run goes on, else the exit status (help: 0, errors: 2). */
+static int parse_args(int argc, char **argv, hf_config *cfg, int64_t *progress_ms)
 {
     options o;
     char err[1024];
@@ -238,10 +250,7 @@ static int parse_args(int argc, char **argv, hf_config *cfg)
         }
     }
     char *default_conf = NULL;
-    if (!conf) {
-        default_conf = hf_home_path(cfg->home, "conf/hostflow.lua");
-        if (access(default_conf, R_OK) == 0) conf = default_conf;
-    }
+    if (!conf) conf = default_conf = hf_home_conf(cfg->home);
     if (conf && hf_config_load(cfg, conf, err, sizeof err) < 0) {
         fprintf(stderr, "hostflow: %s\n", err);
         hf_free(default_conf);
@@ -269,6 +278,12 @@ static int parse_args(int argc, char **argv, hf_config *cfg)
         switch (c) {
         case 'c': break;
         case 'q': hf_log_level = HF_LOG_ERROR; break;
+        case OPT_PROGRESS:
+            *progress_ms = PROGRESS_EVERY_MS;
+            if (optarg && (hf_config_parse_duration_ms(optarg, progress_ms) < 0 || *progress_ms < 100))
+                return die("--progress: expected how often, a duration such as \"10s\" "
+                           "(at least 100ms), got \"%s\"", optarg);
+            break;
         case 'b': hf_config_set_kafka(cfg, "bootstrap.servers", optarg); break;
         case 'g': hf_config_set_kafka(cfg, "group.id", optarg); break;
         case 'K': {
@@ -322,10 +337,25 @@ static int final_commit(hf_run_view *v)
     return -1;
 }
 
+/* Where the run is, for --progress. */
+static void progress_now(const hf_run_view *v, int finished, hf_progress_now *now)
+{
+    memset(now, 0, sizeof *now);
+    now->records = atomic_load_explicit(&hf_pipeline_stats(v->pipeline)->records,
+                                        memory_order_relaxed);
+    if (v->input && v->input_ops->progress)
+        v->input_ops->progress(v->input, &now->done, &now->total);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    now->elapsed_s = (double)(t.tv_sec - v->started.tv_sec) + (t.tv_nsec - v->started.tv_nsec) / 1e9;
+    now->finished = finished;
+}
+
 /* Open the outputs, the engine, the pipeline and the input; read until the
  * input ends, a stop, a read error or an output that failed for good;
- * commit, finish, report.  Returns the exit status. */
-static int run(hf_config *cfg, const char *home)
+ * commit, finish, report.  progress_ms >= 0: --progress.  Returns the exit
+ * status. */
+static int run(hf_config *cfg, const char *home, int64_t progress_ms)
 {
     char err[1024];
     hf_run_view v = {.cfg = cfg};
@@ -367,6 +397,9 @@ static int run(hf_config *cfg, const char *home)
 
     rc = 0;
     double last_commit = hf_now_ns();
+    hf_progress *progress = progress_ms >= 0 ? hf_progress_new(isatty(STDERR_FILENO), progress_ms) : NULL;
+    hf_progress_now at;
+    int ended = 0;
     for (;;) {
         if (atomic_load(&got_stop)) {
             hf_log(HF_LOG_INFO, "stopping: flushing open windows");
@@ -377,7 +410,14 @@ static int run(hf_config *cfg, const char *home)
             break;
         }
         int r = in_ops->read(v.input);
-        if (r == HF_IN_END) break;
+        if (progress && r != HF_IN_END) {
+            progress_now(&v, 0, &at);
+            hf_progress_update(progress, &at);
+        }
+        if (r == HF_IN_END) {
+            ended = 1;
+            break;
+        }
         if (r == HF_IN_ERROR) {
             rc = 1;
             break;
@@ -388,11 +428,19 @@ static int run(hf_config *cfg, const char *home)
             last_commit = now;
         }
     }
+    if (progress) progress_now(&v, ended, &at);  /* the input's bytes, before it closes */
     if (in_ops->commit && !hf_outputs_failed(v.outputs) && final_commit(&v) < 0) rc = 1;
     in_ops->close(v.input);
     v.input = NULL;
     v.input_ops = NULL;
     hf_pipeline_finish(v.pipeline);
+    if (progress) {                       /* the last line, with every record counted */
+        hf_progress_now last;
+        progress_now(&v, ended, &last);
+        at.records = last.records;
+        at.elapsed_s = last.elapsed_s;
+        hf_progress_end(progress, &at);
+    }
     hf_engine_join(v.engine);
     if (hf_outputs_flush(v.outputs, 30000) != HF_OUT_OK) rc = 1;
     if (hf_outputs_failed(v.outputs)) rc = 1;
@@ -418,12 +466,13 @@ int hf_run_main(int argc, char **argv)
     char *home = hf_home_dir();
     hf_config cfg;
     hf_config_defaults(&cfg, home);
-    int rc = parse_args(argc, argv, &cfg);
+    int64_t progress_ms = -1;
+    int rc = parse_args(argc, argv, &cfg, &progress_ms);
     if (rc >= 0) goto out;
     rc = 2;
 
     signals_block();
-    rc = run(&cfg, home);
+    rc = run(&cfg, home, progress_ms);
 out:
     hf_config_release(&cfg);
     hf_free(home);

@@ -105,6 +105,8 @@ typedef struct hf_config {
     char      *params;                     /* analyses.params as Lua text, or NULL */
     size_t     memory_max;                 /* bytes of window state, all workers */
     size_t     max_line;                   /* longest accepted input record, <= HF_MAX_LINE_LIMIT */
+    char      *input_tz;                   /* zone of input times without an offset ("UTC") */
+    int64_t    max_skew_ms;                /* a flow ending this much before its start is taken */
     int        distinct_exact;             /* default exact limit of hf.distinct() */
     int        batch;                      /* flows per batch handed to Lua */
 

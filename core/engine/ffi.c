@@ -28,19 +28,22 @@ static uint64_t number_bits(double v)
     return bits ^ 0x8000000000000000ULL;
 }
 
-/* Whole numbers from 0 to 65535 (ports, protocols) go in as 16-bit values:
- * the same set, in half the memory while it is small (distinct.c). */
+/* Whole numbers from 0 to 2^32 - 1 are narrow values (kept as themselves;
+ * ports and protocols in 2 bytes each); any other number is the wide value
+ * of its bits, as hf_distinct_add_u64() makes of a number >= 2^32. */
 void hf_ffi_distinct_add_num(hf_distinct *d, double v)
 {
     if (v >= 0 && v <= 65535 && v == (double)(uint16_t)v)
         hf_distinct_add_u16(d, (uint16_t)v, hf_arena_current());
+    else if (v > 0 && v < 4294967296.0 && v == (double)(uint32_t)v)
+        hf_distinct_add_u64(d, (uint32_t)v, hf_arena_current());
     else
-        hf_distinct_add_u64(d, number_bits(v), hf_arena_current());
+        hf_distinct_add_hash(d, hf_hash_u64(number_bits(v)), hf_arena_current());
 }
 
 void hf_ffi_distinct_add_addr(hf_distinct *d, const uint8_t *addr16)
 {
-    hf_distinct_add_hash(d, hf_hash_addr(addr16), hf_arena_current());
+    hf_distinct_add_addr(d, addr16, hf_arena_current());
 }
 
 void hf_ffi_distinct_add_str(hf_distinct *d, const char *s, size_t n)
@@ -68,6 +71,11 @@ void hf_ffi_topk_add_addr(hf_topk *t, const uint8_t *addr16, double weight)
 void hf_ffi_topk_merge(hf_topk *dst, const hf_topk *src)
 {
     hf_topk_merge(dst, src, hf_arena_current());
+}
+
+uint32_t hf_ffi_distinct_default_limit(void)
+{
+    return HF_DISTINCT_DEFAULT_LIMIT;
 }
 
 void hf_ffi_log(int level, const char *msg)

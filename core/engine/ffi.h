@@ -18,6 +18,8 @@ void hf_ffi_distinct_add_num(hf_distinct *d, double v);
 void hf_ffi_distinct_add_addr(hf_distinct *d, const uint8_t *addr16);
 void hf_ffi_distinct_add_str(hf_distinct *d, const char *s, size_t n);
 void hf_ffi_distinct_merge(hf_distinct *dst, const hf_distinct *src);
+/* HF_DISTINCT_DEFAULT_LIMIT, for the Lua side (never copied there). */
+uint32_t hf_ffi_distinct_default_limit(void);
 void hf_ffi_topk_add_num(hf_topk *t, double key, double weight);
 void hf_ffi_topk_add_addr(hf_topk *t, const uint8_t *addr16, double weight);
 void hf_ffi_topk_merge(hf_topk *dst, const hf_topk *src);

@@ -110,6 +110,9 @@ typedef struct hf_input_ops {
     int   (*commit)(void *in);
     /* Its line for the counters report ("  kafka  connected, ..."), if any. */
     void  (*report)(void *in, struct hf_buf *out);
+    /* How far it has read, for --progress: *done bytes of *total (0 when
+     * the size is not known).  NULL when it has no such measure (Kafka). */
+    void  (*progress)(void *in, uint64_t *done, uint64_t *total);
     /* The run is over (the last commit is done): leave, free. */
     void  (*close)(void *in);
 } hf_input_ops;

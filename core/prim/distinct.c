@@ -1,130 +1,151 @@
-/* distinct.c -- distinct counting: an exact set of 32-bit fingerprints while
- * small, a HyperLogLog sketch beyond.
+/* distinct.c -- distinct counting: the values themselves while a set is
+ * small, exact up to its limit (1,024 by default), a HyperLogLog sketch
+ * beyond.
  *
- * Fingerprints
- * ------------
+ * Keys
+ * ----
  *
- * Every value is hashed to 64 bits (hash.h) and only the low 32 bits are
- * kept: the fingerprint.  0 marks an empty slot, so a fingerprint of 0 is
- * remapped to 1 (this makes 1 twice as likely as any other fingerprint,
- * which is immaterial).  Both representations work on fingerprints, so a set
- * turns into a sketch, merges and travels without ever seeing its values.
+ * Every value becomes a 64-bit key before the set sees it:
  *
- * The exact set
- * -------------
+ *   narrow value v < 2^32          key = v                      0 .. 2^32-1
+ *   (numbers, ports, IPv4 addresses as their 32 bits)
+ *   wide value (IPv6 addresses,    key = hash(value) | 2^63     2^63 .. 2^64-1
+ *   strings, numbers >= 2^32 or
+ *   negative or fractional)
  *
- * The 16-byte struct (distinct.h) points at an array of uint32_t slots in
- * the arena.  Two layouts, chosen by `cap`:
+ * Distinct narrow values have distinct keys, so a set of them counts
+ * exactly, always.  A wide key is a 63-bit fingerprint: two distinct wide
+ * values share it with probability 2^-63 (hash.h mixes every input bit into
+ * every output bit; within one IPv6 /64 the hash is even a bijection of the
+ * interface identifier), so a set of n wide values is off by one or more
+ * with probability at most n(n-1)/2 * 2^-63:
  *
- *   cap <= 64: an unsorted array, scanned linearly (four slots per SSE2
- *   compare).  Slots [n, cap) are zero, so the scan may read whole groups.
+ *      n        P(a collision)
+ *      1,024    5.7e-14       (the target: below 1e-4)
+ *      65,535   2.3e-10       (the largest limit)
  *
- *     mem -> +------+------+------+-- ... --+------+---+---+
- *            | fp0  | fp1  | fp2  |         | fpn-1| 0 | 0 |     cap = 4, 8,
- *            +------+------+------+-- ... --+------+---+---+     12, ..., 64
+ * test_distinct checks the premise (uniform fingerprints: the number of
+ * pairs sharing the low 32 bits of a million keys is the birthday
+ * expectation) and the consequence (10,000 sets of 1,024 addresses, all
+ * exact).  Narrow and wide values never compare equal (their keys differ in
+ * the top bit).  An IPv4 address and the number of its 32 bits are the same
+ * narrow value: a set holds one kind of value.
  *
- *   cap > 64 (only when limit > 64): open addressing, linear probing from
- *   fp & (cap - 1), 0 = empty, load at most 3/4, cap a power of two.
+ * Width
+ * -----
  *
- * When full, the array grows to the arena's next size class (arena.c; the
- * old one goes back to the arena's free list): 4 slots at a time up to 32
- * (the 16-byte classes up to 128 bytes), then 40, 48, 56, 64 (the classes
- * 160, 192, 224, 256), so no byte is lost to a class's rounding.  A set
- * costs 4 bytes per value rounded up to a multiple of 16 bytes (32 beyond
- * 32 values): 32 bytes for 8 values, 96 for 24, 128 for 30, 256 for 64.
- * Doubling cost up to twice that (128 bytes for 24 values); the extra
- * copies of small steps are a few dozen fingerprints per set and window,
- * and cap_for() gives the same sizes to merges.  A linear scan beats a
- * hash table here: the typical set is a few dozen values, and a scan of 32
- * slots is 8 SSE2 compares on two cache lines with no branch to mispredict,
- * at a load factor of up to 100%.  Measured on 30-value sets, adds per
- * second over several runs (a throwaway comparison on a busy 2-core box):
- * one hot set: branch-free scan 119-233 M, early exit every 16 slots
- * 55-111 M, every 4 slots 36-77 M, scalar 45-66 M, open addressing at load
- * <= 3/4 (twice the memory) 64-80 M.  With 10^5 sets hit at random, cache
- * misses dominate: every SIMD scan and the table land at 13-36 M, the
- * scalar scan at 4 M.
+ * A set stores each key in the fewest bytes that hold all of its keys: 2
+ * while every value is below 2^16 (ports), 4 while every value is narrow
+ * (IPv4 peers), 8 once one is wide (then narrow keys are zero-extended).
+ * The first key that does not fit widens the set: its keys are copied into
+ * the layout of the wider width.  Widths 2 and 4 are what keep a typical
+ * host cheap (6 ports in 16 bytes, 24 peers in 96); an IPv6 host pays 8
+ * bytes a peer for the 63-bit fingerprints that make its count exact.
  *
- * Small numbers
- * -------------
+ * Layouts (`form`: width and layout; `size`: how big)
+ * ---------------------------------------------------
  *
- * Ports and protocols are numbers below 2^16, and no two of those 65536
- * numbers share a fingerprint (checked once over all of them), so a set of
- * them can hold the numbers themselves, 2 bytes each instead of 4, and be
- * exactly the set of their fingerprints.  hf_distinct_add_u16() keeps such
- * a set in this third layout while it holds at most 64 values (and no more
- * than its limit), marked by U16_FORM in cap:
+ *   array: n * width <= 256 bytes.  Unsorted, scanned 16 bytes per SSE2
+ *   compare, every group compared and the results OR-ed (no early exit).
+ *   The slots after the last key up to the end of its 16-byte group repeat
+ *   the first key, so a scan of whole groups finds only keys the set holds
+ *   (0 is a value like any other):
  *
- *     mem -> +----+----+-- ... --+------+----+----+     cap = U16_FORM | 8,
- *            | v0 | v1 |         | vn-1 | v0 | v0 |     16, ..., 64 (steps of
- *            +----+----+-- ... --+------+----+----+     16 bytes)
+ *     mem -> +----+----+----+-- ... --+------+----+----+   size = bytes / 16
+ *            | k0 | k1 | k2 |         | kn-1 | k0 | k0 |   bytes: 16, 32, ..., 128,
+ *            +----+----+----+-- ... --+------+----+----+   160, 192, 224, 256
  *
- * scanned 8 values per SSE2 compare.  0 is a value here, so the slots past
- * n up to the next multiple of 8 repeat v0: a scan that reads them finds
- * only what the set holds.  Six ports take 16 bytes instead of 32.  The
- * moment the set needs fingerprints (a 65th value, its limit passed, any
- * other kind of value, a merge with a set of fingerprints) it turns into
- * the fingerprint array it would have been, fingerprints computed from the
- * numbers (to_fingerprints); so the counts, the sketches and the
- * serialised bytes are those of the same values added with
- * hf_distinct_add_u64(), only the memory differs (and a set read back from
- * its bytes holds fingerprints).
+ *   The array grows to the arena's next size class (arena.c: 16-byte steps
+ *   to 128, 32-byte steps to 256), the old one going back to the arena's
+ *   free list: 4 bytes a value rounded up to 16 (32 past 128): 96 bytes
+ *   for 24 IPv4 peers, 16 for 6 ports.  A scan beats a hash table here:
+ *   typical sets are a few dozen values, and a scan of 256 bytes is 16
+ *   compares on four cache lines with no branch to mispredict, at a load of
+ *   100 %.  Measured on 30-value sets of 32-bit keys, adds per second (a
+ *   throwaway comparison on a busy 2-core box): one hot set: branch-free
+ *   scan 119-233 M, early exit every 16 slots 55-111 M, scalar 45-66 M,
+ *   open addressing at load <= 3/4 (twice the memory) 64-80 M; with 10^5
+ *   sets hit at random, cache misses dominate and all land at 13-36 M.
  *
- * When the limit is exceeded (n would become limit + 1), the set turns into
- * a sketch: the fingerprints held are fed to fresh registers and the array
- * is released.  Exact below the limit means: exact up to fingerprint
- * collisions (probability below limit^2 / 2^33).
+ *   table: more keys.  Open addressing, linear probing from the top bits of
+ *   key * 2^64/phi (Fibonacci hashing: narrow keys such as addresses in one
+ *   subnet are anything but random), 2^size slots of the set's width, at
+ *   most 3/4 full, doubling when it would be fuller.  0 marks an empty
+ *   slot; the value 0, when held, is a flag in `form`.  The first table is
+ *   512 bytes (128 slots of 4 bytes for the 65th IPv4 peer); 1,024 IPv4
+ *   peers take 8 KiB, 1,024 IPv6 peers 16 KiB.
+ *
+ *   bitmap: a set of width 2 that would need a table of more than 4 KiB
+ *   (1,536 values) is a bitmap of all 65,536 values instead, 8 KiB, bit v
+ *   of byte v / 8.  A set of width 2 is never a sketch: it is exact at any
+ *   count, whatever its limit, in at most half a sketch's memory.
+ *
+ * The layout is a function of the width and the count only (layout_for),
+ * so a set built by adds, copied by a merge or read back from its bytes
+ * holds the same memory.
  *
  * The sketch
  * ----------
  *
- * HyperLogLog (Flajolet et al. 2007) with p = HF_HLL_P = 12: 4096 one-byte
- * registers.  A fingerprint splits into
+ * When a set of width 4 or 8 would pass its limit, its keys go into
+ * HF_HLL_REGISTERS = 2^14 one-byte registers (16 KiB) and the array or
+ * table is released.  A key is first spread over 64 bits, x = key for a
+ * wide key (already a hash), x = hf_hash_u64(key) for a narrow one; then
  *
- *      31          20 19                              0
- *     +--------------+---------------------------------+
- *     |  index (12)  |         rank source (20)        |
- *     +--------------+---------------------------------+
+ *      63  62           49 48                                   0
+ *     +---+---------------+--------------------------------------+
+ *     | - |  index (14)   |            rank source (49)          |
+ *     +---+---------------+--------------------------------------+
  *
  * register[index] = max(register[index], 1 + trailing zeros of the rank
- * source), the rank being 21 when all 20 bits are zero, so registers hold
- * 0..21.  The count is Ertl's improved estimator ("New cardinality
- * estimation algorithms for HyperLogLog sketches", 2017; Redis uses it),
- * computed from the histogram of register values: it is the raw estimate
- * alpha m^2 / sum(2^-register) with the zero registers (which linear
- * counting uses in the small range) and the saturated ones (which the
- * 32-bit large-range correction handles) folded into one formula, so it has
- * no switch-over point.  The textbook switch (linear counting below 2.5 m,
- * raw above) is biased just past the switch: at 10^4 values, 1000 trials,
- * it measured a mean absolute error of 2.67% (bias +1.55%, worst 7.35%);
- * this estimator measured 1.08% (bias +0.06%, worst 5.0%), and the same
- * as the textbook one at 10^3, 10^5 and 10^6.  Relative standard error
- * 1.04 / sqrt(4096) = 1.6% (test_distinct has the numbers).
+ * source), the rank being 50 when all 49 bits are zero, so registers hold
+ * 0..50 (bit 63, set in every wide key, is not used).  The count is Ertl's
+ * improved estimator ("New cardinality estimation algorithms for
+ * HyperLogLog sketches", 2017; Redis uses it), computed from the histogram
+ * of register values: the raw estimate alpha m^2 / sum(2^-register) with
+ * the zero registers (which linear counting uses in the small range) and
+ * the saturated ones folded into one formula, so it has no switch-over
+ * point and no bias just past one (the textbook switch at 2.5 m measured
+ * +1.55 % bias at 2.4 m in this module's earlier p = 12 sketch).  Relative
+ * standard error 1.04 / sqrt(2^14) = 0.81 %; tests/tools/distinct_error
+ * measures the mean and 99th percentile the README states.
  *
- * Merging is union: exact ∪ exact stays exact while it fits the
- * destination's limit (adding src's fingerprints one by one, or copying
- * the array when the destination is empty, as a coarser window's row is
- * when it receives its first finer row); anything with a sketch gives a
- * sketch, register-wise max (SSE2, 16 registers at a time).  A sketch is
- * 4096 bytes in one size class of the arena.
+ * Merging
+ * -------
  *
- * Serialised form (version 1, little-endian)
+ * dst := dst ∪ src: exact ∪ exact adds src's keys one by one, so it stays
+ * exact while the union fits dst's limit (and always at width 2), and
+ * becomes the sketch of every key the moment it does not; into an empty
+ * set the memory is copied as it is (a coarser window's row receiving its
+ * first finer row); two bitmaps are OR-ed; anything with a sketch gives a
+ * sketch, register-wise max (SSE2, 16 registers at a time), which is the
+ * sketch of the union.  The result depends only on the values and dst's
+ * limit, so merging fine windows into coarse ones in any order gives what
+ * one coarse window fed every flow would hold, bit for bit.
+ *
+ * Serialised form (version 2, little-endian)
  * ------------------------------------------
  *
- *   exact:   u8 version=1 | u8 type=0 | u16 limit | u32 n | u32 fp[n]
- *            (fingerprints strictly increasing, so nonzero and distinct:
- *            one set has one encoding)
- *   sketch:  u8 version=1 | u8 type=1 | u16 limit | u8 register[4096]
+ *   exact:   u8 version=2 | u8 type=W | u16 limit | u32 n | key[n], W bytes each
+ *            (W = 2, 4 or 8, the set's width; keys strictly increasing;
+ *            the empty set has W = 2)
+ *   bitmap:  u8 version=2 | u8 type=3 | u16 limit | u8 bits[8192]
+ *            (a set of width 2 with more than 4,096 values, where the
+ *            bitmap is the shorter)
+ *   sketch:  u8 version=2 | u8 type=1 | u16 limit | u8 register[16384]
  *
- * The reader checks every field (version, type, 1 <= limit <= 4096,
- * n <= limit, ordering, registers <= 21) and every length before it reads,
- * and allocates only after the input passed. */
+ * The reader checks every field (version, type, limit >= 1, n <= limit
+ * unless W = 2, W the narrowest that holds the keys, keys ordered, 8-byte
+ * keys narrow or wide, a bitmap more than 4,096 bits, registers <= 50) and
+ * every length before it reads, and allocates only after the input passed:
+ * one set has one encoding. */
 #include "prim/distinct.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/hash.h"
 
 #ifdef __SSE2__
@@ -135,84 +156,54 @@
  * Constants and small helpers
  * --------------------------------------------------------------------- */
 
-#define LINEAR_MAX   64    /* up to this many slots: unsorted array, linear scan */
-#define MIN_CAP      4     /* first array: 16 bytes */
-#define U16_FORM     0x8000 /* cap flag: mem holds 16-bit values (below 0xffff, the sketch) */
-#define U16_STEP     8     /* 16-bit slots per 16 bytes */
-#define U16_MAX      64    /* values the 16-bit layout holds at most */
-#define HLL_RANK_BITS (32 - HF_HLL_P)                 /* 20 */
-#define HLL_MAX_RANK  (HLL_RANK_BITS + 1)             /* 21 */
-#define HLL_ALPHA_INF 0.721347520444481703680         /* 1 / (2 ln 2) */
-#define FORMAT_VERSION 1
-#define TYPE_EXACT   0
+#define WIDE         0x8000000000000000ULL   /* the top bit of every wide key */
+#define NARROW_END   0x100000000ULL          /* narrow keys are below this */
+#define U16_END      0x10000ULL              /* keys of width 2 are below this */
+
+/* form: bits 0-1 the width code (bytes = 1 << code), bits 2-3 the layout,
+ * bit 4 "a table holds the value 0"; 0 is the empty set. */
+#define W2           1
+#define W4           2
+#define W8           3
+#define WMASK        3
+#define L_ARRAY      0x00
+#define L_TABLE      0x04
+#define L_BITMAP     0x08
+#define L_SKETCH     0x0c
+#define LMASK        0x0c
+#define ZERO         0x10
+#define F_SKETCH     L_SKETCH
+#define F_BITMAP     (W2 | L_BITMAP)
+
+#define ARRAY_MAX    256      /* bytes of the largest array */
+#define TABLE_MIN    512      /* bytes of the first table */
+#define U16_TABLE_LG 11       /* the largest table of width 2: 2048 slots, 4 KiB */
+#define BITMAP_BYTES 8192
+#define PHI64        0x9e3779b97f4a7c15ULL   /* 2^64 / golden ratio, odd */
+
+#define HLL_RANK_BITS (63 - HF_HLL_P)         /* 49 */
+#define HLL_MAX_RANK  (HLL_RANK_BITS + 1)     /* 50 */
+#define HLL_ALPHA_INF 0.721347520444481703680 /* 1 / (2 ln 2) */
+
+#define FORMAT_VERSION 2
 #define TYPE_SKETCH  1
+#define TYPE_BITMAP  3                        /* types 2, 4, 8: exact of that width */
 #define HDR_BYTES    4
 #define EXACT_HDR    (HDR_BYTES + 4)
-#define SKETCH_BYTES (HDR_BYTES + HF_HLL_REGISTERS)
+#define SERIAL_BITMAP_MIN 4097                /* values from which a bitmap is shorter */
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-static inline uint32_t fp_of(uint64_t h)
-{
-    uint32_t f = (uint32_t)h;
-    return f ? f : 1;
-}
+static inline unsigned wc_of_key(uint64_t k) { return k < U16_END ? W2 : k < NARROW_END ? W4 : W8; }
+static inline unsigned width_code(const hf_distinct *d) { return d->form & WMASK; }
+static inline unsigned layout(const hf_distinct *d) { return d->form & LMASK; }
+static inline int is_sketch(const hf_distinct *d) { return d->form == F_SKETCH; }
 
-/* The effective exact threshold: 0 means the default, and never above the
- * maximum (so the table size stays within the uint16_t cap). */
+/* The effective exact threshold: 0 means the default. */
 static inline uint32_t eff_limit(const hf_distinct *d)
 {
-    uint32_t l = d->limit ? d->limit : HF_DISTINCT_DEFAULT_LIMIT;
-    return l > HF_DISTINCT_MAX_LIMIT ? HF_DISTINCT_MAX_LIMIT : l;
-}
-
-static inline int is_sketch(const hf_distinct *d) { return d->cap == HF_DISTINCT_SKETCH; }
-
-static inline int is_u16(const hf_distinct *d)
-{
-    return (d->cap & U16_FORM) && d->cap != HF_DISTINCT_SKETCH;
-}
-
-static inline uint32_t u16_slots(const hf_distinct *d) { return d->cap & ~(uint32_t)U16_FORM; }
-
-/* Bytes of the array or registers in the arena (0 for an empty set). */
-static inline size_t mem_size(const hf_distinct *d)
-{
-    if (is_sketch(d)) return HF_HLL_REGISTERS;
-    return is_u16(d) ? (size_t)u16_slots(d) * 2 : (size_t)d->cap * 4;
-}
-
-/* The largest array the linear layout uses for this limit (a multiple of 4). */
-static inline uint32_t linear_max(uint32_t limit)
-{
-    uint32_t m = (limit + 3) & ~3u;
-    return m < LINEAR_MAX ? m : LINEAR_MAX;
-}
-
-/* The array after one of cap slots (0: none) in the linear layout: the
- * next size class of the arena (arena.c), 16-byte steps up to 128 bytes,
- * 32-byte steps up to 256. */
-static inline uint32_t linear_next(uint32_t cap)
-{
-    return cap < 32 ? cap + 4 : cap + 8;
-}
-
-/* The slots a set of n fingerprints has after growing one add at a time:
- * the sequence add_new() follows, so memory does not depend on history
- * (merges and deserialisation allocate this directly). */
-static uint32_t cap_for(uint32_t n, uint32_t limit)
-{
-    if (n == 0) return 0;
-    uint32_t lmax = linear_max(limit);
-    if (n <= lmax) {
-        uint32_t c = MIN_CAP;
-        while (c < n) c = linear_next(c);
-        return c < lmax ? c : lmax;
-    }
-    uint32_t c = 2 * LINEAR_MAX;
-    while (n * 4 > c * 3) c *= 2;
-    return c;
+    return d->limit ? d->limit : HF_DISTINCT_DEFAULT_LIMIT;
 }
 
 static inline hf_arena *arena_or_current(hf_arena *a)
@@ -220,25 +211,81 @@ static inline hf_arena *arena_or_current(hf_arena *a)
     return a ? a : hf_arena_current();
 }
 
+/* Bytes of memory of a form and size (0 for the empty set). */
+static size_t bytes_of(unsigned form, unsigned size)
+{
+    switch (form & LMASK) {
+    case L_ARRAY:  return (size_t)size * 16;
+    case L_TABLE:  return ((size_t)1 << size) << (form & WMASK);
+    case L_BITMAP: return BITMAP_BYTES;
+    default:       return HF_HLL_REGISTERS;
+    }
+}
+
+static inline size_t mem_size(const hf_distinct *d)
+{
+    return d->form ? bytes_of(d->form, d->size) : 0;
+}
+
+/* The form and size of a set of n >= 1 keys of width code wc: an array of
+ * the arena's next size class while n keys fit 256 bytes, then the
+ * smallest table at most 3/4 full, or for width 2 past 4 KiB of table the
+ * bitmap.  Memory depends on the keys held, never on how they came. */
+static void layout_for(unsigned wc, uint32_t n, uint8_t *form, uint8_t *size)
+{
+    uint32_t bytes = n << wc;
+    if (bytes <= ARRAY_MAX) {
+        bytes = bytes <= 128 ? (bytes + 15) & ~15u : (bytes + 31) & ~31u;
+        *form = (uint8_t)(wc | L_ARRAY);
+        *size = (uint8_t)(bytes / 16);
+        return;
+    }
+    unsigned lg = (unsigned)__builtin_ctz(TABLE_MIN >> wc);
+    while ((uint64_t)n * 4 > (uint64_t)3 << lg) lg++;
+    if (wc == W2 && lg > U16_TABLE_LG) {
+        *form = F_BITMAP;
+        *size = 0;
+        return;
+    }
+    *form = (uint8_t)(wc | L_TABLE);
+    *size = (uint8_t)lg;
+}
+
 static inline void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static inline void put32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 static inline uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static inline uint32_t get32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
+static inline void put_key(uint8_t *p, uint64_t k, unsigned w)
+{
+    for (unsigned i = 0; i < w; i++) p[i] = (uint8_t)(k >> (8 * i));
+}
+static inline uint64_t get_key(const uint8_t *p, unsigned w)
+{
+    uint64_t k = 0;
+    for (unsigned i = w; i-- > 0;) k = k << 8 | p[i];
+    return k;
+}
 
 /* ------------------------------------------------------------------------
  * HyperLogLog registers
  * --------------------------------------------------------------------- */
 
-static inline void hll_add(uint8_t *reg, uint32_t fp)
+/* A key spread over 64 bits: wide keys are hashes already. */
+static inline uint64_t hll_hash(uint64_t k)
 {
-    uint32_t idx = fp >> HLL_RANK_BITS;
-    uint8_t rank = (uint8_t)(__builtin_ctz(fp | (1u << HLL_RANK_BITS)) + 1);
+    return k & WIDE ? k : hf_hash_u64(k);
+}
+
+static inline void hll_add(uint8_t *reg, uint64_t x)
+{
+    uint32_t idx = (uint32_t)(x >> HLL_RANK_BITS) & (HF_HLL_REGISTERS - 1);
+    uint8_t rank = (uint8_t)(__builtin_ctzll(x | (1ULL << HLL_RANK_BITS)) + 1);
     if (reg[idx] < rank) reg[idx] = rank;
 }
 
@@ -288,8 +335,8 @@ static double hll_tau(double x)
 
 /* The estimate of the registers (Ertl 2017, the improved raw estimator):
  * alpha_inf m^2 / (m sigma(C0/m) + sum_{k=1..q} C_k 2^-k + m tau(1 - C_{q+1}/m) 2^-q)
- * where C_k counts the registers holding k, capped at 2^32 (the number of
- * fingerprints).  O(HF_HLL_REGISTERS). */
+ * where C_k counts the registers holding k and q = 49; at most 2^64, the
+ * number of keys.  O(HF_HLL_REGISTERS). */
 static double hll_count(const uint8_t *reg)
 {
     /* Four histograms, so that runs of equal registers do not serialise on
@@ -307,154 +354,22 @@ static double hll_count(const uint8_t *reg)
     for (int k = HLL_RANK_BITS; k >= 1; k--) z = 0.5 * (z + hist[k]);
     z += m * hll_sigma(hist[0] / m);
     double e = HLL_ALPHA_INF * m * m / z;
-    return e < 4294967296.0 ? e : 4294967296.0;   /* all saturated: z = 0 */
+    return e < 18446744073709551616.0 ? e : 18446744073709551616.0;   /* all saturated: z = 0 */
 }
 
 /* ------------------------------------------------------------------------
- * The exact set
+ * Arrays: scans of whole 16-byte groups
  * --------------------------------------------------------------------- */
 
-/* Nonzero when fp is among the first n slots of s (slots [n, round4(n))
- * are zero).  Branch-free: every group is compared and the results OR-ed,
- * one test at the end; with at most 16 groups this beats an early exit,
- * whose exit branch mispredicts on nearly every add. */
-static inline int linear_find(const uint32_t *s, uint32_t n, uint32_t fp)
-{
-#ifdef __SSE2__
-    __m128i k = _mm_set1_epi32((int)fp), acc = _mm_setzero_si128();
-    for (uint32_t i = 0; i < n; i += 4)
-        acc = _mm_or_si128(acc, _mm_cmpeq_epi32(
-                  _mm_loadu_si128((const __m128i *)(const void *)(s + i)), k));
-    return _mm_movemask_epi8(acc);
-#else
-    uint32_t hit = 0;
-    for (uint32_t i = 0; i < n; i++) hit |= s[i] == fp;
-    return (int)hit;
-#endif
-}
-
-/* The slot of fp in table s of cap slots, or of the empty slot where it goes. */
-static inline uint32_t table_slot(const uint32_t *s, uint32_t cap, uint32_t fp)
-{
-    uint32_t mask = cap - 1, i = fp & mask;
-    while (s[i] && s[i] != fp) i = (i + 1) & mask;
-    return i;
-}
-
-/* Put fp, known to be absent, into an array or table with room for it. */
-static inline void place(hf_distinct *d, uint32_t fp)
-{
-    uint32_t *s = d->mem;
-    if (d->cap <= LINEAR_MAX) s[d->n] = fp;
-    else s[table_slot(s, d->cap, fp)] = fp;
-    d->n++;
-}
-
-/* Run body with fp bound to every fingerprint of an exact set (cap > 0);
- * a set of 16-bit values gives the fingerprints of its values. */
-#define FOREACH_FP(d, fp, body) do { \
-    if (is_u16(d)) { \
-        const uint16_t *fe_v = (d)->mem; \
-        for (uint32_t fe_i = 0; fe_i < (d)->n; fe_i++) { \
-            uint32_t fp = fp_of(hf_hash_u64(fe_v[fe_i])); \
-            body; \
-        } \
-        break; \
-    } \
-    const uint32_t *fe_s = (d)->mem; \
-    uint32_t fe_end = (d)->cap <= LINEAR_MAX ? (d)->n : (d)->cap; \
-    for (uint32_t fe_i = 0; fe_i < fe_end; fe_i++) { \
-        uint32_t fp = fe_s[fe_i]; \
-        if (fp) { body; } \
-    } } while (0)
-
-/* Move the set to an array of newcap slots (zeroed beyond its values). */
-static void resize(hf_distinct *d, uint32_t newcap, hf_arena *a)
-{
-    hf_distinct old = *d;
-    d->mem = hf_arena_calloc(a, (size_t)newcap * 4);
-    d->cap = (uint16_t)newcap;
-    d->n = 0;
-    if (old.cap) {
-        FOREACH_FP(&old, fp, place(d, fp));
-        hf_arena_release(a, old.mem, mem_size(&old));
-    }
-}
-
-/* Turn an exact set into a sketch of the same fingerprints. */
-static void to_sketch(hf_distinct *d, hf_arena *a)
-{
-    uint8_t *reg = hf_arena_calloc(a, HF_HLL_REGISTERS);
-    if (d->cap) {
-        FOREACH_FP(d, fp, hll_add(reg, fp));
-        hf_arena_release(a, d->mem, mem_size(d));
-    }
-    d->mem = reg;
-    d->cap = HF_DISTINCT_SKETCH;
-    d->n = 0;
-}
-
-/* The slow path of an add: fp is new to an exact set.  Grows the array,
- * moves to the table layout, or turns the set into a sketch. */
-static __attribute__((noinline)) void add_new(hf_distinct *d, uint32_t fp, hf_arena *a)
-{
-    uint32_t limit = eff_limit(d);
-    a = arena_or_current(a);
-    if (d->n >= limit) {
-        to_sketch(d, a);
-        hll_add(d->mem, fp);
-        return;
-    }
-    if (d->cap <= LINEAR_MAX) {
-        if (d->n == d->cap) {
-            uint32_t lmax = linear_max(limit);
-            if (d->cap < lmax) {
-                uint32_t c = d->cap ? linear_next(d->cap) : MIN_CAP;
-                resize(d, c < lmax ? c : lmax, a);
-            } else {
-                resize(d, 2 * LINEAR_MAX, a);
-            }
-        }
-    } else if ((d->n + 1) * 4 > (uint32_t)d->cap * 3) {
-        resize(d, d->cap * 2u, a);
-    }
-    place(d, fp);
-}
-
-/* A set of 16-bit values (n >= 1) as the array of their fingerprints it
- * would be had they been added as such. */
-static __attribute__((noinline)) void to_fingerprints(hf_distinct *d, hf_arena *a)
-{
-    resize(d, cap_for(d->n, eff_limit(d)), arena_or_current(a));
-}
-
-/* Add fingerprint fp: the hot path stays inline and branch-light (a sketch
- * update, or a scan that finds the value), the rest is add_new(). */
-static inline void add_fp(hf_distinct *d, uint32_t fp, hf_arena *a)
-{
-    if (unlikely(is_sketch(d))) {
-        hll_add(d->mem, fp);
-        return;
-    }
-    if (likely(d->cap <= LINEAR_MAX)) {
-        if (linear_find(d->mem, d->n, fp)) return;
-    } else if (likely(!(d->cap & U16_FORM))) {   /* (not the sketch: seen above) */
-        const uint32_t *s = d->mem;
-        if (s[table_slot(s, d->cap, fp)]) return;
-    } else {
-        to_fingerprints(d, a);                   /* a linear array from now on */
-        if (linear_find(d->mem, d->n, fp)) return;
-    }
-    add_new(d, fp, a);
-}
-
-/* Nonzero when v is among the first n values of s (slots [n, round8(n))
- * repeat s[0]); branch-free as linear_find. */
-static inline int u16_find(const uint16_t *s, uint32_t n, uint16_t v)
+/* Nonzero when v is among the first n keys of s (the rest of the last
+ * group repeats s[0]).  Branch-free: every group is compared and the
+ * results OR-ed, one test at the end; with at most 16 groups this beats an
+ * early exit, whose exit branch mispredicts on nearly every add. */
+static inline int find16(const uint16_t *s, uint32_t n, uint16_t v)
 {
 #ifdef __SSE2__
     __m128i k = _mm_set1_epi16((short)v), acc = _mm_setzero_si128();
-    for (uint32_t i = 0; i < n; i += U16_STEP)
+    for (uint32_t i = 0; i < n; i += 8)
         acc = _mm_or_si128(acc, _mm_cmpeq_epi16(
                   _mm_loadu_si128((const __m128i *)(const void *)(s + i)), k));
     return _mm_movemask_epi8(acc);
@@ -465,69 +380,295 @@ static inline int u16_find(const uint16_t *s, uint32_t n, uint16_t v)
 #endif
 }
 
-/* Append v, known to be absent, to an empty set or one of 16-bit values
- * with room for one more, growing the array by 16 bytes when it is full. */
-static void u16_place(hf_distinct *d, uint16_t v, hf_arena *a)
+static inline int find32(const uint32_t *s, uint32_t n, uint32_t v)
 {
-    uint32_t slots = d->cap ? u16_slots(d) : 0;
-    if (d->n == slots) {
-        uint16_t *s = hf_arena_alloc(a, (size_t)(slots + U16_STEP) * 2);
-        if (slots) {
-            memcpy(s, d->mem, (size_t)slots * 2);
-            hf_arena_release(a, d->mem, (size_t)slots * 2);
-        }
-        d->mem = s;
-        d->cap = (uint16_t)(U16_FORM | (slots + U16_STEP));
+#ifdef __SSE2__
+    __m128i k = _mm_set1_epi32((int)v), acc = _mm_setzero_si128();
+    for (uint32_t i = 0; i < n; i += 4)
+        acc = _mm_or_si128(acc, _mm_cmpeq_epi32(
+                  _mm_loadu_si128((const __m128i *)(const void *)(s + i)), k));
+    return _mm_movemask_epi8(acc);
+#else
+    uint32_t hit = 0;
+    for (uint32_t i = 0; i < n; i++) hit |= s[i] == v;
+    return (int)hit;
+#endif
+}
+
+/* 64-bit keys: two per group; a lane matches when both its halves do. */
+static inline int find64(const uint64_t *s, uint32_t n, uint64_t v)
+{
+#ifdef __SSE2__
+    __m128i k = _mm_set1_epi64x((long long)v), acc = _mm_setzero_si128();
+    for (uint32_t i = 0; i < n; i += 2) {
+        __m128i eq = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(const void *)(s + i)), k);
+        acc = _mm_or_si128(acc, _mm_and_si128(eq, _mm_shuffle_epi32(eq, _MM_SHUFFLE(2, 3, 0, 1))));
     }
-    uint16_t *s = d->mem;
-    s[d->n] = v;
-    if (d->n % U16_STEP == 0)                 /* a new group: the rest repeats s[0] */
-        for (uint32_t i = d->n + 1; i < d->n + U16_STEP; i++) s[i] = s[0];
+    return _mm_movemask_epi8(acc);
+#else
+    uint32_t hit = 0;
+    for (uint32_t i = 0; i < n; i++) hit |= s[i] == v;
+    return (int)hit;
+#endif
+}
+
+/* Append k (absent, and fitting the width) to an array with room for it;
+ * the first key of a new group also fills the rest of that group with
+ * the array's first key. */
+static inline void array_place(hf_distinct *d, uint64_t k)
+{
+    unsigned wc = width_code(d);
+    uint32_t i = d->n, group = 16u >> wc;
+    switch (wc) {
+    case W2: {
+        uint16_t *s = d->mem;
+        s[i] = (uint16_t)k;
+        if (i % group == 0)
+            for (uint32_t j = i + 1; j < i + group; j++) s[j] = s[0];
+        break;
+    }
+    case W4: {
+        uint32_t *s = d->mem;
+        s[i] = (uint32_t)k;
+        if (i % group == 0)
+            for (uint32_t j = i + 1; j < i + group; j++) s[j] = s[0];
+        break;
+    }
+    default: {
+        uint64_t *s = d->mem;
+        s[i] = k;
+        if (i % group == 0) s[i + 1] = s[0];
+        break;
+    }
+    }
     d->n++;
 }
 
-/* The most values a set of 16-bit values holds under this limit. */
-static inline uint32_t u16_room(uint32_t limit) { return limit < U16_MAX ? limit : U16_MAX; }
+/* ------------------------------------------------------------------------
+ * Tables and the bitmap
+ * --------------------------------------------------------------------- */
+
+static inline uint32_t home_slot(uint64_t k, unsigned lg)
+{
+    return (uint32_t)((k * PHI64) >> (64 - lg));
+}
+
+static inline uint64_t slot_get(const void *m, unsigned wc, uint32_t i)
+{
+    switch (wc) {
+    case W2:  return ((const uint16_t *)m)[i];
+    case W4:  return ((const uint32_t *)m)[i];
+    default:  return ((const uint64_t *)m)[i];
+    }
+}
+
+static inline void slot_set(void *m, unsigned wc, uint32_t i, uint64_t k)
+{
+    switch (wc) {
+    case W2:  ((uint16_t *)m)[i] = (uint16_t)k; break;
+    case W4:  ((uint32_t *)m)[i] = (uint32_t)k; break;
+    default:  ((uint64_t *)m)[i] = k; break;
+    }
+}
+
+/* The slot of k (nonzero, fitting the width) in the table, or of the
+ * empty slot where it goes.  The table is at most 3/4 full, so the probe
+ * ends. */
+static inline uint32_t table_slot(const hf_distinct *d, uint64_t k)
+{
+    unsigned wc = width_code(d);
+    uint32_t mask = (1u << d->size) - 1, i = home_slot(k, d->size);
+    for (;;) {
+        uint64_t s = slot_get(d->mem, wc, i);
+        if (s == k || s == 0) return i;
+        i = (i + 1) & mask;
+    }
+}
+
+static inline int bit_get(const uint8_t *b, uint64_t v) { return b[v >> 3] >> (v & 7) & 1; }
+
+/* Nonzero when a table or bitmap holds k. */
+static int other_find(const hf_distinct *d, uint64_t k)
+{
+    if (wc_of_key(k) > width_code(d)) return 0;
+    if (layout(d) == L_BITMAP) return bit_get(d->mem, k);
+    if (k == 0) return d->form & ZERO;
+    return slot_get(d->mem, width_code(d), table_slot(d, k)) != 0;
+}
+
+/* Put k, absent and fitting the width, into a set whose layout has room. */
+static inline void place(hf_distinct *d, uint64_t k)
+{
+    switch (layout(d)) {
+    case L_ARRAY:
+        array_place(d, k);
+        return;
+    case L_TABLE:
+        if (k == 0) d->form |= ZERO;
+        else slot_set(d->mem, width_code(d), table_slot(d, k), k);
+        break;
+    default:                                       /* L_BITMAP */
+        ((uint8_t *)d->mem)[k >> 3] |= (uint8_t)(1u << (k & 7));
+        break;
+    }
+    d->n++;
+}
+
+/* Run body with k bound to every key of an exact set (form != 0). */
+#define FOREACH_KEY(d, k, body) do { \
+    const hf_distinct *fe_d = (d); \
+    unsigned fe_wc = width_code(fe_d); \
+    if (layout(fe_d) == L_ARRAY) { \
+        for (uint32_t fe_i = 0; fe_i < fe_d->n; fe_i++) { \
+            uint64_t k = slot_get(fe_d->mem, fe_wc, fe_i); \
+            body; \
+        } \
+    } else if (layout(fe_d) == L_TABLE) { \
+        if (fe_d->form & ZERO) { uint64_t k = 0; body; } \
+        for (uint32_t fe_i = 0; fe_i < (1u << fe_d->size); fe_i++) { \
+            uint64_t k = slot_get(fe_d->mem, fe_wc, fe_i); \
+            if (k) { body; } \
+        } \
+    } else { \
+        const uint8_t *fe_b = fe_d->mem; \
+        for (uint32_t fe_i = 0; fe_i < BITMAP_BYTES; fe_i++) \
+            for (unsigned fe_bit = 0; fe_b[fe_i] >> fe_bit; fe_bit++) \
+                if (fe_b[fe_i] >> fe_bit & 1) { uint64_t k = (uint64_t)fe_i * 8 + fe_bit; body; } \
+    } } while (0)
+
+/* ------------------------------------------------------------------------
+ * Changes of layout
+ * --------------------------------------------------------------------- */
+
+/* Move the keys of an exact set into fresh memory of this form and size
+ * (an array of the same width grows by a copy). */
+static void relayout(hf_distinct *d, uint8_t form, uint8_t size, hf_arena *a)
+{
+    hf_distinct old = *d;
+    size_t bytes = bytes_of(form, size);
+    d->form = form;
+    d->size = size;
+    if (old.form == form && layout(&old) == L_ARRAY) {
+        d->mem = hf_arena_alloc(a, bytes);
+        memcpy(d->mem, old.mem, mem_size(&old));
+    } else {
+        d->mem = hf_arena_calloc(a, bytes);
+        d->n = 0;
+        if (old.form) FOREACH_KEY(&old, k, place(d, k));
+    }
+    if (old.form) hf_arena_release(a, old.mem, mem_size(&old));
+}
+
+/* Turn an exact set into the sketch of its keys. */
+static void to_sketch(hf_distinct *d, hf_arena *a)
+{
+    uint8_t *reg = hf_arena_calloc(a, HF_HLL_REGISTERS);
+    if (d->form) {
+        FOREACH_KEY(d, k, hll_add(reg, hll_hash(k)));
+        hf_arena_release(a, d->mem, mem_size(d));
+    }
+    d->mem = reg;
+    d->form = F_SKETCH;
+    d->size = 0;
+    d->n = 0;
+}
+
+/* The slow path of an add: k is new to an exact set.  Appends it when the
+ * layout has room for n + 1 keys of its width (then the layout is already
+ * layout_for's), else widens or grows the set first, or turns it into a
+ * sketch when a set of width 4 or 8 would pass its limit. */
+static __attribute__((noinline)) void add_new(hf_distinct *d, uint64_t k, hf_arena *a)
+{
+    unsigned wc = width_code(d) > wc_of_key(k) ? width_code(d) : wc_of_key(k);
+    uint32_t n = d->n + 1;
+    if (wc != W2 && n > eff_limit(d)) {
+        a = arena_or_current(a);
+        to_sketch(d, a);
+        hll_add(d->mem, hll_hash(k));
+        return;
+    }
+    if (d->form && wc == width_code(d)) {
+        if (layout(d) == L_ARRAY ? n << wc <= (uint32_t)d->size * 16
+            : layout(d) == L_TABLE ? (uint64_t)n * 4 <= (uint64_t)3 << d->size
+            : 1) {                                 /* a bitmap holds every key of width 2 */
+            place(d, k);
+            return;
+        }
+    }
+    uint8_t form, size;
+    layout_for(wc, n, &form, &size);
+    relayout(d, form, size, arena_or_current(a));
+    place(d, k);
+}
+
+/* Add key k: the hot path stays inline and branch-light (a scan that finds
+ * the key, a sketch update), the rest is add_new(). */
+static inline __attribute__((always_inline)) void add_key(hf_distinct *d, uint64_t k, hf_arena *a)
+{
+    switch (d->form) {
+    case W4 | L_ARRAY:
+        if (k < NARROW_END && find32(d->mem, d->n, (uint32_t)k)) return;
+        break;
+    case W2 | L_ARRAY:
+        if (k < U16_END && find16(d->mem, d->n, (uint16_t)k)) return;
+        break;
+    case W8 | L_ARRAY:
+        if (find64(d->mem, d->n, k)) return;
+        break;
+    case F_SKETCH:
+        hll_add(d->mem, hll_hash(k));
+        return;
+    case 0:
+        break;
+    default:
+        if (other_find(d, k)) return;
+        break;
+    }
+    add_new(d, k, a);
+}
 
 /* ------------------------------------------------------------------------
  * API: adding and counting
  * --------------------------------------------------------------------- */
 
-/* Add the value whose 64-bit hash is h.  A NULL arena means the thread's
- * current one (hf_arena_current()); memory is taken only when the set grows. */
-void hf_distinct_add_hash(hf_distinct *d, uint64_t h, hf_arena *a)
-{
-    add_fp(d, fp_of(h), a);
-}
-
-/* Add a 64-bit number (a port, a protocol, the bits of a double). */
+/* Below 2^32 the number itself; above, a fingerprint of it.  A NULL arena
+ * means the thread's current one; memory is taken only when a set grows. */
 void hf_distinct_add_u64(hf_distinct *d, uint64_t v, hf_arena *a)
 {
-    add_fp(d, fp_of(hf_hash_u64(v)), a);
+    add_key(d, v < NARROW_END ? v : hf_hash_u64(v) | WIDE, a);
 }
 
-/* Add a number below 2^16: the same set as hf_distinct_add_u64(v), kept as
- * 16-bit values while it is small (see "Small numbers" above). */
+/* A port or protocol: the same as hf_distinct_add_u64(d, v, a). */
 void hf_distinct_add_u16(hf_distinct *d, uint16_t v, hf_arena *a)
 {
-    if (d->cap == 0 || is_u16(d)) {
-        if (d->n && u16_find(d->mem, d->n, v)) return;
-        if (d->n < u16_room(eff_limit(d))) {
-            u16_place(d, v, arena_or_current(a));
-            return;
-        }
-    }
-    add_fp(d, fp_of(hf_hash_u64(v)), a);
+    add_key(d, v, a);
 }
 
-/* Add len bytes; 16 bytes (an address) take the inline address hash. */
+/* An IPv4 address (::ffff:a.b.c.d) is the narrow value a.b.c.d read as a
+ * big-endian number; any other address is wide. */
+void hf_distinct_add_addr(hf_distinct *d, const uint8_t addr[16], hf_arena *a)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(addr, mapped, 12) == 0)
+        add_key(d, (uint64_t)addr[12] << 24 | (uint64_t)addr[13] << 16 |
+                   (uint64_t)addr[14] << 8 | addr[15], a);
+    else
+        add_key(d, hf_hash_addr(addr) | WIDE, a);
+}
+
+/* len bytes (a string) as one wide value. */
 void hf_distinct_add_bytes(hf_distinct *d, const void *p, size_t len, hf_arena *a)
 {
-    uint64_t h = len == 16 ? hf_hash_addr(p) : hf_hash_bytes(p, len);
-    add_fp(d, fp_of(h), a);
+    add_key(d, hf_hash_bytes(p, len) | WIDE, a);
 }
 
-/* n while exact; the HyperLogLog estimate (O(4096)) once a sketch. */
+/* The wide value whose hash is h (its low 63 bits are the fingerprint). */
+void hf_distinct_add_hash(hf_distinct *d, uint64_t h, hf_arena *a)
+{
+    add_key(d, h | WIDE, a);
+}
+
+/* n while exact; the HyperLogLog estimate (O(2^14)) once a sketch. */
 double hf_distinct_count(const hf_distinct *d)
 {
     return is_sketch(d) ? hll_count(d->mem) : (double)d->n;
@@ -538,14 +679,20 @@ int hf_distinct_is_sketch(const hf_distinct *d)
     return is_sketch(d);
 }
 
-/* The values of a set that holds them as such (numbers below 2^16 added as
- * 16-bit values, while at most 64): a profile reads a window's ports. */
+/* The keys of a set of width 2 (numbers below 2^16, such as ports): a
+ * profile reads a window's ports. */
 int hf_distinct_values16(const hf_distinct *d, uint16_t *out, int max)
 {
-    if (d->n == 0) return 0;
-    if (!is_u16(d) || d->n > (uint32_t)max) return -1;
-    memcpy(out, d->mem, (size_t)d->n * 2);
-    return (int)d->n;
+    if (!d->form) return 0;
+    if (is_sketch(d) || width_code(d) != W2 || d->n > (uint32_t)max) return -1;
+    int n = 0;
+    FOREACH_KEY(d, k, out[n++] = (uint16_t)k);
+    return n;
+}
+
+uint32_t hf_distinct_limit(const hf_distinct *d)
+{
+    return eff_limit(d);
 }
 
 size_t hf_distinct_mem_bytes(const hf_distinct *d)
@@ -557,98 +704,93 @@ size_t hf_distinct_mem_bytes(const hf_distinct *d)
  * API: merging
  * --------------------------------------------------------------------- */
 
-/* dst := src for an empty exact dst (a coarser window's row receiving its
- * first finer row): one allocation and a copy instead of n adds. */
+/* dst := src for an empty dst (a coarser window's row receiving its first
+ * finer row): one allocation and a copy, the same layout, or the sketch of
+ * src's keys when they pass dst's limit. */
 static void copy_into_empty(hf_distinct *dst, const hf_distinct *src, hf_arena *a)
 {
-    uint32_t limit = eff_limit(dst);
-    if (dst->cap) hf_arena_release(a, dst->mem, mem_size(dst));
-    dst->mem = NULL;
-    dst->cap = 0;
-    if (is_sketch(src)) {
-        dst->mem = hf_arena_alloc(a, HF_HLL_REGISTERS);
-        memcpy(dst->mem, src->mem, HF_HLL_REGISTERS);
-        dst->cap = HF_DISTINCT_SKETCH;
-        return;
-    }
-    if (src->n == 0) return;
-    if (src->n > limit) {                   /* src's limit is larger than dst's */
+    if (!is_sketch(src) && width_code(src) != W2 && src->n > eff_limit(dst)) {
         to_sketch(dst, a);
-        FOREACH_FP(src, fp, hll_add(dst->mem, fp));
+        FOREACH_KEY(src, k, hll_add(dst->mem, hll_hash(k)));
         return;
     }
-    if (is_u16(src)) {                      /* the values and the repeats after them */
-        uint32_t slots = (src->n + U16_STEP - 1) / U16_STEP * U16_STEP;
-        dst->mem = hf_arena_alloc(a, (size_t)slots * 2);
-        memcpy(dst->mem, src->mem, (size_t)slots * 2);
-        dst->cap = (uint16_t)(U16_FORM | slots);
-        dst->n = src->n;
-        return;
-    }
-    uint32_t cap = cap_for(src->n, limit);
-    dst->mem = hf_arena_calloc(a, (size_t)cap * 4);
-    dst->cap = (uint16_t)cap;
-    if (cap == src->cap || (cap <= LINEAR_MAX && src->cap <= LINEAR_MAX)) {
-        /* same table size, or both linear: the slots copy as they are */
-        uint32_t slots = cap <= LINEAR_MAX ? src->n : cap;
-        memcpy(dst->mem, src->mem, (size_t)slots * 4);
-        dst->n = src->n;
-    } else {
-        FOREACH_FP(src, fp, place(dst, fp));
-    }
+    size_t bytes = mem_size(src);
+    dst->mem = hf_arena_alloc(a, bytes);
+    memcpy(dst->mem, src->mem, bytes);
+    dst->form = src->form;
+    dst->size = src->size;
+    dst->n = src->n;
 }
 
-/* dst := dst ∪ src under dst's limit.  Exact src: O(src.n) adds; a sketch
- * on either side makes dst a sketch (register-wise max, O(4096)). */
+/* dst := dst ∪ src under dst's limit.  Exact src: O(src.n) adds (two
+ * bitmaps: an OR of 8 KiB); a sketch on either side makes dst a sketch
+ * (register-wise max, O(2^14)). */
 void hf_distinct_merge(hf_distinct *dst, const hf_distinct *src, hf_arena *a)
 {
-    if (dst == src) return;
-    if (!is_sketch(dst) && dst->n == 0) {
-        copy_into_empty(dst, src, arena_or_current(a));
+    if (dst == src || src->form == 0) return;
+    a = arena_or_current(a);
+    if (dst->form == 0) {
+        copy_into_empty(dst, src, a);
         return;
     }
     if (is_sketch(src)) {
-        if (!is_sketch(dst)) to_sketch(dst, arena_or_current(a));
+        if (!is_sketch(dst)) to_sketch(dst, a);
         hll_max(dst->mem, src->mem);
         return;
     }
-    if (src->cap == 0) return;
-    if (is_u16(src) && is_u16(dst)) {
-        const uint16_t *v = src->mem;
-        for (uint32_t i = 0; i < src->n; i++) hf_distinct_add_u16(dst, v[i], a);
+    if (is_sketch(dst)) {
+        FOREACH_KEY(src, k, hll_add(dst->mem, hll_hash(k)));
         return;
     }
-    FOREACH_FP(src, fp, add_fp(dst, fp, a));
+    if (dst->form == F_BITMAP && src->form == F_BITMAP) {
+        uint64_t *x = dst->mem, n = 0;
+        const uint64_t *y = src->mem;
+        for (int i = 0; i < BITMAP_BYTES / 8; i++) {
+            x[i] |= y[i];
+            n += (uint64_t)__builtin_popcountll(x[i]);
+        }
+        dst->n = (uint32_t)n;
+        return;
+    }
+    FOREACH_KEY(src, k, add_key(dst, k, a));
 }
 
 /* ------------------------------------------------------------------------
  * API: serialisation
  * --------------------------------------------------------------------- */
 
-static int cmp_u32(const void *x, const void *y)
+static int cmp_u64(const void *x, const void *y)
 {
-    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
     return (a > b) - (a < b);
 }
 
-/* Serialise into out (cap bytes): 4100 bytes for a sketch, 8 + 4n for an
- * exact set.  Returns the size needed; writes nothing unless it fits. */
+/* Serialise into out (cap bytes): 16388 bytes for a sketch, 8196 for a
+ * bitmap, 8 + width * n for an exact set.  Returns the size needed;
+ * writes nothing unless it fits. */
 size_t hf_distinct_serialize(const hf_distinct *d, uint8_t *out, size_t cap)
 {
-    size_t need = is_sketch(d) ? SKETCH_BYTES : EXACT_HDR + (size_t)d->n * 4;
+    unsigned wc = d->form ? width_code(d) : W2, w = 1u << wc;
+    int bitmap = !is_sketch(d) && wc == W2 && d->n >= SERIAL_BITMAP_MIN;
+    size_t need = is_sketch(d) ? HDR_BYTES + HF_HLL_REGISTERS
+                : bitmap ? HDR_BYTES + BITMAP_BYTES
+                : EXACT_HDR + (size_t)d->n * w;
     if (need > cap || !out) return need;
     out[0] = FORMAT_VERSION;
-    out[1] = is_sketch(d) ? TYPE_SKETCH : TYPE_EXACT;
+    out[1] = (uint8_t)(is_sketch(d) ? TYPE_SKETCH : bitmap ? TYPE_BITMAP : w);
     put16(out + 2, (uint16_t)eff_limit(d));
-    if (is_sketch(d)) {
-        memcpy(out + HDR_BYTES, d->mem, HF_HLL_REGISTERS);
+    if (is_sketch(d) || bitmap) {              /* a bitmap past 4096 values is one in memory too */
+        memcpy(out + HDR_BYTES, d->mem, need - HDR_BYTES);
         return need;
     }
     put32(out + HDR_BYTES, d->n);
-    uint32_t sorted[HF_DISTINCT_MAX_LIMIT], k = 0;
-    if (d->cap) FOREACH_FP(d, fp, if (k < HF_DISTINCT_MAX_LIMIT) sorted[k++] = fp);
-    qsort(sorted, k, sizeof sorted[0], cmp_u32);
-    for (uint32_t i = 0; i < k; i++) put32(out + EXACT_HDR + 4 * (size_t)i, sorted[i]);
+    if (d->n == 0) return need;
+    uint64_t *keys = hf_malloc(sizeof *keys * d->n);
+    uint32_t i = 0;
+    FOREACH_KEY(d, k, keys[i++] = k);
+    qsort(keys, d->n, sizeof *keys, cmp_u64);
+    for (i = 0; i < d->n; i++) put_key(out + EXACT_HDR + (size_t)i * w, keys[i], w);
+    hf_free(keys);
     return need;
 }
 
@@ -659,35 +801,47 @@ long hf_distinct_deserialize(hf_distinct *d, const uint8_t *in, size_t len, hf_a
 {
     memset(d, 0, sizeof *d);
     if (!in || len < HDR_BYTES || in[0] != FORMAT_VERSION) return -1;
-    uint32_t limit = get16(in + 2);
-    if (limit == 0 || limit > HF_DISTINCT_MAX_LIMIT) return -1;
+    uint16_t limit = get16(in + 2);
+    if (limit == 0) return -1;
+    unsigned type = in[1];
 
-    if (in[1] == TYPE_SKETCH) {
-        if (len < SKETCH_BYTES) return -1;
-        const uint8_t *r = in + HDR_BYTES;
-        for (int i = 0; i < HF_HLL_REGISTERS; i++)
-            if (r[i] > HLL_MAX_RANK) return -1;
-        d->mem = hf_arena_alloc(arena_or_current(a), HF_HLL_REGISTERS);
-        memcpy(d->mem, r, HF_HLL_REGISTERS);
-        d->cap = HF_DISTINCT_SKETCH;
-        d->limit = (uint16_t)limit;
-        return SKETCH_BYTES;
+    if (type == TYPE_SKETCH || type == TYPE_BITMAP) {
+        size_t bytes = type == TYPE_SKETCH ? HF_HLL_REGISTERS : BITMAP_BYTES;
+        if (len < HDR_BYTES + bytes) return -1;
+        const uint8_t *p = in + HDR_BYTES;
+        uint32_t n = 0;
+        for (size_t i = 0; i < bytes; i++) {
+            if (type == TYPE_SKETCH && p[i] > HLL_MAX_RANK) return -1;
+            n += (uint32_t)__builtin_popcount(p[i]);
+        }
+        if (type == TYPE_BITMAP && n < SERIAL_BITMAP_MIN) return -1;
+        d->mem = hf_arena_alloc(arena_or_current(a), bytes);
+        memcpy(d->mem, p, bytes);
+        d->form = type == TYPE_SKETCH ? F_SKETCH : F_BITMAP;
+        d->n = type == TYPE_SKETCH ? 0 : n;
+        d->limit = limit;
+        return (long)(HDR_BYTES + bytes);
     }
-    if (in[1] != TYPE_EXACT || len < EXACT_HDR) return -1;
+    if ((type != 2 && type != 4 && type != 8) || len < EXACT_HDR) return -1;
+    unsigned w = type, wc = (unsigned)__builtin_ctz(w);
     uint32_t n = get32(in + HDR_BYTES);
-    if (n > limit || len - EXACT_HDR < (size_t)n * 4) return -1;
-    uint32_t prev = 0;
+    if ((size_t)n > (len - EXACT_HDR) / w) return -1;
+    if (wc == W2 ? n >= SERIAL_BITMAP_MIN : n > limit) return -1;
+    if (n == 0 && wc != W2) return -1;                    /* the empty set has width 2 */
+    const uint8_t *p = in + EXACT_HDR;
+    uint64_t prev = 0;
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t fp = get32(in + EXACT_HDR + 4 * (size_t)i);
-        if (fp <= prev) return -1;          /* zero, duplicate or out of order */
-        prev = fp;
+        uint64_t k = get_key(p + (size_t)i * w, w);
+        if (i > 0 && k <= prev) return -1;                /* duplicate or out of order */
+        if (k >= NARROW_END && !(k & WIDE)) return -1;    /* neither narrow nor wide */
+        prev = k;
     }
-    d->limit = (uint16_t)limit;
-    uint32_t cap = cap_for(n, limit);
-    if (cap) {
-        d->mem = hf_arena_calloc(arena_or_current(a), (size_t)cap * 4);
-        d->cap = (uint16_t)cap;
-        for (uint32_t i = 0; i < n; i++) place(d, get32(in + EXACT_HDR + 4 * (size_t)i));
+    if (n > 0 && wc_of_key(prev) != wc) return -1;       /* not the narrowest width */
+    d->limit = limit;
+    if (n > 0) {
+        layout_for(wc, n, &d->form, &d->size);
+        d->mem = hf_arena_calloc(arena_or_current(a), mem_size(d));
+        for (uint32_t i = 0; i < n; i++) place(d, get_key(p + (size_t)i * w, w));
     }
-    return (long)(EXACT_HDR + (size_t)n * 4);
+    return (long)(EXACT_HDR + (size_t)n * w);
 }

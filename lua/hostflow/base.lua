@@ -45,7 +45,8 @@ typedef struct hf_flow {
 declare("hf_distinct", [[
 typedef struct hf_distinct {
   uint32_t n;
-  uint16_t cap;
+  uint8_t  form;
+  uint8_t  size;
   uint16_t limit;
   void    *mem;
 } hf_distinct;
@@ -127,6 +128,7 @@ func("hf_ffi_distinct_add_str", "void hf_ffi_distinct_add_str(hf_distinct *d, co
 func("hf_ffi_distinct_merge", "void hf_ffi_distinct_merge(hf_distinct *dst, const hf_distinct *src);")
 func("hf_distinct_count", "double hf_distinct_count(const hf_distinct *d);")
 func("hf_distinct_is_sketch", "int hf_distinct_is_sketch(const hf_distinct *d);")
+func("hf_ffi_distinct_default_limit", "uint32_t hf_ffi_distinct_default_limit(void);")
 func("hf_ffi_topk_add_num", "void hf_ffi_topk_add_num(hf_topk *t, double key, double weight);")
 func("hf_ffi_topk_add_addr", "void hf_ffi_topk_add_addr(hf_topk *t, const uint8_t *addr16, double weight);")
 func("hf_ffi_topk_merge", "void hf_ffi_topk_merge(hf_topk *dst, const hf_topk *src);")
@@ -159,6 +161,10 @@ function M.const(name)
   if v ~= v then error("hostflow.base: the core has no constant " .. name, 2) end
   return v
 end
+
+-- hf.distinct()'s exact limit when neither the analysis nor the
+-- configuration (memory.distinct_exact) gives one.
+M.DISTINCT_EXACT = tonumber(M.C.hf_ffi_distinct_default_limit())
 
 -- Methods of the primitives that sit in analysis state.  A metatype can be
 -- set once per Lua state, and this module is loaded once per state.

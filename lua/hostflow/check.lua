@@ -153,7 +153,7 @@ function M.main(opts)
     flush()
     return 1
   end
-  local ok, s = pcall(schema.build, spec, opts.distinct_exact or 64)
+  local ok, s = pcall(schema.build, spec, opts.distinct_exact or base.DISTINCT_EXACT)
   if not ok then
     say("hostflow: check: %s: the state cannot be laid out: %s", path, tostring(s))
     say("FAILED: %s does not load", path)

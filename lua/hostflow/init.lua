@@ -59,14 +59,16 @@ function hf.min() return field("min", "double") end
 function hf.max() return field("max", "double") end
 
 --- Distinct values: s.x:add(v), s.x:count().  Exact up to `exact` values
--- (default 64, at most 4096), a HyperLogLog sketch (1.6% error) beyond.
+-- (default memory.distinct_exact, 1024; at most 65535), a HyperLogLog
+-- sketch (0.81% standard error) beyond; numbers below 2^16 (ports) are
+-- exact at any count.
 function hf.distinct(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("hf.distinct: expected nothing or a table such as { exact = 64 }", 2)
   end
   local exact = opts and opts.exact or 0
-  if type(exact) ~= "number" or (opts and opts.exact and exact < 1) or exact > 4096 or exact % 1 ~= 0 then
-    error("hf.distinct: exact must be a whole number from 1 to 4096", 2)
+  if type(exact) ~= "number" or (opts and opts.exact and exact < 1) or exact > 65535 or exact % 1 ~= 0 then
+    error("hf.distinct: exact must be a whole number from 1 to 65535", 2)
   end
   return field("distinct", "hf_distinct", exact)
 end

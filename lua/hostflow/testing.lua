@@ -135,7 +135,7 @@ function M.load(spec, opts)
   if spec.kind == "profile" then return load_profile(spec, opts) end
   local values, err = params.resolve(spec, opts and opts.params)
   if not values then error(err, 2) end
-  local s = schema.build(spec, opts and opts.distinct_exact or 64)
+  local s = schema.build(spec, opts and opts.distinct_exact or base.DISTINCT_EXACT)
   local cs = ffi.new("hf_schema")
   cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
   return setmetatable({

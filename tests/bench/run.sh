@@ -15,8 +15,9 @@
 #      flows/s; runs alternate; their records are checked equal first
 #   5. memory per host per window: a typical host (24 peers, 6 ports) with
 #      one window of every granularity open for 1,000,000 hosts (bench_lua
-#      --memory); heavy hosts, 1,000 and 100,000 peers (their sets are
-#      sketches: the same bytes); and the flowgen mix with 1,000,000 hosts
+#      --memory); hosts with 1,000 peers (an exact set) and heavy hosts with
+#      100,000 (a sketch: the bytes of the peer set, against the 16 KiB
+#      target); and the flowgen mix with 1,000,000 hosts
 #      in one 10 s window (hostflow --stats memory_peak_bytes, /usr/bin/time %M)
 #   6. window close to records written, p50 and p99 (hostflow --stats), from
 #      the runs of 3
@@ -221,7 +222,7 @@ for i in $(seq "$RUNS"); do
 done
 
 # ---------------------------------------------------------------- 5: memory
-# memory DIR TOOLS [old]: the worker's memory per host-window, typical and heavy hosts
+# memory DIR TOOLS [old]: the worker's memory per host-window, typical hosts, hosts with 1,000 and 100,000 peers
 memory() {
     local d=$1 tools=$2 run=${3:-}
     $run "$tools/bench_lua" --memory "$MEM_HOSTS" --peers 24 --ports 6 >"$d/memory.json" &&
@@ -236,7 +237,7 @@ mix() {
         $run /usr/bin/time -f '{"wall":%e,"user":%U,"sys":%S,"maxrss_kb":%M}' -o "$d/mix-time.json" \
             "$bin" run -q -j 1 -w 10s -i - -n "$NETS" -o /dev/null --stats "$d/mix-stats.json"
 }
-say "memory: $MEM_HOSTS typical hosts, a window of each granularity open; heavy hosts (1,000 and 100,000 peers)${OLD_DIR:+, new and old}"
+say "memory: $MEM_HOSTS typical hosts, a window of each granularity open; hosts with 1,000 peers (exact) and 100,000 (a sketch)${OLD_DIR:+, new and old}"
 memory "$R" "$TOOLS" || die "bench_lua --memory failed"
 old_has tools/bench_lua && { memory "$R/old" "$OLDT" old || say "old bench_lua --memory failed"; }
 say "memory: the flowgen mix, $MEM_HOSTS hosts in one 10 s window${OLD_DIR:+, new and old}"

@@ -132,7 +132,9 @@ def figures(d, ctx):
     if mem:
         row("memory_typical", "memory, typical host (%d peers, %d ports), per host-window"
             % (mem["peers"], mem["ports"]), [mem["pool_bytes_per_host_window"]], "B",
-            "<= 256", lambda m: m <= 256, note="window state (the worker's pool)")
+            "<= 256", lambda m: m <= 256, note="window state (the worker's pool)"
+            + ("; its peer set %d B, port set %d B" % (mem["peer_set_bytes"], mem["port_set_bytes"])
+               if "peer_set_bytes" in mem else ""))
         row("memory_typical_rss", "  resident, per host-window", [mem["rss_bytes_per_host_window"]], "B",
             note="resident set growth / host-windows")
         row("memory_peak", "memory, %s hosts x 4 granularities, peak resident" % f"{mem['hosts']:,}",
@@ -140,10 +142,21 @@ def figures(d, ctx):
             note="window state %.0f MiB" % (mem["pool_peak_bytes"] / 2**20))
     heavy = [load("memory-heavy-%s.json" % k) for k in ("1k", "100k")]
     if all(heavy):
-        row("memory_heavy", "memory, heavy host (%s peers), per host-window" % f"{heavy[1]['peers']:,}",
-            [heavy[1]["pool_bytes_per_host_window"]], "B",
-            note="the same as with %s peers (%.0f B): past 64 values a set is a 4096-byte sketch"
-                 % (f"{heavy[0]['peers']:,}", heavy[0]["pool_bytes_per_host_window"]))
+        mid, big = heavy
+
+        def peer_set(h):
+            """What bench_lua says of one such host's peer set (older ones say nothing)."""
+            if "peer_set_bytes" not in h:
+                return ""
+            return "its peer set %s B, %s (exact limit %s)" % (
+                f"{h['peer_set_bytes']:,}", "a sketch" if h["peer_set_sketch"] else "exact",
+                f"{h['distinct_exact']:,}")
+        row("memory_1k", "memory, host with %s peers, per host-window" % f"{mid['peers']:,}",
+            [mid["pool_bytes_per_host_window"]], "B", note=peer_set(mid))
+        row("memory_heavy", "memory, heavy host (%s peers), per host-window" % f"{big['peers']:,}",
+            [big["pool_bytes_per_host_window"]], "B", note=peer_set(big))
+        row("memory_heavy_set", "  its peer set", [big.get("peer_set_bytes")], "B",
+            "<= 16384", lambda m: m <= 16384, note="issue 11: at most 16 KiB per set")
     mix, mixt = load("mix-stats.json"), load("mix-time.json")
     if mix and mixt:
         recs = mix["windows"]["10"]["records"]

@@ -7,8 +7,10 @@
  * two are merged both ways, values are added, items and counts read, and
  * every result must serialise, read back and serialise to the same bytes.
  * For distinct sets of equal limits, a ∪ b and b ∪ a must be the same bytes,
- * and values added as 16-bit numbers must give the bytes of the same values
- * added as 64-bit ones, alone and in merges.
+ * values added as 16-bit numbers must give the bytes of the same values
+ * added as 64-bit ones, alone and in merges, and so must IPv4 addresses and
+ * the numbers of their 32 bits; adds of narrow and wide values on top of
+ * what was read widen, grow and turn sets into sketches from any shape.
  * Any broken property aborts with a message; ASan and UBSan watch the rest.
  *
  * Build: make build/fuzz/fuzz_state.  Seeds: tests/fuzz/seeds/state/. */
@@ -24,7 +26,9 @@
 #include "prim/state.h"
 #include "prim/topk.h"
 
-#define BUF (8 + 33 * HF_TOPK_SLOTS(HF_TOPK_MAX_K) + 64)
+/* the largest serialised state of the schema below: a full top-k and two
+ * exact sets of 8-byte keys at the largest limit */
+#define BUF (8 + 33 * HF_TOPK_SLOTS(HF_TOPK_MAX_K) + 2 * (8 + 8 * HF_DISTINCT_MAX_LIMIT) + 64)
 
 static uint8_t b1[BUF], b2[BUF], b3[BUF];
 
@@ -60,7 +64,7 @@ static void distinct_same(const hf_distinct *x, const hf_distinct *y, const char
 static void distinct_check(const hf_distinct *d)
 {
     double c = hf_distinct_count(d);
-    if (!(c >= 0 && c <= 4294967296.0)) fail("distinct: count out of range");
+    if (!(c >= 0 && c <= 18446744073709551616.0)) fail("distinct: count out of range");
     if (!hf_distinct_is_sketch(d) && c != d->n) fail("distinct: exact count is not n");
 }
 
@@ -115,20 +119,33 @@ static void fuzz_distinct(const uint8_t *data, size_t size, hf_arena *a)
         hf_distinct_add_u16(&v16, v, a);
         hf_distinct_add_u64(&v64, v, a);
     }
-    distinct_same(&v16, &v64, "distinct: 16-bit values differ from their fingerprints");
+    distinct_same(&v16, &v64, "distinct: 16-bit values differ from the same 64-bit ones");
+    hf_distinct v4 = {0}, n32 = {0};
+    v4.limit = n32.limit = y.limit;
+    for (size_t i = (size_t)u; i + 4 <= size && i < (size_t)u + 400; i += 4) {
+        uint8_t addr[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        memcpy(addr + 12, data + i, 4);
+        hf_distinct_add_addr(&v4, addr, a);
+        hf_distinct_add_u64(&n32, (uint64_t)data[i] << 24 | (uint64_t)data[i + 1] << 16 |
+                                  (uint64_t)data[i + 2] << 8 | data[i + 3], a);
+    }
+    distinct_same(&v4, &n32, "distinct: IPv4 addresses differ from their numbers");
     hf_distinct p, q;
     if (hf_distinct_deserialize(&p, data, (size_t)u, a) != u ||
         hf_distinct_deserialize(&q, data, (size_t)u, a) != u)
         fail("distinct: third read differs");
     hf_distinct_merge(&p, &v16, a);
     hf_distinct_merge(&q, &v64, a);
-    distinct_same(&p, &q, "distinct: 16-bit values merge otherwise than fingerprints");
+    distinct_same(&p, &q, "distinct: 16-bit values merge otherwise than 64-bit ones");
     hf_distinct_merge(&v16, &x, a);
     hf_distinct_merge(&v64, &x, a);
-    distinct_same(&v16, &v64, "distinct: merged into 16-bit values otherwise than into fingerprints");
+    distinct_same(&v16, &v64, "distinct: merged into 16-bit values otherwise than into 64-bit ones");
 
     /* Adds on top of what was read (growth from any deserialised shape). */
-    for (size_t i = 0; i < size && i < 300; i++) hf_distinct_add_u64(&x, data[i] * 977u + i, a);
+    for (size_t i = 0; i < size && i < 300; i++) {
+        if (i % 7 == 6) hf_distinct_add_hash(&x, (uint64_t)data[i] * 0x9e3779b97f4a7c15ULL + i, a);
+        else hf_distinct_add_u64(&x, i % 3 ? data[i] * 977u + i : (uint64_t)data[i] << 20 | i, a);
+    }
     distinct_check(&x);
     distinct_stable(&x, a);
     hf_distinct_merge(&x, &x, a);

@@ -11,11 +11,15 @@ at the granularities asked for; then it reads the host records hostflow wrote
   - stats.total.flow / packets / bytes and stats.tcp_flags counts are equal,
     and tcp_flags is absent exactly when the host had no TCP flow;
   - stats.avg_flow_duration (seconds) agrees within 1e-6 relative;
-  - stats.peer_number (distinct dst) and stats.dport_count (distinct dst port)
-    are equal while the true count is at most --exact-limit; above it (where
-    hostflow switches to a HyperLogLog sketch) each is within 4 x --hll-error
-    relative, and the mean relative error is at most --hll-mean-limit (judged
-    over --hll-mean-min windows or more: over a handful it is mostly chance).
+  - stats.peer_number (distinct dst) is equal while the true count is at most
+    --exact-limit (hf.distinct's, 1024); above it (where hostflow switches to
+    a HyperLogLog sketch) within --hll-sigmas (3) x --hll-error (its relative
+    standard error, 0.0081) relative, plus 0.5 as the record rounds the
+    estimate to a whole number, and the mean relative error is at most
+    --hll-mean-limit (judged over --hll-mean-min windows or more: over a
+    handful it is mostly chance); stats.dport_count (distinct dst port) is
+    the same with --dport-exact-limit, by default every count (sets of ports
+    are exact at any count).
 
 dport_count counts the distinct destination ports of ALL the host's flows in
 the window -- UDP and ICMP included, ICMP's port being 0 -- as Stream4Flow's
@@ -145,6 +149,11 @@ def load_records(path, granularities, problems):
 
 # ======================== comparison ========================
 
+def limit_of(a, field):
+    """The count up to which field must be exact."""
+    return a.dport_exact_limit if field == "dport_count" else a.exact_limit
+
+
 class Checker:
     def __init__(self, args):
         self.a = args
@@ -191,13 +200,13 @@ class Checker:
                     len(missing), len(extra))]
         for name, errs in approx.items():
             if not errs:
-                lines.append("  %s: all %s" % (name, "exact (true count <= %d)" % a.exact_limit))
+                lines.append("  %s: all exact (true count <= %d)" % (name, limit_of(a, name)))
                 continue
             mean = sum(errs) / len(errs)
             judged = len(errs) >= a.hll_mean_min
             lines.append("  %s above %d: %d windows, relative error mean %.4f max %.4f "
                          "(limits: each %.4f, mean %.4f%s)"
-                         % (name, a.exact_limit, len(errs), mean, max(errs), 4 * a.hll_error,
+                         % (name, limit_of(a, name), len(errs), mean, max(errs), a.hll_sigmas * a.hll_error,
                             a.hll_mean_limit, "" if judged else ", not judged below %d windows"
                             % a.hll_mean_min))
             if judged and mean > a.hll_mean_limit:
@@ -232,15 +241,16 @@ class Checker:
             got, want = stats.get(field), t[field]
             if not isinstance(got, (int, float)) or isinstance(got, bool):
                 errs.append("%s %r not a number" % (field, got))
-            elif want <= a.exact_limit:
+            elif want <= limit_of(a, field):
                 if got != want:
                     errs.append("%s %s != %s (exact range)" % (field, got, want))
             else:
                 rel = abs(got - want) / want
                 approx[field].append(rel)
-                if rel > 4 * a.hll_error:
-                    errs.append("%s %s vs %s: relative error %.4f > %.4f"
-                                % (field, got, want, rel, 4 * a.hll_error))
+                # the record holds the estimate rounded to a whole number: +0.5
+                if abs(got - want) > a.hll_sigmas * a.hll_error * want + 0.5:
+                    errs.append("%s %s vs %s: relative error %.4f > %.4f (+ 0.5 for the rounding)"
+                                % (field, got, want, rel, a.hll_sigmas * a.hll_error))
         flags = stats.get("tcp_flags")
         if t["tcp_flags"] is None:
             if flags is not None:
@@ -326,12 +336,17 @@ def main(argv=None):
     p.add_argument("--records", required=True, help="hostflow's NDJSON output ('-' for stdin)")
     p.add_argument("--granularity", "-g", type=int, action="append", required=True,
                    help="window length in seconds to check (repeat)")
-    p.add_argument("--exact-limit", type=int, default=64,
-                   help="distinct counts up to this are exact (default 64)")
-    p.add_argument("--hll-error", type=float, default=0.0163,
-                   help="the sketch's stated relative standard error (default 0.0163)")
-    p.add_argument("--hll-mean-limit", type=float, default=0.02,
-                   help="limit of the mean relative error above the exact limit (default 0.02)")
+    p.add_argument("--exact-limit", type=int, default=1024,
+                   help="peer counts up to this are exact (default 1024)")
+    p.add_argument("--dport-exact-limit", type=int, default=65536,
+                   help="port counts up to this are exact (default 65536: all)")
+    p.add_argument("--hll-error", type=float, default=0.0081,
+                   help="the sketch's stated relative standard error (default 0.0081)")
+    p.add_argument("--hll-sigmas", type=float, default=3,
+                   help="a count above the exact limit is within this many standard "
+                        "errors (default 3)")
+    p.add_argument("--hll-mean-limit", type=float, default=0.01,
+                   help="limit of the mean relative error above the exact limit (default 0.01)")
     p.add_argument("--hll-mean-min", type=int, default=20,
                    help="judge the mean only over at least this many windows: over fewer it "
                         "is mostly chance (default 20)")

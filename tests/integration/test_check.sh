@@ -66,7 +66,7 @@ check "check of a profile whose absorb() fails: exit 1, with the line and the sa
 "$HOSTFLOW" check "$ROOT/analyses/peer_number.lua" -n 1 >"$WORK/out"
 check "check runs on the bundled sample by default" grep -q 'fed from .*contrib/sample-flows.ndjson.gz' "$WORK/out"
 check "check shows the state layout: field, type, offset, size, kind" \
-    grep -q '^            peers  hf_distinct offset   0,  16 bytes: distinct values, exact up to 64, then a HyperLogLog sketch' "$WORK/out"
+    grep -q '^            peers  hf_distinct offset   0,  16 bytes: distinct values, exact up to 1024, then a HyperLogLog sketch' "$WORK/out"
 "$HOSTFLOW" check "$ROOT/analyses/tcp_flags.lua" -n 0 >"$WORK/out"
 check "check gives the bytes per host" grep -q '^state     9 fields, 36 bytes per host' "$WORK/out"
 "$HOSTFLOW" check "$ROOT/analyses/total.lua" -i "$flows" --flows 500 >"$WORK/out"
@@ -156,7 +156,7 @@ return hf.analysis {
 EOF
 )
 check "a bad primitive parameter: exit 1 with file:line" \
-    fails_with 1 "bad_param.lua:4: hf.distinct: exact must be a whole number from 1 to 4096" "$f" -i "$flows"
+    fails_with 1 "bad_param.lua:4: hf.distinct: exact must be a whole number from 1 to 65535" "$f" -i "$flows"
 f=$(mk no_update.lua <<'EOF'
 return { name = "no_update", state = {} }
 EOF

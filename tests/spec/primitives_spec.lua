@@ -146,12 +146,12 @@ describe("primitives", function()
       local flows = {}
       for i, v in ipairs(values) do flows[i] = { bytes = v } end
       assert.equal(8, run(numbers, flows):result(HOST).d)
-      -- 70 ports: past the exact limit, the same sketch as any 70 numbers
+      -- 2,000 ports: past the exact limit, and still exact
       local ports = {}
-      for i = 1, 70 do ports[i] = { bytes = i } end
+      for i = 1, 2000 do ports[i] = { bytes = i * 7 } end
       local r = run(numbers, ports)
-      assert.is_true(r:state(HOST).d:is_sketch())
-      assert.is_true(math.abs(r:result(HOST).d - 70) <= 3)
+      assert.is_false(r:state(HOST).d:is_sketch())
+      assert.equal(2000, r:result(HOST).d)
       -- merged with windows of other numbers: the union
       local merged = helper.merge_windows(numbers, { { bytes = 80 }, { bytes = 2 ^ 40 } },
                                           { { bytes = 80 }, { bytes = 443 }, { bytes = 0.5 } })
@@ -175,42 +175,60 @@ describe("primitives", function()
       assert.is_false(st.d:is_sketch())
     end)
 
-    it("is exact up to 64 values and a sketch from the 65th", function()
+    it("is exact up to 1,024 values and a sketch from the 1,025th", function()
       local r = testing.load(numbers)
-      for v = 1, 64 do r:feed { bytes = v } end
+      for v = 1, 1024 do r:feed { bytes = 100000 + v } end
       local d = r.states[HOST].d
-      assert.equal(64, d:count())
+      assert.equal(1024, d:count())
       assert.is_false(d:is_sketch())
-      r:feed { bytes = 65 }
+      r:feed { bytes = 100000 + 1025 }
       assert.is_true(d:is_sketch())
-      assert.is_true(helper.near(65, d:count(), 0.05))
+      assert.is_true(helper.near(1025, d:count(), 0.025))
     end)
 
-    it("gives an integer count within 5% for 10,000 values", function()
+    it("counts 1,024 addresses exactly, IPv4 and IPv6 alike", function()
+      for _, addr in ipairs { helper.ipv4, helper.ipv6 } do
+        local flows = helper.peer_flows(HOST, 1024, addr)
+        for i = 1, 1024, 3 do flows[#flows + 1] = flows[i] end      -- some twice
+        local r = run(addresses, flows)
+        assert.equal(1024, r:result(HOST).d)
+        assert.is_false(r.states[HOST].d:is_sketch())
+      end
+    end)
+
+    it("gives an integer count within 3 standard errors (2.4%) for 10,000 values", function()
       local r = testing.load(numbers)
       for v = 1, 10000 do r:feed { bytes = v * 7 } end
       local n = r:result(HOST).d
       assert.is_true(helper.is_integer(n))
-      assert.is_true(helper.near(10000, n, 0.05), "estimate " .. n)
+      assert.is_true(helper.near(10000, n, 0.0244), "estimate " .. n)
+    end)
+
+    it("takes its default limit from the configuration (memory.distinct_exact)", function()
+      local r = testing.load(numbers, { distinct_exact = 10 })
+      for v = 1, 10 do r:feed { bytes = 100000 + v } end
+      assert.is_false(r.states[HOST].d:is_sketch())
+      r:feed { bytes = 100000 + 11 }
+      assert.is_true(r.states[HOST].d:is_sketch())
     end)
 
     it("takes its exact limit from hf.distinct{exact = N}", function()
       for _, limit in ipairs { 1, 8, 200, 4096 } do
         local spec = analysis({ d = hf.distinct { exact = limit } }, function(s, f) s.d:add(f.bytes) end)
         local r = testing.load(spec)
-        for v = 1, limit do r:feed { bytes = v } end
+        for v = 1, limit do r:feed { bytes = 100000 + v } end
         local d = r.states[HOST].d
         assert.equal(limit, d:count(), "limit " .. limit)
         assert.is_false(d:is_sketch(), "limit " .. limit)
-        r:feed { bytes = limit + 1 }
+        r:feed { bytes = 100000 + limit + 1 }
         assert.is_true(d:is_sketch(), "limit " .. limit)
       end
     end)
 
-    it("refuses an exact limit that is not a whole number from 1 to 4096", function()
-      for _, bad in ipairs { -1, 4097, 2.5, "8" } do
+    it("refuses an exact limit that is not a whole number from 1 to 65535", function()
+      for _, bad in ipairs { -1, 65536, 2.5, "8" } do
         assert.has_error(function() hf.distinct { exact = bad } end,
-                         "hf.distinct: exact must be a whole number from 1 to 4096")
+                         "hf.distinct: exact must be a whole number from 1 to 65535")
       end
     end)
 
@@ -225,8 +243,8 @@ describe("primitives", function()
 
     it("merges into a sketch when the union passes the limit, as one window would count", function()
       local a, b = {}, {}
-      for v = 1, 40 do a[#a + 1] = { bytes = v } end
-      for v = 30, 80 do b[#b + 1] = { bytes = v } end
+      for v = 1, 600 do a[#a + 1] = { bytes = 100000 + v } end
+      for v = 501, 1100 do b[#b + 1] = { bytes = 100000 + v } end
       local merged, whole = helper.merge_windows(numbers, a, b)
       assert.is_true(merged.states[HOST].d:is_sketch())
       assert.equal(whole:result(HOST).d, merged:result(HOST).d)
@@ -234,16 +252,17 @@ describe("primitives", function()
 
     it("merges sketches into the sketch of the union", function()
       local a, b = {}, {}
-      for v = 1, 3000 do a[#a + 1] = { bytes = v } end
-      for v = 2001, 5000 do b[#b + 1] = { bytes = v } end
+      for v = 1, 3000 do a[#a + 1] = { bytes = 100000 + v } end
+      for v = 2001, 5000 do b[#b + 1] = { bytes = 100000 + v } end
       local merged, whole = helper.merge_windows(numbers, a, b)
+      assert.is_true(merged.states[HOST].d:is_sketch())
       assert.equal(whole:result(HOST).d, merged:result(HOST).d)
-      assert.is_true(helper.near(5000, merged:result(HOST).d, 0.05))
+      assert.is_true(helper.near(5000, merged:result(HOST).d, 0.0244))
     end)
 
     it("merges a sketch into an exact set, and an exact set into a sketch", function()
       local small, large = { { bytes = 1 }, { bytes = 2 } }, {}
-      for v = 1, 500 do large[#large + 1] = { bytes = v + 0.5 } end
+      for v = 1, 2000 do large[#large + 1] = { bytes = v + 0.5 } end
       local m1, w1 = helper.merge_windows(numbers, small, large)
       local m2, w2 = helper.merge_windows(numbers, large, small)
       assert.equal(w1:result(HOST).d, m1:result(HOST).d)

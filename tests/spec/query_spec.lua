@@ -240,7 +240,7 @@ describe("hostflow.query", function()
       assert.same({ { "flows", "bytes", "min_bytes" }, { "0", "0", "" } }, rows)
     end)
 
-    it("counts distinct values exactly, far beyond 64", function()
+    it("counts distinct values exactly, far beyond hf.distinct's exact limit", function()
       local flows = helper.peer_flows("10.0.0.1", 5000)
       for _, f in ipairs(helper.peer_flows("10.0.0.1", 5000)) do flows[#flows + 1] = f end  -- each twice
       local rows = csv(run(flows, function() q.flows():distinct("dst"):distinct(q.prefix("dst", 24)) end))

@@ -28,12 +28,16 @@
  * and prints the worker's state memory (its pool: host tables, state rows,
  * distinct sets) and the process's resident set then, in total and per
  * host per window.  The same per-host figure holds at every granularity:
- * the hosts' sets are the same in each. */
+ * the hosts' sets are the same in each.  It also prints the bytes of one
+ * host's peer set and port set (hf_distinct_mem_bytes of sets fed the same
+ * values with the configuration's exact limit, by this tool's own copy of
+ * the core: the same code). */
 #include "../bench/benchlib.h"
 
 #include <dlfcn.h>
 
 #include "base/log.h"
+#include "prim/distinct.h"
 
 static const char *root_dir(void)
 {
@@ -150,13 +154,20 @@ static void inet4(uint8_t out[16], uint32_t v4)
     out[14] = (uint8_t)(v4 >> 8);  out[15] = (uint8_t)v4;
 }
 
+static const uint16_t dports[] = {443, 80, 53, 22, 123, 8080, 993, 25, 3389, 5353,
+                                  1194, 8443, 110, 143, 465, 587};
+
+/* Host h's p-th peer. */
+static uint32_t peer_of(uint32_t h, int p)
+{
+    return 0xc0000000u + (h * 7919u + (uint32_t)p * 104729u) % 0x1000000u;
+}
+
 /* Feed every host's P flows ending at end_ms (ms after T0); the first batch
  * carries the watermark boundary (ms after T0, or none). */
 static void feed(hf_worker *w, hf_batch *b, int cap, uint32_t hosts, int peers, int ports,
                  int64_t end_ms, int64_t boundary_ms)
 {
-    static const uint16_t dports[] = {443, 80, 53, 22, 123, 8080, 993, 25, 3389, 5353,
-                                      1194, 8443, 110, 143, 465, 587};
     int first = 1;
     b->n = 0;
     for (uint32_t h = 0; h < hosts; h++) {
@@ -164,7 +175,7 @@ static void feed(hf_worker *w, hf_batch *b, int cap, uint32_t hosts, int peers, 
             hf_flow *f = &b->flows[b->n++];
             memset(f, 0, sizeof *f);
             inet4(f->src, 0x0a000000u + h);
-            inet4(f->dst, 0xc0000000u + (h * 7919u + (uint32_t)p * 104729u) % 0x1000000u);
+            inet4(f->dst, peer_of(h, p));
             f->family = HF_AF_INET;
             f->end_ms = (double)(T0 + end_ms);
             f->start_ms = f->end_ms - 1000 - p;
@@ -211,11 +222,28 @@ static int run_memory(uint32_t hosts, int peers, int ports)
     lib.stats_get(w, &st);
     size_t rss = bench_rss();
     double hw = 4.0 * hosts;
+    /* host 0's sets, as its row holds them */
+    hf_pool *pool = hf_pool_new(0);
+    hf_arena *a = hf_arena_new(pool);
+    hf_distinct peer_set = {0}, port_set = {0};
+    peer_set.limit = port_set.limit = (uint16_t)cfg.distinct_exact;
+    for (int p = 0; p < peers; p++) {
+        uint8_t addr[16];
+        inet4(addr, peer_of(0, p));
+        hf_distinct_add_addr(&peer_set, addr, a);
+        hf_distinct_add_u16(&port_set, dports[p % (ports < 16 ? ports : 16)], a);
+    }
+    size_t peer_bytes = hf_distinct_mem_bytes(&peer_set), port_bytes = hf_distinct_mem_bytes(&port_set);
+    int peer_sketch = hf_distinct_is_sketch(&peer_set);
+    hf_arena_free(a);
+    hf_pool_free(pool);
     printf("{\"bench\":\"memory\",\"hosts\":%u,\"peers\":%d,\"ports\":%d,\"levels\":4,"
+           "\"peer_set_bytes\":%zu,\"peer_set_sketch\":%s,\"port_set_bytes\":%zu,\"distinct_exact\":%d,"
            "\"pool_bytes\":%zu,\"pool_peak_bytes\":%zu,\"rss_bytes\":%zu,\"rss_worker_bytes\":%zu,"
            "\"maxrss_bytes\":%zu,\"records\":%llu,"
            "\"pool_bytes_per_host_window\":%.1f,\"rss_bytes_per_host_window\":%.1f,\"seconds\":%.1f}\n",
-           hosts, peers, ports, st.mem_bytes, st.mem_peak, rss - rss0, rss_worker - rss0,
+           hosts, peers, ports, peer_bytes, peer_sketch ? "true" : "false", port_bytes, cfg.distinct_exact,
+           st.mem_bytes, st.mem_peak, rss - rss0, rss_worker - rss0,
            bench_maxrss(), (unsigned long long)st.records,
            (double)st.mem_bytes / hw, (double)(rss - rss_worker) / hw, secs);
     hf_free(b.flows);

@@ -101,7 +101,7 @@ static inline void update(const plainc *p, uint8_t *row, const hf_flow *f, hf_ar
     d->flows += 1;
     d->duration_ms += f->end_ms - f->start_ms;
     hf_distinct_add_u16(&((st_dport *)(void *)(row + p->o_dport))->ports, f->dport, a);
-    hf_distinct_add_hash(&((st_peer *)(void *)(row + p->o_peer))->peers, hf_hash_addr(f->dst), a);
+    hf_distinct_add_addr(&((st_peer *)(void *)(row + p->o_peer))->peers, f->dst, a);
     if (f->proto == 6) {
         st_tcp *c = (st_tcp *)(void *)(row + p->o_tcp);
         unsigned fl = f->tcp_flags;

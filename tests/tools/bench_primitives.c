@@ -4,7 +4,8 @@
  *
  * Prints one line per measurement: distinct adds per second for a typical
  * stream (at most 30 distinct values per set: one hot set, and 10^5 sets
- * hit in random order as a worker's hosts are), for a heavy stream (10^5
+ * hit in random order as a worker's hosts are, with narrow values as IPv4
+ * peers and wide ones as IPv6 peers), for a heavy stream (10^5
  * distinct values, a sketch), memory per set at 8, 30 and 64 values, merges
  * per second (exact, mixed, sketch), sketch counts per second, top-k adds
  * and merges per second, per second of this thread's CPU time.  Each
@@ -62,7 +63,7 @@ static double adds_one_set(long n, uint32_t distinct)
         hf_arena *a = hf_arena_new(p);
         hf_distinct d = {0};
         double t = now();
-        for (long i = 0; i < n; i++) hf_distinct_add_bytes(&d, addr[(uint32_t)i % distinct], 16, a);
+        for (long i = 0; i < n; i++) hf_distinct_add_addr(&d, addr[(uint32_t)i % distinct], a);
         t = now() - t;
         sink += hf_distinct_count(&d);
         if (n / t > best) best = n / t;
@@ -73,15 +74,17 @@ static double adds_one_set(long n, uint32_t distinct)
 }
 
 /* `hosts` sets hit in random order, each with `distinct` values: every add
- * misses the cache, as with a worker's host table. */
-static double adds_many_sets(long n, uint32_t hosts, uint32_t distinct)
+ * misses the cache, as with a worker's host table.  Narrow values (below
+ * 2^32, as IPv4 peers are: 4 bytes each) or wide ones (as IPv6 peers: 8). */
+static double adds_many_sets(long n, uint32_t hosts, uint32_t distinct, int wide)
 {
     uint32_t *host = malloc(sizeof *host * (size_t)n);
     uint64_t *val = malloc(sizeof *val * (size_t)n);
     for (long i = 0; i < n; i++) {
         uint64_t r = hf_hash_u64((uint64_t)i + 12345);
         host[i] = (uint32_t)(r % hosts);
-        val[i] = (uint64_t)host[i] << 20 | (r >> 40) % distinct;
+        val[i] = 0x0a000000u + (uint64_t)host[i] * 64 + (r >> 40) % distinct;
+        if (wide) val[i] = hf_hash_u64(val[i]);
     }
     double best = 0;
     hf_pool *p = hf_pool_new(0);
@@ -89,7 +92,10 @@ static double adds_many_sets(long n, uint32_t hosts, uint32_t distinct)
         hf_arena *a = hf_arena_new(p);
         hf_distinct *sets = hf_arena_calloc(a, sizeof *sets * hosts);
         double t = now();
-        for (long i = 0; i < n; i++) hf_distinct_add_u64(&sets[host[i]], val[i], a);
+        if (wide)
+            for (long i = 0; i < n; i++) hf_distinct_add_hash(&sets[host[i]], val[i], a);
+        else
+            for (long i = 0; i < n; i++) hf_distinct_add_u64(&sets[host[i]], val[i], a);
         t = now() - t;
         sink += hf_distinct_count(&sets[0]);
         if (n / t > best) best = n / t;
@@ -101,7 +107,7 @@ static double adds_many_sets(long n, uint32_t hosts, uint32_t distinct)
     return best;
 }
 
-/* One set fed `distinct` different values over n adds (a sketch beyond 64). */
+/* One set fed `distinct` different values over n adds (a sketch beyond the exact limit). */
 static double adds_heavy(long n, uint64_t distinct)
 {
     double best = 0;
@@ -133,7 +139,7 @@ static void memory_per_set(uint32_t values)
     size_t before = hf_arena_bytes(a);
     hf_distinct *sets = hf_arena_calloc(a, sizeof *sets * SETS);
     for (uint32_t s = 0; s < SETS; s++)
-        for (uint32_t v = 0; v < values; v++) hf_distinct_add_u64(&sets[s], (uint64_t)s << 20 | v, a);
+        for (uint32_t v = 0; v < values; v++) hf_distinct_add_u64(&sets[s], 0x0a000000u + s * 64 + v, a);
     double arena = (double)(hf_arena_bytes(a) - before) / SETS;
     printf("%-52s %6zu B + 16 B struct (arena: %.1f B/set)\n",
            values == 8 ? "memory per set, 8 values" : values == 30 ? "memory per set, 30 values"
@@ -255,8 +261,9 @@ int main(int argc, char **argv)
     report("distinct add, 1 set, 8 addresses", adds_one_set(n, 8), "adds");
     report("distinct add, 1 set, 30 addresses", adds_one_set(n, 30), "adds");
     report("distinct add, 1 set, 64 addresses", adds_one_set(n, 64), "adds");
-    report("distinct add, 1e5 sets x 30 values, random order", adds_many_sets(n, 100000, 30), "adds");
-    report("distinct add, 1e6 sets x 30 values, random order", adds_many_sets(n, 1000000, 30), "adds");
+    report("distinct add, 1e5 sets x 30 values, random order", adds_many_sets(n, 100000, 30, 0), "adds");
+    report("distinct add, 1e6 sets x 30 values, random order", adds_many_sets(n, 1000000, 30, 0), "adds");
+    report("distinct add, 1e5 sets x 30 wide values (IPv6)", adds_many_sets(n, 100000, 30, 1), "adds");
     report("distinct add, heavy: 1e5 distinct (sketch)", adds_heavy(n, 100000), "adds");
     memory_per_set(8);
     memory_per_set(30);

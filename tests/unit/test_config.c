@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "prim/distinct.h"
 #include "unit.h"
 
 static char path[64];
@@ -160,6 +161,9 @@ TEST(every_key_is_declared_once_with_a_valid_default)
     const char *const *items;
     CHECK_EQ_INT(hf_conf_list(&cfg, "windows", &items), 4);
     CHECK_EQ_STR(items[3], "5m");
+    /* conf and prim are siblings: keys.c repeats distinct.h's limits */
+    CHECK_EQ_INT(cfg.distinct_exact, HF_DISTINCT_DEFAULT_LIMIT);
+    CHECK(hf_conf_find("memory.distinct_exact")->max == HF_DISTINCT_MAX_LIMIT);
     hf_config_release(&cfg);
 }
 

@@ -42,7 +42,7 @@ static void update(row *r, double t, uint64_t peer, double port, hf_arena *a)
     r->flows += 1;
     if (t < r->first) r->first = t;
     if (t > r->last) r->last = t;
-    hf_distinct_add_u64(&r->peers, peer, a);
+    hf_distinct_add_u64(&r->peers, 0x0a000000u + peer, a);      /* an IPv4 address */
     hf_topk_add_number(&r->ports, port, 1, a);
     hf_distinct_add_u64(&r->dports, (uint64_t)port, a);
     r->syns += port == 443;
@@ -60,7 +60,7 @@ TEST(init_sets_start_values_and_parameters)
     CHECK(r.flows == 0.0);
     CHECK(isinf(r.first) && r.first > 0);
     CHECK(isinf(r.last) && r.last < 0);
-    CHECK(r.peers.limit == 16 && r.peers.n == 0 && r.peers.cap == 0 && r.peers.mem == NULL);
+    CHECK(r.peers.limit == 16 && r.peers.n == 0 && r.peers.form == 0 && r.peers.mem == NULL);
     CHECK(r.ports.k == 3 && r.ports.n == 0 && r.ports.items == NULL);
     CHECK(r.dports.limit == 0);
     CHECK(r.syns == 0);
@@ -160,7 +160,7 @@ static size_t serialise(const row *r, uint8_t *out, size_t cap)
 TEST(serialise_round_trips)
 {
     hf_arena *a = hf_arena_new(pool);
-    static uint8_t b1[16384], b2[16384];
+    static uint8_t b1[65536], b2[65536];
     for (int round = 0; round < 3; round++) {
         row x, y;
         hf_state_init(&schema, (uint8_t *)&x);

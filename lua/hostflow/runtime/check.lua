@@ -345,7 +345,7 @@ function M.check(src, path, opts)
     local pp, perr = M.params(sp, opts.params)
     if not pp then error(perr, 0) end
     if opts.wanted and not opts.wanted(sp.name) then return sp, nil, pp end
-    local st = schema.build(sp, opts.distinct_exact or 64)
+    local st = schema.build(sp, opts.distinct_exact or base.DISTINCT_EXACT)
     return sp, st, pp
   end)
   if ok and s then

@@ -54,33 +54,33 @@ describe("peer_number analysis", function()
     for _, family in ipairs { { "IPv4", helper.ipv4 }, { "IPv6", helper.ipv6 } } do
       local name, addr = family[1], family[2]
 
-      it("is exact up to 64 " .. name .. " peers", function()
-        for n = 1, 64 do
+      it("is exact up to 1,024 " .. name .. " peers", function()
+        for n = 1, 1024 do
           t:feed { dst = addr(n - 1) }
           assert.equal(n, t:result("10.0.0.1"))
         end
         assert.is_false(t.states["10.0.0.1"].peers:is_sketch())
       end)
 
-      it("estimates 10,000 " .. name .. " peers within 5%, as an integer", function()
+      it("estimates 10,000 " .. name .. " peers within 3 standard errors (2.4%), as an integer", function()
         helper.feed_all(t, helper.peer_flows("2001:db8::10", 10000, addr))
         local n = t:result("2001:db8::10")
         assert.is_true(helper.is_integer(n), "not an integer: " .. tostring(n))
-        assert.is_true(helper.near(10000, n, 0.05), "estimate " .. n .. " for 10000 peers")
+        assert.is_true(helper.near(10000, n, 0.0244), "estimate " .. n .. " for 10000 peers")
         assert.is_true(t.states["2001:db8::10"].peers:is_sketch())
       end)
     end
 
-    it("turns into a sketch at the 65th peer, and stays near the truth there", function()
-      helper.feed_all(t, helper.peer_flows("10.0.0.1", 65))
+    it("turns into a sketch at the 1,025th peer, and stays near the truth there", function()
+      helper.feed_all(t, helper.peer_flows("10.0.0.1", 1025))
       assert.is_true(t.states["10.0.0.1"].peers:is_sketch())
-      assert.is_true(helper.near(65, t:result("10.0.0.1"), 0.05))
+      assert.is_true(helper.near(1025, t:result("10.0.0.1"), 0.0244))
     end)
 
     it("does not count a peer seen again after the sketch took over", function()
-      helper.feed_all(t, helper.peer_flows("10.0.0.1", 1000))
+      helper.feed_all(t, helper.peer_flows("10.0.0.1", 3000))
       local n = t:result("10.0.0.1")
-      helper.feed_all(t, helper.peer_flows("10.0.0.1", 1000))
+      helper.feed_all(t, helper.peer_flows("10.0.0.1", 3000))
       assert.equal(n, t:result("10.0.0.1"))
     end)
   end)
@@ -109,9 +109,17 @@ describe("peer_number analysis", function()
       assert.equal(whole:result("10.0.0.1"), merged:result("10.0.0.1"))
     end)
 
+    it("stays exact while the union is within the exact limit", function()
+      local flows = helper.peer_flows("10.0.0.1", 1024)
+      local merged, whole = helper.merge_windows(PEERS, { unpack(flows, 1, 700) }, { unpack(flows, 301, 1024) })
+      assert.is_false(merged.states["10.0.0.1"].peers:is_sketch())
+      assert.equal(1024, merged:result("10.0.0.1"))
+      assert.equal(whole:result("10.0.0.1"), merged:result("10.0.0.1"))
+    end)
+
     it("gives what one window gives when the union passes the exact limit", function()
-      local flows = helper.peer_flows("10.0.0.1", 100)
-      local merged, whole = helper.merge_windows(PEERS, { unpack(flows, 1, 60) }, { unpack(flows, 41, 100) })
+      local flows = helper.peer_flows("10.0.0.1", 1100)
+      local merged, whole = helper.merge_windows(PEERS, { unpack(flows, 1, 700) }, { unpack(flows, 401, 1100) })
       assert.is_true(merged.states["10.0.0.1"].peers:is_sketch())
       assert.equal(whole:result("10.0.0.1"), merged:result("10.0.0.1"))
     end)
@@ -121,7 +129,7 @@ describe("peer_number analysis", function()
       for _, f in ipairs(helper.peer_flows("10.0.0.1", 5000, helper.ipv6)) do flows[#flows + 1] = f end
       local merged, whole = helper.merge_windows(PEERS, helper.alternate(flows))
       assert.equal(whole:result("10.0.0.1"), merged:result("10.0.0.1"))
-      assert.is_true(helper.near(10000, merged:result("10.0.0.1"), 0.05))
+      assert.is_true(helper.near(10000, merged:result("10.0.0.1"), 0.0244))
     end)
 
     it("merges a window in which the host was absent without change", function()

@@ -1,0 +1,94 @@
+/* worker_impl.h -- the worker's own struct, shared by its two files:
+ * worker.c (the thread, its queue, processing, records), worker_lua.c
+ * (its Lua state: set-up, calls, the interrupt and the watchdog's view, the
+ * reload checks and commits) and worker_profiles.c (its profiles' stores
+ * and files).  Private to core/engine/worker*.c. */
+#ifndef HF_WORKER_IMPL_H
+#define HF_WORKER_IMPL_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+
+#include <lua.h>
+
+#include "base/arena.h"
+#include "engine/worker.h"
+
+#define QUEUE_DEPTH 32
+#define HF_SIG_INTERRUPT (SIGRTMIN + 3)
+
+struct hf_worker {
+    int              id;
+    const hf_config *cfg;
+    lua_State       *L;
+    int              ref_process, ref_emit, ref_control;
+    hf_pool         *pool;
+    hf_layout       *layout;         /* the newest; older ones in windows */
+    uint32_t         last_gen;
+    hf_windows       windows;
+    hf_job           job;
+    hf_flow         *group_flows;    /* the flows of one base window */
+    uint8_t        **group_rows;
+    uint8_t        **view_rows;      /* the closing window's rows, for Lua */
+    uint64_t        *view_omit;      /* ... and their omit bits */
+    uint32_t         view_cap;
+    unsigned char   *done;           /* per batch flow: handled */
+    hf_fragments     frags[HF_MAX_ANALYSES];
+    double           analysis_ns[HF_MAX_ANALYSES];
+    double           result_ns[HF_MAX_ANALYSES];
+    double           analysis_errors[HF_MAX_ANALYSES];
+    char             slot_names[HF_MAX_ANALYSES * HF_NAME_MAX];
+    uint8_t          slot_disabled[HF_MAX_ANALYSES];
+    hf_record_batch  out;           /* records of the closing window, for the outputs */
+    struct hf_alerts *alerts;       /* open alerts of this worker's hosts (alerts.h) */
+    hf_record_batch  alerts_out;    /* alert and profile records of the closing window */
+    int64_t          clock_ms;      /* event time: the latest end of a window emitted */
+    double           last_save_ns;  /* when the profiles were saved last */
+    int64_t          saved_until;   /* windows ending by this are in the profiles' files */
+    uint64_t         saves, save_errors;
+    const hf_record_sink *sink;
+    int              failed;        /* an output failed for good */
+    uint64_t         flows, records;
+    uint64_t         close_delay[HF_DELAY_BUCKETS];
+    int64_t          closed_until;
+
+    /* the thread and its queue */
+    pthread_t        thread;
+    int              started;
+    pthread_mutex_t  lock;
+    pthread_cond_t   cond;
+    hf_batch        *head, *tail;   /* queued */
+    int              queued;
+    hf_batch        *spare;         /* finished, for reuse */
+    hf_worker_stats  snapshot;      /* under lock */
+    hf_plan         *posted;        /* under lock: a plan to check */
+    int              save_asked;    /* under lock: hf_worker_save waits for a save */
+
+    /* the watchdog's view (hf_worker_watch) */
+    pthread_t        runner;        /* the thread that runs the Lua state */
+    pthread_mutex_t  watch_lock;    /* held while the watchdog uses the thread */
+    int              exited;        /* under watch_lock: the thread has ended */
+    atomic_int       interrupt_slot;/* the analysis to interrupt, -1: none */
+    double           interrupted_t0;/* the call interrupted (its job.current_t0) */
+};
+
+/* worker_lua.c: load the runtime and the analyses into w's new Lua state
+ * (0, or -1 with a message in err); install the interrupt handler (once). */
+int hf_worker_lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t errlen);
+void hf_worker_lua_install(void);
+/* Call the runtime's function ref (process, emit) with no arguments. */
+void hf_worker_lua_call(hf_worker *w, int ref, const char *what);
+/* Hot reload in w's state: check the posted plan, apply a commit, retire
+ * the layouts no window uses. */
+void hf_worker_check_posted(hf_worker *w);
+void hf_worker_apply_commit(hf_worker *w, hf_plan *plan, int64_t from_ms);
+void hf_worker_retire_layouts(hf_worker *w);
+
+/* worker_profiles.c: read the files of the profiles opened to be loaded
+ * (the job knows its share of the hosts now); save every profile
+ * (profiles.dir), complete for the windows emitted so far. */
+void hf_worker_profiles_ready(hf_job *job);
+void hf_worker_save_profiles(hf_worker *w);
+
+#endif
