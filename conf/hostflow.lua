@@ -85,6 +85,22 @@ return {
     max_hosts = 1000000,
   },
 
+  -- Log events (JSON, one a line) merged into the host records under
+  -- stats.logs: counts by severity and program, the last messages; a host
+  -- with logs and no flows in a window gets a record too.  input is a file,
+  -- "-" or "kafka:TOPIC"; format names the fields as rsyslog (template
+  -- "%jsonmesg%") or syslog-ng (format-json --scope rfc5424 --scope
+  -- selected-macros --key ISODATE) write them; fields sets any of them
+  -- (several keys: the first present wins).
+  logs = {
+    -- input = "kafka:syslog",
+    format = "rsyslog",
+    -- fields = { host = "fromhost-ip,hostname", time = "timereported", severity = "syslogseverity",
+    --            program = "programname", message = "msg" },
+    messages = 3,
+    -- dead_letter = "kafka:syslog-rejected",
+  },
+
   memory = {
     max_bytes = "4GiB",     -- window state of all workers together
     -- hf.distinct() counts exactly up to this many values (1 to 65535), then

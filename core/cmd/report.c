@@ -63,6 +63,19 @@ void hf_report_text(const hf_run_view *v, FILE *f)
             "before their start within max_clock_skew, start set to end\n",
             (unsigned long long)p->skipped, (unsigned long long)p->clamped);
     if (v->input_ops && v->input_ops->report) v->input_ops->report(v->input, &b);
+    if (v->logs_ops) {
+        uint64_t rej = 0;
+        for (int r = 1; r < HF_LOG_REASONS; r++) rej += p->log_rejected[r];
+        OUT("  logs       %llu lines, %llu events into windows, %llu not monitored, %llu late, "
+            "%llu rejected", (unsigned long long)p->log_records, (unsigned long long)p->log_events,
+            (unsigned long long)p->log_filtered, (unsigned long long)p->log_late, (unsigned long long)rej);
+        for (int r = 1; r < HF_LOG_REASONS; r++)
+            if (p->log_rejected[r])
+                OUT(" %s %llu", hf_log_reason_name(r), (unsigned long long)p->log_rejected[r]);
+        if (p->log_replayed) OUT(", %llu read again after a restart", (unsigned long long)p->log_replayed);
+        OUT("\n");
+        if (v->logs && v->logs_ops->report) v->logs_ops->report(v->logs, &b);
+    }
     OUT("  windows   ");
     for (int l = 0; l < t.w.nlevels; l++) {
         if (!t.w.gran_ms[l]) continue;
@@ -170,6 +183,24 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_puts(&b, ",\"open\":");
     hf_buf_put_int(&b, (int64_t)t.w.alerts_open);
     hf_buf_puts(&b, "}");
+    hf_buf_puts(&b, ",\"logs\":{\"lines\":");
+    hf_buf_put_int(&b, (int64_t)p->log_records);
+    hf_buf_puts(&b, ",\"events\":");
+    hf_buf_put_int(&b, (int64_t)p->log_events);
+    hf_buf_puts(&b, ",\"not_monitored\":");
+    hf_buf_put_int(&b, (int64_t)p->log_filtered);
+    hf_buf_puts(&b, ",\"late\":");
+    hf_buf_put_int(&b, (int64_t)p->log_late);
+    hf_buf_puts(&b, ",\"replayed\":");
+    hf_buf_put_int(&b, (int64_t)p->log_replayed);
+    hf_buf_puts(&b, ",\"rejected\":{");
+    for (int r = 1; r < HF_LOG_REASONS; r++) {
+        if (r > 1) hf_buf_putc(&b, ',');
+        hf_buf_put_string(&b, hf_log_reason_name(r), strlen(hf_log_reason_name(r)));
+        hf_buf_putc(&b, ':');
+        hf_buf_put_int(&b, (int64_t)p->log_rejected[r]);
+    }
+    hf_buf_puts(&b, "}}");
     hf_buf_puts(&b, ",\"profiles\":{\"hosts\":");
     hf_buf_put_int(&b, (int64_t)t.w.profile_hosts);
     hf_buf_puts(&b, ",\"bytes\":");

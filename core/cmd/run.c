@@ -351,6 +351,19 @@ static void progress_now(const hf_run_view *v, int finished, hf_progress_now *no
     now->finished = finished;
 }
 
+/* One step of the log input, after each step of the flows' (it reads
+ * while its events lag behind the flows, and never waits); at its end, or
+ * on an error (logged), it is closed and the run goes on without it. */
+static void logs_step(hf_run_view *v)
+{
+    int r = v->logs_ops->read(v->logs);
+    if (r == HF_IN_END || r == HF_IN_ERROR) {
+        if (r == HF_IN_ERROR) hf_log(HF_LOG_ERROR, "the log input stops; the flows go on");
+        v->logs_ops->close(v->logs);
+        v->logs = NULL;
+    }
+}
+
 /* Open the outputs, the engine, the pipeline and the input; read until the
  * input ends, a stop, a read error or an output that failed for good;
  * commit, finish, report.  progress_ms >= 0: --progress.  Returns the exit
@@ -365,6 +378,11 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     const hf_input_ops *in_ops = hf_input_find(cfg->input, &in_target, err, sizeof err);
     if (!in_ops) return die("-i: %s", err);
     v.input_ops = in_ops;
+    const char *logs_target = NULL;
+    if (cfg->logs_input) {
+        v.logs_ops = hf_input_find(cfg->logs_input, &logs_target, err, sizeof err);
+        if (!v.logs_ops) return die("--logs: %s", err);
+    }
     v.outputs = hf_outputs_open(cfg, err, sizeof err);
     if (!v.outputs) return die("%s", err);
     char *lua_dir = hf_home_path(home, "lua");
@@ -381,11 +399,19 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
         rc = die("%s", err);
         goto done;
     }
-    hf_input_env env = {v.pipeline, flush_outputs, v.outputs, &got_stop};
+    hf_input_env env = {v.pipeline, flush_outputs, v.outputs, &got_stop, 0};
     v.input = in_ops->open(cfg, in_target, &env, err, sizeof err);
     if (!v.input) {
         rc = die("%s", err);
         goto done;
+    }
+    if (v.logs_ops) {                      /* a second input: log events (stream/logs.h) */
+        hf_input_env lenv = {v.pipeline, flush_outputs, v.outputs, &got_stop, 1};
+        if (hf_pipeline_logs_setup(v.pipeline, err, sizeof err) < 0 ||
+            !(v.logs = v.logs_ops->open(cfg, logs_target, &lenv, err, sizeof err))) {
+            rc = die("--logs: %s", err);
+            goto done;
+        }
     }
 
     pthread_mutex_lock(&report_lock);
@@ -416,20 +442,30 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
         }
         if (r == HF_IN_END) {
             ended = 1;
+            /* a log file goes on to its end: its events may close later windows */
+            while (v.logs && !strcmp(v.logs_ops->scheme, "file") && !atomic_load(&got_stop) &&
+                   v.logs_ops->read(v.logs) == HF_IN_MORE) {}
             break;
         }
         if (r == HF_IN_ERROR) {
             rc = 1;
             break;
         }
+        if (v.logs) logs_step(&v);
         double now = hf_now_ns();
-        if (in_ops->commit && now - last_commit >= (double)cfg->commit_interval_ms * 1e6) {
-            in_ops->commit(v.input);
+        if (now - last_commit >= (double)cfg->commit_interval_ms * 1e6) {
+            if (in_ops->commit) in_ops->commit(v.input);
+            if (v.logs && v.logs_ops->commit) v.logs_ops->commit(v.logs);
             last_commit = now;
         }
     }
     if (progress) progress_now(&v, ended, &at);  /* the input's bytes, before it closes */
     if (in_ops->commit && !hf_outputs_failed(v.outputs) && final_commit(&v) < 0) rc = 1;
+    if (v.logs) {
+        if (v.logs_ops->commit && !hf_outputs_failed(v.outputs)) v.logs_ops->commit(v.logs);
+        v.logs_ops->close(v.logs);
+        v.logs = NULL;
+    }
     in_ops->close(v.input);
     v.input = NULL;
     v.input_ops = NULL;
@@ -453,6 +489,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     report_view = NULL;
     pthread_mutex_unlock(&report_lock);
 done:
+    if (v.logs) v.logs_ops->close(v.logs);
     if (v.input) in_ops->close(v.input);
     if (v.pipeline) hf_pipeline_finish(v.pipeline);
     hf_engine_free(v.engine);

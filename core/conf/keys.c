@@ -57,6 +57,13 @@ static int check_kafka_topic(const char *v, char *why, size_t n)
     return -1;
 }
 
+static int check_logs_format(const char *v, char *why, size_t n)
+{
+    if (!strcmp(v, "rsyslog") || !strcmp(v, "syslog-ng")) return 0;
+    snprintf(why, n, "expected \"rsyslog\" or \"syslog-ng\", got \"%s\"", v);
+    return -1;
+}
+
 static int check_analysis_name(const char *v, char *why, size_t n)
 {
     for (const char *p = v; *p; p++)
@@ -178,6 +185,27 @@ const hf_conf_key hf_conf_core_keys[] = {
     {.name = "profiles.max_hosts", .type = HF_CONF_INT, .deflt = "1000000",
      .doc = "hosts each profile keeps, all workers together; new hosts past it are refused (counted)",
      .min = 1, .max = 1e9, .field = HF_FIELD(profiles_max_hosts)},
+
+    {.name = "#logs", .type = HF_CONF_HEADING,
+     .doc = "Log events, merged into the host records under stats.logs (README, \"Logs\"):"},
+    {.name = "logs.input", .type = HF_CONF_STRING, .flag = "--logs", .arg = "SOURCE",
+     .doc = "JSON log events to merge: a file (plain or gzip), - for standard input, or "
+            "kafka:TOPIC[,TOPIC...]; not set: none",
+     .field = HF_FIELD(logs_input)},
+    {.name = "logs.format", .type = HF_CONF_STRING, .deflt = "rsyslog", .flag = "--logs-format",
+     .arg = "PRESET",
+     .doc = "the field names of the events: rsyslog (%jsonmesg%) or syslog-ng (format-json "
+            "--scope rfc5424 --scope selected-macros --key ISODATE)",
+     .field = HF_FIELD(logs_format), .check = check_logs_format},
+    {.name = "logs.fields", .type = HF_CONF_MAP,
+     .doc = "field names over the preset's: host, time, severity, program, message = \"key[,key...]\"",
+     .field = HF_FIELD(logs_fields)},
+    {.name = "logs.messages", .type = HF_CONF_INT, .deflt = "3",
+     .doc = "the last messages of a host kept in each window's record", .min = 0, .max = 100,
+     .field = HF_FIELD(logs_messages)},
+    {.name = "logs.dead_letter", .type = HF_CONF_STRING, .arg = "kafka:TOPIC",
+     .doc = "copy malformed events of a Kafka log input there, with the reason",
+     .field = HF_FIELD(logs_dead_letter), .check = check_kafka_topic},
 
     {.name = "#memory", .type = HF_CONF_HEADING, .doc = "Memory:"},
     {.name = "memory.max_bytes", .type = HF_CONF_SIZE, .deflt = "4GiB", .flag = "-m, --memory",

@@ -227,6 +227,7 @@ void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
         t->w.profile_absorbed += st.profile_absorbed;
         t->w.profile_bytes += st.profile_bytes;
         t->w.profile_saves += st.profile_saves;
+        t->w.log_events += st.log_events;
         t->w.profile_save_errors += st.profile_save_errors;
         t->w.mem_bytes += st.mem_bytes;
         t->w.mem_peak += st.mem_peak;

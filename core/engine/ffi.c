@@ -153,6 +153,7 @@ double hf_ffi_const(const char *name)
         {"HF_FIELD_TOPK", HF_FIELD_TOPK},
         {"HF_FIELD_COUNT32", HF_FIELD_COUNT32},
         {"HF_FIELD_BYTES", HF_FIELD_BYTES},
+        {"HF_FRAG_LOGS", HF_FRAG_LOGS},
         {"HF_LOG_ERROR", HF_LOG_ERROR},
         {"HF_LOG_WARN", HF_LOG_WARN},
         {"HF_LOG_INFO", HF_LOG_INFO},

@@ -27,6 +27,7 @@
 
 #include "base/alloc.h"
 #include "base/hash.h"
+#include "engine/logs.h"
 #include "stream/flow.h"
 
 /* ------------------------------------------------------------------------
@@ -279,6 +280,38 @@ void hf_window_omit_set(hf_window *w, uint32_t i, uint64_t bits)
     w->omit_any |= bits;
 }
 
+hf_logstate *hf_window_logs(const hf_window *w, uint32_t i)
+{
+    uint32_t c = i / HF_CHUNK_ROWS;
+    if (c >= w->logs_chunks || !w->logs[c]) return NULL;
+    return w->logs[c][i % HF_CHUNK_ROWS];
+}
+
+/* As the omit bits' list (hf_window_omit_set): grown at least doubling,
+ * an array of HF_CHUNK_ROWS pointers made per chunk that has a row with
+ * events. */
+hf_logstate *hf_window_logs_make(hf_windows *ws, hf_window *w, uint32_t i)
+{
+    uint32_t c = i / HF_CHUNK_ROWS;
+    if (c >= w->logs_chunks) {
+        uint32_t n = w->nchunks > 2 * w->logs_chunks ? w->nchunks : 2 * w->logs_chunks;
+        void ***list = hf_arena_calloc(w->arena, sizeof *list * n);
+        if (w->logs_chunks) {
+            memcpy(list, w->logs, sizeof *list * w->logs_chunks);
+            hf_arena_release(w->arena, w->logs, sizeof *list * w->logs_chunks);
+        }
+        w->logs = list;
+        w->logs_chunks = n;
+    }
+    if (!w->logs[c]) w->logs[c] = hf_arena_calloc(w->arena, sizeof(void *) * HF_CHUNK_ROWS);
+    void **slot = &w->logs[c][i % HF_CHUNK_ROWS];
+    if (!*slot) {
+        *slot = hf_logs_new(w->arena, ws->log_messages);
+        w->nlogs++;
+    }
+    return *slot;
+}
+
 #ifndef TAG_MAX_SLOTS                /* (a test may lower it) */
 #define TAG_MAX_SLOTS (1u << 24)   /* tables up to this size carry tags */
 #endif
@@ -334,6 +367,7 @@ static uint8_t *row_new(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
     hf_host *h = (hf_host *)row;
     memcpy(h->addr, addr, 16);
     h->row = i;
+    h->noflow = 0;
     h->v6 = family == HF_AF_INET6;
     const hf_layout *l = w->layout;
     for (int a = 0; a < l->n; a++) hf_state_init(&l->schemas[a], row + l->offsets[a]);
@@ -404,8 +438,16 @@ static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
     for (uint32_t i = 0; i < src->nhosts; i++) {
         const uint8_t *s = hf_window_row(src, i);
         const hf_host *h = (const hf_host *)s;
+        uint32_t before = dst->nhosts;
         uint8_t *d = hf_window_host(ws, dst, h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET);
         if (!d) continue;
+        hf_host *dh = (hf_host *)(void *)d;
+        if (dst->nhosts != before) dh->noflow = h->noflow;      /* new in dst: as the finer row */
+        else if (!h->noflow) dh->noflow = 0;                    /* flows in any finer row: flows */
+        if (src->nlogs) {
+            const hf_logstate *events = hf_window_logs(src, i);
+            if (events) hf_logs_merge(hf_window_logs_make(ws, dst, dh->row), events, ws->log_messages);
+        }
         uint64_t omit = unmapped, so = src->omit_any ? hf_window_omit(src, i) : 0;
         if (same) {
             omit |= so;

@@ -59,7 +59,16 @@
  * of every window): a window keeps them beside its rows, one array of
  * HF_CHUNK_ROWS per chunk of rows, made when a row of the chunk first gets
  * a bit (hf_window_omit_set), found by the row number in hf_host.
- * hf_window.omit_any is the OR over the window's rows. */
+ * hf_window.omit_any is the OR over the window's rows.
+ *
+ * Log events
+ * ----------
+ * A host's log events in a window (engine/logs.h) are kept the same way,
+ * beside the rows: per chunk of rows an array of pointers, made when a row
+ * of the chunk first gets an event, so windows without logs pay nothing.
+ * An event of a host with no row yet makes one, marked noflow: its record
+ * holds stats.logs alone, until a flow of the host comes (a coarser row is
+ * noflow only when every finer row merged into it is). */
 #ifndef HF_WINDOW_H
 #define HF_WINDOW_H
 
@@ -73,12 +82,13 @@
 #define HF_MAX_ANALYSES 64
 #define HF_CHUNK_ROWS   256
 
-#define HF_MAX_ROWS 0x7fffffffu   /* rows in one window: what hf_host.row holds */
+#define HF_MAX_ROWS 0x3fffffffu   /* rows in one window: what hf_host.row holds */
 
 typedef struct hf_host {
     uint8_t  addr[16];
-    uint32_t row : 31;     /* its number in the window (where its omit bits are) */
-    uint32_t v6  : 1;      /* family 6 (HF_AF_INET6), else 4 */
+    uint32_t row    : 30;  /* its number in the window (where its omit bits are) */
+    uint32_t noflow : 1;   /* made for a log event, no flow since: its record has stats.logs only */
+    uint32_t v6     : 1;   /* family 6 (HF_AF_INET6), else 4 */
 } hf_host;
 
 /* Where each analysis's state lies in a row. */
@@ -112,6 +122,9 @@ typedef struct hf_window {
     uint64_t  omit_any;    /* OR of the rows' omit bits */
     uint64_t **omit;       /* per chunk: its rows' omit bits, or NULL (none set) */
     uint32_t  omit_chunks; /* entries in omit (NULL until a bit is set) */
+    void   ***logs;        /* per chunk: its rows' log states (engine/logs.h), or NULL */
+    uint32_t  logs_chunks; /* entries in logs (NULL until a row has one) */
+    uint32_t  nlogs;       /* rows with a log state */
 } hf_window;
 
 typedef struct hf_level {
@@ -130,6 +143,7 @@ typedef struct hf_windows {
     hf_pool         *pool;
     hf_window       *last;          /* the base window found last */
     uint64_t         hosts_refused; /* new hosts refused: memory limit */
+    int              log_messages;  /* messages a log state keeps (logs.messages) */
 } hf_windows;
 
 typedef void (*hf_emit_fn)(void *ctx, hf_window *w);
@@ -179,6 +193,10 @@ uint8_t *hf_window_row(const hf_window *w, uint32_t i);
 uint64_t hf_window_omit(const hf_window *w, uint32_t i);
 /* Set bits among the omit bits of row i of w (and in w->omit_any). */
 void hf_window_omit_set(hf_window *w, uint32_t i, uint64_t bits);
+/* The log state of row i of w (engine/logs.h), or NULL. */
+struct hf_logstate *hf_window_logs(const hf_window *w, uint32_t i);
+/* ... made (empty, for ws->log_messages messages) when it has none. */
+struct hf_logstate *hf_window_logs_make(hf_windows *ws, hf_window *w, uint32_t i);
 
 /* Close every window that ends at or before boundary, finest level first:
  * emit(ctx, w) for asked-for granularities, merge into coarser (mapping

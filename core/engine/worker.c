@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "engine/alerts.h"
+#include "engine/logs.h"
 #include "engine/profile.h"
 #include "engine/worker_impl.h"
 
@@ -83,12 +84,38 @@ static void frags_reserve(hf_worker *w, const hf_layout *l, uint32_t nhosts)
 
 /* A window closes: let the analyses encode their results, then write one
  * record per host. */
+/* The stats.logs text of every host of win that had events, into the
+ * worker's logs fragments (job.logs_frags: the records and the profiles
+ * read it); none when the window had no event. */
+static void logs_fragments(hf_worker *w, hf_window *win)
+{
+    w->job.logs_frags = NULL;
+    if (!win->nlogs) return;
+    hf_fragments *f = &w->logs_frags;
+    f->buf.len = 0;
+    if (f->cap < win->nhosts) {
+        uint32_t cap = f->cap ? f->cap : 1024;
+        while (cap < win->nhosts) cap *= 2;
+        f->off = hf_realloc(f->off, sizeof(uint32_t) * cap);
+        f->len = hf_realloc(f->len, sizeof(uint32_t) * cap);
+        f->cap = cap;
+    }
+    for (uint32_t i = 0; i < win->nhosts; i++) {
+        const hf_logstate *s = hf_window_logs(win, i);
+        f->off[i] = (uint32_t)f->buf.len;
+        if (s) hf_logs_json(s, &f->buf);
+        f->len[i] = (uint32_t)(f->buf.len - f->off[i]);
+    }
+    w->job.logs_frags = f;
+}
+
 static void emit_window(void *ctx, hf_window *win)
 {
     hf_worker *w = ctx;
     const hf_layout *l = win->layout;
     frags_reserve(w, l, win->nhosts);
     window_view(w, win);
+    logs_fragments(w, win);
     int64_t end = win->start_ms + win->g_ms;
     if (end > w->clock_ms) w->clock_ms = end;
     hf_alerts_expire(w->alerts, end);
@@ -109,7 +136,7 @@ static void emit_window(void *ctx, hf_window *win)
             hf_record_host_head(rb, win, h);
         }
         int first = 1;
-        for (int a = 0; a < l->n; a++) {
+        for (int a = 0; a < l->n && !h->noflow; a++) {      /* a host with logs only: none */
             const hf_fragments *f = &w->frags[a];
             if (!f->len[i] || (omit >> a & 1)) continue;      /* none, or left out */
             if (!first) hf_buf_putc(b, ',');
@@ -118,6 +145,10 @@ static void emit_window(void *ctx, hf_window *win)
             hf_buf_puts(b, l->names[a]);
             hf_buf_puts(b, "\":");
             hf_buf_put(b, f->buf.data + f->off[i], f->len[i]);
+        }
+        if (w->job.logs_frags && w->logs_frags.len[i]) {    /* stats.logs, after the analyses' */
+            hf_buf_puts(b, first ? "\"logs\":" : ",\"logs\":");
+            hf_buf_put(b, w->logs_frags.buf.data + w->logs_frags.off[i], w->logs_frags.len[i]);
         }
         hf_buf_puts(b, "}}");
         hf_record_end(rb);
@@ -158,6 +189,7 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
         w->done[i] = 1;
         uint8_t *row = hf_window_host(&w->windows, win, f->src, f->family);
         if (!row) continue;
+        if (win->nlogs) ((hf_host *)(void *)row)->noflow = 0;   /* a host of the logs has flows too */
         /* the analyses will visit every part of the row: start fetching it
          * now, while the rest of the batch is sorted out */
         for (size_t o = 64; o < win->row_size; o += 64) __builtin_prefetch(row + o, 1, 3);
@@ -183,6 +215,25 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
     w->flows += (uint64_t)n;
 }
 
+/* The log events of a batch into their hosts' rows of their base windows
+ * (a row made, noflow, for a host with no flow there yet). */
+static void process_events(hf_worker *w, hf_batch *b)
+{
+    int64_t g = hf_windows_base_ms(&w->windows);
+    for (int i = 0; i < b->nevents; i++) {
+        const hf_event *e = &b->events[i];
+        hf_window *win = hf_windows_base(&w->windows, floor_to((int64_t)e->time_ms, g));
+        hf_arena_set_current(win->arena);
+        uint32_t before = win->nhosts;
+        hf_host *h = (hf_host *)(void *)hf_window_host(&w->windows, win, e->host, e->family);
+        if (!h) continue;                                  /* refused: memory (counted) */
+        if (win->nhosts != before) h->noflow = 1;
+        hf_logs_add(hf_window_logs_make(&w->windows, win, h->row), w->windows.log_messages, e,
+                    w->log_seq++);
+        w->events++;
+    }
+}
+
 static void publish_stats(hf_worker *w);
 
 void hf_worker_process(hf_worker *w, hf_batch *b)
@@ -196,6 +247,7 @@ void hf_worker_process(hf_worker *w, hf_batch *b)
         hf_plan_release(b->control);
         b->control = NULL;
     }
+    if (b->nevents) process_events(w, b);
     int64_t g = hf_windows_base_ms(&w->windows);
     memset(w->done, 0, (size_t)b->n);
     for (int i = 0; i < b->n; i++)
@@ -266,6 +318,7 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
         return NULL;
     }
     hf_windows_init(&w->windows, cfg->windows_ms, cfg->nwindows, w->layout, w->pool);
+    w->windows.log_messages = cfg->logs_messages;
     publish_stats(w);
     return w;
 }
@@ -296,6 +349,7 @@ static void publish_stats(hf_worker *w)
         st.profile_bytes += ps.bytes;
     }
     st.durable_until = w->cfg->profiles_dir && w->job.nprofiles ? w->saved_until : w->closed_until;
+    st.log_events = w->events;
     st.profile_saves = w->saves;
     st.profile_save_errors = w->save_errors;
     st.nlevels = w->windows.nlevels;
@@ -351,6 +405,7 @@ hf_batch *hf_worker_batch(hf_worker *w)
         b = hf_calloc(1, sizeof *b);
         b->flows = hf_malloc(sizeof(hf_flow) * (size_t)w->cfg->batch);
     }
+    b->nevents = 0;
     b->n = 0;
     b->final = 0;
     b->boundary = INT64_MIN;
@@ -485,12 +540,14 @@ void hf_worker_free(hf_worker *w)
         hf_batch *b = w->head;
         w->head = b->next;
         if (b->control) hf_plan_release(b->control);
+        hf_free(b->events);
         hf_free(b->flows);
         hf_free(b);
     }
     while (w->spare) {
         hf_batch *b = w->spare;
         w->spare = b->next;
+        hf_free(b->events);
         hf_free(b->flows);
         hf_free(b);
     }
@@ -501,6 +558,9 @@ void hf_worker_free(hf_worker *w)
     }
     hf_record_batch_release(&w->out);
     hf_record_batch_release(&w->alerts_out);
+    hf_buf_release(&w->logs_frags.buf);
+    hf_free(w->logs_frags.off);
+    hf_free(w->logs_frags.len);
     hf_alerts_free(w->alerts);
     hf_free(w->group_flows);
     hf_free(w->group_rows);

@@ -94,6 +94,7 @@ typedef struct hf_job {
     const hf_config  *cfg;          /* profiles.* settings; NULL outside a worker */
     int               nworkers;     /* workers sharing the hosts (whose files are whose) */
     int               shared;       /* nworkers is known (profile files can be read) */
+    const hf_fragments *logs_frags; /* the closing window's stats.logs per host, or NULL */
 } hf_job;
 
 /* Leave the analyses at bits out of the record of the host of row (a row
@@ -126,12 +127,14 @@ int hf_job_alert(hf_job *job, const uint8_t *row, int64_t start_ms, int64_t g_ms
 struct hf_profiles *hf_job_profile_open(hf_job *job, const char *name, const char *signature,
                                         const struct hf_schema *schema, int load);
 void hf_job_profile_close(hf_job *job, struct hf_profiles *p);
+#define HF_FRAG_LOGS (-2)   /* hf_job_absorb: the statistic is in stats.logs */
 /* emit(): the hosts of the closing window (v: the view of it the runtime
  * was given) that profile p absorbs: rows[i]
  * the host's profile row, or NULL (it absorbed this window already: a
  * replay; or it is refused); vals[i * k + j] the number at paths[j] of the
- * record's field of analysis frag[j] of the layout (-1: none; NaN when
- * absent).  Returns how many hosts absorb. */
+ * record's field of analysis frag[j] of the layout (-1: none;
+ * HF_FRAG_LOGS: stats.logs; NaN when absent, and for every analysis's
+ * field of a host with log events only).  Returns how many hosts absorb. */
 int hf_job_absorb(hf_job *job, const hf_lua_window *v, struct hf_profiles *p, int k, const int *frag,
                   const char *const *paths, double *vals, uint8_t **rows);
 /* A host_profile record of p's host at row (a profile row) for the period
@@ -156,6 +159,7 @@ typedef struct hf_worker_stats {
     size_t   profile_bytes;
     int64_t  durable_until;    /* windows ending by this are emitted and their profiles saved */
     uint64_t profile_saves, profile_save_errors;
+    uint64_t log_events;       /* log events put into windows */
     uint64_t windows[HF_MAX_WINDOWS + 1];  /* per level: windows emitted */
     uint64_t hosts[HF_MAX_WINDOWS + 1];    /* per level: host records emitted */
     int64_t  gran_ms[HF_MAX_WINDOWS + 1];  /* per level: granularity, 0 if not emitted */

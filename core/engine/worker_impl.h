@@ -47,6 +47,9 @@ struct hf_worker {
     double           last_save_ns;  /* when the profiles were saved last */
     int64_t          saved_until;   /* windows ending by this are in the profiles' files */
     uint64_t         saves, save_errors;
+    hf_fragments     logs_frags;    /* stats.logs of the closing window's hosts (logs_fragments) */
+    uint64_t         log_seq;       /* log events taken, in order (ties of time) */
+    uint64_t         events;        /* log events put into windows */
     const hf_record_sink *sink;
     int              failed;        /* an output failed for good */
     uint64_t         flows, records;

@@ -125,7 +125,6 @@ void hf_job_profile_close(hf_job *job, hf_profiles *p)
 int hf_job_absorb(hf_job *job, const hf_lua_window *v, hf_profiles *p, int k, const int *frag,
                   const char *const *paths, double *vals, uint8_t **rows)
 {
-    (void)job;
     int64_t end = v->start_ms + v->g_ms;
     int n = 0;
     for (uint32_t i = 0; i < v->n; i++) {
@@ -138,10 +137,9 @@ int hf_job_absorb(hf_job *job, const hf_lua_window *v, hf_profiles *p, int k, co
         for (int j = 0; j < k; j++) {
             double x = NAN;
             int a = frag[j];
-            if (a >= 0 && !(omit >> a & 1)) {
-                const hf_fragments *f = &v->frags[a];
-                if (f->len[i]) x = hf_profile_json_number(f->buf.data + f->off[i], f->len[i], paths[j]);
-            }
+            const hf_fragments *f = a >= 0 && !(omit >> a & 1) && !h->noflow ? &v->frags[a]
+                                  : a == HF_FRAG_LOGS ? job->logs_frags : NULL;
+            if (f && f->len[i]) x = hf_profile_json_number(f->buf.data + f->off[i], f->len[i], paths[j]);
             vals[(size_t)i * (size_t)k + (size_t)j] = x;
         }
     }

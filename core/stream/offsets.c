@@ -176,6 +176,11 @@ double hf_offsets_max_end(const hf_offsets *o)
     return o->max_end;
 }
 
+double hf_offsets_end(const hf_offsets *o, int part)
+{
+    return part >= 0 && part < o->nparts ? o->parts[part].max_end : -INFINITY;
+}
+
 double hf_offsets_watermark(const hf_offsets *o, double now)
 {
     if (o->nparts == 1) return o->max_end;

@@ -82,6 +82,8 @@ void hf_offsets_hold(hf_offsets *o, int part, int64_t offset, double end_ms);
 int hf_offsets_advance(hf_offsets *o, int part, double end_ms, double now_ms);
 /* The newest flow end over every partition (-INFINITY: none yet). */
 double hf_offsets_max_end(const hf_offsets *o);
+/* The newest end of partition part's records (-INFINITY: none yet). */
+double hf_offsets_end(const hf_offsets *o, int part);
 
 /* The watermark's source at now_ms: the lowest newest-end of the partitions
  * that are not idle (one that has given nothing yet holds everything back:

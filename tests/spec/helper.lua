@@ -218,6 +218,9 @@ typedef struct hf_window {
   uint64_t  omit_any;
   uint64_t **omit;
   uint32_t  omit_chunks;
+  void   ***logs;
+  uint32_t  logs_chunks;
+  uint32_t  nlogs;
 } hf_window;
 ]])
 if not pcall(function() return C.hf_windows_init end) then

@@ -39,8 +39,9 @@ M.MAX_ANALYSES = base.const("HF_MAX_ANALYSES")  -- analyses in a layout, counter
 base.declare("hf_lua_window", [[
 typedef struct hf_host {
   uint8_t  addr[16];
-  uint32_t row : 31;
-  uint32_t v6  : 1;
+  uint32_t row    : 30;
+  uint32_t noflow : 1;
+  uint32_t v6     : 1;
 } hf_host;
 typedef struct hf_fragments {
   hf_buf    buf;

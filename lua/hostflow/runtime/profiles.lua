@@ -57,6 +57,7 @@ base.func("hf_profiles_nrows", "uint32_t hf_profiles_nrows(const hf_profiles *p)
 base.func("hf_profiles_row", "uint8_t *hf_profiles_row(const hf_profiles *p, uint32_t i);")
 
 M.TYPES = { "hf_profile_host" }
+local LOGS = base.const("HF_FRAG_LOGS")
 M.HEAD = ffi.sizeof("hf_profile_host")     -- the state follows the head
 local headp = ffi.typeof("hf_profile_host *")
 
@@ -188,7 +189,9 @@ local function frags_of(rt, a, gen)
   local by = {}
   for _, e in ipairs(rt.sets[gen].list) do by[e.a.name] = e.index end
   f = ffi.new("int[?]", math.max(a.stats.k, 1))
-  for i, name in ipairs(a.stats.analyses) do f[i - 1] = by[name] or -1 end
+  for i, name in ipairs(a.stats.analyses) do
+    f[i - 1] = by[name] or (name == "logs" and LOGS) or -1    -- stats.logs is the core's
+  end
   a.frags[gen] = f
   return f
 end
