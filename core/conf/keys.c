@@ -203,7 +203,7 @@ const hf_conf_key hf_conf_core_keys[] = {
     {.name = "logs.messages", .type = HF_CONF_INT, .deflt = "3",
      .doc = "the last messages of a host kept in each window's record", .min = 0, .max = 100,
      .field = HF_FIELD(logs_messages)},
-    {.name = "logs.dead_letter", .type = HF_CONF_STRING, .arg = "kafka:TOPIC",
+    {.name = "logs.dead_letter", .type = HF_CONF_STRING, .flag = "--logs-dead-letter", .arg = "kafka:TOPIC",
      .doc = "copy malformed events of a Kafka log input there, with the reason",
      .field = HF_FIELD(logs_dead_letter), .check = check_kafka_topic},
 

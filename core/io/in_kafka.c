@@ -52,7 +52,19 @@ typedef struct hf_kafka_source {
     char                group[128];
     int                 down;
     int                 closed;        /* left the group: the last commit is done */
+    int                 logs;          /* a log input: its messages are events (logs.h) */
+    char              **topics;        /* subscribed: its own commit points only */
+    int                 ntopics;
 } hf_kafka_source;
+
+/* Whether topic is one this consumer subscribed to (the flows' and the
+ * logs' consumers share the offsets' bookkeeping, not their commits). */
+static int own_topic(const hf_kafka_source *s, const char *topic)
+{
+    for (int i = 0; i < s->ntopics; i++)
+        if (strcmp(s->topics[i], topic) == 0) return 1;
+    return 0;
+}
 
 /* Parse "hostflow:1:<ms>" (released_until) from committed metadata. */
 static int64_t parse_metadata(const void *md, size_t len)
@@ -76,7 +88,10 @@ static int commit(hf_kafka_source *s, int sync_ms)
 {
     hf_commit_point pts[1024];
     if (s->env.flush(s->env.ctx, sync_ms) != 0) return -1;
-    int n = hf_pipeline_commit_points(s->pipeline, pts, 1024);
+    int n = hf_pipeline_commit_points(s->pipeline, pts, 1024), k = 0;
+    for (int i = 0; i < n; i++)
+        if (own_topic(s, pts[i].topic)) pts[k++] = pts[i];
+    n = k;
     if (n == 0) return 0;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
     for (int i = 0; i < n; i++) {
@@ -122,6 +137,7 @@ static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
             int64_t released = parse_metadata(tp->metadata, tp->metadata_size);
             int idx = hf_offsets_partition(s->offsets, tp->topic, tp->partition, released);
+            if (s->logs) hf_offsets_follow(s->offsets, idx);
             hf_offsets_set_eof(s->offsets, idx, 0, now_ms());
         }
         const char *from = "committed offsets";
@@ -140,6 +156,11 @@ static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         hf_log(HF_LOG_INFO, "kafka: assigned %s (group %s; from %s)", list, s->group, from);
         rd_kafka_assign(rk, parts);
     } else if (s->closed) {              /* leaving the group after the final commit */
+        rd_kafka_assign(rk, NULL);
+    } else if (s->logs) {                /* a log topic: what was read stays in its windows */
+        hf_log(HF_LOG_INFO, "kafka: revoked %s (log events): committing", list);
+        commit(s, 10000);
+        s->assigned = 0;
         rd_kafka_assign(rk, NULL);
     } else {
         hf_log(HF_LOG_INFO, "kafka: revoked %s: flushing open windows and committing", list);
@@ -168,8 +189,9 @@ static void report(void *ctx, hf_buf *out)
 {
     hf_kafka_source *s = ctx;
     char line[256];
-    snprintf(line, sizeof line, "  kafka      %s, %d partitions, %llu messages, lag %lld, %llu commits "
-             "(%llu failed), %llu dead letters\n", s->down ? "brokers down" : "connected",
+    snprintf(line, sizeof line, "  %-10s %s, %d partitions, %llu messages, lag %lld, %llu commits "
+             "(%llu failed), %llu dead letters\n", s->logs ? "kafka logs" : "kafka",
+             s->down ? "brokers down" : "connected",
              s->assigned, (unsigned long long)s->messages, (long long)s->lag,
              (unsigned long long)s->commits, (unsigned long long)s->commit_failures,
              (unsigned long long)s->dead_letters);
@@ -177,6 +199,7 @@ static void report(void *ctx, hf_buf *out)
 }
 
 static void kafka_close(void *arg);
+static int logs_pull(void *ctx, double until_ms);
 
 static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input_env *env,
                         char *err, size_t errlen)
@@ -190,6 +213,7 @@ static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input
         NULL};
     hf_kafka_source *s = hf_calloc(1, sizeof *s);
     s->env = *env;
+    s->logs = env->logs;
     s->pipeline = env->pipeline;
     s->offsets = hf_pipeline_offsets(env->pipeline);
     s->cfg = cfg;
@@ -211,7 +235,8 @@ static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input
                           strcmp(cfg->kafka_start, "latest") == 0 ? "latest" : "earliest",
                           why, sizeof why);
     const char *group = hf_config_kafka(cfg, "group.id");
-    snprintf(s->group, sizeof s->group, "%s", group ? group : "hostflow");
+    snprintf(s->group, sizeof s->group, "%s%s", group ? group : "hostflow", s->logs ? ".logs" : "");
+    if (s->logs) rd_kafka_conf_set(conf, "group.id", s->group, why, sizeof why);
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance);
     rd_kafka_conf_set_error_cb(conf, consumer_error);
@@ -224,8 +249,11 @@ static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input
     rd_kafka_poll_set_consumer(s->rk);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
     char *list = hf_strdup(topics), *save = NULL;
-    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         rd_kafka_topic_partition_list_add(l, t, RD_KAFKA_PARTITION_UA);
+        s->topics = hf_realloc(s->topics, sizeof *s->topics * (size_t)(s->ntopics + 1));
+        s->topics[s->ntopics++] = hf_strdup(t);
+    }
     hf_free(list);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(s->rk, l);
     int count = l->cnt;
@@ -235,10 +263,12 @@ static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input
                  count ? rd_kafka_err2str(e) : "no topic");
         goto fail;
     }
-    if (cfg->dead_letter) {
-        s->dead = hf_kafka_producer_new(cfg, cfg->dead_letter + 6, err, errlen);
+    const char *dlq = s->logs ? cfg->logs_dead_letter : cfg->dead_letter;
+    if (dlq) {
+        s->dead = hf_kafka_producer_new(cfg, dlq + 6, err, errlen);
         if (!s->dead) goto fail;
     }
+    if (s->logs) hf_pipeline_logs_source(s->pipeline, "kafka", logs_pull, s);
     return s;
 fail:
     kafka_close(s);
@@ -250,7 +280,7 @@ static void dead_letter(hf_kafka_source *s, const rd_kafka_message_t *m, int rea
 {
     char where[256];
     snprintf(where, sizeof where, "%s[%d]@%" PRId64, rd_kafka_topic_name(m->rkt), m->partition, m->offset);
-    const char *headers[] = {"hostflow.reason", hf_pipeline_reason_name(reason),
+    const char *headers[] = {"hostflow.reason", s->logs ? hf_log_reason_name(reason) : hf_pipeline_reason_name(reason),
                              "hostflow.source", where};
     if (hf_kafka_produce_headers(s->dead, m->key, m->key_len, m->payload, m->len, headers, 2) == 0)
         s->dead_letters++;
@@ -305,11 +335,23 @@ static void recheck_eof(hf_kafka_source *s)
     rd_kafka_topic_partition_list_destroy(a);
 }
 
-/* One step: a poll of the consumer (at most 100 ms), the message fed. */
+static int kafka_poll(hf_kafka_source *s);
+
+/* One step: a poll of the consumer (at most 100 ms), the message fed; a
+ * log input's never waits, and takes what it has, up to 4096 messages. */
 static int kafka_read(void *arg)
 {
     hf_kafka_source *s = arg;
-    rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, 100);
+    if (!s->logs) return kafka_poll(s);
+    int r = HF_IN_MORE;
+    for (int i = 0; i < 4096 && r == HF_IN_MORE; i++) r = kafka_poll(s);
+    return r;
+}
+
+/* A poll of the consumer, its message fed. */
+static int kafka_poll(hf_kafka_source *s)
+{
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, s->logs ? 0 : 100);
     int idle = m == NULL;
     if (m) {
         const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "?";
@@ -328,19 +370,36 @@ static int kafka_read(void *arg)
             int idx = hf_offsets_partition(s->offsets, topic, m->partition, INT64_MIN);
             s->messages++;
             s->bytes += m->len;
-            int rc = hf_pipeline_feed(s->pipeline, idx, m->offset, 0, m->payload, m->len, 0);
+            int rc = s->logs ? hf_pipeline_feed_event(s->pipeline, idx, m->offset, 0, m->payload, m->len, 0)
+                             : hf_pipeline_feed(s->pipeline, idx, m->offset, 0, m->payload, m->len, 0);
             if (rc > 0 && s->dead) dead_letter(s, m, rc);
             s->eof = 0;
         }
         rd_kafka_message_destroy(m);
     }
     double t = now_s();
-    if (t - s->last_recheck >= 1.0) {
+    if (!s->logs && t - s->last_recheck >= 1.0) {   /* a log topic never holds the windows back */
         recheck_eof(s);
         s->last_recheck = t;
     }
+    if (s->logs) {
+        hf_pipeline_logs_state(s->pipeline, idle ? HF_LOGS_IDLE : HF_LOGS_READING);
+        return idle ? HF_IN_IDLE : HF_IN_MORE;
+    }
     if (idle) hf_pipeline_tick(s->pipeline);
     if (s->cfg->exit_at_end && s->assigned > 0 && s->eof && idle && lag(s) == 0) return HF_IN_END;
+    return HF_IN_MORE;
+}
+
+/* The pipeline's pull of a log topic: what the consumer has now, until an
+ * event at until_ms or later is read. */
+static int logs_pull(void *ctx, double until_ms)
+{
+    hf_kafka_source *s = ctx;
+    for (int i = 0; i < 100000; i++) {
+        int r = kafka_poll(s);
+        if (r != HF_IN_MORE || hf_pipeline_logs_end(s->pipeline) >= until_ms) return r;
+    }
     return HF_IN_MORE;
 }
 
@@ -371,6 +430,9 @@ static void kafka_close(void *arg)
         rd_kafka_destroy_flags(s->rk, s->down ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
     }
     hf_kafka_producer_free(s->dead);
+    if (s->logs && s->pipeline) hf_pipeline_logs_source(s->pipeline, "kafka", NULL, NULL);
+    for (int i = 0; i < s->ntopics; i++) hf_free(s->topics[i]);
+    hf_free(s->topics);
     hf_free(s);
 }
 
