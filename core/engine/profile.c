@@ -123,6 +123,17 @@ static uint32_t slot_of(const hf_profiles *p, const uint8_t addr[16])
     return j;
 }
 
+void hf_profiles_prefetch(const hf_profiles *p, const uint8_t addr[16], int stage)
+{
+    uint32_t j = home(p, addr);
+    if (stage == 0) {
+        __builtin_prefetch(&p->table[j]);
+        return;
+    }
+    uint32_t r = p->table[j];
+    if (r) __builtin_prefetch(row_at(p, r - 1));
+}
+
 uint8_t *hf_profiles_find(const hf_profiles *p, const uint8_t addr[16])
 {
     uint32_t j = slot_of(p, addr);

@@ -91,6 +91,12 @@ uint8_t *hf_profiles_find(const hf_profiles *p, const uint8_t addr[16]);
 uint8_t *hf_profiles_absorb(hf_profiles *p, const uint8_t addr[16], int v6, int64_t start_ms,
                             int64_t end_ms);
 
+/* Start fetching what hf_profiles_absorb(addr) will read: stage 0 the
+ * table slot where its search starts, stage 1 (that slot in cache by
+ * then) the row it holds.  A caller going through many hosts asks a few
+ * hosts ahead, so the cache misses overlap. */
+void hf_profiles_prefetch(const hf_profiles *p, const uint8_t addr[16], int stage);
+
 /* Rows are numbered 0 .. hf_profiles_nrows() - 1; a free one is NULL. */
 uint32_t hf_profiles_nrows(const hf_profiles *p);
 uint8_t *hf_profiles_row(const hf_profiles *p, uint32_t i);

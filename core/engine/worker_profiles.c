@@ -128,6 +128,9 @@ int hf_job_absorb(hf_job *job, const hf_lua_window *v, hf_profiles *p, int k, co
     int64_t end = v->start_ms + v->g_ms;
     int n = 0;
     for (uint32_t i = 0; i < v->n; i++) {
+        /* the table slots of the hosts 8 ahead, the rows of those 4 ahead */
+        if (i + 8 < v->n) hf_profiles_prefetch(p, ((const hf_host *)(const void *)v->rows[i + 8])->addr, 0);
+        if (i + 4 < v->n) hf_profiles_prefetch(p, ((const hf_host *)(const void *)v->rows[i + 4])->addr, 1);
         const hf_host *h = (const hf_host *)(const void *)v->rows[i];
         uint8_t *r = hf_profiles_absorb(p, h->addr, h->v6, v->start_ms, end);
         rows[i] = r;

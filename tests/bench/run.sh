@@ -149,12 +149,23 @@ pipeline() {  # pipeline DIR HOSTFLOW J I [old]: one run, time-jJ-I.json and sta
     $run /usr/bin/time -f '{"wall":%e,"user":%U,"sys":%S,"maxrss_kb":%M}' -o "$d/time-j$j-$i.json" \
         "$bin" run -q -j "$j" -i "$DATA" -n "$NETS" -o /dev/null --stats "$d/stats-j$j-$i.json"
 }
+# the same -j1 run without the profile (analyses/profile.lua, enabled by
+# default): what it costs, beside the runs with it
+cat >"$OUT/noprofile.lua" <<EOF
+return { analyses = { dir = "$ROOT/analyses", disable = { "profile" } } }
+EOF
+noprofile() {  # noprofile I
+    /usr/bin/time -f '{"wall":%e,"user":%U,"sys":%S,"maxrss_kb":%M}' -o "$R/time-noprof-$1.json" \
+        "$HOSTFLOW" run -q -c "$OUT/noprofile.lua" -j 1 -i "$DATA" -n "$NETS" -o /dev/null \
+        --stats "$R/stats-noprof-$1.json"
+}
 for i in $(seq "$RUNS"); do
     for j in 1 2; do
         pipeline "$R" "$HOSTFLOW" "$j" "$i" || die "hostflow -j$j failed"
         [ -n "$OLD_DIR" ] && { pipeline "$R/old" "$OLDH" "$j" "$i" old ||
             { say "old hostflow -j$j failed"; rm -f "$R/old/"{time,stats}-j$j-$i.json; }; }
     done
+    noprofile "$i" || die "hostflow -j1 without the profile failed"
 done
 # Where the -j2 time goes, thread by thread (perf: one sample per ms of a
 # thread's CPU): with the reader's and each worker's CPU time, the wall
