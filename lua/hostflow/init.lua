@@ -122,19 +122,31 @@ local function set_type(cap)
       error("set: expected a whole number from 0 to 65535, got " .. tostring(v), 3)
     end
   end
+  -- the values are kept sorted: the same set is the same bytes whatever
+  -- order they came in (a profile's file, compared or replayed)
   local methods = {
     -- whether v is in the set
     has = function(st, v)
-      for i = 0, st.n - 1 do if st.v[i] == v then return true end end
+      for i = 0, st.n - 1 do
+        local x = st.v[i]
+        if x >= v then return x == v end
+      end
       return false
     end,
     -- add v: true when it is in the set now, false when the set was full
     add = function(st, v)
       check(v)
-      for i = 0, st.n - 1 do if st.v[i] == v then return true end end
-      if st.n >= cap then return false end
-      st.v[st.n] = v
-      st.n = st.n + 1
+      local n = st.n
+      local at = n
+      for i = 0, n - 1 do
+        local x = st.v[i]
+        if x == v then return true end
+        if x > v then at = i break end
+      end
+      if n >= cap then return false end
+      for i = n, at + 1, -1 do st.v[i] = st.v[i - 1] end
+      st.v[at] = v
+      st.n = n + 1
       return true
     end,
     count = function(st) return st.n end,
@@ -143,7 +155,6 @@ local function set_type(cap)
     values = function(st)
       local out = {}
       for i = 0, st.n - 1 do out[i + 1] = st.v[i] end
-      table.sort(out)
       return out
     end,
   }
