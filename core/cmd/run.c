@@ -307,6 +307,26 @@ static int parse_args(int argc, char **argv, hf_config *cfg, int64_t *progress_m
 }
 
 /* ------------------------------------------------------------------------
+ * The run's counters, for the outputs that show them (io.h, watch)
+ *
+ * report_view is the run while every part of it is open.  The outputs may
+ * ask from any thread until they are closed, which is after those parts
+ * are freed: past the run's end they get the last snapshot, taken once
+ * every window had been written (closed_until INT64_MAX).
+ * --------------------------------------------------------------------- */
+
+static hf_run_counters last_counters;   /* guarded by report_lock */
+
+static void run_counters(void *ctx, hf_run_counters *c)
+{
+    (void)ctx;
+    pthread_mutex_lock(&report_lock);
+    if (report_view) hf_report_counters(report_view, &last_counters);
+    *c = last_counters;
+    pthread_mutex_unlock(&report_lock);
+}
+
+/* ------------------------------------------------------------------------
  * The run
  * --------------------------------------------------------------------- */
 
@@ -351,6 +371,16 @@ static void progress_now(const hf_run_view *v, int finished, hf_progress_now *no
     now->finished = finished;
 }
 
+/* Close the log input (the report reads it, under report_lock). */
+static void logs_close(hf_run_view *v)
+{
+    pthread_mutex_lock(&report_lock);
+    void *logs = v->logs;
+    v->logs = NULL;
+    pthread_mutex_unlock(&report_lock);
+    v->logs_ops->close(logs);
+}
+
 /* One step of the log input, after each step of the flows' (it reads
  * while its events lag behind the flows, and never waits); at its end, or
  * on an error (logged), it is closed and the run goes on without it. */
@@ -359,8 +389,7 @@ static void logs_step(hf_run_view *v)
     int r = v->logs_ops->read(v->logs);
     if (r == HF_IN_END || r == HF_IN_ERROR) {
         if (r == HF_IN_ERROR) hf_log(HF_LOG_ERROR, "the log input stops; the flows go on");
-        v->logs_ops->close(v->logs);
-        v->logs = NULL;
+        logs_close(v);
     }
 }
 
@@ -417,6 +446,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     pthread_mutex_lock(&report_lock);
     report_view = &v;
     pthread_mutex_unlock(&report_lock);
+    hf_outputs_watch(v.outputs, run_counters, NULL);
     pthread_t sig_thread;
     pthread_create(&sig_thread, NULL, signal_main, NULL);
     pthread_detach(sig_thread);
@@ -463,12 +493,14 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     if (in_ops->commit && !hf_outputs_failed(v.outputs) && final_commit(&v) < 0) rc = 1;
     if (v.logs) {
         if (v.logs_ops->commit && !hf_outputs_failed(v.outputs)) v.logs_ops->commit(v.logs);
-        v.logs_ops->close(v.logs);
-        v.logs = NULL;
+        logs_close(&v);
     }
-    in_ops->close(v.input);
+    pthread_mutex_lock(&report_lock);     /* the report and run_counters read the input */
+    void *input = v.input;
     v.input = NULL;
     v.input_ops = NULL;
+    pthread_mutex_unlock(&report_lock);
+    in_ops->close(input);
     hf_pipeline_finish(v.pipeline);
     if (progress) {                       /* the last line, with every record counted */
         hf_progress_now last;
@@ -486,6 +518,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
         rc = 1;
     }
     pthread_mutex_lock(&report_lock);
+    hf_report_counters(&v, &last_counters);
     report_view = NULL;
     pthread_mutex_unlock(&report_lock);
 done:

@@ -223,8 +223,9 @@ const char *hf_config_kafka(const hf_config *cfg, const char *key);
  * Documentation
  * --------------------------------------------------------------------- */
 
-/* The --help lines of every key with a flag (headings included), wrapped
- * at 80 columns: "  -w, --windows LIST     window granularities ... (default 10s,30s,1m,5m)". */
+/* The --help lines of every key with a flag, under the heading of its
+ * section (a section without such a key shows none), wrapped at 80
+ * columns: "  -w, --windows LIST     window granularities ... (default 10s,30s,1m,5m)". */
 void hf_conf_usage(void (*put)(void *ctx, const char *line), void *ctx);
 /* The name of a type as the docs write it ("duration", "list", ...). */
 const char *hf_conf_type_name(int type);

@@ -209,11 +209,14 @@ void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
 {
     memset(t, 0, sizeof *t);
     t->nworkers = e->nworkers;
+    t->closed_until = INT64_MAX;
     for (int i = 0; i < e->nworkers; i++) {
         hf_worker_stats st;
         hf_worker_stats_get(e->workers[i], &st);
+        if (st.closed_until < t->closed_until) t->closed_until = st.closed_until;
         t->w.flows += st.flows;
         t->w.hosts_refused += st.hosts_refused;
+        t->w.states_refused += st.states_refused;
         t->w.records += st.records;
         t->w.alerts_raised += st.alerts_raised;
         t->w.alerts_updated += st.alerts_updated;

@@ -53,18 +53,33 @@ static void window_view(hf_worker *w, hf_window *win)
         w->view_rows = hf_realloc(w->view_rows, sizeof(uint8_t *) * w->view_cap);
         w->view_omit = hf_realloc(w->view_omit, sizeof(uint64_t) * w->view_cap);
     }
-    for (uint32_t i = 0; i < n; i++) w->view_rows[i] = hf_window_row(win, i);
+    /* the analyses keyed by a side a host never had are left out of its
+     * record, as its omit bits leave out the others; a host with neither
+     * (made for its log events) has every analysis left out */
+    const hf_layout *l = win->layout;
+    uint64_t all = l->n >= 64 ? ~0ULL : (1ULL << l->n) - 1, by_src = all & ~l->by_dst & ~l->both;
+    uint64_t omit_any = win->omit_any;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *row = w->view_rows[i] = hf_window_row(win, i);
+        const hf_host *h = (const hf_host *)(const void *)row;
+        uint64_t side = !h->sent && !h->received ? all
+                      : (h->sent ? 0 : by_src) | (h->received ? 0 : l->by_dst);
+        w->view_omit[i] = side;
+        omit_any |= side;
+    }
     if (win->omit_any)
-        for (uint32_t i = 0; i < n; i++) w->view_omit[i] = hf_window_omit(win, i);
+        for (uint32_t i = 0; i < n; i++) w->view_omit[i] |= hf_window_omit(win, i);
     hf_lua_window *v = &w->job.win;
     v->rows = w->view_rows;
-    v->omit = win->omit_any ? w->view_omit : NULL;
-    v->omit_any = win->omit_any;
+    v->omit = omit_any ? w->view_omit : NULL;
+    v->omit_any = omit_any;
     v->n = n;
     v->gen = (int)win->layout->gen;
     v->start_ms = win->start_ms;
     v->g_ms = win->g_ms;
     v->frags = w->frags;
+    v->sparse = win->sparse;
+    v->sparse_slots = win->sparse ? win->sparse_mask + 1 : 0;
     w->job.window = win;
 }
 
@@ -124,19 +139,21 @@ static void emit_window(void *ctx, hf_window *win)
 
     hf_record_batch *rb = &w->out;
     hf_buf *b = &rb->text;
+    uint64_t written = 0;
     int flags = hf_alerts_any(w->alerts);
     for (uint32_t i = 0; i < win->nhosts; i++) {
         const hf_host *h = (const hf_host *)hf_window_row(win, i);
-        uint64_t omit = win->omit_any ? hf_window_omit(win, i) : 0;
+        uint64_t omit = w->job.win.omit ? w->view_omit[i] : 0;
+        int flagged = 0;
         if (flags) {            /* "alert":[...] for a host with an open alert */
             hf_record_host_begin(rb, win, h);
-            hf_alerts_flag(w->alerts, h->addr, win->start_ms, end, b);
+            flagged = hf_alerts_flag(w->alerts, h->addr, win->start_ms, end, b);
             hf_record_host_stats(rb);
         } else {
             hf_record_host_head(rb, win, h);
         }
         int first = 1;
-        for (int a = 0; a < l->n && !h->noflow; a++) {      /* a host with logs only: none */
+        for (int a = 0; a < l->n; a++) {
             const hf_fragments *f = &w->frags[a];
             if (!f->len[i] || (omit >> a & 1)) continue;      /* none, or left out */
             if (!first) hf_buf_putc(b, ',');
@@ -149,12 +166,18 @@ static void emit_window(void *ctx, hf_window *win)
         if (w->job.logs_frags && w->logs_frags.len[i]) {    /* stats.logs, after the analyses' */
             hf_buf_puts(b, first ? "\"logs\":" : ",\"logs\":");
             hf_buf_put(b, w->logs_frags.buf.data + w->logs_frags.off[i], w->logs_frags.len[i]);
+            first = 0;
         }
-        hf_buf_puts(b, "}}");
-        hf_record_end(rb);
+        if (first && !h->sent && !flagged) {    /* it only received, and nothing is said of it */
+            hf_record_cancel(rb);
+        } else {
+            hf_buf_puts(b, "}}");
+            hf_record_end(rb);
+            written++;
+        }
         if (b->len >= (1 << 20) || i + 1 == win->nhosts) write_batch(w);
     }
-    w->records += win->nhosts;
+    w->records += written;
     if (w->alerts_out.n) {      /* the window's alerts and profiles, after its host records */
         hf_records view;
         hf_record_batch_view(&w->alerts_out, &view);
@@ -181,27 +204,45 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
     int64_t g = hf_windows_base_ms(&w->windows);
     hf_window *win = hf_windows_base(&w->windows, start);
     hf_arena_set_current(win->arena);
-    int n = 0;
+    const hf_layout *l = win->layout;
+    int want_dst = (l->by_dst | l->both) != 0, lazy_dst = ((l->by_dst | l->both) & ~l->sparse) == 0;
+    int n = 0, nd = 0;
     for (int i = first; i < b->n; i++) {
         if (w->done[i]) continue;
         const hf_flow *f = &b->flows[i];
         if (floor_to((int64_t)f->end_ms, g) != start) continue;
         w->done[i] = 1;
-        uint8_t *row = hf_window_host(&w->windows, win, f->src, f->family);
-        if (!row) continue;
-        if (win->nlogs) ((hf_host *)(void *)row)->noflow = 0;   /* a host of the logs has flows too */
-        /* the analyses will visit every part of the row: start fetching it
-         * now, while the rest of the batch is sorted out */
-        for (size_t o = 64; o < win->row_size; o += 64) __builtin_prefetch(row + o, 1, 3);
-        w->group_flows[n] = *f;
-        w->group_rows[n] = row;
-        n++;
+        if (!(f->mark & HF_FLOW_NO_SRC)) {
+            uint8_t *row = hf_window_host(&w->windows, win, f->src, f->family);
+            if (row) {
+                /* the analyses will visit every part of the row: start fetching
+                 * it now, while the rest of the batch is sorted out */
+                for (size_t o = 64; o < win->row_size; o += 64) __builtin_prefetch(row + o, 1, 3);
+                ((hf_host *)(void *)row)->sent = 1;
+                w->group_flows[n] = *f;
+                w->group_rows[n] = row;
+                n++;
+            }
+        }
+        if ((f->mark & HF_FLOW_DST) && want_dst) {
+            /* only sparse analyses take them: the row is found when one does */
+            uint8_t *row = lazy_dst ? NULL : hf_window_host(&w->windows, win, f->dst, f->family);
+            if (row || lazy_dst) {
+                if (row) ((hf_host *)(void *)row)->received = 1;
+                w->dst_flows[nd] = *f;
+                w->dst_rows[nd] = row;
+                nd++;
+            }
+        }
     }
-    if (n == 0) return;
+    if (n == 0 && nd == 0) return;
     hf_lua_batch *v = &w->job.batch;
     v->flows = w->group_flows;
     v->rows = w->group_rows;
     v->n = n;
+    v->dst_flows = w->dst_flows;
+    v->dst_rows = w->dst_rows;
+    v->dst_n = nd;
     v->gen = (int)win->layout->gen;
     v->not_run = 0;
     w->job.window = win;
@@ -209,14 +250,18 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
     if (v->not_run) {                 /* analyses not run: their fields are partial */
         for (int i = 0; i < n; i++)
             hf_window_omit_set(win, ((const hf_host *)w->group_rows[i])->row, v->not_run);
+        for (int i = 0; i < nd; i++)
+            if (w->dst_rows[i]) hf_window_omit_set(win, ((const hf_host *)w->dst_rows[i])->row, v->not_run);
     }
     w->job.window = NULL;
-    v->n = 0;
+    w->job.sparse_from = NULL;        /* its cache lives for one group: windows close after */
+    v->n = v->dst_n = 0;
     w->flows += (uint64_t)n;
 }
 
 /* The log events of a batch into their hosts' rows of their base windows
- * (a row made, noflow, for a host with no flow there yet). */
+ * (a row made for a host with no flow there yet: neither sent nor received,
+ * so that its record says only its stats.logs, window_view). */
 static void process_events(hf_worker *w, hf_batch *b)
 {
     int64_t g = hf_windows_base_ms(&w->windows);
@@ -224,10 +269,8 @@ static void process_events(hf_worker *w, hf_batch *b)
         const hf_event *e = &b->events[i];
         hf_window *win = hf_windows_base(&w->windows, floor_to((int64_t)e->time_ms, g));
         hf_arena_set_current(win->arena);
-        uint32_t before = win->nhosts;
         hf_host *h = (hf_host *)(void *)hf_window_host(&w->windows, win, e->host, e->family);
         if (!h) continue;                                  /* refused: memory (counted) */
-        if (win->nhosts != before) h->noflow = 1;
         hf_logs_add(hf_window_logs_make(&w->windows, win, h->row), w->windows.log_messages, e,
                     w->log_seq++);
         w->events++;
@@ -299,12 +342,15 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     w->last_save_ns = hf_now_ns();
     w->group_flows = hf_malloc(sizeof(hf_flow) * (size_t)cfg->batch);
     w->group_rows = hf_malloc(sizeof(uint8_t *) * (size_t)cfg->batch);
+    w->dst_flows = hf_malloc(sizeof(hf_flow) * (size_t)cfg->batch);
+    w->dst_rows = hf_malloc(sizeof(uint8_t *) * (size_t)cfg->batch);
     w->done = hf_malloc((size_t)cfg->batch);
     for (int a = 0; a < HF_MAX_ANALYSES; a++) hf_buf_init(&w->frags[a].buf, 4096);
     w->job.analysis_ns = w->analysis_ns;
     w->job.result_ns = w->result_ns;
     w->job.analysis_errors = w->analysis_errors;
     w->job.worker = id;
+    w->job.windows = &w->windows;
     w->job.current = -1;
     w->job.slot_names = w->slot_names;
     w->job.slot_disabled = w->slot_disabled;
@@ -330,6 +376,7 @@ static void publish_stats(hf_worker *w)
     st.closed_until = w->closed_until;
     st.flows = w->flows;
     st.hosts_refused = w->windows.hosts_refused;
+    st.states_refused = w->windows.sparse_refused;
     st.records = w->records;
     hf_alert_stats as;
     hf_alerts_stats(w->alerts, &as);
@@ -564,6 +611,8 @@ void hf_worker_free(hf_worker *w)
     hf_alerts_free(w->alerts);
     hf_free(w->group_flows);
     hf_free(w->group_rows);
+    hf_free(w->dst_flows);
+    hf_free(w->dst_rows);
     hf_free(w->view_rows);
     hf_free(w->view_omit);
     hf_free(w->done);

@@ -140,7 +140,7 @@ int hf_job_absorb(hf_job *job, const hf_lua_window *v, hf_profiles *p, int k, co
         for (int j = 0; j < k; j++) {
             double x = NAN;
             int a = frag[j];
-            const hf_fragments *f = a >= 0 && !(omit >> a & 1) && !h->noflow ? &v->frags[a]
+            const hf_fragments *f = a >= 0 && !(omit >> a & 1) ? &v->frags[a]
                                   : a == HF_FRAG_LOGS ? job->logs_frags : NULL;
             if (f && f->len[i]) x = hf_profile_json_number(f->buf.data + f->off[i], f->len[i], paths[j]);
             vals[(size_t)i * (size_t)k + (size_t)j] = x;

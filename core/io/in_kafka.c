@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -48,7 +49,7 @@ typedef struct hf_kafka_source {
     int                 eof;           /* a partition ended, and no message came since */
     int                 seen_assignment;
     uint64_t            messages, bytes, dead_letters, commits, commit_failures;
-    int64_t             lag;           /* messages behind, over the assignment */
+    _Atomic int64_t     lag;           /* messages behind, over the assignment (at the last commit) */
     char                group[128];
     int                 down;
     int                 closed;        /* left the group: the last commit is done */
@@ -192,7 +193,7 @@ static void report(void *ctx, hf_buf *out)
     snprintf(line, sizeof line, "  %-10s %s, %d partitions, %llu messages, lag %lld, %llu commits "
              "(%llu failed), %llu dead letters\n", s->logs ? "kafka logs" : "kafka",
              s->down ? "brokers down" : "connected",
-             s->assigned, (unsigned long long)s->messages, (long long)s->lag,
+             s->assigned, (unsigned long long)s->messages, (long long)atomic_load(&s->lag),
              (unsigned long long)s->commits, (unsigned long long)s->commit_failures,
              (unsigned long long)s->dead_letters);
     hf_buf_puts(out, line);
@@ -407,8 +408,15 @@ static int kafka_commit(void *arg)
 {
     hf_kafka_source *s = arg;
     int rc = commit(s, 2000);
-    s->lag = lag(s);
+    atomic_store(&s->lag, lag(s));
     return rc;
+}
+
+/* The lag as measured at the last commit (any thread). */
+static int64_t kafka_lag(void *arg)
+{
+    hf_kafka_source *s = arg;
+    return atomic_load(&s->lag);
 }
 
 static void kafka_report(void *arg, hf_buf *out)
@@ -443,5 +451,6 @@ const hf_input_ops hf_in_kafka = {
     .read = kafka_read,
     .commit = kafka_commit,
     .report = kafka_report,
+    .lag = kafka_lag,
     .close = kafka_close,
 };

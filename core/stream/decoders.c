@@ -41,11 +41,14 @@ struct hf_decoders {
     pthread_t         *threads;
 };
 
-/* A decoded flow's status: refused as from the future, not monitored, or kept. */
-static inline unsigned check_flow(const hf_flow *f, const hf_prefixes *nets, double future_ms)
+/* A decoded flow's status: refused as from the future, not monitored (neither
+ * end), or kept, marked for its source's row or its destination's (mark). */
+static inline unsigned check_flow(hf_flow *f, const hf_prefixes *nets, double future_ms)
 {
     if (f->end_ms > future_ms) return HF_LINE_FUTURE;
-    if (!hf_prefixes_match(nets, f->src)) return HF_LINE_FILTERED;
+    int src = hf_prefixes_match(nets, f->src), dst = hf_prefixes_match(nets, f->dst);
+    if (!src && !dst) return HF_LINE_FILTERED;
+    f->mark = (uint8_t)((dst ? HF_FLOW_DST : 0) | (src ? 0 : HF_FLOW_NO_SRC | HF_FLOW_SRC_OUT));
     return HF_LINE_FLOW;
 }
 

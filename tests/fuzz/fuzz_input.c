@@ -79,13 +79,16 @@ static void gzip_into(int fd, const uint8_t *p, size_t n)
 /* When cJSON reads body as one array or object (the records of a pretty
  * nfdump file, say), the records read must be its elements.  Texts with a
  * raw newline inside a string, or a NUL, are left out: the splitter cuts a
- * string at a newline (JSON allows none) and cJSON takes both. */
+ * string at a newline (JSON allows none) and cJSON takes both; so are texts
+ * with a control byte between tokens, which cJSON takes for white space and
+ * strict JSON does not (decode_cjson.c lists the differences). */
 static void check_against_cjson(const uint8_t *body, size_t n, const cJSON *recs)
 {
     int in_str = 0, esc = 0;
     for (size_t i = 0; i < n; i++) {
         uint8_t c = body[i];
         if (c == 0 || (in_str && c == '\n')) return;
+        if (!in_str && c < 0x20 && c != ' ' && c != '\t' && c != '\r' && c != '\n') return;
         if (in_str) {
             if (esc) esc = 0;
             else if (c == '\\') esc = 1;

@@ -204,8 +204,11 @@ local function sample_run(spec, s, p)
   local ctx = solo:context(spec.name)
   ctx:set_window(1764165600000, 60000)
   local addr, fam = ffi.new("uint8_t[16]"), ffi.new("uint8_t[1]")
+  local when = spec.when
   for i = 0, M.CHECK_FLOWS - 1 do
-    local ok, err = pcall(update, ffi.cast(T, mem + (i % M.CHECK_HOSTS) * size), flows[i], view)
+    local ok, err = pcall(function(st, f, v)
+      if not when or when(f, v) then update(st, f, v) end
+    end, ffi.cast(T, mem + (i % M.CHECK_HOSTS) * size), flows[i], view)
     if not ok then
       error(string.format("%s (update, sample flow %d: %s -> %s, protocol %d, port %d)",
                           tostring(err), i + 1, SAMPLE_HOSTS[i % 4 + 1], base.addr_text(flows[i].dst),

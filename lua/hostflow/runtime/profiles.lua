@@ -198,7 +198,8 @@ end
 
 -- Where each set the profile reads (sets = { name = "analysis.field" })
 -- lies in generation gen's rows: name -> offset, or nothing when the
--- analysis does not run or the field is not an hf.distinct.
+-- analysis does not run, keeps its states out of the rows (when) or the
+-- field is not an hf.distinct.
 local function sets_of(rt, a, gen)
   a.set_offs = a.set_offs or {}
   local o = a.set_offs[gen]
@@ -209,7 +210,7 @@ local function sets_of(rt, a, gen)
   for name, where in pairs(a.spec.sets or {}) do
     local an, field = where:match("^([^.]+)%.(.+)$")
     local e = by[an]
-    if e and e.a.schema.kinds[field] == "distinct" then
+    if e and not e.sparse and e.a.schema.kinds[field] == "distinct" then
       o[name] = e.off + ffi.offsetof(e.a.schema.ct, field)
     end
   end
