@@ -102,7 +102,7 @@ return {
   },
 
   memory = {
-    max_bytes = "4GiB",     -- window state of all workers together
+    max_bytes = "4GiB",     -- window state and profiles of all workers together
     -- hf.distinct() counts exactly up to this many values (1 to 65535), then
     -- estimates with a 16 KiB sketch (0.81 % standard error).  An exact set
     -- costs 4 bytes a value for IPv4 addresses and numbers below 2^32, 8 for

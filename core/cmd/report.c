@@ -152,14 +152,15 @@ void hf_report_text(const hf_run_view *v, FILE *f)
             "(alerts.max_open), %llu kept now\n", (unsigned long long)t.w.alerts_raised,
             (unsigned long long)t.w.alerts_updated, (unsigned long long)t.w.alerts_held,
             (unsigned long long)t.w.alerts_evicted, (unsigned long long)t.w.alerts_open);
-    if (t.w.profile_hosts || t.w.profile_absorbed || t.w.profile_refused)
+    if (t.w.profile_hosts || t.w.profile_absorbed || t.w.profile_refused || t.w.profile_refused_memory)
         OUT("  profiles   %llu hosts, %.1f MiB (%.0f bytes a host); %llu host-windows absorbed, %llu "
-            "skipped (absorbed before), %llu refused (profiles.max_hosts), %llu hosts forgotten "
-            "(profiles.expire); %llu saves%s\n",
+            "skipped (absorbed before), %llu refused (profiles.max_hosts), %llu refused (memory), "
+            "%llu hosts forgotten (profiles.expire); %llu saves%s\n",
             (unsigned long long)t.w.profile_hosts, (double)t.w.profile_bytes / 1048576.0,
             t.w.profile_hosts ? (double)t.w.profile_bytes / (double)t.w.profile_hosts : 0.0,
             (unsigned long long)t.w.profile_absorbed, (unsigned long long)t.w.profile_skipped,
-            (unsigned long long)t.w.profile_refused, (unsigned long long)t.w.profile_expired,
+            (unsigned long long)t.w.profile_refused, (unsigned long long)t.w.profile_refused_memory,
+            (unsigned long long)t.w.profile_expired,
             (unsigned long long)t.w.profile_saves, t.w.profile_save_errors ? " (some failed)" : "");
     OUT("  output     %llu records made; window close to records written: p50 < %.3g ms, p99 < %.3g ms\n",
         (unsigned long long)t.w.records, delay_quantile_ms(&t.w, 0.5), delay_quantile_ms(&t.w, 0.99));
@@ -269,6 +270,8 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_int(&b, (int64_t)t.w.profile_skipped);
     hf_buf_puts(&b, ",\"refused\":");
     hf_buf_put_int(&b, (int64_t)t.w.profile_refused);
+    hf_buf_puts(&b, ",\"refused_memory\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_refused_memory);
     hf_buf_puts(&b, ",\"expired\":");
     hf_buf_put_int(&b, (int64_t)t.w.profile_expired);
     hf_buf_puts(&b, ",\"saves\":");

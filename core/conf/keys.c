@@ -209,7 +209,7 @@ const hf_conf_key hf_conf_core_keys[] = {
 
     {.name = "#memory", .type = HF_CONF_HEADING, .doc = "Memory:"},
     {.name = "memory.max_bytes", .type = HF_CONF_SIZE, .deflt = "4GiB", .flag = "-m, --memory",
-     .doc = "window state of all workers together; new hosts over it are refused and counted",
+     .doc = "window state and profiles of all workers together; new hosts over it are refused and counted",
      .min = MiB, .max = 1e18, .field = HF_FIELD(memory_max)},
     /* HF_DISTINCT_DEFAULT_LIMIT and HF_DISTINCT_MAX_LIMIT (prim/distinct.h, a
      * sibling layer; test_config checks they agree) */

@@ -225,6 +225,7 @@ void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
         t->w.alerts_open += st.alerts_open;
         t->w.profile_hosts += st.profile_hosts;
         t->w.profile_refused += st.profile_refused;
+        t->w.profile_refused_memory += st.profile_refused_memory;
         t->w.profile_expired += st.profile_expired;
         t->w.profile_skipped += st.profile_skipped;
         t->w.profile_absorbed += st.profile_absorbed;

@@ -41,8 +41,27 @@ struct hf_profiles {
     uint32_t        *table;
     uint32_t         mask;
     uint32_t         max_hosts;
+    hf_pool         *pool;           /* charged with `charged` bytes, or NULL */
+    size_t           charged;
     hf_profile_stats st;
 };
+
+/* The bytes the store holds: rows, table, free list. */
+static size_t store_bytes(const hf_profiles *p)
+{
+    return (size_t)p->nchunks * HF_PROFILE_CHUNK * p->row_size +
+           sizeof *p->table * ((size_t)p->mask + 1) + sizeof *p->free_rows * p->free_cap;
+}
+
+/* Bring the pool's charge up (or down) to what the store holds now. */
+static void account(hf_profiles *p)
+{
+    if (!p->pool) return;
+    size_t now = store_bytes(p);
+    if (now > p->charged) hf_pool_charge(p->pool, now - p->charged);
+    else hf_pool_uncharge(p->pool, p->charged - now);
+    p->charged = now;
+}
 
 /* ------------------------------------------------------------------------
  * Rows and the table
@@ -68,6 +87,7 @@ hf_profiles *hf_profiles_new(const char *name, const char *signature, const hf_s
 void hf_profiles_free(hf_profiles *p)
 {
     if (!p) return;
+    if (p->pool) hf_pool_uncharge(p->pool, p->charged);
     for (uint32_t c = 0; c < p->nchunks; c++) hf_free(p->chunks[c]);
     hf_free(p->chunks);
     hf_free(p->free_rows);
@@ -81,6 +101,13 @@ void hf_profiles_free(hf_profiles *p)
 void hf_profiles_limit(hf_profiles *p, uint32_t max_hosts)
 {
     p->max_hosts = max_hosts ? max_hosts : 1;
+}
+
+void hf_profiles_pool(hf_profiles *p, hf_pool *pool)
+{
+    if (p->pool) return;
+    p->pool = pool;
+    account(p);
 }
 
 const char *hf_profiles_name(const hf_profiles *p)
@@ -177,6 +204,15 @@ uint8_t *hf_profiles_host(hf_profiles *p, const uint8_t addr[16], int v6)
         p->st.refused++;
         return NULL;
     }
+    if (p->pool) {              /* what the new host would add: a chunk, a larger table */
+        size_t more = 0;
+        if (!p->nfree && p->nrows % HF_PROFILE_CHUNK == 0) more += p->row_size * HF_PROFILE_CHUNK;
+        if ((p->st.hosts + 1) * 2 > p->mask + 1) more += sizeof *p->table * ((size_t)p->mask + 1) * 2;
+        if (more && !hf_pool_fits(p->pool, more)) {
+            p->st.refused_memory++;
+            return NULL;
+        }
+    }
     uint32_t i = row_take(p);
     uint8_t *r = row_at(p, i);
     memset(r, 0, sizeof(hf_profile_host));
@@ -188,6 +224,7 @@ uint8_t *hf_profiles_host(hf_profiles *p, const uint8_t addr[16], int v6)
     p->table[j] = i + 1;
     p->st.hosts++;
     if (p->st.hosts * 2 > p->mask + 1) table_grow(p);
+    account(p);
     return r;
 }
 
@@ -243,14 +280,14 @@ uint64_t hf_profiles_expire(hf_profiles *p, int64_t before_ms)
         }
     }
     p->st.expired += n;
+    account(p);
     return n;
 }
 
 void hf_profiles_stats(const hf_profiles *p, hf_profile_stats *st)
 {
     *st = p->st;
-    st->bytes = (size_t)p->nchunks * HF_PROFILE_CHUNK * p->row_size +
-                sizeof *p->table * ((size_t)p->mask + 1) + sizeof *p->free_rows * p->free_cap;
+    st->bytes = store_bytes(p);
 }
 
 /* ------------------------------------------------------------------------

@@ -15,8 +15,11 @@
  * Exactly once.  absorbed_until is the end of the last window the host
  * absorbed; a window that starts before it (a window written again after
  * a restart, at least once) is not absorbed again.  Memory is bounded:
- * max_hosts rows (a new host past it is refused, counted), and hosts not
- * seen for profiles.expire (event time) are forgotten (counted).
+ * max_hosts rows (a new host past it is refused, counted); with a pool
+ * (hf_profiles_pool: the worker's), the store's bytes count against
+ * memory.max_bytes with the windows', and a new host whose rows or table
+ * would pass it is refused (counted apart); hosts not seen for
+ * profiles.expire (event time) are forgotten (counted).
  *
  * The file.  hf_profiles_save writes every row to PATH.tmp, fsyncs it and
  * renames it over PATH (then fsyncs the directory): a crash leaves the old
@@ -62,6 +65,7 @@ typedef struct hf_profiles hf_profiles;
 typedef struct hf_profile_stats {
     uint64_t hosts;               /* rows in use */
     uint64_t refused;             /* new hosts refused: max_hosts */
+    uint64_t refused_memory;      /* new hosts refused: the pool's limit */
     uint64_t expired;             /* hosts forgotten: not seen for expire */
     uint64_t skipped;             /* windows not absorbed again (replay) */
     uint64_t absorbed;            /* host-windows absorbed */
@@ -75,6 +79,9 @@ hf_profiles *hf_profiles_new(const char *name, const char *signature, const hf_s
 void hf_profiles_free(hf_profiles *p);
 /* At most max_hosts hosts from now on (those kept stay). */
 void hf_profiles_limit(hf_profiles *p, uint32_t max_hosts);
+/* Count the store's bytes against pool from now on (its limit refuses new
+ * hosts), until it is freed.  A store already counted stays with its pool. */
+void hf_profiles_pool(hf_profiles *p, hf_pool *pool);
 const char *hf_profiles_name(const hf_profiles *p);
 size_t hf_profiles_row_size(const hf_profiles *p);
 

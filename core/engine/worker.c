@@ -390,6 +390,7 @@ static void publish_stats(hf_worker *w)
         hf_profiles_stats(w->job.profiles[i], &ps);
         st.profile_hosts += ps.hosts;
         st.profile_refused += ps.refused;
+        st.profile_refused_memory += ps.refused_memory;
         st.profile_expired += ps.expired;
         st.profile_skipped += ps.skipped;
         st.profile_absorbed += ps.absorbed;

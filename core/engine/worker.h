@@ -181,6 +181,7 @@ typedef struct hf_worker_stats {
     uint64_t records;
     uint64_t alerts_raised, alerts_updated, alerts_held, alerts_evicted, alerts_open;
     uint64_t profile_hosts, profile_refused, profile_expired, profile_skipped, profile_absorbed;
+    uint64_t profile_refused_memory;
     size_t   profile_bytes;
     int64_t  durable_until;    /* windows ending by this are emitted and their profiles saved */
     uint64_t profile_saves, profile_save_errors;

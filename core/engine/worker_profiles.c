@@ -92,6 +92,8 @@ void hf_worker_profiles_ready(hf_job *job)
 {
     for (int i = 0; i < job->nprofiles; i++) {
         hf_profiles_limit(job->profiles[i], profile_max(job));
+        if (job->windows && job->windows->pool)          /* memory.max_bytes counts it */
+            hf_profiles_pool(job->profiles[i], job->windows->pool);
         if (job->to_load[i]) {
             job->to_load[i] = 0;
             profile_load(job, job->profiles[i]);

@@ -95,6 +95,32 @@ TEST(hosts_past_max_hosts_are_refused_and_those_not_seen_are_forgotten)
     hf_profiles_free(p);
 }
 
+TEST(a_store_counts_against_its_pool_and_refuses_hosts_past_the_limit)
+{
+    hf_pool *pool = hf_pool_new(1 << 20);                       /* 1 MiB, the windows' too */
+    hf_profiles *p = hf_profiles_new("p", "sig", &schema, 1000000);
+    hf_profiles_pool(p, pool);
+    uint8_t a[16];
+    uint32_t made = 0;
+    for (uint32_t i = 0; i < 100000; i++) {
+        addr_of(i, a);
+        if (hf_profiles_host(p, a, 0)) made++;
+    }
+    hf_profile_stats st;
+    hf_profiles_stats(p, &st);
+    CHECK(made > 1000 && made < 100000);
+    CHECK_EQ_INT(st.hosts, made);
+    CHECK_EQ_INT(st.refused_memory, 100000 - made);
+    CHECK_EQ_INT(st.refused, 0);
+    CHECK_EQ_INT(hf_pool_bytes(pool), st.bytes);                /* charged what it holds */
+    CHECK(hf_pool_bytes(pool) <= (1 << 20));
+    addr_of(0, a);
+    CHECK(hf_profiles_host(p, a, 0) != NULL);                   /* a host kept is still found */
+    hf_profiles_free(p);
+    CHECK_EQ_INT(hf_pool_bytes(pool), 0);                       /* and given back */
+    hf_pool_free(pool);
+}
+
 TEST(a_saved_file_reads_back_and_each_worker_keeps_its_own_hosts)
 {
     char path[512];
@@ -233,6 +259,7 @@ int main(void)
     mkdir(dir, 0700);
     RUN(a_host_absorbs_a_window_once_and_a_replayed_window_is_skipped);
     RUN(hosts_past_max_hosts_are_refused_and_those_not_seen_are_forgotten);
+    RUN(a_store_counts_against_its_pool_and_refuses_hosts_past_the_limit);
     RUN(a_saved_file_reads_back_and_each_worker_keeps_its_own_hosts);
     RUN(a_truncated_corrupt_foreign_or_other_file_is_refused_and_set_aside);
     RUN(a_missing_file_is_not_set_aside);
