@@ -165,4 +165,10 @@ check "a file of another declaration of the state is never read as this one's" \
     grep -q "profile profile: $WORK/bad/profile.0-of-1.hfp: written for another declaration of profile's state .*; set aside as " "$WORK/changed.err"
 check "... the new declaration learns afresh" \
     json_true "$WORK/changed.json" "d['profiles']['skipped'] == 0 and d['profiles']['hosts'] == 12"
+# --- a detection's alert (issue 14's, keyed by the destination) ------------------
+"$HOSTFLOW" run -q -j1 -n 10.77.0.0/16 -i "$ROOT/tests/fixtures/attacks/ddos_syn.ndjson" -o "$WORK/ddos.ndjson"
+check "ddos_target's alert names the target (the host whose state raised it)" \
+    sh -c "[ \$(grep -c '\"@type\":\"host_alert\"' '$WORK/ddos.ndjson') -eq 1 ] && grep -q '\"id\":\"10.77.0.2/ddos_target/1796524980000\",\"src_ip\":\"10.77.0.2\",\"rule\":\"ddos_target\",.*\"observed\":1500,\"expected\":1000' '$WORK/ddos.ndjson'"
+check "... and the target's records of the minute and the 5 minutes carry the flag, though it only received" \
+    sh -c "[ \$(grep -c '\"src_ip\":\"10.77.0.2\",\"window\":{[^}]*},\"alert\":\[\"ddos_target\"\],\"stats\":{}' '$WORK/ddos.ndjson') -eq 2 ]"
 finish
