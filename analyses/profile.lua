@@ -31,10 +31,7 @@ local ms_of = setmetatable({}, { __index = function(t, text)
   return v
 end })
 
-local function iso(ms)
-  if ms ~= ms or ms == math.huge or ms == -math.huge then return nil end
-  return os.date("!%Y-%m-%dT%H:%M:%SZ", floor(ms / 1000))
-end
+local iso = hf.time
 
 -- The baselines: per hour h, for statistic k (1 bytes, 2 flows, 3 peers,
 -- 4 ports), the mean at slots[8h + 2(k - 1)] and the variance after it --

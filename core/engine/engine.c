@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/cpus.h"
 #include "base/log.h"
 #include "engine/reload.h"
 
@@ -65,6 +67,30 @@ static int64_t shard_durable_until(void *ctx)
     return d;
 }
 
+/* Every worker drops its open windows (a discard batch each), and this
+ * returns once all have. */
+static void shard_discard(void *ctx)
+{
+    hf_engine *e = ctx;
+    uint64_t want[e->nworkers];
+    for (int i = 0; i < e->nworkers; i++) {
+        hf_worker_stats st;
+        hf_worker_stats_get(e->workers[i], &st);
+        want[i] = st.discards + 1;
+        hf_batch *b = hf_worker_batch(e->workers[i]);
+        b->discard = 1;
+        hf_worker_push(e->workers[i], b);
+    }
+    for (int i = 0; i < e->nworkers; i++)
+        for (;;) {
+            hf_worker_stats st;
+            hf_worker_stats_get(e->workers[i], &st);
+            if (st.discards >= want[i]) break;
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+}
+
 static void shard_poll(void *ctx, double max_end)
 {
     hf_engine *e = ctx;
@@ -75,33 +101,9 @@ static void shard_poll(void *ctx, double max_end)
  * Life
  * --------------------------------------------------------------------- */
 
-/* A cgroup v2 CPU quota ("max 100000" or "150000 100000"), rounded up; 0
- * when none is set or it cannot be read. */
-static int cgroup_cpus(void)
-{
-    FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
-    if (!f) return 0;
-    char quota[32];
-    long period = 0;
-    int n = fscanf(f, "%31s %ld", quota, &period);
-    fclose(f);
-    if (n != 2 || strcmp(quota, "max") == 0 || period <= 0) return 0;
-    long q = atol(quota);
-    return q > 0 ? (int)((q + period - 1) / period) : 0;
-}
-
 int hf_engine_cpus(void)
 {
-    int n = 0;
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
-    if (n <= 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        n = c > 0 ? (int)c : 1;
-    }
-    int quota = cgroup_cpus();
-    if (quota > 0 && quota < n) n = quota;
-    return n > 0 ? n : 1;
+    return hf_cpus_usable();
 }
 
 static int64_t gcd64(int64_t a, int64_t b)
@@ -138,7 +140,7 @@ hf_engine *hf_engine_new(const hf_config *cfg, const char *lua_dir, const hf_rec
     e->reload = hf_reload_new(cfg, e->workers, e->nworkers, base_ms, err, errlen);
     if (!e->reload) goto fail;
     e->shards = (hf_shards){e->nworkers, e, shard_batch, shard_push, shard_emitted_until, shard_poll,
-                            shard_durable_until};
+                            shard_durable_until, shard_discard};
     return e;
 fail:
     hf_engine_free(e);
@@ -193,6 +195,11 @@ static void remove_stale_profiles(hf_engine *e)
                    "this run's files now)", path, m);
     }
     closedir(d);
+}
+
+void hf_engine_on_watchdog_exit(hf_engine *e, void (*fn)(void *ctx), void *ctx)
+{
+    hf_reload_on_exit(e->reload, fn, ctx);
 }
 
 void hf_engine_join(hf_engine *e)

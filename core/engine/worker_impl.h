@@ -55,6 +55,7 @@ struct hf_worker {
     const hf_record_sink *sink;
     int              failed;        /* an output failed for good */
     uint64_t         flows, records;
+    uint64_t         discards;      /* discard batches done */
     uint64_t         close_delay[HF_DELAY_BUCKETS];
     int64_t          closed_until;
 

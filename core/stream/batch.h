@@ -23,6 +23,7 @@
 typedef struct hf_batch {
     int       n;
     int       final;          /* end of input: close every window */
+    int       discard;        /* first drop every open window, unemitted (a revocation) */
     int64_t   boundary;       /* close windows ending at or before this (ms) */
     double    boundary_ns;    /* when the reader moved the boundary (monotonic ns), 0: it did not */
     hf_flow  *flows;          /* capacity: the configured batch size */
@@ -45,6 +46,9 @@ typedef struct hf_shards {
      * profiles) is saved: input positions are committed up to there (may be
      * NULL: emitted_until) */
     int64_t   (*durable_until)(void *ctx);
+    /* Drop every open window of every shard, unemitted, and return once
+     * each has; emitted_until starts again from none (may be NULL). */
+    void      (*discard)(void *ctx);
 } hf_shards;
 
 #endif

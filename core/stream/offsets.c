@@ -11,10 +11,13 @@ typedef struct partition {
     int32_t  id;
     int      eof;             /* read to its end */
     int      follow;          /* never holds the watermark (hf_offsets_follow) */
+    int      assigned;        /* ours: 0 after a reset until the source assigns it again */
+    double   confirmed;       /* when the source last confirmed its end (ms), see confirm_ends */
     double   eof_since;       /* when (ms, the caller's clock) */
     double   max_end;         /* newest flow end, ms */
     int64_t  next_offset;     /* after the last message read */
     int64_t  released_until;  /* flows released at or before this were in records already */
+    int64_t  pending;         /* the lowest offset held aside by the pipeline, -1: none */
     int      nholds;
     struct { int64_t release; int64_t offset; } holds[HF_MAX_HOLDS];
 } partition;
@@ -25,6 +28,7 @@ struct hf_offsets {
     int64_t    windows_ms[16];
     int        nwindows;
     double     max_end;        /* newest flow end over all partitions */
+    int        confirm_ends;   /* a partition is idle only while its end is confirmed */
 };
 
 static int64_t floor_to(int64_t t, int64_t g)
@@ -79,11 +83,14 @@ int hf_offsets_partition(hf_offsets *o, const char *topic, int32_t id, int64_t r
     pt->id = id;
     pt->max_end = -INFINITY;
     pt->next_offset = -1;
+    pt->pending = -1;
     pt->released_until = released_until;
     /* a partition starts idle (the source marks it not at its end once it is
      * assigned, and from then on it holds the watermark back until it has
      * given data or reached its end); with one, the file slot goes idle */
     pt->eof = o->nparts > 0;
+    pt->assigned = 1;
+    pt->confirmed = -INFINITY;
     pt->eof_since = -INFINITY;        /* idle at once, whatever the clock */
     if (o->nparts == 1 && o->parts[0].max_end == -INFINITY) o->parts[0].eof = 1;
     return o->nparts++;
@@ -121,7 +128,24 @@ void hf_offsets_set_eof(hf_offsets *o, int part, int eof, double now_ms)
 {
     if (part < 0 || part >= o->nparts) return;
     if (eof && !o->parts[part].eof) o->parts[part].eof_since = now_ms;
+    if (!eof) o->parts[part].assigned = 1;
     o->parts[part].eof = eof;
+}
+
+void hf_offsets_confirm_ends(hf_offsets *o)
+{
+    o->confirm_ends = 1;
+}
+
+void hf_offsets_end_confirmed(hf_offsets *o, int part, double now_ms)
+{
+    if (part >= 0 && part < o->nparts) o->parts[part].confirmed = now_ms;
+}
+
+void hf_offsets_wait_ends(hf_offsets *o, double now_ms)
+{
+    for (int i = 1; i < o->nparts; i++)
+        if (o->parts[i].eof) o->parts[i].eof_since = now_ms;
 }
 
 int hf_offsets_read(hf_offsets *o, int part, int64_t offset, double end_ms)
@@ -155,9 +179,19 @@ void hf_offsets_hold(hf_offsets *o, int part, int64_t offset, double end_ms)
     pt->nholds++;
 }
 
-static int idle(const partition *pt, double now)
+/* Whether a partition has stopped holding the watermark back: not ours,
+ * or at its end for HF_IDLE_MS -- and, with confirm_ends, confirmed there
+ * by its source within HF_CONFIRMED_MS (the file slot, 0, needs none). */
+static int idle(const hf_offsets *o, const partition *pt, double now)
 {
-    return pt->eof && now - pt->eof_since >= HF_IDLE_MS;
+    if (!pt->assigned) return 1;
+    if (!pt->eof || now - pt->eof_since < HF_IDLE_MS) return 0;
+    return !o->confirm_ends || pt == &o->parts[0] || now - pt->confirmed <= HF_CONFIRMED_MS;
+}
+
+int hf_offsets_waking(const hf_offsets *o, int part)
+{
+    return o->parts[part].eof;
 }
 
 int hf_offsets_advance(hf_offsets *o, int part, double end_ms, double now_ms)
@@ -166,7 +200,7 @@ int hf_offsets_advance(hf_offsets *o, int part, double end_ms, double now_ms)
     if (pt->eof) {      /* data again: if every other partition had gone idle, give them time */
         int all_idle = 1;
         for (int i = 1; i < o->nparts && all_idle; i++)
-            if (&o->parts[i] != pt && !idle(&o->parts[i], now_ms)) all_idle = 0;
+            if (&o->parts[i] != pt && !idle(o, &o->parts[i], now_ms)) all_idle = 0;
         if (all_idle)
             for (int i = 1; i < o->nparts; i++) o->parts[i].eof_since = now_ms;
         pt->eof = 0;
@@ -182,9 +216,14 @@ double hf_offsets_max_end(const hf_offsets *o)
     return o->max_end;
 }
 
-double hf_offsets_end(const hf_offsets *o, int part)
+double hf_offsets_newest(const hf_offsets *o, int part)
 {
     return part >= 0 && part < o->nparts ? o->parts[part].max_end : -INFINITY;
+}
+
+void hf_offsets_pending(hf_offsets *o, int part, int64_t offset)
+{
+    if (part >= 0 && part < o->nparts) o->parts[part].pending = offset;
 }
 
 double hf_offsets_watermark(const hf_offsets *o, double now)
@@ -195,11 +234,11 @@ double hf_offsets_watermark(const hf_offsets *o, double now)
         const partition *pt = &o->parts[i];
         if (pt->follow) continue;
         if (pt->max_end == -INFINITY) {
-            if (!idle(pt, now)) return -INFINITY;
+            if (!idle(o, pt, now)) return -INFINITY;
             continue;
         }
         if (pt->max_end > hi) hi = pt->max_end;
-        if (!idle(pt, now) && pt->max_end < lo) lo = pt->max_end;
+        if (!idle(o, pt, now) && pt->max_end < lo) lo = pt->max_end;
     }
     return lo < INFINITY ? lo : hi;
 }
@@ -217,6 +256,7 @@ int hf_offsets_commit_points(hf_offsets *o, int64_t done, hf_commit_point *out, 
             pt->holds[k++] = pt->holds[h];
         }
         pt->nholds = k;
+        if (pt->pending >= 0 && (pt->pending < offset || offset < 0)) offset = pt->pending;
         if (done > pt->released_until && done != INT64_MAX) pt->released_until = done;
         if (offset < 0) continue;                         /* nothing read yet */
         out[n].topic = pt->topic;
@@ -244,4 +284,19 @@ void hf_offsets_flushed(hf_offsets *o, int64_t through)
 {
     for (int i = 0; i < o->nparts; i++)
         if (o->parts[i].released_until < through) o->parts[i].released_until = through;
+}
+
+void hf_offsets_reset(hf_offsets *o)
+{
+    for (int i = 0; i < o->nparts; i++) {
+        partition *pt = &o->parts[i];
+        pt->eof = 1;
+        pt->eof_since = -INFINITY;
+        pt->assigned = i == 0;
+        pt->max_end = -INFINITY;
+        pt->next_offset = -1;
+        pt->pending = -1;
+        pt->nholds = 0;
+    }
+    o->max_end = -INFINITY;
 }

@@ -12,7 +12,11 @@
  * host.  A flow whose destination is monitored also goes to the shard that
  * owns the destination, marked for it (hf_flow.mark), for the analyses
  * keyed by the destination: when the source is not monitored, that is its
- * only use (counted as filtered, and as to_destination).  Because late flows and the watermark are decided here, in input
+ * only use (counted as filtered, and as to_destination).  A flow far ahead
+ * of its partition (future_slack) is held aside until the flows after it
+ * show whether it is an outlier (rejected, future_time) or the stream has
+ * jumped (pipeline.c, "Flows from the future"), so one bad clock cannot
+ * make every later flow late.  Because late flows and the watermark are decided here, in input
  * order, the records do not depend on the number of workers. */
 #ifndef HF_PIPELINE_H
 #define HF_PIPELINE_H
@@ -75,8 +79,12 @@ void hf_pipeline_name(hf_pipeline *p, const char *name);
  * reason (> 0; hf_pipeline_reason_name) for a record that is not a flow. */
 int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
                      const char *rec, size_t len, int too_long);
-/* Let the watermark move with no data (idle partitions). */
+/* Let the watermark move with no data (idle partitions); decide the flows
+ * held aside for a partition at its end. */
 void hf_pipeline_tick(hf_pipeline *p);
+/* The input is live (Kafka): a flow ending more than future_slack after
+ * the wall clock is rejected at once (future_time). */
+void hf_pipeline_live(hf_pipeline *p);
 const char *hf_pipeline_reason_name(int status);
 
 /* ------------------------------------------------------------------------
@@ -122,6 +130,8 @@ int hf_pipeline_feed_event(hf_pipeline *p, int part, int64_t offset, uint64_t li
  * threads start at the first call, which an input that reads whole lines
  * makes before it reads; 0 when it should feed records one at a time. */
 int hf_pipeline_threaded(hf_pipeline *p);
+/* The decoder threads running (0: records are decoded by the reader). */
+int hf_pipeline_decoders(const hf_pipeline *p);
 /* An empty chunk to read whole lines into (taking back decoded ones first
  * while every chunk is in flight). */
 hf_chunk *hf_pipeline_chunk(hf_pipeline *p);
@@ -138,6 +148,14 @@ void hf_pipeline_drain(hf_pipeline *p);
  * the shards have emitted them.  Flows that arrive later for those windows
  * count as late. */
 void hf_pipeline_flush(hf_pipeline *p);
+/* Partitions revoked (the input has committed what is in records): drop
+ * every open window unemitted, and every flow held or not yet handed
+ * over, and start again from nothing -- the next owner of the partitions
+ * reads their flows again from the last commit and rebuilds those windows
+ * whole, so no record is cut short by a rebalance.  What is complete
+ * (released_until) is kept: a flow read again for a window already in
+ * records is skipped, as after a restart. */
+void hf_pipeline_reset(hf_pipeline *p);
 /* The commit points once the outputs acknowledged everything emitted so
  * far (the caller flushed them first).  Returns how many. */
 int hf_pipeline_commit_points(hf_pipeline *p, hf_commit_point *out, int max);

@@ -234,6 +234,17 @@ end
 --- An address (a flow's src or dst) as text.
 hf.addr = base.addr_text
 
+base.func("hf_time_format_iso", "size_t hf_time_format_iso(int64_t ms, char *out);")
+local C = base.C
+local iso_out = ffi.new("char[32]")
+--- A time (ms since the epoch, UTC) as the records write it:
+-- "2026-11-26T14:00:10.000Z"; nil for NaN or an infinity.  (An analysis's
+-- sandbox has no os.date.)
+function hf.time(ms)
+  if type(ms) ~= "number" or ms ~= ms or ms == math.huge or ms == -math.huge then return nil end
+  return ffi.string(iso_out, C.hf_time_format_iso(ms, iso_out))
+end
+
 local SRC_OUT = base.const("HF_FLOW_SRC_OUT")
 local band = require("bit").band
 --- Whether a flow comes from outside the monitored networks (its source is

@@ -32,6 +32,7 @@ local context = require "hostflow.context"
 local bit = require "bit"
 
 local C = base.C
+local CFLOW = ffi.typeof("const hf_flow *")    -- an analysis sees a flow it cannot change
 local M = {}
 
 M.DEFAULT_FLOW = {
@@ -115,14 +116,14 @@ function Profile:absorb(host, stats, window, sets)
     for i, v in ipairs(list) do arr[i - 1] = v end
     return #list, arr
   end
-  self.spec.absorb(self:state(host), x, ctx, self.params)
+  self.spec.absorb(self:state(host)[0], x, ctx, self.params)
   return self
 end
 
 --- The host's report (what its host_profile record holds under "profile").
 function Profile:report(host, period)
   local rctx = { period = period or { start_ms = 0, end_ms = 0 }, host = function() return host end }
-  return self.spec.report(self:state(host), self.params, rctx)
+  return self.spec.report(self:state(host)[0], self.params, rctx)
 end
 
 --- A run of one analysis (a path, or a table made by hf.analysis).  opts:
@@ -246,7 +247,7 @@ function Run:feed_side(f, host, received)
   local spec = self.spec
   if spec.when and not spec.when(f, self.params, received) then return self end
   C.hf_ffi_arena_use(self.arena)
-  spec.update(ffi.cast(self.schema.ptr, self:state(host)), f, self.params, received)
+  spec.update(ffi.cast(self.schema.ptr, self:state(host))[0], ffi.cast(CFLOW, f)[0], self.params, received)
   return self
 end
 
@@ -303,7 +304,7 @@ end
 function Run:result(host, window)
   local st = self.states[host]
   if not st then return nil end
-  return self.result_fn(ffi.cast(self.schema.ptr, st), self.params, self:at(host, window))
+  return self.result_fn(ffi.cast(self.schema.ptr, st)[0], self.params, self:at(host, window))
 end
 
 --- The result of a host as the JSON text of its record field.

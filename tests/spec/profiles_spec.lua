@@ -249,7 +249,8 @@ return hf.profile {
     local t = testing.load(helper.analysis_path("profile"))
     t:absorb("10.0.0.1", { bytes = 100, flows = 2, peers = 1, ports = 1 }, nil, { dports = { 443 } })
     local text = json.tostring(t:report("10.0.0.1"), t.spec.keys)
-    assert.matches('^{"first_seen":"2025%-11%-26T14:00:00Z","last_seen":"2025%-11%-26T14:00:00Z","minutes":1,', text)
+    assert.matches('^{"first_seen":"2025%-11%-26T14:00:00%.000Z",'
+                   .. '"last_seen":"2025%-11%-26T14:00:00%.000Z","minutes":1,', text)
     assert.matches('"dports":%[443%],"dports_all":true}$', text)
   end)
 end)

@@ -78,7 +78,7 @@ return function(rows, vals, k, first, n)
     if row ~= nil then
       pos[0] = i
       ctx.i = i
-      absorb(cast(T, row + head), cast(X, vals + i * k), ctx, params)
+      absorb(cast(T, row + head)[0], cast(X, vals + i * k)[0], ctx, params)
     end
   end
 end
@@ -254,7 +254,7 @@ local function report(rt, a, from, to)
       rctx.row = row
       buf[0].len = 0
       local ok, err = xpcall(function()
-        local v = fn(ffi.cast(T, row + M.HEAD), view, rctx)
+        local v = fn(ffi.cast(T, row + M.HEAD)[0], view, rctx)
         if v ~= nil then json.encode(buf[0], v, keys, 0) end
       end, traceback)
       if ok then
