@@ -30,6 +30,7 @@
 
 local base = require "hostflow.base"
 local params = require "hostflow.params"
+local json = require "hostflow.json"
 
 local hf = { _VERSION = "0.1.0" }
 
@@ -160,11 +161,11 @@ local function set_type(cap)
     end,
     count = function(st) return st.n end,
     full = function(st) return st.n >= cap end,
-    -- the values, smallest first (a new Lua list)
+    -- the values, smallest first (a new Lua list; [] in JSON when empty)
     values = function(st)
       local out = {}
       for i = 0, st.n - 1 do out[i + 1] = st.v[i] end
-      return out
+      return json.list(out)
     end,
   }
   pcall(ffi.metatype, name, { __index = methods })

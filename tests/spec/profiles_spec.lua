@@ -252,5 +252,9 @@ return hf.profile {
     assert.matches('^{"first_seen":"2025%-11%-26T14:00:00%.000Z",'
                    .. '"last_seen":"2025%-11%-26T14:00:00%.000Z","minutes":1,', text)
     assert.matches('"dports":%[443%],"dports_all":true}$', text)
+    -- a host that used no port yet: an empty list, not an object (the
+    -- OpenSearch template maps profile.dports as numbers)
+    t:absorb("10.0.0.2", { bytes = 100, flows = 2, peers = 1, ports = 0 }, nil, { dports = {} })
+    assert.matches('"dports":%[%],"dports_all":true}$', json.tostring(t:report("10.0.0.2"), t.spec.keys))
   end)
 end)
