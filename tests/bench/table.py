@@ -123,8 +123,8 @@ def figures(d, ctx):
             note="threads of a -j2 run, CPU ms: reader %d, workers and decoders %s; -j1 CPU %.2f s"
                  % (reader, "+".join(str(w) for w in others), statistics.median(cpu1)))
 
-    # the default pipeline: every analysis of analyses/ (the five and the
-    # detections), -j1, its runs after the five's; issue 14's target
+    # the default pipeline: every analysis of analyses/ (the five, the
+    # profile and the detections), -j1, its runs after the five's; issue 14's target
     a1, ta1 = runs("stats-all1-{i}.json"), runs("time-all1-{i}.json")
     if a1 and any(a1):
         names = [n for n in (next(s for s in a1 if s).get("analyses") or {})]
@@ -138,7 +138,26 @@ def figures(d, ctx):
         cpu_five = [t["user"] + t["sys"] if t else None for t in t1]
         row("pipeline_all_five", "  CPU time, default analyses / the five",
             [a / b for a, b in zip(cpu_all, cpu_five) if a and b], "x",
-            note="runs of the two one after the other: what the detections add")
+            note="runs of the two one after the other: what the profile and the detections add")
+        # the default pipeline without the profile (analyses/profile.lua),
+        # its runs after the default's
+        cpu_rates = per_cpu(a1, ta1)
+        nj, nt = runs("stats-noprof-{i}.json"), runs("time-noprof-{i}.json")
+        if nj and any(nj):
+            row("pipeline_j1_noprof", "  the same without the profile", [rate(x) for x in nj], "flows/s",
+                note="analyses.disable = { \"profile\" }")
+            nrates = per_cpu(nj, nt)
+            row("pipeline_profile_cost", "  CPU time with the profile / without",
+                [b / a for a, b in zip(cpu_rates, nrates) if a and b], "x",
+                note="runs with and without it alternating; per second of CPU time")
+        prof = [s["profiles"]["bytes"] / s["profiles"]["hosts"] for s in a1
+                if s and s.get("profiles", {}).get("hosts")]
+        if prof:
+            hosts = next(s for s in a1 if s)["profiles"]["hosts"]
+            row("profile_bytes", "memory, the profile, per host", prof, "B", "<= 1024",
+                lambda m: m <= 1024,
+                note="analyses/profile.lua on the default -j1 runs' %d hosts: rows, table and free "
+                     "space (engine/profile.c), over the hosts" % hosts)
 
     # 4: Lua against plain C ----------------------------------------------------
     lua = [d_["flows_per_s"][0] for d_ in runs("lua-{i}.json") if d_]
@@ -276,7 +295,7 @@ if has_old:
 # rows the old binary cannot have, by design (the ratio to it, the
 # detections it does not run): their "n/a" needs no note
 NEW_ONLY = {"pipeline_j1_cpu_old", "pipeline_all_j1", "pipeline_all_j1_cpu", "pipeline_all_five",
-            "lua_all", "kafka_file"}
+            "lua_all", "kafka_file", "pipeline_j1_noprof", "pipeline_profile_cost", "profile_bytes"}
 for r in rows:
     r.update(summary(r["runs"]))
     r["met"] = None if r["ok"] is None or r["median"] is None else bool(r["ok"](r["median"]))

@@ -76,7 +76,7 @@ static hf_pipeline *pipeline(hf_config *cfg, fake *f, int nshards)
     memset(f, 0, sizeof *f);
     f->batch_cap = cfg->batch;
     f->emitted = INT64_MIN;
-    hf_shards s = {nshards, f, fake_batch, fake_push, fake_emitted, NULL, NULL};
+    hf_shards s = {.n = nshards, .ctx = f, .batch = fake_batch, .push = fake_push, .emitted_until = fake_emitted};
     hf_pipeline *p = hf_pipeline_new(cfg, &s, 0, err, sizeof err);
     CHECK(p != NULL);
     return p;
@@ -380,7 +380,7 @@ TEST(chunks_of_records_on_threads_give_what_records_fed_one_by_one_give)
     memset(&f2, 0, sizeof f2);
     f2.batch_cap = cfg2.batch;
     f2.emitted = INT64_MIN;
-    hf_shards sh = {NSHARDS, &f2, fake_batch, fake_push, fake_emitted, NULL, NULL};
+    hf_shards sh = {.n = NSHARDS, .ctx = &f2, .batch = fake_batch, .push = fake_push, .emitted_until = fake_emitted};
     p2 = hf_pipeline_new(&cfg2, &sh, 3, err, sizeof err);
     CHECK(p2 != NULL);
     if (!p2) return;
