@@ -108,6 +108,11 @@ return {
   -- Flows handed to the analyses at a time.
   batch = 4096,
 
+  -- Log more (-v): the Lua traceback under each analysis error logged (one
+  -- line per analysis and message a minute, with the count of the others),
+  -- and the reloads' timings.
+  verbose = false,
+
   -- Kafka, when input or output is "kafka:TOPIC[,TOPIC...]".  Every key of
   -- this table goes to librdkafka unchanged (both the consumer and the
   -- producer): brokers, group, SASL, TLS, ...

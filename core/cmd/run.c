@@ -330,6 +330,7 @@ static int parse_args(int argc, char **argv, hf_config *cfg, int64_t *progress_m
     if (optind < argc)
         return die("unexpected argument \"%s\" (see 'hostflow run --help')", argv[optind]);
     if (hf_config_check(cfg, err, sizeof err) < 0) return die("%s", err);
+    if (cfg->verbose && hf_log_level > HF_LOG_ERROR) hf_log_level = HF_LOG_DEBUG;   /* -q wins */
     return -1;
 }
 

@@ -125,6 +125,9 @@ const hf_conf_key hf_conf_core_keys[] = {
     {.name = "batch", .type = HF_CONF_INT, .deflt = "4096",
      .doc = "flows handed to the analyses at a time", .min = 1, .max = 65536,
      .field = HF_FIELD(batch)},
+    {.name = "verbose", .type = HF_CONF_BOOL, .deflt = "false", .flag = "-v, --verbose",
+     .doc = "log more: the Lua traceback under each analysis error logged, the reloads' timings",
+     .field = HF_FIELD(verbose)},
 
     {.name = "#analyses", .type = HF_CONF_HEADING, .doc = "Analyses:"},
     {.name = "analyses.dir", .type = HF_CONF_PATH, .deflt = "analyses", .flag = "-a, --analyses",
