@@ -7,7 +7,10 @@
 -- omit bits, which the core keeps beside the window's rows and ORs into
 -- coarser windows; in result(), by dropping that host's text.
 --
--- The log.  An analysis that fails on some flows fails on many: its errors
+-- The log.  A message names the types as the author knows them
+-- (hostflow.errors: "an hf.distinct()", not "struct hf_distinct"); one of
+-- a result that cannot be written as JSON says where in it (hostflow.json).
+-- An analysis that fails on some flows fails on many: its errors
 -- are logged per analysis and message, one line each, at most once a
 -- minute, the line after the first saying how many more came (with the
 -- host and window of the latest):
@@ -43,8 +46,11 @@
 --
 -- The functions taking rt are methods of the Runtime (init.lua).
 
+local ffi = require "ffi"
 local bit = require "bit"
 local base = require "hostflow.base"
+local errors = require "hostflow.errors"
+local json = require "hostflow.json"
 local jobm = require "hostflow.runtime.job"
 
 local C = base.C
@@ -179,12 +185,12 @@ function M.note(rt, a, err, host, win, what)
   local e = log.by[raw]
   if not e then
     if log.n < M.MESSAGES_TRACKED then
-      e = { text = M.explain(rt, a, raw), pending = 0 }
+      e = { text = errors.explain(raw, a.schema and a.schema.kinds), pending = 0 }
       log.by[raw], log.n = e, log.n + 1
     else
       e = log.other or { pending = 0, other = true }
       log.other = e
-      e.text = M.explain(rt, a, raw)
+      e.text = errors.explain(raw, a.schema and a.schema.kinds)
     end
   end
   if e.pending == 0 then e.since = t end          -- the first error the next line counts
@@ -193,10 +199,6 @@ function M.note(rt, a, err, host, win, what)
   held(rt)[a] = true
   maybe_write(rt, a, e, t)
 end
-
---- Rewrite an error message for the analysis's author (hostflow.errors
--- names LuaJIT's types); identity until then.
-function M.explain(_, _, msg) return msg end
 
 --- Once a second at most: write the lines whose minute is over, forget the
 -- messages that have been quiet for one.
@@ -350,6 +352,8 @@ function M.run_result(rt, e, w, fr, buf, n, check)
     if ok then break end
     local i = pos[0]
     local host = e.sparse and jobm.sparse_slot(w, i) or i     -- sparse: n counts slots
+    local start = fr.off[host]
+    err = json.at_path(err, ffi.string(buf.data + start, buf.len - start), a.name)
     jobm.frag_drop(fr, buf, host)
     rt:failed(a, err, job:host_text(host), M.window_text(tonumber(w.start_ms), tonumber(w.g_ms)),
               "field left out")
