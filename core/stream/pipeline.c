@@ -72,6 +72,13 @@ static inline void bump(_Atomic uint64_t *c)
                           memory_order_relaxed);
 }
 
+/* A count taken back: a decoded flow that turns out rejected (future_time). */
+static inline void unbump(_Atomic uint64_t *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) - 1,
+                          memory_order_relaxed);
+}
+
 static double now_ms(void)
 {
     return hf_now_ns() / 1e6;
@@ -304,6 +311,7 @@ static void held_remove(hf_pipeline *p, int k)
 {
     memmove(&p->held[k], &p->held[k + 1], sizeof(held) * (size_t)(p->nheld - k - 1));
     p->nheld--;
+    unbump(&p->stats.held);
 }
 
 /* Held flow k was an outlier: counted and named. */
@@ -311,6 +319,7 @@ static void held_reject(hf_pipeline *p, int k)
 {
     held *h = &p->held[k];
     int part = h->part;
+    unbump(&p->stats.decoded);                  /* rejected, not decoded */
     bump(&p->stats.rejected[HF_REASON_FUTURE]);
     hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (future_time): the flow ends %.1f h "
                    "after the newest before it (future_slack %.0f s), and the %u flows after it "
@@ -392,6 +401,7 @@ static void hold_aside(hf_pipeline *p, int part, int64_t offset, const hf_flow *
 {
     if (p->nheld == FUTURE_HELD) held_settle_one(p, 0);
     held *h = &p->held[p->nheld++];
+    bump(&p->stats.held);
     memset(h, 0, sizeof *h);
     h->part = part;
     h->offset = offset;
@@ -422,8 +432,7 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
         bump(&p->stats.filtered);
         hf_offsets_read(p->offsets, part, offset, -1);
         return 0;
-    case HF_LINE_FUTURE:
-        bump(&p->stats.decoded);
+    case HF_LINE_FUTURE:                        /* rejected, not decoded */
         bump(&p->stats.rejected[HF_REASON_FUTURE]);
         hf_offsets_read(p->offsets, part, offset, -1);
         hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (future_time): the flow "
@@ -466,6 +475,7 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
     if (p->live) {                  /* ahead of the clock: no stream can be there yet */
         if ((p->clock_n++ & 1023) == 0) p->clock_ms = (double)time(NULL) * 1000.0;
         if (end_ms > p->clock_ms + p->slack_ms) {
+            unbump(&p->stats.decoded);          /* rejected, not decoded */
             bump(&p->stats.rejected[HF_REASON_FUTURE]);
             hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (future_time): the flow ends "
                            "%.1f h after the clock (future_slack %.0f s): %s",

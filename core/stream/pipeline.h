@@ -37,9 +37,12 @@ enum { HF_REASON_TOO_LONG = HF_LINE_TOO_LONG, HF_REASON_FUTURE = HF_LINE_FUTURE,
 
 /* The pipeline's counters.  Written by the reading thread only, read by the
  * reporter at any time: relaxed atomics. */
+/*   records = decoded + rejected (every reason) + skipped
+ *   decoded = accepted + filtered + late + replayed + held
+ * a flow rejected as future_time is not decoded (held_reject takes it back). */
 typedef struct hf_stream_stats {
     _Atomic uint64_t records;            /* records read (a biflow record: one per direction) */
-    _Atomic uint64_t decoded;
+    _Atomic uint64_t decoded;            /* flows, whatever became of them (below) */
     _Atomic uint64_t rejected[HF_REASONS];
     _Atomic uint64_t filtered;           /* source not monitored */
     _Atomic uint64_t to_destination;     /* ... of them, handed to their monitored destination */
@@ -50,6 +53,8 @@ typedef struct hf_stream_stats {
                                             not rejected */
     _Atomic uint64_t clamped;            /* flows ending a little before their start
                                             (max_clock_skew): start set to end */
+    _Atomic uint64_t held;               /* held aside now, ahead in time (future_slack): taken
+                                            or rejected as future_time later */
 } hf_stream_stats;
 
 /* A pipeline over cfg's networks and windows, handing batches to shards.
