@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/addr.h"
 #include "base/alloc.h"
 #include "base/hash.h"
 #include "base/log.h"
@@ -38,6 +39,18 @@ typedef struct held {
     char     where[128];      /* file:line or topic[partition]@offset, for the log */
     char     snip[72];
 } held;
+
+/* The sources of the flows no network monitors, while none is monitored
+ * (a run whose networks miss the site says which prefixes it saw): IPv4
+ * by /16, IPv6 by /32, the first UNMON_SAMPLE such records (decoded again:
+ * the decoders keep no filtered flow), at most UNMON_MAX prefixes. */
+#define UNMON_SAMPLE 10000
+#define UNMON_MAX    64
+typedef struct {
+    uint8_t  addr[16];
+    uint8_t  family;
+    uint64_t n;
+} unmon_prefix;
 
 
 struct hf_pipeline {
@@ -63,6 +76,9 @@ struct hf_pipeline {
     hf_decode_ctx    dctx;         /* the input's zone and allowed clock skew */
     hf_tz           *tz;
     int              decode_threads;  /* how many to start when an input reads chunks */
+    unmon_prefix     unmon[UNMON_MAX];
+    int              nunmon;
+    uint32_t         unmon_seen;
 };
 
 /* One more, by the only thread that writes the counter. */
@@ -233,6 +249,60 @@ static const char *explain(hf_pipeline *p, const char *rec, size_t len, char *bu
         hf_decode_explain(&p->dctx, rec, len, why, sizeof why)[0])
         snprintf(buf, n, ", %s", why);
     return buf;
+}
+
+/* A record whose flow neither network monitors: its source's prefix is
+ * counted while no flow has been monitored (the first UNMON_SAMPLE).  A
+ * biflow's reverse direction counts the forward one's source: the same two
+ * ends, neither monitored. */
+static void note_unmonitored(hf_pipeline *p, const char *rec, size_t len)
+{
+    if (p->stats.accepted || p->stats.to_destination || p->unmon_seen >= UNMON_SAMPLE) return;
+    p->unmon_seen++;
+    hf_flow f[2];
+    unsigned notes;
+    if (hf_decode_record(&p->dctx, rec, len, f, &notes) != HF_DECODE_OK) return;
+    uint8_t key[16] = {0};
+    if (f[0].family == 4) {
+        memcpy(key, f[0].src, 14);                 /* ::ffff:a.b.0.0 */
+    } else {
+        memcpy(key, f[0].src, 4);
+    }
+    for (int i = 0; i < p->nunmon; i++)
+        if (p->unmon[i].family == f[0].family && !memcmp(p->unmon[i].addr, key, 16)) {
+            p->unmon[i].n++;
+            return;
+        }
+    if (p->nunmon == UNMON_MAX) return;
+    unmon_prefix *u = &p->unmon[p->nunmon++];
+    memcpy(u->addr, key, 16);
+    u->family = f[0].family;
+    u->n = 1;
+}
+
+static int unmon_cmp(const void *a, const void *b)
+{
+    const unmon_prefix *x = a, *y = b;
+    if (x->n != y->n) return x->n < y->n ? 1 : -1;
+    return memcmp(x->addr, y->addr, 16);
+}
+
+int hf_pipeline_unmonitored(hf_pipeline *p, int top, char *out, size_t n)
+{
+    out[0] = '\0';
+    if (p->stats.accepted || p->stats.to_destination || !p->nunmon) return 0;
+    qsort(p->unmon, (size_t)p->nunmon, sizeof *p->unmon, unmon_cmp);
+    size_t len = 0;
+    int k = 0;
+    for (; k < p->nunmon && k < top; k++) {
+        char a[64];
+        hf_addr_format(p->unmon[k].addr, p->unmon[k].family, a);
+        int w = snprintf(out + len, n - len, "%s%s/%d (%llu)", k ? ", " : "", a,
+                         p->unmon[k].family == 4 ? 16 : 32, (unsigned long long)p->unmon[k].n);
+        if (w < 0 || (size_t)w >= n - len) break;
+        len += (size_t)w;
+    }
+    return k;
 }
 
 /* Give a flow to its source's shard, and to its destination's when that is
@@ -430,6 +500,7 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
     case HF_LINE_FILTERED:
         bump(&p->stats.decoded);
         bump(&p->stats.filtered);
+        note_unmonitored(p, rec, len);
         hf_offsets_read(p->offsets, part, offset, -1);
         return 0;
     case HF_LINE_FUTURE:                        /* rejected, not decoded */

@@ -125,6 +125,12 @@ int hf_pipeline_commit_points(hf_pipeline *p, hf_commit_point *out, int max);
 /* End of input: the final batches (every window closes). */
 void hf_pipeline_finish(hf_pipeline *p);
 const hf_stream_stats *hf_pipeline_stats(const hf_pipeline *p);
+
+/* When no flow had a monitored end: the most frequent source prefixes of
+ * the flows read (IPv4 /16, IPv6 /32; the first 10000 such records), at
+ * most top of them, as "198.51.0.0/16 (1200), ..." in out.  Returns how
+ * many; 0 when a flow was monitored. */
+int hf_pipeline_unmonitored(hf_pipeline *p, int top, char *out, size_t n);
 void hf_pipeline_free(hf_pipeline *p);
 
 #endif
