@@ -12,10 +12,14 @@
 #include <stdint.h>
 
 #include "stream/flow.h"
+#include "stream/logs.h"
 
-/* A batch of flows for one shard, and how far windows may close after it.
- * The batch and its flows are hf_malloc'ed (by the engine's batch());
- * whoever holds one at the end frees both. */
+#define HF_BATCH_EVENTS 256   /* log events a batch holds */
+
+/* A batch of flows (and of log events: logs.h) for one shard, and how far
+ * windows may close after it.  The batch, its flows and its events are
+ * hf_malloc'ed (by the engine's batch(); the events by the pipeline, when
+ * it has some); whoever holds one at the end frees them. */
 typedef struct hf_batch {
     int       n;
     int       final;          /* end of input: close every window */
@@ -23,6 +27,8 @@ typedef struct hf_batch {
     int64_t   boundary;       /* close windows ending at or before this (ms) */
     double    boundary_ns;    /* when the reader moved the boundary (monotonic ns), 0: it did not */
     hf_flow  *flows;          /* capacity: the configured batch size */
+    hf_event *events;         /* log events (HF_BATCH_EVENTS), made by the pipeline when it has one */
+    int       nevents;
     struct hf_batch *next;    /* the engine's queue */
     void     *control;        /* the engine's: a reload to apply before the flows (held) */
     int64_t   control_from;   /* ... to windows starting at or after this */
@@ -36,6 +42,10 @@ typedef struct hf_shards {
     void      (*push)(void *ctx, int shard, hf_batch *b);   /* hand it over (may block) */
     int64_t   (*emitted_until)(void *ctx);                  /* every shard emitted windows ending by this */
     void      (*poll)(void *ctx, double max_end);           /* between records: reloads (may be NULL) */
+    /* windows ending by this are emitted and whatever outlives them (the
+     * profiles) is saved: input positions are committed up to there (may be
+     * NULL: emitted_until) */
+    int64_t   (*durable_until)(void *ctx);
     /* Drop every open window of every shard, unemitted, and return once
      * each has; emitted_until starts again from none (may be NULL). */
     void      (*discard)(void *ctx);
