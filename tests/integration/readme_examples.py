@@ -7,9 +7,11 @@ binary, lua/, conf/, analyses/ and contrib/, with `hostflow` on the PATH.
 Every fenced block of the two pages is then one of:
 
   an analysis   ```lua that opens with "-- analyses/NAME.lua" or "-- NAME:"
-                and returns hf.analysis: written to analyses/NAME.lua (as
-                the page tells the reader to), then `hostflow check` must
-                call it valid and a run over the sample must give its field
+                and returns hf.analysis or hf.profile: written to
+                analyses/NAME.lua (as the page tells the reader to), then
+                `hostflow check` must call it valid and a run over the
+                sample must give its field (but a profile's, and one that
+                raises alerts only)
   a test        ```lua that requires hostflow.testing: run by luajit with
                 the LUA_PATH its comment gives, after the analyses above
   a query       ```lua that opens with "-- NAME.lua:": written as NAME.lua
@@ -19,17 +21,22 @@ Every fenced block of the two pages is then one of:
   Lua to run    ```lua of plain Lua (the guarded cdef): run twice in one
                 state, as a reload would
   a sketch      ```lua with "..." standing for code: not runnable
-  a command     ```sh lines starting with ./hostflow or head: run in WORK
-                (exit 0); those of Kafka, OpenSearch and their servers, and
-                make, are run by their own tests (test_kafka*.sh,
-                test_opensearch*.sh, the whole of make test)
+  a command     ```sh of ./hostflow, head, grep and build/tools/ lines: the
+                block run by bash in WORK (exit 0, some output); when a
+                plain ``` block follows it at once, its output must be that
+                block's (as a session's); those of Kafka, OpenSearch and
+                their servers, and make, are run by their own tests
+                (test_kafka*.sh, test_opensearch*.sh, the whole of make test)
   a session     ``` whose first line is "$ hostflow ...": the command is
                 run and its output must be the block's, byte for byte (but
                 the install path of the sample and the number of traces
                 LuaJIT makes, which varies; "..." stands for any lines)
   text          any other ``` block: output, formats, diagrams
 
-A new block that fits none of these fails the test: decide what it is.
+Each example runs with analyses/ as a reader following the pages has it
+there: the shipped analyses and those of the pages before it (README.md,
+then lua/README.md).  A new ```lua block that fits none of the kinds
+above is run as plain Lua, and fails unless it runs: decide what it is.
 """
 import json
 import os
@@ -57,7 +64,7 @@ def check(what, ok, detail=""):
 
 
 def blocks(page):
-    """(line, info, body lines) of every fenced block of page."""
+    """(line, info, body lines, end line) of every fenced block of page."""
     out, lines = [], open(os.path.join(ROOT, page)).read().split("\n")
     i = 0
     while i < len(lines):
@@ -68,7 +75,7 @@ def blocks(page):
         indent, j = len(m.group(1)), i + 1
         while not re.match(r"^\s*```\s*$", lines[j]):
             j += 1
-        out.append((i + 1, m.group(2), [l[indent:] for l in lines[i + 1:j]]))
+        out.append((i + 1, m.group(2), [l[indent:] for l in lines[i + 1:j]], j + 1))
         i = j + 1
     return out
 
@@ -91,22 +98,27 @@ shutil.copy2(os.path.join(ROOT, "build", "libhostflow.so"), os.path.join(TREE, "
 os.symlink(os.path.join(TREE, "hostflow"), os.path.join(WORK, "bin", "hostflow"))
 for d in ("lua", "conf", "analyses"):
     shutil.copytree(os.path.join(ROOT, d), os.path.join(TREE, d))
+shipped = set(os.listdir(os.path.join(TREE, "analyses")))
 os.symlink(os.path.join(ROOT, "contrib"), os.path.join(TREE, "contrib"))
+os.symlink(os.path.join(ROOT, "build", "tools"), os.path.join(TREE, "build", "tools"))
 # build/sample-records.ndjson, as `make run` writes it (contrib/run-sample.sh)
 r = run("./hostflow run -q -i contrib/sample-flows.ndjson.gz -o build/sample-records.ndjson")
 check("make run's records are made (for the README's `head` example)", r.returncode == 0, r.stderr)
 
-pages = {p: blocks(p) for p in ("README.md", "lua/README.md")}
+PAGES = ("README.md", "lua/README.md")
+pages = {p: blocks(p) for p in PAGES}
+pos_of = {}                       # "page:line" -> (page, line): the order of the pages
 analyses, tests, queries, configs, plain, commands, sessions = [], [], {}, [], [], [], []
 for page, bs in pages.items():
-    for line, info, body in bs:
+    for b, (line, info, body, end) in enumerate(bs):
         where = "%s:%d" % (page, line)
+        pos_of[where] = (PAGES.index(page), line)
         text = "\n".join(body) + "\n"
         first = body[0] if body else ""
         if info == "lua":
             m = re.match(r"^-- (?:analyses/(\w+)\.lua|(\w+)):", first)
             q = re.match(r"^-- (\w+\.lua):", first)
-            if m and "return hf.analysis" in text:
+            if m and ("return hf.analysis" in text or "return hf.profile" in text):
                 analyses.append((where, m.group(1) or m.group(2), text))
             elif 'require "hostflow.testing"' in text:
                 tests.append((where, text))
@@ -119,9 +131,14 @@ for page, bs in pages.items():
             else:
                 plain.append((where, text))
         elif info == "sh":
-            for l in body:
-                if l.startswith(("./hostflow", "head ")) and not re.search(r"kafka:|opensearch:", l):
-                    commands.append((where, l.strip()))
+            script = "\n".join(body)
+            firsts = [l for l in re.sub(r"\\\n", " ", script).split("\n") if l.strip()]
+            if all(l.startswith(("./hostflow", "head ", "grep ", "build/tools/")) for l in firsts) \
+                    and not re.search(r"kafka:|opensearch:", script):
+                shown = None
+                if b + 1 < len(bs) and bs[b + 1][1] == "" and bs[b + 1][0] == end + 2:
+                    shown = bs[b + 1][2]
+                commands.append((where, script, shown))
         elif info == "" and first.startswith("$ hostflow"):
             sessions.append((where, first[2:], body[1:]))
 
@@ -147,13 +164,32 @@ if r.returncode == 0:
         fields.update(json.loads(line).get("stats", {}).keys())
 for where, name, text in analyses:
     spec_name = re.search(r'name\s*=\s*"(\w+)"', text).group(1)
-    # fanout has a threshold its sample hosts stay under unless configured (below)
-    if spec_name != "fanout":
+    # fanout has a threshold its sample hosts stay under unless configured
+    # (below); a profile writes records of its own, an analysis that raises
+    # alerts may write no field
+    if spec_name != "fanout" and "hf.profile" not in text and "ctx:alert" not in text:
         check("%s: a run with it in analyses/ writes stats.%s" % (where, spec_name),
               r.returncode == 0 and spec_name in fields, r.stderr or sorted(fields))
 
+# From here on analyses/ holds what a reader following the pages has at
+# each example: the shipped analyses and those of the pages before it.
+
+
+def analyses_at(where):
+    """analyses/ as it is at example `where` of the pages."""
+    d = os.path.join(TREE, "analyses")
+    for _, name, _ in analyses:
+        if os.path.exists(os.path.join(d, name + ".lua")) and name + ".lua" not in shipped:
+            os.remove(os.path.join(d, name + ".lua"))
+    for w, name, text in analyses:
+        if pos_of[w] < pos_of[where]:
+            with open(os.path.join(d, name + ".lua"), "w") as f:
+                f.write(text)
+
+
 # tests of an analysis: as the comment says to run them
 for where, text in tests:
+    analyses_at(where)
     lua_path = re.search(r"LUA_PATH=(\S+)", text)
     path = os.path.join(WORK, "example_test.lua")
     with open(path, "w") as f:
@@ -165,6 +201,7 @@ for where, text in tests:
 
 # configurations: a run accepts each one
 for where, text in configs:
+    analyses_at(where)
     path = os.path.join(WORK, "example_conf.lua")
     with open(path, "w") as f:
         f.write("return {\n" + text + "}\n")
@@ -175,20 +212,29 @@ for where, text in configs:
 
 # plain Lua: twice in one state
 for where, text in plain:
+    analyses_at(where)
     r = run(["luajit", "-e", "for _ = 1, 2 do assert(loadstring(%s))() end" % json.dumps(text)])
     check("%s: the Lua runs, twice in one state" % where, r.returncode == 0, r.stderr)
 
 # commands
-for where, cmd in commands:
-    r = run(cmd)
-    ok = r.returncode == 0 and r.stdout != ""
+for where, cmd, shown in commands:
+    analyses_at(where)
+    r = run("set -e -o pipefail\n" + cmd)      # a step that fails fails the block
+    ok = r.returncode == 0 and (r.stdout != "" or "-o " in cmd)
     if ok and cmd.startswith("./hostflow run") and "-w 5s,1m" in cmd:
         gs = {json.loads(l)["window"]["granularity_s"] for l in r.stdout.splitlines()}
         ok = gs == {5, 60}
-    check("%s: %s" % (where, cmd), ok, r.stderr[-2000:])
+    detail = r.stderr[-2000:]
+    if ok and shown is not None:
+        got = r.stdout.rstrip("\n").split("\n")
+        ok = got == shown
+        detail = "\n".join("- %s\n+ %s" % d for d in zip(shown, got) if d[0] != d[1]) \
+            + "\n(%d lines shown, %d printed)\n%s" % (len(shown), len(got), r.stderr[-500:])
+    check("%s: %s%s" % (where, cmd.split("\n")[-1], " prints what the page shows" if shown else ""), ok, detail)
 
 # sessions: the output as shown
 for where, cmd, shown in sessions:
+    analyses_at(where)
     script = re.match(r"hostflow query (\w+\.lua)", cmd)
     if script and script.group(1) in queries:
         with open(os.path.join(TREE, script.group(1)), "w") as f:
