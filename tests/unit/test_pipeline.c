@@ -76,7 +76,7 @@ static hf_pipeline *pipeline(hf_config *cfg, fake *f, int nshards)
     memset(f, 0, sizeof *f);
     f->batch_cap = cfg->batch;
     f->emitted = INT64_MIN;
-    hf_shards s = {.n = nshards, .ctx = f, .batch = fake_batch, .push = fake_push, .emitted_until = fake_emitted};
+    hf_shards s = {nshards, f, fake_batch, fake_push, fake_emitted, NULL, NULL, NULL};   /* poll, durable_until, discard */
     hf_pipeline *p = hf_pipeline_new(cfg, &s, 0, err, sizeof err);
     CHECK(p != NULL);
     return p;
