@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "stream/wire.h"
 
 struct hf_decoders {
     const hf_prefixes *nets;
@@ -43,7 +44,8 @@ struct hf_decoders {
 int hf_line_classify(const char *line, size_t len, const hf_prefixes *nets,
                      double future_ms, hf_flow *f)
 {
-    int rc = hf_decode_flow(line, len, f);
+    int rc = hf_wire_kind(line, len) == HF_WIRE_FLOW ? hf_wire_flow_decode(line, len, f)
+                                                     : hf_decode_flow(line, len, f);
     if (rc != HF_DECODE_OK) return rc;
     if (f->end_ms > future_ms) return HF_LINE_FUTURE;
     if (!hf_prefixes_match(nets, f->src)) return HF_LINE_FILTERED;

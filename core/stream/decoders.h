@@ -34,7 +34,8 @@ enum hf_line_status {
     HF_LINE_FILTERED                      /* source not monitored */
 };
 
-/* Decode one line and check it: HF_LINE_FLOW with *f filled, else why not.
+/* Decode one line (JSON, or a relay's binary flow: stream/wire.h) and
+ * check it: HF_LINE_FLOW with *f filled, else why not.
  * Flows ending after future_ms are refused; nets says which sources are
  * monitored.  Safe on any input, from any thread. */
 int hf_line_classify(const char *line, size_t len, const hf_prefixes *nets,
