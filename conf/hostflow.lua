@@ -90,4 +90,16 @@ return {
   -- dead_letter = "kafka:flows-rejected",   -- undecodable messages, with the reason
   commit_interval = "5s",     -- how often offsets are committed
   exit_at_end = false,        -- stop once every partition is read to its end
+
+  -- Several instances sharing the work through Kafka (README, "Several
+  -- instances"): every role is this binary and this file, with --role.
+  --   single   flows in, host records out (one instance, or several in one
+  --            group on flows keyed by host)
+  --   relay    flows in, the same flows out, keyed by their monitored host
+  --   partial  flows in, partial windows out (a topic keyed by host)
+  --   merge    partial windows in, host records out
+  role = "single",
+  relay = {
+    format = "binary",        -- binary (27 bytes a flow, Kafka outputs only) or json
+  },
 }

@@ -43,7 +43,13 @@ void hf_report_text(const hf_run_view *v, FILE *f)
     hf_buf_init(&b, 4096);
     char line[512];
 #define OUT(...) (snprintf(line, sizeof line, __VA_ARGS__), hf_buf_puts(&b, line))
-    OUT("hostflow counters after %.1f s (%d worker%s)\n", secs, t.nworkers, t.nworkers > 1 ? "s" : "");
+    if (v->cfg->role == HF_ROLE_SINGLE)
+        OUT("hostflow counters after %.1f s (%d worker%s)\n", secs, t.nworkers, t.nworkers > 1 ? "s" : "");
+    else if (!v->engine)
+        OUT("hostflow counters after %.1f s (role %s)\n", secs, hf_config_role_name(v->cfg->role));
+    else
+        OUT("hostflow counters after %.1f s (role %s, %d worker%s)\n", secs,
+            hf_config_role_name(v->cfg->role), t.nworkers, t.nworkers == 1 ? "" : "s");
     OUT("  input      %llu records, %llu decoded, %llu rejected, %.0f records/s\n",
         (unsigned long long)p->records, (unsigned long long)p->decoded,
         (unsigned long long)rejected_total(p), secs > 0 ? (double)p->records / secs : 0.0);
@@ -59,6 +65,13 @@ void hf_report_text(const hf_run_view *v, FILE *f)
     if (p->replayed) OUT(", %llu read again after a restart", (unsigned long long)p->replayed);
     OUT("\n");
     if (v->input_ops && v->input_ops->report) v->input_ops->report(v->input, &b);
+    if (v->relay) {
+        uint64_t flows, bytes;
+        hf_relay_counts(v->relay, &flows, &bytes);
+        OUT("  relay      %llu flows passed on, keyed by host (%s, %.1f bytes a flow)\n",
+            (unsigned long long)flows, v->cfg->relay_format, flows ? (double)bytes / (double)flows : 0.0);
+    }
+    if (!v->engine) goto outputs;
     OUT("  windows   ");
     for (int l = 0; l < t.w.nlevels; l++) {
         if (!t.w.gran_ms[l]) continue;
@@ -81,6 +94,7 @@ void hf_report_text(const hf_run_view *v, FILE *f)
     OUT("\n");
     OUT("  output     %llu records made; window close to records written: p50 < %.3g ms, p99 < %.3g ms\n",
         (unsigned long long)t.w.records, delay_quantile_ms(&t.w, 0.5), delay_quantile_ms(&t.w, 0.99));
+outputs:
     for (int i = 0;; i++) {
         const char *spec;
         hf_output_counters c;
@@ -107,7 +121,18 @@ int hf_report_json(const hf_run_view *v, const char *path)
     const hf_stream_stats *p = hf_pipeline_stats(v->pipeline);
     hf_buf b;
     hf_buf_init(&b, 4096);
-    hf_buf_puts(&b, "{\"records_read\":");
+    hf_buf_puts(&b, "{\"role\":");
+    hf_buf_put_string(&b, hf_config_role_name(v->cfg->role), strlen(hf_config_role_name(v->cfg->role)));
+    if (v->relay) {
+        uint64_t flows, bytes;
+        hf_relay_counts(v->relay, &flows, &bytes);
+        hf_buf_puts(&b, ",\"relayed\":{\"flows\":");
+        hf_buf_put_int(&b, (int64_t)flows);
+        hf_buf_puts(&b, ",\"bytes\":");
+        hf_buf_put_int(&b, (int64_t)bytes);
+        hf_buf_putc(&b, '}');
+    }
+    hf_buf_puts(&b, ",\"records_read\":");
     hf_buf_put_int(&b, (int64_t)p->records);
     hf_buf_puts(&b, ",\"decoded\":");
     hf_buf_put_int(&b, (int64_t)p->decoded);

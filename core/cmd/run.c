@@ -29,6 +29,7 @@
 #include "cmd/report.h"
 #include "conf/config.h"
 #include "engine/engine.h"
+#include "engine/relay.h"
 #include "io/io.h"
 #include "io/outputs.h"
 #include "stream/pipeline.h"
@@ -79,7 +80,7 @@ static void *signal_main(void *arg)
         }
         if (sig == SIGHUP) {
             pthread_mutex_lock(&report_lock);
-            if (report_view) hf_engine_reload(report_view->engine);
+            if (report_view && report_view->engine) hf_engine_reload(report_view->engine);
             pthread_mutex_unlock(&report_lock);
             continue;
         }
@@ -316,12 +317,18 @@ static int flush_outputs(void *ctx, int timeout_ms)
 }
 
 /* The end of a run from an input with positions (Kafka): every open window
- * flushed, every record acknowledged by every output, then the last commit.
- * Returns 0, or -1 when it could not be done (a restart reads again). */
-static int final_commit(hf_run_view *v)
+ * flushed (unless they are handed over: handover), every record
+ * acknowledged by every output, then the last commit.  Returns 0, or -1
+ * when it could not be done (a restart reads again). */
+static int final_commit(hf_run_view *v, int handover)
 {
-    hf_log(HF_LOG_INFO, "stopping: flushing open windows, waiting for the outputs, committing");
-    hf_pipeline_flush(v->pipeline);
+    if (handover) {
+        hf_log(HF_LOG_INFO, "stopping: waiting for the outputs, committing; the open windows are "
+               "handed over (the next owner of the partitions rebuilds them from the commit)");
+    } else {
+        hf_log(HF_LOG_INFO, "stopping: flushing open windows, waiting for the outputs, committing");
+        hf_pipeline_flush(v->pipeline);
+    }
     for (int tries = 0; tries < 5; tries++) {
         int out = hf_outputs_flush(v->outputs, 10000);
         if (out == HF_OUT_FATAL) break;
@@ -366,16 +373,30 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     v.input_ops = in_ops;
     v.outputs = hf_outputs_open(cfg, err, sizeof err);
     if (!v.outputs) return die("%s", err);
-    char *lua_dir = hf_home_path(home, "lua");
-    v.engine = hf_engine_new(cfg, lua_dir, hf_outputs_sink(v.outputs), err, sizeof err);
-    hf_free(lua_dir);
-    if (!v.engine) {
-        rc = die("%s", err);
-        goto done;
+    const hf_shards *shards;
+    int workers;
+    if (cfg->role == HF_ROLE_RELAY) {           /* no windows, no analyses: flows straight out */
+        for (int i = 0; i < cfg->outputs.n && strcmp(cfg->relay_format, "json"); i++)
+            if (strncmp(cfg->outputs.v[i], "kafka:", 6) != 0) {
+                rc = die("relay.format binary: the relay's outputs must be kafka:TOPIC, not \"%s\" "
+                         "(relay.format json writes flows a file can hold)", cfg->outputs.v[i]);
+                goto done;
+            }
+        v.relay = hf_relay_new(cfg, hf_outputs_sink(v.outputs));
+        shards = hf_relay_shards(v.relay);
+        workers = cfg->workers > 0 ? cfg->workers : hf_engine_cpus();   /* decoder threads */
+    } else {
+        char *lua_dir = hf_home_path(home, "lua");
+        v.engine = hf_engine_new(cfg, lua_dir, hf_outputs_sink(v.outputs), err, sizeof err);
+        hf_free(lua_dir);
+        if (!v.engine) {
+            rc = die("%s", err);
+            goto done;
+        }
+        shards = hf_engine_shards(v.engine);
+        workers = hf_engine_workers(v.engine);
     }
-    int workers = hf_engine_workers(v.engine);
-    v.pipeline = hf_pipeline_new(cfg, hf_engine_shards(v.engine), workers > 1 ? workers : 0,
-                                 err, sizeof err);
+    v.pipeline = hf_pipeline_new(cfg, shards, workers > 1 ? workers : 0, err, sizeof err);
     if (!v.pipeline) {
         rc = die("%s", err);
         goto done;
@@ -400,10 +421,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     hf_progress_now at;
     int ended = 0;
     for (;;) {
-        if (atomic_load(&got_stop)) {
-            hf_log(HF_LOG_INFO, "stopping: flushing open windows");
-            break;
-        }
+        if (atomic_load(&got_stop)) break;
         if (hf_outputs_failed(v.outputs)) {
             rc = 1;
             break;
@@ -428,7 +446,9 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
         }
     }
     if (progress) progress_now(&v, ended, &at);  /* the input's bytes, before it closes */
-    if (in_ops->commit && !hf_outputs_failed(v.outputs) && final_commit(&v) < 0) rc = 1;
+    int handover = !ended && in_ops->handover && in_ops->handover(v.input);
+    if (in_ops->commit && !hf_outputs_failed(v.outputs) && final_commit(&v, handover) < 0) rc = 1;
+    if (handover) hf_pipeline_drop(v.pipeline);   /* nothing of the open windows is written */
     in_ops->close(v.input);
     v.input = NULL;
     v.input_ops = NULL;
@@ -440,7 +460,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
         at.elapsed_s = last.elapsed_s;
         hf_progress_end(progress, &at);
     }
-    hf_engine_join(v.engine);
+    if (v.engine) hf_engine_join(v.engine);
     if (hf_outputs_flush(v.outputs, 30000) != HF_OUT_OK) rc = 1;
     if (hf_outputs_failed(v.outputs)) rc = 1;
     if (hf_log_level >= HF_LOG_WARN) hf_report_text(&v, stderr);
@@ -455,6 +475,7 @@ done:
     if (v.input) in_ops->close(v.input);
     if (v.pipeline) hf_pipeline_finish(v.pipeline);
     hf_engine_free(v.engine);
+    hf_relay_free(v.relay);
     hf_pipeline_free(v.pipeline);
     if (hf_outputs_close(v.outputs) < 0 && rc == 0) rc = 1;
     return rc;

@@ -49,6 +49,12 @@ static int64_t shard_emitted_until(void *ctx)
     return d;
 }
 
+static void shard_sync(void *ctx)
+{
+    hf_engine *e = ctx;
+    for (int i = 0; i < e->nworkers; i++) hf_worker_sync(e->workers[i]);
+}
+
 static void shard_poll(void *ctx, double max_end)
 {
     hf_engine *e = ctx;
@@ -120,7 +126,8 @@ hf_engine *hf_engine_new(const hf_config *cfg, const char *lua_dir, const hf_rec
     for (int i = 0; i < cfg->nwindows; i++) base_ms = gcd64(base_ms, cfg->windows_ms[i]);
     e->reload = hf_reload_new(cfg, e->workers, e->nworkers, base_ms, err, errlen);
     if (!e->reload) goto fail;
-    e->shards = (hf_shards){e->nworkers, e, shard_batch, shard_push, shard_emitted_until, shard_poll};
+    e->shards = (hf_shards){e->nworkers, e, shard_batch, shard_push, shard_emitted_until, shard_poll,
+                            shard_sync};
     return e;
 fail:
     hf_engine_free(e);
@@ -154,6 +161,7 @@ void hf_engine_join(hf_engine *e)
 void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
 {
     memset(t, 0, sizeof *t);
+    if (!e) return;                    /* the relay has none */
     t->nworkers = e->nworkers;
     for (int i = 0; i < e->nworkers; i++) {
         hf_worker_stats st;

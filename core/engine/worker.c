@@ -168,6 +168,11 @@ static void publish_stats(hf_worker *w);
 
 void hf_worker_process(hf_worker *w, hf_batch *b)
 {
+    if (b->reset) {                   /* partitions handed over: their windows are rebuilt elsewhere */
+        hf_windows_release(&w->windows);
+        w->closed_until = INT64_MIN;
+        w->resets++;
+    }
     if (b->control) {
         hf_worker_apply_commit(w, b->control, b->control_from);
         hf_plan_release(b->control);
@@ -284,6 +289,7 @@ hf_batch *hf_worker_batch(hf_worker *w)
     }
     b->n = 0;
     b->final = 0;
+    b->reset = 0;
     b->boundary = INT64_MIN;
     b->boundary_ns = 0;
     b->next = NULL;
@@ -324,6 +330,10 @@ static void *worker_main(void *arg)
         int final = b->final;
         hf_worker_process(w, b);
         recycle(w, b);
+        pthread_mutex_lock(&w->lock);
+        w->processed++;
+        pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(&w->lock);
         if (final) break;
     }
     pthread_mutex_lock(&w->watch_lock);
@@ -359,7 +369,16 @@ void hf_worker_push(hf_worker *w, hf_batch *b)
     else w->head = b;
     w->tail = b;
     w->queued++;
+    w->pushed++;
     pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void hf_worker_sync(hf_worker *w)
+{
+    if (!w->started) return;           /* one worker: every batch was done in push */
+    pthread_mutex_lock(&w->lock);
+    while (w->processed < w->pushed) pthread_cond_wait(&w->cond, &w->lock);
     pthread_mutex_unlock(&w->lock);
 }
 

@@ -137,6 +137,8 @@ void hf_worker_process(hf_worker *w, hf_batch *b);
 int hf_worker_start(hf_worker *w);
 void hf_worker_push(hf_worker *w, hf_batch *b);
 void hf_worker_join(hf_worker *w);
+/* Wait until every batch handed over so far has been processed. */
+void hf_worker_sync(hf_worker *w);
 /* A batch to fill, recycled from this worker's finished ones. */
 hf_batch *hf_worker_batch(hf_worker *w);
 void hf_worker_stats_get(hf_worker *w, hf_worker_stats *st);

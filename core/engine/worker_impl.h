@@ -45,6 +45,7 @@ struct hf_worker {
     uint64_t         flows, records;
     uint64_t         close_delay[HF_DELAY_BUCKETS];
     int64_t          closed_until;
+    uint64_t         resets;        /* times the open windows were dropped (handed over) */
 
     /* the thread and its queue */
     pthread_t        thread;
@@ -53,6 +54,7 @@ struct hf_worker {
     pthread_cond_t   cond;
     hf_batch        *head, *tail;   /* queued */
     int              queued;
+    uint64_t         pushed, processed;  /* batches handed over, and done (hf_worker_sync) */
     hf_batch        *spare;         /* finished, for reuse */
     hf_worker_stats  snapshot;      /* under lock */
     hf_plan         *posted;        /* under lock: a plan to check */

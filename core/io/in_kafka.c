@@ -4,9 +4,12 @@
  * Automatic commits are off.  On assignment it reads the committed offsets
  * with their metadata ("hostflow:1:<ms>", how far that partition's flows
  * were already in records) and hands that to the offsets (stream/offsets.h);
- * on revocation it flushes every open window, has the outputs acknowledge
- * everything, and commits, so the next owner neither misses nor
- * double-counts a flow.  Every commit_interval the run calls commit(): the
+ * on revocation it commits what is safe and drops the open windows
+ * unemitted (hf_pipeline_drop): the next owner of a partition reads again
+ * from its committed offset and rebuilds those windows whole, so a
+ * rebalance never cuts a record short.  A stop does the same (a handover)
+ * unless this instance holds every partition of its topics, in the single
+ * role: then it flushes the open windows, as one instance always did.  Every commit_interval the run calls commit(): the
  * offsets the pipeline says are safe once every output has acknowledged
  * its records.  Undecodable messages go to the dead-letter topic with the
  * reason.  Every librdkafka setting of the configuration passes unchanged. */
@@ -45,6 +48,7 @@ typedef struct hf_kafka_source {
     hf_kafka_producer  *dead;          /* dead letters, or NULL */
     int64_t             start_ms;      /* --from TIME, or -1 */
     int                 assigned;      /* partitions assigned now */
+    int                 total;         /* partitions of the topics subscribed, at the last assignment */
     int                 eof;           /* a partition ended, and no message came since */
     int                 seen_assignment;
     uint64_t            messages, bytes, dead_letters, commits, commit_failures;
@@ -75,8 +79,10 @@ static int64_t lag(hf_kafka_source *s);
 static int commit(hf_kafka_source *s, int sync_ms)
 {
     hf_commit_point pts[1024];
+    hf_pipeline_sync(s->pipeline);
+    int64_t emitted = hf_pipeline_emitted(s->pipeline);      /* before the outputs' flush */
     if (s->env.flush(s->env.ctx, sync_ms) != 0) return -1;
-    int n = hf_pipeline_commit_points(s->pipeline, pts, 1024);
+    int n = hf_pipeline_commit_points(s->pipeline, emitted, pts, 1024);
     if (n == 0) return 0;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
     for (int i = 0; i < n; i++) {
@@ -109,6 +115,25 @@ static void describe_parts(const rd_kafka_topic_partition_list_t *parts, char *o
                                  parts->elems[i].topic, parts->elems[i].partition);
 }
 
+/* The partitions of the topics in parts (each counted once), from the
+ * brokers' metadata; 0 when it cannot be had. */
+static int topic_partitions(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts)
+{
+    int total = 0;
+    for (int i = 0; i < parts->cnt; i++) {
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++) seen = !strcmp(parts->elems[j].topic, parts->elems[i].topic);
+        if (seen) continue;
+        rd_kafka_topic_t *t = rd_kafka_topic_new(rk, parts->elems[i].topic, NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        if (t && rd_kafka_metadata(rk, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1)
+            total += md->topics[0].partition_cnt;
+        if (md) rd_kafka_metadata_destroy(md);
+        if (t) rd_kafka_topic_destroy(t);
+    }
+    return total;
+}
+
 static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -136,17 +161,19 @@ static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         s->seen_assignment = 1;
         s->assigned = parts->cnt;
+        s->total = topic_partitions(rk, parts);
         s->eof = 0;
         hf_log(HF_LOG_INFO, "kafka: assigned %s (group %s; from %s)", list, s->group, from);
         rd_kafka_assign(rk, parts);
     } else if (s->closed) {              /* leaving the group after the final commit */
         rd_kafka_assign(rk, NULL);
     } else {
-        hf_log(HF_LOG_INFO, "kafka: revoked %s: flushing open windows and committing", list);
-        hf_pipeline_flush(s->pipeline);
+        hf_log(HF_LOG_INFO, "kafka: revoked %s: committing, and handing their open windows "
+               "over to the next owner (it rebuilds them from the committed offsets)", list);
         if (commit(s, 10000) < 0)
             hf_log(HF_LOG_WARN, "kafka: could not commit before giving %s up: the next owner "
-                   "reads their flows again (at least once)", list);
+                   "reads their flows again from the last commit (at least once)", list);
+        hf_pipeline_drop(s->pipeline);
         s->assigned = 0;
         rd_kafka_assign(rk, NULL);
     }
@@ -352,6 +379,14 @@ static int kafka_commit(void *arg)
     return rc;
 }
 
+/* A stop hands the open windows over unless this single instance holds
+ * every partition of its topics (then no one else could complete them). */
+static int kafka_handover(void *arg)
+{
+    hf_kafka_source *s = arg;
+    return s->cfg->role != HF_ROLE_SINGLE || s->total <= 0 || s->assigned < s->total;
+}
+
 static void kafka_report(void *arg, hf_buf *out)
 {
     report(arg, out);
@@ -380,6 +415,7 @@ const hf_input_ops hf_in_kafka = {
     .open = kafka_open,
     .read = kafka_read,
     .commit = kafka_commit,
+    .handover = kafka_handover,
     .report = kafka_report,
     .close = kafka_close,
 };

@@ -108,6 +108,11 @@ typedef struct hf_input_ops {
      * positions that are safe now.  0, or -1 (retried next time).  NULL
      * when the input keeps no positions (a file). */
     int   (*commit)(void *in);
+    /* At a stop (not at the end of the input): 1 when the open windows are
+     * to be handed over -- dropped unemitted after the last commit, for the
+     * next owner of the input's positions to rebuild whole -- rather than
+     * flushed.  NULL: always flushed (a file). */
+    int   (*handover)(void *in);
     /* Its line for the counters report ("  kafka  connected, ..."), if any. */
     void  (*report)(void *in, struct hf_buf *out);
     /* How far it has read, for --progress: *done bytes of *total (0 when

@@ -19,6 +19,7 @@
 typedef struct hf_batch {
     int       n;
     int       final;          /* end of input: close every window */
+    int       reset;          /* first drop every open window unemitted (partitions handed over) */
     int64_t   boundary;       /* close windows ending at or before this (ms) */
     double    boundary_ns;    /* when the reader moved the boundary (monotonic ns), 0: it did not */
     hf_flow  *flows;          /* capacity: the configured batch size */
@@ -35,6 +36,8 @@ typedef struct hf_shards {
     void      (*push)(void *ctx, int shard, hf_batch *b);   /* hand it over (may block) */
     int64_t   (*emitted_until)(void *ctx);                  /* every shard emitted windows ending by this */
     void      (*poll)(void *ctx, double max_end);           /* between records: reloads (may be NULL) */
+    void      (*sync)(void *ctx);                           /* wait until every batch pushed is done
+                                                               (NULL: push does it at once) */
 } hf_shards;
 
 #endif

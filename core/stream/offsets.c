@@ -10,6 +10,7 @@ typedef struct partition {
     char    *topic;
     int32_t  id;
     int      eof;             /* read to its end */
+    int      gone;            /* handed over (revoked) and not assigned again */
     double   eof_since;       /* when (ms, the caller's clock) */
     double   max_end;         /* newest flow end, ms */
     int64_t  next_offset;     /* after the last message read */
@@ -69,6 +70,7 @@ int hf_offsets_partition(hf_offsets *o, const char *topic, int32_t id, int64_t r
         if (o->parts[i].id == id && strcmp(o->parts[i].topic, topic) == 0) {
             if (released_until > o->parts[i].released_until)
                 o->parts[i].released_until = released_until;
+            o->parts[i].gone = 0;
             return i;
         }
     if (o->nparts == HF_MAX_PARTITIONS) return -1;
@@ -160,9 +162,10 @@ int hf_offsets_advance(hf_offsets *o, int part, double end_ms, double now_ms)
     if (pt->eof) {      /* data again: if every other partition had gone idle, give them time */
         int all_idle = 1;
         for (int i = 1; i < o->nparts && all_idle; i++)
-            if (&o->parts[i] != pt && !idle(&o->parts[i], now_ms)) all_idle = 0;
+            if (&o->parts[i] != pt && !o->parts[i].gone && !idle(&o->parts[i], now_ms)) all_idle = 0;
         if (all_idle)
-            for (int i = 1; i < o->nparts; i++) o->parts[i].eof_since = now_ms;
+            for (int i = 1; i < o->nparts; i++)
+                if (!o->parts[i].gone) o->parts[i].eof_since = now_ms;
         pt->eof = 0;
     }
     if (end_ms <= pt->max_end) return 0;
@@ -182,6 +185,7 @@ double hf_offsets_watermark(const hf_offsets *o, double now)
     double lo = INFINITY, hi = -INFINITY;
     for (int i = 0; i < o->nparts; i++) {
         const partition *pt = &o->parts[i];
+        if (pt->gone) continue;
         if (pt->max_end == -INFINITY) {
             if (!idle(pt, now)) return -INFINITY;
             continue;
@@ -214,6 +218,20 @@ int hf_offsets_commit_points(hf_offsets *o, int64_t done, hf_commit_point *out, 
         n++;
     }
     return n;
+}
+
+void hf_offsets_forget(hf_offsets *o)
+{
+    for (int i = 1; i < o->nparts; i++) {
+        partition *pt = &o->parts[i];
+        pt->gone = 1;
+        pt->eof = 1;
+        pt->eof_since = -INFINITY;
+        pt->max_end = -INFINITY;
+        pt->next_offset = -1;
+        pt->released_until = INT64_MIN;
+        pt->nholds = 0;
+    }
 }
 
 int64_t hf_offsets_flush_through(const hf_offsets *o, int64_t through)

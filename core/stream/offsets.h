@@ -93,7 +93,13 @@ double hf_offsets_watermark(const hf_offsets *o, double now_ms);
  * the holds released by then, and fill out (at most max) with each Kafka
  * partition's commit point.  Returns how many. */
 int hf_offsets_commit_points(hf_offsets *o, int64_t done, hf_commit_point *out, int max);
-/* Every window is being flushed now (stop, revocation): the release time
+/* Every Kafka partition was handed over (revoked, its open windows dropped
+ * unemitted): forget where each stood -- holds, newest end, position and
+ * released_until -- and leave it out of the watermark until it is
+ * registered again (hf_offsets_partition, on the next assignment, with the
+ * committed released_until).  The file slot is kept. */
+void hf_offsets_forget(hf_offsets *o);
+/* Every window is being flushed now (a stop): the release time
  * every flow read so far is complete at.  Afterwards a flow for those
  * windows counts as late, and hf_offsets_flushed() marks them complete. */
 int64_t hf_offsets_flush_through(const hf_offsets *o, int64_t closed_until);

@@ -39,6 +39,7 @@ struct hf_pipeline {
     const char      *input_name;   /* the file being read, and its line, for warnings */
     uint64_t         lineno;
     hf_ratelimit     rl_reject, rl_late;
+    int              role;         /* enum hf_role: the relay keeps no windows */
     hf_decoders     *dec;          /* decoder threads, or NULL */
     int              decode_threads;  /* how many to start when an input reads chunks */
 };
@@ -88,6 +89,7 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const hf_shards *shards, int 
     p->base_ms = 0;
     for (int i = 0; i < cfg->nwindows; i++) p->base_ms = gcd64(p->base_ms, cfg->windows_ms[i]);
     p->offsets = hf_offsets_new(cfg->windows_ms, cfg->nwindows);
+    p->role = cfg->role;
     p->closed_until = INT64_MIN;
     p->future_ms = (double)time(NULL) * 1000.0 + FUTURE_SLACK_MS;
     p->rl_reject = (hf_ratelimit)HF_RATELIMIT_INIT(5);
@@ -152,6 +154,7 @@ static int64_t floor_to(int64_t t, int64_t g)
 /* Move the watermark; when base windows close, tell every shard. */
 static void advance(hf_pipeline *p)
 {
+    if (p->role == HF_ROLE_RELAY) return;         /* no windows: no watermark */
     double src = hf_offsets_watermark(p->offsets, now_ms());
     if (src == -INFINITY) return;
     int64_t boundary = floor_to((int64_t)src - p->cfg->lateness_ms, p->base_ms);
@@ -214,6 +217,14 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
         bump(&p->stats.replayed);
         return 0;
     }
+    int i = p->shards.n == 1 ? 0 : (int)((hf_hash_addr(fp->src) >> 32) % (uint64_t)p->shards.n);
+    hf_batch *b = p->pending[i];
+    if (p->role == HF_ROLE_RELAY) {          /* every flow passes: lateness is decided downstream */
+        bump(&p->stats.accepted);
+        b->flows[b->n++] = *fp;
+        if (b->n == p->cfg->batch) hand_over(p, i, 0);
+        return 0;
+    }
     if ((int64_t)end_ms < p->closed_until) {
         bump(&p->stats.late);
         hf_log_limited(&p->rl_late, HF_LOG_WARN, "%s: late flow: it ends %.0f ms before "
@@ -223,8 +234,6 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
     }
     bump(&p->stats.accepted);
     hf_offsets_hold(p->offsets, part, offset, end_ms);
-    int i = p->shards.n == 1 ? 0 : (int)((hf_hash_addr(fp->src) >> 32) % (uint64_t)p->shards.n);
-    hf_batch *b = p->pending[i];
     b->flows[b->n++] = *fp;
     if (hf_offsets_advance(p->offsets, part, end_ms, now_ms())) {
         int64_t before = p->closed_until;
@@ -307,8 +316,42 @@ void hf_pipeline_submit(hf_pipeline *p, hf_chunk *c, size_t len, int too_long)
  * Closing
  * --------------------------------------------------------------------- */
 
+void hf_pipeline_sync(hf_pipeline *p)
+{
+    if (p->role != HF_ROLE_RELAY && p->role != HF_ROLE_PARTIAL) return;
+    hf_pipeline_drain(p);
+    if (p->role == HF_ROLE_RELAY)            /* its flows are written as they are handed over */
+        for (int k = 0; k < p->shards.n; k++)
+            if (p->pending[k]->n) hand_over(p, k, 0);
+    if (p->shards.sync) p->shards.sync(p->shards.ctx);
+}
+
+void hf_pipeline_drop(hf_pipeline *p)
+{
+    if (p->role == HF_ROLE_RELAY) {          /* nothing held: what was read is written */
+        hf_pipeline_sync(p);
+        hf_offsets_forget(p->offsets);
+        return;
+    }
+    hf_pipeline_drain(p);
+    for (int k = 0; k < p->shards.n; k++) {
+        hf_batch *b = p->pending[k];
+        b->n = 0;                            /* held, and read again by the next owner */
+        b->reset = 1;
+        p->shards.push(p->shards.ctx, k, b);
+        p->pending[k] = p->shards.batch(p->shards.ctx, k);
+    }
+    if (p->shards.sync) p->shards.sync(p->shards.ctx);
+    p->closed_until = INT64_MIN;
+    hf_offsets_forget(p->offsets);
+}
+
 void hf_pipeline_flush(hf_pipeline *p)
 {
+    if (p->role == HF_ROLE_RELAY) {
+        hf_pipeline_sync(p);
+        return;
+    }
     hf_pipeline_drain(p);
     int64_t through = hf_offsets_flush_through(p->offsets, p->closed_until);
     if (through > p->closed_until) {
@@ -324,9 +367,14 @@ void hf_pipeline_flush(hf_pipeline *p)
     hf_offsets_flushed(p->offsets, through);
 }
 
-int hf_pipeline_commit_points(hf_pipeline *p, hf_commit_point *out, int max)
+int64_t hf_pipeline_emitted(hf_pipeline *p)
 {
-    return hf_offsets_commit_points(p->offsets, p->shards.emitted_until(p->shards.ctx), out, max);
+    return p->shards.emitted_until(p->shards.ctx);
+}
+
+int hf_pipeline_commit_points(hf_pipeline *p, int64_t emitted, hf_commit_point *out, int max)
+{
+    return hf_offsets_commit_points(p->offsets, emitted, out, max);
 }
 
 void hf_pipeline_finish(hf_pipeline *p)

@@ -84,13 +84,27 @@ void hf_pipeline_drain(hf_pipeline *p);
  * Closing
  * --------------------------------------------------------------------- */
 
-/* Close every open window now (stop, partitions revoked) and wait until
- * the shards have emitted them.  Flows that arrive later for those windows
- * count as late. */
+/* Close every open window now (a stop when this instance has every flow)
+ * and wait until the shards have emitted them.  Flows that arrive later
+ * for those windows count as late.  The relay: hf_pipeline_sync. */
 void hf_pipeline_flush(hf_pipeline *p);
-/* The commit points once the outputs acknowledged everything emitted so
- * far (the caller flushed them first).  Returns how many. */
-int hf_pipeline_commit_points(hf_pipeline *p, hf_commit_point *out, int max);
+/* Before a commit, in the roles that write as they go: the relay hands
+ * its pending flows over (they are written as they are); the partial role
+ * waits until the shards have done every batch handed over, so that no
+ * worker writes while the caller commits its transaction and what is
+ * emitted is what the commit covers.  Nothing in the other roles. */
+void hf_pipeline_sync(hf_pipeline *p);
+/* The input's partitions were handed over (revoked): every open window is
+ * dropped unemitted, in every shard, and every partition forgotten
+ * (hf_offsets_forget); the next owner rebuilds those windows whole from
+ * the committed offsets (commit first: the holds go).  The relay writes
+ * what it has instead. */
+void hf_pipeline_drop(hf_pipeline *p);
+/* How far every shard has emitted windows (take it before flushing the
+ * outputs), and the commit points once the outputs have acknowledged
+ * everything emitted by then.  Returns how many. */
+int64_t hf_pipeline_emitted(hf_pipeline *p);
+int hf_pipeline_commit_points(hf_pipeline *p, int64_t emitted, hf_commit_point *out, int max);
 /* End of input: the final batches (every window closes). */
 void hf_pipeline_finish(hf_pipeline *p);
 const hf_stream_stats *hf_pipeline_stats(const hf_pipeline *p);

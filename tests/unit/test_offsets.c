@@ -135,6 +135,31 @@ TEST(a_flush_completes_every_window_read_so_far)
     hf_offsets_free(o);
 }
 
+TEST(a_forgotten_partition_holds_nothing_until_it_is_assigned_again)
+{
+    hf_offsets *o = hf_offsets_new(G, 4);
+    int a = hf_offsets_partition(o, "flows", 0, INT64_MIN);
+    int b = hf_offsets_partition(o, "flows", 1, INT64_MIN);
+    hf_offsets_set_eof(o, a, 0, 0);
+    hf_offsets_set_eof(o, b, 0, 0);
+    hf_offsets_read(o, a, 5, (double)(T0 + 1000));
+    hf_offsets_hold(o, a, 5, (double)(T0 + 1000));
+    hf_offsets_advance(o, a, (double)(T0 + 1000), 0);
+    hf_offsets_advance(o, b, (double)(T0 + 2000), 0);
+    hf_offsets_forget(o);                     /* revoked: both handed over */
+    hf_commit_point pt[2];
+    CHECK_EQ_INT(hf_offsets_commit_points(o, INT64_MIN, pt, 2), 0);
+    CHECK_EQ_INT(hf_offsets_next(o, "flows", 0), -1);
+    /* only a comes back: b, gone, neither holds the watermark back nor is
+     * woken when every partition was idle and data comes again */
+    CHECK_EQ_INT(hf_offsets_partition(o, "flows", 0, T0 - 300000), a);
+    hf_offsets_set_eof(o, a, 1, 0);
+    hf_offsets_advance(o, a, (double)(T0 + 60000), 5 * HF_IDLE_MS);
+    CHECK(hf_offsets_watermark(o, 5 * HF_IDLE_MS + 1) == (double)(T0 + 60000));
+    CHECK_EQ_INT(hf_offsets_read(o, a, 6, (double)(T0 - 300001)), 1);   /* the commit's metadata counts */
+    hf_offsets_free(o);
+}
+
 int main(void)
 {
     RUN(a_flow_is_released_at_the_end_of_its_coarsest_window);
@@ -144,5 +169,6 @@ int main(void)
     RUN(the_watermark_is_the_slowest_partition_that_is_not_idle);
     RUN(holds_past_the_table_fold_into_the_latest_and_stay_safe);
     RUN(a_flush_completes_every_window_read_so_far);
+    RUN(a_forgotten_partition_holds_nothing_until_it_is_assigned_again);
     return UNIT_END();
 }

@@ -19,7 +19,7 @@
 
 /* What the shards were handed: every batch, in order. */
 typedef struct handed {
-    int     shard, n, final;
+    int     shard, n, final, reset;
     int64_t boundary;
     char    src[NSHARDS][64];     /* the last octet of each flow's source, as text */
 } handed;
@@ -50,9 +50,11 @@ static void fake_push(void *ctx, int shard, hf_batch *b)
         h->shard = shard;
         h->n = b->n;
         h->final = b->final;
+        h->reset = b->reset;
         h->boundary = b->boundary;
     }
     for (int i = 0; i < b->n; i++) f->flows_to[shard][b->flows[i].src[15]]++;
+    if (b->reset) f->emitted = INT64_MIN;     /* the windows are gone: nothing is emitted */
     if (b->final) f->emitted = INT64_MAX;
     else if (b->boundary > f->emitted) f->emitted = b->boundary;
     hf_free(b->flows);
@@ -64,10 +66,12 @@ static int64_t fake_emitted(void *ctx)
     return ((fake *)ctx)->emitted;
 }
 
-static hf_pipeline *pipeline(hf_config *cfg, fake *f, int nshards)
+static hf_pipeline *pipeline_role(hf_config *cfg, fake *f, int nshards, const char *role)
 {
     char err[256];
     hf_config_defaults(cfg, "/nonexistent");
+    CHECK_EQ_INT(hf_config_set(cfg, "role", role, "test", 0, err, sizeof err), 0);
+    cfg->role = hf_config_role_parse(role);
     CHECK_EQ_INT(hf_config_set(cfg, "windows", "10s,1m", "test", 0, err, sizeof err), 0);
     CHECK_EQ_INT(hf_config_set(cfg, "lateness", "5s", "test", 0, err, sizeof err), 0);
     CHECK_EQ_INT(hf_config_set(cfg, "networks", "10.0.0.0/8", "test", 0, err, sizeof err), 0);
@@ -75,10 +79,27 @@ static hf_pipeline *pipeline(hf_config *cfg, fake *f, int nshards)
     memset(f, 0, sizeof *f);
     f->batch_cap = cfg->batch;
     f->emitted = INT64_MIN;
-    hf_shards s = {nshards, f, fake_batch, fake_push, fake_emitted, NULL};
+    hf_shards s = {nshards, f, fake_batch, fake_push, fake_emitted, NULL, NULL};
     hf_pipeline *p = hf_pipeline_new(cfg, &s, 0, err, sizeof err);
     CHECK(p != NULL);
     return p;
+}
+
+static hf_pipeline *pipeline(hf_config *cfg, fake *f, int nshards)
+{
+    return pipeline_role(cfg, f, nshards, "single");
+}
+
+/* A flow of 10.0.0.<host> ending at T0 + end_ms, from Kafka partition
+ * part at offset. */
+static int feed_at(hf_pipeline *p, int part, int64_t offset, int host, int64_t end_ms)
+{
+    char line[512];
+    int n = snprintf(line, sizeof line,
+                     "{\"src4_addr\":\"10.0.0.%d\",\"dst4_addr\":\"192.0.2.1\",\"proto\":6,"
+                     "\"in_packets\":1,\"in_bytes\":60,\"first\":%lld,\"last\":%lld}",
+                     host, (long long)(T0 + end_ms - 10), (long long)(T0 + end_ms));
+    return hf_pipeline_feed(p, part, offset, 0, line, (size_t)n, 0);
 }
 
 /* A flow line from 10.0.0.<host> ending at T0 + end_ms. */
@@ -250,6 +271,73 @@ TEST(a_flush_closes_every_open_window_and_later_flows_are_late)
     hf_config_release(&cfg);
 }
 
+TEST(a_revocation_drops_the_open_windows_for_the_next_owner_to_rebuild)
+{
+    hf_config cfg;
+    fake f;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p = pipeline(&cfg, &f, 2);
+    hf_offsets *o = hf_pipeline_offsets(p);
+    int part = hf_offsets_partition(o, "flows", 0, INT64_MIN);
+    hf_offsets_set_eof(o, part, 0, 0);
+    for (int i = 0; i < 40; i++) feed_at(p, part, 100 + i, i % 5, 1000 + i * 2000);   /* 1 s .. 79 s */
+    /* through 70 s is closed: the first minute is emitted, [60 s, 2 min) is open */
+    CHECK_EQ_INT(last_boundary(&f), T0 + 70000);
+    hf_commit_point pt[4];
+    CHECK_EQ_INT(hf_pipeline_commit_points(p, hf_pipeline_emitted(p), pt, 4), 1);
+    CHECK_EQ_INT(pt[0].offset, 130);                  /* the first flow ending at or after 60 s */
+    CHECK_EQ_INT(pt[0].released_until, T0 + 70000);   /* records complete through 70 s */
+    int before = f.ngot, given = 0;
+    for (int s = 0; s < 2; s++)
+        for (int h = 0; h < 5; h++) given += f.flows_to[s][h];
+    hf_pipeline_drop(p);
+    CHECK_EQ_INT(f.ngot, before + 2);                 /* one reset for each shard, no flows, */
+    for (int i = before; i < f.ngot; i++) CHECK(f.got[i].reset && f.got[i].n == 0 && !f.got[i].final);
+    CHECK_EQ_INT(hf_offsets_next(o, "flows", 0), -1); /* and the partition is forgotten */
+    CHECK_EQ_INT(hf_pipeline_commit_points(p, hf_pipeline_emitted(p), pt, 4), 0);
+    /* assigned again (here, or at the next owner): from the commit, the
+     * flows of the emitted minute are skipped, the open one is rebuilt */
+    part = hf_offsets_partition(o, "flows", 0, T0 + 60000);
+    hf_offsets_set_eof(o, part, 0, 0);
+    for (int i = 30; i < 40; i++) feed_at(p, part, 100 + i, i % 5, 1000 + i * 2000);
+    CHECK_EQ_INT(hf_pipeline_stats(p)->late, 0);
+    CHECK_EQ_INT(hf_pipeline_stats(p)->accepted, 50);
+    hf_pipeline_finish(p);
+    int flows = 0;
+    for (int s = 0; s < 2; s++)
+        for (int h = 0; h < 5; h++) flows += f.flows_to[s][h];
+    CHECK_EQ_INT(flows, given + 10);                  /* the open minute's 10 again; what the */
+    CHECK(given < 40);                                /* shards had not got yet was dropped */
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
+TEST(the_relay_passes_every_flow_on_and_holds_nothing)
+{
+    hf_config cfg;
+    fake f;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p = pipeline_role(&cfg, &f, 1, "relay");
+    hf_offsets *o = hf_pipeline_offsets(p);
+    int part = hf_offsets_partition(o, "flows", 2, INT64_MIN);
+    hf_offsets_set_eof(o, part, 0, 0);
+    feed_at(p, part, 7, 1, 600000);
+    feed_at(p, part, 8, 2, 1000);                     /* far behind: late downstream, not here */
+    feed_at(p, part, 9, 3, 600001);
+    CHECK_EQ_INT(f.ngot, 0);                          /* a batch is not full yet */
+    hf_commit_point pt[2];
+    hf_pipeline_sync(p);
+    CHECK_EQ_INT(f.ngot, 1);
+    CHECK_EQ_INT(f.got[0].n, 3);
+    CHECK_EQ_INT(hf_pipeline_commit_points(p, hf_pipeline_emitted(p), pt, 2), 1);
+    CHECK_EQ_INT(pt[0].offset, 10);                   /* after the last flow: nothing held */
+    CHECK_EQ_INT(pt[0].released_until, INT64_MIN);    /* a restart skips nothing */
+    CHECK_EQ_INT(hf_pipeline_stats(p)->late, 0);
+    CHECK_EQ_INT(hf_pipeline_stats(p)->accepted, 3);
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
 int main(void)
 {
     RUN(windows_close_when_the_watermark_passes_them);
@@ -259,5 +347,7 @@ int main(void)
     RUN(rejected_and_unmonitored_records_are_counted_by_reason);
     RUN(flows_already_in_records_before_a_restart_are_skipped);
     RUN(a_flush_closes_every_open_window_and_later_flows_are_late);
+    RUN(a_revocation_drops_the_open_windows_for_the_next_owner_to_rebuild);
+    RUN(the_relay_passes_every_flow_on_and_holds_nothing);
     return UNIT_END();
 }
