@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/timefmt.h"
 
 /* The q-quantile of the close delays, in ms: the upper bound of the bucket
  * that holds it (so an over-estimate by at most 2x). */
@@ -72,6 +73,20 @@ void hf_report_text(const hf_run_view *v, FILE *f)
             (unsigned long long)flows, v->cfg->relay_format, flows ? (double)bytes / (double)flows : 0.0);
     }
     if (!v->engine) goto outputs;
+    if (v->cfg->role == HF_ROLE_PARTIAL)
+        OUT("  partials   %llu partial windows made, %.1f MiB, %.1f bytes each, %.2f bytes a flow\n",
+            (unsigned long long)t.w.records, (double)t.w.partial_bytes / 1048576.0,
+            t.w.records ? (double)t.w.partial_bytes / (double)t.w.records : 0.0,
+            p->accepted ? (double)t.w.partial_bytes / (double)p->accepted : 0.0);
+    if (v->cfg->role == HF_ROLE_MERGE) {
+        char when[40] = "none yet";
+        int64_t wm = hf_pipeline_closed_until(v->pipeline);
+        if (wm == INT64_MAX) snprintf(when, sizeof when, "every input ended");
+        else if (wm > INT64_MIN) hf_time_format_iso(wm, when);
+        OUT("  merge      %llu partial windows merged, %llu late, %llu progress messages; "
+            "windows closed through %s\n", (unsigned long long)t.w.partials,
+            (unsigned long long)p->late, (unsigned long long)p->progress, when);
+    }
     OUT("  windows   ");
     for (int l = 0; l < t.w.nlevels; l++) {
         if (!t.w.gran_ms[l]) continue;
@@ -157,6 +172,16 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_int(&b, (int64_t)p->replayed);
     hf_buf_puts(&b, ",\"flows_analysed\":");
     hf_buf_put_int(&b, (int64_t)t.w.flows);
+    if (v->cfg->role == HF_ROLE_PARTIAL) {
+        hf_buf_puts(&b, ",\"partial_bytes\":");
+        hf_buf_put_int(&b, (int64_t)t.w.partial_bytes);
+    }
+    if (v->cfg->role == HF_ROLE_MERGE) {
+        hf_buf_puts(&b, ",\"partials_merged\":");
+        hf_buf_put_int(&b, (int64_t)t.w.partials);
+        hf_buf_puts(&b, ",\"progress_messages\":");
+        hf_buf_put_int(&b, (int64_t)p->progress);
+    }
     hf_buf_puts(&b, ",\"hosts_refused_memory\":");
     hf_buf_put_int(&b, (int64_t)t.w.hosts_refused);
     hf_buf_puts(&b, ",\"records\":");

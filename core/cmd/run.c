@@ -316,6 +316,12 @@ static int flush_outputs(void *ctx, int timeout_ms)
     return hf_outputs_flush(ctx, timeout_ms);
 }
 
+static int commit_txn(void *ctx, rd_kafka_topic_partition_list_t *offsets,
+                      rd_kafka_consumer_group_metadata_t *group)
+{
+    return hf_outputs_commit_txn(ctx, offsets, group);
+}
+
 /* The end of a run from an input with positions (Kafka): every open window
  * flushed (unless they are handed over: handover), every record
  * acknowledged by every output, then the last commit.  Returns 0, or -1
@@ -371,6 +377,15 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     const hf_input_ops *in_ops = hf_input_find(cfg->input, &in_target, err, sizeof err);
     if (!in_ops) return die("-i: %s", err);
     v.input_ops = in_ops;
+    if ((cfg->role == HF_ROLE_PARTIAL || cfg->role == HF_ROLE_MERGE) && strncmp(cfg->input, "kafka:", 6))
+        return die("role %s: the input must be kafka:TOPIC, not \"%s\"", cfg->role_name, cfg->input);
+    if (cfg->role == HF_ROLE_PARTIAL) {      /* one topic for partial windows; the finest windows only */
+        if (cfg->outputs.n != 1 || strncmp(cfg->outputs.v[0], "kafka:", 6))
+            return die("role partial: one output, kafka:TOPIC (the partial windows' topic, keyed by "
+                       "host, that the merge instances read)");
+        cfg->windows_ms[0] = hf_windows_gcd(cfg->windows_ms, cfg->nwindows);
+        cfg->nwindows = 1;
+    }
     v.outputs = hf_outputs_open(cfg, err, sizeof err);
     if (!v.outputs) return die("%s", err);
     const hf_shards *shards;
@@ -401,7 +416,8 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
         rc = die("%s", err);
         goto done;
     }
-    hf_input_env env = {v.pipeline, flush_outputs, v.outputs, &got_stop};
+    hf_input_env env = {.pipeline = v.pipeline, .flush = flush_outputs, .commit_txn = commit_txn,
+                        .sink = hf_outputs_sink(v.outputs), .ctx = v.outputs, .stop = &got_stop};
     v.input = in_ops->open(cfg, in_target, &env, err, sizeof err);
     if (!v.input) {
         rc = die("%s", err);

@@ -167,6 +167,8 @@ void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
         hf_worker_stats st;
         hf_worker_stats_get(e->workers[i], &st);
         t->w.flows += st.flows;
+        t->w.partials += st.partials;
+        t->w.partial_bytes += st.partial_bytes;
         t->w.hosts_refused += st.hosts_refused;
         t->w.records += st.records;
         t->w.mem_bytes += st.mem_bytes;

@@ -38,6 +38,8 @@ static hf_batch *relay_batch(void *ctx, int shard)
         b->flows = hf_malloc(sizeof(hf_flow) * (size_t)r->cfg->batch);
     }
     b->n = 0;
+    b->npartials = 0;
+    b->partials_len = 0;
     b->final = 0;
     b->reset = 0;
     b->boundary = INT64_MIN;
@@ -89,6 +91,7 @@ static void relay_push(void *ctx, int shard, hf_batch *b)
     atomic_fetch_add_explicit(&r->flows, (uint64_t)b->n, memory_order_relaxed);
     if (r->spare) {
         hf_free(r->spare->flows);
+        hf_free(r->spare->partials);
         hf_free(r->spare);
     }
     r->spare = b;
@@ -129,6 +132,7 @@ void hf_relay_free(hf_relay *r)
     if (!r) return;
     if (r->spare) {
         hf_free(r->spare->flows);
+        hf_free(r->spare->partials);
         hf_free(r->spare);
     }
     hf_record_batch_release(&r->out);

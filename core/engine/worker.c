@@ -31,7 +31,7 @@
  * --------------------------------------------------------------------- */
 
 /* Hand the batch built so far to the outputs, and empty it. */
-static void write_batch(hf_worker *w)
+void hf_worker_write_batch(hf_worker *w)
 {
     hf_records view;
     hf_record_batch_view(&w->out, &view);
@@ -84,6 +84,10 @@ static void frags_reserve(hf_worker *w, const hf_layout *l, uint32_t nhosts)
 static void emit_window(void *ctx, hf_window *win)
 {
     hf_worker *w = ctx;
+    if (w->cfg->role == HF_ROLE_PARTIAL) {        /* states leave, results are the merge's */
+        hf_worker_emit_partials(w, win);
+        return;
+    }
     const hf_layout *l = win->layout;
     frags_reserve(w, l, win->nhosts);
     window_view(w, win);
@@ -109,7 +113,7 @@ static void emit_window(void *ctx, hf_window *win)
         }
         hf_buf_puts(b, "}}");
         hf_record_end(rb);
-        if (b->len >= (1 << 20) || i + 1 == win->nhosts) write_batch(w);
+        if (b->len >= (1 << 20) || i + 1 == win->nhosts) hf_worker_write_batch(w);
     }
     w->records += win->nhosts;
 }
@@ -178,6 +182,7 @@ void hf_worker_process(hf_worker *w, hf_batch *b)
         hf_plan_release(b->control);
         b->control = NULL;
     }
+    if (b->npartials) hf_worker_merge_partials(w, b);
     int64_t g = hf_windows_base_ms(&w->windows);
     memset(w->done, 0, (size_t)b->n);
     for (int i = 0; i < b->n; i++)
@@ -214,6 +219,7 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     w->layout = hf_malloc(sizeof *w->layout);
     hf_layout_init(w->layout);
     hf_record_batch_init(&w->out);
+    hf_buf_init(&w->ser, 256);
     w->group_flows = hf_malloc(sizeof(hf_flow) * (size_t)cfg->batch);
     w->group_rows = hf_malloc(sizeof(uint8_t *) * (size_t)cfg->batch);
     w->done = hf_malloc((size_t)cfg->batch);
@@ -245,6 +251,8 @@ static void publish_stats(hf_worker *w)
     memset(&st, 0, sizeof st);
     st.closed_until = w->closed_until;
     st.flows = w->flows;
+    st.partials = w->partials;
+    st.partial_bytes = w->partial_bytes;
     st.hosts_refused = w->windows.hosts_refused;
     st.records = w->records;
     st.nlevels = w->windows.nlevels;
@@ -288,6 +296,8 @@ hf_batch *hf_worker_batch(hf_worker *w)
         b->flows = hf_malloc(sizeof(hf_flow) * (size_t)w->cfg->batch);
     }
     b->n = 0;
+    b->npartials = 0;
+    b->partials_len = 0;
     b->final = 0;
     b->reset = 0;
     b->boundary = INT64_MIN;
@@ -411,11 +421,13 @@ void hf_worker_free(hf_worker *w)
         w->head = b->next;
         if (b->control) hf_plan_release(b->control);
         hf_free(b->flows);
+        hf_free(b->partials);
         hf_free(b);
     }
     while (w->spare) {
         hf_batch *b = w->spare;
         w->spare = b->next;
+        hf_free(b->partials);
         hf_free(b->flows);
         hf_free(b);
     }
@@ -425,6 +437,7 @@ void hf_worker_free(hf_worker *w)
         hf_free(w->frags[a].len);
     }
     hf_record_batch_release(&w->out);
+    hf_buf_release(&w->ser);
     hf_free(w->group_flows);
     hf_free(w->group_rows);
     hf_free(w->view_rows);

@@ -108,6 +108,8 @@ typedef struct hf_worker hf_worker;
 typedef struct hf_worker_stats {
     int64_t  closed_until;     /* windows ending at or before this are emitted */
     uint64_t flows;            /* flows given to the analyses */
+    uint64_t partials;         /* the merge role: partial windows merged */
+    uint64_t partial_bytes;    /* the partial role: bytes of the partial windows made */
     uint64_t hosts_refused;    /* flows dropped: new host over the memory limit */
     uint64_t records;
     uint64_t windows[HF_MAX_WINDOWS + 1];  /* per level: windows emitted */

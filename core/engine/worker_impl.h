@@ -46,6 +46,9 @@ struct hf_worker {
     uint64_t         close_delay[HF_DELAY_BUCKETS];
     int64_t          closed_until;
     uint64_t         resets;        /* times the open windows were dropped (handed over) */
+    uint64_t         partials;      /* the merge role: partial windows merged */
+    uint64_t         partial_bytes; /* the partial role: bytes of the messages made */
+    hf_buf           ser;           /* the partial role: one state, serialised */
 
     /* the thread and its queue */
     pthread_t        thread;
@@ -78,5 +81,13 @@ void hf_worker_lua_call(hf_worker *w, int ref, const char *what);
 void hf_worker_check_posted(hf_worker *w);
 void hf_worker_apply_commit(hf_worker *w, hf_plan *plan, int64_t from_ms);
 void hf_worker_retire_layouts(hf_worker *w);
+
+/* worker.c: hand the records built so far to the outputs. */
+void hf_worker_write_batch(hf_worker *w);
+/* worker_partial.c: the partial role's emit (a closing base window as
+ * partial windows, one message per host) and the merge role's intake (a
+ * batch's partial windows into the rows of their base windows). */
+void hf_worker_emit_partials(hf_worker *w, hf_window *win);
+void hf_worker_merge_partials(hf_worker *w, const hf_batch *b);
 
 #endif

@@ -30,6 +30,7 @@
 #include "io/kafka_conf.h"
 #include "io/kafka_producer.h"
 #include "stream/pipeline.h"
+#include "stream/wire.h"
 
 #define METADATA_PREFIX "hostflow:1:"
 
@@ -56,6 +57,10 @@ typedef struct hf_kafka_source {
     char                group[128];
     int                 down;
     int                 closed;        /* left the group: the last commit is done */
+    int                 ended;         /* --exit-at-end: every partition was read to its end */
+    int                 fatal;         /* the partial role's transactions failed for good */
+    char                instance[300]; /* this instance's name (the partial role's progress) */
+    hf_record_batch     progress;      /* the partial role's progress messages */
 } hf_kafka_source;
 
 /* Parse "hostflow:1:<ms>" (released_until) from committed metadata. */
@@ -72,19 +77,12 @@ static int64_t parse_metadata(const void *md, size_t len)
 }
 
 static int64_t lag(hf_kafka_source *s);
+static void register_assignment(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts);
 
-/* Commit what the pipeline says is safe once the outputs have acknowledged
- * every record written so far.  sync_ms: how long to wait for them.
- * Returns 0, or -1 when nothing could be committed this time. */
-static int commit(hf_kafka_source *s, int sync_ms)
+/* The commit points as a list to commit, each with its metadata. */
+static rd_kafka_topic_partition_list_t *points_list(const hf_commit_point *pts, int n)
 {
-    hf_commit_point pts[1024];
-    hf_pipeline_sync(s->pipeline);
-    int64_t emitted = hf_pipeline_emitted(s->pipeline);      /* before the outputs' flush */
-    if (s->env.flush(s->env.ctx, sync_ms) != 0) return -1;
-    int n = hf_pipeline_commit_points(s->pipeline, emitted, pts, 1024);
-    if (n == 0) return 0;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
     for (int i = 0; i < n; i++) {
         rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, pts[i].topic, pts[i].partition);
         tp->offset = pts[i].offset;
@@ -93,6 +91,126 @@ static int commit(hf_kafka_source *s, int sync_ms)
         tp->metadata = hf_strndup(md, (size_t)len);   /* freed by the list */
         tp->metadata_size = (size_t)len;
     }
+    return l;
+}
+
+/* The partitions of a topic, from the brokers' metadata; 0 when it cannot
+ * be had. */
+static int32_t partitions_of(rd_kafka_t *rk, const char *topic)
+{
+    int32_t n = 0;
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    if (t && rd_kafka_metadata(rk, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1)
+        n = md->topics[0].partition_cnt;
+    if (md) rd_kafka_metadata_destroy(md);
+    if (t) rd_kafka_topic_destroy(t);
+    return n;
+}
+
+/* The partial role's progress (stream/wire.h): for every partition it
+ * holds, how far its partial windows are produced (its released_until, or
+ * HF_WIRE_END once it has been read to its end with --exit-at-end); one
+ * message per topic, written to every partition of the output topic. */
+static void write_progress(hf_kafka_source *s)
+{
+    hf_wire_mark marks[HF_MAX_PARTITIONS];
+    int n = hf_offsets_count(s->offsets);
+    uint8_t done[HF_MAX_PARTITIONS] = {0};
+    hf_record_batch *rb = &s->progress;
+    for (int i = 1; i < n; i++) {
+        if (done[i] || !hf_offsets_assigned(s->offsets, i)) continue;
+        int32_t id;
+        const char *topic = hf_offsets_topic(s->offsets, i, &id);
+        int nm = 0;
+        for (int j = i; j < n; j++) {                 /* this topic's partitions */
+            int32_t jd;
+            if (done[j] || !hf_offsets_assigned(s->offsets, j) ||
+                strcmp(hf_offsets_topic(s->offsets, j, &jd), topic) != 0)
+                continue;
+            done[j] = 1;
+            int64_t through = s->ended ? HF_WIRE_END : hf_offsets_released(s->offsets, j);
+            if (through < 0) continue;                 /* nothing complete yet */
+            marks[nm].partition = jd;
+            marks[nm].through = through;
+            nm++;
+        }
+        int32_t parts = partitions_of(s->rk, topic);
+        if (nm == 0 || parts <= 0) continue;
+        size_t key = rb->text.len;
+        hf_buf_puts(&rb->text, s->instance);
+        hf_record_begin(rb, HF_RECORD_PROGRESS, 0);
+        hf_record_key(rb, key, rb->text.len - key);
+        hf_wire_progress_write(&rb->text, s->instance, topic, parts, marks, nm);
+        hf_record_end(rb);
+    }
+    if (rb->n) {
+        hf_records view;
+        hf_record_batch_view(rb, &view);
+        s->env.sink->write(s->env.sink->ctx, &view);
+        hf_record_batch_reset(rb);
+    }
+}
+
+/* Read every assigned partition again from its committed offset: the
+ * partial role's transaction was aborted, so what it held (partial
+ * windows of windows closed since the last commit) must be made again. */
+static void rewind_to_commit(hf_kafka_source *s)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    hf_pipeline_drop(s->pipeline);
+    if (rd_kafka_assignment(s->rk, &a) || !a) return;
+    register_assignment(s, a);
+    for (int i = 0; i < a->cnt; i++)
+        if (a->elems[i].offset < 0)
+            a->elems[i].offset = strcmp(s->cfg->kafka_start, "latest") == 0 ? RD_KAFKA_OFFSET_END
+                                                                         : RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, a, 10000);
+    if (e) {
+        hf_log(HF_LOG_ERROR, "kafka: cannot read again from the last commit: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        s->fatal = 1;
+    }
+    rd_kafka_topic_partition_list_destroy(a);
+}
+
+/* The partial role's commit: its partial windows, its progress and its
+ * offsets in one transaction.  The workers are idle (hf_pipeline_sync), so
+ * what they emitted is what the commit points cover, no more. */
+static int commit_txn(hf_kafka_source *s)
+{
+    hf_commit_point pts[1024];
+    hf_pipeline_sync(s->pipeline);
+    int n = hf_pipeline_commit_points(s->pipeline, hf_pipeline_emitted(s->pipeline), pts, 1024);
+    write_progress(s);
+    rd_kafka_topic_partition_list_t *l = points_list(pts, n);
+    rd_kafka_consumer_group_metadata_t *g = rd_kafka_consumer_group_metadata(s->rk);
+    int rc = s->env.commit_txn(s->env.ctx, l, g);
+    rd_kafka_consumer_group_metadata_destroy(g);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (rc == HF_OUT_OK) {
+        s->commits++;
+        return 0;
+    }
+    s->commit_failures++;
+    if (rc == HF_OUT_FATAL) s->fatal = 1;
+    else rewind_to_commit(s);
+    return -1;
+}
+
+/* Commit what the pipeline says is safe once the outputs have acknowledged
+ * every record written so far.  sync_ms: how long to wait for them.
+ * Returns 0, or -1 when nothing could be committed this time. */
+static int commit(hf_kafka_source *s, int sync_ms)
+{
+    if (s->cfg->role == HF_ROLE_PARTIAL) return commit_txn(s);
+    hf_commit_point pts[1024];
+    hf_pipeline_sync(s->pipeline);
+    int64_t emitted = hf_pipeline_emitted(s->pipeline);      /* before the outputs' flush */
+    if (s->env.flush(s->env.ctx, sync_ms) != 0) return -1;
+    int n = hf_pipeline_commit_points(s->pipeline, emitted, pts, 1024);
+    if (n == 0) return 0;
+    rd_kafka_topic_partition_list_t *l = points_list(pts, n);
     rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, l, 0);
     rd_kafka_topic_partition_list_destroy(l);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
@@ -134,6 +252,20 @@ static int topic_partitions(rd_kafka_t *rk, const rd_kafka_topic_partition_list_
     return total;
 }
 
+/* Where each partition of parts stands, from the commits: its committed
+ * offset (into parts) and how far its records are complete (the
+ * metadata), registered with the offsets, not at its end. */
+static void register_assignment(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_committed(s->rk, parts, 10000);
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        int64_t released = parse_metadata(tp->metadata, tp->metadata_size);
+        int idx = hf_offsets_partition(s->offsets, tp->topic, tp->partition, released);
+        hf_offsets_set_eof(s->offsets, idx, 0, now_ms());
+    }
+}
+
 static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -141,14 +273,7 @@ static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     char list[512];
     describe_parts(parts, list, sizeof list);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        /* where each partition's records are complete, from the commits */
-        rd_kafka_committed(rk, parts, 10000);
-        for (int i = 0; i < parts->cnt; i++) {
-            rd_kafka_topic_partition_t *tp = &parts->elems[i];
-            int64_t released = parse_metadata(tp->metadata, tp->metadata_size);
-            int idx = hf_offsets_partition(s->offsets, tp->topic, tp->partition, released);
-            hf_offsets_set_eof(s->offsets, idx, 0, now_ms());
-        }
+        register_assignment(s, parts);
         const char *from = "committed offsets";
         if (s->start_ms >= 0 && !s->seen_assignment) {
             for (int i = 0; i < parts->cnt; i++) parts->elems[i].offset = s->start_ms;
@@ -221,6 +346,8 @@ static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input
     s->offsets = hf_pipeline_offsets(env->pipeline);
     s->cfg = cfg;
     s->start_ms = -1;
+    hf_kafka_instance_id(cfg, s->instance, sizeof s->instance);
+    hf_record_batch_init(&s->progress);
     int64_t ms;
     if (strcmp(cfg->kafka_start, "earliest") && strcmp(cfg->kafka_start, "latest")) {
         if (hf_time_parse_iso(cfg->kafka_start, strlen(cfg->kafka_start), &ms) < 0) {
@@ -296,6 +423,7 @@ static int64_t lag(hf_kafka_source *s)
 {
     rd_kafka_topic_partition_list_t *a = NULL;
     if (rd_kafka_assignment(s->rk, &a) || !a) return 0;
+    rd_kafka_position(s->rk, a);       /* past transaction markers, which are never fed */
     int64_t total = 0;
     for (int i = 0; i < a->cnt; i++) {
         int64_t lo, hi;
@@ -303,6 +431,7 @@ static int64_t lag(hf_kafka_source *s)
                                            &lo, &hi) != 0)
             continue;
         int64_t next = hf_offsets_next(s->offsets, a->elems[i].topic, a->elems[i].partition);
+        if (a->elems[i].offset > next) next = a->elems[i].offset;
         if (next < lo) next = lo;
         if (hi > next) total += hi - next;
     }
@@ -319,6 +448,7 @@ static void recheck_eof(hf_kafka_source *s)
 {
     rd_kafka_topic_partition_list_t *a = NULL;
     if (rd_kafka_assignment(s->rk, &a) || !a) return;
+    rd_kafka_position(s->rk, a);
     for (int i = 0; i < a->cnt; i++) {
         int64_t lo, hi;
         const char *t = a->elems[i].topic;
@@ -327,6 +457,7 @@ static void recheck_eof(hf_kafka_source *s)
         if (!hf_offsets_at_end(s->offsets, idx)) continue;
         if (rd_kafka_query_watermark_offsets(s->rk, t, id, &lo, &hi, 500) != 0) continue;
         int64_t next = hf_offsets_next(s->offsets, t, id);
+        if (a->elems[i].offset > next) next = a->elems[i].offset;
         if (next >= 0 && hi > next) hf_offsets_set_eof(s->offsets, idx, 0, now_ms());
     }
     rd_kafka_topic_partition_list_destroy(a);
@@ -367,7 +498,12 @@ static int kafka_read(void *arg)
         s->last_recheck = t;
     }
     if (idle) hf_pipeline_tick(s->pipeline);
-    if (s->cfg->exit_at_end && s->assigned > 0 && s->eof && idle && lag(s) == 0) return HF_IN_END;
+    if (s->fatal) return HF_IN_ERROR;
+    if (s->cfg->exit_at_end && s->assigned > 0 && s->eof && idle && lag(s) == 0 &&
+        (s->cfg->role != HF_ROLE_MERGE || hf_pipeline_complete(s->pipeline))) {
+        s->ended = 1;
+        return HF_IN_END;
+    }
     return HF_IN_MORE;
 }
 
@@ -406,6 +542,7 @@ static void kafka_close(void *arg)
         rd_kafka_destroy_flags(s->rk, s->down ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
     }
     hf_kafka_producer_free(s->dead);
+    hf_record_batch_release(&s->progress);
     hf_free(s);
 }
 

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 
@@ -27,6 +28,19 @@ rd_kafka_conf_t *hf_kafka_conf_new(const hf_config *cfg, const char *const *extr
             return NULL;
         }
     return conf;
+}
+
+void hf_kafka_instance_id(const hf_config *cfg, char *out, size_t n)
+{
+    const char *id = hf_config_kafka(cfg, "group.instance.id");
+    if (id && *id) {
+        snprintf(out, n, "%s", id);
+        return;
+    }
+    char host[256];
+    if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "host");
+    host[sizeof host - 1] = '\0';
+    snprintf(out, n, "%s-%ld", host, (long)getpid());
 }
 
 void hf_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)

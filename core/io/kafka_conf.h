@@ -16,6 +16,11 @@
 rd_kafka_conf_t *hf_kafka_conf_new(const hf_config *cfg, const char *const *extra,
                                    char *err, size_t errlen);
 
+/* This instance's name in its group: group.instance.id when set (static
+ * membership), else "<hostname>-<pid>".  The partial role's progress
+ * messages say it, and its transactional.id is made of it. */
+void hf_kafka_instance_id(const hf_config *cfg, char *out, size_t n);
+
 /* librdkafka's own log lines, through hostflow's (rate-limited). */
 void hf_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 

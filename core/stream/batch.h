@@ -23,6 +23,11 @@ typedef struct hf_batch {
     int64_t   boundary;       /* close windows ending at or before this (ms) */
     double    boundary_ns;    /* when the reader moved the boundary (monotonic ns), 0: it did not */
     hf_flow  *flows;          /* capacity: the configured batch size */
+    /* the merge role: partial windows (stream/wire.h), each a 32-bit length
+     * then its message; the buffer is hf_malloc'ed and grows */
+    int       npartials;
+    uint8_t  *partials;
+    size_t    partials_len, partials_cap;
     struct hf_batch *next;    /* the engine's queue */
     void     *control;        /* the engine's: a reload to apply before the flows (held) */
     int64_t   control_from;   /* ... to windows starting at or after this */

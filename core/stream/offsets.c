@@ -15,6 +15,7 @@ typedef struct partition {
     double   max_end;         /* newest flow end, ms */
     int64_t  next_offset;     /* after the last message read */
     int64_t  released_until;  /* flows released at or before this were in records already */
+    int64_t  pin;             /* no commit point passes this offset (-1: none) */
     int      nholds;
     struct { int64_t release; int64_t offset; } holds[HF_MAX_HOLDS];
 } partition;
@@ -80,6 +81,7 @@ int hf_offsets_partition(hf_offsets *o, const char *topic, int32_t id, int64_t r
     pt->id = id;
     pt->max_end = -INFINITY;
     pt->next_offset = -1;
+    pt->pin = -1;
     pt->released_until = released_until;
     /* a partition starts idle (the source marks it not at its end once it is
      * assigned, and from then on it holds the watermark back until it has
@@ -209,6 +211,7 @@ int hf_offsets_commit_points(hf_offsets *o, int64_t done, hf_commit_point *out, 
             pt->holds[k++] = pt->holds[h];
         }
         pt->nholds = k;
+        if (pt->pin >= 0 && (pt->pin < offset || offset < 0)) offset = pt->pin;
         if (done > pt->released_until && done != INT64_MAX) pt->released_until = done;
         if (offset < 0) continue;                         /* nothing read yet */
         out[n].topic = pt->topic;
@@ -230,8 +233,24 @@ void hf_offsets_forget(hf_offsets *o)
         pt->max_end = -INFINITY;
         pt->next_offset = -1;
         pt->released_until = INT64_MIN;
+        pt->pin = -1;
         pt->nholds = 0;
     }
+}
+
+int hf_offsets_assigned(const hf_offsets *o, int part)
+{
+    return part >= 1 && part < o->nparts && !o->parts[part].gone;
+}
+
+int64_t hf_offsets_released(const hf_offsets *o, int part)
+{
+    return part >= 0 && part < o->nparts ? o->parts[part].released_until : INT64_MIN;
+}
+
+void hf_offsets_pin(hf_offsets *o, int part, int64_t offset)
+{
+    if (part >= 1 && part < o->nparts) o->parts[part].pin = offset;
 }
 
 int64_t hf_offsets_flush_through(const hf_offsets *o, int64_t through)

@@ -99,6 +99,13 @@ int hf_offsets_commit_points(hf_offsets *o, int64_t done, hf_commit_point *out, 
  * registered again (hf_offsets_partition, on the next assignment, with the
  * committed released_until).  The file slot is kept. */
 void hf_offsets_forget(hf_offsets *o);
+/* 1 when part is a Kafka partition assigned now (registered, not gone). */
+int hf_offsets_assigned(const hf_offsets *o, int part);
+/* How far part's records (or partials) are complete: its released_until. */
+int64_t hf_offsets_released(const hf_offsets *o, int part);
+/* No commit point of part passes offset (-1: none): a record there must be
+ * read again after a restart (the merge role's progress marks, marks.h). */
+void hf_offsets_pin(hf_offsets *o, int part, int64_t offset);
 /* Every window is being flushed now (a stop): the release time
  * every flow read so far is complete at.  Afterwards a flow for those
  * windows counts as late, and hf_offsets_flushed() marks them complete. */

@@ -21,9 +21,12 @@
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/timefmt.h"
+#include "stream/marks.h"
 #include "stream/prefix.h"
+#include "stream/wire.h"
 
 #define FUTURE_SLACK_MS (24 * 3600 * 1000.0)  /* flows ending later than now + 1 day */
+#define PARTIAL_BYTES   (4 << 20)             /* a batch of partial windows is handed over at this */
 
 struct hf_pipeline {
     const hf_config *cfg;
@@ -40,6 +43,10 @@ struct hf_pipeline {
     uint64_t         lineno;
     hf_ratelimit     rl_reject, rl_late;
     int              role;         /* enum hf_role: the relay keeps no windows */
+    hf_marks        *marks;        /* the merge role's watermark, else NULL */
+    double           waited_since; /* ... unmoved since (ms), and said so at */
+    double           waited_said;
+    hf_wire_mark    *markbuf;      /* ... and room to read a progress message */
     hf_decoders     *dec;          /* decoder threads, or NULL */
     int              decode_threads;  /* how many to start when an input reads chunks */
 };
@@ -60,6 +67,8 @@ const char *hf_pipeline_reason_name(int r)
 {
     if (r == HF_REASON_TOO_LONG) return "too_long";
     if (r == HF_REASON_FUTURE) return "future_time";
+    if (r == HF_REASON_NOT_PARTIAL) return "not_partial";
+    if (r == HF_REASON_BAD_WINDOW) return "bad_window";
     return hf_decode_reason_name(r);
 }
 
@@ -90,7 +99,12 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const hf_shards *shards, int 
     for (int i = 0; i < cfg->nwindows; i++) p->base_ms = gcd64(p->base_ms, cfg->windows_ms[i]);
     p->offsets = hf_offsets_new(cfg->windows_ms, cfg->nwindows);
     p->role = cfg->role;
+    if (p->role == HF_ROLE_MERGE) {
+        p->marks = hf_marks_new();
+        p->markbuf = hf_malloc(sizeof(hf_wire_mark) * HF_MAX_PARTITIONS);
+    }
     p->closed_until = INT64_MIN;
+    atomic_store_explicit(&p->stats.closed_until, INT64_MIN, memory_order_relaxed);
     p->future_ms = (double)time(NULL) * 1000.0 + FUTURE_SLACK_MS;
     p->rl_reject = (hf_ratelimit)HF_RATELIMIT_INIT(5);
     p->rl_late = (hf_ratelimit)HF_RATELIMIT_INIT(2);
@@ -151,23 +165,87 @@ static int64_t floor_to(int64_t t, int64_t g)
     return q * g;
 }
 
+/* The merge role's watermark: the lowest mark over the partitions it
+ * reads (marks.h); INT64_MIN while one has none, or none is assigned. */
+static int64_t merge_watermark(const hf_pipeline *p)
+{
+    int64_t low = INT64_MAX;
+    int any = 0;
+    for (int i = 1; i < hf_offsets_count(p->offsets); i++) {
+        if (!hf_offsets_assigned(p->offsets, i)) continue;
+        int64_t t = hf_marks_through(p->marks, i);
+        if (t < low) low = t;
+        any = 1;
+    }
+    return any ? low : INT64_MIN;
+}
+
 /* Move the watermark; when base windows close, tell every shard. */
 static void advance(hf_pipeline *p)
 {
     if (p->role == HF_ROLE_RELAY) return;         /* no windows: no watermark */
-    double src = hf_offsets_watermark(p->offsets, now_ms());
-    if (src == -INFINITY) return;
-    int64_t boundary = floor_to((int64_t)src - p->cfg->lateness_ms, p->base_ms);
+    int64_t boundary;
+    if (p->role == HF_ROLE_MERGE) {               /* the partial stage waited for late flows */
+        int64_t w = merge_watermark(p);
+        if (w == INT64_MIN) return;
+        boundary = w == HF_WIRE_END ? INT64_MAX : floor_to(w, p->base_ms);
+    } else {
+        double src = hf_offsets_watermark(p->offsets, now_ms());
+        if (src == -INFINITY) return;
+        boundary = floor_to((int64_t)src - p->cfg->lateness_ms, p->base_ms);
+    }
     if (boundary > p->closed_until) {
         p->closed_until = boundary;
+        atomic_store_explicit(&p->stats.closed_until, boundary, memory_order_relaxed);
         double now = hf_now_ns();
         for (int k = 0; k < p->shards.n; k++) hand_over(p, k, now);
     }
 }
 
+/* The merge role, every 30 s while its watermark has not moved though
+ * partial windows wait: which input partition of the partial stage holds
+ * it back, as the intermediate partition that lags most shows it. */
+static void say_waiting(hf_pipeline *p)
+{
+    int part = -1;
+    int64_t low = INT64_MAX;
+    for (int i = 1; i < hf_offsets_count(p->offsets); i++) {
+        if (!hf_offsets_assigned(p->offsets, i)) continue;
+        int64_t t = hf_marks_through(p->marks, i);
+        if (t < low) {
+            low = t;
+            part = i;
+        }
+    }
+    if (part < 0) return;
+    const char *topic;
+    int32_t from, id;
+    int64_t through;
+    char when[32] = "nothing yet";
+    hf_marks_slowest(p->marks, part, &topic, &from, &through);
+    const char *here = hf_offsets_topic(p->offsets, part, &id);
+    if (through > INT64_MIN && through < HF_WIRE_END) hf_time_format_iso(through, when);
+    if (!topic)
+        hf_log(HF_LOG_INFO, "merge: waiting for the partial instances' progress (none on %s[%d] yet)",
+               here, id);
+    else
+        hf_log(HF_LOG_INFO, "merge: windows wait for %s[%d] of the partial stage (%s[%d] has it "
+               "through %s); is a partial instance reading it?", topic, from, here, id, when);
+}
+
 void hf_pipeline_tick(hf_pipeline *p)
 {
-    if (hf_offsets_count(p->offsets) > 1) advance(p);
+    if (hf_offsets_count(p->offsets) <= 1) return;
+    int64_t before = p->closed_until;
+    advance(p);
+    if (!p->marks) return;
+    double now = now_ms();
+    if (p->closed_until != before || p->waited_since == 0) p->waited_since = now;
+    if (now - p->waited_since >= 30000 && now - p->waited_said >= 30000 &&
+        hf_offsets_count(p->offsets) > 1 && p->stats.accepted > 0) {
+        p->waited_said = now;
+        say_waiting(p);
+    }
 }
 
 /* Everything after a line's decoding (st: enum hf_line_status, *fp the flow
@@ -244,6 +322,99 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
     return 0;
 }
 
+/* Add a partial window to the batch of its host's shard. */
+static void put_partial(hf_pipeline *p, int i, const char *rec, size_t len)
+{
+    hf_batch *b = p->pending[i];
+    size_t need = b->partials_len + 4 + len;
+    if (need > b->partials_cap) {
+        size_t cap = b->partials_cap ? b->partials_cap : 1 << 16;
+        while (cap < need) cap *= 2;
+        b->partials = hf_realloc(b->partials, cap);
+        b->partials_cap = cap;
+    }
+    uint32_t n = (uint32_t)len;
+    memcpy(b->partials + b->partials_len, &n, 4);
+    memcpy(b->partials + b->partials_len + 4, rec, len);
+    b->partials_len = need;
+    b->npartials++;
+    if (b->npartials == p->cfg->batch || b->partials_len >= PARTIAL_BYTES) hand_over(p, i, 0);
+}
+
+/* A reject of the merge role: counted, said (rate-limited), the position moves. */
+static int reject(hf_pipeline *p, int part, int64_t offset, int reason, const char *why)
+{
+    char where[512];
+    bump(&p->stats.rejected[reason]);
+    hf_offsets_read(p->offsets, part, offset, -1);
+    hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (%s): %s",
+                   origin(p, part, offset, where, sizeof where), hf_pipeline_reason_name(reason), why);
+    return reason;
+}
+
+/* A message of the merge role: a partial window (late, read again, or
+ * given to its host's shard) or progress (the watermark moves). */
+static int take_message(hf_pipeline *p, int part, int64_t offset, const char *rec, size_t len)
+{
+    char where[512];
+    bump(&p->stats.records);
+    int kind = hf_wire_kind(rec, len);
+    if (kind == HF_WIRE_PROGRESS) {
+        hf_wire_progress pr;
+        if (hf_wire_progress_parse(rec, len, &pr, p->markbuf, HF_MAX_PARTITIONS) != 0)
+            return reject(p, part, offset, HF_DECODE_MALFORMED, "a progress message that does not read");
+        bump(&p->stats.decoded);
+        bump(&p->stats.progress);
+        hf_offsets_read(p->offsets, part, offset, -1);
+        hf_marks_read(p->marks, part, offset, &pr);
+        hf_offsets_pin(p->offsets, part, hf_marks_pin(p->marks, part));
+        advance(p);
+        return 0;
+    }
+    if (kind != HF_WIRE_PARTIAL)
+        return reject(p, part, offset, HF_REASON_NOT_PARTIAL, "the merge role reads partial windows "
+                      "(a partial instance's output), not flows");
+    hf_wire_partial hp;
+    if (hf_wire_partial_parse(rec, len, &hp) != 0)
+        return reject(p, part, offset, HF_DECODE_MALFORMED, "a partial window that does not read");
+    if (hp.g_ms != p->base_ms || hp.start_ms % p->base_ms != 0)
+        return reject(p, part, offset, HF_REASON_BAD_WINDOW, "its window is not one of this "
+                      "instance's finest granularity (the windows of the partial and merge "
+                      "instances must agree)");
+    bump(&p->stats.decoded);
+    if (hf_offsets_read(p->offsets, part, offset, (double)hp.start_ms)) {   /* emitted already */
+        bump(&p->stats.replayed);
+        return 0;
+    }
+    if (hp.start_ms + p->base_ms <= p->closed_until) {
+        bump(&p->stats.late);
+        hf_log_limited(&p->rl_late, HF_LOG_WARN, "%s: late partial window: it ends %lld ms "
+                       "before the windows still open", origin(p, part, offset, where, sizeof where),
+                       (long long)(p->closed_until - hp.start_ms - p->base_ms));
+        return 0;
+    }
+    bump(&p->stats.accepted);
+    hf_offsets_hold(p->offsets, part, offset, (double)hp.start_ms);
+    int i = p->shards.n == 1 ? 0 : (int)((hf_hash_addr(hp.addr) >> 32) % (uint64_t)p->shards.n);
+    put_partial(p, i, rec, len);
+    return 0;
+}
+
+const struct hf_marks *hf_pipeline_marks(const hf_pipeline *p)
+{
+    return p->marks;
+}
+
+int hf_pipeline_complete(const hf_pipeline *p)
+{
+    return p->marks && merge_watermark(p) == HF_WIRE_END;
+}
+
+int64_t hf_pipeline_closed_until(const hf_pipeline *p)
+{
+    return atomic_load_explicit(&((hf_pipeline *)p)->stats.closed_until, memory_order_relaxed);
+}
+
 static void poll_engine(hf_pipeline *p)
 {
     if (p->shards.poll) p->shards.poll(p->shards.ctx, hf_offsets_max_end(p->offsets));
@@ -254,6 +425,7 @@ int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
 {
     hf_flow f;
     poll_engine(p);                         /* a reload to check or commit */
+    if (p->role == HF_ROLE_MERGE) return take_message(p, part, offset, rec, len);
     p->lineno = lineno;
     int st = too_long ? HF_LINE_TOO_LONG : hf_line_classify(rec, len, p->nets, p->future_ms, &f);
     return take_line(p, part, offset, st, &f, rec, len);
@@ -337,13 +509,17 @@ void hf_pipeline_drop(hf_pipeline *p)
     for (int k = 0; k < p->shards.n; k++) {
         hf_batch *b = p->pending[k];
         b->n = 0;                            /* held, and read again by the next owner */
+        b->npartials = 0;
+        b->partials_len = 0;
         b->reset = 1;
         p->shards.push(p->shards.ctx, k, b);
         p->pending[k] = p->shards.batch(p->shards.ctx, k);
     }
     if (p->shards.sync) p->shards.sync(p->shards.ctx);
     p->closed_until = INT64_MIN;
+    atomic_store_explicit(&p->stats.closed_until, INT64_MIN, memory_order_relaxed);
     hf_offsets_forget(p->offsets);
+    if (p->marks) hf_marks_forget(p->marks);
 }
 
 void hf_pipeline_flush(hf_pipeline *p)
@@ -356,6 +532,7 @@ void hf_pipeline_flush(hf_pipeline *p)
     int64_t through = hf_offsets_flush_through(p->offsets, p->closed_until);
     if (through > p->closed_until) {
         p->closed_until = through;
+        atomic_store_explicit(&p->stats.closed_until, through, memory_order_relaxed);
         double now = hf_now_ns();
         for (int k = 0; k < p->shards.n; k++) hand_over(p, k, now);
     }
@@ -395,10 +572,13 @@ void hf_pipeline_free(hf_pipeline *p)
     for (int i = 0; i < p->shards.n && p->pending; i++)
         if (p->pending[i]) {
             hf_free(p->pending[i]->flows);
+            hf_free(p->pending[i]->partials);
             hf_free(p->pending[i]);
         }
     hf_free(p->pending);
     hf_prefixes_free(p->nets);
     hf_offsets_free(p->offsets);
+    hf_marks_free(p->marks);
+    hf_free(p->markbuf);
     hf_free(p);
 }

@@ -10,7 +10,13 @@
  * watermark (the newest end over the partitions that are not idle, minus
  * the allowed lateness) and puts it in the batch of the shard that owns its
  * host.  Because late flows and the watermark are decided here, in input
- * order, the records do not depend on the number of workers. */
+ * order, the records do not depend on the number of workers.
+ *
+ * The roles (conf/config.h) change the path: the relay keeps no windows
+ * (every flow passes, nothing is late or held); the merge role reads
+ * partial windows instead of flows (late when their window has closed,
+ * held until their coarsest window is emitted) and progress messages,
+ * from which its watermark comes (marks.h) instead of from flow ends. */
 #ifndef HF_PIPELINE_H
 #define HF_PIPELINE_H
 
@@ -25,8 +31,11 @@
 
 typedef struct hf_pipeline hf_pipeline;
 
-/* Why records were not turned into flows (the decoder's reasons, then these). */
-enum { HF_REASON_TOO_LONG = HF_LINE_TOO_LONG, HF_REASON_FUTURE = HF_LINE_FUTURE, HF_REASONS };
+/* Why records were not turned into flows (the decoder's reasons, then
+ * these): the merge role's are a message that is not a partial window or
+ * progress, and a partial whose window is not this instance's finest. */
+enum { HF_REASON_TOO_LONG = HF_LINE_TOO_LONG, HF_REASON_FUTURE = HF_LINE_FUTURE,
+       HF_REASON_NOT_PARTIAL, HF_REASON_BAD_WINDOW, HF_REASONS };
 
 /* The pipeline's counters.  Written by the reading thread only, read by the
  * reporter at any time: relaxed atomics. */
@@ -38,6 +47,8 @@ typedef struct hf_stream_stats {
     _Atomic uint64_t late;
     _Atomic uint64_t accepted;
     _Atomic uint64_t replayed;           /* in records before a restart: skipped */
+    _Atomic uint64_t progress;           /* the merge role: progress messages read */
+    _Atomic int64_t  closed_until;       /* windows ending by this are closed (INT64_MIN: none) */
 } hf_stream_stats;
 
 /* A pipeline over cfg's networks and windows, handing batches to shards.
@@ -62,6 +73,13 @@ int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
                      const char *rec, size_t len, int too_long);
 /* Let the watermark move with no data (idle partitions). */
 void hf_pipeline_tick(hf_pipeline *p);
+/* The merge role: the marks its watermark comes from (NULL in the other
+ * roles), and whether every input partition of the partial stage has
+ * ended (every window can close). */
+const struct hf_marks *hf_pipeline_marks(const hf_pipeline *p);
+int hf_pipeline_complete(const hf_pipeline *p);
+/* The watermark: windows ending at or before this are closed (any thread). */
+int64_t hf_pipeline_closed_until(const hf_pipeline *p);
 const char *hf_pipeline_reason_name(int status);
 
 /* ------------------------------------------------------------------------

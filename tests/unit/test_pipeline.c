@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "conf/config.h"
 #include "stream/pipeline.h"
+#include "stream/wire.h"
 #include "unit.h"
 
 #define T0 1764165600000LL        /* a 5-minute boundary */
@@ -19,7 +20,7 @@
 
 /* What the shards were handed: every batch, in order. */
 typedef struct handed {
-    int     shard, n, final, reset;
+    int     shard, n, final, reset, npartials;
     int64_t boundary;
     char    src[NSHARDS][64];     /* the last octet of each flow's source, as text */
 } handed;
@@ -51,6 +52,7 @@ static void fake_push(void *ctx, int shard, hf_batch *b)
         h->n = b->n;
         h->final = b->final;
         h->reset = b->reset;
+        h->npartials = b->npartials;
         h->boundary = b->boundary;
     }
     for (int i = 0; i < b->n; i++) f->flows_to[shard][b->flows[i].src[15]]++;
@@ -58,6 +60,7 @@ static void fake_push(void *ctx, int shard, hf_batch *b)
     if (b->final) f->emitted = INT64_MAX;
     else if (b->boundary > f->emitted) f->emitted = b->boundary;
     hf_free(b->flows);
+    hf_free(b->partials);
     hf_free(b);
 }
 
@@ -338,6 +341,77 @@ TEST(the_relay_passes_every_flow_on_and_holds_nothing)
     hf_config_release(&cfg);
 }
 
+/* A partial window of 10.0.0.<host> for [T0 + start_ms, + g_ms), fed from
+ * partition part at offset. */
+static int feed_partial(hf_pipeline *p, int part, int64_t offset, int host, int64_t start_ms, int64_t g_ms)
+{
+    hf_buf b;
+    hf_buf_init(&b, 64);
+    uint8_t addr[16] = {0};
+    addr[10] = addr[11] = 0xff;
+    addr[12] = 10;
+    addr[15] = (uint8_t)host;
+    const uint8_t state[] = {1, 0, 0, 0};
+    hf_wire_partial_begin(&b, addr, 4, T0 + start_ms, g_ms, 1);
+    hf_wire_partial_state(&b, "total", 0, state, sizeof state);
+    int rc = hf_pipeline_feed(p, part, offset, 0, b.data, b.len, 0);
+    hf_buf_release(&b);
+    return rc;
+}
+
+/* Progress: every partition of the two-partition topic "flows" through
+ * T0 + through_ms. */
+static void feed_progress(hf_pipeline *p, int part, int64_t offset, int64_t through)
+{
+    hf_buf b;
+    hf_buf_init(&b, 64);
+    hf_wire_mark marks[2] = {{0, through}, {1, through}};
+    hf_wire_progress_write(&b, "partial-1", "flows", 2, marks, 2);
+    hf_pipeline_feed(p, part, offset, 0, b.data, b.len, 0);
+    hf_buf_release(&b);
+}
+
+TEST(the_merge_role_closes_windows_on_the_partial_stages_progress)
+{
+    hf_config cfg;
+    fake f;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p = pipeline_role(&cfg, &f, 2, "merge");
+    hf_offsets *o = hf_pipeline_offsets(p);
+    int part = hf_offsets_partition(o, "partials", 0, INT64_MIN);
+    hf_offsets_set_eof(o, part, 0, 0);
+    CHECK_EQ_INT(feed_partial(p, part, 10, 1, 0, 10000), 0);
+    CHECK_EQ_INT(feed_partial(p, part, 11, 2, 10000, 10000), 0);
+    hf_pipeline_tick(p);
+    CHECK_EQ_INT(last_boundary(&f), INT64_MIN);               /* no progress: nothing closes */
+    feed_progress(p, part, 12, T0 + 10000);
+    CHECK_EQ_INT(last_boundary(&f), T0 + 10000);              /* no lateness: the partials waited */
+    CHECK_EQ_INT(hf_pipeline_closed_until(p), T0 + 10000);
+    int partials = 0;
+    for (int i = 0; i < f.ngot; i++) partials += f.got[i].npartials;
+    CHECK_EQ_INT(partials, 2);                                /* handed over with the boundary */
+    CHECK_EQ_INT(feed_partial(p, part, 13, 3, 0, 10000), 0);  /* its window has closed */
+    CHECK_EQ_INT(hf_pipeline_stats(p)->late, 1);
+    CHECK_EQ_INT(feed_partial(p, part, 14, 3, 20000, 5000), HF_REASON_BAD_WINDOW);
+    CHECK_EQ_INT(feed(p, 1, 30000), HF_REASON_NOT_PARTIAL);  /* a flow */
+    CHECK_EQ_STR(hf_pipeline_reason_name(HF_REASON_NOT_PARTIAL), "not_partial");
+    CHECK_EQ_INT(hf_pipeline_stats(p)->accepted, 2);
+    CHECK_EQ_INT(hf_pipeline_stats(p)->progress, 1);
+    /* the commit point: the partial of [10 s, 20 s) is held (its minute is
+     * open), and the progress message is pinned (read again after a restart) */
+    hf_commit_point pt[2];
+    CHECK_EQ_INT(hf_pipeline_commit_points(p, T0 + 10000, pt, 2), 1);
+    CHECK_EQ_INT(pt[0].offset, 10);
+    CHECK_EQ_INT(hf_pipeline_commit_points(p, T0 + 60000, pt, 2), 1);
+    CHECK_EQ_INT(pt[0].offset, 12);
+    CHECK(!hf_pipeline_complete(p));
+    feed_progress(p, part, 15, HF_WIRE_END);
+    CHECK(hf_pipeline_complete(p));
+    CHECK_EQ_INT(last_boundary(&f), INT64_MAX);
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
 int main(void)
 {
     RUN(windows_close_when_the_watermark_passes_them);
@@ -349,5 +423,6 @@ int main(void)
     RUN(a_flush_closes_every_open_window_and_later_flows_are_late);
     RUN(a_revocation_drops_the_open_windows_for_the_next_owner_to_rebuild);
     RUN(the_relay_passes_every_flow_on_and_holds_nothing);
+    RUN(the_merge_role_closes_windows_on_the_partial_stages_progress);
     return UNIT_END();
 }
