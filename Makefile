@@ -17,7 +17,7 @@
 # "<layer>/<module>.h" from core/; tests/tools/layers.sh checks the order.
 
 CC      ?= cc
-PKGS    := luajit libcjson zlib rdkafka
+PKGS    := luajit libcjson zlib rdkafka libcurl libmicrohttpd
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            -D_GNU_SOURCE -fPIC -pthread -Icore $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -127,6 +127,10 @@ test:
 	@contrib/install-deps.sh --check
 	@$(MAKE) --no-print-directory all unit fuzz tools man
 	@tests/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all tools
+	@$(if $(filter command line,$(origin OLD)),BENCH_OLD='$(OLD)' )tests/bench/run.sh
 
 # The man pages: the commands' --help and `hostflow config` inside the prose
 # of contrib/man/*.in (contrib/man/mkman.py says how)

@@ -76,6 +76,17 @@ return {
   -- workers the decoder threads 4 chunks each of max(1MiB, max_line).
   max_line = "1MiB",
 
+  -- The time zone of input times written without an offset: nfdump prints
+  -- "first" and "last" in the local time of the machine that ran it (set
+  -- this to that machine's zone, an IANA name such as "Europe/Prague").
+  -- Times with "Z" or an offset, and times in ms, keep their own.
+  input_tz = "UTC",
+
+  -- A flow that ends at most this much before it starts (softflowd writes
+  -- some) is taken with its start set to its end, and counted; more is
+  -- rejected (end_before_start).
+  max_clock_skew = "1s",
+
   -- Flows handed to the analyses at a time.
   batch = 4096,
 
@@ -90,6 +101,59 @@ return {
   -- dead_letter = "kafka:flows-rejected",   -- undecodable messages, with the reason
   commit_interval = "5s",     -- how often offsets are committed
   exit_at_end = false,        -- stop once every partition is read to its end
+
+  -- OpenSearch / Elasticsearch, for an output "opensearch:URL[,URL...]"
+  -- (README, "OpenSearch and Elasticsearch").  Records are indexed in bulk
+  -- under their id (a record written again replaces its twin), one index per
+  -- record type and day; nothing is dropped while the server is away (the
+  -- workers wait when queue_size is held); records the server refuses for
+  -- good go to dead_letter with its reason.
+  -- opensearch = {
+  --   urls = { "http://search2:9200" },        -- more nodes, tried in turn
+  --   index = "hostflow-%{type}-%Y.%m.%d",     -- %{type} %Y %m %d %H %G %V (UTC)
+  --   user = "hostflow", password = os.getenv("HOSTFLOW_OPENSEARCH_PASSWORD"),
+  --   api_key = nil,                           -- or an API key instead of user/password
+  --   ca_file = "/etc/hostflow/search-ca.pem", -- CAs trusted for https://
+  --   tls_verify = true,
+  --   gzip = false,                            -- gzip the bulk requests
+  --   batch_count = 5000, batch_size = "5MiB", batch_time = "1s",
+  --   queue_size = "64MiB",                    -- held for the server, then back-pressure
+  --   timeout = "60s", connect_timeout = "5s",
+  --   retry_backoff = "200ms", retry_backoff_max = "30s",
+  --   max_retries = 15,                        -- for records refused for now (429, 5xx)
+  --   dead_letter = "/var/lib/hostflow/opensearch-refused.ndjson",   -- or "kafka:TOPIC"
+  --   template = true, template_name = "hostflow",   -- field types, installed at start
+  --   shards = 1, replicas = 1,
+  --   retention = "30d",                       -- ISM (OpenSearch) or ILM (Elasticsearch)
+  --   close_timeout = "30s",                   -- at exit, for what is left
+  -- },
+
+  -- The HTTP view: a heat map of the address space, per-host plots, a JSON
+  -- API and /metrics (README, "The HTTP view").  Off unless asked for:
+  -- listen below, --http 127.0.0.1:8080, or "http:127.0.0.1:8080" among the
+  -- outputs.  It listens on loopback; anywhere else only with a token.
+  http = {
+    -- listen = "127.0.0.1:8080",   -- serve the view here (as --http ADDR:PORT)
+    -- token = os.getenv("HOSTFLOW_HTTP_TOKEN"),   -- clients send Authorization: Bearer TOKEN
+    -- web = "/srv/hostflow/web",   -- the page's files; not set: contrib/web of the
+                                    -- source tree or of the installation
+    threads = 2,
+    max_clients = 1024,
+    history = 360,              -- windows per host and granularity: 1 h of 10 s, 30 h of 5 min
+    max_hosts = 1000000,
+    memory = "1GiB",            -- for the history; past it rings stop growing (counted)
+    queue = "64MiB",            -- records waiting for the view; past it they skip it (counted)
+    max_alerts = 1000,
+    alert_hold = "10m",         -- an alert stays open this long after its window
+  },
+
+  -- hostflow run --top: a live summary on standard output, redrawn at each
+  -- window close, instead of the records there (-o FILE keeps them).
+  top = {
+    show = false,
+    stat = "total.bytes",       -- the busiest hosts by this statistic
+    rows = 0,                   -- 0: as many as the terminal holds
+  },
 
   -- Several instances sharing the work through Kafka (README, "Several
   -- instances"): every role is this binary and this file, with --role.

@@ -73,8 +73,10 @@ suite_fuzz() {
         seeds=tests/fuzz/seeds/${name#fuzz_}
         corpus=$(mktemp -d)
         [ -d "$seeds" ] && cp -rL "$seeds"/. "$corpus"/ 2>/dev/null   # -L: a seed may link to a real file
+        # -error_exitcode: libFuzzer's own default, 77, would read as "skipped"
         run_one "fuzz/$name" "$f" -max_total_time="$FUZZ_SECONDS" -max_len=65536 \
-            -rss_limit_mb=2048 -print_final_stats=1 "$corpus"
+            -rss_limit_mb=2048 -print_final_stats=1 -error_exitcode=1 \
+            -artifact_prefix="$LOG/$name-" "$corpus"
         rm -rf "$corpus"
     done
 }

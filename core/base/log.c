@@ -1,5 +1,6 @@
-/* log.c -- log lines to stderr, one write per line, with a rate limit for
- * the lines that bad input can trigger. */
+/* log.c -- log lines to stderr, one write per line, never cut (a server's
+ * error text is kept whole), with a rate limit for the lines that bad input
+ * can trigger. */
 #include "base/log.h"
 
 #include <pthread.h>
@@ -7,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include "base/alloc.h"
 
 int hf_log_level = HF_LOG_INFO;
 
@@ -16,21 +19,36 @@ static char status[512];         /* the status line shown on the terminal, "" fo
 
 #define ERASE_LINE "\r\033[K"
 
+/* One line: the prefix, the message whole (a server's error text can be
+ * long and must not be cut: lines longer than the stack buffer are built in
+ * an allocated one), the suffix and a newline, in one write. */
 static void vlog(int level, const char *suffix, const char *fmt, va_list ap)
 {
-    char line[2048];
-    int n = snprintf(line, sizeof line, "hostflow: %s: ", level_names[level]);
-    int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    char stack[2048], *line = stack;
+    size_t cap = sizeof stack;
+    if (!suffix) suffix = "";
+    va_list again;
+    va_copy(again, ap);
+    int n = snprintf(line, cap, "hostflow: %s: ", level_names[level]);
+    int m = vsnprintf(line + n, cap - (size_t)n, fmt, ap);
     if (m < 0) m = 0;
-    n += m;
-    if ((size_t)n >= sizeof line - 64) n = (int)sizeof line - 64;
-    n += snprintf(line + n, sizeof line - (size_t)n, "%s\n", suffix ? suffix : "");
+    size_t need = (size_t)n + (size_t)m + strlen(suffix) + 2;
+    if (need > cap) {
+        cap = need;
+        line = hf_malloc(cap);
+        memcpy(line, stack, (size_t)n);
+        vsnprintf(line + n, cap - (size_t)n, fmt, again);
+    }
+    va_end(again);
+    size_t len = (size_t)n + (size_t)m;
+    len += (size_t)snprintf(line + len, cap - len, "%s\n", suffix);
     pthread_mutex_lock(&log_lock);
     if (status[0]) fputs(ERASE_LINE, stderr);
-    fwrite(line, 1, (size_t)n, stderr);
+    fwrite(line, 1, len, stderr);
     if (status[0]) fputs(status, stderr);
     fflush(stderr);
     pthread_mutex_unlock(&log_lock);
+    if (line != stack) hf_free(line);
 }
 
 void hf_log_status(const char *text)
@@ -55,6 +73,14 @@ void hf_log(int level, const char *fmt, ...)
     va_start(ap, fmt);
     vlog(level, NULL, fmt, ap);
     va_end(ap);
+}
+
+int hf_log_would(const hf_ratelimit *rl, int level)
+{
+    if (level > hf_log_level) return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec != rl->second || rl->used < rl->burst;
 }
 
 void hf_log_limited(hf_ratelimit *rl, int level, const char *fmt, ...)

@@ -29,6 +29,9 @@ const char *hf_log_snippet(const char *rec, size_t len, char *out, size_t n);
 
 void hf_log_limited(hf_ratelimit *rl, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Would hf_log_limited(rl, level, ...) write a line now?  For a message
+ * whose arguments cost something to make (only when it is written). */
+int hf_log_would(const hf_ratelimit *rl, int level);
 
 /* A status line kept at the foot of a terminal (hostflow run --progress):
  * text draws or replaces it (no newline in it); log lines erase it, go

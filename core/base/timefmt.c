@@ -16,7 +16,8 @@
  * dates) and liberal only where ISO 8601 / RFC 3339 are: 'T', 't' or ' '
  * between date and time, '.' or ',' before 1 to 9 digits of fraction (cut,
  * not rounded, to milliseconds), 'Z', 'z', +HH:MM, +HHMM or +HH as the zone,
- * and no zone at all meaning UTC.  A leap second (:60) is accepted and
+ * and no zone at all meaning UTC (hf_time_parse_iso_tz in base/tz.h reads
+ * it in a zone: nfdump writes local time without an offset).  A leap second (:60) is accepted and
  * counted as the first second of the next minute. */
 #include "base/timefmt.h"
 
@@ -30,9 +31,8 @@
  * Calendar arithmetic
  * --------------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (y 0..9999,
- * m 1..12).  The year is counted from 400 BC so that it stays positive. */
-static int64_t days_from_civil(unsigned y, unsigned m, unsigned d)
+/* Days since 1970-01-01 of y-m-d; the year is counted from 400 BC so that it stays positive. */
+static inline int64_t days_from_civil(unsigned y, unsigned m, unsigned d)
 {
     y = y + 400 - (m <= 2);                        /* years start in March */
     unsigned era = y / 400, yoe = y % 400;         /* year of era, 0..399 */
@@ -42,8 +42,7 @@ static int64_t days_from_civil(unsigned y, unsigned m, unsigned d)
     return (int64_t)era * 146097 + doe - 719468 - 146097;
 }
 
-/* The inverse: the date of day z (days since 1970-01-01). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void hf_time_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -54,6 +53,11 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *d = doy - (153 * mp + 2) / 5 + 1;
     *m = mp < 10 ? mp + 3 : mp - 9;
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+int64_t hf_time_days_from_civil(unsigned y, unsigned m, unsigned d)
+{
+    return days_from_civil(y, m, d);
 }
 
 static int is_leap(unsigned y)
@@ -101,7 +105,7 @@ static int parse_zone(const char *s, size_t len, int64_t *offset_ms)
 /* Fixed layout of the mandatory part:
  *     0123456789012345678
  *     YYYY-MM-DDTHH:MM:SS  (19 bytes), then fraction and zone. */
-int hf_time_parse_iso(const char *s, size_t len, int64_t *ms)
+static inline int parse_wall(const char *s, size_t len, int64_t *ms, int *zoned)
 {
     if (len < 19) return -1;
     if (s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':') return -1;
@@ -129,12 +133,23 @@ int hf_time_parse_iso(const char *s, size_t len, int64_t *ms)
     int64_t offset_ms = 0;
     if (i < len && parse_zone(s + i, len - i, &offset_ms) != 0) return -1;
 
-    int64_t t = days_from_civil(year, mon, day) * MS_PER_DAY
-              + ((int64_t)hour * 3600 + min * 60 + sec) * 1000 + frac_ms
-              - offset_ms;
-    if (t < 0 || t > TIME_MAX_MS) return -1;
-    *ms = t;
+    *zoned = i < len;
+    *ms = days_from_civil(year, mon, day) * MS_PER_DAY
+        + ((int64_t)hour * 3600 + min * 60 + sec) * 1000 + frac_ms
+        - offset_ms;
     return 0;
+}
+
+int hf_time_parse_iso(const char *s, size_t len, int64_t *ms)
+{
+    int zoned;
+    if (parse_wall(s, len, ms, &zoned) != 0) return -1;
+    return *ms < 0 || *ms > TIME_MAX_MS ? -1 : 0;
+}
+
+int hf_time_parse_iso_wall(const char *s, size_t len, int64_t *ms, int *zoned)
+{
+    return parse_wall(s, len, ms, zoned);
 }
 
 /* ------------------------------------------------------------------------
@@ -160,7 +175,7 @@ size_t hf_time_format_iso(int64_t ms, char *out)
     int64_t day = ms / MS_PER_DAY, in_day = ms % MS_PER_DAY;
     int64_t y;
     unsigned m, d;
-    civil_from_days(day, &y, &m, &d);
+    hf_time_civil_from_days(day, &y, &m, &d);
 
     char *p = out;
     p = put_digits(p, y, 4);            *p++ = '-';

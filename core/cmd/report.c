@@ -34,6 +34,53 @@ static uint64_t rejected_total(const hf_stream_stats *s)
     return n;
 }
 
+/* A name into a fixed field. */
+static void copy_name(char *dst, const char *src)
+{
+    snprintf(dst, HF_RUN_NAME, "%s", src ? src : "");
+}
+
+void hf_report_counters(const hf_run_view *v, hf_run_counters *c)
+{
+    hf_engine_totals t;
+    hf_engine_totals_get(v->engine, &t);
+    const hf_stream_stats *p = hf_pipeline_stats(v->pipeline);
+    memset(c, 0, sizeof *c);
+    c->seconds = elapsed_s(v);
+    c->records_in = p->records;
+    c->decoded = p->decoded;
+    for (int r = 1; r < HF_REASONS && c->nrejected < HF_RUN_REASONS; r++) {
+        copy_name(c->rejected[c->nrejected].reason, hf_pipeline_reason_name(r));
+        c->rejected[c->nrejected++].n = p->rejected[r];
+    }
+    c->filtered = p->filtered;
+    c->late = p->late;
+    c->accepted = p->accepted;
+    c->hosts_refused = t.w.hosts_refused;
+    c->records_out = t.w.records;
+    c->memory_bytes = t.w.mem_bytes;
+    for (int a = 0; a < t.w.nanalyses && c->nanalyses < HF_RUN_ANALYSES; a++, c->nanalyses++) {
+        copy_name(c->analyses[a].name, t.w.analysis_names[a]);
+        c->analyses[a].errors = t.w.analysis_errors[a];
+        c->analyses[a].seconds = (t.w.analysis_ns[a] + t.w.result_ns[a]) / 1e9;
+        c->analyses[a].disabled = t.w.analysis_disabled[a];
+    }
+    for (int i = 0; v->outputs && c->noutputs < HF_RUN_OUTPUTS; i++) {
+        const char *spec;
+        hf_output_counters oc;
+        if (hf_outputs_get(v->outputs, i, &spec, &oc) < 0) break;
+        copy_name(c->outputs[i].spec, spec);
+        c->outputs[i].written = oc.written;
+        c->outputs[i].pending = oc.pending;
+        for (int k = 0; k < oc.nlost; k++) c->outputs[i].lost += oc.lost[k].n;
+        c->output_lost += c->outputs[i].lost;
+        c->noutputs++;
+    }
+    c->input_lag = v->input_ops && v->input_ops->lag && v->input ? v->input_ops->lag(v->input) : -1;
+    c->closed_until_ms = t.closed_until;
+    c->workers = t.nworkers;
+}
+
 void hf_report_text(const hf_run_view *v, FILE *f)
 {
     hf_engine_totals t;
@@ -65,6 +112,10 @@ void hf_report_text(const hf_run_view *v, FILE *f)
         (unsigned long long)p->late);
     if (p->replayed) OUT(", %llu read again after a restart", (unsigned long long)p->replayed);
     OUT("\n");
+    if (p->skipped || p->clamped)
+        OUT("  input      %llu IPFIX options/template records skipped (not flows); %llu flows ending "
+            "before their start within max_clock_skew, start set to end\n",
+            (unsigned long long)p->skipped, (unsigned long long)p->clamped);
     if (v->input_ops && v->input_ops->report) v->input_ops->report(v->input, &b);
     if (v->relay) {
         uint64_t flows, bytes;
@@ -121,6 +172,9 @@ outputs:
         for (int k = 0; k < c.nlost; k++)
             OUT(", %llu lost (%s)", (unsigned long long)c.lost[k].n, c.lost[k].reason);
         if (strcmp(c.state, "ok")) OUT(" [%s]", c.state);
+        for (int k = 0; k < c.nfigures; k++)   /* the output's own measures */
+            OUT(c.figures[k].value == (double)(long long)c.figures[k].value ? "%s%s %.0f" : "%s%s %.1f",
+                k ? ", " : "; ", c.figures[k].name, c.figures[k].value);
         OUT("\n");
     }
 #undef OUT
@@ -154,6 +208,7 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_puts(&b, ",\"rejected\":{");
     int first = 1;
     for (int r = 1; r < HF_REASONS; r++) {
+        if (r == HF_DECODE_OPTIONS || r == HF_DECODE_TEMPLATE) continue;   /* skipped, not rejected */
         if (!first) hf_buf_putc(&b, ',');
         first = 0;
         hf_buf_put_string(&b, hf_pipeline_reason_name(r), strlen(hf_pipeline_reason_name(r)));
@@ -170,6 +225,10 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_int(&b, (int64_t)p->late);
     hf_buf_puts(&b, ",\"replayed\":");
     hf_buf_put_int(&b, (int64_t)p->replayed);
+    hf_buf_puts(&b, ",\"skipped_options_templates\":");
+    hf_buf_put_int(&b, (int64_t)p->skipped);
+    hf_buf_puts(&b, ",\"clock_skew_clamped\":");
+    hf_buf_put_int(&b, (int64_t)p->clamped);
     hf_buf_puts(&b, ",\"flows_analysed\":");
     hf_buf_put_int(&b, (int64_t)t.w.flows);
     if (v->cfg->role == HF_ROLE_PARTIAL) {
@@ -247,6 +306,12 @@ int hf_report_json(const hf_run_view *v, const char *path)
         }
         hf_buf_puts(&b, "},\"state\":");
         hf_buf_put_string(&b, c.state, strlen(c.state));
+        for (int k = 0; k < c.nfigures; k++) {
+            hf_buf_putc(&b, ',');
+            hf_buf_put_string(&b, c.figures[k].name, strlen(c.figures[k].name));
+            hf_buf_putc(&b, ':');
+            hf_buf_put_number(&b, c.figures[k].value);
+        }
         hf_buf_putc(&b, '}');
     }
     hf_buf_puts(&b, "],\"seconds\":");

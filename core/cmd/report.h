@@ -2,8 +2,9 @@
  * pipeline's (records, rejects by reason, late, replayed), the engine's
  * (windows, memory, analyses, close delay), the outputs' (written, waiting,
  * lost by reason) and the input's own line (Kafka: lag, commits).  As a
- * compact table (stderr at exit and on SIGUSR1) or as one JSON object (the
- * --stats file). */
+ * compact table (stderr at exit and on SIGUSR1), as one JSON object (the
+ * --stats file), or as the snapshot that outputs showing the run read
+ * (io.h, hf_run_counters: the HTTP view's /metrics, --top). */
 #ifndef HF_REPORT_H
 #define HF_REPORT_H
 
@@ -28,6 +29,9 @@ typedef struct hf_run_view {
     struct timespec      started;    /* CLOCK_MONOTONIC */
 } hf_run_view;
 
+/* The counters as the outputs see them (io.h): any thread, while every
+ * part of v is open (the run guards it; cmd/run.c). */
+void hf_report_counters(const hf_run_view *v, hf_run_counters *c);
 /* The counters as a table, to f. */
 void hf_report_text(const hf_run_view *v, FILE *f);
 /* The counters as JSON, to path.  0, or -1 (errno). */

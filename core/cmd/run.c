@@ -308,6 +308,26 @@ static int parse_args(int argc, char **argv, hf_config *cfg, int64_t *progress_m
 }
 
 /* ------------------------------------------------------------------------
+ * The run's counters, for the outputs that show them (io.h, watch)
+ *
+ * report_view is the run while every part of it is open.  The outputs may
+ * ask from any thread until they are closed, which is after those parts
+ * are freed: past the run's end they get the last snapshot, taken once
+ * every window had been written (closed_until INT64_MAX).
+ * --------------------------------------------------------------------- */
+
+static hf_run_counters last_counters;   /* guarded by report_lock */
+
+static void run_counters(void *ctx, hf_run_counters *c)
+{
+    (void)ctx;
+    pthread_mutex_lock(&report_lock);
+    if (report_view) hf_report_counters(report_view, &last_counters);
+    *c = last_counters;
+    pthread_mutex_unlock(&report_lock);
+}
+
+/* ------------------------------------------------------------------------
  * The run
  * --------------------------------------------------------------------- */
 
@@ -427,6 +447,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     pthread_mutex_lock(&report_lock);
     report_view = &v;
     pthread_mutex_unlock(&report_lock);
+    hf_outputs_watch(v.outputs, run_counters, NULL);
     pthread_t sig_thread;
     pthread_create(&sig_thread, NULL, signal_main, NULL);
     pthread_detach(sig_thread);
@@ -465,9 +486,12 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     int handover = !ended && in_ops->handover && in_ops->handover(v.input);
     if (in_ops->commit && !hf_outputs_failed(v.outputs) && final_commit(&v, handover) < 0) rc = 1;
     if (handover) hf_pipeline_drop(v.pipeline);   /* nothing of the open windows is written */
-    in_ops->close(v.input);
+    pthread_mutex_lock(&report_lock);     /* the report and run_counters read the input */
+    void *input = v.input;
     v.input = NULL;
     v.input_ops = NULL;
+    pthread_mutex_unlock(&report_lock);
+    in_ops->close(input);
     hf_pipeline_finish(v.pipeline);
     if (progress) {                       /* the last line, with every record counted */
         hf_progress_now last;
@@ -485,6 +509,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
         rc = 1;
     }
     pthread_mutex_lock(&report_lock);
+    hf_report_counters(&v, &last_counters);
     report_view = NULL;
     pthread_mutex_unlock(&report_lock);
 done:

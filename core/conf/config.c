@@ -1037,18 +1037,23 @@ done:
 typedef struct usage_ctx {
     void (*put)(void *ctx, const char *line);
     void *ctx;
+    const char *heading;  /* not printed yet: it waits for a key with a flag */
 } usage_ctx;
 
 static void usage_one(void *arg, const hf_conf_key *k)
 {
     usage_ctx *u = arg;
     char line[512], left[128], text[512];
-    if (k->type == HF_CONF_HEADING) {
-        snprintf(line, sizeof line, "\n%s", k->doc);
-        u->put(u->ctx, line);
+    if (k->type == HF_CONF_HEADING) {   /* a section whose keys have no flag shows no heading */
+        u->heading = k->doc;
         return;
     }
     if (!k->flag) return;
+    if (u->heading) {
+        snprintf(line, sizeof line, "\n%s", u->heading);
+        u->put(u->ctx, line);
+        u->heading = NULL;
+    }
     const char *arg_name = k->arg;
     if (!arg_name) {
         switch (k->type) {
@@ -1098,6 +1103,6 @@ static void usage_one(void *arg, const hf_conf_key *k)
 
 void hf_conf_usage(void (*put)(void *ctx, const char *line), void *ctx)
 {
-    usage_ctx u = {put, ctx};
+    usage_ctx u = {put, ctx, NULL};
     hf_conf_each(usage_one, &u);
 }

@@ -105,6 +105,8 @@ typedef struct hf_config {
     char      *params;                     /* analyses.params as Lua text, or NULL */
     size_t     memory_max;                 /* bytes of window state, all workers */
     size_t     max_line;                   /* longest accepted input record, <= HF_MAX_LINE_LIMIT */
+    char      *input_tz;                   /* zone of input times without an offset ("UTC") */
+    int64_t    max_skew_ms;                /* a flow ending this much before its start is taken */
     int        distinct_exact;             /* default exact limit of hf.distinct() */
     int        batch;                      /* flows per batch handed to Lua */
 
@@ -220,8 +222,9 @@ const char *hf_config_kafka(const hf_config *cfg, const char *key);
  * Documentation
  * --------------------------------------------------------------------- */
 
-/* The --help lines of every key with a flag (headings included), wrapped
- * at 80 columns: "  -w, --windows LIST     window granularities ... (default 10s,30s,1m,5m)". */
+/* The --help lines of every key with a flag, under the heading of its
+ * section (a section without such a key shows none), wrapped at 80
+ * columns: "  -w, --windows LIST     window granularities ... (default 10s,30s,1m,5m)". */
 void hf_conf_usage(void (*put)(void *ctx, const char *line), void *ctx);
 /* The name of a type as the docs write it ("duration", "list", ...). */
 const char *hf_conf_type_name(int type);

@@ -14,6 +14,7 @@
 
 #include "base/addr.h"
 #include "base/timefmt.h"
+#include "base/tz.h"
 
 /* ------------------------------------------------------------------------
  * Checks of single values
@@ -80,6 +81,16 @@ static int check_analysis_name(const char *v, char *why, size_t n)
     return 0;
 }
 
+static int check_zone(const char *v, char *why, size_t n)
+{
+    char err[256];
+    hf_tz *tz = hf_tz_load(v, err, sizeof err);
+    hf_tz_free(tz);
+    if (tz || !err[0]) return 0;
+    snprintf(why, n, "expected a time zone such as \"UTC\" or \"Europe/Prague\" (%s)", err);
+    return -1;
+}
+
 /* ------------------------------------------------------------------------
  * The table
  * --------------------------------------------------------------------- */
@@ -113,6 +124,14 @@ const hf_conf_key hf_conf_core_keys[] = {
     {.name = "max_line", .type = HF_CONF_SIZE, .deflt = "1MiB",
      .doc = "input records longer than this are rejected (too_long)", .min = 256,
      .max = (double)HF_MAX_LINE_LIMIT, .field = HF_FIELD(max_line)},
+    {.name = "input_tz", .type = HF_CONF_STRING, .deflt = "UTC", .flag = "--input-tz",
+     .arg = "ZONE", .doc = "time zone of input times written without an offset (nfdump prints "
+     "local time): an IANA name such as Europe/Prague", .field = HF_FIELD(input_tz),
+     .check = check_zone},
+    {.name = "max_clock_skew", .type = HF_CONF_DURATION, .deflt = "1s", .flag = "--max-clock-skew",
+     .arg = "DUR", .doc = "a flow ending up to this much before it starts is taken, its start "
+     "set to its end, and counted (softflowd does this)", .min = 0, .max = 3600000,
+     .field = HF_FIELD(max_skew_ms)},
     {.name = "batch", .type = HF_CONF_INT, .deflt = "4096",
      .doc = "flows handed to the analyses at a time", .min = 1, .max = 65536,
      .field = HF_FIELD(batch)},

@@ -163,9 +163,11 @@ void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
     memset(t, 0, sizeof *t);
     if (!e) return;                    /* the relay has none */
     t->nworkers = e->nworkers;
+    t->closed_until = INT64_MAX;
     for (int i = 0; i < e->nworkers; i++) {
         hf_worker_stats st;
         hf_worker_stats_get(e->workers[i], &st);
+        if (st.closed_until < t->closed_until) t->closed_until = st.closed_until;
         t->w.flows += st.flows;
         t->w.partials += st.partials;
         t->w.partial_bytes += st.partial_bytes;

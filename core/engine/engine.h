@@ -30,6 +30,7 @@ typedef struct hf_engine hf_engine;
 typedef struct hf_engine_totals {
     hf_worker_stats w;
     uint64_t        windows_max[HF_MAX_WINDOWS + 1];
+    int64_t         closed_until;   /* every worker has emitted the windows ending by this */
     int             nworkers;
 } hf_engine_totals;
 

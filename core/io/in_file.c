@@ -1,6 +1,6 @@
 /* in_file.c -- the file input: flow records from a file (plain or gzip,
  * told apart by content) or standard input ("-"), via the record reader of
- * input.c.
+ * input.c (NDJSON, JSON arrays, pretty-printed records).
  *
  * One step of read() is a block: with decoder threads, one chunk of whole
  * lines read straight into the pipeline's chunk (about 1 MiB), decoded on
@@ -49,8 +49,11 @@ static void *file_open(const hf_config *cfg, const char *target, const hf_input_
 static int read_error(in_file *f, uint64_t lineno)
 {
     if (atomic_load(f->stop)) return HF_IN_END;         /* a read interrupted by the stop */
-    hf_log(HF_LOG_ERROR, "%s: read error after line %llu: %s", f->name, (unsigned long long)lineno,
-           hf_input_error(f->in));
+    if (lineno == 0)                                   /* before any record: the input as a whole */
+        hf_log(HF_LOG_ERROR, "%s: %s", f->name, hf_input_error(f->in));
+    else
+        hf_log(HF_LOG_ERROR, "%s: read error after line %llu: %s", f->name, (unsigned long long)lineno,
+               hf_input_error(f->in));
     return HF_IN_ERROR;
 }
 
@@ -65,6 +68,9 @@ static int file_read(void *arg)
             hf_pipeline_drain(f->p);
             return read_error(f, hf_pipeline_stats(f->p)->records);
         }
+        const uint64_t *lines;                       /* records over several lines: where each starts */
+        size_t k = hf_input_block_lineno(f->in, &lines);
+        hf_chunk_set_lineno(c, lines, (uint32_t)k);
         hf_pipeline_submit(f->p, c, n > 0 ? (size_t)n : 0, n == HF_INPUT_TOO_LONG);
         return HF_IN_MORE;
     }
@@ -89,6 +95,7 @@ static void file_progress(void *arg, uint64_t *done, uint64_t *total)
 static void file_close(void *arg)
 {
     in_file *f = arg;
+    hf_pipeline_drain(f->p);                       /* its warnings name f->name: take them first */
     hf_input_close(f->in);
     hf_free(f->name);
     hf_free(f);

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -53,7 +54,7 @@ typedef struct hf_kafka_source {
     int                 eof;           /* a partition ended, and no message came since */
     int                 seen_assignment;
     uint64_t            messages, bytes, dead_letters, commits, commit_failures;
-    int64_t             lag;           /* messages behind, over the assignment */
+    _Atomic int64_t     lag;           /* messages behind, over the assignment (at the last commit) */
     char                group[128];
     int                 down;
     int                 closed;        /* left the group: the last commit is done */
@@ -322,7 +323,7 @@ static void report(void *ctx, hf_buf *out)
     char line[256];
     snprintf(line, sizeof line, "  kafka      %s, %d partitions, %llu messages, lag %lld, %llu commits "
              "(%llu failed), %llu dead letters\n", s->down ? "brokers down" : "connected",
-             s->assigned, (unsigned long long)s->messages, (long long)s->lag,
+             s->assigned, (unsigned long long)s->messages, (long long)atomic_load(&s->lag),
              (unsigned long long)s->commits, (unsigned long long)s->commit_failures,
              (unsigned long long)s->dead_letters);
     hf_buf_puts(out, line);
@@ -511,7 +512,7 @@ static int kafka_commit(void *arg)
 {
     hf_kafka_source *s = arg;
     int rc = commit(s, 2000);
-    s->lag = lag(s);
+    atomic_store(&s->lag, lag(s));
     return rc;
 }
 
@@ -521,6 +522,13 @@ static int kafka_handover(void *arg)
 {
     hf_kafka_source *s = arg;
     return s->cfg->role != HF_ROLE_SINGLE || s->total <= 0 || s->assigned < s->total;
+}
+
+/* The lag as measured at the last commit (any thread). */
+static int64_t kafka_lag(void *arg)
+{
+    hf_kafka_source *s = arg;
+    return atomic_load(&s->lag);
 }
 
 static void kafka_report(void *arg, hf_buf *out)
@@ -554,5 +562,6 @@ const hf_input_ops hf_in_kafka = {
     .commit = kafka_commit,
     .handover = kafka_handover,
     .report = kafka_report,
+    .lag = kafka_lag,
     .close = kafka_close,
 };

@@ -1,4 +1,5 @@
-/* input.c -- newline-delimited records from a file or standard input.
+/* input.c -- flow records from a file or standard input, one at a time,
+ * however they are framed.
  *
  * Bytes come with read(2), which returns what is there: a line written to a
  * pipe is processed as soon as it arrives, not when a buffer is full.  The
@@ -7,7 +8,16 @@
  * buffer holds [start, end) of unread bytes; a line is found with memchr,
  * and when none is complete the rest is moved to the front and the buffer
  * refilled.  A line that does not fit within max_line is skipped to its
- * newline without being kept. */
+ * newline without being kept.
+ *
+ * The first decoded bytes also tell the framing (frame_start): a UTF-8
+ * byte order mark is dropped; UTF-16 or UTF-32 text stops the input with
+ * one message naming the encoding; NDJSON is read line by line as above;
+ * a JSON array or pretty-printed records (nfdump 1.7's `-o json`) go
+ * through the splitter (jsonsplit.h) on their way into the line buffer, so
+ * that every record is one line there, and the line each one starts at is
+ * queued beside it (starts) for hf_input_lineno() and the blocks of
+ * hf_input_lines(). */
 #include "io/input.h"
 
 #include <errno.h>
@@ -21,6 +31,14 @@
 #include <zlib.h>
 
 #include "base/alloc.h"
+#include "base/log.h"
+#include "io/jsonsplit.h"
+
+#define STAGE_BYTES (256 * 1024)
+
+static long frame_fill(hf_input *in);
+static long fill(hf_input *in);
+static int skip_line(hf_input *in);
 
 struct hf_input {
     int      fd;
@@ -42,6 +60,19 @@ struct hf_input {
     void   (*on_wait)(void *ctx);
     void    *on_wait_ctx;
     char     error[256];
+    char    *name;       /* for the one warning it writes */
+
+    /* Framing (frame_start): HF_FRAME_MORE until the first bytes tell */
+    int      frame;
+    int      marks_done; /* byte order marks looked for */
+    hf_split split;      /* HF_FRAME_SPLIT: records into one line each */
+    char    *stage;      /* ... from the raw (decoded) bytes [spos, slen) */
+    size_t   spos, slen;
+    int      raw_eof;
+    uint64_t *starts;    /* the line each record in buf starts at: [st_head, st_n) */
+    size_t   st_head, st_n, st_cap;
+    uint64_t *block;     /* those of the block hf_input_lines returned last */
+    size_t   nblock, block_cap;
 };
 
 hf_input *hf_input_open(const char *path, size_t max_line, char *err, size_t errlen)
@@ -60,6 +91,7 @@ hf_input *hf_input_open(const char *path, size_t max_line, char *err, size_t err
     in->buf = hf_malloc(in->cap);
     struct stat st;
     in->may_wait = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode);
+    in->name = hf_strdup(stdin_ ? "stdin" : path);
     in->size = in->may_wait ? 0 : (uint64_t)st.st_size;
     return in;
 }
@@ -137,6 +169,176 @@ static long sniff(hf_input *in, unsigned char *dst, size_t cap, long n)
     return inflate_some(in, dst, cap);
 }
 
+/* ------------------------------------------------------------------------
+ * Framing: records over several lines, or in an array
+ * --------------------------------------------------------------------- */
+
+/* The line the next record of buf starts at (records one a line: the next). */
+static void count_line(hf_input *in)
+{
+    if (in->frame != HF_FRAME_SPLIT || in->st_head == in->st_n) {
+        in->lineno++;
+        return;
+    }
+    in->lineno = in->starts[in->st_head++];
+    if (in->st_head == in->st_n) in->st_head = in->st_n = 0;
+}
+
+/* Room for at least 64 more starts. */
+static void starts_room(hf_input *in)
+{
+    if (in->st_cap - in->st_n >= 64) return;
+    if (in->st_head > 0) {
+        memmove(in->starts, in->starts + in->st_head, (in->st_n - in->st_head) * sizeof *in->starts);
+        in->st_n -= in->st_head;
+        in->st_head = 0;
+    }
+    if (in->st_cap - in->st_n < 64) {
+        in->st_cap = in->st_cap ? in->st_cap * 2 : 4096;
+        in->starts = hf_realloc(in->starts, in->st_cap * sizeof *in->starts);
+    }
+}
+
+/* fill() for split records: raw bytes into the stage, records out of the
+ * splitter into buf.  Returns bytes added to buf, 0 at the end, -1. */
+static long frame_fill(hf_input *in)
+{
+    char *out = in->buf + in->end;
+    size_t room = in->cap - in->end;
+    for (;;) {
+        if (in->spos == in->slen) {
+            if (in->raw_eof) {                         /* the end: a record begun ends too */
+                uint64_t st;
+                size_t ns;
+                size_t w = hf_split_end(&in->split, out, room, &st, &ns);
+                starts_room(in);
+                if (ns) in->starts[in->st_n++] = st;
+                if (w == 0) {
+                    in->eof = 1;
+                    if (hf_split_open_array(&in->split))
+                        hf_log(HF_LOG_WARN, "%s: the input ends inside a JSON array (cut short?); "
+                               "the records before the cut were read", in->name);
+                }
+                return (long)w;
+            }
+            long r = in->gzip == 1 ? inflate_some(in, (unsigned char *)in->stage, STAGE_BYTES)
+                                   : read_some(in, in->stage, STAGE_BYTES);
+            if (r < 0) return -1;
+            if (r == 0) in->raw_eof = 1;
+            in->spos = 0;
+            in->slen = (size_t)r;
+            continue;
+        }
+        size_t used, ns;
+        starts_room(in);
+        size_t w = hf_split_feed(&in->split, in->stage + in->spos, in->slen - in->spos, &used,
+                                 out, room, in->starts + in->st_n, in->st_cap - in->st_n, &ns);
+        in->spos += used;
+        in->st_n += ns;
+        if (w > 0 || room < 2) return (long)w;
+    }
+}
+
+/* The encoding named by the first bytes, when it is not UTF-8 (or ASCII). */
+static const char *foreign_encoding(const unsigned char *p, size_t n)
+{
+    if (n >= 4 && p[0] == 0xFF && p[1] == 0xFE && p[2] == 0 && p[3] == 0) return "UTF-32 (little-endian, with a byte order mark)";
+    if (n >= 4 && p[0] == 0 && p[1] == 0 && p[2] == 0xFE && p[3] == 0xFF) return "UTF-32 (big-endian, with a byte order mark)";
+    if (n >= 2 && p[0] == 0xFF && p[1] == 0xFE) return "UTF-16 (little-endian, with a byte order mark)";
+    if (n >= 2 && p[0] == 0xFE && p[1] == 0xFF) return "UTF-16 (big-endian, with a byte order mark)";
+    if (n >= 4 && p[0] && !p[1] && !p[2] && !p[3]) return "UTF-32 (little-endian)";
+    if (n >= 4 && !p[0] && !p[1] && !p[2] && p[3]) return "UTF-32 (big-endian)";
+    if (n >= 2 && p[0] && !p[1]) return "UTF-16 (little-endian)";
+    if (n >= 2 && !p[0] && p[1]) return "UTF-16 (big-endian)";
+    return NULL;
+}
+
+/* Read the first bytes and decide the framing: a UTF-8 byte order mark is
+ * dropped, another encoding is an error, then hf_split_detect() says
+ * whether records are lines.  0, or -1 with in->error set. */
+static int frame_start(hf_input *in)
+{
+    while (in->frame == HF_FRAME_MORE) {
+        size_t avail = in->end - in->start;
+        const unsigned char *b = (const unsigned char *)in->buf + in->start;
+        int marks = !in->marks_done && (avail < 2 || (avail < 4 && (b[0] == 0xEF || b[0] == 0xFF ||
+                                                                     b[0] == 0xFE || !b[0] || !b[1])));
+        if ((marks || hf_split_detect(in->buf + in->start, avail, 0, in->max_line) == HF_FRAME_MORE)
+            && !in->eof) {
+            long n = fill(in);
+            if (n < 0) return -1;
+            if (n > 0 || !in->eof) continue;
+        }
+        const unsigned char *p = (const unsigned char *)in->buf + in->start;
+        if (!in->marks_done) {
+            in->marks_done = 1;
+            const char *enc = foreign_encoding(p, avail);
+            if (enc) {
+                snprintf(in->error, sizeof in->error, "the input is %s text; hostflow reads UTF-8 "
+                         "(convert it first, e.g. iconv -f UTF-16 -t UTF-8)", enc);
+                return -1;
+            }
+            if (avail >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) {   /* UTF-8's mark */
+                in->start += 3;
+                continue;
+            }
+        }
+        in->frame = hf_split_detect(in->buf + in->start, avail, 1, in->max_line);
+        if (in->frame == HF_FRAME_SPLIT) {             /* what is read goes through the splitter */
+            hf_split_init(&in->split, in->max_line);
+            in->stage = hf_malloc(avail > STAGE_BYTES ? avail : STAGE_BYTES);
+            memcpy(in->stage, in->buf + in->start, avail);
+            in->spos = 0;
+            in->slen = avail;
+            in->raw_eof = in->eof;
+            in->start = in->end = 0;
+            in->eof = 0;
+        }
+    }
+    return 0;
+}
+
+/* hf_input_lines() for split records: whole lines out of buf (read
+ * through the splitter), their start lines into the block's. */
+static long frame_lines(hf_input *in, char *dst, size_t cap)
+{
+    in->nblock = 0;
+    for (;;) {
+        size_t avail = in->end - in->start;
+        char *p = in->buf + in->start;
+        char *last = avail ? memrchr(p, '\n', avail < cap ? avail : cap) : NULL;
+        size_t whole = last ? (size_t)(last + 1 - p) : 0;
+        int too_long = !last && avail >= cap;
+        if (whole || too_long) {
+            size_t k = 0;
+            for (const char *q = p; q < p + whole && (q = memchr(q, '\n', (size_t)(p + whole - q))); q++) k++;
+            if (too_long) k = 1;
+            if (k > in->block_cap) {
+                in->block_cap = k;
+                in->block = hf_realloc(in->block, k * sizeof *in->block);
+            }
+            int rc = too_long ? skip_line(in) : 0;   /* (first: its start is known at its end) */
+            for (size_t i = 0; i < k; i++) {
+                count_line(in);
+                in->block[in->nblock++] = in->lineno;
+            }
+            if (too_long) return rc < 0 ? HF_INPUT_ERROR : HF_INPUT_TOO_LONG;
+            memcpy(dst, p, whole);
+            in->start += whole;
+            return (long)whole;
+        }
+        long n = fill(in);
+        if (n < 0) return HF_INPUT_ERROR;
+        if (n == 0 && in->eof) return 0;           /* every record ends with a newline */
+    }
+}
+
+size_t hf_input_block_lineno(const hf_input *in, const uint64_t **lines)
+{
+    *lines = in->block;
+    return in->frame == HF_FRAME_SPLIT ? in->nblock : 0;
+}
+
 /* Move unread bytes to the front and read more.  Returns bytes read, 0 at
  * the end, -1 on error. */
 static long fill(hf_input *in)
@@ -147,6 +349,11 @@ static long fill(hf_input *in)
         in->start = 0;
     }
     if (in->eof || in->end == in->cap) return 0;
+    if (in->frame == HF_FRAME_SPLIT) {
+        long w = frame_fill(in);                     /* sets eof itself */
+        if (w > 0) in->end += (size_t)w;
+        return w;
+    }
     unsigned char *dst = (unsigned char *)in->buf + in->end;
     size_t cap = in->cap - in->end;
     long n;
@@ -180,27 +387,29 @@ static int skip_line(hf_input *in)
 
 int hf_input_next(hf_input *in, const char **line, size_t *len)
 {
+    if (in->frame == HF_FRAME_MORE && frame_start(in) < 0) return HF_INPUT_ERROR;
     for (;;) {
         size_t avail = in->end - in->start;
         char *p = in->buf + in->start;
         char *nl = memchr(p, '\n', avail < in->max_line + 1 ? avail : in->max_line + 1);
         if (nl) {
-            in->lineno++;
+            count_line(in);
             *line = p;
             *len = (size_t)(nl - p);
             in->start += *len + 1;
             return HF_INPUT_LINE;
         }
         if (avail > in->max_line) {          /* no newline within the limit */
-            in->lineno++;
-            return skip_line(in) < 0 ? HF_INPUT_ERROR : HF_INPUT_TOO_LONG;
+            int rc = skip_line(in);
+            count_line(in);                  /* (after: a split record's start is known at its end) */
+            return rc < 0 ? HF_INPUT_ERROR : HF_INPUT_TOO_LONG;
         }
         long n = fill(in);
         if (n < 0) return HF_INPUT_ERROR;
         if (n == 0 && in->eof) {
             avail = in->end - in->start;
             if (avail == 0) return HF_INPUT_EOF;
-            in->lineno++;                    /* a last line without newline */
+            count_line(in);                  /* a last line without newline */
             *line = in->buf + in->start;
             *len = avail;
             in->start = in->end;
@@ -227,6 +436,8 @@ static long read_into(hf_input *in, char *dst, size_t cap)
 
 long hf_input_lines(hf_input *in, char *dst, size_t cap)
 {
+    if (in->frame == HF_FRAME_MORE && frame_start(in) < 0) return HF_INPUT_ERROR;
+    if (in->frame == HF_FRAME_SPLIT) return frame_lines(in, dst, cap);
     if (in->skipping) {               /* the line begun last time was already too long */
         in->skipping = 0;
         return skip_line(in) < 0 ? HF_INPUT_ERROR : HF_INPUT_TOO_LONG;
@@ -291,5 +502,9 @@ void hf_input_close(hf_input *in)
     if (in->gzip == 1) inflateEnd(&in->zs);
     hf_free(in->raw);
     hf_free(in->buf);
+    hf_free(in->stage);
+    hf_free(in->starts);
+    hf_free(in->block);
+    hf_free(in->name);
     hf_free(in);
 }

@@ -1,5 +1,9 @@
-/* input.h -- newline-delimited records from a file (plain or gzip, told
- * apart by content, not by name) or standard input.
+/* input.h -- flow records from a file (plain or gzip, told apart by
+ * content, not by name) or standard input: NDJSON, or a JSON array or
+ * pretty-printed objects (told apart by the first bytes; each record is
+ * then handed over as one line, its own newlines made spaces).  A UTF-8
+ * byte order mark is dropped; UTF-16 and UTF-32 are an error that names
+ * the encoding.
  *
  * Lines are returned in place, in a buffer that holds at least two of the
  * longest accepted lines; a line longer than the limit is skipped up to its
@@ -34,8 +38,14 @@ int hf_input_next(hf_input *in, const char **line, size_t *len);
  * caller counts newlines.  Use this or hf_input_next() on an input, not
  * both. */
 long hf_input_lines(hf_input *in, char *dst, size_t cap);
-/* 1-based number of the line last returned (or skipped). */
+/* 1-based number of the line last returned (or skipped); for records over
+ * several lines, the line where it starts. */
 uint64_t hf_input_lineno(const hf_input *in);
+/* For the block hf_input_lines() returned last, when its records are not
+ * one a line in the input (a JSON array, pretty-printed records): the line
+ * where each of its records starts, *lines pointing at them (valid until
+ * the next call); 0 when they follow one another (NDJSON). */
+size_t hf_input_block_lineno(const hf_input *in, const uint64_t **lines);
 const char *hf_input_error(const hf_input *in);
 /* fn(ctx) is called before a read that would wait: the input is a pipe, a
  * terminal or a socket with nothing to read right now.  (A regular file

@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const hf_output_ops hf_out_file, hf_out_kafka;
+extern const hf_output_ops hf_out_file, hf_out_kafka, hf_out_opensearch, hf_out_http,
+    hf_out_top;
 extern const hf_input_ops hf_in_file, hf_in_kafka;
 
 static const hf_input_ops *const inputs[] = {
@@ -20,6 +21,9 @@ static const hf_input_ops *const inputs[] = {
 static const hf_output_ops *const outputs[] = {
     &hf_out_file,
     &hf_out_kafka,
+    &hf_out_opensearch,
+    &hf_out_http,
+    &hf_out_top,
     NULL,
 };
 
@@ -76,6 +80,13 @@ const hf_input_ops *hf_input_find(const char *spec, const char **target, char *e
     for (; inputs[n] && n < 16; n++) schemes[n] = inputs[n]->scheme;
     int i = find(schemes, n, "input", spec, target, err, errlen);
     return i < 0 ? NULL : inputs[i];
+}
+
+const hf_output_ops *hf_output_nth(int i)
+{
+    for (int k = 0; outputs[k]; k++)
+        if (k == i) return outputs[k];
+    return NULL;
 }
 
 const hf_output_ops *hf_output_find(const char *spec, const char **target, char *err, size_t errlen)

@@ -51,6 +51,7 @@ enum {
 };
 
 #define HF_OUT_REASONS 8
+#define HF_OUT_FIGURES 8
 
 typedef struct hf_output_counters {
     uint64_t written;         /* records acknowledged */
@@ -60,7 +61,53 @@ typedef struct hf_output_counters {
     int      nlost;
     struct { const char *reason; uint64_t n; } lost[HF_OUT_REASONS]; /* records lost, by reason */
     const char *state;        /* "ok", "down" (retrying), "failed" */
+    int      nfigures;
+    struct { const char *name; double value; } figures[HF_OUT_FIGURES]; /* the output's own
+                                 measures, for --stats: "bulk_requests", "bulk_latency_ms_p99", ... */
 } hf_output_counters;
+
+/* ------------------------------------------------------------------------
+ * The run's counters, for outputs that show them (the HTTP view, --top)
+ *
+ * An output with a watch op is handed, once, a function that fills a
+ * snapshot of the whole run's counters: the pipeline's, the engine's, every
+ * output's and the input's lag, gathered by the command layer (cmd/report.c)
+ * as the counters report is.  The run calls watch() after it has opened the
+ * outputs, the engine and the input, before the first read.  The function
+ * may be called from any thread until the output is closed; it takes a lock
+ * for a moment and never waits for the data path.  Once the run has ended
+ * it keeps returning the last snapshot (closed_until_ms INT64_MAX: every
+ * window is written).  Names are copied in, never pointed at.
+ * --------------------------------------------------------------------- */
+
+#define HF_RUN_REASONS  16
+#define HF_RUN_ANALYSES 64
+#define HF_RUN_OUTPUTS  16
+#define HF_RUN_NAME     64
+
+typedef struct hf_run_counters {
+    double   seconds;             /* since the run started */
+    uint64_t records_in;          /* input records read */
+    uint64_t decoded;
+    int      nrejected;
+    struct { char reason[HF_RUN_NAME]; uint64_t n; } rejected[HF_RUN_REASONS]; /* by reason */
+    uint64_t filtered;            /* source not monitored */
+    uint64_t late;
+    uint64_t accepted;            /* monitored, in time: given to the workers */
+    uint64_t hosts_refused;       /* flows of new hosts over the memory limit */
+    uint64_t records_out;         /* records the workers made */
+    uint64_t memory_bytes;        /* window state now */
+    int      nanalyses;
+    struct { char name[HF_RUN_NAME]; double errors, seconds; int disabled; } analyses[HF_RUN_ANALYSES];
+    int      noutputs;
+    struct { char spec[HF_RUN_NAME]; uint64_t written, pending, lost; } outputs[HF_RUN_OUTPUTS];
+    uint64_t output_lost;         /* the outputs' lost records, summed */
+    int64_t  input_lag;           /* messages behind the input's end (Kafka); -1: none known */
+    int64_t  closed_until_ms;     /* every window ending by then is handed to every output */
+    int      workers;
+} hf_run_counters;
+
+typedef void (*hf_run_counters_fn)(void *ctx, hf_run_counters *c);
 
 typedef struct hf_output_ops {
     const char *scheme;       /* "file", "kafka", "opensearch", ... */
@@ -78,11 +125,17 @@ typedef struct hf_output_ops {
                         rd_kafka_consumer_group_metadata_t *group);
     void  (*counters)(void *out, hf_output_counters *c);
     int   (*close)(void *out);
+    /* Optional (NULL for most): the run's counters function, handed once
+     * before the first read (above). */
+    void  (*watch)(void *out, hf_run_counters_fn fn, void *ctx);
+    /* Optional: 1 when the output's own keys ask for it (--top, --http
+     * ADDR) and no output of its scheme is named, with its target in
+     * target; the run then opens "scheme:target" with the others.  A
+     * target of "-" takes standard output: the file output "-" (records
+     * on standard output, the default) is then left out. */
+    int   (*wanted)(const hf_config *cfg, char *target, size_t n);
 } hf_output_ops;
 
-/* The output for a spec ("kafka:hosts", "out.ndjson", "-"): its table, and
- * in *target what follows the scheme (the whole spec for the file output).
- * NULL when the scheme is unknown (a message in err lists the known ones). */
 /* ------------------------------------------------------------------------
  * Inputs
  * --------------------------------------------------------------------- */
@@ -132,6 +185,9 @@ typedef struct hf_input_ops {
     int   (*handover)(void *in);
     /* Its line for the counters report ("  kafka  connected, ..."), if any. */
     void  (*report)(void *in, struct hf_buf *out);
+    /* Optional: messages behind the end of the input, as last measured,
+     * or -1; any thread (the run's counters, above).  NULL: a file. */
+    int64_t (*lag)(void *in);
     /* How far it has read, for --progress: *done bytes of *total (0 when
      * the size is not known).  NULL when it has no such measure (Kafka). */
     void  (*progress)(void *in, uint64_t *done, uint64_t *total);
@@ -151,7 +207,12 @@ void hf_io_usage(void (*put)(void *ctx, const char *line), void *ctx);
  * configuration is loaded). */
 void hf_io_register_keys(void);
 
+/* The output for a spec ("kafka:hosts", "out.ndjson", "-"): its table, and
+ * in *target what follows the scheme (the whole spec for the file output).
+ * NULL when the scheme is unknown (a message in err lists the known ones). */
 const hf_output_ops *hf_output_find(const char *spec, const char **target,
                                     char *err, size_t errlen);
+/* The i-th output of the list (io.c), NULL past the last. */
+const hf_output_ops *hf_output_nth(int i);
 
 #endif

@@ -20,9 +20,13 @@
 
 typedef struct hf_outputs hf_outputs;
 
-/* Open every output of cfg->outputs.  NULL with a message in err naming
+/* Open every output of cfg->outputs, and those their own keys ask for
+ * (io.h, wanted: --top, --http ADDR).  NULL with a message in err naming
  * the output that could not be opened (the others are closed again). */
 hf_outputs *hf_outputs_open(const hf_config *cfg, char *err, size_t errlen);
+/* Hand the run's counters function to every output that shows it (io.h,
+ * watch); once, before the first read. */
+void hf_outputs_watch(hf_outputs *o, hf_run_counters_fn fn, void *ctx);
 /* The set as the engine writes to it. */
 const hf_record_sink *hf_outputs_sink(hf_outputs *o);
 /* Wait at most timeout_ms until every output has acknowledged what it was

@@ -29,12 +29,21 @@
  * (addresses, ISO 8601 times).  Reading a whole 64-byte window per member,
  * or digits eight at a time, measured slower than this simple loop.
  *
+ * Keys are those of three families (DESIGN.md): IPFIXcol's "ipfix.name",
+ * IPFIXcol2's "iana:name" (with numericNames "en0:idN", and a biflow's
+ * reverse direction as "iana@reverse:name@reverse" or "en29305:idN") and
+ * nfdump's; match_key() says which field, which family and whether the
+ * element counts in seconds.  The common keys are matched inline; the rare
+ * spellings (reverse, numeric) out of line.  Known keys of two families in
+ * one record are refused (mixed_families) rather than merged.
+ *
  * Once the object is closed and nothing but white space follows, the state
- * is checked and the flow filled in.  A record with several faults reports
+ * is checked and the flow (two for a biflow) filled in.  A record with several faults reports
  * the first of them in the order of enum hf_decode_status:
  *
- *     malformed_json < not_object < missing_field < bad_address
- *                    < bad_number < bad_time < end_before_start
+ *     malformed_json < not_object < options_record, template_record
+ *       < mixed_families < missing_field < no_init_time < bad_address
+ *       < bad_number < bad_time < time_in_seconds < end_before_start
  *
  * Numbers are exact: "1.0", "1e3" and "150e-1" are integers, "1.5" and
  * 9007199254740993 (2^53 + 1) are not accepted, whatever a double would make
@@ -46,10 +55,12 @@
 #include "stream/decode.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/addr.h"
 #include "base/timefmt.h"
+#include "base/tz.h"
 
 /* Eight bytes at a time in a 64-bit word wherever GCC or Clang build for a
  * little-endian machine; sixteen with SSE2 (every x86-64). */
@@ -65,9 +76,17 @@
 #define HAVE_SSE2 0
 #endif
 
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#define COLD          __attribute__((noinline, cold))   /* rare keys: out of the way */
+#else
+#define ALWAYS_INLINE inline
+#define COLD
+#endif
+
 #define DECODE_MAX_DEPTH 64                /* nested objects/arrays, the record included */
 #define DECODE_MAX_TEXT  255               /* longest text value of a known field */
-#define DECODE_MAX_KEY   32                /* an (unescaped) key longer than this is unknown */
+#define DECODE_MAX_KEY   48                /* an (unescaped) key longer than this is unknown */
 #define DECODE_MAX_MS    253402300799999ULL   /* 9999-12-31T23:59:59.999Z */
 #define EXACT_MAX        9007199254740992ULL  /* 2^53: above, doubles skip integers */
 #define NUM_NONE         UINT64_MAX        /* "not an integer in 0..2^53" */
@@ -81,23 +100,51 @@
  * Fields
  * --------------------------------------------------------------------- */
 
-/* The members we decode.  The three key families map onto these; a field
- * seen twice (under any of its names) keeps its last value. */
+/* The members we decode.  The key families map onto these; a field seen
+ * twice (under any of its names) keeps its last value.  The F_R_* fields
+ * are a biflow record's reverse direction (IPFIXcol2 "iana@reverse:...");
+ * the *_TOTAL counters stand in when the Delta ones are absent; the UP_*
+ * times are ms since the exporter's start (flowStartSysUpTime), counted
+ * from F_INIT (systemInitTimeMilliseconds). */
 enum {
     F_SRC4, F_SRC6, F_DST4, F_DST6,       /* addresses: BAD_ADDRESS */
     F_SPORT, F_DPORT, F_PROTO, F_FLAGS,   /* small integers: BAD_NUMBER */
     F_PACKETS, F_BYTES,                   /* counters: BAD_NUMBER */
     F_START, F_END,                       /* ms since the epoch: BAD_TIME */
+    F_PACKETS_TOTAL, F_BYTES_TOTAL,
+    F_UP_START, F_UP_END, F_INIT,
+    F_R_FLAGS, F_R_PACKETS, F_R_BYTES, F_R_PACKETS_TOTAL, F_R_BYTES_TOTAL,
+    F_R_START, F_R_END, F_R_UP_START, F_R_UP_END,
     F_COUNT,
     F_UNKNOWN = -1
 };
 
+/* What match_key() says of a key besides its field: the family it belongs
+ * to (mixing two is refused) and whether it is a ...Seconds time. */
+#define KEY_FIELD(k)    ((k) & 0xff)
+#define FAM_IPFIXCOL    0x100                /* "ipfix.name" (IPFIXcol, Stream4Flow) */
+#define FAM_IPFIXCOL2   0x200                /* "iana:name", "iana@reverse:name@reverse", "en0:idN" */
+#define FAM_NFDUMP      0x400                /* "src4_addr", ... */
+#define FAM_BITS        0x700
+#define KEY_SECONDS     0x800
+
 #define BIT(f)      (1u << (f))
 #define ADDR_BITS   (BIT(F_SRC4) | BIT(F_SRC6) | BIT(F_DST4) | BIT(F_DST6))
 #define NUMBER_BITS (BIT(F_SPORT) | BIT(F_DPORT) | BIT(F_PROTO) | BIT(F_FLAGS) | \
-                     BIT(F_PACKETS) | BIT(F_BYTES))
-#define TIME_BITS   (BIT(F_START) | BIT(F_END))
-#define REQUIRED    (BIT(F_PROTO) | BIT(F_PACKETS) | BIT(F_BYTES) | TIME_BITS)
+                     BIT(F_PACKETS) | BIT(F_BYTES) | BIT(F_PACKETS_TOTAL) | BIT(F_BYTES_TOTAL) | \
+                     BIT(F_R_FLAGS) | BIT(F_R_PACKETS) | BIT(F_R_BYTES) | \
+                     BIT(F_R_PACKETS_TOTAL) | BIT(F_R_BYTES_TOTAL))
+#define ABS_TIME_BITS (BIT(F_START) | BIT(F_END) | BIT(F_INIT) | BIT(F_R_START) | BIT(F_R_END))
+#define UP_TIME_BITS  (BIT(F_UP_START) | BIT(F_UP_END) | BIT(F_R_UP_START) | BIT(F_R_UP_END))
+#define TIME_BITS   (ABS_TIME_BITS | UP_TIME_BITS)
+#define REVERSE_BITS (BIT(F_R_PACKETS) | BIT(F_R_BYTES) | BIT(F_R_PACKETS_TOTAL) | \
+                      BIT(F_R_BYTES_TOTAL))
+
+/* A number in a time field from 10^9 to 10^10 is a time of 2001 to 2286 in
+ * seconds, but January to April 1970 in ms: seconds in a ms field. */
+#define SECONDS_LO 1000000000ULL
+#define SECONDS_HI 10000000000ULL
+#define SECS_MARK  (UINT64_MAX - 1)          /* num[f] of a field holding seconds */
 
 /* Largest accepted value of each numeric field (addresses: unused). */
 static const uint64_t field_max[F_COUNT] = {
@@ -105,15 +152,26 @@ static const uint64_t field_max[F_COUNT] = {
     65535, 65535, 255, 255,
     EXACT_MAX, EXACT_MAX,
     DECODE_MAX_MS, DECODE_MAX_MS,
+    EXACT_MAX, EXACT_MAX,
+    DECODE_MAX_MS, DECODE_MAX_MS, DECODE_MAX_MS,
+    255, EXACT_MAX, EXACT_MAX, EXACT_MAX, EXACT_MAX,
+    DECODE_MAX_MS, DECODE_MAX_MS, DECODE_MAX_MS, DECODE_MAX_MS,
 };
 
+/* "@type" values that are not flows: skipped, and counted as such. */
+enum { TYPE_ENTRY, TYPE_OPTIONS, TYPE_TEMPLATE };
+
 /* What the decoder knows after the last member: which fields were present,
- * which of them hold a bad value, and the values of the numeric ones.  Only
- * 'seen' and 'bad' need clearing; num[f] is read only when f was seen. */
+ * which of them hold a bad value,
+ * the key families seen, and the values of the numeric ones.  Only the
+ * masks need clearing; num[f] is read only when f was seen. */
 typedef struct decode_state {
     uint32_t seen;
     uint32_t bad;
+    uint32_t secs;        /* fields that once held seconds (see num[f]) */
+    unsigned fams;        /* FAM_* bits of the known keys */
     uint64_t num[F_COUNT];
+    uint64_t secs_value;  /* the last such value */
 } decode_state;
 
 /* ------------------------------------------------------------------------
@@ -496,7 +554,8 @@ static uint64_t flags_from_text(const char *s, size_t n)
     return bits;
 }
 
-/* The value of text s[0..n) for numeric or time field f, or NUM_NONE. */
+/* The value of text s[0..n) for numeric field f, or NUM_NONE.  (Times are
+ * handled by time_text.) */
 static uint64_t value_from_text(int f, const char *s, size_t n)
 {
     uint64_t v = number_from_text(s, n);
@@ -507,12 +566,8 @@ static uint64_t value_from_text(int f, const char *s, size_t n)
         return p < 0 ? NUM_NONE : (uint64_t)p;
     }
     case F_FLAGS:
+    case F_R_FLAGS:
         return flags_from_text(s, n);
-    case F_START:
-    case F_END: {
-        int64_t ms;
-        return hf_time_parse_iso(s, n, &ms) == 0 ? (uint64_t)ms : NUM_NONE;
-    }
     default:
         return NUM_NONE;
     }
@@ -523,30 +578,132 @@ static uint64_t value_from_text(int f, const char *s, size_t n)
  * --------------------------------------------------------------------- */
 
 /* An IPFIX information element name (the part after "ipfix." or "iana:"). */
-static inline int match_ie(const char *s, size_t n)
+static ALWAYS_INLINE int match_ie(const char *s, size_t n)
 {
     switch (n) {
-    case 14: return IS(s, "tcpControlBits") ? F_FLAGS : F_UNKNOWN;
-    case 15: return IS(s, "octetDeltaCount") ? F_BYTES : F_UNKNOWN;
-    case 16: return IS(s, "packetDeltaCount") ? F_PACKETS : F_UNKNOWN;
+    case 14:
+        if (s[0] == 't') return IS(s, "tcpControlBits") ? F_FLAGS : F_UNKNOWN;
+        return IS(s, "flowEndSeconds") ? F_END | KEY_SECONDS : F_UNKNOWN;
+    case 15:
+        if (!IS(s, "octet") || !IS(s + 10, "Count")) return F_UNKNOWN;
+        if (IS(s + 5, "Delta")) return F_BYTES;
+        return IS(s + 5, "Total") ? F_BYTES_TOTAL : F_UNKNOWN;
+    case 16:
+        if (s[0] == 'p') {
+            if (IS(s, "packetDeltaCount")) return F_PACKETS;
+            return IS(s, "packetTotalCount") ? F_PACKETS_TOTAL : F_UNKNOWN;
+        }
+        if (s[0] != 'f') return F_UNKNOWN;
+        if (IS(s, "flowStartSeconds")) return F_START | KEY_SECONDS;
+        return IS(s, "flowEndSysUpTime") ? F_UP_END : F_UNKNOWN;
     case 17:
         if (!IS(s, "sourceIPv") || !IS(s + 10, "Address")) return F_UNKNOWN;
         return s[9] == '4' ? F_SRC4 : s[9] == '6' ? F_SRC6 : F_UNKNOWN;
-    case 18: return IS(s, "protocolIdentifier") ? F_PROTO : F_UNKNOWN;
+    case 18:
+        if (s[0] == 'p') return IS(s, "protocolIdentifier") ? F_PROTO : F_UNKNOWN;
+        if (s[0] != 'f') return F_UNKNOWN;
+        if (IS(s, "flowEndNanoseconds")) return F_END;
+        return IS(s, "flowStartSysUpTime") ? F_UP_START : F_UNKNOWN;
     case 19:
-        if (IS(s, "sourceTransportPort")) return F_SPORT;
-        return IS(s, "flowEndMilliseconds") ? F_END : F_UNKNOWN;
-    case 21: return IS(s, "flowStartMilliseconds") ? F_START : F_UNKNOWN;
+        if (s[0] == 's') return IS(s, "sourceTransportPort") ? F_SPORT : F_UNKNOWN;
+        if (!IS(s, "flowEndMi") || !IS(s + 14, "conds")) return F_UNKNOWN;
+        return IS(s + 9, "llise") || IS(s + 9, "crose") ? F_END : F_UNKNOWN;
+    case 20: return IS(s, "flowStartNanoseconds") ? F_START : F_UNKNOWN;
+    case 21:
+        if (!IS(s, "flowStartMi") || !IS(s + 16, "conds")) return F_UNKNOWN;
+        return IS(s + 11, "llise") || IS(s + 11, "crose") ? F_START : F_UNKNOWN;
     case 22:
         if (!IS(s, "destinationIPv") || !IS(s + 15, "Address")) return F_UNKNOWN;
         return s[14] == '4' ? F_DST4 : s[14] == '6' ? F_DST6 : F_UNKNOWN;
     case 24: return IS(s, "destinationTransportPort") ? F_DPORT : F_UNKNOWN;
+    case 26: return IS(s, "systemInitTimeMilliseconds") ? F_INIT : F_UNKNOWN;
     default: return F_UNKNOWN;
     }
 }
 
+/* Add a family to a field found, keeping F_UNKNOWN as it is. */
+static inline int with_family(int k, int fam)
+{
+    return k == F_UNKNOWN ? F_UNKNOWN : k | fam;
+}
+
+/* An element by number, as IPFIXcol2 names it with numericNames
+ * ("en0:id152"): the IANA numbers of the names match_ie() knows. */
+static int match_ie_id(unsigned id)
+{
+    switch (id) {
+    case 1:   return F_BYTES;
+    case 2:   return F_PACKETS;
+    case 4:   return F_PROTO;
+    case 6:   return F_FLAGS;
+    case 7:   return F_SPORT;
+    case 8:   return F_SRC4;
+    case 11:  return F_DPORT;
+    case 12:  return F_DST4;
+    case 21:  return F_UP_END;
+    case 22:  return F_UP_START;
+    case 27:  return F_SRC6;
+    case 28:  return F_DST6;
+    case 85:  return F_BYTES_TOTAL;
+    case 86:  return F_PACKETS_TOTAL;
+    case 150: return F_START | KEY_SECONDS;
+    case 151: return F_END | KEY_SECONDS;
+    case 152: case 154: case 156: return F_START;
+    case 153: case 155: case 157: return F_END;
+    case 160: return F_INIT;
+    default:  return F_UNKNOWN;
+    }
+}
+
+/* The reverse-direction field of a forward one (biflow), or F_UNKNOWN:
+ * addresses, ports and protocol are the record's keys, shared by both. */
+static int reverse_of(int k)
+{
+    int s = k & KEY_SECONDS;
+    switch (KEY_FIELD(k)) {
+    case F_FLAGS:         return F_R_FLAGS;
+    case F_PACKETS:       return F_R_PACKETS;
+    case F_BYTES:         return F_R_BYTES;
+    case F_PACKETS_TOTAL: return F_R_PACKETS_TOTAL;
+    case F_BYTES_TOTAL:   return F_R_BYTES_TOTAL;
+    case F_START:         return F_R_START | s;
+    case F_END:           return F_R_END | s;
+    case F_UP_START:      return F_R_UP_START;
+    case F_UP_END:        return F_R_UP_END;
+    default:              return F_UNKNOWN;
+    }
+}
+
+/* "iana@reverse:nameN@reverse" (a biflow's reverse direction). */
+static COLD int match_reverse(const char *s, size_t n)
+{
+    if (!IS(s + n - 8, "@reverse")) return F_UNKNOWN;
+    int k = match_ie(s + 13, n - 21);
+    return k == F_UNKNOWN ? F_UNKNOWN : with_family(reverse_of(k), FAM_IPFIXCOL2);
+}
+
+/* "en0:idN" (IANA) or "en29305:idN" (IANA, reverse), N without leading
+ * zeros. */
+static COLD int match_numeric(const char *s, size_t n)
+{
+    size_t at;
+    int rev;
+    if (n > 6 && IS(s, "en0:id")) at = 6, rev = 0;
+    else if (n > 10 && IS(s, "en29305:id")) at = 10, rev = 1;
+    else return F_UNKNOWN;
+    if (n - at > 3 || s[at] == '0') return F_UNKNOWN;
+    unsigned id = 0;
+    for (size_t i = at; i < n; i++) {
+        if (!IS_DIGIT(s[i])) return F_UNKNOWN;
+        id = id * 10 + (unsigned)(s[i] - '0');
+    }
+    int k = match_ie_id(id);
+    if (rev && k != F_UNKNOWN) k = reverse_of(k);
+    return with_family(k, FAM_IPFIXCOL2);
+}
+
 /* An nfdump -o json key. */
-static inline int match_nfdump(const char *s, size_t n)
+static ALWAYS_INLINE int match_nfdump(const char *s, size_t n)
 {
     switch (n) {
     case 4: return IS(s, "last") ? F_END : F_UNKNOWN;
@@ -571,12 +728,25 @@ static inline int match_nfdump(const char *s, size_t n)
     }
 }
 
-/* The field a key s[0..n) names, or F_UNKNOWN. */
-static inline int match_key(const char *s, size_t n)
+/* The rare spellings: "en0:idN", "en29305:idN". */
+static COLD int match_rare(const char *s, size_t n)
 {
-    if (n > 6 && IS(s, "ipfix.")) return match_ie(s + 6, n - 6);
-    if (n > 5 && IS(s, "iana:")) return match_ie(s + 5, n - 5);
-    return match_nfdump(s, n);
+    if (n > 6 && s[1] == 'n') return match_numeric(s, n);
+    return with_family(match_nfdump(s, n), FAM_NFDUMP);
+}
+
+/* What a key s[0..n) names: field, family and unit (KEY_*, FAM_*), or
+ * F_UNKNOWN.  s[0] may be read when n is 0 (it is the closing quote). */
+static ALWAYS_INLINE int match_key(const char *s, size_t n)
+{
+    if (s[0] == 'i') {
+        if (n > 6 && IS(s, "ipfix.")) return with_family(match_ie(s + 6, n - 6), FAM_IPFIXCOL);
+        if (n > 5 && IS(s, "iana:")) return with_family(match_ie(s + 5, n - 5), FAM_IPFIXCOL2);
+        if (n > 21 && IS(s, "iana@reverse:")) return match_reverse(s, n);
+    } else if (s[0] == 'e') {
+        return match_rare(s, n);
+    }
+    return with_family(match_nfdump(s, n), FAM_NFDUMP);
 }
 
 /* ------------------------------------------------------------------------
@@ -640,21 +810,38 @@ static const char *skip_value(const char *p, const char *end, int depth)
     }
 }
 
-/* Record the outcome of a value of field f: the last value decides. */
+/* Record the outcome of a value of field f: the last value decides (a
+ * bad one keeps v, NUM_NONE or SECS_MARK, in num[f]). */
 static inline void set_field(decode_state *st, int f, int ok, uint64_t v)
 {
     st->seen |= BIT(f);
-    if (ok) {
-        st->num[f] = v;
-        st->bad &= ~BIT(f);
-    } else {
-        st->bad |= BIT(f);
-    }
+    st->num[f] = v;
+    if (ok) st->bad &= ~BIT(f);
+    else st->bad |= BIT(f);
 }
 
-/* A text value s[0..n) (unescaped) of known field f. */
-static void text_field(int f, const char *s, size_t n, decode_state *st, hf_flow *out)
+/* A number v for a time field (key k): seconds in a ...Seconds field are
+ * made ms; elsewhere they are a fault of their own (time_in_seconds). */
+static inline void time_number(int k, uint64_t v, decode_state *st)
 {
+    int f = KEY_FIELD(k);
+    if ((BIT(f) & ABS_TIME_BITS) && v >= SECONDS_LO && v < SECONDS_HI) {
+        if (!(k & KEY_SECONDS)) {
+            set_field(st, f, 0, SECS_MARK);
+            st->secs |= BIT(f);                  /* rare: num[f] says if it still holds */
+            st->secs_value = v;                  /* for hf_decode_explain */
+            return;
+        }
+        v *= 1000;
+    }
+    set_field(st, f, v <= field_max[f], v);
+}
+
+/* A text value s[0..n) (unescaped) of known field k. */
+static void text_field(int k, const char *s, size_t n, const hf_decode_ctx *ctx,
+                       decode_state *st, hf_flow *out)
+{
+    int f = KEY_FIELD(k);
     uint64_t v = NUM_NONE;
     int ok;
 
@@ -665,6 +852,15 @@ static void text_field(int f, const char *s, size_t n, decode_state *st, hf_flow
         uint8_t *a = f == F_SRC4 || f == F_SRC6 ? out->src : out->dst;
         uint8_t want = f == F_SRC4 || f == F_DST4 ? HF_AF_INET : HF_AF_INET6;
         ok = hf_addr_parse(s, n, a, &fam) == 0 && fam == want;
+    } else if (BIT(f) & TIME_BITS) {
+        int64_t ms;
+        if ((v = number_from_text(s, n)) != NUM_NONE) {
+            time_number(k, v, st);
+            return;
+        }
+        ok = (BIT(f) & ABS_TIME_BITS) &&
+             (ctx->tz ? hf_time_parse_iso_tz(s, n, ctx->tz, &ms) : hf_time_parse_iso(s, n, &ms)) == 0;
+        v = ok ? (uint64_t)ms : NUM_NONE;
     } else {
         v = value_from_text(f, s, n);
         ok = v <= field_max[f];
@@ -672,17 +868,21 @@ static void text_field(int f, const char *s, size_t n, decode_state *st, hf_flow
     set_field(st, f, ok, v);
 }
 
-/* A JSON number value of known field f (v as scan_number() gives it). */
-static inline void number_field(int f, uint64_t v, decode_state *st)
+/* A JSON number value of known field k (v as scan_number() gives it). */
+static inline void number_field(int k, uint64_t v, decode_state *st)
 {
-    set_field(st, f, !(BIT(f) & ADDR_BITS) && v <= field_max[f], v);
+    int f = KEY_FIELD(k);
+    if (BIT(f) & ABS_TIME_BITS) time_number(k, v, st);
+    else set_field(st, f, !(BIT(f) & ADDR_BITS) && v <= field_max[f], v);
 }
 
-/* Read the value at p (p < end) of known field f into the state.  Returns
+/* Read the value at p (p < end) of known field k into the state.  Returns
  * the byte after the value, or NULL when it is not valid JSON. */
-static const char *read_field(int f, const char *p, const char *end,
+static const char *read_field(int k, const char *p, const char *end, const hf_decode_ctx *ctx,
                               decode_state *st, hf_flow *out)
 {
+    int f = KEY_FIELD(k);
+    st->fams |= (unsigned)k & FAM_BITS;
     if (*p == '"') {
         const char *s = p + 1;
         int esc = 0;
@@ -693,11 +893,11 @@ static const char *read_field(int f, const char *p, const char *end,
             n = unescape(s, n, buf, sizeof(buf));
             s = buf;
         }
-        text_field(f, s, n, st, out);
+        text_field(k, s, n, ctx, st, out);
     } else if (*p == '-' || IS_DIGIT(*p)) {
         uint64_t v;
         if ((p = scan_number(p, end, &v)) == NULL) return NULL;
-        number_field(f, v, st);
+        number_field(k, v, st);
     } else {
         if ((p = skip_value(p, end, 1)) == NULL) return NULL;   /* wrong type */
         set_field(st, f, 0, NUM_NONE);
@@ -709,39 +909,206 @@ static const char *read_field(int f, const char *p, const char *end,
  * The decoder
  * --------------------------------------------------------------------- */
 
-/* Turn the state after a well-formed object into the flow, or a reason. */
-static int finish(const decode_state *st, hf_flow *out)
+#define SEEN(f) ((seen & BIT(f)) != 0)
+
+/* The time of field abs, or init + up when abs is absent (checked to be
+ * there); 0, or -1 when the sum is out of range. */
+static inline int time_of(const decode_state *st, int abs, int up, uint64_t *t)
+{
+    if (st->seen & BIT(abs)) {
+        *t = st->num[abs];
+        return 0;
+    }
+    *t = st->num[F_INIT] + st->num[up];
+    return *t <= DECODE_MAX_MS ? 0 : -1;
+}
+
+/* The reverse direction's time: its own, else the forward one (fwd). */
+static inline int rtime_of(const decode_state *st, int abs, int up, uint64_t fwd, uint64_t *t)
+{
+    if (!(st->seen & (BIT(abs) | BIT(up)))) {
+        *t = fwd;
+        return 0;
+    }
+    return time_of(st, abs, up, t);
+}
+
+/* Does the record need systemInitTimeMilliseconds, and lack it? */
+static inline int lacks_init(uint32_t seen)
+{
+    if (SEEN(F_INIT)) return 0;
+    return (!SEEN(F_START) && SEEN(F_UP_START)) || (!SEEN(F_END) && SEEN(F_UP_END)) ||
+           (!SEEN(F_R_START) && SEEN(F_R_UP_START)) || (!SEEN(F_R_END) && SEEN(F_R_UP_END));
+}
+
+/* start and end after the clock-skew rule: 0 (*clamped when start was set
+ * to end), or -1 when end is too far before start. */
+static inline int skew(const hf_decode_ctx *ctx, uint64_t *start, uint64_t end, int *clamped)
+{
+    if (end >= *start) return 0;
+    if (*start - end > (uint64_t)ctx->max_skew_ms) return -1;
+    *start = end;
+    *clamped = 1;
+    return 0;
+}
+
+/* A time field's fault: bad_time, unless every bad one holds seconds. */
+static COLD int bad_time(const decode_state *st)
+{
+    uint32_t bad = st->bad & TIME_BITS;
+    for (int f = 0; f < F_COUNT; f++)
+        if ((bad & st->secs & BIT(f)) && st->num[f] == SECS_MARK) bad &= ~BIT(f);
+    return bad ? HF_DECODE_BAD_TIME : HF_DECODE_TIME_IN_SECONDS;
+}
+
+/* "@type" of a well-formed object (the last one): TYPE_*.  Read only for
+ * an object that is not a flow: options and template records are skipped
+ * rather than rejected. */
+static COLD int record_type(const char *p, const char *end)
+{
+    int type = TYPE_ENTRY, esc;
+    p = skip_ws(p, end) + 1;
+    for (;;) {
+        p = skip_ws(p, end);
+        if (p >= end || *p != '"') return type;            /* "}" */
+        const char *k = p + 1;
+        esc = 0;
+        if (!(p = scan_string(k, end, &esc))) return type;
+        char kb[8], vb[32];
+        size_t kn = esc ? unescape(k, (size_t)(p - k), kb, sizeof kb) : (size_t)(p - k);
+        int is_type = kn == 5 && memcmp(esc ? kb : k, "@type", 5) == 0;
+        p = skip_ws(skip_ws(p + 1, end) + 1, end);          /* past ':' */
+        if (p >= end) return type;
+        if (is_type && *p == '"') {
+            const char *v = p + 1;
+            esc = 0;
+            if (!(p = scan_string(v, end, &esc))) return type;
+            size_t vn = (size_t)(p - v);
+            if (esc) vn = unescape(v, vn, vb, sizeof vb), v = vb;
+            type = TYPE_ENTRY;
+            if (vn == 18 && IS(v, "ipfix.optionsEntry")) type = TYPE_OPTIONS;
+            else if ((vn == 14 && IS(v, "ipfix.template")) || (vn == 21 && IS(v, "ipfix.optionsTemplate")))
+                type = TYPE_TEMPLATE;
+            p++;
+        } else {
+            if (is_type) type = TYPE_ENTRY;
+            if (!(p = skip_value(p, end, 1))) return type;
+        }
+        p = skip_ws(p, end);
+        if (p >= end || *p != ',') return type;
+        p++;
+    }
+}
+
+/* Turn the state after a well-formed object into the flow (and, rev not
+ * NULL, a biflow's reverse direction), or a reason: any record. */
+static COLD int finish_full(const hf_decode_ctx *ctx, const decode_state *st, hf_flow *out, hf_flow *rev,
+                  unsigned *notes)
 {
     uint32_t seen = st->seen, bad = st->bad;
-    int src4 = (seen & BIT(F_SRC4)) != 0, src6 = (seen & BIT(F_SRC6)) != 0;
-    int dst4 = (seen & BIT(F_DST4)) != 0, dst6 = (seen & BIT(F_DST6)) != 0;
+    int src4 = SEEN(F_SRC4), src6 = SEEN(F_SRC6), dst4 = SEEN(F_DST4), dst6 = SEEN(F_DST6);
+    int two = (seen & REVERSE_BITS) != 0;
 
-    if (!(src4 | src6) || !(dst4 | dst6) || (seen & REQUIRED) != REQUIRED)
+    if (st->fams & (st->fams - 1)) return HF_DECODE_MIXED_FAMILIES;
+    if (!(src4 | src6) || !(dst4 | dst6) || !SEEN(F_PROTO) ||
+        !(seen & (BIT(F_PACKETS) | BIT(F_PACKETS_TOTAL))) ||
+        !(seen & (BIT(F_BYTES) | BIT(F_BYTES_TOTAL))) ||
+        !(seen & (BIT(F_START) | BIT(F_UP_START))) || !(seen & (BIT(F_END) | BIT(F_UP_END))) ||
+        (two && (!(seen & (BIT(F_R_PACKETS) | BIT(F_R_PACKETS_TOTAL))) ||
+                 !(seen & (BIT(F_R_BYTES) | BIT(F_R_BYTES_TOTAL))))))
         return HF_DECODE_MISSING_FIELD;
+    if (lacks_init(seen)) return HF_DECODE_NO_INIT_TIME;
     if ((bad & ADDR_BITS) || (src4 & src6) || (dst4 & dst6) || src4 != dst4)
         return HF_DECODE_BAD_ADDRESS;
     if (bad & NUMBER_BITS) return HF_DECODE_BAD_NUMBER;
-    if (bad & TIME_BITS) return HF_DECODE_BAD_TIME;
-    if (st->num[F_END] < st->num[F_START]) return HF_DECODE_END_BEFORE_START;
+
+    if (bad & TIME_BITS) return bad_time(st);
+    uint64_t start, end, rstart = 0, rend = 0;
+    int range = time_of(st, F_START, F_UP_START, &start) | time_of(st, F_END, F_UP_END, &end);
+    if (two) range |= rtime_of(st, F_R_START, F_R_UP_START, start, &rstart) |
+                      rtime_of(st, F_R_END, F_R_UP_END, end, &rend);
+    if (range) return HF_DECODE_BAD_TIME;              /* init + uptime after 9999 */
+    int clamped = 0, rclamped = 0;
+    if (skew(ctx, &start, end, &clamped) < 0) return HF_DECODE_END_BEFORE_START;
+    if (two && skew(ctx, &rstart, rend, &rclamped) < 0) return HF_DECODE_END_BEFORE_START;
 
     out->family = src4 ? HF_AF_INET : HF_AF_INET6;
     out->pad = 0;
     out->proto = (uint8_t)st->num[F_PROTO];
-    out->sport = seen & BIT(F_SPORT) ? (uint16_t)st->num[F_SPORT] : 0;
-    out->dport = seen & BIT(F_DPORT) ? (uint16_t)st->num[F_DPORT] : 0;
-    out->tcp_flags = seen & BIT(F_FLAGS) ? (uint8_t)st->num[F_FLAGS] : 0;
-    out->packets = (double)st->num[F_PACKETS];
-    out->bytes = (double)st->num[F_BYTES];
-    out->start_ms = (double)st->num[F_START];
-    out->end_ms = (double)st->num[F_END];
+    out->sport = SEEN(F_SPORT) ? (uint16_t)st->num[F_SPORT] : 0;
+    out->dport = SEEN(F_DPORT) ? (uint16_t)st->num[F_DPORT] : 0;
+    out->tcp_flags = SEEN(F_FLAGS) ? (uint8_t)st->num[F_FLAGS] : 0;
+    out->packets = (double)st->num[SEEN(F_PACKETS) ? F_PACKETS : F_PACKETS_TOTAL];
+    out->bytes = (double)st->num[SEEN(F_BYTES) ? F_BYTES : F_BYTES_TOTAL];
+    out->start_ms = (double)start;
+    out->end_ms = (double)end;
+    *notes = clamped ? HF_DECODE_CLAMPED : 0;
+
+    /* The reverse direction, when it saw packets: its own counters, flags
+     * and times, the record's addresses and ports the other way round. */
+    if (!two || !rev) return HF_DECODE_OK;
+    uint64_t rpackets = st->num[SEEN(F_R_PACKETS) ? F_R_PACKETS : F_R_PACKETS_TOTAL];
+    if (rpackets == 0) return HF_DECODE_OK;
+    memcpy(rev->src, out->dst, 16);
+    memcpy(rev->dst, out->src, 16);
+    rev->family = out->family;
+    rev->pad = 0;
+    rev->proto = out->proto;
+    rev->sport = out->dport;
+    rev->dport = out->sport;
+    rev->tcp_flags = SEEN(F_R_FLAGS) ? (uint8_t)st->num[F_R_FLAGS] : 0;
+    rev->packets = (double)rpackets;
+    rev->bytes = (double)st->num[SEEN(F_R_BYTES) ? F_R_BYTES : F_R_BYTES_TOTAL];
+    rev->start_ms = (double)rstart;
+    rev->end_ms = (double)rend;
+    *notes |= HF_DECODE_TWO | (rclamped ? HF_DECODE_CLAMPED2 : 0);
     return HF_DECODE_OK;
 }
 
-int hf_decode_flow(const char *line, size_t len, hf_flow *out)
+#define RARE_BITS (BIT(F_PACKETS_TOTAL) | BIT(F_BYTES_TOTAL) | UP_TIME_BITS | BIT(F_INIT) | \
+                   BIT(F_R_FLAGS) | REVERSE_BITS | BIT(F_R_START) | BIT(F_R_END))
+#define COMMON_REQUIRED (BIT(F_PROTO) | BIT(F_PACKETS) | BIT(F_BYTES) | BIT(F_START) | BIT(F_END))
+
+/* finish_full() for the usual record, one flow of one family with its
+ * Delta counters and absolute times, in fewer tests. */
+static inline int finish(const hf_decode_ctx *ctx, const decode_state *st, hf_flow *out,
+                         hf_flow *rev, unsigned *notes)
+{
+    uint32_t seen = st->seen, bad = st->bad;
+    if ((seen & (RARE_BITS | COMMON_REQUIRED)) != COMMON_REQUIRED || bad ||
+        (st->fams & (st->fams - 1)))
+        return finish_full(ctx, st, out, rev, notes);
+    int src4 = SEEN(F_SRC4), src6 = SEEN(F_SRC6), dst4 = SEEN(F_DST4), dst6 = SEEN(F_DST6);
+    if (!(src4 | src6) || !(dst4 | dst6)) return HF_DECODE_MISSING_FIELD;
+    if ((src4 & src6) || (dst4 & dst6) || src4 != dst4) return HF_DECODE_BAD_ADDRESS;
+    uint64_t start = st->num[F_START], end = st->num[F_END];
+    *notes = 0;
+    if (end < start) {
+        if (start - end > (uint64_t)ctx->max_skew_ms) return HF_DECODE_END_BEFORE_START;
+        start = end;
+        *notes = HF_DECODE_CLAMPED;
+    }
+    out->family = src4 ? HF_AF_INET : HF_AF_INET6;
+    out->pad = 0;
+    out->proto = (uint8_t)st->num[F_PROTO];
+    out->sport = SEEN(F_SPORT) ? (uint16_t)st->num[F_SPORT] : 0;
+    out->dport = SEEN(F_DPORT) ? (uint16_t)st->num[F_DPORT] : 0;
+    out->tcp_flags = SEEN(F_FLAGS) ? (uint8_t)st->num[F_FLAGS] : 0;
+    out->packets = (double)st->num[F_PACKETS];
+    out->bytes = (double)st->num[F_BYTES];
+    out->start_ms = (double)start;
+    out->end_ms = (double)end;
+    return HF_DECODE_OK;
+}
+
+/* Walk the object into st, then finish.  The one decoder behind
+ * hf_decode_record(), hf_decode_flow() and hf_decode_explain(). */
+static inline int decode(const hf_decode_ctx *ctx, const char *line, size_t len, hf_flow *out,
+                         hf_flow *rev, unsigned *notes, decode_state *st)
 {
     const char *p = line, *end = line + len;
-    decode_state st;
-    st.seen = st.bad = 0;
+    st->seen = st->bad = st->secs = st->fams = 0;
+    *notes = 0;
 
     p = skip_ws(p, end);
     if (p == end) return HF_DECODE_MALFORMED;
@@ -774,7 +1141,7 @@ int hf_decode_flow(const char *line, size_t len, hf_flow *out)
         p = skip_ws(p + 1, end);
         if (p >= end) return HF_DECODE_MALFORMED;
         if (f != F_UNKNOWN) {
-            p = read_field(f, p, end, &st, out);
+            p = read_field(f, p, end, ctx, st, out);
         } else if (*p == '"') {                 /* the usual unknown values, inline */
             p = scan_string(p + 1, end, &esc);
             p = p ? p + 1 : NULL;
@@ -794,7 +1161,115 @@ int hf_decode_flow(const char *line, size_t len, hf_flow *out)
         p = skip_ws(p + 1, end);
     }
     if (skip_ws(p, end) != end) return HF_DECODE_MALFORMED;
-    return finish(&st, out);
+    int rc = finish(ctx, st, out, rev, notes);
+    if (rc != HF_DECODE_OK) {                  /* not a flow: an options or template record? */
+        int type = record_type(line, end);
+        if (type != TYPE_ENTRY) return type == TYPE_OPTIONS ? HF_DECODE_OPTIONS : HF_DECODE_TEMPLATE;
+    }
+    return rc;
+}
+
+int hf_decode_record(const hf_decode_ctx *ctx, const char *line, size_t len, hf_flow out[2],
+                     unsigned *notes)
+{
+    decode_state st;
+    return decode(ctx, line, len, &out[0], &out[1], notes, &st);
+}
+
+int hf_decode_flow(const char *line, size_t len, hf_flow *out)
+{
+    static const hf_decode_ctx strict = {NULL, 0};
+    decode_state st;
+    unsigned notes;
+    return decode(&strict, line, len, out, NULL, &notes, &st);
+}
+
+/* ------------------------------------------------------------------------
+ * Explaining a rejection (for its warning: only a few per second)
+ * --------------------------------------------------------------------- */
+
+/* The names of the required fields, per family, in the order they are
+ * checked. */
+static const char *const required_names[4][9] = {
+    {NULL},
+    {"ipfix.sourceIPv4Address or ipfix.sourceIPv6Address",
+     "ipfix.destinationIPv4Address or ipfix.destinationIPv6Address",
+     "ipfix.protocolIdentifier", "ipfix.packetDeltaCount", "ipfix.octetDeltaCount",
+     "ipfix.flowStartMilliseconds", "ipfix.flowEndMilliseconds", NULL, NULL},
+    {"iana:sourceIPv4Address or iana:sourceIPv6Address",
+     "iana:destinationIPv4Address or iana:destinationIPv6Address",
+     "iana:protocolIdentifier", "iana:packetDeltaCount (or packetTotalCount)",
+     "iana:octetDeltaCount (or octetTotalCount)",
+     "iana:flowStartMilliseconds (or another flowStart time)",
+     "iana:flowEndMilliseconds (or another flowEnd time)",
+     "iana@reverse:packetDeltaCount@reverse (a biflow's reverse packets)",
+     "iana@reverse:octetDeltaCount@reverse (a biflow's reverse bytes)"},
+    {"src4_addr or src6_addr", "dst4_addr or dst6_addr", "proto", "in_packets", "in_bytes",
+     "first", "last", NULL, NULL},
+};
+
+static const char *const family_names[4] = {"", "IPFIXcol", "IPFIXcol2", "nfdump"};
+
+const char *hf_decode_explain(const hf_decode_ctx *ctx, const char *line, size_t len,
+                              char *buf, size_t n)
+{
+    decode_state st;
+    hf_flow f[2];
+    unsigned notes;
+    int rc = decode(ctx, line, len, &f[0], &f[1], &notes, &st);
+    uint32_t seen = st.seen;
+    unsigned fam = 0;
+    buf[0] = '\0';
+    for (unsigned i = 1; i < 4; i++)
+        if (st.fams & (0x80u << i)) fam = i;
+    switch (rc) {
+    case HF_DECODE_MISSING_FIELD: {
+        uint32_t need[9] = {
+            BIT(F_SRC4) | BIT(F_SRC6), BIT(F_DST4) | BIT(F_DST6), BIT(F_PROTO),
+            BIT(F_PACKETS) | BIT(F_PACKETS_TOTAL), BIT(F_BYTES) | BIT(F_BYTES_TOTAL),
+            BIT(F_START) | BIT(F_UP_START), BIT(F_END) | BIT(F_UP_END),
+            BIT(F_R_PACKETS) | BIT(F_R_PACKETS_TOTAL), BIT(F_R_BYTES) | BIT(F_R_BYTES_TOTAL),
+        };
+        if (fam == 0) {
+            snprintf(buf, n, "no field of a flow record (IPFIXcol, IPFIXcol2 or nfdump keys)");
+            break;
+        }
+        for (int i = 0; i < 9; i++)
+            if (!(seen & need[i]) && required_names[fam][i]) {
+                snprintf(buf, n, "no %s", required_names[fam][i]);
+                break;
+            }
+        break;
+    }
+    case HF_DECODE_MIXED_FAMILIES: {
+        size_t o = 0;
+        for (unsigned i = 1; i < 4 && o < n; i++)
+            if (st.fams & (0x80u << i))
+                o += (size_t)snprintf(buf + o, n - o, "%s%s", o ? " and " : "keys of ",
+                                      family_names[i]);
+        break;
+    }
+    case HF_DECODE_NO_INIT_TIME:
+        snprintf(buf, n, "flowStartSysUpTime or flowEndSysUpTime without systemInitTimeMilliseconds");
+        break;
+    case HF_DECODE_TIME_IN_SECONDS:
+        snprintf(buf, n, "%llu looks like seconds since the epoch, not milliseconds",
+                 (unsigned long long)st.secs_value);
+        break;
+    case HF_DECODE_END_BEFORE_START: {
+        uint64_t s, e;
+        if (time_of(&st, F_START, F_UP_START, &s) == 0 && time_of(&st, F_END, F_UP_END, &e) == 0 && e < s)
+            snprintf(buf, n, "it ends %llu ms before it starts (max_clock_skew: %lld ms)",
+                     (unsigned long long)(s - e), (long long)ctx->max_skew_ms);
+        else
+            snprintf(buf, n, "the reverse direction ends before it starts (max_clock_skew: %lld ms)",
+                     (long long)ctx->max_skew_ms);
+        break;
+    }
+    default:
+        break;
+    }
+    return buf;
 }
 
 /* ------------------------------------------------------------------------
@@ -807,10 +1282,15 @@ const char *hf_decode_reason_name(int status)
         [HF_DECODE_OK] = "ok",
         [HF_DECODE_MALFORMED] = "malformed_json",
         [HF_DECODE_NOT_OBJECT] = "not_object",
+        [HF_DECODE_OPTIONS] = "options_record",
+        [HF_DECODE_TEMPLATE] = "template_record",
+        [HF_DECODE_MIXED_FAMILIES] = "mixed_families",
         [HF_DECODE_MISSING_FIELD] = "missing_field",
+        [HF_DECODE_NO_INIT_TIME] = "no_init_time",
         [HF_DECODE_BAD_ADDRESS] = "bad_address",
         [HF_DECODE_BAD_NUMBER] = "bad_number",
         [HF_DECODE_BAD_TIME] = "bad_time",
+        [HF_DECODE_TIME_IN_SECONDS] = "time_in_seconds",
         [HF_DECODE_END_BEFORE_START] = "end_before_start",
     };
     return status >= 0 && status < HF_DECODE_REASONS ? names[status] : "unknown";

@@ -27,6 +27,7 @@
 
 struct hf_decoders {
     const hf_prefixes *nets;
+    hf_decode_ctx      ctx;
     double             future_ms;
     size_t             max_line;
     int                nslots;
@@ -41,15 +42,40 @@ struct hf_decoders {
     pthread_t         *threads;
 };
 
-int hf_line_classify(const char *line, size_t len, const hf_prefixes *nets,
-                     double future_ms, hf_flow *f)
+/* A decoded flow's status: refused as from the future, not monitored, or kept. */
+static inline unsigned check_flow(const hf_flow *f, const hf_prefixes *nets, double future_ms)
 {
-    int rc = hf_wire_kind(line, len) == HF_WIRE_FLOW ? hf_wire_flow_decode(line, len, f)
-                                                     : hf_decode_flow(line, len, f);
-    if (rc != HF_DECODE_OK) return rc;
     if (f->end_ms > future_ms) return HF_LINE_FUTURE;
     if (!hf_prefixes_match(nets, f->src)) return HF_LINE_FILTERED;
     return HF_LINE_FLOW;
+}
+
+unsigned hf_line_classify(const hf_decode_ctx *ctx, const char *line, size_t len,
+                          const hf_prefixes *nets, double future_ms, hf_flow f[2])
+{
+    unsigned notes = 0;
+    int rc = hf_wire_kind(line, len) == HF_WIRE_FLOW ? hf_wire_flow_decode(line, len, &f[0])  /* a relay's */
+                                                     : hf_decode_record(ctx, line, len, f, &notes);
+    if (rc != HF_DECODE_OK) return (unsigned)rc;
+    unsigned st = check_flow(&f[0], nets, future_ms);
+    if (notes & HF_DECODE_CLAMPED) st |= HF_LINE_CLAMPED;
+    if (notes & HF_DECODE_TWO) {                       /* a biflow: its reverse direction */
+        unsigned s2 = check_flow(&f[1], nets, future_ms);
+        if (HF_LINE_FIRST(st) != HF_LINE_FLOW && s2 == HF_LINE_FLOW) f[0] = f[1];   /* kept first */
+        if (notes & HF_DECODE_CLAMPED2) s2 |= HF_LINE_CLAMPED;
+        st |= (HF_LINE_SECOND | s2) << 8;
+    }
+    return st;
+}
+
+void hf_chunk_set_lineno(hf_chunk *c, const uint64_t *lineno, uint32_t n)
+{
+    if (n > c->lineno_cap) {
+        c->lineno_cap = n;
+        c->lineno = hf_realloc(c->lineno, (size_t)n * sizeof *c->lineno);
+    }
+    if (n) memcpy(c->lineno, lineno, (size_t)n * sizeof *lineno);
+    c->nlineno = n;
 }
 
 /* ------------------------------------------------------------------------
@@ -69,6 +95,7 @@ static void chunk_release(hf_chunk *c)
     hf_free(c->off);
     hf_free(c->status);
     hf_free(c->flows);
+    hf_free(c->lineno);
 }
 
 /* Room for line n (and the end offset after it). */
@@ -78,7 +105,7 @@ static void grow_lines(hf_chunk *c, uint32_t n)
     uint32_t cap = c->lines_cap ? c->lines_cap * 2 : 4096;
     while (cap < n + 2) cap *= 2;
     c->off = hf_realloc(c->off, (size_t)cap * sizeof *c->off);
-    c->status = hf_realloc(c->status, cap);
+    c->status = hf_realloc(c->status, (size_t)cap * sizeof *c->status);
     c->lines_cap = cap;
 }
 
@@ -102,12 +129,13 @@ static void chunk_decode(const hf_decoders *d, hf_chunk *c)
         if (len > d->max_line) {
             c->status[n] = HF_LINE_TOO_LONG;
         } else {
-            if (nflows == c->flows_cap) {
+            if (nflows + 2 > c->flows_cap) {
                 c->flows_cap = c->flows_cap ? c->flows_cap * 2 : 2048;
                 c->flows = hf_realloc(c->flows, (size_t)c->flows_cap * sizeof *c->flows);
             }
-            c->status[n] = (uint8_t)hf_line_classify(p, len, d->nets, d->future_ms, &c->flows[nflows]);
-            if (c->status[n] == HF_LINE_FLOW) nflows++;
+            unsigned st = hf_line_classify(&d->ctx, p, len, d->nets, d->future_ms, &c->flows[nflows]);
+            c->status[n] = (uint16_t)st;
+            nflows += (uint32_t)hf_line_flows(st);
         }
         n++;
         p = nl ? nl + 1 : end;
@@ -139,12 +167,13 @@ static void *decoder_main(void *arg)
     return NULL;
 }
 
-hf_decoders *hf_decoders_new(int threads, const hf_prefixes *nets, double future_ms,
-                             size_t max_line)
+hf_decoders *hf_decoders_new(int threads, const hf_prefixes *nets, const hf_decode_ctx *ctx,
+                             double future_ms, size_t max_line)
 {
     if (threads < 1) threads = 1;
     hf_decoders *d = hf_calloc(1, sizeof *d);
     d->nets = nets;
+    d->ctx = *ctx;
     d->future_ms = future_ms;
     d->max_line = max_line;
     size_t cap = max_line < HF_CHUNK_BYTES ? HF_CHUNK_BYTES : max_line + 1;
@@ -183,6 +212,7 @@ hf_chunk *hf_decoders_fill(hf_decoders *d)
     c->name = NULL;
     c->len = 0;
     c->too_long = 0;
+    c->nlineno = 0;
     c->n = 0;
     return c;
 }

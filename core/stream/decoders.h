@@ -34,28 +34,58 @@ enum hf_line_status {
     HF_LINE_FILTERED                      /* source not monitored */
 };
 
-/* Decode one line (JSON, or a relay's binary flow: stream/wire.h) and
- * check it: HF_LINE_FLOW with *f filled, else why not.
- * Flows ending after future_ms are refused; nets says which sources are
- * monitored.  Safe on any input, from any thread. */
-int hf_line_classify(const char *line, size_t len, const hf_prefixes *nets,
-                     double future_ms, hf_flow *f);
+/* A line's outcome in 16 bits: the status of its (first) flow in the low
+ * byte, with HF_LINE_CLAMPED when that flow ended before it started and
+ * had its start set to its end; a biflow record's second flow likewise in
+ * the high byte, marked by HF_LINE_SECOND (0 there: one flow).  Only the
+ * HF_LINE_FLOW ones are kept, in order (hf_line_flows counts them). */
+#define HF_LINE_CLAMPED  0x40u
+#define HF_LINE_SECOND   0x80u
+#define HF_LINE_FIRST(st)  ((int)((st) & 0x3f))
+
+static inline int hf_line_has_second(unsigned st)
+{
+    return (st & (HF_LINE_SECOND << 8)) != 0;
+}
+
+/* The second flow's outcome as a low byte (status and HF_LINE_CLAMPED). */
+static inline unsigned hf_line_second(unsigned st)
+{
+    return (st >> 8) & 0x7f;
+}
+
+/* Flows kept (HF_LINE_FLOW) for a line: 0, 1 or 2. */
+static inline int hf_line_flows(unsigned st)
+{
+    return (HF_LINE_FIRST(st) == HF_LINE_FLOW) +
+           (hf_line_has_second(st) && HF_LINE_FIRST(hf_line_second(st)) == HF_LINE_FLOW);
+}
+
+/* Decode one record (hf_decode_record with ctx, or a relay's binary flow:
+ * stream/wire.h) and check its flows: the
+ * outcome as above, the kept flows at f[0] (and f[1]).  Flows ending after
+ * future_ms are refused; nets says which sources are monitored.  Safe on
+ * any input, from any thread. */
+unsigned hf_line_classify(const hf_decode_ctx *ctx, const char *line, size_t len,
+                          const hf_prefixes *nets, double future_ms, hf_flow f[2]);
 
 /* A block of whole lines, as the reader reads it and a decoder splits and
  * decodes it.  Every array grows to what the chunk needs and keeps its
- * size for the next: at most 5 bytes per line (the worst case, a chunk of
- * empty lines) and one flow per decoded record. */
+ * size for the next: at most 6 bytes per line (the worst case, a chunk of
+ * empty lines) and two flows per decoded record. */
 typedef struct hf_chunk {
     /* the reader's */
     const char *name;          /* the input, for warnings */
     char       *bytes;         /* whole lines, each with its newline (the input's last may lack it) */
     size_t      len, cap;      /* cap: more than max_line */
     int         too_long;      /* no text: one line the input skipped (hf_input_lines) */
+    uint64_t   *lineno;        /* where each line starts in the input, when not one after */
+    uint32_t    nlineno, lineno_cap;   /* another (JSON arrays, pretty-printed records); else 0 */
     /* the decoder's */
     uint32_t    n;             /* lines */
     uint32_t   *off;           /* line i is bytes[off[i], off[i + 1] - 1), n + 1 entries */
-    uint8_t    *status;        /* per line: enum hf_line_status */
-    hf_flow    *flows;         /* the flows of the HF_LINE_FLOW lines, in order */
+    uint16_t   *status;        /* per line: hf_line_classify's outcome */
+    hf_flow    *flows;         /* the kept flows of the lines, in order */
     uint32_t    lines_cap, flows_cap;
 } hf_chunk;
 
@@ -70,13 +100,17 @@ static inline const char *hf_chunk_line(const hf_chunk *c, uint32_t i, size_t *l
     return c->bytes + c->off[i];
 }
 
+/* The reader's: the input line each of the chunk's n lines starts at,
+ * copied (n 0: every line follows the one before, the usual case). */
+void hf_chunk_set_lineno(hf_chunk *c, const uint64_t *lineno, uint32_t n);
+
 typedef struct hf_decoders hf_decoders;
 
 /* Start threads decoder threads, for lines of at most max_line bytes
  * (longer ones are HF_LINE_TOO_LONG).  NULL (with errno) when a thread
- * cannot start.  nets must stay unchanged while they run. */
-hf_decoders *hf_decoders_new(int threads, const hf_prefixes *nets, double future_ms,
-                             size_t max_line);
+ * cannot start.  nets and *ctx must stay unchanged while they run. */
+hf_decoders *hf_decoders_new(int threads, const hf_prefixes *nets, const hf_decode_ctx *ctx,
+                             double future_ms, size_t max_line);
 /* An empty chunk to fill (cap bytes at bytes), or NULL when every chunk is
  * in flight: take one back first. */
 hf_chunk *hf_decoders_fill(hf_decoders *d);

@@ -21,6 +21,7 @@
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/timefmt.h"
+#include "base/tz.h"
 #include "stream/marks.h"
 #include "stream/prefix.h"
 #include "stream/wire.h"
@@ -48,6 +49,8 @@ struct hf_pipeline {
     double           waited_said;
     hf_wire_mark    *markbuf;      /* ... and room to read a progress message */
     hf_decoders     *dec;          /* decoder threads, or NULL */
+    hf_decode_ctx    dctx;         /* the input's zone and allowed clock skew */
+    hf_tz           *tz;
     int              decode_threads;  /* how many to start when an input reads chunks */
 };
 
@@ -86,6 +89,18 @@ static int64_t gcd64(int64_t a, int64_t b)
  * Set-up
  * --------------------------------------------------------------------- */
 
+/* The decoder's context from the configuration: the zone of times without
+ * an offset (input_tz, loaded once) and the allowed clock skew. */
+static int decode_setup(hf_pipeline *p, char *err, size_t errlen)
+{
+    const char *zone = p->cfg->input_tz ? p->cfg->input_tz : "UTC";
+    p->tz = hf_tz_load(zone, err, errlen);
+    if (!p->tz && err[0]) return -1;
+    p->dctx.tz = p->tz;
+    p->dctx.max_skew_ms = p->cfg->max_skew_ms;
+    return 0;
+}
+
 hf_pipeline *hf_pipeline_new(const hf_config *cfg, const hf_shards *shards, int decode_threads,
                              char *err, size_t errlen)
 {
@@ -112,6 +127,7 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const hf_shards *shards, int 
     p->pending = hf_calloc((size_t)p->shards.n, sizeof(hf_batch *));
     for (int i = 0; i < p->shards.n; i++) p->pending[i] = p->shards.batch(p->shards.ctx, i);
     p->decode_threads = decode_threads;
+    if (decode_setup(p, err, errlen) < 0) goto fail;
     return p;
 fail:
     p->finished = 1;
@@ -248,6 +264,18 @@ void hf_pipeline_tick(hf_pipeline *p)
     }
 }
 
+/* ", no proto": what the decoder says of a rejected record, for its warning
+ * ("" when none would be written now: explaining decodes it again). */
+static const char *explain(hf_pipeline *p, const char *rec, size_t len, char *buf, size_t n)
+{
+    char why[140];
+    buf[0] = '\0';
+    if (hf_log_would(&p->rl_reject, HF_LOG_WARN) &&
+        hf_decode_explain(&p->dctx, rec, len, why, sizeof why)[0])
+        snprintf(buf, n, ", %s", why);
+    return buf;
+}
+
 /* Everything after a line's decoding (st: enum hf_line_status, *fp the flow
  * when it is one), in input order: count it, warn, drop it as replayed or
  * late, or give it to its host's shard and move the watermark.  Returns 0,
@@ -282,13 +310,15 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
         hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (too_long): longer than %zu bytes",
                        origin(p, part, offset, where, sizeof where), p->cfg->max_line);
         return HF_REASON_TOO_LONG;
-    default:
+    default: {
+        char why[160];
         bump(&p->stats.rejected[st]);
         hf_offsets_read(p->offsets, part, offset, -1);
-        hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (%s): %s",
-                       origin(p, part, offset, where, sizeof where),
-                       hf_decode_reason_name(st), hf_log_snippet(rec, len, snip, sizeof snip));
+        hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (%s)%s: %s",
+                       origin(p, part, offset, where, sizeof where), hf_decode_reason_name(st),
+                       explain(p, rec, len, why, sizeof why), hf_log_snippet(rec, len, snip, sizeof snip));
         return st;
+    }
     }
     double end_ms = fp->end_ms;
     if (hf_offsets_read(p->offsets, part, offset, end_ms)) {   /* in records already */
@@ -415,6 +445,32 @@ int64_t hf_pipeline_closed_until(const hf_pipeline *p)
     return atomic_load_explicit(&((hf_pipeline *)p)->stats.closed_until, memory_order_relaxed);
 }
 
+/* A record's outcome (st: hf_line_classify's) in input order: an options
+ * or template record is skipped (counted, not rejected); a clamped start is
+ * counted; a biflow record's two flows are taken one after the other, each
+ * as a record of its own.  flows: the kept ones.  Returns take_line's for
+ * the first. */
+static int take_record(hf_pipeline *p, int part, int64_t offset, unsigned st, const hf_flow *flows,
+                       const char *rec, size_t len)
+{
+    int first = HF_LINE_FIRST(st);
+    if (first == HF_DECODE_OPTIONS || first == HF_DECODE_TEMPLATE) {
+        bump(&p->stats.records);
+        bump(&p->stats.skipped);
+        hf_offsets_read(p->offsets, part, offset, -1);
+        return 0;
+    }
+    if (st & HF_LINE_CLAMPED) bump(&p->stats.clamped);
+    int rc = take_line(p, part, offset, first, first == HF_LINE_FLOW ? flows++ : NULL, rec, len);
+    if (hf_line_has_second(st)) {
+        unsigned s2 = hf_line_second(st);
+        if (s2 & HF_LINE_CLAMPED) bump(&p->stats.clamped);
+        take_line(p, part, offset, HF_LINE_FIRST(s2), HF_LINE_FIRST(s2) == HF_LINE_FLOW ? flows : NULL,
+                  rec, len);
+    }
+    return rc;
+}
+
 static void poll_engine(hf_pipeline *p)
 {
     if (p->shards.poll) p->shards.poll(p->shards.ctx, hf_offsets_max_end(p->offsets));
@@ -423,12 +479,13 @@ static void poll_engine(hf_pipeline *p)
 int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
                      const char *rec, size_t len, int too_long)
 {
-    hf_flow f;
+    hf_flow f[2];
     poll_engine(p);                         /* a reload to check or commit */
     if (p->role == HF_ROLE_MERGE) return take_message(p, part, offset, rec, len);
     p->lineno = lineno;
-    int st = too_long ? HF_LINE_TOO_LONG : hf_line_classify(rec, len, p->nets, p->future_ms, &f);
-    return take_line(p, part, offset, st, &f, rec, len);
+    unsigned st = too_long ? HF_LINE_TOO_LONG
+                           : hf_line_classify(&p->dctx, rec, len, p->nets, p->future_ms, f);
+    return take_record(p, part, offset, st, f, rec, len);
 }
 
 /* ------------------------------------------------------------------------
@@ -438,7 +495,7 @@ int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
 int hf_pipeline_threaded(hf_pipeline *p)
 {
     if (p->decode_threads > 1 && !p->dec) {
-        p->dec = hf_decoders_new(p->decode_threads, p->nets, p->future_ms, p->cfg->max_line);
+        p->dec = hf_decoders_new(p->decode_threads, p->nets, &p->dctx, p->future_ms, p->cfg->max_line);
         if (!p->dec) {
             hf_log(HF_LOG_WARN, "cannot start decoder threads: decoding in the reading thread");
             p->decode_threads = 0;
@@ -447,7 +504,8 @@ int hf_pipeline_threaded(hf_pipeline *p)
     return p->dec != NULL;
 }
 
-/* The lines of a decoded chunk, in order; p->lineno counts them. */
+/* The lines of a decoded chunk, in order; p->lineno counts them (or the
+ * input said where each starts: records over several lines). */
 static void run_chunk(hf_pipeline *p, hf_chunk *c)
 {
     poll_engine(p);
@@ -455,9 +513,10 @@ static void run_chunk(hf_pipeline *p, hf_chunk *c)
     for (uint32_t i = 0; i < c->n; i++) {
         size_t len;
         const char *line = hf_chunk_line(c, i, &len);
-        int st = c->status[i];
-        p->lineno++;
-        take_line(p, 0, -1, st, st == HF_LINE_FLOW ? &c->flows[f++] : NULL, line, len);
+        unsigned st = c->status[i];
+        p->lineno = i < c->nlineno ? c->lineno[i] : p->lineno + 1;
+        take_record(p, 0, -1, st, &c->flows[f], line, len);
+        f += (uint32_t)hf_line_flows(st);
     }
     hf_decoders_release(p->dec, c);
 }
@@ -569,6 +628,7 @@ void hf_pipeline_free(hf_pipeline *p)
 {
     if (!p) return;
     hf_decoders_free(p->dec);
+    hf_tz_free(p->tz);
     for (int i = 0; i < p->shards.n && p->pending; i++)
         if (p->pending[i]) {
             hf_free(p->pending[i]->flows);

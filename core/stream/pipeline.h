@@ -40,13 +40,17 @@ enum { HF_REASON_TOO_LONG = HF_LINE_TOO_LONG, HF_REASON_FUTURE = HF_LINE_FUTURE,
 /* The pipeline's counters.  Written by the reading thread only, read by the
  * reporter at any time: relaxed atomics. */
 typedef struct hf_stream_stats {
-    _Atomic uint64_t records;            /* records read */
+    _Atomic uint64_t records;            /* records read (a biflow record: one per direction) */
     _Atomic uint64_t decoded;
     _Atomic uint64_t rejected[HF_REASONS];
     _Atomic uint64_t filtered;           /* source not monitored */
     _Atomic uint64_t late;
     _Atomic uint64_t accepted;
     _Atomic uint64_t replayed;           /* in records before a restart: skipped */
+    _Atomic uint64_t skipped;            /* IPFIX options and template records: not flows,
+                                            not rejected */
+    _Atomic uint64_t clamped;            /* flows ending a little before their start
+                                            (max_clock_skew): start set to end */
     _Atomic uint64_t progress;           /* the merge role: progress messages read */
     _Atomic int64_t  closed_until;       /* windows ending by this are closed (INT64_MIN: none) */
 } hf_stream_stats;

@@ -23,6 +23,8 @@
 #      the runs of 3
 #   7. Kafka -> hostflow -> Kafka, when hostflow has Kafka and a broker can
 #      start (tests/kafka/broker.sh)
+#   8. records into OpenSearch, and file -> hostflow -> OpenSearch
+#      (tests/bench/opensearch.sh, a server from tests/opensearch/server.sh)
 #
 # Single-thread figures (1, 2, 4) are per second of the thread's CPU time
 # (steady on a shared machine); pipeline figures (3, 7) are wall-clock, and
@@ -291,6 +293,11 @@ kafka_row() {
 }
 kafka_row >"$R/kafka.json"
 [ -n "${KAFKA_STATE_DIR:-}" ] && "$ROOT/tests/kafka/broker.sh" stop >/dev/null 2>&1
+
+# ------------------------------------------------------------ 8: OpenSearch
+# records/s into the OpenSearch output, and file -> hostflow -> OpenSearch
+# (tests/bench/opensearch.sh; BENCH_OPENSEARCH=0 skips it)
+"$ROOT/tests/bench/opensearch.sh" "$R" "$DATA" "$RUNS"
 
 # ---------------------------------------------------------------- the table
 # The machine: the CPU model and its vector extensions (/proc/cpuinfo), the

@@ -183,6 +183,18 @@ def figures(d, ctx):
         row("kafka", "Kafka -> hostflow -> Kafka, 2 workers", [rate(s) for s in runs("kafka-{i}.json")],
             "flows/s", note="broker on the same machine")
 
+    # 8: OpenSearch (tests/bench/opensearch.sh) -----------------------------------
+    o = load("opensearch.json")
+    if o and "na" in o:
+        na_row("opensearch_feed", "records into OpenSearch, 2 threads", o["na"])
+    elif o:
+        row("opensearch_feed", "records into OpenSearch (output_feed, 2 threads)",
+            [s["records_per_s"] for s in runs("opensearch-feed-{i}.json") if s], "records/s",
+            note="OpenSearch 2.19 (512 MiB heap) on the same 2 cores; %s records" % f"{o['records']:,}")
+        row("opensearch_run", "file -> hostflow -> OpenSearch, 2 workers",
+            [rate(s) for s in runs("opensearch-run-{i}.json")], "flows/s",
+            note="%s flows; every record acknowledged before exit" % f"{o['flows']:,}")
+
     buf = load("buf.json")
     if buf:
         check["numbers_checked_against_snprintf"] = buf["checked"]
@@ -236,7 +248,7 @@ def fmt(v, unit):
         return ""
     if unit == "x":
         return "%.2fx" % v
-    if unit == "flows/s":
+    if unit in ("flows/s", "records/s"):
         return f"{v:,.0f}"
     if unit in ("B", "MiB"):
         return f"{v:,.0f} {unit}"

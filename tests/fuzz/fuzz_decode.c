@@ -17,6 +17,11 @@
  *               statuses may differ among ok, bad_number, bad_time and
  *               end_before_start (when both are OK the flows still match).
  *
+ * hf_decode_record() is compared the same way with hf_decode_record_cjson(),
+ * with a clock skew allowed and in UTC, and with times read in
+ * Europe/Prague: the notes (two flows, clamped starts) and both flows must
+ * match too.
+ *
  * On top of the comparison, the fast decoder must give the same status with
  * "\n" or "\r\n" appended, and an OK flow must satisfy the contract (family
  * set, pad 0, end >= start, counters within 2^53).
@@ -33,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/tz.h"
 #include "stream/decode.h"
 #include "support/decode_cjson.h"
 
@@ -195,7 +201,7 @@ static int decode_copy(int (*dec)(const char *, size_t, hf_flow *),
 static int numeric_status(int st)
 {
     return st == HF_DECODE_OK || st == HF_DECODE_BAD_NUMBER || st == HF_DECODE_BAD_TIME ||
-           st == HF_DECODE_END_BEFORE_START;
+           st == HF_DECODE_END_BEFORE_START || st == HF_DECODE_TIME_IN_SECONDS;
 }
 
 static int same_flow(const hf_flow *a, const hf_flow *b)
@@ -232,6 +238,15 @@ static const char *const keys[] = {
     "iana:tcpControlBits", "src4_addr", "src6_addr", "dst4_addr", "dst6_addr", "src_port",
     "dst_port", "proto", "in_packets", "in_bytes", "first", "last", "tcp_flags",
     "src\\u005fport", "\\u0070roto", "iana\\u003aipTTL", "x",
+    "@type", "iana:flowStartSeconds", "iana:flowEndSeconds", "iana:flowStartMicroseconds",
+    "iana:flowEndNanoseconds", "iana:flowStartSysUpTime", "iana:flowEndSysUpTime",
+    "iana:systemInitTimeMilliseconds", "iana:octetTotalCount", "iana:packetTotalCount",
+    "iana@reverse:octetDeltaCount@reverse", "iana@reverse:packetDeltaCount@reverse",
+    "iana@reverse:tcpControlBits@reverse", "iana@reverse:flowStartMilliseconds@reverse",
+    "iana@reverse:flowEndSysUpTime@reverse", "iana@reverse:packetTotalCount@reverse",
+    "en0:id8", "en0:id12", "en0:id1", "en0:id2", "en0:id4", "en0:id152", "en0:id153",
+    "en0:id150", "en0:id22", "en0:id160", "en29305:id1", "en29305:id2", "en29305:id153",
+    "en0:id08", "en29305:id8", "\\u0069ana@reverse:octetDeltaCount@reverse",
 };
 
 static const char *const values[] = {
@@ -251,6 +266,10 @@ static const char *const values[] = {
     "\"192.0.02.1\"", "\"2001:db8::1\"", "\"::\"", "\"::1\"", "\"::ffff:192.0.2.1\"",
     "\"2001:DB8:0:0:0:0:0:1\"", "\"fe80::1%eth0\"", "\"1:2:3:4:5:6:7:8:9\"",
     "\"19\\u0032.0.2.1\"", "\"\\u0036\"", "\"\\ud83d\\ude00\"", "\"\\u0000\"",
+    "999999999", "1000000000", "1681216496", "\"1681216496\"", "9999999999", "10000000000",
+    "1681216496.5", "\"ipfix.entry\"", "\"ipfix.optionsEntry\"", "\"ipfix.template\"",
+    "\"ipfix.optionsTemplate\"", "\"2023-03-26T02:30:00\"", "\"2023-10-29T02:30:00\"",
+    "1681216496788", "1681216495789", "4294967295", "253402300798999",
 };
 
 static uint64_t mix(uint64_t x)
@@ -305,8 +324,56 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max, unsigned 
  * The target
  * --------------------------------------------------------------------- */
 
+/* hf_decode_record() against hf_decode_record_cjson() under ctx: the same
+ * status (within the leniencies), and when OK the same notes and flows,
+ * each within the contract. */
+static void check_record(const hf_decode_ctx *ctx, const uint8_t *data, size_t size)
+{
+    hf_flow fast[2], ref[2];
+    unsigned fn = 0, rn = 0;
+    char *copy = malloc(size ? size : 1);
+    memcpy(copy, data, size);
+    int fs = hf_decode_record(ctx, copy, size, fast, &fn);
+    int rs = hf_decode_record_cjson(ctx, copy, size, ref, &rn);
+    free(copy);
+    int lax = leniencies(data, size);
+    if (fs == HF_DECODE_OK) {
+        for (int i = 0; i < ((fn & HF_DECODE_TWO) ? 2 : 1); i++)
+            if ((fast[i].family != HF_AF_INET && fast[i].family != HF_AF_INET6) || fast[i].pad ||
+                fast[i].end_ms < fast[i].start_ms || fast[i].start_ms < 0 ||
+                fast[i].packets > 9007199254740992.0 || fast[i].bytes > 9007199254740992.0)
+                fail("record: a flow breaks the contract", fs, rs, data, size);
+    }
+    if (fs == rs) {
+        if (fs != HF_DECODE_OK || (lax & (LAX_NUL | LAX_DOUBLE))) return;
+        if (fn != rn || !same_flow(&fast[0], &ref[0]) ||
+            ((fn & HF_DECODE_TWO) && !same_flow(&fast[1], &ref[1])))
+            fail("record: flows or notes differ", fs, rs, data, size);
+        return;
+    }
+    if (lax & LAX_NUL) return;
+    if ((lax & LAX_SYNTAX) && fs == HF_DECODE_MALFORMED) return;
+    if ((lax & LAX_DOUBLE) && numeric_status(fs) && numeric_status(rs)) return;
+    fail("record: statuses differ", fs, rs, data, size);
+}
+
+static hf_tz *prague;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    char err[256];
+    (void)argc;
+    (void)argv;
+    prague = hf_tz_load("Europe/Prague", err, sizeof err);   /* NULL without tzdata: UTC */
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    const hf_decode_ctx skew = {NULL, 1000}, local = {prague, 5};
+    check_record(&skew, data, size);
+    check_record(&local, data, size);
+
     hf_flow fast, ref, again;
 
     int fs = decode_copy(hf_decode_flow, data, size, "", &fast);

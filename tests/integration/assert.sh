@@ -32,3 +32,8 @@ finish() {
 json_get() {
     python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
 }
+
+# json_true FILE EXPR: succeeds when EXPR (Python, on `d`) is true of the file.
+json_true() {
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1"
+}

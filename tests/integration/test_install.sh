@@ -52,6 +52,15 @@ check "hostflow check runs on the installed sample by default" \
 check "hostflow query runs an installed script" \
     bash -c "'$P/bin/hostflow' query '$DATA/contrib/queries/top_talkers.lua' -q -i '$SAMPLE' -- 10.0.0.0/8 --top 3 | grep -q 10.221.177.114"
 
+# The HTTP view's page comes from the installation (http.web not set: contrib/web there)
+serves_page() {
+    "$P/bin/hostflow" run -i /dev/null --http 127.0.0.1:0 2>"$WORK/http.err"
+    grep -q "files from $DATA/contrib/web)" "$WORK/http.err" || { cat "$WORK/http.err"; return 1; }
+    installed usr/local/share/hostflow/contrib/web/index.html usr/local/share/hostflow/contrib/web/app.js \
+        usr/local/share/hostflow/contrib/web/vendor/uPlot.iife.min.js
+}
+check "the installed binary serves the HTTP view's page from the installation" serves_page
+
 # The installed configuration is the one read: one granularity in it, one in the records
 sed -i 's/windows = { "10s", "30s", "1m", "5m" }/windows = { "1m" }/' "$D/etc/hostflow/hostflow.lua"
 "$P/bin/hostflow" run -q -i "$SAMPLE" -o "$WORK/conf.ndjson"

@@ -76,8 +76,8 @@ check "hostflow query --kafka over a time range answers as over the file" query_
 # ---- 2. SIGKILL mid-stream, restart -----------------------------------------
 half=$((lines / 2))
 produce flows2 1 "$half"
-"$HOSTFLOW" run -q -b "$KAFKA_BROKERS" -g run2 -i kafka:flows2 -o kafka:hosts2 \
-    --commit-interval 200ms -K session.timeout.ms=6000 &
+"$HOSTFLOW" run -b "$KAFKA_BROKERS" -g run2 -i kafka:flows2 -o kafka:hosts2 \
+    --commit-interval 200ms -K session.timeout.ms=6000 --http 127.0.0.1:0 2>"$WORK/k2a.err" &
 pid=$!
 # wait until it has written some records, then kill it without warning
 for _ in $(seq 100); do
@@ -85,6 +85,15 @@ for _ in $(seq 100); do
     sleep 0.2
 done
 sleep 1
+# the consumer's lag, measured at each commit, on the HTTP view's /metrics
+lag_on_metrics() {
+    local port
+    port=$(grep -o 'view is at http://127.0.0.1:[0-9]*/' "$WORK/k2a.err" | grep -o '[0-9]*/$' | tr -d /)
+    curl -s "http://127.0.0.1:$port/metrics" | awk -v max="$half" '
+        $1 == "hostflow_kafka_lag_messages" { found = 1; ok = $2 >= 0 && $2 <= max }
+        END { exit !(found && ok) }'
+}
+check "the Kafka lag is on the HTTP view's /metrics" lag_on_metrics
 kill -KILL $pid; wait $pid 2>/dev/null
 before=$(consume hosts2 | wc -l)
 check "records were written before the crash" [ "$before" -gt 0 ]

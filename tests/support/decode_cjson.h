@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "stream/decode.h"
 #include "stream/flow.h"
 
 /* The same contract, through a cJSON tree.  cJSON accepts a few things that
@@ -12,5 +13,8 @@
  * safe to call from several threads at once (cJSON keeps a global error
  * position).  For tests and benchmarks only. */
 int hf_decode_flow_cjson(const char *line, size_t len, hf_flow *out);
+/* hf_decode_record()'s contract (decode.h), the same way. */
+int hf_decode_record_cjson(const hf_decode_ctx *ctx, const char *line, size_t len, hf_flow out[2],
+                           unsigned *notes);
 
 #endif

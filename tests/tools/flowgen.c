@@ -1515,7 +1515,7 @@ int main(int argc, char **argv)
             if (kind == M_BADTIME && fam == FAM_IPFIX) fam = rng_below(&r, 2) ? FAM_IPFIX2 : FAM_NFDUMP;
             const zipf *z = ipfam == 4 ? &w.z4 : &w.z6;
             gen_host_flow(&w, &r, ipfam, zipf_sample(z, &r), end, &f);
-            if (kind == M_EBS) { f.end_ms = f.start_ms - 1 - rng_below(&r, 5000); }
+            if (kind == M_EBS) { f.end_ms = f.start_ms - 1001 - rng_below(&r, 5000); }   /* beyond max_clock_skew */
             build_flow(&jl, fam, &f, kind == M_BADTIME ? V_ISO : 0, &r);
             const char *why = m_reason[kind];
             if (kind == M_TOOLONG) {

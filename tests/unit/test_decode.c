@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/tz.h"
 #include "stream/decode.h"
 #include "support/decode_cjson.h"
 #include "unit.h"
@@ -681,7 +682,6 @@ TEST(bad_address)
         "\"dst4_addr\":\"host.example\"",
         "\"src6_addr\":\"2001:db8::1\"",                /* both a v4 and a v6 source */
         "\"dst6_addr\":\"2001:db8::1\"",
-        "\"ipfix.sourceIPv6Address\":\"2001:db8::1\"",
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         CHECK_WITH(cases[i], HF_DECODE_BAD_ADDRESS);
@@ -705,10 +705,21 @@ TEST(duplicate_keys_last_wins)
     CHECK_WITH("\"src_port\":2,\"src_port\":\"bad\"", HF_DECODE_BAD_NUMBER);
     CHECK_EQ_INT(flow_with("\"src4_addr\":\"bad\",\"src4_addr\":\"192.0.2.99\"").src[15], 99);
     CHECK_WITH("\"src4_addr\":\"192.0.2.99\",\"src4_addr\":\"bad\"", HF_DECODE_BAD_ADDRESS);
-    /* The names of one field in several families are the same field. */
-    CHECK_EQ_INT(flow_with("\"ipfix.protocolIdentifier\":1,\"iana:protocolIdentifier\":2").proto, 2);
-    CHECK_EQ_INT(flow_with("\"iana:sourceIPv4Address\":\"192.0.2.77\"").src[15], 77);
-    CHECK_WITH("\"first\":\"bad\",\"iana:flowStartMilliseconds\":5", HF_DECODE_OK);
+    /* Keys of two families in one record are refused, never merged. */
+    CHECK_WITH("\"ipfix.protocolIdentifier\":1,\"iana:protocolIdentifier\":2",
+               HF_DECODE_MIXED_FAMILIES);
+    CHECK_WITH("\"iana:sourceIPv4Address\":\"192.0.2.77\"", HF_DECODE_MIXED_FAMILIES);
+    CHECK_WITH("\"first\":\"bad\",\"iana:flowStartMilliseconds\":5", HF_DECODE_MIXED_FAMILIES);
+    /* Two names of one field in one family are one field: the last wins. */
+    hf_flow f;
+    const char *two_names =
+        "{\"iana:sourceIPv4Address\":\"192.0.2.1\",\"en0:id12\":\"192.0.2.2\",\"en0:id4\":6,"
+        "\"iana:protocolIdentifier\":17,\"en0:id2\":1,\"en0:id1\":2,"
+        "\"iana:flowStartMilliseconds\":1000,\"iana:flowStartSeconds\":1500000000,"
+        "\"en0:id153\":1500000000500}";
+    CHECK_EQ_INT(both(two_names, &f), HF_DECODE_OK);
+    CHECK_EQ_INT(f.proto, 17);
+    CHECK(f.start_ms == 1500000000000.0 && f.end_ms == 1500000000500.0);
 }
 
 TEST(reason_names)
@@ -721,6 +732,12 @@ TEST(reason_names)
     CHECK_EQ_STR(hf_decode_reason_name(HF_DECODE_BAD_NUMBER), "bad_number");
     CHECK_EQ_STR(hf_decode_reason_name(HF_DECODE_BAD_TIME), "bad_time");
     CHECK_EQ_STR(hf_decode_reason_name(HF_DECODE_END_BEFORE_START), "end_before_start");
+    CHECK_EQ_STR(hf_decode_reason_name(HF_DECODE_OPTIONS), "options_record");
+    CHECK_EQ_STR(hf_decode_reason_name(HF_DECODE_TEMPLATE), "template_record");
+    CHECK_EQ_STR(hf_decode_reason_name(HF_DECODE_MIXED_FAMILIES), "mixed_families");
+    CHECK_EQ_STR(hf_decode_reason_name(HF_DECODE_NO_INIT_TIME), "no_init_time");
+    CHECK_EQ_STR(hf_decode_reason_name(HF_DECODE_TIME_IN_SECONDS), "time_in_seconds");
+    for (int r = 0; r < HF_DECODE_REASONS; r++) CHECK(strcmp(hf_decode_reason_name(r), "unknown") != 0);
     CHECK_EQ_STR(hf_decode_reason_name(HF_DECODE_REASONS), "unknown");
     CHECK_EQ_STR(hf_decode_reason_name(-1), "unknown");
     CHECK_EQ_STR(hf_decode_reason_name(1000), "unknown");
@@ -881,11 +898,320 @@ TEST(decoders_agree_on_table)
         {"\"iana:sourceIPv5Address\":1", HF_DECODE_OK},
         {"\"src5_addr\":1", HF_DECODE_OK},
         {"\"srcX_addr\":1", HF_DECODE_OK},
-        {"\"ipfix.sourceIPv4Address\":\"192.0.2.1\"", HF_DECODE_OK},
-        {"\"iana:destinationIPv6Address\":\"::1\"", HF_DECODE_BAD_ADDRESS},
+        {"\"ipfix.sourceIPv4Address\":\"192.0.2.1\"", HF_DECODE_MIXED_FAMILIES},
+        {"\"iana:destinationIPv6Address\":\"::1\"", HF_DECODE_MIXED_FAMILIES},
+        {"\"iana:ipTTL\":64,\"ipfix.unknownElement\":1,\"en5:id1\":1", HF_DECODE_OK},
+        {"\"@type\":\"ipfix.entry\"", HF_DECODE_OK},
+        {"\"@type\":\"ipfix.optionsEntry\"", HF_DECODE_OK},      /* a flow all the same */
+        {"\"@type\":\"ipfix.optionsEntry\",\"proto\":true", HF_DECODE_OPTIONS},
+        {"\"@type\":\"ipfix.options\\u0045ntry\",\"last\":-1", HF_DECODE_OPTIONS},
+        {"\"@type\":\"ipfix.optionsEntry\",\"@type\":\"ipfix.entry\",\"last\":-1", HF_DECODE_BAD_TIME},
+        {"\"@type\":\"ipfix.optionsEntry\",\"@type\":3,\"last\":-1", HF_DECODE_BAD_TIME},
+        {"\"@type\":\"ipfix.template\",\"ipfix.octetDeltaCount\":1", HF_DECODE_TEMPLATE},
+        {"\"@type\":\"ipfix.optionsTemplate\",\"first\":1e99", HF_DECODE_TEMPLATE},
+        {"\"x\":{\"@type\":\"ipfix.template\"},\"first\":1e99", HF_DECODE_BAD_TIME},
+        {"\"last\":1500000000", HF_DECODE_TIME_IN_SECONDS},
+        {"\"last\":\"9999999999\"", HF_DECODE_TIME_IN_SECONDS},
+        {"\"last\":10000000000", HF_DECODE_OK},
+        {"\"last\":999999999,\"first\":999999999", HF_DECODE_OK},
+        {"\"last\":1500000000.5", HF_DECODE_BAD_TIME},
+        {"\"last\":1500000000,\"first\":\"x\"", HF_DECODE_BAD_TIME},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         CHECK_WITH(table[i].extra, table[i].want);
+}
+
+
+/* ------------------------------------------------------------------------
+ * Records as collectors write them: IPFIXcol2's variants, biflows, time
+ * zones, clock skew (hf_decode_record, both decoders)
+ * --------------------------------------------------------------------- */
+
+static const hf_decode_ctx UTC_1S = {NULL, 1000};
+
+/* Decode s with ctx by both record decoders; they must agree on the
+ * status, the notes and every flow.  Returns the status. */
+static int rec(const hf_decode_ctx *ctx, const char *s, hf_flow out[2], unsigned *notes)
+{
+    size_t n = strlen(s);
+    char *copy = malloc(n ? n : 1);
+    memcpy(copy, s, n);
+    hf_flow ref[2];
+    unsigned rn = 99;
+    memset(out, 0xA5, 2 * sizeof *out);
+    *notes = 99;
+    int st = hf_decode_record(ctx, copy, n, out, notes);
+    int rs = hf_decode_record_cjson(ctx, copy, n, ref, &rn);
+    free(copy);
+    int same = st == rs;
+    if (same && st == HF_DECODE_OK) {
+        same = *notes == rn && flows_equal(&out[0], &ref[0]) &&
+               (!(*notes & HF_DECODE_TWO) || flows_equal(&out[1], &ref[1]));
+    }
+    if (!same) {
+        unit_cur_failed = 1;
+        fprintf(stderr, "  FAIL %s: record decoders disagree (%s/%u vs cjson %s/%u) on: %.300s\n",
+                unit_cur, hf_decode_reason_name(st), *notes, hf_decode_reason_name(rs), rn, s);
+    }
+    return st;
+}
+
+#define CHECK_REC(ctx, s, want) do { \
+    hf_flow f_[2]; unsigned n_; \
+    int got_ = rec((ctx), (s), f_, &n_); \
+    if (got_ != (want)) { \
+        unit_cur_failed = 1; \
+        fprintf(stderr, "  FAIL %s: %s:%d: %s, want %s: %s\n", unit_cur, __FILE__, __LINE__, \
+                hf_decode_reason_name(got_), hf_decode_reason_name(want), s); \
+    } } while (0)
+
+/* An IPFIXcol2 record: its addresses, ports and protocol, then more. */
+#define I2(more) "{\"@type\":\"ipfix.entry\",\"iana:sourceIPv4Address\":\"192.0.2.10\"," \
+    "\"iana:destinationIPv4Address\":\"198.51.100.7\",\"iana:sourceTransportPort\":51234," \
+    "\"iana:destinationTransportPort\":443,\"iana:protocolIdentifier\":\"TCP\"," more "}"
+#define I2_COUNTS "\"iana:octetDeltaCount\":1500,\"iana:packetDeltaCount\":10,"
+
+/* One line per time variant of IPFIXcol2's documentation: formatted (ISO,
+ * UTC) and unix (ms, whatever the element's unit). */
+TEST(ipfixcol2_time_variants)
+{
+    static const char *const lines[] = {
+        I2(I2_COUNTS "\"iana:flowStartMilliseconds\":\"2018-05-11T19:44:29.006Z\","
+           "\"iana:flowEndMilliseconds\":\"2018-05-11T19:44:30.364Z\""),
+        I2(I2_COUNTS "\"iana:flowStartMilliseconds\":1526067869006,\"iana:flowEndMilliseconds\":1526067870364"),
+        I2(I2_COUNTS "\"iana:flowStartSeconds\":\"2018-05-11T19:44:29.006Z\","
+           "\"iana:flowEndSeconds\":\"2018-05-11T19:44:30.364Z\""),
+        I2(I2_COUNTS "\"iana:flowStartSeconds\":1526067869006,\"iana:flowEndSeconds\":1526067870364"),
+        I2(I2_COUNTS "\"iana:flowStartMicroseconds\":\"2018-05-11T19:44:29.006Z\","
+           "\"iana:flowEndMicroseconds\":1526067870364"),
+        I2(I2_COUNTS "\"iana:flowStartNanoseconds\":1526067869006,"
+           "\"iana:flowEndNanoseconds\":\"2018-05-11T19:44:30.364Z\""),
+        I2(I2_COUNTS "\"iana:systemInitTimeMilliseconds\":\"2018-05-11T19:00:00.000Z\","
+           "\"iana:flowStartSysUpTime\":2669006,\"iana:flowEndSysUpTime\":2670364"),
+        I2(I2_COUNTS "\"iana:systemInitTimeMilliseconds\":1526065200000,"
+           "\"iana:flowStartSysUpTime\":2669006,\"iana:flowEndMilliseconds\":1526067870364"),
+        I2("\"iana:octetTotalCount\":1500,\"iana:packetTotalCount\":10,"
+           "\"iana:flowStartMilliseconds\":1526067869006,\"iana:flowEndMilliseconds\":1526067870364"),
+        "{\"@type\":\"ipfix.entry\",\"en0:id8\":\"192.0.2.10\",\"en0:id12\":\"198.51.100.7\","
+        "\"en0:id7\":51234,\"en0:id11\":443,\"en0:id4\":6,\"en0:id1\":1500,\"en0:id2\":10,"
+        "\"en0:id152\":1526067869006,\"en0:id153\":1526067870364,\"en0:id6\":0}",
+    };
+    hf_flow want[2], f[2];
+    unsigned notes;
+    CHECK_EQ_INT(rec(&UTC_1S, lines[0], want, &notes), HF_DECODE_OK);
+    CHECK(want[0].start_ms == 1526067869006.0 && want[0].end_ms == 1526067870364.0);
+    CHECK(want[0].packets == 10 && want[0].bytes == 1500 && want[0].proto == 6);
+    for (size_t i = 1; i < sizeof lines / sizeof lines[0]; i++) {
+        int st = rec(&UTC_1S, lines[i], f, &notes);
+        if (st != HF_DECODE_OK || !flows_equal(&f[0], &want[0])) {
+            unit_cur_failed = 1;
+            fprintf(stderr, "  FAIL %s: variant %zu: %s\n", unit_cur, i, hf_decode_reason_name(st));
+        }
+    }
+    /* Seconds in a ...Seconds element are seconds (2001..2286) */
+    CHECK_EQ_INT(rec(&UTC_1S, I2(I2_COUNTS "\"iana:flowStartSeconds\":1526067869,"
+                                 "\"iana:flowEndSeconds\":\"1526067870\""), f, &notes), HF_DECODE_OK);
+    CHECK(f[0].start_ms == 1526067869000.0 && f[0].end_ms == 1526067870000.0);
+    /* ... and refused where ms are expected, naming the value */
+    CHECK_REC(&UTC_1S, I2(I2_COUNTS "\"iana:flowStartMilliseconds\":1526067869,"
+                          "\"iana:flowEndMilliseconds\":1526067870"), HF_DECODE_TIME_IN_SECONDS);
+    /* uptime without the exporter's init time */
+    CHECK_REC(&UTC_1S, I2(I2_COUNTS "\"iana:flowStartSysUpTime\":2669006,\"iana:flowEndSysUpTime\":2670364"),
+              HF_DECODE_NO_INIT_TIME);
+    CHECK_REC(&UTC_1S, I2(I2_COUNTS "\"iana:flowStartSysUpTime\":1,\"iana:flowEndMilliseconds\":5"),
+              HF_DECODE_NO_INIT_TIME);
+    /* init + uptime past 9999: bad time; an uptime that is not a number too */
+    CHECK_REC(&UTC_1S, I2(I2_COUNTS "\"iana:systemInitTimeMilliseconds\":253402300799000,"
+                          "\"iana:flowStartSysUpTime\":1,\"iana:flowEndSysUpTime\":2000"), HF_DECODE_BAD_TIME);
+    CHECK_REC(&UTC_1S, I2(I2_COUNTS "\"iana:systemInitTimeMilliseconds\":1,"
+                          "\"iana:flowStartSysUpTime\":\"2018-05-11T19:44:29Z\",\"iana:flowEndSysUpTime\":2"),
+              HF_DECODE_BAD_TIME);
+    /* an absolute time wins over the uptime of the same end */
+    CHECK_EQ_INT(rec(&UTC_1S, I2(I2_COUNTS "\"iana:flowStartSysUpTime\":5,\"iana:flowEndSysUpTime\":6,"
+                                 "\"iana:flowStartMilliseconds\":1000,\"iana:flowEndMilliseconds\":2000,"
+                                 "\"iana:systemInitTimeMilliseconds\":0"), f, &notes), HF_DECODE_OK);
+    CHECK(f[0].start_ms == 1000 && f[0].end_ms == 2000);
+    /* Delta counters win over Total ones; Total alone is taken */
+    CHECK_EQ_INT(rec(&UTC_1S, I2("\"iana:octetTotalCount\":9,\"iana:packetTotalCount\":8,"
+                                 "\"iana:octetDeltaCount\":7,\"iana:packetDeltaCount\":6,"
+                                 "\"iana:flowStartMilliseconds\":1,\"iana:flowEndMilliseconds\":2"), f, &notes),
+                 HF_DECODE_OK);
+    CHECK(f[0].bytes == 7 && f[0].packets == 6);
+    CHECK_REC(&UTC_1S, I2("\"iana:octetTotalCount\":9,\"iana:flowStartMilliseconds\":1,"
+                          "\"iana:flowEndMilliseconds\":2"), HF_DECODE_MISSING_FIELD);
+    CHECK_REC(&UTC_1S, I2("\"iana:octetTotalCount\":9,\"iana:packetTotalCount\":-1,"
+                          "\"iana:flowStartMilliseconds\":1,\"iana:flowEndMilliseconds\":2"), HF_DECODE_BAD_NUMBER);
+    /* numeric names: only en0 and en29305, no leading zeros */
+    CHECK_REC(&UTC_1S, "{\"en0:id8\":\"192.0.2.10\",\"en0:id12\":\"198.51.100.7\",\"en0:id4\":6,"
+                       "\"en0:id01\":1,\"en0:id2\":1,\"en0:id152\":1,\"en0:id153\":2}", HF_DECODE_MISSING_FIELD);
+    CHECK_REC(&UTC_1S, "{\"en0:id8\":\"192.0.2.10\",\"en0:id12\":\"198.51.100.7\",\"en0:id4\":6,"
+                       "\"en00:id1\":1,\"en1:id1\":1,\"en0:id2\":1,\"en0:id152\":1,\"en0:id153\":2}",
+              HF_DECODE_MISSING_FIELD);
+    CHECK_REC(&UTC_1S, "{\"en0:id8\":\"192.0.2.10\",\"en0:id12\":\"198.51.100.7\",\"en0:id4\":6,"
+                       "\"en0:id1\":1,\"en0:id2\":1,\"en0:id152\":1,\"en0:id153\":2,\"src_port\":1}",
+              HF_DECODE_MIXED_FAMILIES);
+}
+
+/* Biflow records: two flows, each under its own source. */
+TEST(biflow_records_are_two_flows)
+{
+    hf_flow f[2];
+    unsigned notes;
+    const char *bi = I2(I2_COUNTS "\"iana@reverse:octetDeltaCount@reverse\":700,"
+                        "\"iana@reverse:packetDeltaCount@reverse\":5,"
+                        "\"iana@reverse:tcpControlBits@reverse\":\".A...F\","
+                        "\"iana:flowStartMilliseconds\":1526067869006,\"iana:flowEndMilliseconds\":1526067870364,"
+                        "\"iana@reverse:flowStartMilliseconds@reverse\":1526067869100");
+    CHECK_EQ_INT(rec(&UTC_1S, bi, f, &notes), HF_DECODE_OK);
+    CHECK_EQ_INT(notes, HF_DECODE_TWO);
+    CHECK(memcmp(f[1].src, f[0].dst, 16) == 0 && memcmp(f[1].dst, f[0].src, 16) == 0);
+    CHECK_EQ_INT(f[1].sport, 443);
+    CHECK_EQ_INT(f[1].dport, 51234);
+    CHECK_EQ_INT(f[1].proto, 6);
+    CHECK(f[1].packets == 5 && f[1].bytes == 700);
+    CHECK_EQ_INT(f[1].tcp_flags, HF_TCP_ACK | HF_TCP_FIN);
+    CHECK(f[1].start_ms == 1526067869100.0 && f[1].end_ms == 1526067870364.0);   /* own start, shared end */
+    CHECK(f[0].packets == 10 && f[0].bytes == 1500);
+    /* hf_decode_flow: the forward direction only */
+    hf_flow one;
+    CHECK_EQ_INT(hf_decode_flow(bi, strlen(bi), &one), HF_DECODE_OK);
+    CHECK(flows_equal(&one, &f[0]));
+
+    /* numeric names: en29305 is the reverse direction */
+    const char *num = "{\"en0:id27\":\"2001:db8::1\",\"en0:id28\":\"2001:db8::2\",\"en0:id4\":17,"
+                      "\"en0:id7\":53000,\"en0:id11\":53,\"en0:id1\":80,\"en0:id2\":1,"
+                      "\"en29305:id1\":200,\"en29305:id2\":1,\"en0:id152\":1000,\"en0:id153\":1500,"
+                      "\"en29305:id152\":1100,\"en29305:id153\":1200}";
+    CHECK_EQ_INT(rec(&UTC_1S, num, f, &notes), HF_DECODE_OK);
+    CHECK_EQ_INT(notes, HF_DECODE_TWO);
+    CHECK(f[1].bytes == 200 && f[1].start_ms == 1100 && f[1].end_ms == 1200 && f[1].family == HF_AF_INET6);
+    /* no packets back: one flow */
+    CHECK_EQ_INT(rec(&UTC_1S, I2(I2_COUNTS "\"iana@reverse:octetDeltaCount@reverse\":0,"
+                                 "\"iana@reverse:packetDeltaCount@reverse\":0,"
+                                 "\"iana:flowStartMilliseconds\":1,\"iana:flowEndMilliseconds\":2"), f, &notes),
+                 HF_DECODE_OK);
+    CHECK_EQ_INT(notes, 0);
+    /* half a reverse direction: missing field */
+    CHECK_REC(&UTC_1S, I2(I2_COUNTS "\"iana@reverse:octetDeltaCount@reverse\":3,"
+                          "\"iana:flowStartMilliseconds\":1,\"iana:flowEndMilliseconds\":2"), HF_DECODE_MISSING_FIELD);
+    /* reverse Total counters, reverse uptimes */
+    CHECK_EQ_INT(rec(&UTC_1S, I2(I2_COUNTS "\"iana@reverse:octetTotalCount@reverse\":3,"
+                                 "\"iana@reverse:packetTotalCount@reverse\":1,"
+                                 "\"iana:systemInitTimeMilliseconds\":1000000,"
+                                 "\"iana@reverse:flowStartSysUpTime@reverse\":10,"
+                                 "\"iana@reverse:flowEndSysUpTime@reverse\":20,"
+                                 "\"iana:flowStartMilliseconds\":1000005,\"iana:flowEndMilliseconds\":1000030"),
+                     f, &notes), HF_DECODE_OK);
+    CHECK(f[1].start_ms == 1000010 && f[1].end_ms == 1000020 && f[1].bytes == 3);
+    CHECK_REC(&UTC_1S, I2(I2_COUNTS "\"iana@reverse:octetTotalCount@reverse\":3,"
+                          "\"iana@reverse:packetTotalCount@reverse\":1,"
+                          "\"iana@reverse:flowStartSysUpTime@reverse\":10,"
+                          "\"iana:flowStartMilliseconds\":1,\"iana:flowEndMilliseconds\":2"), HF_DECODE_NO_INIT_TIME);
+    /* reverse names that are keys, or unknown: ignored */
+    CHECK_REC(&UTC_1S, I2(I2_COUNTS "\"iana@reverse:sourceIPv4Address@reverse\":\"x\","
+                          "\"iana@reverse:octetDeltaCount\":1,\"iana@reverse:ipTTL@reverse\":1,"
+                          "\"en29305:id8\":\"x\",\"iana:flowStartMilliseconds\":1,\"iana:flowEndMilliseconds\":2"),
+              HF_DECODE_OK);
+    /* the reverse direction ends too early */
+    CHECK_REC(&UTC_1S, I2(I2_COUNTS "\"iana@reverse:octetDeltaCount@reverse\":3,"
+                          "\"iana@reverse:packetDeltaCount@reverse\":1,"
+                          "\"iana@reverse:flowEndMilliseconds@reverse\":5000,"
+                          "\"iana:flowStartMilliseconds\":9000,\"iana:flowEndMilliseconds\":9500"),
+              HF_DECODE_END_BEFORE_START);
+    CHECK_EQ_INT(rec(&UTC_1S, I2(I2_COUNTS "\"iana@reverse:octetDeltaCount@reverse\":3,"
+                                 "\"iana@reverse:packetDeltaCount@reverse\":1,"
+                                 "\"iana@reverse:flowEndMilliseconds@reverse\":8500,"
+                                 "\"iana:flowStartMilliseconds\":9000,\"iana:flowEndMilliseconds\":9500"),
+                     f, &notes), HF_DECODE_OK);
+    CHECK_EQ_INT(notes, HF_DECODE_TWO | HF_DECODE_CLAMPED2);
+    CHECK(f[1].start_ms == 8500 && f[1].end_ms == 8500);
+}
+
+TEST(options_and_template_records_are_skipped)
+{
+    CHECK_REC(&UTC_1S, "{\"@type\":\"ipfix.optionsEntry\",\"iana:exportingProcessId\":1,"
+                       "\"iana:systemInitTimeMilliseconds\":\"2018-05-11T19:00:00.000Z\"}", HF_DECODE_OPTIONS);
+    CHECK_REC(&UTC_1S, "{\"@type\":\"ipfix.template\",\"ipfix:templateId\":256,\"ipfix:fields\":[]}",
+              HF_DECODE_TEMPLATE);
+    /* malformed is still malformed */
+    CHECK_REC(&UTC_1S, "{\"@type\":\"ipfix.optionsEntry\",", HF_DECODE_MALFORMED);
+}
+
+/* An end a little before the start: the start is clamped to the end. */
+TEST(clock_skew_is_clamped_up_to_the_limit)
+{
+    hf_flow f[2];
+    unsigned notes;
+    char buf[512];
+    CHECK_EQ_INT(rec(&UTC_1S, nf(buf, sizeof buf, "\"first\":2007"), f, &notes), HF_DECODE_OK);
+    CHECK_EQ_INT(notes, HF_DECODE_CLAMPED);
+    CHECK(f[0].start_ms == 2000 && f[0].end_ms == 2000);
+    CHECK_EQ_INT(rec(&UTC_1S, nf(buf, sizeof buf, "\"first\":3000"), f, &notes), HF_DECODE_OK);
+    CHECK_REC(&UTC_1S, nf(buf, sizeof buf, "\"first\":3001"), HF_DECODE_END_BEFORE_START);
+    static const hf_decode_ctx strict = {NULL, 0};
+    CHECK_REC(&strict, nf(buf, sizeof buf, "\"first\":2001"), HF_DECODE_END_BEFORE_START);
+    CHECK_EQ_INT(rec(&strict, nf(buf, sizeof buf, "\"first\":2000"), f, &notes), HF_DECODE_OK);
+    CHECK_EQ_INT(notes, 0);
+    static const hf_decode_ctx wide = {NULL, INT64_MAX};
+    CHECK_EQ_INT(rec(&wide, nf(buf, sizeof buf, "\"first\":253402300799999"), f, &notes), HF_DECODE_OK);
+}
+
+/* nfdump's local times, read in the zone they were written in. */
+TEST(times_without_offset_in_the_input_zone)
+{
+    char err[256];
+    hf_tz *tz = hf_tz_load("Europe/Prague", err, sizeof err);
+    CHECK(tz != NULL);
+    if (!tz) return;
+    hf_decode_ctx prague = {tz, 1000};
+    hf_flow f[2], g[2];
+    unsigned notes;
+    CHECK_EQ_INT(rec(&prague, NFDUMP_LINE, f, &notes), HF_DECODE_OK);
+    CHECK(f[0].start_ms == 1681216496789.0 - 7200000 && f[0].end_ms == 1681216501002.0 - 7200000);
+    /* with an offset or Z the text keeps its own */
+    CHECK_EQ_INT(rec(&prague, IPFIXCOL2_LINE, f, &notes), HF_DECODE_OK);
+    CHECK_EQ_INT(rec(&UTC_1S, IPFIXCOL2_LINE, g, &notes), HF_DECODE_OK);
+    CHECK(flows_equal(&f[0], &g[0]));
+    /* numbers are instants: no zone */
+    CHECK_EQ_INT(rec(&prague, IPFIXCOL_LINE, f, &notes), HF_DECODE_OK);
+    CHECK(f[0].start_ms == 1681216496789.0);
+    hf_tz_free(tz);
+}
+
+/* The warning's words: which field is missing, which families, ... */
+TEST(explain_names_what_is_wrong)
+{
+    char b[256];
+    static const struct { const char *line, *want; } cases[] = {
+        {"{\"src4_addr\":\"192.0.2.1\",\"proto\":6}", "no dst4_addr or dst6_addr"},
+        {"{\"src4_addr\":\"192.0.2.1\",\"dst4_addr\":\"192.0.2.2\",\"proto\":6,\"in_packets\":1,"
+         "\"in_bytes\":1,\"first\":1}", "no last"},
+        {"{\"ipfix.sourceIPv4Address\":\"192.0.2.1\"}",
+         "no ipfix.destinationIPv4Address or ipfix.destinationIPv6Address"},
+        {I2(I2_COUNTS "\"iana:flowEndMilliseconds\":1"),
+         "no iana:flowStartMilliseconds (or another flowStart time)"},
+        {I2(I2_COUNTS "\"iana@reverse:octetDeltaCount@reverse\":1,\"iana:flowStartMilliseconds\":1,"
+            "\"iana:flowEndMilliseconds\":2"),
+         "no iana@reverse:packetDeltaCount@reverse (a biflow's reverse packets)"},
+        {"{\"type\":\"FLOW\"}", "no field of a flow record (IPFIXcol, IPFIXcol2 or nfdump keys)"},
+        {"{\"proto\":6,\"iana:octetDeltaCount\":1}", "keys of IPFIXcol2 and nfdump"},
+        {I2(I2_COUNTS "\"iana:flowStartSysUpTime\":1,\"iana:flowEndSysUpTime\":2"),
+         "flowStartSysUpTime or flowEndSysUpTime without systemInitTimeMilliseconds"},
+        {I2(I2_COUNTS "\"iana:flowStartMilliseconds\":1526067869,\"iana:flowEndMilliseconds\":2000000000000"),
+         "1526067869 looks like seconds since the epoch, not milliseconds"},
+        {I2(I2_COUNTS "\"iana:flowStartMilliseconds\":5000,\"iana:flowEndMilliseconds\":2000"),
+         "it ends 3000 ms before it starts (max_clock_skew: 1000 ms)"},
+        {"{\"a\":1", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK_EQ_STR(hf_decode_explain(&UTC_1S, cases[i].line, strlen(cases[i].line), b, sizeof b),
+                     cases[i].want);
+    /* a small buffer is cut, not overrun */
+    char tiny[8];
+    hf_decode_explain(&UTC_1S, cases[0].line, strlen(cases[0].line), tiny, sizeof tiny);
+    CHECK_EQ_INT(strlen(tiny), 7);
+    hf_decode_explain(&UTC_1S, cases[6].line, strlen(cases[6].line), tiny, sizeof tiny);
+    CHECK(strlen(tiny) <= 7);
 }
 
 int main(void)
@@ -915,5 +1241,11 @@ int main(void)
     RUN(long_lines);
     RUN(binary_garbage);
     RUN(decoders_agree_on_table);
+    RUN(ipfixcol2_time_variants);
+    RUN(biflow_records_are_two_flows);
+    RUN(options_and_template_records_are_skipped);
+    RUN(clock_skew_is_clamped_up_to_the_limit);
+    RUN(times_without_offset_in_the_input_zone);
+    RUN(explain_names_what_is_wrong);
     return UNIT_END();
 }

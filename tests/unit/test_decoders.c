@@ -13,6 +13,7 @@
 #define MAX_LINE  4096
 
 static hf_prefixes *nets;
+static const hf_decode_ctx CTX = {NULL, 1000};
 
 /* Line i of a stream mixing every outcome: flows in and outside the
  * monitored network, malformed and truncated JSON, a missing field, a flow
@@ -20,7 +21,15 @@ static hf_prefixes *nets;
 static int make_line(int i, char *out, size_t cap)
 {
     const char *fmt;
-    switch (i % 9) {
+    switch (i % 11) {
+    case 9: fmt = "{\"iana:sourceIPv4Address\":\"10.4.%d.%d\",\"iana:destinationIPv4Address\":"
+                  "\"%s\",\"iana:protocolIdentifier\":6,\"iana:packetDeltaCount\":3,"
+                  "\"iana:octetDeltaCount\":100,\"iana@reverse:packetDeltaCount@reverse\":%d,"
+                  "\"iana@reverse:octetDeltaCount@reverse\":50,\"iana:flowStartMilliseconds\":1764165600900,"
+                  "\"iana:flowEndMilliseconds\":1764165600800}";               /* biflow, clamped */
+        return snprintf(out, cap, fmt, (i >> 8) & 255, i & 255,
+                        i % 3 == 0 ? "192.0.2.9" : "10.0.0.9", i % 4);
+    case 10: return snprintf(out, cap, "{\"@type\":\"ipfix.optionsEntry\",\"iana:exportedFlowRecordTotalCount\":%d}", i);
     case 0: fmt = "{\"src4_addr\":\"10.0.%d.%d\",\"dst4_addr\":\"192.0.2.1\",\"proto\":6,"
                   "\"in_packets\":%d,\"in_bytes\":100,\"first\":1764165600000,\"last\":1764165601000}"; break;
     case 1: fmt = "{\"src4_addr\":\"192.168.%d.%d\",\"dst4_addr\":\"10.0.0.1\",\"proto\":17,"
@@ -44,12 +53,12 @@ static int make_line(int i, char *out, size_t cap)
     return snprintf(out, cap, fmt, (i >> 8) & 255, i & 255, i);
 }
 
-static int expected(int i, hf_flow *f)
+static unsigned expected(int i, hf_flow f[2])
 {
     char line[MAX_LINE + 64];
     int len = make_line(i, line, sizeof line);
     if (len > MAX_LINE) return HF_LINE_TOO_LONG;
-    return hf_line_classify(line, (size_t)len, nets, FUTURE_MS, f);
+    return hf_line_classify(&CTX, line, (size_t)len, nets, FUTURE_MS, f);
 }
 
 /* Check a chunk taken back against lines *next.. of the stream. */
@@ -58,15 +67,16 @@ static int check_chunk(const hf_chunk *c, int *next)
     int ok = 1;
     uint32_t f = 0;
     for (uint32_t k = 0; k < c->n; k++, (*next)++) {
-        hf_flow want;
+        hf_flow want[2];
         char line[MAX_LINE + 64];
-        int st = expected(*next, &want);
+        unsigned st = expected(*next, want);
         int len = make_line(*next, line, sizeof line);
         size_t got_len;
         const char *got = hf_chunk_line(c, k, &got_len);
         if (c->status[k] != st) ok = 0;
         if (got_len != (size_t)len || memcmp(got, line, (size_t)len) != 0) ok = 0;
-        if (st == HF_LINE_FLOW && memcmp(&c->flows[f++], &want, sizeof want) != 0) ok = 0;
+        for (int k2 = 0; k2 < hf_line_flows(st); k2++)
+            if (memcmp(&c->flows[f++], &want[k2], sizeof want[k2]) != 0) ok = 0;
     }
     return ok;
 }
@@ -75,7 +85,7 @@ static int check_chunk(const hf_chunk *c, int *next)
  * lines), taking back with or without waiting as rnd says. */
 static int run_stream(int threads, int n, unsigned rnd)
 {
-    hf_decoders *d = hf_decoders_new(threads, nets, FUTURE_MS, MAX_LINE);
+    hf_decoders *d = hf_decoders_new(threads, nets, &CTX, FUTURE_MS, MAX_LINE);
     if (!d) return 0;
     int next_line = 0, next_back = 0, ok = 1;
     char line[MAX_LINE + 64];
@@ -112,16 +122,37 @@ static int run_stream(int threads, int n, unsigned rnd)
 
 TEST(classify_tells_flows_from_filtered_future_and_rejected_lines)
 {
-    hf_flow f;
-    CHECK_EQ_INT(expected(0, &f), HF_LINE_FLOW);
-    CHECK_EQ_INT(f.proto, 6);
-    CHECK_EQ_INT(expected(1, &f), HF_LINE_FILTERED);
-    CHECK_EQ_INT(expected(2, &f), HF_DECODE_MALFORMED);
-    CHECK_EQ_INT(expected(3, &f), HF_DECODE_MISSING_FIELD);
-    CHECK_EQ_INT(expected(4, &f), HF_LINE_FUTURE);
-    CHECK_EQ_INT(expected(5, &f), HF_DECODE_NOT_OBJECT);
-    CHECK_EQ_INT(expected(6, &f), HF_DECODE_MALFORMED);
-    CHECK_EQ_INT(expected(25, &f), HF_LINE_TOO_LONG);
+    hf_flow f[2];
+    CHECK_EQ_INT(expected(0, f), HF_LINE_FLOW);
+    CHECK_EQ_INT(f[0].proto, 6);
+    CHECK_EQ_INT(expected(1, f), HF_LINE_FILTERED);
+    CHECK_EQ_INT(expected(2, f), HF_DECODE_MALFORMED);
+    CHECK_EQ_INT(expected(3, f), HF_DECODE_MISSING_FIELD);
+    CHECK_EQ_INT(expected(4, f), HF_LINE_FUTURE);
+    CHECK_EQ_INT(expected(5, f), HF_DECODE_NOT_OBJECT);
+    CHECK_EQ_INT(expected(6, f), HF_DECODE_MALFORMED);
+    CHECK_EQ_INT(expected(40, f), HF_LINE_TOO_LONG);
+    CHECK_EQ_INT(expected(10, f), HF_DECODE_OPTIONS);
+}
+
+/* A biflow record: two outcomes in one status, the kept flows first. */
+TEST(classify_gives_a_biflow_two_outcomes)
+{
+    hf_flow f[2];
+    unsigned st = expected(9, f);                     /* 9 % 3 == 0: the reverse source is outside */
+    CHECK_EQ_INT(HF_LINE_FIRST(st), HF_LINE_FLOW);
+    CHECK(st & HF_LINE_CLAMPED);
+    CHECK(hf_line_has_second(st));                    /* 9 % 4: reverse packets 1 */
+    CHECK_EQ_INT(HF_LINE_FIRST(hf_line_second(st)), HF_LINE_FILTERED);
+    CHECK(hf_line_second(st) & HF_LINE_CLAMPED);
+    CHECK_EQ_INT(hf_line_flows(st), 1);
+    st = expected(31, f);                             /* reverse inside, 3 packets back */
+    CHECK_EQ_INT(hf_line_flows(st), 2);
+    CHECK_EQ_INT(f[1].packets, 3);
+    CHECK(memcmp(f[1].dst, f[0].src, 16) == 0);
+    st = expected(20, f);                             /* no packets back: one flow */
+    CHECK(!hf_line_has_second(st));
+    CHECK_EQ_INT(hf_line_flows(st), 1);
 }
 
 TEST(lines_come_back_in_order_with_one_to_four_threads)
@@ -131,7 +162,7 @@ TEST(lines_come_back_in_order_with_one_to_four_threads)
 
 TEST(a_block_split_keeps_a_last_line_without_newline)
 {
-    hf_decoders *d = hf_decoders_new(2, nets, FUTURE_MS, MAX_LINE);
+    hf_decoders *d = hf_decoders_new(2, nets, &CTX, FUTURE_MS, MAX_LINE);
     hf_chunk *c = hf_decoders_fill(d);
     const char *text = "{}\n\n[1]";
     memcpy(c->bytes, text, strlen(text));
@@ -160,7 +191,7 @@ TEST(a_block_split_keeps_a_last_line_without_newline)
 
 TEST(a_block_of_newlines_only_is_a_line_each)
 {
-    hf_decoders *d = hf_decoders_new(1, nets, FUTURE_MS, MAX_LINE);
+    hf_decoders *d = hf_decoders_new(1, nets, &CTX, FUTURE_MS, MAX_LINE);
     hf_chunk *c = hf_decoders_fill(d);
     memset(c->bytes, '\n', c->cap);
     c->len = c->cap;
@@ -177,7 +208,7 @@ TEST(a_block_of_newlines_only_is_a_line_each)
 
 TEST(the_ring_refuses_a_chunk_when_every_one_is_in_flight)
 {
-    hf_decoders *d = hf_decoders_new(1, nets, FUTURE_MS, MAX_LINE);
+    hf_decoders *d = hf_decoders_new(1, nets, &CTX, FUTURE_MS, MAX_LINE);
     int n = 0;
     hf_chunk *c;
     while ((c = hf_decoders_fill(d))) {
@@ -202,6 +233,7 @@ int main(void)
     nets = hf_prefixes_new();
     hf_prefixes_add(nets, "10.0.0.0/8", err, sizeof err);
     RUN(classify_tells_flows_from_filtered_future_and_rejected_lines);
+    RUN(classify_gives_a_biflow_two_outcomes);
     RUN(lines_come_back_in_order_with_one_to_four_threads);
     RUN(a_block_split_keeps_a_last_line_without_newline);
     RUN(a_block_of_newlines_only_is_a_line_each);

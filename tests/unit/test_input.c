@@ -318,6 +318,194 @@ TEST(the_wait_hook_runs_before_an_empty_pipe_is_read_not_for_a_file)
     hf_input_close(in);
 }
 
+
+/* ------------------------------------------------------------------------
+ * Framing: JSON arrays and pretty-printed records, byte order marks
+ * --------------------------------------------------------------------- */
+
+/* nfdump 1.7.1's -o json: an array, one key a line (shortened). */
+static const char PRETTY[] =
+    "[\n"
+    "{\n"
+    "\t\"type\" : \"FLOW\",\n"
+    "\t\"proto\" : 6\n"
+    "},\n"
+    "{\n"
+    "\t\"type\" : \"FLOW\",\n"
+    "\t\"label\" : \"{<none>}\"\n"
+    "},\n"
+    "garbage\n"
+    "{\n"
+    "\t\"last\" : 1\n"
+    "}]\n";
+static const char *const PRETTY_LINES[] = {
+    "{  \"type\" : \"FLOW\",  \"proto\" : 6 }",
+    "{  \"type\" : \"FLOW\",  \"label\" : \"{<none>}\" }",
+    "garbage",
+    "{  \"last\" : 1 }",
+};
+static const uint64_t PRETTY_STARTS[] = {2, 6, 10, 11};
+
+/* Read path record by record: each one a line, at the line it starts. */
+static void check_records(size_t max_line, const char *const *want, const uint64_t *starts, int n)
+{
+    char err[256];
+    hf_input *in = hf_input_open(path, max_line, err, sizeof err);
+    CHECK(in != NULL);
+    if (!in) return;
+    const char *line;
+    size_t len;
+    int k = 0, r;
+    while ((r = hf_input_next(in, &line, &len)) == HF_INPUT_LINE || r == HF_INPUT_TOO_LONG) {
+        if (k >= n) { CHECK(k < n); break; }
+        if (want[k]) CHECK(r == HF_INPUT_LINE && len == strlen(want[k]) && memcmp(line, want[k], len) == 0);
+        else CHECK_EQ_INT(r, HF_INPUT_TOO_LONG);
+        CHECK_EQ_INT(hf_input_lineno(in), starts[k]);
+        k++;
+    }
+    CHECK_EQ_INT(r, HF_INPUT_EOF);
+    CHECK_EQ_INT(k, n);
+    hf_input_close(in);
+
+    /* and in blocks, with the block's start lines */
+    in = hf_input_open(path, max_line, err, sizeof err);
+    char *dst = malloc(max_line + 64);
+    long got;
+    k = 0;
+    while ((got = hf_input_lines(in, dst, max_line + 1)) != 0 && got != HF_INPUT_ERROR) {
+        const uint64_t *lines;
+        size_t nl = hf_input_block_lineno(in, &lines);
+        if (got == HF_INPUT_TOO_LONG) {
+            CHECK(k < n && want[k] == NULL && nl == 1 && lines[0] == starts[k]);
+            k++;
+            continue;
+        }
+        size_t i = 0;
+        for (const char *p = dst; p < dst + got; k++, i++) {
+            const char *nlp = memchr(p, '\n', (size_t)(dst + got - p));
+            size_t l = (size_t)((nlp ? nlp : dst + got) - p);
+            CHECK(k < n && (nl == 0 || i < nl));
+            if (k >= n || (nl && i >= nl)) break;
+            if (nl) CHECK_EQ_INT(lines[i], starts[k]);      /* else: one line after another */
+            if (want[k]) CHECK(l == strlen(want[k]) && memcmp(p, want[k], l) == 0);
+            else CHECK(l > max_line);
+            p += l + 1;
+        }
+        if (nl) CHECK_EQ_INT(i, nl);
+    }
+    CHECK_EQ_INT(got, 0);
+    CHECK_EQ_INT(k, n);
+    free(dst);
+    hf_input_close(in);
+}
+
+TEST(a_pretty_printed_array_gives_a_record_a_line_at_its_line)
+{
+    write_file(PRETTY, sizeof PRETTY - 1, 0);
+    check_records(256, PRETTY_LINES, PRETTY_STARTS, 4);
+    write_file(PRETTY, sizeof PRETTY - 1, 1);                  /* gzip */
+    check_records(256, PRETTY_LINES, PRETTY_STARTS, 4);
+    /* with a byte order mark, and with CRLF line ends */
+    char buf[1024] = "\xef\xbb\xbf";
+    memcpy(buf + 3, PRETTY, sizeof PRETTY);
+    write_file(buf, 3 + sizeof PRETTY - 1, 0);
+    check_records(256, PRETTY_LINES, PRETTY_STARTS, 4);
+    /* pretty-printed objects without an array */
+    static const char objs[] = "{\n\"a\" : 1\n}\n{\n\"b\" : 2\n}\n";
+    static const char *const objs_lines[] = {"{ \"a\" : 1 }", "{ \"b\" : 2 }"};
+    static const uint64_t objs_starts[] = {1, 4};
+    write_file(objs, sizeof objs - 1, 0);
+    check_records(256, objs_lines, objs_starts, 2);
+}
+
+TEST(a_byte_order_mark_does_not_cost_the_first_record)
+{
+    static const char nd[] = "\xef\xbb\xbf{\"a\":1}\n{\"b\":2}\n";
+    static const char *const lines[] = {"{\"a\":1}", "{\"b\":2}"};
+    static const uint64_t starts[] = {1, 2};
+    write_file(nd, sizeof nd - 1, 0);
+    check_records(256, lines, starts, 2);
+    write_file(nd, sizeof nd - 1, 1);
+    check_records(256, lines, starts, 2);
+    /* short inputs are read whole */
+    static const char *const one[] = {"{}"};
+    write_file("{}", 2, 0);
+    check_records(256, one, starts, 1);
+    write_file("\xef\xbb\xbf", 3, 0);
+    check_records(256, NULL, NULL, 0);
+}
+
+TEST(utf16_and_utf32_are_named_and_stop_the_input)
+{
+    static const struct { const char *bytes; size_t n; const char *name; } cases[] = {
+        {"\xff\xfe{\0\"\0", 6, "UTF-16 (little-endian, with a byte order mark)"},
+        {"\xfe\xff\0{\0\"", 6, "UTF-16 (big-endian, with a byte order mark)"},
+        {"{\0\"\0a\0", 6, "UTF-16 (little-endian)"},
+        {"\0{\0\"", 4, "UTF-16 (big-endian)"},
+        {"\xff\xfe\0\0{\0\0\0", 8, "UTF-32 (little-endian, with a byte order mark)"},
+        {"{\0\0\0\"\0\0\0", 8, "UTF-32 (little-endian)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int gz = 0; gz < 2; gz++) {
+            char err[256], dst[512];
+            write_file(cases[i].bytes, cases[i].n, gz);
+            hf_input *in = hf_input_open(path, 256, err, sizeof err);
+            const char *line;
+            size_t len;
+            if (i % 2) CHECK_EQ_INT(hf_input_lines(in, dst, sizeof dst), HF_INPUT_ERROR);
+            else CHECK_EQ_INT(hf_input_next(in, &line, &len), HF_INPUT_ERROR);
+            CHECK(strstr(hf_input_error(in), cases[i].name) != NULL);
+            hf_input_close(in);
+        }
+    }
+}
+
+TEST(a_pretty_record_over_the_limit_is_skipped_and_the_next_kept)
+{
+    size_t big = 3 * 1000 * 1000;
+    char *data = malloc(big + 256);
+    size_t o = (size_t)sprintf(data, "[{\"a\" : 1},\n{\n\"note\" : \"");
+    memset(data + o, 'x', big);
+    o += big;
+    o += (size_t)sprintf(data + o, "\"\n},\n{\"b\" : 2}]");
+    write_file(data, o, 0);
+    static const char *const lines[] = {"{\"a\" : 1}", NULL, "{\"b\" : 2}"};
+    static const uint64_t starts[] = {1, 2, 5};
+    check_records(1024, lines, starts, 3);
+    write_file(data, o, 1);
+    check_records(1024, lines, starts, 3);
+    free(data);
+}
+
+/* A pretty array written to a pipe a few bytes at a time. */
+TEST(a_pretty_array_from_a_pipe_in_small_writes)
+{
+    int wfd;
+    hf_input *in = open_pipe(256, &wfd);
+    pid_t child = fork();
+    if (child == 0) {
+        for (size_t i = 0; i < sizeof PRETTY - 1; i += 7) {
+            size_t k = sizeof PRETTY - 1 - i < 7 ? sizeof PRETTY - 1 - i : 7;
+            if (write(wfd, PRETTY + i, k) < 0) _exit(1);
+            usleep(2000);
+        }
+        _exit(0);
+    }
+    close(wfd);
+    const char *line;
+    size_t len;
+    int k = 0, r;
+    while ((r = hf_input_next(in, &line, &len)) == HF_INPUT_LINE) {
+        CHECK(k < 4 && len == strlen(PRETTY_LINES[k]) && memcmp(line, PRETTY_LINES[k], len) == 0);
+        CHECK_EQ_INT(hf_input_lineno(in), PRETTY_STARTS[k]);
+        k++;
+    }
+    CHECK_EQ_INT(r, HF_INPUT_EOF);
+    CHECK_EQ_INT(k, 4);
+    hf_input_close(in);
+    waitpid(child, NULL, 0);
+}
+
 TEST(a_missing_file_is_named)
 {
     char err[256];
@@ -338,6 +526,11 @@ int main(void)
     RUN(blocks_of_lines_read_like_single_lines);
     RUN(blocks_from_a_pipe_come_as_lines_complete);
     RUN(a_missing_file_is_named);
+    RUN(a_pretty_printed_array_gives_a_record_a_line_at_its_line);
+    RUN(a_byte_order_mark_does_not_cost_the_first_record);
+    RUN(utf16_and_utf32_are_named_and_stop_the_input);
+    RUN(a_pretty_record_over_the_limit_is_skipped_and_the_next_kept);
+    RUN(a_pretty_array_from_a_pipe_in_small_writes);
     unlink(path);
     return UNIT_END();
 }

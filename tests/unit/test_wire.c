@@ -104,13 +104,14 @@ TEST(the_normalised_json_decodes_to_the_same_flow)
 
 TEST(classify_takes_binary_flows_and_json_alike)
 {
-    hf_flow f = make_flow("10.1.2.3", "192.0.2.7"), out;
+    static const hf_decode_ctx ctx = {NULL, 1000};
+    hf_flow f = make_flow("10.1.2.3", "192.0.2.7"), out[2];
     uint8_t buf[HF_WIRE_FLOW_MAX];
     size_t n = hf_wire_flow_encode(&f, buf);
     hf_prefixes *nets = hf_prefixes_new();
-    CHECK_EQ_INT(hf_line_classify((const char *)buf, n, nets, 1e15, &out), HF_LINE_FLOW);
-    CHECK(same_flow(&f, &out));
-    CHECK_EQ_INT(hf_line_classify((const char *)buf, n - 1, nets, 1e15, &out), HF_DECODE_MALFORMED);
+    CHECK_EQ_INT(hf_line_classify(&ctx, (const char *)buf, n, nets, 1e15, out), HF_LINE_FLOW);
+    CHECK(same_flow(&f, &out[0]));
+    CHECK_EQ_INT(hf_line_classify(&ctx, (const char *)buf, n - 1, nets, 1e15, out), HF_DECODE_MALFORMED);
     hf_prefixes_free(nets);
 }
 
