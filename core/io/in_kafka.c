@@ -109,12 +109,30 @@ static int32_t partitions_of(rd_kafka_t *rk, const char *topic)
     return n;
 }
 
-/* The partial role's progress (stream/wire.h): for every partition it
- * holds, how far its partial windows are produced (its released_until, or
- * HF_WIRE_END once it has been read to its end with --exit-at-end); one
- * message per topic, written to every partition of the output topic. */
+/* How far partition idx is passed on: the partial role, the end of its
+ * windows produced (released_until); the relay, its newest flow's end, or
+ * when it is idle the relay's watermark (the lowest newest end of the
+ * partitions that are not, so an idle one holds nothing back downstream,
+ * as it would not here).  INT64_MIN: nothing yet. */
+static int64_t mark_of(hf_kafka_source *s, int idx, double now)
+{
+    if (s->cfg->role == HF_ROLE_PARTIAL) return hf_offsets_released(s->offsets, idx);
+    double newest = hf_offsets_newest(s->offsets, idx);
+    if (hf_offsets_idle(s->offsets, idx, now)) {
+        double w = hf_offsets_watermark(s->offsets, now);
+        if (w > newest) newest = w;
+    }
+    return newest == -INFINITY || newest == INFINITY ? INT64_MIN : (int64_t)newest;
+}
+
+/* The relay's and the partial role's progress (stream/wire.h): for every
+ * partition held, how far it is passed on (mark_of, or HF_WIRE_END once it
+ * has been read to its end with --exit-at-end); one message per topic,
+ * written to every partition of the output topic. */
 static void write_progress(hf_kafka_source *s)
 {
+    double now = now_ms();
+    int kind = s->cfg->role == HF_ROLE_PARTIAL ? HF_WIRE_WINDOWS : HF_WIRE_FLOWS;
     hf_wire_mark marks[HF_MAX_PARTITIONS];
     int n = hf_offsets_count(s->offsets);
     uint8_t done[HF_MAX_PARTITIONS] = {0};
@@ -130,7 +148,7 @@ static void write_progress(hf_kafka_source *s)
                 strcmp(hf_offsets_topic(s->offsets, j, &jd), topic) != 0)
                 continue;
             done[j] = 1;
-            int64_t through = s->ended ? HF_WIRE_END : hf_offsets_released(s->offsets, j);
+            int64_t through = s->ended ? HF_WIRE_END : mark_of(s, j, now);
             if (through < 0) continue;                 /* nothing complete yet */
             marks[nm].partition = jd;
             marks[nm].through = through;
@@ -142,7 +160,7 @@ static void write_progress(hf_kafka_source *s)
         hf_buf_puts(&rb->text, s->instance);
         hf_record_begin(rb, HF_RECORD_PROGRESS, 0);
         hf_record_key(rb, key, rb->text.len - key);
-        hf_wire_progress_write(&rb->text, s->instance, topic, parts, marks, nm);
+        hf_wire_progress_write(&rb->text, kind, s->instance, topic, parts, marks, nm);
         hf_record_end(rb);
     }
     if (rb->n) {
@@ -153,8 +171,8 @@ static void write_progress(hf_kafka_source *s)
     }
 }
 
-/* Read every assigned partition again from its committed offset: the
- * partial role's transaction was aborted, so what it held (partial
+/* Read every assigned partition again from its committed offset: a
+ * transaction was aborted, so what it held (flows passed on, partial
  * windows of windows closed since the last commit) must be made again. */
 static void rewind_to_commit(hf_kafka_source *s)
 {
@@ -175,9 +193,11 @@ static void rewind_to_commit(hf_kafka_source *s)
     rd_kafka_topic_partition_list_destroy(a);
 }
 
-/* The partial role's commit: its partial windows, its progress and its
- * offsets in one transaction.  The workers are idle (hf_pipeline_sync), so
- * what they emitted is what the commit points cover, no more. */
+/* The relay's and the partial role's commit: what they wrote (flows,
+ * partial windows), their progress and their offsets in one transaction.
+ * The relay has handed its pending flows over and the workers are idle
+ * (hf_pipeline_sync), so what was written is what the commit points
+ * cover, no more. */
 static int commit_txn(hf_kafka_source *s)
 {
     hf_commit_point pts[1024];
@@ -204,7 +224,7 @@ static int commit_txn(hf_kafka_source *s)
  * Returns 0, or -1 when nothing could be committed this time. */
 static int commit(hf_kafka_source *s, int sync_ms)
 {
-    if (s->cfg->role == HF_ROLE_PARTIAL) return commit_txn(s);
+    if (s->cfg->role == HF_ROLE_PARTIAL || s->cfg->role == HF_ROLE_RELAY) return commit_txn(s);
     hf_commit_point pts[1024];
     hf_pipeline_sync(s->pipeline);
     int64_t emitted = hf_pipeline_emitted(s->pipeline);      /* before the outputs' flush */
@@ -500,8 +520,9 @@ static int kafka_read(void *arg)
     }
     if (idle) hf_pipeline_tick(s->pipeline);
     if (s->fatal) return HF_IN_ERROR;
+    /* what reads progress (marks) ends only once every input upstream has */
     if (s->cfg->exit_at_end && s->assigned > 0 && s->eof && idle && lag(s) == 0 &&
-        (s->cfg->role != HF_ROLE_MERGE || hf_pipeline_complete(s->pipeline))) {
+        (!hf_pipeline_marks(s->pipeline) || hf_pipeline_complete(s->pipeline))) {
         s->ended = 1;
         return HF_IN_END;
     }

@@ -11,11 +11,12 @@
  * never be produced (larger than message.max.bytes) is counted as lost,
  * by reason, and said in the log.
  *
- * In the partial role the producer is transactional (transactional.id
- * "hostflow.<group.id>.<instance>"): the partial windows and the progress
- * messages (each to every partition of the topic) are committed together
- * with the input's offsets (commit_txn), so after a crash none of what the
- * next owner makes again was seen before. */
+ * In the relay and partial roles the producer is transactional
+ * (transactional.id "hostflow.<group.id>.<instance>"): the flows or partial
+ * windows and the progress messages (each to every partition of the
+ * topic) are committed together with the input's offsets (commit_txn), so
+ * after a crash none of what the next owner makes again was seen before:
+ * what reads them (read_committed, librdkafka's default) counts each once. */
 #include <stdio.h>
 #include <string.h>
 
@@ -32,7 +33,7 @@ typedef struct out_kafka {
 static void *kafka_open(const hf_config *cfg, const char *target, char *err, size_t errlen)
 {
     hf_kafka_producer *p;
-    if (cfg->role == HF_ROLE_PARTIAL) {
+    if (cfg->role == HF_ROLE_PARTIAL || cfg->role == HF_ROLE_RELAY) {
         char id[300], txn[600];
         const char *group = hf_config_kafka(cfg, "group.id");
         hf_kafka_instance_id(cfg, id, sizeof id);

@@ -238,6 +238,16 @@ void hf_offsets_forget(hf_offsets *o)
     }
 }
 
+double hf_offsets_newest(const hf_offsets *o, int part)
+{
+    return part >= 0 && part < o->nparts ? o->parts[part].max_end : -INFINITY;
+}
+
+int hf_offsets_idle(const hf_offsets *o, int part, double now_ms)
+{
+    return part >= 0 && part < o->nparts && idle(&o->parts[part], now_ms);
+}
+
 int hf_offsets_assigned(const hf_offsets *o, int part)
 {
     return part >= 1 && part < o->nparts && !o->parts[part].gone;

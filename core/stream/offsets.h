@@ -99,6 +99,10 @@ int hf_offsets_commit_points(hf_offsets *o, int64_t done, hf_commit_point *out, 
  * registered again (hf_offsets_partition, on the next assignment, with the
  * committed released_until).  The file slot is kept. */
 void hf_offsets_forget(hf_offsets *o);
+/* The newest flow end of partition part (-INFINITY: none yet), and
+ * whether it is idle at now_ms (at its end for HF_IDLE_MS). */
+double hf_offsets_newest(const hf_offsets *o, int part);
+int hf_offsets_idle(const hf_offsets *o, int part, double now_ms);
 /* 1 when part is a Kafka partition assigned now (registered, not gone). */
 int hf_offsets_assigned(const hf_offsets *o, int part);
 /* How far part's records (or partials) are complete: its released_until. */

@@ -48,6 +48,7 @@ struct hf_pipeline {
     double           waited_since; /* ... unmoved since (ms), and said so at */
     double           waited_said;
     hf_wire_mark    *markbuf;      /* ... and room to read a progress message */
+    int              mark_kind;    /* the progress this role reads: HF_WIRE_WINDOWS (merge), _FLOWS */
     hf_decoders     *dec;          /* decoder threads, or NULL */
     hf_decode_ctx    dctx;         /* the input's zone and allowed clock skew */
     hf_tz           *tz;
@@ -70,7 +71,7 @@ const char *hf_pipeline_reason_name(int r)
 {
     if (r == HF_REASON_TOO_LONG) return "too_long";
     if (r == HF_REASON_FUTURE) return "future_time";
-    if (r == HF_REASON_NOT_PARTIAL) return "not_partial";
+    if (r == HF_REASON_WRONG_KIND) return "wrong_kind";
     if (r == HF_REASON_BAD_WINDOW) return "bad_window";
     return hf_decode_reason_name(r);
 }
@@ -114,10 +115,8 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const hf_shards *shards, int 
     for (int i = 0; i < cfg->nwindows; i++) p->base_ms = gcd64(p->base_ms, cfg->windows_ms[i]);
     p->offsets = hf_offsets_new(cfg->windows_ms, cfg->nwindows);
     p->role = cfg->role;
-    if (p->role == HF_ROLE_MERGE) {
-        p->marks = hf_marks_new();
-        p->markbuf = hf_malloc(sizeof(hf_wire_mark) * HF_MAX_PARTITIONS);
-    }
+    if (p->role == HF_ROLE_MERGE) p->marks = hf_marks_new();   /* others: at their first progress */
+    p->mark_kind = p->role == HF_ROLE_MERGE ? HF_WIRE_WINDOWS : HF_WIRE_FLOWS;
     p->closed_until = INT64_MIN;
     atomic_store_explicit(&p->stats.closed_until, INT64_MIN, memory_order_relaxed);
     p->future_ms = (double)time(NULL) * 1000.0 + FUTURE_SLACK_MS;
@@ -181,9 +180,10 @@ static int64_t floor_to(int64_t t, int64_t g)
     return q * g;
 }
 
-/* The merge role's watermark: the lowest mark over the partitions it
- * reads (marks.h); INT64_MIN while one has none, or none is assigned. */
-static int64_t merge_watermark(const hf_pipeline *p)
+/* The watermark from progress messages (the merge role, or one reading a
+ * relay's flows): the lowest mark over the partitions it reads (marks.h);
+ * INT64_MIN while one has none, or none is assigned. */
+static int64_t marks_watermark(const hf_pipeline *p)
 {
     int64_t low = INT64_MAX;
     int any = 0;
@@ -201,10 +201,12 @@ static void advance(hf_pipeline *p)
 {
     if (p->role == HF_ROLE_RELAY) return;         /* no windows: no watermark */
     int64_t boundary;
-    if (p->role == HF_ROLE_MERGE) {               /* the partial stage waited for late flows */
-        int64_t w = merge_watermark(p);
+    if (p->marks) {          /* the producers upstream say how far their inputs are passed on */
+        int64_t w = marks_watermark(p);
         if (w == INT64_MIN) return;
-        boundary = w == HF_WIRE_END ? INT64_MAX : floor_to(w, p->base_ms);
+        if (w == HF_WIRE_END) boundary = INT64_MAX;
+        else if (p->mark_kind == HF_WIRE_WINDOWS) boundary = floor_to(w, p->base_ms);   /* waited */
+        else boundary = floor_to(w - p->cfg->lateness_ms, p->base_ms);
     } else {
         double src = hf_offsets_watermark(p->offsets, now_ms());
         if (src == -INFINITY) return;
@@ -329,6 +331,7 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
     hf_batch *b = p->pending[i];
     if (p->role == HF_ROLE_RELAY) {          /* every flow passes: lateness is decided downstream */
         bump(&p->stats.accepted);
+        hf_offsets_advance(p->offsets, part, end_ms, now_ms());   /* for its progress messages */
         b->flows[b->n++] = *fp;
         if (b->n == p->cfg->batch) hand_over(p, i, 0);
         return 0;
@@ -382,27 +385,40 @@ static int reject(hf_pipeline *p, int part, int64_t offset, int reason, const ch
     return reason;
 }
 
+/* A progress message (the merge role's, or a relay's to the instances
+ * that read its flows): the marks, and with them the watermark, move; the
+ * partition's commit point stays at its sources' newest marks. */
+static int take_progress(hf_pipeline *p, int part, int64_t offset, const char *rec, size_t len)
+{
+    bump(&p->stats.records);
+    if (!p->markbuf) p->markbuf = hf_malloc(sizeof(hf_wire_mark) * HF_MAX_PARTITIONS);
+    hf_wire_progress pr;
+    if (hf_wire_progress_parse(rec, len, &pr, p->markbuf, HF_MAX_PARTITIONS) != 0)
+        return reject(p, part, offset, HF_DECODE_MALFORMED, "a progress message that does not read");
+    if (pr.kind != p->mark_kind)
+        return reject(p, part, offset, HF_REASON_WRONG_KIND, pr.kind == HF_WIRE_WINDOWS
+                      ? "the progress of partial windows, which only a merge instance reads"
+                      : "the progress of a relay's flows, which a merge instance does not read");
+    bump(&p->stats.decoded);
+    bump(&p->stats.progress);
+    if (!p->marks) p->marks = hf_marks_new();      /* from now on the watermark comes from them */
+    hf_offsets_read(p->offsets, part, offset, -1);
+    hf_marks_read(p->marks, part, offset, &pr);
+    hf_offsets_pin(p->offsets, part, hf_marks_pin(p->marks, part));
+    advance(p);
+    return 0;
+}
+
 /* A message of the merge role: a partial window (late, read again, or
  * given to its host's shard) or progress (the watermark moves). */
 static int take_message(hf_pipeline *p, int part, int64_t offset, const char *rec, size_t len)
 {
     char where[512];
-    bump(&p->stats.records);
     int kind = hf_wire_kind(rec, len);
-    if (kind == HF_WIRE_PROGRESS) {
-        hf_wire_progress pr;
-        if (hf_wire_progress_parse(rec, len, &pr, p->markbuf, HF_MAX_PARTITIONS) != 0)
-            return reject(p, part, offset, HF_DECODE_MALFORMED, "a progress message that does not read");
-        bump(&p->stats.decoded);
-        bump(&p->stats.progress);
-        hf_offsets_read(p->offsets, part, offset, -1);
-        hf_marks_read(p->marks, part, offset, &pr);
-        hf_offsets_pin(p->offsets, part, hf_marks_pin(p->marks, part));
-        advance(p);
-        return 0;
-    }
+    if (kind == HF_WIRE_PROGRESS) return take_progress(p, part, offset, rec, len);
+    bump(&p->stats.records);
     if (kind != HF_WIRE_PARTIAL)
-        return reject(p, part, offset, HF_REASON_NOT_PARTIAL, "the merge role reads partial windows "
+        return reject(p, part, offset, HF_REASON_WRONG_KIND, "the merge role reads partial windows "
                       "(a partial instance's output), not flows");
     hf_wire_partial hp;
     if (hf_wire_partial_parse(rec, len, &hp) != 0)
@@ -437,7 +453,7 @@ const struct hf_marks *hf_pipeline_marks(const hf_pipeline *p)
 
 int hf_pipeline_complete(const hf_pipeline *p)
 {
-    return p->marks && merge_watermark(p) == HF_WIRE_END;
+    return p->marks && marks_watermark(p) == HF_WIRE_END;
 }
 
 int64_t hf_pipeline_closed_until(const hf_pipeline *p)
@@ -482,6 +498,13 @@ int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
     hf_flow f[2];
     poll_engine(p);                         /* a reload to check or commit */
     if (p->role == HF_ROLE_MERGE) return take_message(p, part, offset, rec, len);
+    int kind = too_long ? HF_WIRE_TEXT : hf_wire_kind(rec, len);
+    if (kind == HF_WIRE_PROGRESS && p->role != HF_ROLE_RELAY) return take_progress(p, part, offset, rec, len);
+    if (kind == HF_WIRE_PARTIAL || kind == HF_WIRE_PROGRESS) {
+        bump(&p->stats.records);
+        return reject(p, part, offset, HF_REASON_WRONG_KIND, "a partial window or its progress, "
+                      "which only a merge instance reads");
+    }
     p->lineno = lineno;
     unsigned st = too_long ? HF_LINE_TOO_LONG
                            : hf_line_classify(&p->dctx, rec, len, p->nets, p->future_ms, f);
@@ -559,8 +582,8 @@ void hf_pipeline_sync(hf_pipeline *p)
 
 void hf_pipeline_drop(hf_pipeline *p)
 {
-    if (p->role == HF_ROLE_RELAY) {          /* nothing held: what was read is written */
-        hf_pipeline_sync(p);
+    if (p->role == HF_ROLE_RELAY) {          /* nothing held: flows not written yet are read again */
+        for (int k = 0; k < p->shards.n; k++) p->pending[k]->n = 0;
         hf_offsets_forget(p->offsets);
         return;
     }

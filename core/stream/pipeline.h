@@ -15,8 +15,13 @@
  * The roles (conf/config.h) change the path: the relay keeps no windows
  * (every flow passes, nothing is late or held); the merge role reads
  * partial windows instead of flows (late when their window has closed,
- * held until their coarsest window is emitted) and progress messages,
- * from which its watermark comes (marks.h) instead of from flow ends. */
+ * held until their coarsest window is emitted).  Progress messages
+ * (stream/wire.h), of the partial instances to the merge ones and of the
+ * relays to the instances that read their flows, replace the flows' ends
+ * as the source of the watermark (marks.h) once one has been read: with
+ * flows re-keyed by a relay, a partition mixes flows of every input
+ * partition, read at the relays' pace, and only the relays know how far
+ * each input partition has come. */
 #ifndef HF_PIPELINE_H
 #define HF_PIPELINE_H
 
@@ -32,10 +37,11 @@
 typedef struct hf_pipeline hf_pipeline;
 
 /* Why records were not turned into flows (the decoder's reasons, then
- * these): the merge role's are a message that is not a partial window or
- * progress, and a partial whose window is not this instance's finest. */
+ * these): a message of the wrong kind for the role (stream/wire.h: a flow
+ * to a merge instance, a partial window to one that reads flows), and a
+ * partial whose window is not this merge instance's finest. */
 enum { HF_REASON_TOO_LONG = HF_LINE_TOO_LONG, HF_REASON_FUTURE = HF_LINE_FUTURE,
-       HF_REASON_NOT_PARTIAL, HF_REASON_BAD_WINDOW, HF_REASONS };
+       HF_REASON_WRONG_KIND, HF_REASON_BAD_WINDOW, HF_REASONS };
 
 /* The pipeline's counters.  Written by the reading thread only, read by the
  * reporter at any time: relaxed atomics. */
@@ -77,9 +83,9 @@ int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
                      const char *rec, size_t len, int too_long);
 /* Let the watermark move with no data (idle partitions). */
 void hf_pipeline_tick(hf_pipeline *p);
-/* The merge role: the marks its watermark comes from (NULL in the other
- * roles), and whether every input partition of the partial stage has
- * ended (every window can close). */
+/* The marks the watermark comes from (NULL until a progress message is
+ * read; the merge role's from the start), and whether every input
+ * partition upstream has ended by them (every window can close). */
 const struct hf_marks *hf_pipeline_marks(const hf_pipeline *p);
 int hf_pipeline_complete(const hf_pipeline *p);
 /* The watermark: windows ending at or before this are closed (any thread). */
@@ -119,8 +125,9 @@ void hf_pipeline_sync(hf_pipeline *p);
 /* The input's partitions were handed over (revoked): every open window is
  * dropped unemitted, in every shard, and every partition forgotten
  * (hf_offsets_forget); the next owner rebuilds those windows whole from
- * the committed offsets (commit first: the holds go).  The relay writes
- * what it has instead. */
+ * the committed offsets (commit first: the holds go).  The relay drops
+ * the flows it has not written (its commit, which writes them, comes
+ * first, or they are read again). */
 void hf_pipeline_drop(hf_pipeline *p);
 /* How far every shard has emitted windows (take it before flushing the
  * outputs), and the commit points once the outputs have acknowledged

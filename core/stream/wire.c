@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/addr.h"
+#include "base/timefmt.h"
 #include "stream/decode.h"
 
 #define MAX_TIME_MS 253402300799999.0   /* 9999-12-31T23:59:59.999Z, the decoder's limit */
@@ -174,6 +175,15 @@ static size_t put_key_addr(char *out, const char *key, const uint8_t addr[16], u
     return n;
 }
 
+static size_t put_key_time(char *out, const char *key, double ms)
+{
+    size_t n = strlen(key);
+    memcpy(out, key, n);
+    n += hf_time_format_iso((int64_t)ms, out + n);
+    out[n++] = '"';
+    return n;
+}
+
 size_t hf_wire_flow_json(const hf_flow *f, char *out)
 {
     int v6 = f->family == HF_AF_INET6;
@@ -186,8 +196,8 @@ size_t hf_wire_flow_json(const hf_flow *f, char *out)
     n += put_key_int(out + n, ",\"tcp_flags\":", f->tcp_flags);
     n += put_key_int(out + n, ",\"in_packets\":", (uint64_t)f->packets);
     n += put_key_int(out + n, ",\"in_bytes\":", (uint64_t)f->bytes);
-    n += put_key_int(out + n, ",\"first\":", (uint64_t)f->start_ms);
-    n += put_key_int(out + n, ",\"last\":", (uint64_t)f->end_ms);
+    n += put_key_time(out + n, ",\"first\":\"", f->start_ms);
+    n += put_key_time(out + n, ",\"last\":\"", f->end_ms);
     out[n++] = '}';
     return n;
 }
@@ -268,10 +278,11 @@ static void put_short_text(hf_buf *b, const char *s)
     hf_buf_put(b, s, n);
 }
 
-void hf_wire_progress_write(hf_buf *b, const char *producer, const char *topic,
+void hf_wire_progress_write(hf_buf *b, int kind, const char *producer, const char *topic,
                             int32_t partitions, const hf_wire_mark *marks, int n)
 {
     hf_buf_putc(b, (char)HF_WIRE_PROGRESS);
+    hf_buf_putc(b, (char)kind);
     put_short_text(b, producer);
     put_short_text(b, topic);
     buf_varint(b, (uint64_t)partitions);
@@ -287,6 +298,8 @@ int hf_wire_progress_parse(const void *msg, size_t len, hf_wire_progress *p,
 {
     cursor c = {msg, (const uint8_t *)msg + len, 0};
     if (get_u8(&c) != HF_WIRE_PROGRESS) return HF_DECODE_MALFORMED;
+    p->kind = (int)get_u8(&c);
+    if (p->kind != HF_WIRE_WINDOWS && p->kind != HF_WIRE_FLOWS) return HF_DECODE_MALFORMED;
     p->producer_len = (uint8_t)get_u8(&c);
     p->producer = (const char *)get_bytes(&c, p->producer_len);
     p->topic_len = (uint8_t)get_u8(&c);

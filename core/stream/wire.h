@@ -20,11 +20,17 @@
  *             (prim/state.h's serialised form); omitted: the analysis's field
  *             is left out of the host's record (an error, a disabled analysis)
  *
- *   progress  03 | producer_len u8 | producer | topic_len u8 | topic
+ *   progress  03 | kind u8 | producer_len u8 | producer | topic_len u8 | topic
  *                | partitions | n | n x ( partition | through )
- *             every partial window of those input partitions that ends at or
- *             before `through` has been produced (HF_WIRE_END: the partition
- *             has ended); `partitions` is the input topic's partition count
+ *             kind HF_WIRE_WINDOWS (a partial instance's): every partial
+ *             window of those input partitions that ends at or before
+ *             `through` has been produced; kind HF_WIRE_FLOWS (a relay's):
+ *             every flow read from them so far is passed on, the newest
+ *             ending at `through` (for a partition at its end, the relay's
+ *             watermark); HF_WIRE_END: the partition has ended.  `partitions`
+ *             is the input topic's partition count.  A producer writes one
+ *             to every partition of its output topic, in the transaction of
+ *             what it covers, so a consumer reads it after those messages
  *
  * A flow is about 27 bytes for IPv4 where its JSON is 170 to 450.  The
  * readers are strict: a message is accepted only whole and canonical in its
@@ -52,6 +58,11 @@ enum {
 #define HF_WIRE_NAME_MAX    255
 #define HF_WIRE_END         INT64_MAX   /* progress: the partition has ended */
 
+enum {
+    HF_WIRE_WINDOWS = 0,       /* progress of partial windows (the partial role) */
+    HF_WIRE_FLOWS = 1,         /* progress of flows passed on (the relay) */
+};
+
 /* The kind of a message: HF_WIRE_FLOW, _PARTIAL, _PROGRESS, or
  * HF_WIRE_TEXT for anything else (JSON, or garbage the decoder rejects). */
 int hf_wire_kind(const void *msg, size_t len);
@@ -67,10 +78,11 @@ size_t hf_wire_flow_encode(const hf_flow *f, uint8_t *out);
  * truncated or overlong message is malformed_json, a bad family
  * bad_address, a count or time out of range bad_number / bad_time). */
 int hf_wire_flow_decode(const void *msg, size_t len, hf_flow *f);
-/* The flow as normalised JSON: nfdump's keys, numbers only, times in ms
- * ({"src4_addr":"10.0.0.1",...,"first":1764165600000,"last":...}), which
- * every JSON consumer, hostflow included, reads.  Returns the length, at
- * most HF_WIRE_FLOW_JSON; no newline. */
+/* The flow as normalised JSON: nfdump's keys, numbers, times as ISO 8601
+ * text in UTC with ms ({"src4_addr":"10.0.0.1",...,"first":
+ * "2026-11-26T14:00:00.000Z","last":...}), which every JSON consumer,
+ * hostflow included, reads.  Returns the length, at most
+ * HF_WIRE_FLOW_JSON; no newline. */
 size_t hf_wire_flow_json(const hf_flow *f, char *out);
 
 /* ------------------------------------------------------------------------
@@ -115,6 +127,7 @@ typedef struct hf_wire_mark {
 } hf_wire_mark;
 
 typedef struct hf_wire_progress {
+    int           kind;        /* HF_WIRE_WINDOWS or HF_WIRE_FLOWS */
     const char   *producer;    /* not NUL-terminated: producer_len bytes */
     uint8_t       producer_len;
     const char   *topic;       /* likewise */
@@ -124,9 +137,9 @@ typedef struct hf_wire_progress {
     hf_wire_mark *marks;
 } hf_wire_progress;
 
-/* Write a progress message into b (producer and topic at most 255 bytes;
- * every through >= 0). */
-void hf_wire_progress_write(hf_buf *b, const char *producer, const char *topic,
+/* Write a progress message of kind into b (producer and topic at most 255
+ * bytes; every through >= 0). */
+void hf_wire_progress_write(hf_buf *b, int kind, const char *producer, const char *topic,
                             int32_t partitions, const hf_wire_mark *marks, int n);
 /* Read one, its marks into marks[max].  0, or a decode reason (also when
  * it has more than max marks). */

@@ -76,7 +76,7 @@ progress:;
         if (strlen(producer) != pr.producer_len || strlen(topic) != pr.topic_len) return 0;
         hf_buf b;
         hf_buf_init(&b, 64);
-        hf_wire_progress_write(&b, producer, topic, pr.partitions, pr.marks, pr.n);
+        hf_wire_progress_write(&b, pr.kind, producer, topic, pr.partitions, pr.marks, pr.n);
         same_bytes(&b, data, size, "a progress message read is not written back the same");
         hf_buf_release(&b);
     }

@@ -366,7 +366,7 @@ static void feed_progress(hf_pipeline *p, int part, int64_t offset, int64_t thro
     hf_buf b;
     hf_buf_init(&b, 64);
     hf_wire_mark marks[2] = {{0, through}, {1, through}};
-    hf_wire_progress_write(&b, "partial-1", "flows", 2, marks, 2);
+    hf_wire_progress_write(&b, HF_WIRE_WINDOWS, "partial-1", "flows", 2, marks, 2);
     hf_pipeline_feed(p, part, offset, 0, b.data, b.len, 0);
     hf_buf_release(&b);
 }
@@ -393,8 +393,8 @@ TEST(the_merge_role_closes_windows_on_the_partial_stages_progress)
     CHECK_EQ_INT(feed_partial(p, part, 13, 3, 0, 10000), 0);  /* its window has closed */
     CHECK_EQ_INT(hf_pipeline_stats(p)->late, 1);
     CHECK_EQ_INT(feed_partial(p, part, 14, 3, 20000, 5000), HF_REASON_BAD_WINDOW);
-    CHECK_EQ_INT(feed(p, 1, 30000), HF_REASON_NOT_PARTIAL);  /* a flow */
-    CHECK_EQ_STR(hf_pipeline_reason_name(HF_REASON_NOT_PARTIAL), "not_partial");
+    CHECK_EQ_INT(feed(p, 1, 30000), HF_REASON_WRONG_KIND);   /* a flow */
+    CHECK_EQ_STR(hf_pipeline_reason_name(HF_REASON_WRONG_KIND), "wrong_kind");
     CHECK_EQ_INT(hf_pipeline_stats(p)->accepted, 2);
     CHECK_EQ_INT(hf_pipeline_stats(p)->progress, 1);
     /* the commit point: the partial of [10 s, 20 s) is held (its minute is

@@ -99,7 +99,8 @@ TEST(the_normalised_json_decodes_to_the_same_flow)
     text[n] = 0;
     CHECK_EQ_STR(text, "{\"src4_addr\":\"10.1.2.3\",\"dst4_addr\":\"192.0.2.7\",\"src_port\":51234,"
                        "\"dst_port\":443,\"proto\":6,\"tcp_flags\":27,\"in_packets\":12,"
-                       "\"in_bytes\":3456,\"first\":1764165600000,\"last\":1764165601234}");
+                       "\"in_bytes\":3456,\"first\":\"2025-11-26T14:00:00.000Z\","
+                       "\"last\":\"2025-11-26T14:00:01.234Z\"}");
 }
 
 TEST(classify_takes_binary_flows_and_json_alike)
@@ -150,11 +151,12 @@ TEST(progress_reads_back_its_marks)
     hf_buf b;
     hf_buf_init(&b, 64);
     hf_wire_mark in[3] = {{0, 1764165600000LL}, {5, 0}, {7, HF_WIRE_END}};
-    hf_wire_progress_write(&b, "partial-1", "flows", 8, in, 3);
+    hf_wire_progress_write(&b, HF_WIRE_FLOWS, "partial-1", "flows", 8, in, 3);
     hf_wire_mark marks[8];
     hf_wire_progress p;
     CHECK_EQ_INT(hf_wire_kind(b.data, b.len), HF_WIRE_PROGRESS);
     CHECK_EQ_INT(hf_wire_progress_parse(b.data, b.len, &p, marks, 8), 0);
+    CHECK_EQ_INT(p.kind, HF_WIRE_FLOWS);
     CHECK(p.producer_len == 9 && memcmp(p.producer, "partial-1", 9) == 0);
     CHECK(p.topic_len == 5 && memcmp(p.topic, "flows", 5) == 0);
     CHECK_EQ_INT(p.partitions, 8);
@@ -167,7 +169,7 @@ TEST(progress_reads_back_its_marks)
     for (size_t cut = 0; cut < b.len; cut++) CHECK(hf_wire_progress_parse(b.data, cut, &p, marks, 8) != 0);
     hf_wire_mark bad = {8, 0};                                          /* partition past the count */
     b.len = 0;
-    hf_wire_progress_write(&b, "p", "flows", 8, &bad, 1);
+    hf_wire_progress_write(&b, HF_WIRE_WINDOWS, "p", "flows", 8, &bad, 1);
     CHECK(hf_wire_progress_parse(b.data, b.len, &p, marks, 8) != 0);
     hf_buf_release(&b);
 }
