@@ -223,6 +223,10 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_int(&b, (int64_t)p->filtered);
     hf_buf_puts(&b, ",\"late\":");
     hf_buf_put_int(&b, (int64_t)p->late);
+    hf_buf_puts(&b, ",\"first_record_s\":");
+    hf_buf_put_number(&b, p->first_ns / 1e9);
+    hf_buf_puts(&b, ",\"last_record_s\":");
+    hf_buf_put_number(&b, p->last_ns / 1e9);
     hf_buf_puts(&b, ",\"replayed\":");
     hf_buf_put_int(&b, (int64_t)p->replayed);
     hf_buf_puts(&b, ",\"skipped_options_templates\":");

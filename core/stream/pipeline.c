@@ -487,6 +487,19 @@ static int take_record(hf_pipeline *p, int part, int64_t offset, unsigned st, co
     return rc;
 }
 
+/* When records are read (the first, and the last to 1,024 records): a
+ * rate over the time records came, whatever came before (start-up, a
+ * consumer group forming).  A clock read per 1,024 records. */
+static inline void note_time(hf_pipeline *p, int always)
+{
+    uint64_t n = atomic_load_explicit(&p->stats.records, memory_order_relaxed);
+    if (!always && (n & 1023) != 0) return;
+    double t = hf_now_ns();
+    if (atomic_load_explicit(&p->stats.first_ns, memory_order_relaxed) == 0)
+        atomic_store_explicit(&p->stats.first_ns, t, memory_order_relaxed);
+    atomic_store_explicit(&p->stats.last_ns, t, memory_order_relaxed);
+}
+
 static void poll_engine(hf_pipeline *p)
 {
     if (p->shards.poll) p->shards.poll(p->shards.ctx, hf_offsets_max_end(p->offsets));
@@ -497,6 +510,7 @@ int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
 {
     hf_flow f[2];
     poll_engine(p);                         /* a reload to check or commit */
+    note_time(p, 0);
     if (p->role == HF_ROLE_MERGE) return take_message(p, part, offset, rec, len);
     int kind = too_long ? HF_WIRE_TEXT : hf_wire_kind(rec, len);
     if (kind == HF_WIRE_PROGRESS && p->role != HF_ROLE_RELAY) return take_progress(p, part, offset, rec, len);
@@ -532,6 +546,7 @@ int hf_pipeline_threaded(hf_pipeline *p)
 static void run_chunk(hf_pipeline *p, hf_chunk *c)
 {
     poll_engine(p);
+    note_time(p, 1);
     uint32_t f = 0;
     for (uint32_t i = 0; i < c->n; i++) {
         size_t len;

@@ -59,6 +59,8 @@ typedef struct hf_stream_stats {
                                             (max_clock_skew): start set to end */
     _Atomic uint64_t progress;           /* the merge role: progress messages read */
     _Atomic int64_t  closed_until;       /* windows ending by this are closed (INT64_MIN: none) */
+    _Atomic double   first_ns, last_ns;  /* when the first record was read, and the last (to
+                                            1,024 records): CLOCK_MONOTONIC, 0 before any */
 } hf_stream_stats;
 
 /* A pipeline over cfg's networks and windows, handing batches to shards.
