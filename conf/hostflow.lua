@@ -48,7 +48,7 @@ return {
     -- The order of the analyses' fields in a record; the others follow by name.
     order = { "total", "avg_flow_duration", "dport_count", "peer_number", "tcp_flags" },
     -- Parameters of analyses over the defaults they declare (lua/README.md):
-    -- params = { port_scan_vertical = { threshold = 20 } },
+    -- params = { port_scan = { threshold = 20 } },
     -- Hot reload: an edit, addition or removal in dir is checked in every
     -- worker and takes over at a window boundary (SIGHUP reloads too).
     reload = true,

@@ -111,6 +111,8 @@ void hf_report_text(const hf_run_view *v, FILE *f)
         (unsigned long long)p->accepted, (unsigned long long)p->filtered,
         (unsigned long long)p->late);
     if (p->replayed) OUT(", %llu read again after a restart", (unsigned long long)p->replayed);
+    if (p->to_destination)
+        OUT(" (%llu of them to a monitored destination)", (unsigned long long)p->to_destination);
     OUT("\n");
     if (p->skipped || p->clamped)
         OUT("  input      %llu IPFIX options/template records skipped (not flows); %llu flows ending "
@@ -146,9 +148,11 @@ void hf_report_text(const hf_run_view *v, FILE *f)
             (unsigned long long)t.windows_max[l], per);
     }
     OUT("\n");
-    OUT("  memory     %.1f MiB now, %.1f MiB peak, limit %.0f MiB; %llu host rows refused (memory)\n",
+    OUT("  memory     %.1f MiB now, %.1f MiB peak, limit %.0f MiB; %llu host rows refused (memory)",
         (double)t.w.mem_bytes / 1048576.0, (double)t.w.mem_peak / 1048576.0,
         (double)v->cfg->memory_max / 1048576.0, (unsigned long long)t.w.hosts_refused);
+    if (t.w.states_refused) OUT(", %llu detection states refused", (unsigned long long)t.w.states_refused);
+    OUT("\n");
     OUT("  analyses   ms in update() + result():");
     for (int a = 0; a < t.w.nanalyses; a++) {
         OUT(" %s %.0f+%.0f", t.w.analysis_names[a], t.w.analysis_ns[a] / 1e6,
@@ -221,6 +225,8 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_int(&b, (int64_t)p->accepted);
     hf_buf_puts(&b, ",\"filtered\":");
     hf_buf_put_int(&b, (int64_t)p->filtered);
+    hf_buf_puts(&b, ",\"to_destination\":");
+    hf_buf_put_int(&b, (int64_t)p->to_destination);
     hf_buf_puts(&b, ",\"late\":");
     hf_buf_put_int(&b, (int64_t)p->late);
     hf_buf_puts(&b, ",\"first_record_s\":");
@@ -247,6 +253,8 @@ int hf_report_json(const hf_run_view *v, const char *path)
     }
     hf_buf_puts(&b, ",\"hosts_refused_memory\":");
     hf_buf_put_int(&b, (int64_t)t.w.hosts_refused);
+    hf_buf_puts(&b, ",\"states_refused_memory\":");
+    hf_buf_put_int(&b, (int64_t)t.w.states_refused);
     hf_buf_puts(&b, ",\"records\":");
     hf_buf_put_int(&b, (int64_t)t.w.records);
     hf_buf_puts(&b, ",\"memory_peak_bytes\":");

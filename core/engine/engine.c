@@ -172,6 +172,7 @@ void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
         t->w.partials += st.partials;
         t->w.partial_bytes += st.partial_bytes;
         t->w.hosts_refused += st.hosts_refused;
+        t->w.states_refused += st.states_refused;
         t->w.records += st.records;
         t->w.mem_bytes += st.mem_bytes;
         t->w.mem_peak += st.mem_peak;

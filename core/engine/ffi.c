@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "engine/window.h"
+#include "prim/state.h"
 #include "engine/worker.h"
 #include "stream/flow.h"
 
@@ -59,16 +60,61 @@ void hf_ffi_topk_add_num(hf_topk *t, double key, double weight)
     hf_topk_add_number(t, key, weight, hf_arena_current());
 }
 
-void hf_ffi_topk_add_addr(hf_topk *t, const uint8_t *addr16, double weight)
+/* An address's key kind: IPv4 (mapped into IPv6) or IPv6. */
+static uint8_t addr_kind(const uint8_t *addr16)
 {
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    uint8_t kind = memcmp(addr16, mapped, 12) == 0 ? HF_KEY_INET : HF_KEY_INET6;
-    hf_topk_add(t, addr16, kind, weight, hf_arena_current());
+    return memcmp(addr16, mapped, 12) == 0 ? HF_KEY_INET : HF_KEY_INET6;
+}
+
+void hf_ffi_topk_add_addr(hf_topk *t, const uint8_t *addr16, double weight)
+{
+    hf_topk_add(t, addr16, addr_kind(addr16), weight, hf_arena_current());
 }
 
 void hf_ffi_topk_merge(hf_topk *dst, const hf_topk *src)
 {
     hf_topk_merge(dst, src, hf_arena_current());
+}
+
+uint8_t *hf_ffi_group_at_num(hf_group *g, const hf_schema *of, double key)
+{
+    return hf_group_at_number(g, of, &hf_state_ops, key, hf_arena_current());
+}
+
+uint8_t *hf_ffi_group_at_addr(hf_group *g, const hf_schema *of, const uint8_t *addr16)
+{
+    return hf_group_at(g, of, &hf_state_ops, addr16, addr_kind(addr16), hf_arena_current());
+}
+
+uint8_t *hf_ffi_group_find_num(const hf_group *g, const hf_schema *of, double key)
+{
+    return hf_group_find_number(g, of, &hf_state_ops, key);
+}
+
+uint8_t *hf_ffi_group_find_addr(const hf_group *g, const hf_schema *of, const uint8_t *addr16)
+{
+    return hf_group_find(g, of, &hf_state_ops, addr16, addr_kind(addr16));
+}
+
+void hf_ffi_group_add_num_num(hf_group *g, const hf_schema *of, double key, double v)
+{
+    hf_ffi_distinct_add_num((hf_distinct *)(void *)hf_ffi_group_at_num(g, of, key), v);
+}
+
+void hf_ffi_group_add_num_addr(hf_group *g, const hf_schema *of, double key, const uint8_t *v16)
+{
+    hf_ffi_distinct_add_addr((hf_distinct *)(void *)hf_ffi_group_at_num(g, of, key), v16);
+}
+
+void hf_ffi_group_add_addr_num(hf_group *g, const hf_schema *of, const uint8_t *key16, double v)
+{
+    hf_ffi_distinct_add_num((hf_distinct *)(void *)hf_ffi_group_at_addr(g, of, key16), v);
+}
+
+void hf_ffi_group_add_addr_addr(hf_group *g, const hf_schema *of, const uint8_t *key16, const uint8_t *v16)
+{
+    hf_ffi_distinct_add_addr((hf_distinct *)(void *)hf_ffi_group_at_addr(g, of, key16), v16);
 }
 
 uint32_t hf_ffi_distinct_default_limit(void)
@@ -103,10 +149,15 @@ static const struct abi_field {
     WHOLE(hf_flow), FIELD(hf_flow, src), FIELD(hf_flow, dst), FIELD(hf_flow, start_ms),
     FIELD(hf_flow, end_ms), FIELD(hf_flow, packets), FIELD(hf_flow, bytes), FIELD(hf_flow, sport),
     FIELD(hf_flow, dport), FIELD(hf_flow, proto), FIELD(hf_flow, tcp_flags), FIELD(hf_flow, family),
+    FIELD(hf_flow, mark),
     WHOLE(hf_distinct), FIELD(hf_distinct, n), FIELD(hf_distinct, mem),
     WHOLE(hf_topk_item), FIELD(hf_topk_item, key), FIELD(hf_topk_item, count),
     FIELD(hf_topk_item, error), FIELD(hf_topk_item, kind),
     WHOLE(hf_topk), FIELD(hf_topk, k), FIELD(hf_topk, n), FIELD(hf_topk, cap),
+    WHOLE(hf_group), FIELD(hf_group, max), FIELD(hf_group, n), FIELD(hf_group, cap),
+    FIELD(hf_group, mem),
+    WHOLE(hf_group_entry), FIELD(hf_group_entry, key), FIELD(hf_group_entry, weight),
+    FIELD(hf_group_entry, error), FIELD(hf_group_entry, kind),
     WHOLE(hf_buf), FIELD(hf_buf, data), FIELD(hf_buf, len), FIELD(hf_buf, cap),
     WHOLE(hf_field), FIELD(hf_field, offset), FIELD(hf_field, kind), FIELD(hf_field, param),
     WHOLE(hf_schema), FIELD(hf_schema, fields), FIELD(hf_schema, nfields), FIELD(hf_schema, size),
@@ -115,11 +166,14 @@ static const struct abi_field {
     FIELD(hf_fragments, len), FIELD(hf_fragments, cap),
     WHOLE(hf_lua_batch), FIELD(hf_lua_batch, flows), FIELD(hf_lua_batch, rows),
     FIELD(hf_lua_batch, n), FIELD(hf_lua_batch, gen), FIELD(hf_lua_batch, not_run),
+    FIELD(hf_lua_batch, dst_flows), FIELD(hf_lua_batch, dst_rows), FIELD(hf_lua_batch, dst_n),
     WHOLE(hf_window), FIELD(hf_window, start_ms), FIELD(hf_window, g_ms), FIELD(hf_window, arena),
     FIELD(hf_window, nhosts), FIELD(hf_window, layout), FIELD(hf_window, omit_any),
     WHOLE(hf_lua_window), FIELD(hf_lua_window, rows), FIELD(hf_lua_window, omit),
     FIELD(hf_lua_window, omit_any), FIELD(hf_lua_window, n), FIELD(hf_lua_window, gen),
     FIELD(hf_lua_window, start_ms), FIELD(hf_lua_window, g_ms), FIELD(hf_lua_window, frags),
+    FIELD(hf_lua_window, sparse), FIELD(hf_lua_window, sparse_slots),
+    WHOLE(hf_sparse), FIELD(hf_sparse, key), FIELD(hf_sparse, row), FIELD(hf_sparse, index), FIELD(hf_sparse, state),
 };
 
 size_t hf_ffi_sizeof(const char *name)
@@ -149,11 +203,18 @@ double hf_ffi_const(const char *name)
         {"HF_FIELD_DISTINCT", HF_FIELD_DISTINCT},
         {"HF_FIELD_TOPK", HF_FIELD_TOPK},
         {"HF_FIELD_COUNT32", HF_FIELD_COUNT32},
+        {"HF_FIELD_GROUP", HF_FIELD_GROUP},
+        {"HF_FIELD_OF", HF_FIELD_OF},
+        {"HF_GROUP_MAX_KEYS", HF_GROUP_MAX_KEYS},
         {"HF_LOG_ERROR", HF_LOG_ERROR},
         {"HF_LOG_WARN", HF_LOG_WARN},
         {"HF_LOG_INFO", HF_LOG_INFO},
         {"HF_LOG_DEBUG", HF_LOG_DEBUG},
         {"HF_KEY_NUMBER", HF_KEY_NUMBER},
+        {"HF_LAYOUT_BY_DST", HF_LAYOUT_BY_DST},
+        {"HF_FLOW_SRC_OUT", HF_FLOW_SRC_OUT},
+        {"HF_LAYOUT_SPARSE", HF_LAYOUT_SPARSE},
+        {"HF_LAYOUT_BOTH", HF_LAYOUT_BOTH},
         {"HF_KEY_INET", HF_KEY_INET},
         {"HF_KEY_INET6", HF_KEY_INET6},
     };

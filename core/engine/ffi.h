@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "prim/distinct.h"
+#include "prim/group.h"
 #include "prim/topk.h"
 
 void hf_ffi_distinct_add_num(hf_distinct *d, double v);
@@ -23,6 +24,18 @@ uint32_t hf_ffi_distinct_default_limit(void);
 void hf_ffi_topk_add_num(hf_topk *t, double key, double weight);
 void hf_ffi_topk_add_addr(hf_topk *t, const uint8_t *addr16, double weight);
 void hf_ffi_topk_merge(hf_topk *dst, const hf_topk *src);
+/* A group's value for a number or an address key: created when new (one
+ * more to its weight), or only found (NULL when absent). */
+uint8_t *hf_ffi_group_at_num(hf_group *g, const hf_schema *of, double key);
+uint8_t *hf_ffi_group_at_addr(hf_group *g, const hf_schema *of, const uint8_t *addr16);
+uint8_t *hf_ffi_group_find_num(const hf_group *g, const hf_schema *of, double key);
+uint8_t *hf_ffi_group_find_addr(const hf_group *g, const hf_schema *of, const uint8_t *addr16);
+/* g:add(key, v) of a group whose value is a set (of = hf.distinct): v into
+ * the set of key, in one call; key and v numbers or addresses. */
+void hf_ffi_group_add_num_num(hf_group *g, const hf_schema *of, double key, double v);
+void hf_ffi_group_add_num_addr(hf_group *g, const hf_schema *of, double key, const uint8_t *v16);
+void hf_ffi_group_add_addr_num(hf_group *g, const hf_schema *of, const uint8_t *key16, double v);
+void hf_ffi_group_add_addr_addr(hf_group *g, const hf_schema *of, const uint8_t *key16, const uint8_t *v16);
 
 /* A log line from Lua at HF_LOG_ERROR .. HF_LOG_DEBUG (see log.h). */
 void hf_ffi_log(int level, const char *msg);

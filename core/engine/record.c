@@ -81,6 +81,11 @@ void hf_record_end(hf_record_batch *b)
     hf_buf_putc(&b->text, '\n');
 }
 
+void hf_record_cancel(hf_record_batch *b)
+{
+    b->text.len = b->recs[b->n].off;
+}
+
 /* ------------------------------------------------------------------------
  * The host record
  * --------------------------------------------------------------------- */

@@ -82,6 +82,8 @@ void hf_record_begin(hf_record_batch *b, int type, int64_t time_ms);
 void hf_record_key(hf_record_batch *b, size_t off, size_t len);
 /* End the current record: its newline, its length. */
 void hf_record_end(hf_record_batch *b);
+/* Drop the current record (begun, not ended) and its text. */
+void hf_record_cancel(hf_record_batch *b);
 
 struct hf_window;
 struct hf_host;

@@ -24,6 +24,7 @@ struct hf_relay {
     hf_record_batch       out;
     hf_shards             shards;
     _Atomic uint64_t      flows, bytes;
+    uint64_t              copies;   /* second copies (for a monitored destination) */
 };
 
 static hf_batch *relay_batch(void *ctx, int shard)
@@ -49,15 +50,15 @@ static hf_batch *relay_batch(void *ctx, int shard)
     return b;
 }
 
-/* One flow as a record: its key (the source address as text) and its
- * message, binary or JSON. */
-static void put_flow(hf_relay *r, const hf_flow *f)
+/* One copy of a flow as a record: its key (the address of the host it is
+ * for, as text) and its message, binary or JSON. */
+static void put_copy(hf_relay *r, const hf_flow *f, const uint8_t *host)
 {
     hf_record_batch *rb = &r->out;
     hf_buf *t = &rb->text;
     if (r->binary) {
         char addr[HF_ADDR_STRLEN];
-        size_t alen = hf_addr_format(f->src, f->family, addr);
+        size_t alen = hf_addr_format(host, f->family, addr);
         size_t key = t->len;
         hf_buf_put(t, addr, alen);
         hf_record_begin(rb, HF_RECORD_FLOW, (int64_t)f->end_ms);
@@ -69,12 +70,39 @@ static void put_flow(hf_relay *r, const hf_flow *f)
         size_t at = t->len;
         hf_buf_reserve(t, HF_WIRE_FLOW_JSON);
         t->len += hf_wire_flow_json(f, t->data + t->len);
-        /* {"src4_addr":"ADDR",... : the key is ADDR */
+        /* {"src4_addr":"SRC","dst4_addr":"DST",... : the key is SRC or DST */
         const char *a = t->data + at + sizeof "{\"src4_addr\":\"" - 1;
+        if (host != f->src) a = (const char *)memchr(a, '"', 64) + sizeof "\",\"dst4_addr\":\"" - 1;
         hf_record_key(rb, (size_t)(a - t->data), (size_t)((const char *)memchr(a, '"', 64) - a));
     }
     atomic_fetch_add_explicit(&r->bytes, rb->text.len - rb->recs[rb->n].off, memory_order_relaxed);
     hf_record_end(rb);
+}
+
+/* A flow, once for each monitored host it is for (hf_flow.mark): keyed by
+ * its source, and by its destination when that is monitored and another
+ * host, each copy marked for its own host, so that whoever owns a host
+ * counts the flow once for it.  The JSON form carries no mark: there a
+ * flow goes once, keyed by its source (by its destination when only that
+ * is monitored), and readers decide by their own networks. */
+static void put_flow(hf_relay *r, const hf_flow *f)
+{
+    int src = !(f->mark & HF_FLOW_NO_SRC), dst = (f->mark & HF_FLOW_DST) != 0;
+    int same = memcmp(f->src, f->dst, 16) == 0;
+    hf_flow c = *f;
+    if (!r->binary) {
+        put_copy(r, f, src ? f->src : f->dst);
+        return;
+    }
+    if (src) {
+        c.mark = dst && same ? HF_FLOW_DST : 0;
+        put_copy(r, &c, f->src);
+    }
+    if (dst && !(src && same)) {
+        c.mark = (uint8_t)(HF_FLOW_DST | HF_FLOW_NO_SRC | (f->mark & HF_FLOW_SRC_OUT));
+        put_copy(r, &c, f->dst);
+        r->copies++;
+    }
 }
 
 static void relay_push(void *ctx, int shard, hf_batch *b)

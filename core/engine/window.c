@@ -51,13 +51,15 @@ static void relayout(hf_layout *l)
 {
     size_t off = sizeof(hf_host);
     for (int i = 0; i < l->n; i++)
-        if (narrow(&l->schemas[i])) {
+        if (l->flags[i] & HF_LAYOUT_SPARSE) l->offsets[i] = 0;   /* not in the rows */
+    for (int i = 0; i < l->n; i++)
+        if (!(l->flags[i] & HF_LAYOUT_SPARSE) && narrow(&l->schemas[i])) {
             l->offsets[i] = off;
             off += ROUND(l->schemas[i].size, 4);
         }
     off = ROUND(off, 8);
     for (int i = 0; i < l->n; i++)
-        if (!narrow(&l->schemas[i])) {
+        if (!(l->flags[i] & HF_LAYOUT_SPARSE) && !narrow(&l->schemas[i])) {
             l->offsets[i] = off;
             off += ROUND(l->schemas[i].size, 8);
         }
@@ -80,8 +82,11 @@ long hf_layout_add_id(hf_layout *l, const char *name, uint32_t id, size_t size,
                       const hf_field *fields, int nfields)
 {
     if (l->n == HF_MAX_ANALYSES || nfields < 0) return -1;
-    for (int i = 0; i < nfields; i++)
+    for (int i = 0; i < nfields; i++) {         /* a group's value's fields are the value's */
         if ((size_t)fields[i].offset >= size) return -1;
+        if (fields[i].kind == HF_FIELD_GROUP && i + 1 < nfields && fields[i + 1].kind == HF_FIELD_OF)
+            i += 1 + (int)fields[i + 1].param;
+    }
     int i = l->n++;
     l->names[i] = hf_strdup(name);
     l->ids[i] = id;
@@ -91,6 +96,24 @@ long hf_layout_add_id(hf_layout *l, const char *name, uint32_t id, size_t size,
     if (nfields) memcpy(l->schemas[i].fields, fields, sizeof(hf_field) * (size_t)nfields);
     relayout(l);
     return i;
+}
+
+void hf_layout_flags(hf_layout *l, int i, unsigned flags)
+{
+    if (i < 0 || i >= l->n) return;
+    l->flags[i] = (uint8_t)flags;
+    if (flags & HF_LAYOUT_BY_DST) l->by_dst |= 1ULL << i;
+    else l->by_dst &= ~(1ULL << i);
+    if (flags & HF_LAYOUT_SPARSE) l->sparse |= 1ULL << i;
+    else l->sparse &= ~(1ULL << i);
+    if (flags & HF_LAYOUT_BOTH) l->both |= 1ULL << i;
+    else l->both &= ~(1ULL << i);
+    relayout(l);
+}
+
+void hf_layout_window(hf_layout *l, int i, int64_t g_ms)
+{
+    if (i >= 0 && i < l->n) l->window_ms[i] = g_ms > 0 ? g_ms : 0;
 }
 
 size_t hf_layout_offset(const hf_layout *l, int i)
@@ -335,8 +358,10 @@ static uint8_t *row_new(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
     memcpy(h->addr, addr, 16);
     h->row = i;
     h->v6 = family == HF_AF_INET6;
+    h->sent = h->received = 0;
     const hf_layout *l = w->layout;
-    for (int a = 0; a < l->n; a++) hf_state_init(&l->schemas[a], row + l->offsets[a]);
+    for (int a = 0; a < l->n; a++)
+        if (!(l->sparse >> a & 1)) hf_state_init(&l->schemas[a], row + l->offsets[a]);
     return row;
 }
 
@@ -370,6 +395,95 @@ uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
 }
 
 /* ------------------------------------------------------------------------
+ * Sparse states
+ * --------------------------------------------------------------------- */
+
+static inline uint64_t row_key(const hf_window *w, uint32_t row)
+{
+    return hf_hash_addr(((const hf_host *)(const void *)hf_window_row(w, row))->addr);
+}
+
+/* The slot of (key, index) in w's table, or of the empty slot where it goes. */
+static hf_sparse *sparse_slot(const hf_window *w, uint64_t key, uint32_t index)
+{
+    uint32_t j = (uint32_t)(key >> 32 ^ key) * 0x9e3779b1u;
+    j = (j ^ index * 0x85ebca6bu) & w->sparse_mask;
+    for (;;) {
+        hf_sparse *s = &w->sparse[j];
+        if (!s->state || (s->key == key && s->index == index)) return s;
+        j = (j + 1) & w->sparse_mask;
+    }
+}
+
+static void sparse_grow(hf_window *w)
+{
+    hf_sparse *old = w->sparse;
+    uint32_t oldn = old ? w->sparse_mask + 1 : 0, n = oldn ? oldn * 2 : 16;
+    w->sparse = hf_arena_calloc(w->arena, sizeof(hf_sparse) * n);
+    w->sparse_mask = n - 1;
+    for (uint32_t i = 0; i < oldn; i++)
+        if (old[i].state) *sparse_slot(w, old[i].key, old[i].index) = old[i];
+    if (old) hf_arena_release(w->arena, old, sizeof(hf_sparse) * oldn);
+}
+
+/* A new state of analysis index for the host (key, row), known absent. */
+static uint8_t *sparse_make(hf_windows *ws, hf_window *w, uint64_t key, uint32_t row, int index)
+{
+    const hf_schema *sc = &w->layout->schemas[index];
+    size_t size = (sc->size + 7) & ~(size_t)7;
+    if (ws && !hf_pool_fits(ws->pool, size + 2 * sizeof(hf_sparse) * ((size_t)w->sparse_mask + 1))) {
+        ws->sparse_refused++;
+        return NULL;
+    }
+    if (!w->sparse || (w->nsparse + 1) * 4 > (w->sparse_mask + 1) * 3) sparse_grow(w);
+    hf_sparse *s = sparse_slot(w, key, (uint32_t)index);
+    s->key = key;
+    s->row = row;
+    s->index = (uint32_t)index;
+    s->state = hf_arena_alloc(w->arena, size);
+    hf_state_init(sc, s->state);
+    w->nsparse++;
+    return s->state;
+}
+
+uint8_t *hf_window_sparse_find(const hf_window *w, uint32_t row, int index)
+{
+    if (!w->sparse) return NULL;
+    return sparse_slot(w, row_key(w, row), (uint32_t)index)->state;
+}
+
+uint8_t *hf_window_sparse(hf_windows *ws, hf_window *w, uint32_t row, int index)
+{
+    return hf_window_sparse_at(ws, w, hf_window_row(w, row), index);
+}
+
+uint8_t *hf_window_sparse_at(hf_windows *ws, hf_window *w, const uint8_t *row, int index)
+{
+    const hf_host *h = (const hf_host *)(const void *)row;
+    uint64_t key = hf_hash_addr(h->addr);
+    if (w->sparse) {
+        hf_sparse *s = sparse_slot(w, key, (uint32_t)index);
+        if (s->state) return s->state;
+    }
+    return sparse_make(ws, w, key, h->row, index);
+}
+
+uint8_t *hf_window_sparse_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family,
+                               int index, int received)
+{
+    uint64_t key = hf_hash_addr(addr);
+    if (w->sparse) {
+        hf_sparse *s = sparse_slot(w, key, (uint32_t)index);
+        if (s->state) return s->state;
+    }
+    hf_host *h = (hf_host *)(void *)(ws ? hf_window_host(ws, w, addr, family) : NULL);
+    if (!h) return NULL;
+    if (received) h->received = 1;
+    else h->sent = 1;
+    return sparse_make(ws, w, key, h->row, index);
+}
+
+/* ------------------------------------------------------------------------
  * Closing
  * --------------------------------------------------------------------- */
 
@@ -377,10 +491,51 @@ uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
 static int same_analysis(const hf_layout *a, int i, const hf_layout *b, int j)
 {
     return a->ids[i] == b->ids[j] && strcmp(a->names[i], b->names[j]) == 0 &&
+           a->flags[i] == b->flags[j] && a->window_ms[i] == b->window_ms[j] &&
            a->schemas[i].size == b->schemas[j].size &&
            a->schemas[i].nfields == b->schemas[j].nfields &&
            memcmp(a->schemas[i].fields, b->schemas[j].fields,
                   sizeof(hf_field) * (size_t)a->schemas[i].nfields) == 0;
+}
+
+/* The level of granularity g_ms, or -1. */
+static int level_of(const hf_windows *ws, int64_t g_ms)
+{
+    for (int lv = 0; lv < ws->nlevels; lv++)
+        if (ws->levels[lv].g_ms == g_ms) return lv;
+    return -1;
+}
+
+/* Whether analysis a of l has its sparse states carried from the base
+ * windows straight to the level it is read at (window.h, "Sparse states"),
+ * past the levels between, where nothing reads them. */
+static int direct(const hf_windows *ws, const hf_layout *l, int a)
+{
+    return l->window_ms[a] > ws->levels[0].g_ms && level_of(ws, l->window_ms[a]) > 0;
+}
+
+/* The analysis of layout dl that is analysis b of sl, or -1. */
+static int mapped(const hf_layout *dl, const hf_layout *sl, int b)
+{
+    if (dl == sl) return b;
+    for (int a = 0; a < dl->n; a++)
+        if (same_analysis(dl, a, sl, b)) return a;
+    return -1;
+}
+
+hf_window *hf_windows_sparse_target(hf_windows *ws, hf_window *w, int *index)
+{
+    const hf_layout *l = w->layout;
+    if (ws && ws->all_in_base) return w;         /* sent on as it is (the partial role) */
+    if (ws && l->window_ms[*index] && level_of(ws, l->window_ms[*index]) < 0)
+        return NULL;                             /* read at a granularity not configured: never */
+    if (!ws || w->level != 0 || !direct(ws, l, *index)) return w;
+    int64_t g = l->window_ms[*index];
+    hf_window *t = level_window(ws, level_of(ws, g), floor_to(w->start_ms, g));
+    int a = mapped(t->layout, l, *index);
+    if (a < 0 || !(t->layout->sparse >> a & 1)) return NULL;
+    *index = a;
+    return t;
 }
 
 /* Merge every host of src into dst.  Between layouts, each analysis of
@@ -401,11 +556,16 @@ static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
             }
         if (map[a] < 0) unmapped |= 1ULL << a;
     }
+    /* src's rows in dst (for its sparse states), UINT32_MAX: refused */
+    uint32_t *drow = src->nsparse ? hf_malloc(sizeof(uint32_t) * src->nhosts) : NULL;
     for (uint32_t i = 0; i < src->nhosts; i++) {
         const uint8_t *s = hf_window_row(src, i);
         const hf_host *h = (const hf_host *)s;
         uint8_t *d = hf_window_host(ws, dst, h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET);
+        if (drow) drow[i] = d ? ((const hf_host *)d)->row : UINT32_MAX;
         if (!d) continue;
+        ((hf_host *)d)->sent |= h->sent;
+        ((hf_host *)d)->received |= h->received;
         uint64_t omit = unmapped, so = src->omit_any ? hf_window_omit(src, i) : 0;
         if (same) {
             omit |= so;
@@ -415,10 +575,26 @@ static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
         }
         hf_window_omit_set(dst, ((const hf_host *)d)->row, omit);
         for (int a = 0; a < dl->n; a++)
-            if (map[a] >= 0)
+            if (map[a] >= 0 && !(dl->sparse >> a & 1))
                 hf_state_merge(&dl->schemas[a], d + dl->offsets[a], s + sl->offsets[map[a]],
                                dst->arena);
     }
+    if (!drow) return;
+    int inv[HF_MAX_ANALYSES];                  /* src's analysis -> dst's, -1: none */
+    for (int b = 0; b < sl->n; b++) inv[b] = -1;
+    for (int a = 0; a < dl->n; a++)
+        if (map[a] >= 0) inv[map[a]] = a;
+    for (uint32_t k = 0; k <= src->sparse_mask; k++) {
+        const hf_sparse *sp = &src->sparse[k];
+        if (!sp->state || sp->index >= (uint32_t)sl->n) continue;
+        int a = inv[sp->index];
+        if (a < 0 || drow[sp->row] == UINT32_MAX || !(dl->sparse >> a & 1)) continue;
+        if (dl->window_ms[a] && dst->g_ms > dl->window_ms[a]) continue;   /* never read there */
+        if (direct(ws, dl, a)) continue;                                   /* kept there, not here */
+        uint8_t *d = hf_window_sparse(ws, dst, drow[sp->row], a);
+        if (d) hf_state_merge(&dl->schemas[a], d, sp->state, dst->arena);
+    }
+    hf_free(drow);
 }
 
 static void window_free(hf_window *w)

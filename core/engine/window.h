@@ -49,6 +49,45 @@
  * base window's layout, once.  A layout no window can use any more (every
  * window starting before the next one's S has closed) is retired.
  *
+ * Both sides of a flow
+ * --------------------
+ * An analysis is fed the flows of the host that is their source, or (by =
+ * "dst", HF_LAYOUT_BY_DST) of the host that is their destination, or both
+ * (by = "both", HF_LAYOUT_BOTH: a flow between two monitored hosts then
+ * reaches it twice, once for each, told apart by update()); one row
+ * holds a host's states of both kinds, so its record unites them.  The row
+ * says which sides it saw (hf_host.sent, .received; merged by OR): an
+ * analysis keyed by the side a host never had is left out of its record,
+ * so a host that only receives has no record unless an analysis keyed by
+ * the destination gives it a field.
+ *
+ * Sparse states
+ * -------------
+ * An analysis that looks at a few flows of a few hosts (a detection: the
+ * probes of a scan, the logins of a dictionary attack) keeps no bytes in
+ * the rows (HF_LAYOUT_SPARSE): its state for a host is made when the first
+ * flow it takes arrives, in a table beside the rows, keyed by (host,
+ * analysis), open addressing in the window's arena:
+ *
+ *     sparse  +---------------+-----+-------+-------+-----+
+ *             | hash of addr  | row | index | state | ... |    24 bytes a slot, load <= 3/4
+ *             +---------------+-----+-------+---|---+-----+
+ *                                               +--> the analysis's state (its schema)
+ *
+ * The host is its address's 64-bit hash, so that a flow for a destination
+ * finds its state without its row (hf_window_sparse_host): two hosts of
+ * one window share a hash with probability about n^2 / 2^65 (3e-8 for a
+ * million hosts).
+ *
+ * so a host that never feeds it costs nothing, and one that does costs its
+ * state and a slot.  Merging carries each sparse state to the coarser
+ * window's row of the same host -- up to the granularity the analysis is
+ * read at, when it has one (hf_layout_window): a detection that looks at
+ * minutes keeps no state in the five-minute windows.  When that granularity
+ * is a level of its own, the states are not even kept in the base windows:
+ * the flows update them in the window of that level directly
+ * (hf_windows_sparse_target), one state per host and minute, merged never.
+ *
  * Fields left out
  * ---------------
  * A host's omit bits have bit a set when analysis a of the row's layout
@@ -73,13 +112,29 @@
 #define HF_MAX_ANALYSES 64
 #define HF_CHUNK_ROWS   256
 
-#define HF_MAX_ROWS 0x7fffffffu   /* rows in one window: what hf_host.row holds */
+#define HF_MAX_ROWS 0x1fffffffu   /* rows in one window: what hf_host.row holds */
 
 typedef struct hf_host {
     uint8_t  addr[16];
-    uint32_t row : 31;     /* its number in the window (where its omit bits are) */
+    uint32_t row : 29;     /* its number in the window (where its omit bits are) */
     uint32_t v6  : 1;      /* family 6 (HF_AF_INET6), else 4 */
+    uint32_t sent : 1;     /* a flow from it reached the analyses keyed by the source */
+    uint32_t received : 1; /* a flow to it reached those keyed by the destination */
 } hf_host;
+
+/* hf_layout.flags: how an analysis is fed and kept. */
+#define HF_LAYOUT_BY_DST 0x01   /* by the flows' destination (by = "dst"), not their source */
+#define HF_LAYOUT_SPARSE 0x02   /* its states out of the rows, made by its first flow (when) */
+#define HF_LAYOUT_BOTH   0x04   /* by both: the flows a host sends and those it receives */
+
+/* A state kept out of the rows: the host's (its address's 64-bit hash and
+ * its row), the analysis index's. */
+typedef struct hf_sparse {
+    uint64_t key;          /* hf_hash_addr of the host's address */
+    uint32_t row;
+    uint32_t index;
+    uint8_t *state;        /* NULL: an empty slot */
+} hf_sparse;
 
 /* Where each analysis's state lies in a row. */
 typedef struct hf_layout {
@@ -88,6 +143,11 @@ typedef struct hf_layout {
     uint32_t  ids[HF_MAX_ANALYSES];       /* the loaded version (0: none given) */
     size_t    offsets[HF_MAX_ANALYSES];   /* from the start of the row (final once all are added) */
     hf_schema schemas[HF_MAX_ANALYSES];
+    uint8_t   flags[HF_MAX_ANALYSES];     /* HF_LAYOUT_* */
+    uint64_t  by_dst;                     /* bits of the analyses with HF_LAYOUT_BY_DST */
+    uint64_t  sparse;                     /* ... with HF_LAYOUT_SPARSE */
+    uint64_t  both;                       /* ... with HF_LAYOUT_BOTH */
+    int64_t   window_ms[HF_MAX_ANALYSES]; /* the one granularity it is read at (0: every one) */
     size_t    row_size;                   /* a multiple of 8 */
     /* set by hf_windows_init / hf_windows_switch */
     uint32_t  gen;                        /* generation, the caller's number */
@@ -110,6 +170,9 @@ typedef struct hf_window {
     struct hf_window *next;
     hf_layout *layout;     /* the layout of the window's start */
     uint64_t  omit_any;    /* OR of the rows' omit bits */
+    hf_sparse *sparse;     /* the sparse states: open addressing, sparse_mask + 1 slots, or NULL */
+    uint32_t  sparse_mask;
+    uint32_t  nsparse;
     uint64_t **omit;       /* per chunk: its rows' omit bits, or NULL (none set) */
     uint32_t  omit_chunks; /* entries in omit (NULL until a bit is set) */
 } hf_window;
@@ -130,6 +193,9 @@ typedef struct hf_windows {
     hf_pool         *pool;
     hf_window       *last;          /* the base window found last */
     uint64_t         hosts_refused; /* new hosts refused: memory limit */
+    uint64_t         sparse_refused;/* new sparse states refused: memory limit */
+    int              all_in_base;   /* the partial role: every sparse state stays in its base
+                                       window (a merge instance carries it where it is read) */
 } hf_windows;
 
 typedef void (*hf_emit_fn)(void *ctx, hf_window *w);
@@ -145,6 +211,11 @@ long hf_layout_add(hf_layout *l, const char *name, size_t size,
 /* The same, with the id of the loaded version (see "Layouts" above). */
 long hf_layout_add_id(hf_layout *l, const char *name, uint32_t id, size_t size,
                       const hf_field *fields, int nfields);
+/* Set how analysis i is fed (HF_LAYOUT_* flags). */
+void hf_layout_flags(hf_layout *l, int i, unsigned flags);
+/* Analysis i is read only in windows of g_ms (its `window` parameter): its
+ * sparse states are not merged into coarser windows. */
+void hf_layout_window(hf_layout *l, int i, int64_t g_ms);
 void hf_layout_release(hf_layout *l);
 /* The offset of state i from the row start (for the Lua side). */
 size_t hf_layout_offset(const hf_layout *l, int i);
@@ -173,6 +244,27 @@ hf_window *hf_windows_base(hf_windows *ws, int64_t t);
 /* The state row of a host in w, created (and initialised) when new.
  * NULL when the host is new and the memory limit is reached (counted). */
 uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family);
+/* The state of analysis index (a sparse one) for the host of row in w,
+ * made (initialised) when new; NULL when new and the memory limit is
+ * reached (counted; ws may be NULL: no limit). */
+uint8_t *hf_window_sparse(hf_windows *ws, hf_window *w, uint32_t row, int index);
+/* The same for the row at row (a pointer to it: its address is there). */
+uint8_t *hf_window_sparse_at(hf_windows *ws, hf_window *w, const uint8_t *row, int index);
+/* The same, never made: NULL when the host has none. */
+uint8_t *hf_window_sparse_find(const hf_window *w, uint32_t row, int index);
+/* The state of analysis index for host addr: found by the address alone;
+ * when new, the host's row is found or made first (marked received, or
+ * sent).  NULL over the memory limit. */
+uint8_t *hf_window_sparse_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family,
+                               int index, int received);
+/* The window that holds the sparse states of analysis *index of base
+ * window w: w itself, or, for an analysis read at a coarser level only, the
+ * window of that level which w merges into (*index then that window's
+ * index of the analysis), so that its flows update it there directly and
+ * nothing is merged.  NULL when that window has no such analysis, or the
+ * analysis is read at a granularity that is not configured (it keeps no
+ * state: nothing would read it). */
+hf_window *hf_windows_sparse_target(hf_windows *ws, hf_window *w, int *index);
 /* Row i (0 <= i < nhosts) of w. */
 uint8_t *hf_window_row(const hf_window *w, uint32_t i);
 /* The omit bits of row i of w (see "Fields left out"). */

@@ -50,18 +50,31 @@ static void window_view(hf_worker *w, hf_window *win)
         w->view_rows = hf_realloc(w->view_rows, sizeof(uint8_t *) * w->view_cap);
         w->view_omit = hf_realloc(w->view_omit, sizeof(uint64_t) * w->view_cap);
     }
-    for (uint32_t i = 0; i < n; i++) w->view_rows[i] = hf_window_row(win, i);
+    /* the analyses keyed by a side a host never had are left out of its
+     * record, as its omit bits leave out the others */
+    const hf_layout *l = win->layout;
+    uint64_t all = l->n >= 64 ? ~0ULL : (1ULL << l->n) - 1, by_src = all & ~l->by_dst & ~l->both;
+    uint64_t omit_any = win->omit_any;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *row = w->view_rows[i] = hf_window_row(win, i);
+        const hf_host *h = (const hf_host *)(const void *)row;
+        uint64_t side = (h->sent ? 0 : by_src) | (h->received ? 0 : l->by_dst);
+        w->view_omit[i] = side;
+        omit_any |= side;
+    }
     if (win->omit_any)
-        for (uint32_t i = 0; i < n; i++) w->view_omit[i] = hf_window_omit(win, i);
+        for (uint32_t i = 0; i < n; i++) w->view_omit[i] |= hf_window_omit(win, i);
     hf_lua_window *v = &w->job.win;
     v->rows = w->view_rows;
-    v->omit = win->omit_any ? w->view_omit : NULL;
-    v->omit_any = win->omit_any;
+    v->omit = omit_any ? w->view_omit : NULL;
+    v->omit_any = omit_any;
     v->n = n;
     v->gen = (int)win->layout->gen;
     v->start_ms = win->start_ms;
     v->g_ms = win->g_ms;
     v->frags = w->frags;
+    v->sparse = win->sparse;
+    v->sparse_slots = win->sparse ? win->sparse_mask + 1 : 0;
     w->job.window = win;
 }
 
@@ -96,9 +109,10 @@ static void emit_window(void *ctx, hf_window *win)
 
     hf_record_batch *rb = &w->out;
     hf_buf *b = &rb->text;
+    uint64_t written = 0;
     for (uint32_t i = 0; i < win->nhosts; i++) {
         const hf_host *h = (const hf_host *)hf_window_row(win, i);
-        uint64_t omit = win->omit_any ? hf_window_omit(win, i) : 0;
+        uint64_t omit = w->job.win.omit ? w->view_omit[i] : 0;
         hf_record_host_head(rb, win, h);
         int first = 1;
         for (int a = 0; a < l->n; a++) {
@@ -111,11 +125,16 @@ static void emit_window(void *ctx, hf_window *win)
             hf_buf_puts(b, "\":");
             hf_buf_put(b, f->buf.data + f->off[i], f->len[i]);
         }
-        hf_buf_puts(b, "}}");
-        hf_record_end(rb);
+        if (first && !h->sent) {             /* it only received, and nothing is said of it */
+            hf_record_cancel(rb);
+        } else {
+            hf_buf_puts(b, "}}");
+            hf_record_end(rb);
+            written++;
+        }
         if (b->len >= (1 << 20) || i + 1 == win->nhosts) hf_worker_write_batch(w);
     }
-    w->records += win->nhosts;
+    w->records += written;
 }
 
 /* ------------------------------------------------------------------------
@@ -135,26 +154,45 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
     int64_t g = hf_windows_base_ms(&w->windows);
     hf_window *win = hf_windows_base(&w->windows, start);
     hf_arena_set_current(win->arena);
-    int n = 0;
+    const hf_layout *l = win->layout;
+    int want_dst = (l->by_dst | l->both) != 0, lazy_dst = ((l->by_dst | l->both) & ~l->sparse) == 0;
+    int n = 0, nd = 0;
     for (int i = first; i < b->n; i++) {
         if (w->done[i]) continue;
         const hf_flow *f = &b->flows[i];
         if (floor_to((int64_t)f->end_ms, g) != start) continue;
         w->done[i] = 1;
-        uint8_t *row = hf_window_host(&w->windows, win, f->src, f->family);
-        if (!row) continue;
-        /* the analyses will visit every part of the row: start fetching it
-         * now, while the rest of the batch is sorted out */
-        for (size_t o = 64; o < win->row_size; o += 64) __builtin_prefetch(row + o, 1, 3);
-        w->group_flows[n] = *f;
-        w->group_rows[n] = row;
-        n++;
+        if (!(f->mark & HF_FLOW_NO_SRC)) {
+            uint8_t *row = hf_window_host(&w->windows, win, f->src, f->family);
+            if (row) {
+                /* the analyses will visit every part of the row: start fetching
+                 * it now, while the rest of the batch is sorted out */
+                for (size_t o = 64; o < win->row_size; o += 64) __builtin_prefetch(row + o, 1, 3);
+                ((hf_host *)(void *)row)->sent = 1;
+                w->group_flows[n] = *f;
+                w->group_rows[n] = row;
+                n++;
+            }
+        }
+        if ((f->mark & HF_FLOW_DST) && want_dst) {
+            /* only sparse analyses take them: the row is found when one does */
+            uint8_t *row = lazy_dst ? NULL : hf_window_host(&w->windows, win, f->dst, f->family);
+            if (row || lazy_dst) {
+                if (row) ((hf_host *)(void *)row)->received = 1;
+                w->dst_flows[nd] = *f;
+                w->dst_rows[nd] = row;
+                nd++;
+            }
+        }
     }
-    if (n == 0) return;
+    if (n == 0 && nd == 0) return;
     hf_lua_batch *v = &w->job.batch;
     v->flows = w->group_flows;
     v->rows = w->group_rows;
     v->n = n;
+    v->dst_flows = w->dst_flows;
+    v->dst_rows = w->dst_rows;
+    v->dst_n = nd;
     v->gen = (int)win->layout->gen;
     v->not_run = 0;
     w->job.window = win;
@@ -162,9 +200,12 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
     if (v->not_run) {                 /* analyses not run: their fields are partial */
         for (int i = 0; i < n; i++)
             hf_window_omit_set(win, ((const hf_host *)w->group_rows[i])->row, v->not_run);
+        for (int i = 0; i < nd; i++)
+            if (w->dst_rows[i]) hf_window_omit_set(win, ((const hf_host *)w->dst_rows[i])->row, v->not_run);
     }
     w->job.window = NULL;
-    v->n = 0;
+    w->job.sparse_from = NULL;        /* its cache lives for one group: windows close after */
+    v->n = v->dst_n = 0;
     w->flows += (uint64_t)n;
 }
 
@@ -222,12 +263,15 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     hf_buf_init(&w->ser, 256);
     w->group_flows = hf_malloc(sizeof(hf_flow) * (size_t)cfg->batch);
     w->group_rows = hf_malloc(sizeof(uint8_t *) * (size_t)cfg->batch);
+    w->dst_flows = hf_malloc(sizeof(hf_flow) * (size_t)cfg->batch);
+    w->dst_rows = hf_malloc(sizeof(uint8_t *) * (size_t)cfg->batch);
     w->done = hf_malloc((size_t)cfg->batch);
     for (int a = 0; a < HF_MAX_ANALYSES; a++) hf_buf_init(&w->frags[a].buf, 4096);
     w->job.analysis_ns = w->analysis_ns;
     w->job.result_ns = w->result_ns;
     w->job.analysis_errors = w->analysis_errors;
     w->job.worker = id;
+    w->job.windows = &w->windows;
     w->job.current = -1;
     w->job.slot_names = w->slot_names;
     w->job.slot_disabled = w->slot_disabled;
@@ -241,6 +285,7 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
         return NULL;
     }
     hf_windows_init(&w->windows, cfg->windows_ms, cfg->nwindows, w->layout, w->pool);
+    w->windows.all_in_base = cfg->role == HF_ROLE_PARTIAL;
     publish_stats(w);
     return w;
 }
@@ -254,6 +299,7 @@ static void publish_stats(hf_worker *w)
     st.partials = w->partials;
     st.partial_bytes = w->partial_bytes;
     st.hosts_refused = w->windows.hosts_refused;
+    st.states_refused = w->windows.sparse_refused;
     st.records = w->records;
     st.nlevels = w->windows.nlevels;
     for (int i = 0; i < st.nlevels; i++) {
@@ -440,6 +486,8 @@ void hf_worker_free(hf_worker *w)
     hf_buf_release(&w->ser);
     hf_free(w->group_flows);
     hf_free(w->group_rows);
+    hf_free(w->dst_flows);
+    hf_free(w->dst_rows);
     hf_free(w->view_rows);
     hf_free(w->view_omit);
     hf_free(w->done);

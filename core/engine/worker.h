@@ -51,21 +51,28 @@ typedef struct hf_fragments {
 
 typedef struct hf_lua_batch {
     const hf_flow *flows;
-    uint8_t      **rows;      /* the host row of each flow */
+    uint8_t      **rows;      /* the host row of each flow: its source's */
     int            n;
     int            gen;       /* the layout of the rows */
     uint64_t       not_run;   /* out: bits of the analyses that did not run */
+    const hf_flow *dst_flows; /* the flows for the analyses keyed by the destination ... */
+    uint8_t      **dst_rows;  /* ... and the row of each one's destination (NULL: not found
+                                 yet, when only sparse analyses take them: hf_job_sparse) */
+    int            dst_n;
 } hf_lua_batch;
 
 typedef struct hf_lua_window {
     uint8_t      **rows;      /* per host: its row (the host header, then the states) */
-    const uint64_t *omit;     /* per host: its omit bits; NULL when no host has any */
+    const uint64_t *omit;     /* per host: its omit bits, and those of the analyses keyed by
+                                 a side it never had; NULL when no host has any */
     uint64_t       omit_any;  /* the OR of them */
     uint32_t       n;         /* hosts */
     int            gen;       /* the layout of the rows */
     int64_t        start_ms;
     int64_t        g_ms;
     hf_fragments  *frags;     /* out: one per analysis of the layout */
+    const hf_sparse *sparse;  /* the window's sparse states (window.h): slots, empty ones too */
+    uint32_t       sparse_slots;
 } hf_lua_window;
 
 /* The worker's side of the Lua boundary (opaque to Lua). */
@@ -73,6 +80,11 @@ typedef struct hf_job {
     hf_lua_batch   batch;
     hf_lua_window  win;
     hf_window     *window;          /* the window of the batch or the closing one */
+    hf_windows    *windows;         /* the worker's windows (memory limit), or NULL */
+    hf_window     *sparse_from;     /* hf_job_sparse's last lookup: this window and index ... */
+    int            sparse_index;
+    hf_window     *sparse_to;       /* ... gave this target and its index */
+    int            sparse_to_index;
     double        *analysis_ns;     /* per slot: time in update() */
     double        *result_ns;       /* per slot: time in result() and encoding */
     double        *analysis_errors; /* per slot: errors raised */
@@ -90,6 +102,18 @@ typedef struct hf_job {
 /* Leave the analyses at bits out of the record of the host of row (a row
  * of the batch being processed). */
 void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits);
+/* The state of sparse analysis index for the host of rows[i] (a row of the
+ * batch being processed: flow's destination's when received, else its
+ * source's), made when new; NULL over the memory limit
+ * (counted) or outside a batch.  rows[i] NULL (a flow for its destination,
+ * whose row no analysis needs): the state is found by the destination's
+ * address, its row made only with a new state.  The state may be in the
+ * coarser window the analysis is read at (hf_windows_sparse_target). */
+uint8_t *hf_job_sparse(hf_job *job, uint8_t **rows, int i, const hf_flow *flow, int index, int received);
+/* After an analysis's loop over a batch: the primitives allocate in the
+ * batch's window again (hf_job_sparse may have pointed them at a coarser
+ * window's arena). */
+void hf_job_arena_reset(hf_job *job);
 /* The analysis in slot runs from t0 (monotonic ns) and cpu0 (the thread's
  * CPU ns) and may use limit ns of CPU; slot -1: none runs. */
 void hf_job_running(hf_job *job, int slot, double t0, double cpu0, double limit);
@@ -111,6 +135,7 @@ typedef struct hf_worker_stats {
     uint64_t partials;         /* the merge role: partial windows merged */
     uint64_t partial_bytes;    /* the partial role: bytes of the partial windows made */
     uint64_t hosts_refused;    /* flows dropped: new host over the memory limit */
+    uint64_t states_refused;   /* flows not analysed: a new sparse state over the limit */
     uint64_t records;
     uint64_t windows[HF_MAX_WINDOWS + 1];  /* per level: windows emitted */
     uint64_t hosts[HF_MAX_WINDOWS + 1];    /* per level: host records emitted */

@@ -29,6 +29,8 @@ struct hf_worker {
     hf_job           job;
     hf_flow         *group_flows;    /* the flows of one base window */
     uint8_t        **group_rows;
+    hf_flow         *dst_flows;      /* ... those for their destination's row */
+    uint8_t        **dst_rows;
     uint8_t        **view_rows;      /* the closing window's rows, for Lua */
     uint64_t        *view_omit;      /* ... and their omit bits */
     uint32_t         view_cap;

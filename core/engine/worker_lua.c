@@ -229,6 +229,34 @@ void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits)
     if (job->window) hf_window_omit_set(job->window, ((const hf_host *)(const void *)row)->row, bits);
 }
 
+uint8_t *hf_job_sparse(hf_job *job, uint8_t **rows, int i, const hf_flow *flow, int index, int received)
+{
+    if (!job->window) return NULL;
+    hf_window *t;
+    if (job->sparse_from == job->window && job->sparse_index == index) {   /* as for the flow before */
+        t = job->sparse_to;
+        index = job->sparse_to_index;
+    } else {
+        job->sparse_from = job->window;
+        job->sparse_index = index;
+        t = job->sparse_to = hf_windows_sparse_target(job->windows, job->window, &index);
+        job->sparse_to_index = index;
+    }
+    if (!t) return NULL;
+    hf_arena_set_current(t->arena);             /* the state's sets grow in its window */
+    uint8_t *row = rows[i];
+    if (t != job->window || !row) {             /* by the host's address */
+        const uint8_t *addr = received ? flow->dst : flow->src;
+        return hf_window_sparse_host(job->windows, t, addr, flow->family, index, received);
+    }
+    return hf_window_sparse_at(job->windows, t, row, index);
+}
+
+void hf_job_arena_reset(hf_job *job)
+{
+    if (job->window) hf_arena_set_current(job->window->arena);
+}
+
 void hf_job_running(hf_job *job, int slot, double t0, double cpu0, double limit)
 {
     volatile hf_job *j = job;

@@ -689,6 +689,15 @@ size_t hf_distinct_mem_bytes(const hf_distinct *d)
     return mem_size(d);
 }
 
+void hf_distinct_release(hf_distinct *d, hf_arena *a)
+{
+    if (d->form) hf_arena_release(arena_or_current(a), d->mem, mem_size(d));
+    d->mem = NULL;
+    d->form = 0;
+    d->size = 0;
+    d->n = 0;
+}
+
 /* ------------------------------------------------------------------------
  * API: merging
  * --------------------------------------------------------------------- */

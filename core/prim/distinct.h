@@ -66,6 +66,8 @@ void hf_distinct_merge(hf_distinct *dst, const hf_distinct *src, hf_arena *a);
 
 /* Bytes held outside the struct. */
 size_t hf_distinct_mem_bytes(const hf_distinct *d);
+/* Give those bytes back to the arena: an empty set with the same limit. */
+void hf_distinct_release(hf_distinct *d, hf_arena *a);
 
 /* Serialise into out (cap bytes).  Returns the size needed; writes only when
  * it fits (out may be NULL to ask the size).  The format is versioned,

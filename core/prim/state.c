@@ -12,14 +12,18 @@
  *            ^ fields[i].offset, fields[i].kind, fields[i].param
  *
  * Start values: SUM 0, MIN +inf, MAX -inf, DISTINCT an empty set with
- * limit = param, TOPK an empty summary with k = param (parameters above the
- * primitives' maxima are clamped), COUNT32 0.  Merging: SUM adds, MIN and
- * MAX keep the smaller and the larger, DISTINCT is union, TOPK is the
- * Space-Saving merge, COUNT32 adds and stops at UINT32_MAX (a count that
+ * limit = param, TOPK an empty summary with k = param, GROUP an empty group
+ * of at most param keys (parameters above the primitives' maxima are
+ * clamped), COUNT32 0.  Merging: SUM adds, MIN and MAX keep the smaller and
+ * the larger, DISTINCT is union, TOPK and GROUP are the Space-Saving merge
+ * (a group's values merged by its value's schema, recursively), COUNT32
+ * adds and stops at UINT32_MAX (a count that
  * wrapped would be wrong by 2^32; one that sticks at the top says it is at
  * least that).  COUNT32 is the count of flows with some property: half the
  * bytes of a double, exact as far as it goes.
  * Unknown kinds are left alone by every function (and have no bytes).
+ * A GROUP field is followed by its value's schema (state.h); every loop
+ * below steps over a field and what belongs to it (span()).
  *
  * Serialised form (version 1, little-endian)
  * ------------------------------------------
@@ -30,6 +34,7 @@
  *   NaN; its state must still travel, bit for bit)
  *   COUNT32: u32, any value
  *   DISTINCT: distinct.h bytes          TOPK: topk.h bytes
+ *   GROUP: group.h bytes (each value in this form, by the value's schema)
  *
  * The reader accepts only the schema's field count and kinds, in order, and
  * leaves an initialised state behind when it refuses.  The schema itself is
@@ -40,6 +45,7 @@
 #include <string.h>
 
 #include "prim/distinct.h"
+#include "prim/group.h"
 #include "prim/topk.h"
 
 /* ------------------------------------------------------------------------
@@ -64,6 +70,23 @@ static inline void set_d(uint8_t *state, const hf_field *f, double v)
 static inline int is_number(uint32_t kind)
 {
     return kind == HF_FIELD_SUM || kind == HF_FIELD_MIN || kind == HF_FIELD_MAX;
+}
+
+/* Fields from fields[i] on that belong to it: a GROUP, its OF header and
+ * its value's fields; any other field, itself.  Never past the end. */
+static inline int span(const hf_schema *s, int i)
+{
+    const hf_field *f = &s->fields[i];
+    if (f->kind != HF_FIELD_GROUP || i + 1 >= s->nfields || s->fields[i + 1].kind != HF_FIELD_OF)
+        return 1;
+    long n = 2 + (long)s->fields[i + 1].param;
+    return n > s->nfields - i ? s->nfields - i : (int)n;
+}
+
+hf_schema hf_state_group_of(const hf_schema *s, int i)
+{
+    hf_schema of = {s->fields + i + 2, span(s, i) - 2, s->fields[i + 1].offset};
+    return of;
 }
 
 static inline uint32_t get_u32(const uint8_t *state, const hf_field *f)
@@ -104,10 +127,11 @@ static double get_f64(const uint8_t *p)
     return d;
 }
 
-/* The serialised size of one field (its kind byte included), writing it
+/* The serialised size of field i (its kind byte included), writing it
  * into out when out is not NULL (the caller has checked the room). */
-static size_t field_out(const hf_field *f, const uint8_t *state, uint8_t *out)
+static size_t field_out(const hf_schema *s, int i, const uint8_t *state, uint8_t *out)
 {
+    const hf_field *f = &s->fields[i];
     const uint8_t *p = state + f->offset;
     size_t n;
     if (is_number(f->kind)) {
@@ -122,6 +146,10 @@ static size_t field_out(const hf_field *f, const uint8_t *state, uint8_t *out)
     } else if (f->kind == HF_FIELD_TOPK) {
         n = hf_topk_serialize((const hf_topk *)(const void *)p, out ? out + 1 : NULL,
                               out ? (size_t)-1 : 0);
+    } else if (f->kind == HF_FIELD_GROUP && span(s, i) >= 2) {
+        hf_schema of = hf_state_group_of(s, i);
+        n = hf_group_serialize((const hf_group *)(const void *)p, &of, &hf_state_ops, out ? out + 1 : NULL,
+                               out ? (size_t)-1 : 0);
     } else {
         n = 0;
     }
@@ -137,7 +165,7 @@ static size_t field_out(const hf_field *f, const uint8_t *state, uint8_t *out)
 void hf_state_init(const hf_schema *s, uint8_t *state)
 {
     memset(state, 0, s->size);
-    for (int i = 0; i < s->nfields; i++) {
+    for (int i = 0; i < s->nfields; i += span(s, i)) {
         const hf_field *f = &s->fields[i];
         uint8_t *p = state + f->offset;
         switch (f->kind) {
@@ -151,6 +179,10 @@ void hf_state_init(const hf_schema *s, uint8_t *state)
         case HF_FIELD_TOPK:
             ((hf_topk *)(void *)p)->k = (uint16_t)(f->param > HF_TOPK_MAX_K ? HF_TOPK_MAX_K : f->param);
             break;
+        case HF_FIELD_GROUP:
+            ((hf_group *)(void *)p)->max = (uint16_t)(f->param > HF_GROUP_MAX_KEYS ? HF_GROUP_MAX_KEYS
+                                                      : f->param);
+            break;
         default: break;
         }
     }
@@ -160,7 +192,7 @@ void hf_state_init(const hf_schema *s, uint8_t *state)
  * memory from a (dst's arena). */
 void hf_state_merge(const hf_schema *s, uint8_t *dst, const uint8_t *src, hf_arena *a)
 {
-    for (int i = 0; i < s->nfields; i++) {
+    for (int i = 0; i < s->nfields; i += span(s, i)) {
         const hf_field *f = &s->fields[i];
         uint8_t *d = dst + f->offset;
         const uint8_t *p = src + f->offset;
@@ -184,6 +216,12 @@ void hf_state_merge(const hf_schema *s, uint8_t *dst, const uint8_t *src, hf_are
         case HF_FIELD_TOPK:
             hf_topk_merge((hf_topk *)(void *)d, (const hf_topk *)(const void *)p, a);
             break;
+        case HF_FIELD_GROUP:
+            if (span(s, i) >= 2) {
+                hf_schema of = hf_state_group_of(s, i);
+                hf_group_merge((hf_group *)(void *)d, (const hf_group *)(const void *)p, &of, &hf_state_ops, a);
+            }
+            break;
         case HF_FIELD_COUNT32: {
             uint32_t x = get_u32(dst, f), y = get_u32(src, f);
             set_u32(dst, f, x > UINT32_MAX - y ? UINT32_MAX : x + y);
@@ -198,13 +236,33 @@ void hf_state_merge(const hf_schema *s, uint8_t *dst, const uint8_t *src, hf_are
 size_t hf_state_mem_bytes(const hf_schema *s, const uint8_t *state)
 {
     size_t n = 0;
-    for (int i = 0; i < s->nfields; i++) {
+    for (int i = 0; i < s->nfields; i += span(s, i)) {
         const hf_field *f = &s->fields[i];
         const void *p = state + f->offset;
         if (f->kind == HF_FIELD_DISTINCT) n += hf_distinct_mem_bytes(p);
         else if (f->kind == HF_FIELD_TOPK) n += hf_topk_mem_bytes(p);
+        else if (f->kind == HF_FIELD_GROUP && span(s, i) >= 2) {
+            hf_schema of = hf_state_group_of(s, i);
+            n += hf_group_mem_bytes(p, &of, &hf_state_ops);
+        }
     }
     return n;
+}
+
+/* Give back what the sets, summaries and groups hold, then start afresh. */
+void hf_state_release(const hf_schema *s, uint8_t *state, hf_arena *a)
+{
+    for (int i = 0; i < s->nfields; i += span(s, i)) {
+        const hf_field *f = &s->fields[i];
+        void *p = state + f->offset;
+        if (f->kind == HF_FIELD_DISTINCT) hf_distinct_release(p, a);
+        else if (f->kind == HF_FIELD_TOPK) hf_topk_release(p, a);
+        else if (f->kind == HF_FIELD_GROUP && span(s, i) >= 2) {
+            hf_schema of = hf_state_group_of(s, i);
+            hf_group_release(p, &of, &hf_state_ops, a);
+        }
+    }
+    hf_state_init(s, state);
 }
 
 /* Serialise the state into out (cap bytes).  Returns the size needed;
@@ -212,14 +270,14 @@ size_t hf_state_mem_bytes(const hf_schema *s, const uint8_t *state)
 size_t hf_state_serialize(const hf_schema *s, const uint8_t *state, uint8_t *out, size_t cap)
 {
     size_t need = HDR_BYTES;
-    for (int i = 0; i < s->nfields; i++) need += field_out(&s->fields[i], state, NULL);
+    for (int i = 0; i < s->nfields; i += span(s, i)) need += field_out(s, i, state, NULL);
     if (need > cap || !out) return need;
     out[0] = FORMAT_VERSION;
     out[1] = 0;
     out[2] = (uint8_t)s->nfields;
     out[3] = (uint8_t)((unsigned)s->nfields >> 8);
     size_t pos = HDR_BYTES;
-    for (int i = 0; i < s->nfields; i++) pos += field_out(&s->fields[i], state, out + pos);
+    for (int i = 0; i < s->nfields; i += span(s, i)) pos += field_out(s, i, state, out + pos);
     return need;
 }
 
@@ -234,7 +292,7 @@ long hf_state_deserialize(const hf_schema *s, uint8_t *state, const uint8_t *in,
     if (!in || len < HDR_BYTES || in[0] != FORMAT_VERSION || in[1] != 0) return -1;
     if (s->nfields < 0 || (in[2] | in[3] << 8) != s->nfields) return -1;
     size_t pos = HDR_BYTES;
-    for (int i = 0; i < s->nfields; i++) {
+    for (int i = 0; i < s->nfields; i += span(s, i)) {
         const hf_field *f = &s->fields[i];
         uint8_t *p = state + f->offset;
         if (pos >= len || in[pos] != (uint8_t)f->kind || f->kind > 0xff) goto fail;
@@ -252,6 +310,9 @@ long hf_state_deserialize(const hf_schema *s, uint8_t *state, const uint8_t *in,
             n = hf_distinct_deserialize((hf_distinct *)(void *)p, in + pos, len - pos, a);
         } else if (f->kind == HF_FIELD_TOPK) {
             n = hf_topk_deserialize((hf_topk *)(void *)p, in + pos, len - pos, a);
+        } else if (f->kind == HF_FIELD_GROUP && span(s, i) >= 2) {
+            hf_schema of = hf_state_group_of(s, i);
+            n = hf_group_deserialize((hf_group *)(void *)p, &of, &hf_state_ops, in + pos, len - pos, a);
         } else {
             n = 0;
         }
@@ -261,6 +322,11 @@ long hf_state_deserialize(const hf_schema *s, uint8_t *state, const uint8_t *in,
     return (long)pos;
 
 fail:
-    hf_state_init(s, state);
+    hf_state_release(s, state, a);
     return -1;
 }
+
+const hf_value_ops hf_state_ops = {
+    hf_state_init, hf_state_merge, hf_state_release, hf_state_mem_bytes,
+    hf_state_serialize, hf_state_deserialize,
+};

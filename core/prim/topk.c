@@ -266,6 +266,14 @@ size_t hf_topk_mem_bytes(const hf_topk *t)
     return (size_t)t->cap * sizeof(hf_topk_item);
 }
 
+void hf_topk_release(hf_topk *t, hf_arena *a)
+{
+    if (t->cap) hf_arena_release(arena_or_current(a), t->items, (size_t)t->cap * sizeof(hf_topk_item));
+    t->items = NULL;
+    t->cap = 0;
+    t->n = 0;
+}
+
 /* ------------------------------------------------------------------------
  * API: merging
  * --------------------------------------------------------------------- */

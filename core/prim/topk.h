@@ -44,6 +44,8 @@ int hf_topk_items(const hf_topk *t, hf_topk_item *out, int max);
 void hf_topk_merge(hf_topk *dst, const hf_topk *src, hf_arena *a);
 /* Bytes held outside the struct. */
 size_t hf_topk_mem_bytes(const hf_topk *t);
+/* Give those bytes back to the arena: an empty summary with the same k. */
+void hf_topk_release(hf_topk *t, hf_arena *a);
 /* Serialise / deserialise, with the snprintf-like contract of distinct.h;
  * a refused input (-1) leaves an empty summary. */
 size_t hf_topk_serialize(const hf_topk *t, uint8_t *out, size_t cap);

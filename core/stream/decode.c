@@ -1033,7 +1033,7 @@ static COLD int finish_full(const hf_decode_ctx *ctx, const decode_state *st, hf
     if (two && skew(ctx, &rstart, rend, &rclamped) < 0) return HF_DECODE_END_BEFORE_START;
 
     out->family = src4 ? HF_AF_INET : HF_AF_INET6;
-    out->pad = 0;
+    out->mark = 0;
     out->proto = (uint8_t)st->num[F_PROTO];
     out->sport = SEEN(F_SPORT) ? (uint16_t)st->num[F_SPORT] : 0;
     out->dport = SEEN(F_DPORT) ? (uint16_t)st->num[F_DPORT] : 0;
@@ -1052,7 +1052,7 @@ static COLD int finish_full(const hf_decode_ctx *ctx, const decode_state *st, hf
     memcpy(rev->src, out->dst, 16);
     memcpy(rev->dst, out->src, 16);
     rev->family = out->family;
-    rev->pad = 0;
+    rev->mark = 0;
     rev->proto = out->proto;
     rev->sport = out->dport;
     rev->dport = out->sport;
@@ -1089,7 +1089,7 @@ static inline int finish(const hf_decode_ctx *ctx, const decode_state *st, hf_fl
         *notes = HF_DECODE_CLAMPED;
     }
     out->family = src4 ? HF_AF_INET : HF_AF_INET6;
-    out->pad = 0;
+    out->mark = 0;
     out->proto = (uint8_t)st->num[F_PROTO];
     out->sport = SEEN(F_SPORT) ? (uint16_t)st->num[F_SPORT] : 0;
     out->dport = SEEN(F_DPORT) ? (uint16_t)st->num[F_DPORT] : 0;

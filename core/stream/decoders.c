@@ -42,11 +42,14 @@ struct hf_decoders {
     pthread_t         *threads;
 };
 
-/* A decoded flow's status: refused as from the future, not monitored, or kept. */
-static inline unsigned check_flow(const hf_flow *f, const hf_prefixes *nets, double future_ms)
+/* A decoded flow's status: refused as from the future, not monitored (neither
+ * end), or kept, marked for its source's row or its destination's (mark). */
+static inline unsigned check_flow(hf_flow *f, const hf_prefixes *nets, double future_ms)
 {
     if (f->end_ms > future_ms) return HF_LINE_FUTURE;
-    if (!hf_prefixes_match(nets, f->src)) return HF_LINE_FILTERED;
+    int src = hf_prefixes_match(nets, f->src), dst = hf_prefixes_match(nets, f->dst);
+    if (!src && !dst) return HF_LINE_FILTERED;
+    f->mark = (uint8_t)((dst ? HF_FLOW_DST : 0) | (src ? 0 : HF_FLOW_NO_SRC | HF_FLOW_SRC_OUT));
     return HF_LINE_FLOW;
 }
 
@@ -54,8 +57,13 @@ unsigned hf_line_classify(const hf_decode_ctx *ctx, const char *line, size_t len
                           const hf_prefixes *nets, double future_ms, hf_flow f[2])
 {
     unsigned notes = 0;
-    int rc = hf_wire_kind(line, len) == HF_WIRE_FLOW ? hf_wire_flow_decode(line, len, &f[0])  /* a relay's */
-                                                     : hf_decode_record(ctx, line, len, f, &notes);
+    if (hf_wire_kind(line, len) == HF_WIRE_FLOW) {       /* a relay's copy: its mark says for whom */
+        int rc = hf_wire_flow_decode(line, len, &f[0]);
+        if (rc != HF_DECODE_OK) return (unsigned)rc;
+        if (f[0].end_ms > future_ms) return HF_LINE_FUTURE;
+        return (f[0].mark & HF_FLOW_NO_SRC) && !(f[0].mark & HF_FLOW_DST) ? HF_LINE_FILTERED : HF_LINE_FLOW;
+    }
+    int rc = hf_decode_record(ctx, line, len, f, &notes);
     if (rc != HF_DECODE_OK) return (unsigned)rc;
     unsigned st = check_flow(&f[0], nets, future_ms);
     if (notes & HF_DECODE_CLAMPED) st |= HF_LINE_CLAMPED;

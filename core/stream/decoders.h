@@ -28,10 +28,10 @@
 /* What became of a line: a monitored flow, or why not (a decode reason
  * 1 .. HF_DECODE_REASONS - 1, or one of these). */
 enum hf_line_status {
-    HF_LINE_FLOW = 0,                     /* decoded, source monitored */
+    HF_LINE_FLOW = 0,                     /* decoded, source or destination monitored (f->mark) */
     HF_LINE_TOO_LONG = HF_DECODE_REASONS, /* over max_line (skipped by the input, or refused) */
     HF_LINE_FUTURE,                       /* ends more than the slack after now */
-    HF_LINE_FILTERED                      /* source not monitored */
+    HF_LINE_FILTERED                      /* neither end monitored */
 };
 
 /* A line's outcome in 16 bits: the status of its (first) flow in the low
@@ -64,8 +64,10 @@ static inline int hf_line_flows(unsigned st)
 /* Decode one record (hf_decode_record with ctx, or a relay's binary flow:
  * stream/wire.h) and check its flows: the
  * outcome as above, the kept flows at f[0] (and f[1]).  Flows ending after
- * future_ms are refused; nets says which sources are monitored.  Safe on
- * any input, from any thread. */
+ * future_ms are refused; nets says which addresses are monitored: a flow is
+ * kept when its source is (its mark 0) or its destination is (mark
+ * HF_FLOW_DST, and HF_FLOW_NO_SRC when the source is not).  Safe on any
+ * input, from any thread. */
 unsigned hf_line_classify(const hf_decode_ctx *ctx, const char *line, size_t len,
                           const hf_prefixes *nets, double future_ms, hf_flow f[2]);
 

@@ -28,6 +28,15 @@
 
 #define HF_MAX_EXACT_INT 9007199254740992.0 /* 2^53 */
 
+/* hf_flow.mark: which hosts' rows a flow is for, in the worker it reaches.
+ * 0 (the decoder's, and any flow made by hand): its source's.  The filter
+ * and the shards set the rest: the destination is monitored and its row
+ * takes the flow (for analyses keyed by the destination, by = "dst"), and
+ * the source's row does not (not monitored, or another worker's). */
+#define HF_FLOW_DST     0x01
+#define HF_FLOW_NO_SRC  0x02
+#define HF_FLOW_SRC_OUT 0x04   /* the source is not monitored (from outside: hf.outside) */
+
 typedef struct hf_flow {
     uint8_t  src[16];   /* source address, IPv4 mapped into IPv6 */
     uint8_t  dst[16];   /* destination address, likewise */
@@ -40,7 +49,7 @@ typedef struct hf_flow {
     uint8_t  proto;     /* IP protocol number (6 TCP, 17 UDP, 1 ICMP, ...) */
     uint8_t  tcp_flags; /* HF_TCP_* bits, 0 when absent */
     uint8_t  family;    /* HF_AF_INET or HF_AF_INET6 */
-    uint8_t  pad;       /* 0; keeps the struct free of holes */
+    uint8_t  mark;      /* HF_FLOW_* bits; 0 from the decoder */
 } hf_flow;
 
 #endif

@@ -323,35 +323,68 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
     }
     }
     double end_ms = fp->end_ms;
+    int src_here = !(fp->mark & HF_FLOW_NO_SRC);   /* else: for its destination only */
     if (hf_offsets_read(p->offsets, part, offset, end_ms)) {   /* in records already */
-        bump(&p->stats.replayed);
+        bump(src_here ? &p->stats.replayed : &p->stats.filtered);
         return 0;
     }
-    int i = p->shards.n == 1 ? 0 : (int)((hf_hash_addr(fp->src) >> 32) % (uint64_t)p->shards.n);
-    hf_batch *b = p->pending[i];
     if (p->role == HF_ROLE_RELAY) {          /* every flow passes: lateness is decided downstream */
-        bump(&p->stats.accepted);
-        hf_offsets_advance(p->offsets, part, end_ms, now_ms());   /* for its progress messages */
+        hf_batch *b = p->pending[0];         /* (with its mark: the relay writes a copy for each host) */
+        if (src_here) {
+            bump(&p->stats.accepted);
+            hf_offsets_advance(p->offsets, part, end_ms, now_ms());   /* for its progress messages */
+        } else {
+            bump(&p->stats.filtered);
+            bump(&p->stats.to_destination);
+        }
         b->flows[b->n++] = *fp;
-        if (b->n == p->cfg->batch) hand_over(p, i, 0);
+        if (b->n == p->cfg->batch) hand_over(p, 0, 0);
         return 0;
     }
     if ((int64_t)end_ms < p->closed_until) {
+        if (!src_here) {                        /* its source is not monitored: filtered */
+            bump(&p->stats.filtered);
+            return 0;
+        }
         bump(&p->stats.late);
         hf_log_limited(&p->rl_late, HF_LOG_WARN, "%s: late flow: it ends %.0f ms before "
                        "the windows still open", origin(p, part, offset, where, sizeof where),
                        (double)p->closed_until - end_ms);
         return 0;
     }
-    bump(&p->stats.accepted);
+    if (src_here) {
+        bump(&p->stats.accepted);
+    } else {
+        bump(&p->stats.filtered);
+        bump(&p->stats.to_destination);
+    }
     hf_offsets_hold(p->offsets, part, offset, end_ms);
-    b->flows[b->n++] = *fp;
-    if (hf_offsets_advance(p->offsets, part, end_ms, now_ms())) {
+    /* the source's shard, and the destination's when it is monitored (one
+     * copy when both are one shard's) */
+    int n = p->shards.n;
+    int i = !src_here ? -1 : n == 1 ? 0 : (int)((hf_hash_addr(fp->src) >> 32) % (uint64_t)n);
+    int j = !(fp->mark & HF_FLOW_DST) ? -1 : n == 1 ? 0 : (int)((hf_hash_addr(fp->dst) >> 32) % (uint64_t)n);
+    if (i >= 0) {
+        hf_batch *b = p->pending[i];
+        hf_flow *f = &b->flows[b->n++];
+        *f = *fp;
+        f->mark = j == i ? HF_FLOW_DST : 0;
+    }
+    if (j >= 0 && j != i) {
+        hf_batch *b = p->pending[j];
+        hf_flow *f = &b->flows[b->n++];
+        *f = *fp;
+        f->mark = (uint8_t)(HF_FLOW_DST | HF_FLOW_NO_SRC | (fp->mark & HF_FLOW_SRC_OUT));
+    }
+    /* only the flows of monitored sources move the watermark: the flows for a
+     * destination alone make no flow of a source late that was not before */
+    if (src_here && hf_offsets_advance(p->offsets, part, end_ms, now_ms())) {
         int64_t before = p->closed_until;
         advance(p);
         if (p->closed_until != before) return 0;   /* every batch was handed over */
     }
-    if (b->n == p->cfg->batch) hand_over(p, i, 0);
+    if (i >= 0 && p->pending[i]->n == p->cfg->batch) hand_over(p, i, 0);
+    if (j >= 0 && j != i && p->pending[j]->n == p->cfg->batch) hand_over(p, j, 0);
     return 0;
 }
 

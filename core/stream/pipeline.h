@@ -9,8 +9,12 @@
  * (offsets.h) or late when its base window has already closed, advances the
  * watermark (the newest end over the partitions that are not idle, minus
  * the allowed lateness) and puts it in the batch of the shard that owns its
- * host.  Because late flows and the watermark are decided here, in input
- * order, the records do not depend on the number of workers.
+ * host.  A flow whose destination is monitored also goes to the shard that
+ * owns the destination, marked for it (hf_flow.mark), for the analyses
+ * keyed by the destination: when the source is not monitored, that is its
+ * only use (counted as filtered, and as to_destination).  Because late
+ * flows and the watermark are decided here, in input order, the records
+ * do not depend on the number of workers.
  *
  * The roles (conf/config.h) change the path: the relay keeps no windows
  * (every flow passes, nothing is late or held); the merge role reads
@@ -50,6 +54,7 @@ typedef struct hf_stream_stats {
     _Atomic uint64_t decoded;
     _Atomic uint64_t rejected[HF_REASONS];
     _Atomic uint64_t filtered;           /* source not monitored */
+    _Atomic uint64_t to_destination;     /* ... of them, handed to their monitored destination */
     _Atomic uint64_t late;
     _Atomic uint64_t accepted;
     _Atomic uint64_t replayed;           /* in records before a restart: skipped */

@@ -105,7 +105,7 @@ size_t hf_wire_flow_encode(const hf_flow *f, uint8_t *out)
     int v6 = f->family == HF_AF_INET6;
     size_t n = 0;
     out[n++] = HF_WIRE_FLOW;
-    out[n++] = (uint8_t)v6;
+    out[n++] = (uint8_t)(v6 | (f->mark & 7) << 1);
     memcpy(out + n, v6 ? f->src : f->src + 12, v6 ? 16 : 4);
     n += v6 ? 16 : 4;
     memcpy(out + n, v6 ? f->dst : f->dst + 12, v6 ? 16 : 4);
@@ -129,11 +129,13 @@ int hf_wire_flow_decode(const void *msg, size_t len, hf_flow *f)
     if (get_u8(&c) != HF_WIRE_FLOW) return HF_DECODE_MALFORMED;
     unsigned bits = get_u8(&c);
     if (c.bad) return HF_DECODE_MALFORMED;
-    if (bits > 1) return HF_DECODE_BAD_ADDRESS;
+    if (bits > 15) return HF_DECODE_BAD_ADDRESS;
     memset(f, 0, sizeof *f);
-    f->family = bits ? HF_AF_INET6 : HF_AF_INET;
-    get_addr(&c, bits, f->src);
-    get_addr(&c, bits, f->dst);
+    int v6 = bits & 1;
+    f->family = v6 ? HF_AF_INET6 : HF_AF_INET;
+    f->mark = (uint8_t)(bits >> 1);
+    get_addr(&c, v6, f->src);
+    get_addr(&c, v6, f->dst);
     const uint8_t *ports = get_bytes(&c, 6);
     uint64_t packets = get_varint(&c), bytes = get_varint(&c);
     uint64_t end = get_varint(&c), dur = get_varint(&c);
@@ -206,16 +208,23 @@ size_t hf_wire_flow_json(const hf_flow *f, char *out)
  * Partial windows
  * --------------------------------------------------------------------- */
 
-void hf_wire_partial_begin(hf_buf *b, const uint8_t addr[16], uint8_t family,
-                           int64_t start_ms, int64_t g_ms, int n)
+size_t hf_wire_partial_begin(hf_buf *b, const uint8_t addr[16], uint8_t family, int sent,
+                             int received, int64_t start_ms, int64_t g_ms, int n)
 {
     int v6 = family == HF_AF_INET6;
     hf_buf_putc(b, (char)HF_WIRE_PARTIAL);
-    hf_buf_putc(b, (char)v6);
+    hf_buf_putc(b, (char)(v6 | (sent ? 2 : 0) | (received ? 4 : 0)));
     hf_buf_put(b, v6 ? addr : addr + 12, v6 ? 16 : 4);
     buf_varint(b, (uint64_t)start_ms);
     buf_varint(b, (uint64_t)g_ms);
+    size_t at = b->len;
     hf_buf_putc(b, (char)n);
+    return at;
+}
+
+void hf_wire_partial_count(hf_buf *b, size_t at, int n)
+{
+    b->data[at] = (char)n;
 }
 
 void hf_wire_partial_state(hf_buf *b, const char *name, int omitted,
@@ -237,9 +246,11 @@ int hf_wire_partial_parse(const void *msg, size_t len, hf_wire_partial *p)
     if (get_u8(&c) != HF_WIRE_PARTIAL) return HF_DECODE_MALFORMED;
     unsigned bits = get_u8(&c);
     if (c.bad) return HF_DECODE_MALFORMED;
-    if (bits > 1) return HF_DECODE_BAD_ADDRESS;
-    p->family = bits ? HF_AF_INET6 : HF_AF_INET;
-    get_addr(&c, bits, p->addr);
+    if (bits > 7) return HF_DECODE_BAD_ADDRESS;
+    p->family = bits & 1 ? HF_AF_INET6 : HF_AF_INET;
+    p->sent = (bits >> 1) & 1;
+    p->received = (bits >> 2) & 1;
+    get_addr(&c, bits & 1, p->addr);
     uint64_t start = get_varint(&c), g = get_varint(&c);
     unsigned n = get_u8(&c);
     if (c.bad) return HF_DECODE_MALFORMED;

@@ -13,12 +13,17 @@
  *   flow      01 | bits | src, dst (4 bytes each, 16 with bit 0: IPv6)
  *                | sport u16 | dport u16 | proto u8 | tcp_flags u8
  *                | packets | bytes | end_ms | end_ms - start_ms      (varints)
+ *             bits 1-3: hf_flow.mark, which host this copy is for (a flow
+ *             between two monitored hosts travels twice, keyed by each)
  *
  *   partial   02 | bits | host (4|16) | start_ms | g_ms | n u8
  *                | n x ( name_len u8 | name | omitted u8 | [len | state bytes] )
- *             one host's primitive states for one window, one per analysis
- *             (prim/state.h's serialised form); omitted: the analysis's field
- *             is left out of the host's record (an error, a disabled analysis)
+ *             one host's primitive states for one window (prim/state.h's
+ *             serialised form): one per analysis kept in the rows, one per
+ *             analysis with sparse states that has one for the host;
+ *             omitted: the analysis's field is left out of the host's
+ *             record (an error, a disabled analysis).  bits: 0 IPv6, 1 the
+ *             host sent flows, 2 it received flows (hf_host.sent, .received)
  *
  *   progress  03 | kind u8 | producer_len u8 | producer | topic_len u8 | topic
  *                | partitions | n | n x ( partition | through )
@@ -100,16 +105,20 @@ typedef struct hf_wire_state {
 typedef struct hf_wire_partial {
     uint8_t       addr[16];
     uint8_t       family;      /* HF_AF_INET or HF_AF_INET6 */
+    uint8_t       sent, received;
     int64_t       start_ms;
     int64_t       g_ms;
     int           n;
     hf_wire_state states[HF_WIRE_MAX_STATES];
 } hf_wire_partial;
 
-/* Write a partial's head into b: the tag, the host, the window and how
- * many states follow (n <= HF_WIRE_MAX_STATES). */
-void hf_wire_partial_begin(hf_buf *b, const uint8_t addr[16], uint8_t family,
-                           int64_t start_ms, int64_t g_ms, int n);
+/* Write a partial's head into b: the tag, the host (with its sides), the
+ * window and how many states follow (n <= HF_WIRE_MAX_STATES).  Returns
+ * where n is, for hf_wire_partial_count when it is known only after. */
+size_t hf_wire_partial_begin(hf_buf *b, const uint8_t addr[16], uint8_t family, int sent,
+                             int received, int64_t start_ms, int64_t g_ms, int n);
+/* Set the count of states at `at` (hf_wire_partial_begin's). */
+void hf_wire_partial_count(hf_buf *b, size_t at, int n);
 /* One state after the head: its analysis's name (at most 255 bytes), and
  * its serialised bytes, or omitted (bytes unused). */
 void hf_wire_partial_state(hf_buf *b, const char *name, int omitted,

@@ -38,7 +38,7 @@ typedef struct hf_flow {
   uint8_t  proto;
   uint8_t  tcp_flags;
   uint8_t  family;
-  uint8_t  pad;
+  uint8_t  mark;
 } hf_flow;
 ]])
 
@@ -65,6 +65,23 @@ typedef struct hf_topk {
   uint32_t cap;
   hf_topk_item *slots_;   /* "items" in C; renamed so the :items() method is reachable */
 } hf_topk;
+]])
+
+declare("hf_group", [[
+typedef struct hf_group {
+  uint16_t max;
+  uint16_t n;
+  uint16_t cap;
+  uint16_t pad;
+  void    *mem;
+} hf_group;
+typedef struct hf_group_entry {
+  uint8_t  key[16];
+  uint32_t weight;
+  uint32_t error;
+  uint8_t  kind;
+  uint8_t  pad[7];
+} hf_group_entry;
 ]])
 
 declare("hf_field", [[
@@ -133,6 +150,23 @@ func("hf_ffi_topk_add_num", "void hf_ffi_topk_add_num(hf_topk *t, double key, do
 func("hf_ffi_topk_add_addr", "void hf_ffi_topk_add_addr(hf_topk *t, const uint8_t *addr16, double weight);")
 func("hf_ffi_topk_merge", "void hf_ffi_topk_merge(hf_topk *dst, const hf_topk *src);")
 func("hf_topk_items", "int hf_topk_items(const hf_topk *t, hf_topk_item *out, int max);")
+func("hf_ffi_group_at_num", "uint8_t *hf_ffi_group_at_num(hf_group *g, const hf_schema *of, double key);")
+func("hf_ffi_group_at_addr",
+     "uint8_t *hf_ffi_group_at_addr(hf_group *g, const hf_schema *of, const uint8_t *addr16);")
+func("hf_ffi_group_find_num",
+     "uint8_t *hf_ffi_group_find_num(const hf_group *g, const hf_schema *of, double key);")
+func("hf_ffi_group_find_addr",
+     "uint8_t *hf_ffi_group_find_addr(const hf_group *g, const hf_schema *of, const uint8_t *addr16);")
+func("hf_ffi_group_add_num_num",
+     "void hf_ffi_group_add_num_num(hf_group *g, const hf_schema *of, double key, double v);")
+func("hf_ffi_group_add_num_addr",
+     "void hf_ffi_group_add_num_addr(hf_group *g, const hf_schema *of, double key, const uint8_t *v16);")
+func("hf_ffi_group_add_addr_num",
+     "void hf_ffi_group_add_addr_num(hf_group *g, const hf_schema *of, const uint8_t *key16, double v);")
+func("hf_ffi_group_add_addr_addr",
+     "void hf_ffi_group_add_addr_addr(hf_group *g, const hf_schema *of, const uint8_t *key16, const uint8_t *v16);")
+func("hf_group_entry_at",
+     "hf_group_entry *hf_group_entry_at(const hf_group *g, const hf_schema *of, uint32_t i);")
 func("hf_ffi_now_ns", "double hf_ffi_now_ns(void);")
 func("hf_ffi_log", "void hf_ffi_log(int level, const char *msg);")
 func("hf_ffi_arena_new", "void *hf_ffi_arena_new(void);")
@@ -227,11 +261,98 @@ local topk_methods = {
   merge = function(t, other) C.hf_ffi_topk_merge(t, other) end,
 }
 
+-- A group (hf.group) is declared in a state as a struct of its own that
+-- wraps an hf_group, one struct type per declared field, so that its
+-- methods know the field's value: its schema (`of`, an hf_schema the state's
+-- schema points into) and its C type.  hostflow.schema makes them with
+-- M.group_type().
+local entry_size = ffi.sizeof("hf_group_entry")
+local u8p = ffi.typeof("uint8_t *")
+
+local function group_key(e)
+  if e.kind == 0 then return ffi.cast("double *", e.key)[0] end
+  return M.addr_text(e.key)
+end
+
+--- The struct type of one group field: holder.of (an hf_schema *) and
+-- holder.vptr (the value's pointer type) are filled in once the state's
+-- schema is laid out.  Methods:
+--   g:at(key)     the value of key (a number or an address), made when new
+--   g:get(key)    the value of key, or nil (nothing made)
+--   g:add(key, v) a group of sets (of = hf.distinct): v into key's set, one call to the core
+--   g:size()      keys held (at most max)
+--   g:each()      for key, value, weight, error in g:each() do ... end (slot order)
+--   g:items()     { {key =, value =, count = weight, error =}, ... } heaviest first
+-- A value is valid until the next g:at().
+local group_types = 0
+function M.group_type(holder)
+  -- named, one per field: LuaJIT may give two equal anonymous structs one type
+  local name
+  repeat                                -- (this module may be loaded again: skip names taken)
+    group_types = group_types + 1
+    name = string.format("struct hf_group_field_%d", group_types)
+  until not pcall(ffi.typeof, name)
+  ffi.cdef(name .. " { hf_group g; };")
+  local ct = ffi.typeof(name)
+  local function value(p)
+    if p == nil then return nil end
+    return ffi.cast(holder.vptr, p)
+  end
+  local methods = {
+    at = function(self, key)
+      if type(key) == "number" then return ffi.cast(holder.vptr, C.hf_ffi_group_at_num(self.g, holder.of, key)) end
+      if is_addr(key) then return ffi.cast(holder.vptr, C.hf_ffi_group_at_addr(self.g, holder.of, key)) end
+      error("group:at: expected a number or an address as the key, got " .. type(key), 2)
+    end,
+    get = function(self, key)
+      if type(key) == "number" then return value(C.hf_ffi_group_find_num(self.g, holder.of, key)) end
+      if is_addr(key) then return value(C.hf_ffi_group_find_addr(self.g, holder.of, key)) end
+      error("group:get: expected a number or an address as the key, got " .. type(key), 2)
+    end,
+    add = function(self, key, v)
+      if not holder.set then error("group:add: only for a group of sets (of = hf.distinct); use at()", 2) end
+      local of = holder.of
+      if type(key) == "number" then
+        if type(v) == "number" then C.hf_ffi_group_add_num_num(self.g, of, key, v)
+        elseif is_addr(v) then C.hf_ffi_group_add_num_addr(self.g, of, key, v)
+        else error("group:add: expected a number or an address as the value, got " .. type(v), 2) end
+      elseif is_addr(key) then
+        if type(v) == "number" then C.hf_ffi_group_add_addr_num(self.g, of, key, v)
+        elseif is_addr(v) then C.hf_ffi_group_add_addr_addr(self.g, of, key, v)
+        else error("group:add: expected a number or an address as the value, got " .. type(v), 2) end
+      else
+        error("group:add: expected a number or an address as the key, got " .. type(key), 2)
+      end
+    end,
+    size = function(self) return self.g.n end,
+    each = function(self)
+      local i, n = -1, self.g.n
+      return function()
+        i = i + 1
+        if i >= n then return nil end
+        local e = C.hf_group_entry_at(self.g, holder.of, i)
+        return group_key(e), ffi.cast(holder.vptr, ffi.cast(u8p, e) + entry_size), e.weight, e.error
+      end
+    end,
+    items = function(self)
+      local out = {}
+      for k, v, w, err in self:each() do out[#out + 1] = { key = k, value = v, count = w, error = err } end
+      table.sort(out, function(x, y)
+        if x.count ~= y.count then return x.count > y.count end
+        return tostring(x.key) < tostring(y.key)
+      end)
+      return out
+    end,
+  }
+  return ffi.metatype(ct, { __index = methods })
+end
+
 pcall(ffi.metatype, "hf_distinct", { __index = distinct_methods })
 pcall(ffi.metatype, "hf_topk", { __index = topk_methods })
 
 -- The structs this module declares; hostflow.runtime.job checks its own.
-M.SHARED = { "hf_flow", "hf_distinct", "hf_topk", "hf_topk_item", "hf_buf", "hf_field", "hf_schema" }
+M.SHARED = { "hf_flow", "hf_distinct", "hf_topk", "hf_topk_item", "hf_group", "hf_group_entry", "hf_buf",
+             "hf_field", "hf_schema" }
 
 --- The shared structs (names, default M.SHARED) as the C side lays them out
 -- (hf_ffi_abi: every field's offset, every struct's size) against their

@@ -51,6 +51,11 @@ local function kind_text(field, param)
     return fmt("distinct values, exact up to %d, then a HyperLogLog sketch", param)
   elseif field.kind == "topk" then
     return fmt("top-k, the %d heaviest keys (Space-Saving)", param)
+  elseif field.kind == "group" then
+    local parts = {}
+    for k, v in pairs(field.of.state) do parts[#parts + 1] = field.of.single and v.kind or (k .. " " .. v.kind) end
+    table.sort(parts)
+    return fmt("a group: per key (the %d heaviest kept) %s", param, table.concat(parts, ", "))
   end
   return KIND_TEXT[field.kind] or field.kind
 end
@@ -169,20 +174,23 @@ function M.main(opts)
 
   say("analysis  %s, version %s%s (%s)", spec.name, tostring(spec.version),
       spec.order and (", order " .. tostring(spec.order)) or "", path)
-  say("state     %d field%s, %d bytes per host%s", s.nfields, s.nfields == 1 and "" or "s", s.size,
+  say("state     %d field%s, %d bytes per host%s", #s.names, #s.names == 1 and "" or "s", s.size,
       (function()
         for _, n in ipairs(s.names) do
           local k = s.kinds[n]
-          if k == "distinct" or k == "topk" then return " (sets and top-k lists grow beyond it as they fill)" end
+          if k == "distinct" or k == "topk" or k == "group" then
+            return " (sets, top-k lists and groups grow beyond it as they fill)"
+          end
         end
         return ""
       end)())
   local width = 0
   for _, name in ipairs(s.names) do width = math.max(width, #name) end
-  for i, name in ipairs(s.names) do
-    local f = s.fields[i - 1]
-    say("            %-" .. width .. "s  %-11s offset %3d, %3d bytes: %s", name, spec.state[name].ctype,
-        f.offset, ffi.sizeof(spec.state[name].ctype), kind_text(spec.state[name], f.param))
+  for _, name in ipairs(s.names) do
+    local f = s.fields[s.index[name]]
+    local ctype = spec.state[name].ctype or "hf_group"
+    say("            %-" .. width .. "s  %-11s offset %3d, %3d bytes: %s", name, ctype,
+        f.offset, ffi.sizeof(s.ct) > 0 and ffi.sizeof(ctype) or 0, kind_text(spec.state[name], f.param))
   end
   if spec.params then
     local set = overrides[spec.name] or {}
@@ -200,8 +208,10 @@ function M.main(opts)
   local arena = ffi.gc(C.hf_ffi_arena_new(), C.hf_ffi_arena_free)
   C.hf_ffi_arena_use(arena)
   local hosts, order = {}, {}          -- raw address -> { whole, half = {a, b}, flows, text }
+  local by_dst = spec.by == "dst"         -- whose flows they are: the destination's
+  local function addr_of(f) return by_dst and f.dst or f.src end
   local function host_of(f)
-    local key = ffi.string(f.src, 16)
+    local key = ffi.string(addr_of(f), 16)
     local h = hosts[key]
     if not h then
       local function state()
@@ -209,7 +219,7 @@ function M.main(opts)
         C.hf_state_init(cs, ffi.cast("uint8_t *", st))
         return st
       end
-      h = { key = key, text = base.addr_text(f.src), flows = 0, whole = state(), half = { state(), state() } }
+      h = { key = key, text = base.addr_text(addr_of(f)), flows = 0, whole = state(), half = { state(), state() } }
       hosts[key] = h
       order[#order + 1] = h
     end
@@ -217,7 +227,12 @@ function M.main(opts)
   end
 
   local pos = ffi.new("int[1]")
-  local run = assert(loadstring(runtime.RUN_SRC, "=update:" .. spec.name))(spec.update, s.ptr, 0, pos, p.view)
+  local update = spec.update
+  if spec.when then                      -- update() sees the flows when() takes
+    local when, inner = spec.when, spec.update
+    update = function(st, f, pv) if when(f, pv) then inner(st, f, pv) end end
+  end
+  local run = assert(loadstring(runtime.RUN_SRC, "=update:" .. spec.name))(update, s.ptr, 0, pos, p.view)
   local rows = ffi.new("uint8_t *[?]", 1024)
   local half_flows = ffi.new("hf_flow[?]", 1024)
   local half_rows = ffi.new("uint8_t *[?]", 1024)
@@ -281,12 +296,12 @@ function M.main(opts)
       h.flows = h.flows + 1
       rows[i] = ffi.cast("uint8_t *", h.whole)
     end
-    feed(flows, rows, n, function(i, e) errors.add("update", base.addr_text(flows[i].src), e) end)
+    feed(flows, rows, n, function(i, e) errors.add("update", base.addr_text(addr_of(flows[i])), e) end)
     for half = 0, 1 do                 -- every other flow of the input to each half
       local m = 0
       for i = (fed + half) % 2, n - 1, 2 do
         half_flows[m] = flows[i]
-        half_rows[m] = ffi.cast("uint8_t *", hosts[ffi.string(flows[i].src, 16)].half[half + 1])
+        half_rows[m] = ffi.cast("uint8_t *", hosts[ffi.string(addr_of(flows[i]), 16)].half[half + 1])
         m = m + 1
       end
       feed(half_flows, half_rows, m, function() half_failed = true end)

@@ -17,7 +17,16 @@
 -- result: those listed first, in order, then the others by name.  `params`
 -- (optional) declares parameters with their defaults, which the
 -- configuration may set (hostflow.params); both functions get them last:
--- update(s, flow, params), result(s, params).
+-- update(s, flow, params), result(s, params).  `by = "dst"` (optional)
+-- keys the analysis by the flows' destination: its host is the monitored
+-- host a flow goes to, and update() sees the flows it receives; `by =
+-- "both"` feeds it both, update(s, flow, params, received) telling them
+-- apart (received: the host is the flow's destination).  `when`
+-- (optional) is a function(flow, params): update() sees only the flows it
+-- is true of, and a host none of whose flows it takes has no state at all
+-- -- not a byte in its row (a detection that looks at the probes of a scan
+-- costs nothing for the hosts that send none); result() runs for the
+-- hosts that have one.
 
 local base = require "hostflow.base"
 local params = require "hostflow.params"
@@ -84,8 +93,57 @@ end
 
 function hf.is_primitive(v) return getmetatable(v) == primitive end
 
+--- State keyed below the host: per key (a number or an address), a value
+-- of its own, for at most `max` keys (default 64, at most 1024); beyond,
+-- the keys asked for most are kept (Space-Saving: a new key takes the
+-- lightest one's place, whose value starts afresh).  `of` is the value: a
+-- primitive (hf.distinct(), or hf.distinct itself), or a table of them
+-- ({ flows = hf.counter{bits = 32}, ports = hf.distinct() }).
+--   hf.group{ max = 64, of = hf.distinct }       per destination port, the destinations
+--   s.by_port:at(flow.dport):add(flow.dst)
+--   for port, dsts, weight in s.by_port:each() do ... dsts:count() ... end
+function hf.group(opts)
+  if type(opts) ~= "table" then
+    error("hf.group: expected a table such as { max = 64, of = hf.distinct }", 2)
+  end
+  local max = opts.max or 64
+  if type(max) ~= "number" or max < 1 or max > 1024 or max % 1 ~= 0 then
+    error("hf.group: max must be a whole number from 1 to 1024", 2)
+  end
+  local of = opts.of
+  if type(of) == "function" then of = of() end
+  local value
+  if hf.is_primitive(of) then
+    if of.kind == "group" then error("hf.group: a group's value cannot be a group", 2) end
+    if of.kind ~= "distinct" and of.kind ~= "topk" then
+      error("hf.group: of: a single value must be hf.distinct() or hf.topk(); "
+            .. "for numbers give a table such as { flows = hf.counter() }", 2)
+    end
+    value = { single = "v", state = { v = of } }
+  elseif type(of) == "table" and next(of) ~= nil then
+    for k, v in pairs(of) do
+      if type(k) ~= "string" or not k:match("^%a[%w_]*$") or not hf.is_primitive(v) then
+        error("hf.group: of." .. tostring(k) .. " must be a primitive named by a letter, then letters, digits and _", 2)
+      end
+      if v.kind == "group" then error("hf.group: a group's value cannot hold a group", 2) end
+    end
+    value = { state = of }
+  else
+    error("hf.group: of must be a primitive (hf.distinct) or a table of them", 2)
+  end
+  local f = field("group", nil, max)
+  f.of = value
+  return f
+end
+
 --- An address (a flow's src or dst) as text.
 hf.addr = base.addr_text
+
+local SRC_OUT = base.const("HF_FLOW_SRC_OUT")
+local band = require("bit").band
+--- Whether a flow comes from outside the monitored networks (its source is
+-- not monitored): for rules keyed by the destination, by = "dst".
+function hf.outside(flow) return band(flow.mark, SRC_OUT) ~= 0 end
 
 -- ------------------------------------------------------------------------
 -- Analyses
@@ -136,14 +194,21 @@ function hf.validate(spec)
     if not ok then return fail("%s", err) end
     if not hf.is_primitive(v) then
       return fail("state.%s must be a primitive (hf.counter(), hf.sum(), hf.min(), hf.max(), "
-                  .. "hf.distinct(), hf.topk()), got %s", k, type(v))
+                  .. "hf.distinct(), hf.topk(), hf.group{...}), got %s", k, type(v))
     end
   end
   if type(spec.update) ~= "function" then return fail("update must be a function(state, flow)") end
   if spec.result ~= nil and type(spec.result) ~= "function" then
     return fail("result must be a function(state)")
   end
+  if spec.when ~= nil and type(spec.when) ~= "function" then
+    return fail("when must be a function(flow, params) saying which flows update() sees")
+  end
   if spec.version ~= nil and type(spec.version) ~= "number" then return fail("version must be a number") end
+  if spec.by ~= nil and spec.by ~= "src" and spec.by ~= "dst" and spec.by ~= "both" then
+    return fail("by must be \"src\" (the flows a host sends, the default), \"dst\" (those it receives) "
+                .. "or \"both\"")
+  end
   if spec.order ~= nil and type(spec.order) ~= "number" then return fail("order must be a number") end
   if spec.keys ~= nil then
     if type(spec.keys) ~= "table" then return fail("keys must be a list of strings") end

@@ -6,6 +6,12 @@
 -- initialise, merge and serialise the state without knowing the analysis.
 -- Fields are laid out in name order, so a layout does not depend on the
 -- order pairs() happens to visit them in.
+--
+-- A group (hf.group) is a struct of its own wrapping an hf_group, whose
+-- methods know its value (base.group_type); in the field list its value's
+-- schema follows it (core/prim/state.h):
+--
+--   { offset, GROUP, max } { value size, OF, m } { the value's m fields ... }
 
 local ffi = require "ffi"
 local M = {}
@@ -15,45 +21,86 @@ local base = require "hostflow.base"
 -- The field kinds, as the core numbers them (core/prim/state.h).
 M.KIND = { sum = base.const("HF_FIELD_SUM"), min = base.const("HF_FIELD_MIN"),
            max = base.const("HF_FIELD_MAX"), distinct = base.const("HF_FIELD_DISTINCT"),
-           topk = base.const("HF_FIELD_TOPK"), count32 = base.const("HF_FIELD_COUNT32") }
+           topk = base.const("HF_FIELD_TOPK"), count32 = base.const("HF_FIELD_COUNT32"),
+           group = base.const("HF_FIELD_GROUP"), of = base.const("HF_FIELD_OF") }
+
+-- The struct of a table of primitives, and its flat field list (Lua
+-- entries { offset, kind, param, holder }), recursing into groups.
+local function layout(state, distinct_exact)
+  local names = {}
+  for k in pairs(state) do names[#names + 1] = k end
+  table.sort(names)
+  local decl, types, subs = { "struct {" }, {}, {}
+  for _, name in ipairs(names) do
+    local f = state[name]
+    if f.kind == "group" then
+      local sub = layout(f.of.state, distinct_exact)
+      local holder = {}
+      holder.vptr = f.of.single and ffi.typeof("$ *", ffi.typeof(f.of.state[f.of.single].ctype)) or sub.ptr
+      holder.set = f.of.single and f.of.state[f.of.single].kind == "distinct" or false
+      subs[name] = { sub = sub, holder = holder }
+      types[#types + 1] = base.group_type(holder)
+    else
+      types[#types + 1] = ffi.typeof(f.ctype)
+    end
+    decl[#decl + 1] = "$ " .. name .. ";"
+  end
+  if #names == 0 then decl[#decl + 1] = "uint8_t unused_;" end
+  decl[#decl + 1] = "}"
+  local ct = ffi.typeof(table.concat(decl, " "), unpack(types))
+  local flat, kinds, index = {}, {}, {}
+  for _, name in ipairs(names) do
+    local f = state[name]
+    index[name] = #flat
+    local param = f.param
+    if f.kind == "distinct" and param == 0 then param = distinct_exact or 0 end
+    flat[#flat + 1] = { offset = ffi.offsetof(ct, name), kind = M.KIND[f.kind], param = param,
+                        holder = subs[name] and subs[name].holder }
+    kinds[name] = f.kind
+    if f.kind == "group" then
+      local sub = subs[name].sub
+      flat[#flat + 1] = { offset = sub.size, kind = M.KIND.of, param = #sub.flat }
+      for _, e in ipairs(sub.flat) do flat[#flat + 1] = e end
+    end
+  end
+  return { ct = ct, ptr = ffi.typeof("$ *", ct), size = ffi.sizeof(ct), flat = flat,
+           names = names, kinds = kinds, index = index }
+end
 
 --- Build the state type of a validated analysis.  distinct_exact is the
 -- default exact limit of hf.distinct() fields that set none.
 function M.build(spec, distinct_exact)
-  local names = {}
-  for k in pairs(spec.state) do names[#names + 1] = k end
-  table.sort(names)
-  local decl = { "struct {" }
-  for _, name in ipairs(names) do
-    decl[#decl + 1] = spec.state[name].ctype .. " " .. name .. ";"
+  local l = layout(spec.state, distinct_exact)
+  local n = #l.flat
+  local fields = ffi.new("hf_field[?]", math.max(n, 1))
+  for i, e in ipairs(l.flat) do
+    fields[i - 1].offset = e.offset
+    fields[i - 1].kind = e.kind
+    fields[i - 1].param = e.param
   end
-  if #names == 0 then decl[#decl + 1] = "uint8_t unused_;" end
-  decl[#decl + 1] = "}"
-  local ct = ffi.typeof(table.concat(decl, " "))
-  local fields = ffi.new("hf_field[?]", math.max(#names, 1))
-  local kinds = {}
-  for i, name in ipairs(names) do
-    local f = spec.state[name]
-    local param = f.param
-    if f.kind == "distinct" and param == 0 then param = distinct_exact or 0 end
-    fields[i - 1].offset = ffi.offsetof(ct, name)
-    fields[i - 1].kind = M.KIND[f.kind]
-    fields[i - 1].param = param
-    kinds[name] = f.kind
+  -- each group's value schema points into the array, which its holder keeps
+  for i, e in ipairs(l.flat) do
+    if e.holder then
+      local of = ffi.new("hf_schema")
+      of.fields, of.nfields, of.size = fields + i + 1, l.flat[i + 1].param, l.flat[i + 1].offset
+      e.holder.of, e.holder.keep = of, fields
+    end
   end
   return {
-    ct = ct,
-    ptr = ffi.typeof("$ *", ct),
-    size = ffi.sizeof(ct),
+    ct = l.ct,
+    ptr = l.ptr,
+    size = l.size,
     fields = fields,
-    nfields = #names,
-    names = names,
-    kinds = kinds,
+    nfields = n,
+    names = l.names,       -- the state's own fields, in order
+    kinds = l.kinds,
+    index = l.index,       -- name -> its entry in fields (from 0)
   }
 end
 
 --- The result of an analysis that declares none: each field's value
--- (counts of distinct sets, items of top-k lists).
+-- (counts of distinct sets, items of top-k lists, keys and weights of
+-- groups).
 function M.default_result(schema)
   local names, kinds = schema.names, schema.kinds
   return function(s)
@@ -62,6 +109,10 @@ function M.default_result(schema)
       local kind = kinds[name]
       if kind == "distinct" then out[name] = s[name]:count()
       elseif kind == "topk" then out[name] = s[name]:items()
+      elseif kind == "group" then
+        local list = {}
+        for _, it in ipairs(s[name]:items()) do list[#list + 1] = { key = it.key, count = it.count } end
+        out[name] = list
       else out[name] = s[name] end
     end
     return out

@@ -19,6 +19,7 @@ local hf = require "hostflow"
 local schema = require "hostflow.schema"
 local params = require "hostflow.params"
 local json = require "hostflow.json"
+local bit = require "bit"
 
 local C = base.C
 local M = {}
@@ -57,6 +58,12 @@ function M.load(spec, opts)
     arena = ffi.gc(C.hf_ffi_arena_new(), C.hf_ffi_arena_free),   -- this run's window memory
     result_fn = spec.result or schema.default_result(s),
   }, Run)
+end
+
+local function parse_addr_text(text)
+  local out, fam = ffi.new("uint8_t[16]"), ffi.new("uint8_t[1]")
+  if C.hf_addr_parse(text, #text, out, fam) ~= 0 then error("not an address: " .. text, 3) end
+  return out, fam[0]
 end
 
 local function parse_addr(text, field)
@@ -98,22 +105,68 @@ function Run:state(host)
   return st
 end
 
---- Feed one flow: a table (see DEFAULT_FLOW) or an hf_flow.
+--- Feed one flow: a table (see DEFAULT_FLOW) or an hf_flow.  Its host is
+-- its source, or its destination for an analysis keyed by it (by = "dst");
+-- a flow its when() does not take is not fed, and makes no state.
 function Run:feed(t)
   local f = type(t) == "table" and M.flow(t) or t
-  local host = base.addr_text(f.src)
+  local spec = self.spec
+  if spec.by == "both" then                 -- to its source, then to its destination
+    self:feed_side(f, base.addr_text(f.src), false)
+    return self:feed_side(f, base.addr_text(f.dst), true)
+  end
+  return self:feed_side(f, base.addr_text(spec.by == "dst" and f.dst or f.src), nil)
+end
+
+-- Feed flow f to host (text); received: nil, or (by = "both") whether the
+-- host is its destination.
+function Run:feed_side(f, host, received)
+  local spec = self.spec
+  if spec.when and not spec.when(f, self.params, received) then return self end
   C.hf_ffi_arena_use(self.arena)
-  self.spec.update(ffi.cast(self.schema.ptr, self:state(host)), f, self.params)
+  spec.update(ffi.cast(self.schema.ptr, self:state(host)), f, self.params, received)
   return self
 end
 
---- Feed every flow of an NDJSON file, decoded by the core's decoder.
--- Returns the number fed and the number rejected.
+-- Whether the 16-byte address a lies in one of nets ({ {bytes, bits}, ... }).
+local function in_nets(a, nets)
+  for _, n in ipairs(nets) do
+    local bytes, bits, ok = n[1], n[2], true
+    for i = 0, 15 do
+      local left = bits - 8 * i
+      if left <= 0 then break end
+      local mask = left >= 8 and 0xff or bit.band(0xff, bit.lshift(0xff, 8 - left))
+      if bit.band(a[i], mask) ~= bit.band(bytes[i], mask) then ok = false break end
+    end
+    if ok then return true end
+  end
+  return false
+end
+
+-- opts.networks ({"10.0.0.0/8", ...}) as { {bytes, bits} }, IPv4 mapped.
+local function parse_nets(list)
+  local nets = {}
+  for _, text in ipairs(list or {}) do
+    local addr, len = text:match("^(.-)/(%d+)$")
+    local bytes, fam = parse_addr_text(addr or text)
+    local bits = tonumber(len) or (fam == 4 and 32 or 128)
+    nets[#nets + 1] = { bytes, fam == 4 and bits + 96 or bits }
+  end
+  return nets
+end
+
+--- Feed every flow of an NDJSON file, decoded by the core's decoder.  With
+-- opts.networks (the monitored networks), a flow from outside them is marked
+-- so (hf.outside), as hostflow's filter marks it.  Returns the number fed
+-- and the number rejected.
 function Run:feed_file(path)
   local f = ffi.new("hf_flow")
   local fed, rejected = 0, 0
+  local nets = self.opts and self.opts.networks and parse_nets(self.opts.networks)
+  local out = base.const("HF_FLOW_SRC_OUT")
   for line in io.lines(path) do
     if C.hf_decode_flow(line, #line, f) == 0 then
+      if nets and not in_nets(f.src, nets) then f.mark = out end
       self:feed(f)
       fed = fed + 1
     else

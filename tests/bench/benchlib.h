@@ -210,10 +210,12 @@ static inline int bench_make_batches(const char *path, size_t max, const hf_conf
         hf_flow *f = &out->flows[out->nflows];
         if (hf_decode_flow(line, len, f) != HF_DECODE_OK) continue;
         if (f->end_ms > future) continue;
-        if (!hf_prefixes_match(nets, f->src)) continue;
+        int src = hf_prefixes_match(nets, f->src), dst = hf_prefixes_match(nets, f->dst);
+        if (!src && !dst) continue;       /* as the filter: for a monitored source or destination */
+        f->mark = (uint8_t)((dst ? HF_FLOW_DST : 0) | (src ? 0 : HF_FLOW_NO_SRC | HF_FLOW_SRC_OUT));
         if ((int64_t)f->end_ms < closed_until) continue;
-        out->nflows++;
-        if (f->end_ms > max_end) {
+        out->nflows++;                    /* one worker: the flow's mark stays as the filter set it */
+        if (f->end_ms > max_end && !(f->mark & HF_FLOW_NO_SRC)) {   /* as the pipeline's watermark */
             max_end = f->end_ms;
             int64_t boundary = bench_floor((int64_t)f->end_ms - cfg->lateness_ms, base);
             if (boundary > closed_until) {

@@ -24,7 +24,7 @@
  *
  * On top of the comparison, the fast decoder must give the same status with
  * "\n" or "\r\n" appended, and an OK flow must satisfy the contract (family
- * set, pad 0, end >= start, counters within 2^53).
+ * set, mark 0, end >= start, counters within 2^53).
  *
  * Random bytes rarely hit the values that matter (65535 against 65536, 2^53,
  * "0x1b", a 29 February), so a custom mutator also swaps a member's value
@@ -210,7 +210,7 @@ static int same_flow(const hf_flow *a, const hf_flow *b)
            a->start_ms == b->start_ms && a->end_ms == b->end_ms &&
            a->packets == b->packets && a->bytes == b->bytes && a->sport == b->sport &&
            a->dport == b->dport && a->proto == b->proto && a->tcp_flags == b->tcp_flags &&
-           a->family == b->family && a->pad == b->pad;
+           a->family == b->family && a->mark == b->mark;
 }
 
 static void fail(const char *what, int fs, int rs, const uint8_t *d, size_t n)
@@ -339,7 +339,7 @@ static void check_record(const hf_decode_ctx *ctx, const uint8_t *data, size_t s
     int lax = leniencies(data, size);
     if (fs == HF_DECODE_OK) {
         for (int i = 0; i < ((fn & HF_DECODE_TWO) ? 2 : 1); i++)
-            if ((fast[i].family != HF_AF_INET && fast[i].family != HF_AF_INET6) || fast[i].pad ||
+            if ((fast[i].family != HF_AF_INET && fast[i].family != HF_AF_INET6) || fast[i].mark ||
                 fast[i].end_ms < fast[i].start_ms || fast[i].start_ms < 0 ||
                 fast[i].packets > 9007199254740992.0 || fast[i].bytes > 9007199254740992.0)
                 fail("record: a flow breaks the contract", fs, rs, data, size);
@@ -381,7 +381,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (fs < 0 || fs >= HF_DECODE_REASONS) fail("status out of range", fs, rs, data, size);
     if (fs == HF_DECODE_OK) {
-        if ((fast.family != HF_AF_INET && fast.family != HF_AF_INET6) || fast.pad != 0 ||
+        if ((fast.family != HF_AF_INET && fast.family != HF_AF_INET6) || fast.mark != 0 ||
             fast.end_ms < fast.start_ms || fast.packets > 9007199254740992.0 ||
             fast.bytes > 9007199254740992.0 || fast.start_ms < 0)
             fail("flow breaks the contract", fs, rs, data, size);

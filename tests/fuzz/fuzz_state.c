@@ -1,7 +1,8 @@
 /* fuzz_state.c -- libFuzzer target for the readers of serialised primitives:
- * hf_distinct_deserialize, hf_topk_deserialize and hf_state_deserialize.
+ * hf_distinct_deserialize, hf_topk_deserialize, hf_group_deserialize and
+ * hf_state_deserialize.
  *
- * Every input goes to all three readers.  Whatever a reader accepts must be
+ * Every input goes to all four readers.  Whatever a reader accepts must be
  * canonical (serialising it gives back exactly the bytes it consumed), and
  * must survive use: the input's remainder is read as a second object, the
  * two are merged both ways, values are added, items and counts read, and
@@ -23,6 +24,7 @@
 
 #include "base/arena.h"
 #include "prim/distinct.h"
+#include "prim/group.h"
 #include "prim/state.h"
 #include "prim/topk.h"
 
@@ -228,6 +230,91 @@ static void fuzz_topk(const uint8_t *data, size_t size, hf_arena *a)
 }
 
 /* ------------------------------------------------------------------------
+ * group (values of a count and a set: a vertical scan's)
+ * --------------------------------------------------------------------- */
+
+typedef struct gvalue {
+    uint32_t    flows;
+    hf_distinct ports;
+} gvalue;
+
+static hf_field gfields[] = {
+    {offsetof(gvalue, flows), HF_FIELD_COUNT32, 0},
+    {offsetof(gvalue, ports), HF_FIELD_DISTINCT, 0},
+};
+static const hf_schema gof = {gfields, 2, sizeof(gvalue)};
+
+static void group_check(const hf_group *g)
+{
+    uint32_t max = g->max ? g->max : HF_GROUP_DEFAULT_MAX;
+    if (g->n > max || g->n > g->cap) fail("group: n beyond max");
+    for (uint32_t i = 0; i < g->n; i++) {
+        const hf_group_entry *e = hf_group_entry_at(g, &gof, i);
+        if (e->weight == 0 || e->error > e->weight) fail("group: weight or error out of range");
+        for (uint32_t j = 0; j < i; j++)
+            if (memcmp(hf_group_entry_at(g, &gof, j)->key, e->key, 16) == 0 &&
+                hf_group_entry_at(g, &gof, j)->kind == e->kind)
+                fail("group: a key twice");
+        distinct_check(&((const gvalue *)(const void *)hf_group_value((hf_group_entry *)e))->ports);
+    }
+}
+
+static void group_stable(const hf_group *g, hf_arena *a)
+{
+    size_t n = hf_group_serialize(g, &gof, &hf_state_ops, b1, sizeof b1);
+    if (n > sizeof b1) return;               /* larger than the buffers: not compared */
+    hf_group h;
+    if (hf_group_deserialize(&h, &gof, &hf_state_ops, b1, n, a) != (long)n) fail("group: own bytes refused");
+    if (hf_group_serialize(&h, &gof, &hf_state_ops, b2, sizeof b2) != n || memcmp(b1, b2, n) != 0)
+        fail("group: round trip not stable");
+}
+
+static void fuzz_group(const uint8_t *data, size_t size, hf_arena *a)
+{
+    hf_group x;
+    long u = hf_group_deserialize(&x, &gof, &hf_state_ops, data, size, a);
+    if (u < 0) {
+        if (x.n || x.mem) fail("group: refused input left entries behind");
+        return;
+    }
+    if ((size_t)u > size) fail("group: consumed more than given");
+    size_t n = hf_group_serialize(&x, &gof, &hf_state_ops, b1, sizeof b1);
+    if (n != (size_t)u || memcmp(b1, data, n) != 0) fail("group: accepted bytes not canonical");
+    group_check(&x);
+    group_stable(&x, a);
+
+    hf_group y;
+    if (hf_group_deserialize(&y, &gof, &hf_state_ops, data + u, size - (size_t)u, a) < 0) {
+        memset(&y, 0, sizeof y);
+        y.max = (uint16_t)(1 + (size ? data[0] % 8 : 0));
+        for (size_t i = (size_t)u; i + 2 <= size; i += 2) {
+            gvalue *v = (gvalue *)(void *)hf_group_at_number(&y, &gof, &hf_state_ops, data[i] % 16, a);
+            v->flows++;
+            hf_distinct_add_u16(&v->ports, data[i + 1], a);
+        }
+    }
+    group_check(&y);
+    hf_group_merge(&x, &y, &gof, &hf_state_ops, a);
+    group_check(&x);
+    group_stable(&x, a);
+    hf_group_merge(&y, &x, &gof, &hf_state_ops, a);
+    group_check(&y);
+    hf_group_merge(&x, &x, &gof, &hf_state_ops, a);
+    group_check(&x);
+    for (size_t i = 0; i < size && i < 300; i++) {
+        uint8_t key[16] = {0};
+        key[15] = data[i] % 24;
+        gvalue *v = (gvalue *)(void *)hf_group_at(&x, &gof, &hf_state_ops, key, HF_KEY_INET6, a);
+        v->flows++;
+        hf_distinct_add_u64(&v->ports, i, a);
+    }
+    group_check(&x);
+    group_stable(&x, a);
+    hf_group_release(&x, &gof, &hf_state_ops, a);
+    if (x.n || hf_group_mem_bytes(&x, &gof, &hf_state_ops)) fail("group: release left bytes");
+}
+
+/* ------------------------------------------------------------------------
  * state (a fixed schema with every kind)
  * --------------------------------------------------------------------- */
 
@@ -301,6 +388,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hf_arena *a = hf_arena_new(pool);
     fuzz_distinct(data, size, a);
     fuzz_topk(data, size, a);
+    fuzz_group(data, size, a);
     fuzz_state(data, size, a);
     hf_arena_free(a);
     if (hf_pool_bytes(pool) != 0) fail("pool: bytes held after the arena was freed");

@@ -101,7 +101,7 @@ describe("FFI declarations", function()
 
     it("keeps the fields at the offsets flow.h gives them", function()
       local offsets = { src = 0, dst = 16, start_ms = 32, end_ms = 40, packets = 48, bytes = 56,
-                        sport = 64, dport = 66, proto = 68, tcp_flags = 69, family = 70, pad = 71 }
+                        sport = 64, dport = 66, proto = 68, tcp_flags = 69, family = 70, mark = 71 }
       for field, off in pairs(offsets) do assert.equal(off, ffi.offsetof("hf_flow", field), field) end
       assert.equal(72, ffi.sizeof("hf_flow"))
     end)

@@ -131,7 +131,7 @@ describe("analysis interface", function()
     it("refuses a state field that is not a primitive, naming it and what it is", function()
       local err = refusal(spec { state = { flows = 0 } })
       assert.equal("analysis 'probe': state.flows must be a primitive (hf.counter(), hf.sum(), hf.min(), "
-                   .. "hf.max(), hf.distinct(), hf.topk()), got number", err)
+                   .. "hf.max(), hf.distinct(), hf.topk(), hf.group{...}), got number", err)
       assert.matches("state%.peers must be a primitive .* got table",
                      refusal(spec { state = { peers = { kind = "distinct" } } }))
       assert.matches("state%.top must be a primitive .* got function",

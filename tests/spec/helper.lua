@@ -216,6 +216,9 @@ typedef struct hf_window {
   struct hf_window *next;
   void     *layout;
   uint64_t  omit_any;
+  hf_sparse *sparse;
+  uint32_t  sparse_mask;
+  uint32_t  nsparse;
   uint64_t **omit;
   uint32_t  omit_chunks;
 } hf_window;

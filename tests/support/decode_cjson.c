@@ -426,7 +426,7 @@ static int decode_fields(const hf_decode_ctx *ctx, const cJSON *item[R_COUNT],
     }
 
     out->family = fam;
-    out->pad = 0;
+    out->mark = 0;
     out->sport = (uint16_t)v[R_SPORT];
     out->dport = (uint16_t)v[R_DPORT];
     out->proto = (uint8_t)v[R_PROTO];
@@ -444,7 +444,7 @@ static int decode_fields(const hf_decode_ctx *ctx, const cJSON *item[R_COUNT],
     memcpy(rev->src, out->dst, 16);
     memcpy(rev->dst, out->src, 16);
     rev->family = fam;
-    rev->pad = 0;
+    rev->mark = 0;
     rev->sport = out->dport;
     rev->dport = out->sport;
     rev->proto = out->proto;

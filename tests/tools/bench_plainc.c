@@ -179,6 +179,7 @@ static void process(plainc *p, const hf_batch *b)
     hf_window *win = NULL;
     for (int i = 0; i < b->n; i++) {
         const hf_flow *f = &b->flows[i];
+        if (f->mark & HF_FLOW_NO_SRC) continue;       /* for its destination: no statistic here */
         win = hf_windows_base(&p->windows, (int64_t)f->end_ms);
         uint8_t *row = hf_window_host(&p->windows, win, f->src, f->family);
         if (row) update(p, row, f, win->arena);

@@ -37,7 +37,7 @@ static int flows_equal(const hf_flow *a, const hf_flow *b)
            a->packets == b->packets && a->bytes == b->bytes &&
            a->sport == b->sport && a->dport == b->dport && a->proto == b->proto &&
            a->tcp_flags == b->tcp_flags && a->family == b->family &&
-           a->pad == b->pad;
+           a->mark == b->mark;
 }
 
 /* Decode s[0..n) with both decoders; report and count a disagreement.
@@ -186,7 +186,7 @@ TEST(ipfixcol_family)
     v4(a, 198, 51, 100, 7);
     CHECK(memcmp(f.dst, a, 16) == 0);
     CHECK_EQ_INT(f.family, HF_AF_INET);
-    CHECK_EQ_INT(f.pad, 0);
+    CHECK_EQ_INT(f.mark, 0);
     CHECK_EQ_INT(f.proto, 6);
     CHECK_EQ_INT(f.sport, 51234);
     CHECK_EQ_INT(f.dport, 443);

@@ -125,7 +125,15 @@ TEST(classify_tells_flows_from_filtered_future_and_rejected_lines)
     hf_flow f[2];
     CHECK_EQ_INT(expected(0, f), HF_LINE_FLOW);
     CHECK_EQ_INT(f[0].proto, 6);
-    CHECK_EQ_INT(expected(1, f), HF_LINE_FILTERED);
+    CHECK_EQ_INT(f[0].mark, 0);                            /* for its source */
+    CHECK_EQ_INT(expected(1, f), HF_LINE_FLOW);            /* to a monitored host only */
+    CHECK_EQ_INT(f[0].mark, HF_FLOW_DST | HF_FLOW_NO_SRC | HF_FLOW_SRC_OUT);
+    CHECK_EQ_INT(expected(8, f), HF_LINE_FLOW);            /* both ends monitored */
+    CHECK_EQ_INT(f[0].mark, HF_FLOW_DST);
+    static const char outside[] = "{\"src4_addr\":\"192.168.0.1\",\"dst4_addr\":\"192.0.2.1\","
+                                  "\"proto\":6,\"in_packets\":1,\"in_bytes\":60,\"first\":1764165600000,"
+                                  "\"last\":1764165601000}";
+    CHECK_EQ_INT(hf_line_classify(&CTX, outside, sizeof outside - 1, nets, FUTURE_MS, f), HF_LINE_FILTERED);
     CHECK_EQ_INT(expected(2, f), HF_DECODE_MALFORMED);
     CHECK_EQ_INT(expected(3, f), HF_DECODE_MISSING_FIELD);
     CHECK_EQ_INT(expected(4, f), HF_LINE_FUTURE);
@@ -143,9 +151,10 @@ TEST(classify_gives_a_biflow_two_outcomes)
     CHECK_EQ_INT(HF_LINE_FIRST(st), HF_LINE_FLOW);
     CHECK(st & HF_LINE_CLAMPED);
     CHECK(hf_line_has_second(st));                    /* 9 % 4: reverse packets 1 */
-    CHECK_EQ_INT(HF_LINE_FIRST(hf_line_second(st)), HF_LINE_FILTERED);
+    CHECK_EQ_INT(HF_LINE_FIRST(hf_line_second(st)), HF_LINE_FLOW);   /* ... to a monitored host */
+    CHECK_EQ_INT(f[1].mark, HF_FLOW_DST | HF_FLOW_NO_SRC | HF_FLOW_SRC_OUT);
     CHECK(hf_line_second(st) & HF_LINE_CLAMPED);
-    CHECK_EQ_INT(hf_line_flows(st), 1);
+    CHECK_EQ_INT(hf_line_flows(st), 2);
     st = expected(31, f);                             /* reverse inside, 3 packets back */
     CHECK_EQ_INT(hf_line_flows(st), 2);
     CHECK_EQ_INT(f[1].packets, 3);

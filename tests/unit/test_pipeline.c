@@ -352,7 +352,7 @@ static int feed_partial(hf_pipeline *p, int part, int64_t offset, int host, int6
     addr[12] = 10;
     addr[15] = (uint8_t)host;
     const uint8_t state[] = {1, 0, 0, 0};
-    hf_wire_partial_begin(&b, addr, 4, T0 + start_ms, g_ms, 1);
+    hf_wire_partial_begin(&b, addr, 4, 1, 0, T0 + start_ms, g_ms, 1);
     hf_wire_partial_state(&b, "total", 0, state, sizeof state);
     int rc = hf_pipeline_feed(p, part, offset, 0, b.data, b.len, 0);
     hf_buf_release(&b);

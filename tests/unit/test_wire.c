@@ -63,8 +63,11 @@ TEST(a_binary_flow_is_refused_unless_whole_and_canonical)
         CHECK(hf_wire_flow_decode(buf, cut, &out) != HF_DECODE_OK);
     buf[n] = 0;
     CHECK_EQ_INT(hf_wire_flow_decode(buf, n + 1, &out), HF_DECODE_MALFORMED);   /* a byte too many */
-    buf[1] = 2;
+    buf[1] = 16;
     CHECK_EQ_INT(hf_wire_flow_decode(buf, n, &out), HF_DECODE_BAD_ADDRESS);     /* unknown bits */
+    buf[1] = 1 << 1 | 2 << 1;                                                    /* a copy for the destination */
+    CHECK_EQ_INT(hf_wire_flow_decode(buf, n, &out), HF_DECODE_OK);
+    CHECK_EQ_INT(out.mark, HF_FLOW_DST | HF_FLOW_NO_SRC);
     /* a varint with a needless zero group: 12 packets as 0x8c 0x00 */
     uint8_t longer[HF_WIRE_FLOW_MAX + 1];
     n = hf_wire_flow_encode(&f, longer);
@@ -124,7 +127,7 @@ TEST(a_partial_reads_back_what_was_written)
     uint8_t fam;
     hf_addr_parse("2001:db8::5", 11, addr, &fam);
     const uint8_t st1[] = {1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 240, 63};
-    hf_wire_partial_begin(&b, addr, fam, 1764165610000LL, 10000, 3);
+    hf_wire_partial_begin(&b, addr, fam, 1, 0, 1764165610000LL, 10000, 3);
     hf_wire_partial_state(&b, "total", 0, st1, sizeof st1);
     hf_wire_partial_state(&b, "peer_number", 1, NULL, 0);
     hf_wire_partial_state(&b, "empty", 0, st1, 0);
@@ -133,6 +136,7 @@ TEST(a_partial_reads_back_what_was_written)
     CHECK_EQ_INT(hf_wire_partial_parse(b.data, b.len, &p), 0);
     CHECK(memcmp(p.addr, addr, 16) == 0);
     CHECK_EQ_INT(p.family, HF_AF_INET6);
+    CHECK(p.sent && !p.received);
     CHECK_EQ_INT(p.start_ms, 1764165610000LL);
     CHECK_EQ_INT(p.g_ms, 10000);
     CHECK_EQ_INT(p.n, 3);

@@ -199,8 +199,11 @@ local function sample_run(spec, s, p)
   local update, result = spec.update, spec.result or schema.default_result(s)
   local T, keys, view = s.ptr, spec.keys, p.view
   local buf = ffi.new("hf_buf")
+  local when = spec.when
   for i = 0, M.CHECK_FLOWS - 1 do
-    local ok, err = pcall(update, ffi.cast(T, mem + (i % M.CHECK_HOSTS) * size), flows[i], view)
+    local ok, err = pcall(function(st, f, v)
+      if not when or when(f, v) then update(st, f, v) end
+    end, ffi.cast(T, mem + (i % M.CHECK_HOSTS) * size), flows[i], view)
     if not ok then
       error(string.format("%s (update, sample flow %d: %s -> %s, protocol %d, port %d)",
                           tostring(err), i + 1, SAMPLE_HOSTS[i % 4 + 1], base.addr_text(flows[i].dst),

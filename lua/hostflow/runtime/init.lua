@@ -195,9 +195,13 @@ function Runtime:build_set(list, layout, gen)
     local off = jobm.layout_offset(layout, k - 1)
     a.slot = a.slot or self:slot_of(a.name)
     self.job:slot_disabled(a.slot, not a.enabled)
-    local e = { a = a, index = k - 1, bit = lshift(1ULL, k - 1) }
-    local l = loops.of(a, off, k - 1, e.bit, self.pos)
-    e.run, e.emit = l.run, l.emit
+    local e = { a = a, index = k - 1, bit = lshift(1ULL, k - 1), by_dst = a.spec.by == "dst",
+                both = a.spec.by == "both", window_ms = jobm.window_ms(a) }
+    local l = loops.of(a, off, k - 1, e.bit, self.pos, self.job.c)
+    e.run, e.emit, e.sparse = l.run, l.emit, l.sparse
+    if e.both then                           -- its loop over the flows its hosts receive
+      e.dst = { a = a, index = e.index, bit = e.bit, by_dst = true, run = l.run_dst, sparse = l.sparse }
+    end
     if not a.enabled then set.disabled = bor(set.disabled, e.bit) end
     set.list[k] = e
   end
@@ -247,12 +251,19 @@ end
 
 --- The flows of one base window through every enabled analysis.
 function Runtime:process()
-  local flows, rows, n, gen = self.job:batch()
+  local flows, rows, n, gen, dflows, drows, dn = self.job:batch()
   local set = self.sets[gen]
   local entries = set.list
   for k = 1, #entries do
     local e = entries[k]
-    if e.a.enabled then self:run_update(e, flows, rows, n) end
+    if e.a.enabled then
+      if e.by_dst then
+        if dn > 0 then self:run_update(e, dflows, drows, dn) end
+      else
+        if n > 0 then self:run_update(e, flows, rows, n) end
+        if e.both and dn > 0 and e.a.enabled then self:run_update(e.dst, dflows, drows, dn) end
+      end
+    end
   end
   self.job:not_run(set.disabled)
 end
@@ -261,13 +272,17 @@ end
 -- fragments.
 function Runtime:emit()
   local job = self.job
-  local w, n, omit_any, gen = job:window()
+  local w, n, omit_any, gen, sparse_slots = job:window()
+  local g_ms = tonumber(w.g_ms)
   local entries = self.sets[gen].list
   for k = 1, #entries do
     local e = entries[k]
     local fr, buf = job:fragments(e.index)
-    if not e.a.enabled then
-      jobm.frag_none(fr, 0, n)               -- disabled: no field
+    if not e.a.enabled or (e.window_ms and e.window_ms ~= g_ms) then
+      jobm.frag_none(fr, 0, n)               -- disabled, or not read at this granularity: no field
+    elseif e.sparse then
+      jobm.frag_none(fr, 0, n)               -- hosts with no state: no field
+      if sparse_slots > 0 then self:run_result(e, w, fr, buf, sparse_slots, band(omit_any, e.bit) ~= 0) end
     else
       self:run_result(e, w, fr, buf, n, band(omit_any, e.bit) ~= 0)
     end

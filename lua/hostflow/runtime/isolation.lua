@@ -97,11 +97,12 @@ function M.run_update(rt, e, flows, rows, n)
     local ok, err = xpcall(e.run, traceback, flows, rows, first, n)
     if ok then break end
     local i = pos[0]
-    job:omit_row(rows[i], e.bit)
-    rt:failed(a, err, base.addr_text(flows[i].src))
+    if rows[i] ~= nil then job:omit_row(rows[i], e.bit) end
+    rt:failed(a, err, base.addr_text(e.by_dst and flows[i].dst or flows[i].src))
     first = i + 1
     if not a.enabled or cpu() - c0 > limit then break end
   end
+  if e.sparse then job:arena_reset() end
   job:idle()
   local dt, used = now() - t0, cpu() - c0
   job:add_time(a.slot, "update", dt)
@@ -121,11 +122,12 @@ function M.run_result(rt, e, w, fr, buf, n, check)
     local ok, err = xpcall(e.emit, traceback, w, fr, buf, first, n, check)
     if ok then break end
     local i = pos[0]
-    jobm.frag_drop(fr, buf, i)
-    rt:failed(a, err, job:host_text(i))
+    local host = e.sparse and jobm.sparse_slot(w, i) or i     -- sparse: n counts slots
+    jobm.frag_drop(fr, buf, host)
+    rt:failed(a, err, job:host_text(host))
     first = i + 1
     if not a.enabled or cpu() - c0 > limit then
-      jobm.frag_none(fr, first, n)
+      if not e.sparse then jobm.frag_none(fr, first, n) end
       break
     end
   end

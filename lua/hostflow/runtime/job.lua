@@ -39,8 +39,10 @@ M.MAX_ANALYSES = base.const("HF_MAX_ANALYSES")  -- analyses in a layout, counter
 base.declare("hf_lua_window", [[
 typedef struct hf_host {
   uint8_t  addr[16];
-  uint32_t row : 31;
+  uint32_t row : 29;
   uint32_t v6  : 1;
+  uint32_t sent : 1;
+  uint32_t received : 1;
 } hf_host;
 typedef struct hf_fragments {
   hf_buf    buf;
@@ -54,7 +56,16 @@ typedef struct hf_lua_batch {
   int            n;
   int            gen;
   uint64_t       not_run;
+  const hf_flow *dst_flows;
+  uint8_t      **dst_rows;
+  int            dst_n;
 } hf_lua_batch;
+typedef struct hf_sparse {
+  uint64_t key;
+  uint32_t row;
+  uint32_t index;
+  uint8_t *state;
+} hf_sparse;
 typedef struct hf_lua_window {
   uint8_t      **rows;
   const uint64_t *omit;
@@ -64,11 +75,17 @@ typedef struct hf_lua_window {
   int64_t        start_ms;
   int64_t        g_ms;
   hf_fragments  *frags;
+  const hf_sparse *sparse;
+  uint32_t       sparse_slots;
 } hf_lua_window;
 typedef struct hf_job hf_job;
 ]])
 
 base.func("hf_job_omit", "void hf_job_omit(hf_job *job, uint8_t *row, uint64_t bits);")
+base.func("hf_job_sparse",
+          "uint8_t *hf_job_sparse(hf_job *job, uint8_t **rows, int i, const hf_flow *flow, int index, "
+          .. "int received);")
+base.func("hf_job_arena_reset", "void hf_job_arena_reset(hf_job *job);")
 base.func("hf_job_running", "void hf_job_running(hf_job *job, int slot, double t0, double cpu0, double limit);")
 base.func("hf_job_add_time", "void hf_job_add_time(hf_job *job, int slot, int result, double ns);")
 base.func("hf_job_count_error", "void hf_job_count_error(hf_job *job, int slot);")
@@ -78,9 +95,11 @@ base.func("hf_job_slot_disabled", "void hf_job_slot_disabled(hf_job *job, int sl
 base.func("hf_layout_add_id", [[long hf_layout_add_id(void *layout, const char *name, uint32_t id, size_t size,
                                           const hf_field *fields, int nfields);]])
 base.func("hf_layout_offset", "size_t hf_layout_offset(const void *layout, int i);")
+base.func("hf_layout_flags", "void hf_layout_flags(void *layout, int i, unsigned flags);")
+base.func("hf_layout_window", "void hf_layout_window(void *layout, int i, int64_t g_ms);")
 base.func("hf_worker_cpu_ns", "double hf_worker_cpu_ns(void);")
 
-M.TYPES = { "hf_host", "hf_fragments", "hf_lua_batch", "hf_lua_window" }
+M.TYPES = { "hf_host", "hf_fragments", "hf_lua_batch", "hf_lua_window", "hf_sparse" }
 
 --- Every field of the worker's views against the C side's: true, or false
 -- and the differences.
@@ -124,11 +143,44 @@ end
 -- Layouts
 -- ------------------------------------------------------------------------
 
+M.BY_DST = base.const("HF_LAYOUT_BY_DST")
+M.SPARSE = base.const("HF_LAYOUT_SPARSE")
+M.BOTH = base.const("HF_LAYOUT_BOTH")
+
 --- Add analysis a (its id, name and schema) to layout; its index, or a
--- negative number when the layout is full.
+-- negative number when the layout is full.  An analysis keyed by the
+-- destination (by = "dst") or both (by = "both") is marked so, and one that declares when()
+-- keeps its states out of the rows (sparse).
 function M.layout_add(layout, a)
   local s = a.schema
-  return tonumber(C.hf_layout_add_id(layout, a.name, a.id, s.size, s.fields, s.nfields))
+  local i = tonumber(C.hf_layout_add_id(layout, a.name, a.id, s.size, s.fields, s.nfields))
+  local by = a.spec.by
+  local flags = (by == "dst" and M.BY_DST or by == "both" and M.BOTH or 0) + (a.spec.when and M.SPARSE or 0)
+  if i >= 0 and flags ~= 0 then C.hf_layout_flags(layout, i, flags) end
+  local window = M.window_ms(a)
+  if i >= 0 and window then C.hf_layout_window(layout, i, window) end
+  return i
+end
+
+--- The one granularity (ms) analysis a is read at: its parameter `window`
+-- (seconds), if it declares one; nil: every granularity.
+function M.window_ms(a)
+  local w = a.spec.params and rawget(a.params.values, "window")
+  if type(w) == "number" and w > 0 then return w * 1000 end
+  return nil
+end
+
+--- process(): the sparse state (index) of the host of rows[i] (flows[i]'s:
+-- a NULL row is its destination's, found now), made when new; nil over the
+-- memory limit.  The compiled loops call C.hf_job_sparse.
+M.sparse_state = C.hf_job_sparse
+
+--- emit(): slot k of the closing window's sparse states: its row (host
+-- index), its analysis index and its state (nil: an empty slot).
+function M.sparse_slot(w, k)
+  local sp = w.sparse[k]
+  if sp.state == nil then return nil end
+  return sp.row, sp.index, sp.state
 end
 
 --- The offset of the k-th analysis's state (from 0) in layout's rows, once
@@ -156,10 +208,12 @@ function M.new(opts)
 end
 
 --- process(): the flows of one base window, their host rows, how many, and
--- the generation of the window's layout.
+-- the generation of the window's layout; then the same for the analyses
+-- keyed by the destination (the flows whose destination this worker owns,
+-- and its rows).
 function Job:batch()
   local b = self.b
-  return b.flows, b.rows, b.n, b.gen
+  return b.flows, b.rows, b.n, b.gen, b.dst_flows, b.dst_rows, b.dst_n
 end
 
 --- process(): leave the analysis at bits out of the host of row (a row of
@@ -172,10 +226,10 @@ function Job:not_run(bits) self.b.not_run = bits end
 
 --- emit(): the closing window (a handle for row/omitted), its number of
 -- hosts, the bits of the analyses some host leaves out, its layout's
--- generation.
+-- generation, and the slots of its sparse states.
 function Job:window()
   local w = self.w
-  return w, w.n, w.omit_any, w.gen
+  return w, w.n, w.omit_any, w.gen, w.sparse_slots
 end
 
 --- emit(): the fragments of the index-th analysis of the layout, and its
@@ -193,6 +247,10 @@ end
 --- The limits: CPU ns one call may take (analyses.max_batch), errors a
 -- minute (analyses.max_errors).
 function Job:limits() return self.max_batch_ns, self.max_errors end
+
+--- process(): after a sparse analysis's loop, the primitives allocate in
+-- the batch's window again.
+function Job:arena_reset() C.hf_job_arena_reset(self.c) end
 
 --- The watchdog's view: the analysis in slot runs from t0 (monotonic ns)
 -- and cpu0 (CPU ns), and may take limit CPU ns.

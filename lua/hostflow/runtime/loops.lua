@@ -29,12 +29,12 @@ local M = {}
 
 -- update() over a batch.
 M.RUN_SRC = [[
-local update, T, off, pos, params = ...
+local update, T, off, pos, params, received = ...
 local cast = require("ffi").cast
 return function(flows, rows, first, n)
   for i = first, n - 1 do
     pos[0] = i
-    update(cast(T, rows[i] + off), flows[i], params)
+    update(cast(T, rows[i] + off), flows[i], params, received)
   end
 end
 ]]
@@ -59,16 +59,58 @@ return function(w, fr, buf, first, n, check)
 end
 ]]
 
+-- update() over a batch, for an analysis that declares when(): its state is
+-- made for a host by the first flow when() takes (sparse: out of the rows).
+M.RUN_SPARSE_SRC = [[
+local update, T, when, pos, params, sparse, job, index, received, side = ...
+local cast = require("ffi").cast
+return function(flows, rows, first, n)
+  for i = first, n - 1 do
+    pos[0] = i
+    local f = flows[i]
+    if when(f, params, received) then
+      local st = sparse(job, rows, i, f, index, side)
+      if st ~= nil then update(cast(T, st), f, params, received) end
+    end
+  end
+end
+]]
+
+-- result() of the hosts that have a sparse state, over the window's slots
+-- first .. n-1 (pos: the slot); the others have no field.  ctx, when given,
+-- is told the host's index before each call, and passed to result().
+M.EMIT_SPARSE_SRC = [[
+local result, T, pos, encode, keys, bitv, slot_of, omitted, frag_open, frag_close, params, index, ctx = ...
+local cast = require("ffi").cast
+return function(w, fr, buf, first, n, check)
+  for k = first, n - 1 do
+    pos[0] = k
+    local i, idx, st = slot_of(w, k)
+    if i and idx == index then
+      local start = buf.len
+      frag_open(fr, i, start)
+      if not (check and omitted(w, i, bitv)) then
+        if ctx then ctx.i = i end                -- a context (issue 13's) tells it the host
+        local v = result(cast(T, st), params, ctx)
+        if v ~= nil then encode(buf, v, keys, 0) end
+      end
+      frag_close(fr, i, buf.len - start)
+    end
+  end
+end
+]]
+
 local function compile(src, name, ...)
   return assert(loadstring(src, "=" .. name))(...)
 end
 
 --- The loops of analysis a (a loaded version: a.spec, a.schema, a.params)
 -- with its state at offset off of the rows and at position index of its
--- layout (bit 1 << index in the omit bits); pos is the runtime's int[1].  The same
--- analysis at the same place gets the same functions again, with the traces
--- LuaJIT has compiled for them.
-function M.of(a, off, index, bitv, pos)
+-- layout (bit 1 << index in the omit bits); pos is the runtime's int[1];
+-- jobc the worker's hf_job (for sparse states).  The same analysis at the
+-- same place gets the same functions again, with the traces LuaJIT has
+-- compiled for them.
+function M.of(a, off, index, bitv, pos, jobc)
   local key = off .. "/" .. index
   a.loops = a.loops or {}
   local loops = a.loops[key]
@@ -77,12 +119,32 @@ function M.of(a, off, index, bitv, pos)
   -- a result() that can return no key outside `keys` gets the encoder that
   -- does not look for others (hostflow.shape, json.only)
   local keys = spec.keys and (a.keys_closed and json.only(spec.keys) or spec.keys)
-  loops = {
-    run = compile(M.RUN_SRC, "update:" .. a.name, spec.update, s.ptr, off, pos, a.params.view),
-    emit = compile(M.EMIT_SRC, "result:" .. a.name, spec.result or schema.default_result(s),
-                   s.ptr, off, pos, json.encode, keys, bitv,
-                   job.row, job.omitted, job.frag_open, job.frag_close, a.params.view),
-  }
+  -- by = "both": update(s, flow, params, received) over the flows a host
+  -- sends (received false, run) and those it receives (true, run_dst)
+  local both = spec.by == "both"
+  if spec.when then
+    loops = {
+      run = compile(M.RUN_SPARSE_SRC, "update:" .. a.name, spec.update, s.ptr, spec.when, pos,
+                    a.params.view, job.sparse_state, jobc, index, both and false or nil,
+                    spec.by == "dst" and 1 or 0),
+      run_dst = both and compile(M.RUN_SPARSE_SRC, "update:" .. a.name, spec.update, s.ptr, spec.when, pos,
+                                 a.params.view, job.sparse_state, jobc, index, true, 1),
+      emit = compile(M.EMIT_SPARSE_SRC, "result:" .. a.name, spec.result or schema.default_result(s),
+                     s.ptr, pos, json.encode, keys, bitv, job.sparse_slot, job.omitted,
+                     job.frag_open, job.frag_close, a.params.view, index),
+      sparse = true,
+    }
+  else
+    loops = {
+      run = compile(M.RUN_SRC, "update:" .. a.name, spec.update, s.ptr, off, pos, a.params.view,
+                    both and false or nil),
+      run_dst = both and compile(M.RUN_SRC, "update:" .. a.name, spec.update, s.ptr, off, pos, a.params.view,
+                                 true),
+      emit = compile(M.EMIT_SRC, "result:" .. a.name, spec.result or schema.default_result(s),
+                     s.ptr, off, pos, json.encode, keys, bitv,
+                     job.row, job.omitted, job.frag_open, job.frag_close, a.params.view),
+    }
+  end
   a.loops[key] = loops
   return loops
 end
