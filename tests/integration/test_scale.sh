@@ -36,8 +36,12 @@ for t in flows:4 byhost:6 hosts:6 flows2:4 partials:4 hosts2:4; do
 done
 
 # 90,000 flows over 10 minutes of event time, 1,500 hosts and two scanners
-# (thousands of peers: sketches), nothing late or malformed
-"$FLOWGEN" --seed 17 --flows 90000 --hosts 1500 --rate 150 --late 0 --malformed 0 >"$WORK/flows.ndjson"
+# (thousands of peers: sketches), nothing late or malformed, and bursts of
+# attacks (attacks.py: scans, a flood, unasked DNS answers: the detections,
+# hosts that only receive)
+"$FLOWGEN" --seed 17 --flows 90000 --hosts 1500 --rate 150 --late 0 --malformed 0 \
+    --start-ms 1795701600000 >"$WORK/flowgen.ndjson"
+python3 "$ROOT/tests/integration/attacks.py" "$WORK/flowgen.ndjson" 1795701600000 150 >"$WORK/flows.ndjson"
 "$HOSTFLOW" run -q -i "$WORK/flows.ndjson" -o "$WORK/single.ndjson"
 lines=$(wc -l <"$WORK/flows.ndjson")
 third=$((lines / 3))
