@@ -111,10 +111,15 @@ build/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(SUPPORT_SRCS) $(CORE_HDRS)
 fuzz: $(FUZZ_BINS)
 
 # -rdynamic: a tool that runs analyses gives Lua the core it is linked with
-build/tools/%: tests/tools/%.c $(CORE_OBJS) $(SUPPORT_OBJS)
+build/tools/%: tests/tools/%.c tests/bench/benchlib.h $(CORE_OBJS) $(SUPPORT_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TESTINC) -rdynamic -o $@ $< $(CORE_OBJS) $(SUPPORT_OBJS) $(LDLIBS)
-tools: $(TOOL_BINS)
+# simdjson, the decode row's yardstick: built where libsimdjson-dev is installed
+SIMDJSON_TOOL := $(if $(wildcard /usr/include/simdjson.h),build/tools/bench_simdjson)
+build/tools/bench_simdjson: tests/tools/bench_simdjson.cpp build/obj/base/addr.o build/obj/base/timefmt.o
+	@mkdir -p $(@D)
+	$(CXX) -O2 -g -std=c++17 -Icore -o $@ $^ -lsimdjson
+tools: $(TOOL_BINS) $(SIMDJSON_TOOL)
 
 deps:
 	@contrib/install-deps.sh

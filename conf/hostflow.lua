@@ -22,6 +22,13 @@ return {
   -- How far behind the newest flow's end a flow may arrive and still count.
   lateness = "5s",
 
+  -- A flow ending more than this after the newest flow of its stream (or,
+  -- from Kafka, after this machine's clock) is held aside rather than let
+  -- it close every window before it: when the flows after it stay behind,
+  -- it is counted as rejected (future_time) and named in the log; when they
+  -- follow it (a gap in the data), it is taken.
+  future_slack = "1h",
+
   -- Worker threads, each with its share of the hosts; 0 is one per core.
   -- With more than one, a file or stdin is also decoded on as many threads.
   workers = 0,
@@ -53,12 +60,23 @@ return {
     -- worker and takes over at a window boundary (SIGHUP reloads too).
     reload = true,
     -- Isolation (lua/README.md): an analysis that raises more errors than
-    -- this in a minute, or runs longer than max_batch over one batch of
-    -- flows, is disabled until a reload; one still running watchdog later
-    -- (a compiled endless loop) stops hostflow with a report ("0": never).
+    -- max_errors in a minute -- counting at most max_host_errors of each
+    -- host, so one host's traffic cannot switch it off for the others --
+    -- or runs longer than max_batch over one batch of flows, or holds more
+    -- than max_memory of Lua memory in a worker, is disabled until a
+    -- reload; one still running watchdog later (a compiled endless loop)
+    -- stops hostflow with a report ("0": never).  A result longer than
+    -- max_result is left out of that host's record.
     max_errors = 1000,
+    max_host_errors = 10,
     max_batch = "1s",
+    max_memory = "256MiB",
+    max_result = "64KiB",
     watchdog = "10s",
+    -- Analyses run in a sandbox (hostflow, bit, math, string, table; no io,
+    -- os, debug, ffi, ...).  Files named here (without .lua) run with every
+    -- library and hostflow's privileges: only code you trust.
+    trusted = {},
   },
 
   memory = {
@@ -101,6 +119,19 @@ return {
   -- dead_letter = "kafka:flows-rejected",   -- undecodable messages, with the reason
   commit_interval = "5s",     -- how often offsets are committed
   exit_at_end = false,        -- stop once every partition is read to its end
+
+  -- Whether the input topics are keyed by source host, so that each host's
+  -- flows are in one partition (produce them with the source address as the
+  -- message key).  Then several hostflows of one group can each emit the
+  -- hosts of their own partitions.  When not (the default), a host's flows
+  -- may be in any partition, and only an instance that owns every partition
+  -- of a topic emits windows; one assigned part of it holds, and says so.
+  kafka_keyed = false,
+  -- The consumer's group.instance.id (static membership: a hostflow that
+  -- restarts takes its partitions back at once): "auto" is
+  -- hostflow-<host name>-<group>, "none" a dynamic member.  Give each
+  -- hostflow of one group on one machine its own.
+  kafka_instance = "auto",
 
   -- OpenSearch / Elasticsearch, for an output "opensearch:URL[,URL...]"
   -- (README, "OpenSearch and Elasticsearch").  Records are indexed in bulk

@@ -7,21 +7,23 @@
 #                                     (`make test`, which installs nothing itself)
 set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
-      libluajit-5.1-dev luajit libcjson-dev zlib1g-dev
+      libluajit-5.1-dev luajit libcjson-dev zlib1g-dev libsimdjson-dev
       librdkafka-dev libcurl4-openssl-dev kcat libmicrohttpd-dev
       lua-busted lua-check sqlite3 python3 valgrind tzdata
       man-db groff-base mandoc dpkg-dev debhelper systemd systemd-container
       openjdk-17-jre-headless maven unzip curl openssl
-      chromium nodejs tmux wrk"
+      chromium firefox-esr webkit2gtk-driver xvfb nodejs tmux wrk"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
-# the page's end-to-end tests: npm (Debian's, unless Node.js came with its
-# own) and playwright-core from tests/web/package-lock.json
+# the page's end-to-end tests, in the three engines (chromium, firefox-esr,
+# webkit2gtk-driver under xvfb): npm (Debian's, unless Node.js came with
+# its own), playwright-core and puppeteer-core from tests/web/package-lock.json
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-node_deps() { [ -d "$ROOT/tests/web/node_modules/playwright-core" ]; }
+node_deps() { [ -d "$ROOT/tests/web/node_modules/playwright-core" ] &&
+              [ -d "$ROOT/tests/web/node_modules/puppeteer-core" ]; }
 if [ -z "$missing" ] && node_deps; then exit 0; fi
 if [ "${1:-}" = "--check" ]; then
     node_deps || [ -n "$missing" ] || {

@@ -17,10 +17,35 @@ typedef struct hf_buf {
 
 void hf_buf_init(hf_buf *b, size_t cap);
 void hf_buf_release(hf_buf *b);
+/* Grow the buffer to hold n more bytes (doubling); the slow path of the
+ * puts below, out of line. */
+void hf_buf_grow(hf_buf *b, size_t n);
+
+/* The puts are inline (C99 `inline`: buf.c holds the one external
+ * definition of each, which the FFI calls): a put that fits is a compare
+ * and a copy, and a literal's copy is a few moves. */
+
+/* Room for n more bytes; returns where they go (len is not moved). */
+inline char *hf_buf_room(hf_buf *b, size_t n)
+{
+    if (__builtin_expect(b->cap - b->len < n, 0)) hf_buf_grow(b, n);
+    return b->data + b->len;
+}
 /* Make room for n more bytes. */
-void hf_buf_reserve(hf_buf *b, size_t n);
-void hf_buf_put(hf_buf *b, const void *p, size_t n);
-void hf_buf_putc(hf_buf *b, char c);
+inline void hf_buf_reserve(hf_buf *b, size_t n)
+{
+    hf_buf_room(b, n);
+}
+inline void hf_buf_put(hf_buf *b, const void *p, size_t n)
+{
+    __builtin_memcpy(hf_buf_room(b, n), p, n);
+    b->len += n;
+}
+inline void hf_buf_putc(hf_buf *b, char c)
+{
+    *hf_buf_room(b, 1) = c;
+    b->len++;
+}
 /* A C string (inline, so the length of a literal is known at compile time). */
 static inline void hf_buf_puts(hf_buf *b, const char *s)
 {

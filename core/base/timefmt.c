@@ -21,6 +21,7 @@
  * counted as the first second of the next minute. */
 #include "base/timefmt.h"
 
+#include <string.h>
 #include <time.h>
 
 /* 9999-12-31T23:59:59.999Z, the last instant either direction handles. */
@@ -105,19 +106,41 @@ static int parse_zone(const char *s, size_t len, int64_t *offset_ms)
 /* Fixed layout of the mandatory part:
  *     0123456789012345678
  *     YYYY-MM-DDTHH:MM:SS  (19 bytes), then fraction and zone. */
+/* The date and hour of the last time this thread read, "YYYY-MM-DDTHH"
+ * (checked then), and its ms since the epoch: a stream's times fall in the
+ * same hour one after the other, and then the date's checks and its day
+ * number are not made again.  Only a shortcut: the text is the same. */
+#define HOUR_PREFIX 13
+
+static _Thread_local struct {
+    char    text[HOUR_PREFIX];
+    int     valid;
+    int64_t ms;
+} last_hour;
+
 static inline int parse_wall(const char *s, size_t len, int64_t *ms, int *zoned)
 {
     if (len < 19) return -1;
-    if (s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':') return -1;
-    if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return -1;
-
-    unsigned century = two_digits(s), yy = two_digits(s + 2), mon = two_digits(s + 5);
-    unsigned day = two_digits(s + 8), hour = two_digits(s + 11), min = two_digits(s + 14);
-    unsigned sec = two_digits(s + 17);
-    if (century > 99 || yy > 99 || mon < 1 || mon > 12 || day < 1) return -1;
-    unsigned year = century * 100 + yy;
-    if (day > 28 && day > days_in_month(year, mon)) return -1;
-    if (hour > 23 || min > 59 || sec > 60) return -1;
+    int64_t hour_ms;
+    if (last_hour.valid && memcmp(s, last_hour.text, HOUR_PREFIX) == 0) {
+        hour_ms = last_hour.ms;
+    } else {
+        if (s[4] != '-' || s[7] != '-') return -1;
+        if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return -1;
+        unsigned century = two_digits(s), yy = two_digits(s + 2), mon = two_digits(s + 5);
+        unsigned day = two_digits(s + 8), hour = two_digits(s + 11);
+        if (century > 99 || yy > 99 || mon < 1 || mon > 12 || day < 1) return -1;
+        unsigned year = century * 100 + yy;
+        if (day > 28 && day > days_in_month(year, mon)) return -1;
+        if (hour > 23) return -1;
+        hour_ms = days_from_civil(year, mon, day) * MS_PER_DAY + (int64_t)hour * 3600000;
+        memcpy(last_hour.text, s, HOUR_PREFIX);
+        last_hour.ms = hour_ms;
+        last_hour.valid = 1;
+    }
+    if (s[13] != ':' || s[16] != ':') return -1;
+    unsigned min = two_digits(s + 14), sec = two_digits(s + 17);
+    if (min > 59 || sec > 60) return -1;
 
     size_t i = 19;
     int64_t frac_ms = 0;
@@ -134,9 +157,7 @@ static inline int parse_wall(const char *s, size_t len, int64_t *ms, int *zoned)
     if (i < len && parse_zone(s + i, len - i, &offset_ms) != 0) return -1;
 
     *zoned = i < len;
-    *ms = days_from_civil(year, mon, day) * MS_PER_DAY
-        + ((int64_t)hour * 3600 + min * 60 + sec) * 1000 + frac_ms
-        - offset_ms;
+    *ms = hour_ms + ((int64_t)min * 60 + sec) * 1000 + frac_ms - offset_ms;
     return 0;
 }
 

@@ -47,6 +47,8 @@ static void usage(FILE *f)
         "                      default: contrib/sample-flows.ndjson.gz\n"
         "  -n, --hosts N       how many hosts' results to show (default 5)\n"
         "      --flows N       feed at most N flows (default: all)\n"
+        "      --trusted       run it as a file of analyses.trusted: outside the\n"
+        "                      sandbox, with every library\n"
         "      --strict        also fail when the loop does not compile or the\n"
         "                      halves do not merge to the whole\n"
         "  -h, --help          this help\n"
@@ -76,11 +78,12 @@ int hf_check_main(int argc, char **argv)
     static const struct option opts[] = {
         {"input", required_argument, 0, 'i'}, {"hosts", required_argument, 0, 'n'},
         {"flows", required_argument, 0, 'F'}, {"strict", no_argument, 0, 'S'},
+        {"trusted", no_argument, 0, 'T'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     char err[4096];
     const char *input = NULL;
     long hosts = CHECK_HOSTS, max_flows = -1;
-    int strict = 0, rc = 2;
+    int strict = 0, trusted = 0, rc = 2;
     char *home = hf_home_dir(), *sample = NULL;
     hf_query_input *in = NULL;
     lua_State *L = NULL;
@@ -92,6 +95,7 @@ int hf_check_main(int argc, char **argv)
         switch (c) {
         case 'i': input = optarg; break;
         case 'S': strict = 1; break;
+        case 'T': trusted = 1; break;
         case 'n':
             if ((hosts = parse_count(optarg, 0)) < 0) {
                 rc = usage_error("-n: expected a number of hosts, got", optarg);
@@ -158,12 +162,15 @@ int hf_check_main(int argc, char **argv)
     }
     lua_pushboolean(L, strict);
     lua_setfield(L, -2, "strict");
+    lua_pushboolean(L, trusted);
+    lua_setfield(L, -2, "trusted");
     rc = hf_lua_call_main(L, "hostflow.check", "main", err, sizeof err);
     if (rc < 0) {
         fflush(stdout);
         fprintf(stderr, "hostflow: check: %s\n", err);
         rc = 1;
     }
+    if (hf_query_stdout_flush("check") < 0) rc = 1;
 out:
     if (L) lua_close(L);
     hf_query_input_close(in);

@@ -380,6 +380,15 @@ static int add_networks(hf_prefixes *nets, const char *list, char *err, size_t e
     return rc;
 }
 
+int hf_query_stdout_flush(const char *cmd)
+{
+    int e = fflush(stdout) != 0 ? errno : 0;
+    if (!e && !ferror(stdout)) return 0;
+    fprintf(stderr, "hostflow: %s: cannot write the results to standard output: %s\n", cmd,
+            e ? strerror(e) : "a write failed");
+    return -1;
+}
+
 int hf_query_main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -544,7 +553,7 @@ int hf_query_main(int argc, char **argv)
         fprintf(stderr, "hostflow: query: %s\n", err);
         rc = 1;
     }
-    fflush(stdout);
+    if (hf_query_stdout_flush("query") < 0) rc = 1;
     /* the counters, unless nothing was read because the script stopped first */
     if (!quiet && (rc == 0 || hf_query_count(in, "lines") > 0)) {
         fprintf(stderr, "hostflow: query: %s: ", hf_query_input_name(in));

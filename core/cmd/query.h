@@ -58,6 +58,11 @@ void hf_query_report(const hf_query_input *in, FILE *f);
 
 void hf_query_input_close(hf_query_input *in);
 
+/* Flush standard output: 0, or -1 after saying on stderr that "hostflow
+ * CMD" could not write its results (a full disk, /dev/full), so that the
+ * command exits non-zero rather than 0 with nothing written. */
+int hf_query_stdout_flush(const char *cmd);
+
 /* ------------------------------------------------------------------------
  * The command
  * --------------------------------------------------------------------- */

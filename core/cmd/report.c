@@ -91,13 +91,18 @@ void hf_report_text(const hf_run_view *v, FILE *f)
     hf_buf_init(&b, 4096);
     char line[512];
 #define OUT(...) (snprintf(line, sizeof line, __VA_ARGS__), hf_buf_puts(&b, line))
+    int decoders = hf_pipeline_decoders(v->pipeline);
+    char threads[64] = "";
+    if (decoders) snprintf(threads, sizeof threads, ", %d decoder threads", decoders);
     if (v->cfg->role == HF_ROLE_SINGLE)
-        OUT("hostflow counters after %.1f s (%d worker%s)\n", secs, t.nworkers, t.nworkers > 1 ? "s" : "");
+        OUT("hostflow counters after %.1f s (%d worker%s%s)\n", secs, t.nworkers,
+            t.nworkers > 1 ? "s" : "", threads);
     else if (!v->engine)
-        OUT("hostflow counters after %.1f s (role %s)\n", secs, hf_config_role_name(v->cfg->role));
+        OUT("hostflow counters after %.1f s (role %s%s)\n", secs, hf_config_role_name(v->cfg->role),
+            threads);
     else
-        OUT("hostflow counters after %.1f s (role %s, %d worker%s)\n", secs,
-            hf_config_role_name(v->cfg->role), t.nworkers, t.nworkers == 1 ? "" : "s");
+        OUT("hostflow counters after %.1f s (role %s, %d worker%s%s)\n", secs,
+            hf_config_role_name(v->cfg->role), t.nworkers, t.nworkers == 1 ? "" : "s", threads);
     OUT("  input      %llu records, %llu decoded, %llu rejected, %.0f records/s\n",
         (unsigned long long)p->records, (unsigned long long)p->decoded,
         (unsigned long long)rejected_total(p), secs > 0 ? (double)p->records / secs : 0.0);
@@ -266,6 +271,8 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_puts(&b, "}");
     hf_buf_puts(&b, ",\"workers\":");
     hf_buf_put_int(&b, t.nworkers);
+    hf_buf_puts(&b, ",\"decoders\":");
+    hf_buf_put_int(&b, hf_pipeline_decoders(v->pipeline));
     hf_buf_puts(&b, ",\"windows\":{");
     first = 1;
     for (int l = 0; l < t.w.nlevels; l++) {

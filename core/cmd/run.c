@@ -41,7 +41,9 @@
  * by one signal thread (sigwait), which prints the counters, reloads the
  * analyses (SIGHUP; reload.h) or asks the reading thread to stop.  A stop
  * also sends the reading thread SIGUSR2, whose handler does nothing but
- * interrupt a read that is waiting for input.
+ * interrupt a read that is waiting for input.  An output that fails for
+ * good does the same (on_output_failure).  SIGPIPE is ignored: a closed
+ * pipe is the file output's EPIPE, a fatal error it reports.
  * --------------------------------------------------------------------- */
 
 static atomic_int got_stop;
@@ -102,7 +104,32 @@ static void signals_block(void)
     sa.sa_handler = on_wakeup;           /* no SA_RESTART: read() returns EINTR */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR2, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);            /* a closed pipe is an output's error (EPIPE), not death */
     reader_thread = pthread_self();
+}
+
+/* The watchdog stops hostflow (exit status 3): the counters first, as at
+ * any other end, so --stats is written. */
+static void on_watchdog_exit(void *ctx)
+{
+    (void)ctx;
+    pthread_mutex_lock(&report_lock);
+    if (report_view) {
+        if (hf_log_level >= HF_LOG_WARN) hf_report_text(report_view, stderr);
+        const char *stats = report_view->cfg->stats;
+        if (stats && hf_report_json(report_view, stats) < 0)
+            hf_log(HF_LOG_ERROR, "%s: cannot write the counters: %s", stats, strerror(errno));
+    }
+    pthread_mutex_unlock(&report_lock);
+}
+
+/* An output failed for good (outputs.h): stop reading now, even when the
+ * reader waits for input. */
+static void on_output_failure(void *ctx)
+{
+    (void)ctx;
+    atomic_store(&got_stop, 1);
+    pthread_kill(reader_thread, SIGUSR2);
 }
 
 /* ------------------------------------------------------------------------
@@ -355,17 +382,26 @@ static int final_commit(hf_run_view *v, int handover)
         hf_log(HF_LOG_INFO, "stopping: flushing open windows, waiting for the outputs, committing");
         hf_pipeline_flush(v->pipeline);
     }
-    for (int tries = 0; tries < 5; tries++) {
-        int out = hf_outputs_flush(v->outputs, 10000);
+    int out = HF_OUT_PENDING, committed = -1;
+    for (int tries = 0; tries < 5 && committed < 0; tries++) {
+        out = hf_outputs_flush(v->outputs, 10000);
         if (out == HF_OUT_FATAL) break;
-        if (out == HF_OUT_OK && v->input_ops->commit(v->input) == 0) return 0;
+        if (out == HF_OUT_OK) committed = v->input_ops->commit(v->input);
     }
-    if (hf_outputs_flush(v->outputs, 0) != HF_OUT_OK)
+    if (committed == 0 && hf_outputs_lost(v->outputs))
+        hf_log(HF_LOG_ERROR, "the offsets are committed past the flows of records the outputs lost "
+               "(they could never be written): those are not read again");
+    if (committed == 0) return 0;
+    if (out == HF_OUT_FATAL)
+        hf_log(HF_LOG_ERROR, "an output has failed: the input's positions stay at the last commit, "
+               "and a restart reads the flows since then again (at least once)");
+    else if (out == HF_OUT_PENDING)
         hf_log(HF_LOG_ERROR, "the outputs have not acknowledged every record: the input's positions "
-               "stay at the last commit, and a restart reads those flows again (at least once)");
+               "stay at the last commit, and a restart reads the flows since then again (at least once)");
     else
-        hf_log(HF_LOG_ERROR, "the last commit failed: the records are written, and a restart "
-               "reads their flows again (at least once)");
+        hf_log(HF_LOG_ERROR, "every record is acknowledged by the outputs, but the last commit "
+               "failed: a restart reads the flows since the last commit again and writes their "
+               "records a second time (the same ids)");
     return -1;
 }
 
@@ -408,6 +444,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     }
     v.outputs = hf_outputs_open(cfg, err, sizeof err);
     if (!v.outputs) return die("%s", err);
+    hf_outputs_on_failure(v.outputs, on_output_failure, NULL);
     const hf_shards *shards;
     int workers;
     if (cfg->role == HF_ROLE_RELAY) {           /* no windows, no analyses: flows straight out */
@@ -428,6 +465,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
             rc = die("%s", err);
             goto done;
         }
+        hf_engine_on_watchdog_exit(v.engine, on_watchdog_exit, NULL);
         shards = hf_engine_shards(v.engine);
         workers = hf_engine_workers(v.engine);
     }
@@ -458,11 +496,11 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     hf_progress_now at;
     int ended = 0;
     for (;;) {
-        if (atomic_load(&got_stop)) break;
         if (hf_outputs_failed(v.outputs)) {
             rc = 1;
             break;
         }
+        if (atomic_load(&got_stop)) break;      /* final_commit says what happens */
         int r = in_ops->read(v.input);
         if (progress && r != HF_IN_END) {
             progress_now(&v, 0, &at);
@@ -485,13 +523,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     if (progress) progress_now(&v, ended, &at);  /* the input's bytes, before it closes */
     int handover = !ended && in_ops->handover && in_ops->handover(v.input);
     if (in_ops->commit && !hf_outputs_failed(v.outputs) && final_commit(&v, handover) < 0) rc = 1;
-    if (handover) hf_pipeline_drop(v.pipeline);   /* nothing of the open windows is written */
-    pthread_mutex_lock(&report_lock);     /* the report and run_counters read the input */
-    void *input = v.input;
-    v.input = NULL;
-    v.input_ops = NULL;
-    pthread_mutex_unlock(&report_lock);
-    in_ops->close(input);
+    if (handover) hf_pipeline_reset(v.pipeline);  /* nothing of the open windows is written */
     hf_pipeline_finish(v.pipeline);
     if (progress) {                       /* the last line, with every record counted */
         hf_progress_now last;
@@ -503,7 +535,13 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     if (v.engine) hf_engine_join(v.engine);
     if (hf_outputs_flush(v.outputs, 30000) != HF_OUT_OK) rc = 1;
     if (hf_outputs_failed(v.outputs)) rc = 1;
-    if (hf_log_level >= HF_LOG_WARN) hf_report_text(&v, stderr);
+    if (hf_log_level >= HF_LOG_WARN) hf_report_text(&v, stderr);    /* the input's line too */
+    uint64_t lost = hf_outputs_lost(v.outputs);
+    if (lost) {
+        hf_log(HF_LOG_ERROR, "the outputs lost %llu records (the counters above say which output "
+               "and why)", (unsigned long long)lost);
+        rc = 1;
+    }
     if (cfg->stats && hf_report_json(&v, cfg->stats) < 0) {
         hf_log(HF_LOG_ERROR, "%s: cannot write the counters: %s", cfg->stats, strerror(errno));
         rc = 1;
@@ -511,7 +549,11 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     pthread_mutex_lock(&report_lock);
     hf_report_counters(&v, &last_counters);
     report_view = NULL;
+    void *input = v.input;               /* the counters read the input: closed out of their sight */
+    v.input = NULL;
+    v.input_ops = NULL;
     pthread_mutex_unlock(&report_lock);
+    in_ops->close(input);
 done:
     if (v.input) in_ops->close(v.input);
     if (v.pipeline) hf_pipeline_finish(v.pipeline);

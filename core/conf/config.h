@@ -94,6 +94,7 @@ typedef struct hf_config {
     int64_t    windows_ms[HF_MAX_WINDOWS]; /* ... ascending, distinct (set by hf_config_check) */
     int        nwindows;
     int64_t    lateness_ms;                /* allowed lateness of the watermark */
+    int64_t    future_slack_ms;            /* a flow further ahead of its stream is held aside */
     int        workers;                    /* 0: one per core */
     char      *input;                      /* file path, "-" or "kafka:TOPICS" */
     hf_strlist outputs;                    /* where records go: paths, "-", "kafka:TOPIC", ... */
@@ -112,7 +113,11 @@ typedef struct hf_config {
 
     /* Hot reload and isolation of the analyses (engine/reload.h) */
     int        reload;                     /* watch analyses.dir (inotify); SIGHUP reloads always */
+    hf_strlist trusted;                    /* analysis files run outside the sandbox */
     int        max_errors;                 /* an analysis raising more per minute is disabled */
+    int        max_host_errors;            /* ... counting at most this many of one host */
+    size_t     max_memory;                 /* Lua memory one analysis may hold in a worker */
+    size_t     max_result;                 /* a longer result is left out of the record */
     int64_t    max_batch_ms;               /* one taking longer over a batch is interrupted, disabled */
     int64_t    watchdog_ms;                /* still stuck this much later: hostflow stops (0: never) */
 

@@ -116,6 +116,10 @@ const hf_conf_key hf_conf_core_keys[] = {
     {.name = "lateness", .type = HF_CONF_DURATION, .deflt = "5s", .flag = "-l, --lateness",
      .doc = "allowed lateness of flows behind the newest", .min = 0, .max = 86400000.0 * 7,
      .field = HF_FIELD(lateness_ms)},
+    {.name = "future_slack", .type = HF_CONF_DURATION, .deflt = "1h", .flag = "--future-slack",
+     .doc = "a flow ending this much after the newest of its stream (or, from Kafka, after the "
+            "clock) is held aside: rejected as future_time unless the stream follows it",
+     .min = 1000, .max = 86400000.0 * 365, .field = HF_FIELD(future_slack_ms)},
     {.name = "workers", .type = HF_CONF_INT, .deflt = "0", .flag = "-j, --workers",
      .doc = "worker threads (and as many decoder threads when N > 1); 0 is one per core",
      .min = 0, .max = 256, .field = HF_FIELD(workers)},
@@ -154,9 +158,24 @@ const hf_conf_key hf_conf_core_keys[] = {
     {.name = "analyses.reload", .type = HF_CONF_BOOL, .deflt = "true",
      .doc = "watch the directory: an edit is checked and taken over at a window boundary",
      .field = HF_FIELD(reload)},
+    {.name = "analyses.trusted", .type = HF_CONF_LIST, .deflt = "",
+     .doc = "analysis files (names without .lua) run outside the sandbox, with every library: "
+            "only code you trust",
+     .field = HF_FIELD(trusted)},
     {.name = "analyses.max_errors", .type = HF_CONF_INT, .deflt = "1000",
-     .doc = "an analysis raising more errors than this in a minute is disabled until a reload",
+     .doc = "an analysis raising more errors than this in a minute (counting at most "
+            "max_host_errors of each host) is disabled until a reload",
      .min = 1, .max = 1e9, .field = HF_FIELD(max_errors)},
+    {.name = "analyses.max_host_errors", .type = HF_CONF_INT, .deflt = "10",
+     .doc = "errors of one host in a minute that count toward max_errors; past them only that "
+            "host's field is left out",
+     .min = 1, .max = 1e9, .field = HF_FIELD(max_host_errors)},
+    {.name = "analyses.max_memory", .type = HF_CONF_SIZE, .deflt = "256MiB",
+     .doc = "Lua memory an analysis may hold in a worker; one over it is disabled and its "
+            "memory freed", .min = MiB, .max = 1e15, .field = HF_FIELD(max_memory)},
+    {.name = "analyses.max_result", .type = HF_CONF_SIZE, .deflt = "64KiB",
+     .doc = "a result longer than this (its JSON text) is left out of the host's record, "
+            "an error of the analysis", .min = 64, .max = 1e9, .field = HF_FIELD(max_result)},
     {.name = "analyses.max_batch", .type = HF_CONF_DURATION, .deflt = "1s",
      .doc = "an analysis running longer over one batch is interrupted and disabled",
      .min = 1, .max = 3600000, .field = HF_FIELD(max_batch_ms)},

@@ -2,13 +2,14 @@
  * pipeline writes to (see engine.h). */
 #include "engine/engine.h"
 
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/cpus.h"
 #include "engine/reload.h"
 
 struct hf_engine {
@@ -65,33 +66,9 @@ static void shard_poll(void *ctx, double max_end)
  * Life
  * --------------------------------------------------------------------- */
 
-/* A cgroup v2 CPU quota ("max 100000" or "150000 100000"), rounded up; 0
- * when none is set or it cannot be read. */
-static int cgroup_cpus(void)
-{
-    FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
-    if (!f) return 0;
-    char quota[32];
-    long period = 0;
-    int n = fscanf(f, "%31s %ld", quota, &period);
-    fclose(f);
-    if (n != 2 || strcmp(quota, "max") == 0 || period <= 0) return 0;
-    long q = atol(quota);
-    return q > 0 ? (int)((q + period - 1) / period) : 0;
-}
-
 int hf_engine_cpus(void)
 {
-    int n = 0;
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
-    if (n <= 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        n = c > 0 ? (int)c : 1;
-    }
-    int quota = cgroup_cpus();
-    if (quota > 0 && quota < n) n = quota;
-    return n > 0 ? n : 1;
+    return hf_cpus_usable();
 }
 
 static int64_t gcd64(int64_t a, int64_t b)
@@ -147,6 +124,11 @@ int hf_engine_workers(const hf_engine *e)
 void hf_engine_reload(hf_engine *e)
 {
     hf_reload_request(e->reload, 1);
+}
+
+void hf_engine_on_watchdog_exit(hf_engine *e, void (*fn)(void *ctx), void *ctx)
+{
+    hf_reload_on_exit(e->reload, fn, ctx);
 }
 
 void hf_engine_join(hf_engine *e)

@@ -63,10 +63,24 @@ typedef struct hf_record_sink {
  * Building a batch
  * --------------------------------------------------------------------- */
 
+/* The text of a host record's head that depends only on its window, made
+ * once per window (record.c): the head is then three copies and the
+ * address, written twice. */
+#define HF_HEAD_PRE  80       /* {"@type":"host_stats","@timestamp":"<24>","id":" (68) */
+#define HF_HEAD_MID  64       /* /<g>/<start>","src_ip":" (at most 53) */
+#define HF_HEAD_WIN  128      /* ","window":{...},"stats":{ (at most 121) */
+
+typedef struct hf_record_head {
+    int64_t  start_ms, g_ms;  /* the window it is for (g_ms 0: none yet) */
+    uint8_t  pre_len, mid_len, key_len, win_len;  /* key_len: the id's part of mid */
+    char     pre[HF_HEAD_PRE], mid[HF_HEAD_MID], win[HF_HEAD_WIN];
+} hf_record_head;
+
 typedef struct hf_record_batch {
     hf_buf     text;
     hf_record *recs;
     size_t     n, cap;
+    hf_record_head head;      /* the last window's head (hf_record_host_head) */
 } hf_record_batch;
 
 void hf_record_batch_init(hf_record_batch *b);

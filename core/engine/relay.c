@@ -42,7 +42,7 @@ static hf_batch *relay_batch(void *ctx, int shard)
     b->npartials = 0;
     b->partials_len = 0;
     b->final = 0;
-    b->reset = 0;
+    b->discard = 0;
     b->boundary = INT64_MIN;
     b->boundary_ns = 0;
     b->next = NULL;

@@ -56,6 +56,8 @@ struct hf_reload {
     uint64_t         next_id;
     int              dirty;         /* supervisor only: changes not yet settled */
     double           dirty_ns;
+    void           (*on_exit)(void *ctx);   /* before the watchdog's _exit */
+    void            *on_exit_ctx;
 };
 
 static void wake(hf_reload *r)
@@ -219,8 +221,15 @@ static void watchdog(hf_reload *r)
     for (int i = 0; i < r->nworkers; i++)
         if (hf_worker_watch(r->workers[i], now, grace, msg, sizeof msg)) {
             hf_log(HF_LOG_ERROR, "%s", msg);
+            if (r->on_exit) r->on_exit(r->on_exit_ctx);
             _exit(HF_EXIT_WATCHDOG);
         }
+}
+
+void hf_reload_on_exit(hf_reload *r, void (*fn)(void *ctx), void *ctx)
+{
+    r->on_exit_ctx = ctx;
+    r->on_exit = fn;
 }
 
 static void *supervisor_main(void *arg)

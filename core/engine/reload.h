@@ -63,6 +63,10 @@ void hf_reload_request(hf_reload *r, int manual);
  * commit a decided plan at the boundary after max_end (the newest flow end
  * fed so far).  Cheap when there is nothing to do (one atomic load). */
 void hf_reload_poll(hf_reload *r, double max_end);
+/* fn(ctx) is called by the watchdog just before it stops hostflow
+ * (_exit(HF_EXIT_WATCHDOG)), from the supervisor thread while the workers
+ * may still run: for the run's last report (--stats). */
+void hf_reload_on_exit(hf_reload *r, void (*fn)(void *ctx), void *ctx);
 /* No more reloads (the input has ended); the watchdog goes on. */
 void hf_reload_close(hf_reload *r);
 /* Stop the thread (after the workers are done) and free. */

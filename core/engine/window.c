@@ -20,7 +20,27 @@
  * worker's time went down 5 %.  A table of at most 2^24 slots holds at most
  * 3/4 of that in rows, so their numbers fit in 24 bits; a larger one (over
  * 12.5 million hosts in one window) has no tags and full 32-bit numbers:
- * the same code with the tag mask at 0. */
+ * the same code with the tag mask at 0.
+ *
+ * Many hosts at once
+ * ------------------
+ *
+ * A table of a busy window is megabytes and its rows more, so a lookup is
+ * two cache misses (the slot, then the row), each a hundred cycles or
+ * more, with nothing else to do meanwhile.  hf_window_hosts and the merges
+ * look hosts up in blocks of LOOKUP_BLOCK, in three passes, so that the
+ * misses of a block overlap instead of following each other:
+ *
+ *   1. hash every address, prefetch its home slot;
+ *   2. walk each one's probe (its slots are in the cache now) to the first
+ *      slot whose tag matches, and prefetch that row, all of it;
+ *   3. look each one up for real, in order (hf_window_host with the hash
+ *      already made), making the new hosts' rows.
+ *
+ * Passes 1 and 2 only read and prefetch; pass 3 alone decides, so a host
+ * that pass 3 adds (or a table it grows) is seen by the ones after it as
+ * when they come one by one, and the rows are those of one-by-one lookups
+ * in the same order. */
 #include "engine/window.h"
 
 #include <string.h>
@@ -28,6 +48,9 @@
 #include "base/alloc.h"
 #include "base/hash.h"
 #include "stream/flow.h"
+
+#define TABLE_MIN    64              /* slots of the smallest host table */
+#define LOOKUP_BLOCK 64              /* hosts looked up together (see the top) */
 
 /* ------------------------------------------------------------------------
  * Layout
@@ -46,7 +69,10 @@ static int narrow(const hf_schema *s)
 
 /* Offsets for every state: the narrow ones right after the 20-byte host
  * (each a multiple of 4 bytes), then the others at multiples of 8, as
- * window.h draws it; the row a multiple of 8, for the next row's doubles. */
+ * window.h draws it; the row a multiple of 8, for the next row's doubles.
+ * Then what follows from the offsets: a new row's bytes (each state as
+ * hf_state_init leaves it), copied into every row made, and the row's
+ * fields in runs, for merges. */
 static void relayout(hf_layout *l)
 {
     size_t off = sizeof(hf_host);
@@ -64,6 +90,14 @@ static void relayout(hf_layout *l)
             off += ROUND(l->schemas[i].size, 8);
         }
     l->row_size = ROUND(off, 8);
+    hf_free(l->init);
+    l->init = hf_calloc(1, l->row_size);
+    hf_state_row_release(&l->fields);
+    for (int i = 0; i < l->n; i++) {
+        if (l->flags[i] & HF_LAYOUT_SPARSE) continue;          /* not in the rows */
+        hf_state_init(&l->schemas[i], l->init + l->offsets[i]);
+        hf_state_row_add(&l->fields, &l->schemas[i], l->offsets[i]);
+    }
 }
 
 void hf_layout_init(hf_layout *l)
@@ -89,6 +123,13 @@ long hf_layout_add_id(hf_layout *l, const char *name, uint32_t id, size_t size,
     }
     int i = l->n++;
     l->names[i] = hf_strdup(name);
+    size_t nlen = strlen(name);
+    l->keys[i] = hf_malloc(nlen + 5);
+    l->keys[i][0] = ',';
+    l->keys[i][1] = '"';
+    memcpy(l->keys[i] + 2, name, nlen);
+    memcpy(l->keys[i] + 2 + nlen, "\":", 3);
+    l->key_lens[i] = (uint32_t)(nlen + 4);
     l->ids[i] = id;
     l->schemas[i].nfields = nfields;
     l->schemas[i].size = size;
@@ -125,8 +166,11 @@ void hf_layout_release(hf_layout *l)
 {
     for (int i = 0; i < l->n; i++) {
         hf_free(l->names[i]);
+        hf_free(l->keys[i]);
         hf_free(l->schemas[i].fields);
     }
+    hf_free(l->init);
+    hf_state_row_release(&l->fields);
     memset(l, 0, sizeof *l);
 }
 
@@ -243,8 +287,14 @@ static hf_window *window_new(hf_windows *ws, int level, int64_t start)
     w->layout = layout_at(ws, start);
     w->layout->windows++;
     w->row_size = w->layout->row_size;
-    w->mask = 63;
-    w->table = hf_arena_calloc(a, sizeof(uint32_t) * (w->mask + 1));
+    /* a table for as many hosts as the level's last window had (doubling
+     * from 64 slots would rehash them all about twice, one cache miss
+     * each), unless the memory limit leaves no room for it */
+    uint64_t slots = TABLE_MIN;
+    while ((uint64_t)ws->levels[level].last_hosts * 4 > slots * 3) slots *= 2;
+    if (slots > TABLE_MIN && !hf_pool_fits(ws->pool, sizeof(uint32_t) * slots)) slots = TABLE_MIN;
+    w->mask = (uint32_t)slots - 1;
+    w->table = hf_arena_calloc(a, sizeof(uint32_t) * slots);
     return w;
 }
 
@@ -268,10 +318,8 @@ hf_window *hf_windows_base(hf_windows *ws, int64_t t)
     return ws->last;
 }
 
-uint8_t *hf_window_row(const hf_window *w, uint32_t i)
-{
-    return w->chunks[i / HF_CHUNK_ROWS] + (size_t)(i % HF_CHUNK_ROWS) * w->row_size;
-}
+/* window.h's inline, defined here once (for the FFI). */
+extern inline uint8_t *hf_window_row(const hf_window *w, uint32_t i);
 
 uint64_t hf_window_omit(const hf_window *w, uint32_t i)
 {
@@ -301,6 +349,7 @@ void hf_window_omit_set(hf_window *w, uint32_t i, uint64_t bits)
     w->omit[c][i % HF_CHUNK_ROWS] |= bits;
     w->omit_any |= bits;
 }
+
 
 #ifndef TAG_MAX_SLOTS                /* (a test may lower it) */
 #define TAG_MAX_SLOTS (1u << 24)   /* tables up to this size carry tags */
@@ -356,18 +405,18 @@ static uint8_t *row_new(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
     uint8_t *row = hf_window_row(w, i);
     hf_host *h = (hf_host *)row;
     memcpy(h->addr, addr, 16);
+    memcpy(row + sizeof(hf_host), w->layout->init + sizeof(hf_host), w->row_size - sizeof(hf_host));
     h->row = i;
     h->v6 = family == HF_AF_INET6;
     h->sent = h->received = 0;
-    const hf_layout *l = w->layout;
-    for (int a = 0; a < l->n; a++)
-        if (!(l->sparse >> a & 1)) hf_state_init(&l->schemas[a], row + l->offsets[a]);
     return row;
 }
 
-uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family)
+/* The row of the host with address addr and hash hf_hash_addr(addr) in w,
+ * made when new (NULL when refused: the memory limit). */
+static inline uint8_t *host_find(hf_windows *ws, hf_window *w, const uint8_t addr[16],
+                                 uint8_t family, uint64_t hash)
 {
-    uint64_t hash = hf_hash_addr(addr);
     uint32_t tmask = tag_mask(w->mask), tag = tag_of(hash, tmask);
     uint32_t j = (uint32_t)hash & w->mask;
     for (;;) {
@@ -392,6 +441,47 @@ uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
     w->table[j] = w->nhosts | tag;
     if (w->nhosts * 4 > (w->mask + 1) * 3) table_grow(w);
     return row;
+}
+
+uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family)
+{
+    return host_find(ws, w, addr, family, hf_hash_addr(addr));
+}
+
+/* Passes 1 and 2 of a block (see "Many hosts at once"): hash[i] of
+ * addrs[i], and the slots and rows they will read, prefetched. */
+static void block_prefetch(const hf_window *w, uint32_t n, const uint8_t *const *addrs,
+                           uint64_t *hash)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        hash[i] = hf_hash_addr(addrs[i]);
+        __builtin_prefetch(&w->table[(uint32_t)hash[i] & w->mask], 0, 3);
+    }
+    uint32_t tmask = tag_mask(w->mask);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t tag = tag_of(hash[i], tmask), j = (uint32_t)hash[i] & w->mask, r;
+        while ((r = w->table[j]) != 0 && (r & tmask) != tag) j = (j + 1) & w->mask;
+        if (!r) continue;                      /* a new host: its row is made in pass 3 */
+        const uint8_t *row = hf_window_row(w, (r & ~tmask) - 1);
+        for (size_t o = 0; o < w->row_size; o += 64) __builtin_prefetch(row + o, 1, 3);
+    }
+}
+
+void hf_window_hosts(hf_windows *ws, hf_window *w, const hf_flow *flows, uint32_t n,
+                     uint8_t **rows)
+{
+    const uint8_t *addrs[LOOKUP_BLOCK];
+    uint64_t hash[LOOKUP_BLOCK];
+    for (uint32_t b = 0; b < n; b += LOOKUP_BLOCK) {
+        uint32_t m = n - b < LOOKUP_BLOCK ? n - b : LOOKUP_BLOCK;
+        for (uint32_t i = 0; i < m; i++) addrs[i] = flows[b + i].src;
+        block_prefetch(w, m, addrs, hash);
+        for (uint32_t i = 0; i < m; i++) {
+            rows[b + i] = host_find(ws, w, addrs[i], flows[b + i].family, hash[i]);
+            /* and the sets the flow will be added to */
+            if (rows[b + i]) hf_state_row_prefetch(&w->layout->fields, rows[b + i]);
+        }
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -558,26 +648,46 @@ static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
     }
     /* src's rows in dst (for its sparse states), UINT32_MAX: refused */
     uint32_t *drow = src->nsparse ? hf_malloc(sizeof(uint32_t) * src->nhosts) : NULL;
-    for (uint32_t i = 0; i < src->nhosts; i++) {
-        const uint8_t *s = hf_window_row(src, i);
-        const hf_host *h = (const hf_host *)s;
-        uint8_t *d = hf_window_host(ws, dst, h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET);
-        if (drow) drow[i] = d ? ((const hf_host *)d)->row : UINT32_MAX;
-        if (!d) continue;
-        ((hf_host *)d)->sent |= h->sent;
-        ((hf_host *)d)->received |= h->received;
-        uint64_t omit = unmapped, so = src->omit_any ? hf_window_omit(src, i) : 0;
-        if (same) {
-            omit |= so;
-        } else if (so) {
-            for (int a = 0; a < dl->n; a++)
-                if (map[a] >= 0 && (so >> map[a] & 1)) omit |= 1ULL << a;
+    const uint8_t *addrs[LOOKUP_BLOCK];
+    uint8_t *rows[LOOKUP_BLOCK];
+    uint64_t hash[LOOKUP_BLOCK];
+    for (uint32_t b = 0; b < src->nhosts; b += LOOKUP_BLOCK) {
+        uint32_t m = src->nhosts - b < LOOKUP_BLOCK ? src->nhosts - b : LOOKUP_BLOCK;
+        for (uint32_t i = 0; i < m; i++) addrs[i] = hf_window_row(src, b + i);  /* the host's address first */
+        block_prefetch(dst, m, addrs, hash);
+        for (uint32_t k = 0; k < m; k++) {
+            const hf_host *h = (const hf_host *)addrs[k];
+            rows[k] = host_find(ws, dst, h->addr, h->v6 ? HF_AF_INET6 : HF_AF_INET, hash[k]);
+            /* the sets both rows hold, for the merges below */
+            if (rows[k]) hf_state_row_prefetch(&dl->fields, rows[k]);
+            hf_state_row_prefetch(&sl->fields, addrs[k]);
         }
-        hf_window_omit_set(dst, ((const hf_host *)d)->row, omit);
-        for (int a = 0; a < dl->n; a++)
-            if (map[a] >= 0 && !(dl->sparse >> a & 1))
-                hf_state_merge(&dl->schemas[a], d + dl->offsets[a], s + sl->offsets[map[a]],
-                               dst->arena);
+        for (uint32_t k = 0; k < m; k++) {
+            uint32_t i = b + k;
+            const uint8_t *s = addrs[k];
+            const hf_host *h = (const hf_host *)s;
+            uint8_t *d = rows[k];
+            if (drow) drow[i] = d ? ((const hf_host *)d)->row : UINT32_MAX;
+            if (!d) continue;
+            ((hf_host *)d)->sent |= h->sent;
+            ((hf_host *)d)->received |= h->received;
+            uint64_t omit = unmapped, so = src->omit_any ? hf_window_omit(src, i) : 0;
+            if (same) {
+                omit |= so;
+            } else if (so) {
+                for (int a = 0; a < dl->n; a++)
+                    if (map[a] >= 0 && (so >> map[a] & 1)) omit |= 1ULL << a;
+            }
+            hf_window_omit_set(dst, ((const hf_host *)d)->row, omit);
+            if (same) {                          /* the row's fields, sparse states apart */
+                hf_state_row_merge(&dl->fields, d, s, dst->arena);
+                continue;
+            }
+            for (int a = 0; a < dl->n; a++)
+                if (map[a] >= 0 && !(dl->sparse >> a & 1))
+                    hf_state_merge(&dl->schemas[a], d + dl->offsets[a], s + sl->offsets[map[a]],
+                                   dst->arena);
+        }
     }
     if (!drow) return;
     int inv[HF_MAX_ANALYSES];                  /* src's analysis -> dst's, -1: none */
@@ -612,6 +722,7 @@ void hf_windows_close(hf_windows *ws, int64_t boundary, hf_emit_fn emit, void *c
             hf_window *w = level->open;
             level->open = w->next;
             if (ws->last == w) ws->last = NULL;
+            level->last_hosts = w->nhosts;
             if (level->emit && w->nhosts) {
                 emit(ctx, w);
                 level->closed++;

@@ -108,6 +108,7 @@
 #include "base/arena.h"
 #include "conf/config.h"
 #include "prim/state.h"
+#include "stream/flow.h"
 
 #define HF_MAX_ANALYSES 64
 #define HF_CHUNK_ROWS   256
@@ -140,6 +141,8 @@ typedef struct hf_sparse {
 typedef struct hf_layout {
     int       n;
     char     *names[HF_MAX_ANALYSES];
+    char     *keys[HF_MAX_ANALYSES];      /* ,"name": as a record writes it (the comma first) */
+    uint32_t  key_lens[HF_MAX_ANALYSES];
     uint32_t  ids[HF_MAX_ANALYSES];       /* the loaded version (0: none given) */
     size_t    offsets[HF_MAX_ANALYSES];   /* from the start of the row (final once all are added) */
     hf_schema schemas[HF_MAX_ANALYSES];
@@ -149,6 +152,8 @@ typedef struct hf_layout {
     uint64_t  both;                       /* ... with HF_LAYOUT_BOTH */
     int64_t   window_ms[HF_MAX_ANALYSES]; /* the one granularity it is read at (0: every one) */
     size_t    row_size;                   /* a multiple of 8 */
+    uint8_t  *init;                       /* a new row: every state initialised (the host zero) */
+    hf_state_row fields;                  /* every state's fields, in runs: merges of rows */
     /* set by hf_windows_init / hf_windows_switch */
     uint32_t  gen;                        /* generation, the caller's number */
     int64_t   from_ms;                    /* windows starting at or after this use it */
@@ -184,6 +189,7 @@ typedef struct hf_level {
     hf_window *open;       /* open windows, by start */
     uint64_t   closed;     /* windows closed */
     uint64_t   hosts;      /* host rows emitted */
+    uint32_t   last_hosts; /* hosts of the window closed last: a new one's table is made for as many */
 } hf_level;
 
 typedef struct hf_windows {
@@ -244,6 +250,12 @@ hf_window *hf_windows_base(hf_windows *ws, int64_t t);
 /* The state row of a host in w, created (and initialised) when new.
  * NULL when the host is new and the memory limit is reached (counted). */
 uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], uint8_t family);
+/* The rows of the sources of flows[0..n) in w, made when new, into
+ * rows[0..n): what n calls of hf_window_host give, in that order (rows[i]
+ * NULL when refused), with the cache misses of a block overlapped
+ * (window.c, "Many hosts at once"). */
+void hf_window_hosts(hf_windows *ws, hf_window *w, const hf_flow *flows, uint32_t n,
+                     uint8_t **rows);
 /* The state of analysis index (a sparse one) for the host of row in w,
  * made (initialised) when new; NULL when new and the memory limit is
  * reached (counted; ws may be NULL: no limit). */
@@ -266,7 +278,10 @@ uint8_t *hf_window_sparse_host(hf_windows *ws, hf_window *w, const uint8_t addr[
  * state: nothing would read it). */
 hf_window *hf_windows_sparse_target(hf_windows *ws, hf_window *w, int *index);
 /* Row i (0 <= i < nhosts) of w. */
-uint8_t *hf_window_row(const hf_window *w, uint32_t i);
+inline uint8_t *hf_window_row(const hf_window *w, uint32_t i)
+{
+    return w->chunks[i / HF_CHUNK_ROWS] + (size_t)(i % HF_CHUNK_ROWS) * w->row_size;
+}
 /* The omit bits of row i of w (see "Fields left out"). */
 uint64_t hf_window_omit(const hf_window *w, uint32_t i);
 /* Set bits among the omit bits of row i of w (and in w->omit_any). */

@@ -118,11 +118,8 @@ static void emit_window(void *ctx, hf_window *win)
         for (int a = 0; a < l->n; a++) {
             const hf_fragments *f = &w->frags[a];
             if (!f->len[i] || (omit >> a & 1)) continue;      /* none, or left out */
-            if (!first) hf_buf_putc(b, ',');
+            hf_buf_put(b, l->keys[a] + first, l->key_lens[a] - (uint32_t)first);  /* ,"name": */
             first = 0;
-            hf_buf_putc(b, '"');
-            hf_buf_puts(b, l->names[a]);
-            hf_buf_puts(b, "\":");
             hf_buf_put(b, f->buf.data + f->off[i], f->len[i]);
         }
         if (first && !h->sent) {             /* it only received, and nothing is said of it */
@@ -156,6 +153,7 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
     hf_arena_set_current(win->arena);
     const hf_layout *l = win->layout;
     int want_dst = (l->by_dst | l->both) != 0, lazy_dst = ((l->by_dst | l->both) & ~l->sparse) == 0;
+    int eager_dst = want_dst && !lazy_dst;       /* destinations' rows made in the loop */
     int n = 0, nd = 0;
     for (int i = first; i < b->n; i++) {
         if (w->done[i]) continue;
@@ -163,15 +161,19 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
         if (floor_to((int64_t)f->end_ms, g) != start) continue;
         w->done[i] = 1;
         if (!(f->mark & HF_FLOW_NO_SRC)) {
-            uint8_t *row = hf_window_host(&w->windows, win, f->src, f->family);
-            if (row) {
-                /* the analyses will visit every part of the row: start fetching
-                 * it now, while the rest of the batch is sorted out */
-                for (size_t o = 64; o < win->row_size; o += 64) __builtin_prefetch(row + o, 1, 3);
-                ((hf_host *)(void *)row)->sent = 1;
-                w->group_flows[n] = *f;
-                w->group_rows[n] = row;
-                n++;
+            if (!eager_dst) {
+                w->group_flows[n++] = *f;            /* its row: below, with the others' */
+            } else {
+                uint8_t *row = hf_window_host(&w->windows, win, f->src, f->family);
+                if (row) {
+                    /* the analyses will visit every part of the row: start
+                     * fetching it now, while the rest of the batch is sorted out */
+                    for (size_t o = 64; o < win->row_size; o += 64) __builtin_prefetch(row + o, 1, 3);
+                    ((hf_host *)(void *)row)->sent = 1;
+                    w->group_flows[n] = *f;
+                    w->group_rows[n] = row;
+                    n++;
+                }
             }
         }
         if ((f->mark & HF_FLOW_DST) && want_dst) {
@@ -184,6 +186,26 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
                 nd++;
             }
         }
+    }
+    if (!eager_dst) {
+        /* the sources' rows, looked up together (window.c, "Many hosts at
+         * once"), which also fetches every part of each row the analyses
+         * will visit; the flows of hosts refused (the memory limit) go.  (A
+         * destination's row made in the loop above would come between
+         * them: then each is looked up in turn, so that rows keep the
+         * order of the flows.) */
+        hf_window_hosts(&w->windows, win, w->group_flows, (uint32_t)n, w->group_rows);
+        int kept = 0;
+        for (int i = 0; i < n; i++) {
+            if (!w->group_rows[i]) continue;
+            ((hf_host *)(void *)w->group_rows[i])->sent = 1;
+            if (kept != i) {
+                w->group_flows[kept] = w->group_flows[i];
+                w->group_rows[kept] = w->group_rows[i];
+            }
+            kept++;
+        }
+        n = kept;
     }
     if (n == 0 && nd == 0) return;
     hf_lua_batch *v = &w->job.batch;
@@ -213,10 +235,10 @@ static void publish_stats(hf_worker *w);
 
 void hf_worker_process(hf_worker *w, hf_batch *b)
 {
-    if (b->reset) {                   /* partitions handed over: their windows are rebuilt elsewhere */
+    if (b->discard) {                 /* the input gave its partitions up: rebuilt elsewhere */
         hf_windows_release(&w->windows);
         w->closed_until = INT64_MIN;
-        w->resets++;
+        w->discards++;
     }
     if (b->control) {
         hf_worker_apply_commit(w, b->control, b->control_from);
@@ -295,6 +317,7 @@ static void publish_stats(hf_worker *w)
     hf_worker_stats st;
     memset(&st, 0, sizeof st);
     st.closed_until = w->closed_until;
+    st.discards = w->discards;
     st.flows = w->flows;
     st.partials = w->partials;
     st.partial_bytes = w->partial_bytes;
@@ -345,7 +368,7 @@ hf_batch *hf_worker_batch(hf_worker *w)
     b->npartials = 0;
     b->partials_len = 0;
     b->final = 0;
-    b->reset = 0;
+    b->discard = 0;
     b->boundary = INT64_MIN;
     b->boundary_ns = 0;
     b->next = NULL;

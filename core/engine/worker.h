@@ -151,6 +151,7 @@ typedef struct hf_worker_stats {
     double   result_ns[HF_MAX_ANALYSES];
     double   analysis_errors[HF_MAX_ANALYSES];
     uint8_t  analysis_disabled[HF_MAX_ANALYSES];
+    uint64_t discards;         /* discard batches done (hf_batch.discard) */
 } hf_worker_stats;
 
 /* Create worker id: loads the analyses into a new Lua state.  Returns NULL

@@ -45,9 +45,9 @@ struct hf_worker {
     const hf_record_sink *sink;
     int              failed;        /* an output failed for good */
     uint64_t         flows, records;
+    uint64_t         discards;      /* discard batches done */
     uint64_t         close_delay[HF_DELAY_BUCKETS];
     int64_t          closed_until;
-    uint64_t         resets;        /* times the open windows were dropped (handed over) */
     uint64_t         partials;      /* the merge role: partial windows merged */
     uint64_t         partial_bytes; /* the partial role: bytes of the messages made */
     hf_buf           ser;           /* the partial role: one state, serialised */

@@ -102,6 +102,14 @@ int hf_worker_lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t err
     lua_setfield(L, -2, "max_batch_ns");
     lua_pushnumber(L, w->cfg->max_errors);
     lua_setfield(L, -2, "max_errors");
+    lua_pushnumber(L, w->cfg->max_host_errors);
+    lua_setfield(L, -2, "max_host_errors");
+    lua_pushnumber(L, (double)w->cfg->max_memory);
+    lua_setfield(L, -2, "max_memory");
+    lua_pushnumber(L, (double)w->cfg->max_result);
+    lua_setfield(L, -2, "max_result");
+    push_names(L, w->cfg->trusted.v, w->cfg->trusted.n);
+    lua_setfield(L, -2, "trusted");
     lua_pushlightuserdata(L, w->layout);
     lua_setfield(L, -2, "layout");
     lua_pushinteger(L, w->id);

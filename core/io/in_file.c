@@ -42,6 +42,7 @@ static void *file_open(const hf_config *cfg, const char *target, const hf_input_
     f->stop = env->stop;
     f->name = hf_strdup(strcmp(target, "-") ? target : "stdin");
     hf_pipeline_name(f->p, f->name);
+    hf_input_on_stop(in, env->stop);
     if (hf_pipeline_threaded(f->p)) hf_input_on_wait(in, drain, f->p);
     return f;
 }

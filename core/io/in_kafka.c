@@ -3,16 +3,65 @@
  *
  * Automatic commits are off.  On assignment it reads the committed offsets
  * with their metadata ("hostflow:1:<ms>", how far that partition's flows
- * were already in records) and hands that to the offsets (stream/offsets.h);
- * on revocation it commits what is safe and drops the open windows
- * unemitted (hf_pipeline_drop): the next owner of a partition reads again
- * from its committed offset and rebuilds those windows whole, so a
- * rebalance never cuts a record short.  A stop does the same (a handover)
- * unless this instance holds every partition of its topics, in the single
- * role: then it flushes the open windows, as one instance always did.  Every commit_interval the run calls commit(): the
- * offsets the pipeline says are safe once every output has acknowledged
- * its records.  Undecodable messages go to the dead-letter topic with the
- * reason.  Every librdkafka setting of the configuration passes unchanged. */
+ * were already in records) and hands that to the offsets (stream/offsets.h).
+ * Every commit_interval the run calls commit(): the offsets the pipeline
+ * says are safe once every output has acknowledged its records.
+ * Undecodable messages go to the dead-letter topic with the reason.  Every
+ * librdkafka setting of the configuration passes unchanged.
+ *
+ * Membership.  A consumer is a static member of its group (KIP-345):
+ * group.instance.id is "hostflow-<host name>-<group>" unless kafka_instance
+ * (or group.instance.id in the kafka table) says otherwise, so a hostflow
+ * restarted after a crash takes its partitions back at once, where a new
+ * member would share them with its own ghost until session.timeout.ms
+ * (45 s) had passed.  Two hostflows of one group on one machine need
+ * instance ids of their own; the second to join fences the first, which
+ * stops and says so.
+ *
+ * Whole topics.  A window is complete only when every partition that can
+ * hold its hosts' flows has been read past it.  Unless the flows are keyed
+ * by source host (kafka_keyed: each host in one partition), that is every
+ * partition of the topic: an instance assigned only part of a topic holds
+ * -- its partitions paused, nothing read, nothing emitted, and every 30 s
+ * a line naming the partitions it lacks -- until a rebalance gives it the
+ * whole topic (a dead member's share comes back after its session timeout).
+ *
+ *   assigned t[0..3] of t[0..3]  ─▶ read, emit, commit
+ *   assigned t[0] t[1] of 4      ─▶ unkeyed: hold (paused) ─▶ rebalance ─▶ ...
+ *                                   keyed:   read, emit, commit
+ *
+ * Rebalance.  On revocation it commits what is in records and drops every
+ * open window unemitted (hf_pipeline_reset): the next owner of a partition
+ * reads from that commit and rebuilds those windows whole, so no record is
+ * cut short and none is written twice with different contents.  A stop
+ * does the same (a handover) unless this instance holds every partition of
+ * its topics, in the single role: then it flushes the open windows, as one
+ * instance always did.
+ *
+ * Roles.  Holding is the single role's: a relay and a partial instance
+ * read any partitions (what they write is keyed by host), a merge instance
+ * reads partial windows keyed by host.  The relay and the partial role
+ * commit in a transaction of their output's producer (commit_txn): what
+ * they wrote since the last commit, a progress message to every partition
+ * of the output (how far each input partition is passed on) and the
+ * input's offsets; an aborted transaction reads again from the last
+ * commit.
+ *
+ * Event time across partitions.  A partition at its end stops holding the
+ * watermark back after HF_IDLE_MS only while the broker confirms that end:
+ * every second one request asks the high watermarks of the partitions at
+ * their end.  Newer messages than were read: not at its end (held until
+ * they arrive, however slow its fetcher is after a broker restart); the
+ * same: confirmed; no answer (an outage): not confirmed, so the watermark
+ * waits rather than leave a partition behind.  And before each message is
+ * fed (at most every millisecond), the high watermarks librdkafka last
+ * heard for the partitions at their end are looked at (no request): new
+ * messages of an idle partition queued behind another's backlog hold the
+ * watermark from the moment the fetch response that brought them arrived.
+ * After an outage every partition at its end gets HF_IDLE_MS again.  The same answers clear
+ * "brokers down", and the lag is the high watermark minus where each
+ * partition's reading stands (its last message, or its end as reported),
+ * not known (-1) before either. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +69,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -34,6 +84,7 @@
 #include "stream/wire.h"
 
 #define METADATA_PREFIX "hostflow:1:"
+#define HOLD_LOG_S      30.0      /* a holding instance says why this often */
 
 static double now_ms(void)
 {
@@ -45,24 +96,42 @@ typedef struct hf_kafka_source {
     hf_pipeline        *pipeline;
     hf_offsets         *offsets;
     hf_input_env        env;
-    double              last_recheck;
+    double              last_recheck, last_hold_log, last_cached;   /* ms */
     const hf_config    *cfg;
     hf_kafka_producer  *dead;          /* dead letters, or NULL */
     int64_t             start_ms;      /* --from TIME, or -1 */
+    int                 keyed;         /* kafka_keyed: each host's flows in one partition */
     int                 assigned;      /* partitions assigned now */
-    int                 total;         /* partitions of the topics subscribed, at the last assignment */
+    int                 holding;       /* part of an unkeyed topic: paused, nothing emitted */
+    int                 whole;         /* the assignment covers every partition of its topics */
+    char                missing[512];  /* ... the partitions it lacks */
     int                 eof;           /* a partition ended, and no message came since */
     int                 seen_assignment;
     uint64_t            messages, bytes, dead_letters, commits, commit_failures;
-    _Atomic int64_t     lag;           /* messages behind, over the assignment (at the last commit) */
+    _Atomic int64_t     lag;           /* messages behind, over the assignment; -1 not known */
     char                group[128];
+    char                instance[256]; /* group.instance.id, "" when dynamic */
     int                 down;
-    int                 closed;        /* left the group: the last commit is done */
+    int                 fatal;         /* a fatal consumer error (fenced), or the transactions failed */
     int                 ended;         /* --exit-at-end: every partition was read to its end */
-    int                 fatal;         /* the partial role's transactions failed for good */
-    char                instance[300]; /* this instance's name (the partial role's progress) */
-    hf_record_batch     progress;      /* the partial role's progress messages */
+    char                name[300];     /* this instance's name (progress messages, transactional.id) */
+    hf_record_batch     progress;      /* the relay's and the partial role's progress messages */
+    int                 closed;        /* left the group: the last commit is done */
+    int64_t             eof_at[HF_MAX_PARTITIONS];  /* per offsets index: offset of its last end, -1 */
+    int                 parts[HF_MAX_PARTITIONS];   /* the offsets indices of the assignment */
+    int                 nparts;
 } hf_kafka_source;
+
+static const hf_conf_key kafka_input_keys[] = {
+    {.name = "kafka_keyed", .type = HF_CONF_BOOL, .deflt = "false", .flag = "--keyed",
+     .doc = "the input topics are keyed by source host (each host's flows in one partition): an "
+            "instance may emit from part of a topic; else only one owning all its partitions"},
+    {.name = "kafka_instance", .type = HF_CONF_STRING, .deflt = "auto", .flag = "--instance-id",
+     .arg = "ID",
+     .doc = "group.instance.id, for static membership: auto is hostflow-<host>-<group>, none is a "
+            "dynamic member; one per hostflow of a group"},
+    {.name = NULL},
+};
 
 /* Parse "hostflow:1:<ms>" (released_until) from committed metadata. */
 static int64_t parse_metadata(const void *md, size_t len)
@@ -77,7 +146,26 @@ static int64_t parse_metadata(const void *md, size_t len)
     return *end ? INT64_MIN : (int64_t)v;
 }
 
-static int64_t lag(hf_kafka_source *s);
+/* The brokers answered: after an outage, every partition at its end gets
+ * HF_IDLE_MS again to show what it has (its fetcher may be slower to come
+ * back than another's, whose flows would make its own late). */
+static void back_up(hf_kafka_source *s)
+{
+    if (!s->down) return;
+    s->down = 0;
+    hf_offsets_wait_ends(s->offsets, now_ms());
+    hf_log(HF_LOG_INFO, "kafka: the brokers answer again");
+}
+
+/* Where reading partition idx stands: the offset after its last message,
+ * or its end as last reported, whichever is further; -1 when neither. */
+static int64_t known_next(hf_kafka_source *s, int idx, const char *topic, int32_t id)
+{
+    int64_t next = hf_offsets_next(s->offsets, topic, id);
+    if (idx >= 0 && s->eof_at[idx] > next) next = s->eof_at[idx];
+    return next;
+}
+
 static void register_assignment(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts);
 
 /* The commit points as a list to commit, each with its metadata. */
@@ -157,10 +245,10 @@ static void write_progress(hf_kafka_source *s)
         int32_t parts = partitions_of(s->rk, topic);
         if (nm == 0 || parts <= 0) continue;
         size_t key = rb->text.len;
-        hf_buf_puts(&rb->text, s->instance);
+        hf_buf_puts(&rb->text, s->name);
         hf_record_begin(rb, HF_RECORD_PROGRESS, 0);
         hf_record_key(rb, key, rb->text.len - key);
-        hf_wire_progress_write(&rb->text, kind, s->instance, topic, parts, marks, nm);
+        hf_wire_progress_write(&rb->text, kind, s->name, topic, parts, marks, nm);
         hf_record_end(rb);
     }
     if (rb->n) {
@@ -177,7 +265,7 @@ static void write_progress(hf_kafka_source *s)
 static void rewind_to_commit(hf_kafka_source *s)
 {
     rd_kafka_topic_partition_list_t *a = NULL;
-    hf_pipeline_drop(s->pipeline);
+    hf_pipeline_reset(s->pipeline);
     if (rd_kafka_assignment(s->rk, &a) || !a) return;
     register_assignment(s, a);
     for (int i = 0; i < a->cnt; i++)
@@ -241,6 +329,7 @@ static int commit(hf_kafka_source *s, int sync_ms)
                        "again at the next interval)", rd_kafka_err2str(e));
         return -1;
     }
+    back_up(s);
     s->commits++;
     return 0;
 }
@@ -254,24 +343,86 @@ static void describe_parts(const rd_kafka_topic_partition_list_t *parts, char *o
                                  parts->elems[i].topic, parts->elems[i].partition);
 }
 
-/* The partitions of the topics in parts (each counted once), from the
- * brokers' metadata; 0 when it cannot be had. */
-static int topic_partitions(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts)
+/* ------------------------------------------------------------------------
+ * Whole topics
+ * --------------------------------------------------------------------- */
+
+/* How many partitions topic has (metadata), or -1 when the brokers do not
+ * say. */
+static int topic_partitions(rd_kafka_t *rk, const char *topic)
 {
-    int total = 0;
-    for (int i = 0; i < parts->cnt; i++) {
-        int seen = 0;
-        for (int j = 0; j < i && !seen; j++) seen = !strcmp(parts->elems[j].topic, parts->elems[i].topic);
-        if (seen) continue;
-        rd_kafka_topic_t *t = rd_kafka_topic_new(rk, parts->elems[i].topic, NULL);
-        const struct rd_kafka_metadata *md = NULL;
-        if (t && rd_kafka_metadata(rk, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1)
-            total += md->topics[0].partition_cnt;
-        if (md) rd_kafka_metadata_destroy(md);
-        if (t) rd_kafka_topic_destroy(t);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    int n = -1;
+    if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md) {
+        for (int i = 0; i < md->topic_cnt; i++)
+            if (!strcmp(md->topics[i].topic, topic) && !md->topics[i].err) n = md->topics[i].partition_cnt;
     }
-    return total;
+    if (md) rd_kafka_metadata_destroy(md);
+    if (rkt) rd_kafka_topic_destroy(rkt);
+    return n;
 }
+
+/* Whether parts holds every partition of every subscribed topic; if not,
+ * the ones it lacks in missing ("flows[2] flows[3]", or why it cannot
+ * tell).  Asks the brokers (blocking, at most 5 s a topic). */
+static int whole_topics(hf_kafka_source *s, const rd_kafka_topic_partition_list_t *parts,
+                        char *missing, size_t n)
+{
+    rd_kafka_topic_partition_list_t *sub = NULL;
+    size_t used = 0;
+    int whole = 1;
+    missing[0] = '\0';
+    if (rd_kafka_subscription(s->rk, &sub) != RD_KAFKA_RESP_ERR_NO_ERROR || !sub) return 1;
+    for (int t = 0; t < sub->cnt; t++) {
+        const char *topic = sub->elems[t].topic;
+        int total = topic_partitions(s->rk, topic);
+        if (total < 0) {
+            whole = 0;
+            used += (size_t)snprintf(missing + used, used < n ? n - used : 0,
+                                     "%s(the brokers do not say how many partitions it has) ", topic);
+            continue;
+        }
+        for (int id = 0; id < total; id++) {
+            if (rd_kafka_topic_partition_list_find(parts, topic, id)) continue;
+            whole = 0;
+            if (used + 40 < n) used += (size_t)snprintf(missing + used, n - used, "%s[%d] ", topic, id);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (used && used < n) missing[used - 1] = '\0';
+    return whole;
+}
+
+static void say_holding(hf_kafka_source *s)
+{
+    s->last_hold_log = now_ms();
+    hf_log(HF_LOG_WARN, "kafka: holding: the input is not keyed by host (kafka_keyed = false) and "
+           "%s belong to other members of group %s; windows are emitted only by an instance that "
+           "reads every partition of a topic, so this one reads nothing until a rebalance gives it "
+           "all (a member that died leaves at its session.timeout.ms; with flows keyed by source "
+           "host, set kafka_keyed = true)", s->missing, s->group);
+}
+
+/* Hold (pause every assigned partition) or go on, as the assignment parts
+ * covers whole topics or not (the single role only: see "Roles"). */
+static void hold_or_read(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
+{
+    s->whole = parts->cnt > 0 && whole_topics(s, parts, s->missing, sizeof s->missing);
+    int hold = s->cfg->role == HF_ROLE_SINGLE && !s->keyed && parts->cnt > 0 && !s->whole;
+    if (hold) {
+        rd_kafka_pause_partitions(s->rk, parts);
+        if (!s->holding) say_holding(s);
+    } else {
+        rd_kafka_resume_partitions(s->rk, parts);
+        if (s->holding) hf_log(HF_LOG_INFO, "kafka: every partition is assigned here now: reading");
+    }
+    s->holding = hold;
+}
+
+/* ------------------------------------------------------------------------
+ * Rebalance
+ * --------------------------------------------------------------------- */
 
 /* Where each partition of parts stands, from the commits: its committed
  * offset (into parts) and how far its records are complete (the
@@ -287,49 +438,77 @@ static void register_assignment(hf_kafka_source *s, rd_kafka_topic_partition_lis
     }
 }
 
+static void assigned(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
+{
+    char list[512];
+    describe_parts(parts, list, sizeof list);
+    register_assignment(s, parts);
+    const char *from = "committed offsets";
+    if (s->start_ms >= 0 && !s->seen_assignment) {
+        for (int i = 0; i < parts->cnt; i++) parts->elems[i].offset = s->start_ms;
+        rd_kafka_offsets_for_times(s->rk, parts, 10000);
+        from = s->cfg->kafka_start;
+    } else if (s->start_ms < 0) {
+        int any = 0;
+        for (int i = 0; i < parts->cnt; i++) any |= parts->elems[i].offset >= 0;
+        if (!any) from = s->cfg->kafka_start;
+    }
+    s->seen_assignment = 1;
+    s->assigned = parts->cnt;
+    s->nparts = 0;
+    for (int i = 0; i < parts->cnt && s->nparts < HF_MAX_PARTITIONS; i++) {
+        int idx = hf_offsets_partition(s->offsets, parts->elems[i].topic, parts->elems[i].partition, INT64_MIN);
+        if (idx >= 0) s->parts[s->nparts++] = idx;
+    }
+    s->eof = 0;
+    hf_log(HF_LOG_INFO, "kafka: assigned %s (group %s%s%s; from %s)", parts->cnt ? list : "nothing",
+           s->group, *s->instance ? ", instance " : "", s->instance, from);
+    rd_kafka_assign(s->rk, parts);
+    hold_or_read(s, parts);
+}
+
+static void revoked(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
+{
+    char list[512];
+    describe_parts(parts, list, sizeof list);
+    hf_log(HF_LOG_INFO, "kafka: revoked %s: committing what is in records; the windows still "
+           "open are dropped, for the next owner to rebuild from the commit", list);
+    if (commit(s, 10000) < 0)
+        hf_log(HF_LOG_WARN, "kafka: could not commit before giving %s up: the next owner "
+               "reads their flows again from the last commit (at least once)", list);
+    hf_pipeline_reset(s->pipeline);
+    for (int i = 0; i < HF_MAX_PARTITIONS; i++) s->eof_at[i] = -1;
+    s->assigned = 0;
+    s->nparts = 0;
+    s->holding = 0;
+    s->whole = 0;
+    s->eof = 0;
+    rd_kafka_assign(s->rk, NULL);
+}
+
 static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     hf_kafka_source *s = opaque;
-    char list[512];
-    describe_parts(parts, list, sizeof list);
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        register_assignment(s, parts);
-        const char *from = "committed offsets";
-        if (s->start_ms >= 0 && !s->seen_assignment) {
-            for (int i = 0; i < parts->cnt; i++) parts->elems[i].offset = s->start_ms;
-            rd_kafka_offsets_for_times(rk, parts, 10000);
-            from = s->cfg->kafka_start;
-        } else if (s->start_ms < 0) {
-            int any = 0;
-            for (int i = 0; i < parts->cnt; i++) any |= parts->elems[i].offset >= 0;
-            if (!any) from = s->cfg->kafka_start;
-        }
-        s->seen_assignment = 1;
-        s->assigned = parts->cnt;
-        s->total = topic_partitions(rk, parts);
-        s->eof = 0;
-        hf_log(HF_LOG_INFO, "kafka: assigned %s (group %s; from %s)", list, s->group, from);
-        rd_kafka_assign(rk, parts);
-    } else if (s->closed) {              /* leaving the group after the final commit */
-        rd_kafka_assign(rk, NULL);
-    } else {
-        hf_log(HF_LOG_INFO, "kafka: revoked %s: committing, and handing their open windows "
-               "over to the next owner (it rebuilds them from the committed offsets)", list);
-        if (commit(s, 10000) < 0)
-            hf_log(HF_LOG_WARN, "kafka: could not commit before giving %s up: the next owner "
-                   "reads their flows again from the last commit (at least once)", list);
-        hf_pipeline_drop(s->pipeline);
-        s->assigned = 0;
-        rd_kafka_assign(rk, NULL);
-    }
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) assigned(s, parts);
+    else if (s->closed) rd_kafka_assign(rk, NULL);     /* leaving after the final commit */
+    else revoked(s, parts);
 }
 
 static void consumer_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-    (void)rk;
     hf_kafka_source *s = opaque;
-    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[512];
+        rd_kafka_resp_err_t e = rd_kafka_fatal_error(rk, why, sizeof why);
+        s->fatal = 1;
+        if (e == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID)
+            hf_log(HF_LOG_ERROR, "kafka: another member of group %s joined with this one's "
+                   "group.instance.id (%s) and took its place: stopping (give each hostflow of a "
+                   "group its own kafka_instance)", s->group, s->instance);
+        else
+            hf_log(HF_LOG_ERROR, "kafka: fatal consumer error: %s", why);
+    } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
         if (!s->down) hf_log(HF_LOG_WARN, "kafka: all brokers are down; retrying");
         s->down = 1;
     } else if (err != RD_KAFKA_RESP_ERR__TRANSPORT) {
@@ -337,19 +516,33 @@ static void consumer_error(rd_kafka_t *rk, int err, const char *reason, void *op
     }
 }
 
-static void report(void *ctx, hf_buf *out)
-{
-    hf_kafka_source *s = ctx;
-    char line[256];
-    snprintf(line, sizeof line, "  kafka      %s, %d partitions, %llu messages, lag %lld, %llu commits "
-             "(%llu failed), %llu dead letters\n", s->down ? "brokers down" : "connected",
-             s->assigned, (unsigned long long)s->messages, (long long)atomic_load(&s->lag),
-             (unsigned long long)s->commits, (unsigned long long)s->commit_failures,
-             (unsigned long long)s->dead_letters);
-    hf_buf_puts(out, line);
-}
+/* ------------------------------------------------------------------------
+ * Opening
+ * --------------------------------------------------------------------- */
 
 static void kafka_close(void *arg);
+
+/* group.instance.id: the kafka table's, else kafka_instance ("auto":
+ * hostflow-<host name>-<group>; "none": dynamic membership). */
+static void instance_id(hf_kafka_source *s, rd_kafka_conf_t *conf)
+{
+    const char *set = hf_config_kafka(s->cfg, "group.instance.id");
+    const char *key = hf_conf_str(s->cfg, "kafka_instance");
+    char host[128] = "localhost", why[256];
+    if (set) {
+        snprintf(s->instance, sizeof s->instance, "%s", set);
+        return;
+    }
+    if (!key || !strcmp(key, "none")) return;
+    if (strcmp(key, "auto")) {
+        snprintf(s->instance, sizeof s->instance, "%s", key);
+    } else {
+        gethostname(host, sizeof host - 1);
+        host[sizeof host - 1] = '\0';
+        snprintf(s->instance, sizeof s->instance, "hostflow-%.100s-%.120s", host, s->group);
+    }
+    rd_kafka_conf_set(conf, "group.instance.id", s->instance, why, sizeof why);
+}
 
 static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input_env *env,
                         char *err, size_t errlen)
@@ -364,10 +557,15 @@ static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input
     hf_kafka_source *s = hf_calloc(1, sizeof *s);
     s->env = *env;
     s->pipeline = env->pipeline;
+    hf_pipeline_live(env->pipeline);
     s->offsets = hf_pipeline_offsets(env->pipeline);
+    hf_offsets_confirm_ends(s->offsets);
     s->cfg = cfg;
     s->start_ms = -1;
-    hf_kafka_instance_id(cfg, s->instance, sizeof s->instance);
+    s->lag = -1;
+    s->keyed = hf_conf_bool(cfg, "kafka_keyed");
+    for (int i = 0; i < HF_MAX_PARTITIONS; i++) s->eof_at[i] = -1;
+    hf_kafka_instance_id(cfg, s->name, sizeof s->name);
     hf_record_batch_init(&s->progress);
     int64_t ms;
     if (strcmp(cfg->kafka_start, "earliest") && strcmp(cfg->kafka_start, "latest")) {
@@ -387,6 +585,7 @@ static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input
                           why, sizeof why);
     const char *group = hf_config_kafka(cfg, "group.id");
     snprintf(s->group, sizeof s->group, "%s", group ? group : "hostflow");
+    instance_id(s, conf);
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance);
     rd_kafka_conf_set_error_cb(conf, consumer_error);
@@ -420,6 +619,10 @@ fail:
     return NULL;
 }
 
+/* ------------------------------------------------------------------------
+ * Reading
+ * --------------------------------------------------------------------- */
+
 /* Copy an undecodable message to the dead-letter topic, with why. */
 static void dead_letter(hf_kafka_source *s, const rd_kafka_message_t *m, int reason)
 {
@@ -431,57 +634,100 @@ static void dead_letter(hf_kafka_source *s, const rd_kafka_message_t *m, int rea
         s->dead_letters++;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Messages behind over the assignment: librdkafka's cached high
- * watermarks minus what was fed. */
+ * watermarks (from its fetches) minus where reading stands; -1 when that
+ * is not known for some partition yet. */
 static int64_t lag(hf_kafka_source *s)
 {
     rd_kafka_topic_partition_list_t *a = NULL;
-    if (rd_kafka_assignment(s->rk, &a) || !a) return 0;
+    if (rd_kafka_assignment(s->rk, &a) || !a) return -1;
     rd_kafka_position(s->rk, a);       /* past transaction markers, which are never fed */
     int64_t total = 0;
-    for (int i = 0; i < a->cnt; i++) {
+    for (int i = 0; i < a->cnt && total >= 0; i++) {
         int64_t lo, hi;
-        if (rd_kafka_get_watermark_offsets(s->rk, a->elems[i].topic, a->elems[i].partition,
-                                           &lo, &hi) != 0)
-            continue;
-        int64_t next = hf_offsets_next(s->offsets, a->elems[i].topic, a->elems[i].partition);
+        const char *t = a->elems[i].topic;
+        int32_t id = a->elems[i].partition;
+        int idx = hf_offsets_partition(s->offsets, t, id, INT64_MIN);
+        int64_t next = known_next(s, idx, t, id);
         if (a->elems[i].offset > next) next = a->elems[i].offset;
-        if (next < lo) next = lo;
-        if (hi > next) total += hi - next;
+        if (rd_kafka_get_watermark_offsets(s->rk, t, id, &lo, &hi) != 0 || hi < 0 || next < 0) {
+            total = -1;
+        } else if (hi > next) {
+            total += hi - next;
+        }
     }
     rd_kafka_topic_partition_list_destroy(a);
     return total;
 }
 
-/* A partition that reported its end but has messages again (the broker's
- * high watermark is past what was fed) is not at its end: it must hold the
- * watermark back until its messages arrive, however slow its fetcher is
- * (after a broker restart, say).  Asks the brokers, for the partitions at
- * their end only, at most every second. */
-static void recheck_eof(hf_kafka_source *s)
+/* The partitions at their end, asked in one request for their high
+ * watermarks: newer messages than were read, not at the end; the same,
+ * the end confirmed (offsets.h).  At most every second, from the reading
+ * loop (blocking at most 1 s). */
+static void recheck_ends(hf_kafka_source *s)
 {
-    rd_kafka_topic_partition_list_t *a = NULL;
+    rd_kafka_topic_partition_list_t *a = NULL, *q;
     if (rd_kafka_assignment(s->rk, &a) || !a) return;
-    rd_kafka_position(s->rk, a);
+    q = rd_kafka_topic_partition_list_new(a->cnt > 0 ? a->cnt : 1);
     for (int i = 0; i < a->cnt; i++) {
-        int64_t lo, hi;
-        const char *t = a->elems[i].topic;
-        int32_t id = a->elems[i].partition;
-        int idx = hf_offsets_partition(s->offsets, t, id, INT64_MIN);
-        if (!hf_offsets_at_end(s->offsets, idx)) continue;
-        if (rd_kafka_query_watermark_offsets(s->rk, t, id, &lo, &hi, 500) != 0) continue;
-        int64_t next = hf_offsets_next(s->offsets, t, id);
-        if (a->elems[i].offset > next) next = a->elems[i].offset;
-        if (next >= 0 && hi > next) hf_offsets_set_eof(s->offsets, idx, 0, now_ms());
+        int idx = hf_offsets_partition(s->offsets, a->elems[i].topic, a->elems[i].partition, INT64_MIN);
+        if (hf_offsets_at_end(s->offsets, idx))
+            rd_kafka_topic_partition_list_add(q, a->elems[i].topic, a->elems[i].partition)->offset =
+                RD_KAFKA_OFFSET_END;
     }
     rd_kafka_topic_partition_list_destroy(a);
+    if (q->cnt > 0 && rd_kafka_offsets_for_times(s->rk, q, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        double now = now_ms();
+        back_up(s);
+        for (int i = 0; i < q->cnt; i++) {
+            rd_kafka_topic_partition_t *tp = &q->elems[i];
+            int idx = hf_offsets_partition(s->offsets, tp->topic, tp->partition, INT64_MIN);
+            int64_t next = known_next(s, idx, tp->topic, tp->partition);
+            if (tp->err || tp->offset < 0 || next < 0) continue;
+            if (tp->offset > next) {
+                hf_offsets_set_eof(s->offsets, idx, 0, now);   /* newer messages: wait for them */
+                s->eof = 0;
+            } else {
+                hf_offsets_end_confirmed(s->offsets, idx, now);
+            }
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(q);
+}
+
+/* Before a message is fed (it may move the watermark): a partition at its
+ * end whose high watermark, as librdkafka last heard it in a fetch
+ * response, is past what was read is not at its end: its messages are on
+ * their way, queued behind the others' (with one broker, the same fetch
+ * response brought them), and must hold the watermark back.  No request:
+ * the cached value, for the partitions at their end only. */
+static void cached_ends(hf_kafka_source *s)
+{
+    double now = now_ms();
+    if (now - s->last_cached < 1.0) return;      /* at most every millisecond */
+    s->last_cached = now;
+    for (int k = 0; k < s->nparts; k++) {
+        int idx = s->parts[k];
+        if (!hf_offsets_at_end(s->offsets, idx)) continue;
+        int32_t id;
+        const char *t = hf_offsets_topic(s->offsets, idx, &id);
+        int64_t lo, hi, next = known_next(s, idx, t, id);
+        if (next >= 0 && rd_kafka_get_watermark_offsets(s->rk, t, id, &lo, &hi) == 0 && hi > next)
+            hf_offsets_set_eof(s->offsets, idx, 0, now);
+    }
+}
+
+/* Every assigned partition is at its end. */
+static int all_at_end(hf_kafka_source *s)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (rd_kafka_assignment(s->rk, &a) || !a) return 0;
+    int all = a->cnt > 0;
+    for (int i = 0; i < a->cnt && all; i++)
+        all = hf_offsets_at_end(s->offsets, hf_offsets_partition(s->offsets, a->elems[i].topic,
+                                                                 a->elems[i].partition, INT64_MIN));
+    rd_kafka_topic_partition_list_destroy(a);
+    return all;
 }
 
 /* One step: a poll of the consumer (at most 100 ms), the message fed. */
@@ -490,21 +736,25 @@ static int kafka_read(void *arg)
     hf_kafka_source *s = arg;
     rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, 100);
     int idle = m == NULL;
+    if (s->fatal) {
+        if (m) rd_kafka_message_destroy(m);
+        return HF_IN_ERROR;
+    }
     if (m) {
         const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "?";
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             int idx = hf_offsets_partition(s->offsets, topic, m->partition, INT64_MIN);
             hf_offsets_set_eof(s->offsets, idx, 1, now_ms());
+            if (idx >= 0) s->eof_at[idx] = m->offset;
             s->eof = 1;
+            back_up(s);
         } else if (m->err) {
             static hf_ratelimit rl = HF_RATELIMIT_INIT(2);
             hf_log_limited(&rl, HF_LOG_WARN, "kafka: %s", rd_kafka_message_errstr(m));
-        } else {
-            if (s->down) {
-                s->down = 0;
-                hf_log(HF_LOG_INFO, "kafka: consuming again");
-            }
+        } else if (!s->holding) {
+            back_up(s);
             int idx = hf_offsets_partition(s->offsets, topic, m->partition, INT64_MIN);
+            cached_ends(s);
             s->messages++;
             s->bytes += m->len;
             int rc = hf_pipeline_feed(s->pipeline, idx, m->offset, 0, m->payload, m->len, 0);
@@ -513,18 +763,29 @@ static int kafka_read(void *arg)
         }
         rd_kafka_message_destroy(m);
     }
-    double t = now_s();
-    if (t - s->last_recheck >= 1.0) {
-        recheck_eof(s);
+    double t = now_ms();
+    if (t - s->last_recheck >= 1000.0) {
+        recheck_ends(s);
         s->last_recheck = t;
+        if (s->holding && t - s->last_hold_log >= HOLD_LOG_S * 1000.0) {
+            rd_kafka_topic_partition_list_t *a = NULL;
+            if (rd_kafka_assignment(s->rk, &a) == RD_KAFKA_RESP_ERR_NO_ERROR && a) {
+                hold_or_read(s, a);                   /* the topic may have changed */
+                rd_kafka_topic_partition_list_destroy(a);
+            }
+            if (s->holding) say_holding(s);
+        }
     }
     if (idle) hf_pipeline_tick(s->pipeline);
     if (s->fatal) return HF_IN_ERROR;
     /* what reads progress (marks) ends only once every input upstream has */
-    if (s->cfg->exit_at_end && s->assigned > 0 && s->eof && idle && lag(s) == 0 &&
+    if (s->cfg->exit_at_end && !s->holding && s->assigned > 0 && s->eof && idle && all_at_end(s) &&
         (!hf_pipeline_marks(s->pipeline) || hf_pipeline_complete(s->pipeline))) {
-        s->ended = 1;
-        return HF_IN_END;
+        s->lag = lag(s);
+        if (s->lag == 0) {
+            s->ended = 1;
+            return HF_IN_END;
+        }
     }
     return HF_IN_MORE;
 }
@@ -542,7 +803,7 @@ static int kafka_commit(void *arg)
 static int kafka_handover(void *arg)
 {
     hf_kafka_source *s = arg;
-    return s->cfg->role != HF_ROLE_SINGLE || s->total <= 0 || s->assigned < s->total;
+    return s->cfg->role != HF_ROLE_SINGLE || !s->whole;
 }
 
 /* The lag as measured at the last commit (any thread). */
@@ -554,7 +815,18 @@ static int64_t kafka_lag(void *arg)
 
 static void kafka_report(void *arg, hf_buf *out)
 {
-    report(arg, out);
+    hf_kafka_source *s = arg;
+    char line[1024], lagtext[32];
+    int64_t lag_now = atomic_load(&s->lag);
+    if (lag_now >= 0) snprintf(lagtext, sizeof lagtext, "%lld", (long long)lag_now);
+    else snprintf(lagtext, sizeof lagtext, "not known yet");
+    snprintf(line, sizeof line, "  kafka      %s, %d partitions%s%s%s, %llu messages, lag %s, %llu commits "
+             "(%llu failed), %llu dead letters\n", s->down ? "brokers down" : "connected",
+             s->assigned, s->holding ? " (holding: " : "", s->holding ? s->missing : "",
+             s->holding ? " elsewhere)" : "", (unsigned long long)s->messages, lagtext,
+             (unsigned long long)s->commits, (unsigned long long)s->commit_failures,
+             (unsigned long long)s->dead_letters);
+    hf_buf_puts(out, line);
 }
 
 static void kafka_close(void *arg)
@@ -562,13 +834,13 @@ static void kafka_close(void *arg)
     hf_kafka_source *s = arg;
     if (!s) return;
     if (s->rk) {
-        if (!s->closed && !s->down) {
+        if (!s->closed && !s->down && !s->fatal) {
             s->closed = 1;
             rd_kafka_consumer_close(s->rk);
         }
         /* with the brokers away, leaving the group could wait for ever: the
          * group notices at its session timeout instead */
-        rd_kafka_destroy_flags(s->rk, s->down ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
+        rd_kafka_destroy_flags(s->rk, s->down || s->fatal ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
     }
     hf_kafka_producer_free(s->dead);
     hf_record_batch_release(&s->progress);
@@ -578,6 +850,7 @@ static void kafka_close(void *arg)
 const hf_input_ops hf_in_kafka = {
     .scheme = "kafka",
     .usage = "kafka:TOPIC[,TOPIC...]  a consumer in the group (-g); offsets committed at least once",
+    .keys = kafka_input_keys,
     .open = kafka_open,
     .read = kafka_read,
     .commit = kafka_commit,

@@ -8,7 +8,8 @@
  * buffer holds [start, end) of unread bytes; a line is found with memchr,
  * and when none is complete the rest is moved to the front and the buffer
  * refilled.  A line that does not fit within max_line is skipped to its
- * newline without being kept.
+ * newline without being kept.  Every read(2) first looks at the stop
+ * request (hf_input_on_stop), so skipping an endless line ends at a stop.
  *
  * The first decoded bytes also tell the framing (frame_start): a UTF-8
  * byte order mark is dropped; UTF-16 or UTF-32 text stops the input with
@@ -21,6 +22,7 @@
 #include "io/input.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,6 +61,7 @@ struct hf_input {
     int      skipping;   /* hf_input_lines: the line begun is too long, skip it first */
     void   (*on_wait)(void *ctx);
     void    *on_wait_ctx;
+    const _Atomic int *stop;   /* set: every read fails ("interrupted") */
     char     error[256];
     char    *name;       /* for the one warning it writes */
 
@@ -102,9 +105,19 @@ void hf_input_on_wait(hf_input *in, void (*fn)(void *ctx), void *ctx)
     in->on_wait_ctx = ctx;
 }
 
-/* read(2) into dst: bytes read, 0 at the end, -1 on error (in->error). */
+void hf_input_on_stop(hf_input *in, const _Atomic int *stop)
+{
+    in->stop = stop;
+}
+
+/* read(2) into dst: bytes read, 0 at the end, -1 on error (in->error) or
+ * once a stop was requested. */
 static long read_some(hf_input *in, void *dst, size_t cap)
 {
+    if (in->stop && atomic_load_explicit(in->stop, memory_order_relaxed)) {
+        snprintf(in->error, sizeof in->error, "interrupted");
+        return -1;
+    }
     if (in->on_wait && in->may_wait) {
         struct pollfd pfd = {.fd = in->fd, .events = POLLIN};
         if (poll(&pfd, 1, 0) == 0) in->on_wait(in->on_wait_ctx);

@@ -51,6 +51,11 @@ const char *hf_input_error(const hf_input *in);
  * terminal or a socket with nothing to read right now.  (A regular file
  * never waits.)  For work that must not sit idle while input is slow. */
 void hf_input_on_wait(hf_input *in, void (*fn)(void *ctx), void *ctx);
+/* *stop is checked before every read: once it is set, a read fails
+ * (HF_INPUT_ERROR, hf_input_error() "interrupted"), so no loop of the
+ * reader -- skipping a line without end from /dev/zero, say -- outlives a
+ * stop request.  NULL: none. */
+void hf_input_on_stop(hf_input *in, const _Atomic int *stop);
 /* How far the input is read: *done bytes of the file (gzip: compressed
  * bytes) and *total, its size, 0 when it has none (a pipe, a terminal). */
 void hf_input_progress(const hf_input *in, uint64_t *done, uint64_t *total);

@@ -8,8 +8,11 @@
  * retries for ever: when the brokers are away records wait; when its queue
  * is full the workers wait, and so does the input (back-pressure).  A
  * record counts as written when the brokers acknowledged it; one that can
- * never be produced (larger than message.max.bytes) is counted as lost,
- * by reason, and said in the log.
+ * never be produced (larger than message.max.bytes: too_large; refused at
+ * once for another reason: refused) or whose delivery failed (with a
+ * finite message.timeout.ms: delivery_failed) is counted as lost, by
+ * reason, and said in the log; the run goes on (the record would fail
+ * again after a restart) and exits non-zero.
  *
  * In the relay and partial roles the producer is transactional
  * (transactional.id "hostflow.<group.id>.<instance>"): the flows or partial
@@ -106,10 +109,13 @@ static void kafka_counters(void *arg, hf_output_counters *c)
     c->state = k.down ? "down" : "ok";
 }
 
+/* Flush what waits (30 s at most) and leave: -1 when a record was lost
+ * (refused, too large, undelivered) or is still not acknowledged. */
 static int kafka_close(void *arg)
 {
     out_kafka *o = arg;
     int rc = hf_kafka_producer_sync(o->producer, 30000) == 0 ? 0 : -1;
+    if (hf_kafka_producer_failed(o->producer) > 0) rc = -1;
     hf_kafka_producer_free(o->producer);
     hf_free(o);
     return rc;

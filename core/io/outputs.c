@@ -3,7 +3,8 @@
  * A batch is handed to each output in turn, in the worker's thread; an
  * output that blocks (a full queue) holds that worker back, which is the
  * back-pressure that reaches the input.  The first output to fail for good
- * sets `failed`, which the run reads after each step.
+ * sets `failed`, which the run reads after each step, and calls the run's
+ * on_failure hook, which wakes a reader waiting for input.
  *
  * The set is cfg->outputs plus the outputs that their own keys ask for
  * (the wanted op: --top, --http ADDR) when no output of their scheme is
@@ -31,7 +32,15 @@ struct hf_outputs {
     int            n;
     hf_record_sink sink;
     atomic_int     failed;
+    void         (*on_failure)(void *ctx);
+    void          *on_failure_ctx;
 };
+
+/* An output failed for good: the first time, tell the run. */
+static void set_failed(hf_outputs *o)
+{
+    if (atomic_exchange(&o->failed, 1) == 0 && o->on_failure) o->on_failure(o->on_failure_ctx);
+}
 
 static int write_all(void *ctx, const hf_records *batch)
 {
@@ -39,10 +48,16 @@ static int write_all(void *ctx, const hf_records *batch)
     int rc = 0;
     for (int i = 0; i < o->n; i++)
         if (o->outs[i].ops->write(o->outs[i].state, batch) == HF_OUT_FATAL) {
-            atomic_store(&o->failed, 1);
+            set_failed(o);
             rc = -1;
         }
     return rc;
+}
+
+void hf_outputs_on_failure(hf_outputs *o, void (*fn)(void *ctx), void *ctx)
+{
+    o->on_failure_ctx = ctx;
+    o->on_failure = fn;
 }
 
 /* Open spec and add it to the set; 0, or -1 with a message in err. */
@@ -120,7 +135,7 @@ int hf_outputs_flush(hf_outputs *o, int timeout_ms)
     for (int i = 0; i < o->n; i++) {
         int r = o->outs[i].ops->flush(o->outs[i].state, timeout_ms);
         if (r == HF_OUT_FATAL) {
-            atomic_store(&o->failed, 1);
+            set_failed(o);
             rc = HF_OUT_FATAL;
         } else if (r == HF_OUT_PENDING && rc == HF_OUT_OK) {
             rc = HF_OUT_PENDING;
@@ -160,6 +175,16 @@ int hf_outputs_get(hf_outputs *o, int i, const char **spec, hf_output_counters *
     *spec = o->outs[i].spec;
     o->outs[i].ops->counters(o->outs[i].state, c);
     return 0;
+}
+
+uint64_t hf_outputs_lost(hf_outputs *o)
+{
+    uint64_t n = 0;
+    const char *spec;
+    hf_output_counters c;
+    for (int i = 0; hf_outputs_get(o, i, &spec, &c) == 0; i++)
+        for (int k = 0; k < c.nlost; k++) n += c.lost[k].n;
+    return n;
 }
 
 int hf_outputs_close(hf_outputs *o)

@@ -12,6 +12,7 @@
 #define HF_OUTPUTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 #include "conf/config.h"
@@ -40,6 +41,12 @@ int hf_outputs_commit_txn(hf_outputs *o, rd_kafka_topic_partition_list_t *offset
                           rd_kafka_consumer_group_metadata_t *group);
 /* 1 once an output has failed for good (the run stops reading). */
 int hf_outputs_failed(const hf_outputs *o);
+/* fn(ctx) is called once, from whichever thread saw it, when the first
+ * output fails for good: the run stops reading at once, even a reader
+ * that waits for input. */
+void hf_outputs_on_failure(hf_outputs *o, void (*fn)(void *ctx), void *ctx);
+/* The records lost by every output, summed over the reasons. */
+uint64_t hf_outputs_lost(hf_outputs *o);
 /* Output i's spec ("kafka:hosts") and counters; 0, or -1 past the last. */
 int hf_outputs_get(hf_outputs *o, int i, const char **spec, hf_output_counters *c);
 /* Flush and close every output.  0, or -1 when one lost records. */

@@ -38,12 +38,32 @@
  *
  * The reader accepts only the schema's field count and kinds, in order, and
  * leaves an initialised state behind when it refuses.  The schema itself is
- * trusted: offsets and kinds come from the Lua side, which checks them. */
+ * trusted: offsets and kinds come from the Lua side, which checks them.
+ *
+ * Rows
+ * ----
+ *
+ * A window's row holds the states of every analysis side by side, and a
+ * window's close merges every row of it into a coarser window's.  Field by
+ * field through each schema that is a call per state and a switch per
+ * field; hf_state_row is the whole row's fields compiled once per layout
+ * into runs, fields of one kind that follow each other (each sum right
+ * after the last, each count likewise), so the default analyses' sixteen
+ * fields merge as five runs:
+ *
+ *   row  | host | 9 x COUNT32 | 5 x SUM (total, avg) | DISTINCT | DISTINCT |
+ *                  run 1        run 2                  run 3      run 4 ...
+ *
+ * Sums of a run are added in order, counts saturate as above: the same
+ * result as hf_state_merge of each state, bit for bit.  A state with a
+ * field of another kind (a group) is one run of its own, merged by
+ * hf_state_merge. */
 #include "prim/state.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "prim/distinct.h"
 #include "prim/group.h"
 #include "prim/topk.h"
@@ -330,3 +350,139 @@ const hf_value_ops hf_state_ops = {
     hf_state_init, hf_state_merge, hf_state_release, hf_state_mem_bytes,
     hf_state_serialize, hf_state_deserialize,
 };
+
+/* ------------------------------------------------------------------------
+ * Rows
+ * --------------------------------------------------------------------- */
+
+void hf_state_row_init(hf_state_row *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+void hf_state_row_release(hf_state_row *r)
+{
+    hf_free(r->runs);
+    hf_free(r->mems);
+    memset(r, 0, sizeof *r);
+}
+
+/* The bytes one field of a kind takes in a run (0: never in a run of
+ * more than one). */
+static size_t run_width(uint32_t kind)
+{
+    return is_number(kind) ? sizeof(double) : kind == HF_FIELD_COUNT32 ? sizeof(uint32_t) : 0;
+}
+
+/* A run that is a whole state, merged by hf_state_merge: for a schema with
+ * a field of another kind than those runs know (a group). */
+#define RUN_STATE 0xffff
+
+static int simple_kinds(const hf_schema *s)
+{
+    for (int i = 0; i < s->nfields; i++) {
+        uint32_t k = s->fields[i].kind;
+        if (!is_number(k) && k != HF_FIELD_COUNT32 && k != HF_FIELD_DISTINCT && k != HF_FIELD_TOPK)
+            return 0;
+    }
+    return 1;
+}
+
+void hf_state_row_add(hf_state_row *r, const hf_schema *s, size_t offset)
+{
+    if (!simple_kinds(s)) {
+        if (r->nruns == r->cap) {
+            r->cap = r->cap ? r->cap * 2 : 16;
+            r->runs = hf_realloc(r->runs, sizeof *r->runs * (size_t)r->cap);
+            r->mems = hf_realloc(r->mems, sizeof *r->mems * (size_t)r->cap);
+        }
+        r->runs[r->nruns++] = (hf_state_run){.offset = (uint32_t)offset, .kind = RUN_STATE, .n = 1,
+                                             .schema = s};
+        return;
+    }
+    for (int i = 0; i < s->nfields; i++) {
+        const hf_field *f = &s->fields[i];
+        uint32_t off = (uint32_t)(offset + f->offset);
+        hf_state_run *last = r->nruns ? &r->runs[r->nruns - 1] : NULL;
+        size_t w = run_width(f->kind);
+        if (last && w && last->kind == f->kind && last->n < UINT16_MAX &&
+            last->offset + last->n * w == off) {
+            last->n++;
+            continue;
+        }
+        if (r->nruns == r->cap) {
+            r->cap = r->cap ? r->cap * 2 : 16;
+            r->runs = hf_realloc(r->runs, sizeof *r->runs * (size_t)r->cap);
+            r->mems = hf_realloc(r->mems, sizeof *r->mems * (size_t)r->cap);
+        }
+        if (f->kind == HF_FIELD_DISTINCT)
+            r->mems[r->nmems++] = off + (uint32_t)offsetof(hf_distinct, mem);
+        else if (f->kind == HF_FIELD_TOPK)
+            r->mems[r->nmems++] = off + (uint32_t)offsetof(hf_topk, items);
+        r->runs[r->nruns++] = (hf_state_run){.offset = off, .kind = (uint16_t)f->kind, .n = 1};
+    }
+}
+
+void hf_state_row_merge(const hf_state_row *r, uint8_t *dst, const uint8_t *src, hf_arena *a)
+{
+    for (int i = 0; i < r->nruns; i++) {
+        const hf_state_run *u = &r->runs[i];
+        uint8_t *d = dst + u->offset;
+        const uint8_t *p = src + u->offset;
+        switch (u->kind) {
+        case HF_FIELD_SUM:
+            for (unsigned k = 0; k < u->n; k++) {
+                double x, y;
+                memcpy(&x, d + 8 * k, 8);
+                memcpy(&y, p + 8 * k, 8);
+                x += y;
+                memcpy(d + 8 * k, &x, 8);
+            }
+            break;
+        case HF_FIELD_COUNT32:
+            for (unsigned k = 0; k < u->n; k++) {
+                uint32_t x, y;
+                memcpy(&x, d + 4 * k, 4);
+                memcpy(&y, p + 4 * k, 4);
+                x = x > UINT32_MAX - y ? UINT32_MAX : x + y;
+                memcpy(d + 4 * k, &x, 4);
+            }
+            break;
+        case HF_FIELD_MIN:
+            for (unsigned k = 0; k < u->n; k++) {
+                double x, y;
+                memcpy(&x, d + 8 * k, 8);
+                memcpy(&y, p + 8 * k, 8);
+                if (y < x) memcpy(d + 8 * k, &y, 8);
+            }
+            break;
+        case HF_FIELD_MAX:
+            for (unsigned k = 0; k < u->n; k++) {
+                double x, y;
+                memcpy(&x, d + 8 * k, 8);
+                memcpy(&y, p + 8 * k, 8);
+                if (y > x) memcpy(d + 8 * k, &y, 8);
+            }
+            break;
+        case HF_FIELD_DISTINCT:
+            hf_distinct_merge((hf_distinct *)(void *)d, (const hf_distinct *)(const void *)p, a);
+            break;
+        case HF_FIELD_TOPK:
+            hf_topk_merge((hf_topk *)(void *)d, (const hf_topk *)(const void *)p, a);
+            break;
+        case RUN_STATE:
+            hf_state_merge(u->schema, d, p, a);
+            break;
+        default: break;
+        }
+    }
+}
+
+void hf_state_row_prefetch(const hf_state_row *r, const uint8_t *row)
+{
+    for (int i = 0; i < r->nmems; i++) {
+        const void *mem;
+        memcpy(&mem, row + r->mems[i], sizeof mem);
+        __builtin_prefetch(mem, 1, 3);          /* NULL (an empty set) is harmless */
+    }
+}

@@ -44,4 +44,36 @@ extern const hf_value_ops hf_state_ops;
 size_t hf_state_serialize(const hf_schema *s, const uint8_t *state, uint8_t *out, size_t cap);
 long hf_state_deserialize(const hf_schema *s, uint8_t *state, const uint8_t *in, size_t len, hf_arena *a);
 
+/* ------------------------------------------------------------------------
+ * Rows: the states of several analyses side by side
+ * --------------------------------------------------------------------- */
+
+/* Fields of one kind that follow each other in a row (n of them, each the
+ * kind's width after the other), merged by one loop. */
+typedef struct hf_state_run {
+    uint32_t offset;       /* of the first, from the start of the row */
+    uint16_t kind;         /* enum hf_field_kind; 0xffff: a whole state (a group in it) */
+    uint16_t n;
+    const hf_schema *schema;   /* that state's (kept by the caller while the row is used) */
+} hf_state_run;
+
+/* The fields of every state of a row, as runs (state.c, "Rows"). */
+typedef struct hf_state_row {
+    hf_state_run *runs;
+    int           nruns, cap;
+    uint32_t     *mems;          /* where the row holds pointers to sets' and summaries' memory */
+    int           nmems;
+} hf_state_row;
+
+void hf_state_row_init(hf_state_row *r);
+void hf_state_row_release(hf_state_row *r);
+/* Append the fields of a state with schema s at offset bytes into the row. */
+void hf_state_row_add(hf_state_row *r, const hf_schema *s, size_t offset);
+/* dst := dst merged with src, row against row: what hf_state_merge of each
+ * state gives, by runs. */
+void hf_state_row_merge(const hf_state_row *r, uint8_t *dst, const uint8_t *src, hf_arena *a);
+/* Start fetching the memory the row's sets and summaries hold (a merge or
+ * an add will read it). */
+void hf_state_row_prefetch(const hf_state_row *r, const uint8_t *row);
+
 #endif

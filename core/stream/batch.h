@@ -19,7 +19,7 @@
 typedef struct hf_batch {
     int       n;
     int       final;          /* end of input: close every window */
-    int       reset;          /* first drop every open window unemitted (partitions handed over) */
+    int       discard;        /* first drop every open window, unemitted (a revocation) */
     int64_t   boundary;       /* close windows ending at or before this (ms) */
     double    boundary_ns;    /* when the reader moved the boundary (monotonic ns), 0: it did not */
     hf_flow  *flows;          /* capacity: the configured batch size */

@@ -178,9 +178,12 @@ typedef struct decode_state {
  * White space, strings and escapes
  * --------------------------------------------------------------------- */
 
+/* The first byte at or after p that is not JSON white space.  Every white
+ * space byte is at most ' ', so a byte above it (what follows a token in
+ * compact JSON, and after one space in spaced JSON) ends it at once. */
 static inline const char *skip_ws(const char *p, const char *end)
 {
-    while (p < end && IS_WS(*p)) p++;
+    while (p < end && (unsigned char)*p <= ' ' && IS_WS(*p)) p++;
     return p;
 }
 
@@ -435,11 +438,59 @@ static const char *scan_number_slow(const char *p, const char *end, uint64_t *v)
     return p;
 }
 
+#if HAVE_SWAR
+/* How many of the eight bytes of w (the first in its low byte) are decimal
+ * digits before the first that is not: a byte c is a digit when its high
+ * nibble is 3 and so is that of c + 6 (a carry out of a non-digit only
+ * reaches the bytes after it). */
+static ALWAYS_INLINE unsigned digits8(uint64_t w)
+{
+    uint64_t not_digit = ((w & (ONES * 0xf0)) ^ (ONES * 0x30)) |
+                         (((w + ONES * 6) & (ONES * 0xf0)) ^ (ONES * 0x30));
+    return not_digit ? (unsigned)__builtin_ctzll(not_digit) >> 3 : 8;
+}
+
+/* The value of the first n (1 to 8) bytes of w, all digits: the digits
+ * moved to the top (zeros before them), then pairs, quads and halves
+ * combined by three multiplications. */
+static ALWAYS_INLINE uint64_t value8(uint64_t w, unsigned n)
+{
+    uint64_t v = (w - ONES * '0') << (8 * (8 - n));
+    v = (v * 10 + (v >> 8)) & 0x00ff00ff00ff00ffULL;
+    v = (v * 100 + (v >> 16)) & 0x0000ffff0000ffffULL;
+    return (v * 10000 + (v >> 32)) & 0xffffffffULL;
+}
+#endif
+
 /* Scan the JSON number at p (p < end).  Returns the byte after it, or NULL
  * when p does not start a valid JSON number.  Sets *v to its value when that
  * is an integer in 0..2^53, however written, else to NUM_NONE. */
-static inline const char *scan_number(const char *p, const char *end, uint64_t *v)
+static ALWAYS_INLINE const char *scan_number(const char *p, const char *end, uint64_t *v)
 {
+#if HAVE_SWAR
+    /* With 16 bytes to read: 1 to 15 digits not starting with 0, eight at
+     * a time (digits8, value8), nothing after them that continues a number. */
+    if (end - p >= 16) {
+        uint64_t w = load64(p);
+        unsigned n = digits8(w);
+        if (n - 1 < 7 && *p != '0') {
+            char c = p[n];
+            if (c != '.' && c != 'e' && c != 'E') {
+                *v = value8(w, n);
+                return p + n;
+            }
+        } else if (n == 8 && *p != '0') {
+            uint64_t w2 = load64(p + 8);
+            unsigned n2 = digits8(w2);
+            char c = p[8 + n2];
+            if (n2 < 8 && c != '.' && c != 'e' && c != 'E') {
+                static const uint32_t pow10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+                *v = n2 ? value8(w, 8) * pow10[n2] + value8(w2, n2) : value8(w, 8);
+                return p + 8 + n2;
+            }
+        }
+    }
+#endif
     /* The common case: "0" or 1 to 15 digits, nothing after them that
      * continues a number. */
     unsigned d = (unsigned)((unsigned char)*p - '0');
@@ -750,6 +801,125 @@ static ALWAYS_INLINE int match_key(const char *s, size_t n)
 }
 
 /* ------------------------------------------------------------------------
+ * Keys seen before
+ * --------------------------------------------------------------------- */
+
+/* An exporter writes the keys of its records in the same order, spelled
+ * and spaced the same way, record after record.  So each thread remembers
+ * the spellings it met (the bytes from a key's opening quote to its value:
+ * '"ipfix.octetDeltaCount": '), with match_key()'s answer and the key that
+ * followed, and tries the one that followed last time first: when the
+ * bytes at the next key are exactly those, the key is known without
+ * scanning its string, matching it or looking for the ':'.
+ *
+ *   text  "iana:octetDeltaCount":        "iana:packetDeltaCount":     ...
+ *   k     F_BYTES | FAM_IPFIXCOL2        F_PACKETS | FAM_IPFIXCOL2
+ *   next  ---------------------------->  -------------------------->  ...
+ *
+ * The remembered bytes hold no escape and end with the ':' and the white
+ * space after it, so equal bytes are the same key (its closing quote is
+ * compared too) and the same punctuation; more white space after them is
+ * skipped as usual.  A wrong guess costs one compare, then the key is read
+ * as if nothing were remembered, and remembered: what the decoder decides
+ * never depends on what a thread remembers (fuzz_decode decodes every input
+ * twice, the second time with its keys remembered).  Several exporters
+ * interleaved (the bench's mix of three families) keep their own chains.
+ * A spelling goes in the first free slot from its hash on (memo_slot);
+ * when three quarters are taken, everything is forgotten (memo_add). */
+
+#define MEMO_KEYS   256             /* spellings per thread (memo_slot: 8 bits) */
+#define MEMO_BYTES  64              /* the longest: quote, key, quote, ':', white space */
+#define MEMO_NONE   0xffff          /* no key (index) */
+#define MEMO_FULL   (MEMO_KEYS / 4 * 3)   /* spellings remembered at most (see memo_add) */
+
+typedef struct key_memo {
+    uint16_t first[2];              /* the first key of the last objects, the latest first */
+    uint16_t used;                  /* slots in use */
+    uint8_t  len[MEMO_KEYS];        /* bytes of each spelling (0: none) */
+    uint16_t next[MEMO_KEYS][2];    /* the keys that followed it, the latest first */
+    int16_t k[MEMO_KEYS];           /* match_key()'s answer */
+    _Alignas(16) char text[MEMO_KEYS][MEMO_BYTES];
+} key_memo;
+
+static _Thread_local key_memo memo = {.first = {MEMO_NONE, MEMO_NONE}};
+
+/* Whether the bytes at p are spelling i (p < end).  With MEMO_BYTES to
+ * read, two 16-byte compares (four for a spelling over 32 bytes) give a
+ * bit per byte, and the spelling's bits must all be set. */
+static ALWAYS_INLINE int memo_match(const key_memo *m, unsigned i, const char *p, const char *end)
+{
+    unsigned n = m->len[i];
+#if HAVE_SSE2
+    if (end - p >= MEMO_BYTES) {
+        const char *t = m->text[i];
+#define EQ16(o) ((uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8( \
+            _mm_loadu_si128((const __m128i *)(const void *)(p + (o))), \
+            _mm_load_si128((const __m128i *)(const void *)(t + (o))))) << (o))
+        uint64_t want = n == 64 ? ~0ULL : (1ULL << n) - 1, eq = EQ16(0) | EQ16(16);
+        if (n > 32) eq |= EQ16(32) | EQ16(48);
+#undef EQ16
+        return (want & ~eq) == 0;
+    }
+#endif
+    /* near the end of the line: eight bytes at a time, the last eight
+     * overlapping (never a byte past p + n) */
+    if ((size_t)(end - p) < n) return 0;
+#if HAVE_SWAR
+    if (n >= 8) {
+        uint64_t diff = load64(p + n - 8) ^ load64(m->text[i] + n - 8);
+        for (unsigned o = 0; o + 8 < n; o += 8) diff |= load64(p + o) ^ load64(m->text[i] + o);
+        return diff == 0;
+    }
+#endif
+    return memcmp(p, m->text[i], n) == 0;
+}
+
+/* The slot of spelling s[0..n) (n >= 1): a hash of its length and its
+ * first and last eight bytes (spellings that share those share a slot). */
+static inline unsigned memo_slot(const char *s, size_t n)
+{
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else {
+        memcpy(&a, s, n);
+    }
+    uint64_t h = (a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xc2b2ae3d27d4eb4fULL) ^ n;
+    return (unsigned)((h ^ (h >> 29)) * 0xff51afd7ed558ccdULL >> 56);   /* 0 .. MEMO_KEYS - 1 */
+}
+
+/* Remember the spelling s[0..n) of a key (no escape in it) whose answer
+ * is k: the slot that holds it, else the first free one from its hash on
+ * (linear probing).  When MEMO_FULL spellings are remembered everything is
+ * forgotten first: a stream's usual keys are a few dozen, so only odd
+ * spellings (records of varied spacing) fill the slots, and after a reset
+ * the usual ones are learnt again in a record or two.  Returns the slot,
+ * or MEMO_NONE when the spelling is too long. */
+static COLD unsigned memo_add(key_memo *m, const char *s, size_t n, int k)
+{
+    if (n > MEMO_BYTES) return MEMO_NONE;
+    unsigned i = memo_slot(s, n);
+    for (;; i = (i + 1) % MEMO_KEYS) {
+        if (m->len[i] == 0) break;                                       /* free */
+        if (m->len[i] == n && memcmp(m->text[i], s, n) == 0) return i;   /* met before */
+    }
+    if (m->used >= MEMO_FULL) {
+        memset(m->len, 0, sizeof m->len);
+        for (unsigned j = 0; j < MEMO_KEYS; j++) m->next[j][0] = m->next[j][1] = MEMO_NONE;
+        m->first[0] = m->first[1] = MEMO_NONE;
+        m->used = 0;
+        i = memo_slot(s, n);
+    }
+    memcpy(m->text[i], s, n);
+    m->len[i] = (uint8_t)n;
+    m->k[i] = (int16_t)k;
+    m->next[i][0] = m->next[i][1] = MEMO_NONE;
+    m->used++;
+    return i;
+}
+
+/* ------------------------------------------------------------------------
  * Values
  * --------------------------------------------------------------------- */
 
@@ -837,8 +1007,9 @@ static inline void time_number(int k, uint64_t v, decode_state *st)
     set_field(st, f, v <= field_max[f], v);
 }
 
-/* A text value s[0..n) (unescaped) of known field k. */
-static void text_field(int k, const char *s, size_t n, const hf_decode_ctx *ctx,
+/* A text value s[0..n) (unescaped) of known field k; readable (>= n)
+ * bytes from s may be read. */
+static void text_field(int k, const char *s, size_t n, size_t readable, const hf_decode_ctx *ctx,
                        decode_state *st, hf_flow *out)
 {
     int f = KEY_FIELD(k);
@@ -850,8 +1021,8 @@ static void text_field(int k, const char *s, size_t n, const hf_decode_ctx *ctx,
     } else if (BIT(f) & ADDR_BITS) {
         uint8_t fam;
         uint8_t *a = f == F_SRC4 || f == F_SRC6 ? out->src : out->dst;
-        uint8_t want = f == F_SRC4 || f == F_DST4 ? HF_AF_INET : HF_AF_INET6;
-        ok = hf_addr_parse(s, n, a, &fam) == 0 && fam == want;
+        if (f == F_SRC4 || f == F_DST4) ok = hf_addr_parse_v4(s, n, readable, a) == 0;
+        else ok = hf_addr_parse(s, n, a, &fam) == 0 && fam == HF_AF_INET6;
     } else if (BIT(f) & TIME_BITS) {
         int64_t ms;
         if ((v = number_from_text(s, n)) != NUM_NONE) {
@@ -888,12 +1059,13 @@ static const char *read_field(int k, const char *p, const char *end, const hf_de
         int esc = 0;
         char buf[DECODE_MAX_TEXT];
         if ((p = scan_string(s, end, &esc)) == NULL) return NULL;
-        size_t n = (size_t)(p++ - s);
+        size_t n = (size_t)(p++ - s), readable = (size_t)(end - s);
         if (esc) {
             n = unescape(s, n, buf, sizeof(buf));
             s = buf;
+            readable = n;
         }
-        text_field(k, s, n, ctx, st, out);
+        text_field(k, s, n, readable, ctx, st, out);
     } else if (*p == '-' || IS_DIGIT(*p)) {
         uint64_t v;
         if ((p = scan_number(p, end, &v)) == NULL) return NULL;
@@ -1117,28 +1289,67 @@ static inline int decode(const hf_decode_ctx *ctx, const char *line, size_t len,
         return p && skip_ws(p, end) == end ? HF_DECODE_NOT_OBJECT : HF_DECODE_MALFORMED;
     }
 
-    p = skip_ws(p + 1, end);
-    if (p < end && *p == '}') {
-        p++;
-    } else for (;;) {
-        if (p >= end || *p != '"') return HF_DECODE_MALFORMED;
-        /* "key" */
-        const char *k = p + 1;
+    key_memo *m = &memo;
+    uint16_t *guess = m->first;             /* the two members that may come next */
+    uint16_t none[2];                       /* after a member not remembered: none */
+    int members = 0;
+    p++;                                    /* past '{' */
+    for (;; members++) {
+        /* [,] "key": -- as a member that followed last time (see "Keys seen
+         * before"), else read */
+        const char *sp = p;                 /* where the member's spelling starts */
         int esc = 0, f;
-        if ((p = scan_string(k, end, &esc)) == NULL) return HF_DECODE_MALFORMED;
-        size_t klen = (size_t)(p++ - k);
-        if (!esc) {
-            f = match_key(k, klen);
-        } else {
-            char buf[DECODE_MAX_KEY];
-            size_t n = unescape(k, klen, buf, sizeof(buf));
-            f = n == SIZE_MAX ? F_UNKNOWN : match_key(buf, n);
+        unsigned cur;
+        if (p < end && *p == '}') {         /* the usual end, right after a value */
+            p++;
+            break;
         }
+        if (guess[0] != MEMO_NONE && memo_match(m, guess[0], p, end)) {
+            cur = guess[0];
+        } else if (guess[1] != MEMO_NONE && memo_match(m, guess[1], p, end)) {
+            cur = guess[1];                 /* the other one: it is the latest now */
+            guess[1] = guess[0];
+            guess[0] = (uint16_t)cur;
+        } else {
+            p = skip_ws(p, end);
+            if (p >= end) return HF_DECODE_MALFORMED;
+            if (*p == '}') {                /* "{ }", or the end after a value and white space */
+                p++;
+                break;
+            }
+            if (members > 0) {              /* , */
+                if (*p != ',') return HF_DECODE_MALFORMED;
+                p = skip_ws(p + 1, end);
+                if (p >= end) return HF_DECODE_MALFORMED;
+            }
+            if (*p != '"') return HF_DECODE_MALFORMED;
+            /* "key" */
+            const char *k = p + 1;
+            if ((p = scan_string(k, end, &esc)) == NULL) return HF_DECODE_MALFORMED;
+            size_t klen = (size_t)(p++ - k);
+            if (!esc) {
+                f = match_key(k, klen);
+            } else {
+                char buf[DECODE_MAX_KEY];
+                size_t n = unescape(k, klen, buf, sizeof(buf));
+                f = n == SIZE_MAX ? F_UNKNOWN : match_key(buf, n);
+            }
+            /* : */
+            p = skip_ws(p, end);
+            if (p >= end || *p != ':') return HF_DECODE_MALFORMED;
+            p = skip_ws(p + 1, end);
+            cur = esc ? MEMO_NONE : memo_add(m, sp, (size_t)(p - sp), f);
+            guess[1] = guess[0];
+            guess[0] = (uint16_t)cur;
+            none[0] = none[1] = MEMO_NONE;
+            guess = cur == MEMO_NONE ? none : m->next[cur];
+            goto value;
+        }
+        f = m->k[cur];
+        p = skip_ws(p + m->len[cur], end);
+        guess = m->next[cur];
 
-        /* : value */
-        p = skip_ws(p, end);
-        if (p >= end || *p != ':') return HF_DECODE_MALFORMED;
-        p = skip_ws(p + 1, end);
+    value:
         if (p >= end) return HF_DECODE_MALFORMED;
         if (f != F_UNKNOWN) {
             p = read_field(f, p, end, ctx, st, out);
@@ -1152,13 +1363,6 @@ static inline int decode(const hf_decode_ctx *ctx, const char *line, size_t len,
             p = skip_value(p, end, 1);
         }
         if (p == NULL) return HF_DECODE_MALFORMED;
-
-        /* , or } */
-        p = skip_ws(p, end);
-        if (p >= end) return HF_DECODE_MALFORMED;
-        if (*p == '}') { p++; break; }
-        if (*p != ',') return HF_DECODE_MALFORMED;
-        p = skip_ws(p + 1, end);
     }
     if (skip_ws(p, end) != end) return HF_DECODE_MALFORMED;
     int rc = finish(ctx, st, out, rev, notes);
@@ -1295,3 +1499,4 @@ const char *hf_decode_reason_name(int status)
     };
     return status >= 0 && status < HF_DECODE_REASONS ? names[status] : "unknown";
 }
+

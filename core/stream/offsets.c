@@ -10,12 +10,14 @@ typedef struct partition {
     char    *topic;
     int32_t  id;
     int      eof;             /* read to its end */
-    int      gone;            /* handed over (revoked) and not assigned again */
+    int      assigned;        /* ours: 0 after a reset until the source assigns it again */
+    double   confirmed;       /* when the source last confirmed its end (ms), see confirm_ends */
     double   eof_since;       /* when (ms, the caller's clock) */
     double   max_end;         /* newest flow end, ms */
     int64_t  next_offset;     /* after the last message read */
     int64_t  released_until;  /* flows released at or before this were in records already */
     int64_t  pin;             /* no commit point passes this offset (-1: none) */
+    int64_t  pending;         /* the lowest offset held aside by the pipeline, -1: none */
     int      nholds;
     struct { int64_t release; int64_t offset; } holds[HF_MAX_HOLDS];
 } partition;
@@ -26,6 +28,7 @@ struct hf_offsets {
     int64_t    windows_ms[16];
     int        nwindows;
     double     max_end;        /* newest flow end over all partitions */
+    int        confirm_ends;   /* a partition is idle only while its end is confirmed */
 };
 
 static int64_t floor_to(int64_t t, int64_t g)
@@ -71,7 +74,7 @@ int hf_offsets_partition(hf_offsets *o, const char *topic, int32_t id, int64_t r
         if (o->parts[i].id == id && strcmp(o->parts[i].topic, topic) == 0) {
             if (released_until > o->parts[i].released_until)
                 o->parts[i].released_until = released_until;
-            o->parts[i].gone = 0;
+            o->parts[i].assigned = 1;
             return i;
         }
     if (o->nparts == HF_MAX_PARTITIONS) return -1;
@@ -82,11 +85,14 @@ int hf_offsets_partition(hf_offsets *o, const char *topic, int32_t id, int64_t r
     pt->max_end = -INFINITY;
     pt->next_offset = -1;
     pt->pin = -1;
+    pt->pending = -1;
     pt->released_until = released_until;
     /* a partition starts idle (the source marks it not at its end once it is
      * assigned, and from then on it holds the watermark back until it has
      * given data or reached its end); with one, the file slot goes idle */
     pt->eof = o->nparts > 0;
+    pt->assigned = 1;
+    pt->confirmed = -INFINITY;
     pt->eof_since = -INFINITY;        /* idle at once, whatever the clock */
     if (o->nparts == 1 && o->parts[0].max_end == -INFINITY) o->parts[0].eof = 1;
     return o->nparts++;
@@ -119,7 +125,24 @@ void hf_offsets_set_eof(hf_offsets *o, int part, int eof, double now_ms)
 {
     if (part < 0 || part >= o->nparts) return;
     if (eof && !o->parts[part].eof) o->parts[part].eof_since = now_ms;
+    if (!eof) o->parts[part].assigned = 1;
     o->parts[part].eof = eof;
+}
+
+void hf_offsets_confirm_ends(hf_offsets *o)
+{
+    o->confirm_ends = 1;
+}
+
+void hf_offsets_end_confirmed(hf_offsets *o, int part, double now_ms)
+{
+    if (part >= 0 && part < o->nparts) o->parts[part].confirmed = now_ms;
+}
+
+void hf_offsets_wait_ends(hf_offsets *o, double now_ms)
+{
+    for (int i = 1; i < o->nparts; i++)
+        if (o->parts[i].eof) o->parts[i].eof_since = now_ms;
 }
 
 int hf_offsets_read(hf_offsets *o, int part, int64_t offset, double end_ms)
@@ -153,9 +176,19 @@ void hf_offsets_hold(hf_offsets *o, int part, int64_t offset, double end_ms)
     pt->nholds++;
 }
 
-static int idle(const partition *pt, double now)
+/* Whether a partition has stopped holding the watermark back: not ours,
+ * or at its end for HF_IDLE_MS -- and, with confirm_ends, confirmed there
+ * by its source within HF_CONFIRMED_MS (the file slot, 0, needs none). */
+static int idle(const hf_offsets *o, const partition *pt, double now)
 {
-    return pt->eof && now - pt->eof_since >= HF_IDLE_MS;
+    if (!pt->assigned) return 1;
+    if (!pt->eof || now - pt->eof_since < HF_IDLE_MS) return 0;
+    return !o->confirm_ends || pt == &o->parts[0] || now - pt->confirmed <= HF_CONFIRMED_MS;
+}
+
+int hf_offsets_waking(const hf_offsets *o, int part)
+{
+    return o->parts[part].eof;
 }
 
 int hf_offsets_advance(hf_offsets *o, int part, double end_ms, double now_ms)
@@ -164,10 +197,10 @@ int hf_offsets_advance(hf_offsets *o, int part, double end_ms, double now_ms)
     if (pt->eof) {      /* data again: if every other partition had gone idle, give them time */
         int all_idle = 1;
         for (int i = 1; i < o->nparts && all_idle; i++)
-            if (&o->parts[i] != pt && !o->parts[i].gone && !idle(&o->parts[i], now_ms)) all_idle = 0;
+            if (&o->parts[i] != pt && !idle(o, &o->parts[i], now_ms)) all_idle = 0;
         if (all_idle)
             for (int i = 1; i < o->nparts; i++)
-                if (!o->parts[i].gone) o->parts[i].eof_since = now_ms;
+                if (o->parts[i].assigned) o->parts[i].eof_since = now_ms;
         pt->eof = 0;
     }
     if (end_ms <= pt->max_end) return 0;
@@ -181,19 +214,29 @@ double hf_offsets_max_end(const hf_offsets *o)
     return o->max_end;
 }
 
+double hf_offsets_newest(const hf_offsets *o, int part)
+{
+    return part >= 0 && part < o->nparts ? o->parts[part].max_end : -INFINITY;
+}
+
+void hf_offsets_pending(hf_offsets *o, int part, int64_t offset)
+{
+    if (part >= 0 && part < o->nparts) o->parts[part].pending = offset;
+}
+
 double hf_offsets_watermark(const hf_offsets *o, double now)
 {
     if (o->nparts == 1) return o->max_end;
     double lo = INFINITY, hi = -INFINITY;
     for (int i = 0; i < o->nparts; i++) {
         const partition *pt = &o->parts[i];
-        if (pt->gone) continue;
+        if (!pt->assigned) continue;
         if (pt->max_end == -INFINITY) {
-            if (!idle(pt, now)) return -INFINITY;
+            if (!idle(o, pt, now)) return -INFINITY;
             continue;
         }
         if (pt->max_end > hi) hi = pt->max_end;
-        if (!idle(pt, now) && pt->max_end < lo) lo = pt->max_end;
+        if (!idle(o, pt, now) && pt->max_end < lo) lo = pt->max_end;
     }
     return lo < INFINITY ? lo : hi;
 }
@@ -212,6 +255,7 @@ int hf_offsets_commit_points(hf_offsets *o, int64_t done, hf_commit_point *out, 
         }
         pt->nholds = k;
         if (pt->pin >= 0 && (pt->pin < offset || offset < 0)) offset = pt->pin;
+        if (pt->pending >= 0 && (pt->pending < offset || offset < 0)) offset = pt->pending;
         if (done > pt->released_until && done != INT64_MAX) pt->released_until = done;
         if (offset < 0) continue;                         /* nothing read yet */
         out[n].topic = pt->topic;
@@ -223,34 +267,14 @@ int hf_offsets_commit_points(hf_offsets *o, int64_t done, hf_commit_point *out, 
     return n;
 }
 
-void hf_offsets_forget(hf_offsets *o)
-{
-    for (int i = 1; i < o->nparts; i++) {
-        partition *pt = &o->parts[i];
-        pt->gone = 1;
-        pt->eof = 1;
-        pt->eof_since = -INFINITY;
-        pt->max_end = -INFINITY;
-        pt->next_offset = -1;
-        pt->released_until = INT64_MIN;
-        pt->pin = -1;
-        pt->nholds = 0;
-    }
-}
-
-double hf_offsets_newest(const hf_offsets *o, int part)
-{
-    return part >= 0 && part < o->nparts ? o->parts[part].max_end : -INFINITY;
-}
-
 int hf_offsets_idle(const hf_offsets *o, int part, double now_ms)
 {
-    return part >= 0 && part < o->nparts && idle(&o->parts[part], now_ms);
+    return part >= 0 && part < o->nparts && idle(o, &o->parts[part], now_ms);
 }
 
 int hf_offsets_assigned(const hf_offsets *o, int part)
 {
-    return part >= 1 && part < o->nparts && !o->parts[part].gone;
+    return part >= 1 && part < o->nparts && o->parts[part].assigned;
 }
 
 int64_t hf_offsets_released(const hf_offsets *o, int part)
@@ -279,4 +303,20 @@ void hf_offsets_flushed(hf_offsets *o, int64_t through)
 {
     for (int i = 0; i < o->nparts; i++)
         if (o->parts[i].released_until < through) o->parts[i].released_until = through;
+}
+
+void hf_offsets_reset(hf_offsets *o)
+{
+    for (int i = 0; i < o->nparts; i++) {
+        partition *pt = &o->parts[i];
+        pt->eof = 1;
+        pt->eof_since = -INFINITY;
+        pt->assigned = i == 0;
+        pt->max_end = -INFINITY;
+        pt->next_offset = -1;
+        pt->pending = -1;
+        pt->pin = -1;
+        pt->nholds = 0;
+    }
+    o->max_end = -INFINITY;
 }

@@ -4,7 +4,8 @@
  * A partition is a run of input with its own order: a Kafka partition, or
  * the one file (partition 0).  Its watermark is its newest flow end; the
  * pipeline's is the lowest of the partitions that are not idle (at their
- * end for HF_IDLE_MS), so one partition read ahead of another does not
+ * end for HF_IDLE_MS, confirmed there by the source when it can tell; or
+ * no longer assigned), so one partition read ahead of another does not
  * make the other's flows late.  When data comes back after every partition
  * went idle, all of them get HF_IDLE_MS again to show theirs.
  *
@@ -36,6 +37,7 @@
 #define HF_MAX_PARTITIONS 1024
 #define HF_MAX_HOLDS      32
 #define HF_IDLE_MS        10000.0  /* a partition at its end this long stops holding the watermark */
+#define HF_CONFIRMED_MS   5000.0   /* ... while its source confirmed its end this recently */
 
 typedef struct hf_offsets hf_offsets;
 
@@ -68,6 +70,17 @@ int64_t hf_offsets_next(const hf_offsets *o, const char *topic, int32_t id);
 /* Mark a partition at its end (eof = 1, as of now_ms) or not (0). */
 void hf_offsets_set_eof(hf_offsets *o, int part, int eof, double now_ms);
 int hf_offsets_at_end(const hf_offsets *o, int part);
+/* From now on a partition at its end stops holding the watermark only
+ * while its source confirms that end (a Kafka broker's high watermark is
+ * what was read): one whose newer messages are slow to come, or whose
+ * broker cannot be asked (an outage), holds it back. */
+void hf_offsets_confirm_ends(hf_offsets *o);
+/* The source saw part's end is its last record read, at now_ms. */
+void hf_offsets_end_confirmed(hf_offsets *o, int part, double now_ms);
+/* Every partition at its end holds the watermark back for HF_IDLE_MS
+ * again, from now_ms (the brokers are back after an outage: a partition's
+ * fetcher may take longer to come back than another's). */
+void hf_offsets_wait_ends(hf_offsets *o, double now_ms);
 
 /* A record of part was read at offset (-1: a file line).  0, or 1 when its
  * flow (ending at end_ms) was in records already before a restart (skip
@@ -80,8 +93,17 @@ void hf_offsets_hold(hf_offsets *o, int part, int64_t offset, double end_ms);
  * end moves; an idle partition wakes (the others get HF_IDLE_MS again when
  * all were idle).  Returns 1 when the pipeline's newest end moved. */
 int hf_offsets_advance(hf_offsets *o, int part, double end_ms, double now_ms);
+/* 1 when part is at its end (idle): hf_offsets_advance reads now_ms only
+ * then, so a caller may read the clock only then (once a flow is a clock
+ * read a flow: a few per cent of the pipeline). */
+int hf_offsets_waking(const hf_offsets *o, int part);
 /* The newest flow end over every partition (-INFINITY: none yet). */
 double hf_offsets_max_end(const hf_offsets *o);
+/* The newest flow end of partition part (-INFINITY: none yet). */
+double hf_offsets_newest(const hf_offsets *o, int part);
+/* Records of part from offset on are held aside by the pipeline (its flows
+ * from the future): no commit point passes offset (-1: none held). */
+void hf_offsets_pending(hf_offsets *o, int part, int64_t offset);
 
 /* The watermark's source at now_ms: the lowest newest-end of the partitions
  * that are not idle (one that has given nothing yet holds everything back:
@@ -93,17 +115,9 @@ double hf_offsets_watermark(const hf_offsets *o, double now_ms);
  * the holds released by then, and fill out (at most max) with each Kafka
  * partition's commit point.  Returns how many. */
 int hf_offsets_commit_points(hf_offsets *o, int64_t done, hf_commit_point *out, int max);
-/* Every Kafka partition was handed over (revoked, its open windows dropped
- * unemitted): forget where each stood -- holds, newest end, position and
- * released_until -- and leave it out of the watermark until it is
- * registered again (hf_offsets_partition, on the next assignment, with the
- * committed released_until).  The file slot is kept. */
-void hf_offsets_forget(hf_offsets *o);
-/* The newest flow end of partition part (-INFINITY: none yet), and
- * whether it is idle at now_ms (at its end for HF_IDLE_MS). */
-double hf_offsets_newest(const hf_offsets *o, int part);
+/* Whether partition part is idle at now_ms (at its end for HF_IDLE_MS). */
 int hf_offsets_idle(const hf_offsets *o, int part, double now_ms);
-/* 1 when part is a Kafka partition assigned now (registered, not gone). */
+/* 1 when part is a Kafka partition assigned now (registered, and not reset since). */
 int hf_offsets_assigned(const hf_offsets *o, int part);
 /* How far part's records (or partials) are complete: its released_until. */
 int64_t hf_offsets_released(const hf_offsets *o, int part);
@@ -115,5 +129,10 @@ void hf_offsets_pin(hf_offsets *o, int part, int64_t offset);
  * windows counts as late, and hf_offsets_flushed() marks them complete. */
 int64_t hf_offsets_flush_through(const hf_offsets *o, int64_t closed_until);
 void hf_offsets_flushed(hf_offsets *o, int64_t through);
+/* Every window was dropped unemitted (partitions revoked; the next owner
+ * reads again from the last commit): forget what was read, held and seen
+ * of every partition -- each idle until assigned again -- keeping only
+ * released_until, how far the records are complete. */
+void hf_offsets_reset(hf_offsets *o);
 
 #endif

@@ -26,8 +26,22 @@
 #include "stream/prefix.h"
 #include "stream/wire.h"
 
-#define FUTURE_SLACK_MS (24 * 3600 * 1000.0)  /* flows ending later than now + 1 day */
-#define PARTIAL_BYTES   (4 << 20)             /* a batch of partial windows is handed over at this */
+#define PARTIAL_BYTES  (4 << 20)  /* a batch of partial windows is handed over at this */
+#define FUTURE_CONFIRM 32     /* flows of its partition that decide about a flow held aside */
+#define FUTURE_HELD    1024   /* flows held aside at most (the oldest is decided first) */
+
+/* A flow far ahead of its partition's newest (see "Flows from the future"). */
+typedef struct held {
+    int      part;
+    int64_t  offset;
+    hf_flow  flow;
+    uint32_t behind;          /* flows of its partition since that stayed behind */
+    uint32_t followers;       /* flows of its partition since within the slack of it */
+    double   ahead_ms;        /* how far ahead of its partition's newest it came */
+    char     where[128];      /* file:line or topic[partition]@offset, for the log */
+    char     snip[72];
+} held;
+
 
 struct hf_pipeline {
     const hf_config *cfg;
@@ -37,7 +51,12 @@ struct hf_pipeline {
     hf_batch       **pending;      /* per shard: the batch being filled */
     int64_t          base_ms;      /* the finest window: gcd of the granularities */
     int64_t          closed_until; /* base windows ending at or before this are closed */
-    double           future_ms;    /* flows ending after this are refused */
+    double           slack_ms;     /* future_slack */
+    int              live;         /* flows ending after the clock + slack are refused */
+    double           clock_ms;     /* the wall clock, refreshed every 1024 records */
+    uint32_t         clock_n;
+    held            *held;         /* flows held aside, in input order */
+    int              nheld;
     int              finished;
     hf_stream_stats  stats;
     const char      *input_name;   /* the file being read, and its line, for warnings */
@@ -119,7 +138,8 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const hf_shards *shards, int 
     p->mark_kind = p->role == HF_ROLE_MERGE ? HF_WIRE_WINDOWS : HF_WIRE_FLOWS;
     p->closed_until = INT64_MIN;
     atomic_store_explicit(&p->stats.closed_until, INT64_MIN, memory_order_relaxed);
-    p->future_ms = (double)time(NULL) * 1000.0 + FUTURE_SLACK_MS;
+    p->slack_ms = (double)cfg->future_slack_ms;
+    p->held = hf_calloc(FUTURE_HELD, sizeof(held));
     p->rl_reject = (hf_ratelimit)HF_RATELIMIT_INIT(5);
     p->rl_late = (hf_ratelimit)HF_RATELIMIT_INIT(2);
     p->input_name = "input";
@@ -132,6 +152,11 @@ fail:
     p->finished = 1;
     hf_pipeline_free(p);
     return NULL;
+}
+
+void hf_pipeline_live(hf_pipeline *p)
+{
+    p->live = 1;
 }
 
 hf_offsets *hf_pipeline_offsets(hf_pipeline *p)
@@ -251,20 +276,27 @@ static void say_waiting(hf_pipeline *p)
                "through %s); is a partial instance reading it?", topic, from, here, id, when);
 }
 
+static void held_settle(hf_pipeline *p, int part);
+
 void hf_pipeline_tick(hf_pipeline *p)
 {
+    for (int k = 0; k < p->nheld; k++)             /* a partition at its end: nothing will decide */
+        if (hf_offsets_at_end(p->offsets, p->held[k].part)) {
+            held_settle(p, p->held[k].part);
+            k = -1;
+        }
     if (hf_offsets_count(p->offsets) <= 1) return;
     int64_t before = p->closed_until;
     advance(p);
     if (!p->marks) return;
     double now = now_ms();
     if (p->closed_until != before || p->waited_since == 0) p->waited_since = now;
-    if (now - p->waited_since >= 30000 && now - p->waited_said >= 30000 &&
-        hf_offsets_count(p->offsets) > 1 && p->stats.accepted > 0) {
+    if (now - p->waited_since >= 30000 && now - p->waited_said >= 30000 && p->stats.accepted > 0) {
         p->waited_said = now;
         say_waiting(p);
     }
 }
+
 
 /* ", no proto": what the decoder says of a rejected record, for its warning
  * ("" when none would be written now: explaining decodes it again). */
@@ -276,6 +308,180 @@ static const char *explain(hf_pipeline *p, const char *rec, size_t len, char *bu
         hf_decode_explain(&p->dctx, rec, len, why, sizeof why)[0])
         snprintf(buf, n, ", %s", why);
     return buf;
+}
+
+/* Give a flow to its source's shard, and to its destination's when that is
+ * monitored (one copy when both are one shard's), and move the watermark
+ * (only the flows of monitored sources move it). */
+static void accept(hf_pipeline *p, int part, int64_t offset, const hf_flow *fp)
+{
+    double end_ms = fp->end_ms;
+    int src_here = !(fp->mark & HF_FLOW_NO_SRC);   /* else: for its destination only */
+    if (src_here) {
+        bump(&p->stats.accepted);
+    } else {
+        bump(&p->stats.filtered);
+        bump(&p->stats.to_destination);
+    }
+    hf_offsets_hold(p->offsets, part, offset, end_ms);
+    /* the source's shard, and the destination's when it is monitored (one
+     * copy when both are one shard's) */
+    int n = p->shards.n;
+    int i = !src_here ? -1 : n == 1 ? 0 : (int)((hf_hash_addr(fp->src) >> 32) % (uint64_t)n);
+    int j = !(fp->mark & HF_FLOW_DST) ? -1 : n == 1 ? 0 : (int)((hf_hash_addr(fp->dst) >> 32) % (uint64_t)n);
+    if (i >= 0) {
+        hf_batch *b = p->pending[i];
+        hf_flow *f = &b->flows[b->n++];
+        *f = *fp;
+        f->mark = j == i ? HF_FLOW_DST : 0;
+    }
+    if (j >= 0 && j != i) {
+        hf_batch *b = p->pending[j];
+        hf_flow *f = &b->flows[b->n++];
+        *f = *fp;
+        f->mark = (uint8_t)(HF_FLOW_DST | HF_FLOW_NO_SRC | (fp->mark & HF_FLOW_SRC_OUT));
+    }
+    /* only the flows of monitored sources move the watermark: the flows for a
+     * destination alone make no flow of a source late that was not before */
+    if (src_here && hf_offsets_advance(p->offsets, part, end_ms,
+                                       hf_offsets_waking(p->offsets, part) ? now_ms() : 0)) {
+        int64_t before = p->closed_until;
+        advance(p);
+        if (p->closed_until != before) return;     /* every batch was handed over */
+    }
+    if (i >= 0 && p->pending[i]->n == p->cfg->batch) hand_over(p, i, 0);
+    if (j >= 0 && j != i && p->pending[j]->n == p->cfg->batch) hand_over(p, j, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Flows from the future
+ *
+ * One flow far ahead of the others (a clock gone wrong at one exporter)
+ * must not move the watermark: every flow after it would be late.  A flow
+ * that ends more than future_slack after the newest flow of its partition
+ * is held aside, out of the windows.  The flows of its partition that come
+ * next decide: when FUTURE_CONFIRM of them stay behind it, it was an
+ * outlier -- counted as rejected (future_time) and named in the log; when
+ * FUTURE_CONFIRM of them come within the slack of it, the stream has
+ * jumped ahead (a gap in the data) and it is taken, with every held flow
+ * that is no longer ahead.  At the end of the input, a stop, or when its
+ * partition is at its end, a held flow is taken if more flows followed it
+ * than stayed behind, else rejected.  Held flows keep their Kafka offsets
+ * from being committed (hf_offsets_pending).  With live input (Kafka) a
+ * flow ending more than future_slack after the wall clock is rejected at
+ * once.  The first flow of a partition is its reference.
+ * --------------------------------------------------------------------- */
+
+/* The lowest offset held aside for part, for the commit points. */
+static void held_pending(hf_pipeline *p, int part)
+{
+    int64_t lo = -1;
+    for (int k = 0; k < p->nheld; k++)
+        if (p->held[k].part == part && p->held[k].offset >= 0 && (lo < 0 || p->held[k].offset < lo))
+            lo = p->held[k].offset;
+    hf_offsets_pending(p->offsets, part, lo);
+}
+
+static void held_remove(hf_pipeline *p, int k)
+{
+    memmove(&p->held[k], &p->held[k + 1], sizeof(held) * (size_t)(p->nheld - k - 1));
+    p->nheld--;
+}
+
+/* Held flow k was an outlier: counted and named. */
+static void held_reject(hf_pipeline *p, int k)
+{
+    held *h = &p->held[k];
+    int part = h->part;
+    bump(&p->stats.rejected[HF_REASON_FUTURE]);
+    hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (future_time): the flow ends %.1f h "
+                   "after the newest before it (future_slack %.0f s), and the %u flows after it "
+                   "stayed behind (%u followed): %s", h->where, h->ahead_ms / 3.6e6,
+                   p->slack_ms / 1000.0, h->behind, h->followers, h->snip);
+    held_remove(p, k);
+    held_pending(p, part);
+}
+
+/* Take held flow k (its stream has come there), then, in order, every
+ * held flow of its partition that is no longer ahead. */
+static void held_take(hf_pipeline *p, int k)
+{
+    int part = p->held[k].part;
+    held h = p->held[k];
+    held_remove(p, k);
+    accept(p, part, h.offset, &h.flow);
+    for (int again = 1; again;) {
+        again = 0;
+        double newest = hf_offsets_newest(p->offsets, part);
+        for (int j = 0; j < p->nheld; j++)
+            if (p->held[j].part == part && p->held[j].flow.end_ms <= newest + p->slack_ms) {
+                h = p->held[j];
+                held_remove(p, j);
+                accept(p, part, h.offset, &h.flow);
+                again = 1;
+                break;
+            }
+    }
+    held_pending(p, part);
+}
+
+/* A flow of part ending at end_ms came (ahead: beyond the slack): the held
+ * flows of part count it, and those it decides are taken or rejected. */
+static void held_observe(hf_pipeline *p, int part, double end_ms, int ahead)
+{
+    for (int k = 0; k < p->nheld; k++) {
+        held *h = &p->held[k];
+        if (h->part != part) continue;
+        if (fabs(end_ms - h->flow.end_ms) <= p->slack_ms) h->followers++;
+        else if (!ahead) h->behind++;
+    }
+    for (int k = 0; k < p->nheld;) {
+        held *h = &p->held[k];
+        if (h->part == part && h->followers >= FUTURE_CONFIRM) {
+            held_take(p, k);
+            k = 0;
+        } else if (h->part == part && h->behind >= FUTURE_CONFIRM) {
+            held_reject(p, k);
+        } else {
+            k++;
+        }
+    }
+}
+
+/* Decide held flow k now: taken when more flows followed it than stayed
+ * behind. */
+static void held_settle_one(hf_pipeline *p, int k)
+{
+    if (p->held[k].followers > p->held[k].behind) held_take(p, k);
+    else held_reject(p, k);
+}
+
+/* Decide every held flow of part (-1: of every partition) now. */
+static void held_settle(hf_pipeline *p, int part)
+{
+    for (int k = 0; k < p->nheld;) {
+        if (part < 0 || p->held[k].part == part) {
+            held_settle_one(p, k);
+            k = 0;
+        } else {
+            k++;
+        }
+    }
+}
+
+static void hold_aside(hf_pipeline *p, int part, int64_t offset, const hf_flow *fp, double ahead_ms,
+                       const char *rec, size_t len)
+{
+    if (p->nheld == FUTURE_HELD) held_settle_one(p, 0);
+    held *h = &p->held[p->nheld++];
+    memset(h, 0, sizeof *h);
+    h->part = part;
+    h->offset = offset;
+    h->flow = *fp;
+    h->ahead_ms = ahead_ms;
+    origin(p, part, offset, h->where, sizeof h->where);
+    hf_log_snippet(rec, len, h->snip, sizeof h->snip);
+    held_pending(p, part);
 }
 
 /* Everything after a line's decoding (st: enum hf_line_status, *fp the flow
@@ -303,7 +509,7 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
         bump(&p->stats.rejected[HF_REASON_FUTURE]);
         hf_offsets_read(p->offsets, part, offset, -1);
         hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (future_time): the flow "
-                       "ends more than a day from now: %s", origin(p, part, offset, where, sizeof where),
+                       "ends too far after the clock: %s", origin(p, part, offset, where, sizeof where),
                        hf_log_snippet(rec, len, snip, sizeof snip));
         return HF_REASON_FUTURE;
     case HF_LINE_TOO_LONG:
@@ -352,39 +558,32 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
                        (double)p->closed_until - end_ms);
         return 0;
     }
-    if (src_here) {
-        bump(&p->stats.accepted);
-    } else {
-        bump(&p->stats.filtered);
-        bump(&p->stats.to_destination);
+    if (p->live) {                  /* ahead of the clock: no stream can be there yet */
+        if ((p->clock_n++ & 1023) == 0) p->clock_ms = (double)time(NULL) * 1000.0;
+        if (end_ms > p->clock_ms + p->slack_ms) {
+            bump(&p->stats.rejected[HF_REASON_FUTURE]);
+            hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (future_time): the flow ends "
+                           "%.1f h after the clock (future_slack %.0f s): %s",
+                           origin(p, part, offset, where, sizeof where),
+                           (end_ms - p->clock_ms) / 3.6e6, p->slack_ms / 1000.0,
+                           hf_log_snippet(rec, len, snip, sizeof snip));
+            return HF_REASON_FUTURE;
+        }
     }
-    hf_offsets_hold(p->offsets, part, offset, end_ms);
-    /* the source's shard, and the destination's when it is monitored (one
-     * copy when both are one shard's) */
-    int n = p->shards.n;
-    int i = !src_here ? -1 : n == 1 ? 0 : (int)((hf_hash_addr(fp->src) >> 32) % (uint64_t)n);
-    int j = !(fp->mark & HF_FLOW_DST) ? -1 : n == 1 ? 0 : (int)((hf_hash_addr(fp->dst) >> 32) % (uint64_t)n);
-    if (i >= 0) {
-        hf_batch *b = p->pending[i];
-        hf_flow *f = &b->flows[b->n++];
-        *f = *fp;
-        f->mark = j == i ? HF_FLOW_DST : 0;
+    if (src_here) {                 /* a flow for its destination alone moves no watermark */
+        double newest = hf_offsets_newest(p->offsets, part);
+        int ahead = newest > -INFINITY && end_ms > newest + p->slack_ms;
+        if (p->nheld) {             /* it may decide held flows, and move the newest */
+            held_observe(p, part, end_ms, ahead);
+            newest = hf_offsets_newest(p->offsets, part);
+            ahead = newest > -INFINITY && end_ms > newest + p->slack_ms;
+        }
+        if (ahead) {
+            hold_aside(p, part, offset, fp, end_ms - newest, rec, len);
+            return 0;
+        }
     }
-    if (j >= 0 && j != i) {
-        hf_batch *b = p->pending[j];
-        hf_flow *f = &b->flows[b->n++];
-        *f = *fp;
-        f->mark = (uint8_t)(HF_FLOW_DST | HF_FLOW_NO_SRC | (fp->mark & HF_FLOW_SRC_OUT));
-    }
-    /* only the flows of monitored sources move the watermark: the flows for a
-     * destination alone make no flow of a source late that was not before */
-    if (src_here && hf_offsets_advance(p->offsets, part, end_ms, now_ms())) {
-        int64_t before = p->closed_until;
-        advance(p);
-        if (p->closed_until != before) return 0;   /* every batch was handed over */
-    }
-    if (i >= 0 && p->pending[i]->n == p->cfg->batch) hand_over(p, i, 0);
-    if (j >= 0 && j != i && p->pending[j]->n == p->cfg->batch) hand_over(p, j, 0);
+    accept(p, part, offset, fp);
     return 0;
 }
 
@@ -554,7 +753,7 @@ int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
     }
     p->lineno = lineno;
     unsigned st = too_long ? HF_LINE_TOO_LONG
-                           : hf_line_classify(&p->dctx, rec, len, p->nets, p->future_ms, f);
+                           : hf_line_classify(&p->dctx, rec, len, p->nets, INFINITY, f);
     return take_record(p, part, offset, st, f, rec, len);
 }
 
@@ -565,13 +764,18 @@ int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
 int hf_pipeline_threaded(hf_pipeline *p)
 {
     if (p->decode_threads > 1 && !p->dec) {
-        p->dec = hf_decoders_new(p->decode_threads, p->nets, &p->dctx, p->future_ms, p->cfg->max_line);
+        p->dec = hf_decoders_new(p->decode_threads, p->nets, &p->dctx, INFINITY, p->cfg->max_line);
         if (!p->dec) {
             hf_log(HF_LOG_WARN, "cannot start decoder threads: decoding in the reading thread");
             p->decode_threads = 0;
         }
     }
     return p->dec != NULL;
+}
+
+int hf_pipeline_decoders(const hf_pipeline *p)
+{
+    return p->dec ? p->decode_threads : 0;
 }
 
 /* The lines of a decoded chunk, in order; p->lineno counts them (or the
@@ -628,11 +832,12 @@ void hf_pipeline_sync(hf_pipeline *p)
     if (p->shards.sync) p->shards.sync(p->shards.ctx);
 }
 
-void hf_pipeline_drop(hf_pipeline *p)
+void hf_pipeline_reset(hf_pipeline *p)
 {
+    p->nheld = 0;                            /* held aside: read again by the next owner */
     if (p->role == HF_ROLE_RELAY) {          /* nothing held: flows not written yet are read again */
         for (int k = 0; k < p->shards.n; k++) p->pending[k]->n = 0;
-        hf_offsets_forget(p->offsets);
+        hf_offsets_reset(p->offsets);
         return;
     }
     hf_pipeline_drain(p);
@@ -641,14 +846,14 @@ void hf_pipeline_drop(hf_pipeline *p)
         b->n = 0;                            /* held, and read again by the next owner */
         b->npartials = 0;
         b->partials_len = 0;
-        b->reset = 1;
+        b->discard = 1;
         p->shards.push(p->shards.ctx, k, b);
         p->pending[k] = p->shards.batch(p->shards.ctx, k);
     }
     if (p->shards.sync) p->shards.sync(p->shards.ctx);
     p->closed_until = INT64_MIN;
     atomic_store_explicit(&p->stats.closed_until, INT64_MIN, memory_order_relaxed);
-    hf_offsets_forget(p->offsets);
+    hf_offsets_reset(p->offsets);
     if (p->marks) hf_marks_forget(p->marks);
 }
 
@@ -659,6 +864,7 @@ void hf_pipeline_flush(hf_pipeline *p)
         return;
     }
     hf_pipeline_drain(p);
+    held_settle(p, -1);
     int64_t through = hf_offsets_flush_through(p->offsets, p->closed_until);
     if (through > p->closed_until) {
         p->closed_until = through;
@@ -688,6 +894,7 @@ void hf_pipeline_finish(hf_pipeline *p)
 {
     if (p->finished) return;
     hf_pipeline_drain(p);
+    held_settle(p, -1);
     p->finished = 1;
     for (int i = 0; i < p->shards.n; i++) {
         p->pending[i]->final = 1;
@@ -707,6 +914,7 @@ void hf_pipeline_free(hf_pipeline *p)
             hf_free(p->pending[i]);
         }
     hf_free(p->pending);
+    hf_free(p->held);
     hf_prefixes_free(p->nets);
     hf_offsets_free(p->offsets);
     hf_marks_free(p->marks);

@@ -12,9 +12,13 @@
  * host.  A flow whose destination is monitored also goes to the shard that
  * owns the destination, marked for it (hf_flow.mark), for the analyses
  * keyed by the destination: when the source is not monitored, that is its
- * only use (counted as filtered, and as to_destination).  Because late
- * flows and the watermark are decided here, in input order, the records
- * do not depend on the number of workers.
+ * only use (counted as filtered, and as to_destination).  A flow far ahead
+ * of its partition (future_slack) is held aside until the flows after it
+ * show whether it is an outlier (rejected, future_time) or the stream has
+ * jumped (pipeline.c, "Flows from the future"), so one bad clock cannot
+ * make every later flow late.  Because late flows and the watermark are
+ * decided here, in input order, the records do not depend on the number
+ * of workers.
  *
  * The roles (conf/config.h) change the path: the relay keeps no windows
  * (every flow passes, nothing is late or held); the merge role reads
@@ -88,7 +92,8 @@ void hf_pipeline_name(hf_pipeline *p, const char *name);
  * reason (> 0; hf_pipeline_reason_name) for a record that is not a flow. */
 int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
                      const char *rec, size_t len, int too_long);
-/* Let the watermark move with no data (idle partitions). */
+/* Let the watermark move with no data (idle partitions); decide the flows
+ * held aside for a partition at its end. */
 void hf_pipeline_tick(hf_pipeline *p);
 /* The marks the watermark comes from (NULL until a progress message is
  * read; the merge role's from the start), and whether every input
@@ -97,6 +102,9 @@ const struct hf_marks *hf_pipeline_marks(const hf_pipeline *p);
 int hf_pipeline_complete(const hf_pipeline *p);
 /* The watermark: windows ending at or before this are closed (any thread). */
 int64_t hf_pipeline_closed_until(const hf_pipeline *p);
+/* The input is live (Kafka): a flow ending more than future_slack after
+ * the wall clock is rejected at once (future_time). */
+void hf_pipeline_live(hf_pipeline *p);
 const char *hf_pipeline_reason_name(int status);
 
 /* ------------------------------------------------------------------------
@@ -107,6 +115,8 @@ const char *hf_pipeline_reason_name(int status);
  * threads start at the first call, which an input that reads whole lines
  * makes before it reads; 0 when it should feed records one at a time. */
 int hf_pipeline_threaded(hf_pipeline *p);
+/* The decoder threads running (0: records are decoded by the reader). */
+int hf_pipeline_decoders(const hf_pipeline *p);
 /* An empty chunk to read whole lines into (taking back decoded ones first
  * while every chunk is in flight). */
 hf_chunk *hf_pipeline_chunk(hf_pipeline *p);
@@ -129,13 +139,16 @@ void hf_pipeline_flush(hf_pipeline *p);
  * worker writes while the caller commits its transaction and what is
  * emitted is what the commit covers.  Nothing in the other roles. */
 void hf_pipeline_sync(hf_pipeline *p);
-/* The input's partitions were handed over (revoked): every open window is
- * dropped unemitted, in every shard, and every partition forgotten
- * (hf_offsets_forget); the next owner rebuilds those windows whole from
- * the committed offsets (commit first: the holds go).  The relay drops
- * the flows it has not written (its commit, which writes them, comes
- * first, or they are read again). */
-void hf_pipeline_drop(hf_pipeline *p);
+/* Partitions revoked (the input has committed what is in records): drop
+ * every open window unemitted, in every shard, and every flow held or not
+ * yet handed over, and start again from nothing (hf_offsets_reset) -- the
+ * next owner of the partitions reads their flows again from the last
+ * commit and rebuilds those windows whole, so no record is cut short by a
+ * rebalance.  What is complete (released_until) is kept: a flow read again
+ * for a window already in records is skipped, as after a restart.  The
+ * relay drops the flows it has not written (its commit, which writes
+ * them, comes first, or they are read again). */
+void hf_pipeline_reset(hf_pipeline *p);
 /* How far every shard has emitted windows (take it before flushing the
  * outputs), and the commit points once the outputs have acknowledged
  * everything emitted by then.  Returns how many. */

@@ -135,7 +135,8 @@ local function sorted(t)
 end
 
 --- Run the check.  opts: file, input (hf_query_input * as light userdata),
--- hosts (how many to show), max_flows, strict, distinct_exact, params (the
+-- hosts (how many to show), max_flows, strict, trusted (run it outside the
+-- sandbox), distinct_exact, params (the
 -- configuration's analyses.params: name -> values, or its Lua text), write.
 function M.main(opts)
   local out = {}
@@ -145,8 +146,23 @@ function M.main(opts)
   local path = opts.file
   local runtime = require "hostflow.runtime"
 
-  -- 1. load and validate, as a worker does
-  local spec, err = runtime.load_file(path)
+  -- 1. the limits of a worker's check of a new version: the file and a
+  -- sample run, the JIT off, under the runtime's instruction limit, so an
+  -- endless loop (top level or update) is refused, not run.  Other errors
+  -- are left to the fuller report below.
+  local spec, err, limit
+  local okc, conf = pcall(runtime_check.overrides, opts.params)
+  -- in its sandbox, as hostflow run loads it, unless --trusted
+  local trusted = opts.trusted and runtime_check.trusted_set { path:match("([^/]+)%.lua$") or path } or nil
+  local file = io.open(path, "rb")
+  if file then
+    local src = file:read("*a")
+    file:close()
+    spec, err, limit = runtime_check.check(src, path, { params = okc and conf or nil, trusted = trusted,
+                                                        distinct_exact = opts.distinct_exact })
+  end
+  -- 2. load and validate, as a worker does
+  if limit ~= "limit" then spec, err = runtime.load_file(path, trusted) end
   if not spec then
     say("hostflow: check: %s", with_line(tostring(err), path))
     say("FAILED: %s does not load", path)
@@ -320,7 +336,7 @@ function M.main(opts)
   for _, k in ipairs(spec.keys or {}) do listed[k] = true end
   local function field_text(st)
     buf.len = 0
-    local v = result(ffi.cast(s.ptr, st), p.view)
+    local v = result(ffi.cast(s.ptr, st)[0], p.view)
     if v == nil then return nil end
     if spec.keys and type(v) == "table" then
       for k in pairs(v) do

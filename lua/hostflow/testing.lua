@@ -22,6 +22,7 @@ local json = require "hostflow.json"
 local bit = require "bit"
 
 local C = base.C
+local CFLOW = ffi.typeof("const hf_flow *")    -- an analysis sees a flow it cannot change
 local M = {}
 
 M.DEFAULT_FLOW = {
@@ -124,7 +125,7 @@ function Run:feed_side(f, host, received)
   local spec = self.spec
   if spec.when and not spec.when(f, self.params, received) then return self end
   C.hf_ffi_arena_use(self.arena)
-  spec.update(ffi.cast(self.schema.ptr, self:state(host)), f, self.params, received)
+  spec.update(ffi.cast(self.schema.ptr, self:state(host))[0], ffi.cast(CFLOW, f)[0], self.params, received)
   return self
 end
 
@@ -180,7 +181,7 @@ end
 function Run:result(host)
   local st = self.states[host]
   if not st then return nil end
-  return self.result_fn(ffi.cast(self.schema.ptr, st), self.params)
+  return self.result_fn(ffi.cast(self.schema.ptr, st)[0], self.params)
 end
 
 --- The result of a host as the JSON text of its record field.

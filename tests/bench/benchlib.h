@@ -4,7 +4,9 @@
  * the one-line JSON the tools print for tests/bench/run.sh.
  *
  * The batches are made exactly as core/stream/pipeline.c makes them for one worker:
- * decode (rejects dropped), flows ending more than a day after now dropped,
+ * decode and classify (hf_line_classify: rejects, options and templates
+ * dropped, a biflow record's two flows one after the other, starts clamped
+ * within the default skew), flows ending more than a day after now dropped,
  * the prefix filter, late flows (ending before the windows still open)
  * dropped, a new batch whenever the watermark moves a base window boundary
  * or the batch is full.  So a tool that runs hf_worker_process() over them
@@ -26,6 +28,7 @@
 #include "base/alloc.h"
 #include "conf/config.h"
 #include "stream/decode.h"
+#include "stream/decoders.h"
 #include "support/decode_cjson.h"
 #include "io/input.h"
 #include "stream/prefix.h"
@@ -175,6 +178,8 @@ static inline int bench_make_batches(const char *path, size_t max, const hf_conf
         return -1;
     }
     hf_prefixes *nets = bench_networks();
+    /* times without an offset in UTC (the default input_tz), the default skew */
+    hf_decode_ctx dctx = {.tz = NULL, .max_skew_ms = cfg->max_skew_ms};
     int64_t base = cfg->windows_ms[0];
     for (int i = 1; i < cfg->nwindows; i++) {
         int64_t a = base, b = cfg->windows_ms[i];
@@ -206,25 +211,26 @@ static inline int bench_make_batches(const char *path, size_t max, const hf_conf
         if (r == HF_INPUT_ERROR) break;
         out->lines++;
         if (r != HF_INPUT_LINE) continue;
-        if (out->nflows == fcap) out->flows = hf_realloc(out->flows, sizeof(hf_flow) * (fcap *= 2));
-        hf_flow *f = &out->flows[out->nflows];
-        if (hf_decode_flow(line, len, f) != HF_DECODE_OK) continue;
-        if (f->end_ms > future) continue;
-        int src = hf_prefixes_match(nets, f->src), dst = hf_prefixes_match(nets, f->dst);
-        if (!src && !dst) continue;       /* as the filter: for a monitored source or destination */
-        f->mark = (uint8_t)((dst ? HF_FLOW_DST : 0) | (src ? 0 : HF_FLOW_NO_SRC | HF_FLOW_SRC_OUT));
-        if ((int64_t)f->end_ms < closed_until) continue;
-        out->nflows++;                    /* one worker: the flow's mark stays as the filter set it */
-        if (f->end_ms > max_end && !(f->mark & HF_FLOW_NO_SRC)) {   /* as the pipeline's watermark */
-            max_end = f->end_ms;
-            int64_t boundary = bench_floor((int64_t)f->end_ms - cfg->lateness_ms, base);
-            if (boundary > closed_until) {
-                closed_until = boundary;
-                CLOSE_BATCH();
-                continue;
+        hf_flow two[2];
+        unsigned st = hf_line_classify(&dctx, line, len, nets, future, two);
+        int kept = hf_line_flows(st);           /* a biflow record's flows one after the other */
+        for (int k = 0; k < kept; k++) {
+            if (out->nflows == fcap) out->flows = hf_realloc(out->flows, sizeof(hf_flow) * (fcap *= 2));
+            hf_flow *f = &out->flows[out->nflows];
+            *f = two[k];                        /* its mark as the filter set it: one worker */
+            if ((int64_t)f->end_ms < closed_until) continue;
+            out->nflows++;
+            if (f->end_ms > max_end && !(f->mark & HF_FLOW_NO_SRC)) {   /* as the pipeline's watermark */
+                max_end = f->end_ms;
+                int64_t boundary = bench_floor((int64_t)f->end_ms - cfg->lateness_ms, base);
+                if (boundary > closed_until) {
+                    closed_until = boundary;
+                    CLOSE_BATCH();
+                    continue;
+                }
             }
+            if (out->nflows - cur == (size_t)cfg->batch) CLOSE_BATCH();
         }
-        if (out->nflows - cur == (size_t)cfg->batch) CLOSE_BATCH();
     }
     CLOSE_BATCH();                        /* the final one, possibly empty */
 #undef CLOSE_BATCH

@@ -4,7 +4,8 @@
 #
 # Every figure comes from this one run, so ratios compare like with like:
 #
-#   1. decode: the fast decoder and the cJSON one, lines/s   (bench_stages)
+#   1. decode: the fast decoder and the cJSON one, lines/s   (bench_stages),
+#      and simdjson's On-Demand API over the same lines       (bench_simdjson)
 #   2. decode + filter (prefix trie), lines/s                 (bench_stages)
 #   3. the full default pipeline, `hostflow run -i FILE -o /dev/null`
 #      (five analyses, four granularities) with -j1 and -j2, input lines
@@ -145,6 +146,12 @@ if old_has tools/bench_stages; then
     sort -u "$R/stages.err" >&2
 else
     "$TOOLS/bench_stages" -r "$RUNS" -n 500000 "$DATA" >"$R/stages-1.json" || die "bench_stages failed"
+fi
+# the yardstick: simdjson over the same lines (where libsimdjson-dev is installed)
+if [ -x "$TOOLS/bench_simdjson" ]; then
+    say "decode: simdjson On-Demand over the same 500,000 lines, $RUNS rounds"
+    "$TOOLS/bench_simdjson" -r "$RUNS" -n 500000 "$DATA" >"$R/simdjson-1.json" 2>/dev/null ||
+        { say "bench_simdjson failed"; rm -f "$R/simdjson-1.json"; }
 fi
 
 # ------------------------------------------------ 3, 6: the whole pipeline

@@ -24,7 +24,10 @@
  *
  * On top of the comparison, the fast decoder must give the same status with
  * "\n" or "\r\n" appended, and an OK flow must satisfy the contract (family
- * set, mark 0, end >= start, counters within 2^53).
+ * set, mark 0, end >= start, counters within 2^53).  Every input is decoded
+ * a second time, its keys now remembered by the decoder (decode.c, "Keys
+ * seen before"; the first time it remembered those of earlier inputs), and
+ * must give the same outcome, byte for byte.
  *
  * Random bytes rarely hit the values that matter (65535 against 65536, 2^53,
  * "0x1b", a 29 February), so a custom mutator also swaps a member's value
@@ -335,6 +338,15 @@ static void check_record(const hf_decode_ctx *ctx, const uint8_t *data, size_t s
     memcpy(copy, data, size);
     int fs = hf_decode_record(ctx, copy, size, fast, &fn);
     int rs = hf_decode_record_cjson(ctx, copy, size, ref, &rn);
+    /* again, with this record's keys remembered (decode.c, "Keys seen
+     * before"): the same outcome, byte for byte */
+    hf_flow twice[2];
+    unsigned tn = 0;
+    memset(twice, 0, sizeof twice);
+    if (hf_decode_record(ctx, copy, size, twice, &tn) != fs ||
+        (fs == HF_DECODE_OK && (tn != fn || memcmp(&twice[0], &fast[0], sizeof fast[0]) != 0 ||
+                                ((fn & HF_DECODE_TWO) && memcmp(&twice[1], &fast[1], sizeof fast[1]) != 0))))
+        fail("record: a second decode, its keys remembered, differs", fs, rs, data, size);
     free(copy);
     int lax = leniencies(data, size);
     if (fs == HF_DECODE_OK) {
@@ -380,6 +392,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rs = decode_copy(hf_decode_flow_cjson, data, size, "", &ref);
 
     if (fs < 0 || fs >= HF_DECODE_REASONS) fail("status out of range", fs, rs, data, size);
+    if (decode_copy(hf_decode_flow, data, size, "", &again) != fs ||
+        (fs == HF_DECODE_OK && memcmp(&again, &fast, sizeof fast) != 0))
+        fail("a second decode, its keys remembered, differs", fs, rs, data, size);
     if (fs == HF_DECODE_OK) {
         if ((fast.family != HF_AF_INET && fast.family != HF_AF_INET6) || fast.mark != 0 ||
             fast.end_ms < fast.start_ms || fast.packets > 9007199254740992.0 ||

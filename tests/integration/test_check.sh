@@ -72,7 +72,7 @@ check "--flows N feeds N flows" grep -q '^flows     500 fed' "$WORK/out"
 # fails_with STATUS "TEXT" FILE ARGS...: hostflow check exits STATUS, TEXT in its output
 fails_with() {
     local want_rc=$1 want=$2; shift 2
-    "$HOSTFLOW" check "$@" >"$WORK/out" 2>&1
+    timeout 300 "$HOSTFLOW" check "$@" >"$WORK/out" 2>&1
     local rc=$?
     [ $rc -eq "$want_rc" ] && grep -qF -- "$want" "$WORK/out" || {
         echo "  exit $rc; output: $(head -c 800 "$WORK/out")"; return 1; }
@@ -192,6 +192,30 @@ EOF
 )
 check "state that does not merge as declared is reported" fails_with 0 "merge     the flows fed as two halves and merged differ" "$f" -i "$flows"
 check "... and --strict makes it fail" fails_with 1 "FAILED (--strict): running_mean does not merge exactly" "$f" -i "$flows" --strict
+
+# Endless loops: refused as hostflow run refuses them (its instruction limit,
+# the JIT off), where check used to spin for ever.  timeout only catches a hang.
+f=$(mk loop_top.lua <<'EOF'
+while true do end
+EOF
+)
+check "an endless loop at the top level: exit 1, refused with file:line" \
+    fails_with 1 "loop_top.lua:1: loading it did not finish within 1000000 Lua instructions (an endless loop?)" \
+    "$f" -i "$flows"
+f=$(mk loop_update.lua <<'EOF'
+local hf = require "hostflow"
+return hf.analysis {
+  name = "loop_update",
+  state = { n = hf.counter() },
+  update = function(s, flow)
+    while flow.bytes >= 0 do s.n = s.n + 1 end
+  end,
+}
+EOF
+)
+check "an endless loop in update: exit 1, refused with file:line" \
+    fails_with 1 "loop_update.lua:6: it did not finish within 1000000 Lua instructions" "$f" -i "$flows"
+check "... and says it does not load" grep -q "^FAILED: .*loop_update.lua does not load" "$WORK/out"
 
 # --- keys and params -------------------------------------------------------------
 f=$(mk params.lua <<'EOF'

@@ -2,7 +2,8 @@
 # test_workers.sh -- the parallel copies: the records do not depend on the
 # number of workers (late flows and the watermark are decided in input
 # order, before sharding; with several workers lines are decoded on threads
-# and taken back in order), and SIGUSR1 / SIGTERM behave.
+# and taken back in order), workers = 0 counts the CPUs the process may
+# use, and SIGUSR1 / SIGTERM behave.
 . "$(dirname "$0")/assert.sh"
 
 "$FLOWGEN" --seed 11 --flows 300000 --hosts 5000 --rate 5000 >"$WORK/flows.ndjson"
@@ -54,6 +55,22 @@ first_warnings() { grep -m4 'rejected (' "$1" | sed 's/^[^ ]* //'; }
 check "hostile lines: the warnings name the same lines in the same order" \
     cmp -s <(first_warnings "$WORK/h1.err") <(first_warnings "$WORK/h3.err")
 check "hostile lines: a warning names its line" grep -Eq 'hostile.ndjson:[0-9]+: rejected \(' "$WORK/h3.err"
+
+# workers = 0 (the default): one worker per CPU the process may use (its
+# affinity mask, a cgroup CPU quota), and with more than one as many decoder
+# threads; so `taskset -c 0` runs one worker and decodes in the reader
+if command -v taskset >/dev/null; then
+    taskset -c 0 "$HOSTFLOW" run -q -i "$WORK/flows.ndjson" -o /dev/null --stats "$WORK/cpu1.json"
+    check "taskset -c 0: one worker" [ "$(json_get "$WORK/cpu1.json" "d['workers']")" = 1 ]
+    check "taskset -c 0: no decoder threads" [ "$(json_get "$WORK/cpu1.json" "d['decoders']")" = 0 ]
+    cpus=$(python3 -c 'import os; print(",".join(map(str, sorted(os.sched_getaffinity(0))[:2])))')
+    taskset -c "$cpus" "$HOSTFLOW" run -q -i "$WORK/flows.ndjson" -o /dev/null --stats "$WORK/cpu2.json"
+    w=$(json_get "$WORK/cpu2.json" "d['workers']") dec=$(json_get "$WORK/cpu2.json" "d['decoders']")
+    check "taskset -c $cpus: a worker per CPU, at most (a quota may allow fewer)" \
+        [ "$w" -ge 1 -a "$w" -le "$(echo "$cpus" | tr ',' '\n' | wc -l)" ]
+    check "as many decoder threads as workers when there are several" \
+        [ "$dec" = "$([ "$w" -gt 1 ] && echo "$w" || echo 0)" ]
+fi
 
 # SIGUSR1 prints the counters and the run goes on; SIGTERM flushes and exits
 mkfifo "$WORK/fifo"

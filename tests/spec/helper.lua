@@ -273,7 +273,7 @@ function helper.worker(opts)
   for k, v in pairs(opts) do start[k] = v end
   start.job, start.layout, start.worker = w.job, layout, opts.worker or 0
   start.batch_view, start.window_view = w.batch, w.window
-  start.max_batch_ns, start.max_errors = 1e10, 1000
+  start.max_batch_ns, start.max_errors = 1e10, opts.max_errors or 1000
   w:call(function()
     local runtime = require "hostflow.runtime"
     w.process, w.emit, w.control_fn = runtime.start(start)

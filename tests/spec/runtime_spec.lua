@@ -75,7 +75,7 @@ describe("the check of a new version (runtime.check)", function()
 
   it("refuses a result that is not JSON", function()
     local src = read(helper.analysis_path("peer_number")):gsub("return s.peers:count%(%)",
-                                                                "return { f = print }")
+                                                                "return { f = tostring }")
     local spec, err = runtime.check(src, "an/peer_number.lua")
     assert.is_nil(spec)
     assert.matches("cannot encode a function as JSON", err, 1, true)
@@ -110,8 +110,15 @@ describe("the check of a new version (runtime.check)", function()
     assert.matches("an/probe.lua:2: loading it did not finish within", err, 1, true)
   end)
 
-  it("refuses an analysis that calls os.exit", function()
+  it("refuses an analysis that calls os.exit: os is not in its sandbox", function()
     local spec, err = runtime.check(analysis("os.exit(1)"), "an/probe.lua")
+    assert.is_nil(spec)
+    assert.matches("an/probe.lua:7: 'os' is not available to an analysis", err, 1, true)
+  end)
+
+  it("refuses an analysis that calls os.exit, even a trusted one", function()
+    local spec, err = runtime.check(analysis("os.exit(1)"), "an/probe.lua",
+                                    { trusted = { probe = true } })
     assert.is_nil(spec)
     assert.matches("an analysis may not call os.exit", err, 1, true)
   end)
@@ -223,7 +230,9 @@ describe("an analysis's environment", function()
   end)
 end)
 
-describe("C declarations across reloads", function()
+describe("C declarations across reloads (a trusted analysis: the FFI is outside the sandbox)", function()
+  local TRUSTED = { trusted = { probe = true } }
+
   it("survive a reload when guarded: the same file checks twice", function()
     local src = analysis("local p = probe_pair_t(); p.a = flow.bytes; s.n = s.n + p.a", [[
 local ffi = require "ffi"
@@ -231,8 +240,8 @@ if not pcall(ffi.typeof, "struct probe_pair") then
   ffi.cdef "struct probe_pair { double a, b; };"
 end
 local probe_pair_t = ffi.typeof("struct probe_pair")]])
-    assert.is_table((runtime.check(src, "an/probe.lua")))
-    assert.is_table((runtime.check(src, "an/probe.lua")))
+    assert.is_table((runtime.check(src, "an/probe.lua", TRUSTED)))
+    assert.is_table((runtime.check(src, "an/probe.lua", TRUSTED)))
   end)
 
   it("are refused the second time when not guarded (so a reload keeps the old version)", function()
@@ -240,8 +249,9 @@ local probe_pair_t = ffi.typeof("struct probe_pair")]])
     local out = helper.run_luajit(string.format([[
 local runtime = require "hostflow.runtime"
 local src = %q
-print("first", (runtime.check(src, "an/probe.lua")) ~= nil)
-print("again", select(2, runtime.check(src, "an/probe.lua")))
+local trusted = { trusted = { probe = true } }
+print("first", (runtime.check(src, "an/probe.lua", trusted)) ~= nil)
+print("again", select(2, runtime.check(src, "an/probe.lua", trusted)))
 ]], analysis("s.n = s.n + 1", [[require("ffi").cdef "struct probe_unguarded { int x; };"]])))
     assert.matches("first\ttrue", out, 1, true)
     assert.matches("again\tan/probe.lua:2: attempt to redefine 'probe_unguarded'", out, 1, true)

@@ -9,7 +9,9 @@
  *
  *   random     random bits of doubles with |v| in [1e-6, 1e17]
  *   averages   i / j / 1000 (how avg_flow_duration divides)
- *   decimals   short decimals (0.1, 1.234, ...) and their neighbours
+ *   decimals   short decimals (0.1, 1.234, ...) and their neighbours,
+ *              averages of up to 8 flows, decimals of 4 to 8 places and
+ *              the values around 1e9, where the short decimals' path ends
  *   ties       dyadic values m / 2^k whose 15th or 17th digit is a tie
  *   powers     powers of two and their neighbours
  *
@@ -113,7 +115,21 @@ int main(int argc, char **argv)
             check_both(v);
         }
     }
-    double v = 1e-4;                                  /* around the lower end of the fast range */
+    for (long i = 0; i < n / 2; i++) {                /* averages of a few flows: short decimals */
+        double ms = (double)(next() % 3000000000ULL), flows = (double)(1 + next() % 8);
+        check_both(ms / flows / 1000);
+    }
+    for (int places = 4; places <= 8; places++)       /* decimals of 4 to 8 places, up to 16 digits */
+        for (long i = 0; i < n / 20; i++) {
+            double m = (double)(next() % p10(9 + (int)(next() % 8)));
+            check_both(m / (double)p10(places));
+            check_both(nextafter(m / (double)p10(places), 0));
+        }
+    double v = 1e9;                                   /* around the upper end of the short decimals */
+    for (int i = 0; i < 100000; i++) v = nextafter(v, 0);
+    for (int i = 0; i < 200000; i++, v = nextafter(v, INFINITY)) check_both(v);
+    for (long i = 0; i < 100000; i++) check_both(999999999.0 + (double)(i % 1000000) / 1e6);
+    v = 1e-4;                                         /* around the lower end of the fast range */
     for (int i = 0; i < 100000; i++) v = nextafter(v, 0);
     for (int i = 0; i < 200000; i++, v = nextafter(v, 1)) check_both(v);
     check_both(0.1); check_both(1.234); check_both(123456.789); check_both(1.0 / 3);

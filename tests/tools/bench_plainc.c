@@ -14,6 +14,11 @@
  * side gives them (the fields of each analysis in name order), so memory
  * and merges are the same too.
  *
+ * The flows of a batch go to the windows as the worker hands them to Lua
+ * (core/engine/worker.c, process_group): those of one base window at a
+ * time, copied into one array, their host rows looked up together
+ * (hf_window_hosts), then the statistics of each flow in turn.
+ *
  * The records are byte for byte those of hostflow with one worker (run.sh
  * checks it with -o on a slice of the input), so both sides compute the
  * same statistics.  Timed like bench_lua: this thread's CPU time, RUNS runs
@@ -42,6 +47,9 @@ typedef struct plainc {
     size_t     o_total, o_avg, o_dport, o_peer, o_tcp;   /* offsets in a row */
     uint64_t   records;
     int64_t    closed_until;
+    hf_flow   *group_flows;     /* the flows of one base window (as the worker's) */
+    uint8_t  **group_rows;
+    unsigned char *done;        /* per batch flow: handled */
 } plainc;
 
 #define F(type, field, kind, param) {(uint32_t)offsetof(type, field), (kind), (param)}
@@ -77,6 +85,9 @@ static void plainc_init(plainc *p, const hf_config *cfg, bench_sink *sink)
     hf_record_batch_init(&p->out);
     p->sink = sink;
     p->closed_until = INT64_MIN;
+    p->group_flows = hf_malloc(sizeof(hf_flow) * (size_t)cfg->batch);
+    p->group_rows = hf_malloc(sizeof(uint8_t *) * (size_t)cfg->batch);
+    p->done = hf_malloc((size_t)cfg->batch);
 }
 
 static void plainc_free(plainc *p)
@@ -85,6 +96,9 @@ static void plainc_free(plainc *p)
     hf_layout_release(&p->layout);
     hf_pool_free(p->pool);
     hf_record_batch_release(&p->out);
+    hf_free(p->group_flows);
+    hf_free(p->group_rows);
+    hf_free(p->done);
 }
 
 /* ------------------------------------------------------------------------
@@ -172,17 +186,42 @@ static void emit(void *ctx, hf_window *win)
     p->records += win->nhosts;
 }
 
+static int64_t floor_to(int64_t t, int64_t g)
+{
+    int64_t q = t / g;
+    if (t % g < 0) q--;
+    return q * g;
+}
+
+/* The flows of base window `start` not done yet (as the worker's
+ * process_group takes them): their rows, looked up together, then the
+ * statistics of each. */
+static void process_group(plainc *p, const hf_batch *b, int first, int64_t start)
+{
+    int64_t g = hf_windows_base_ms(&p->windows);
+    hf_window *win = hf_windows_base(&p->windows, start);
+    int n = 0;
+    for (int i = first; i < b->n; i++) {
+        if (p->done[i]) continue;
+        const hf_flow *f = &b->flows[i];
+        if ((f->mark & HF_FLOW_NO_SRC) || floor_to((int64_t)f->end_ms, g) != start) continue;
+        p->done[i] = 1;
+        p->group_flows[n++] = *f;
+    }
+    hf_window_hosts(&p->windows, win, p->group_flows, (uint32_t)n, p->group_rows);
+    for (int i = 0; i < n; i++)
+        if (p->group_rows[i]) update(p, p->group_rows[i], &p->group_flows[i], win->arena);
+}
+
 /* A batch: every flow into its base window's host row, then close what the
  * boundary allows (as hf_worker_process does). */
 static void process(plainc *p, const hf_batch *b)
 {
-    hf_window *win = NULL;
+    int64_t g = hf_windows_base_ms(&p->windows);
+    memset(p->done, 0, (size_t)b->n);
     for (int i = 0; i < b->n; i++) {
-        const hf_flow *f = &b->flows[i];
-        if (f->mark & HF_FLOW_NO_SRC) continue;       /* for its destination: no statistic here */
-        win = hf_windows_base(&p->windows, (int64_t)f->end_ms);
-        uint8_t *row = hf_window_host(&p->windows, win, f->src, f->family);
-        if (row) update(p, row, f, win->arena);
+        if (b->flows[i].mark & HF_FLOW_NO_SRC) continue;  /* for its destination: no statistic here */
+        if (!p->done[i]) process_group(p, b, i, floor_to((int64_t)b->flows[i].end_ms, g));
     }
     int64_t boundary = b->final ? INT64_MAX : b->boundary;
     if (boundary > p->closed_until) {

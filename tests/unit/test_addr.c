@@ -230,6 +230,56 @@ TEST(format_matches_inet_ntop)
     }
 }
 
+/* hf_addr_parse_v4, with 16 bytes to read (the way without a branch per
+ * digit) and without, takes exactly what hf_addr_parse takes as IPv4. */
+TEST(the_ipv4_parser_agrees_with_the_general_one)
+{
+    static const char alphabet[] = "0123456789....0129.:x/ 5";
+    char buf[32];
+    int bad = 0;
+    for (int it = 0; it < 2000000 && bad < 5; it++) {
+        uint64_t r = rnd();
+        size_t len = 1 + (size_t)(r % 17);
+        if (it & 1) {                        /* well-formed quads with random parts */
+            int n = snprintf(buf, sizeof buf, "%u.%u.%u.%u", (unsigned)(rnd() % 300),
+                             (unsigned)(rnd() % 260), (unsigned)(rnd() % 1000), (unsigned)(rnd() % 256));
+            len = (size_t)n;
+            if ((r >> 40) % 5 == 0) buf[(r >> 8) % len] = alphabet[(r >> 16) % (sizeof alphabet - 1)];
+            if ((r >> 44) % 7 == 0) { memmove(buf + 1, buf, len); buf[0] = '0'; len++; }
+        } else {
+            for (size_t i = 0; i < len; i++) buf[i] = alphabet[(rnd() >> 20) % (sizeof alphabet - 1)];
+        }
+        for (size_t i = len; i < sizeof buf; i++) buf[i] = "9.1"[(i + (size_t)r) % 3];  /* after the text */
+        uint8_t a[16], b[16], c[16], f;
+        int g = hf_addr_parse(buf, len, a, &f) == 0 && f == 4;
+        int v16 = hf_addr_parse_v4(buf, len, sizeof buf, b) == 0;
+        int vn = hf_addr_parse_v4(buf, len, len, c) == 0;
+        if (g != v16 || g != vn || (g && (memcmp(a, b, 16) != 0 || memcmp(a, c, 16) != 0))) {
+            fprintf(stderr, "    '%.*s': general %d, v4 (16) %d, v4 (len) %d\n", (int)len, buf, g, v16, vn);
+            bad++;
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
+TEST(every_byte_value_is_formatted_as_inet_ntop_does_in_every_place)
+{
+    for (unsigned v = 0; v < 256; v++)
+        for (int k = 0; k < 4; k++) {
+            uint8_t a[16] = {0,0,0,0,0,0,0,0,0,0,0xff,0xff, 1, 22, 233, 4};
+            a[12 + k] = (uint8_t)v;
+            char mine[HF_ADDR_STRLEN], libc[INET6_ADDRSTRLEN];
+            memset(mine, 'x', sizeof mine);
+            size_t n = hf_addr_format(a, 4, mine);
+            inet_ntop(AF_INET, a + 12, libc, sizeof libc);
+            CHECK_EQ_STR(mine, libc);
+            CHECK_EQ_INT(n, strlen(libc));
+            hf_addr_format(a, 6, mine);
+            inet_ntop(AF_INET6, a, libc, sizeof libc);
+            CHECK_EQ_STR(mine, libc);
+        }
+}
+
 /* Compare hf_addr_parse with inet_pton on s[0..len).  Returns 1 if they agree. */
 static int agrees_with_libc(const char *s, size_t len)
 {
@@ -302,6 +352,8 @@ int main(void)
     RUN(ipv6_invalid);
     RUN(length_bounded);
     RUN(format_matches_inet_ntop);
+    RUN(every_byte_value_is_formatted_as_inet_ntop_does_in_every_place);
+    RUN(the_ipv4_parser_agrees_with_the_general_one);
     RUN(parse_matches_inet_pton);
     return UNIT_END();
 }

@@ -3,6 +3,7 @@
  * without a fraction, strings escaped, bad UTF-8 replaced. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,38 @@ TEST(integers_are_written_without_a_fraction)
     CHECK_EQ_STR(num(&b, 42), "42");
     CHECK_EQ_STR(num(&b, -7), "-7");
     CHECK_EQ_STR(num(&b, 9007199254740991.0), "9007199254740991");
+    hf_buf_release(&b);
+}
+
+TEST(integers_around_every_power_of_ten_are_printf_s)
+{
+    hf_buf b;
+    hf_buf_init(&b, 16);
+    uint64_t p = 1;
+    for (int k = 0; k < 20; k++, p *= 10)
+        for (int64_t d = -3; d <= 3; d++) {
+            uint64_t u = p + (uint64_t)d;
+            if (d < 0 && (uint64_t)-d > p) continue;
+            char want[32];
+            b.len = 0;
+            hf_buf_put_int(&b, (int64_t)u);
+            hf_buf_putc(&b, '\0');
+            snprintf(want, sizeof want, "%lld", (long long)u);
+            if (u <= INT64_MAX) CHECK_EQ_STR(b.data, want);
+            b.len = 0;
+            hf_buf_put_int(&b, -(int64_t)(u & INT64_MAX));
+            hf_buf_putc(&b, '\0');
+            snprintf(want, sizeof want, "%lld", -(long long)(u & INT64_MAX));
+            CHECK_EQ_STR(b.data, want);
+            if (u < (1ULL << 53)) {
+                snprintf(want, sizeof want, "%llu", (unsigned long long)u);
+                CHECK_EQ_STR(num(&b, (double)u), want);
+            }
+        }
+    b.len = 0;
+    hf_buf_put_int(&b, INT64_MIN);
+    hf_buf_putc(&b, '\0');
+    CHECK_EQ_STR(b.data, "-9223372036854775808");
     hf_buf_release(&b);
 }
 
@@ -54,6 +87,27 @@ TEST(fractions_read_back_exactly)
     hf_buf_release(&b);
 }
 
+TEST(short_decimals_are_written_as_printf_writes_them)
+{
+    /* the short decimals' path (six places at most, |v| in [1e-4, 1e9))
+     * and the values on either side of its ends, against "%.15g" */
+    static const double v[] = {0.5, 1.0005, 0.0001, 0.00012, 0.000123456, 123.456789,
+                               0.1234567, 999999999.999999, 999999999.5, 1000000000.5,
+                               0.3333335, 2.000001, 1e-4 * 0.999, 17.25, 3.0e-4, 0.000999,
+                               123456789.000001};
+    hf_buf b;
+    hf_buf_init(&b, 16);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        for (int sign = 1; sign >= -1; sign -= 2) {
+            char want[40];
+            double x = sign * v[i];
+            snprintf(want, sizeof want, "%.15g", x);
+            if (strtod(want, NULL) != x) snprintf(want, sizeof want, "%.17g", x);
+            CHECK_EQ_STR(num(&b, x), want);
+        }
+    hf_buf_release(&b);
+}
+
 TEST(non_finite_numbers_are_null)
 {
     hf_buf b;
@@ -77,6 +131,8 @@ TEST(strings_are_escaped_and_bad_utf8_replaced)
 
 int main(void)
 {
+    RUN(integers_around_every_power_of_ten_are_printf_s);
+    RUN(short_decimals_are_written_as_printf_writes_them);
     RUN(integers_are_written_without_a_fraction);
     RUN(fractions_read_back_exactly);
     RUN(non_finite_numbers_are_null);

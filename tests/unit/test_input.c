@@ -513,6 +513,24 @@ TEST(a_missing_file_is_named)
     CHECK(strstr(err, "/nonexistent/flows.ndjson: cannot open") != NULL);
 }
 
+TEST(a_stop_request_ends_the_skipping_of_an_endless_line)
+{
+    char err[256];
+    _Atomic int stop = 0;
+    hf_input *in = hf_input_open("/dev/zero", 1024, err, sizeof err);
+    CHECK(in != NULL);
+    if (!in) return;
+    hf_input_on_stop(in, &stop);
+    stop = 1;             /* /dev/zero never ends a line: only the stop can end this */
+    const char *line;
+    size_t len;
+    CHECK_EQ_INT(hf_input_next(in, &line, &len), HF_INPUT_ERROR);
+    CHECK_EQ_STR(hf_input_error(in), "interrupted");
+    char block[4096];
+    CHECK_EQ_INT(hf_input_lines(in, block, sizeof block), HF_INPUT_ERROR);
+    hf_input_close(in);
+}
+
 int main(void)
 {
     RUN(lines_split_at_newlines_and_the_last_needs_none);
@@ -526,6 +544,7 @@ int main(void)
     RUN(blocks_of_lines_read_like_single_lines);
     RUN(blocks_from_a_pipe_come_as_lines_complete);
     RUN(a_missing_file_is_named);
+    RUN(a_stop_request_ends_the_skipping_of_an_endless_line);
     RUN(a_pretty_printed_array_gives_a_record_a_line_at_its_line);
     RUN(a_byte_order_mark_does_not_cost_the_first_record);
     RUN(utf16_and_utf32_are_named_and_stop_the_input);

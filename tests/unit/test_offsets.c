@@ -1,6 +1,7 @@
 /* test_offsets.c -- the partitions' bookkeeping (stream/offsets.c), with no
  * broker: release times, holds and commit points, replay after a restart,
- * idle partitions and the watermark, folding holds, flushing. */
+ * idle partitions and the watermark (ends confirmed by the source),
+ * folding holds, flushing, resetting after a revocation, pending offsets. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -81,6 +82,7 @@ TEST(the_watermark_is_the_slowest_partition_that_is_not_idle)
     double now = 1000.0;
     hf_offsets_set_eof(o, a, 0, now);
     hf_offsets_set_eof(o, b, 0, now);
+    CHECK(!hf_offsets_waking(o, a));                    /* not at its end: no clock needed */
     hf_offsets_advance(o, a, (double)(T0 + 50000), now);
     CHECK(hf_offsets_watermark(o, now) == -INFINITY);     /* b has given nothing yet */
     hf_offsets_advance(o, b, (double)(T0 + 20000), now);
@@ -93,8 +95,11 @@ TEST(the_watermark_is_the_slowest_partition_that_is_not_idle)
     hf_offsets_set_eof(o, a, 1, now + HF_IDLE_MS);
     double later = now + 3 * HF_IDLE_MS;
     CHECK(hf_offsets_watermark(o, later) == (double)(T0 + 50000));
-    /* data again on a: b gets HF_IDLE_MS once more to show its own */
+    /* data again on a: b gets HF_IDLE_MS once more to show its own (the
+     * clock is read only for a partition at its end: hf_offsets_waking) */
+    CHECK(hf_offsets_waking(o, a) && hf_offsets_waking(o, b));
     hf_offsets_advance(o, a, (double)(T0 + 60000), later);
+    CHECK(!hf_offsets_waking(o, a) && hf_offsets_waking(o, b));
     CHECK(hf_offsets_watermark(o, later + 1) == (double)(T0 + 20000));
     CHECK(hf_offsets_watermark(o, later + HF_IDLE_MS) == (double)(T0 + 60000));
     hf_offsets_free(o);
@@ -135,7 +140,59 @@ TEST(a_flush_completes_every_window_read_so_far)
     hf_offsets_free(o);
 }
 
-TEST(a_forgotten_partition_holds_nothing_until_it_is_assigned_again)
+TEST(with_confirmed_ends_a_partition_is_idle_only_while_its_source_confirms_its_end)
+{
+    hf_offsets *o = hf_offsets_new(G, 4);
+    hf_offsets_confirm_ends(o);
+    int a = hf_offsets_partition(o, "flows", 0, INT64_MIN);
+    int b = hf_offsets_partition(o, "flows", 1, INT64_MIN);
+    double now = 1000.0;
+    hf_offsets_set_eof(o, a, 0, now);
+    hf_offsets_set_eof(o, b, 0, now);
+    hf_offsets_advance(o, a, (double)(T0 + 50000), now);
+    hf_offsets_advance(o, b, (double)(T0 + 20000), now);
+    hf_offsets_set_eof(o, b, 1, now);
+    /* the broker cannot be asked (an outage): b holds the watermark back */
+    CHECK(hf_offsets_watermark(o, now + 10 * HF_IDLE_MS) == (double)(T0 + 20000));
+    /* asked, and b has nothing newer: idle once HF_IDLE_MS at its end has passed */
+    double t = now + 10 * HF_IDLE_MS;
+    hf_offsets_end_confirmed(o, b, t);
+    CHECK(hf_offsets_watermark(o, t) == (double)(T0 + 50000));
+    /* a confirmation grows old: b holds again */
+    CHECK(hf_offsets_watermark(o, t + HF_CONFIRMED_MS + 1) == (double)(T0 + 20000));
+    /* the broker has newer messages for b: not at its end, whatever the clock */
+    hf_offsets_set_eof(o, b, 0, t);
+    hf_offsets_end_confirmed(o, b, t + 100 * HF_IDLE_MS);
+    CHECK(hf_offsets_watermark(o, t + 100 * HF_IDLE_MS) == (double)(T0 + 20000));
+    hf_offsets_free(o);
+}
+
+TEST(after_a_reset_nothing_is_held_and_partitions_wait_for_their_assignment)
+{
+    hf_offsets *o = hf_offsets_new(G, 4);
+    hf_offsets_confirm_ends(o);
+    int a = hf_offsets_partition(o, "flows", 0, INT64_MIN);
+    int b = hf_offsets_partition(o, "flows", 1, INT64_MIN);
+    hf_offsets_set_eof(o, a, 0, 0);
+    hf_offsets_set_eof(o, b, 0, 0);
+    hf_offsets_read(o, a, 7, (double)(T0 + 1000));
+    hf_offsets_hold(o, a, 7, (double)(T0 + 1000));
+    hf_offsets_advance(o, a, (double)(T0 + 1000), 0);
+    hf_commit_point pt[4];
+    CHECK_EQ_INT(hf_offsets_commit_points(o, T0 - 300000, pt, 4), 1);
+    hf_offsets_reset(o);                      /* revoked: windows dropped */
+    CHECK_EQ_INT(hf_offsets_commit_points(o, INT64_MIN, pt, 4), 0);   /* nothing read since */
+    CHECK(hf_offsets_max_end(o) == -INFINITY);
+    /* b assigned again, a not: a does not hold the watermark back */
+    hf_offsets_set_eof(o, b, 0, 0);
+    hf_offsets_advance(o, b, (double)(T0 + 9000), 0);
+    CHECK(hf_offsets_watermark(o, 1) == (double)(T0 + 9000));
+    /* what was complete stays complete: a flow for it is read again, skipped */
+    CHECK_EQ_INT(pt[0].released_until, T0 - 300000);
+    hf_offsets_free(o);
+}
+
+TEST(a_partition_registered_again_after_a_reset_holds_alone_and_takes_the_commits_metadata)
 {
     hf_offsets *o = hf_offsets_new(G, 4);
     int a = hf_offsets_partition(o, "flows", 0, INT64_MIN);
@@ -146,17 +203,34 @@ TEST(a_forgotten_partition_holds_nothing_until_it_is_assigned_again)
     hf_offsets_hold(o, a, 5, (double)(T0 + 1000));
     hf_offsets_advance(o, a, (double)(T0 + 1000), 0);
     hf_offsets_advance(o, b, (double)(T0 + 2000), 0);
-    hf_offsets_forget(o);                     /* revoked: both handed over */
+    hf_offsets_reset(o);                      /* revoked: both handed over */
     hf_commit_point pt[2];
     CHECK_EQ_INT(hf_offsets_commit_points(o, INT64_MIN, pt, 2), 0);
     CHECK_EQ_INT(hf_offsets_next(o, "flows", 0), -1);
-    /* only a comes back: b, gone, neither holds the watermark back nor is
-     * woken when every partition was idle and data comes again */
+    CHECK(!hf_offsets_assigned(o, a) && !hf_offsets_assigned(o, b));
+    /* only a comes back: b, not assigned, neither holds the watermark back
+     * nor is woken when every partition was idle and data comes again */
     CHECK_EQ_INT(hf_offsets_partition(o, "flows", 0, T0 - 300000), a);
+    CHECK(hf_offsets_assigned(o, a) && !hf_offsets_assigned(o, b));
     hf_offsets_set_eof(o, a, 1, 0);
     hf_offsets_advance(o, a, (double)(T0 + 60000), 5 * HF_IDLE_MS);
     CHECK(hf_offsets_watermark(o, 5 * HF_IDLE_MS + 1) == (double)(T0 + 60000));
     CHECK_EQ_INT(hf_offsets_read(o, a, 6, (double)(T0 - 300001)), 1);   /* the commit's metadata counts */
+    hf_offsets_free(o);
+}
+
+TEST(a_pending_offset_keeps_the_commit_point_behind_it)
+{
+    hf_offsets *o = hf_offsets_new(G, 4);
+    int a = hf_offsets_partition(o, "flows", 0, INT64_MIN);
+    for (int i = 0; i < 10; i++) hf_offsets_read(o, a, 100 + i, -1);   /* none held */
+    hf_commit_point pt[4];
+    hf_offsets_pending(o, a, 104);
+    CHECK_EQ_INT(hf_offsets_commit_points(o, T0, pt, 4), 1);
+    CHECK_EQ_INT(pt[0].offset, 104);
+    hf_offsets_pending(o, a, -1);
+    CHECK_EQ_INT(hf_offsets_commit_points(o, T0, pt, 4), 1);
+    CHECK_EQ_INT(pt[0].offset, 110);
     hf_offsets_free(o);
 }
 
@@ -169,6 +243,9 @@ int main(void)
     RUN(the_watermark_is_the_slowest_partition_that_is_not_idle);
     RUN(holds_past_the_table_fold_into_the_latest_and_stay_safe);
     RUN(a_flush_completes_every_window_read_so_far);
-    RUN(a_forgotten_partition_holds_nothing_until_it_is_assigned_again);
+    RUN(with_confirmed_ends_a_partition_is_idle_only_while_its_source_confirms_its_end);
+    RUN(after_a_reset_nothing_is_held_and_partitions_wait_for_their_assignment);
+    RUN(a_partition_registered_again_after_a_reset_holds_alone_and_takes_the_commits_metadata);
+    RUN(a_pending_offset_keeps_the_commit_point_behind_it);
     return UNIT_END();
 }

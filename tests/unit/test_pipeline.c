@@ -1,7 +1,8 @@
 /* test_pipeline.c -- the pipeline's event-time path (stream/pipeline.c)
  * against a shard table of the test's own (stream/batch.h), with no engine:
  * which flows count, how far windows close, which shard gets a host, what
- * is counted as rejected, filtered, late or read again. */
+ * is counted as rejected, filtered, late or read again; flows far ahead of
+ * the stream held aside, rejected or followed. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 
 /* What the shards were handed: every batch, in order. */
 typedef struct handed {
-    int     shard, n, final, reset, npartials;
+    int     shard, n, final, discard, npartials;
     int64_t boundary;
     char    src[NSHARDS][64];     /* the last octet of each flow's source, as text */
 } handed;
@@ -51,12 +52,12 @@ static void fake_push(void *ctx, int shard, hf_batch *b)
         h->shard = shard;
         h->n = b->n;
         h->final = b->final;
-        h->reset = b->reset;
+        h->discard = b->discard;
         h->npartials = b->npartials;
         h->boundary = b->boundary;
     }
     for (int i = 0; i < b->n; i++) f->flows_to[shard][b->flows[i].src[15]]++;
-    if (b->reset) f->emitted = INT64_MIN;     /* the windows are gone: nothing is emitted */
+    if (b->discard) f->emitted = INT64_MIN;     /* the windows are gone: nothing is emitted */
     if (b->final) f->emitted = INT64_MAX;
     else if (b->boundary > f->emitted) f->emitted = b->boundary;
     hf_free(b->flows);
@@ -293,9 +294,9 @@ TEST(a_revocation_drops_the_open_windows_for_the_next_owner_to_rebuild)
     int before = f.ngot, given = 0;
     for (int s = 0; s < 2; s++)
         for (int h = 0; h < 5; h++) given += f.flows_to[s][h];
-    hf_pipeline_drop(p);
-    CHECK_EQ_INT(f.ngot, before + 2);                 /* one reset for each shard, no flows, */
-    for (int i = before; i < f.ngot; i++) CHECK(f.got[i].reset && f.got[i].n == 0 && !f.got[i].final);
+    hf_pipeline_reset(p);
+    CHECK_EQ_INT(f.ngot, before + 2);                 /* one discard batch for each shard, no flows, */
+    for (int i = before; i < f.ngot; i++) CHECK(f.got[i].discard && f.got[i].n == 0 && !f.got[i].final);
     CHECK_EQ_INT(hf_offsets_next(o, "flows", 0), -1); /* and the partition is forgotten */
     CHECK_EQ_INT(hf_pipeline_commit_points(p, hf_pipeline_emitted(p), pt, 4), 0);
     /* assigned again (here, or at the next owner): from the commit, the
@@ -412,6 +413,97 @@ TEST(the_merge_role_closes_windows_on_the_partial_stages_progress)
     hf_config_release(&cfg);
 }
 
+#define HOUR 3600000LL
+
+TEST(one_flow_far_ahead_is_held_aside_and_rejected_and_makes_nothing_late)
+{
+    hf_config cfg;
+    fake f;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p = pipeline(&cfg, &f, 1);
+    for (int i = 0; i < 100; i++) feed(p, 1, 1000 + i * 100);
+    feed(p, 2, 20 * HOUR);                    /* a bad clock: 20 h ahead */
+    CHECK(last_boundary(&f) < T0 + 20000);    /* it closed nothing */
+    for (int i = 100; i < 200; i++) feed(p, 3, 1000 + i * 100);
+    const hf_stream_stats *st = hf_pipeline_stats(p);
+    CHECK_EQ_INT(st->late, 0);
+    CHECK_EQ_INT(st->rejected[HF_REASON_FUTURE], 1);   /* 32 flows stayed behind it */
+    CHECK_EQ_INT(st->accepted, 200);
+    hf_pipeline_finish(p);
+    CHECK_EQ_INT(f.flows_to[0][2], 0);
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
+TEST(a_stream_that_jumps_ahead_is_followed)
+{
+    hf_config cfg;
+    fake f;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p = pipeline(&cfg, &f, 1);
+    for (int i = 0; i < 50; i++) feed(p, 1, 1000 + i * 100);
+    for (int i = 0; i < 50; i++) feed(p, 2, 3 * HOUR + i * 100);   /* a 3 h gap in the data */
+    const hf_stream_stats *st = hf_pipeline_stats(p);
+    CHECK_EQ_INT(st->rejected[HF_REASON_FUTURE], 0);
+    CHECK_EQ_INT(st->accepted, 100);
+    CHECK_EQ_INT(st->late, 0);
+    CHECK(last_boundary(&f) > T0 + 3 * HOUR - 60000);   /* the watermark came along */
+    hf_pipeline_finish(p);
+    CHECK_EQ_INT(f.flows_to[0][2], 50);
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
+TEST(flows_held_aside_are_decided_at_the_end)
+{
+    hf_config cfg;
+    fake f;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p = pipeline(&cfg, &f, 1);
+    feed(p, 1, 1000);
+    feed(p, 2, 30 * HOUR);                    /* followed by too few flows to decide */
+    feed(p, 3, 2000);
+    feed(p, 4, 90 * HOUR);                    /* the last flow */
+    const hf_stream_stats *st = hf_pipeline_stats(p);
+    CHECK_EQ_INT(st->accepted, 2);
+    hf_pipeline_finish(p);                    /* more stayed behind than followed: outliers */
+    CHECK_EQ_INT(st->rejected[HF_REASON_FUTURE], 2);
+    CHECK_EQ_INT(st->accepted, 2);
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
+TEST(a_flow_held_aside_keeps_its_offset_from_being_committed)
+{
+    hf_config cfg;
+    fake f;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p = pipeline(&cfg, &f, 1);
+    hf_offsets *o = hf_pipeline_offsets(p);
+    int part = hf_offsets_partition(o, "flows", 0, INT64_MIN);
+    hf_offsets_set_eof(o, part, 0, 0);
+    char line[512];
+    for (int i = 0; i < 12; i++) {
+        int64_t end = T0 + (i == 5 ? 20 * HOUR : i * 60000LL);
+        int n = snprintf(line, sizeof line,
+                         "{\"ipfix.sourceIPv4Address\":\"10.0.0.1\",\"ipfix.destinationIPv4Address\":\"192.0.2.1\","
+                         "\"ipfix.protocolIdentifier\":6,\"ipfix.packetDeltaCount\":1,\"ipfix.octetDeltaCount\":60,"
+                         "\"ipfix.flowStartMilliseconds\":%lld,\"ipfix.flowEndMilliseconds\":%lld}",
+                         (long long)end - 10, (long long)end);
+        CHECK_EQ_INT(hf_pipeline_feed(p, part, 100 + i, 0, line, (size_t)n, 0), 0);
+    }
+    hf_commit_point pts[4];
+    CHECK_EQ_INT(hf_pipeline_commit_points(p, hf_pipeline_emitted(p), pts, 4), 1);
+    CHECK(pts[0].offset <= 105);              /* offset 105 is held aside, undecided */
+    hf_pipeline_flush(p);                     /* decided (rejected), every window emitted */
+    f.emitted = INT64_MAX - 1;
+    CHECK_EQ_INT(hf_pipeline_stats(p)->rejected[HF_REASON_FUTURE], 1);
+    CHECK_EQ_INT(hf_pipeline_commit_points(p, hf_pipeline_emitted(p), pts, 4), 1);
+    CHECK_EQ_INT(pts[0].offset, 112);
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
 int main(void)
 {
     RUN(windows_close_when_the_watermark_passes_them);
@@ -424,5 +516,9 @@ int main(void)
     RUN(a_revocation_drops_the_open_windows_for_the_next_owner_to_rebuild);
     RUN(the_relay_passes_every_flow_on_and_holds_nothing);
     RUN(the_merge_role_closes_windows_on_the_partial_stages_progress);
+    RUN(one_flow_far_ahead_is_held_aside_and_rejected_and_makes_nothing_late);
+    RUN(a_stream_that_jumps_ahead_is_followed);
+    RUN(flows_held_aside_are_decided_at_the_end);
+    RUN(a_flow_held_aside_keeps_its_offset_from_being_committed);
     return UNIT_END();
 }

@@ -2,6 +2,7 @@
  * (engine/record.c): the text an output receives, and the key, type and
  * time that come with every record. */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/addr.h"
@@ -68,6 +69,57 @@ TEST(an_ipv6_host_is_written_in_rfc5952_text_in_its_id_and_src_ip)
     hf_record_batch_release(&b);
 }
 
+/* The head as DESIGN.md writes it, by snprintf. */
+static void head_want(char *out, size_t cap, const char *addr, const char *ts, int64_t start, int64_t g)
+{
+    snprintf(out, cap, "{\"@type\":\"host_stats\",\"@timestamp\":\"%s\",\"id\":\"%s/%lld/%lld\","
+             "\"src_ip\":\"%s\",\"window\":{\"start_ms\":%lld,\"end_ms\":%lld,\"granularity_s\":%lld},"
+             "\"stats\":{}}", ts, addr, (long long)(g / 1000), (long long)start, addr,
+             (long long)start, (long long)(start + g), (long long)(g / 1000));
+}
+
+TEST(heads_of_windows_and_hosts_in_turn_are_each_their_own)
+{
+    /* the window's part of the head is made once per window: going back
+     * and forth between windows, and between short and long addresses,
+     * must give every record its own head */
+    static const char *const hosts[] = {"1.2.3.4",   /* (the IPv6 ones in RFC 5952 text) */ "255.255.255.255", "2001:db8::1",
+                                        "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff", "0.0.0.0"};
+    static const struct { int64_t start, g; const char *ts; } wins[] = {
+        {1764165610000, 10000, "2025-11-26T14:00:10.000Z"},
+        {1764165600000, 300000, "2025-11-26T14:00:00.000Z"},
+        {0, 3600000, "1970-01-01T00:00:00.000Z"},
+        {1764165610000, 30000, "2025-11-26T14:00:10.000Z"},
+    };
+    hf_record_batch b;
+    hf_record_batch_init(&b);
+    size_t k = 0;
+    for (int round = 0; round < 3; round++)
+        for (size_t wi = 0; wi < 4; wi++)
+            for (size_t hi = 0; hi < 5; hi++, k++) {
+                size_t w = (wi + (size_t)round) % 4, hh = (hi * 3 + wi) % 5;
+                hf_window win;
+                memset(&win, 0, sizeof win);
+                win.start_ms = wins[w].start;
+                win.g_ms = wins[w].g;
+                hf_host h;
+                host_of(hosts[hh], &h);
+                hf_record_host_head(&b, &win, &h);
+                hf_buf_puts(&b.text, "}}");
+                hf_record_end(&b);
+                char want[512], id[128];
+                head_want(want, sizeof want, hosts[hh], wins[w].ts, wins[w].start, wins[w].g);
+                CHECK_EQ_INT(b.recs[k].len, strlen(want));
+                CHECK(memcmp(b.text.data + b.recs[k].off, want, strlen(want)) == 0);
+                snprintf(id, sizeof id, "%s/%lld/%lld", hosts[hh], (long long)(wins[w].g / 1000),
+                         (long long)wins[w].start);
+                CHECK_EQ_INT(b.recs[k].key_len, strlen(id));
+                CHECK(memcmp(b.text.data + b.recs[k].key_off, id, strlen(id)) == 0);
+                CHECK_EQ_INT(b.recs[k].time_ms, wins[w].start);
+            }
+    hf_record_batch_release(&b);
+}
+
 TEST(a_batch_holds_many_records_of_several_types_and_resets)
 {
     hf_record_batch b;
@@ -104,6 +156,7 @@ int main(void)
 {
     RUN(the_head_of_a_host_record_is_the_designed_json_and_its_id_is_found);
     RUN(an_ipv6_host_is_written_in_rfc5952_text_in_its_id_and_src_ip);
+    RUN(heads_of_windows_and_hosts_in_turn_are_each_their_own);
     RUN(a_batch_holds_many_records_of_several_types_and_resets);
     return UNIT_END();
 }

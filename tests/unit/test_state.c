@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/arena.h"
 #include "prim/distinct.h"
@@ -149,6 +150,103 @@ TEST(merge_turns_peers_into_a_sketch_past_the_limit)
 }
 
 /* ------------------------------------------------------------------------
+ * Rows
+ * --------------------------------------------------------------------- */
+
+/* A second analysis: runs of every scalar kind. */
+typedef struct scalars {
+    uint32_t c[3];          /* COUNT32 x 3 */
+    uint32_t pad;
+    double   s[4];          /* SUM x 4 */
+    double   lo[2], hi[2];  /* MIN x 2, MAX x 2 */
+} scalars;
+
+static hf_field scalar_fields[] = {
+    {offsetof(scalars, c[0]), HF_FIELD_COUNT32, 0}, {offsetof(scalars, c[1]), HF_FIELD_COUNT32, 0},
+    {offsetof(scalars, c[2]), HF_FIELD_COUNT32, 0}, {offsetof(scalars, s[0]), HF_FIELD_SUM, 0},
+    {offsetof(scalars, s[1]), HF_FIELD_SUM, 0},     {offsetof(scalars, s[2]), HF_FIELD_SUM, 0},
+    {offsetof(scalars, s[3]), HF_FIELD_SUM, 0},     {offsetof(scalars, lo[0]), HF_FIELD_MIN, 0},
+    {offsetof(scalars, lo[1]), HF_FIELD_MIN, 0},    {offsetof(scalars, hi[0]), HF_FIELD_MAX, 0},
+    {offsetof(scalars, hi[1]), HF_FIELD_MAX, 0},
+};
+static const hf_schema scalar_schema = {scalar_fields, 11, sizeof(scalars)};
+
+/* A row as a window lays it out: 24 bytes of host, the scalars, then the
+ * analysis with one of everything, then the scalars again right after it
+ * (so runs of one state never join the other's). */
+typedef struct wide_row {
+    uint8_t host[24];
+    scalars a;
+    row     b;
+    scalars c;
+} wide_row;
+
+static void scalars_fill(scalars *x, uint64_t *seed)
+{
+    for (int i = 0; i < 3; i++) {
+        *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        x->c[i] = (uint32_t)(*seed >> 40) % 3 == 0 ? UINT32_MAX - (uint32_t)(*seed >> 60)
+                                                    : (uint32_t)(*seed >> 33);
+    }
+    const double odd[] = {NAN, INFINITY, -INFINITY, -0.0, 1e300, 0.1};
+    for (int i = 0; i < 4; i++) {
+        *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        x->s[i] = (*seed >> 61) == 0 ? odd[(*seed >> 20) % 6] : (double)(int64_t)(*seed >> 12) / 1024;
+    }
+    for (int i = 0; i < 2; i++) {
+        *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        x->lo[i] = (*seed >> 62) == 0 ? odd[(*seed >> 20) % 6] : (double)(*seed >> 40);
+        x->hi[i] = (*seed >> 61) == 0 ? odd[(*seed >> 24) % 6] : (double)(*seed >> 44);
+    }
+}
+
+TEST(a_row_merges_as_each_of_its_states_does)
+{
+    hf_state_row r;
+    hf_state_row_init(&r);
+    hf_state_row_add(&r, &scalar_schema, offsetof(wide_row, a));
+    hf_state_row_add(&r, &schema, offsetof(wide_row, b));
+    hf_state_row_add(&r, &scalar_schema, offsetof(wide_row, c));
+    /* runs: a's counts, sums, mins, maxes; b's seven fields; c's four */
+    CHECK_EQ_INT(r.nruns, 4 + 7 + 4);
+    CHECK_EQ_INT(r.runs[1].kind, HF_FIELD_SUM);
+    CHECK_EQ_INT(r.runs[1].n, 4);
+    uint64_t seed = 7;
+    for (int round = 0; round < 200; round++) {
+        hf_arena *a = hf_arena_new(pool);
+        wide_row x, y, z;
+        memset(&x, 0, sizeof x);
+        memset(&y, 0, sizeof y);
+        hf_state_init(&schema, (uint8_t *)&x.b);
+        hf_state_init(&schema, (uint8_t *)&y.b);
+        scalars_fill(&x.a, &seed);
+        scalars_fill(&x.c, &seed);
+        scalars_fill(&y.a, &seed);
+        scalars_fill(&y.c, &seed);
+        for (int i = 0; i < round % 23; i++) update(&x.b, i, (uint64_t)(i * 3), i % 5, a);
+        for (int i = 0; i < round % 17; i++) update(&y.b, 100 - i, (uint64_t)(i * 5), i % 7, a);
+        /* z: x merged state by state; x: merged as a row */
+        hf_state_row_prefetch(&r, (const uint8_t *)&x);
+        z = x;
+        memset(&z.b, 0, sizeof z.b);
+        hf_state_init(&schema, (uint8_t *)&z.b);
+        hf_state_merge(&schema, (uint8_t *)&z.b, (const uint8_t *)&x.b, a);    /* a copy of x.b's sets */
+        hf_state_merge(&scalar_schema, (uint8_t *)&z.a, (const uint8_t *)&y.a, a);
+        hf_state_merge(&schema, (uint8_t *)&z.b, (const uint8_t *)&y.b, a);
+        hf_state_merge(&scalar_schema, (uint8_t *)&z.c, (const uint8_t *)&y.c, a);
+        hf_state_row_merge(&r, (uint8_t *)&x, (const uint8_t *)&y, a);
+        CHECK(memcmp(&x.a, &z.a, sizeof x.a) == 0);
+        CHECK(memcmp(&x.c, &z.c, sizeof x.c) == 0);
+        static uint8_t sx[1 << 16], sz[1 << 16];
+        size_t nx = hf_state_serialize(&schema, (const uint8_t *)&x.b, sx, sizeof sx);
+        size_t nz = hf_state_serialize(&schema, (const uint8_t *)&z.b, sz, sizeof sz);
+        CHECK(nx == nz && nx <= sizeof sx && memcmp(sx, sz, nx) == 0);
+        hf_arena_free(a);
+    }
+    hf_state_row_release(&r);
+}
+
+/* ------------------------------------------------------------------------
  * Serialisation
  * --------------------------------------------------------------------- */
 
@@ -281,6 +379,7 @@ int main(void)
     RUN(merge_combines_each_kind);
     RUN(merge_of_counts_stops_at_the_top);
     RUN(merge_turns_peers_into_a_sketch_past_the_limit);
+    RUN(a_row_merges_as_each_of_its_states_does);
     RUN(serialise_round_trips);
     RUN(another_schema_is_refused);
     RUN(hostile_input_is_refused);

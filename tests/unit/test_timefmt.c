@@ -4,6 +4,7 @@
  * against the C library's timegm()/gmtime_r() (an oracle the module itself
  * must not use) for every day of 1970..9999 and for random instants. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -113,6 +114,35 @@ TEST(parse_rejects_bad_shapes)
         if (parse(bad[i]) != REJECTED) fprintf(stderr, "  accepted: \"%s\"\n", bad[i]);
         CHECK(parse(bad[i]) == REJECTED);
     }
+}
+
+/* The date and hour a thread read last are remembered (timefmt.c): a time
+ * of the same hour, right after, reads exactly as it does after another
+ * hour, bad ones included. */
+TEST(the_remembered_hour_changes_nothing)
+{
+    static const char *const other = "1999-12-31T23:59:59Z";
+    static const char *const tails[] = {
+        ":34:56Z", ":34:56.789Z", ":00:00", ":59:60.5+02:00", ":60:00Z", ":34:61Z", ":3a:56Z",
+        ":34:56.Z", "-34:56Z", ":34:56.1234567891Z", ":34:56+24:00", ":34:56z", ":34:56,5-0130",
+    };
+    static const char *const heads[] = {
+        "2023-04-11T12", "2024-02-29T00", "2023-02-29T00", "2023-04-11T24", "2023-04-11X12",
+        "9999-12-31T23", "1970-01-01T00", "0000-01-01T00",
+    };
+    for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++)
+        for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+            char text[64];
+            snprintf(text, sizeof text, "%s%s", heads[h], tails[t]);
+            int64_t cold = -7, warm = -7, any;
+            (void)hf_time_parse_iso(other, strlen(other), &any);
+            int rc = hf_time_parse_iso(text, strlen(text), &cold);
+            char same[64];                                   /* the same hour, first */
+            snprintf(same, sizeof same, "%s:00:00Z", heads[h]);
+            (void)hf_time_parse_iso(same, strlen(same), &any);
+            CHECK_EQ_INT(hf_time_parse_iso(text, strlen(text), &warm), rc);
+            if (rc == 0) CHECK_EQ_INT(warm, cold);
+        }
 }
 
 TEST(parse_reads_only_len_bytes)
@@ -230,6 +260,7 @@ int main(void)
     RUN(parse_calendar);
     RUN(parse_range);
     RUN(parse_rejects_bad_shapes);
+    RUN(the_remembered_hour_changes_nothing);
     RUN(parse_reads_only_len_bytes);
     RUN(format_basic);
     RUN(format_clamps);

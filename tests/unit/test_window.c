@@ -137,6 +137,36 @@ TEST(layout_puts_states_of_counts_right_after_the_host)
     hf_layout_release(&l);
 }
 
+TEST(a_new_row_holds_every_state_as_hf_state_init_leaves_it)
+{
+    /* the layout's copy of a new row is made again when a state is added
+     * (the states move) */
+    static const hf_field counts[] = {{0, HF_FIELD_COUNT32, 0}, {4, HF_FIELD_COUNT32, 0}};
+    static const hf_field set[] = {{0, HF_FIELD_DISTINCT, 77}, {16, HF_FIELD_MIN, 0}};
+    hf_layout l;
+    hf_layout_init(&l);
+    hf_layout_add(&l, "a", 16, fields, 2);
+    hf_layout_add(&l, "b", 8, counts, 2);
+    hf_layout_add(&l, "c", 24, set, 2);
+    hf_pool *pool = hf_pool_new(0);
+    hf_windows ws;
+    int64_t g[] = {10000};
+    hf_windows_init(&ws, g, 1, &l, pool);
+    uint8_t a[16];
+    addr_of(a, 42);
+    hf_window *w = hf_windows_base(&ws, 5);
+    uint8_t *row = hf_window_host(&ws, w, a, 4);
+    uint8_t want[256];
+    memset(want, 0, sizeof want);
+    for (int i = 0; i < l.n; i++) hf_state_init(&l.schemas[i], want + l.offsets[i]);
+    CHECK(memcmp(row + sizeof(hf_host), want + sizeof(hf_host), l.row_size - sizeof(hf_host)) == 0);
+    CHECK(memcmp(row, a, 16) == 0);
+    CHECK_EQ_INT(((hf_host *)row)->row, 0);
+    hf_windows_release(&ws);
+    hf_pool_free(pool);
+    hf_layout_release(&l);
+}
+
 TEST(base_is_the_gcd_of_the_granularities)
 {
     fixture f;
@@ -243,6 +273,83 @@ TEST(a_table_of_many_hosts_finds_each_again)
         if (sum != 3) bad++;
     }
     CHECK_EQ_INT(bad, 0);
+    teardown(&f);
+}
+
+/* hf_window_hosts gives what one hf_window_host call per flow gives, in the
+ * same order: flows of new and known hosts, IPv4 and IPv6, the same host
+ * several times within a block (new the first time), tables that grow in
+ * the middle of a block, and under a memory limit the same refusals. */
+static void hosts_both_ways(size_t limit, uint32_t nflows, uint32_t nhosts, uint32_t seed)
+{
+    fixture one, many;
+    int64_t g[] = {10000};
+    setup(&one, g, 1, limit);
+    setup(&many, g, 1, limit);
+    hf_flow *flows = calloc(nflows, sizeof *flows);
+    uint8_t **rows = calloc(nflows, sizeof *rows);
+    uint32_t x = seed;
+    int same = 1;
+    for (int round = 0; round < 3; round++) {
+        for (uint32_t i = 0; i < nflows; i++) {
+            x = x * 1664525u + 1013904223u;
+            uint32_t h = (x >> 8) % nhosts;
+            addr_of(flows[i].src, h * 2654435761u);
+            flows[i].family = 4;
+            if (h % 7 == 0) {                     /* some IPv6 hosts */
+                flows[i].src[0] = 0x20;
+                flows[i].src[10] = 0;
+                flows[i].family = 6;
+            }
+        }
+        hf_window *w1 = hf_windows_base(&one.ws, 1000), *w2 = hf_windows_base(&many.ws, 1000);
+        hf_window_hosts(&many.ws, w2, flows, nflows, rows);
+        for (uint32_t i = 0; i < nflows; i++) {
+            uint8_t *r1 = hf_window_host(&one.ws, w1, flows[i].src, flows[i].family);
+            if (!r1 != !rows[i]) same = 0;
+            else if (r1 && (((hf_host *)r1)->row != ((hf_host *)rows[i])->row ||
+                            memcmp(rows[i], flows[i].src, 16) != 0 ||
+                            ((hf_host *)rows[i])->v6 != ((hf_host *)r1)->v6)) same = 0;
+        }
+        CHECK_EQ_INT(w2->nhosts, w1->nhosts);
+        CHECK_EQ_INT(many.ws.hosts_refused, one.ws.hosts_refused);
+    }
+    CHECK(same);
+    free(flows);
+    free(rows);
+    teardown(&one);
+    teardown(&many);
+}
+
+TEST(hosts_looked_up_together_are_those_looked_up_one_by_one)
+{
+    hosts_both_ways(0, 5000, 300, 1);          /* few hosts, many repeats in a block */
+    hosts_both_ways(0, 100000, 80000, 2);      /* tables that grow mid-block */
+    hosts_both_ways(0, 63, 1000000, 3);        /* less than a block */
+    hosts_both_ways(0, 0, 1, 4);               /* nothing */
+    hosts_both_ways(1 << 20, 100000, 100000, 5);   /* refusals at the memory limit */
+}
+
+TEST(a_new_window_gets_a_table_for_as_many_hosts_as_the_last_one_closed)
+{
+    fixture f;
+    int64_t g[] = {10000};
+    setup(&f, g, 1, 0);
+    for (uint32_t h = 0; h < 1000; h++) add(&f.ws, f.off, h, 1000, 1);
+    hf_window *w = hf_windows_base(&f.ws, 1000);
+    uint32_t grown = w->mask;
+    CHECK_EQ_INT(grown + 1, 2048);                  /* 1000 hosts: at most 3/4 of 2048 */
+    hf_windows_close(&f.ws, 10000, collect, f.out);
+    CHECK_EQ_INT(hf_windows_base(&f.ws, 15000)->mask, grown);   /* made that size at once */
+    for (uint32_t h = 0; h < 10; h++) add(&f.ws, f.off, h, 15000, 1);
+    hf_windows_close(&f.ws, 20000, collect, f.out);
+    CHECK_EQ_INT(hf_windows_base(&f.ws, 25000)->mask + 1, 64);  /* and the next for 10 */
+    teardown(&f);
+    /* a table the memory limit has no room for starts small */
+    setup(&f, g, 1, 96 << 10);
+    for (uint32_t h = 0; h < 200; h++) add(&f.ws, f.off, h, 1000, 1);
+    f.ws.levels[0].last_hosts = 1u << 20;
+    CHECK_EQ_INT(hf_windows_base(&f.ws, 15000)->mask + 1, 64);
     teardown(&f);
 }
 
@@ -569,12 +676,15 @@ int main(void)
 {
     RUN(layout_places_states_after_the_host);
     RUN(layout_puts_states_of_counts_right_after_the_host);
+    RUN(a_new_row_holds_every_state_as_hf_state_init_leaves_it);
     RUN(base_is_the_gcd_of_the_granularities);
     RUN(a_window_closes_only_when_the_boundary_passes_its_end);
     RUN(coarse_windows_are_merges_of_fine_ones);
     RUN(granularities_that_do_not_divide_each_other_merge_from_the_base);
     RUN(negative_times_floor_to_their_window);
     RUN(a_table_of_many_hosts_finds_each_again);
+    RUN(hosts_looked_up_together_are_those_looked_up_one_by_one);
+    RUN(a_new_window_gets_a_table_for_as_many_hosts_as_the_last_one_closed);
     RUN(the_memory_limit_refuses_new_hosts_and_counts_them);
     RUN(the_memory_limit_counts_the_table_a_new_host_would_grow);
     RUN(windows_keep_the_layout_of_their_start);

@@ -1,6 +1,10 @@
-// e2e.js -- the HTTP view end to end, in Debian's headless Chromium.
+// e2e.js -- the HTTP view end to end, in a real browser of each engine.
 //
-//   node tests/web/e2e.js ROOT ARTEFACTS_DIR
+//   node tests/web/e2e.js ROOT ARTEFACTS_DIR [chromium|firefox|webkit]
+//
+// One scenario whatever the engine (default chromium): browsers.js drives
+// Debian's Chromium, Firefox ESR or WebKitGTK behind one small interface, and
+// says what an engine cannot report and what stands in for it.
 //
 // A live stream into a real run: flowgen's flows are written, in parts, to
 // `hostflow run -j1 -i - --http 127.0.0.1:0 -o RECORDS`, whose stdin stays
@@ -20,23 +24,27 @@
 // and one host_alert record of another host: both hosts are ringed, the
 // alert is listed beside the map and on its host's page.
 // Screenshots of the heat map, a host page and an alert go to ARTEFACTS_DIR.
-// Prints "ok - ..." per check and "N passed, N failed".
+// No request leaves the machine: the page asks nothing of another origin,
+// and the browser itself reaches for nothing beyond loopback (browsers.js's
+// sentinel proxy).
+// Prints "ok - ENGINE: ..." per check and "N passed, N failed".
 "use strict";
 const { spawn, execFileSync } = require("child_process");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
-const { chromium } = require("playwright-core");
+const browsers = require("./browsers.js");
 
 const ROOT = path.resolve(process.argv[2] || ".");
 const ART = path.resolve(process.argv[3] || path.join(ROOT, "build/test-artefacts/web"));
+const ENGINE = process.argv[4] || "chromium";
 const NETS = "10.0.0.0/8,2001:db8::/32";
 fs.mkdirSync(ART, { recursive: true });
 
 let passed = 0, failed = 0;
 function check(what, ok, detail) {
-  if (ok) { passed++; console.log("ok - " + what); }
-  else { failed++; console.log("not ok - " + what + (detail ? "\n  " + detail : "")); }
+  if (ok) { passed++; console.log("ok - " + ENGINE + ": " + what); }
+  else { failed++; console.log("not ok - " + ENGINE + ": " + what + (detail ? "\n  " + detail : "")); }
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function until(what, fn, ms = 30000) {
@@ -96,17 +104,25 @@ function sumsFromRecords(records, start, stat) {
 const later = [];       // checks against the run's records, once it has written them all
 const seen = {};        // what the page showed, for those checks
 
+// The browser, and the checks every page of it ends with: no script error,
+// nothing asked of another origin, nothing reached for beyond loopback.
 async function openBrowser() {
-  const udd = fs.mkdtempSync(path.join(os.tmpdir(), "hostflow-chromium-"));
-  const browser = await chromium.launchPersistentContext(udd, {
-    executablePath: "/usr/bin/chromium", headless: true, viewport: { width: 1280, height: 900 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
-  const page = await browser.newPage();
-  const errors = [], outside = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  page.on("request", (r) => { if (!r.url().startsWith(base) && !r.url().startsWith("data:")) outside.push(r.url()); });
-  return { browser, page, errors, outside, close: async () => { await browser.close(); fs.rmSync(udd, { recursive: true, force: true }); } };
+  const b = await browsers.open(ENGINE);
+  b.finalChecks = async (what) => {
+    const errors = await b.errors();
+    check(what + " raised no script error", errors.length === 0, errors.join("; "));
+    const other = b.requests().filter((u) => !u.startsWith(base) && !u.startsWith("data:"));
+    check(what + " asked nothing of another origin (no CDN)", other.length === 0, other.join(" "));
+    const out = b.outside();
+    if (b.ownTraffic) {
+      if (out.length) console.log("# " + ENGINE + " itself reached for (not counted: " + b.ownTraffic + "): " +
+                                  [...new Set(out.map((x) => x.split("?")[0]))].join(", "));
+    } else {
+      check(what + ": the browser reached for nothing beyond loopback",
+            out.length === 0, [...new Set(out)].slice(0, 8).join("; "));
+    }
+  };
+  return b;
 }
 
 async function liveRun() {
@@ -128,8 +144,11 @@ async function liveRun() {
   const page = b.page;
   try {
     await page.goto(base + "/?poll=300");
-    await page.waitForSelector(".cell.has", { timeout: 20000 });
+    await page.waitFor(() => !!document.querySelector(".cell.has"), undefined, 20000);
     await until("the map drawn", () => page.evaluate(() => window.hf.heatmap && !window.hf.state.loading));
+    // an error while a script loads is not reported by every engine (browsers.js)
+    check("the page's scripts all ran (uPlot, app.js)",
+          await page.evaluate(() => typeof uPlot === "function" && window.hf.updates > 0));
 
     // -------------------------------------------- the cells are the API's values
     const shown = await page.evaluate(() => ({
@@ -151,33 +170,46 @@ async function liveRun() {
             JSON.stringify(api.children.slice(0, 3)) + " vs " + JSON.stringify(sums).slice(0, 200));
     });
     check("the colour scale's ends are the API's min and max",
-          (await page.textContent("#hi")) !== "" && api.max === Math.max(...api.children.map((c) => c.value)));
-    await page.screenshot({ path: path.join(ART, "heatmap.png") });
+          (await page.text("#hi")) !== "" && api.max === Math.max(...api.children.map((c) => c.value)));
+    const grid = await page.evaluate(() => {
+      const m = document.getElementById("map").getBoundingClientRect();
+      const cells = [...document.querySelectorAll("#map .cell")].map((c) => c.getBoundingClientRect());
+      return { w: m.width, h: m.height, n: cells.length,
+               cols: new Set(cells.map((r) => Math.round(r.left))).size,
+               rows: new Set(cells.map((r) => Math.round(r.top))).size,
+               small: cells.filter((r) => r.width < 20 || r.height < 20).length,
+               out: cells.filter((r) => r.left < m.left || r.right > m.right + 0.5 ||
+                                        r.top < m.top || r.bottom > m.bottom + 0.5).length };
+    });
+    check("the map is square, 16 rows of 16 cells inside its frame",
+          grid.w > 300 && Math.abs(grid.w - grid.h) <= 2 && grid.n === 256 && grid.cols === 16 &&
+          grid.rows === 16 && grid.small === 0 && grid.out === 0, JSON.stringify(grid));
+    await page.screenshot(path.join(ART, "heatmap.png"));
 
     // ------------------------------------------------------ hover, then zoom in
     const top16 = shown.cells.reduce((a, c) => (c.value > a.value ? c : a));
     const cell16 = `.cell[data-block="${top16.block}"]`;
     await page.hover(cell16);
-    const tip = await page.textContent("#tip");
+    const tip = await page.text("#tip");
     check("hovering a cell names its block and value", tip.startsWith(top16.block + ": total.bytes"), tip);
     await page.click(cell16);
-    await page.waitForFunction((bl) => location.hash === "#/map/" + bl && window.hf.heatmap &&
+    await page.waitFor((bl) => location.hash === "#/map/" + bl && window.hf.heatmap &&
       window.hf.heatmap.block === bl && !window.hf.state.loading, top16.block);
     const sub = await page.evaluate(() => [...document.querySelectorAll(".cell.has")].map((c) => c.dataset.block));
     check("a click zooms into the /16: its cells are /24s", sub.length > 0 && sub.every((x) => x.endsWith("/24")), sub.join(" "));
-    check("the breadcrumb shows the block", (await page.$(`#crumbs a[data-block="${top16.block}"]`)) !== null);
+    check("the breadcrumb shows the block", await page.evaluate((bl) => !!document.querySelector(`#crumbs a[data-block="${bl}"]`), top16.block));
 
     const cells24 = await page.evaluate(() => [...document.querySelectorAll(".cell.has")].map((c) => ({ b: c.dataset.block, v: +c.dataset.value })));
     const top24 = cells24.reduce((a, c) => (c.v > a.v ? c : a));
     await page.click(`.cell[data-block="${top24.b}"]`);
-    await page.waitForFunction((bl) => window.hf.heatmap && window.hf.heatmap.block === bl && !window.hf.state.loading, top24.b);
+    await page.waitFor((bl) => window.hf.heatmap && window.hf.heatmap.block === bl && !window.hf.state.loading, top24.b);
     const hostsIn = await page.evaluate(() => [...document.querySelectorAll(".cell.has")].map((c) => ({ b: c.dataset.block, v: +c.dataset.value })));
     check("a /24 shows single hosts", hostsIn.length > 0 && hostsIn.every((c) => !c.b.includes("/")));
     const host = hostsIn.reduce((a, c) => (c.v > a.v ? c : a)).b;
 
     // --------------------------------------------------------- the host's plots
     await page.click(`.cell[data-block="${host}"]`);
-    await page.waitForFunction((ip) => location.hash === "#/host/" + ip && window.hf.host &&
+    await page.waitFor((ip) => location.hash === "#/host/" + ip && window.hf.host &&
       window.hf.host.ip === ip && Object.keys(window.hf.charts).length > 0 && !window.hf.state.loading, host);
     const charts = await page.evaluate(() => {
       const out = {};
@@ -186,6 +218,12 @@ async function liveRun() {
       return out;
     });
     const latest10 = await page.evaluate(() => window.hf.state.latest);
+    const boxes = await page.evaluate(() => [...document.querySelectorAll(".plot")].map((p) => {
+      const r = p.getBoundingClientRect(), c = p.querySelector("canvas").getBoundingClientRect();
+      return { stat: p.dataset.stat, w: Math.round(c.width), fits: c.left >= r.left && c.right <= r.right + 0.5 };
+    }));
+    check("each plot is drawn inside its box", boxes.length > 0 && boxes.every((x) => x.fits && x.w >= 300),
+          JSON.stringify(boxes.filter((x) => !x.fits || x.w < 300)));
     check("the host's page plots its statistics (" + Object.keys(charts).length + " plots)",
           Object.keys(charts).length >= 5 && charts["total.bytes"].data[0].length > 0);
     later.push((records) => {
@@ -209,8 +247,8 @@ async function liveRun() {
       check("every point of every plot (" + Object.keys(charts).length + " plots) equals the host's record",
             bad.length === 0, bad.slice(0, 5).join("; "));
     });
-    await page.selectOption("#gran", "60");
-    await page.waitForFunction(() => window.hf.host && window.hf.host.granularities[0].s === 60 && !window.hf.state.loading);
+    await page.select("#gran", "60");
+    await page.waitFor(() => window.hf.host && window.hf.host.granularities[0].s === 60 && !window.hf.state.loading);
     const x60 = await page.evaluate(() => window.hf.charts["total.flow"].data);
     check("the granularity can be changed on the host's page (1 min plots)", x60[0].length > 0);
     later.push((records) => {
@@ -218,13 +256,13 @@ async function liveRun() {
       check("the 1 min plots are the host's 1 min records",
             x60[0].every((x, k) => { const r = mine60.find((m) => m.window.start_ms === x * 1000); return r && r.stats.total.flow === x60[1][k]; }));
     });
-    await page.selectOption("#gran", "10");
-    await page.waitForFunction(() => window.hf.host && window.hf.host.granularities[0].s === 10 && !window.hf.state.loading);
-    await page.screenshot({ path: path.join(ART, "host.png") });
+    await page.select("#gran", "10");
+    await page.waitFor(() => window.hf.host && window.hf.host.granularities[0].s === 10 && !window.hf.state.loading);
+    await page.screenshot(path.join(ART, "host.png"));
 
     // -------------------------------------------------- back by the breadcrumb
     await page.click('#crumbs a[data-block="10.0.0.0/8"]');
-    await page.waitForFunction(() => window.hf.heatmap && window.hf.heatmap.block === "10.0.0.0/8" && !window.hf.state.loading);
+    await page.waitFor(() => window.hf.heatmap && window.hf.heatmap.block === "10.0.0.0/8" && !window.hf.state.loading);
     const back = await page.evaluate(() => [...document.querySelectorAll(".cell.has")].every((c) => c.dataset.block.endsWith("/16")));
     check("the breadcrumb zooms back out to 10.0.0.0/8", back);
 
@@ -243,8 +281,7 @@ async function liveRun() {
             live.children.every((c) => sums2[c.i] && sums2[c.i].value === c.value));
     });
 
-    check("the page raised no script error", b.errors.length === 0, b.errors.join("; "));
-    check("no request left the machine's view (no CDN)", b.outside.length === 0, b.outside.join(" "));
+    await b.finalChecks("the page");
   } finally {
     await b.close();
   }
@@ -293,27 +330,27 @@ async function alerts(records) {
   }, bl);
   try {
     await page.goto(base + "/?poll=300");
-    await page.waitForFunction(() => window.hf.heatmap && !window.hf.state.loading);
+    await page.waitFor(() => window.hf.heatmap && !window.hf.state.loading);
     const sub16 = (ip) => ip.split(".").slice(0, 2).join(".") + ".0.0/16";
     check("a host whose records carry the flag has its /16 ringed", await ringed(sub16(scanner)));
     check("so has a host with an open host_alert record", await ringed(sub16(host)));
     const all = await page.evaluate(() => [...document.querySelectorAll(".cell.alert")].map((c) => c.dataset.block));
     check("and no other block is", all.length === 2, all.join(" "));
-    await until("the alert listed", async () => (await page.textContent("#alerts")).includes(host + " profile_deviation"), 15000);
+    await until("the alert listed", async () => (await page.text("#alerts")).includes(host + " profile_deviation"), 15000);
     check("the host_alert record is listed beside the map", true);
-    await page.screenshot({ path: path.join(ART, "alert.png") });
+    await page.screenshot(path.join(ART, "alert.png"));
     await page.goto(base + "/?poll=300#/map/" + scanner.split(".").slice(0, 3).join(".") + ".0/24");
-    await page.waitForFunction(() => window.hf.heatmap && !window.hf.state.loading);
+    await page.waitFor(() => window.hf.heatmap && !window.hf.state.loading);
     check("the flagged host's own cell is ringed in its /24", await ringed(scanner));
     await page.goto(base + "/?poll=300#/host/" + scanner);
-    await page.waitForFunction(() => window.hf.host && !window.hf.state.loading);
-    check("the flagged host's page says an alert is open", (await page.textContent("#host-title")).includes("alert open"));
+    await page.waitFor(() => window.hf.host && !window.hf.state.loading);
+    check("the flagged host's page says an alert is open", (await page.text("#host-title")).includes("alert open"));
     await page.goto(base + "/?poll=300#/host/" + host);
-    await page.waitForFunction(() => window.hf.host && !window.hf.state.loading);
+    await page.waitFor(() => window.hf.host && !window.hf.state.loading);
     check("the alert's host's page shows it (rule, observed, expected)",
-          (await page.textContent("#host-title")).includes("alert open") &&
-          (await page.textContent("#host-alerts")).includes("profile_deviation"));
-    check("the alerts' pages raised no script error", b.errors.length === 0, b.errors.join("; "));
+          (await page.text("#host-title")).includes("alert open") &&
+          (await page.text("#host-alerts")).includes("profile_deviation"));
+    await b.finalChecks("the alerts' pages");
   } finally {
     await b.close();
     feed.kill("SIGTERM");

@@ -18,6 +18,7 @@
 local ffi = require "ffi"
 local base = require "hostflow.base"
 local hf = require "hostflow"
+local bit = require "bit"
 local schema = require "hostflow.schema"
 local json = require "hostflow.json"
 local params = require "hostflow.params"
@@ -53,17 +54,110 @@ local function analysis_xpcall(f, handler, ...)
   end, ...)
 end
 
--- The globals an analysis file sees: a copy of the state's, so that what
--- it sets stays its own; os.exit is not there.
-local function environment()
+-- ------------------------------------------------------------------------
+-- The sandbox
+--
+-- Each analysis file runs in an environment of its own.  By default it is a
+-- sandbox: Lua's base functions that touch nothing outside the analysis,
+-- and the libraries hostflow (read-only), bit, math, string and table
+-- (copies: what one analysis changes in them is its own).  Everything that
+-- reaches outside -- io, os, debug, ffi, jit, package, require of another
+-- module, load, loadstring, loadfile, dofile, print, collectgarbage,
+-- getfenv, setfenv, newproxy, module -- is not there, and naming it raises
+-- an error at the analysis's file and line, so a file that uses one is
+-- refused when it is loaded (at the top level, or in its sample run).
+-- A file the configuration trusts (analyses.trusted, by its name without
+-- .lua) gets a copy of every global instead, as query scripts do.  The
+-- flows an analysis sees are read-only and its state is a reference to
+-- its row, which cannot be indexed past itself (loops.lua).
+-- ------------------------------------------------------------------------
+
+local SAFE = { "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber",
+               "tostring", "type", "unpack", "rawequal", "rawget", "rawset", "setmetatable",
+               "_VERSION" }
+local FORBIDDEN = { io = true, os = true, debug = true, ffi = true, jit = true, package = true,
+                    load = true, loadstring = true, loadfile = true, dofile = true, print = true,
+                    collectgarbage = true, getfenv = true, setfenv = true, newproxy = true,
+                    module = true, gcinfo = true }
+M.SANDBOX_MODULES = { "hostflow", "bit", "math", "string", "table" }
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+-- A read-only view of t (and of the tables in it).
+local function readonly(t)
+  local view = {}
+  for k, v in pairs(t) do
+    if type(v) == "table" and getmetatable(v) == nil then view[k] = readonly(v) end
+  end
+  return setmetatable(view, {
+    __index = function(_, k) return t[k] end,
+    __newindex = function(_, k) error(string.format("the hostflow module is read-only in an "
+                                                    .. "analysis (setting %s)", tostring(k)), 2) end,
+    __metatable = false,
+  })
+end
+local hf_view = readonly(hf)
+
+local function refused(name)
+  return string.format("'%s' is not available to an analysis (its sandbox has %s; a trusted "
+                       .. "file may use anything: analyses.trusted)", name,
+                       table.concat(M.SANDBOX_MODULES, ", "))
+end
+
+local function sandbox()
   local env = {}
-  for k, v in pairs(_G) do env[k] = v end
+  for _, k in ipairs(SAFE) do env[k] = _G[k] end
+  env.xpcall = analysis_xpcall
+  env.getmetatable = function(v)             -- not the string library's
+    if type(v) == "string" then return nil end
+    return getmetatable(v)
+  end
+  env.math, env.string, env.table, env.bit = copy(math), copy(string), copy(table), copy(bit)
+  local modules = { hostflow = hf_view, bit = env.bit, math = env.math, string = env.string,
+                    table = env.table }
+  env.require = function(name)
+    local m = modules[name]
+    if m == nil then error(refused("require \"" .. tostring(name) .. "\""), 2) end
+    return m
+  end
+  env._G = env
+  return setmetatable(env, {
+    __index = function(_, k)
+      if FORBIDDEN[k] then error(refused(k), 2) end
+    end,
+  })
+end
+
+-- A trusted file's globals: a copy of the state's, so that what it sets
+-- stays its own; os.exit is not there.
+local function trusted_environment()
+  local env = copy(_G)
   env._G = env
   env.xpcall = analysis_xpcall
   env.os = setmetatable({
     exit = function() error("an analysis may not call os.exit", 2) end,
   }, { __index = os })
   return env
+end
+
+-- The environment of the file at path: a sandbox unless trusted (a set of
+-- file names without .lua) names it.
+local function environment(path, trusted)
+  local stem = path:match("([^/]+)%.lua$") or path:match("([^/]+)$")
+  if trusted and trusted[stem] then return trusted_environment() end
+  return sandbox()
+end
+
+--- The set of trusted file names from a list (analyses.trusted), or nil.
+function M.trusted_set(list)
+  if not list then return nil end
+  local set = {}
+  for _, name in ipairs(list) do set[name] = true end
+  return set
 end
 
 -- "path: message", unless the message names the path already.
@@ -75,10 +169,10 @@ end
 
 -- Compile the text of an analysis file.  Returns the chunk, or nil and
 -- "path:line: message".
-local function compile_chunk(src, path)
+local function compile_chunk(src, path, trusted)
   local chunk, err = loadstring(src, "@" .. path)
   if not chunk then return nil, err end
-  setfenv(chunk, environment())
+  setfenv(chunk, environment(path, trusted))
   return chunk
 end
 
@@ -96,16 +190,17 @@ local function make(chunk, path)
   return spec
 end
 
---- Load one analysis file (no sample run; see M.check).  Returns the
+--- Load one analysis file (no sample run; see M.check), in its sandbox
+-- unless trusted (a set of file names, M.trusted_set) names it.  Returns the
 -- checked analysis table and the file's text, or nil and a message naming
 -- the file (and line, for Lua errors).
-function M.load_file(path)
+function M.load_file(path, trusted)
   local f, err = io.open(path, "rb")
   if not f then return nil, err end
   local src = f:read("*a")
   f:close()
   local chunk
-  chunk, err = compile_chunk(src, path)
+  chunk, err = compile_chunk(src, path, trusted)
   if not chunk then return nil, err end
   local spec
   spec, err = make(chunk, path)
@@ -149,9 +244,10 @@ function M.sample_flows(n)
   return flows
 end
 
--- Call fn(...) under an instruction limit: (true, results...) or (false,
--- message).  Only interpreted code counts instructions: the caller turns
--- the JIT off for the functions it checks.  Past the limit the hook raises
+-- Call fn(...) under an instruction limit: (true, results...), (false,
+-- message), or (false, message, "limit") when the limit stopped it.  Only
+-- interpreted code counts instructions: the caller turns the JIT off for
+-- the functions it checks.  Past the limit the hook raises
 -- at every instruction, so a loop that catches the error (a pcall in it)
 -- meets it again at its first instruction outside the pcall.
 local function limited(budget, what, fn, ...)
@@ -182,6 +278,7 @@ local function limited(budget, what, fn, ...)
   local res = { pcall(fn, ...) }
   debug.sethook()
   stop_msg = nil
+  if not res[1] and msg then return false, res[2], "limit" end
   return unpack(res, 1, table.maxn(res))
 end
 jit.off(limited)
@@ -195,7 +292,7 @@ local function sample_run(spec, s, p)
   local size = 8 * math.ceil(s.size / 8)
   local mem = ffi.new("uint8_t[?]", M.CHECK_HOSTS * size)
   for h = 0, M.CHECK_HOSTS - 1 do C.hf_state_init(cs, mem + h * size) end
-  local flows = M.sample_flows(M.CHECK_FLOWS)
+  local flows = ffi.cast("const hf_flow *", M.sample_flows(M.CHECK_FLOWS))
   local update, result = spec.update, spec.result or schema.default_result(s)
   local T, keys, view = s.ptr, spec.keys, p.view
   local buf = ffi.new("hf_buf")
@@ -203,7 +300,7 @@ local function sample_run(spec, s, p)
   for i = 0, M.CHECK_FLOWS - 1 do
     local ok, err = pcall(function(st, f, v)
       if not when or when(f, v) then update(st, f, v) end
-    end, ffi.cast(T, mem + (i % M.CHECK_HOSTS) * size), flows[i], view)
+    end, ffi.cast(T, mem + (i % M.CHECK_HOSTS) * size)[0], flows[i], view)
     if not ok then
       error(string.format("%s (update, sample flow %d: %s -> %s, protocol %d, port %d)",
                           tostring(err), i + 1, SAMPLE_HOSTS[i % 4 + 1], base.addr_text(flows[i].dst),
@@ -212,7 +309,7 @@ local function sample_run(spec, s, p)
   end
   for h = 0, M.CHECK_HOSTS - 1 do
     local ok, err = pcall(function()
-      local v = result(ffi.cast(T, mem + h * size), view)
+      local v = result(ffi.cast(T, mem + h * size)[0], view)
       if v ~= nil then json.encode(buf, v, keys, 0) end
     end)
     if not ok then
@@ -268,11 +365,12 @@ end
 -- over sample flows, all with the JIT off for the file's functions and
 -- under an instruction limit.  opts: distinct_exact, wanted (a function of
 -- the name: false skips the sample run), params (analyses.params: name ->
--- values).  Returns the analysis table, its state (schema.build) and its
--- parameters (M.params), or nil and "file:line: message".
+-- values), trusted (M.trusted_set).  Returns the analysis table, its state (schema.build) and its
+-- parameters (M.params), or nil, "file:line: message" and, when the
+-- instruction limit stopped it (an endless loop?), "limit".
 function M.check(src, path, opts)
   opts = opts or {}
-  local chunk, err = compile_chunk(src, path)
+  local chunk, err = compile_chunk(src, path, opts.trusted)
   if not chunk then return nil, err end
   jit.off(chunk, true)                  -- every function of the file: hooks see them
   local arena = C.hf_ffi_arena_new()    -- the sets of the sample run grow here
@@ -286,12 +384,13 @@ function M.check(src, path, opts)
     local st = schema.build(sp, opts.distinct_exact or base.DISTINCT_EXACT)
     return sp, st, pp
   end)
+  local stopped = not ok and s or nil
   if ok and s then
-    local ok2, why = limited(M.CHECK_INSTRUCTIONS, "it", sample_run, spec, s, p)
-    if not ok2 then ok, spec = false, why end
+    local ok2, why, limit = limited(M.CHECK_INSTRUCTIONS, "it", sample_run, spec, s, p)
+    if not ok2 then ok, spec, stopped = false, why, limit end
   end
   C.hf_ffi_arena_free(arena)
-  if not ok then return nil, with_path(path, spec) end
+  if not ok then return nil, with_path(path, spec), stopped end
   jit.on(chunk, true)
   return spec, s, p
 end

@@ -35,7 +35,8 @@
 -- params (analyses.params: analysis name -> { parameter = value }, or the
 -- Lua text of that table as the C side keeps it; nil: every analysis with
 -- its defaults), distinct_exact, worker (its number), batch (flows per
--- batch).
+-- batch), trusted (analyses.trusted: file names run outside the sandbox),
+-- max_host_errors, max_memory and max_result (isolation.lua).
 
 local ffi = require "ffi"
 local bit = require "bit"
@@ -64,6 +65,7 @@ M.Runtime = Runtime
 Runtime.set_enabled, Runtime.disable, Runtime.failed = isolation.set_enabled, isolation.disable,
                                                        isolation.failed
 Runtime.run_update, Runtime.run_result = isolation.run_update, isolation.run_result
+Runtime.check_memory = isolation.check_memory
 Runtime.prepare, Runtime.commit, Runtime.retire = reload.prepare, reload.commit, reload.retire
 
 local function as_set(list)
@@ -112,6 +114,10 @@ function Runtime.new(opts)
     pos = ffi.new("int[1]"),   -- where a loop is: the flow or host that failed
     rank = ranks(opts.order or M.DEFAULT_ORDER),
     overrides = check.overrides(opts.params),   -- analyses.params: name -> values
+    trusted = check.trusted_set(opts.trusted),  -- files run outside the sandbox
+    max_host_errors = opts.max_host_errors or 10,
+    max_memory = opts.max_memory or 256 * 2^20,   -- bytes of Lua heap one analysis may hold
+    max_result = opts.max_result or 65536,        -- bytes of one result's JSON
   }, Runtime)
   rt.wanted_fn = function(name) return rt:wanted(name) end
   return rt
@@ -119,7 +125,8 @@ end
 
 --- The options of a check (check.lua) under the parameters overrides.
 function Runtime:check_opts(overrides)
-  return { distinct_exact = self.distinct_exact, wanted = self.wanted_fn, params = overrides }
+  return { distinct_exact = self.distinct_exact, wanted = self.wanted_fn, params = overrides,
+           trusted = self.trusted }
 end
 
 --- Whether the configuration runs the analysis called name
@@ -265,6 +272,7 @@ function Runtime:process()
       end
     end
   end
+  self:check_memory()
   self.job:not_run(set.disabled)
 end
 
@@ -287,6 +295,7 @@ function Runtime:emit()
       self:run_result(e, w, fr, buf, n, band(omit_any, e.bit) ~= 0)
     end
   end
+  self:check_memory()
 end
 
 --- Hot reload: "prepare", "commit" or "retire" (reload.lua).
@@ -317,6 +326,8 @@ function M.start(opts)
   end
   local rt = Runtime.new(opts)
   rt:load(opts)
+  collectgarbage("collect")
+  rt.heap_base = collectgarbage("count") * 1024   -- the runtime and analyses as loaded
   M.started = rt          -- the runtime of this Lua state (one per worker), for specs
   return function() rt:process() end,
          function() rt:emit() end,

@@ -16,6 +16,10 @@
 -- result(s, params).  A change of parameters makes a new version, with
 -- loops of its own.
 --
+-- What an analysis gets cannot reach past itself: the flow is read-only
+-- (const hf_flow), and the state a reference to the host's row (indexing
+-- it with a number is an error, where a pointer would reach other rows).
+--
 -- Both write the index they are at to pos[0] before each call, so that the
 -- runtime (isolation.lua) can resume after a flow or host that raised an
 -- error.  The window and the fragments are reached through
@@ -30,11 +34,13 @@ local M = {}
 -- update() over a batch.
 M.RUN_SRC = [[
 local update, T, off, pos, params, received = ...
-local cast = require("ffi").cast
+local ffi = require("ffi")
+local cast, CF = ffi.cast, ffi.typeof("const hf_flow *")
 return function(flows, rows, first, n)
+  flows = cast(CF, flows)
   for i = first, n - 1 do
     pos[0] = i
-    update(cast(T, rows[i] + off), flows[i], params, received)
+    update(cast(T, rows[i] + off)[0], flows[i], params, received)
   end
 end
 ]]
@@ -51,7 +57,7 @@ return function(w, fr, buf, first, n, check)
     frag_open(fr, i, start)
     local row = row_of(w, i)
     if not (check and omitted(w, i, bitv)) then
-      local v = result(cast(T, row + off), params)
+      local v = result(cast(T, row + off)[0], params)
       if v ~= nil then encode(buf, v, keys, 0) end
     end
     frag_close(fr, i, buf.len - start)
@@ -63,14 +69,16 @@ end
 -- made for a host by the first flow when() takes (sparse: out of the rows).
 M.RUN_SPARSE_SRC = [[
 local update, T, when, pos, params, sparse, job, index, received, side = ...
-local cast = require("ffi").cast
+local ffi = require("ffi")
+local cast, CF = ffi.cast, ffi.typeof("const hf_flow *")
 return function(flows, rows, first, n)
+  flows = cast(CF, flows)
   for i = first, n - 1 do
     pos[0] = i
     local f = flows[i]
     if when(f, params, received) then
       local st = sparse(job, rows, i, f, index, side)
-      if st ~= nil then update(cast(T, st), f, params, received) end
+      if st ~= nil then update(cast(T, st)[0], f, params, received) end
     end
   end
 end
@@ -91,7 +99,7 @@ return function(w, fr, buf, first, n, check)
       frag_open(fr, i, start)
       if not (check and omitted(w, i, bitv)) then
         if ctx then ctx.i = i end                -- a context (issue 13's) tells it the host
-        local v = result(cast(T, st), params, ctx)
+        local v = result(cast(T, st)[0], params, ctx)
         if v ~= nil then encode(buf, v, keys, 0) end
       end
       frag_close(fr, i, buf.len - start)
