@@ -29,7 +29,8 @@
  * as the source of the watermark (marks.h) once one has been read: with
  * flows re-keyed by a relay, a partition mixes flows of every input
  * partition, read at the relays' pace, and only the relays know how far
- * each input partition has come. */
+ * each input partition has come.  A relay's binary flow switches to them
+ * too, before any progress is read: the watermark then waits for it. */
 #ifndef HF_PIPELINE_H
 #define HF_PIPELINE_H
 

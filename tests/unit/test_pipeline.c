@@ -504,6 +504,67 @@ TEST(a_flow_held_aside_keeps_its_offset_from_being_committed)
     hf_config_release(&cfg);
 }
 
+/* A relay's binary flow of 10.0.0.<host> ending at T0 + end_ms, from
+ * partition part at offset. */
+static int feed_relayed(hf_pipeline *p, int part, int64_t offset, int host, int64_t end_ms)
+{
+    hf_flow fl;
+    memset(&fl, 0, sizeof fl);
+    fl.src[10] = fl.src[11] = 0xff;
+    fl.src[12] = 10;
+    fl.src[15] = (uint8_t)host;
+    fl.dst[10] = fl.dst[11] = 0xff;
+    fl.dst[12] = 192;
+    fl.dst[14] = 2;
+    fl.dst[15] = 1;
+    fl.family = HF_AF_INET;
+    fl.proto = 6;
+    fl.packets = 1;
+    fl.bytes = 60;
+    fl.start_ms = T0 + end_ms - 10;
+    fl.end_ms = T0 + end_ms;
+    uint8_t msg[HF_WIRE_FLOW_MAX];
+    size_t n = hf_wire_flow_encode(&fl, msg);
+    return hf_pipeline_feed(p, part, offset, 0, (const char *)msg, n, 0);
+}
+
+TEST(relayed_flows_close_windows_on_the_relays_progress_only)
+{
+    hf_config cfg;
+    fake f;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p = pipeline(&cfg, &f, 1);
+    hf_offsets *o = hf_pipeline_offsets(p);
+    int part = hf_offsets_partition(o, "byhost", 0, INT64_MIN);
+    hf_offsets_set_eof(o, part, 0, 0);
+    /* one raw partition passed on far ahead of the other: their flows mix */
+    CHECK_EQ_INT(feed_relayed(p, part, 10, 1, 100000), 0);
+    CHECK_EQ_INT(feed_relayed(p, part, 11, 2, 1000), 0);
+    CHECK_EQ_INT(feed_relayed(p, part, 12, 1, 120000), 0);
+    CHECK_EQ_INT(feed_relayed(p, part, 13, 2, 3000), 0);
+    hf_pipeline_tick(p);
+    CHECK_EQ_INT(last_boundary(&f), INT64_MIN);       /* no progress yet: nothing closes */
+    CHECK_EQ_INT(hf_pipeline_stats(p)->late, 0);
+    CHECK_EQ_INT(hf_pipeline_stats(p)->accepted, 4);
+    hf_buf b;
+    hf_buf_init(&b, 64);
+    hf_wire_mark marks[2] = {{0, T0 + 120000}, {1, T0 + 3000}};
+    hf_wire_progress_write(&b, HF_WIRE_FLOWS, "relay-1", "flows", 2, marks, 2);
+    CHECK_EQ_INT(hf_pipeline_feed(p, part, 14, 0, b.data, b.len, 0), 0);
+    hf_buf_release(&b);
+    CHECK(last_boundary(&f) <= T0);                   /* 3 s less the lateness: nothing with flows */
+    CHECK_EQ_INT(feed_relayed(p, part, 15, 2, 4000), 0);
+    CHECK_EQ_INT(hf_pipeline_stats(p)->late, 0);
+    hf_buf_init(&b, 64);
+    marks[1].through = T0 + 130000;
+    hf_wire_progress_write(&b, HF_WIRE_FLOWS, "relay-1", "flows", 2, marks, 2);
+    CHECK_EQ_INT(hf_pipeline_feed(p, part, 16, 0, b.data, b.len, 0), 0);
+    hf_buf_release(&b);
+    CHECK_EQ_INT(last_boundary(&f), T0 + 110000);     /* the lowest mark, 120 s, less 5 s */
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
 int main(void)
 {
     RUN(windows_close_when_the_watermark_passes_them);
@@ -520,5 +581,6 @@ int main(void)
     RUN(a_stream_that_jumps_ahead_is_followed);
     RUN(flows_held_aside_are_decided_at_the_end);
     RUN(a_flow_held_aside_keeps_its_offset_from_being_committed);
+    RUN(relayed_flows_close_windows_on_the_relays_progress_only);
     return UNIT_END();
 }
