@@ -751,14 +751,17 @@ int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
         return reject(p, part, offset, HF_REASON_WRONG_KIND, "a partial window or its progress, "
                       "which only a merge instance reads");
     }
-    /* a relay's binary flow: the partition mixes the relay's input
-     * partitions at its pace, so their ends say nothing of how far each
-     * has come -- the watermark waits for the relays' progress (marks),
-     * from the first such flow on, not only from the first progress */
-    if (kind == HF_WIRE_FLOW && !p->marks && p->role != HF_ROLE_RELAY) p->marks = hf_marks_new();
     p->lineno = lineno;
     unsigned st = too_long ? HF_LINE_TOO_LONG
                            : hf_line_classify(&p->dctx, rec, len, p->nets, INFINITY, f);
+    /* a relay's binary flow (one that reads: a line of garbage may start
+     * with its tag): the partition mixes the relay's input partitions at
+     * its pace, so the flows' ends say nothing of how far each has come --
+     * the watermark waits for the relays' progress (marks), from the first
+     * such flow on, not only from the first progress */
+    if (kind == HF_WIRE_FLOW && (st == HF_LINE_FLOW || st == HF_LINE_FILTERED) && !p->marks &&
+        p->role != HF_ROLE_RELAY)
+        p->marks = hf_marks_new();
     return take_record(p, part, offset, st, f, rec, len);
 }
 

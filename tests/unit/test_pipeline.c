@@ -537,8 +537,14 @@ TEST(relayed_flows_close_windows_on_the_relays_progress_only)
     hf_offsets *o = hf_pipeline_offsets(p);
     int part = hf_offsets_partition(o, "byhost", 0, INT64_MIN);
     hf_offsets_set_eof(o, part, 0, 0);
+    /* garbage that starts with a binary flow's tag is rejected and changes
+     * nothing: the flows' ends still make the watermark */
+    const char junk[] = "\x01 not a flow";
+    CHECK(hf_pipeline_feed(p, part, 9, 0, junk, sizeof junk - 1, 0) > 0);
+    CHECK(hf_pipeline_marks(p) == NULL);
     /* one raw partition passed on far ahead of the other: their flows mix */
     CHECK_EQ_INT(feed_relayed(p, part, 10, 1, 100000), 0);
+    CHECK(hf_pipeline_marks(p) != NULL);              /* from the first that reads */
     CHECK_EQ_INT(feed_relayed(p, part, 11, 2, 1000), 0);
     CHECK_EQ_INT(feed_relayed(p, part, 12, 1, 120000), 0);
     CHECK_EQ_INT(feed_relayed(p, part, 13, 2, 3000), 0);
