@@ -48,7 +48,8 @@ command -v java >/dev/null || na "n/a (java not installed)"
 command -v kcat >/dev/null || na "n/a (kcat not installed)"
 "$HOSTFLOW" run --help 2>&1 | grep -- "--role" >/dev/null || na "n/a (no --role)"
 export KAFKA_STATE_DIR=$OUT/kafka-scale KAFKA_OWNER_PID=$$
-trap '"$BROKER" stop >/dev/null 2>&1' EXIT
+trap '"$BROKER" logs 300 >"$OUT/scale-broker.log" 2>&1; "$BROKER" stop >/dev/null 2>&1' EXIT
+"$BROKER" stop >/dev/null 2>&1      # a fresh broker: no topics, no groups of an earlier run
 env=$("$BROKER" start group.initial.rebalance.delay.ms=3000 2>"$OUT/scale-start.log") \
     || na "n/a (the broker did not start; build/bench/scale-start.log)"
 eval "$env"
@@ -57,7 +58,9 @@ for t in scale-raw scale-byhost scale-partials; do
 done
 KEYED=()
 "$HOSTFLOW" run --help | grep -- "--keyed" >/dev/null && KEYED=(--keyed)
-run() { "$HOSTFLOW" run -q -b "$KAFKA_BROKERS" -n "$NETS" "$@"; }
+# every run ends by itself (--exit-at-end); 10 minutes is a hang.  Their
+# logs (warnings, the counters) go to build/bench/scale-*.log.
+run() { timeout 600 "$HOSTFLOW" run -b "$KAFKA_BROKERS" -n "$NETS" "$@"; }
 disk() { du -cb "$KAFKA_STATE_DIR"/data/"$1"-*/*.log | tail -n 1 | cut -f1; }
 
 say "scale: producing $FLOWS flows (keyed by line number: not by host)"
@@ -86,12 +89,44 @@ d = json.load(sys.stdin)
 d.update(lines=int(sys.argv[1]), raw_disk=int(sys.argv[2]), relayed_disk=int(sys.argv[3]))
 print(json.dumps(d))' "$FLOWS" "$(disk scale-raw)" "$(disk scale-byhost)" >"$R/scale-relay.json"
 
+# settled N GROUP: the members 1..N of GROUP (static) are assigned their
+# shares before anything is read: each starts at the end of the topic
+# (--from latest: it reads nothing, commits nothing) until every one of them
+# holds fewer than all 6 partitions, then stops; a static member does not
+# leave its group when it stops, so its restart within session.timeout.ms
+# takes the same partitions back without a rebalance.  Otherwise the first
+# member to join reads alone until the others come, then they read it all
+# again from the commit, and the figure is the start-up race's.
+settled() {
+    local n=$1 g=$2 k pids=() tries
+    for k in $(seq "$n"); do
+        timeout 120 "$HOSTFLOW" run -b "$KAFKA_BROKERS" -n "$NETS" -j1 -g "$g" -K "group.instance.id=$g-$k" \
+            "${KEYED[@]}" -i kafka:scale-byhost -o /dev/null --from latest 2>"$OUT/scale-$g-$k.settle" &
+        pids+=($!)
+    done
+    for tries in $(seq 600); do
+        local ready=0
+        for k in $(seq "$n"); do
+            grep "assigned scale-byhost" "$OUT/scale-$g-$k.settle" 2>/dev/null | tail -n 1 \
+                | grep -qv "scale-byhost\[5\].*scale-byhost\[0\]\|scale-byhost\[0\].*scale-byhost\[5\]" \
+                && ready=$((ready + 1))
+        done
+        [ "$ready" -eq "$n" ] && break
+        sleep 0.1
+    done
+    kill -TERM "${pids[@]}" 2>/dev/null
+    for k in "${pids[@]}"; do wait "$k"; done
+    cat "$OUT"/scale-"$g"-*.settle >>"$OUT/scale-instances.log"
+    rm -f "$OUT"/scale-"$g"-*.settle
+}
+
 # one run of N instances (-j1 each, a new group) to the end of the keyed topic
 instances() {   # instances N FILE
     local n=$1 file=$2 g="bench-$1-$RANDOM$RANDOM" k pids=() stats=() ok=0
+    [ "$n" -gt 1 ] && settled "$n" "$g"
     for k in $(seq "$n"); do
         /usr/bin/time -f "%U %S" -o "$OUT/scale-$g-$k.time" \
-            "$HOSTFLOW" run -q -b "$KAFKA_BROKERS" -n "$NETS" -j1 -g "$g" -K "group.instance.id=$g-$k" \
+            timeout 600 "$HOSTFLOW" run -b "$KAFKA_BROKERS" -n "$NETS" -j1 -g "$g" -K "group.instance.id=$g-$k" \
             "${KEYED[@]}" -i kafka:scale-byhost -o /dev/null --exit-at-end --stats "$OUT/scale-$g-$k.json" \
             2>>"$OUT/scale-instances.log" &
         pids+=($!)
@@ -118,12 +153,15 @@ for i in $(seq "$runs"); do
 done
 
 say "scale: the partial role"
-run -j1 --role partial -g partial -i kafka:scale-raw -o kafka:scale-partials --exit-at-end \
-    --stats "$OUT/scale-partial-stats.json" 2>"$OUT/scale-partial.log" || na "n/a (the partial role failed; build/bench/scale-partial.log)"
-python3 - "$OUT/scale-partial-stats.json" "$(disk scale-partials)" "$R/scale-partial.json" <<'EOF'
+if run -j1 --role partial -g partial -i kafka:scale-raw -o kafka:scale-partials --exit-at-end \
+    --stats "$OUT/scale-partial-stats.json" 2>"$OUT/scale-partial.log"; then
+    python3 - "$OUT/scale-partial-stats.json" "$(disk scale-partials)" "$R/scale-partial.json" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
 json.dump({"flows": s["monitored"], "partials": s["records"], "bytes": s["partial_bytes"],
            "disk": int(sys.argv[2])}, open(sys.argv[3], "w"))
 EOF
+else
+    echo '{"na":"n/a (the partial role failed; build/bench/scale-partial.log)"}' >"$R/scale-partial.json"
+fi
 echo "{\"runs\":$runs,\"flows\":$FLOWS}" >"$R/scale.json"

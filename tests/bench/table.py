@@ -234,13 +234,15 @@ def figures(d, ctx):
         if three:
             c, w = cpu("scale-three-{i}.json")
             row("scale_three", "3 instances (-j1) in one group, aggregate", three, "flows/s",
-                note="from the first flow any read to the last; %.2f s of CPU (three processes) for "
-                     "%.2f s of reading" % (c, w))
+                note="their partitions assigned before they read; from the first flow any read to the "
+                     "last; %.2f s of CPU (three processes) for %.2f s of reading" % (c, w))
         if one and three:
             row("scale_ratio", "  3 instances / 1", [b / a for a, b in zip(one, three) if a and b], "x",
                 note="%s cores: three -j1 instances and the broker share them" % ctx.get("nproc", "?"))
         par = load("scale-partial.json")
-        if par and par["flows"]:
+        if par and "na" in par:
+            na_row("scale_partial_bytes", "partial windows, bytes a flow (as made)", par["na"])
+        elif par and par["flows"]:
             row("scale_partial_bytes", "partial windows, bytes a flow (as made)", [par["bytes"] / par["flows"]],
                 "B", note="%s partial windows for %s flows (%.3f a flow), %.0f B each"
                 % (f"{par['partials']:,}", f"{par['flows']:,}", par["partials"] / par["flows"],
