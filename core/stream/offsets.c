@@ -246,6 +246,7 @@ int hf_offsets_commit_points(hf_offsets *o, int64_t done, hf_commit_point *out, 
     int n = 0;
     for (int i = 1; i < o->nparts && n < max; i++) {     /* slot 0 is the file input */
         partition *pt = &o->parts[i];
+        if (!pt->assigned) continue;    /* another's now: `done` says nothing of its windows */
         int64_t offset = pt->next_offset;
         int k = 0;
         for (int h = 0; h < pt->nholds; h++) {
@@ -302,7 +303,7 @@ int64_t hf_offsets_flush_through(const hf_offsets *o, int64_t through)
 void hf_offsets_flushed(hf_offsets *o, int64_t through)
 {
     for (int i = 0; i < o->nparts; i++)
-        if (o->parts[i].released_until < through) o->parts[i].released_until = through;
+        if (o->parts[i].assigned && o->parts[i].released_until < through) o->parts[i].released_until = through;
 }
 
 void hf_offsets_reset(hf_offsets *o)
