@@ -79,8 +79,48 @@ return {
     trusted = {},
   },
 
+  -- Alerts that rules raise (lua/README.md, "Alerts"): a host_alert record
+  -- on the outputs, and the host's records carry "alert":["rule",...] while
+  -- it is open.  Raised again within hold (event time) it is updated when
+  -- it grew (same id), never repeated; at most max_open are kept open.
+  alerts = {
+    hold = "10m",
+    max_open = 100000,
+  },
+
+  -- Profiles: rules that live across windows (analyses/profile.lua; lua/README.md,
+  -- "Profiles").  Without dir they are kept in memory only and a restart
+  -- starts them afresh; with it they are saved there every `save` (and at
+  -- exit), atomically, and read at start.  `report` is the period of the
+  -- host_profile records; hosts not seen for `expire` are forgotten;
+  -- max_hosts bounds each profile's memory (about 1 KiB a host for the
+  -- shipped one).
+  profiles = {
+    -- dir = "/var/lib/hostflow/profiles",
+    save = "5m",
+    report = "1d",
+    expire = "30d",
+    max_hosts = 1000000,
+  },
+
+  -- Log events (JSON, one a line) merged into the host records under
+  -- stats.logs: counts by severity and program, the last messages; a host
+  -- with logs and no flows in a window gets a record too.  input is a file,
+  -- "-" or "kafka:TOPIC"; format names the fields as rsyslog (template
+  -- "%jsonmesg%") or syslog-ng (format-json --scope rfc5424 --scope
+  -- selected-macros --key ISODATE) write them; fields sets any of them
+  -- (several keys: the first present wins).
+  logs = {
+    -- input = "kafka:syslog",
+    format = "rsyslog",
+    -- fields = { host = "fromhost-ip,hostname", time = "timereported", severity = "syslogseverity",
+    --            program = "programname", message = "msg" },
+    messages = 3,
+    -- dead_letter = "kafka:syslog-rejected",
+  },
+
   memory = {
-    max_bytes = "4GiB",     -- window state of all workers together
+    max_bytes = "4GiB",     -- window state and profiles of all workers together
     -- hf.distinct() counts exactly up to this many values (1 to 65535), then
     -- estimates with a 16 KiB sketch (0.81 % standard error).  An exact set
     -- costs 4 bytes a value for IPv4 addresses and numbers below 2^32, 8 for

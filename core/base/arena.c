@@ -187,6 +187,13 @@ static inline void pool_count(hf_pool *p, size_t n)
     if (p->bytes > p->peak) p->peak = p->bytes;
 }
 
+void hf_pool_charge(hf_pool *pool, size_t bytes) { pool_count(pool, bytes); }
+
+void hf_pool_uncharge(hf_pool *pool, size_t bytes)
+{
+    pool->bytes -= bytes < pool->bytes ? bytes : pool->bytes;
+}
+
 /* A block from the free list, or a new one; counted as held.  The whole
  * block comes back poisoned except its first BLOCK_HDR bytes. */
 static void *pool_get_block(hf_pool *p)

@@ -37,6 +37,11 @@ size_t hf_pool_bytes(const hf_pool *pool);  /* bytes in blocks held by arenas */
 size_t hf_pool_peak(const hf_pool *pool);   /* highest hf_pool_bytes seen */
 int hf_pool_full(const hf_pool *pool);      /* 1 when bytes >= limit */
 int hf_pool_fits(const hf_pool *pool, size_t more); /* 1 when bytes + more <= limit (or none) */
+/* Memory held outside the arenas that counts against the limit all the
+ * same (a profile store's rows, engine/profile.h): added to bytes (and the
+ * peak) and taken off again.  The caller asks hf_pool_fits() first. */
+void hf_pool_charge(hf_pool *pool, size_t bytes);
+void hf_pool_uncharge(hf_pool *pool, size_t bytes);
 
 hf_arena *hf_arena_new(hf_pool *pool);
 void hf_arena_free(hf_arena *a);            /* returns every block to the pool */

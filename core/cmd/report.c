@@ -124,6 +124,19 @@ void hf_report_text(const hf_run_view *v, FILE *f)
             "before their start within max_clock_skew, start set to end\n",
             (unsigned long long)p->skipped, (unsigned long long)p->clamped);
     if (v->input_ops && v->input_ops->report) v->input_ops->report(v->input, &b);
+    if (v->logs_ops) {
+        uint64_t rej = 0;
+        for (int r = 1; r < HF_LOG_REASONS; r++) rej += p->log_rejected[r];
+        OUT("  logs       %llu lines, %llu events into windows, %llu not monitored, %llu late, "
+            "%llu rejected", (unsigned long long)p->log_records, (unsigned long long)p->log_events,
+            (unsigned long long)p->log_filtered, (unsigned long long)p->log_late, (unsigned long long)rej);
+        for (int r = 1; r < HF_LOG_REASONS; r++)
+            if (p->log_rejected[r])
+                OUT(" %s %llu", hf_log_reason_name(r), (unsigned long long)p->log_rejected[r]);
+        if (p->log_replayed) OUT(", %llu read again after a restart", (unsigned long long)p->log_replayed);
+        OUT("\n");
+        if (v->logs && v->logs_ops->report) v->logs_ops->report(v->logs, &b);
+    }
     if (v->relay) {
         uint64_t flows, bytes;
         hf_relay_counts(v->relay, &flows, &bytes);
@@ -167,6 +180,21 @@ void hf_report_text(const hf_run_view *v, FILE *f)
         OUT(a + 1 < t.w.nanalyses ? "," : "");
     }
     OUT("\n");
+    if (t.w.alerts_raised || t.w.alerts_held)
+        OUT("  alerts     %llu raised, %llu updated, %llu held while open, %llu closed early "
+            "(alerts.max_open), %llu kept now\n", (unsigned long long)t.w.alerts_raised,
+            (unsigned long long)t.w.alerts_updated, (unsigned long long)t.w.alerts_held,
+            (unsigned long long)t.w.alerts_evicted, (unsigned long long)t.w.alerts_open);
+    if (t.w.profile_hosts || t.w.profile_absorbed || t.w.profile_refused || t.w.profile_refused_memory)
+        OUT("  profiles   %llu hosts, %.1f MiB (%.0f bytes a host); %llu host-windows absorbed, %llu "
+            "skipped (absorbed before), %llu refused (profiles.max_hosts), %llu refused (memory), "
+            "%llu hosts forgotten (profiles.expire); %llu saves%s\n",
+            (unsigned long long)t.w.profile_hosts, (double)t.w.profile_bytes / 1048576.0,
+            t.w.profile_hosts ? (double)t.w.profile_bytes / (double)t.w.profile_hosts : 0.0,
+            (unsigned long long)t.w.profile_absorbed, (unsigned long long)t.w.profile_skipped,
+            (unsigned long long)t.w.profile_refused, (unsigned long long)t.w.profile_refused_memory,
+            (unsigned long long)t.w.profile_expired,
+            (unsigned long long)t.w.profile_saves, t.w.profile_save_errors ? " (some failed)" : "");
     OUT("  output     %llu records made; window close to records written: p50 < %.3g ms, p99 < %.3g ms\n",
         (unsigned long long)t.w.records, delay_quantile_ms(&t.w, 0.5), delay_quantile_ms(&t.w, 0.99));
 outputs:
@@ -262,6 +290,54 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_int(&b, (int64_t)t.w.states_refused);
     hf_buf_puts(&b, ",\"records\":");
     hf_buf_put_int(&b, (int64_t)t.w.records);
+    hf_buf_puts(&b, ",\"alerts\":{\"raised\":");
+    hf_buf_put_int(&b, (int64_t)t.w.alerts_raised);
+    hf_buf_puts(&b, ",\"updated\":");
+    hf_buf_put_int(&b, (int64_t)t.w.alerts_updated);
+    hf_buf_puts(&b, ",\"held\":");
+    hf_buf_put_int(&b, (int64_t)t.w.alerts_held);
+    hf_buf_puts(&b, ",\"evicted\":");
+    hf_buf_put_int(&b, (int64_t)t.w.alerts_evicted);
+    hf_buf_puts(&b, ",\"open\":");
+    hf_buf_put_int(&b, (int64_t)t.w.alerts_open);
+    hf_buf_puts(&b, "}");
+    hf_buf_puts(&b, ",\"logs\":{\"lines\":");
+    hf_buf_put_int(&b, (int64_t)p->log_records);
+    hf_buf_puts(&b, ",\"events\":");
+    hf_buf_put_int(&b, (int64_t)p->log_events);
+    hf_buf_puts(&b, ",\"not_monitored\":");
+    hf_buf_put_int(&b, (int64_t)p->log_filtered);
+    hf_buf_puts(&b, ",\"late\":");
+    hf_buf_put_int(&b, (int64_t)p->log_late);
+    hf_buf_puts(&b, ",\"replayed\":");
+    hf_buf_put_int(&b, (int64_t)p->log_replayed);
+    hf_buf_puts(&b, ",\"rejected\":{");
+    for (int r = 1; r < HF_LOG_REASONS; r++) {
+        if (r > 1) hf_buf_putc(&b, ',');
+        hf_buf_put_string(&b, hf_log_reason_name(r), strlen(hf_log_reason_name(r)));
+        hf_buf_putc(&b, ':');
+        hf_buf_put_int(&b, (int64_t)p->log_rejected[r]);
+    }
+    hf_buf_puts(&b, "}}");
+    hf_buf_puts(&b, ",\"profiles\":{\"hosts\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_hosts);
+    hf_buf_puts(&b, ",\"bytes\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_bytes);
+    hf_buf_puts(&b, ",\"absorbed\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_absorbed);
+    hf_buf_puts(&b, ",\"skipped\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_skipped);
+    hf_buf_puts(&b, ",\"refused\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_refused);
+    hf_buf_puts(&b, ",\"refused_memory\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_refused_memory);
+    hf_buf_puts(&b, ",\"expired\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_expired);
+    hf_buf_puts(&b, ",\"saves\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_saves);
+    hf_buf_puts(&b, ",\"save_errors\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_save_errors);
+    hf_buf_puts(&b, "}");
     hf_buf_puts(&b, ",\"memory_peak_bytes\":");
     hf_buf_put_int(&b, (int64_t)t.w.mem_peak);
     hf_buf_puts(&b, ",\"close_delay_ms\":{\"p50\":");

@@ -26,6 +26,8 @@ typedef struct hf_run_view {
     hf_outputs          *outputs;
     const hf_input_ops  *input_ops;
     void                *input;
+    const hf_input_ops  *logs_ops;   /* the log input (logs.input), or NULL */
+    void                *logs;
     struct timespec      started;    /* CLOCK_MONOTONIC */
 } hf_run_view;
 

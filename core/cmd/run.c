@@ -382,6 +382,7 @@ static int final_commit(hf_run_view *v, int handover)
         hf_log(HF_LOG_INFO, "stopping: flushing open windows, waiting for the outputs, committing");
         hf_pipeline_flush(v->pipeline);
     }
+    if (v->engine) hf_engine_persist(v->engine);   /* the profiles, through the windows emitted */
     int out = HF_OUT_PENDING, committed = -1;
     for (int tries = 0; tries < 5 && committed < 0; tries++) {
         out = hf_outputs_flush(v->outputs, 10000);
@@ -419,6 +420,28 @@ static void progress_now(const hf_run_view *v, int finished, hf_progress_now *no
     now->finished = finished;
 }
 
+/* Close the log input (the report reads it, under report_lock). */
+static void logs_close(hf_run_view *v)
+{
+    pthread_mutex_lock(&report_lock);
+    void *logs = v->logs;
+    v->logs = NULL;
+    pthread_mutex_unlock(&report_lock);
+    v->logs_ops->close(logs);
+}
+
+/* One step of the log input, after each step of the flows' (it reads
+ * while its events lag behind the flows, and never waits); at its end, or
+ * on an error (logged), it is closed and the run goes on without it. */
+static void logs_step(hf_run_view *v)
+{
+    int r = v->logs_ops->read(v->logs);
+    if (r == HF_IN_END || r == HF_IN_ERROR) {
+        if (r == HF_IN_ERROR) hf_log(HF_LOG_ERROR, "the log input stops; the flows go on");
+        logs_close(v);
+    }
+}
+
 /* Open the outputs, the engine, the pipeline and the input; read until the
  * input ends, a stop, a read error or an output that failed for good;
  * commit, finish, report.  progress_ms >= 0: --progress.  Returns the exit
@@ -441,6 +464,11 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
                        "host, that the merge instances read)");
         cfg->windows_ms[0] = hf_windows_gcd(cfg->windows_ms, cfg->nwindows);
         cfg->nwindows = 1;
+    }
+    const char *logs_target = NULL;
+    if (cfg->logs_input) {
+        v.logs_ops = hf_input_find(cfg->logs_input, &logs_target, err, sizeof err);
+        if (!v.logs_ops) return die("--logs: %s", err);
     }
     v.outputs = hf_outputs_open(cfg, err, sizeof err);
     if (!v.outputs) return die("%s", err);
@@ -481,6 +509,15 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
         rc = die("%s", err);
         goto done;
     }
+    if (v.logs_ops) {                      /* a second input: log events (stream/logs.h) */
+        hf_input_env lenv = {.pipeline = v.pipeline, .flush = flush_outputs, .ctx = v.outputs,
+                             .stop = &got_stop, .logs = 1};
+        if (hf_pipeline_logs_setup(v.pipeline, err, sizeof err) < 0 ||
+            !(v.logs = v.logs_ops->open(cfg, logs_target, &lenv, err, sizeof err))) {
+            rc = die("--logs: %s", err);
+            goto done;
+        }
+    }
 
     pthread_mutex_lock(&report_lock);
     report_view = &v;
@@ -508,15 +545,20 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
         }
         if (r == HF_IN_END) {
             ended = 1;
+            /* a log file goes on to its end: its events may close later windows */
+            while (v.logs && !strcmp(v.logs_ops->scheme, "file") && !atomic_load(&got_stop) &&
+                   v.logs_ops->read(v.logs) == HF_IN_MORE) {}
             break;
         }
         if (r == HF_IN_ERROR) {
             rc = 1;
             break;
         }
+        if (v.logs) logs_step(&v);
         double now = hf_now_ns();
-        if (in_ops->commit && now - last_commit >= (double)cfg->commit_interval_ms * 1e6) {
-            in_ops->commit(v.input);
+        if (now - last_commit >= (double)cfg->commit_interval_ms * 1e6) {
+            if (in_ops->commit) in_ops->commit(v.input);
+            if (v.logs && v.logs_ops->commit) v.logs_ops->commit(v.logs);
             last_commit = now;
         }
     }
@@ -524,6 +566,10 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     int handover = !ended && in_ops->handover && in_ops->handover(v.input);
     if (in_ops->commit && !hf_outputs_failed(v.outputs) && final_commit(&v, handover) < 0) rc = 1;
     if (handover) hf_pipeline_reset(v.pipeline);  /* nothing of the open windows is written */
+    if (v.logs) {                         /* the log events' positions; no more pulls */
+        if (v.logs_ops->commit && !hf_outputs_failed(v.outputs)) v.logs_ops->commit(v.logs);
+        hf_pipeline_logs_source(v.pipeline, v.logs_ops->scheme, NULL, NULL);
+    }
     hf_pipeline_finish(v.pipeline);
     if (progress) {                       /* the last line, with every record counted */
         hf_progress_now last;
@@ -549,12 +595,16 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     pthread_mutex_lock(&report_lock);
     hf_report_counters(&v, &last_counters);
     report_view = NULL;
-    void *input = v.input;               /* the counters read the input: closed out of their sight */
+    void *input = v.input;               /* the counters read the inputs: closed out of their sight */
     v.input = NULL;
     v.input_ops = NULL;
+    void *logs = v.logs;
+    v.logs = NULL;
     pthread_mutex_unlock(&report_lock);
     in_ops->close(input);
+    if (logs) v.logs_ops->close(logs);
 done:
+    if (v.logs) v.logs_ops->close(v.logs);
     if (v.input) in_ops->close(v.input);
     if (v.pipeline) hf_pipeline_finish(v.pipeline);
     hf_engine_free(v.engine);

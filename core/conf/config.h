@@ -121,6 +121,24 @@ typedef struct hf_config {
     int64_t    max_batch_ms;               /* one taking longer over a batch is interrupted, disabled */
     int64_t    watchdog_ms;                /* still stuck this much later: hostflow stops (0: never) */
 
+    /* Alerts (engine/alerts.h) */
+    int64_t    alerts_hold_ms;             /* an alert stays open this long from its window */
+    int        alerts_max_open;            /* open alerts kept, all workers together */
+
+    /* Profiles (engine/profile.h) */
+    char      *profiles_dir;               /* their files, or NULL: in memory only */
+    int64_t    profiles_save_ms;           /* how often they are saved */
+    int64_t    profiles_report_ms;         /* period of the host_profile records */
+    int64_t    profiles_expire_ms;         /* hosts not seen this long are forgotten */
+    int        profiles_max_hosts;         /* hosts per profile, all workers together */
+
+    /* Log events (stream/logs.h, engine/logs.h) */
+    char      *logs_input;                 /* a file, "-" or "kafka:TOPICS"; NULL: none */
+    char      *logs_format;                /* the preset: "rsyslog", "syslog-ng" */
+    hf_strlist logs_fields;                /* field, keys, field, keys, ... over the preset */
+    int        logs_messages;              /* last messages kept per host and window */
+    char      *logs_dead_letter;           /* "kafka:TOPIC" for malformed events, or NULL */
+
     /* Kafka (input or output "kafka:TOPIC[,TOPIC...]") */
     hf_strlist kafka;                      /* librdkafka settings: key, value, key, value, ... */
     char      *kafka_start;                /* "earliest", "latest" or an ISO 8601 time */

@@ -71,6 +71,13 @@ static int check_relay_format(const char *v, char *why, size_t n)
     return -1;
 }
 
+static int check_logs_format(const char *v, char *why, size_t n)
+{
+    if (!strcmp(v, "rsyslog") || !strcmp(v, "syslog-ng")) return 0;
+    snprintf(why, n, "expected \"rsyslog\" or \"syslog-ng\", got \"%s\"", v);
+    return -1;
+}
+
 static int check_analysis_name(const char *v, char *why, size_t n)
 {
     for (const char *p = v; *p; p++)
@@ -183,9 +190,59 @@ const hf_conf_key hf_conf_core_keys[] = {
      .doc = "one still running this much later stops hostflow with a report (0: never)",
      .field = HF_FIELD(watchdog_ms)},
 
+    {.name = "#alerts", .type = HF_CONF_HEADING, .doc = "Alerts (lua/README.md, \"Alerts\"):"},
+    {.name = "alerts.hold", .type = HF_CONF_DURATION, .deflt = "10m",
+     .doc = "an alert stays open this long (event time) from its window: raised again "
+            "meanwhile it is updated when it grew, never repeated",
+     .min = 0, .max = 86400000.0 * 366, .field = HF_FIELD(alerts_hold_ms)},
+    {.name = "alerts.max_open", .type = HF_CONF_INT, .deflt = "100000",
+     .doc = "open alerts kept, all workers together; past it the oldest closes early (counted)",
+     .min = 1, .max = 1e8, .field = HF_FIELD(alerts_max_open)},
+
+    {.name = "#profiles", .type = HF_CONF_HEADING,
+     .doc = "Profiles: rules that live across windows (lua/README.md, \"Profiles\"):"},
+    {.name = "profiles.dir", .type = HF_CONF_PATH, .flag = "--profiles", .arg = "DIR",
+     .doc = "keep the profiles in files here (saved atomically; read at start); not set: "
+            "in memory only, a restart starts them afresh",
+     .field = HF_FIELD(profiles_dir)},
+    {.name = "profiles.save", .type = HF_CONF_DURATION, .deflt = "5m",
+     .doc = "how often the profiles are saved (and at exit); Kafka offsets are committed only "
+            "as far as the profiles are saved",
+     .min = 1000, .max = 86400000.0, .field = HF_FIELD(profiles_save_ms)},
+    {.name = "profiles.report", .type = HF_CONF_DURATION, .deflt = "1d",
+     .doc = "period of the host_profile records (event time, from midnight UTC)",
+     .min = 60000, .max = 86400000.0 * 366, .field = HF_FIELD(profiles_report_ms)},
+    {.name = "profiles.expire", .type = HF_CONF_DURATION, .deflt = "30d",
+     .doc = "a host not seen this long (event time) is forgotten (counted)",
+     .min = 60000, .max = 86400000.0 * 3660, .field = HF_FIELD(profiles_expire_ms)},
+    {.name = "profiles.max_hosts", .type = HF_CONF_INT, .deflt = "1000000",
+     .doc = "hosts each profile keeps, all workers together; new hosts past it are refused (counted)",
+     .min = 1, .max = 1e9, .field = HF_FIELD(profiles_max_hosts)},
+
+    {.name = "#logs", .type = HF_CONF_HEADING,
+     .doc = "Log events, merged into the host records under stats.logs (README, \"Logs\"):"},
+    {.name = "logs.input", .type = HF_CONF_STRING, .flag = "--logs", .arg = "SOURCE",
+     .doc = "JSON log events to merge: a file (plain or gzip), - for standard input, or "
+            "kafka:TOPIC[,TOPIC...]; not set: none",
+     .field = HF_FIELD(logs_input)},
+    {.name = "logs.format", .type = HF_CONF_STRING, .deflt = "rsyslog", .flag = "--logs-format",
+     .arg = "PRESET",
+     .doc = "the field names of the events: rsyslog (%jsonmesg%) or syslog-ng (format-json "
+            "--scope rfc5424 --scope selected-macros --key ISODATE)",
+     .field = HF_FIELD(logs_format), .check = check_logs_format},
+    {.name = "logs.fields", .type = HF_CONF_MAP,
+     .doc = "field names over the preset's: host, time, severity, program, message = \"key[,key...]\"",
+     .field = HF_FIELD(logs_fields)},
+    {.name = "logs.messages", .type = HF_CONF_INT, .deflt = "3",
+     .doc = "the last messages of a host kept in each window's record", .min = 0, .max = 100,
+     .field = HF_FIELD(logs_messages)},
+    {.name = "logs.dead_letter", .type = HF_CONF_STRING, .flag = "--logs-dead-letter", .arg = "kafka:TOPIC",
+     .doc = "copy malformed events of a Kafka log input there, with the reason",
+     .field = HF_FIELD(logs_dead_letter), .check = check_kafka_topic},
+
     {.name = "#memory", .type = HF_CONF_HEADING, .doc = "Memory:"},
     {.name = "memory.max_bytes", .type = HF_CONF_SIZE, .deflt = "4GiB", .flag = "-m, --memory",
-     .doc = "window state of all workers together; new hosts over it are refused and counted",
+     .doc = "window state and profiles of all workers together; new hosts over it are refused and counted",
      .min = MiB, .max = 1e18, .field = HF_FIELD(memory_max)},
     /* HF_DISTINCT_DEFAULT_LIMIT and HF_DISTINCT_MAX_LIMIT (prim/distinct.h, a
      * sibling layer; test_config checks they agree) */

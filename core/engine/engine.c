@@ -2,6 +2,8 @@
  * pipeline writes to (see engine.h). */
 #include "engine/engine.h"
 
+#include <dirent.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 
 #include "base/alloc.h"
 #include "base/cpus.h"
+#include "base/log.h"
 #include "engine/reload.h"
 
 struct hf_engine {
@@ -46,6 +49,20 @@ static int64_t shard_emitted_until(void *ctx)
         hf_worker_stats st;
         hf_worker_stats_get(e->workers[i], &st);
         if (st.closed_until < d) d = st.closed_until;
+    }
+    return d;
+}
+
+/* The lowest boundary through which every worker has emitted its windows
+ * and saved its profiles (profile.h): what the inputs may commit. */
+static int64_t shard_durable_until(void *ctx)
+{
+    hf_engine *e = ctx;
+    int64_t d = INT64_MAX;
+    for (int i = 0; i < e->nworkers; i++) {
+        hf_worker_stats st;
+        hf_worker_stats_get(e->workers[i], &st);
+        if (st.durable_until < d) d = st.durable_until;
     }
     return d;
 }
@@ -92,6 +109,7 @@ hf_engine *hf_engine_new(const hf_config *cfg, const char *lua_dir, const hf_rec
         e->workers[i] = hf_worker_new(i, cfg, lua_dir, sink, cfg->memory_max / (size_t)e->nworkers,
                                       err, errlen);
         if (!e->workers[i]) goto fail;
+        hf_worker_share(e->workers[i], e->nworkers);
     }
     if (e->nworkers > 1)
         for (int i = 0; i < e->nworkers; i++)
@@ -104,7 +122,7 @@ hf_engine *hf_engine_new(const hf_config *cfg, const char *lua_dir, const hf_rec
     e->reload = hf_reload_new(cfg, e->workers, e->nworkers, base_ms, err, errlen);
     if (!e->reload) goto fail;
     e->shards = (hf_shards){e->nworkers, e, shard_batch, shard_push, shard_emitted_until, shard_poll,
-                            shard_sync};
+                            shard_sync, shard_durable_until};
     return e;
 fail:
     hf_engine_free(e);
@@ -126,6 +144,41 @@ void hf_engine_reload(hf_engine *e)
     hf_reload_request(e->reload, 1);
 }
 
+void hf_engine_persist(hf_engine *e)
+{
+    for (int i = 0; i < e->nworkers; i++) hf_worker_save(e->workers[i]);
+}
+
+/* After a run whose every worker saved its profiles at the end: the files
+ * of runs with another number of workers (NAME.W-of-M.hfp, M not ours)
+ * hold nothing newer, so they go. */
+static void remove_stale_profiles(hf_engine *e)
+{
+    const char *dir = e->cfg->profiles_dir;
+    if (!dir) return;
+    for (int i = 0; i < e->nworkers; i++) {
+        hf_worker_stats st;
+        hf_worker_stats_get(e->workers[i], &st);
+        if (st.durable_until != INT64_MAX || st.profile_save_errors) return;
+    }
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *ent;
+    while ((ent = readdir(d))) {
+        const char *of = strstr(ent->d_name, "-of-");
+        size_t len = strlen(ent->d_name);
+        if (!of || len < 4 || strcmp(ent->d_name + len - 4, ".hfp") != 0) continue;
+        int m = atoi(of + 4);
+        if (m <= 0 || m == e->nworkers) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        if (unlink(path) == 0)
+            hf_log(HF_LOG_INFO, "profiles: removed %s (of a run with %d workers: its hosts are in "
+                   "this run's files now)", path, m);
+    }
+    closedir(d);
+}
+
 void hf_engine_on_watchdog_exit(hf_engine *e, void (*fn)(void *ctx), void *ctx)
 {
     hf_reload_on_exit(e->reload, fn, ctx);
@@ -138,6 +191,7 @@ void hf_engine_join(hf_engine *e)
     hf_reload_close(e->reload);
     for (int i = 0; i < e->nworkers; i++)
         if (e->workers[i]) hf_worker_join(e->workers[i]);
+    remove_stale_profiles(e);
 }
 
 void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
@@ -156,6 +210,21 @@ void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
         t->w.hosts_refused += st.hosts_refused;
         t->w.states_refused += st.states_refused;
         t->w.records += st.records;
+        t->w.alerts_raised += st.alerts_raised;
+        t->w.alerts_updated += st.alerts_updated;
+        t->w.alerts_held += st.alerts_held;
+        t->w.alerts_evicted += st.alerts_evicted;
+        t->w.alerts_open += st.alerts_open;
+        t->w.profile_hosts += st.profile_hosts;
+        t->w.profile_refused += st.profile_refused;
+        t->w.profile_refused_memory += st.profile_refused_memory;
+        t->w.profile_expired += st.profile_expired;
+        t->w.profile_skipped += st.profile_skipped;
+        t->w.profile_absorbed += st.profile_absorbed;
+        t->w.profile_bytes += st.profile_bytes;
+        t->w.profile_saves += st.profile_saves;
+        t->w.log_events += st.log_events;
+        t->w.profile_save_errors += st.profile_save_errors;
         t->w.mem_bytes += st.mem_bytes;
         t->w.mem_peak += st.mem_peak;
         for (int d = 0; d < HF_DELAY_BUCKETS; d++) t->w.close_delay[d] += st.close_delay[d];

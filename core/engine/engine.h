@@ -44,6 +44,9 @@ const hf_shards *hf_engine_shards(hf_engine *e);
 int hf_engine_workers(const hf_engine *e);
 /* Reload the analyses (SIGHUP; see reload.h).  Any thread. */
 void hf_engine_reload(hf_engine *e);
+/* Save what outlives windows (the profiles) now, in every worker, and
+ * return once it is on disk: before the last commit of a run that stops. */
+void hf_engine_persist(hf_engine *e);
 /* fn(ctx) runs just before the watchdog stops hostflow (exit status 3;
  * reload.h), in the supervisor thread: the run writes its counters. */
 void hf_engine_on_watchdog_exit(hf_engine *e, void (*fn)(void *ctx), void *ctx);

@@ -12,6 +12,8 @@
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/timefmt.h"
+#include "engine/alerts.h"
+#include "engine/profile.h"
 #include "engine/window.h"
 #include "prim/state.h"
 #include "engine/worker.h"
@@ -169,6 +171,7 @@ static const struct abi_field {
     FIELD(hf_lua_batch, dst_flows), FIELD(hf_lua_batch, dst_rows), FIELD(hf_lua_batch, dst_n),
     WHOLE(hf_window), FIELD(hf_window, start_ms), FIELD(hf_window, g_ms), FIELD(hf_window, arena),
     FIELD(hf_window, nhosts), FIELD(hf_window, layout), FIELD(hf_window, omit_any),
+    WHOLE(hf_profile_host), FIELD(hf_profile_host, addr), FIELD(hf_profile_host, absorbed_until),
     WHOLE(hf_lua_window), FIELD(hf_lua_window, rows), FIELD(hf_lua_window, omit),
     FIELD(hf_lua_window, omit_any), FIELD(hf_lua_window, n), FIELD(hf_lua_window, gen),
     FIELD(hf_lua_window, start_ms), FIELD(hf_lua_window, g_ms), FIELD(hf_lua_window, frags),
@@ -203,6 +206,8 @@ double hf_ffi_const(const char *name)
         {"HF_FIELD_DISTINCT", HF_FIELD_DISTINCT},
         {"HF_FIELD_TOPK", HF_FIELD_TOPK},
         {"HF_FIELD_COUNT32", HF_FIELD_COUNT32},
+        {"HF_FIELD_BYTES", HF_FIELD_BYTES},
+        {"HF_FRAG_LOGS", HF_FRAG_LOGS},
         {"HF_FIELD_GROUP", HF_FIELD_GROUP},
         {"HF_FIELD_OF", HF_FIELD_OF},
         {"HF_GROUP_MAX_KEYS", HF_GROUP_MAX_KEYS},
@@ -249,12 +254,13 @@ void hf_ffi_arena_free(hf_arena *a)
 
 typedef struct free_job {
     hf_job  job;
+    hf_record_batch alerts_out;
     double  ns[HF_MAX_ANALYSES], result_ns[HF_MAX_ANALYSES], errors[HF_MAX_ANALYSES];
     char    names[HF_MAX_ANALYSES * HF_NAME_MAX];
     uint8_t disabled[HF_MAX_ANALYSES];
 } free_job;
 
-hf_job *hf_ffi_job_new(void)
+hf_job *hf_ffi_job_new(int64_t hold_ms)
 {
     free_job *f = hf_calloc(1, sizeof *f);
     f->job.analysis_ns = f->ns;
@@ -263,7 +269,21 @@ hf_job *hf_ffi_job_new(void)
     f->job.slot_names = f->names;
     f->job.slot_disabled = f->disabled;
     f->job.current = -1;
+    hf_record_batch_init(&f->alerts_out);
+    f->job.alerts = hf_alerts_new(hold_ms, 1000, 0);
+    f->job.alerts_out = &f->alerts_out;
     return &f->job;
+}
+
+const char *hf_ffi_job_alerts(hf_job *job, size_t *len, int reset)
+{
+    free_job *f = (free_job *)(void *)job;
+    static _Thread_local char *copy;
+    hf_free(copy);
+    copy = hf_strndup(f->alerts_out.text.data ? f->alerts_out.text.data : "", f->alerts_out.text.len);
+    *len = f->alerts_out.text.len;
+    if (reset) hf_record_batch_reset(&f->alerts_out);
+    return copy;
 }
 
 void hf_ffi_job_window(hf_job *job, hf_window *w)
@@ -273,5 +293,8 @@ void hf_ffi_job_window(hf_job *job, hf_window *w)
 
 void hf_ffi_job_free(hf_job *job)
 {
+    free_job *f = (free_job *)(void *)job;
+    hf_alerts_free(job->alerts);
+    hf_record_batch_release(&f->alerts_out);
     hf_free(job);
 }

@@ -58,12 +58,16 @@ void hf_ffi_arena_use(hf_arena *a);
 void hf_ffi_arena_free(hf_arena *a);
 
 /* A job of its own, for driving a runtime outside a worker (the specs):
- * counters and slots as a worker's; hf_ffi_job_window sets the window the
- * batch's rows belong to (hf_job_omit). */
+ * counters, slots and open alerts (held hold_ms) as a worker's;
+ * hf_ffi_job_window sets the window the batch's rows belong to
+ * (hf_job_omit). */
 struct hf_job;
 struct hf_window;
-struct hf_job *hf_ffi_job_new(void);
+struct hf_job *hf_ffi_job_new(int64_t hold_ms);
 void hf_ffi_job_window(struct hf_job *job, struct hf_window *w);
 void hf_ffi_job_free(struct hf_job *job);
+/* The alert records raised through the job so far (NDJSON, *len bytes;
+ * valid until the next call), emptied when reset is set. */
+const char *hf_ffi_job_alerts(struct hf_job *job, size_t *len, int reset);
 
 #endif

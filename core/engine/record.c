@@ -127,7 +127,8 @@ static void head_make(hf_record_head *hd, const hf_window *win)
     hd->g_ms = win->g_ms;
 }
 
-void hf_record_host_head(hf_record_batch *rb, const hf_window *win, const hf_host *h)
+/* The head, its last `stop` bytes of the window's piece left out. */
+static void head_write(hf_record_batch *rb, const hf_window *win, const hf_host *h, size_t stop)
 {
     hf_record_head *hd = &rb->head;
     if (hd->start_ms != win->start_ms || hd->g_ms != win->g_ms) head_make(hd, win);
@@ -148,7 +149,17 @@ void hf_record_host_head(hf_record_batch *rb, const hf_window *win, const hf_hos
     memcpy(o, addr, sizeof addr);
     o += alen;
     memcpy(o, hd->win, sizeof hd->win);
-    o += hd->win_len;
+    o += hd->win_len - stop;
     hf_record_key(rb, key, alen + hd->key_len);
     b->len += (size_t)(o - start);
+}
+
+void hf_record_host_head(hf_record_batch *rb, const hf_window *win, const hf_host *h)
+{
+    head_write(rb, win, h, 0);
+}
+
+void hf_record_host_begin(hf_record_batch *rb, const hf_window *win, const hf_host *h)
+{
+    head_write(rb, win, h, sizeof HF_RECORD_STATS_OPEN - 1);     /* up to "window":{...}, */
 }

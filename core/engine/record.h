@@ -107,5 +107,15 @@ struct hf_host;
  *    "id":"10.0.0.1/10/1764165610000","src_ip":"10.0.0.1",
  *    "window":{"start_ms":...,"end_ms":...,"granularity_s":10},"stats":{ */
 void hf_record_host_head(hf_record_batch *b, const struct hf_window *win, const struct hf_host *h);
+/* The same in two parts, for a writer that puts more top-level fields
+ * between the window and the stats (the "alert" flag, alerts.h): the head
+ * up to and including "window":{...}, -- then, after those fields,
+ * "stats":{ with hf_record_host_stats. */
+void hf_record_host_begin(hf_record_batch *b, const struct hf_window *win, const struct hf_host *h);
+#define HF_RECORD_STATS_OPEN "\"stats\":{"
+static inline void hf_record_host_stats(hf_record_batch *b)
+{
+    hf_buf_puts(&b->text, HF_RECORD_STATS_OPEN);
+}
 
 #endif

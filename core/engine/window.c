@@ -47,6 +47,7 @@
 
 #include "base/alloc.h"
 #include "base/hash.h"
+#include "engine/logs.h"
 #include "stream/flow.h"
 
 #define TABLE_MIN    64              /* slots of the smallest host table */
@@ -350,6 +351,37 @@ void hf_window_omit_set(hf_window *w, uint32_t i, uint64_t bits)
     w->omit_any |= bits;
 }
 
+hf_logstate *hf_window_logs(const hf_window *w, uint32_t i)
+{
+    uint32_t c = i / HF_CHUNK_ROWS;
+    if (c >= w->logs_chunks || !w->logs[c]) return NULL;
+    return w->logs[c][i % HF_CHUNK_ROWS];
+}
+
+/* As the omit bits' list (hf_window_omit_set): grown at least doubling,
+ * an array of HF_CHUNK_ROWS pointers made per chunk that has a row with
+ * events. */
+hf_logstate *hf_window_logs_make(hf_windows *ws, hf_window *w, uint32_t i)
+{
+    uint32_t c = i / HF_CHUNK_ROWS;
+    if (c >= w->logs_chunks) {
+        uint32_t n = w->nchunks > 2 * w->logs_chunks ? w->nchunks : 2 * w->logs_chunks;
+        void ***list = hf_arena_calloc(w->arena, sizeof *list * n);
+        if (w->logs_chunks) {
+            memcpy(list, w->logs, sizeof *list * w->logs_chunks);
+            hf_arena_release(w->arena, w->logs, sizeof *list * w->logs_chunks);
+        }
+        w->logs = list;
+        w->logs_chunks = n;
+    }
+    if (!w->logs[c]) w->logs[c] = hf_arena_calloc(w->arena, sizeof(void *) * HF_CHUNK_ROWS);
+    void **slot = &w->logs[c][i % HF_CHUNK_ROWS];
+    if (!*slot) {
+        *slot = hf_logs_new(w->arena, ws->log_messages);
+        w->nlogs++;
+    }
+    return *slot;
+}
 
 #ifndef TAG_MAX_SLOTS                /* (a test may lower it) */
 #define TAG_MAX_SLOTS (1u << 24)   /* tables up to this size carry tags */
@@ -671,6 +703,12 @@ static void window_merge(hf_windows *ws, hf_window *dst, const hf_window *src)
             if (!d) continue;
             ((hf_host *)d)->sent |= h->sent;
             ((hf_host *)d)->received |= h->received;
+            if (src->nlogs) {
+                const hf_logstate *events = hf_window_logs(src, i);
+                if (events)
+                    hf_logs_merge(hf_window_logs_make(ws, dst, ((const hf_host *)d)->row), events,
+                                  ws->log_messages);
+            }
             uint64_t omit = unmapped, so = src->omit_any ? hf_window_omit(src, i) : 0;
             if (same) {
                 omit |= so;

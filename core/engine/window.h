@@ -98,7 +98,17 @@
  * of every window): a window keeps them beside its rows, one array of
  * HF_CHUNK_ROWS per chunk of rows, made when a row of the chunk first gets
  * a bit (hf_window_omit_set), found by the row number in hf_host.
- * hf_window.omit_any is the OR over the window's rows. */
+ * hf_window.omit_any is the OR over the window's rows.
+ *
+ * Log events
+ * ----------
+ * A host's log events in a window (engine/logs.h) are kept the same way,
+ * beside the rows: per chunk of rows an array of pointers, made when a row
+ * of the chunk first gets an event, so windows without logs pay nothing.
+ * An event of a host with no row yet makes one with neither hf_host.sent
+ * nor .received: its record holds stats.logs alone, until a flow of the
+ * host comes (a coarser row, its bits ORed, only when no finer row had
+ * one). */
 #ifndef HF_WINDOW_H
 #define HF_WINDOW_H
 
@@ -180,6 +190,9 @@ typedef struct hf_window {
     uint32_t  nsparse;
     uint64_t **omit;       /* per chunk: its rows' omit bits, or NULL (none set) */
     uint32_t  omit_chunks; /* entries in omit (NULL until a bit is set) */
+    void   ***logs;        /* per chunk: its rows' log states (engine/logs.h), or NULL */
+    uint32_t  logs_chunks; /* entries in logs (NULL until a row has one) */
+    uint32_t  nlogs;       /* rows with a log state */
 } hf_window;
 
 typedef struct hf_level {
@@ -199,6 +212,7 @@ typedef struct hf_windows {
     hf_pool         *pool;
     hf_window       *last;          /* the base window found last */
     uint64_t         hosts_refused; /* new hosts refused: memory limit */
+    int              log_messages;  /* messages a log state keeps (logs.messages) */
     uint64_t         sparse_refused;/* new sparse states refused: memory limit */
     int              all_in_base;   /* the partial role: every sparse state stays in its base
                                        window (a merge instance carries it where it is read) */
@@ -286,6 +300,10 @@ inline uint8_t *hf_window_row(const hf_window *w, uint32_t i)
 uint64_t hf_window_omit(const hf_window *w, uint32_t i);
 /* Set bits among the omit bits of row i of w (and in w->omit_any). */
 void hf_window_omit_set(hf_window *w, uint32_t i, uint64_t bits);
+/* The log state of row i of w (engine/logs.h), or NULL. */
+struct hf_logstate *hf_window_logs(const hf_window *w, uint32_t i);
+/* ... made (empty, for ws->log_messages messages) when it has none. */
+struct hf_logstate *hf_window_logs_make(hf_windows *ws, hf_window *w, uint32_t i);
 
 /* Close every window that ends at or before boundary, finest level first:
  * emit(ctx, w) for asked-for granularities, merge into coarser (mapping

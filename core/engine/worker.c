@@ -22,6 +22,9 @@
 #include "base/arena.h"
 #include "base/log.h"
 #include "base/timefmt.h"
+#include "engine/alerts.h"
+#include "engine/logs.h"
+#include "engine/profile.h"
 #include "engine/worker_impl.h"
 
 #include <lua.h>
@@ -51,14 +54,16 @@ static void window_view(hf_worker *w, hf_window *win)
         w->view_omit = hf_realloc(w->view_omit, sizeof(uint64_t) * w->view_cap);
     }
     /* the analyses keyed by a side a host never had are left out of its
-     * record, as its omit bits leave out the others */
+     * record, as its omit bits leave out the others; a host with neither
+     * (made for its log events) has every analysis left out */
     const hf_layout *l = win->layout;
     uint64_t all = l->n >= 64 ? ~0ULL : (1ULL << l->n) - 1, by_src = all & ~l->by_dst & ~l->both;
     uint64_t omit_any = win->omit_any;
     for (uint32_t i = 0; i < n; i++) {
         uint8_t *row = w->view_rows[i] = hf_window_row(win, i);
         const hf_host *h = (const hf_host *)(const void *)row;
-        uint64_t side = (h->sent ? 0 : by_src) | (h->received ? 0 : l->by_dst);
+        uint64_t side = !h->sent && !h->received ? all
+                      : (h->sent ? 0 : by_src) | (h->received ? 0 : l->by_dst);
         w->view_omit[i] = side;
         omit_any |= side;
     }
@@ -94,6 +99,31 @@ static void frags_reserve(hf_worker *w, const hf_layout *l, uint32_t nhosts)
 
 /* A window closes: let the analyses encode their results, then write one
  * record per host. */
+/* The stats.logs text of every host of win that had events, into the
+ * worker's logs fragments (job.logs_frags: the records and the profiles
+ * read it); none when the window had no event. */
+static void logs_fragments(hf_worker *w, hf_window *win)
+{
+    w->job.logs_frags = NULL;
+    if (!win->nlogs) return;
+    hf_fragments *f = &w->logs_frags;
+    f->buf.len = 0;
+    if (f->cap < win->nhosts) {
+        uint32_t cap = f->cap ? f->cap : 1024;
+        while (cap < win->nhosts) cap *= 2;
+        f->off = hf_realloc(f->off, sizeof(uint32_t) * cap);
+        f->len = hf_realloc(f->len, sizeof(uint32_t) * cap);
+        f->cap = cap;
+    }
+    for (uint32_t i = 0; i < win->nhosts; i++) {
+        const hf_logstate *s = hf_window_logs(win, i);
+        f->off[i] = (uint32_t)f->buf.len;
+        if (s) hf_logs_json(s, &f->buf);
+        f->len[i] = (uint32_t)(f->buf.len - f->off[i]);
+    }
+    w->job.logs_frags = f;
+}
+
 static void emit_window(void *ctx, hf_window *win)
 {
     hf_worker *w = ctx;
@@ -104,16 +134,28 @@ static void emit_window(void *ctx, hf_window *win)
     const hf_layout *l = win->layout;
     frags_reserve(w, l, win->nhosts);
     window_view(w, win);
+    logs_fragments(w, win);
+    int64_t end = win->start_ms + win->g_ms;
+    if (end > w->clock_ms) w->clock_ms = end;
+    hf_alerts_expire(w->alerts, end);
     hf_worker_lua_call(w, w->ref_emit, "emit");
     w->job.window = NULL;
 
     hf_record_batch *rb = &w->out;
     hf_buf *b = &rb->text;
     uint64_t written = 0;
+    int flags = hf_alerts_any(w->alerts);
     for (uint32_t i = 0; i < win->nhosts; i++) {
         const hf_host *h = (const hf_host *)hf_window_row(win, i);
         uint64_t omit = w->job.win.omit ? w->view_omit[i] : 0;
-        hf_record_host_head(rb, win, h);
+        int flagged = 0;
+        if (flags) {            /* "alert":[...] for a host with an open alert */
+            hf_record_host_begin(rb, win, h);
+            flagged = hf_alerts_flag(w->alerts, h->addr, win->start_ms, end, b);
+            hf_record_host_stats(rb);
+        } else {
+            hf_record_host_head(rb, win, h);
+        }
         int first = 1;
         for (int a = 0; a < l->n; a++) {
             const hf_fragments *f = &w->frags[a];
@@ -122,7 +164,12 @@ static void emit_window(void *ctx, hf_window *win)
             first = 0;
             hf_buf_put(b, f->buf.data + f->off[i], f->len[i]);
         }
-        if (first && !h->sent) {             /* it only received, and nothing is said of it */
+        if (w->job.logs_frags && w->logs_frags.len[i]) {    /* stats.logs, after the analyses' */
+            hf_buf_puts(b, first ? "\"logs\":" : ",\"logs\":");
+            hf_buf_put(b, w->logs_frags.buf.data + w->logs_frags.off[i], w->logs_frags.len[i]);
+            first = 0;
+        }
+        if (first && !h->sent && !flagged) {    /* it only received, and nothing is said of it */
             hf_record_cancel(rb);
         } else {
             hf_buf_puts(b, "}}");
@@ -132,6 +179,13 @@ static void emit_window(void *ctx, hf_window *win)
         if (b->len >= (1 << 20) || i + 1 == win->nhosts) hf_worker_write_batch(w);
     }
     w->records += written;
+    if (w->alerts_out.n) {      /* the window's alerts and profiles, after its host records */
+        hf_records view;
+        hf_record_batch_view(&w->alerts_out, &view);
+        if (w->sink->write(w->sink->ctx, &view) < 0) w->failed = 1;
+        w->records += w->alerts_out.n;
+        hf_record_batch_reset(&w->alerts_out);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -231,6 +285,24 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
     w->flows += (uint64_t)n;
 }
 
+/* The log events of a batch into their hosts' rows of their base windows
+ * (a row made for a host with no flow there yet: neither sent nor received,
+ * so that its record says only its stats.logs, window_view). */
+static void process_events(hf_worker *w, hf_batch *b)
+{
+    int64_t g = hf_windows_base_ms(&w->windows);
+    for (int i = 0; i < b->nevents; i++) {
+        const hf_event *e = &b->events[i];
+        hf_window *win = hf_windows_base(&w->windows, floor_to((int64_t)e->time_ms, g));
+        hf_arena_set_current(win->arena);
+        hf_host *h = (hf_host *)(void *)hf_window_host(&w->windows, win, e->host, e->family);
+        if (!h) continue;                                  /* refused: memory (counted) */
+        hf_logs_add(hf_window_logs_make(&w->windows, win, h->row), w->windows.log_messages, e,
+                    w->log_seq++);
+        w->events++;
+    }
+}
+
 static void publish_stats(hf_worker *w);
 
 void hf_worker_process(hf_worker *w, hf_batch *b)
@@ -240,12 +312,17 @@ void hf_worker_process(hf_worker *w, hf_batch *b)
         w->closed_until = INT64_MIN;
         w->discards++;
     }
+    if (!w->job.shared) {              /* a worker nobody shared out: it has every host */
+        w->job.shared = 1;
+        hf_worker_profiles_ready(&w->job);
+    }
     if (b->control) {
         hf_worker_apply_commit(w, b->control, b->control_from);
         hf_plan_release(b->control);
         b->control = NULL;
     }
     if (b->npartials) hf_worker_merge_partials(w, b);
+    if (b->nevents) process_events(w, b);
     int64_t g = hf_windows_base_ms(&w->windows);
     memset(w->done, 0, (size_t)b->n);
     for (int i = 0; i < b->n; i++)
@@ -262,6 +339,9 @@ void hf_worker_process(hf_worker *w, hf_batch *b)
         }
         hf_worker_retire_layouts(w);
     }
+    if (w->job.nprofiles && w->cfg->profiles_dir &&
+        (b->final || hf_now_ns() - w->last_save_ns >= (double)w->cfg->profiles_save_ms * 1e6))
+        hf_worker_save_profiles(w);
     publish_stats(w);
 }
 
@@ -283,6 +363,16 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     hf_layout_init(w->layout);
     hf_record_batch_init(&w->out);
     hf_buf_init(&w->ser, 256);
+    hf_record_batch_init(&w->alerts_out);
+    w->alerts = hf_alerts_new(cfg->alerts_hold_ms, (uint32_t)cfg->alerts_max_open,
+                              cfg->nwindows ? cfg->windows_ms[cfg->nwindows - 1] : 0);
+    w->job.alerts = w->alerts;
+    w->job.alerts_out = &w->alerts_out;
+    w->job.cfg = cfg;
+    w->job.nworkers = 1;
+    w->clock_ms = INT64_MIN;
+    w->saved_until = INT64_MIN;
+    w->last_save_ns = hf_now_ns();
     w->group_flows = hf_malloc(sizeof(hf_flow) * (size_t)cfg->batch);
     w->group_rows = hf_malloc(sizeof(uint8_t *) * (size_t)cfg->batch);
     w->dst_flows = hf_malloc(sizeof(hf_flow) * (size_t)cfg->batch);
@@ -308,6 +398,7 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     }
     hf_windows_init(&w->windows, cfg->windows_ms, cfg->nwindows, w->layout, w->pool);
     w->windows.all_in_base = cfg->role == HF_ROLE_PARTIAL;
+    w->windows.log_messages = cfg->logs_messages;
     publish_stats(w);
     return w;
 }
@@ -324,6 +415,30 @@ static void publish_stats(hf_worker *w)
     st.hosts_refused = w->windows.hosts_refused;
     st.states_refused = w->windows.sparse_refused;
     st.records = w->records;
+    hf_alert_stats as;
+    hf_alerts_stats(w->alerts, &as);
+    st.alerts_raised = as.raised;
+    st.alerts_updated = as.updated;
+    st.alerts_held = as.held;
+    st.alerts_evicted = as.evicted;
+    st.alerts_open = as.open;
+    for (int i = 0; i < w->job.nprofiles; i++) {
+        hf_profile_stats ps;
+        hf_profiles_stats(w->job.profiles[i], &ps);
+        st.profile_hosts += ps.hosts;
+        st.profile_refused += ps.refused;
+        st.profile_refused_memory += ps.refused_memory;
+        st.profile_expired += ps.expired;
+        st.profile_skipped += ps.skipped;
+        st.profile_absorbed += ps.absorbed;
+        st.profile_bytes += ps.bytes;
+    }
+    /* saved, and emitted since the last discard (which starts closed_until afresh) */
+    st.durable_until = w->cfg->profiles_dir && w->job.nprofiles && w->saved_until < w->closed_until
+                       ? w->saved_until : w->closed_until;
+    st.log_events = w->events;
+    st.profile_saves = w->saves;
+    st.profile_save_errors = w->save_errors;
     st.nlevels = w->windows.nlevels;
     for (int i = 0; i < st.nlevels; i++) {
         const hf_level *lv = &w->windows.levels[i];
@@ -347,6 +462,19 @@ static void publish_stats(hf_worker *w)
     pthread_mutex_unlock(&w->lock);
 }
 
+void hf_worker_share(hf_worker *w, int n)
+{
+    if (n < 1) n = 1;
+    w->job.nworkers = n;
+    w->job.shared = 1;
+    hf_worker_profiles_ready(&w->job);
+    uint32_t open = (uint32_t)(w->cfg->alerts_max_open / n);
+    hf_alerts_free(w->alerts);
+    w->alerts = hf_alerts_new(w->cfg->alerts_hold_ms, open ? open : 1,
+                              w->cfg->nwindows ? w->cfg->windows_ms[w->cfg->nwindows - 1] : 0);
+    w->job.alerts = w->alerts;
+}
+
 void hf_worker_stats_get(hf_worker *w, hf_worker_stats *st)
 {
     pthread_mutex_lock(&w->lock);
@@ -364,6 +492,7 @@ hf_batch *hf_worker_batch(hf_worker *w)
         b = hf_calloc(1, sizeof *b);
         b->flows = hf_malloc(sizeof(hf_flow) * (size_t)w->cfg->batch);
     }
+    b->nevents = 0;
     b->n = 0;
     b->npartials = 0;
     b->partials_len = 0;
@@ -394,7 +523,17 @@ static void *worker_main(void *arg)
     pthread_sigmask(SIG_UNBLOCK, &intr, NULL);   /* the watchdog's, only */
     for (;;) {
         pthread_mutex_lock(&w->lock);
-        while (!w->head && !w->posted) pthread_cond_wait(&w->cond, &w->lock);
+        while (!w->head && !w->posted && !w->save_asked) pthread_cond_wait(&w->cond, &w->lock);
+        if (w->save_asked && !w->posted) {   /* the profiles, saved now (hf_worker_save) */
+            pthread_mutex_unlock(&w->lock);
+            hf_worker_save_profiles(w);
+            publish_stats(w);
+            pthread_mutex_lock(&w->lock);
+            w->save_asked = 0;
+            pthread_cond_broadcast(&w->cond);
+            pthread_mutex_unlock(&w->lock);
+            continue;
+        }
         if (w->posted) {               /* a reload to check, between two batches */
             pthread_mutex_unlock(&w->lock);
             hf_worker_check_posted(w);
@@ -461,6 +600,20 @@ void hf_worker_sync(hf_worker *w)
     pthread_mutex_unlock(&w->lock);
 }
 
+void hf_worker_save(hf_worker *w)
+{
+    if (!w->started) {                 /* one worker: here */
+        hf_worker_save_profiles(w);
+        publish_stats(w);
+        return;
+    }
+    pthread_mutex_lock(&w->lock);
+    w->save_asked = 1;
+    pthread_cond_broadcast(&w->cond);
+    while (w->save_asked) pthread_cond_wait(&w->cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+}
+
 void hf_worker_join(hf_worker *w)
 {
     if (w->started) {
@@ -476,6 +629,7 @@ void hf_worker_free(hf_worker *w)
     if (!w) return;
     hf_worker_join(w);
     if (w->L) lua_close(w->L);
+    while (w->job.nprofiles) hf_job_profile_close(&w->job, w->job.profiles[0]);
     hf_windows_release(&w->windows);
     hf_layout *l = w->windows.layout ? w->windows.layout : w->layout;
     while (l) {
@@ -489,6 +643,7 @@ void hf_worker_free(hf_worker *w)
         hf_batch *b = w->head;
         w->head = b->next;
         if (b->control) hf_plan_release(b->control);
+        hf_free(b->events);
         hf_free(b->flows);
         hf_free(b->partials);
         hf_free(b);
@@ -497,6 +652,7 @@ void hf_worker_free(hf_worker *w)
         hf_batch *b = w->spare;
         w->spare = b->next;
         hf_free(b->partials);
+        hf_free(b->events);
         hf_free(b->flows);
         hf_free(b);
     }
@@ -507,6 +663,11 @@ void hf_worker_free(hf_worker *w)
     }
     hf_record_batch_release(&w->out);
     hf_buf_release(&w->ser);
+    hf_record_batch_release(&w->alerts_out);
+    hf_buf_release(&w->logs_frags.buf);
+    hf_free(w->logs_frags.off);
+    hf_free(w->logs_frags.len);
+    hf_alerts_free(w->alerts);
     hf_free(w->group_flows);
     hf_free(w->group_rows);
     hf_free(w->dst_flows);

@@ -29,6 +29,7 @@
 #include "stream/flow.h"
 
 #define HF_DELAY_BUCKETS 32
+#define HF_MAX_PROFILES  16         /* profiles running at once in a worker */
 
 
 /* One analysis's results for the hosts of a closing window, as JSON text. */
@@ -97,6 +98,15 @@ typedef struct hf_job {
     char          *slot_names;      /* HF_MAX_ANALYSES names of HF_NAME_MAX bytes */
     int            nslots;
     uint8_t       *slot_disabled;   /* per slot: 1 when disabled in this worker */
+    struct hf_alerts *alerts;       /* the worker's open alerts (alerts.h) */
+    hf_record_batch  *alerts_out;   /* alert and profile records made while a window closes */
+    struct hf_profiles *profiles[HF_MAX_PROFILES];   /* the running profiles' hosts (profile.h) */
+    uint8_t           to_load[HF_MAX_PROFILES];      /* its files are still to be read */
+    int               nprofiles;
+    const hf_config  *cfg;          /* profiles.* settings; NULL outside a worker */
+    int               nworkers;     /* workers sharing the hosts (whose files are whose) */
+    int               shared;       /* nworkers is known (profile files can be read) */
+    const hf_fragments *logs_frags; /* the closing window's stats.logs per host, or NULL */
 } hf_job;
 
 /* Leave the analyses at bits out of the record of the host of row (a row
@@ -125,6 +135,40 @@ int  hf_job_new_slot(hf_job *job);
 /* Give slot to the analysis called name (fresh counters when reused). */
 void hf_job_name_slot(hf_job *job, int slot, const char *name, int reused);
 void hf_job_slot_disabled(hf_job *job, int slot, int disabled);
+/* emit(): raise an alert for the host of row (a row of the closing window:
+ * its hf_host first) in the window from start_ms of g_ms (alerts.h: a new
+ * alert, an update, or held).  details: the JSON text of the alert's
+ * details (NULL: {}).  Returns HF_ALERT_NEW, HF_ALERT_UPDATE,
+ * HF_ALERT_HELD, or HF_ALERT_BAD for a bad rule name. */
+int hf_job_alert(hf_job *job, const uint8_t *row, int64_t start_ms, int64_t g_ms, const char *rule,
+                 size_t rule_len, double observed, double expected, double score,
+                 const char *details, size_t details_len);
+/* A store for the hosts of the profile called name (profile.h), whose
+ * state is declared as signature and laid out by schema; with load, the
+ * files profiles.dir holds for it are read (those refused are set aside,
+ * and said so) once the worker knows its share of the hosts (before its
+ * first batch).  NULL when HF_MAX_PROFILES run already. */
+struct hf_profiles *hf_job_profile_open(hf_job *job, const char *name, const char *signature,
+                                        const struct hf_schema *schema, int load);
+void hf_job_profile_close(hf_job *job, struct hf_profiles *p);
+#define HF_FRAG_LOGS (-2)   /* hf_job_absorb: the statistic is in stats.logs */
+/* emit(): the hosts of the closing window (v: the view of it the runtime
+ * was given) that profile p absorbs: rows[i]
+ * the host's profile row, or NULL (it absorbed this window already: a
+ * replay; or it is refused); vals[i * k + j] the number at paths[j] of the
+ * record's field of analysis frag[j] of the layout (-1: none;
+ * HF_FRAG_LOGS: stats.logs; NaN when absent, and for every analysis's
+ * field of a host with log events only).  Returns how many hosts absorb. */
+int hf_job_absorb(hf_job *job, const hf_lua_window *v, struct hf_profiles *p, int k, const int *frag,
+                  const char *const *paths, double *vals, uint8_t **rows);
+/* A host_profile record of p's host at row (a profile row) for the period
+ * [start_ms, end_ms); json: the text of the profile's report. */
+void hf_job_profile_record(hf_job *job, struct hf_profiles *p, const uint8_t *row, int64_t start_ms,
+                           int64_t end_ms, const char *json, size_t len);
+/* emit(): the observed value last reported by the host's alert of rule
+ * that is open in the window starting at start_ms; NaN when none is. */
+double hf_job_alerted(hf_job *job, const uint8_t *row, int64_t start_ms, const char *rule,
+                      size_t rule_len);
 
 typedef struct hf_worker hf_worker;
 
@@ -137,6 +181,13 @@ typedef struct hf_worker_stats {
     uint64_t hosts_refused;    /* flows dropped: new host over the memory limit */
     uint64_t states_refused;   /* flows not analysed: a new sparse state over the limit */
     uint64_t records;
+    uint64_t alerts_raised, alerts_updated, alerts_held, alerts_evicted, alerts_open;
+    uint64_t profile_hosts, profile_refused, profile_expired, profile_skipped, profile_absorbed;
+    uint64_t profile_refused_memory;
+    size_t   profile_bytes;
+    int64_t  durable_until;    /* windows ending by this are emitted and their profiles saved */
+    uint64_t profile_saves, profile_save_errors;
+    uint64_t log_events;       /* log events put into windows */
     uint64_t windows[HF_MAX_WINDOWS + 1];  /* per level: windows emitted */
     uint64_t hosts[HF_MAX_WINDOWS + 1];    /* per level: host records emitted */
     int64_t  gran_ms[HF_MAX_WINDOWS + 1];  /* per level: granularity, 0 if not emitted */
@@ -158,6 +209,12 @@ typedef struct hf_worker_stats {
  * with a message in err when an analysis cannot be loaded. */
 hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
                          const hf_record_sink *sink, size_t mem_limit, char *err, size_t errlen);
+/* The worker is one of n: its share of the limits that count for all
+ * workers together (alerts.max_open).  Before its first batch. */
+void hf_worker_share(hf_worker *w, int n);
+/* Save the profiles now (the run stops and commits): in the worker's
+ * thread, between two batches; returns once done. */
+void hf_worker_save(hf_worker *w);
 /* Run a batch in the calling thread. */
 void hf_worker_process(hf_worker *w, hf_batch *b);
 /* Threads: start, hand over a batch (blocks while the queue is full), wait

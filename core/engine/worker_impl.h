@@ -1,7 +1,8 @@
 /* worker_impl.h -- the worker's own struct, shared by its two files:
- * worker.c (the thread, its queue, processing, records) and worker_lua.c
+ * worker.c (the thread, its queue, processing, records), worker_lua.c
  * (its Lua state: set-up, calls, the interrupt and the watchdog's view, the
- * reload checks and commits).  Private to core/engine/worker*.c. */
+ * reload checks and commits) and worker_profiles.c (its profiles' stores
+ * and files).  Private to core/engine/worker*.c. */
 #ifndef HF_WORKER_IMPL_H
 #define HF_WORKER_IMPL_H
 
@@ -42,6 +43,15 @@ struct hf_worker {
     char             slot_names[HF_MAX_ANALYSES * HF_NAME_MAX];
     uint8_t          slot_disabled[HF_MAX_ANALYSES];
     hf_record_batch  out;           /* records of the closing window, for the outputs */
+    struct hf_alerts *alerts;       /* open alerts of this worker's hosts (alerts.h) */
+    hf_record_batch  alerts_out;    /* alert and profile records of the closing window */
+    int64_t          clock_ms;      /* event time: the latest end of a window emitted */
+    double           last_save_ns;  /* when the profiles were saved last */
+    int64_t          saved_until;   /* windows ending by this are in the profiles' files */
+    uint64_t         saves, save_errors;
+    hf_fragments     logs_frags;    /* stats.logs of the closing window's hosts (logs_fragments) */
+    uint64_t         log_seq;       /* log events taken, in order (ties of time) */
+    uint64_t         events;        /* log events put into windows */
     const hf_record_sink *sink;
     int              failed;        /* an output failed for good */
     uint64_t         flows, records;
@@ -63,6 +73,7 @@ struct hf_worker {
     hf_batch        *spare;         /* finished, for reuse */
     hf_worker_stats  snapshot;      /* under lock */
     hf_plan         *posted;        /* under lock: a plan to check */
+    int              save_asked;    /* under lock: hf_worker_save waits for a save */
 
     /* the watchdog's view (hf_worker_watch) */
     pthread_t        runner;        /* the thread that runs the Lua state */
@@ -91,5 +102,10 @@ void hf_worker_write_batch(hf_worker *w);
  * batch's partial windows into the rows of their base windows). */
 void hf_worker_emit_partials(hf_worker *w, hf_window *win);
 void hf_worker_merge_partials(hf_worker *w, const hf_batch *b);
+/* worker_profiles.c: read the files of the profiles opened to be loaded
+ * (the job knows its share of the hosts now); save every profile
+ * (profiles.dir), complete for the windows emitted so far. */
+void hf_worker_profiles_ready(hf_job *job);
+void hf_worker_save_profiles(hf_worker *w);
 
 #endif

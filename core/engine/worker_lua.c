@@ -10,6 +10,7 @@
  * catches like any of its errors.  Compiled code (a LuaJIT trace) never
  * looks at hooks: an analysis looping there is reported and hostflow stops
  * (hf_worker_watch, reload.c). */
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -26,6 +27,7 @@
 #include "base/log.h"
 #include "base/luastate.h"
 #include "base/timefmt.h"
+#include "engine/alerts.h"
 #include "engine/worker.h"
 #include "engine/worker_impl.h"
 
@@ -128,6 +130,14 @@ int hf_worker_lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t err
     lua_setfield(L, -2, "order");
     push_params(L, w->cfg->params);
     lua_setfield(L, -2, "params");
+    lua_pushnumber(L, (double)w->cfg->profiles_report_ms);
+    lua_setfield(L, -2, "report_ms");
+    lua_createtable(L, w->cfg->nwindows, 0);
+    for (int i = 0; i < w->cfg->nwindows; i++) {
+        lua_pushnumber(L, (double)w->cfg->windows_ms[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "windows");
     if (lua_pcall(L, 1, 3, 0) != 0) goto lua_error;
     w->ref_control = luaL_ref(L, LUA_REGISTRYINDEX);
     w->ref_emit = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -304,6 +314,25 @@ void hf_job_name_slot(hf_job *job, int slot, const char *name, int reused)
 void hf_job_slot_disabled(hf_job *job, int slot, int disabled)
 {
     if (slot >= 0 && slot < HF_MAX_ANALYSES) job->slot_disabled[slot] = disabled ? 1 : 0;
+}
+
+int hf_job_alert(hf_job *job, const uint8_t *row, int64_t start_ms, int64_t g_ms, const char *rule,
+                 size_t rule_len, double observed, double expected, double score,
+                 const char *details, size_t details_len)
+{
+    if (!job->alerts || !row || g_ms <= 0) return HF_ALERT_BAD;
+    const hf_host *h = (const hf_host *)(const void *)row;
+    hf_alert in = {h->addr, h->v6, rule, rule_len, start_ms, g_ms,
+                   observed, expected, score, details, details_len};
+    return hf_alerts_raise(job->alerts, &in, job->alerts_out);
+}
+
+double hf_job_alerted(hf_job *job, const uint8_t *row, int64_t start_ms, const char *rule,
+                      size_t rule_len)
+{
+    if (!job->alerts || !row) return NAN;
+    const hf_host *h = (const hf_host *)(const void *)row;
+    return hf_alerts_reported(job->alerts, h->addr, rule, rule_len, start_ms);
 }
 
 /* ------------------------------------------------------------------------

@@ -24,12 +24,15 @@ typedef struct in_file {
     hf_pipeline      *p;
     char             *name;      /* "stdin" or the path, for messages */
     const _Atomic int *stop;
+    int               logs;      /* a log input (its lines are events) */
 } in_file;
 
 static void drain(void *ctx)
 {
     hf_pipeline_drain(ctx);
 }
+
+static int logs_pull(void *ctx, double until_ms);
 
 static void *file_open(const hf_config *cfg, const char *target, const hf_input_env *env,
                        char *err, size_t errlen)
@@ -41,6 +44,11 @@ static void *file_open(const hf_config *cfg, const char *target, const hf_input_
     f->p = env->pipeline;
     f->stop = env->stop;
     f->name = hf_strdup(strcmp(target, "-") ? target : "stdin");
+    f->logs = env->logs;
+    if (f->logs) {                               /* log events, read when the pipeline needs them */
+        hf_pipeline_logs_source(f->p, f->name, logs_pull, f);
+        return f;
+    }
     hf_pipeline_name(f->p, f->name);
     hf_input_on_stop(in, env->stop);
     if (hf_pipeline_threaded(f->p)) hf_input_on_wait(in, drain, f->p);
@@ -58,9 +66,52 @@ static int read_error(in_file *f, uint64_t lineno)
     return HF_IN_ERROR;
 }
 
+/* Read log events until one at until_ms or later has been read (at most
+ * max lines), never waiting: nothing ready, the input is idle; at its end,
+ * ended.  HF_IN_MORE, HF_IN_IDLE, HF_IN_END or HF_IN_ERROR. */
+static int logs_until(in_file *f, double until_ms, int max)
+{
+    hf_pipeline_logs_state(f->p, HF_LOGS_READING);
+    for (int i = 0; i < max; i++) {
+        if (!hf_input_ready(f->in)) {
+            hf_pipeline_logs_state(f->p, HF_LOGS_IDLE);
+            return HF_IN_IDLE;
+        }
+        const char *line;
+        size_t len;
+        int r = hf_input_next(f->in, &line, &len);
+        if (r == HF_INPUT_EOF) {
+            hf_pipeline_logs_state(f->p, HF_LOGS_ENDED);
+            return HF_IN_END;
+        }
+        if (r == HF_INPUT_ERROR) {
+            hf_pipeline_logs_state(f->p, HF_LOGS_ENDED);
+            return read_error(f, hf_input_lineno(f->in));
+        }
+        hf_pipeline_feed_event(f->p, -1, -1, hf_input_lineno(f->in), line, len, r == HF_INPUT_TOO_LONG);
+        if (hf_pipeline_logs_end(f->p) >= until_ms) break;
+    }
+    return HF_IN_MORE;
+}
+
+/* The pipeline's pull: the events up to until_ms, before the windows that
+ * hold them close. */
+static int logs_pull(void *ctx, double until_ms)
+{
+    return logs_until(ctx, until_ms, 1 << 30);
+}
+
+/* A step of the run loop: the events up to a minute past the newest flow
+ * (a stream: what it has now), STEP_LINES at most. */
+static int logs_read(in_file *f)
+{
+    return logs_until(f, hf_offsets_max_end(hf_pipeline_offsets(f->p)) + 60000.0, STEP_LINES);
+}
+
 static int file_read(void *arg)
 {
     in_file *f = arg;
+    if (f->logs) return logs_read(f);
     if (hf_pipeline_threaded(f->p)) {              /* a block, decoded on threads */
         hf_chunk *c = hf_pipeline_chunk(f->p);
         long n = hf_input_lines(f->in, c->bytes, c->cap);
@@ -96,7 +147,8 @@ static void file_progress(void *arg, uint64_t *done, uint64_t *total)
 static void file_close(void *arg)
 {
     in_file *f = arg;
-    hf_pipeline_drain(f->p);                       /* its warnings name f->name: take them first */
+    if (!f->logs) hf_pipeline_drain(f->p);         /* its warnings name f->name: take them first */
+    else hf_pipeline_logs_source(f->p, f->name, NULL, NULL);   /* no more pulls */
     hf_input_close(f->in);
     hf_free(f->name);
     hf_free(f);

@@ -61,7 +61,18 @@
  * After an outage every partition at its end gets HF_IDLE_MS again.  The same answers clear
  * "brokers down", and the lag is the high watermark minus where each
  * partition's reading stands (its last message, or its end as reported),
- * not known (-1) before either. */
+ * not known (-1) before either.
+ *
+ * Log events.  Opened as the second input (env->logs), a consumer reads a
+ * log topic (stream/logs.h) in a group of its own, GROUP.logs: its
+ * partitions follow the flows' (hf_offsets_follow: they never hold the
+ * watermark), its reads never wait (the run loop polls it after each step
+ * of the flows', and the pipeline pulls it up to the watermark before
+ * windows close), it commits only its own topics' offsets (the flows' and
+ * the logs' consumers share the offsets' bookkeeping), its revocation
+ * commits without touching the windows, and it never holds for a whole
+ * topic.  A rebalance of the flows' group drops the open windows with the
+ * log events in them; the log consumer does not read those again. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -120,7 +131,19 @@ typedef struct hf_kafka_source {
     int64_t             eof_at[HF_MAX_PARTITIONS];  /* per offsets index: offset of its last end, -1 */
     int                 parts[HF_MAX_PARTITIONS];   /* the offsets indices of the assignment */
     int                 nparts;
+    int                 logs;          /* a log input: its messages are events (logs.h) */
+    char              **topics;        /* subscribed: its own commit points only */
+    int                 ntopics;
 } hf_kafka_source;
+
+/* Whether topic is one this consumer subscribed to (the flows' and the
+ * logs' consumers share the offsets' bookkeeping, not their commits). */
+static int own_topic(const hf_kafka_source *s, const char *topic)
+{
+    for (int i = 0; i < s->ntopics; i++)
+        if (strcmp(s->topics[i], topic) == 0) return 1;
+    return 0;
+}
 
 static const hf_conf_key kafka_input_keys[] = {
     {.name = "kafka_keyed", .type = HF_CONF_BOOL, .deflt = "false", .flag = "--keyed",
@@ -167,6 +190,16 @@ static int64_t known_next(hf_kafka_source *s, int idx, const char *topic, int32_
 }
 
 static void register_assignment(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts);
+
+/* The commit points of this consumer's own topics (a log input's consumer
+ * shares the offsets with the flows'), at most 1024: how many. */
+static int own_points(hf_kafka_source *s, int64_t emitted, hf_commit_point *pts)
+{
+    int n = hf_pipeline_commit_points(s->pipeline, emitted, pts, 1024), k = 0;
+    for (int i = 0; i < n; i++)
+        if (own_topic(s, pts[i].topic)) pts[k++] = pts[i];
+    return k;
+}
 
 /* The commit points as a list to commit, each with its metadata. */
 static rd_kafka_topic_partition_list_t *points_list(const hf_commit_point *pts, int n)
@@ -229,6 +262,7 @@ static void write_progress(hf_kafka_source *s)
         if (done[i] || !hf_offsets_assigned(s->offsets, i)) continue;
         int32_t id;
         const char *topic = hf_offsets_topic(s->offsets, i, &id);
+        if (!own_topic(s, topic)) continue;
         int nm = 0;
         for (int j = i; j < n; j++) {                 /* this topic's partitions */
             int32_t jd;
@@ -290,7 +324,7 @@ static int commit_txn(hf_kafka_source *s)
 {
     hf_commit_point pts[1024];
     hf_pipeline_sync(s->pipeline);
-    int n = hf_pipeline_commit_points(s->pipeline, hf_pipeline_emitted(s->pipeline), pts, 1024);
+    int n = own_points(s, hf_pipeline_emitted(s->pipeline), pts);
     write_progress(s);
     rd_kafka_topic_partition_list_t *l = points_list(pts, n);
     rd_kafka_consumer_group_metadata_t *g = rd_kafka_consumer_group_metadata(s->rk);
@@ -317,7 +351,7 @@ static int commit(hf_kafka_source *s, int sync_ms)
     hf_pipeline_sync(s->pipeline);
     int64_t emitted = hf_pipeline_emitted(s->pipeline);      /* before the outputs' flush */
     if (s->env.flush(s->env.ctx, sync_ms) != 0) return -1;
-    int n = hf_pipeline_commit_points(s->pipeline, emitted, pts, 1024);
+    int n = own_points(s, emitted, pts);
     if (n == 0) return 0;
     rd_kafka_topic_partition_list_t *l = points_list(pts, n);
     rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, l, 0);
@@ -409,7 +443,7 @@ static void say_holding(hf_kafka_source *s)
 static void hold_or_read(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
 {
     s->whole = parts->cnt > 0 && whole_topics(s, parts, s->missing, sizeof s->missing);
-    int hold = s->cfg->role == HF_ROLE_SINGLE && !s->keyed && parts->cnt > 0 && !s->whole;
+    int hold = s->cfg->role == HF_ROLE_SINGLE && !s->keyed && !s->logs && parts->cnt > 0 && !s->whole;
     if (hold) {
         rd_kafka_pause_partitions(s->rk, parts);
         if (!s->holding) say_holding(s);
@@ -434,6 +468,7 @@ static void register_assignment(hf_kafka_source *s, rd_kafka_topic_partition_lis
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         int64_t released = parse_metadata(tp->metadata, tp->metadata_size);
         int idx = hf_offsets_partition(s->offsets, tp->topic, tp->partition, released);
+        if (s->logs) hf_offsets_follow(s->offsets, idx);
         hf_offsets_set_eof(s->offsets, idx, 0, now_ms());
     }
 }
@@ -471,6 +506,14 @@ static void revoked(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
 {
     char list[512];
     describe_parts(parts, list, sizeof list);
+    if (s->logs) {                       /* a log topic: what was read stays in its windows */
+        hf_log(HF_LOG_INFO, "kafka: revoked %s (log events): committing", list);
+        commit(s, 10000);
+        s->assigned = 0;
+        s->nparts = 0;
+        rd_kafka_assign(s->rk, NULL);
+        return;
+    }
     hf_log(HF_LOG_INFO, "kafka: revoked %s: committing what is in records; the windows still "
            "open are dropped, for the next owner to rebuild from the commit", list);
     if (commit(s, 10000) < 0)
@@ -521,6 +564,7 @@ static void consumer_error(rd_kafka_t *rk, int err, const char *reason, void *op
  * --------------------------------------------------------------------- */
 
 static void kafka_close(void *arg);
+static int logs_pull(void *ctx, double until_ms);
 
 /* group.instance.id: the kafka table's, else kafka_instance ("auto":
  * hostflow-<host name>-<group>; "none": dynamic membership). */
@@ -556,10 +600,13 @@ static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input
         NULL};
     hf_kafka_source *s = hf_calloc(1, sizeof *s);
     s->env = *env;
+    s->logs = env->logs;
     s->pipeline = env->pipeline;
-    hf_pipeline_live(env->pipeline);
     s->offsets = hf_pipeline_offsets(env->pipeline);
-    hf_offsets_confirm_ends(s->offsets);
+    if (!s->logs) {                     /* the flows' event time from a live source */
+        hf_pipeline_live(env->pipeline);
+        hf_offsets_confirm_ends(s->offsets);
+    }
     s->cfg = cfg;
     s->start_ms = -1;
     s->lag = -1;
@@ -584,7 +631,8 @@ static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input
                           strcmp(cfg->kafka_start, "latest") == 0 ? "latest" : "earliest",
                           why, sizeof why);
     const char *group = hf_config_kafka(cfg, "group.id");
-    snprintf(s->group, sizeof s->group, "%s", group ? group : "hostflow");
+    snprintf(s->group, sizeof s->group, "%s%s", group ? group : "hostflow", s->logs ? ".logs" : "");
+    if (s->logs) rd_kafka_conf_set(conf, "group.id", s->group, why, sizeof why);
     instance_id(s, conf);
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance);
@@ -598,8 +646,11 @@ static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input
     rd_kafka_poll_set_consumer(s->rk);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
     char *list = hf_strdup(topics), *save = NULL;
-    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         rd_kafka_topic_partition_list_add(l, t, RD_KAFKA_PARTITION_UA);
+        s->topics = hf_realloc(s->topics, sizeof *s->topics * (size_t)(s->ntopics + 1));
+        s->topics[s->ntopics++] = hf_strdup(t);
+    }
     hf_free(list);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(s->rk, l);
     int count = l->cnt;
@@ -609,10 +660,12 @@ static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input
                  count ? rd_kafka_err2str(e) : "no topic");
         goto fail;
     }
-    if (cfg->dead_letter) {
-        s->dead = hf_kafka_producer_new(cfg, cfg->dead_letter + 6, err, errlen);
+    const char *dlq = s->logs ? cfg->logs_dead_letter : cfg->dead_letter;
+    if (dlq) {
+        s->dead = hf_kafka_producer_new(cfg, dlq + 6, err, errlen);
         if (!s->dead) goto fail;
     }
+    if (s->logs) hf_pipeline_logs_source(s->pipeline, "kafka", logs_pull, s);
     return s;
 fail:
     kafka_close(s);
@@ -628,7 +681,8 @@ static void dead_letter(hf_kafka_source *s, const rd_kafka_message_t *m, int rea
 {
     char where[256];
     snprintf(where, sizeof where, "%s[%d]@%" PRId64, rd_kafka_topic_name(m->rkt), m->partition, m->offset);
-    const char *headers[] = {"hostflow.reason", hf_pipeline_reason_name(reason),
+    const char *headers[] = {"hostflow.reason",
+                             s->logs ? hf_log_reason_name(reason) : hf_pipeline_reason_name(reason),
                              "hostflow.source", where};
     if (hf_kafka_produce_headers(s->dead, m->key, m->key_len, m->payload, m->len, headers, 2) == 0)
         s->dead_letters++;
@@ -730,11 +784,23 @@ static int all_at_end(hf_kafka_source *s)
     return all;
 }
 
-/* One step: a poll of the consumer (at most 100 ms), the message fed. */
+static int kafka_poll(hf_kafka_source *s);
+
+/* One step: a poll of the consumer (at most 100 ms), the message fed; a
+ * log input's never waits, and takes what it has, up to 4096 messages. */
 static int kafka_read(void *arg)
 {
     hf_kafka_source *s = arg;
-    rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, 100);
+    if (!s->logs) return kafka_poll(s);
+    int r = HF_IN_MORE;
+    for (int i = 0; i < 4096 && r == HF_IN_MORE; i++) r = kafka_poll(s);
+    return r;
+}
+
+/* A poll of the consumer, its message fed. */
+static int kafka_poll(hf_kafka_source *s)
+{
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, s->logs ? 0 : 100);
     int idle = m == NULL;
     if (s->fatal) {
         if (m) rd_kafka_message_destroy(m);
@@ -754,14 +820,19 @@ static int kafka_read(void *arg)
         } else if (!s->holding) {
             back_up(s);
             int idx = hf_offsets_partition(s->offsets, topic, m->partition, INT64_MIN);
-            cached_ends(s);
+            if (!s->logs) cached_ends(s);
             s->messages++;
             s->bytes += m->len;
-            int rc = hf_pipeline_feed(s->pipeline, idx, m->offset, 0, m->payload, m->len, 0);
+            int rc = s->logs ? hf_pipeline_feed_event(s->pipeline, idx, m->offset, 0, m->payload, m->len, 0)
+                             : hf_pipeline_feed(s->pipeline, idx, m->offset, 0, m->payload, m->len, 0);
             if (rc > 0 && s->dead) dead_letter(s, m, rc);
             s->eof = 0;
         }
         rd_kafka_message_destroy(m);
+    }
+    if (s->logs) {                      /* a log topic never holds the windows back */
+        hf_pipeline_logs_state(s->pipeline, idle ? HF_LOGS_IDLE : HF_LOGS_READING);
+        return idle ? HF_IN_IDLE : HF_IN_MORE;
     }
     double t = now_ms();
     if (t - s->last_recheck >= 1000.0) {
@@ -786,6 +857,18 @@ static int kafka_read(void *arg)
             s->ended = 1;
             return HF_IN_END;
         }
+    }
+    return HF_IN_MORE;
+}
+
+/* The pipeline's pull of a log topic: what the consumer has now, until an
+ * event at until_ms or later is read. */
+static int logs_pull(void *ctx, double until_ms)
+{
+    hf_kafka_source *s = ctx;
+    for (int i = 0; i < 100000; i++) {
+        int r = kafka_poll(s);
+        if (r != HF_IN_MORE || hf_pipeline_logs_end(s->pipeline) >= until_ms) return r;
     }
     return HF_IN_MORE;
 }
@@ -820,8 +903,9 @@ static void kafka_report(void *arg, hf_buf *out)
     int64_t lag_now = atomic_load(&s->lag);
     if (lag_now >= 0) snprintf(lagtext, sizeof lagtext, "%lld", (long long)lag_now);
     else snprintf(lagtext, sizeof lagtext, "not known yet");
-    snprintf(line, sizeof line, "  kafka      %s, %d partitions%s%s%s, %llu messages, lag %s, %llu commits "
-             "(%llu failed), %llu dead letters\n", s->down ? "brokers down" : "connected",
+    snprintf(line, sizeof line, "  %-10s %s, %d partitions%s%s%s, %llu messages, lag %s, %llu commits "
+             "(%llu failed), %llu dead letters\n", s->logs ? "kafka logs" : "kafka",
+             s->down ? "brokers down" : "connected",
              s->assigned, s->holding ? " (holding: " : "", s->holding ? s->missing : "",
              s->holding ? " elsewhere)" : "", (unsigned long long)s->messages, lagtext,
              (unsigned long long)s->commits, (unsigned long long)s->commit_failures,
@@ -844,6 +928,9 @@ static void kafka_close(void *arg)
     }
     hf_kafka_producer_free(s->dead);
     hf_record_batch_release(&s->progress);
+    if (s->logs && s->pipeline) hf_pipeline_logs_source(s->pipeline, "kafka", NULL, NULL);
+    for (int i = 0; i < s->ntopics; i++) hf_free(s->topics[i]);
+    hf_free(s->topics);
     hf_free(s);
 }
 

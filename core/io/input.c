@@ -99,6 +99,13 @@ hf_input *hf_input_open(const char *path, size_t max_line, char *err, size_t err
     return in;
 }
 
+int hf_input_ready(hf_input *in)
+{
+    if (!in->may_wait || in->eof || memchr(in->buf + in->start, '\n', in->end - in->start)) return 1;
+    struct pollfd pfd = {.fd = in->fd, .events = POLLIN};
+    return poll(&pfd, 1, 0) > 0;
+}
+
 void hf_input_on_wait(hf_input *in, void (*fn)(void *ctx), void *ctx)
 {
     in->on_wait = fn;

@@ -51,6 +51,10 @@ const char *hf_input_error(const hf_input *in);
  * terminal or a socket with nothing to read right now.  (A regular file
  * never waits.)  For work that must not sit idle while input is slow. */
 void hf_input_on_wait(hf_input *in, void (*fn)(void *ctx), void *ctx);
+/* 1 when the next line can be had without waiting: a regular file, a
+ * line read and not yet returned, or bytes ready on the pipe (the reader
+ * of a second input must not sit on it while the first has data). */
+int hf_input_ready(hf_input *in);
 /* *stop is checked before every read: once it is set, a read fails
  * (HF_INPUT_ERROR, hf_input_error() "interrupted"), so no loop of the
  * reader -- skipping a line without end from /dev/zero, say -- outlives a

@@ -157,12 +157,16 @@ typedef struct hf_input_env {
     const hf_record_sink *sink;
     void               *ctx;
     const _Atomic int  *stop;              /* set when hostflow is asked to stop */
+    int                 logs;              /* a log input (stream/logs.h): its lines are
+                                              events (hf_pipeline_feed_event), and a read
+                                              step never waits for them */
 } hf_input_env;
 
 enum {
     HF_IN_MORE = 1,           /* read: more to come */
     HF_IN_END = 0,            /* read: the input has ended */
     HF_IN_ERROR = -1,         /* read: a read error (logged); the run ends, exit 1 */
+    HF_IN_IDLE = 2,           /* read (a log input): nothing to read now; more may come */
 };
 
 typedef struct hf_input_ops {

@@ -679,6 +679,17 @@ int hf_distinct_is_sketch(const hf_distinct *d)
     return is_sketch(d);
 }
 
+/* The keys of a set of width 2 (numbers below 2^16, such as ports): a
+ * profile reads a window's ports. */
+int hf_distinct_values16(const hf_distinct *d, uint16_t *out, int max)
+{
+    if (!d->form) return 0;
+    if (is_sketch(d) || width_code(d) != W2 || d->n > (uint32_t)max) return -1;
+    int n = 0;
+    FOREACH_KEY(d, k, out[n++] = (uint16_t)k);
+    return n;
+}
+
 uint32_t hf_distinct_limit(const hf_distinct *d)
 {
     return eff_limit(d);

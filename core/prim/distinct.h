@@ -58,6 +58,10 @@ void hf_distinct_add_hash(hf_distinct *d, uint64_t h, hf_arena *a);
 /* Exact count while exact, the HyperLogLog estimate once a sketch. */
 double hf_distinct_count(const hf_distinct *d);
 int hf_distinct_is_sketch(const hf_distinct *d);
+/* The values of a set of numbers below 2^16 (ports) into out, in no
+ * particular order: how many, or -1 when the set holds other values (it
+ * is not of width 2) or more than max. */
+int hf_distinct_values16(const hf_distinct *d, uint16_t *out, int max);
 /* The exact threshold in force (the default when d->limit is 0). */
 uint32_t hf_distinct_limit(const hf_distinct *d);
 

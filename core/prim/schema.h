@@ -23,6 +23,8 @@ enum hf_field_kind {
     HF_FIELD_COUNT32,      /* uint32_t; merge: add, saturating at UINT32_MAX */
     HF_FIELD_GROUP,        /* hf_group; param: max keys; the value's schema follows */
     HF_FIELD_OF,           /* after a GROUP: offset = the value's size, param = its fields */
+    HF_FIELD_BYTES,        /* param bytes kept in place (a profile's arrays and sets);
+                              starts at zero; never merged (profiles are not windowed) */
 };
 
 typedef struct hf_field {

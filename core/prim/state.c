@@ -20,7 +20,9 @@
  * adds and stops at UINT32_MAX (a count that
  * wrapped would be wrong by 2^32; one that sticks at the top says it is at
  * least that).  COUNT32 is the count of flows with some property: half the
- * bytes of a double, exact as far as it goes.
+ * bytes of a double, exact as far as it goes.  BYTES is param bytes the
+ * Lua side lays out itself (a profile's hf.array and hf.set): they start at
+ * zero and are never merged -- profiles live across windows, not in them.
  * Unknown kinds are left alone by every function (and have no bytes).
  * A GROUP field is followed by its value's schema (state.h); every loop
  * below steps over a field and what belongs to it (span()).
@@ -32,7 +34,7 @@
  *
  *   SUM, MIN, MAX: f64, any value (an analysis may well have summed a
  *   NaN; its state must still travel, bit for bit)
- *   COUNT32: u32, any value
+ *   COUNT32: u32, any value             BYTES: u32 length (= param), the bytes
  *   DISTINCT: distinct.h bytes          TOPK: topk.h bytes
  *   GROUP: group.h bytes (each value in this form, by the value's schema)
  *
@@ -166,6 +168,12 @@ static size_t field_out(const hf_schema *s, int i, const uint8_t *state, uint8_t
     } else if (f->kind == HF_FIELD_TOPK) {
         n = hf_topk_serialize((const hf_topk *)(const void *)p, out ? out + 1 : NULL,
                               out ? (size_t)-1 : 0);
+    } else if (f->kind == HF_FIELD_BYTES) {
+        if (out) {
+            put_le32(out + 1, f->param);
+            memcpy(out + 5, p, f->param);
+        }
+        n = 4 + (size_t)f->param;
     } else if (f->kind == HF_FIELD_GROUP && span(s, i) >= 2) {
         hf_schema of = hf_state_group_of(s, i);
         n = hf_group_serialize((const hf_group *)(const void *)p, &of, &hf_state_ops, out ? out + 1 : NULL,
@@ -330,6 +338,10 @@ long hf_state_deserialize(const hf_schema *s, uint8_t *state, const uint8_t *in,
             n = hf_distinct_deserialize((hf_distinct *)(void *)p, in + pos, len - pos, a);
         } else if (f->kind == HF_FIELD_TOPK) {
             n = hf_topk_deserialize((hf_topk *)(void *)p, in + pos, len - pos, a);
+        } else if (f->kind == HF_FIELD_BYTES) {
+            if (len - pos < 4 || get_le32(in + pos) != f->param || len - pos - 4 < f->param) goto fail;
+            memcpy(p, in + pos + 4, f->param);
+            n = 4 + (long)f->param;
         } else if (f->kind == HF_FIELD_GROUP && span(s, i) >= 2) {
             hf_schema of = hf_state_group_of(s, i);
             n = hf_group_deserialize((hf_group *)(void *)p, &of, &hf_state_ops, in + pos, len - pos, a);

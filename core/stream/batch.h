@@ -12,10 +12,14 @@
 #include <stdint.h>
 
 #include "stream/flow.h"
+#include "stream/logs.h"
 
-/* A batch of flows for one shard, and how far windows may close after it.
- * The batch and its flows are hf_malloc'ed (by the engine's batch());
- * whoever holds one at the end frees both. */
+#define HF_BATCH_EVENTS 256   /* log events a batch holds */
+
+/* A batch of flows (and of log events: logs.h) for one shard, and how far
+ * windows may close after it.  The batch, its flows and its events are
+ * hf_malloc'ed (by the engine's batch(); the events by the pipeline, when
+ * it has some); whoever holds one at the end frees them. */
 typedef struct hf_batch {
     int       n;
     int       final;          /* end of input: close every window */
@@ -28,6 +32,8 @@ typedef struct hf_batch {
     int       npartials;
     uint8_t  *partials;
     size_t    partials_len, partials_cap;
+    hf_event *events;         /* log events (HF_BATCH_EVENTS), made by the pipeline when it has one */
+    int       nevents;
     struct hf_batch *next;    /* the engine's queue */
     void     *control;        /* the engine's: a reload to apply before the flows (held) */
     int64_t   control_from;   /* ... to windows starting at or after this */
@@ -43,6 +49,10 @@ typedef struct hf_shards {
     void      (*poll)(void *ctx, double max_end);           /* between records: reloads (may be NULL) */
     void      (*sync)(void *ctx);                           /* wait until every batch pushed is done
                                                                (NULL: push does it at once) */
+    /* windows ending by this are emitted and whatever outlives them (the
+     * profiles) is saved: input positions are committed up to there (may be
+     * NULL: emitted_until) */
+    int64_t   (*durable_until)(void *ctx);
 } hf_shards;
 
 #endif

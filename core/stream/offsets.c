@@ -10,6 +10,7 @@ typedef struct partition {
     char    *topic;
     int32_t  id;
     int      eof;             /* read to its end */
+    int      follow;          /* never holds the watermark (hf_offsets_follow) */
     int      assigned;        /* ours: 0 after a reset until the source assigns it again */
     double   confirmed;       /* when the source last confirmed its end (ms), see confirm_ends */
     double   eof_since;       /* when (ms, the caller's clock) */
@@ -96,6 +97,11 @@ int hf_offsets_partition(hf_offsets *o, const char *topic, int32_t id, int64_t r
     pt->eof_since = -INFINITY;        /* idle at once, whatever the clock */
     if (o->nparts == 1 && o->parts[0].max_end == -INFINITY) o->parts[0].eof = 1;
     return o->nparts++;
+}
+
+void hf_offsets_follow(hf_offsets *o, int part)
+{
+    if (part >= 0 && part < o->nparts) o->parts[part].follow = 1;
 }
 
 int hf_offsets_count(const hf_offsets *o)
@@ -231,6 +237,7 @@ double hf_offsets_watermark(const hf_offsets *o, double now)
     for (int i = 0; i < o->nparts; i++) {
         const partition *pt = &o->parts[i];
         if (!pt->assigned) continue;
+        if (pt->follow) continue;
         if (pt->max_end == -INFINITY) {
             if (!idle(o, pt, now)) return -INFINITY;
             continue;

@@ -67,6 +67,9 @@ int hf_offsets_count(const hf_offsets *o);
 const char *hf_offsets_topic(const hf_offsets *o, int part, int32_t *id);
 /* The offset after the last record read from a partition, or -1. */
 int64_t hf_offsets_next(const hf_offsets *o, const char *topic, int32_t id);
+/* A partition that follows the others (a log topic's): its offsets are
+ * held and committed, but it never holds the watermark back. */
+void hf_offsets_follow(hf_offsets *o, int part);
 /* Mark a partition at its end (eof = 1, as of now_ms) or not (0). */
 void hf_offsets_set_eof(hf_offsets *o, int part, int eof, double now_ms);
 int hf_offsets_at_end(const hf_offsets *o, int part);

@@ -29,6 +29,7 @@
 #define PARTIAL_BYTES  (4 << 20)  /* a batch of partial windows is handed over at this */
 #define FUTURE_CONFIRM 32     /* flows of its partition that decide about a flow held aside */
 #define FUTURE_HELD    1024   /* flows held aside at most (the oldest is decided first) */
+#define LOG_FUTURE_MS  (24.0 * 3600.0 * 1000.0)  /* a log event this far past the clock is refused */
 
 /* A flow far ahead of its partition's newest (see "Flows from the future"). */
 typedef struct held {
@@ -55,6 +56,8 @@ struct hf_pipeline {
     int              live;         /* flows ending after the clock + slack are refused */
     double           clock_ms;     /* the wall clock, refreshed every 1024 records */
     uint32_t         clock_n;
+    double           log_clock_ms; /* the wall clock for log events, refreshed every 1024 */
+    uint32_t         log_clock_n;
     held            *held;         /* flows held aside, in input order */
     int              nheld;
     int              finished;
@@ -72,6 +75,14 @@ struct hf_pipeline {
     hf_decode_ctx    dctx;         /* the input's zone and allowed clock skew */
     hf_tz           *tz;
     int              decode_threads;  /* how many to start when an input reads chunks */
+    hf_log_fields    logf;         /* the log events' field names (logs.h) */
+    const char      *logs_name;    /* the log input, for warnings */
+    hf_ratelimit     rl_logs;
+    int            (*pull)(void *ctx, double until_ms);   /* the log input's reader (logs_source) */
+    void            *pull_ctx;
+    double           logs_end;     /* the newest event read; +inf once the log input has ended */
+    int              logs_idle;    /* it had nothing to give: no pull until it is read again */
+    int              pulling;
 };
 
 /* One more, by the only thread that writes the counter. */
@@ -142,6 +153,8 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const hf_shards *shards, int 
     p->held = hf_calloc(FUTURE_HELD, sizeof(held));
     p->rl_reject = (hf_ratelimit)HF_RATELIMIT_INIT(5);
     p->rl_late = (hf_ratelimit)HF_RATELIMIT_INIT(2);
+    p->rl_logs = (hf_ratelimit)HF_RATELIMIT_INIT(5);
+    p->logs_name = "logs";
     p->input_name = "input";
     p->pending = hf_calloc((size_t)p->shards.n, sizeof(hf_batch *));
     for (int i = 0; i < p->shards.n; i++) p->pending[i] = p->shards.batch(p->shards.ctx, i);
@@ -221,22 +234,32 @@ static int64_t marks_watermark(const hf_pipeline *p)
     return any ? low : INT64_MIN;
 }
 
-/* Move the watermark; when base windows close, tell every shard. */
+/* Move the watermark; when base windows close, tell every shard.  Before
+ * it passes the log input's newest event, that input is read on to there
+ * (a file to that time; a stream as far as it has lines now): the events
+ * are in before their windows close, whatever the read steps were. */
 static void advance(hf_pipeline *p)
 {
     if (p->role == HF_ROLE_RELAY) return;         /* no windows: no watermark */
-    int64_t boundary;
+    double src;
     if (p->marks) {          /* the producers upstream say how far their inputs are passed on */
         int64_t w = marks_watermark(p);
         if (w == INT64_MIN) return;
-        if (w == HF_WIRE_END) boundary = INT64_MAX;
-        else if (p->mark_kind == HF_WIRE_WINDOWS) boundary = floor_to(w, p->base_ms);   /* waited */
-        else boundary = floor_to(w - p->cfg->lateness_ms, p->base_ms);
+        src = w == HF_WIRE_END ? INFINITY : (double)w;
     } else {
-        double src = hf_offsets_watermark(p->offsets, now_ms());
+        src = hf_offsets_watermark(p->offsets, now_ms());
         if (src == -INFINITY) return;
-        boundary = floor_to((int64_t)src - p->cfg->lateness_ms, p->base_ms);
     }
+    if (p->pull && !p->pulling && !p->logs_idle && p->logs_end < src) {
+        p->pulling = 1;
+        p->pull(p->pull_ctx, src);
+        p->pulling = 0;
+    }
+    int64_t boundary;
+    if (src == INFINITY) boundary = INT64_MAX;                                  /* every input ended */
+    else if (p->marks && p->mark_kind == HF_WIRE_WINDOWS)   /* the partials waited: no lateness */
+        boundary = floor_to((int64_t)src, p->base_ms);
+    else boundary = floor_to((int64_t)src - p->cfg->lateness_ms, p->base_ms);
     if (boundary > p->closed_until) {
         p->closed_until = boundary;
         atomic_store_explicit(&p->stats.closed_until, boundary, memory_order_relaxed);
@@ -766,6 +789,78 @@ int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
 }
 
 /* ------------------------------------------------------------------------
+ * Log events
+ * --------------------------------------------------------------------- */
+
+int hf_pipeline_logs_setup(hf_pipeline *p, char *err, size_t errlen)
+{
+    return hf_log_fields_init(&p->logf, p->cfg->logs_format, p->cfg->logs_fields.v,
+                              p->cfg->logs_fields.n, err, errlen);
+}
+
+void hf_pipeline_logs_source(hf_pipeline *p, const char *name, int (*pull)(void *ctx, double until_ms),
+                             void *ctx)
+{
+    p->logs_name = name;
+    p->pull = pull;
+    p->pull_ctx = ctx;
+    p->logs_end = -INFINITY;
+}
+
+void hf_pipeline_logs_state(hf_pipeline *p, int state)
+{
+    if (state == HF_LOGS_ENDED) p->logs_end = INFINITY;
+    p->logs_idle = state == HF_LOGS_IDLE;
+}
+
+double hf_pipeline_logs_end(const hf_pipeline *p)
+{
+    return p->logs_end;
+}
+
+int hf_pipeline_feed_event(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
+                           const char *rec, size_t len, int too_long)
+{
+    char snip[72], where[600];
+    hf_event ev;
+    bump(&p->stats.log_records);
+    int rc = too_long ? HF_LOG_TOO_LONG : hf_log_decode(&p->logf, rec, len, &ev);
+    if ((p->log_clock_n++ & 1023) == 0) p->log_clock_ms = (double)time(NULL) * 1000.0;
+    if (rc == HF_LOG_OK && ev.time_ms > p->log_clock_ms + LOG_FUTURE_MS) rc = HF_LOG_FUTURE;
+    if (rc != HF_LOG_OK) {
+        bump(&p->stats.log_rejected[rc]);
+        if (part >= 0) hf_offsets_read(p->offsets, part, offset, -1);
+        if (offset < 0) snprintf(where, sizeof where, "%s:%llu", p->logs_name, (unsigned long long)lineno);
+        else origin(p, part, offset, where, sizeof where);
+        hf_log_limited(&p->rl_logs, HF_LOG_WARN, "%s: log event rejected (%s): %s", where,
+                       hf_log_reason_name(rc), too_long ? "(too long)" : hf_log_snippet(rec, len, snip, sizeof snip));
+        return rc;
+    }
+    if (ev.time_ms > p->logs_end) p->logs_end = ev.time_ms;
+    if (!hf_prefixes_match(p->nets, ev.host)) {
+        bump(&p->stats.log_filtered);
+        if (part >= 0) hf_offsets_read(p->offsets, part, offset, -1);
+        return 0;
+    }
+    if (part >= 0 && hf_offsets_read(p->offsets, part, offset, ev.time_ms)) {
+        bump(&p->stats.log_replayed);
+        return 0;
+    }
+    if ((int64_t)ev.time_ms < p->closed_until) {
+        bump(&p->stats.log_late);
+        return 0;
+    }
+    bump(&p->stats.log_events);
+    if (part >= 0) hf_offsets_hold(p->offsets, part, offset, ev.time_ms);
+    int i = p->shards.n == 1 ? 0 : (int)((hf_hash_addr(ev.host) >> 32) % (uint64_t)p->shards.n);
+    hf_batch *b = p->pending[i];
+    if (!b->events) b->events = hf_malloc(sizeof(hf_event) * HF_BATCH_EVENTS);
+    b->events[b->nevents++] = ev;
+    if (b->nevents == HF_BATCH_EVENTS) hand_over(p, i, 0);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
  * Chunks decoded on threads
  * --------------------------------------------------------------------- */
 
@@ -890,7 +985,8 @@ void hf_pipeline_flush(hf_pipeline *p)
 
 int64_t hf_pipeline_emitted(hf_pipeline *p)
 {
-    return p->shards.emitted_until(p->shards.ctx);
+    return p->shards.durable_until ? p->shards.durable_until(p->shards.ctx)
+                                   : p->shards.emitted_until(p->shards.ctx);
 }
 
 int hf_pipeline_commit_points(hf_pipeline *p, int64_t emitted, hf_commit_point *out, int max)
@@ -917,6 +1013,7 @@ void hf_pipeline_free(hf_pipeline *p)
     hf_tz_free(p->tz);
     for (int i = 0; i < p->shards.n && p->pending; i++)
         if (p->pending[i]) {
+            hf_free(p->pending[i]->events);
             hf_free(p->pending[i]->flows);
             hf_free(p->pending[i]->partials);
             hf_free(p->pending[i]);

@@ -63,6 +63,13 @@ typedef struct hf_stream_stats {
     _Atomic uint64_t late;
     _Atomic uint64_t accepted;
     _Atomic uint64_t replayed;           /* in records before a restart: skipped */
+    /* the log input (logs.h) */
+    _Atomic uint64_t log_records;        /* lines read */
+    _Atomic uint64_t log_events;         /* events taken into windows */
+    _Atomic uint64_t log_rejected[HF_LOG_REASONS];
+    _Atomic uint64_t log_filtered;       /* host not monitored */
+    _Atomic uint64_t log_late;
+    _Atomic uint64_t log_replayed;
     _Atomic uint64_t skipped;            /* IPFIX options and template records: not flows,
                                             not rejected */
     _Atomic uint64_t clamped;            /* flows ending a little before their start
@@ -107,6 +114,41 @@ int64_t hf_pipeline_closed_until(const hf_pipeline *p);
  * the wall clock is rejected at once (future_time). */
 void hf_pipeline_live(hf_pipeline *p);
 const char *hf_pipeline_reason_name(int status);
+
+/* ------------------------------------------------------------------------
+ * Log events (logs.h): a second input, windowed like flows
+ *
+ * An event goes to the shard of its host, in the batch with the flows, and
+ * lands in the same host row of the same window (engine/logs.h), made for
+ * it when the host had no flow there.  It is late when its window has
+ * closed.  The flows alone move the watermark -- the records of the flows
+ * are the same with logs or without -- and before the watermark passes the
+ * newest event read, the pipeline reads the log input on to that time
+ * (pull): a file's events are all in before their windows close, however
+ * the two inputs' read steps fall; a stream's, as far as it has lines then.
+ * A log input from Kafka keeps its offsets in partitions of its own.
+ * --------------------------------------------------------------------- */
+
+enum { HF_LOGS_READING, HF_LOGS_IDLE, HF_LOGS_ENDED };
+
+/* The fields of logs.format and logs.fields (0, or -1 with a message). */
+int hf_pipeline_logs_setup(hf_pipeline *p, char *err, size_t errlen);
+/* The log input called name (for warnings), and its reader: pull(ctx, t)
+ * reads events until it has read one at t or later, or has nothing more
+ * now; it says which with hf_pipeline_logs_state. */
+void hf_pipeline_logs_source(hf_pipeline *p, const char *name, int (*pull)(void *ctx, double until_ms),
+                             void *ctx);
+/* The log input reads (HF_LOGS_READING), has nothing now (HF_LOGS_IDLE: no
+ * pull until it says it reads again) or has ended (HF_LOGS_ENDED). */
+void hf_pipeline_logs_state(hf_pipeline *p, int state);
+/* The time of the newest event read (-inf: none; +inf: the input ended). */
+double hf_pipeline_logs_end(const hf_pipeline *p);
+/* One log line, of partition part at offset (a Kafka topic's), or of a
+ * file (part -1, offset -1, its line number); too_long: a line the input
+ * skipped.  Returns 0, or the reason (> 0: hf_log_reason_name) for a line
+ * that is not an event. */
+int hf_pipeline_feed_event(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
+                           const char *rec, size_t len, int too_long);
 
 /* ------------------------------------------------------------------------
  * Chunks of lines, decoded on threads (partition 0)

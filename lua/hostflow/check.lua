@@ -29,6 +29,7 @@ local base = require "hostflow.base"
 local schema = require "hostflow.schema"
 local json = require "hostflow.json"
 local shape = require "hostflow.shape"
+local context = require "hostflow.context"
 local params = require "hostflow.params"
 local runtime_check = require "hostflow.runtime.check"
 local jutil = require "jit.util"
@@ -47,7 +48,11 @@ local KIND_TEXT = {
 }
 
 local function kind_text(field, param)
-  if field.kind == "distinct" then
+  if field.shape == "array" then
+    return fmt("an array of %d %s (a profile's, kept in place)", field.count, field.ctype)
+  elseif field.shape == "set" then
+    return fmt("a set of up to %d numbers below 65536 (a profile's, kept in place)", (param - 2) / 2)
+  elseif field.kind == "distinct" then
     return fmt("distinct values, exact up to %d, then a HyperLogLog sketch", param)
   elseif field.kind == "topk" then
     return fmt("top-k, the %d heaviest keys (Space-Saving)", param)
@@ -206,7 +211,8 @@ function M.main(opts)
     local f = s.fields[s.index[name]]
     local ctype = spec.state[name].ctype or "hf_group"
     say("            %-" .. width .. "s  %-11s offset %3d, %3d bytes: %s", name, ctype,
-        f.offset, ffi.sizeof(s.ct) > 0 and ffi.sizeof(ctype) or 0, kind_text(spec.state[name], f.param))
+        f.offset, spec.state[name].kind == "bytes" and f.param or ffi.sizeof(ctype),
+        kind_text(spec.state[name], f.param))
   end
   if spec.params then
     local set = overrides[spec.name] or {}
@@ -218,6 +224,8 @@ function M.main(opts)
     end
     say("params    %s", #parts > 0 and table.concat(parts, ", ") or "none")
   end
+
+  if spec.kind == "profile" then return M.profile(spec, s, p, opts, say, flush) end
 
   -- 2. run it: whole (one state per host) and halves (every other flow)
   local source = sources.of(opts.input)
@@ -256,6 +264,7 @@ function M.main(opts)
   local half_failed = false
   local max_flows = opts.max_flows or math.huge
   local fed = 0
+  local first_end, last_end = math.huge, -math.huge
 
   -- The trace events while the update loop runs (the driver's own code is
   -- not watched).  "return to lower frame" is left out: it is the loop's
@@ -310,6 +319,9 @@ function M.main(opts)
     for i = 0, n - 1 do
       local h = host_of(flows[i])
       h.flows = h.flows + 1
+      local e = flows[i].end_ms
+      if e < first_end then first_end = e end
+      if e > last_end then last_end = e end
       rows[i] = ffi.cast("uint8_t *", h.whole)
     end
     feed(flows, rows, n, function(i, e) errors.add("update", base.addr_text(addr_of(flows[i])), e) end)
@@ -330,13 +342,23 @@ function M.main(opts)
   say("hosts     %d (every source address)", #order)
 
   -- 3. results: every host's, encoded as the record's field is
+  -- (a result() that takes a context raises its alerts in one window
+  -- spanning the sample, through a job of its own)
   local result = spec.result or schema.default_result(s)
   local buf = ffi.new("hf_buf")
   local listed, unlisted = {}, {}        -- keys, and the fields results had beyond them
   for _, k in ipairs(spec.keys or {}) do listed[k] = true end
-  local function field_text(st)
+  local solo = context.solo()
+  if fed == 0 then first_end, last_end = 0, 0 end
+  local win_start = math.floor(first_end / 60000) * 60000
+  local ctx = solo:context(spec.name)
+  ctx:set_window(win_start, math.max(60000, math.ceil((last_end + 1 - win_start) / 60000) * 60000))
+  local addr = ffi.new("uint8_t[16]")
+  local function field_text(st, h)
     buf.len = 0
-    local v = result(ffi.cast(s.ptr, st)[0], p.view)
+    ffi.copy(addr, h.key, 16)
+    solo:at(addr)
+    local v = result(ffi.cast(s.ptr, st)[0], p.view, ctx)
     if v == nil then return nil end
     if spec.keys and type(v) == "table" then
       for k in pairs(v) do
@@ -348,7 +370,7 @@ function M.main(opts)
   end
   local result_errors = 0
   for _, h in ipairs(order) do
-    local done, text = xpcall(field_text, traceback, h.whole)
+    local done, text = xpcall(field_text, traceback, h.whole, h)
     if done then h.json = text
     else
       h.failed = true
@@ -357,6 +379,8 @@ function M.main(opts)
     end
   end
 
+  local alerts = solo:records(true)
+
   -- 4. the halves merged by the core, against the whole
   local merged_differ, merge_checked = {}, 0
   if not half_failed then
@@ -364,7 +388,7 @@ function M.main(opts)
       if not h.failed then
         local a = ffi.cast("uint8_t *", h.half[1])
         C.hf_state_merge(cs, a, ffi.cast("uint8_t *", h.half[2]), C.hf_arena_current())
-        local done, text = pcall(field_text, h.half[1])
+        local done, text = pcall(field_text, h.half[1], h)
         merge_checked = merge_checked + 1
         if not done or text ~= h.json then
           merged_differ[#merged_differ + 1] = { host = h.text, whole = h.json, merged = done and text or "error" }
@@ -424,6 +448,12 @@ function M.main(opts)
     end
   end
 
+  if #alerts > 0 then
+    say("alerts    %d raised on the sample (one window of %d s from %s); the first:", #alerts,
+        ctx.window.granularity_s, os.date("!%Y-%m-%dT%H:%M:%SZ", win_start / 1000))
+    for k = 1, math.min(3, #alerts) do say("            %s", alerts[k]) end
+  end
+
   table.sort(order, function(a, b)
     if a.flows ~= b.flows then return a.flows > b.flows end
     return a.key < b.key
@@ -455,6 +485,35 @@ function M.main(opts)
   end
   flush()
   return rc
+end
+
+--- A profile: its absorb() and report() run as a reload checks them
+-- (hostflow.runtime.check: made-up statistics of sample hosts, under an
+-- instruction limit); what it reads and where it is fed.
+function M.profile(spec, s, _, opts, say, flush)
+  local profiles = require "hostflow.runtime.profiles"
+  local st = profiles.stats_of(spec)
+  local reads = {}
+  for i, name in ipairs(st.names) do reads[i] = fmt("%s = stats.%s", name, spec.stats[name]) end
+  for _, name in ipairs(sorted(spec.sets or {})) do
+    reads[#reads + 1] = fmt("%s = the values of %s (ctx:values)", name, spec.sets[name])
+  end
+  say("profile   fed the %s windows of every host; reads %s", tostring(spec.granularity),
+      table.concat(reads, ", "))
+  say("memory    %d bytes per host (its state, after a %d-byte head)", s.size + profiles.HEAD, profiles.HEAD)
+  local src = assert(io.open(opts.file, "rb")):read("*a")
+  local ok, why = runtime_check.check(src, opts.file, { distinct_exact = opts.distinct_exact, params = opts.params })
+  if not ok then
+    say("errors    %s", tostring(why))
+    say("FAILED: %s raised an error on sample statistics", spec.name)
+    flush()
+    return 1
+  end
+  say("sample    absorb() over %d minutes of made-up statistics of %d hosts, then report(): no error",
+      runtime_check.CHECK_WINDOWS, runtime_check.CHECK_HOSTS)
+  say("ok: %s is valid", spec.name)
+  flush()
+  return 0
 end
 
 return M

@@ -30,6 +30,7 @@
 
 local base = require "hostflow.base"
 local params = require "hostflow.params"
+local json = require "hostflow.json"
 
 local hf = { _VERSION = "0.1.0" }
 
@@ -91,6 +92,101 @@ function hf.topk(k)
   return field("topk", "hf_topk", k)
 end
 
+-- ------------------------------------------------------------------------
+-- Primitives of profiles: kept in place, never merged
+-- ------------------------------------------------------------------------
+
+local ffi = require "ffi"
+
+local ARRAY_OF = { double = "double", float = "float", uint32 = "uint32_t", int32 = "int32_t",
+                   uint16 = "uint16_t", uint8 = "uint8_t" }
+
+--- A profile's array of n numbers of one type (default "double"; "float",
+-- "uint32", "int32", "uint16", "uint8"), all 0 at first: s.x[i] for i =
+-- 0 .. n - 1.  For profiles only: a window's state is merged, an array's
+-- meaning is the profile's own.
+function hf.array(n, of)
+  of = of or "double"
+  if type(n) ~= "number" or n < 1 or n > 65536 or n % 1 ~= 0 then
+    error("hf.array: n must be a whole number from 1 to 65536", 2)
+  end
+  local ctype = ARRAY_OF[of]
+  if not ctype then
+    error("hf.array: the type must be double, float, uint32, int32, uint16 or uint8, got " .. tostring(of), 2)
+  end
+  local f = field("bytes", ctype, n * ffi.sizeof(ctype))
+  f.shape, f.count = "array", n
+  f.cdecl = string.format("%s[%d]", ctype, n)
+  return f
+end
+
+-- The set types, one per capacity: struct { uint16_t n; uint16_t v[cap]; }.
+local set_types = {}
+
+local function set_type(cap)
+  local name = "hf_set" .. cap
+  if set_types[cap] then return name end
+  base.declare(name, string.format("typedef struct %s { uint16_t n; uint16_t v[%d]; } %s;", name, cap, name))
+  local function check(v)
+    if type(v) ~= "number" or v < 0 or v > 65535 or v % 1 ~= 0 then
+      error("set: expected a whole number from 0 to 65535, got " .. tostring(v), 3)
+    end
+  end
+  -- the values are kept sorted: the same set is the same bytes whatever
+  -- order they came in (a profile's file, compared or replayed)
+  local methods = {
+    -- whether v is in the set
+    has = function(st, v)
+      for i = 0, st.n - 1 do
+        local x = st.v[i]
+        if x >= v then return x == v end
+      end
+      return false
+    end,
+    -- add v: true when it is in the set now, false when the set was full
+    add = function(st, v)
+      check(v)
+      local n = st.n
+      local at = n
+      for i = 0, n - 1 do
+        local x = st.v[i]
+        if x == v then return true end
+        if x > v then at = i break end
+      end
+      if n >= cap then return false end
+      for i = n, at + 1, -1 do st.v[i] = st.v[i - 1] end
+      st.v[at] = v
+      st.n = n + 1
+      return true
+    end,
+    count = function(st) return st.n end,
+    full = function(st) return st.n >= cap end,
+    -- the values, smallest first (a new Lua list; [] in JSON when empty)
+    values = function(st)
+      local out = {}
+      for i = 0, st.n - 1 do out[i + 1] = st.v[i] end
+      return json.list(out)
+    end,
+  }
+  pcall(ffi.metatype, name, { __index = methods })
+  set_types[cap] = true
+  return name
+end
+
+--- A profile's set of up to cap whole numbers from 0 to 65535 (ports):
+-- s.x:add(v) (false when full), s.x:has(v), s.x:count(), s.x:full(),
+-- s.x:values().  2 + 2 x cap bytes.  For profiles only.
+function hf.set(cap)
+  cap = cap or 32
+  if type(cap) ~= "number" or cap < 1 or cap > 4096 or cap % 1 ~= 0 then
+    error("hf.set: the capacity must be a whole number from 1 to 4096", 2)
+  end
+  local name = set_type(cap)
+  local f = field("bytes", name, ffi.sizeof(name))
+  f.shape = "set"
+  return f
+end
+
 function hf.is_primitive(v) return getmetatable(v) == primitive end
 
 --- State keyed below the host: per key (a number or an address), a value
@@ -139,6 +235,17 @@ end
 --- An address (a flow's src or dst) as text.
 hf.addr = base.addr_text
 
+base.func("hf_time_format_iso", "size_t hf_time_format_iso(int64_t ms, char *out);")
+local C = base.C
+local iso_out = ffi.new("char[32]")
+--- A time (ms since the epoch, UTC) as the records write it:
+-- "2026-11-26T14:00:10.000Z"; nil for NaN or an infinity.  (An analysis's
+-- sandbox has no os.date.)
+function hf.time(ms)
+  if type(ms) ~= "number" or ms ~= ms or ms == math.huge or ms == -math.huge then return nil end
+  return ffi.string(iso_out, C.hf_time_format_iso(ms, iso_out))
+end
+
 local SRC_OUT = base.const("HF_FLOW_SRC_OUT")
 local band = require("bit").band
 --- Whether a flow comes from outside the monitored networks (its source is
@@ -171,6 +278,18 @@ local function check_name(what, name)
   return true
 end
 
+--- A duration as hostflow writes them ("10s", "1m", "7d", "500ms"; a
+-- number is seconds) in ms, or nil and a message.
+function hf.duration(v)
+  if type(v) == "number" then return v * 1000 end
+  if type(v) ~= "string" then return nil, "expected a duration such as \"1m\" or \"7d\"" end
+  local n, unit = v:match("^%s*([%d.]+)%s*(%a*)%s*$")
+  local f = ({ [""] = 1000, ms = 1, s = 1000, m = 60000, h = 3600000, d = 86400000, w = 604800000 })[unit or ""]
+  n = tonumber(n)
+  if not n or not f then return nil, string.format("expected a duration such as \"1m\" or \"7d\", got %q", v) end
+  return n * f
+end
+
 --- Check an analysis table and mark it as one.  Returns it, or raises an
 -- error that says what is wrong.
 function hf.analysis(spec)
@@ -180,7 +299,91 @@ function hf.analysis(spec)
   return setmetatable(spec, { __hostflow_analysis = true })
 end
 
---- The checks behind hf.analysis: true, or nil and a message.
+--- A profile: a rule whose state belongs to a host, not to a window.
+--
+--   return hf.profile {
+--     name        = "profile",
+--     granularity = "1m",                 -- the windows it is fed (default 1m)
+--     stats       = { bytes = "total.bytes", peers = "peer_number" },
+--     sets        = { dports = "dport_count.ports" },      -- optional: ctx:values("dports")
+--     state       = { mean = hf.array(24, "float"), seen = hf.counter() },
+--     absorb      = function(p, x, ctx, params) ... end,   -- a closed window of a host
+--     report      = function(p, params, ctx) return {...} end,  -- its host_profile record
+--   }
+--
+-- absorb() is called once per host and window of that granularity, in
+-- window order, with x.<stat> the value of each declared statistic in the
+-- host's record (stats.total.bytes, ...; NaN when the record has none) and
+-- ctx the host and window (hostflow.context; ctx:alert raises alerts).
+-- report() turns the state into the host_profile record's "profile" field.
+-- The state is kept per host across windows (primitives: hf.counter,
+-- hf.sum, hf.min, hf.max, hf.array, hf.set), saved to disk, and kept over a
+-- reload whose state declaration is unchanged.  lua/README.md, "Profiles".
+function hf.profile(spec)
+  if type(spec) == "table" then spec.kind = "profile" end
+  local ok, err = hf.validate(spec)
+  if not ok then error(err, 2) end
+  spec.version = spec.version or 1
+  spec.granularity = spec.granularity or "1m"
+  return setmetatable(spec, { __hostflow_analysis = true })
+end
+
+local PROFILE_PRIMITIVES = "hf.counter(), hf.sum(), hf.min(), hf.max(), hf.array(), hf.set()"
+
+local function validate_profile(spec, fail)
+  for k, v in pairs(spec.state) do
+    if v.kind == "distinct" or v.kind == "topk" or v.kind == "group" then
+      return fail("state.%s: a profile's state is kept in place for months and saved to disk: use %s",
+                  k, PROFILE_PRIMITIVES)
+    end
+  end
+  if spec.update ~= nil then return fail("a profile has no update(): it absorbs closed windows (absorb)") end
+  if spec.when ~= nil or spec.by ~= nil then
+    return fail("a profile has no when or by: it absorbs its host's closed windows, not flows")
+  end
+  if type(spec.absorb) ~= "function" then return fail("absorb must be a function(profile, stats, ctx, params)") end
+  if spec.report ~= nil and type(spec.report) ~= "function" then
+    return fail("report must be a function(profile, params, ctx)")
+  end
+  if spec.granularity ~= nil then
+    local ms, why = hf.duration(spec.granularity)
+    if not ms or ms < 1000 or ms % 1000 ~= 0 then
+      return fail("granularity: %s", why or "expected a whole number of seconds, such as \"1m\"")
+    end
+  end
+  if type(spec.stats) ~= "table" then
+    return fail("stats must be a table of names and the record fields they read, such as "
+                .. "{ bytes = \"total.bytes\" }")
+  end
+  for k, v in pairs(spec.stats) do
+    local ok, err = check_name("stats name", k)
+    if not ok then return fail("%s", err) end
+    local good = type(v) == "string" and v ~= ""
+    for seg in (good and (v .. ".") or ""):gmatch("([^.]*)%.") do
+      if not seg:match("^[%a_][%w_]*$") then good = false end
+    end
+    if not good then
+      return fail("stats.%s must name a field of the record's stats, such as \"total.bytes\"", k)
+    end
+  end
+  if spec.sets ~= nil then
+    if type(spec.sets) ~= "table" then
+      return fail("sets must be a table of names and the window states they read, such as "
+                  .. "{ dports = \"dport_count.ports\" }")
+    end
+    for k, v in pairs(spec.sets) do
+      local ok, err = check_name("sets name", k)
+      if not ok then return fail("%s", err) end
+      if type(v) ~= "string" or not v:match("^%a[%w_]*%.%a[%w_]*$") then
+        return fail("sets.%s must name an analysis and a field of its state (an hf.distinct), "
+                    .. "such as \"dport_count.ports\"", k)
+      end
+    end
+  end
+  return true
+end
+
+--- The checks behind hf.analysis and hf.profile: true, or nil and a message.
 function hf.validate(spec)
   if type(spec) ~= "table" then return nil, "an analysis is a table" end
   local ok, err = check_name("name", spec.name)
@@ -194,10 +397,22 @@ function hf.validate(spec)
     if not ok then return fail("%s", err) end
     if not hf.is_primitive(v) then
       return fail("state.%s must be a primitive (hf.counter(), hf.sum(), hf.min(), hf.max(), "
-                  .. "hf.distinct(), hf.topk(), hf.group{...}), got %s", k, type(v))
+                  .. "hf.distinct(), hf.topk(), hf.group{...}%s), got %s", k,
+                  spec.kind == "profile" and "; in a profile hf.array(), hf.set()" or "", type(v))
+    end
+    if v.kind == "bytes" and spec.kind ~= "profile" then
+      return fail("state.%s: hf.array and hf.set are for profiles (hf.profile): a window's state is "
+                  .. "merged into coarser windows, and theirs would not be", k)
     end
   end
-  if type(spec.update) ~= "function" then return fail("update must be a function(state, flow)") end
+  if spec.kind == "profile" then
+    ok, err = validate_profile(spec, fail)
+    if not ok then return nil, err end
+  elseif spec.kind ~= nil and spec.kind ~= "analysis" then
+    return fail("kind must be \"analysis\" or \"profile\"")
+  elseif type(spec.update) ~= "function" then
+    return fail("update must be a function(state, flow)")
+  end
   if spec.result ~= nil and type(spec.result) ~= "function" then
     return fail("result must be a function(state)")
   end

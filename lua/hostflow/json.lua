@@ -27,9 +27,17 @@ local MAX_DEPTH = 32
 local type, tostring, pairs = type, tostring, pairs
 local copy, istype = ffi.copy, ffi.istype
 
+-- A table marked by M.list is a JSON array even when empty (an empty
+-- table is otherwise an object, {}).
+local list_mt = { __name = "hostflow.json list" }
+
+--- Mark t (a sequence) as a JSON array, so that an empty one is [] not {};
+-- returns t.
+function M.list(t) return setmetatable(t, list_mt) end
+
 local function is_array(t)
   local n = #t
-  if n == 0 then return false end
+  if n == 0 then return getmetatable(t) == list_mt end
   local count = 0
   for _ in pairs(t) do count = count + 1 end
   return count == n

@@ -22,7 +22,8 @@ local base = require "hostflow.base"
 M.KIND = { sum = base.const("HF_FIELD_SUM"), min = base.const("HF_FIELD_MIN"),
            max = base.const("HF_FIELD_MAX"), distinct = base.const("HF_FIELD_DISTINCT"),
            topk = base.const("HF_FIELD_TOPK"), count32 = base.const("HF_FIELD_COUNT32"),
-           group = base.const("HF_FIELD_GROUP"), of = base.const("HF_FIELD_OF") }
+           group = base.const("HF_FIELD_GROUP"), of = base.const("HF_FIELD_OF"),
+           bytes = base.const("HF_FIELD_BYTES") }
 
 -- The struct of a table of primitives, and its flat field list (Lua
 -- entries { offset, kind, param, holder }), recursing into groups.
@@ -41,7 +42,7 @@ local function layout(state, distinct_exact)
       subs[name] = { sub = sub, holder = holder }
       types[#types + 1] = base.group_type(holder)
     else
-      types[#types + 1] = ffi.typeof(f.ctype)
+      types[#types + 1] = ffi.typeof(f.cdecl or f.ctype)   -- cdecl: a profile's array
     end
     decl[#decl + 1] = "$ " .. name .. ";"
   end
@@ -56,7 +57,7 @@ local function layout(state, distinct_exact)
     if f.kind == "distinct" and param == 0 then param = distinct_exact or 0 end
     flat[#flat + 1] = { offset = ffi.offsetof(ct, name), kind = M.KIND[f.kind], param = param,
                         holder = subs[name] and subs[name].holder }
-    kinds[name] = f.kind
+    kinds[name] = f.shape or f.kind
     if f.kind == "group" then
       local sub = subs[name].sub
       flat[#flat + 1] = { offset = sub.size, kind = M.KIND.of, param = #sub.flat }
@@ -86,7 +87,11 @@ function M.build(spec, distinct_exact)
       e.holder.of, e.holder.keep = of, fields
     end
   end
+  local counts, ctypes = {}, {}
+  for _, name in ipairs(l.names) do counts[name], ctypes[name] = spec.state[name].count, spec.state[name].ctype end
   return {
+    counts = counts,       -- a profile's arrays: their lengths
+    ctypes = ctypes,
     ct = l.ct,
     ptr = l.ptr,
     size = l.size,
@@ -96,6 +101,22 @@ function M.build(spec, distinct_exact)
     kinds = l.kinds,
     index = l.index,       -- name -> its entry in fields (from 0)
   }
+end
+
+local function spec_count(schema, name) return schema.counts[name] end
+
+--- A signature of the state's declaration: equal for two states laid out
+-- alike (field names, kinds, types, parameters, offsets, size), different
+-- otherwise.  A profile's learned state is kept, and its file read, only
+-- under the same signature.
+function M.signature(schema)
+  local parts = { "size=" .. schema.size }
+  for _, name in ipairs(schema.names) do
+    local f = schema.fields[schema.index[name]]
+    parts[#parts + 1] = string.format("%s:%s:%s:%d:%d:%d", name, schema.kinds[name], schema.ctypes[name],
+                                      tonumber(f.kind), tonumber(f.param), tonumber(f.offset))
+  end
+  return table.concat(parts, ";")
 end
 
 --- The result of an analysis that declares none: each field's value
@@ -109,6 +130,11 @@ function M.default_result(schema)
       local kind = kinds[name]
       if kind == "distinct" then out[name] = s[name]:count()
       elseif kind == "topk" then out[name] = s[name]:items()
+      elseif kind == "set" then out[name] = s[name]:values()
+      elseif kind == "array" then
+        local list = {}
+        for i = 0, spec_count(schema, name) - 1 do list[i + 1] = tonumber(s[name][i]) end
+        out[name] = list
       elseif kind == "group" then
         local list = {}
         for _, it in ipairs(s[name]:items()) do list[#list + 1] = { key = it.key, count = it.count } end

@@ -9,6 +9,15 @@
 --
 --   local strict = testing.load("analyses/port_scan.lua", { params = { threshold = 5 } })
 --
+-- A result() that takes a context (result(s, params, ctx), see
+-- hostflow.context) gets one: t:result(host, { start_ms = ..., granularity_s
+-- = 60 }) names the window (default: the minute of DEFAULT_FLOW's time);
+-- the alerts it raises go through the core's own alert table (held
+-- opts.hold_ms, default 10 min) and are listed by t:alerts() (each { rule,
+-- observed, expected, score, details, status = "new" | "update" | "held",
+-- host, window = { start_ms, end_ms, granularity_s } }) and, as the
+-- host_alert records hostflow would write, by t:alert_records().
+--
 -- A run holds one window: a state per source host, made and merged by the
 -- core's own C functions (hf_state_init, hf_state_merge), so what a spec sees
 -- is what hostflow computes.  Flow fields not given take the defaults below.
@@ -19,6 +28,7 @@ local hf = require "hostflow"
 local schema = require "hostflow.schema"
 local params = require "hostflow.params"
 local json = require "hostflow.json"
+local context = require "hostflow.context"
 local bit = require "bit"
 
 local C = base.C
@@ -34,6 +44,88 @@ M.DEFAULT_FLOW = {
 local Run = {}
 Run.__index = Run
 
+local function parse_addr_text(text)
+  local out, fam = ffi.new("uint8_t[16]"), ffi.new("uint8_t[1]")
+  if C.hf_addr_parse(text, #text, out, fam) ~= 0 then error("not an address: " .. text, 3) end
+  return out, fam[0]
+end
+
+local function parse_addr(text, field)
+  local out, fam = ffi.new("uint8_t[16]"), ffi.new("uint8_t[1]")
+  if C.hf_addr_parse(text, #text, out, fam) ~= 0 then
+    error(string.format("flow.%s: not an address: %q", field, text), 3)
+  end
+  return out, fam[0]
+end
+
+-- ------------------------------------------------------------------------
+-- Profiles: absorb windows, read the state, report
+-- ------------------------------------------------------------------------
+
+local Profile = {}
+Profile.__index = Profile
+
+--- A run of a profile (hf.profile): t:absorb(host, stats, window, sets)
+-- feeds one closed window of a host (stats: { bytes = ..., ... } by the
+-- profile's own names, absent ones NaN; window: { start_ms, granularity_s },
+-- default the profile's granularity at DEFAULT_WINDOW; sets: { dports =
+-- { 22, 443 } } for ctx:values); t:state(host) is its state (a cdata view),
+-- t:report(host) its report(), t:alerts() and t:alert_records() as for
+-- analyses.
+local function load_profile(spec, opts)
+  local profiles = require "hostflow.runtime.profiles"
+  local values, err = params.resolve(spec, opts and opts.params)
+  if not values then error(err, 3) end
+  local s = schema.build(spec, 64)
+  local cs = ffi.new("hf_schema")
+  cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
+  local t = setmetatable({
+    spec = spec, schema = s, cschema = cs, states = {}, hosts = {}, opts = opts,
+    params = params.view(values), stats = profiles.stats_of(spec),
+    g_ms = profiles.granularity_ms(spec),
+  }, Profile)
+  t.x = ffi.new(t.stats.ct)
+  return Run.with_context(t, spec.name, opts)
+end
+
+--- The state of a host (made and initialised by the core when new).
+function Profile:state(host)
+  local st = self.states[host]
+  if not st then
+    st = ffi.new(self.schema.ct)
+    C.hf_state_init(self.cschema, ffi.cast("uint8_t *", st))
+    self.states[host] = st
+    self.hosts[#self.hosts + 1] = host
+  end
+  return ffi.cast(self.schema.ptr, st)
+end
+
+--- Absorb one closed window of host (see load_profile).
+function Profile:absorb(host, stats, window, sets)
+  window = window or { start_ms = M.DEFAULT_WINDOW.start_ms, granularity_s = self.g_ms / 1000 }
+  local ctx = Run.at(self, host, window)
+  local x = self.x
+  for _, name in ipairs(self.stats.names) do
+    local v = stats[name]
+    x[name] = v == nil and 0 / 0 or v
+  end
+  ctx.values = function(_, name)
+    local list = sets and sets[name]
+    if not list then return nil end
+    local arr = ffi.new("uint16_t[?]", math.max(#list, 1))
+    for i, v in ipairs(list) do arr[i - 1] = v end
+    return #list, arr
+  end
+  self.spec.absorb(self:state(host)[0], x, ctx, self.params)
+  return self
+end
+
+--- The host's report (what its host_profile record holds under "profile").
+function Profile:report(host, period)
+  local rctx = { period = period or { start_ms = 0, end_ms = 0 }, host = function() return host end }
+  return self.spec.report(self:state(host)[0], self.params, rctx)
+end
+
 --- A run of one analysis (a path, or a table made by hf.analysis).  opts:
 -- params (values of its parameters, as the configuration's
 -- analyses.params.NAME would set them; the others keep their defaults),
@@ -48,6 +140,7 @@ function M.load(spec, opts)
     local ok, err = hf.validate(spec)
     if not ok then error(err, 2) end
   end
+  if spec.kind == "profile" then return load_profile(spec, opts) end
   local values, err = params.resolve(spec, opts and opts.params)
   if not values then error(err, 2) end
   local s = schema.build(spec, opts and opts.distinct_exact or base.DISTINCT_EXACT)
@@ -58,21 +151,50 @@ function M.load(spec, opts)
     params = params.view(values),                                -- what update and result get
     arena = ffi.gc(C.hf_ffi_arena_new(), C.hf_ffi_arena_free),   -- this run's window memory
     result_fn = spec.result or schema.default_result(s),
-  }, Run)
+  }, Run):with_context(spec.name, opts)
 end
 
-local function parse_addr_text(text)
-  local out, fam = ffi.new("uint8_t[16]"), ffi.new("uint8_t[1]")
-  if C.hf_addr_parse(text, #text, out, fam) ~= 0 then error("not an address: " .. text, 3) end
-  return out, fam[0]
-end
+M.DEFAULT_WINDOW = { start_ms = 1764165600000, granularity_s = 60 }
 
-local function parse_addr(text, field)
-  local out, fam = ffi.new("uint8_t[16]"), ffi.new("uint8_t[1]")
-  if C.hf_addr_parse(text, #text, out, fam) ~= 0 then
-    error(string.format("flow.%s: not an address: %q", field, text), 3)
+-- A context for the run's rules (result(s, params, ctx)), and the list its
+-- alerts are collected in.
+function Run:with_context(name, opts)
+  self.solo = context.solo(opts and opts.hold_ms)
+  self.ctx = self.solo:context(name)
+  self.raised = {}
+  self.ctx.on_alert = function(ctx, a, rule, status)
+    local w = ctx.window
+    self.raised[#self.raised + 1] = {
+      rule = rule, observed = a.observed, expected = a.expected, score = a.score, details = a.details,
+      status = status, host = ctx:host(),
+      window = { start_ms = w.start_ms, end_ms = w.end_ms, granularity_s = w.granularity_s },
+    }
   end
-  return out, fam[0]
+  return self
+end
+
+--- Point the run's context at host (text) in window ({ start_ms,
+-- granularity_s }, default M.DEFAULT_WINDOW).
+function Run:at(host, window)
+  window = window or M.DEFAULT_WINDOW
+  local addr = parse_addr(host, "host")
+  self.solo:at(addr)
+  self.ctx:set_window(window.start_ms, (window.granularity_s or 60) * 1000)
+  return self.ctx
+end
+
+--- The alerts raised so far (see the top of this file); emptied when
+-- reset is true.
+function Run:alerts(reset)
+  local out = self.raised
+  if reset then self.raised = {} end
+  return out
+end
+
+--- The host_alert records written so far (JSON texts); emptied when reset
+-- is true.
+function Run:alert_records(reset)
+  return self.solo:records(reset)
 end
 
 --- A flow (hf_flow) from a table of fields; addresses as text.
@@ -177,11 +299,12 @@ function Run:feed_file(path)
   return fed, rejected
 end
 
---- The result of a host (what goes under stats.<name>), or nil.
-function Run:result(host)
+--- The result of a host (what goes under stats.<name>), or nil; window
+-- (optional): the window its context names (see the top of this file).
+function Run:result(host, window)
   local st = self.states[host]
   if not st then return nil end
-  return self.result_fn(ffi.cast(self.schema.ptr, st)[0], self.params)
+  return self.result_fn(ffi.cast(self.schema.ptr, st)[0], self.params, self:at(host, window))
 end
 
 --- The result of a host as the JSON text of its record field.
@@ -224,5 +347,8 @@ function Run:roundtrip(host)
   if used ~= need then error("state did not read back", 2) end
   return need, copy
 end
+
+-- a profile's run points its context and lists its alerts as an analysis's does
+Profile.at, Profile.alerts, Profile.alert_records = Run.at, Run.alerts, Run.alert_records
 
 return M

@@ -295,6 +295,11 @@ static inline void bench_sink_close(bench_sink *s)
 static inline void bench_config(hf_config *cfg, const char *root)
 {
     hf_config_defaults(cfg, root);
+    /* the five statistics, as bench_plainc computes them in C: the profile
+     * (analyses/profile.lua, on by default) is measured by the pipeline's
+     * rows, with it and without */
+    char err[256];
+    hf_config_set(cfg, "analyses.disable", "profile", "bench", 0, err, sizeof err);
 }
 
 /* ------------------------------------------------------------------------

@@ -85,12 +85,32 @@ def figures(d, ctx):
     t1, t2 = runs("time-j1-{i}.json"), runs("time-j2-{i}.json")
     r1, r2 = [rate(s) for s in j1], [rate(s) for s in j2]
     if j1:
-        row("pipeline_j1", "pipeline from a file, 1 worker", r1, "flows/s", ">= 1,000,000",
-            lambda m: m >= 1e6)
-        row("pipeline_j1_cpu", "  per second of CPU time",
-            [s["records_read"] / (t["user"] + t["sys"]) for s, t in zip(j1, t1)
-             if s and t and t["user"] + t["sys"] > 0], "flows/s",
+        profiled = any(s and s.get("profiles", {}).get("absorbed") for s in j1)
+        row("pipeline_j1", "pipeline from a file, 1 worker" + (" (the profile on)" if profiled else ""),
+            r1, "flows/s", ">= 1,000,000", lambda m: m >= 1e6,
+            note="the default configuration: the five statistics and analyses/profile.lua"
+            if profiled else "")
+        cpu_rates = [s["records_read"] / (t["user"] + t["sys"]) for s, t in zip(j1, t1)
+                     if s and t and t["user"] + t["sys"] > 0]
+        row("pipeline_j1_cpu", "  per second of CPU time", cpu_rates, "flows/s",
             note="the -j1 runs' user + sys time: what the wall-clock figure is on an idle core")
+        nj, nt = runs("stats-noprof-{i}.json"), runs("time-noprof-{i}.json")
+        if nj and any(nj):
+            row("pipeline_j1_noprof", "  the same without the profile", [rate(x) for x in nj], "flows/s",
+                note="analyses.disable = { \"profile\" }")
+            nrates = [x["records_read"] / (t["user"] + t["sys"]) for x, t in zip(nj, nt)
+                      if x and t and t["user"] + t["sys"] > 0]
+            row("pipeline_profile_cost", "  CPU time with the profile / without",
+                [b / a for a, b in zip(cpu_rates, nrates) if a and b], "x",
+                note="runs with and without it alternating; per second of CPU time")
+        prof = [s["profiles"]["bytes"] / s["profiles"]["hosts"] for s in j1
+                if s and s.get("profiles", {}).get("hosts")]
+        if prof:
+            hosts = j1[0]["profiles"]["hosts"] if j1[0] else 0
+            row("profile_bytes", "memory, the profile, per host", prof, "B", "<= 1024",
+                lambda m: m <= 1024,
+                note="analyses/profile.lua on the -j1 runs' %d hosts: rows, table and free space "
+                     "(engine/profile.c), over the hosts" % hosts)
     if j2:
         row("pipeline_j2", "pipeline from a file, 2 workers", r2, "flows/s")
         cores = [(t["user"] + t["sys"]) / t["wall"] for t in t2 if t and t["wall"] > 0]

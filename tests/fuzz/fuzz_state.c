@@ -12,6 +12,8 @@
  * added as 64-bit ones, alone and in merges, and so must IPv4 addresses and
  * the numbers of their 32 bits; adds of narrow and wide values on top of
  * what was read widen, grow and turn sets into sketches from any shape.
+ * A profile's state (bytes kept in place) is read too: accepted bytes are
+ * canonical, a refused input leaves it zero, a merge leaves its bytes be.
  * Any broken property aborts with a message; ASan and UBSan watch the rest.
  *
  * Build: make build/fuzz/fuzz_state.  Seeds: tests/fuzz/seeds/state/. */
@@ -378,6 +380,42 @@ static void fuzz_state(const uint8_t *data, size_t size, hf_arena *a)
 }
 
 /* ------------------------------------------------------------------------
+ * a profile's state: bytes kept in place (HF_FIELD_BYTES), never merged
+ * --------------------------------------------------------------------- */
+
+typedef struct prow {
+    double   n;
+    uint8_t  set[6];
+    uint32_t count;
+} prow;
+
+static hf_field pfields[] = {
+    {offsetof(prow, n),     HF_FIELD_SUM,     0},
+    {offsetof(prow, set),   HF_FIELD_BYTES,   6},
+    {offsetof(prow, count), HF_FIELD_COUNT32, 0},
+};
+static const hf_schema pschema = {pfields, 3, sizeof(prow)};
+
+static void fuzz_bytes(const uint8_t *data, size_t size, hf_arena *a)
+{
+    prow x, y;
+    static const uint8_t zero[6];
+    long u = hf_state_deserialize(&pschema, (uint8_t *)&x, data, size, a);
+    if (u < 0) {
+        if (x.n != 0 || memcmp(x.set, zero, 6) != 0 || x.count != 0) fail("bytes: refused input left state behind");
+        return;
+    }
+    size_t n = hf_state_serialize(&pschema, (const uint8_t *)&x, b1, sizeof b1);
+    if (n != (size_t)u || memcmp(b1, data, n) != 0) fail("bytes: accepted bytes not canonical");
+    hf_state_init(&pschema, (uint8_t *)&y);
+    memset(y.set, 0xab, 6);
+    uint8_t keep[6];
+    memcpy(keep, x.set, 6);
+    hf_state_merge(&pschema, (uint8_t *)&x, (const uint8_t *)&y, a);
+    if (memcmp(x.set, keep, 6) != 0) fail("bytes: merged, when they never are");
+}
+
+/* ------------------------------------------------------------------------
  * Entry point
  * --------------------------------------------------------------------- */
 
@@ -390,6 +428,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_topk(data, size, a);
     fuzz_group(data, size, a);
     fuzz_state(data, size, a);
+    fuzz_bytes(data, size, a);
     hf_arena_free(a);
     if (hf_pool_bytes(pool) != 0) fail("pool: bytes held after the arena was freed");
     return 0;

@@ -25,10 +25,12 @@ with the export is done by hand):
 
 Prints one line per check and exits 1 if any failed.
 """
+import calendar
 import collections
 import fnmatch
 import json
 import sys
+import time
 import urllib.request
 
 URL, EXPORT, STATS_FILE, ALERTS_FILE = sys.argv[1:5]
@@ -150,9 +152,18 @@ report(used and not bad, f"every field the visualisations and the search use ({l
        "and in their index pattern", ", ".join(bad))
 
 # ---- 4. every visualisation's query against the run's records -----------------
-stats = [json.loads(l) for l in open(STATS_FILE)]
-alerts = [json.loads(l) for l in open(ALERTS_FILE)]
-alerts = [r for r in alerts if r["@type"] == "host_alert"]
+def of_type(path, t):
+    return [r for r in map(json.loads, open(path)) if r["@type"] == t]
+
+
+stats = of_type(STATS_FILE, "host_stats")
+# the run's own alerts (the detections') are in the indices too, beside the
+# made-up ones; one document per id: the last copy written (an update
+# replaces the record it updates)
+latest = {}
+for r in of_type(STATS_FILE, "host_alert") + of_type(ALERTS_FILE, "host_alert"):
+    latest[r["id"]] = r
+alerts = list(latest.values())
 dash_query = dashboards[0]["attributes"]["search_parsed"]["query"]["query"]   # window.granularity_s:60
 granularity = int(dash_query.split(":")[1])
 
@@ -163,8 +174,13 @@ def value(rec, field):
     return rec
 
 
-def minute(rec):
-    return rec["window"]["start_ms"] // 60000 * 60000 if "window" in rec else None
+def minute(rec, field):
+    """The minute (ms) of the histogram's field: an alert's update keeps
+    its @timestamp (its first window) while its window moves on."""
+    v = value(rec, field)
+    if isinstance(v, str):
+        v = calendar.timegm(time.strptime(v[:19], "%Y-%m-%dT%H:%M:%S")) * 1000
+    return v // 60000 * 60000 if isinstance(v, (int, float)) else None
 
 
 def aggs_of(vis):
@@ -213,7 +229,7 @@ def expected(records, vis, keys, metric):
     for a, k in zip([a for a in vis["aggs"] if a["schema"] != "metric"], keys):
         f = a["params"]["field"]
         if a["type"] == "date_histogram":
-            sel = [r for r in sel if minute(r) == k]
+            sel = [r for r in sel if minute(r, f) == k]
         else:
             sel = [r for r in sel if str(value(r, f)) == str(k)]
     if metric["type"] == "count":

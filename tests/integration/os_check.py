@@ -60,8 +60,11 @@ def dump(base, indices, out):
 
 
 def index_name(pattern, rec):
-    t = time.gmtime(int(rec["window"]["start_ms"]) // 1000) if "window" in rec else \
-        time.strptime(rec["@timestamp"][:19], "%Y-%m-%dT%H:%M:%S")
+    # the record's time: @timestamp, which is the time in its id (a window's
+    # start; an alert's first window, which its updates keep; a profile's
+    # period), so an alert's updates replace it in the same index
+    t = time.strptime(rec["@timestamp"][:19], "%Y-%m-%dT%H:%M:%S") if "@timestamp" in rec else \
+        time.gmtime(int(rec["window"]["start_ms"]) // 1000)
     name = pattern.replace("%{type}", rec["@type"])
     for code in "YmdHGV":
         name = name.replace("%" + code, time.strftime("%" + code, t))

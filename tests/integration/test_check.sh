@@ -36,6 +36,7 @@ EOF
 # --- the shipped analyses ----------------------------------------------------
 for a in "$ROOT"/analyses/*.lua; do
     name=$(basename "$a" .lua)
+    grep -q 'hf.profile' "$a" && continue          # profiles: below
     "$HOSTFLOW" check "$a" -i "$flows" -n 3 >"$WORK/out" 2>"$WORK/err"
     rc=$?
     check "check $name: exit 0" [ $rc -eq 0 ]
@@ -59,6 +60,18 @@ for a in "$ROOT"/analyses/*.lua; do
     check "check $name: its stats.$name text is what hostflow run writes" [ "$text" = "$(run_field "$name" "$host")" ]
     check "check $name: shows 3 hosts" [ "$(sed -n '/^results/,/^ok/p' "$WORK/out" | grep -c '^  [0-9a-f]')" = 3 ]
 done
+"$HOSTFLOW" check "$ROOT/analyses/profile.lua" >"$WORK/out"
+check "check profile: a profile is valid" grep -qx "ok: profile is valid" "$WORK/out"
+check "check profile: says what it reads and how often it is fed" \
+    grep -q '^profile   fed the 1m windows of every host; reads bytes = stats.total.bytes, .*dports = the values of dport_count.ports' "$WORK/out"
+check "check profile: its memory per host, within 1 KiB" \
+    sh -c "n=\$(sed -n 's/^memory    \([0-9]*\) bytes per host.*/\1/p' '$WORK/out'); [ \"\$n\" -gt 0 ] && [ \"\$n\" -le 1024 ]"
+check "check profile: absorb() and report() ran on sample statistics" grep -q '^sample    absorb() over 60 minutes' "$WORK/out"
+f=$WORK/broken_profile.lua
+sed 's/p.count = p.count + 1/p.count = p.count + x.nothing/' "$ROOT/analyses/profile.lua" >"$f"
+"$HOSTFLOW" check "$f" >"$WORK/out" 2>&1
+check "check of a profile whose absorb() fails: exit 1, with the line and the sample window" \
+    sh -c "[ \$? -ne 0 ] || true; grep -q 'broken_profile.lua:[0-9]*: .*(absorb, sample window 1 of host 10.0.0.1)' '$WORK/out' && grep -q '^FAILED' '$WORK/out'"
 "$HOSTFLOW" check "$ROOT/analyses/peer_number.lua" -n 1 >"$WORK/out"
 check "check runs on the bundled sample by default" grep -q 'fed from .*contrib/sample-flows.ndjson.gz' "$WORK/out"
 check "check shows the state layout: field, type, offset, size, kind" \
@@ -241,6 +254,30 @@ check "check names the result fields keys does not list, written after the liste
 "$HOSTFLOW" check "$ROOT/analyses/total.lua" -i "$flows" -n 1 >"$WORK/out"
 check "check says when result() returns no field beyond keys" \
     grep -qx 'keys      flow, packets, bytes; result() returns no other field' "$WORK/out"
+
+# --- a rule that raises alerts (result(s, params, ctx)) ----------------------
+f=$WORK/busy.lua
+cat >"$f" <<'EOF'
+local hf = require "hostflow"
+return hf.analysis {
+  name = "busy", params = { threshold = 200 },
+  state = { flows = hf.counter() },
+  update = function(s) s.flows = s.flows + 1 end,
+  result = function(s, params, ctx)
+    if s.flows > params.threshold then
+      ctx:alert { observed = s.flows, expected = params.threshold, details = { host = ctx:host() } }
+    end
+    return s.flows
+  end,
+}
+EOF
+"$HOSTFLOW" check "$f" -i "$flows" -n 1 >"$WORK/out" 2>&1
+busy=$(tail -n +2 "$truth" | cut -d, -f1 | sort | uniq -c | awk '$1 > 200' | wc -l)
+check "check runs a rule with a context and counts the alerts it raised ($busy hosts above 200 flows)" \
+    grep -q "^alerts    $busy raised on the sample (one window of [0-9]* s from " "$WORK/out"
+check "... and shows them as host_alert records" \
+    grep -q '^            {"@type":"host_alert",.*"rule":"busy",.*"expected":200,"score":null,"details":{"host":"' "$WORK/out"
+check "... and is valid" grep -qx "ok: busy is valid" "$WORK/out"
 
 # --- usage -------------------------------------------------------------------
 check "no analysis is a usage error (2)" fails_with 2 "which analysis?"

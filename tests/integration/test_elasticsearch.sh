@@ -56,7 +56,8 @@ check "the template's types hold on Elasticsearch (src_ip ip, window.start_ms da
            grep -qx 'stats.avg_flow_duration double' '$WORK/mapping.txt'"
 "$HOSTFLOW" run -q -c "$WORK/es.lua" -i "$WORK/flows.ndjson" -o "opensearch:$URL" 2>/dev/null
 check "the same input again: no duplicate document" \
-    [ "$("${OSCHK[@]}" count "$AUTH_URL" 'hostflow-*')" = "$(wc -l <"$WORK/file.ndjson")" ]
+    [ "$("${OSCHK[@]}" count "$AUTH_URL" 'hostflow-*')" = \
+      "$(python3 -c 'import json, sys; print(len({json.loads(l)["id"] for l in open(sys.argv[1])}))' "$WORK/file.ndjson")" ]
 
 # ---- 2. a mapping conflict --------------------------------------------------
 python3 - "$WORK/file.ndjson" "$WORK/conflict.ndjson" <<'PY'

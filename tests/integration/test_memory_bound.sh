@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_memory_bound.sh -- a run over 1,000,000 distinct source hosts stays
-# within the configured memory, and what it could not hold is counted.
+# within the configured memory (window state and profiles together), and
+# what it could not hold is counted.
 . "$(dirname "$0")/assert.sh"
 
 "$FLOWGEN" --seed 7 --flows 1000000 --hosts 1000000 --rate 100000 --ipv6 0.1 \
@@ -18,6 +19,8 @@ echo "  peak window state $((peak / 1048576)) MiB, RSS $((rss_kb / 1024)) MiB, $
 check "window state stays within the limit (+1 MiB of open blocks)" [ "$peak" -le $((65 * 1048576)) ]
 check "the process stays within the limit plus a fixed base (+96 MiB)" [ "$rss_kb" -le $(((64 + 96) * 1024)) ]
 check "what could not be held is counted" [ "$refused" -gt 0 ]
+check "the profiles count against the same limit: their new hosts past it are refused, counted" \
+    [ "$(json_get "$WORK/small.json" 'd["profiles"]["refused_memory"]')" -gt 0 ]
 check "what could be held was written" [ "$(json_get "$WORK/small.json" 'd["records"]')" -gt 0 ]
 
 # with room enough nothing is refused, and every host gets its records

@@ -40,7 +40,8 @@ EOF
 }
 "$FLOWGEN" --seed 9 --flows 60000 --hosts 800 --rate 100 --late 0 --malformed 0 >"$WORK/flows.ndjson"
 "$HOSTFLOW" run -q -c "$(conf file)" -i "$WORK/flows.ndjson" -o "$WORK/file.ndjson"
-nrecs=$(wc -l <"$WORK/file.ndjson")
+# documents: one per id (an alert's updates share its id and replace it)
+nrecs=$(python3 -c 'import json, sys; print(len({json.loads(l)["id"] for l in open(sys.argv[1])}))' "$WORK/file.ndjson")
 lines=$(wc -l <"$WORK/flows.ndjson")
 half=$((lines / 2))
 produce() {  # produce TOPIC FIRST_LINE LAST_LINE, keyed by line number

@@ -106,7 +106,7 @@ scenario() {
 cat >"$WORK/compare.py" <<'EOF'
 import json, re, sys, datetime
 def load(p):
-    return {r["id"]: r for r in map(json.loads, open(p))}
+    return {r["id"]: r for r in map(json.loads, open(p)) if r["@type"] == "host_stats"}
 ref, ref2, live = load(sys.argv[1]), load(sys.argv[2]), load(sys.argv[3])
 log = open(sys.argv[4]).read()
 def switch(pattern):

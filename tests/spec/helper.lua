@@ -221,13 +221,17 @@ typedef struct hf_window {
   uint32_t  nsparse;
   uint64_t **omit;
   uint32_t  omit_chunks;
+  void   ***logs;
+  uint32_t  logs_chunks;
+  uint32_t  nlogs;
 } hf_window;
 ]])
 if not pcall(function() return C.hf_windows_init end) then
   ffi.cdef [[
-hf_job    *hf_ffi_job_new(void);
+hf_job    *hf_ffi_job_new(int64_t hold_ms);
 void       hf_ffi_job_window(hf_job *job, hf_window *w);
 void       hf_ffi_job_free(hf_job *job);
+const char *hf_ffi_job_alerts(hf_job *job, size_t *len, int reset);
 uint8_t   *hf_window_row(const hf_window *w, uint32_t i);
 uint64_t   hf_window_omit(const hf_window *w, uint32_t i);
 void       hf_window_omit_set(hf_window *w, uint32_t i, uint64_t bits);
@@ -261,7 +265,7 @@ local function ptr_key(p) return tostring(tonumber(ffi.cast("uintptr_t", p))) en
 function helper.worker(opts)
   local isolation = require "hostflow.runtime.isolation"
   local w = setmetatable({ log = {}, layouts = {}, gens = {}, last_gen = 0 }, Worker)
-  w.job = ffi.gc(C.hf_ffi_job_new(), C.hf_ffi_job_free)
+  w.job = ffi.gc(C.hf_ffi_job_new(opts.hold_ms or 600000), C.hf_ffi_job_free)
   w.batch, w.window = ffi.new("hf_lua_batch"), ffi.new("hf_lua_window")
   w.pool = C.hf_pool_new(0)
   local layout = w:new_layout(0)
@@ -409,6 +413,16 @@ function Worker:control(op, ...)
     return used
   end
   return self:call(self.control_fn, op, ...)
+end
+
+--- The host_alert records the runtime's rules raised so far (JSON texts),
+-- as the worker writes them after a window's host records; emptied.
+function Worker:alert_records()
+  local n = ffi.new("size_t[1]")
+  local p = C.hf_ffi_job_alerts(self.job, n, 1)
+  local out = {}
+  for line in ffi.string(p, n[0]):gmatch("[^\n]+") do out[#out + 1] = line end
+  return out
 end
 
 --- Free the windows and layouts.

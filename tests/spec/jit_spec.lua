@@ -17,13 +17,75 @@ local FLOWS, HOSTS = 10000, 100
 local RUN_SRC = runtime.RUN_SRC
 
 -- Every analysis file in analyses/.
-local function analysis_files()
+-- The shipped analyses of one kind ("analysis" or "profile").
+local function analysis_files(kind)
   local files = {}
   local p = io.popen("ls -1 " .. helper.path("analyses") .. "/*.lua 2>/dev/null")
-  for line in p:lines() do files[#files + 1] = line end
+  for line in p:lines() do
+    local f = io.open(line)
+    local profile = f:read("*a"):find("hf.profile", 1, true) ~= nil
+    f:close()
+    if profile == (kind == "profile") then files[#files + 1] = line end
+  end
   p:close()
   table.sort(files)
   return files
+end
+
+-- Run a profile's absorb loop (hostflow.runtime.profiles) over HOSTS hosts
+-- for `windows` minutes, with statistics that vary; as trace_loop.
+local function trace_absorb(path, windows)
+  local profiles = require "hostflow.runtime.profiles"
+  local context = require "hostflow.context"
+  local spec = assert(runtime.load_file(path))
+  local s = schema.build(spec, 64)
+  local cs = ffi.new("hf_schema")
+  cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
+  local st = profiles.stats_of(spec)
+  local row_size = profiles.HEAD + 8 * math.ceil(s.size / 8)
+  local mem = ffi.new("uint8_t[?]", HOSTS * row_size)
+  local rows = ffi.new("uint8_t *[?]", HOSTS)
+  local hosts = ffi.new("hf_host[?]", HOSTS)
+  for h = 0, HOSTS - 1 do
+    C.hf_state_init(cs, mem + h * row_size + profiles.HEAD)
+    rows[h] = mem + h * row_size
+    hosts[h].addr[15] = h % 256
+  end
+  local vals = ffi.new("double[?]", HOSTS * st.k)
+  local view = params.view(assert(params.resolve(spec, nil)))
+  local win = { start_ms = 0, end_ms = 0, granularity_s = 60 }
+  local ctx = context.new(spec.name, nil, function(i) return ffi.cast("uint8_t *", hosts + i) end, win)
+  local ports = ffi.new("uint16_t[3]", { 443, 80, 53 })
+  ctx.values = function() return 3, ports end
+  local pos = ffi.new("int[1]")
+  local loop = assert(loadstring(profiles.ABSORB_SRC, "=absorb:" .. spec.name))(
+    spec.absorb, s.ptr, st.ptr, pos, view, ctx, profiles.HEAD)
+  local events = {}
+  local function on_trace(what, tr, func, pc, code, info)
+    events[#events + 1] = { what, tr, func, pc, code, info }
+  end
+  jit.flush()
+  jit.on()
+  jit.attach(on_trace, "trace")
+  local ok, err = pcall(function()
+    for m = 0, windows - 1 do
+      win.start_ms = 1764165600000 + m * 60000
+      for i = 0, HOSTS * st.k - 1 do vals[i] = (i * 7 + m * 13) % 100 + 1 end
+      loop(rows, vals, st.k, 0, HOSTS)
+    end
+  end)
+  jit.attach(on_trace)
+  assert(ok, err)
+  local started, stops, aborts = {}, {}, {}
+  for _, e in ipairs(events) do
+    local what, tr, func, pc, code, info = unpack(e, 1, 6)
+    if what == "start" then started[tr] = check.where(func, pc)
+    elseif what == "stop" then stops[#stops + 1] = { start = started[tr] or "?" }
+    elseif what == "abort" then
+      aborts[#aborts + 1] = { at = check.where(func, pc), reason = check.abort_text(code, info) }
+    end
+  end
+  return stops, aborts, mem
 end
 
 -- A batch of flows unlike each other in every field the analyses read.
@@ -155,10 +217,24 @@ return hf.analysis {
 
   it("has an analysis loop to check", function()
     assert.is_string(RUN_SRC, "hostflow.runtime has no RUN_SRC")
-    assert.is_true(#analysis_files() >= #helper.ANALYSES)
+    assert.is_true(#analysis_files("analysis") >= #helper.ANALYSES)
   end)
 
-  for _, path in ipairs(analysis_files()) do
+  for _, path in ipairs(analysis_files("profile")) do
+    local name = path:match("([^/]+)%.lua$")
+
+    it("compiles the " .. name .. " profile's absorb loop without an NYI abort", function()
+      local stops, aborts = trace_absorb(path, 20)
+      assert.same({}, nyi_aborts(aborts))
+      local in_loop = false
+      for _, t in ipairs(stops) do
+        if t.start:find("absorb:" .. name, 1, true) or t.start:find(name .. ".lua", 1, true) then in_loop = true end
+      end
+      assert.is_true(in_loop, "no completed trace starts in the loop (absorb:" .. name .. ")")
+    end)
+  end
+
+  for _, path in ipairs(analysis_files("analysis")) do
     local name = path:match("([^/]+)%.lua$")
 
     it("compiles the " .. name .. " update loop over 10,000 flows without an NYI abort", function()

@@ -9,6 +9,13 @@ local encode = json.tostring
 
 describe("json encoder", function()
   describe("numbers", function()
+    it("writes an empty table as {}, and an empty list marked by json.list as []", function()
+      assert.equal("{}", encode({}))
+      assert.equal("[]", encode(json.list({})))
+      assert.equal('{"ports":[],"n":[1,2]}', encode({ ports = json.list({}), n = json.list({ 1, 2 }) },
+                                                   { "ports", "n" }))
+    end)
+
     it("writes integers without a fraction or an exponent", function()
       assert.equal("0", encode(0))
       assert.equal("42", encode(42))

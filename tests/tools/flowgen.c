@@ -89,6 +89,15 @@ typedef struct opts {
     int64_t  jitter_ms;
     const char *truth;
     const char *out;
+    /* simulated days (--days): the profiles' world (days.c's part below) */
+    double   days;
+    int64_t  day_ms;
+    double   minute_flows;
+    double   noise;
+    int      ndev;
+    struct { uint64_t host; int64_t at_ms, for_ms; double factor; } dev[8];
+    int      nnew;
+    struct { uint64_t host; int64_t at_ms; uint16_t port; } newport[8];
 } opts;
 
 static const char *const family_names[] = {"ipfix", "ipfix2", "nfdump", "mixed"};
@@ -1309,6 +1318,26 @@ static void usage(FILE *to)
 "  --out FILE        output (default stdout)\n"
 "  --help            this text\n"
 "\n"
+"Simulated days (the world of host profiles; --flows, --rate, --scanners and\n"
+"the other mixes do not apply):\n"
+"  --days D          D days of traffic from --start-ms (align it to midnight):\n"
+"                    --hosts hosts (10.20.0.1, 10.20.0.2, ...; every 8th 2001:db8:20::N),\n"
+"                    each with a daily rhythm of its own (a peak hour, a depth of\n"
+"                    night), its own peers (6 .. 24), destination ports (2 .. 5 of\n"
+"                    443 80 53 22 25 993 123 8443) and flow size; minute by minute\n"
+"                    it sends its flows, peers and bytes at the day's level, each\n"
+"                    off by at most --noise, in end-time order\n"
+"  --day-ms L        the length of a day in event time (default 86400000); shorter\n"
+"                    days compress time: a profile's hour is then L / 24\n"
+"  --minute-flows F  flows a host sends in a minute at its peak, on average (default 6)\n"
+"  --noise N         the largest relative deviation of a minute from its level (default 0.1)\n"
+"  --deviate H,AT,FOR,X  host H (its number from 0) sends X times its flows, to X times\n"
+"                    its peers (new ones beyond its own), from AT ms after the start for\n"
+"                    FOR ms (repeatable, up to 8)\n"
+"  --new-port H,AT,P  host H sends one flow to port P at AT ms after the start (repeatable)\n"
+"  With --truth FILE: one CSV line per host (host,peak_hour,flows,peers,ports,bytes\n"
+"  per flow): the traits of the world.\n"
+"\n"
 "Run hostflow on it with -n 10.0.0.0/8,2001:db8::/32.  The bundled sample\n"
 "contrib/sample-flows.ndjson.gz (50,000 lines over 6 minutes; 60,000 would not\n"
 "fit in 2 MB gzipped) is\n"
@@ -1350,12 +1379,17 @@ static void parse_args(int argc, char **argv, opts *o)
         {"late", required_argument, 0, 'L'}, {"malformed", required_argument, 0, 'M'},
         {"jitter-ms", required_argument, 0, 'j'}, {"variety", required_argument, 0, 'V'},
         {"string-numbers", required_argument, 0, 'N'}, {"truth", required_argument, 0, 't'},
-        {"out", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"out", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
+        {"days", required_argument, 0, 'D'}, {"day-ms", required_argument, 0, 'Y'},
+        {"minute-flows", required_argument, 0, 'F'}, {"noise", required_argument, 0, 'Z'},
+        {"deviate", required_argument, 0, 'E'}, {"new-port", required_argument, 0, 'P'},
+        {0, 0, 0, 0},
     };
     *o = (opts){.seed = FG_DEFAULT_SEED, .flows = 1000000, .hosts = 10000, .start_ms = FG_DEFAULT_START_MS,
                 .rate = 10000, .family = FAM_MIXED, .ipv6 = 0.1, .scanners = 2, .scan_share = 0.02,
                 .outside = 0.05, .late = 0.001, .malformed = 0.001, .variety = 0.02,
-                .string_numbers = 0.005, .jitter_ms = 2000};
+                .string_numbers = 0.005, .jitter_ms = 2000, .day_ms = 86400000, .minute_flows = 6,
+                .noise = 0.1};
     int c, li;
     while ((c = getopt_long(argc, argv, "h", lo, &li)) != -1) {
         switch (c) {
@@ -1383,6 +1417,34 @@ static void parse_args(int argc, char **argv, opts *o)
         case 'N': o->string_numbers = arg_share("string-numbers", optarg, 1); break;
         case 't': o->truth = optarg; break;
         case 'o': o->out = optarg; break;
+        case 'D': o->days = arg_share("days", optarg, 3660); break;
+        case 'Y': o->day_ms = (int64_t)arg_u64("day-ms", optarg); break;
+        case 'F': o->minute_flows = arg_share("minute-flows", optarg, 100000); break;
+        case 'Z': o->noise = arg_share("noise", optarg, 0.9); break;
+        case 'E': {
+            unsigned long long h;
+            long long at, dur;
+            double f;
+            if (o->ndev == 8 || sscanf(optarg, "%llu,%lld,%lld,%lf", &h, &at, &dur, &f) != 4 || at < 0 ||
+                dur <= 0 || !(f > 0))
+                die("--deviate wants HOST,AT_MS,FOR_MS,FACTOR (at most 8), not %s", optarg);
+            o->dev[o->ndev].host = h;
+            o->dev[o->ndev].at_ms = at;
+            o->dev[o->ndev].for_ms = dur;
+            o->dev[o->ndev++].factor = f;
+            break;
+        }
+        case 'P': {
+            unsigned long long h;
+            long long at;
+            unsigned port;
+            if (o->nnew == 8 || sscanf(optarg, "%llu,%lld,%u", &h, &at, &port) != 3 || at < 0 || port > 65535)
+                die("--new-port wants HOST,AT_MS,PORT (at most 8), not %s", optarg);
+            o->newport[o->nnew].host = h;
+            o->newport[o->nnew].at_ms = at;
+            o->newport[o->nnew++].port = (uint16_t)port;
+            break;
+        }
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); exit(2);
         }
@@ -1450,11 +1512,161 @@ static unsigned pick_variety(const opts *o, rng *r, int fam)
     return v;
 }
 
+/* ======================== simulated days ======================== */
+
+/* One host of the days world: its address and traits. */
+typedef struct dhost {
+    addr     a;
+    double   flows;          /* flows a minute at the peak */
+    double   peak_h;         /* the hour of its peak (0 .. 24) */
+    double   depth;          /* night: 1 - depth of the peak */
+    int      npeers, nports;
+    uint16_t ports[5];
+    unsigned size;           /* bytes a flow */
+    uint64_t key;
+} dhost;
+
+static void days_host(const opts *o, uint64_t r, dhost *h)
+{
+    static const uint16_t pool[] = {443, 80, 53, 22, 25, 993, 123, 8443};
+    uint64_t k = mix64(o->seed ^ 0xda75ULL ^ (r * 0x9E3779B97F4A7C15ULL));
+    memset(h, 0, sizeof *h);
+    h->key = k;
+    if (r % 8 == 7) {
+        h->a.fam = 6;
+        h->a.g[0] = 0x2001; h->a.g[1] = 0x0db8; h->a.g[2] = 0x20; h->a.g[7] = (uint16_t)(r + 1);
+    } else {
+        h->a.fam = 4;
+        h->a.v4 = 0x0a140000u | (uint32_t)(r / 250) << 8 | (uint32_t)(1 + r % 250);
+    }
+    h->flows = o->minute_flows * (0.5 + 1.5 * (double)(k & 0xffff) / 65536.0);
+    h->peak_h = (double)((k >> 16) % 24000) / 1000.0;
+    h->depth = 0.4 + 0.5 * (double)((k >> 32) & 0xff) / 256.0;
+    h->npeers = 6 + (int)((k >> 40) % 19);
+    h->nports = 2 + (int)((k >> 48) % 4);
+    uint64_t used = 0;
+    for (int i = 0; i < h->nports; i++) {
+        int j = (int)((k >> (52 + 2 * i)) % 8);
+        while (used >> j & 1) j = (j + 1) % 8;
+        used |= 1ULL << j;
+        h->ports[i] = pool[j];
+    }
+    h->size = 500 + (unsigned)((k >> 8) % 4500);
+}
+
+/* The host's level at time t (0 .. 1): a day of o->day_ms, 24 "hours". */
+static double days_level(const opts *o, const dhost *h, int64_t t)
+{
+    double hour = (double)((t - o->start_ms) % o->day_ms) * 24.0 / (double)o->day_ms;
+    return 1 - h->depth * (0.5 + 0.5 * cos(2 * M_PI * (hour - h->peak_h) / 24.0));
+}
+
+static int by_end(const void *x, const void *y)
+{
+    const gflow *a = x, *b = y;
+    return a->end_ms < b->end_ms ? -1 : a->end_ms > b->end_ms;
+}
+
+/* A value off its level by at most the noise. */
+static double days_noisy(const opts *o, rng *r, double v)
+{
+    return v * (1 - o->noise + 2 * o->noise * rng_unit(r));
+}
+
+static int days_main(const opts *o)
+{
+    rng r;
+    rng_seed(&r, o->seed);
+    dhost *hosts = calloc(o->hosts, sizeof *hosts);
+    if (!hosts) die("out of memory%s", "");
+    for (uint64_t i = 0; i < o->hosts; i++) days_host(o, i, &hosts[i]);
+    outbuf out;
+    ob_open(&out, o->out, 1);
+    if (o->truth) {
+        outbuf t;
+        ob_open(&t, o->truth, 0);
+        char *p = ob_room(&t);
+        p = PUT_LIT(p, "host,peak_hour,flows,peers,ports,bytes_per_flow\n");
+        ob_done(&t, p);
+        for (uint64_t i = 0; i < o->hosts; i++) {
+            const dhost *h = &hosts[i];
+            p = ob_room(&t);
+            p = put_addr(p, &h->a, 0);
+            p += sprintf(p, ",%.3f,%.3f,%d,%d,%u\n", h->peak_h, h->flows, h->npeers, h->nports, h->size);
+            ob_done(&t, p);
+        }
+        ob_close(&t);
+    }
+    size_t cap = 4096, n = 0;
+    gflow *fl = malloc(cap * sizeof *fl);
+    if (!fl) die("out of memory%s", "");
+    static jline jl;
+    int64_t minutes = (int64_t)(o->days * (double)o->day_ms / 60000.0);
+    for (int64_t m = 0; m < minutes; m++) {
+        int64_t t = o->start_ms + m * 60000;
+        n = 0;
+        for (uint64_t hi = 0; hi < o->hosts; hi++) {
+            const dhost *h = &hosts[hi];
+            double level = days_level(o, h, t), factor = 1;
+            for (int d = 0; d < o->ndev; d++)
+                if (o->dev[d].host == hi && t - o->start_ms >= o->dev[d].at_ms &&
+                    t - o->start_ms < o->dev[d].at_ms + o->dev[d].for_ms)
+                    factor = o->dev[d].factor;
+            int nf = (int)llround(days_noisy(o, &r, h->flows * level) * factor);
+            if (nf < 1) nf = 1;
+            int np = (int)llround(days_noisy(o, &r, h->npeers * level) * factor);
+            if (np < 1) np = 1;
+            if (np > nf) np = nf;
+            int extra = 0;
+            for (int d = 0; d < o->nnew; d++)
+                if (o->newport[d].host == hi && t - o->start_ms <= o->newport[d].at_ms &&
+                    o->newport[d].at_ms < t - o->start_ms + 60000)
+                    extra++;
+            for (int j = 0; j < nf + extra; j++) {
+                if (n == cap && !(fl = realloc(fl, (cap *= 2) * sizeof *fl))) die("out of memory%s", "");
+                gflow *f = &fl[n++];
+                memset(f, 0, sizeof *f);
+                f->src = h->a;
+                int peer = j < nf ? j % np : 0;
+                /* the host's own peers, then (a deviation) ones never seen */
+                uint64_t pk = peer < h->npeers ? mix64(h->key ^ (uint64_t)peer * 0x51ed27ULL)
+                                               : mix64(h->key ^ (uint64_t)peer ^ ((uint64_t)m << 20));
+                remote_addr(h->a.fam, pk | 1, &f->dst);   /* (pk | 1) & 3: a public address */
+                f->dport = j < nf ? h->ports[peer % h->nports] : 0;
+                if (j >= nf)
+                    for (int d = 0, e = 0; d < o->nnew; d++)
+                        if (o->newport[d].host == hi && t - o->start_ms <= o->newport[d].at_ms &&
+                            o->newport[d].at_ms < t - o->start_ms + 60000 && e++ == j - nf)
+                            f->dport = o->newport[d].port;
+                f->proto = (uint8_t)(f->dport == 53 || f->dport == 123 ? 17 : 6);
+                f->sport = ephemeral(&r);
+                f->bytes = (uint64_t)llround(days_noisy(o, &r, h->size));
+                f->packets = 1 + f->bytes / 700;
+                f->flags = f->proto == 6 ? 0x1B : 0;
+                f->end_ms = t + (int64_t)rng_below(&r, 60000);
+                f->start_ms = f->end_ms - (int64_t)rng_below(&r, 3000);
+            }
+        }
+        qsort(fl, n, sizeof *fl, by_end);
+        for (size_t i = 0; i < n; i++) {
+            int fam = o->family == FAM_MIXED ? (int)(i % 3) : o->family;
+            unsigned v = pick_variety(o, &r, fam);
+            build_flow(&jl, fam, &fl[i], v, &r);
+            ob_done(&out, emit_line(&jl, ob_room(&out), v, &r));
+        }
+    }
+    ob_close(&out);
+    free(fl);
+    free(hosts);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opts o;
     parse_args(argc, argv, &o);
     octets_init();
+    if (o.days > 0) return days_main(&o);
     static world w;
     world_init(&w, &o);
     rng r;

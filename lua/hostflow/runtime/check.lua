@@ -22,6 +22,7 @@ local bit = require "bit"
 local schema = require "hostflow.schema"
 local json = require "hostflow.json"
 local params = require "hostflow.params"
+local context = require "hostflow.context"
 
 local C = base.C
 local M = {}
@@ -296,6 +297,10 @@ local function sample_run(spec, s, p)
   local update, result = spec.update, spec.result or schema.default_result(s)
   local T, keys, view = s.ptr, spec.keys, p.view
   local buf = ffi.new("hf_buf")
+  local solo = context.solo()
+  local ctx = solo:context(spec.name)
+  ctx:set_window(1764165600000, 60000)
+  local addr, fam = ffi.new("uint8_t[16]"), ffi.new("uint8_t[1]")
   local when = spec.when
   for i = 0, M.CHECK_FLOWS - 1 do
     local ok, err = pcall(function(st, f, v)
@@ -309,7 +314,9 @@ local function sample_run(spec, s, p)
   end
   for h = 0, M.CHECK_HOSTS - 1 do
     local ok, err = pcall(function()
-      local v = result(ffi.cast(T, mem + h * size)[0], view)
+      C.hf_addr_parse(SAMPLE_HOSTS[h + 1], #SAMPLE_HOSTS[h + 1], addr, fam)
+      solo:at(addr)
+      local v = result(ffi.cast(T, mem + h * size)[0], view, ctx)
       if v ~= nil then json.encode(buf, v, keys, 0) end
     end)
     if not ok then
@@ -324,6 +331,64 @@ local function sample_run(spec, s, p)
   return mem
 end
 jit.off(sample_run, true)
+
+M.CHECK_WINDOWS = 60                -- sample windows a profile absorbs per host
+
+-- The sample run of a profile: absorb() of M.CHECK_WINDOWS one-minute
+-- windows for each sample host, with made-up statistics (a daily rhythm
+-- and noise, every few windows a NaN), then report() of each, encoded.
+local function sample_absorb(spec, s, p)
+  local profiles = require "hostflow.runtime.profiles"
+  local st = profiles.stats_of(spec)
+  local cs = ffi.new("hf_schema")
+  cs.fields, cs.nfields, cs.size = s.fields, s.nfields, s.size
+  local size = 8 * math.ceil(s.size / 8)
+  local mem = ffi.new("uint8_t[?]", M.CHECK_HOSTS * size)
+  for h = 0, M.CHECK_HOSTS - 1 do C.hf_state_init(cs, mem + h * size) end
+  local x = ffi.new(st.ct)
+  local xs = ffi.cast("double *", x)
+  local solo = context.solo()
+  local ctx = solo:context(spec.name)
+  local addr, fam = ffi.new("uint8_t[16]"), ffi.new("uint8_t[1]")
+  local T, view = s.ptr, p.view
+  local t0 = 1764165600000
+  for win = 0, M.CHECK_WINDOWS - 1 do
+    ctx:set_window(t0 + win * 60000, 60000)
+    for h = 0, M.CHECK_HOSTS - 1 do
+      C.hf_addr_parse(SAMPLE_HOSTS[h + 1], #SAMPLE_HOSTS[h + 1], addr, fam)
+      solo:at(addr)
+      for j = 0, st.k - 1 do
+        xs[j] = (win + h + j) % 11 == 0 and 0 / 0 or (h + 1) * 100 * (1 + (win % 7) / 10) + j
+      end
+      local ok, err = pcall(spec.absorb, ffi.cast(T, mem + h * size)[0], x, ctx, view)
+      if not ok then
+        error(string.format("%s (absorb, sample window %d of host %s)", tostring(err), win + 1,
+                            SAMPLE_HOSTS[h + 1]), 0)
+      end
+    end
+  end
+  if spec.report then
+    local buf = ffi.new("hf_buf")
+    for h = 0, M.CHECK_HOSTS - 1 do
+      local rctx = { period = { start_ms = t0, end_ms = t0 + 86400000 },
+                     host = function() return SAMPLE_HOSTS[h + 1] end }
+      local ok, err = pcall(function()
+        local v = spec.report(ffi.cast(T, mem + h * size)[0], view, rctx)
+        if v ~= nil then json.encode(buf, v, spec.keys, 0) end
+      end)
+      if not ok then
+        error(string.format("%s (report, sample host %s)", tostring(err), SAMPLE_HOSTS[h + 1]), 0)
+      end
+    end
+    C.hf_buf_release(buf)
+  end
+  if params.key(p.values) ~= p.key then
+    error(string.format("%s: it changed its params, which are read-only (now %s)", spec.name,
+                        params.describe(p.values)), 0)
+  end
+  return mem
+end
+jit.off(sample_absorb, true)
 
 --- The configuration's parameters (analyses.params: analysis name -> a
 -- table of values; nil: none), checked for shape: a table, or the Lua text
@@ -386,7 +451,8 @@ function M.check(src, path, opts)
   end)
   local stopped = not ok and s or nil
   if ok and s then
-    local ok2, why, limit = limited(M.CHECK_INSTRUCTIONS, "it", sample_run, spec, s, p)
+    local ok2, why, limit = limited(M.CHECK_INSTRUCTIONS, "it",
+                                    spec.kind == "profile" and sample_absorb or sample_run, spec, s, p)
     if not ok2 then ok, spec, stopped = false, why, limit end
   end
   C.hf_ffi_arena_free(arena)

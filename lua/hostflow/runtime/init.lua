@@ -47,8 +47,11 @@ local isolation = require "hostflow.runtime.isolation"
 local reload = require "hostflow.runtime.reload"
 local jobm = require "hostflow.runtime.job"
 local shape = require "hostflow.shape"
+local context = require "hostflow.context"
+local profiles = require "hostflow.runtime.profiles"
 
 local band, bor, lshift = bit.band, bit.bor, bit.lshift
+local C = base.C
 local M = {}
 
 -- What check, hostflow check, testing and the specs use.
@@ -113,6 +116,11 @@ function Runtime.new(opts)
     pending = nil,      -- the reload being checked: { id, files, results, cand }
     pos = ffi.new("int[1]"),   -- where a loop is: the flow or host that failed
     rank = ranks(opts.order or M.DEFAULT_ORDER),
+    window = { start_ms = 0, end_ms = 0, granularity_s = 0 },   -- the contexts' window (emit)
+    profiles = {},      -- the running profiles (profiles.lua), in name order
+    report_ms = opts.report_ms,                -- profiles.report
+    windows = opts.windows and as_set(opts.windows),   -- the granularities emitted (ms)
+    report_buf = ffi.gc(ffi.new("hf_buf[1]"), function(b) C.hf_buf_release(b) end),
     overrides = check.overrides(opts.params),   -- analyses.params: name -> values
     trusted = check.trusted_set(opts.trusted),  -- files run outside the sandbox
     max_host_errors = opts.max_host_errors or 10,
@@ -168,6 +176,13 @@ function Runtime:slot_of(name)
   return slot
 end
 
+--- A context (hostflow.context) for the analysis called name: the host of
+-- the closing window's row i, the window the runtime sets in emit().
+function Runtime:context(name)
+  local view = self.job.w
+  return context.new(name, self.job.c, function(i) return view.rows[i] end, self.window)
+end
+
 --- Sort analyses into the order of their fields in the records: those the
 -- configuration names (analyses.order) in its order, then those with an
 -- `order` of their own by it, then the rest; ties by name.
@@ -189,8 +204,17 @@ function Runtime:sort(list)
 end
 
 --- Lay the analyses of list out in layout as generation gen, with their
--- loops; the set becomes sets[gen].
-function Runtime:build_set(list, layout, gen)
+-- loops; the set becomes sets[gen].  The profiles of list become the
+-- running ones (profiles.set; at_start: their files are read); returns the
+-- set and what became of each new profile version's learned state.
+function Runtime:build_set(list, layout, gen, at_start)
+  local windowed, profs = {}, {}
+  for _, a in ipairs(list) do
+    if a.spec.kind == "profile" then profs[#profs + 1] = a else windowed[#windowed + 1] = a end
+  end
+  table.sort(profs, function(x, y) return x.name < y.name end)
+  local outcome = profiles.set(self, profs, at_start)
+  list = windowed
   self:sort(list)
   if #list > jobm.MAX_ANALYSES then error(string.format("too many analyses (at most %d)", jobm.MAX_ANALYSES), 0) end
   local set = { gen = gen, list = {}, disabled = 0ULL }
@@ -202,9 +226,10 @@ function Runtime:build_set(list, layout, gen)
     local off = jobm.layout_offset(layout, k - 1)
     a.slot = a.slot or self:slot_of(a.name)
     self.job:slot_disabled(a.slot, not a.enabled)
-    local e = { a = a, index = k - 1, bit = lshift(1ULL, k - 1), by_dst = a.spec.by == "dst",
+    local e = { a = a, index = k - 1, bit = lshift(1ULL, k - 1), off = off, by_dst = a.spec.by == "dst",
                 both = a.spec.by == "both", window_ms = jobm.window_ms(a) }
-    local l = loops.of(a, off, k - 1, e.bit, self.pos, self.job.c)
+    a.ctx = a.ctx or self:context(a.name)
+    local l = loops.of(a, off, k - 1, e.bit, self.pos, self.job.c, a.ctx)
     e.run, e.emit, e.sparse = l.run, l.emit, l.sparse
     if e.both then                           -- its loop over the flows its hosts receive
       e.dst = { a = a, index = e.index, bit = e.bit, by_dst = true, run = l.run_dst, sparse = l.sparse }
@@ -213,7 +238,7 @@ function Runtime:build_set(list, layout, gen)
     set.list[k] = e
   end
   self.sets[gen] = set
-  return set
+  return set, outcome
 end
 
 --- Load the analyses of opts.files (checked as a reload checks them) as
@@ -244,10 +269,11 @@ function Runtime:load(opts)
   for name in pairs(self.overrides) do
     if not by_name[name] then error(string.format("analyses.params.%s: no analysis named '%s'", name, name), 0) end
   end
-  self:build_set(list, opts.layout, 0)
+  self:build_set(list, opts.layout, 0, true)
   if self.worker == 0 then
     local names = {}
     for _, e in ipairs(self.sets[0].list) do names[#names + 1] = e.a.name .. " v" .. e.a.version end
+    for _, a in ipairs(self.profiles) do names[#names + 1] = a.name .. " v" .. a.version .. " (profile)" end
     isolation.log(isolation.LOG_INFO, "analyses: %s", #names > 0 and table.concat(names, ", ") or "none")
   end
 end
@@ -283,6 +309,9 @@ function Runtime:emit()
   local w, n, omit_any, gen, sparse_slots = job:window()
   local g_ms = tonumber(w.g_ms)
   local entries = self.sets[gen].list
+  local win = self.window
+  win.start_ms, win.end_ms, win.granularity_s = tonumber(w.start_ms), tonumber(w.start_ms + w.g_ms),
+                                                 tonumber(w.g_ms) / 1000
   for k = 1, #entries do
     local e = entries[k]
     local fr, buf = job:fragments(e.index)
@@ -295,6 +324,7 @@ function Runtime:emit()
       self:run_result(e, w, fr, buf, n, band(omit_any, e.bit) ~= 0)
     end
   end
+  if #self.profiles > 0 then profiles.absorb(self, w, n, gen) end
   self:check_memory()
 end
 
@@ -320,7 +350,7 @@ function M.start(opts)
     local file = jit_log .. "." .. opts.worker
     if dump then require("jit.dump").start(dump, file) else require("jit.v").start(file) end
   end
-  for _, abi in ipairs { base.check_abi, jobm.check_abi } do
+  for _, abi in ipairs { base.check_abi, jobm.check_abi, profiles.check_abi } do
     local ok, why = abi()
     if not ok then error("the Lua declarations do not match the core: " .. why, 0) end
   end

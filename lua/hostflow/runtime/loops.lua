@@ -28,6 +28,7 @@
 local json = require "hostflow.json"
 local schema = require "hostflow.schema"
 local job = require "hostflow.runtime.job"
+local context = require "hostflow.context"
 
 local M = {}
 
@@ -46,7 +47,9 @@ end
 ]]
 
 -- result() over the hosts of a window.  check: some rows of the window leave
--- this analysis out (their omit bits).
+-- this analysis out (their omit bits).  A result() that takes a context
+-- (hostflow.context: result(s, params, ctx)) gets EMIT_CTX_SRC's loop, which
+-- tells the context the host's index first; the others' loop is untouched.
 M.EMIT_SRC = [[
 local result, T, off, pos, encode, keys, bitv, row_of, omitted, frag_open, frag_close, params = ...
 local cast = require("ffi").cast
@@ -58,6 +61,25 @@ return function(w, fr, buf, first, n, check)
     local row = row_of(w, i)
     if not (check and omitted(w, i, bitv)) then
       local v = result(cast(T, row + off)[0], params)
+      if v ~= nil then encode(buf, v, keys, 0) end
+    end
+    frag_close(fr, i, buf.len - start)
+  end
+end
+]]
+
+M.EMIT_CTX_SRC = [[
+local result, T, off, pos, encode, keys, bitv, row_of, omitted, frag_open, frag_close, params, ctx = ...
+local cast = require("ffi").cast
+return function(w, fr, buf, first, n, check)
+  for i = first, n - 1 do
+    pos[0] = i
+    local start = buf.len
+    frag_open(fr, i, start)
+    local row = row_of(w, i)
+    if not (check and omitted(w, i, bitv)) then
+      ctx.i = i
+      local v = result(cast(T, row + off)[0], params, ctx)
       if v ~= nil then encode(buf, v, keys, 0) end
     end
     frag_close(fr, i, buf.len - start)
@@ -98,7 +120,7 @@ return function(w, fr, buf, first, n, check)
       local start = buf.len
       frag_open(fr, i, start)
       if not (check and omitted(w, i, bitv)) then
-        if ctx then ctx.i = i end                -- a context (issue 13's) tells it the host
+        if ctx then ctx.i = i end                -- the host, for the context
         local v = result(cast(T, st)[0], params, ctx)
         if v ~= nil then encode(buf, v, keys, 0) end
       end
@@ -115,10 +137,11 @@ end
 --- The loops of analysis a (a loaded version: a.spec, a.schema, a.params)
 -- with its state at offset off of the rows and at position index of its
 -- layout (bit 1 << index in the omit bits); pos is the runtime's int[1];
--- jobc the worker's hf_job (for sparse states).  The same analysis at the
--- same place gets the same functions again, with the traces LuaJIT has
--- compiled for them.
-function M.of(a, off, index, bitv, pos, jobc)
+-- jobc the worker's hf_job (for sparse states); ctx the analysis's context
+-- (given to a result() that takes one).  The same analysis at the same
+-- place gets the same functions again, with the traces LuaJIT has compiled
+-- for them.
+function M.of(a, off, index, bitv, pos, jobc, ctx)
   local key = off .. "/" .. index
   a.loops = a.loops or {}
   local loops = a.loops[key]
@@ -127,6 +150,8 @@ function M.of(a, off, index, bitv, pos, jobc)
   -- a result() that can return no key outside `keys` gets the encoder that
   -- does not look for others (hostflow.shape, json.only)
   local keys = spec.keys and (a.keys_closed and json.only(spec.keys) or spec.keys)
+  -- a result() that takes a context (ctx, params, or ...) gets one
+  local wants = spec.result and ctx and context.wants(spec.result)
   -- by = "both": update(s, flow, params, received) over the flows a host
   -- sends (received false, run) and those it receives (true, run_dst)
   local both = spec.by == "both"
@@ -139,7 +164,7 @@ function M.of(a, off, index, bitv, pos, jobc)
                                  a.params.view, job.sparse_state, jobc, index, true, 1),
       emit = compile(M.EMIT_SPARSE_SRC, "result:" .. a.name, spec.result or schema.default_result(s),
                      s.ptr, pos, json.encode, keys, bitv, job.sparse_slot, job.omitted,
-                     job.frag_open, job.frag_close, a.params.view, index),
+                     job.frag_open, job.frag_close, a.params.view, index, wants and ctx or nil),
       sparse = true,
     }
   else
@@ -148,9 +173,9 @@ function M.of(a, off, index, bitv, pos, jobc)
                     both and false or nil),
       run_dst = both and compile(M.RUN_SRC, "update:" .. a.name, spec.update, s.ptr, off, pos, a.params.view,
                                  true),
-      emit = compile(M.EMIT_SRC, "result:" .. a.name, spec.result or schema.default_result(s),
-                     s.ptr, off, pos, json.encode, keys, bitv,
-                     job.row, job.omitted, job.frag_open, job.frag_close, a.params.view),
+      emit = compile(wants and M.EMIT_CTX_SRC or M.EMIT_SRC, "result:" .. a.name,
+                     spec.result or schema.default_result(s), s.ptr, off, pos, json.encode, keys, bitv,
+                     job.row, job.omitted, job.frag_open, job.frag_close, a.params.view, ctx),
     }
   end
   a.loops[key] = loops

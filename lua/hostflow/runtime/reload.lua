@@ -157,15 +157,19 @@ function M.commit(rt, id, accepted, from_ms, layout, gen, manual)
       end
     end
   end
-  local in_old, changed = {}, #new_list ~= #old_set.list
-  for _, e in ipairs(old_set.list) do in_old[e.a] = true end
+  -- the analyses running now: the window set's and the profiles
+  local old_list = {}
+  for _, e in ipairs(old_set.list) do old_list[#old_list + 1] = e.a end
+  for _, a in ipairs(rt.profiles) do old_list[#old_list + 1] = a end
+  local in_old, changed = {}, #new_list ~= #old_list
+  for _, a in ipairs(old_list) do in_old[a] = true end
   for _, a in ipairs(new_list) do
     if not in_old[a] then changed = true end
   end
   local when = from_ms and (", for windows from " .. iso(from_ms)) or ""
   if changed then
     local old_by_name, old_by_file = {}, {}
-    for _, e in ipairs(old_set.list) do old_by_name[e.a.name], old_by_file[e.a.file] = e.a, e.a end
+    for _, a in ipairs(old_list) do old_by_name[a.name], old_by_file[a.file] = a, a end
     for _, a in ipairs(new_list) do
       if not in_old[a] then
         local prev = old_by_name[a.name] or old_by_file[a.file]
@@ -183,14 +187,21 @@ function M.commit(rt, id, accepted, from_ms, layout, gen, manual)
     end
     local listed = {}
     for _, f in ipairs(p.files) do listed[f.path] = true end
-    for _, e in ipairs(old_set.list) do
-      local a = e.a
+    for _, a in ipairs(old_list) do
       if not by[a.name] and not (new_loaded[a.file] and new_loaded[a.file] ~= a) then
         lines[#lines + 1] = string.format("%s: unloaded, version %s%s", a.name, a.version,
                                           listed[a.file] and "" or " (its file was removed)")
       end
     end
-    rt:build_set(new_list, layout, gen)
+    local _, outcome = rt:build_set(new_list, layout, gen, false)
+    for k, l in ipairs(lines) do            -- what a reloaded profile kept of what it learned
+      for a, what in pairs(outcome) do
+        if l:sub(1, #a.name + 2) == a.name .. ": " and l:find("reloaded", 1, true) then
+          lines[k] = l .. (what == "kept" and "; its learned state is kept (its state is declared alike)"
+                           or "; its state is declared otherwise: what it learned is dropped, it learns afresh")
+        end
+      end
+    end
     rt.current = gen
     rt.loaded = new_loaded
   end
