@@ -5,6 +5,8 @@
 #   make deps     install the Debian packages hostflow builds and tests with
 #   make test     every test: C unit tests (ASan+UBSan), busted specs, fuzzing, integration
 #                 (`make deps test` on a fresh machine: make test installs nothing)
+#   make spec     the busted specs of tests/spec under LuaJIT (plain `busted` does the same:
+#                 .busted); SPEC=FILE... runs those spec files only, such as an analysis's
 #   make bench    the benchmark table, beside an old binary (see README, "Performance";
 #                 OLD=<commit> names the old one, OLD= runs without)
 #   make man      the man pages, into build/man (from the commands' --help; contrib/man)
@@ -65,7 +67,7 @@ WEB_FILES   = $(shell find contrib/web -type f ! -name '*.sh' ! -name 'package*.
 DOC_FILES   = README.md lua/README.md $(wildcard contrib/docs/*.md)
 MAN_PAGES   = hostflow.1 hostflow-run.1 hostflow-check.1 hostflow-query.1 hostflow.conf.5
 
-.PHONY: all run test bench deps unit fuzz tools clean man install uninstall deb FORCE
+.PHONY: all run test spec bench deps unit fuzz tools clean man install uninstall deb FORCE
 .SECONDARY:   # keep the objects of the ASan build between runs
 all: hostflow build/libhostflow.so
 
@@ -132,6 +134,10 @@ test:
 	@contrib/install-deps.sh --check
 	@$(MAKE) --no-print-directory all unit fuzz tools man
 	@tests/run.sh
+
+# busted reads .busted: LuaJIT, tests/spec unless SPEC names files
+spec: build/libhostflow.so
+	busted $(SPEC)
 
 bench: deps
 	@$(MAKE) --no-print-directory all tools

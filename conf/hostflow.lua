@@ -8,11 +8,16 @@
 
 return {
   -- The monitored networks: a flow is kept when its source address lies in
-  -- one of these (longest prefix wins; "!" excludes).  An empty list
-  -- monitors every address.  These cover the bundled sample.
+  -- one of these (longest prefix wins; "!" excludes).  Set your site's
+  -- prefixes here.  The default is the private ranges (RFC 1918, RFC 4193)
+  -- and 2001:db8::/32, which the bundled sample uses; an empty list, {},
+  -- monitors every address.  A run that monitors no flow says so at its
+  -- end, with the prefixes it saw most.
   networks = {
     "10.0.0.0/8",
+    "172.16.0.0/12",
     "192.168.0.0/16",
+    "fc00::/7",
     "2001:db8::/32",
   },
 
@@ -147,6 +152,11 @@ return {
 
   -- Flows handed to the analyses at a time.
   batch = 4096,
+
+  -- Log more (-v): the Lua traceback under each analysis error logged (one
+  -- line per analysis and message a minute, with the count of the others),
+  -- and the reloads' timings.
+  verbose = false,
 
   -- Kafka, when input or output is "kafka:TOPIC[,TOPIC...]".  Every key of
   -- this table goes to librdkafka unchanged (both the consumer and the

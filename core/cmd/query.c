@@ -30,6 +30,7 @@
 #include "base/log.h"
 #include "base/luastate.h"
 #include "base/timefmt.h"
+#include "base/tz.h"
 #include "conf/config.h"
 #include "io/input.h"
 #include "io/kafka_range.h"
@@ -54,11 +55,12 @@ struct hf_query_input {
     int                pass;       /* 0 the first reading, then 1, 2, ... */
     int                eof, failed;
     char               error[256];
-    hf_flow           *flows;      /* the batch */
+    hf_decode_ctx      ctx;        /* the zone and skew of decoding (UTC, none) */
+    hf_flow           *flows;      /* the batch (room for one more: a biflow's second) */
     double            *lines;      /* input line of each flow of the batch */
 
     /* counters of the first pass */
-    uint64_t           nlines, nflows, filtered, outside_time;
+    uint64_t           nlines, nflows, filtered, outside_time, skipped;
     uint64_t           rejected[NREASONS];
     hf_ratelimit       rl;
 
@@ -88,8 +90,8 @@ hf_query_input *hf_query_input_open(const char *path, const hf_prefixes *nets,
     q->to_ms = to_ms;
     q->batch = batch > 0 ? batch : QUERY_BATCH;
     q->warn = warn;
-    q->flows = hf_malloc(sizeof(hf_flow) * (size_t)q->batch);
-    q->lines = hf_malloc(sizeof(double) * (size_t)q->batch);
+    q->flows = hf_malloc(sizeof(hf_flow) * (size_t)(q->batch + 1));
+    q->lines = hf_malloc(sizeof(double) * (size_t)(q->batch + 1));
     q->rl = (hf_ratelimit)HF_RATELIMIT_INIT(5);
     return q;
 }
@@ -124,6 +126,11 @@ static void spool_line(hf_query_input *q, const char *line, size_t len)
     }
 }
 
+void hf_query_input_decoding(hf_query_input *q, const hf_decode_ctx *ctx)
+{
+    q->ctx = *ctx;
+}
+
 int hf_query_read(hf_query_input *q, const hf_flow **flows, const double **lines)
 {
     *flows = q->flows;
@@ -152,23 +159,32 @@ int hf_query_read(hf_query_input *q, const hf_flow **flows, const double **lines
             continue;
         }
         spool_line(q, line, len);
-        hf_flow *f = &q->flows[n];
-        int rc = hf_decode_flow(line, len, f);
+        hf_flow two[2];
+        unsigned notes;
+        int rc = hf_decode_record(&q->ctx, line, len, two, &notes);
+        if (rc == HF_DECODE_OPTIONS || rc == HF_DECODE_TEMPLATE) {   /* not flows */
+            if (q->pass == 0) q->skipped++;
+            continue;
+        }
         if (rc != HF_DECODE_OK) {
             reject(q, rc, line, len);
             continue;
         }
-        if (q->nets && !hf_prefixes_match(q->nets, f->src)) {
-            if (q->pass == 0) q->filtered++;
-            continue;
+        for (int k = 0; k < ((notes & HF_DECODE_TWO) ? 2 : 1); k++) {
+            const hf_flow *f = &two[k];
+            if (q->nets && !hf_prefixes_match(q->nets, f->src)) {
+                if (q->pass == 0) q->filtered++;
+                continue;
+            }
+            if (f->end_ms < q->from_ms || f->end_ms >= q->to_ms) {
+                if (q->pass == 0) q->outside_time++;
+                continue;
+            }
+            q->flows[n] = *f;
+            q->lines[n] = (double)hf_input_lineno(q->in);
+            if (q->pass == 0) q->nflows++;
+            n++;
         }
-        if (f->end_ms < q->from_ms || f->end_ms >= q->to_ms) {
-            if (q->pass == 0) q->outside_time++;
-            continue;
-        }
-        q->lines[n] = (double)hf_input_lineno(q->in);
-        if (q->pass == 0) q->nflows++;
-        n++;
     }
     if (n == 0 && q->failed) return -1;
     return n;
@@ -236,6 +252,7 @@ double hf_query_count(const hf_query_input *q, const char *name)
     if (!strcmp(name, "flows")) return (double)q->nflows;
     if (!strcmp(name, "filtered")) return (double)q->filtered;
     if (!strcmp(name, "outside_time")) return (double)q->outside_time;
+    if (!strcmp(name, "skipped")) return (double)q->skipped;
     uint64_t all = 0;
     for (int r = 1; r < NREASONS; r++) {
         if (!strcmp(name, reason_name(r))) return (double)q->rejected[r];
@@ -263,6 +280,8 @@ void hf_query_report(const hf_query_input *q, FILE *f)
         }
         fputc(')', f);
     }
+    if (q->skipped)
+        fprintf(f, ", %llu skipped (IPFIX options and templates)", (unsigned long long)q->skipped);
     if (q->nets) fprintf(f, ", %llu not in -n", (unsigned long long)q->filtered);
     if (q->from_ms > -INFINITY || q->to_ms < INFINITY)
         fprintf(f, ", %llu outside --from/--to", (unsigned long long)q->outside_time);
@@ -304,6 +323,11 @@ static void usage(FILE *f)
         "                         (2026-11-26T14:00:00Z) or ms since the epoch\n"
         "  -n, --networks LIST    only flows whose source lies in LIST: CIDR prefixes,\n"
         "                         comma-separated, !PREFIX excludes (as hostflow run -n)\n"
+        "  -c, --config FILE      the configuration whose input_tz and max_clock_skew\n"
+        "                         apply (and kafka.* with --kafka); default: hostflow\n"
+        "                         run's\n"
+        "      --input-tz ZONE    time zone of input times written without an offset\n"
+        "                         (nfdump prints local time), as hostflow run --input-tz\n"
         "  -f, --format FMT       table (default: aligned columns), csv, or json\n"
         "                         (one object per line)\n"
         "  -q, --quiet            no warnings about rejected lines, no counters\n"
@@ -396,10 +420,13 @@ int hf_query_main(int argc, char **argv)
         {"from", required_argument, 0, 'F'},   {"to", required_argument, 0, 'T'},
         {"networks", required_argument, 0, 'n'}, {"format", required_argument, 0, 'f'},
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
-        {"brokers", required_argument, 0, 'b'},
+        {"brokers", required_argument, 0, 'b'}, {"config", required_argument, 0, 'c'},
+        {"input-tz", required_argument, 0, 'Z'},
         {0, 0, 0, 0}};
-    hf_config kcfg;                      /* the librdkafka settings of --kafka */
-    hf_config_defaults(&kcfg, "/");
+    hf_config kcfg;                      /* the configuration: input_tz, max_clock_skew, kafka.* */
+    char *home = hf_home_dir();
+    hf_config_defaults(&kcfg, home);
+    hf_tz *tz = NULL;
     char *range_path = NULL;
     char err[4096];
     const char *input = NULL, *kafka = NULL, *format = "table";
@@ -409,7 +436,6 @@ int hf_query_main(int argc, char **argv)
     hf_prefixes *nets = NULL;
     hf_query_input *in = NULL;
     lua_State *L = NULL;
-    char *home = NULL;
 
     /* the script's own arguments start after "--" */
     int nopt = argc;
@@ -418,11 +444,33 @@ int hf_query_main(int argc, char **argv)
             nopt = i;
             break;
         }
+    /* first pass: the configuration file (as hostflow run reads it: -c, else
+     * the default one), so that the flags can override it */
+    const char *conf = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(nopt, argv, "i:n:f:qhb:K:c:", opts, NULL)) != -1)
+        if (c == 'c') conf = optarg;
+    char *default_conf = conf ? NULL : hf_home_conf(home);
+    if (!conf) conf = default_conf;
+    if (conf && hf_config_load(&kcfg, conf, err, sizeof err) < 0) {
+        fprintf(stderr, "hostflow: query: %s\n", err);
+        hf_free(default_conf);
+        goto out;
+    }
+    hf_free(default_conf);
     optind = 1;
     opterr = 1;
-    int c;
-    while ((c = getopt_long(nopt, argv, "i:n:f:qhb:K:", opts, NULL)) != -1) {
+    while ((c = getopt_long(nopt, argv, "i:n:f:qhb:K:c:", opts, NULL)) != -1) {
         switch (c) {
+        case 'c': break;
+        case 'Z':
+            if (hf_config_set(&kcfg, "input_tz", optarg, "--input-tz", 0, err, sizeof err) < 0) {
+                rc = usage_error("%s", err);
+                goto out;
+            }
+            break;
         case 'b': hf_config_set_kafka(&kcfg, "bootstrap.servers", optarg); break;
         case 'i': input = optarg; break;
         case 'k': kafka = optarg; break;
@@ -514,6 +562,15 @@ int hf_query_main(int argc, char **argv)
         goto out;
     }
 
+    /* times without an offset in input_tz, ends a little before starts taken:
+     * as hostflow run decodes */
+    err[0] = '\0';
+    tz = hf_tz_load(kcfg.input_tz ? kcfg.input_tz : "UTC", err, sizeof err);
+    if (!tz && err[0]) {
+        fprintf(stderr, "hostflow: query: input_tz: %s\n", err);
+        rc = 2;
+        goto out;
+    }
     in = hf_query_input_open(input ? input : "-", nets, from_ms, to_ms, QUERY_BATCH, !quiet,
                              err, sizeof err);
     if (!in) {
@@ -521,7 +578,7 @@ int hf_query_main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    home = hf_home_dir();
+    hf_query_input_decoding(in, &(hf_decode_ctx){.tz = tz, .max_skew_ms = kcfg.max_skew_ms});
     char *lua_dir = hf_home_path(home, "lua");
     L = hf_lua_state_new(lua_dir, err, sizeof err);
     hf_free(lua_dir);
@@ -568,6 +625,7 @@ out:
         hf_free(range_path);
     }
     hf_config_release(&kcfg);
+    if (tz) hf_tz_free(tz);
     if (nets) hf_prefixes_free(nets);
     hf_free(home);
     return rc;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "stream/decode.h"
 #include "stream/flow.h"
 #include "stream/prefix.h"
 
@@ -28,7 +29,14 @@ hf_query_input *hf_query_input_open(const char *path, const hf_prefixes *nets,
                                     double from_ms, double to_ms, int batch, int warn,
                                     char *err, size_t errlen);
 
-/* The next batch: *flows points at n decoded flows and *lines at the input
+/* Decode as ctx says (hostflow run's: the zone of times written without
+ * an offset, input_tz, and max_clock_skew), instead of UTC and no skew.
+ * ctx->tz must outlive the reader. */
+void hf_query_input_decoding(hf_query_input *in, const hf_decode_ctx *ctx);
+
+/* The next batch: *flows points at n decoded flows (a biflow record gives
+ * two, its reverse direction under its own source, as hostflow run takes
+ * it; IPFIX options and template records are skipped and counted) and *lines at the input
  * line of each (as doubles); both stay valid until the next call.  Returns
  * n > 0, 0 at the end, -1 on a read error (hf_query_input_error says which;
  * the flows read before it were returned first). */
@@ -43,7 +51,7 @@ int hf_query_spool(hf_query_input *in);
 int hf_query_rewind(hf_query_input *in);
 
 /* A counter of the first pass by name: "lines", "flows" (returned),
- * "rejected" (all reasons), "filtered" (-n), "outside_time" (from/to), or
+ * "rejected" (all reasons), "skipped" (IPFIX options and templates), "filtered" (-n), "outside_time" (from/to), or
  * a reject reason ("malformed_json", "too_long", ...).  -1 for an unknown
  * name. */
 double hf_query_count(const hf_query_input *in, const char *name);

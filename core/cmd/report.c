@@ -27,10 +27,18 @@ static double elapsed_s(const hf_run_view *v)
     return (double)(now.tv_sec - v->started.tv_sec) + (double)(now.tv_nsec - v->started.tv_nsec) / 1e9;
 }
 
+/* Whether reason r is a rejection: options and template records are
+ * skipped (not flows), never rejected. */
+static int is_rejection(int r)
+{
+    return r > 0 && r < HF_REASONS && r != HF_DECODE_OPTIONS && r != HF_DECODE_TEMPLATE;
+}
+
 static uint64_t rejected_total(const hf_stream_stats *s)
 {
     uint64_t n = 0;
-    for (int r = 1; r < HF_REASONS; r++) n += s->rejected[r];
+    for (int r = 1; r < HF_REASONS; r++)
+        if (is_rejection(r)) n += s->rejected[r];
     return n;
 }
 
@@ -50,12 +58,16 @@ void hf_report_counters(const hf_run_view *v, hf_run_counters *c)
     c->records_in = p->records;
     c->decoded = p->decoded;
     for (int r = 1; r < HF_REASONS && c->nrejected < HF_RUN_REASONS; r++) {
+        if (!is_rejection(r)) continue;
         copy_name(c->rejected[c->nrejected].reason, hf_pipeline_reason_name(r));
         c->rejected[c->nrejected++].n = p->rejected[r];
     }
     c->filtered = p->filtered;
     c->late = p->late;
     c->accepted = p->accepted;
+    c->replayed = p->replayed;
+    c->held = p->held;
+    c->skipped = p->skipped;
     c->hosts_refused = t.w.hosts_refused;
     c->records_out = t.w.records;
     c->memory_bytes = t.w.mem_bytes;
@@ -103,26 +115,30 @@ void hf_report_text(const hf_run_view *v, FILE *f)
     else
         OUT("hostflow counters after %.1f s (role %s, %d worker%s%s)\n", secs,
             hf_config_role_name(v->cfg->role), t.nworkers, t.nworkers == 1 ? "" : "s", threads);
-    OUT("  input      %llu records, %llu decoded, %llu rejected, %.0f records/s\n",
+    /* the two sums add up (pipeline.h): read = decoded + rejected + skipped,
+     * decoded = monitored + not monitored + late + read again (+ held aside) */
+    OUT("  input      %llu records: %llu decoded, %llu rejected, %llu skipped (IPFIX options and "
+        "templates, not flows); %.0f records/s\n",
         (unsigned long long)p->records, (unsigned long long)p->decoded,
-        (unsigned long long)rejected_total(p), secs > 0 ? (double)p->records / secs : 0.0);
+        (unsigned long long)rejected_total(p), (unsigned long long)p->skipped,
+        secs > 0 ? (double)p->records / secs : 0.0);
     if (rejected_total(p)) {
         OUT("  rejected  ");
         for (int r = 1; r < HF_REASONS; r++)
-            if (p->rejected[r]) OUT(" %s %llu", hf_pipeline_reason_name(r), (unsigned long long)p->rejected[r]);
+            if (is_rejection(r) && p->rejected[r])
+                OUT(" %s %llu", hf_pipeline_reason_name(r), (unsigned long long)p->rejected[r]);
         OUT("\n");
     }
-    OUT("  filter     %llu monitored, %llu not monitored, %llu late",
-        (unsigned long long)p->accepted, (unsigned long long)p->filtered,
-        (unsigned long long)p->late);
-    if (p->replayed) OUT(", %llu read again after a restart", (unsigned long long)p->replayed);
+    OUT("  decoded    %llu = %llu monitored + %llu not monitored + %llu late + %llu read again "
+        "after a restart", (unsigned long long)p->decoded, (unsigned long long)p->accepted,
+        (unsigned long long)p->filtered, (unsigned long long)p->late, (unsigned long long)p->replayed);
+    if (p->held) OUT(" + %llu held aside (ahead in time)", (unsigned long long)p->held);
     if (p->to_destination)
-        OUT(" (%llu of them to a monitored destination)", (unsigned long long)p->to_destination);
+        OUT(" (%llu not monitored but to a monitored destination)", (unsigned long long)p->to_destination);
     OUT("\n");
-    if (p->skipped || p->clamped)
-        OUT("  input      %llu IPFIX options/template records skipped (not flows); %llu flows ending "
-            "before their start within max_clock_skew, start set to end\n",
-            (unsigned long long)p->skipped, (unsigned long long)p->clamped);
+    if (p->clamped)
+        OUT("  input      %llu flows ending before their start within max_clock_skew, start set to "
+            "end\n", (unsigned long long)p->clamped);
     if (v->input_ops && v->input_ops->report) v->input_ops->report(v->input, &b);
     if (v->logs_ops) {
         uint64_t rej = 0;
@@ -245,7 +261,7 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_puts(&b, ",\"rejected\":{");
     int first = 1;
     for (int r = 1; r < HF_REASONS; r++) {
-        if (r == HF_DECODE_OPTIONS || r == HF_DECODE_TEMPLATE) continue;   /* skipped, not rejected */
+        if (!is_rejection(r)) continue;                             /* skipped, not rejected */
         if (!first) hf_buf_putc(&b, ',');
         first = 0;
         hf_buf_put_string(&b, hf_pipeline_reason_name(r), strlen(hf_pipeline_reason_name(r)));
@@ -268,6 +284,8 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_number(&b, p->last_ns / 1e9);
     hf_buf_puts(&b, ",\"replayed\":");
     hf_buf_put_int(&b, (int64_t)p->replayed);
+    hf_buf_puts(&b, ",\"held_future\":");
+    hf_buf_put_int(&b, (int64_t)p->held);
     hf_buf_puts(&b, ",\"skipped_options_templates\":");
     hf_buf_put_int(&b, (int64_t)p->skipped);
     hf_buf_puts(&b, ",\"clock_skew_clamped\":");

@@ -108,6 +108,25 @@ static void signals_block(void)
     reader_thread = pthread_self();
 }
 
+/* A run whose networks monitor no end of any flow read makes no record:
+ * say so, with the sources it saw and the setting to change. */
+static void warn_unmonitored(const hf_run_view *v)
+{
+    char top[640], nets[512] = "";
+    const hf_stream_stats *s = hf_pipeline_stats(v->pipeline);
+    if (hf_pipeline_unmonitored(v->pipeline, 5, top, sizeof top) == 0) return;
+    size_t len = 0;
+    for (int i = 0; i < v->cfg->networks.n && len < sizeof nets; i++) {
+        int w = snprintf(nets + len, sizeof nets - len, "%s%s", i ? "," : "", v->cfg->networks.v[i]);
+        if (w < 0) break;
+        len += (size_t)w;
+    }
+    hf_log(HF_LOG_WARN, "no flow was monitored: the %llu flows decoded all lie outside the monitored "
+           "networks (%s), so no record was made; their most frequent sources: %s. Set networks "
+           "to your site's prefixes (in %s, or -n; an empty list, -n '', monitors every address)",
+           (unsigned long long)s->decoded, nets, top, v->cfg->path ? v->cfg->path : "the configuration");
+}
+
 /* The watchdog stops hostflow (exit status 3): the counters first, as at
  * any other end, so --stats is written. */
 static void on_watchdog_exit(void *ctx)
@@ -331,6 +350,7 @@ static int parse_args(int argc, char **argv, hf_config *cfg, int64_t *progress_m
     if (optind < argc)
         return die("unexpected argument \"%s\" (see 'hostflow run --help')", argv[optind]);
     if (hf_config_check(cfg, err, sizeof err) < 0) return die("%s", err);
+    if (cfg->verbose && hf_log_level > HF_LOG_ERROR) hf_log_level = HF_LOG_DEBUG;   /* -q wins */
     return -1;
 }
 
@@ -582,6 +602,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     if (hf_outputs_flush(v.outputs, 30000) != HF_OUT_OK) rc = 1;
     if (hf_outputs_failed(v.outputs)) rc = 1;
     if (hf_log_level >= HF_LOG_WARN) hf_report_text(&v, stderr);    /* the input's line too */
+    warn_unmonitored(&v);
     uint64_t lost = hf_outputs_lost(v.outputs);
     if (lost) {
         hf_log(HF_LOG_ERROR, "the outputs lost %llu records (the counters above say which output "

@@ -110,6 +110,7 @@ typedef struct hf_config {
     int64_t    max_skew_ms;                /* a flow ending this much before its start is taken */
     int        distinct_exact;             /* default exact limit of hf.distinct() */
     int        batch;                      /* flows per batch handed to Lua */
+    int        verbose;                    /* log at debug level: analyses' tracebacks, timings */
 
     /* Hot reload and isolation of the analyses (engine/reload.h) */
     int        reload;                     /* watch analyses.dir (inotify); SIGHUP reloads always */

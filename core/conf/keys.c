@@ -114,8 +114,10 @@ const hf_conf_key hf_conf_core_keys[] = {
      .doc = "where records go: a file, - for standard output, or SCHEME:TARGET (below); "
             "repeat -o for several",
      .field = HF_FIELD(outputs), .flag_mode = HF_FLAG_APPEND},
-    {.name = "networks", .type = HF_CONF_LIST, .deflt = "", .flag = "-n, --networks",
-     .doc = "monitored networks, CIDR prefixes; !PREFIX excludes; none: every address",
+    {.name = "networks", .type = HF_CONF_LIST,
+     .deflt = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7,2001:db8::/32", .flag = "-n, --networks",
+     .doc = "monitored networks, CIDR prefixes; !PREFIX excludes; an empty list (-n '') monitors "
+            "every address",
      .field = HF_FIELD(networks), .check = check_network},
     {.name = "windows", .type = HF_CONF_LIST, .deflt = "10s,30s,1m,5m", .flag = "-w, --windows",
      .doc = "window granularities, whole seconds", .max = HF_MAX_WINDOWS,
@@ -146,6 +148,9 @@ const hf_conf_key hf_conf_core_keys[] = {
     {.name = "batch", .type = HF_CONF_INT, .deflt = "4096",
      .doc = "flows handed to the analyses at a time", .min = 1, .max = 65536,
      .field = HF_FIELD(batch)},
+    {.name = "verbose", .type = HF_CONF_BOOL, .deflt = "false", .flag = "-v, --verbose",
+     .doc = "log more: the Lua traceback under each analysis error logged, the reloads' timings",
+     .field = HF_FIELD(verbose)},
 
     {.name = "#analyses", .type = HF_CONF_HEADING, .doc = "Analyses:"},
     {.name = "analyses.dir", .type = HF_CONF_PATH, .deflt = "analyses", .flag = "-a, --analyses",

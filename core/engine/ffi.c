@@ -169,6 +169,7 @@ static const struct abi_field {
     WHOLE(hf_lua_batch), FIELD(hf_lua_batch, flows), FIELD(hf_lua_batch, rows),
     FIELD(hf_lua_batch, n), FIELD(hf_lua_batch, gen), FIELD(hf_lua_batch, not_run),
     FIELD(hf_lua_batch, dst_flows), FIELD(hf_lua_batch, dst_rows), FIELD(hf_lua_batch, dst_n),
+    FIELD(hf_lua_batch, start_ms), FIELD(hf_lua_batch, g_ms),
     WHOLE(hf_window), FIELD(hf_window, start_ms), FIELD(hf_window, g_ms), FIELD(hf_window, arena),
     FIELD(hf_window, nhosts), FIELD(hf_window, layout), FIELD(hf_window, omit_any),
     WHOLE(hf_profile_host), FIELD(hf_profile_host, addr), FIELD(hf_profile_host, absorbed_until),

@@ -270,6 +270,8 @@ static void process_group(hf_worker *w, hf_batch *b, int first, int64_t start)
     v->dst_rows = w->dst_rows;
     v->dst_n = nd;
     v->gen = (int)win->layout->gen;
+    v->start_ms = start;
+    v->g_ms = g;
     v->not_run = 0;
     w->job.window = win;
     hf_worker_lua_call(w, w->ref_process, "process");
@@ -342,6 +344,7 @@ void hf_worker_process(hf_worker *w, hf_batch *b)
     if (w->job.nprofiles && w->cfg->profiles_dir &&
         (b->final || hf_now_ns() - w->last_save_ns >= (double)w->cfg->profiles_save_ms * 1e6))
         hf_worker_save_profiles(w);
+    if (b->final) hf_worker_lua_finish(w);   /* the errors counted since their last line */
     publish_stats(w);
 }
 

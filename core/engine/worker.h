@@ -60,6 +60,8 @@ typedef struct hf_lua_batch {
     uint8_t      **dst_rows;  /* ... and the row of each one's destination (NULL: not found
                                  yet, when only sparse analyses take them: hf_job_sparse) */
     int            dst_n;
+    int64_t        start_ms;  /* the base window the flows belong to (for messages) */
+    int64_t        g_ms;
 } hf_lua_batch;
 
 typedef struct hf_lua_window {

@@ -89,6 +89,9 @@ int hf_worker_lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t err
 void hf_worker_lua_install(void);
 /* Call the runtime's function ref (process, emit) with no arguments. */
 void hf_worker_lua_call(hf_worker *w, int ref, const char *what);
+/* The input has ended: the runtime writes what its rate limits held back
+ * (control "finish"). */
+void hf_worker_lua_finish(hf_worker *w);
 /* Hot reload in w's state: check the posted plan, apply a commit, retire
  * the layouts no window uses. */
 void hf_worker_check_posted(hf_worker *w);

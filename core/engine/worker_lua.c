@@ -120,6 +120,8 @@ int hf_worker_lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t err
     lua_setfield(L, -2, "distinct_exact");
     lua_pushinteger(L, w->cfg->batch);
     lua_setfield(L, -2, "batch");
+    lua_pushboolean(L, hf_log_level >= HF_LOG_DEBUG);
+    lua_setfield(L, -2, "verbose");
     if (push_analysis_files(L, w->cfg->analyses_dir, err, errlen) < 0) return -1;
     lua_setfield(L, -2, "files");
     push_names(L, w->cfg->enable.set ? w->cfg->enable.v : NULL, w->cfg->enable.n);
@@ -236,6 +238,12 @@ static int lua_call_n(hf_worker *w, int ref, int nargs, int nresults, const char
 void hf_worker_lua_call(hf_worker *w, int ref, const char *what)
 {
     lua_call_n(w, ref, 0, 0, what);
+}
+
+void hf_worker_lua_finish(hf_worker *w)
+{
+    lua_pushliteral(w->L, "finish");
+    lua_call_n(w, w->ref_control, 1, 0, "finish");
 }
 
 /* ------------------------------------------------------------------------

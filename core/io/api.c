@@ -285,6 +285,9 @@ static int route_counters(hf_api *api, const hf_api_req *req, hf_buf *out)
         kv(out, "filtered", (double)c.filtered, &f);
         kv(out, "late", (double)c.late, &f);
         kv(out, "accepted", (double)c.accepted, &f);
+        kv(out, "replayed", (double)c.replayed, &f);
+        kv(out, "held_future", (double)c.held, &f);
+        kv(out, "skipped", (double)c.skipped, &f);
         kv(out, "hosts_refused", (double)c.hosts_refused, &f);
         kv(out, "records_out", (double)c.records_out, &f);
         kv(out, "output_lost", (double)c.output_lost, &f);

@@ -94,6 +94,9 @@ typedef struct hf_run_counters {
     uint64_t filtered;            /* source not monitored */
     uint64_t late;
     uint64_t accepted;            /* monitored, in time: given to the workers */
+    uint64_t replayed;            /* in records before a restart: skipped */
+    uint64_t held;                /* held aside now, ahead in time */
+    uint64_t skipped;             /* IPFIX options and templates: not flows */
     uint64_t hosts_refused;       /* flows of new hosts over the memory limit */
     uint64_t records_out;         /* records the workers made */
     uint64_t memory_bytes;        /* window state now */

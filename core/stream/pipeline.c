@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/addr.h"
 #include "base/alloc.h"
 #include "base/hash.h"
 #include "base/log.h"
@@ -42,6 +43,18 @@ typedef struct held {
     char     where[128];      /* file:line or topic[partition]@offset, for the log */
     char     snip[72];
 } held;
+
+/* The sources of the flows no network monitors, while none is monitored
+ * (a run whose networks miss the site says which prefixes it saw): IPv4
+ * by /16, IPv6 by /32, the first UNMON_SAMPLE such records (decoded again:
+ * the decoders keep no filtered flow), at most UNMON_MAX prefixes. */
+#define UNMON_SAMPLE 10000
+#define UNMON_MAX    64
+typedef struct {
+    uint8_t  addr[16];
+    uint8_t  family;
+    uint64_t n;
+} unmon_prefix;
 
 
 struct hf_pipeline {
@@ -75,6 +88,9 @@ struct hf_pipeline {
     hf_decode_ctx    dctx;         /* the input's zone and allowed clock skew */
     hf_tz           *tz;
     int              decode_threads;  /* how many to start when an input reads chunks */
+    unmon_prefix     unmon[UNMON_MAX];
+    int              nunmon;
+    uint32_t         unmon_seen;
     hf_log_fields    logf;         /* the log events' field names (logs.h) */
     const char      *logs_name;    /* the log input, for warnings */
     hf_ratelimit     rl_logs;
@@ -89,6 +105,13 @@ struct hf_pipeline {
 static inline void bump(_Atomic uint64_t *c)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* A count taken back: a decoded flow that turns out rejected (future_time). */
+static inline void unbump(_Atomic uint64_t *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) - 1,
                           memory_order_relaxed);
 }
 
@@ -333,6 +356,60 @@ static const char *explain(hf_pipeline *p, const char *rec, size_t len, char *bu
     return buf;
 }
 
+/* A record whose flow neither network monitors: its source's prefix is
+ * counted while no flow has been monitored (the first UNMON_SAMPLE).  A
+ * biflow's reverse direction counts the forward one's source: the same two
+ * ends, neither monitored. */
+static void note_unmonitored(hf_pipeline *p, const char *rec, size_t len)
+{
+    if (p->stats.accepted || p->stats.to_destination || p->unmon_seen >= UNMON_SAMPLE) return;
+    p->unmon_seen++;
+    hf_flow f[2];
+    unsigned notes;
+    if (hf_decode_record(&p->dctx, rec, len, f, &notes) != HF_DECODE_OK) return;
+    uint8_t key[16] = {0};
+    if (f[0].family == 4) {
+        memcpy(key, f[0].src, 14);                 /* ::ffff:a.b.0.0 */
+    } else {
+        memcpy(key, f[0].src, 4);
+    }
+    for (int i = 0; i < p->nunmon; i++)
+        if (p->unmon[i].family == f[0].family && !memcmp(p->unmon[i].addr, key, 16)) {
+            p->unmon[i].n++;
+            return;
+        }
+    if (p->nunmon == UNMON_MAX) return;
+    unmon_prefix *u = &p->unmon[p->nunmon++];
+    memcpy(u->addr, key, 16);
+    u->family = f[0].family;
+    u->n = 1;
+}
+
+static int unmon_cmp(const void *a, const void *b)
+{
+    const unmon_prefix *x = a, *y = b;
+    if (x->n != y->n) return x->n < y->n ? 1 : -1;
+    return memcmp(x->addr, y->addr, 16);
+}
+
+int hf_pipeline_unmonitored(hf_pipeline *p, int top, char *out, size_t n)
+{
+    out[0] = '\0';
+    if (p->stats.accepted || p->stats.to_destination || !p->nunmon) return 0;
+    qsort(p->unmon, (size_t)p->nunmon, sizeof *p->unmon, unmon_cmp);
+    size_t len = 0;
+    int k = 0;
+    for (; k < p->nunmon && k < top; k++) {
+        char a[64];
+        hf_addr_format(p->unmon[k].addr, p->unmon[k].family, a);
+        int w = snprintf(out + len, n - len, "%s%s/%d (%llu)", k ? ", " : "", a,
+                         p->unmon[k].family == 4 ? 16 : 32, (unsigned long long)p->unmon[k].n);
+        if (w < 0 || (size_t)w >= n - len) break;
+        len += (size_t)w;
+    }
+    return k;
+}
+
 /* Give a flow to its source's shard, and to its destination's when that is
  * monitored (one copy when both are one shard's), and move the watermark
  * (only the flows of monitored sources move it). */
@@ -409,6 +486,7 @@ static void held_remove(hf_pipeline *p, int k)
 {
     memmove(&p->held[k], &p->held[k + 1], sizeof(held) * (size_t)(p->nheld - k - 1));
     p->nheld--;
+    unbump(&p->stats.held);
 }
 
 /* Held flow k was an outlier: counted and named. */
@@ -416,6 +494,7 @@ static void held_reject(hf_pipeline *p, int k)
 {
     held *h = &p->held[k];
     int part = h->part;
+    unbump(&p->stats.decoded);                  /* rejected, not decoded */
     bump(&p->stats.rejected[HF_REASON_FUTURE]);
     hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (future_time): the flow ends %.1f h "
                    "after the newest before it (future_slack %.0f s), and the %u flows after it "
@@ -497,6 +576,7 @@ static void hold_aside(hf_pipeline *p, int part, int64_t offset, const hf_flow *
 {
     if (p->nheld == FUTURE_HELD) held_settle_one(p, 0);
     held *h = &p->held[p->nheld++];
+    bump(&p->stats.held);
     memset(h, 0, sizeof *h);
     h->part = part;
     h->offset = offset;
@@ -525,10 +605,10 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
     case HF_LINE_FILTERED:
         bump(&p->stats.decoded);
         bump(&p->stats.filtered);
+        note_unmonitored(p, rec, len);
         hf_offsets_read(p->offsets, part, offset, -1);
         return 0;
-    case HF_LINE_FUTURE:
-        bump(&p->stats.decoded);
+    case HF_LINE_FUTURE:                        /* rejected, not decoded */
         bump(&p->stats.rejected[HF_REASON_FUTURE]);
         hf_offsets_read(p->offsets, part, offset, -1);
         hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (future_time): the flow "
@@ -584,6 +664,7 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
     if (p->live) {                  /* ahead of the clock: no stream can be there yet */
         if ((p->clock_n++ & 1023) == 0) p->clock_ms = (double)time(NULL) * 1000.0;
         if (end_ms > p->clock_ms + p->slack_ms) {
+            unbump(&p->stats.decoded);          /* rejected, not decoded */
             bump(&p->stats.rejected[HF_REASON_FUTURE]);
             hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (future_time): the flow ends "
                            "%.1f h after the clock (future_slack %.0f s): %s",

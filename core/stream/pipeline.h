@@ -54,9 +54,12 @@ enum { HF_REASON_TOO_LONG = HF_LINE_TOO_LONG, HF_REASON_FUTURE = HF_LINE_FUTURE,
 
 /* The pipeline's counters.  Written by the reading thread only, read by the
  * reporter at any time: relaxed atomics. */
+/*   records = decoded + rejected (every reason) + skipped
+ *   decoded = accepted + filtered + late + replayed + held
+ * a flow rejected as future_time is not decoded (held_reject takes it back). */
 typedef struct hf_stream_stats {
     _Atomic uint64_t records;            /* records read (a biflow record: one per direction) */
-    _Atomic uint64_t decoded;
+    _Atomic uint64_t decoded;            /* flows, whatever became of them (below) */
     _Atomic uint64_t rejected[HF_REASONS];
     _Atomic uint64_t filtered;           /* source not monitored */
     _Atomic uint64_t to_destination;     /* ... of them, handed to their monitored destination */
@@ -78,6 +81,8 @@ typedef struct hf_stream_stats {
     _Atomic int64_t  closed_until;       /* windows ending by this are closed (INT64_MIN: none) */
     _Atomic double   first_ns, last_ns;  /* when the first record was read, and the last (to
                                             1,024 records): CLOCK_MONOTONIC, 0 before any */
+    _Atomic uint64_t held;               /* held aside now, ahead in time (future_slack): taken
+                                            or rejected as future_time later */
 } hf_stream_stats;
 
 /* A pipeline over cfg's networks and windows, handing batches to shards.
@@ -200,6 +205,12 @@ int hf_pipeline_commit_points(hf_pipeline *p, int64_t emitted, hf_commit_point *
 /* End of input: the final batches (every window closes). */
 void hf_pipeline_finish(hf_pipeline *p);
 const hf_stream_stats *hf_pipeline_stats(const hf_pipeline *p);
+
+/* When no flow had a monitored end: the most frequent source prefixes of
+ * the flows read (IPv4 /16, IPv6 /32; the first 10000 such records), at
+ * most top of them, as "198.51.0.0/16 (1200), ..." in out.  Returns how
+ * many; 0 when a flow was monitored. */
+int hf_pipeline_unmonitored(hf_pipeline *p, int top, char *out, size_t n);
 void hf_pipeline_free(hf_pipeline *p);
 
 #endif

@@ -15,6 +15,7 @@
 -- library named by $HOSTFLOW_LIB.
 
 local ffi = require "ffi"
+local describe = require("hostflow.errors").describe
 
 local M = {}
 
@@ -218,7 +219,7 @@ local distinct_methods = {
     if t == "number" then C.hf_ffi_distinct_add_num(d, v)
     elseif t == "string" then C.hf_ffi_distinct_add_str(d, v, #v)
     elseif is_addr(v) then C.hf_ffi_distinct_add_addr(d, v)
-    else error("distinct:add: expected a number, a string or an address, got " .. t, 2) end
+    else error("distinct:add: expected a number, a string or an address, got " .. describe(v), 2) end
   end,
   -- exact while small; the sketch estimate, rounded, beyond
   count = function(d) return math.floor(C.hf_distinct_count(d) + 0.5) end,
@@ -243,7 +244,7 @@ local topk_methods = {
     if type(weight) ~= "number" then error("topk:add: the weight must be a number", 2) end
     if type(key) == "number" then C.hf_ffi_topk_add_num(t, key, weight)
     elseif is_addr(key) then C.hf_ffi_topk_add_addr(t, key, weight)
-    else error("topk:add: expected a number or an address as the key, got " .. type(key), 2) end
+    else error("topk:add: expected a number or an address as the key, got " .. describe(key), 2) end
   end,
   -- the heaviest keys first: { {key = 443 or "10.0.0.1", count = n, error = e}, ... }
   items = function(t)
@@ -302,12 +303,12 @@ function M.group_type(holder)
     at = function(self, key)
       if type(key) == "number" then return ffi.cast(holder.vptr, C.hf_ffi_group_at_num(self.g, holder.of, key)) end
       if is_addr(key) then return ffi.cast(holder.vptr, C.hf_ffi_group_at_addr(self.g, holder.of, key)) end
-      error("group:at: expected a number or an address as the key, got " .. type(key), 2)
+      error("group:at: expected a number or an address as the key, got " .. describe(key), 2)
     end,
     get = function(self, key)
       if type(key) == "number" then return value(C.hf_ffi_group_find_num(self.g, holder.of, key)) end
       if is_addr(key) then return value(C.hf_ffi_group_find_addr(self.g, holder.of, key)) end
-      error("group:get: expected a number or an address as the key, got " .. type(key), 2)
+      error("group:get: expected a number or an address as the key, got " .. describe(key), 2)
     end,
     add = function(self, key, v)
       if not holder.set then error("group:add: only for a group of sets (of = hf.distinct); use at()", 2) end
@@ -315,13 +316,13 @@ function M.group_type(holder)
       if type(key) == "number" then
         if type(v) == "number" then C.hf_ffi_group_add_num_num(self.g, of, key, v)
         elseif is_addr(v) then C.hf_ffi_group_add_num_addr(self.g, of, key, v)
-        else error("group:add: expected a number or an address as the value, got " .. type(v), 2) end
+        else error("group:add: expected a number or an address as the value, got " .. describe(v), 2) end
       elseif is_addr(key) then
         if type(v) == "number" then C.hf_ffi_group_add_addr_num(self.g, of, key, v)
         elseif is_addr(v) then C.hf_ffi_group_add_addr_addr(self.g, of, key, v)
-        else error("group:add: expected a number or an address as the value, got " .. type(v), 2) end
+        else error("group:add: expected a number or an address as the value, got " .. describe(v), 2) end
       else
-        error("group:add: expected a number or an address as the key, got " .. type(key), 2)
+        error("group:add: expected a number or an address as the key, got " .. describe(key), 2)
       end
     end,
     size = function(self) return self.g.n end,

@@ -28,6 +28,7 @@ local ffi = require "ffi"
 local base = require "hostflow.base"
 local schema = require "hostflow.schema"
 local json = require "hostflow.json"
+local errtext = require "hostflow.errors"
 local shape = require "hostflow.shape"
 local context = require "hostflow.context"
 local params = require "hostflow.params"
@@ -115,11 +116,13 @@ end
 M.abort_text, M.where = abort_text, where   -- the JIT spec reads traces the same way
 
 -- Errors by message: count, and the first host each was seen for.
-local function error_log()
+-- kinds: the state's fields (name -> kind), for the messages
+-- (hostflow.errors).
+local function error_log(kinds)
   local log = { n = 0, order = {}, by = {} }
   function log.add(what, host, err)
     log.n = log.n + 1
-    local msg = tostring(err):match("^[^\n]*")
+    local msg = errtext.explain(err, kinds):match("^[^\n]*")
     local e = log.by[msg]
     if not e then
       e = { msg = msg, what = what, host = host, count = 0 }
@@ -260,7 +263,7 @@ function M.main(opts)
   local rows = ffi.new("uint8_t *[?]", 1024)
   local half_flows = ffi.new("hf_flow[?]", 1024)
   local half_rows = ffi.new("uint8_t *[?]", 1024)
-  local errors = error_log()
+  local errors = error_log(s.kinds)
   local half_failed = false
   local max_flows = opts.max_flows or math.huge
   local fed = 0
@@ -375,7 +378,7 @@ function M.main(opts)
     else
       h.failed = true
       result_errors = result_errors + 1
-      errors.add("result", h.text, text)
+      errors.add("result", h.text, json.at_path(text, ffi.string(buf.data, buf.len), spec.name))
     end
   end
 

@@ -19,6 +19,7 @@
 
 local ffi = require "ffi"
 local base = require "hostflow.base"
+local errors = require "hostflow.errors"
 
 local C = base.C
 local M = {}
@@ -223,8 +224,59 @@ function encode(buf, v, keys, depth)
   elseif t == "nil" then
     put(buf, "null")
   else
-    error("cannot encode a " .. t .. " as JSON", 0)
+    error(M.cannot(v), 0)
   end
+end
+
+-- What to return instead of a value JSON cannot hold, by its description.
+local INSTEAD = { ["an hf.distinct()"] = "; return its :count()",
+                  ["an hf.topk()"] = "; return its :items()",
+                  ["an address (hf.addr() gives its text)"] = "; return hf.addr() of it" }
+
+--- The message for v, which JSON cannot hold (M.at_path adds where).
+function M.cannot(v)
+  local what = errors.describe(v)
+  return string.format("cannot encode %s as JSON: a result holds numbers, strings, booleans and "
+                       .. "tables of them%s", what, INSTEAD[what] or "")
+end
+
+--- Where a JSON text cut short stops: the path of the value it was writing,
+-- as Lua would index it (".peers", ".list[3]"; "" at the top).
+function M.path_at(text)
+  local stack, want_key, i, n = {}, false, 1, #text
+  while i <= n do
+    local c = text:sub(i, i)
+    local top = stack[#stack]
+    if c == '"' then
+      local j = i + 1
+      while j <= n do
+        local d = text:sub(j, j)
+        if d == "\\" then j = j + 2 elseif d == '"' then break else j = j + 1 end
+      end
+      if top and top.object and want_key then top.key, want_key = text:sub(i + 1, j - 1), false end
+      i = j
+    elseif c == "{" then stack[#stack + 1], want_key = { object = true }, true
+    elseif c == "[" then stack[#stack + 1] = { index = 1 }
+    elseif c == "}" or c == "]" then stack[#stack] = nil
+    elseif c == "," and top then
+      if top.object then want_key = true else top.index = top.index + 1 end
+    end
+    i = i + 1
+  end
+  local out = {}
+  for k, f in ipairs(stack) do
+    out[k] = f.object and ("." .. (f.key or "?")) or ("[" .. f.index .. "]")
+  end
+  return table.concat(out)
+end
+
+--- err (an error raised while the result of analysis name was encoded
+-- into text, cut short there) with where it was: "... as JSON at
+-- stats.name.peers: ...".
+function M.at_path(err, text, name)
+  err = tostring(err)
+  if not err:find("^[^\n]*as JSON") then return err end
+  return (err:gsub(" as JSON", " as JSON at stats." .. name .. M.path_at(text), 1))
 end
 
 M.encode = encode

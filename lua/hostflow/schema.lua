@@ -17,6 +17,7 @@ local ffi = require "ffi"
 local M = {}
 
 local base = require "hostflow.base"
+local errors = require "hostflow.errors"
 
 -- The field kinds, as the core numbers them (core/prim/state.h).
 M.KIND = { sum = base.const("HF_FIELD_SUM"), min = base.const("HF_FIELD_MIN"),
@@ -27,7 +28,8 @@ M.KIND = { sum = base.const("HF_FIELD_SUM"), min = base.const("HF_FIELD_MIN"),
 
 -- The struct of a table of primitives, and its flat field list (Lua
 -- entries { offset, kind, param, holder }), recursing into groups.
-local function layout(state, distinct_exact)
+-- what: the struct in messages ("the state", hostflow.errors).
+local function layout(state, distinct_exact, what)
   local names = {}
   for k in pairs(state) do names[#names + 1] = k end
   table.sort(names)
@@ -35,12 +37,13 @@ local function layout(state, distinct_exact)
   for _, name in ipairs(names) do
     local f = state[name]
     if f.kind == "group" then
-      local sub = layout(f.of.state, distinct_exact)
+      local sub = layout(f.of.state, distinct_exact, "a value of state." .. name)
       local holder = {}
       holder.vptr = f.of.single and ffi.typeof("$ *", ffi.typeof(f.of.state[f.of.single].ctype)) or sub.ptr
       holder.set = f.of.single and f.of.state[f.of.single].kind == "distinct" or false
       subs[name] = { sub = sub, holder = holder }
       types[#types + 1] = base.group_type(holder)
+      errors.name_type(types[#types], "state." .. name .. " (an hf.group{})")
     else
       types[#types + 1] = ffi.typeof(f.cdecl or f.ctype)   -- cdecl: a profile's array
     end
@@ -49,6 +52,7 @@ local function layout(state, distinct_exact)
   if #names == 0 then decl[#decl + 1] = "uint8_t unused_;" end
   decl[#decl + 1] = "}"
   local ct = ffi.typeof(table.concat(decl, " "), unpack(types))
+  errors.name_type(ct, what, names)
   local flat, kinds, index = {}, {}, {}
   for _, name in ipairs(names) do
     local f = state[name]
@@ -71,7 +75,7 @@ end
 --- Build the state type of a validated analysis.  distinct_exact is the
 -- default exact limit of hf.distinct() fields that set none.
 function M.build(spec, distinct_exact)
-  local l = layout(spec.state, distinct_exact)
+  local l = layout(spec.state, distinct_exact, "the state")
   local n = #l.flat
   local fields = ffi.new("hf_field[?]", math.max(n, 1))
   for i, e in ipairs(l.flat) do

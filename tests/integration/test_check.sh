@@ -120,9 +120,23 @@ EOF
 udp=$(awk -F, 'NR > 1 && $6 == 17' "$truth" | wc -l)
 check "a runtime error in update: exit 1 with file:line, message and a host" \
     fails_with 1 "in update() for host " "$f" -i "$flows"
-check "... the error's file:line and message" grep -q "update_error.lua:7: 'struct hf_flow' has no member named 'nope' (x$udp)" "$WORK/out"
+check "... the error's file:line and message, in the author's words" \
+    grep -q "update_error.lua:7: a flow has no field 'nope' (its fields: src, dst, family, sport, dport, proto, packets, bytes, start_ms, end_ms, tcp_flags) (x$udp)" "$WORK/out"
 check "... every failing flow counted, the others went on" grep -q "^FAILED: update_error raised $udp errors" "$WORK/out"
 check "... results still shown for the hosts" grep -q '^results   stats.update_error' "$WORK/out"
+
+f=$(mk result_cdata.lua <<'EOF'
+local hf = require "hostflow"
+return hf.analysis {
+  name = "peers_cdata",
+  state = { peers = hf.distinct() },
+  update = function(s, flow) s.peers:add(flow.dst) end,
+  result = function(s) return { peers = s.peers } end,
+}
+EOF
+)
+check "a result that is no JSON value: exit 1, naming the analysis's field and what to return" \
+    fails_with 1 "cannot encode an hf.distinct() as JSON at stats.peers_cdata.peers: a result holds numbers, strings, booleans and tables of them; return its :count() (x" "$f"
 
 f=$(mk result_error.lua <<'EOF'
 local hf = require "hostflow"

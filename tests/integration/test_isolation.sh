@@ -3,7 +3,8 @@
 # record but its own field, where it went wrong:
 #   - an error for some flows: its field is left out of exactly the records
 #     (every granularity) whose window holds such a flow, each error counted
-#     and logged (rate-limited) with the host and the traceback;
+#     and logged: one line per message a minute, with the host, the window
+#     and how many more came, the traceback with -v;
 #   - an error on every flow: disabled past analyses.max_errors, with a
 #     report; SIGHUP re-enables it;
 #   - one host failing on every flow: only its records lose the field (at
@@ -108,10 +109,32 @@ print(sum(1 for f in csv.DictReader(open('$WORK/truth.csv'))
           if int(f['dport']) == 22 and ipaddress.ip_address(f['src']).packed[-1] % 4 == 3))")
 check "every error is counted ($failing flows)" \
     [ "$(json_get "$WORK/some.json" 'int(d["analyses"]["probe"]["errors"])')" = "$failing" ]
-check "the log names the analysis, the host and the error, with a traceback" \
-    grep -qE 'warning: analysis probe \(.*probe.lua\) failed for host [0-9a-f.:]+; its field is left out of the host.s record: .*probe.lua:6: unlucky host' "$WORK/some.err"
-check "... the traceback" grep -q 'stack traceback:' "$WORK/some.err"
-check "the error lines are rate-limited" [ "$(grep -c 'failed for host' "$WORK/some.err")" -lt $((failing / 4)) ]
+line_re='^hostflow: warning: probe: .*probe\.lua:6: unlucky host \(host [0-9a-f.:]+, window 10s@[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z: field left out there and in the coarser windows\)'
+check "the log names the analysis, the error, the host and the window" grep -qE "$line_re" "$WORK/some.err"
+# the run takes less than a minute: each of the two workers writes its first
+# error at once and the count of the others at the end of the input
+check "at most two lines per worker and message" \
+    [ "$(grep -c '^hostflow: warning: probe: ' "$WORK/some.err")" -le 4 ]
+# 1 + "N more like this" of each line
+logged=$(python3 -c "
+import re, sys
+n = 0
+for l in open(sys.argv[1]):
+    if l.startswith('hostflow: warning: probe: '):
+        m = re.search(r'\u2014 ([0-9,]+) more like this in the last minute\$', l)
+        n += 1 + (int(m.group(1).replace(',', '')) if m else 0)
+print(n)" "$WORK/some.err")
+check "every error is in the lines' counts ($logged of $failing)" [ "$logged" = "$failing" ]
+check "no traceback without -v" sh -c "! grep -q 'stack traceback:' '$WORK/some.err'"
+run some -j1 -v
+check "-v: a traceback of the analysis's frames under the line" \
+    python3 -c "
+import sys
+t = open(sys.argv[1]).read()
+i = t.index('hostflow: warning: probe: ')
+tb = t[i:].split(chr(10))[1:3]
+sys.exit(not (tb[0] == 'stack traceback:' and 'probe.lua:6: in function' in t[i:i + 2000]
+              and 'hostflow/runtime/' not in t[i:i + 2000]))" "$WORK/some.err"
 check "the analysis is not disabled for a few errors" \
     [ "$(json_get "$WORK/some.json" 'd["analyses"]["probe"]["disabled"]')" = False ]
 

@@ -247,4 +247,69 @@ check "query --help explains the flags and the API" sh -c "'$HOSTFLOW' query --h
 check "hostflow --help lists query" sh -c "'$HOSTFLOW' --help | grep -q '^  query '"
 check "every contrib script has a usage line" sh -c "for f in '$Q'/*.lua; do grep -q '^-- usage: hostflow query' \"\$f\" || exit 1; done"
 check "luacheck passes on the contrib scripts" luacheck -q --no-color "$Q"
+
+# Input as hostflow run reads it: times without an offset in input_tz, a
+# biflow record's reverse direction under its own source, IPFIX options
+# records skipped.  The bytes per source of a query equal those of run's
+# records (every flow in one 5-minute window, every address monitored).
+FX=$ROOT/tests/fixtures/softflowd
+zcat "$FX/nfdump-utc.json.gz" >"$WORK/utc.json"
+zcat "$FX/nfdump-prague.json.gz" >"$WORK/prague.json"
+cat >"$WORK/bytes.lua" <<'EOF'
+local q = require "hostflow.query"
+q.flows():group_by("src"):sum("bytes"):sort("src")
+EOF
+q_bytes() { "$HOSTFLOW" query "$WORK/bytes.lua" -q -f csv "$@"; }
+q_bytes -i "$WORK/utc.json" >"$WORK/q-utc.csv"
+check "nfdump in UTC: a result" [ "$(wc -l <"$WORK/q-utc.csv")" -gt 2 ]
+q_bytes -i "$WORK/prague.json" --input-tz Europe/Prague >"$WORK/q-prague.csv"
+check "nfdump in Prague time, --input-tz Europe/Prague: the result of the UTC file" \
+    cmp -s "$WORK/q-utc.csv" "$WORK/q-prague.csv"
+# the times matter: the last 10 minutes of the data (two passes) shift by the offset
+cat >"$WORK/times.lua" <<'EOF'
+local q = require "hostflow.query"
+q.flows():group_by("src"):count():first_seen():sort("src")
+EOF
+"$HOSTFLOW" query "$WORK/times.lua" -q -f csv -i "$WORK/utc.json" >"$WORK/t-utc.csv"
+"$HOSTFLOW" query "$WORK/times.lua" -q -f csv -i "$WORK/prague.json" >"$WORK/t-wrong.csv"
+check "... read as UTC, Prague's times are an hour off" sh -c "! cmp -s '$WORK/t-utc.csv' '$WORK/t-wrong.csv'"
+printf 'return { input_tz = "Europe/Prague" }\n' >"$WORK/prague.lua"
+"$HOSTFLOW" query "$WORK/times.lua" -q -f csv -c "$WORK/prague.lua" -i "$WORK/prague.json" >"$WORK/t-conf.csv"
+check "... input_tz in the configuration file (-c) puts them right" cmp -s "$WORK/t-utc.csv" "$WORK/t-conf.csv"
+"$HOSTFLOW" query "$WORK/times.lua" -q -f csv --input-tz Europe/Prague -i "$WORK/prague.json" >"$WORK/t-flag.csv"
+check "... and so does --input-tz" cmp -s "$WORK/t-utc.csv" "$WORK/t-flag.csv"
+check "a zone that does not exist is refused, exit 2" fails_with 2 'Mars/Olympus' "$WORK/times.lua" \
+    -i "$WORK/utc.json" --input-tz Mars/Olympus
+
+T=1764165600000
+I2='"iana:sourceIPv4Address":"10.1.0.10","iana:destinationIPv4Address":"10.2.0.1","iana:protocolIdentifier":6,"iana:sourceTransportPort":5000,"iana:destinationTransportPort":443,"iana:octetDeltaCount":1500,"iana:packetDeltaCount":10'
+{
+    printf '{"@type":"ipfix.entry",%s,"iana@reverse:octetDeltaCount@reverse":700,"iana@reverse:packetDeltaCount@reverse":5,"iana:flowStartMilliseconds":%d,"iana:flowEndMilliseconds":%d}\n' "$I2" $T $((T + 1000))
+    printf '{"@type":"ipfix.optionsEntry","iana:exportingProcessId":1,"iana:systemInitTimeMilliseconds":%d}\n' $T
+    printf '{"@type":"ipfix.entry",%s,"iana:flowStartMilliseconds":%d,"iana:flowEndMilliseconds":%d}\n' "$I2" $((T + 2000)) $((T + 3000))
+} >"$WORK/biflow.ndjson"
+q_bytes -i "$WORK/biflow.ndjson" >"$WORK/q-bi.csv" 2>"$WORK/q-bi.err"
+check "a biflow: its reverse direction under its own source (10.2.0.1: 700 bytes)" \
+    [ "$(cat "$WORK/q-bi.csv")" = "$(printf 'src,bytes\n10.1.0.10,3000\n10.2.0.1,700')" ]
+"$HOSTFLOW" query "$WORK/bytes.lua" -f csv -i "$WORK/biflow.ndjson" >/dev/null 2>"$WORK/q-bi.err"
+check "the options record is skipped, not rejected, and counted" \
+    grep -qF "3 lines, 3 flows, 0 rejected, 1 skipped (IPFIX options and templates)" "$WORK/q-bi.err"
+for input in "$WORK/biflow.ndjson" "$WORK/utc.json"; do
+    "$HOSTFLOW" run -q -n 0.0.0.0/0,::/0 -w 5m -i "$input" -o "$WORK/run.ndjson"
+    python3 -c "
+import json, sys
+b = {}
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    t = r['stats'].get('total')
+    if t: b[r['src_ip']] = b.get(r['src_ip'], 0) + t['bytes']
+print('src,sum_bytes')
+for k in sorted(b): print('%s,%d' % (k, b[k]))" "$WORK/run.ndjson" >"$WORK/run.csv"
+    q_bytes -i "$input" >"$WORK/q.csv"
+    check "$(basename "$input"): the bytes per source of query equal those of run's records" \
+        python3 -c "
+import csv, sys
+a, b = ({r[0]: float(r[1]) for r in list(csv.reader(open(f)))[1:]} for f in sys.argv[1:])
+sys.exit(0 if a == b else 1)" "$WORK/run.csv" "$WORK/q.csv"
+done
 finish

@@ -328,6 +328,7 @@ function Worker:feed(flows)
     local b = self.batch
     b.flows, b.rows, b.n = fa, rows, n
     b.gen, b.not_run = self.gens[ptr_key(win.layout)], 0
+    b.start_ms, b.g_ms = start, BASE_MS
     C.hf_ffi_job_window(self.job, win)
     self:call(self.process)
     if b.not_run ~= 0 then

@@ -83,7 +83,7 @@ static hf_pipeline *pipeline_role(hf_config *cfg, fake *f, int nshards, const ch
     memset(f, 0, sizeof *f);
     f->batch_cap = cfg->batch;
     f->emitted = INT64_MIN;
-    hf_shards s = {nshards, f, fake_batch, fake_push, fake_emitted, NULL, NULL, NULL};
+    hf_shards s = {nshards, f, fake_batch, fake_push, fake_emitted, NULL, NULL, NULL};   /* poll, sync, durable_until */
     hf_pipeline *p = hf_pipeline_new(cfg, &s, 0, err, sizeof err);
     CHECK(p != NULL);
     return p;

@@ -21,6 +21,7 @@ local hf = require "hostflow"
 local bit = require "bit"
 local schema = require "hostflow.schema"
 local json = require "hostflow.json"
+local errors = require "hostflow.errors"
 local params = require "hostflow.params"
 local context = require "hostflow.context"
 
@@ -308,11 +309,12 @@ local function sample_run(spec, s, p)
     end, ffi.cast(T, mem + (i % M.CHECK_HOSTS) * size)[0], flows[i], view)
     if not ok then
       error(string.format("%s (update, sample flow %d: %s -> %s, protocol %d, port %d)",
-                          tostring(err), i + 1, SAMPLE_HOSTS[i % 4 + 1], base.addr_text(flows[i].dst),
+                          errors.explain(err, s.kinds), i + 1, SAMPLE_HOSTS[i % 4 + 1], base.addr_text(flows[i].dst),
                           flows[i].proto, flows[i].dport), 0)
     end
   end
   for h = 0, M.CHECK_HOSTS - 1 do
+    local start = buf.len
     local ok, err = pcall(function()
       C.hf_addr_parse(SAMPLE_HOSTS[h + 1], #SAMPLE_HOSTS[h + 1], addr, fam)
       solo:at(addr)
@@ -320,7 +322,8 @@ local function sample_run(spec, s, p)
       if v ~= nil then json.encode(buf, v, keys, 0) end
     end)
     if not ok then
-      error(string.format("%s (result, sample host %s)", tostring(err), SAMPLE_HOSTS[h + 1]), 0)
+      err = json.at_path(errors.explain(err, s.kinds), ffi.string(buf.data + start, buf.len - start), spec.name)
+      error(string.format("%s (result, sample host %s)", err, SAMPLE_HOSTS[h + 1]), 0)
     end
   end
   C.hf_buf_release(buf)

@@ -36,7 +36,8 @@
 -- Lua text of that table as the C side keeps it; nil: every analysis with
 -- its defaults), distinct_exact, worker (its number), batch (flows per
 -- batch), trusted (analyses.trusted: file names run outside the sandbox),
--- max_host_errors, max_memory and max_result (isolation.lua).
+-- max_host_errors, max_memory and max_result (isolation.lua), verbose (-v:
+-- tracebacks in the log).
 
 local ffi = require "ffi"
 local bit = require "bit"
@@ -68,7 +69,7 @@ M.Runtime = Runtime
 Runtime.set_enabled, Runtime.disable, Runtime.failed = isolation.set_enabled, isolation.disable,
                                                        isolation.failed
 Runtime.run_update, Runtime.run_result = isolation.run_update, isolation.run_result
-Runtime.check_memory = isolation.check_memory
+Runtime.check_memory, Runtime.tick = isolation.check_memory, isolation.tick
 Runtime.prepare, Runtime.commit, Runtime.retire = reload.prepare, reload.commit, reload.retire
 
 local function as_set(list)
@@ -126,6 +127,7 @@ function Runtime.new(opts)
     max_host_errors = opts.max_host_errors or 10,
     max_memory = opts.max_memory or 256 * 2^20,   -- bytes of Lua heap one analysis may hold
     max_result = opts.max_result or 65536,        -- bytes of one result's JSON
+    verbose = opts.verbose,                       -- -v: tracebacks under the error lines
   }, Runtime)
   rt.wanted_fn = function(name) return rt:wanted(name) end
   return rt
@@ -151,7 +153,7 @@ function Runtime:new_analysis(spec, s, p, src, path)
   self.next_id = self.next_id + 1
   return { id = self.next_id, name = spec.name, version = spec.version, file = path, src = src,
            spec = spec, schema = s, params = p, enabled = true, minute = 0, errors_minute = 0,
-           second = 0, logged = 0, suppressed = 0,
+           second = 0, logged = 0,
            keys_closed = spec.keys ~= nil and shape.closed(spec.result, spec.keys) }
 end
 
@@ -299,6 +301,7 @@ function Runtime:process()
     end
   end
   self:check_memory()
+  self:tick()
   self.job:not_run(set.disabled)
 end
 
@@ -326,13 +329,16 @@ function Runtime:emit()
   end
   if #self.profiles > 0 then profiles.absorb(self, w, n, gen) end
   self:check_memory()
+  self:tick()
 end
 
---- Hot reload: "prepare", "commit" or "retire" (reload.lua).
+--- Hot reload: "prepare", "commit" or "retire" (reload.lua); "finish" at
+-- the end of the input (the error lines held back, isolation.lua).
 function Runtime:control(op, ...)
   if op == "prepare" then return self:prepare(...) end
   if op == "commit" then return self:commit(...) end
   if op == "retire" then return self:retire(...) end
+  if op == "finish" then return isolation.finish(self) end
   error("control: unknown operation " .. tostring(op), 0)
 end
 

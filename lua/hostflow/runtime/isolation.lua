@@ -1,12 +1,28 @@
 -- hostflow.runtime.isolation: one analysis's failure stays its own.
 --
 -- The runtime runs each analysis's loop (loops.lua) in a protected call.
--- An error is caught, counted and logged (rate-limited, with the host and
--- the traceback); the loop resumes after the flow or host that failed, the
--- other analyses never notice, and the field is left out of the records of
--- that host: in update(), through the row's omit bits, which the core
--- keeps beside the window's rows and ORs into coarser windows; in result(),
--- by dropping that host's text.
+-- An error is caught, counted and logged; the loop resumes after the flow
+-- or host that failed, the other analyses never notice, and the field is
+-- left out of the records of that host: in update(), through the row's
+-- omit bits, which the core keeps beside the window's rows and ORs into
+-- coarser windows; in result(), by dropping that host's text.
+--
+-- The log.  A message names the types as the author knows them
+-- (hostflow.errors: "an hf.distinct()", not "struct hf_distinct"); one of
+-- a result that cannot be written as JSON says where in it (hostflow.json).
+-- An analysis that fails on some flows fails on many: its errors
+-- are logged per analysis and message, one line each, at most once a
+-- minute, the line after the first saying how many more came (with the
+-- host and window of the latest):
+--
+--   probe: analyses/probe.lua:6: unlucky host (host 10.0.0.3, window 10s@2026-11-26T14:00:10Z:
+--   field left out there and in the coarser windows) — 1,150 more like this in the last minute
+--
+-- At most LOG_BURST lines a second per analysis, MESSAGES_TRACKED messages
+-- told apart per analysis (the others share one line); what is held back is
+-- written when its minute is over (tick(), once a second at most, from
+-- process and emit) or at the end of the input (finish()).  The Lua
+-- traceback follows a line only with -v (opts.verbose).
 --
 -- An analysis over its error budget (analyses.max_errors a minute) or its
 -- time (analyses.max_batch of CPU time per call) is disabled until a
@@ -30,8 +46,11 @@
 --
 -- The functions taking rt are methods of the Runtime (init.lua).
 
+local ffi = require "ffi"
 local bit = require "bit"
 local base = require "hostflow.base"
+local errors = require "hostflow.errors"
+local json = require "hostflow.json"
 local jobm = require "hostflow.runtime.job"
 
 local C = base.C
@@ -41,6 +60,9 @@ local M = {}
 
 M.LOG_ERROR, M.LOG_WARN, M.LOG_INFO = 0, 1, 2
 M.LOG_BURST = 5                     -- error lines per analysis and second
+M.LOG_EVERY = 60                    -- seconds between two lines of one message
+M.MESSAGES_TRACKED = 16             -- messages told apart per analysis; the others share a line
+M.clock = os.time                   -- seconds (a spec replaces it)
 
 --- Log a line through the core (stderr, with hostflow's prefix and level).
 -- The runtime's modules call it as isolation.log, so a spec can listen.
@@ -72,13 +94,155 @@ end
 
 M.HOSTS_TRACKED = 4096              -- hosts whose errors are told apart, a minute
 
---- Analysis a failed for host (text): count, log (rate-limited), and
--- disable it when it is over its error budget (at most max_host_errors of
--- each host counting).
-function M.failed(rt, a, err, host)
+-- ------------------------------------------------------------------------
+-- The error log: one line per analysis and message, at most once a minute
+-- ------------------------------------------------------------------------
+
+-- "1,150"
+local function thousands(n)
+  local s = tostring(n)
+  local head = #s % 3
+  local out = head > 0 and s:sub(1, head) or ""
+  for i = head + 1, #s, 3 do out = out .. (out ~= "" and "," or "") .. s:sub(i, i + 2) end
+  return out
+end
+M.thousands = thousands
+
+--- "10s@2026-11-26T14:00:10Z": a window for messages (nil without one).
+function M.window_text(start_ms, g_ms)
+  if not g_ms or g_ms <= 0 then return nil end
+  return string.format("%ds@%s", g_ms / 1000, os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(start_ms / 1000)))
+end
+
+-- An error as its message and, when the handler added one, its traceback
+-- (the analysis's frames: not the runtime's, its loops' or xpcall's).
+local function split(err)
+  err = tostring(err)
+  local msg, tb = err:match("^(.-)\n(stack traceback:.*)$")
+  if not msg then return err, nil end
+  local keep = { "stack traceback:" }
+  for line in tb:gmatch("\n([^\n]*)") do
+    if not (line:find("hostflow/runtime/", 1, true) or line:find("^%s*update:") or line:find("^%s*result:")
+            or line:find("in function 'xpcall'", 1, true)) then
+      keep[#keep + 1] = line
+    end
+  end
+  return msg, table.concat(keep, "\n")
+end
+
+-- The analyses with an error line held back: a -> true.
+local function held(rt)
+  rt.errlogs = rt.errlogs or {}
+  return rt.errlogs
+end
+
+-- Whether analysis a may write one more line in second t (LOG_BURST).
+local function burst_ok(a, t)
+  if a.second ~= t then a.second, a.logged = t, 0 end
+  if a.logged >= M.LOG_BURST then return false end
+  a.logged = a.logged + 1
+  return true
+end
+
+-- Write entry e of analysis a's log: its latest error, and how many more
+-- came since its last line.
+local function write(rt, a, e, t)
+  local more = ""
+  if e.pending > 1 then
+    local span = t - (e.since or t)
+    local when = span <= M.LOG_EVERY + 2 and "in the last minute"
+                 or string.format("in the last %d minutes", math.ceil(span / 60))
+    more = string.format(" \u{2014} %s more %s %s", thousands(e.pending - 1),
+                         e.other and "errors with other messages" or "like this", when)
+  end
+  local where = e.host and ("host " .. e.host .. (e.win and (", window " .. e.win) or "")) or nil
+  local line = string.format("%s: %s (%s%s)%s", a.name, e.text, where and (where .. ": ") or "",
+                             e.what, more)
+  if rt.verbose and e.tb then line = line .. "\n" .. e.tb end
+  M.log(M.LOG_WARN, "%s", line)
+  e.logged, e.pending = t, 0
+end
+
+-- Write e now if its minute allows and a's burst does.
+local function maybe_write(rt, a, e, t)
+  if e.pending == 0 then return end
+  if e.logged and t - e.logged < M.LOG_EVERY then return end
+  if not burst_ok(a, t) then return end
+  write(rt, a, e, t)
+end
+
+--- Log error err (raw: message and maybe traceback) of analysis a for host
+-- (text; nil: none) in window win (text; nil: none); what says what became
+-- of the field.  One line per message at most once a minute (above).
+function M.note(rt, a, err, host, win, what)
+  local t = M.clock()
+  local raw, tb = split(err)
+  local log = a.errlog
+  if not log then
+    log = { by = {}, n = 0 }
+    a.errlog = log
+  end
+  local e = log.by[raw]
+  if not e then
+    if log.n < M.MESSAGES_TRACKED then
+      e = { text = errors.explain(raw, a.schema and a.schema.kinds), pending = 0 }
+      log.by[raw], log.n = e, log.n + 1
+    else
+      e = log.other or { pending = 0, other = true }
+      log.other = e
+      e.text = errors.explain(raw, a.schema and a.schema.kinds)
+    end
+  end
+  if e.pending == 0 then e.since = t end          -- the first error the next line counts
+  e.pending = e.pending + 1
+  e.host, e.win, e.tb, e.what = host, win, tb, what or "field left out"
+  held(rt)[a] = true
+  maybe_write(rt, a, e, t)
+end
+
+--- Once a second at most: write the lines whose minute is over, forget the
+-- messages that have been quiet for one.
+function M.tick(rt)
+  local t = M.clock()
+  if rt.tick_t == t or not rt.errlogs then return end
+  rt.tick_t = t
+  for a in pairs(rt.errlogs) do
+    local log, left = a.errlog, 0
+    for raw, e in pairs(log.by) do
+      maybe_write(rt, a, e, t)
+      if e.pending == 0 and e.logged and t - e.logged >= M.LOG_EVERY then
+        log.by[raw], log.n = nil, log.n - 1
+      else
+        left = left + 1
+      end
+    end
+    if log.other then
+      maybe_write(rt, a, log.other, t)
+      if log.other.pending == 0 and t - (log.other.logged or t) >= M.LOG_EVERY then log.other = nil end
+    end
+    if left == 0 and not log.other then rt.errlogs[a] = nil end
+  end
+end
+
+--- The end of the input: write every line held back.
+function M.finish(rt)
+  local t = M.clock()
+  for a in pairs(rt.errlogs or {}) do
+    for _, e in pairs(a.errlog.by) do
+      if e.pending > 0 then write(rt, a, e, t) end
+    end
+    if a.errlog.other and a.errlog.other.pending > 0 then write(rt, a, a.errlog.other, t) end
+  end
+  rt.errlogs = nil
+end
+
+--- Analysis a failed for host (text) in window win (text, or nil): count,
+-- log (above), and disable it when it is over its error budget (at most
+-- max_host_errors of each host counting).
+function M.failed(rt, a, err, host, win, what)
   local _, max_errors = rt.job:limits()
   rt.job:count_error(a.slot)
-  local t = os.time()
+  local t = M.clock()
   local minute = math.floor(t / 60)
   if a.minute ~= minute or not a.host_errors then
     a.minute, a.errors_minute, a.host_errors, a.nhosts = minute, 0, {}, 0
@@ -89,16 +253,7 @@ function M.failed(rt, a, err, host)
   end
   if mine then a.host_errors[host] = mine + 1 end
   if not mine or mine < rt.max_host_errors then a.errors_minute = a.errors_minute + 1 end
-  if a.second ~= t then a.second, a.logged = t, 0 end
-  if a.logged < M.LOG_BURST then
-    a.logged = a.logged + 1
-    local more = a.suppressed > 0 and string.format(" (%d similar lines suppressed)", a.suppressed) or ""
-    a.suppressed = 0
-    M.log(M.LOG_WARN, "analysis %s (%s) failed for host %s; its field is left out of the "
-        .. "host's record: %s%s", a.name, a.file, host, tostring(err), more)
-  else
-    a.suppressed = a.suppressed + 1
-  end
+  M.note(rt, a, err, host, win, what)
   if a.enabled and a.errors_minute > max_errors then
     rt:disable(a, string.format("more than %d errors in a minute, from %d hosts (analyses.max_errors; "
                                 .. "at most %d of each host count: analyses.max_host_errors)",
@@ -169,7 +324,9 @@ function M.run_update(rt, e, flows, rows, n)
     if ok then break end
     local i = pos[0]
     if rows[i] ~= nil then job:omit_row(rows[i], e.bit) end
-    rt:failed(a, err, base.addr_text(e.by_dst and flows[i].dst or flows[i].src))
+    rt:failed(a, err, base.addr_text(e.by_dst and flows[i].dst or flows[i].src),
+              M.window_text(job:batch_window()),
+              "field left out there and in the coarser windows")
     first = i + 1
     if not a.enabled or cpu() - c0 > limit then break end
   end
@@ -195,8 +352,11 @@ function M.run_result(rt, e, w, fr, buf, n, check)
     if ok then break end
     local i = pos[0]
     local host = e.sparse and jobm.sparse_slot(w, i) or i     -- sparse: n counts slots
+    local start = fr.off[host]
+    err = json.at_path(err, ffi.string(buf.data + start, buf.len - start), a.name)
     jobm.frag_drop(fr, buf, host)
-    rt:failed(a, err, job:host_text(host))
+    rt:failed(a, err, job:host_text(host), M.window_text(tonumber(w.start_ms), tonumber(w.g_ms)),
+              "field left out")
     first = i + 1
     if not a.enabled or cpu() - c0 > limit then
       if not e.sparse then jobm.frag_none(fr, first, n) end
@@ -210,8 +370,9 @@ function M.run_result(rt, e, w, fr, buf, n, check)
     if fr.len[i] > max then
       local len = fr.len[i]
       fr.len[i] = 0
-      rt:failed(a, string.format("its result is %d bytes of JSON, over analyses.max_result (%d): "
-                                 .. "left out", len, max), job:host_text(i))
+      rt:failed(a, string.format("its result is %d bytes of JSON, over analyses.max_result (%d)",
+                                 len, max), job:host_text(i),
+                M.window_text(tonumber(w.start_ms), tonumber(w.g_ms)), "field left out")
     end
   end
   local dt, used = now() - t0, cpu() - c0

@@ -59,6 +59,8 @@ typedef struct hf_lua_batch {
   const hf_flow *dst_flows;
   uint8_t      **dst_rows;
   int            dst_n;
+  int64_t        start_ms;
+  int64_t        g_ms;
 } hf_lua_batch;
 typedef struct hf_sparse {
   uint64_t key;
@@ -214,6 +216,13 @@ end
 function Job:batch()
   local b = self.b
   return b.flows, b.rows, b.n, b.gen, b.dst_flows, b.dst_rows, b.dst_n
+end
+
+--- process(): the base window of the batch: its start and granularity
+-- (ms; 0 when the caller gave none), for messages.
+function Job:batch_window()
+  local b = self.b
+  return tonumber(b.start_ms), tonumber(b.g_ms)
 end
 
 --- process(): leave the analysis at bits out of the host of row (a row of
