@@ -115,12 +115,16 @@ void hf_report_text(const hf_run_view *v, FILE *f)
     else
         OUT("hostflow counters after %.1f s (role %s, %d worker%s%s)\n", secs,
             hf_config_role_name(v->cfg->role), t.nworkers, t.nworkers == 1 ? "" : "s", threads);
-    /* the two sums add up (pipeline.h): read = decoded + rejected + skipped,
-     * decoded = monitored + not monitored + late + read again (+ held aside) */
+    /* the two sums add up (pipeline.h): read = decoded + rejected + skipped
+     * (+ progress messages), decoded = monitored + not monitored + late +
+     * read again (+ held aside) */
+    char progress[64] = "";
+    if (p->progress) snprintf(progress, sizeof progress, ", %llu progress messages",
+                              (unsigned long long)p->progress);
     OUT("  input      %llu records: %llu decoded, %llu rejected, %llu skipped (IPFIX options and "
-        "templates, not flows); %.0f records/s\n",
+        "templates, not flows)%s; %.0f records/s\n",
         (unsigned long long)p->records, (unsigned long long)p->decoded,
-        (unsigned long long)rejected_total(p), (unsigned long long)p->skipped,
+        (unsigned long long)rejected_total(p), (unsigned long long)p->skipped, progress,
         secs > 0 ? (double)p->records / secs : 0.0);
     if (rejected_total(p)) {
         OUT("  rejected  ");

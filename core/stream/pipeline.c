@@ -735,8 +735,7 @@ static int take_progress(hf_pipeline *p, int part, int64_t offset, const char *r
         return reject(p, part, offset, HF_REASON_WRONG_KIND, pr.kind == HF_WIRE_WINDOWS
                       ? "the progress of partial windows, which only a merge instance reads"
                       : "the progress of a relay's flows, which a merge instance does not read");
-    bump(&p->stats.decoded);
-    bump(&p->stats.progress);
+    bump(&p->stats.progress);             /* not a flow: not decoded (the sums, pipeline.h) */
     if (!p->marks) p->marks = hf_marks_new();      /* from now on the watermark comes from them */
     hf_offsets_read(p->offsets, part, offset, -1);
     hf_marks_read(p->marks, part, offset, &pr);

@@ -54,8 +54,11 @@ enum { HF_REASON_TOO_LONG = HF_LINE_TOO_LONG, HF_REASON_FUTURE = HF_LINE_FUTURE,
 
 /* The pipeline's counters.  Written by the reading thread only, read by the
  * reporter at any time: relaxed atomics. */
-/*   records = decoded + rejected (every reason) + skipped
+/*   records = decoded + rejected (every reason) + skipped + progress
  *   decoded = accepted + filtered + late + replayed + held
+ * (progress: the relays' and partial instances' progress messages; in the
+ * merge role a partial window counts as a flow would: accepted, late or
+ * replayed);
  * a flow rejected as future_time is not decoded (held_reject takes it back). */
 typedef struct hf_stream_stats {
     _Atomic uint64_t records;            /* records read (a biflow record: one per direction) */

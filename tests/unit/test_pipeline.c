@@ -398,6 +398,13 @@ TEST(the_merge_role_closes_windows_on_the_partial_stages_progress)
     CHECK_EQ_STR(hf_pipeline_reason_name(HF_REASON_WRONG_KIND), "wrong_kind");
     CHECK_EQ_INT(hf_pipeline_stats(p)->accepted, 2);
     CHECK_EQ_INT(hf_pipeline_stats(p)->progress, 1);
+    {   /* the sums of pipeline.h: a progress message is read, not decoded */
+        const hf_stream_stats *st = hf_pipeline_stats(p);
+        uint64_t rej = 0;
+        for (int r = 1; r < HF_REASONS; r++) rej += st->rejected[r];
+        CHECK_EQ_INT(st->records, st->decoded + rej + st->skipped + st->progress);
+        CHECK_EQ_INT(st->decoded, st->accepted + st->filtered + st->late + st->replayed + st->held);
+    }
     /* the commit point: the partial of [10 s, 20 s) is held (its minute is
      * open), and the progress message is pinned (read again after a restart) */
     hf_commit_point pt[2];
