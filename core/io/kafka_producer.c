@@ -20,7 +20,10 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/timefmt.h"
 #include "io/kafka_conf.h"
+
+#define TXN_INIT_S 60.0   /* how long a transactional producer tries to start */
 
 struct hf_kafka_producer {
     rd_kafka_t      *rk;
@@ -127,10 +130,13 @@ hf_kafka_producer *hf_kafka_producer_new_txn(const hf_config *cfg, const char *t
     p->txn = 1;
     rd_kafka_error_t *e = NULL;
     /* the brokers may be loading their transaction state at first: a
-     * retriable error says so; anything else is the end */
-    for (int tries = 0; tries < 60; tries++) {
-        e = rd_kafka_init_transactions(p->rk, 30000);
-        if (!e || !rd_kafka_error_is_retriable(e)) break;
+     * retriable error says so, and is tried again for TXN_INIT_S; anything
+     * else is the end, and so are brokers that do not answer by then (a
+     * start is not a place to wait for ever: a stop is not heard here) */
+    double t0 = hf_now_ns();
+    for (;;) {
+        e = rd_kafka_init_transactions(p->rk, 10000);
+        if (!e || !rd_kafka_error_is_retriable(e) || hf_now_ns() - t0 >= TXN_INIT_S * 1e9) break;
         rd_kafka_error_destroy(e);
         e = NULL;
         struct timespec ts = {1, 0};
@@ -138,8 +144,8 @@ hf_kafka_producer *hf_kafka_producer_new_txn(const hf_config *cfg, const char *t
     }
     if (!e) e = rd_kafka_begin_transaction(p->rk);
     if (e) {
-        snprintf(err, errlen, "kafka: %s: cannot start a transaction (transactional.id %s): %s",
-                 topic, txn_id, rd_kafka_error_string(e));
+        snprintf(err, errlen, "kafka: %s: cannot start a transaction (transactional.id %s): %s "
+                 "(tried for up to %.0f s)", topic, txn_id, rd_kafka_error_string(e), TXN_INIT_S);
         rd_kafka_error_destroy(e);
         hf_kafka_producer_free(p);
         return NULL;

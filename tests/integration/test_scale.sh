@@ -11,6 +11,8 @@
 #      short, none missing
 #   B. three partial and two merge instances; one of each killed with
 #      SIGKILL mid-run and restarted at once
+#   C. beside them, a relay with no broker to talk to exits (within a
+#      minute and a bit), not hangs
 # Every instance is a static member (its own --instance-id): an instance
 # that leaves hands its partitions on after session.timeout.ms (10 s here),
 # and a restarted one takes its own back at once.  The waits are for
@@ -94,6 +96,13 @@ compare() {  # compare TOPIC NAME
     [ "${PIPESTATUS[0]}" -eq 0 ]
 }
 
+# C. (beside A and B, in the background) a relay whose brokers never answer
+# (nothing listens on port 1) gives up starting its transactions after a
+# minute, says why and exits non-zero, rather than wait for ever
+"$HOSTFLOW" run -b 127.0.0.1:1 --role relay -g nobody -i kafka:flows -o kafka:byhost \
+    2>"$WORK/nobroker.err" &
+NOBROKER=$!
+
 # ---- A. a relay and single instances; one joins, one leaves ----------------
 KEYED=(--keyed)
 "$HOSTFLOW" run --help | grep -q -- "--keyed" || KEYED=()
@@ -158,4 +167,8 @@ check "partial and merge instances read to the end and exit by themselves" [ $ok
 check "records of partial and merge instances equal a single run's (B)" compare hosts2 B
 check "no merge instance counted a late partial window" \
     sh -c "! grep -h '^  merge  ' '$WORK'/m[12].err | grep -v ' 0 late'"
+wait "$NOBROKER"
+rc=$?
+check "a relay without brokers gives up starting its transactions, says why, exits non-zero (C)" \
+    sh -c "[ $rc -ne 0 ] && grep -q 'cannot start a transaction' '$WORK/nobroker.err'"
 finish
