@@ -235,4 +235,16 @@ return {
     stat = "total.bytes",       -- the busiest hosts by this statistic
     rows = 0,                   -- 0: as many as the terminal holds
   },
+
+  -- Several instances sharing the work through Kafka (README, "Several
+  -- instances"): every role is this binary and this file, with --role.
+  --   single   flows in, host records out (one instance, or several in one
+  --            group on flows keyed by host)
+  --   relay    flows in, the same flows out, keyed by their monitored host
+  --   partial  flows in, partial windows out (a topic keyed by host)
+  --   merge    partial windows in, host records out
+  role = "single",
+  relay = {
+    format = "binary",        -- binary (27 bytes a flow, Kafka outputs only) or json
+  },
 }

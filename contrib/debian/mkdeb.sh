@@ -50,6 +50,7 @@ mkdir -p "$D/source"
 for f in control rules postinst postrm; do cp contrib/debian/$f "$D/$f"; done
 sed -i "s|@MAINTAINER@|$MAINTAINER|" "$D/control"
 cp contrib/systemd/hostflow.service "$D/hostflow.service"
+cp contrib/systemd/hostflow@.service "$D/hostflow@.service"   # the roles (README, "Several instances")
 echo "3.0 (native)" >"$D/source/format"
 {
     sed -n '/^@LICENSE@/q; s|@COPYRIGHT@|'"$(sed -n 's/^Copyright (c) //p' LICENSE | head -n 1)"'|; p' \

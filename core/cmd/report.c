@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/timefmt.h"
 
 /* The q-quantile of the close delays, in ms: the upper bound of the bucket
  * that holds it (so an over-estimate by at most 2x). */
@@ -103,17 +104,27 @@ void hf_report_text(const hf_run_view *v, FILE *f)
     char line[512];
 #define OUT(...) (snprintf(line, sizeof line, __VA_ARGS__), hf_buf_puts(&b, line))
     int decoders = hf_pipeline_decoders(v->pipeline);
-    if (decoders)
-        OUT("hostflow counters after %.1f s (%d worker%s, %d decoder threads)\n", secs, t.nworkers,
-            t.nworkers > 1 ? "s" : "", decoders);
+    char threads[64] = "";
+    if (decoders) snprintf(threads, sizeof threads, ", %d decoder threads", decoders);
+    if (v->cfg->role == HF_ROLE_SINGLE)
+        OUT("hostflow counters after %.1f s (%d worker%s%s)\n", secs, t.nworkers,
+            t.nworkers > 1 ? "s" : "", threads);
+    else if (!v->engine)
+        OUT("hostflow counters after %.1f s (role %s%s)\n", secs, hf_config_role_name(v->cfg->role),
+            threads);
     else
-        OUT("hostflow counters after %.1f s (%d worker%s)\n", secs, t.nworkers, t.nworkers > 1 ? "s" : "");
-    /* the two sums add up (pipeline.h): read = decoded + rejected + skipped,
-     * decoded = monitored + not monitored + late + read again (+ held aside) */
+        OUT("hostflow counters after %.1f s (role %s, %d worker%s%s)\n", secs,
+            hf_config_role_name(v->cfg->role), t.nworkers, t.nworkers == 1 ? "" : "s", threads);
+    /* the two sums add up (pipeline.h): read = decoded + rejected + skipped
+     * (+ progress messages), decoded = monitored + not monitored + late +
+     * read again (+ held aside) */
+    char progress[64] = "";
+    if (p->progress) snprintf(progress, sizeof progress, ", %llu progress messages",
+                              (unsigned long long)p->progress);
     OUT("  input      %llu records: %llu decoded, %llu rejected, %llu skipped (IPFIX options and "
-        "templates, not flows); %.0f records/s\n",
+        "templates, not flows)%s; %.0f records/s\n",
         (unsigned long long)p->records, (unsigned long long)p->decoded,
-        (unsigned long long)rejected_total(p), (unsigned long long)p->skipped,
+        (unsigned long long)rejected_total(p), (unsigned long long)p->skipped, progress,
         secs > 0 ? (double)p->records / secs : 0.0);
     if (rejected_total(p)) {
         OUT("  rejected  ");
@@ -145,6 +156,27 @@ void hf_report_text(const hf_run_view *v, FILE *f)
         if (p->log_replayed) OUT(", %llu read again after a restart", (unsigned long long)p->log_replayed);
         OUT("\n");
         if (v->logs && v->logs_ops->report) v->logs_ops->report(v->logs, &b);
+    }
+    if (v->relay) {
+        uint64_t flows, bytes;
+        hf_relay_counts(v->relay, &flows, &bytes);
+        OUT("  relay      %llu flows passed on, keyed by host (%s, %.1f bytes a flow)\n",
+            (unsigned long long)flows, v->cfg->relay_format, flows ? (double)bytes / (double)flows : 0.0);
+    }
+    if (!v->engine) goto outputs;
+    if (v->cfg->role == HF_ROLE_PARTIAL)
+        OUT("  partials   %llu partial windows made, %.1f MiB, %.1f bytes each, %.2f bytes a flow\n",
+            (unsigned long long)t.w.records, (double)t.w.partial_bytes / 1048576.0,
+            t.w.records ? (double)t.w.partial_bytes / (double)t.w.records : 0.0,
+            p->accepted ? (double)t.w.partial_bytes / (double)p->accepted : 0.0);
+    if (v->cfg->role == HF_ROLE_MERGE) {
+        char when[40] = "none yet";
+        int64_t wm = hf_pipeline_closed_until(v->pipeline);
+        if (wm == INT64_MAX) snprintf(when, sizeof when, "every input ended");
+        else if (wm > INT64_MIN) hf_time_format_iso(wm, when);
+        OUT("  merge      %llu partial windows merged, %llu late, %llu progress messages; "
+            "windows closed through %s\n", (unsigned long long)t.w.partials,
+            (unsigned long long)p->late, (unsigned long long)p->progress, when);
     }
     OUT("  windows   ");
     for (int l = 0; l < t.w.nlevels; l++) {
@@ -185,6 +217,7 @@ void hf_report_text(const hf_run_view *v, FILE *f)
             (unsigned long long)t.w.profile_saves, t.w.profile_save_errors ? " (some failed)" : "");
     OUT("  output     %llu records made; window close to records written: p50 < %.3g ms, p99 < %.3g ms\n",
         (unsigned long long)t.w.records, delay_quantile_ms(&t.w, 0.5), delay_quantile_ms(&t.w, 0.99));
+outputs:
     for (int i = 0;; i++) {
         const char *spec;
         hf_output_counters c;
@@ -214,7 +247,18 @@ int hf_report_json(const hf_run_view *v, const char *path)
     const hf_stream_stats *p = hf_pipeline_stats(v->pipeline);
     hf_buf b;
     hf_buf_init(&b, 4096);
-    hf_buf_puts(&b, "{\"records_read\":");
+    hf_buf_puts(&b, "{\"role\":");
+    hf_buf_put_string(&b, hf_config_role_name(v->cfg->role), strlen(hf_config_role_name(v->cfg->role)));
+    if (v->relay) {
+        uint64_t flows, bytes;
+        hf_relay_counts(v->relay, &flows, &bytes);
+        hf_buf_puts(&b, ",\"relayed\":{\"flows\":");
+        hf_buf_put_int(&b, (int64_t)flows);
+        hf_buf_puts(&b, ",\"bytes\":");
+        hf_buf_put_int(&b, (int64_t)bytes);
+        hf_buf_putc(&b, '}');
+    }
+    hf_buf_puts(&b, ",\"records_read\":");
     hf_buf_put_int(&b, (int64_t)p->records);
     hf_buf_puts(&b, ",\"decoded\":");
     hf_buf_put_int(&b, (int64_t)p->decoded);
@@ -238,6 +282,10 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_int(&b, (int64_t)p->to_destination);
     hf_buf_puts(&b, ",\"late\":");
     hf_buf_put_int(&b, (int64_t)p->late);
+    hf_buf_puts(&b, ",\"first_record_s\":");
+    hf_buf_put_number(&b, p->first_ns / 1e9);
+    hf_buf_puts(&b, ",\"last_record_s\":");
+    hf_buf_put_number(&b, p->last_ns / 1e9);
     hf_buf_puts(&b, ",\"replayed\":");
     hf_buf_put_int(&b, (int64_t)p->replayed);
     hf_buf_puts(&b, ",\"held_future\":");
@@ -248,6 +296,16 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_int(&b, (int64_t)p->clamped);
     hf_buf_puts(&b, ",\"flows_analysed\":");
     hf_buf_put_int(&b, (int64_t)t.w.flows);
+    if (v->cfg->role == HF_ROLE_PARTIAL) {
+        hf_buf_puts(&b, ",\"partial_bytes\":");
+        hf_buf_put_int(&b, (int64_t)t.w.partial_bytes);
+    }
+    if (v->cfg->role == HF_ROLE_MERGE) {
+        hf_buf_puts(&b, ",\"partials_merged\":");
+        hf_buf_put_int(&b, (int64_t)t.w.partials);
+        hf_buf_puts(&b, ",\"progress_messages\":");
+        hf_buf_put_int(&b, (int64_t)p->progress);
+    }
     hf_buf_puts(&b, ",\"hosts_refused_memory\":");
     hf_buf_put_int(&b, (int64_t)t.w.hosts_refused);
     hf_buf_puts(&b, ",\"states_refused_memory\":");

@@ -13,6 +13,7 @@
 
 #include "conf/config.h"
 #include "engine/engine.h"
+#include "engine/relay.h"
 #include "io/io.h"
 #include "io/outputs.h"
 #include "stream/pipeline.h"
@@ -20,7 +21,8 @@
 typedef struct hf_run_view {
     const hf_config     *cfg;
     hf_pipeline         *pipeline;
-    hf_engine           *engine;
+    hf_engine           *engine;     /* NULL in the relay role */
+    hf_relay            *relay;      /* the relay role's, else NULL */
     hf_outputs          *outputs;
     const hf_input_ops  *input_ops;
     void                *input;

@@ -29,6 +29,7 @@
 #include "cmd/report.h"
 #include "conf/config.h"
 #include "engine/engine.h"
+#include "engine/relay.h"
 #include "io/io.h"
 #include "io/outputs.h"
 #include "stream/pipeline.h"
@@ -81,7 +82,7 @@ static void *signal_main(void *arg)
         }
         if (sig == SIGHUP) {
             pthread_mutex_lock(&report_lock);
-            if (report_view) hf_engine_reload(report_view->engine);
+            if (report_view && report_view->engine) hf_engine_reload(report_view->engine);
             pthread_mutex_unlock(&report_lock);
             continue;
         }
@@ -382,14 +383,26 @@ static int flush_outputs(void *ctx, int timeout_ms)
     return hf_outputs_flush(ctx, timeout_ms);
 }
 
-/* The end of a run from an input with positions (Kafka): every open window
- * flushed, every record acknowledged by every output, then the last commit.
- * Returns 0, or -1 when it could not be done (a restart reads again). */
-static int final_commit(hf_run_view *v)
+static int commit_txn(void *ctx, rd_kafka_topic_partition_list_t *offsets,
+                      rd_kafka_consumer_group_metadata_t *group)
 {
-    hf_log(HF_LOG_INFO, "stopping: flushing open windows, waiting for the outputs, committing");
-    hf_pipeline_flush(v->pipeline);
-    hf_engine_persist(v->engine);            /* the profiles, through the windows flushed */
+    return hf_outputs_commit_txn(ctx, offsets, group);
+}
+
+/* The end of a run from an input with positions (Kafka): every open window
+ * flushed (unless they are handed over: handover), every record
+ * acknowledged by every output, then the last commit.  Returns 0, or -1
+ * when it could not be done (a restart reads again). */
+static int final_commit(hf_run_view *v, int handover)
+{
+    if (handover) {
+        hf_log(HF_LOG_INFO, "stopping: waiting for the outputs, committing; the open windows are "
+               "handed over (the next owner of the partitions rebuilds them from the commit)");
+    } else {
+        hf_log(HF_LOG_INFO, "stopping: flushing open windows, waiting for the outputs, committing");
+        hf_pipeline_flush(v->pipeline);
+    }
+    if (v->engine) hf_engine_persist(v->engine);   /* the profiles, through the windows emitted */
     int out = HF_OUT_PENDING, committed = -1;
     for (int tries = 0; tries < 5 && committed < 0; tries++) {
         out = hf_outputs_flush(v->outputs, 10000);
@@ -463,6 +476,15 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     const hf_input_ops *in_ops = hf_input_find(cfg->input, &in_target, err, sizeof err);
     if (!in_ops) return die("-i: %s", err);
     v.input_ops = in_ops;
+    if ((cfg->role == HF_ROLE_PARTIAL || cfg->role == HF_ROLE_MERGE) && strncmp(cfg->input, "kafka:", 6))
+        return die("role %s: the input must be kafka:TOPIC, not \"%s\"", cfg->role_name, cfg->input);
+    if (cfg->role == HF_ROLE_PARTIAL) {      /* one topic for partial windows; the finest windows only */
+        if (cfg->outputs.n != 1 || strncmp(cfg->outputs.v[0], "kafka:", 6))
+            return die("role partial: one output, kafka:TOPIC (the partial windows' topic, keyed by "
+                       "host, that the merge instances read)");
+        cfg->windows_ms[0] = hf_windows_gcd(cfg->windows_ms, cfg->nwindows);
+        cfg->nwindows = 1;
+    }
     const char *logs_target = NULL;
     if (cfg->logs_input) {
         v.logs_ops = hf_input_find(cfg->logs_input, &logs_target, err, sizeof err);
@@ -471,29 +493,45 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
     v.outputs = hf_outputs_open(cfg, err, sizeof err);
     if (!v.outputs) return die("%s", err);
     hf_outputs_on_failure(v.outputs, on_output_failure, NULL);
-    char *lua_dir = hf_home_path(home, "lua");
-    v.engine = hf_engine_new(cfg, lua_dir, hf_outputs_sink(v.outputs), err, sizeof err);
-    hf_free(lua_dir);
-    if (!v.engine) {
-        rc = die("%s", err);
-        goto done;
+    const hf_shards *shards;
+    int workers;
+    if (cfg->role == HF_ROLE_RELAY) {           /* no windows, no analyses: flows straight out */
+        for (int i = 0; i < cfg->outputs.n && strcmp(cfg->relay_format, "json"); i++)
+            if (strncmp(cfg->outputs.v[i], "kafka:", 6) != 0) {
+                rc = die("relay.format binary: the relay's outputs must be kafka:TOPIC, not \"%s\" "
+                         "(relay.format json writes flows a file can hold)", cfg->outputs.v[i]);
+                goto done;
+            }
+        v.relay = hf_relay_new(cfg, hf_outputs_sink(v.outputs));
+        shards = hf_relay_shards(v.relay);
+        workers = cfg->workers > 0 ? cfg->workers : hf_engine_cpus();   /* decoder threads */
+    } else {
+        char *lua_dir = hf_home_path(home, "lua");
+        v.engine = hf_engine_new(cfg, lua_dir, hf_outputs_sink(v.outputs), err, sizeof err);
+        hf_free(lua_dir);
+        if (!v.engine) {
+            rc = die("%s", err);
+            goto done;
+        }
+        hf_engine_on_watchdog_exit(v.engine, on_watchdog_exit, NULL);
+        shards = hf_engine_shards(v.engine);
+        workers = hf_engine_workers(v.engine);
     }
-    hf_engine_on_watchdog_exit(v.engine, on_watchdog_exit, NULL);
-    int workers = hf_engine_workers(v.engine);
-    v.pipeline = hf_pipeline_new(cfg, hf_engine_shards(v.engine), workers > 1 ? workers : 0,
-                                 err, sizeof err);
+    v.pipeline = hf_pipeline_new(cfg, shards, workers > 1 ? workers : 0, err, sizeof err);
     if (!v.pipeline) {
         rc = die("%s", err);
         goto done;
     }
-    hf_input_env env = {v.pipeline, flush_outputs, v.outputs, &got_stop, 0};
+    hf_input_env env = {.pipeline = v.pipeline, .flush = flush_outputs, .commit_txn = commit_txn,
+                        .sink = hf_outputs_sink(v.outputs), .ctx = v.outputs, .stop = &got_stop};
     v.input = in_ops->open(cfg, in_target, &env, err, sizeof err);
     if (!v.input) {
         rc = die("%s", err);
         goto done;
     }
     if (v.logs_ops) {                      /* a second input: log events (stream/logs.h) */
-        hf_input_env lenv = {v.pipeline, flush_outputs, v.outputs, &got_stop, 1};
+        hf_input_env lenv = {.pipeline = v.pipeline, .flush = flush_outputs, .ctx = v.outputs,
+                             .stop = &got_stop, .logs = 1};
         if (hf_pipeline_logs_setup(v.pipeline, err, sizeof err) < 0 ||
             !(v.logs = v.logs_ops->open(cfg, logs_target, &lenv, err, sizeof err))) {
             rc = die("--logs: %s", err);
@@ -519,10 +557,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
             rc = 1;
             break;
         }
-        if (atomic_load(&got_stop)) {
-            hf_log(HF_LOG_INFO, "stopping: flushing open windows");
-            break;
-        }
+        if (atomic_load(&got_stop)) break;      /* final_commit says what happens */
         int r = in_ops->read(v.input);
         if (progress && r != HF_IN_END) {
             progress_now(&v, 0, &at);
@@ -548,7 +583,9 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
         }
     }
     if (progress) progress_now(&v, ended, &at);  /* the input's bytes, before it closes */
-    if (in_ops->commit && !hf_outputs_failed(v.outputs) && final_commit(&v) < 0) rc = 1;
+    int handover = !ended && in_ops->handover && in_ops->handover(v.input);
+    if (in_ops->commit && !hf_outputs_failed(v.outputs) && final_commit(&v, handover) < 0) rc = 1;
+    if (handover) hf_pipeline_reset(v.pipeline);  /* nothing of the open windows is written */
     if (v.logs) {                         /* the log events' positions; no more pulls */
         if (v.logs_ops->commit && !hf_outputs_failed(v.outputs)) v.logs_ops->commit(v.logs);
         hf_pipeline_logs_source(v.pipeline, v.logs_ops->scheme, NULL, NULL);
@@ -561,7 +598,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
         at.elapsed_s = last.elapsed_s;
         hf_progress_end(progress, &at);
     }
-    hf_engine_join(v.engine);
+    if (v.engine) hf_engine_join(v.engine);
     if (hf_outputs_flush(v.outputs, 30000) != HF_OUT_OK) rc = 1;
     if (hf_outputs_failed(v.outputs)) rc = 1;
     if (hf_log_level >= HF_LOG_WARN) hf_report_text(&v, stderr);    /* the input's line too */
@@ -592,6 +629,7 @@ done:
     if (v.input) in_ops->close(v.input);
     if (v.pipeline) hf_pipeline_finish(v.pipeline);
     hf_engine_free(v.engine);
+    hf_relay_free(v.relay);
     hf_pipeline_free(v.pipeline);
     if (hf_outputs_close(v.outputs) < 0 && rc == 0) rc = 1;
     return rc;

@@ -502,6 +502,20 @@ void hf_config_defaults(hf_config *cfg, const char *home)
     hf_conf_each(default_one, cfg);
 }
 
+static const char *const role_names[] = {"single", "relay", "partial", "merge"};
+
+const char *hf_config_role_name(int role)
+{
+    return role >= 0 && role <= HF_ROLE_MERGE ? role_names[role] : "unknown";
+}
+
+int hf_config_role_parse(const char *name)
+{
+    for (int i = 0; i <= HF_ROLE_MERGE; i++)
+        if (name && strcmp(name, role_names[i]) == 0) return i;
+    return -1;
+}
+
 int hf_config_check(hf_config *cfg, char *err, size_t errlen)
 {
     for (int i = 0; i < cfg->windows.n; i++) {
@@ -513,6 +527,8 @@ int hf_config_check(hf_config *cfg, char *err, size_t errlen)
                 return fail(err, errlen, "windows: granularity \"%s\" given twice", cfg->windows.v[i]);
     }
     derive_windows(cfg);
+    cfg->role = hf_config_role_parse(cfg->role_name);
+    if (cfg->role < 0) return fail(err, errlen, "role: unknown role \"%s\"", cfg->role_name);
     if (cfg->nwindows == 0) return fail(err, errlen, "windows: at least one granularity is needed");
     if (cfg->outputs.n == 0) return fail(err, errlen, "outputs: at least one output is needed");
     if (access(cfg->analyses_dir, R_OK | X_OK) < 0)

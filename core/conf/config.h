@@ -147,9 +147,22 @@ typedef struct hf_config {
     int64_t    commit_interval_ms;         /* how often offsets are committed */
     int        exit_at_end;                /* stop when every partition is read to its end */
 
+    /* Several instances (role) */
+    char      *role_name;                  /* "single", "relay", "partial" or "merge" */
+    int        role;                       /* ... as enum hf_role (set by hf_config_check) */
+    char      *relay_format;               /* the relay's flows: "binary" or "json" */
+
     hf_conf_value *values;                 /* every key's value as text (hf_conf_* getters) */
     int            nvalues;
 } hf_config;
+
+/* What an instance does (role): README, "Several instances". */
+enum hf_role {
+    HF_ROLE_SINGLE = 0,    /* flows in, host records out */
+    HF_ROLE_RELAY,         /* flows in, the same flows out keyed by their host */
+    HF_ROLE_PARTIAL,       /* flows in, partial windows out (serialised states) */
+    HF_ROLE_MERGE,         /* partial windows in, host records out */
+};
 
 #define HF_FIELD(member) (offsetof(hf_config, member) + 1)
 
@@ -187,6 +200,10 @@ int hf_config_load(hf_config *cfg, const char *path, char *err, size_t errlen);
  * given again (HF_FLAG_APPEND).  Returns 0, or -1 with a message in err. */
 int hf_config_set(hf_config *cfg, const char *name, const char *text, const char *origin,
                   int append, char *err, size_t errlen);
+
+/* The name of a role ("single", ...), and the role of a name (-1: none). */
+const char *hf_config_role_name(int role);
+int hf_config_role_parse(const char *name);
 
 /* Cross-field checks and derived values (the windows in ms), after the
  * file and the flags.  Returns 0, or -1 with a message in err. */

@@ -57,6 +57,20 @@ static int check_kafka_topic(const char *v, char *why, size_t n)
     return -1;
 }
 
+static int check_role(const char *v, char *why, size_t n)
+{
+    if (hf_config_role_parse(v) >= 0) return 0;
+    snprintf(why, n, "expected single, relay, partial or merge, got \"%s\"", v);
+    return -1;
+}
+
+static int check_relay_format(const char *v, char *why, size_t n)
+{
+    if (!strcmp(v, "binary") || !strcmp(v, "json")) return 0;
+    snprintf(why, n, "expected binary or json, got \"%s\"", v);
+    return -1;
+}
+
 static int check_logs_format(const char *v, char *why, size_t n)
 {
     if (!strcmp(v, "rsyslog") || !strcmp(v, "syslog-ng")) return 0;
@@ -259,5 +273,17 @@ const hf_conf_key hf_conf_core_keys[] = {
      .field = HF_FIELD(commit_interval_ms)},
     {.name = "exit_at_end", .type = HF_CONF_BOOL, .deflt = "false", .flag = "--exit-at-end",
      .doc = "stop once every partition is read to its end", .field = HF_FIELD(exit_at_end)},
+
+    {.name = "#roles", .type = HF_CONF_HEADING,
+     .doc = "Several instances sharing the work through Kafka (README, \"Several instances\"):"},
+    {.name = "role", .type = HF_CONF_STRING, .deflt = "single", .flag = "--role", .arg = "ROLE",
+     .doc = "single: flows to records; relay: flows to a topic keyed by host; partial: flows "
+            "to partial windows; merge: partial windows to records",
+     .field = HF_FIELD(role_name), .check = check_role},
+    {.name = "relay.format", .type = HF_CONF_STRING, .deflt = "binary", .flag = "--relay-format",
+     .arg = "FORMAT",
+     .doc = "the relay's flows: binary (27 bytes for IPv4; Kafka outputs only) or json "
+            "(normalised, nfdump's keys)",
+     .field = HF_FIELD(relay_format), .check = check_relay_format},
     {.name = NULL},
 };

@@ -67,28 +67,10 @@ static int64_t shard_durable_until(void *ctx)
     return d;
 }
 
-/* Every worker drops its open windows (a discard batch each), and this
- * returns once all have. */
-static void shard_discard(void *ctx)
+static void shard_sync(void *ctx)
 {
     hf_engine *e = ctx;
-    uint64_t want[e->nworkers];
-    for (int i = 0; i < e->nworkers; i++) {
-        hf_worker_stats st;
-        hf_worker_stats_get(e->workers[i], &st);
-        want[i] = st.discards + 1;
-        hf_batch *b = hf_worker_batch(e->workers[i]);
-        b->discard = 1;
-        hf_worker_push(e->workers[i], b);
-    }
-    for (int i = 0; i < e->nworkers; i++)
-        for (;;) {
-            hf_worker_stats st;
-            hf_worker_stats_get(e->workers[i], &st);
-            if (st.discards >= want[i]) break;
-            struct timespec ts = {0, 1000000};
-            nanosleep(&ts, NULL);
-        }
+    for (int i = 0; i < e->nworkers; i++) hf_worker_sync(e->workers[i]);
 }
 
 static void shard_poll(void *ctx, double max_end)
@@ -140,7 +122,7 @@ hf_engine *hf_engine_new(const hf_config *cfg, const char *lua_dir, const hf_rec
     e->reload = hf_reload_new(cfg, e->workers, e->nworkers, base_ms, err, errlen);
     if (!e->reload) goto fail;
     e->shards = (hf_shards){e->nworkers, e, shard_batch, shard_push, shard_emitted_until, shard_poll,
-                            shard_durable_until, shard_discard};
+                            shard_sync, shard_durable_until};
     return e;
 fail:
     hf_engine_free(e);
@@ -215,6 +197,7 @@ void hf_engine_join(hf_engine *e)
 void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
 {
     memset(t, 0, sizeof *t);
+    if (!e) return;                    /* the relay has none */
     t->nworkers = e->nworkers;
     t->closed_until = INT64_MAX;
     for (int i = 0; i < e->nworkers; i++) {
@@ -222,6 +205,8 @@ void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
         hf_worker_stats_get(e->workers[i], &st);
         if (st.closed_until < t->closed_until) t->closed_until = st.closed_until;
         t->w.flows += st.flows;
+        t->w.partials += st.partials;
+        t->w.partial_bytes += st.partial_bytes;
         t->w.hosts_refused += st.hosts_refused;
         t->w.states_refused += st.states_refused;
         t->w.records += st.records;

@@ -33,7 +33,8 @@
 
 const char *hf_record_type_name(int type)
 {
-    static const char *const names[HF_RECORD_TYPES] = {"host_stats", "host_alert", "host_profile"};
+    static const char *const names[HF_RECORD_TYPES] = {"host_stats", "host_alert", "host_profile",
+                                                         "flow", "partial", "progress"};
     return type >= 0 && type < HF_RECORD_TYPES ? names[type] : "unknown";
 }
 

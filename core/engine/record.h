@@ -7,7 +7,9 @@
  *
  * The text of a batch is NDJSON, every record followed by one newline, so a
  * file output writes it in one piece; an output that sends records one by
- * one (Kafka, OpenSearch) walks `recs`.  Ids are deterministic (DESIGN.md):
+ * one (Kafka, OpenSearch) walks `recs`.  The messages of the relay and the
+ * partial role may be binary (HF_RECORD_FLOW, _PARTIAL, _PROGRESS): they
+ * go to Kafka outputs only, each record's bytes as one message.  Ids are deterministic (DESIGN.md):
  * "<src_ip>/<granularity s>/<window start ms>" for host records,
  * "<src_ip>/<rule>/<window start ms>" for alerts, so that a repeated record
  * (after a restart, at least once) replaces its twin downstream. */
@@ -23,6 +25,10 @@ enum hf_record_type {
     HF_RECORD_STATS = 0,      /* "host_stats": one host, one window */
     HF_RECORD_ALERT,          /* "host_alert": a rule fired */
     HF_RECORD_PROFILE,        /* "host_profile": a host's long-lived profile */
+    /* between instances (stream/wire.h): binary, keyed by the host's address */
+    HF_RECORD_FLOW,           /* "flow": a flow the relay passes on */
+    HF_RECORD_PARTIAL,        /* "partial": one host's states for one window */
+    HF_RECORD_PROGRESS,       /* "progress": to every partition of the topic */
     HF_RECORD_TYPES
 };
 

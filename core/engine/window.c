@@ -648,6 +648,7 @@ static int mapped(const hf_layout *dl, const hf_layout *sl, int b)
 hf_window *hf_windows_sparse_target(hf_windows *ws, hf_window *w, int *index)
 {
     const hf_layout *l = w->layout;
+    if (ws && ws->all_in_base) return w;         /* sent on as it is (the partial role) */
     if (ws && l->window_ms[*index] && level_of(ws, l->window_ms[*index]) < 0)
         return NULL;                             /* read at a granularity not configured: never */
     if (!ws || w->level != 0 || !direct(ws, l, *index)) return w;

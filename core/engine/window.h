@@ -214,6 +214,8 @@ typedef struct hf_windows {
     uint64_t         hosts_refused; /* new hosts refused: memory limit */
     int              log_messages;  /* messages a log state keeps (logs.messages) */
     uint64_t         sparse_refused;/* new sparse states refused: memory limit */
+    int              all_in_base;   /* the partial role: every sparse state stays in its base
+                                       window (a merge instance carries it where it is read) */
 } hf_windows;
 
 typedef void (*hf_emit_fn)(void *ctx, hf_window *w);

@@ -34,7 +34,7 @@
  * --------------------------------------------------------------------- */
 
 /* Hand the batch built so far to the outputs, and empty it. */
-static void write_batch(hf_worker *w)
+void hf_worker_write_batch(hf_worker *w)
 {
     hf_records view;
     hf_record_batch_view(&w->out, &view);
@@ -127,6 +127,10 @@ static void logs_fragments(hf_worker *w, hf_window *win)
 static void emit_window(void *ctx, hf_window *win)
 {
     hf_worker *w = ctx;
+    if (w->cfg->role == HF_ROLE_PARTIAL) {        /* states leave, results are the merge's */
+        hf_worker_emit_partials(w, win);
+        return;
+    }
     const hf_layout *l = win->layout;
     frags_reserve(w, l, win->nhosts);
     window_view(w, win);
@@ -172,7 +176,7 @@ static void emit_window(void *ctx, hf_window *win)
             hf_record_end(rb);
             written++;
         }
-        if (b->len >= (1 << 20) || i + 1 == win->nhosts) write_batch(w);
+        if (b->len >= (1 << 20) || i + 1 == win->nhosts) hf_worker_write_batch(w);
     }
     w->records += written;
     if (w->alerts_out.n) {      /* the window's alerts and profiles, after its host records */
@@ -319,6 +323,7 @@ void hf_worker_process(hf_worker *w, hf_batch *b)
         hf_plan_release(b->control);
         b->control = NULL;
     }
+    if (b->npartials) hf_worker_merge_partials(w, b);
     if (b->nevents) process_events(w, b);
     int64_t g = hf_windows_base_ms(&w->windows);
     memset(w->done, 0, (size_t)b->n);
@@ -360,6 +365,7 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     w->layout = hf_malloc(sizeof *w->layout);
     hf_layout_init(w->layout);
     hf_record_batch_init(&w->out);
+    hf_buf_init(&w->ser, 256);
     hf_record_batch_init(&w->alerts_out);
     w->alerts = hf_alerts_new(cfg->alerts_hold_ms, (uint32_t)cfg->alerts_max_open,
                               cfg->nwindows ? cfg->windows_ms[cfg->nwindows - 1] : 0);
@@ -394,6 +400,7 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
         return NULL;
     }
     hf_windows_init(&w->windows, cfg->windows_ms, cfg->nwindows, w->layout, w->pool);
+    w->windows.all_in_base = cfg->role == HF_ROLE_PARTIAL;
     w->windows.log_messages = cfg->logs_messages;
     publish_stats(w);
     return w;
@@ -406,6 +413,8 @@ static void publish_stats(hf_worker *w)
     st.closed_until = w->closed_until;
     st.discards = w->discards;
     st.flows = w->flows;
+    st.partials = w->partials;
+    st.partial_bytes = w->partial_bytes;
     st.hosts_refused = w->windows.hosts_refused;
     st.states_refused = w->windows.sparse_refused;
     st.records = w->records;
@@ -488,6 +497,8 @@ hf_batch *hf_worker_batch(hf_worker *w)
     }
     b->nevents = 0;
     b->n = 0;
+    b->npartials = 0;
+    b->partials_len = 0;
     b->final = 0;
     b->discard = 0;
     b->boundary = INT64_MIN;
@@ -540,6 +551,10 @@ static void *worker_main(void *arg)
         int final = b->final;
         hf_worker_process(w, b);
         recycle(w, b);
+        pthread_mutex_lock(&w->lock);
+        w->processed++;
+        pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(&w->lock);
         if (final) break;
     }
     pthread_mutex_lock(&w->watch_lock);
@@ -575,7 +590,16 @@ void hf_worker_push(hf_worker *w, hf_batch *b)
     else w->head = b;
     w->tail = b;
     w->queued++;
+    w->pushed++;
     pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void hf_worker_sync(hf_worker *w)
+{
+    if (!w->started) return;           /* one worker: every batch was done in push */
+    pthread_mutex_lock(&w->lock);
+    while (w->processed < w->pushed) pthread_cond_wait(&w->cond, &w->lock);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -624,11 +648,13 @@ void hf_worker_free(hf_worker *w)
         if (b->control) hf_plan_release(b->control);
         hf_free(b->events);
         hf_free(b->flows);
+        hf_free(b->partials);
         hf_free(b);
     }
     while (w->spare) {
         hf_batch *b = w->spare;
         w->spare = b->next;
+        hf_free(b->partials);
         hf_free(b->events);
         hf_free(b->flows);
         hf_free(b);
@@ -639,6 +665,7 @@ void hf_worker_free(hf_worker *w)
         hf_free(w->frags[a].len);
     }
     hf_record_batch_release(&w->out);
+    hf_buf_release(&w->ser);
     hf_record_batch_release(&w->alerts_out);
     hf_buf_release(&w->logs_frags.buf);
     hf_free(w->logs_frags.off);

@@ -178,6 +178,8 @@ typedef struct hf_worker hf_worker;
 typedef struct hf_worker_stats {
     int64_t  closed_until;     /* windows ending at or before this are emitted */
     uint64_t flows;            /* flows given to the analyses */
+    uint64_t partials;         /* the merge role: partial windows merged */
+    uint64_t partial_bytes;    /* the partial role: bytes of the partial windows made */
     uint64_t hosts_refused;    /* flows dropped: new host over the memory limit */
     uint64_t states_refused;   /* flows not analysed: a new sparse state over the limit */
     uint64_t records;
@@ -222,6 +224,8 @@ void hf_worker_process(hf_worker *w, hf_batch *b);
 int hf_worker_start(hf_worker *w);
 void hf_worker_push(hf_worker *w, hf_batch *b);
 void hf_worker_join(hf_worker *w);
+/* Wait until every batch handed over so far has been processed. */
+void hf_worker_sync(hf_worker *w);
 /* A batch to fill, recycled from this worker's finished ones. */
 hf_batch *hf_worker_batch(hf_worker *w);
 void hf_worker_stats_get(hf_worker *w, hf_worker_stats *st);

@@ -58,6 +58,9 @@ struct hf_worker {
     uint64_t         discards;      /* discard batches done */
     uint64_t         close_delay[HF_DELAY_BUCKETS];
     int64_t          closed_until;
+    uint64_t         partials;      /* the merge role: partial windows merged */
+    uint64_t         partial_bytes; /* the partial role: bytes of the messages made */
+    hf_buf           ser;           /* the partial role: one state, serialised */
 
     /* the thread and its queue */
     pthread_t        thread;
@@ -66,6 +69,7 @@ struct hf_worker {
     pthread_cond_t   cond;
     hf_batch        *head, *tail;   /* queued */
     int              queued;
+    uint64_t         pushed, processed;  /* batches handed over, and done (hf_worker_sync) */
     hf_batch        *spare;         /* finished, for reuse */
     hf_worker_stats  snapshot;      /* under lock */
     hf_plan         *posted;        /* under lock: a plan to check */
@@ -94,6 +98,13 @@ void hf_worker_check_posted(hf_worker *w);
 void hf_worker_apply_commit(hf_worker *w, hf_plan *plan, int64_t from_ms);
 void hf_worker_retire_layouts(hf_worker *w);
 
+/* worker.c: hand the records built so far to the outputs. */
+void hf_worker_write_batch(hf_worker *w);
+/* worker_partial.c: the partial role's emit (a closing base window as
+ * partial windows, one message per host) and the merge role's intake (a
+ * batch's partial windows into the rows of their base windows). */
+void hf_worker_emit_partials(hf_worker *w, hf_window *win);
+void hf_worker_merge_partials(hf_worker *w, const hf_batch *b);
 /* worker_profiles.c: read the files of the profiles opened to be loaded
  * (the job knows its share of the hosts now); save every profile
  * (profiles.dir), complete for the windows emitted so far. */

@@ -33,7 +33,19 @@
  * Rebalance.  On revocation it commits what is in records and drops every
  * open window unemitted (hf_pipeline_reset): the next owner of a partition
  * reads from that commit and rebuilds those windows whole, so no record is
- * cut short and none is written twice with different contents.
+ * cut short and none is written twice with different contents.  A stop
+ * does the same (a handover) unless this instance holds every partition of
+ * its topics, in the single role: then it flushes the open windows, as one
+ * instance always did.
+ *
+ * Roles.  Holding is the single role's: a relay and a partial instance
+ * read any partitions (what they write is keyed by host), a merge instance
+ * reads partial windows keyed by host.  The relay and the partial role
+ * commit in a transaction of their output's producer (commit_txn): what
+ * they wrote since the last commit, a progress message to every partition
+ * of the output (how far each input partition is passed on) and the
+ * input's offsets; an aborted transaction reads again from the last
+ * commit.
  *
  * Event time across partitions.  A partition at its end stops holding the
  * watermark back after HF_IDLE_MS only while the broker confirms that end:
@@ -80,6 +92,7 @@
 #include "io/kafka_conf.h"
 #include "io/kafka_producer.h"
 #include "stream/pipeline.h"
+#include "stream/wire.h"
 
 #define METADATA_PREFIX "hostflow:1:"
 #define HOLD_LOG_S      30.0      /* a holding instance says why this often */
@@ -101,6 +114,7 @@ typedef struct hf_kafka_source {
     int                 keyed;         /* kafka_keyed: each host's flows in one partition */
     int                 assigned;      /* partitions assigned now */
     int                 holding;       /* part of an unkeyed topic: paused, nothing emitted */
+    int                 whole;         /* the assignment covers every partition of its topics */
     char                missing[512];  /* ... the partitions it lacks */
     int                 eof;           /* a partition ended, and no message came since */
     int                 seen_assignment;
@@ -109,7 +123,10 @@ typedef struct hf_kafka_source {
     char                group[128];
     char                instance[256]; /* group.instance.id, "" when dynamic */
     int                 down;
-    int                 fatal;         /* a fatal consumer error (fenced): stop */
+    int                 fatal;         /* a fatal consumer error (fenced), or the transactions failed */
+    int                 ended;         /* --exit-at-end: every partition was read to its end */
+    char                name[300];     /* this instance's name (progress messages, transactional.id) */
+    hf_record_batch     progress;      /* the relay's and the partial role's progress messages */
     int                 closed;        /* left the group: the last commit is done */
     int64_t             eof_at[HF_MAX_PARTITIONS];  /* per offsets index: offset of its last end, -1 */
     int                 parts[HF_MAX_PARTITIONS];   /* the offsets indices of the assignment */
@@ -172,19 +189,22 @@ static int64_t known_next(hf_kafka_source *s, int idx, const char *topic, int32_
     return next;
 }
 
-/* Commit what the pipeline says is safe once the outputs have acknowledged
- * every record written so far.  sync_ms: how long to wait for them.
- * Returns 0, or -1 when nothing could be committed this time. */
-static int commit(hf_kafka_source *s, int sync_ms)
+static void register_assignment(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts);
+
+/* The commit points of this consumer's own topics (a log input's consumer
+ * shares the offsets with the flows'), at most 1024: how many. */
+static int own_points(hf_kafka_source *s, int64_t emitted, hf_commit_point *pts)
 {
-    hf_commit_point pts[1024];
-    if (s->env.flush(s->env.ctx, sync_ms) != 0) return -1;
-    int n = hf_pipeline_commit_points(s->pipeline, pts, 1024), k = 0;
+    int n = hf_pipeline_commit_points(s->pipeline, emitted, pts, 1024), k = 0;
     for (int i = 0; i < n; i++)
         if (own_topic(s, pts[i].topic)) pts[k++] = pts[i];
-    n = k;
-    if (n == 0) return 0;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
+    return k;
+}
+
+/* The commit points as a list to commit, each with its metadata. */
+static rd_kafka_topic_partition_list_t *points_list(const hf_commit_point *pts, int n)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
     for (int i = 0; i < n; i++) {
         rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, pts[i].topic, pts[i].partition);
         tp->offset = pts[i].offset;
@@ -193,6 +213,147 @@ static int commit(hf_kafka_source *s, int sync_ms)
         tp->metadata = hf_strndup(md, (size_t)len);   /* freed by the list */
         tp->metadata_size = (size_t)len;
     }
+    return l;
+}
+
+/* The partitions of a topic, from the brokers' metadata; 0 when it cannot
+ * be had. */
+static int32_t partitions_of(rd_kafka_t *rk, const char *topic)
+{
+    int32_t n = 0;
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    if (t && rd_kafka_metadata(rk, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1)
+        n = md->topics[0].partition_cnt;
+    if (md) rd_kafka_metadata_destroy(md);
+    if (t) rd_kafka_topic_destroy(t);
+    return n;
+}
+
+/* How far partition idx is passed on: the partial role, the end of its
+ * windows produced (released_until); the relay, its newest flow's end, or
+ * when it is idle the relay's watermark (the lowest newest end of the
+ * partitions that are not, so an idle one holds nothing back downstream,
+ * as it would not here).  INT64_MIN: nothing yet. */
+static int64_t mark_of(hf_kafka_source *s, int idx, double now)
+{
+    if (s->cfg->role == HF_ROLE_PARTIAL) return hf_offsets_released(s->offsets, idx);
+    double newest = hf_offsets_newest(s->offsets, idx);
+    if (hf_offsets_idle(s->offsets, idx, now)) {
+        double w = hf_offsets_watermark(s->offsets, now);
+        if (w > newest) newest = w;
+    }
+    return newest == -INFINITY || newest == INFINITY ? INT64_MIN : (int64_t)newest;
+}
+
+/* The relay's and the partial role's progress (stream/wire.h): for every
+ * partition held, how far it is passed on (mark_of, or HF_WIRE_END once it
+ * has been read to its end with --exit-at-end); one message per topic,
+ * written to every partition of the output topic. */
+static void write_progress(hf_kafka_source *s)
+{
+    double now = now_ms();
+    int kind = s->cfg->role == HF_ROLE_PARTIAL ? HF_WIRE_WINDOWS : HF_WIRE_FLOWS;
+    hf_wire_mark marks[HF_MAX_PARTITIONS];
+    int n = hf_offsets_count(s->offsets);
+    uint8_t done[HF_MAX_PARTITIONS] = {0};
+    hf_record_batch *rb = &s->progress;
+    for (int i = 1; i < n; i++) {
+        if (done[i] || !hf_offsets_assigned(s->offsets, i)) continue;
+        int32_t id;
+        const char *topic = hf_offsets_topic(s->offsets, i, &id);
+        if (!own_topic(s, topic)) continue;
+        int nm = 0;
+        for (int j = i; j < n; j++) {                 /* this topic's partitions */
+            int32_t jd;
+            if (done[j] || !hf_offsets_assigned(s->offsets, j) ||
+                strcmp(hf_offsets_topic(s->offsets, j, &jd), topic) != 0)
+                continue;
+            done[j] = 1;
+            int64_t through = s->ended ? HF_WIRE_END : mark_of(s, j, now);
+            if (through < 0) continue;                 /* nothing complete yet */
+            marks[nm].partition = jd;
+            marks[nm].through = through;
+            nm++;
+        }
+        int32_t parts = partitions_of(s->rk, topic);
+        if (nm == 0 || parts <= 0) continue;
+        size_t key = rb->text.len;
+        hf_buf_puts(&rb->text, s->name);
+        hf_record_begin(rb, HF_RECORD_PROGRESS, 0);
+        hf_record_key(rb, key, rb->text.len - key);
+        hf_wire_progress_write(&rb->text, kind, s->name, topic, parts, marks, nm);
+        hf_record_end(rb);
+    }
+    if (rb->n) {
+        hf_records view;
+        hf_record_batch_view(rb, &view);
+        s->env.sink->write(s->env.sink->ctx, &view);
+        hf_record_batch_reset(rb);
+    }
+}
+
+/* Read every assigned partition again from its committed offset: a
+ * transaction was aborted, so what it held (flows passed on, partial
+ * windows of windows closed since the last commit) must be made again. */
+static void rewind_to_commit(hf_kafka_source *s)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    hf_pipeline_reset(s->pipeline);
+    if (rd_kafka_assignment(s->rk, &a) || !a) return;
+    register_assignment(s, a);
+    for (int i = 0; i < a->cnt; i++)
+        if (a->elems[i].offset < 0)
+            a->elems[i].offset = strcmp(s->cfg->kafka_start, "latest") == 0 ? RD_KAFKA_OFFSET_END
+                                                                         : RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, a, 10000);
+    if (e) {
+        hf_log(HF_LOG_ERROR, "kafka: cannot read again from the last commit: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        s->fatal = 1;
+    }
+    rd_kafka_topic_partition_list_destroy(a);
+}
+
+/* The relay's and the partial role's commit: what they wrote (flows,
+ * partial windows), their progress and their offsets in one transaction.
+ * The relay has handed its pending flows over and the workers are idle
+ * (hf_pipeline_sync), so what was written is what the commit points
+ * cover, no more. */
+static int commit_txn(hf_kafka_source *s)
+{
+    hf_commit_point pts[1024];
+    hf_pipeline_sync(s->pipeline);
+    int n = own_points(s, hf_pipeline_emitted(s->pipeline), pts);
+    write_progress(s);
+    rd_kafka_topic_partition_list_t *l = points_list(pts, n);
+    rd_kafka_consumer_group_metadata_t *g = rd_kafka_consumer_group_metadata(s->rk);
+    int rc = s->env.commit_txn(s->env.ctx, l, g);
+    rd_kafka_consumer_group_metadata_destroy(g);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (rc == HF_OUT_OK) {
+        s->commits++;
+        return 0;
+    }
+    s->commit_failures++;
+    if (rc == HF_OUT_FATAL) s->fatal = 1;
+    else rewind_to_commit(s);
+    return -1;
+}
+
+/* Commit what the pipeline says is safe once the outputs have acknowledged
+ * every record written so far.  sync_ms: how long to wait for them.
+ * Returns 0, or -1 when nothing could be committed this time. */
+static int commit(hf_kafka_source *s, int sync_ms)
+{
+    if (s->cfg->role == HF_ROLE_PARTIAL || s->cfg->role == HF_ROLE_RELAY) return commit_txn(s);
+    hf_commit_point pts[1024];
+    hf_pipeline_sync(s->pipeline);
+    int64_t emitted = hf_pipeline_emitted(s->pipeline);      /* before the outputs' flush */
+    if (s->env.flush(s->env.ctx, sync_ms) != 0) return -1;
+    int n = own_points(s, emitted, pts);
+    if (n == 0) return 0;
+    rd_kafka_topic_partition_list_t *l = points_list(pts, n);
     rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, l, 0);
     rd_kafka_topic_partition_list_destroy(l);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
@@ -278,11 +439,11 @@ static void say_holding(hf_kafka_source *s)
 }
 
 /* Hold (pause every assigned partition) or go on, as the assignment parts
- * covers whole topics or not. */
+ * covers whole topics or not (the single role only: see "Roles"). */
 static void hold_or_read(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
 {
-    int hold = !s->keyed && !s->logs && parts->cnt > 0 &&
-               !whole_topics(s, parts, s->missing, sizeof s->missing);
+    s->whole = parts->cnt > 0 && whole_topics(s, parts, s->missing, sizeof s->missing);
+    int hold = s->cfg->role == HF_ROLE_SINGLE && !s->keyed && !s->logs && parts->cnt > 0 && !s->whole;
     if (hold) {
         rd_kafka_pause_partitions(s->rk, parts);
         if (!s->holding) say_holding(s);
@@ -297,11 +458,11 @@ static void hold_or_read(hf_kafka_source *s, rd_kafka_topic_partition_list_t *pa
  * Rebalance
  * --------------------------------------------------------------------- */
 
-static void assigned(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
+/* Where each partition of parts stands, from the commits: its committed
+ * offset (into parts) and how far its records are complete (the
+ * metadata), registered with the offsets, not at its end. */
+static void register_assignment(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
 {
-    char list[512];
-    describe_parts(parts, list, sizeof list);
-    /* where each partition's records are complete, from the commits */
     rd_kafka_committed(s->rk, parts, 10000);
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -310,6 +471,13 @@ static void assigned(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
         if (s->logs) hf_offsets_follow(s->offsets, idx);
         hf_offsets_set_eof(s->offsets, idx, 0, now_ms());
     }
+}
+
+static void assigned(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
+{
+    char list[512];
+    describe_parts(parts, list, sizeof list);
+    register_assignment(s, parts);
     const char *from = "committed offsets";
     if (s->start_ms >= 0 && !s->seen_assignment) {
         for (int i = 0; i < parts->cnt; i++) parts->elems[i].offset = s->start_ms;
@@ -356,6 +524,7 @@ static void revoked(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
     s->assigned = 0;
     s->nparts = 0;
     s->holding = 0;
+    s->whole = 0;
     s->eof = 0;
     rd_kafka_assign(s->rk, NULL);
 }
@@ -443,6 +612,8 @@ static void *kafka_open(const hf_config *cfg, const char *topics, const hf_input
     s->lag = -1;
     s->keyed = hf_conf_bool(cfg, "kafka_keyed");
     for (int i = 0; i < HF_MAX_PARTITIONS; i++) s->eof_at[i] = -1;
+    hf_kafka_instance_id(cfg, s->name, sizeof s->name);
+    hf_record_batch_init(&s->progress);
     int64_t ms;
     if (strcmp(cfg->kafka_start, "earliest") && strcmp(cfg->kafka_start, "latest")) {
         if (hf_time_parse_iso(cfg->kafka_start, strlen(cfg->kafka_start), &ms) < 0) {
@@ -524,6 +695,7 @@ static int64_t lag(hf_kafka_source *s)
 {
     rd_kafka_topic_partition_list_t *a = NULL;
     if (rd_kafka_assignment(s->rk, &a) || !a) return -1;
+    rd_kafka_position(s->rk, a);       /* past transaction markers, which are never fed */
     int64_t total = 0;
     for (int i = 0; i < a->cnt && total >= 0; i++) {
         int64_t lo, hi;
@@ -531,6 +703,7 @@ static int64_t lag(hf_kafka_source *s)
         int32_t id = a->elems[i].partition;
         int idx = hf_offsets_partition(s->offsets, t, id, INT64_MIN);
         int64_t next = known_next(s, idx, t, id);
+        if (a->elems[i].offset > next) next = a->elems[i].offset;
         if (rd_kafka_get_watermark_offsets(s->rk, t, id, &lo, &hi) != 0 || hi < 0 || next < 0) {
             total = -1;
         } else if (hi > next) {
@@ -675,9 +848,15 @@ static int kafka_poll(hf_kafka_source *s)
         }
     }
     if (idle) hf_pipeline_tick(s->pipeline);
-    if (s->cfg->exit_at_end && !s->holding && s->assigned > 0 && s->eof && idle && all_at_end(s)) {
+    if (s->fatal) return HF_IN_ERROR;
+    /* what reads progress (marks) ends only once every input upstream has */
+    if (s->cfg->exit_at_end && !s->holding && s->assigned > 0 && s->eof && idle && all_at_end(s) &&
+        (!hf_pipeline_marks(s->pipeline) || hf_pipeline_complete(s->pipeline))) {
         s->lag = lag(s);
-        if (s->lag == 0) return HF_IN_END;
+        if (s->lag == 0) {
+            s->ended = 1;
+            return HF_IN_END;
+        }
     }
     return HF_IN_MORE;
 }
@@ -700,6 +879,14 @@ static int kafka_commit(void *arg)
     int rc = commit(s, 2000);
     atomic_store(&s->lag, lag(s));
     return rc;
+}
+
+/* A stop hands the open windows over unless this single instance holds
+ * every partition of its topics (then no one else could complete them). */
+static int kafka_handover(void *arg)
+{
+    hf_kafka_source *s = arg;
+    return s->cfg->role != HF_ROLE_SINGLE || !s->whole;
 }
 
 /* The lag as measured at the last commit (any thread). */
@@ -740,6 +927,7 @@ static void kafka_close(void *arg)
         rd_kafka_destroy_flags(s->rk, s->down || s->fatal ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
     }
     hf_kafka_producer_free(s->dead);
+    hf_record_batch_release(&s->progress);
     if (s->logs && s->pipeline) hf_pipeline_logs_source(s->pipeline, "kafka", NULL, NULL);
     for (int i = 0; i < s->ntopics; i++) hf_free(s->topics[i]);
     hf_free(s->topics);
@@ -753,6 +941,7 @@ const hf_input_ops hf_in_kafka = {
     .open = kafka_open,
     .read = kafka_read,
     .commit = kafka_commit,
+    .handover = kafka_handover,
     .report = kafka_report,
     .lag = kafka_lag,
     .close = kafka_close,

@@ -40,6 +40,10 @@
 #include "conf/config.h"
 #include "engine/record.h"
 
+/* librdkafka's, for the transactional outputs (opaque here) */
+typedef struct rd_kafka_topic_partition_list_s rd_kafka_topic_partition_list_t;
+typedef struct rd_kafka_consumer_group_metadata_s rd_kafka_consumer_group_metadata_t;
+
 enum {
     HF_OUT_OK = 0,
     HF_OUT_PENDING = 1,       /* flush: not everything is acknowledged yet */
@@ -115,6 +119,13 @@ typedef struct hf_output_ops {
     void *(*open)(const hf_config *cfg, const char *target, char *err, size_t errlen);
     int   (*write)(void *out, const hf_records *batch);
     int   (*flush)(void *out, int timeout_ms);
+    /* A transactional output (Kafka, in the partial role): commit everything
+     * written so far together with a Kafka input's offsets, and begin
+     * again.  HF_OUT_OK; HF_OUT_PENDING: aborted (everything since the
+     * last commit is gone: the input reads again from there); HF_OUT_FATAL.
+     * NULL: not transactional. */
+    int   (*commit_txn)(void *out, rd_kafka_topic_partition_list_t *offsets,
+                        rd_kafka_consumer_group_metadata_t *group);
     void  (*counters)(void *out, hf_output_counters *c);
     int   (*close)(void *out);
     /* Optional (NULL for most): the run's counters function, handed once
@@ -141,6 +152,12 @@ typedef struct hf_input_env {
     /* Wait at most timeout_ms until every output has acknowledged what it
      * was written: HF_OUT_OK, HF_OUT_PENDING or HF_OUT_FATAL. */
     int               (*flush)(void *ctx, int timeout_ms);
+    /* The partial role: commit the outputs' transaction with these offsets
+     * (hf_output_ops.commit_txn, over every output). */
+    int               (*commit_txn)(void *ctx, rd_kafka_topic_partition_list_t *offsets,
+                                    rd_kafka_consumer_group_metadata_t *group);
+    /* Where an input writes records of its own (the partial role's progress). */
+    const hf_record_sink *sink;
     void               *ctx;
     const _Atomic int  *stop;              /* set when hostflow is asked to stop */
     int                 logs;              /* a log input (stream/logs.h): its lines are
@@ -168,6 +185,11 @@ typedef struct hf_input_ops {
      * positions that are safe now.  0, or -1 (retried next time).  NULL
      * when the input keeps no positions (a file). */
     int   (*commit)(void *in);
+    /* At a stop (not at the end of the input): 1 when the open windows are
+     * to be handed over -- dropped unemitted after the last commit, for the
+     * next owner of the input's positions to rebuild whole -- rather than
+     * flushed.  NULL: always flushed (a file). */
+    int   (*handover)(void *in);
     /* Its line for the counters report ("  kafka  connected, ..."), if any. */
     void  (*report)(void *in, struct hf_buf *out);
     /* Optional: messages behind the end of the input, as last measured,

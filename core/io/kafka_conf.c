@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 
@@ -27,6 +28,28 @@ rd_kafka_conf_t *hf_kafka_conf_new(const hf_config *cfg, const char *const *extr
             return NULL;
         }
     return conf;
+}
+
+void hf_kafka_instance_id(const hf_config *cfg, char *out, size_t n)
+{
+    const char *id = hf_config_kafka(cfg, "group.instance.id");
+    const char *key = hf_conf_str(cfg, "kafka_instance");
+    const char *group = hf_config_kafka(cfg, "group.id");
+    char host[128];
+    if (id && *id) {
+        snprintf(out, n, "%s", id);
+        return;
+    }
+    if (key && strcmp(key, "auto") && strcmp(key, "none")) {
+        snprintf(out, n, "%s", key);
+        return;
+    }
+    if (gethostname(host, sizeof host - 1) != 0) snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    if (key && !strcmp(key, "none"))               /* dynamic membership: this process */
+        snprintf(out, n, "%s-%ld", host, (long)getpid());
+    else
+        snprintf(out, n, "hostflow-%.100s-%.120s", host, group ? group : "hostflow");
 }
 
 void hf_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)

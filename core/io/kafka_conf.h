@@ -16,6 +16,14 @@
 rd_kafka_conf_t *hf_kafka_conf_new(const hf_config *cfg, const char *const *extra,
                                    char *err, size_t errlen);
 
+/* This instance's name in its group, as in_kafka.c makes its
+ * group.instance.id: the kafka table's group.instance.id, else
+ * kafka_instance (auto: "hostflow-<host>-<group>"; none, a dynamic member:
+ * "<host>-<pid>").  The progress messages say it, and the transactional.id
+ * of the relay and the partial role is made of it, so that a restarted
+ * instance fences its predecessor and aborts its open transaction at once. */
+void hf_kafka_instance_id(const hf_config *cfg, char *out, size_t n);
+
 /* librdkafka's own log lines, through hostflow's (rate-limited). */
 void hf_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "conf/config.h"
 
 typedef struct hf_kafka_producer hf_kafka_producer;
@@ -27,6 +29,33 @@ int hf_kafka_produce_headers(hf_kafka_producer *p, const void *key, size_t keyle
                              const char *const *headers, int nheaders);
 int hf_kafka_produce(hf_kafka_producer *p, const void *key, size_t keylen,
                      const void *value, size_t len);
+/* The same message to every partition of the topic (its partition count
+ * from the brokers' metadata, asked again every minute).  Returns how
+ * many partitions it went to, or -1. */
+int hf_kafka_produce_all(hf_kafka_producer *p, const void *key, size_t keylen,
+                         const void *value, size_t len);
+
+/* ------------------------------------------------------------------------
+ * Transactions (the partial role: what it writes and the offsets of what
+ * it read are committed together, or not at all)
+ * --------------------------------------------------------------------- */
+
+enum { HF_TXN_OK = 0, HF_TXN_ABORTED = -1, HF_TXN_FATAL = -2 };
+
+/* A transactional producer for topic, with transactional.id txn_id: the
+ * brokers abort the transaction of an earlier producer with the same id
+ * (a crashed instance restarted), and a transaction is begun.  NULL with a
+ * message in err. */
+hf_kafka_producer *hf_kafka_producer_new_txn(const hf_config *cfg, const char *topic,
+                                             const char *txn_id, char *err, size_t errlen);
+/* Commit the transaction with the consumer's offsets (NULL or empty: none)
+ * and begin the next.  HF_TXN_OK; HF_TXN_ABORTED: it was aborted (what it
+ * held is gone; the caller reads again from its last commit) and the next
+ * one begun; HF_TXN_FATAL: the producer is dead (fenced by a newer one
+ * with its id), with a message in err. */
+int hf_kafka_producer_commit_txn(hf_kafka_producer *p, rd_kafka_topic_partition_list_t *offsets,
+                                 rd_kafka_consumer_group_metadata_t *group, char *err, size_t errlen);
+
 /* Wait at most timeout_ms for every message produced so far to be
  * acknowledged.  0 when all were, -1 when some are still on the way or
  * failed since the last successful sync. */

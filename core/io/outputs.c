@@ -144,6 +144,24 @@ int hf_outputs_flush(hf_outputs *o, int timeout_ms)
     return rc;
 }
 
+int hf_outputs_commit_txn(hf_outputs *o, rd_kafka_topic_partition_list_t *offsets,
+                          rd_kafka_consumer_group_metadata_t *group)
+{
+    int rc = HF_OUT_OK, any = 0;
+    for (int i = 0; i < o->n; i++) {
+        if (!o->outs[i].ops->commit_txn) continue;
+        any = 1;
+        int r = o->outs[i].ops->commit_txn(o->outs[i].state, offsets, group);
+        if (r == HF_OUT_FATAL) {
+            atomic_store(&o->failed, 1);
+            rc = HF_OUT_FATAL;
+        } else if (r == HF_OUT_PENDING && rc == HF_OUT_OK) {
+            rc = HF_OUT_PENDING;
+        }
+    }
+    return any ? rc : HF_OUT_FATAL;
+}
+
 int hf_outputs_failed(const hf_outputs *o)
 {
     return atomic_load(&((hf_outputs *)o)->failed);

@@ -33,6 +33,12 @@ const hf_record_sink *hf_outputs_sink(hf_outputs *o);
 /* Wait at most timeout_ms until every output has acknowledged what it was
  * written: HF_OUT_OK, HF_OUT_PENDING, or HF_OUT_FATAL (one failed). */
 int hf_outputs_flush(hf_outputs *o, int timeout_ms);
+/* The partial role: commit every transactional output's transaction with
+ * a Kafka input's offsets (io.h, commit_txn).  HF_OUT_OK, HF_OUT_PENDING
+ * (aborted: read again from the last commit) or HF_OUT_FATAL (also when
+ * no output is transactional). */
+int hf_outputs_commit_txn(hf_outputs *o, rd_kafka_topic_partition_list_t *offsets,
+                          rd_kafka_consumer_group_metadata_t *group);
 /* 1 once an output has failed for good (the run stops reading). */
 int hf_outputs_failed(const hf_outputs *o);
 /* fn(ctx) is called once, from whichever thread saw it, when the first

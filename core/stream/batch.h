@@ -27,6 +27,11 @@ typedef struct hf_batch {
     int64_t   boundary;       /* close windows ending at or before this (ms) */
     double    boundary_ns;    /* when the reader moved the boundary (monotonic ns), 0: it did not */
     hf_flow  *flows;          /* capacity: the configured batch size */
+    /* the merge role: partial windows (stream/wire.h), each a 32-bit length
+     * then its message; the buffer is hf_malloc'ed and grows */
+    int       npartials;
+    uint8_t  *partials;
+    size_t    partials_len, partials_cap;
     hf_event *events;         /* log events (HF_BATCH_EVENTS), made by the pipeline when it has one */
     int       nevents;
     struct hf_batch *next;    /* the engine's queue */
@@ -42,13 +47,12 @@ typedef struct hf_shards {
     void      (*push)(void *ctx, int shard, hf_batch *b);   /* hand it over (may block) */
     int64_t   (*emitted_until)(void *ctx);                  /* every shard emitted windows ending by this */
     void      (*poll)(void *ctx, double max_end);           /* between records: reloads (may be NULL) */
+    void      (*sync)(void *ctx);                           /* wait until every batch pushed is done
+                                                               (NULL: push does it at once) */
     /* windows ending by this are emitted and whatever outlives them (the
      * profiles) is saved: input positions are committed up to there (may be
      * NULL: emitted_until) */
     int64_t   (*durable_until)(void *ctx);
-    /* Drop every open window of every shard, unemitted, and return once
-     * each has; emitted_until starts again from none (may be NULL). */
-    void      (*discard)(void *ctx);
 } hf_shards;
 
 #endif

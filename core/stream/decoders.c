@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "stream/wire.h"
 
 struct hf_decoders {
     const hf_prefixes *nets;
@@ -55,7 +56,13 @@ static inline unsigned check_flow(hf_flow *f, const hf_prefixes *nets, double fu
 unsigned hf_line_classify(const hf_decode_ctx *ctx, const char *line, size_t len,
                           const hf_prefixes *nets, double future_ms, hf_flow f[2])
 {
-    unsigned notes;
+    unsigned notes = 0;
+    if (hf_wire_kind(line, len) == HF_WIRE_FLOW) {       /* a relay's copy: its mark says for whom */
+        int rc = hf_wire_flow_decode(line, len, &f[0]);
+        if (rc != HF_DECODE_OK) return (unsigned)rc;
+        if (f[0].end_ms > future_ms) return HF_LINE_FUTURE;
+        return (f[0].mark & HF_FLOW_NO_SRC) && !(f[0].mark & HF_FLOW_DST) ? HF_LINE_FILTERED : HF_LINE_FLOW;
+    }
     int rc = hf_decode_record(ctx, line, len, f, &notes);
     if (rc != HF_DECODE_OK) return (unsigned)rc;
     unsigned st = check_flow(&f[0], nets, future_ms);

@@ -61,7 +61,8 @@ static inline int hf_line_flows(unsigned st)
            (hf_line_has_second(st) && HF_LINE_FIRST(hf_line_second(st)) == HF_LINE_FLOW);
 }
 
-/* Decode one record (hf_decode_record with ctx) and check its flows: the
+/* Decode one record (hf_decode_record with ctx, or a relay's binary flow:
+ * stream/wire.h) and check its flows: the
  * outcome as above, the kept flows at f[0] (and f[1]).  Flows ending after
  * future_ms are refused; nets says which addresses are monitored: a flow is
  * kept when its source is (its mark 0) or its destination is (mark

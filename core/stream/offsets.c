@@ -17,6 +17,7 @@ typedef struct partition {
     double   max_end;         /* newest flow end, ms */
     int64_t  next_offset;     /* after the last message read */
     int64_t  released_until;  /* flows released at or before this were in records already */
+    int64_t  pin;             /* no commit point passes this offset (-1: none) */
     int64_t  pending;         /* the lowest offset held aside by the pipeline, -1: none */
     int      nholds;
     struct { int64_t release; int64_t offset; } holds[HF_MAX_HOLDS];
@@ -74,6 +75,7 @@ int hf_offsets_partition(hf_offsets *o, const char *topic, int32_t id, int64_t r
         if (o->parts[i].id == id && strcmp(o->parts[i].topic, topic) == 0) {
             if (released_until > o->parts[i].released_until)
                 o->parts[i].released_until = released_until;
+            o->parts[i].assigned = 1;
             return i;
         }
     if (o->nparts == HF_MAX_PARTITIONS) return -1;
@@ -83,6 +85,7 @@ int hf_offsets_partition(hf_offsets *o, const char *topic, int32_t id, int64_t r
     pt->id = id;
     pt->max_end = -INFINITY;
     pt->next_offset = -1;
+    pt->pin = -1;
     pt->pending = -1;
     pt->released_until = released_until;
     /* a partition starts idle (the source marks it not at its end once it is
@@ -202,7 +205,8 @@ int hf_offsets_advance(hf_offsets *o, int part, double end_ms, double now_ms)
         for (int i = 1; i < o->nparts && all_idle; i++)
             if (&o->parts[i] != pt && !idle(o, &o->parts[i], now_ms)) all_idle = 0;
         if (all_idle)
-            for (int i = 1; i < o->nparts; i++) o->parts[i].eof_since = now_ms;
+            for (int i = 1; i < o->nparts; i++)
+                if (o->parts[i].assigned) o->parts[i].eof_since = now_ms;
         pt->eof = 0;
     }
     if (end_ms <= pt->max_end) return 0;
@@ -232,6 +236,7 @@ double hf_offsets_watermark(const hf_offsets *o, double now)
     double lo = INFINITY, hi = -INFINITY;
     for (int i = 0; i < o->nparts; i++) {
         const partition *pt = &o->parts[i];
+        if (!pt->assigned) continue;
         if (pt->follow) continue;
         if (pt->max_end == -INFINITY) {
             if (!idle(o, pt, now)) return -INFINITY;
@@ -248,6 +253,7 @@ int hf_offsets_commit_points(hf_offsets *o, int64_t done, hf_commit_point *out, 
     int n = 0;
     for (int i = 1; i < o->nparts && n < max; i++) {     /* slot 0 is the file input */
         partition *pt = &o->parts[i];
+        if (!pt->assigned) continue;    /* another's now: `done` says nothing of its windows */
         int64_t offset = pt->next_offset;
         int k = 0;
         for (int h = 0; h < pt->nholds; h++) {
@@ -256,6 +262,7 @@ int hf_offsets_commit_points(hf_offsets *o, int64_t done, hf_commit_point *out, 
             pt->holds[k++] = pt->holds[h];
         }
         pt->nholds = k;
+        if (pt->pin >= 0 && (pt->pin < offset || offset < 0)) offset = pt->pin;
         if (pt->pending >= 0 && (pt->pending < offset || offset < 0)) offset = pt->pending;
         if (done > pt->released_until && done != INT64_MAX) pt->released_until = done;
         if (offset < 0) continue;                         /* nothing read yet */
@@ -266,6 +273,26 @@ int hf_offsets_commit_points(hf_offsets *o, int64_t done, hf_commit_point *out, 
         n++;
     }
     return n;
+}
+
+int hf_offsets_idle(const hf_offsets *o, int part, double now_ms)
+{
+    return part >= 0 && part < o->nparts && idle(o, &o->parts[part], now_ms);
+}
+
+int hf_offsets_assigned(const hf_offsets *o, int part)
+{
+    return part >= 1 && part < o->nparts && o->parts[part].assigned;
+}
+
+int64_t hf_offsets_released(const hf_offsets *o, int part)
+{
+    return part >= 0 && part < o->nparts ? o->parts[part].released_until : INT64_MIN;
+}
+
+void hf_offsets_pin(hf_offsets *o, int part, int64_t offset)
+{
+    if (part >= 1 && part < o->nparts) o->parts[part].pin = offset;
 }
 
 int64_t hf_offsets_flush_through(const hf_offsets *o, int64_t through)
@@ -283,7 +310,7 @@ int64_t hf_offsets_flush_through(const hf_offsets *o, int64_t through)
 void hf_offsets_flushed(hf_offsets *o, int64_t through)
 {
     for (int i = 0; i < o->nparts; i++)
-        if (o->parts[i].released_until < through) o->parts[i].released_until = through;
+        if (o->parts[i].assigned && o->parts[i].released_until < through) o->parts[i].released_until = through;
 }
 
 void hf_offsets_reset(hf_offsets *o)
@@ -296,6 +323,7 @@ void hf_offsets_reset(hf_offsets *o)
         pt->max_end = -INFINITY;
         pt->next_offset = -1;
         pt->pending = -1;
+        pt->pin = -1;
         pt->nholds = 0;
     }
     o->max_end = -INFINITY;

@@ -118,7 +118,16 @@ double hf_offsets_watermark(const hf_offsets *o, double now_ms);
  * the holds released by then, and fill out (at most max) with each Kafka
  * partition's commit point.  Returns how many. */
 int hf_offsets_commit_points(hf_offsets *o, int64_t done, hf_commit_point *out, int max);
-/* Every window is being flushed now (stop, revocation): the release time
+/* Whether partition part is idle at now_ms (at its end for HF_IDLE_MS). */
+int hf_offsets_idle(const hf_offsets *o, int part, double now_ms);
+/* 1 when part is a Kafka partition assigned now (registered, and not reset since). */
+int hf_offsets_assigned(const hf_offsets *o, int part);
+/* How far part's records (or partials) are complete: its released_until. */
+int64_t hf_offsets_released(const hf_offsets *o, int part);
+/* No commit point of part passes offset (-1: none): a record there must be
+ * read again after a restart (the merge role's progress marks, marks.h). */
+void hf_offsets_pin(hf_offsets *o, int part, int64_t offset);
+/* Every window is being flushed now (a stop): the release time
  * every flow read so far is complete at.  Afterwards a flow for those
  * windows counts as late, and hf_offsets_flushed() marks them complete. */
 int64_t hf_offsets_flush_through(const hf_offsets *o, int64_t closed_until);

@@ -23,8 +23,11 @@
 #include "base/log.h"
 #include "base/timefmt.h"
 #include "base/tz.h"
+#include "stream/marks.h"
 #include "stream/prefix.h"
+#include "stream/wire.h"
 
+#define PARTIAL_BYTES  (4 << 20)  /* a batch of partial windows is handed over at this */
 #define FUTURE_CONFIRM 32     /* flows of its partition that decide about a flow held aside */
 #define FUTURE_HELD    1024   /* flows held aside at most (the oldest is decided first) */
 #define LOG_FUTURE_MS  (24.0 * 3600.0 * 1000.0)  /* a log event this far past the clock is refused */
@@ -75,6 +78,12 @@ struct hf_pipeline {
     const char      *input_name;   /* the file being read, and its line, for warnings */
     uint64_t         lineno;
     hf_ratelimit     rl_reject, rl_late;
+    int              role;         /* enum hf_role: the relay keeps no windows */
+    hf_marks        *marks;        /* the merge role's watermark, else NULL */
+    double           waited_since; /* ... unmoved since (ms), and said so at */
+    double           waited_said;
+    hf_wire_mark    *markbuf;      /* ... and room to read a progress message */
+    int              mark_kind;    /* the progress this role reads: HF_WIRE_WINDOWS (merge), _FLOWS */
     hf_decoders     *dec;          /* decoder threads, or NULL */
     hf_decode_ctx    dctx;         /* the input's zone and allowed clock skew */
     hf_tz           *tz;
@@ -115,6 +124,8 @@ const char *hf_pipeline_reason_name(int r)
 {
     if (r == HF_REASON_TOO_LONG) return "too_long";
     if (r == HF_REASON_FUTURE) return "future_time";
+    if (r == HF_REASON_WRONG_KIND) return "wrong_kind";
+    if (r == HF_REASON_BAD_WINDOW) return "bad_window";
     return hf_decode_reason_name(r);
 }
 
@@ -156,7 +167,11 @@ hf_pipeline *hf_pipeline_new(const hf_config *cfg, const hf_shards *shards, int 
     p->base_ms = 0;
     for (int i = 0; i < cfg->nwindows; i++) p->base_ms = gcd64(p->base_ms, cfg->windows_ms[i]);
     p->offsets = hf_offsets_new(cfg->windows_ms, cfg->nwindows);
+    p->role = cfg->role;
+    if (p->role == HF_ROLE_MERGE) p->marks = hf_marks_new();   /* others: at their first progress */
+    p->mark_kind = p->role == HF_ROLE_MERGE ? HF_WIRE_WINDOWS : HF_WIRE_FLOWS;
     p->closed_until = INT64_MIN;
+    atomic_store_explicit(&p->stats.closed_until, INT64_MIN, memory_order_relaxed);
     p->slack_ms = (double)cfg->future_slack_ms;
     p->held = hf_calloc(FUTURE_HELD, sizeof(held));
     p->rl_reject = (hf_ratelimit)HF_RATELIMIT_INIT(5);
@@ -226,25 +241,85 @@ static int64_t floor_to(int64_t t, int64_t g)
     return q * g;
 }
 
+/* The watermark from progress messages (the merge role, or one reading a
+ * relay's flows): the lowest mark over the partitions it reads (marks.h);
+ * INT64_MIN while one has none, or none is assigned. */
+static int64_t marks_watermark(const hf_pipeline *p)
+{
+    int64_t low = INT64_MAX;
+    int any = 0;
+    for (int i = 1; i < hf_offsets_count(p->offsets); i++) {
+        if (!hf_offsets_assigned(p->offsets, i)) continue;
+        int64_t t = hf_marks_through(p->marks, i);
+        if (t < low) low = t;
+        any = 1;
+    }
+    return any ? low : INT64_MIN;
+}
+
 /* Move the watermark; when base windows close, tell every shard.  Before
  * it passes the log input's newest event, that input is read on to there
  * (a file to that time; a stream as far as it has lines now): the events
  * are in before their windows close, whatever the read steps were. */
 static void advance(hf_pipeline *p)
 {
-    double src = hf_offsets_watermark(p->offsets, now_ms());
-    if (src == -INFINITY) return;
+    if (p->role == HF_ROLE_RELAY) return;         /* no windows: no watermark */
+    double src;
+    if (p->marks) {          /* the producers upstream say how far their inputs are passed on */
+        int64_t w = marks_watermark(p);
+        if (w == INT64_MIN) return;
+        src = w == HF_WIRE_END ? INFINITY : (double)w;
+    } else {
+        src = hf_offsets_watermark(p->offsets, now_ms());
+        if (src == -INFINITY) return;
+    }
     if (p->pull && !p->pulling && !p->logs_idle && p->logs_end < src) {
         p->pulling = 1;
         p->pull(p->pull_ctx, src);
         p->pulling = 0;
     }
-    int64_t boundary = floor_to((int64_t)src - p->cfg->lateness_ms, p->base_ms);
+    int64_t boundary;
+    if (src == INFINITY) boundary = INT64_MAX;                                  /* every input ended */
+    else if (p->marks && p->mark_kind == HF_WIRE_WINDOWS)   /* the partials waited: no lateness */
+        boundary = floor_to((int64_t)src, p->base_ms);
+    else boundary = floor_to((int64_t)src - p->cfg->lateness_ms, p->base_ms);
     if (boundary > p->closed_until) {
         p->closed_until = boundary;
+        atomic_store_explicit(&p->stats.closed_until, boundary, memory_order_relaxed);
         double now = hf_now_ns();
         for (int k = 0; k < p->shards.n; k++) hand_over(p, k, now);
     }
+}
+
+/* The merge role, every 30 s while its watermark has not moved though
+ * partial windows wait: which input partition of the partial stage holds
+ * it back, as the intermediate partition that lags most shows it. */
+static void say_waiting(hf_pipeline *p)
+{
+    int part = -1;
+    int64_t low = INT64_MAX;
+    for (int i = 1; i < hf_offsets_count(p->offsets); i++) {
+        if (!hf_offsets_assigned(p->offsets, i)) continue;
+        int64_t t = hf_marks_through(p->marks, i);
+        if (t < low) {
+            low = t;
+            part = i;
+        }
+    }
+    if (part < 0) return;
+    const char *topic;
+    int32_t from, id;
+    int64_t through;
+    char when[32] = "nothing yet";
+    hf_marks_slowest(p->marks, part, &topic, &from, &through);
+    const char *here = hf_offsets_topic(p->offsets, part, &id);
+    if (through > INT64_MIN && through < HF_WIRE_END) hf_time_format_iso(through, when);
+    if (!topic)
+        hf_log(HF_LOG_INFO, "merge: waiting for the partial instances' progress (none on %s[%d] yet)",
+               here, id);
+    else
+        hf_log(HF_LOG_INFO, "merge: windows wait for %s[%d] of the partial stage (%s[%d] has it "
+               "through %s); is a partial instance reading it?", topic, from, here, id, when);
 }
 
 static void held_settle(hf_pipeline *p, int part);
@@ -256,7 +331,16 @@ void hf_pipeline_tick(hf_pipeline *p)
             held_settle(p, p->held[k].part);
             k = -1;
         }
-    if (hf_offsets_count(p->offsets) > 1) advance(p);
+    if (hf_offsets_count(p->offsets) <= 1) return;
+    int64_t before = p->closed_until;
+    advance(p);
+    if (!p->marks) return;
+    double now = now_ms();
+    if (p->closed_until != before || p->waited_since == 0) p->waited_since = now;
+    if (now - p->waited_since >= 30000 && now - p->waited_said >= 30000 && p->stats.accepted > 0) {
+        p->waited_said = now;
+        say_waiting(p);
+    }
 }
 
 
@@ -553,6 +637,19 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
         bump(src_here ? &p->stats.replayed : &p->stats.filtered);
         return 0;
     }
+    if (p->role == HF_ROLE_RELAY) {          /* every flow passes: lateness is decided downstream */
+        hf_batch *b = p->pending[0];         /* (with its mark: the relay writes a copy for each host) */
+        if (src_here) {
+            bump(&p->stats.accepted);
+            hf_offsets_advance(p->offsets, part, end_ms, now_ms());   /* for its progress messages */
+        } else {
+            bump(&p->stats.filtered);
+            bump(&p->stats.to_destination);
+        }
+        b->flows[b->n++] = *fp;
+        if (b->n == p->cfg->batch) hand_over(p, 0, 0);
+        return 0;
+    }
     if ((int64_t)end_ms < p->closed_until) {
         if (!src_here) {                        /* its source is not monitored: filtered */
             bump(&p->stats.filtered);
@@ -594,6 +691,110 @@ static int take_line(hf_pipeline *p, int part, int64_t offset, int st, const hf_
     return 0;
 }
 
+/* Add a partial window to the batch of its host's shard. */
+static void put_partial(hf_pipeline *p, int i, const char *rec, size_t len)
+{
+    hf_batch *b = p->pending[i];
+    size_t need = b->partials_len + 4 + len;
+    if (need > b->partials_cap) {
+        size_t cap = b->partials_cap ? b->partials_cap : 1 << 16;
+        while (cap < need) cap *= 2;
+        b->partials = hf_realloc(b->partials, cap);
+        b->partials_cap = cap;
+    }
+    uint32_t n = (uint32_t)len;
+    memcpy(b->partials + b->partials_len, &n, 4);
+    memcpy(b->partials + b->partials_len + 4, rec, len);
+    b->partials_len = need;
+    b->npartials++;
+    if (b->npartials == p->cfg->batch || b->partials_len >= PARTIAL_BYTES) hand_over(p, i, 0);
+}
+
+/* A reject of the merge role: counted, said (rate-limited), the position moves. */
+static int reject(hf_pipeline *p, int part, int64_t offset, int reason, const char *why)
+{
+    char where[512];
+    bump(&p->stats.rejected[reason]);
+    hf_offsets_read(p->offsets, part, offset, -1);
+    hf_log_limited(&p->rl_reject, HF_LOG_WARN, "%s: rejected (%s): %s",
+                   origin(p, part, offset, where, sizeof where), hf_pipeline_reason_name(reason), why);
+    return reason;
+}
+
+/* A progress message (the merge role's, or a relay's to the instances
+ * that read its flows): the marks, and with them the watermark, move; the
+ * partition's commit point stays at its sources' newest marks. */
+static int take_progress(hf_pipeline *p, int part, int64_t offset, const char *rec, size_t len)
+{
+    bump(&p->stats.records);
+    if (!p->markbuf) p->markbuf = hf_malloc(sizeof(hf_wire_mark) * HF_MAX_PARTITIONS);
+    hf_wire_progress pr;
+    if (hf_wire_progress_parse(rec, len, &pr, p->markbuf, HF_MAX_PARTITIONS) != 0)
+        return reject(p, part, offset, HF_DECODE_MALFORMED, "a progress message that does not read");
+    if (pr.kind != p->mark_kind)
+        return reject(p, part, offset, HF_REASON_WRONG_KIND, pr.kind == HF_WIRE_WINDOWS
+                      ? "the progress of partial windows, which only a merge instance reads"
+                      : "the progress of a relay's flows, which a merge instance does not read");
+    bump(&p->stats.progress);             /* not a flow: not decoded (the sums, pipeline.h) */
+    if (!p->marks) p->marks = hf_marks_new();      /* from now on the watermark comes from them */
+    hf_offsets_read(p->offsets, part, offset, -1);
+    hf_marks_read(p->marks, part, offset, &pr);
+    hf_offsets_pin(p->offsets, part, hf_marks_pin(p->marks, part));
+    advance(p);
+    return 0;
+}
+
+/* A message of the merge role: a partial window (late, read again, or
+ * given to its host's shard) or progress (the watermark moves). */
+static int take_message(hf_pipeline *p, int part, int64_t offset, const char *rec, size_t len)
+{
+    char where[512];
+    int kind = hf_wire_kind(rec, len);
+    if (kind == HF_WIRE_PROGRESS) return take_progress(p, part, offset, rec, len);
+    bump(&p->stats.records);
+    if (kind != HF_WIRE_PARTIAL)
+        return reject(p, part, offset, HF_REASON_WRONG_KIND, "the merge role reads partial windows "
+                      "(a partial instance's output), not flows");
+    hf_wire_partial hp;
+    if (hf_wire_partial_parse(rec, len, &hp) != 0)
+        return reject(p, part, offset, HF_DECODE_MALFORMED, "a partial window that does not read");
+    if (hp.g_ms != p->base_ms || hp.start_ms % p->base_ms != 0)
+        return reject(p, part, offset, HF_REASON_BAD_WINDOW, "its window is not one of this "
+                      "instance's finest granularity (the windows of the partial and merge "
+                      "instances must agree)");
+    bump(&p->stats.decoded);
+    if (hf_offsets_read(p->offsets, part, offset, (double)hp.start_ms)) {   /* emitted already */
+        bump(&p->stats.replayed);
+        return 0;
+    }
+    if (hp.start_ms + p->base_ms <= p->closed_until) {
+        bump(&p->stats.late);
+        hf_log_limited(&p->rl_late, HF_LOG_WARN, "%s: late partial window: it ends %lld ms "
+                       "before the windows still open", origin(p, part, offset, where, sizeof where),
+                       (long long)(p->closed_until - hp.start_ms - p->base_ms));
+        return 0;
+    }
+    bump(&p->stats.accepted);
+    hf_offsets_hold(p->offsets, part, offset, (double)hp.start_ms);
+    int i = p->shards.n == 1 ? 0 : (int)((hf_hash_addr(hp.addr) >> 32) % (uint64_t)p->shards.n);
+    put_partial(p, i, rec, len);
+    return 0;
+}
+
+const struct hf_marks *hf_pipeline_marks(const hf_pipeline *p)
+{
+    return p->marks;
+}
+
+int hf_pipeline_complete(const hf_pipeline *p)
+{
+    return p->marks && marks_watermark(p) == HF_WIRE_END;
+}
+
+int64_t hf_pipeline_closed_until(const hf_pipeline *p)
+{
+    return atomic_load_explicit(&((hf_pipeline *)p)->stats.closed_until, memory_order_relaxed);
+}
 
 /* A record's outcome (st: hf_line_classify's) in input order: an options
  * or template record is skipped (counted, not rejected); a clamped start is
@@ -621,6 +822,19 @@ static int take_record(hf_pipeline *p, int part, int64_t offset, unsigned st, co
     return rc;
 }
 
+/* When records are read (the first, and the last to 1,024 records): a
+ * rate over the time records came, whatever came before (start-up, a
+ * consumer group forming).  A clock read per 1,024 records. */
+static inline void note_time(hf_pipeline *p, int always)
+{
+    uint64_t n = atomic_load_explicit(&p->stats.records, memory_order_relaxed);
+    if (!always && (n & 1023) != 0) return;
+    double t = hf_now_ns();
+    if (atomic_load_explicit(&p->stats.first_ns, memory_order_relaxed) == 0)
+        atomic_store_explicit(&p->stats.first_ns, t, memory_order_relaxed);
+    atomic_store_explicit(&p->stats.last_ns, t, memory_order_relaxed);
+}
+
 static void poll_engine(hf_pipeline *p)
 {
     if (p->shards.poll) p->shards.poll(p->shards.ctx, hf_offsets_max_end(p->offsets));
@@ -631,9 +845,26 @@ int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
 {
     hf_flow f[2];
     poll_engine(p);                         /* a reload to check or commit */
+    note_time(p, 0);
+    if (p->role == HF_ROLE_MERGE) return take_message(p, part, offset, rec, len);
+    int kind = too_long ? HF_WIRE_TEXT : hf_wire_kind(rec, len);
+    if (kind == HF_WIRE_PROGRESS && p->role != HF_ROLE_RELAY) return take_progress(p, part, offset, rec, len);
+    if (kind == HF_WIRE_PARTIAL || kind == HF_WIRE_PROGRESS) {
+        bump(&p->stats.records);
+        return reject(p, part, offset, HF_REASON_WRONG_KIND, "a partial window or its progress, "
+                      "which only a merge instance reads");
+    }
     p->lineno = lineno;
     unsigned st = too_long ? HF_LINE_TOO_LONG
                            : hf_line_classify(&p->dctx, rec, len, p->nets, INFINITY, f);
+    /* a relay's binary flow (one that reads: a line of garbage may start
+     * with its tag): the partition mixes the relay's input partitions at
+     * its pace, so the flows' ends say nothing of how far each has come --
+     * the watermark waits for the relays' progress (marks), from the first
+     * such flow on, not only from the first progress */
+    if (kind == HF_WIRE_FLOW && (st == HF_LINE_FLOW || st == HF_LINE_FILTERED) && !p->marks &&
+        p->role != HF_ROLE_RELAY)
+        p->marks = hf_marks_new();
     return take_record(p, part, offset, st, f, rec, len);
 }
 
@@ -735,6 +966,7 @@ int hf_pipeline_decoders(const hf_pipeline *p)
 static void run_chunk(hf_pipeline *p, hf_chunk *c)
 {
     poll_engine(p);
+    note_time(p, 1);
     uint32_t f = 0;
     for (uint32_t i = 0; i < c->n; i++) {
         size_t len;
@@ -773,13 +1005,53 @@ void hf_pipeline_submit(hf_pipeline *p, hf_chunk *c, size_t len, int too_long)
  * Closing
  * --------------------------------------------------------------------- */
 
+void hf_pipeline_sync(hf_pipeline *p)
+{
+    if (p->role != HF_ROLE_RELAY && p->role != HF_ROLE_PARTIAL) return;
+    hf_pipeline_drain(p);
+    if (p->role == HF_ROLE_RELAY)            /* its flows are written as they are handed over */
+        for (int k = 0; k < p->shards.n; k++)
+            if (p->pending[k]->n) hand_over(p, k, 0);
+    if (p->shards.sync) p->shards.sync(p->shards.ctx);
+}
+
+void hf_pipeline_reset(hf_pipeline *p)
+{
+    p->nheld = 0;                            /* held aside: read again by the next owner */
+    if (p->role == HF_ROLE_RELAY) {          /* nothing held: flows not written yet are read again */
+        for (int k = 0; k < p->shards.n; k++) p->pending[k]->n = 0;
+        hf_offsets_reset(p->offsets);
+        return;
+    }
+    hf_pipeline_drain(p);
+    for (int k = 0; k < p->shards.n; k++) {
+        hf_batch *b = p->pending[k];
+        b->n = 0;                            /* held, and read again by the next owner */
+        b->npartials = 0;
+        b->partials_len = 0;
+        b->discard = 1;
+        p->shards.push(p->shards.ctx, k, b);
+        p->pending[k] = p->shards.batch(p->shards.ctx, k);
+    }
+    if (p->shards.sync) p->shards.sync(p->shards.ctx);
+    p->closed_until = INT64_MIN;
+    atomic_store_explicit(&p->stats.closed_until, INT64_MIN, memory_order_relaxed);
+    hf_offsets_reset(p->offsets);
+    if (p->marks) hf_marks_forget(p->marks);
+}
+
 void hf_pipeline_flush(hf_pipeline *p)
 {
+    if (p->role == HF_ROLE_RELAY) {
+        hf_pipeline_sync(p);
+        return;
+    }
     hf_pipeline_drain(p);
     held_settle(p, -1);
     int64_t through = hf_offsets_flush_through(p->offsets, p->closed_until);
     if (through > p->closed_until) {
         p->closed_until = through;
+        atomic_store_explicit(&p->stats.closed_until, through, memory_order_relaxed);
         double now = hf_now_ns();
         for (int k = 0; k < p->shards.n; k++) hand_over(p, k, now);
     }
@@ -791,21 +1063,15 @@ void hf_pipeline_flush(hf_pipeline *p)
     hf_offsets_flushed(p->offsets, through);
 }
 
-void hf_pipeline_reset(hf_pipeline *p)
+int64_t hf_pipeline_emitted(hf_pipeline *p)
 {
-    hf_pipeline_drain(p);
-    p->nheld = 0;
-    for (int i = 0; i < p->shards.n; i++) p->pending[i]->n = 0;
-    if (p->shards.discard) p->shards.discard(p->shards.ctx);
-    p->closed_until = INT64_MIN;
-    hf_offsets_reset(p->offsets);
+    return p->shards.durable_until ? p->shards.durable_until(p->shards.ctx)
+                                   : p->shards.emitted_until(p->shards.ctx);
 }
 
-int hf_pipeline_commit_points(hf_pipeline *p, hf_commit_point *out, int max)
+int hf_pipeline_commit_points(hf_pipeline *p, int64_t emitted, hf_commit_point *out, int max)
 {
-    int64_t done = p->shards.durable_until ? p->shards.durable_until(p->shards.ctx)
-                                           : p->shards.emitted_until(p->shards.ctx);
-    return hf_offsets_commit_points(p->offsets, done, out, max);
+    return hf_offsets_commit_points(p->offsets, emitted, out, max);
 }
 
 void hf_pipeline_finish(hf_pipeline *p)
@@ -829,11 +1095,14 @@ void hf_pipeline_free(hf_pipeline *p)
         if (p->pending[i]) {
             hf_free(p->pending[i]->events);
             hf_free(p->pending[i]->flows);
+            hf_free(p->pending[i]->partials);
             hf_free(p->pending[i]);
         }
     hf_free(p->pending);
     hf_free(p->held);
     hf_prefixes_free(p->nets);
     hf_offsets_free(p->offsets);
+    hf_marks_free(p->marks);
+    hf_free(p->markbuf);
     hf_free(p);
 }

@@ -16,8 +16,21 @@
  * of its partition (future_slack) is held aside until the flows after it
  * show whether it is an outlier (rejected, future_time) or the stream has
  * jumped (pipeline.c, "Flows from the future"), so one bad clock cannot
- * make every later flow late.  Because late flows and the watermark are decided here, in input
- * order, the records do not depend on the number of workers. */
+ * make every later flow late.  Because late flows and the watermark are
+ * decided here, in input order, the records do not depend on the number
+ * of workers.
+ *
+ * The roles (conf/config.h) change the path: the relay keeps no windows
+ * (every flow passes, nothing is late or held); the merge role reads
+ * partial windows instead of flows (late when their window has closed,
+ * held until their coarsest window is emitted).  Progress messages
+ * (stream/wire.h), of the partial instances to the merge ones and of the
+ * relays to the instances that read their flows, replace the flows' ends
+ * as the source of the watermark (marks.h) once one has been read: with
+ * flows re-keyed by a relay, a partition mixes flows of every input
+ * partition, read at the relays' pace, and only the relays know how far
+ * each input partition has come.  A relay's binary flow switches to them
+ * too, before any progress is read: the watermark then waits for it. */
 #ifndef HF_PIPELINE_H
 #define HF_PIPELINE_H
 
@@ -32,13 +45,20 @@
 
 typedef struct hf_pipeline hf_pipeline;
 
-/* Why records were not turned into flows (the decoder's reasons, then these). */
-enum { HF_REASON_TOO_LONG = HF_LINE_TOO_LONG, HF_REASON_FUTURE = HF_LINE_FUTURE, HF_REASONS };
+/* Why records were not turned into flows (the decoder's reasons, then
+ * these): a message of the wrong kind for the role (stream/wire.h: a flow
+ * to a merge instance, a partial window to one that reads flows), and a
+ * partial whose window is not this merge instance's finest. */
+enum { HF_REASON_TOO_LONG = HF_LINE_TOO_LONG, HF_REASON_FUTURE = HF_LINE_FUTURE,
+       HF_REASON_WRONG_KIND, HF_REASON_BAD_WINDOW, HF_REASONS };
 
 /* The pipeline's counters.  Written by the reading thread only, read by the
  * reporter at any time: relaxed atomics. */
-/*   records = decoded + rejected (every reason) + skipped
+/*   records = decoded + rejected (every reason) + skipped + progress
  *   decoded = accepted + filtered + late + replayed + held
+ * (progress: the relays' and partial instances' progress messages; in the
+ * merge role a partial window counts as a flow would: accepted, late or
+ * replayed);
  * a flow rejected as future_time is not decoded (held_reject takes it back). */
 typedef struct hf_stream_stats {
     _Atomic uint64_t records;            /* records read (a biflow record: one per direction) */
@@ -60,6 +80,10 @@ typedef struct hf_stream_stats {
                                             not rejected */
     _Atomic uint64_t clamped;            /* flows ending a little before their start
                                             (max_clock_skew): start set to end */
+    _Atomic uint64_t progress;           /* the merge role: progress messages read */
+    _Atomic int64_t  closed_until;       /* windows ending by this are closed (INT64_MIN: none) */
+    _Atomic double   first_ns, last_ns;  /* when the first record was read, and the last (to
+                                            1,024 records): CLOCK_MONOTONIC, 0 before any */
     _Atomic uint64_t held;               /* held aside now, ahead in time (future_slack): taken
                                             or rejected as future_time later */
 } hf_stream_stats;
@@ -87,6 +111,13 @@ int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
 /* Let the watermark move with no data (idle partitions); decide the flows
  * held aside for a partition at its end. */
 void hf_pipeline_tick(hf_pipeline *p);
+/* The marks the watermark comes from (NULL until a progress message is
+ * read; the merge role's from the start), and whether every input
+ * partition upstream has ended by them (every window can close). */
+const struct hf_marks *hf_pipeline_marks(const hf_pipeline *p);
+int hf_pipeline_complete(const hf_pipeline *p);
+/* The watermark: windows ending at or before this are closed (any thread). */
+int64_t hf_pipeline_closed_until(const hf_pipeline *p);
 /* The input is live (Kafka): a flow ending more than future_slack after
  * the wall clock is rejected at once (future_time). */
 void hf_pipeline_live(hf_pipeline *p);
@@ -149,21 +180,31 @@ void hf_pipeline_drain(hf_pipeline *p);
  * Closing
  * --------------------------------------------------------------------- */
 
-/* Close every open window now (stop, partitions revoked) and wait until
- * the shards have emitted them.  Flows that arrive later for those windows
- * count as late. */
+/* Close every open window now (a stop when this instance has every flow)
+ * and wait until the shards have emitted them.  Flows that arrive later
+ * for those windows count as late.  The relay: hf_pipeline_sync. */
 void hf_pipeline_flush(hf_pipeline *p);
+/* Before a commit, in the roles that write as they go: the relay hands
+ * its pending flows over (they are written as they are); the partial role
+ * waits until the shards have done every batch handed over, so that no
+ * worker writes while the caller commits its transaction and what is
+ * emitted is what the commit covers.  Nothing in the other roles. */
+void hf_pipeline_sync(hf_pipeline *p);
 /* Partitions revoked (the input has committed what is in records): drop
- * every open window unemitted, and every flow held or not yet handed
- * over, and start again from nothing -- the next owner of the partitions
- * reads their flows again from the last commit and rebuilds those windows
- * whole, so no record is cut short by a rebalance.  What is complete
- * (released_until) is kept: a flow read again for a window already in
- * records is skipped, as after a restart. */
+ * every open window unemitted, in every shard, and every flow held or not
+ * yet handed over, and start again from nothing (hf_offsets_reset) -- the
+ * next owner of the partitions reads their flows again from the last
+ * commit and rebuilds those windows whole, so no record is cut short by a
+ * rebalance.  What is complete (released_until) is kept: a flow read again
+ * for a window already in records is skipped, as after a restart.  The
+ * relay drops the flows it has not written (its commit, which writes
+ * them, comes first, or they are read again). */
 void hf_pipeline_reset(hf_pipeline *p);
-/* The commit points once the outputs acknowledged everything emitted so
- * far (the caller flushed them first).  Returns how many. */
-int hf_pipeline_commit_points(hf_pipeline *p, hf_commit_point *out, int max);
+/* How far every shard has emitted windows (take it before flushing the
+ * outputs), and the commit points once the outputs have acknowledged
+ * everything emitted by then.  Returns how many. */
+int64_t hf_pipeline_emitted(hf_pipeline *p);
+int hf_pipeline_commit_points(hf_pipeline *p, int64_t emitted, hf_commit_point *out, int max);
 /* End of input: the final batches (every window closes). */
 void hf_pipeline_finish(hf_pipeline *p);
 const hf_stream_stats *hf_pipeline_stats(const hf_pipeline *p);

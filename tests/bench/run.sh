@@ -26,6 +26,9 @@
 #      start (tests/kafka/broker.sh)
 #   8. records into OpenSearch, and file -> hostflow -> OpenSearch
 #      (tests/bench/opensearch.sh, a server from tests/opensearch/server.sh)
+#   9. several instances through Kafka: the relay, one instance against
+#      three in one group, the partial windows' bytes a flow
+#      (tests/bench/scale.sh)
 #
 # Single-thread figures (1, 2, 4) are per second of the thread's CPU time
 # (steady on a shared machine); pipeline figures (3, 7) are wall-clock, and
@@ -321,6 +324,11 @@ kafka_row >"$R/kafka.json"
 # records/s into the OpenSearch output, and file -> hostflow -> OpenSearch
 # (tests/bench/opensearch.sh; BENCH_OPENSEARCH=0 skips it)
 "$ROOT/tests/bench/opensearch.sh" "$R" "$DATA" "$RUNS"
+
+# ------------------------------------------------- 9: several instances
+# a relay, one instance against three, the partial stream's bytes
+# (tests/bench/scale.sh; BENCH_SCALE=0 skips it)
+"$ROOT/tests/bench/scale.sh" "$R" "$DATA" "$RUNS"
 
 # ---------------------------------------------------------------- the table
 # The machine: the CPU model and its vector extensions (/proc/cpuinfo), the

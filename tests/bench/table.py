@@ -224,6 +224,52 @@ def figures(d, ctx):
             [rate(s) for s in runs("opensearch-run-{i}.json")], "flows/s",
             note="%s flows; every record acknowledged before exit" % f"{o['flows']:,}")
 
+    # 9: several instances (tests/bench/scale.sh) ---------------------------------
+    sc = load("scale.json")
+    if sc and "na" in sc:
+        na_row("scale", "several instances through Kafka", sc["na"])
+    elif sc:
+        rel = load("scale-relay.json")
+        if rel:
+            row("scale_relay", "relay, Kafka -> Kafka keyed by host", [rel["flows"] / rel["seconds"]],
+                "flows/s", note="one relay, %s lines from 6 partitions; the broker on the same cores"
+                % f"{rel['lines']:,}")
+            row("scale_relay_bytes", "  a flow on the broker's disk, relayed (binary, lz4)",
+                [rel["relayed_disk"] / rel["flows"]], "B",
+                note="the raw JSON: %.0f B a line" % (rel["raw_disk"] / rel["lines"]))
+
+        def spread(s):
+            return s["flows"] / s["seconds"] if s and s.get("seconds") else None
+        one = [spread(s) for s in runs("scale-one-{i}.json")]
+        three = [spread(s) for s in runs("scale-three-{i}.json")]
+        def cpu(pattern):
+            docs = [s for s in runs(pattern) if s and s.get("seconds")]
+            return (statistics.median([s["cpu_s"] for s in docs]),
+                    statistics.median([s["seconds"] for s in docs])) if docs else (0, 0)
+        if one:
+            c, w = cpu("scale-one-{i}.json")
+            row("scale_one", "1 instance (-j1) over the keyed topic", one, "flows/s",
+                note="from its first flow read to its last, a new group each run, records to /dev/null; "
+                     "%.2f s of CPU (the whole process) for %.2f s of reading" % (c, w))
+        if three:
+            c, w = cpu("scale-three-{i}.json")
+            row("scale_three", "3 instances (-j1) in one group, aggregate", three, "flows/s",
+                note="their partitions assigned before they read; from the first flow any read to the "
+                     "last; %.2f s of CPU (three processes) for %.2f s of reading" % (c, w))
+        if one and three:
+            row("scale_ratio", "  3 instances / 1", [b / a for a, b in zip(one, three) if a and b], "x",
+                note="%s cores: three -j1 instances and the broker share them" % ctx.get("nproc", "?"))
+        par = load("scale-partial.json")
+        if par and "na" in par:
+            na_row("scale_partial_bytes", "partial windows, bytes a flow (as made)", par["na"])
+        elif par and par["flows"]:
+            row("scale_partial_bytes", "partial windows, bytes a flow (as made)", [par["bytes"] / par["flows"]],
+                "B", note="%s partial windows for %s flows (%.3f a flow), %.0f B each"
+                % (f"{par['partials']:,}", f"{par['flows']:,}", par["partials"] / par["flows"],
+                   par["bytes"] / max(par["partials"], 1)))
+            row("scale_partial_disk", "  on the broker's disk (lz4)", [par["disk"] / par["flows"]], "B",
+                note="progress messages and transaction markers included")
+
     buf = load("buf.json")
     if buf:
         check["numbers_checked_against_snprintf"] = buf["checked"]

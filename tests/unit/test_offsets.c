@@ -192,6 +192,59 @@ TEST(after_a_reset_nothing_is_held_and_partitions_wait_for_their_assignment)
     hf_offsets_free(o);
 }
 
+TEST(a_partition_registered_again_after_a_reset_holds_alone_and_takes_the_commits_metadata)
+{
+    hf_offsets *o = hf_offsets_new(G, 4);
+    int a = hf_offsets_partition(o, "flows", 0, INT64_MIN);
+    int b = hf_offsets_partition(o, "flows", 1, INT64_MIN);
+    hf_offsets_set_eof(o, a, 0, 0);
+    hf_offsets_set_eof(o, b, 0, 0);
+    hf_offsets_read(o, a, 5, (double)(T0 + 1000));
+    hf_offsets_hold(o, a, 5, (double)(T0 + 1000));
+    hf_offsets_advance(o, a, (double)(T0 + 1000), 0);
+    hf_offsets_advance(o, b, (double)(T0 + 2000), 0);
+    hf_offsets_reset(o);                      /* revoked: both handed over */
+    hf_commit_point pt[2];
+    CHECK_EQ_INT(hf_offsets_commit_points(o, INT64_MIN, pt, 2), 0);
+    CHECK_EQ_INT(hf_offsets_next(o, "flows", 0), -1);
+    CHECK(!hf_offsets_assigned(o, a) && !hf_offsets_assigned(o, b));
+    /* only a comes back: b, not assigned, neither holds the watermark back
+     * nor is woken when every partition was idle and data comes again */
+    CHECK_EQ_INT(hf_offsets_partition(o, "flows", 0, T0 - 300000), a);
+    CHECK(hf_offsets_assigned(o, a) && !hf_offsets_assigned(o, b));
+    hf_offsets_set_eof(o, a, 1, 0);
+    hf_offsets_advance(o, a, (double)(T0 + 60000), 5 * HF_IDLE_MS);
+    CHECK(hf_offsets_watermark(o, 5 * HF_IDLE_MS + 1) == (double)(T0 + 60000));
+    CHECK_EQ_INT(hf_offsets_read(o, a, 6, (double)(T0 - 300001)), 1);   /* the commit's metadata counts */
+    hf_offsets_free(o);
+}
+
+TEST(a_commit_leaves_the_partitions_of_others_alone)
+{
+    hf_offsets *o = hf_offsets_new(G, 4);
+    int a = hf_offsets_partition(o, "flows", 0, INT64_MIN);
+    int b = hf_offsets_partition(o, "flows", 1, INT64_MIN);
+    hf_offsets_set_eof(o, a, 0, 0);
+    hf_offsets_set_eof(o, b, 0, 0);
+    hf_offsets_reset(o);                      /* revoked: both handed over */
+    hf_offsets_partition(o, "flows", 0, INT64_MIN);   /* a comes back, b is another's */
+    hf_offsets_set_eof(o, a, 0, 0);
+    hf_offsets_read(o, a, 10, (double)(T0 + 1000));
+    hf_commit_point pt[4];
+    /* this instance's windows are in records through T0 + 5 min: that is a's
+     * news, not b's, whose owner may be far behind */
+    CHECK_EQ_INT(hf_offsets_commit_points(o, T0 + 300000, pt, 4), 1);
+    CHECK_EQ_INT(pt[0].partition, 0);
+    CHECK_EQ_INT(hf_offsets_released(o, b), INT64_MIN);
+    /* b comes back with its owner's commit (complete through T0): its flows
+     * of the window after are read, not skipped as in records already */
+    hf_offsets_partition(o, "flows", 1, T0);
+    hf_offsets_set_eof(o, b, 0, 0);
+    CHECK_EQ_INT(hf_offsets_read(o, b, 20, (double)(T0 + 1000)), 0);
+    CHECK_EQ_INT(hf_offsets_read(o, b, 21, (double)(T0 - 300000 + 1000)), 1);
+    hf_offsets_free(o);
+}
+
 TEST(a_pending_offset_keeps_the_commit_point_behind_it)
 {
     hf_offsets *o = hf_offsets_new(G, 4);
@@ -218,6 +271,8 @@ int main(void)
     RUN(a_flush_completes_every_window_read_so_far);
     RUN(with_confirmed_ends_a_partition_is_idle_only_while_its_source_confirms_its_end);
     RUN(after_a_reset_nothing_is_held_and_partitions_wait_for_their_assignment);
+    RUN(a_partition_registered_again_after_a_reset_holds_alone_and_takes_the_commits_metadata);
+    RUN(a_commit_leaves_the_partitions_of_others_alone);
     RUN(a_pending_offset_keeps_the_commit_point_behind_it);
     return UNIT_END();
 }

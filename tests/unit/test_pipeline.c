@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "conf/config.h"
 #include "stream/pipeline.h"
+#include "stream/wire.h"
 #include "unit.h"
 
 #define T0 1764165600000LL        /* a 5-minute boundary */
@@ -20,7 +21,7 @@
 
 /* What the shards were handed: every batch, in order. */
 typedef struct handed {
-    int     shard, n, final;
+    int     shard, n, final, discard, npartials;
     int64_t boundary;
     char    src[NSHARDS][64];     /* the last octet of each flow's source, as text */
 } handed;
@@ -51,12 +52,16 @@ static void fake_push(void *ctx, int shard, hf_batch *b)
         h->shard = shard;
         h->n = b->n;
         h->final = b->final;
+        h->discard = b->discard;
+        h->npartials = b->npartials;
         h->boundary = b->boundary;
     }
     for (int i = 0; i < b->n; i++) f->flows_to[shard][b->flows[i].src[15]]++;
+    if (b->discard) f->emitted = INT64_MIN;     /* the windows are gone: nothing is emitted */
     if (b->final) f->emitted = INT64_MAX;
     else if (b->boundary > f->emitted) f->emitted = b->boundary;
     hf_free(b->flows);
+    hf_free(b->partials);
     hf_free(b);
 }
 
@@ -65,10 +70,12 @@ static int64_t fake_emitted(void *ctx)
     return ((fake *)ctx)->emitted;
 }
 
-static hf_pipeline *pipeline(hf_config *cfg, fake *f, int nshards)
+static hf_pipeline *pipeline_role(hf_config *cfg, fake *f, int nshards, const char *role)
 {
     char err[256];
     hf_config_defaults(cfg, "/nonexistent");
+    CHECK_EQ_INT(hf_config_set(cfg, "role", role, "test", 0, err, sizeof err), 0);
+    cfg->role = hf_config_role_parse(role);
     CHECK_EQ_INT(hf_config_set(cfg, "windows", "10s,1m", "test", 0, err, sizeof err), 0);
     CHECK_EQ_INT(hf_config_set(cfg, "lateness", "5s", "test", 0, err, sizeof err), 0);
     CHECK_EQ_INT(hf_config_set(cfg, "networks", "10.0.0.0/8", "test", 0, err, sizeof err), 0);
@@ -76,10 +83,27 @@ static hf_pipeline *pipeline(hf_config *cfg, fake *f, int nshards)
     memset(f, 0, sizeof *f);
     f->batch_cap = cfg->batch;
     f->emitted = INT64_MIN;
-    hf_shards s = {nshards, f, fake_batch, fake_push, fake_emitted, NULL, NULL, NULL};   /* poll, durable_until, discard */
+    hf_shards s = {nshards, f, fake_batch, fake_push, fake_emitted, NULL, NULL, NULL};   /* poll, sync, durable_until */
     hf_pipeline *p = hf_pipeline_new(cfg, &s, 0, err, sizeof err);
     CHECK(p != NULL);
     return p;
+}
+
+static hf_pipeline *pipeline(hf_config *cfg, fake *f, int nshards)
+{
+    return pipeline_role(cfg, f, nshards, "single");
+}
+
+/* A flow of 10.0.0.<host> ending at T0 + end_ms, from Kafka partition
+ * part at offset. */
+static int feed_at(hf_pipeline *p, int part, int64_t offset, int host, int64_t end_ms)
+{
+    char line[512];
+    int n = snprintf(line, sizeof line,
+                     "{\"src4_addr\":\"10.0.0.%d\",\"dst4_addr\":\"192.0.2.1\",\"proto\":6,"
+                     "\"in_packets\":1,\"in_bytes\":60,\"first\":%lld,\"last\":%lld}",
+                     host, (long long)(T0 + end_ms - 10), (long long)(T0 + end_ms));
+    return hf_pipeline_feed(p, part, offset, 0, line, (size_t)n, 0);
 }
 
 /* A flow line from 10.0.0.<host> ending at T0 + end_ms. */
@@ -251,6 +275,151 @@ TEST(a_flush_closes_every_open_window_and_later_flows_are_late)
     hf_config_release(&cfg);
 }
 
+TEST(a_revocation_drops_the_open_windows_for_the_next_owner_to_rebuild)
+{
+    hf_config cfg;
+    fake f;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p = pipeline(&cfg, &f, 2);
+    hf_offsets *o = hf_pipeline_offsets(p);
+    int part = hf_offsets_partition(o, "flows", 0, INT64_MIN);
+    hf_offsets_set_eof(o, part, 0, 0);
+    for (int i = 0; i < 40; i++) feed_at(p, part, 100 + i, i % 5, 1000 + i * 2000);   /* 1 s .. 79 s */
+    /* through 70 s is closed: the first minute is emitted, [60 s, 2 min) is open */
+    CHECK_EQ_INT(last_boundary(&f), T0 + 70000);
+    hf_commit_point pt[4];
+    CHECK_EQ_INT(hf_pipeline_commit_points(p, hf_pipeline_emitted(p), pt, 4), 1);
+    CHECK_EQ_INT(pt[0].offset, 130);                  /* the first flow ending at or after 60 s */
+    CHECK_EQ_INT(pt[0].released_until, T0 + 70000);   /* records complete through 70 s */
+    int before = f.ngot, given = 0;
+    for (int s = 0; s < 2; s++)
+        for (int h = 0; h < 5; h++) given += f.flows_to[s][h];
+    hf_pipeline_reset(p);
+    CHECK_EQ_INT(f.ngot, before + 2);                 /* one discard batch for each shard, no flows, */
+    for (int i = before; i < f.ngot; i++) CHECK(f.got[i].discard && f.got[i].n == 0 && !f.got[i].final);
+    CHECK_EQ_INT(hf_offsets_next(o, "flows", 0), -1); /* and the partition is forgotten */
+    CHECK_EQ_INT(hf_pipeline_commit_points(p, hf_pipeline_emitted(p), pt, 4), 0);
+    /* assigned again (here, or at the next owner): from the commit, the
+     * flows of the emitted minute are skipped, the open one is rebuilt */
+    part = hf_offsets_partition(o, "flows", 0, T0 + 60000);
+    hf_offsets_set_eof(o, part, 0, 0);
+    for (int i = 30; i < 40; i++) feed_at(p, part, 100 + i, i % 5, 1000 + i * 2000);
+    CHECK_EQ_INT(hf_pipeline_stats(p)->late, 0);
+    CHECK_EQ_INT(hf_pipeline_stats(p)->accepted, 50);
+    hf_pipeline_finish(p);
+    int flows = 0;
+    for (int s = 0; s < 2; s++)
+        for (int h = 0; h < 5; h++) flows += f.flows_to[s][h];
+    CHECK_EQ_INT(flows, given + 10);                  /* the open minute's 10 again; what the */
+    CHECK(given < 40);                                /* shards had not got yet was dropped */
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
+TEST(the_relay_passes_every_flow_on_and_holds_nothing)
+{
+    hf_config cfg;
+    fake f;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p = pipeline_role(&cfg, &f, 1, "relay");
+    hf_offsets *o = hf_pipeline_offsets(p);
+    int part = hf_offsets_partition(o, "flows", 2, INT64_MIN);
+    hf_offsets_set_eof(o, part, 0, 0);
+    feed_at(p, part, 7, 1, 600000);
+    feed_at(p, part, 8, 2, 1000);                     /* far behind: late downstream, not here */
+    feed_at(p, part, 9, 3, 600001);
+    CHECK_EQ_INT(f.ngot, 0);                          /* a batch is not full yet */
+    hf_commit_point pt[2];
+    hf_pipeline_sync(p);
+    CHECK_EQ_INT(f.ngot, 1);
+    CHECK_EQ_INT(f.got[0].n, 3);
+    CHECK_EQ_INT(hf_pipeline_commit_points(p, hf_pipeline_emitted(p), pt, 2), 1);
+    CHECK_EQ_INT(pt[0].offset, 10);                   /* after the last flow: nothing held */
+    CHECK_EQ_INT(pt[0].released_until, INT64_MIN);    /* a restart skips nothing */
+    CHECK_EQ_INT(hf_pipeline_stats(p)->late, 0);
+    CHECK_EQ_INT(hf_pipeline_stats(p)->accepted, 3);
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
+/* A partial window of 10.0.0.<host> for [T0 + start_ms, + g_ms), fed from
+ * partition part at offset. */
+static int feed_partial(hf_pipeline *p, int part, int64_t offset, int host, int64_t start_ms, int64_t g_ms)
+{
+    hf_buf b;
+    hf_buf_init(&b, 64);
+    uint8_t addr[16] = {0};
+    addr[10] = addr[11] = 0xff;
+    addr[12] = 10;
+    addr[15] = (uint8_t)host;
+    const uint8_t state[] = {1, 0, 0, 0};
+    hf_wire_partial_begin(&b, addr, 4, 1, 0, T0 + start_ms, g_ms, 1);
+    hf_wire_partial_state(&b, "total", 0, state, sizeof state);
+    int rc = hf_pipeline_feed(p, part, offset, 0, b.data, b.len, 0);
+    hf_buf_release(&b);
+    return rc;
+}
+
+/* Progress: every partition of the two-partition topic "flows" through
+ * T0 + through_ms. */
+static void feed_progress(hf_pipeline *p, int part, int64_t offset, int64_t through)
+{
+    hf_buf b;
+    hf_buf_init(&b, 64);
+    hf_wire_mark marks[2] = {{0, through}, {1, through}};
+    hf_wire_progress_write(&b, HF_WIRE_WINDOWS, "partial-1", "flows", 2, marks, 2);
+    hf_pipeline_feed(p, part, offset, 0, b.data, b.len, 0);
+    hf_buf_release(&b);
+}
+
+TEST(the_merge_role_closes_windows_on_the_partial_stages_progress)
+{
+    hf_config cfg;
+    fake f;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p = pipeline_role(&cfg, &f, 2, "merge");
+    hf_offsets *o = hf_pipeline_offsets(p);
+    int part = hf_offsets_partition(o, "partials", 0, INT64_MIN);
+    hf_offsets_set_eof(o, part, 0, 0);
+    CHECK_EQ_INT(feed_partial(p, part, 10, 1, 0, 10000), 0);
+    CHECK_EQ_INT(feed_partial(p, part, 11, 2, 10000, 10000), 0);
+    hf_pipeline_tick(p);
+    CHECK_EQ_INT(last_boundary(&f), INT64_MIN);               /* no progress: nothing closes */
+    feed_progress(p, part, 12, T0 + 10000);
+    CHECK_EQ_INT(last_boundary(&f), T0 + 10000);              /* no lateness: the partials waited */
+    CHECK_EQ_INT(hf_pipeline_closed_until(p), T0 + 10000);
+    int partials = 0;
+    for (int i = 0; i < f.ngot; i++) partials += f.got[i].npartials;
+    CHECK_EQ_INT(partials, 2);                                /* handed over with the boundary */
+    CHECK_EQ_INT(feed_partial(p, part, 13, 3, 0, 10000), 0);  /* its window has closed */
+    CHECK_EQ_INT(hf_pipeline_stats(p)->late, 1);
+    CHECK_EQ_INT(feed_partial(p, part, 14, 3, 20000, 5000), HF_REASON_BAD_WINDOW);
+    CHECK_EQ_INT(feed(p, 1, 30000), HF_REASON_WRONG_KIND);   /* a flow */
+    CHECK_EQ_STR(hf_pipeline_reason_name(HF_REASON_WRONG_KIND), "wrong_kind");
+    CHECK_EQ_INT(hf_pipeline_stats(p)->accepted, 2);
+    CHECK_EQ_INT(hf_pipeline_stats(p)->progress, 1);
+    {   /* the sums of pipeline.h: a progress message is read, not decoded */
+        const hf_stream_stats *st = hf_pipeline_stats(p);
+        uint64_t rej = 0;
+        for (int r = 1; r < HF_REASONS; r++) rej += st->rejected[r];
+        CHECK_EQ_INT(st->records, st->decoded + rej + st->skipped + st->progress);
+        CHECK_EQ_INT(st->decoded, st->accepted + st->filtered + st->late + st->replayed + st->held);
+    }
+    /* the commit point: the partial of [10 s, 20 s) is held (its minute is
+     * open), and the progress message is pinned (read again after a restart) */
+    hf_commit_point pt[2];
+    CHECK_EQ_INT(hf_pipeline_commit_points(p, T0 + 10000, pt, 2), 1);
+    CHECK_EQ_INT(pt[0].offset, 10);
+    CHECK_EQ_INT(hf_pipeline_commit_points(p, T0 + 60000, pt, 2), 1);
+    CHECK_EQ_INT(pt[0].offset, 12);
+    CHECK(!hf_pipeline_complete(p));
+    feed_progress(p, part, 15, HF_WIRE_END);
+    CHECK(hf_pipeline_complete(p));
+    CHECK_EQ_INT(last_boundary(&f), INT64_MAX);
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
 #define HOUR 3600000LL
 
 TEST(one_flow_far_ahead_is_held_aside_and_rejected_and_makes_nothing_late)
@@ -331,13 +500,80 @@ TEST(a_flow_held_aside_keeps_its_offset_from_being_committed)
         CHECK_EQ_INT(hf_pipeline_feed(p, part, 100 + i, 0, line, (size_t)n, 0), 0);
     }
     hf_commit_point pts[4];
-    CHECK_EQ_INT(hf_pipeline_commit_points(p, pts, 4), 1);
+    CHECK_EQ_INT(hf_pipeline_commit_points(p, hf_pipeline_emitted(p), pts, 4), 1);
     CHECK(pts[0].offset <= 105);              /* offset 105 is held aside, undecided */
     hf_pipeline_flush(p);                     /* decided (rejected), every window emitted */
     f.emitted = INT64_MAX - 1;
     CHECK_EQ_INT(hf_pipeline_stats(p)->rejected[HF_REASON_FUTURE], 1);
-    CHECK_EQ_INT(hf_pipeline_commit_points(p, pts, 4), 1);
+    CHECK_EQ_INT(hf_pipeline_commit_points(p, hf_pipeline_emitted(p), pts, 4), 1);
     CHECK_EQ_INT(pts[0].offset, 112);
+    hf_pipeline_free(p);
+    hf_config_release(&cfg);
+}
+
+/* A relay's binary flow of 10.0.0.<host> ending at T0 + end_ms, from
+ * partition part at offset. */
+static int feed_relayed(hf_pipeline *p, int part, int64_t offset, int host, int64_t end_ms)
+{
+    hf_flow fl;
+    memset(&fl, 0, sizeof fl);
+    fl.src[10] = fl.src[11] = 0xff;
+    fl.src[12] = 10;
+    fl.src[15] = (uint8_t)host;
+    fl.dst[10] = fl.dst[11] = 0xff;
+    fl.dst[12] = 192;
+    fl.dst[14] = 2;
+    fl.dst[15] = 1;
+    fl.family = HF_AF_INET;
+    fl.proto = 6;
+    fl.packets = 1;
+    fl.bytes = 60;
+    fl.start_ms = T0 + end_ms - 10;
+    fl.end_ms = T0 + end_ms;
+    uint8_t msg[HF_WIRE_FLOW_MAX];
+    size_t n = hf_wire_flow_encode(&fl, msg);
+    return hf_pipeline_feed(p, part, offset, 0, (const char *)msg, n, 0);
+}
+
+TEST(relayed_flows_close_windows_on_the_relays_progress_only)
+{
+    hf_config cfg;
+    fake f;
+    hf_log_level = HF_LOG_ERROR;
+    hf_pipeline *p = pipeline(&cfg, &f, 1);
+    hf_offsets *o = hf_pipeline_offsets(p);
+    int part = hf_offsets_partition(o, "byhost", 0, INT64_MIN);
+    hf_offsets_set_eof(o, part, 0, 0);
+    /* garbage that starts with a binary flow's tag is rejected and changes
+     * nothing: the flows' ends still make the watermark */
+    const char junk[] = "\x01 not a flow";
+    CHECK(hf_pipeline_feed(p, part, 9, 0, junk, sizeof junk - 1, 0) > 0);
+    CHECK(hf_pipeline_marks(p) == NULL);
+    /* one raw partition passed on far ahead of the other: their flows mix */
+    CHECK_EQ_INT(feed_relayed(p, part, 10, 1, 100000), 0);
+    CHECK(hf_pipeline_marks(p) != NULL);              /* from the first that reads */
+    CHECK_EQ_INT(feed_relayed(p, part, 11, 2, 1000), 0);
+    CHECK_EQ_INT(feed_relayed(p, part, 12, 1, 120000), 0);
+    CHECK_EQ_INT(feed_relayed(p, part, 13, 2, 3000), 0);
+    hf_pipeline_tick(p);
+    CHECK_EQ_INT(last_boundary(&f), INT64_MIN);       /* no progress yet: nothing closes */
+    CHECK_EQ_INT(hf_pipeline_stats(p)->late, 0);
+    CHECK_EQ_INT(hf_pipeline_stats(p)->accepted, 4);
+    hf_buf b;
+    hf_buf_init(&b, 64);
+    hf_wire_mark marks[2] = {{0, T0 + 120000}, {1, T0 + 3000}};
+    hf_wire_progress_write(&b, HF_WIRE_FLOWS, "relay-1", "flows", 2, marks, 2);
+    CHECK_EQ_INT(hf_pipeline_feed(p, part, 14, 0, b.data, b.len, 0), 0);
+    hf_buf_release(&b);
+    CHECK(last_boundary(&f) <= T0);                   /* 3 s less the lateness: nothing with flows */
+    CHECK_EQ_INT(feed_relayed(p, part, 15, 2, 4000), 0);
+    CHECK_EQ_INT(hf_pipeline_stats(p)->late, 0);
+    hf_buf_init(&b, 64);
+    marks[1].through = T0 + 130000;
+    hf_wire_progress_write(&b, HF_WIRE_FLOWS, "relay-1", "flows", 2, marks, 2);
+    CHECK_EQ_INT(hf_pipeline_feed(p, part, 16, 0, b.data, b.len, 0), 0);
+    hf_buf_release(&b);
+    CHECK_EQ_INT(last_boundary(&f), T0 + 110000);     /* the lowest mark, 120 s, less 5 s */
     hf_pipeline_free(p);
     hf_config_release(&cfg);
 }
@@ -351,9 +587,13 @@ int main(void)
     RUN(rejected_and_unmonitored_records_are_counted_by_reason);
     RUN(flows_already_in_records_before_a_restart_are_skipped);
     RUN(a_flush_closes_every_open_window_and_later_flows_are_late);
+    RUN(a_revocation_drops_the_open_windows_for_the_next_owner_to_rebuild);
+    RUN(the_relay_passes_every_flow_on_and_holds_nothing);
+    RUN(the_merge_role_closes_windows_on_the_partial_stages_progress);
     RUN(one_flow_far_ahead_is_held_aside_and_rejected_and_makes_nothing_late);
     RUN(a_stream_that_jumps_ahead_is_followed);
     RUN(flows_held_aside_are_decided_at_the_end);
     RUN(a_flow_held_aside_keeps_its_offset_from_being_committed);
+    RUN(relayed_flows_close_windows_on_the_relays_progress_only);
     return UNIT_END();
 }
