@@ -157,13 +157,22 @@ def of_type(path, t):
 
 
 stats = of_type(STATS_FILE, "host_stats")
-# the run's own alerts (the detections') are in the indices too, beside the
-# made-up ones; one document per id: the last copy written (an update
-# replaces the record it updates)
-latest = {}
+# The run's own alerts (the detections') are in the indices too, beside the
+# made-up ones, one document per id.  An alert's updates share its id, and
+# which copy the server keeps is the one written last: records fed again
+# from several threads (the replay above) may leave an older copy there
+# (hostflow's bulk requests do not version documents).  So each alert
+# document must be one of the copies written for its id, and the
+# visualisations are checked against the documents the server holds.
+copies = collections.defaultdict(list)
 for r in of_type(STATS_FILE, "host_alert") + of_type(ALERTS_FILE, "host_alert"):
-    latest[r["id"]] = r
-alerts = list(latest.values())
+    copies[r["id"]].append(r)
+held = call("/hostflow-host_alert-*/_search", {"size": 10000})["hits"]["hits"]
+alerts = [h["_source"] for h in held]
+strange = [h["_id"] for h in held if h["_source"] not in copies.get(h["_id"], [])]
+report(len(held) == len(copies) and not strange,
+       f"the {len(copies)} alert ids each hold one of their copies ({sum(map(len, copies.values()))} written)",
+       f"{len(held)} documents; not a copy written: {strange[:3]}")
 dash_query = dashboards[0]["attributes"]["search_parsed"]["query"]["query"]   # window.granularity_s:60
 granularity = int(dash_query.split(":")[1])
 
