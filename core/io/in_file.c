@@ -3,8 +3,7 @@
  * input.c (NDJSON, JSON arrays, pretty-printed records).
  *
  * One step of read() is a block: with decoder threads, one chunk of whole
- * lines read straight into the pipeline's chunk (about 1 MiB; from a
- * plain file, the chunk points at them in the file's mapping), decoded on
+ * lines read straight into the pipeline's chunk (about 1 MiB), decoded on
  * the threads and taken back in order; without, up to STEP_LINES lines fed
  * one by one.  Before the reader waits on a pipe, everything read so far is
  * taken on (hf_input_on_wait), so a slow stream is not held back.  A file
@@ -115,9 +114,7 @@ static int file_read(void *arg)
     if (f->logs) return logs_read(f);
     if (hf_pipeline_threaded(f->p)) {              /* a block, decoded on threads */
         hf_chunk *c = hf_pipeline_chunk(f->p);
-        const char *at;                              /* the lines, where they lie (a mapped file) */
-        long n = hf_input_lines_at(f->in, c->bytes, c->cap, &at);
-        c->bytes = (char *)at;                       /* (read only: the decoders do not write) */
+        long n = hf_input_lines(f->in, c->bytes, c->cap);
         if (n == 0) return HF_IN_END;
         if (n == HF_INPUT_ERROR) {
             hf_pipeline_drain(f->p);

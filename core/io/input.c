@@ -18,16 +18,7 @@
  * through the splitter (jsonsplit.h) on their way into the line buffer, so
  * that every record is one line there, and the line each one starts at is
  * queued beside it (starts) for hf_input_lineno() and the blocks of
- * hf_input_lines().
- *
- * A plain regular file read line by line (hf_input_next: -j1) or in blocks
- * for the decoder threads (hf_input_lines_at) is mapped once its first
- * bytes have told plain NDJSON: from the first line the buffer does not
- * hold whole, lines and blocks are handed out where they lie in the
- * mapping, with no copy (read(2)'s copy was 7 % of a -j1 run).  The same
- * lines, line numbers and skips as through the buffer; a file grown past
- * the mapping is read on with read(2) from where it ends, and so is one
- * found cut shorter (its size is looked at every MiB). */
+ * hf_input_lines(). */
 #include "io/input.h"
 
 #include <errno.h>
@@ -38,7 +29,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -47,8 +37,6 @@
 #include "io/jsonsplit.h"
 
 #define STAGE_BYTES (256 * 1024)
-#define POPULATE_AHEAD (4u << 20)   /* a mapped file's page tables filled this far ahead, */
-#define POPULATE_STEP  (1u << 20)   /* ... and its size looked at, this often */
 
 static long frame_fill(hf_input *in);
 static long fill(hf_input *in);
@@ -88,12 +76,6 @@ struct hf_input {
     size_t   st_head, st_n, st_cap;
     uint64_t *block;     /* those of the block hf_input_lines returned last */
     size_t   nblock, block_cap;
-
-    /* A plain regular file mapped (hf_input_next): lines from map[consumed, map_len) */
-    const char *map;
-    size_t   map_len, populated;   /* ... its page tables filled up to populated */
-    size_t   next_look;            /* ... its size looked at again from there */
-    int      mapped;     /* 1: lines come from the mapping; -1: not to be tried */
 };
 
 hf_input *hf_input_open(const char *path, size_t max_line, char *err, size_t errlen)
@@ -423,105 +405,9 @@ static int skip_line(hf_input *in)
     }
 }
 
-/* Whether lines may now come from a mapping of the file: plain NDJSON of
- * a regular file whose unread part starts at consumed - (end - start).
- * Maps it at the first call. */
-static int map_ready(hf_input *in)
-{
-    if (in->mapped < 0) return 0;
-    if (in->size < in->consumed + in->cap) return 0;   /* what is left fits the buffer: not worth it */
-    if (in->may_wait || in->gzip != 0 || in->frame != HF_FRAME_LINES || in->eof ||
-        in->size > SIZE_MAX / 2) {
-        in->mapped = -1;
-        return 0;
-    }
-    if (!in->map) {
-        void *m = mmap(NULL, (size_t)in->size, PROT_READ, MAP_PRIVATE, in->fd, 0);
-        if (m == MAP_FAILED) {
-            in->mapped = -1;
-            return 0;
-        }
-        madvise(m, (size_t)in->size, MADV_SEQUENTIAL);
-        in->map = m;
-        in->map_len = (size_t)in->size;
-    }
-    return 1;
-}
-
-/* Before the mapping is read at pos: every POPULATE_STEP, the file's size
- * looked at (-1: it is now shorter than the mapping, which would fault
- * (SIGBUS) past its new end: read on with read(2), which ends where the
- * file ends; a cut between two looks still faults: a file truncated in
- * place while it is read -- logrotate's copytruncate -- is for a pipe),
- * and the page tables of the next POPULATE_AHEAD filled in one call, not
- * a fault each 64 KiB (older kernels refuse: the faults then). */
-static int map_look(hf_input *in, size_t pos)
-{
-    if (pos < in->next_look) return 0;
-    struct stat st;
-    if (fstat(in->fd, &st) != 0 || (uint64_t)st.st_size < in->map_len) return -1;
-    in->next_look = pos + POPULATE_STEP;
-    if (pos + POPULATE_AHEAD - POPULATE_STEP > in->populated && in->populated < in->map_len) {
-        size_t from = in->populated & ~(size_t)4095, n = POPULATE_AHEAD;
-        if (from < (pos & ~(size_t)4095)) from = pos & ~(size_t)4095;
-        if (n > in->map_len - from) n = in->map_len - from;
-#ifdef MADV_POPULATE_READ
-        madvise((char *)in->map + from, n, MADV_POPULATE_READ);
-#endif
-        in->populated = from + n;
-    }
-    return 0;
-}
-
-/* The mapping given up at pos: the file is read on with read(2) from there. */
-static int map_leave(hf_input *in, size_t pos)
-{
-    in->mapped = -1;
-    if (lseek(in->fd, (off_t)pos, SEEK_SET) < 0) {
-        snprintf(in->error, sizeof in->error, "%s", strerror(errno));
-        return HF_INPUT_ERROR;
-    }
-    return 0;
-}
-
-/* hf_input_next from the mapping; at its end, the file is read on with
- * read(2) from there (0: go on so). */
-static int next_mapped(hf_input *in, const char **line, size_t *len)
-{
-    if (in->stop && atomic_load_explicit(in->stop, memory_order_relaxed)) {
-        snprintf(in->error, sizeof in->error, "interrupted");
-        return HF_INPUT_ERROR;
-    }
-    size_t pos = (size_t)in->consumed, avail = in->map_len - pos;
-    const char *p = in->map + pos;
-    if (map_look(in, pos) < 0) goto read_on;
-    const char *nl = memchr(p, '\n', avail < in->max_line + 1 ? avail : in->max_line + 1);
-    if (nl) {
-        count_line(in);
-        *line = p;
-        *len = (size_t)(nl - p);
-        in->consumed += *len + 1;
-        return HF_INPUT_LINE;
-    }
-    if (avail > in->max_line) {                    /* no newline within the limit: skip the line */
-        nl = memchr(p, '\n', avail);
-        in->consumed = nl ? (uint64_t)(nl + 1 - in->map) : in->map_len;
-        count_line(in);
-        return HF_INPUT_TOO_LONG;
-    }
-    /* the mapping's end (a last line without newline, or nothing): read on
-     * from there, as the buffer would have */
-read_on:
-    return map_leave(in, pos);
-}
-
 int hf_input_next(hf_input *in, const char **line, size_t *len)
 {
     if (in->frame == HF_FRAME_MORE && frame_start(in) < 0) return HF_INPUT_ERROR;
-    if (in->mapped > 0) {
-        int r = next_mapped(in, line, len);
-        if (r) return r;
-    }
     for (;;) {
         size_t avail = in->end - in->start;
         char *p = in->buf + in->start;
@@ -537,14 +423,6 @@ int hf_input_next(hf_input *in, const char **line, size_t *len)
             int rc = skip_line(in);
             count_line(in);                  /* (after: a split record's start is known at its end) */
             return rc < 0 ? HF_INPUT_ERROR : HF_INPUT_TOO_LONG;
-        }
-        if (map_ready(in)) {                 /* the rest from the mapping, from this line on */
-            in->consumed -= in->end - in->start;
-            in->start = in->end = 0;
-            in->mapped = 1;
-            int r = next_mapped(in, line, len);
-            if (r) return r;
-            continue;
         }
         long n = fill(in);
         if (n < 0) return HF_INPUT_ERROR;
@@ -621,56 +499,6 @@ long hf_input_lines(hf_input *in, char *dst, size_t cap)
     }
 }
 
-/* hf_input_lines from the mapping, at consumed: whole lines of at most cap
- * bytes where they lie.  0 with *at NULL: the mapping is left (its end, or
- * the file cut shorter or grown), read on. */
-static long lines_mapped(hf_input *in, size_t cap, const char **at)
-{
-    *at = NULL;
-    if (in->stop && atomic_load_explicit(in->stop, memory_order_relaxed)) {
-        snprintf(in->error, sizeof in->error, "interrupted");
-        return HF_INPUT_ERROR;
-    }
-    size_t pos = (size_t)in->consumed, avail = in->map_len - pos, n = avail < cap ? avail : cap;
-    if (map_look(in, pos) < 0 || avail == 0) return map_leave(in, pos);
-    const char *p = in->map + pos, *last = memrchr(p, '\n', n);
-    if (last) {
-        size_t whole = (size_t)(last + 1 - p);
-        in->consumed += whole;
-        *at = p;
-        return (long)whole;
-    }
-    if (n == cap) {                                /* a line longer than cap: skipped */
-        const char *nl = memchr(p, '\n', avail);
-        in->consumed = nl ? (uint64_t)(nl + 1 - in->map) : in->map_len;
-        return HF_INPUT_TOO_LONG;
-    }
-    /* a last line without newline: the file's, unless it has grown since */
-    struct stat st;
-    if (fstat(in->fd, &st) != 0 || (uint64_t)st.st_size != in->map_len) return map_leave(in, pos);
-    in->consumed += avail;
-    *at = p;
-    return (long)avail;
-}
-
-long hf_input_lines_at(hf_input *in, char *dst, size_t cap, const char **at)
-{
-    if (in->frame == HF_FRAME_MORE && frame_start(in) < 0) return HF_INPUT_ERROR;
-    if (in->mapped == 0 && !in->skipping && in->frame == HF_FRAME_LINES && map_ready(in)) {
-        in->consumed -= in->end - in->start;       /* what the buffer holds: from the mapping */
-        in->start = in->end = 0;
-        in->mapped = 1;
-    }
-    if (in->mapped > 0) {
-        long n = lines_mapped(in, cap, at);
-        if (n > 0) return n;
-        *at = dst;
-        if (n < 0) return n;                       /* skipped, or an error */
-    }
-    *at = dst;                                     /* 0: the mapping is left, read on */
-    return hf_input_lines(in, dst, cap);
-}
-
 void hf_input_progress(const hf_input *in, uint64_t *done, uint64_t *total)
 {
     *done = in->consumed;
@@ -690,7 +518,6 @@ const char *hf_input_error(const hf_input *in)
 void hf_input_close(hf_input *in)
 {
     if (!in) return;
-    if (in->map) munmap((void *)in->map, in->map_len);
     close(in->fd);
     if (in->gzip == 1) inflateEnd(&in->zs);
     hf_free(in->raw);

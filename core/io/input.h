@@ -38,10 +38,6 @@ int hf_input_next(hf_input *in, const char **line, size_t *len);
  * caller counts newlines.  Use this or hf_input_next() on an input, not
  * both. */
 long hf_input_lines(hf_input *in, char *dst, size_t cap);
-/* hf_input_lines(), and when the input is a plain regular file mapped
- * (see input.c) the block is not copied: *at points at its lines where
- * they lie in the mapping, valid until hf_input_close(); else *at is dst. */
-long hf_input_lines_at(hf_input *in, char *dst, size_t cap, const char **at);
 /* 1-based number of the line last returned (or skipped); for records over
  * several lines, the line where it starts. */
 uint64_t hf_input_lineno(const hf_input *in);

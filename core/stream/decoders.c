@@ -94,12 +94,12 @@ static void chunk_init(hf_chunk *c, size_t cap)
 {
     memset(c, 0, sizeof *c);
     c->cap = cap;
-    c->bytes = c->own = hf_malloc(cap);
+    c->bytes = hf_malloc(cap);
 }
 
 static void chunk_release(hf_chunk *c)
 {
-    hf_free(c->own);
+    hf_free(c->bytes);
     hf_free(c->off);
     hf_free(c->status);
     hf_free(c->flows);
@@ -263,7 +263,6 @@ hf_chunk *hf_decoders_fill(hf_decoders *d)
     pthread_mutex_unlock(&d->lock);
     if (full) return NULL;
     hf_chunk *c = &d->slots[slot];
-    c->bytes = c->own;
     c->name = NULL;
     c->len = 0;
     c->too_long = 0;

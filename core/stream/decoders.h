@@ -78,10 +78,7 @@ unsigned hf_line_classify(const hf_decode_ctx *ctx, const char *line, size_t len
 typedef struct hf_chunk {
     /* the reader's */
     const char *name;          /* the input, for warnings */
-    char       *bytes;         /* whole lines, each with its newline (the input's last may lack it):
-                                  own, or the reader's lines elsewhere (a mapped file), read only,
-                                  that stay until the chunk is released */
-    char       *own;           /* the chunk's buffer (bytes again at each hf_decoders_fill) */
+    char       *bytes;         /* whole lines, each with its newline (the input's last may lack it) */
     size_t      len, cap;      /* cap: more than max_line */
     int         too_long;      /* no text: one line the input skipped (hf_input_lines) */
     uint64_t   *lineno;        /* where each line starts in the input, when not one after */

@@ -2,7 +2,6 @@
  * without one, over-long lines skipped to their newline, gzip read the same
  * as plain text, and the hook that runs before a read would wait; and the
  * same lines read in blocks (hf_input_lines), from files and pipes. */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -532,175 +531,6 @@ TEST(a_stop_request_ends_the_skipping_of_an_endless_line)
     hf_input_close(in);
 }
 
-/* Every line of path as (status, line number, text) into a hash, and the
- * count of lines. */
-static uint64_t digest_lines(size_t max_line, uint64_t *count)
-{
-    char err[256];
-    hf_input *in = hf_input_open(path, max_line, err, sizeof err);
-    CHECK(in != NULL);
-    if (!in) return 0;
-    uint64_t h = 1469598103934665603ull;
-    const char *line;
-    size_t len;
-    int r;
-    *count = 0;
-    while ((r = hf_input_next(in, &line, &len)) != HF_INPUT_EOF && r != HF_INPUT_ERROR) {
-        (*count)++;
-        h = (h ^ (uint64_t)r) * 1099511628211ull;
-        h = (h ^ hf_input_lineno(in)) * 1099511628211ull;
-        if (r == HF_INPUT_LINE) {
-            h = (h ^ len) * 1099511628211ull;
-            for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)line[i]) * 1099511628211ull;
-        }
-    }
-    CHECK(r == HF_INPUT_EOF);
-    hf_input_close(in);
-    return h;
-}
-
-/* A plain file larger than the buffer is read from a mapping after its
- * first block: the same lines, line numbers and skips as the same bytes
- * read through the buffer (gzip, never mapped), with over-long lines,
- * lines of exactly the limit, empty lines and a last line without newline,
- * one of them across where the mapping takes over. */
-TEST(a_large_plain_file_read_from_its_mapping_reads_like_gzip)
-{
-    const size_t max_line = 1024;
-    for (int last_nl = 0; last_nl < 2; last_nl++) {
-        size_t cap = 4u << 20, n = 0;
-        char *data = malloc(cap);
-        unsigned rnd = 18u + (unsigned)last_nl;
-        while (n < cap - 8192) {
-            rnd = rnd * 1103515245u + 12345u;
-            unsigned k = (rnd >> 16) % 100;
-            size_t len = k < 3 ? max_line + 1 + (rnd >> 8) % 3000 : k < 5 ? max_line : k < 10 ? 0
-                       : 20 + (rnd >> 4) % 400;
-            for (size_t i = 0; i < len; i++) data[n + i] = (char)('a' + (i + k) % 26);
-            if (k == 11 && len) data[n + len - 1] = '\r';
-            n += len;
-            data[n++] = '\n';
-        }
-        memcpy(data + n, "{\"last\":1}", 10);
-        n += 10;
-        if (last_nl) data[n++] = '\n';
-        write_file(data, n, 1);
-        uint64_t lines_gz, lines_map;
-        uint64_t want = digest_lines(max_line, &lines_gz);
-        write_file(data, n, 0);
-        uint64_t got = digest_lines(max_line, &lines_map);
-        CHECK(lines_gz > 10000);
-        CHECK_EQ_INT(lines_map, lines_gz);
-        CHECK(got == want);
-        free(data);
-    }
-}
-
-/* A mapped file cut shorter while it is read ends where it now ends, as
- * through read(2): no fault past its new end. */
-TEST(a_mapped_file_cut_shorter_is_read_to_its_new_end)
-{
-    size_t n = 4u << 20, cut = 3u << 19;         /* 4 MiB, cut to 1.5 MiB */
-    char *data = malloc(n);
-    for (size_t i = 0; i < n; i++) data[i] = i % 100 == 99 ? '\n' : (char)('a' + i % 26);
-    write_file(data, n, 0);
-    char err[256];
-    hf_input *in = hf_input_open(path, 1024, err, sizeof err);
-    CHECK(in != NULL);
-    if (!in) {
-        free(data);
-        return;
-    }
-    const char *line;
-    size_t len;
-    uint64_t lines = 0;
-    int r;
-    while (lines < 6000 && (r = hf_input_next(in, &line, &len)) == HF_INPUT_LINE) lines++;
-    CHECK(truncate(path, (off_t)cut) == 0);
-    while ((r = hf_input_next(in, &line, &len)) == HF_INPUT_LINE) lines++;
-    CHECK_EQ_INT(r, HF_INPUT_EOF);
-    CHECK_EQ_INT(lines, cut / 100 + (cut % 100 != 0));   /* and the last, cut in the middle */
-    hf_input_close(in);
-    free(data);
-}
-
-/* Every line of path read in blocks of at most cap bytes
- * (hf_input_lines_at) into a hash: lines over max_line, skipped or in a
- * block, as one mark each; *mapped: whether some block lay outside dst. */
-static uint64_t digest_blocks(size_t max_line, size_t cap, uint64_t *count, int *mapped)
-{
-    char err[256];
-    hf_input *in = hf_input_open(path, max_line, err, sizeof err);
-    CHECK(in != NULL);
-    if (!in) return 0;
-    char *dst = malloc(cap);
-    uint64_t h = 1469598103934665603ull;
-    long n;
-    const char *at;
-    *count = 0;
-    *mapped = 0;
-    while ((n = hf_input_lines_at(in, dst, cap, &at)) != 0 && n != HF_INPUT_ERROR) {
-        if (n == HF_INPUT_TOO_LONG) {
-            (*count)++;
-            h = (h ^ 0xffff) * 1099511628211ull;
-            continue;
-        }
-        CHECK((size_t)n <= cap);
-        if (at != dst) *mapped = 1;
-        for (size_t i = 0; i < (size_t)n;) {
-            const char *nl = memchr(at + i, '\n', (size_t)n - i);
-            size_t len = (nl ? (size_t)(nl - at) : (size_t)n) - i;
-            (*count)++;
-            if (len > max_line) {
-                h = (h ^ 0xffff) * 1099511628211ull;
-            } else {
-                h = (h ^ len) * 1099511628211ull;
-                for (size_t k = 0; k < len; k++) h = (h ^ (unsigned char)at[i + k]) * 1099511628211ull;
-            }
-            i += len + 1;
-        }
-    }
-    CHECK(n == 0);
-    free(dst);
-    hf_input_close(in);
-    return h;
-}
-
-/* The same for blocks: from the mapping (pointing into it) as through the
- * buffer (gzip), over-long lines within a block or longer than a block. */
-TEST(blocks_of_a_large_plain_file_come_from_its_mapping_like_gzip)
-{
-    const size_t max_line = 1024, cap = 8192;
-    for (int last_nl = 0; last_nl < 2; last_nl++) {
-        size_t size = 4u << 20, n = 0;
-        char *data = malloc(size);
-        unsigned rnd = 77u + (unsigned)last_nl;
-        while (n < size - 16384) {
-            rnd = rnd * 1103515245u + 12345u;
-            unsigned k = (rnd >> 16) % 100;
-            size_t len = k < 2 ? cap + (rnd >> 8) % 5000 : k < 5 ? max_line + 1 + (rnd >> 8) % 2000
-                       : k < 8 ? max_line : k < 12 ? 0 : 20 + (rnd >> 4) % 400;
-            for (size_t i = 0; i < len; i++) data[n + i] = (char)('a' + (i + k) % 26);
-            n += len;
-            data[n++] = '\n';
-        }
-        memcpy(data + n, "{\"last\":1}", 10);
-        n += 10;
-        if (last_nl) data[n++] = '\n';
-        uint64_t c_gz, c_map;
-        int m_gz, m_map;
-        write_file(data, n, 1);
-        uint64_t want = digest_blocks(max_line, cap, &c_gz, &m_gz);
-        write_file(data, n, 0);
-        uint64_t got = digest_blocks(max_line, cap, &c_map, &m_map);
-        CHECK(!m_gz && m_map);
-        CHECK(c_gz > 5000);
-        CHECK_EQ_INT(c_map, c_gz);
-        CHECK(got == want);
-        free(data);
-    }
-}
-
 int main(void)
 {
     RUN(lines_split_at_newlines_and_the_last_needs_none);
@@ -720,9 +550,6 @@ int main(void)
     RUN(utf16_and_utf32_are_named_and_stop_the_input);
     RUN(a_pretty_record_over_the_limit_is_skipped_and_the_next_kept);
     RUN(a_pretty_array_from_a_pipe_in_small_writes);
-    RUN(a_large_plain_file_read_from_its_mapping_reads_like_gzip);
-    RUN(a_mapped_file_cut_shorter_is_read_to_its_new_end);
-    RUN(blocks_of_a_large_plain_file_come_from_its_mapping_like_gzip);
     unlink(path);
     return UNIT_END();
 }
