@@ -58,8 +58,10 @@ unsigned hf_line_classify(const hf_decode_ctx *ctx, const char *line, size_t len
 {
     unsigned notes = 0;
     if (hf_wire_kind(line, len) == HF_WIRE_FLOW) {       /* a relay's copy: its mark says for whom */
-        int rc = hf_wire_flow_decode(line, len, &f[0]);
-        if (rc != HF_DECODE_OK) return (unsigned)rc;
+        /* one that does not read whole is counted as malformed, whatever
+         * part failed: a line of garbage may start with the flow's tag, and
+         * "bad_address" would send its reader looking for an address */
+        if (hf_wire_flow_decode(line, len, &f[0]) != HF_DECODE_OK) return HF_DECODE_MALFORMED;
         if (f[0].end_ms > future_ms) return HF_LINE_FUTURE;
         return (f[0].mark & HF_FLOW_NO_SRC) && !(f[0].mark & HF_FLOW_DST) ? HF_LINE_FILTERED : HF_LINE_FLOW;
     }

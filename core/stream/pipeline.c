@@ -840,6 +840,20 @@ static void poll_engine(hf_pipeline *p)
     if (p->shards.poll) p->shards.poll(p->shards.ctx, hf_offsets_max_end(p->offsets));
 }
 
+/* A progress message or a partial window outside the merge role: progress
+ * is read (a relay's, by the instances behind it), a partial window is
+ * refused as of the wrong kind. */
+static int take_wire(hf_pipeline *p, int part, int64_t offset, int kind, const char *rec, size_t len)
+{
+    if (kind == HF_WIRE_PROGRESS && p->role != HF_ROLE_RELAY) return take_progress(p, part, offset, rec, len);
+    bump(&p->stats.records);
+    hf_wire_partial hp;                 /* garbage may start with the tag: malformed, as any */
+    if (kind == HF_WIRE_PARTIAL && hf_wire_partial_parse(rec, len, &hp) != 0)
+        return reject(p, part, offset, HF_DECODE_MALFORMED, "neither JSON nor a partial window that reads");
+    return reject(p, part, offset, HF_REASON_WRONG_KIND, "a partial window or its progress, "
+                  "which only a merge instance reads");
+}
+
 int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
                      const char *rec, size_t len, int too_long)
 {
@@ -848,12 +862,7 @@ int hf_pipeline_feed(hf_pipeline *p, int part, int64_t offset, uint64_t lineno,
     note_time(p, 0);
     if (p->role == HF_ROLE_MERGE) return take_message(p, part, offset, rec, len);
     int kind = too_long ? HF_WIRE_TEXT : hf_wire_kind(rec, len);
-    if (kind == HF_WIRE_PROGRESS && p->role != HF_ROLE_RELAY) return take_progress(p, part, offset, rec, len);
-    if (kind == HF_WIRE_PARTIAL || kind == HF_WIRE_PROGRESS) {
-        bump(&p->stats.records);
-        return reject(p, part, offset, HF_REASON_WRONG_KIND, "a partial window or its progress, "
-                      "which only a merge instance reads");
-    }
+    if (kind == HF_WIRE_PARTIAL || kind == HF_WIRE_PROGRESS) return take_wire(p, part, offset, kind, rec, len);
     p->lineno = lineno;
     unsigned st = too_long ? HF_LINE_TOO_LONG
                            : hf_line_classify(&p->dctx, rec, len, p->nets, INFINITY, f);
@@ -985,6 +994,12 @@ static void run_chunk(hf_pipeline *p, hf_chunk *c)
         const char *line = hf_chunk_line(c, i, &len);
         unsigned st = c->status[i];
         p->lineno = i < c->nlineno ? c->lineno[i] : p->lineno + 1;
+        int kind;                               /* a line the decoders took for text */
+        if (st == HF_DECODE_MALFORMED &&
+            ((kind = hf_wire_kind(line, len)) == HF_WIRE_PARTIAL || kind == HF_WIRE_PROGRESS)) {
+            take_wire(p, 0, -1, kind, line, len);   /* as hf_pipeline_feed (-j1) takes it */
+            continue;
+        }
         take_record(p, 0, -1, st, &c->flows[f], line, len);
         f += (uint32_t)hf_line_flows(st);
     }
