@@ -243,6 +243,8 @@ static void usage_run(FILE *f)
         "  -h, --help               this help\n", hf_installed_conf());
     hf_conf_usage(put_line, f);
     fprintf(f,
+        "\n"
+        "Kafka's client, for every Kafka input and output:\n"
         "  -K, --kafka KEY=VALUE    a librdkafka setting, passed unchanged (repeatable)\n"
         "  -b, --brokers LIST       bootstrap servers (-K bootstrap.servers=LIST)\n"
         "  -g, --group ID           consumer group (default hostflow; -K group.id=ID)\n"

@@ -1040,11 +1040,24 @@ typedef struct usage_ctx {
     const char *heading;  /* not printed yet: it waits for a key with a flag */
 } usage_ctx;
 
+/* A section none of whose keys has a flag still shows its heading, so
+ * that every kind of input and output is named in --help. */
+static void usage_flush(usage_ctx *u)
+{
+    char line[512];
+    if (!u->heading) return;
+    snprintf(line, sizeof line, "\n%s", u->heading);
+    u->put(u->ctx, line);
+    u->put(u->ctx, "  keys of the configuration file only (hostflow config lists them)");
+    u->heading = NULL;
+}
+
 static void usage_one(void *arg, const hf_conf_key *k)
 {
     usage_ctx *u = arg;
     char line[512], left[128], text[512];
-    if (k->type == HF_CONF_HEADING) {   /* a section whose keys have no flag shows no heading */
+    if (k->type == HF_CONF_HEADING) {
+        usage_flush(u);
         u->heading = k->doc;
         return;
     }
@@ -1105,4 +1118,5 @@ void hf_conf_usage(void (*put)(void *ctx, const char *line), void *ctx)
 {
     usage_ctx u = {put, ctx, NULL};
     hf_conf_each(usage_one, &u);
+    usage_flush(&u);
 }

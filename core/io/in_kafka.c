@@ -150,6 +150,8 @@ static int own_topic(const hf_kafka_source *s, const char *topic)
 }
 
 static const hf_conf_key kafka_input_keys[] = {
+    {.name = "#kafka_input", .type = HF_CONF_HEADING,
+     .doc = "Kafka input, several instances in one group (README, \"Kafka\"):"},
     {.name = "kafka_keyed", .type = HF_CONF_BOOL, .deflt = "false", .flag = "--keyed",
      .doc = "the input topics are keyed by source host (each host's flows in one partition): an "
             "instance may emit from part of a topic; else only one owning all its partitions"},

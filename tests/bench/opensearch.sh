@@ -32,7 +32,7 @@ na() { echo "{\"na\":\"$1\"}" >"$R/opensearch.json"; exit 0; }
 
 [ "${BENCH_OPENSEARCH:-1}" = 0 ] && na "skipped (BENCH_OPENSEARCH=0)"
 command -v java >/dev/null || na "n/a (java not installed)"
-"$ROOT/hostflow" run --help 2>&1 | grep -q opensearch || na "n/a (no OpenSearch output)"
+"$ROOT/hostflow" run --help 2>&1 | grep opensearch >/dev/null || na "n/a (no OpenSearch output)"
 export OPENSEARCH_STATE_DIR=$OUT/opensearch OPENSEARCH_OWNER_PID=$$
 trap '"$SERVER" stop >/dev/null 2>&1' EXIT
 env=$("$SERVER" start 2>"$OUT/opensearch-start.log") || na "n/a (the server did not start; build/bench/opensearch-start.log)"
