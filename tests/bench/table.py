@@ -434,8 +434,10 @@ if has_old:
                       "identical: %s (%s and %s records%s)"
                       % (f"{compare['lines']:,}", compare["identical"] is True, f"{compare['records_new']:,}",
                          f"{compare['records_old']:,}",
-                         "" if compare["identical"] else "; %d only new, %d only old: build/bench/records-*.sorted"
-                         % (compare["only_new"], compare["only_old"]))))
+                         "" if compare["identical"] else "; %d only new, %d only old: build/bench/records-*.sorted%s"
+                         % (compare["only_new"], compare["only_old"],
+                            "; equal but for peer_number and dport_count, which the old binary estimated "
+                            "above 64 values (issue 11)" if compare.get("identical_but_distinct") else ""))))
     else:
         notes.append(("old", "records not compared: the old binary failed on them"))
     if old_check:
