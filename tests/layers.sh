@@ -43,10 +43,10 @@ for f in files:
         deps.append(target)
     graph[f] = deps
 
-# cycles among the modules (a .c, its .h and its private _impl.h are one module)
+# cycles among the modules (a .c and its .h are one module; a private
+# X_impl.h is a module of its own, so X.c including it must not lead back)
 def module(path):
-    m = path.rsplit(".", 1)[0]
-    return m[:-5] if m.endswith("_impl") else m
+    return path.rsplit(".", 1)[0]
 mgraph = {}
 for f, deps in graph.items():
     m = module(f)

@@ -33,15 +33,6 @@
  * Records
  * --------------------------------------------------------------------- */
 
-/* Hand the batch built so far to the outputs, and empty it. */
-void hf_worker_write_batch(hf_worker *w)
-{
-    hf_records view;
-    hf_record_batch_view(&w->out, &view);
-    if (view.n && w->sink->write(w->sink->ctx, &view) < 0) w->failed = 1;
-    hf_record_batch_reset(&w->out);
-}
-
 /* The closing window as the Lua side sees it: its rows and omit bits as
  * arrays (job.win). */
 static void window_view(hf_worker *w, hf_window *win)
@@ -176,15 +167,12 @@ static void emit_window(void *ctx, hf_window *win)
             hf_record_end(rb);
             written++;
         }
-        if (b->len >= (1 << 20) || i + 1 == win->nhosts) hf_worker_write_batch(w);
+        if (b->len >= (1 << 20) || i + 1 == win->nhosts) hf_worker_write(w, &w->out);
     }
     w->records += written;
     if (w->alerts_out.n) {      /* the window's alerts and profiles, after its host records */
-        hf_records view;
-        hf_record_batch_view(&w->alerts_out, &view);
-        if (w->sink->write(w->sink->ctx, &view) < 0) w->failed = 1;
         w->records += w->alerts_out.n;
-        hf_record_batch_reset(&w->alerts_out);
+        hf_worker_write(w, &w->alerts_out);
     }
 }
 

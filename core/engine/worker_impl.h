@@ -1,8 +1,11 @@
-/* worker_impl.h -- the worker's own struct, shared by its two files:
- * worker.c (the thread, its queue, processing, records), worker_lua.c
- * (its Lua state: set-up, calls, the interrupt and the watchdog's view, the
- * reload checks and commits) and worker_profiles.c (its profiles' stores
- * and files).  Private to core/engine/worker*.c. */
+/* worker_impl.h -- the worker's own struct, shared by its files: worker.c
+ * (the thread, its queue, processing, records), worker_lua.c (its Lua
+ * state: set-up, calls, the interrupt and the watchdog's view, the reload
+ * checks and commits), worker_profiles.c (its profiles' stores and files)
+ * and worker_partial.c (the partial and merge roles).  Private to
+ * core/engine/worker*.c.  It is built on job.h and worker_stats.h, not on
+ * worker.h, and declares only what the files below worker.c define, so
+ * that every arrow between them points one way (tests/layers.sh). */
 #ifndef HF_WORKER_IMPL_H
 #define HF_WORKER_IMPL_H
 
@@ -13,10 +16,17 @@
 #include <lua.h>
 
 #include "base/arena.h"
-#include "engine/worker.h"
+#include "conf/config.h"
+#include "engine/job.h"
+#include "engine/plan.h"
+#include "engine/record.h"
+#include "engine/worker_stats.h"
+#include "stream/batch.h"
 
 #define QUEUE_DEPTH 32
 #define HF_SIG_INTERRUPT (SIGRTMIN + 3)
+
+typedef struct hf_worker hf_worker;   /* as worker.h, which this header does not include */
 
 struct hf_worker {
     int              id;
@@ -98,8 +108,15 @@ void hf_worker_check_posted(hf_worker *w);
 void hf_worker_apply_commit(hf_worker *w, hf_plan *plan, int64_t from_ms);
 void hf_worker_retire_layouts(hf_worker *w);
 
-/* worker.c: hand the records built so far to the outputs. */
-void hf_worker_write_batch(hf_worker *w);
+/* Hand the records of batch (w->out, w->alerts_out) to the outputs, and
+ * empty it; an output that fails for good marks the worker failed. */
+static inline void hf_worker_write(hf_worker *w, hf_record_batch *batch)
+{
+    hf_records view;
+    hf_record_batch_view(batch, &view);
+    if (view.n && w->sink->write(w->sink->ctx, &view) < 0) w->failed = 1;
+    hf_record_batch_reset(batch);
+}
 /* worker_partial.c: the partial role's emit (a closing base window as
  * partial windows, one message per host) and the merge role's intake (a
  * batch's partial windows into the rows of their base windows). */

@@ -76,7 +76,7 @@ void hf_worker_emit_partials(hf_worker *w, hf_window *win)
         hf_wire_partial_count(b, count, n);
         w->partial_bytes += b->len - start;
         hf_record_end(rb);
-        if (b->len >= (1 << 20) || i + 1 == win->nhosts) hf_worker_write_batch(w);
+        if (b->len >= (1 << 20) || i + 1 == win->nhosts) hf_worker_write(w, &w->out);
     }
     w->records += win->nhosts;
 }

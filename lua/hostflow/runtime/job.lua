@@ -1,7 +1,7 @@
 -- hostflow.runtime.job: what the runtime sees of the worker's C side.
 --
 -- The worker (core/engine/worker.c) hands its runtime views, not its
--- internals (core/engine/worker.h, "What the Lua side sees"):
+-- internals (core/engine/job.h, "What the Lua side sees"):
 --
 --   hf_lua_batch    process(): the flows of one base window, the host row of
 --                   each, how many, the layout's generation; the runtime
