@@ -38,15 +38,7 @@ static hf_batch *relay_batch(void *ctx, int shard)
         b = hf_calloc(1, sizeof *b);
         b->flows = hf_malloc(sizeof(hf_flow) * (size_t)r->cfg->batch);
     }
-    b->n = 0;
-    b->npartials = 0;
-    b->partials_len = 0;
-    b->final = 0;
-    b->discard = 0;
-    b->boundary = INT64_MIN;
-    b->boundary_ns = 0;
-    b->next = NULL;
-    b->control = NULL;
+    hf_batch_clear(b);
     return b;
 }
 

@@ -483,17 +483,7 @@ hf_batch *hf_worker_batch(hf_worker *w)
         b = hf_calloc(1, sizeof *b);
         b->flows = hf_malloc(sizeof(hf_flow) * (size_t)w->cfg->batch);
     }
-    b->nevents = 0;
-    b->n = 0;
-    b->npartials = 0;
-    b->partials_len = 0;
-    b->final = 0;
-    b->discard = 0;
-    b->boundary = INT64_MIN;
-    b->boundary_ns = 0;
-    b->next = NULL;
-    b->control = NULL;
-    b->control_from = INT64_MIN;
+    hf_batch_clear(b);
     return b;
 }
 

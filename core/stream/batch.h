@@ -39,6 +39,23 @@ typedef struct hf_batch {
     int64_t   control_from;   /* ... to windows starting at or after this */
 } hf_batch;
 
+/* Make a batch (new, or one handed back) empty again for filling: its
+ * buffers (flows, partials, events) are kept. */
+static inline void hf_batch_clear(hf_batch *b)
+{
+    b->n = 0;
+    b->nevents = 0;
+    b->npartials = 0;
+    b->partials_len = 0;
+    b->final = 0;
+    b->discard = 0;
+    b->boundary = INT64_MIN;
+    b->boundary_ns = 0;
+    b->next = NULL;
+    b->control = NULL;
+    b->control_from = INT64_MIN;
+}
+
 /* The engine, seen from the pipeline. */
 typedef struct hf_shards {
     int       n;                                            /* shards (workers) */

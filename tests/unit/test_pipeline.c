@@ -39,7 +39,7 @@ static hf_batch *fake_batch(void *ctx, int shard)
     fake *f = ctx;
     hf_batch *b = hf_calloc(1, sizeof *b);
     b->flows = hf_malloc(sizeof(hf_flow) * (size_t)f->batch_cap);
-    b->boundary = INT64_MIN;
+    hf_batch_clear(b);
     (void)shard;
     return b;
 }
