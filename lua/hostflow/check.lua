@@ -115,6 +115,44 @@ end
 
 M.abort_text, M.where = abort_text, where   -- the JIT spec reads traces the same way
 
+--- Watch LuaJIT's traces while `loop` (a runtime loop made by loadstring)
+--- runs: w.attach() before, w.detach() after.  w.completed counts the
+--- traces that completed; w.in_loop those of them that run `loop`'s own
+--- bytecode: a root trace started in it, or -- when the analysis has a
+--- loop of its own (lua/README.md's fanout.lua) and LuaJIT refuses the
+--- outer loop as a root trace ("inner loop in root trace") -- a side trace
+--- from the inner loop's exit that goes back through `loop` into it, which
+--- compiles the loop as well.  w.stops lists the completed traces ({ start
+--- = where, loop = runs `loop` }); w.on_abort(tr, at, reason) is called for
+--- each abort.
+function M.trace_watch(loop, on_abort)
+  local w = { completed = 0, in_loop = 0, stops = {} }
+  local started, through = {}, {}
+  local function on_trace(what, tr, func, pc, code, info)
+    if what == "start" then
+      started[tr], through[tr] = where(func, pc), func == loop
+    elseif what == "stop" then
+      w.completed = w.completed + 1
+      if through[tr] then w.in_loop = w.in_loop + 1 end
+      w.stops[#w.stops + 1] = { start = started[tr] or "?", loop = through[tr] or false }
+    elseif what == "abort" and on_abort then
+      on_abort(tr, where(func, pc), abort_text(code, info))
+    end
+  end
+  local function on_record(tr, func)
+    if func == loop then through[tr] = true end
+  end
+  function w.attach()
+    jit.attach(on_trace, "trace")
+    jit.attach(on_record, "record")
+  end
+  function w.detach()
+    jit.attach(on_record)
+    jit.attach(on_trace)
+  end
+  return w
+end
+
 -- Errors by message: count, and the first host each was seen for.
 -- kinds: the state's fields (name -> kind), for the messages
 -- (hostflow.errors).
@@ -272,26 +310,16 @@ function M.main(opts)
   -- The trace events while the update loop runs (the driver's own code is
   -- not watched).  "return to lower frame" is left out: it is the loop's
   -- exit at the end of a batch returning into the (interpreted) caller.
-  local traces, loop_traces, aborts, nyi = 0, 0, {}, {}
-  local started = {}
-  local function on_trace(what, tr, func, pc, code, info)
-    if what == "start" then
-      started[tr] = where(func, pc)
-    elseif what == "stop" then
-      traces = traces + 1
-      if (started[tr] or ""):find("^update:") then loop_traces = loop_traces + 1 end
-    elseif what == "abort" then
-      local text = abort_text(code, info)
-      local at = where(func, pc)
-      local key = at .. ": " .. text
-      if text:find("return to lower frame", 1, true) then return end
-      if not aborts[key] then
-        aborts[key] = 0
-        if text:find("NYI", 1, true) then nyi[#nyi + 1] = key end
-      end
-      aborts[key] = aborts[key] + 1
+  local aborts, nyi = {}, {}
+  local watch = M.trace_watch(run, function(_, at, text)
+    local key = at .. ": " .. text
+    if text:find("return to lower frame", 1, true) then return end
+    if not aborts[key] then
+      aborts[key] = 0
+      if text:find("NYI", 1, true) then nyi[#nyi + 1] = key end
     end
-  end
+    aborts[key] = aborts[key] + 1
+  end)
 
   -- Run the loop over flows[0..n) with rows, resuming after a failing flow;
   -- on_error(i, err) for each failure.
@@ -299,9 +327,9 @@ function M.main(opts)
   local function feed(flows, frows, n, on_error)
     local first = 0
     while first < n do
-      jit.attach(on_trace, "trace")
+      watch.attach()
       local done, e = xpcall(run, traceback, flows, frows, first, n)
-      jit.attach(on_trace)
+      watch.detach()
       if done then break end
       local i = pos[0]
       on_error(i, e)
@@ -416,10 +444,11 @@ function M.main(opts)
   end
   if fed == 0 then
     say("jit       nothing ran: no flows")
-  elseif loop_traces > 0 and #nyi == 0 then
-    say("jit       the update loop compiled (%d trace%s), no NYI abort", traces, traces == 1 and "" or "s")
+  elseif watch.in_loop > 0 and #nyi == 0 then
+    say("jit       the update loop compiled (%d trace%s), no NYI abort", watch.completed,
+        watch.completed == 1 and "" or "s")
   else
-    say("jit       the update loop %s", loop_traces > 0 and "compiled, but some code it runs did not:"
+    say("jit       the update loop %s", watch.in_loop > 0 and "compiled, but some code it runs did not:"
                                         or "did not compile (it runs in the interpreter, much slower):")
     for _, key in ipairs(nyi) do say("            %s (x%d)", key, aborts[key]) end
     if #nyi == 0 then
@@ -474,7 +503,7 @@ function M.main(opts)
     end
   end
 
-  local warnings = (fed > 0 and (loop_traces == 0 or #nyi > 0)) or #merged_differ > 0
+  local warnings = (fed > 0 and (watch.in_loop == 0 or #nyi > 0)) or #merged_differ > 0
   local rc = 0
   if errors.n > 0 then
     say("FAILED: %s raised %d error%s", spec.name, errors.n, errors.n == 1 and "" or "s")
