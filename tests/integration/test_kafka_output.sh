@@ -1,6 +1,9 @@
 #!/bin/bash
 # test_kafka_output.sh -- the Kafka output counts what the brokers
 # acknowledged, and what it lost by reason (issue 10, finding 3):
+#   0. an output topic that does not exist, on brokers that do not create
+#      topics on demand: hostflow stops at start (exit 2) and says so, in
+#      every role, instead of losing every record 30 s later;
 #   1. records over message.max.bytes: lost (too_large), the others written,
 #      exit 1, the final message says so;
 #   2. a finite message.timeout.ms and the broker away: the records that
@@ -44,6 +47,14 @@ ends_with() {  # ends_with PID STATUS SECONDS: PID ends by itself with STATUS
     done
     echo "  still running after $3 s"; return 1
 }
+
+# ---- 0. a topic that does not exist ------------------------------------------
+for role in single relay; do
+    "$HOSTFLOW" run -q --role $role -i "$WORK/flows.ndjson" -o kafka:absent -b "$KAFKA_BROKERS" 2>"$WORK/absent.err"
+    check "-o kafka:absent, a topic the brokers have not got ($role): exit 2 at start" [ $? = 2 ]
+    check "... saying which topic and what to do" \
+        grep -q "kafka: topic absent does not exist and the brokers did not create it .*create it first" "$WORK/absent.err"
+done
 
 # ---- 1. too large -----------------------------------------------------------
 mkdir "$WORK/analyses"
