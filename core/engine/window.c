@@ -753,26 +753,40 @@ static void window_free(hf_window *w)
 
 void hf_windows_close(hf_windows *ws, int64_t boundary, hf_emit_fn emit, void *ctx)
 {
-    for (int lv = 0; lv < ws->nlevels; lv++) {
-        hf_level *level = &ws->levels[lv];
-        while (level->open && (boundary == INT64_MAX ||
-                               level->open->start_ms + level->g_ms <= boundary)) {
-            hf_window *w = level->open;
-            level->open = w->next;
-            if (ws->last == w) ws->last = NULL;
-            level->last_hosts = w->nhosts;
-            if (level->emit && w->nhosts) {
-                emit(ctx, w);
-                level->closed++;
-                level->hosts += w->nhosts;
+    /* In the order of their ends, the finer first at one end: the order a
+     * watermark moving one base window at a time closes them in, so a jump
+     * over many windows (a Kafka batch, the end of the input) writes the
+     * same sequence -- an open alert's updates from several granularities
+     * among them -- and a coarser window gets its finer ones merged first. */
+    for (;;) {
+        int lv = -1;
+        int64_t end = INT64_MAX;
+        for (int k = 0; k < ws->nlevels; k++) {
+            const hf_window *o = ws->levels[k].open;
+            if (!o) continue;
+            int64_t e = o->start_ms + ws->levels[k].g_ms;
+            if ((boundary == INT64_MAX || e <= boundary) && (lv < 0 || e < end)) {
+                lv = k;
+                end = e;
             }
-            for (int k = lv + 1; k < ws->nlevels; k++) {
-                if (ws->levels[k].source != lv) continue;
-                int64_t start = floor_to(w->start_ms, ws->levels[k].g_ms);
-                window_merge(ws, level_window(ws, k, start), w);
-            }
-            window_free(w);
         }
+        if (lv < 0) return;
+        hf_level *level = &ws->levels[lv];
+        hf_window *w = level->open;
+        level->open = w->next;
+        if (ws->last == w) ws->last = NULL;
+        level->last_hosts = w->nhosts;
+        if (level->emit && w->nhosts) {
+            emit(ctx, w);
+            level->closed++;
+            level->hosts += w->nhosts;
+        }
+        for (int k = lv + 1; k < ws->nlevels; k++) {
+            if (ws->levels[k].source != lv) continue;
+            int64_t start = floor_to(w->start_ms, ws->levels[k].g_ms);
+            window_merge(ws, level_window(ws, k, start), w);
+        }
+        window_free(w);
     }
 }
 

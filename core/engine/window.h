@@ -305,7 +305,8 @@ struct hf_logstate *hf_window_logs(const hf_window *w, uint32_t i);
 /* ... made (empty, for ws->log_messages messages) when it has none. */
 struct hf_logstate *hf_window_logs_make(hf_windows *ws, hf_window *w, uint32_t i);
 
-/* Close every window that ends at or before boundary, finest level first:
+/* Close every window that ends at or before boundary (every one with
+ * INT64_MAX), in the order of their ends, the finer first at one end:
  * emit(ctx, w) for asked-for granularities, merge into coarser (mapping
  * analyses between layouts, see above), free. */
 void hf_windows_close(hf_windows *ws, int64_t boundary, hf_emit_fn emit, void *ctx);
