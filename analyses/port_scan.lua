@@ -34,13 +34,18 @@ end
 
 -- The key of group g with the most distinct values among those probed by
 -- threshold flows on targets values: key, values, flows, how many qualify.
+-- A tie goes to more flows, then to the lower key: never to the order the
+-- keys came in, which follows the order of the flows (two Kafka partitions
+-- interleave them differently from one file).
 local function widest(g, p)
   local best, n, flows, qualify = nil, 0, 0, 0
   for key, set, weight in g:each() do
     local c = set:count()
     if weight >= p.threshold and c >= p.targets then
       qualify = qualify + 1
-      if c > n then best, n, flows = key, c, weight end
+      if not best or c > n or (c == n and (weight > flows or (weight == flows and key < best))) then
+        best, n, flows = key, c, weight
+      end
     end
   end
   return best, n, flows, qualify

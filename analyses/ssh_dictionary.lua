@@ -39,7 +39,7 @@ return hf.analysis {
     local server, flows, mean_bytes, mean_packets = nil, 0, 0, 0
     for key, v in s.servers:each() do
       local n = v.flows
-      if n >= p.threshold and n > flows then
+      if n >= p.threshold and (not server or n > flows or (n == flows and key < server)) then   -- a tie: the lower key
         local mean = v.bytes / n
         local var = v.bytes2 / n - mean * mean
         if sqrt(var > 0 and var or 0) <= p.similarity * mean then
