@@ -311,9 +311,14 @@ print_env() {
     echo "KAFKA_VERSION=$KAFKA_VERSION"
 }
 
-answers() { # the broker answers a metadata request
+answers() { # answers [PID]: the broker (process PID's) answers a metadata request
     # cheap check first: a kcat probe on a closed port waits its whole timeout
     port_free "$PORT" && return 1
+    # another test's broker that took the port first must not pass for this
+    # one (concurrent starts: this JVM then fails to bind and exits)
+    if [ -n "${1:-}" ] && command -v ss >/dev/null 2>&1; then
+        ss -Hltnp "sport = :$PORT" 2>/dev/null | grep -q "pid=$1," || return 1
+    fi
     kcat -b "127.0.0.1:$PORT" -L -m 2 -X topic.metadata.refresh.interval.ms=-1 2>/dev/null \
         | grep "^ 1 brokers:" >/dev/null
 }
@@ -399,7 +404,7 @@ cmd_start() {
     local pid
     lock_state
     if load_env && pid=$(pid_of); then
-        if answers; then
+        if answers "$pid"; then
             say "already running (pid $pid) at 127.0.0.1:$PORT"
             start_watcher
             print_env; return 0
@@ -416,9 +421,11 @@ cmd_start() {
         port_free "$CONTROLLER_PORT" || die "controller port $CONTROLLER_PORT of the kept broker is in use"
         say "restarting the kept broker on 127.0.0.1:$PORT with its data"
     fi
-    for attempt in 1 2 3; do
+    for attempt in 1 2 3 4 5; do
         if [ "$resume" = 0 ]; then
-            pick_ports "$(( 19092 + (attempt - 1) * 10 ))"
+            # after a race, somewhere else at random: brokers started at
+            # once by concurrent tests would otherwise race again in step
+            pick_ports "$(( attempt == 1 ? 19092 : 19100 + RANDOM % 4000 ))"
             rm -rf "$STATE/data"
             mkdir -p "$STATE/data"
             sed -e "s|@PORT@|$PORT|g" -e "s|@CONTROLLER_PORT@|$CONTROLLER_PORT|g" \
@@ -457,7 +464,7 @@ cmd_start() {
         local deadline=$((SECONDS + START_TIMEOUT))
         while [ "$SECONDS" -lt "$deadline" ]; do
             if ! kill -0 "$pid" 2>/dev/null; then break; fi
-            if answers; then
+            if answers "$pid"; then
                 say "Kafka $KAFKA_VERSION broker up at 127.0.0.1:$PORT (pid $pid, state $STATE)"
                 start_watcher
                 print_env
@@ -525,7 +532,7 @@ cmd_stop() {
 
 cmd_status() {
     local pid
-    if load_env && pid=$(pid_of) && answers; then
+    if load_env && pid=$(pid_of) && answers "$pid"; then
         say "running (pid $pid) at 127.0.0.1:$PORT"
         print_env
         return 0
