@@ -11,7 +11,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
       librdkafka-dev libcurl4-openssl-dev kcat libmicrohttpd-dev
       lua-busted lua-check sqlite3 python3 valgrind tzdata
       man-db groff-base mandoc dpkg-dev debhelper systemd systemd-container
-      openjdk-17-jre-headless maven unzip curl openssl
+      openjdk-17-jre-headless maven unzip curl openssl iproute2
       chromium firefox-esr webkit2gtk-driver xvfb nodejs tmux wrk"
 missing=""
 for p in $PKGS; do
