@@ -279,9 +279,9 @@ def figures(d, ctx):
             bound = [bcpu(e) / (bcpu(e) + fcpu(e)) for e in bare if e["kfile"] and fcpu(e)]
             if bound:
                 row("kafka_bound", "  Kafka / file at best, per second of CPU time", bound, "x",
-                    note="the file run's CPU per flow plus librdkafka's and the broker's: with both on "
-                         "every core, the wall-clock ratio is about this (a 2-core -j2 file run uses "
-                         "~1.8 cores)")
+                    note="the file run's CPU per flow plus librdkafka's alone and the broker's: Kafka / "
+                         "file if hostflow's Kafka cost nothing more than librdkafka's (compare the "
+                         "per-CPU row above); with every core busy, the wall-clock ratio is about this")
 
     # 8: OpenSearch (tests/bench/opensearch.sh) -----------------------------------
     o = load("opensearch.json")
