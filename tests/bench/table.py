@@ -278,10 +278,11 @@ def figures(d, ctx):
                 "flows/s", note="the CPU that moving the messages costs on this machine, before any analysis")
             bound = [bcpu(e) / (bcpu(e) + fcpu(e)) for e in bare if e["kfile"] and fcpu(e)]
             if bound:
-                row("kafka_bound", "  Kafka / file at best, per second of CPU time", bound, "x",
-                    note="the file run's CPU per flow plus librdkafka's alone and the broker's: Kafka / "
-                         "file if hostflow's Kafka cost nothing more than librdkafka's (compare the "
-                         "per-CPU row above); with every core busy, the wall-clock ratio is about this")
+                row("kafka_bound", "  Kafka / file, librdkafka's cost added, per CPU second", bound, "x",
+                    note="the file run's CPU per flow plus librdkafka's alone and the broker's: what "
+                         "Kafka / file per CPU second is if hostflow's Kafka costs what librdkafka's does "
+                         "(hostflow's own row above comes out about there or better: it has no file to "
+                         "read); with every core busy, the wall-clock ratio is about this")
 
     # 8: OpenSearch (tests/bench/opensearch.sh) -----------------------------------
     o = load("opensearch.json")
