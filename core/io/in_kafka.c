@@ -60,7 +60,11 @@
  * heard for the partitions at their end are looked at (no request): new
  * messages of an idle partition queued behind another's backlog hold the
  * watermark from the moment the fetch response that brought them arrived.
- * After an outage every partition at its end gets HF_IDLE_MS again.  The same answers clear
+ * After an outage every partition at its end gets HF_IDLE_MS again.  A
+ * poll that finds nothing takes a partition read up to the high watermark
+ * of its last fetch as at its end (ends_from_marks) rather than wait for
+ * librdkafka's end-of-partition event, which the broker's long poll of an
+ * empty fetch (fetch.wait.max.ms) delays by half a second.  The same answers clear
  * "brokers down", and the lag is the high watermark minus where each
  * partition's reading stands (its last message, or its end as reported),
  * not known (-1) before either.
@@ -838,6 +842,36 @@ static void cached_ends(hf_kafka_source *s)
     }
 }
 
+/* An idle poll: a partition read up to the high watermark of its last
+ * fetch response is at its end, as its end-of-partition event will say --
+ * which comes only with a fetch that came back empty, and the broker holds
+ * that one for fetch.wait.max.ms (500 ms) once every partition is read up.
+ * Known here at once, --exit-at-end stops that much sooner and an idle
+ * partition starts its HF_IDLE_MS as soon.  Where reading stands is
+ * librdkafka's position (past transaction markers, as in lag()); not while
+ * the brokers are down (the cached mark may be old), nor for a partition
+ * nothing was read from yet (its event says). */
+static void ends_from_marks(hf_kafka_source *s)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (s->down || s->holding || rd_kafka_assignment(s->rk, &a) || !a) return;
+    rd_kafka_position(s->rk, a);
+    double now = now_ms();
+    for (int i = 0; i < a->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &a->elems[i];
+        int idx = hf_offsets_partition(s->offsets, tp->topic, tp->partition, INT64_MIN);
+        int64_t lo, hi;
+        if (idx < 0 || tp->offset < 0 || hf_offsets_at_end(s->offsets, idx) ||
+            rd_kafka_get_watermark_offsets(s->rk, tp->topic, tp->partition, &lo, &hi) != 0 ||
+            hi < 0 || tp->offset < hi)
+            continue;
+        hf_offsets_set_eof(s->offsets, idx, 1, now);
+        s->eof_at[idx] = tp->offset;
+        s->eof = 1;
+    }
+    rd_kafka_topic_partition_list_destroy(a);
+}
+
 /* Every assigned partition is at its end. */
 static int all_at_end(hf_kafka_source *s)
 {
@@ -920,6 +954,7 @@ static int kafka_poll(hf_kafka_source *s)
     }
     if (idle) settle(s);                         /* nothing came: the pipeline is current */
     else submit_chunk(s);
+    if (idle && !s->logs) ends_from_marks(s);
     if (s->logs) {                      /* a log topic never holds the windows back */
         hf_pipeline_logs_state(s->pipeline, idle ? HF_LOGS_IDLE : HF_LOGS_READING);
         return idle ? HF_IN_IDLE : HF_IN_MORE;

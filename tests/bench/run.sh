@@ -27,7 +27,11 @@
 #   6. window close to records written, p50 and p99 (hostflow --stats), from
 #      the runs of 3
 #   7. Kafka -> hostflow -> Kafka (the five), when hostflow has Kafka and a
-#      broker can start (tests/kafka/broker.sh), against the file's -j2 rate
+#      broker can start (tests/kafka/broker.sh), over the file rows' lines,
+#      against a file -j2 run beside each run; wall-clock and per CPU second
+#      of hostflow and the broker; and the bound: librdkafka alone moving the
+#      same messages and as many records (build/tools/kafka_bare), whose CPU
+#      with the file run's says how near 0.5 this machine lets Kafka come
 #   8. records into OpenSearch, and file -> hostflow -> OpenSearch
 #      (tests/bench/opensearch.sh, a server from tests/opensearch/server.sh)
 #   9. several instances through Kafka: the relay, one instance against
@@ -57,7 +61,7 @@
 #
 # Environment: BENCH_RUNS (5), BENCH_FLOWS (2000000), BENCH_MEM_HOSTS
 # (1000000), BENCH_KAFKA (1; 0 skips the Kafka row), BENCH_KAFKA_FLOWS
-# (1000000), BENCH_OLD (unset: tests/bench/old-commit; empty: no old binary).
+# (BENCH_FLOWS: the file rows' lines), BENCH_OLD (unset: tests/bench/old-commit; empty: no old binary).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -66,7 +70,7 @@ mkdir -p "$OUT"
 RUNS=${BENCH_RUNS:-5}
 FLOWS=${BENCH_FLOWS:-2000000}
 MEM_HOSTS=${BENCH_MEM_HOSTS:-1000000}
-KAFKA_FLOWS=${BENCH_KAFKA_FLOWS:-1000000}
+KAFKA_FLOWS=${BENCH_KAFKA_FLOWS:-$FLOWS}
 NETS=10.0.0.0/8,2001:db8::/32
 HOSTFLOW=$ROOT/hostflow
 TOOLS=$ROOT/build/tools
@@ -321,33 +325,67 @@ kafka_row() {
     eval "$env"
     "$broker" topic bench-flows 4 >/dev/null 2>&1 && "$broker" topic bench-hosts 4 >/dev/null 2>&1 \
         || { echo '{"na":"n/a (cannot create topics)"}'; return; }
+    [ -x "$TOOLS/kafka_bare" ] || { echo '{"na":"n/a (build/tools/kafka_bare is missing: make tools)"}'; return; }
     say "kafka: producing $KAFKA_FLOWS flows"
     head -n "$KAFKA_FLOWS" "$DATA" | awk 'length($0) < 900000 {print NR % 97 "\t" $0}' |
         kcat -P -b "$KAFKA_BROKERS" -t bench-flows -K '\t' -l /dev/stdin 2>/dev/null \
         || { echo '{"na":"n/a (kcat could not produce)"}'; return; }
-    local i runs=$(( RUNS < 3 ? RUNS : 3 )) old_kafka=
+    # the file run beside each Kafka run reads the same lines (the three
+    # lines of 900 kB and more, which a broker refuses, aside)
+    local kdata=$DATA
+    if [ "$KAFKA_FLOWS" -lt "$FLOWS" ]; then kdata=$OUT/kafka-flows.ndjson; head -n "$KAFKA_FLOWS" "$DATA" >"$kdata"; fi
+    local bpid i runs=$(( RUNS < 3 ? RUNS : 3 )) old_kafka=
+    bpid=$(cat "$KAFKA_STATE_DIR/broker.pid" 2>/dev/null)
+    broker_cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$bpid/stat" 2>/dev/null || echo 0; }
     if [ -n "$OLD_DIR" ]; then
         if has_kafka "$OLDH"; then old_kafka=1; echo "{\"runs\":$runs}" >"$R/old/kafka.json"
         else echo '{"na":"n/a (the old binary has no Kafka)"}' >"$R/old/kafka.json"; fi
     fi
     # An untimed run first: the first consumer group makes the broker create
     # its offsets topic, seconds that would fall on whichever run came first.
-    # Then new and old alternate, taking turns at going first.
+    # Then new and old alternate, taking turns at going first, and each new
+    # run has a file run (-j2, the same lines, records to /dev/null) beside
+    # it: Kafka / file is the median of those pairs' ratios, so a busy
+    # neighbour slows both sides alike.  Each Kafka run: hostflow's CPU
+    # (/usr/bin/time) and the broker's (/proc), both counted per flow.
     say "kafka: a warm-up run"
     "$HOSTFLOW" run -q -j 2 -a "$FIVE" -b "$KAFKA_BROKERS" -g "bench-warm-$$" -i kafka:bench-flows \
         -o kafka:bench-hosts -n "$NETS" --exit-at-end >/dev/null 2>&1 \
         || { echo '{"na":"n/a (hostflow failed on Kafka)"}'; return; }
-    kafka_new() { "$HOSTFLOW" run -q -j 2 -a "$FIVE" -b "$KAFKA_BROKERS" -g "bench-$$-$i" -i kafka:bench-flows \
-                      -o kafka:bench-hosts -n "$NETS" --exit-at-end --stats "$R/kafka-$i.json"; }
+    # kafka_run DIR BIN FIVE GROUP [old]: one run, kafka-I.json, ktime-I.json, kbroker-I.json in DIR
+    kafka_run() {
+        local d=$1 bin=$2 five=$3 group=$4 run=${5:-} b0
+        b0=$(broker_cpu)
+        $run /usr/bin/time -f '{"wall":%e,"user":%U,"sys":%S,"maxrss_kb":%M}' -o "$d/ktime-$i.json" \
+            "$bin" run -q -j 2 -a "$five" -b "$KAFKA_BROKERS" -g "$group" -i kafka:bench-flows \
+            -o kafka:bench-hosts -n "$NETS" --exit-at-end --stats "$d/kafka-$i.json" || return 1
+        echo "{\"cpu\":$(awk -v a="$b0" -v b="$(broker_cpu)" 'BEGIN {printf "%.2f", b - a}')}" >"$d/kbroker-$i.json"
+    }
+    kafka_new() { kafka_run "$R" "$HOSTFLOW" "$FIVE" "bench-$$-$i"; }
+    kafka_file() {
+        /usr/bin/time -f '{"wall":%e,"user":%U,"sys":%S,"maxrss_kb":%M}' -o "$R/kfiletime-$i.json" \
+            "$HOSTFLOW" run -q -j 2 -a "$FIVE" -i "$kdata" -n "$NETS" -o /dev/null --stats "$R/kfile-$i.json" ||
+            { say "hostflow -j2 failed on the file"; rm -f "$R/kfile-$i.json" "$R/kfiletime-$i.json"; }
+    }
+    # the bound: librdkafka alone (tests/tools/kafka_bare.c) reading the same
+    # messages and producing as many records as the run before it wrote
+    kafka_bare() {
+        local b0 n
+        n=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["records"])' "$R/kafka-$i.json" 2>/dev/null) || n=0
+        b0=$(broker_cpu)
+        "$TOOLS/kafka_bare" -b "$KAFKA_BROKERS" -t bench-flows -o bench-hosts -n "$n" >"$R/kbare-$i.json" ||
+            { say "kafka_bare failed"; rm -f "$R/kbare-$i.json"; return 0; }
+        echo "{\"cpu\":$(awk -v a="$b0" -v b="$(broker_cpu)" 'BEGIN {printf "%.2f", b - a}')}" >"$R/kbarebroker-$i.json"
+    }
     kafka_old() { [ -z "$old_kafka" ] && return 0
-                  old "$OLDH" run -q -j 2 -a "$OLD_FIVE" -b "$KAFKA_BROKERS" -g "bench-old-$$-$i" -i kafka:bench-flows \
-                      -o kafka:bench-hosts -n "$NETS" --exit-at-end --stats "$R/old/kafka-$i.json" ||
-                  { say "old hostflow failed on Kafka"; rm -f "$R/old/kafka-$i.json"; }; }
+                  kafka_run "$R/old" "$OLDH" "$OLD_FIVE" "bench-old-$$-$i" old ||
+                  { say "old hostflow failed on Kafka"; rm -f "$R/old/kafka-$i.json" "$R/old/kbroker-$i.json"; }; }
     for i in $(seq "$runs"); do
-        say "kafka: run $i of $runs${old_kafka:+, new and old}"
-        [ $((i % 2)) = 0 ] && kafka_old
+        say "kafka: run $i of $runs${old_kafka:+, new and old}, a file run and librdkafka alone beside the new one"
+        [ $((i % 2)) = 0 ] && { kafka_old; kafka_file; }
         kafka_new || { echo '{"na":"n/a (hostflow failed on Kafka)"}'; return; }
-        [ $((i % 2)) = 1 ] && kafka_old
+        kafka_bare
+        [ $((i % 2)) = 1 ] && { kafka_file; kafka_old; }
     done
     echo "{\"runs\":$runs}"
 }

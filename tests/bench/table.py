@@ -229,13 +229,60 @@ def figures(d, ctx):
     if "na" in k:
         na_row("kafka", "Kafka -> hostflow -> Kafka, 2 workers", k["na"])
     else:
-        kr = [rate(s) for s in runs("kafka-{i}.json")]
-        row("kafka", "Kafka -> hostflow -> Kafka, 2 workers, the five", kr,
-            "flows/s", note="broker on the same machine")
-        if [v for v in kr if v] and [v for v in r2 if v]:
+        # run i: kafka-i (--stats), ktime-i (hostflow's CPU), kbroker-i (the
+        # broker's CPU), and beside it kfile-i, kfiletime-i (a file -j2 run of
+        # the same lines); a missing file leaves its run out of what needs it
+        each = [{n: load("%s-%d.json" % (n, i))
+                 for n in ("kafka", "ktime", "kbroker", "kfile", "kfiletime", "kbare", "kbarebroker")}
+                for i in range(1, k.get("runs", 0) + 1)]
+        each = [e for e in each if e["kafka"] and rate(e["kafka"])]
+        def kcpu(e):
+            t, b = e["ktime"], e["kbroker"]
+            if not t or not b or t["user"] + t["sys"] + b["cpu"] <= 0:
+                return None
+            return e["kafka"]["records_read"] / (t["user"] + t["sys"] + b["cpu"])
+        def fcpu(e):
+            t = e["kfiletime"]
+            return e["kfile"]["records_read"] / (t["user"] + t["sys"]) if t and t["user"] + t["sys"] > 0 else None
+        flows = each[0]["kafka"]["records_read"] if each else 0
+        row("kafka", "Kafka -> hostflow -> Kafka, 2 workers, the five", [rate(e["kafka"]) for e in each],
+            "flows/s", note="broker on the same machine; %s flows, one a message" % f"{flows:,}")
+        row("kafka_cpu", "  per second of CPU time, hostflow + broker", [kcpu(e) for e in each], "flows/s",
+            note="hostflow's user + sys and the broker JVM's, over the run")
+        beside = [e for e in each if e["kfile"] and rate(e["kfile"])]
+        if beside:
+            row("kafka_file", "  Kafka / file, 2 workers", [rate(e["kafka"]) / rate(e["kfile"]) for e in beside],
+                "x", ">= 0.5", lambda m: m >= 0.5,
+                note="each Kafka run over a file -j2 run of the same lines beside it (%s flows/s, median)"
+                     % f"{statistics.median([rate(e['kfile']) for e in beside]):,.0f}")
+            row("kafka_file_cpu", "  Kafka / file, per second of CPU time",
+                [kcpu(e) / fcpu(e) for e in beside if kcpu(e) and fcpu(e)], "x",
+                note="flows per CPU second of hostflow + broker, over the file run's of hostflow")
+        elif each and [v for v in r2 if v]:    # (an old binary's runs: no file run beside them)
             row("kafka_file", "  Kafka / file, 2 workers",
-                [statistics.median([v for v in kr if v]) / statistics.median([v for v in r2 if v])], "x",
-                ">= 0.5", lambda m: m >= 0.5, note="the medians of the two rows")
+                [statistics.median([rate(e["kafka"]) for e in each]) / statistics.median([v for v in r2 if v])],
+                "x", ">= 0.5", lambda m: m >= 0.5, note="the medians of the two rows")
+        # the bound: librdkafka alone (kafka_bare) moving the same messages in
+        # and as many records out, its CPU and the broker's; with the file
+        # run's CPU per flow added, the best Kafka / file per CPU second
+        def bcpu(e):
+            b, bb = e["kbare"], e["kbarebroker"]
+            return b["messages"] / (b["cpu"] + bb["cpu"]) if b and bb and b["cpu"] + bb["cpu"] > 0 else None
+        bare = [e for e in each if bcpu(e)]
+        if bare:
+            row("kafka_bare", "  librdkafka alone: the messages in, the records out",
+                [e["kbare"]["messages"] / e["kbare"]["seconds"] for e in bare], "flows/s",
+                note="build/tools/kafka_bare beside each run: a consumer and hostflow's producer "
+                     "settings, nothing done to the flows")
+            row("kafka_bare_cpu", "    per second of CPU time, librdkafka + broker", [bcpu(e) for e in bare],
+                "flows/s", note="the CPU that moving the messages costs on this machine, before any analysis")
+            bound = [bcpu(e) / (bcpu(e) + fcpu(e)) for e in bare if e["kfile"] and fcpu(e)]
+            if bound:
+                row("kafka_bound", "  Kafka / file, librdkafka's cost added, per CPU second", bound, "x",
+                    note="the file run's CPU per flow plus librdkafka's alone and the broker's: what "
+                         "Kafka / file per CPU second is if hostflow's Kafka costs what librdkafka's does "
+                         "(hostflow's own row above comes out about there or better: it has no file to "
+                         "read); with every core busy, the wall-clock ratio is about this")
 
     # 8: OpenSearch (tests/bench/opensearch.sh) -----------------------------------
     o = load("opensearch.json")
@@ -341,7 +388,7 @@ if has_old:
 # rows the old binary cannot have, by design (the ratio to it, the
 # detections it does not run): their "n/a" needs no note
 NEW_ONLY = {"pipeline_j1_cpu_old", "pipeline_all_j1", "pipeline_all_j1_cpu", "pipeline_all_five",
-            "lua_all", "kafka_file", "pipeline_j1_noprof", "pipeline_profile_cost", "profile_bytes"}
+            "lua_all", "kafka_file", "kafka_file_cpu", "kafka_bare", "kafka_bare_cpu", "kafka_bound", "pipeline_j1_noprof", "pipeline_profile_cost", "profile_bytes"}
 for r in rows:
     r.update(summary(r["runs"]))
     r["met"] = None if r["ok"] is None or r["median"] is None else bool(r["ok"](r["median"]))
