@@ -393,13 +393,10 @@ void hf_worker_take_changelog(hf_worker *w)
         else if (rc == HF_PROFILE_KEPT) kept++;
         else if (rc == HF_PROFILE_OTHER) {
             for (int i = 0; i < w->job.nprofiles; i++) other[i] += w->job.profiles[i] == p;
-        } else {
-            static hf_ratelimit rl = HF_RATELIMIT_INIT(2);
+        } else if (bad++ < 8) {                         /* the first few of a read, by name */
             key_text(key, lens[0], kt, sizeof kt);
-            hf_log_limited(&rl, HF_LOG_ERROR, "profiles.topic %s: a message (key \"%s\", %u bytes) "
-                           "refused: %s; it is skipped, the others are read", w->changelog->topic, kt,
-                           val ? lens[1] : 0, why);
-            bad++;
+            hf_log(HF_LOG_ERROR, "profiles.topic %s: a message (key \"%s\", %u bytes) refused: %s; "
+                   "it is skipped, the others are read", w->changelog->topic, kt, val ? lens[1] : 0, why);
         }
     }
     hf_buf_release(&in);

@@ -61,6 +61,14 @@ static rd_kafka_topic_partition_list_t *ends_now(rd_kafka_t *rk, const char *top
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = t ? rd_kafka_metadata(rk, 0, t, &md, 10000) : RD_KAFKA_RESP_ERR__FAIL;
     if (t) rd_kafka_topic_destroy(t);
+    if (!e && md && md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        hf_log(HF_LOG_WARN, "profiles.topic %s does not exist yet: nothing to read (create it "
+               "compacted before the first run: contrib/docs/scaling.md, \"Profiles: the changelog\"; "
+               "else the brokers may make it, uncompacted, at the first write)", topic);
+        rd_kafka_metadata_destroy(md);
+        *ends = hf_calloc(1, sizeof **ends);
+        return rd_kafka_topic_partition_list_new(1);
+    }
     if (e || !md || md->topic_cnt != 1 || md->topics[0].err) {
         snprintf(err, errlen, "%s", e ? rd_kafka_err2str(e)
                                 : md && md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err)

@@ -7,7 +7,8 @@
   hfprof.py changelog FILE   the same lines as dump, from a profiles.topic read by
                              kcat -f '%K %S %k%s' (each value is a file of one row;
                              per key the last message, a tombstone forgets it;
-                             per host the row that absorbed furthest)
+                             per host the row that absorbed furthest; values
+                             that are not a row are skipped, counted on stderr)
 
 The format: "hfprof1\\n", u32 0x01020304, u32 head bytes, u32 row size, u32 state
 size, u32 worker, u32 workers, u64 rows, i64 saved_until, i64 saved_at, u32 name
@@ -67,15 +68,22 @@ def main():
             pos += max(klen, 0)
             last[key] = data[pos:pos + vlen] if vlen >= 0 else None
             pos += max(vlen, 0)
-        hosts = {}
+        hosts, bad = {}, 0
         for key, value in last.items():
             if value is None:
                 continue
-            for addr, v in read(key.decode(), value)[1].items():
+            try:
+                rows = read(key.decode(errors="replace"), value)[1]
+            except (SystemExit, struct.error, ValueError):
+                bad += 1
+                continue
+            for addr, v in rows.items():
                 if addr not in hosts or v[0] > hosts[addr][0]:
                     hosts[addr] = v
         for addr in sorted(hosts):
             print(addr, hosts[addr][0], hosts[addr][1])
+        if bad:
+            print("%d messages that are not a profile's row" % bad, file=sys.stderr)
     else:
         raise SystemExit(__doc__)
 

@@ -5,7 +5,9 @@
 # instances in one group (--keyed), one joining mid-run and one leaving,
 # the other two restarted to read to the end; their host_profile records,
 # profile_deviation alerts and final profiles (the changelog, compacted by
-# key) equal a single run's over the same flows from a file.
+# key) equal a single run's over the same flows from a file.  Hostile
+# messages on the changelog (not a row, huge, keys that name no host) are
+# refused, counted, and cost nothing else.
 #   NO_CHANGELOG=1 runs the group without profiles.topic: the comparisons
 #   then fail (a host's new owner starts its profile afresh), as they did
 #   before the changelog.
@@ -103,6 +105,11 @@ start a
 start b
 check "two instances share the topic" wait_for "a and b assigned" assigned a b
 wait_for "a and b caught up" caught_up a b
+# hostile messages on the changelog: none names a host of the flows
+head -c 100000 /dev/urandom >"$WORK/huge"
+{ printf 'profile/192.0.2.1\tnot a row\n'; printf 'no-slash\tx\n'; printf 'profile/not-an-address\tx\n'
+} | kcat -P -b "$KAFKA_BROKERS" -t profiles -K '\t' -l /dev/stdin
+kcat -P -b "$KAFKA_BROKERS" -t profiles -k profile/192.0.2.2 "$WORK/huge"
 remember a b c
 start c
 check "a third joins: a rebalance, and each reads the changelog before its flows" \
@@ -121,7 +128,13 @@ for n in b c; do wait "${PID[$n]}" || ok=1; unset "PID[$n]"; done
 check "the other two, restarted, read to the end and exit by themselves" [ $ok -eq 0 ]
 if [ -z "${NO_CHANGELOG:-}" ]; then
     check "... having read rows from the changelog and written to it" \
-        json_true "$WORK/b.json" "d['profiles']['changelog']['written'] > 0 and d['profiles']['changelog']['taken'] > 0 and d['profiles']['changelog']['refused'] == 0"
+        json_true "$WORK/b.json" "d['profiles']['changelog']['written'] > 0 and d['profiles']['changelog']['taken'] > 0"
+    hostile() {
+        grep -q 'a message (key "no-slash", 1 bytes) refused: a key that is not NAME/ADDRESS' "$WORK/c.err" &&
+        grep -q 'key "profile/192.0.2.2", 100000 bytes) refused: not a hostflow profile file' "$WORK/c.err" &&
+        json_true "$WORK/b.json" "d['profiles']['changelog']['refused'] >= 4"
+    }
+    check "hostile messages on the changelog are refused, counted and named, and cost nothing else" hostile
 fi
 
 kcat -C -b "$KAFKA_BROKERS" -t out -e -q -f '%s\n' >"$WORK/group.ndjson"
