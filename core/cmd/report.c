@@ -216,7 +216,7 @@ void hf_report_text(const hf_run_view *v, FILE *f)
             (unsigned long long)t.w.profile_expired,
             (unsigned long long)t.w.profile_saves, t.w.profile_save_errors ? " (some failed)" : "");
     if (v->cfg->profiles_topic)
-        OUT("  changelog  %llu messages written to %s; %llu hosts' rows read, %llu refused (malformed), "
+        OUT("  changelog  %llu messages written to %s; %llu rows taken from it, %llu refused (malformed), "
             "%llu of another declaration; %llu hosts held aside now\n",
             (unsigned long long)t.w.changelog_published, v->cfg->profiles_topic,
             (unsigned long long)t.w.changelog_taken, (unsigned long long)t.w.changelog_refused,

@@ -515,6 +515,13 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
         shards = hf_relay_shards(v.relay);
         workers = cfg->workers > 0 ? cfg->workers : hf_engine_cpus();   /* decoder threads */
     } else {
+        if (cfg->profiles_topic) {             /* before the workers: a failure has none to stop */
+            changelog = hf_kafka_changelog_new(cfg, err, sizeof err);
+            if (!changelog) {
+                rc = die("profiles.topic %s: %s", cfg->profiles_topic, err);
+                goto done;
+            }
+        }
         char *lua_dir = hf_home_path(home, "lua");
         v.engine = hf_engine_new(cfg, lua_dir, hf_outputs_sink(v.outputs), err, sizeof err);
         hf_free(lua_dir);
@@ -523,14 +530,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
             goto done;
         }
         hf_engine_on_watchdog_exit(v.engine, on_watchdog_exit, NULL);
-        if (cfg->profiles_topic) {
-            changelog = hf_kafka_changelog_new(cfg, err, sizeof err);
-            if (!changelog) {
-                rc = die("profiles.topic %s: %s", cfg->profiles_topic, err);
-                goto done;
-            }
-            hf_engine_changelog(v.engine, changelog);
-        }
+        if (changelog) hf_engine_changelog(v.engine, changelog);
         shards = hf_engine_shards(v.engine);
         workers = hf_engine_workers(v.engine);
     }

@@ -99,7 +99,9 @@ static rd_kafka_topic_partition_list_t *ends_now(rd_kafka_t *rk, const char *top
     return l;
 }
 
-static int cl_read(void *ctx, hf_changelog_fn fn, void *fctx, char *err, size_t errlen)
+/* A consumer in no group (it assigns partitions, never commits), or NULL
+ * with err. */
+static rd_kafka_t *reader_new(const kafka_changelog *c, char *err, size_t errlen)
 {
     static const char *const extra[] = {
         "group.id", "hostflow-changelog-reader",      /* never joined: partitions are assigned */
@@ -107,19 +109,24 @@ static int cl_read(void *ctx, hf_changelog_fn fn, void *fctx, char *err, size_t 
         "enable.partition.eof", "true",
         "auto.offset.reset", "earliest",
         NULL};
+    char why[512];
+    rd_kafka_conf_t *conf = hf_kafka_conf_new(c->cfg, extra, err, errlen);
+    if (!conf) return NULL;
+    rd_kafka_conf_set_log_cb(conf, hf_kafka_log_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+    if (!rk) snprintf(err, errlen, "cannot create a consumer: %s", why);
+    return rk;
+}
+
+static int cl_read(void *ctx, hf_changelog_fn fn, void *fctx, char *err, size_t errlen)
+{
     kafka_changelog *c = ctx;
     char why[512];
     int rc = -1;
     int64_t *ends = NULL;
     rd_kafka_topic_partition_list_t *l = NULL;
-    rd_kafka_conf_t *conf = hf_kafka_conf_new(c->cfg, extra, err, errlen);
-    if (!conf) return -1;
-    rd_kafka_conf_set_log_cb(conf, hf_kafka_log_cb);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
-    if (!rk) {
-        snprintf(err, errlen, "cannot create a consumer: %s", why);
-        return -1;
-    }
+    rd_kafka_t *rk = reader_new(c, err, errlen);
+    if (!rk) return -1;
     l = ends_now(rk, c->topic, &ends, why, sizeof why);
     if (!l) {
         snprintf(err, errlen, "cannot read: %s", why);
@@ -167,11 +174,38 @@ done:
     return rc;
 }
 
+/* 0 unless the brokers say that the topic does not exist (-1, err): its
+ * writes would wait for ever, or make it uncompacted.  Brokers that do not
+ * answer are the reading's and writing's to wait for. */
+static int topic_exists(const kafka_changelog *c, char *err, size_t errlen)
+{
+    rd_kafka_t *rk = reader_new(c, err, errlen);
+    if (!rk) return -1;
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, c->topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    int rc = 0;
+    if (t && rd_kafka_metadata(rk, 0, t, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR && md &&
+        md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        snprintf(err, errlen, "the topic does not exist: create it compacted "
+                 "(cleanup.policy=compact,delete; contrib/docs/scaling.md, \"Profiles: the changelog\")");
+        rc = -1;
+    }
+    if (md) rd_kafka_metadata_destroy(md);
+    if (t) rd_kafka_topic_destroy(t);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
 hf_changelog *hf_kafka_changelog_new(const hf_config *cfg, char *err, size_t errlen)
 {
     kafka_changelog *c = hf_calloc(1, sizeof *c);
     c->cfg = cfg;
     c->topic = hf_strdup(cfg->profiles_topic);
+    if (topic_exists(c, err, errlen) < 0) {
+        hf_free(c->topic);
+        hf_free(c);
+        return NULL;
+    }
     c->producer = hf_kafka_producer_new(cfg, c->topic, err, errlen);
     if (!c->producer) {
         hf_free(c->topic);

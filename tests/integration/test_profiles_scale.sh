@@ -47,6 +47,18 @@ EOF
 "$HOSTFLOW" run -q -c "$WORK/conf.lua" -j2 -i "$WORK/days.ndjson" -o "$WORK/single.ndjson" --profiles "$WORK/whole"
 python3 "$ROOT/tests/integration/hfprof.py" dump "$WORK"/whole/*.hfp >"$WORK/whole.txt"
 
+refused_at_start() {  # refused_at_start MESSAGE ARGS...: hostflow run stops at once, exit 2, saying so
+    local want=$1; shift
+    "$HOSTFLOW" run -c "$WORK/conf.lua" -o /dev/null --profiles-topic "$@" 2>"$WORK/start.err" </dev/null
+    [ $? -eq 2 ] && grep -q "$want" "$WORK/start.err"
+}
+check "profiles.topic wants a Kafka input" \
+    refused_at_start "profiles.topic: the profiles' changelog follows hosts between instances that share a Kafka input" \
+    profiles -i "$WORK/days.ndjson"
+check "... and a topic that exists (not one the brokers would make uncompacted)" \
+    refused_at_start "profiles.topic nosuch: the topic does not exist: create it compacted" \
+    nosuch -b "$KAFKA_BROKERS" -g pg -i kafka:pflows
+
 lines=$(wc -l <"$WORK/days.ndjson")
 third=$((lines / 3))
 produce() {  # produce FIRST LAST: lines FIRST..LAST, keyed by source host
