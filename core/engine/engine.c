@@ -167,8 +167,8 @@ static void restore_one(void *ctx, const void *key, size_t klen, const void *val
     const char *k = key, *slash = k && klen ? memrchr(k, '/', klen) : NULL;
     uint8_t addr[16], family;
     int w = 0;
-    if (slash && hf_addr_parse(slash + 1, klen - (size_t)(slash + 1 - k), addr, &family) == 0 && e->nworkers > 1)
-        w = (int)((hf_hash_addr(addr) >> 32) % (uint64_t)e->nworkers);
+    if (slash && hf_addr_parse(slash + 1, klen - (size_t)(slash + 1 - k), addr, &family) == 0)
+        w = hf_hash_shard(addr, e->nworkers);
     hf_worker_restore(e->workers[w], key ? key : "", key ? klen : 0, val, vlen);
 }
 

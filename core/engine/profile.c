@@ -521,7 +521,7 @@ static int head_match(const hf_profiles *p, const uint8_t *head, const head_info
  * pipeline's shard: the hash of the address, modulo the workers). */
 static int owns(const uint8_t addr[16], int worker, int workers)
 {
-    return workers <= 1 || (int)((hf_hash_addr(addr) >> 32) % (uint64_t)workers) == worker;
+    return hf_hash_shard(addr, workers) == worker;
 }
 
 int hf_profiles_save(const hf_profiles *p, const char *path, int worker, int workers,
