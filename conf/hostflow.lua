@@ -99,9 +99,15 @@ return {
   -- exit), atomically, and read at start.  `report` is the period of the
   -- host_profile records; hosts not seen for `expire` are forgotten;
   -- max_hosts bounds each profile's memory (about 1 KiB a host for the
-  -- shipped one).
+  -- shipped one).  Several instances in one group (--keyed, or behind a
+  -- relay): with topic, a compacted Kafka topic, each writes its profiles'
+  -- changes there with every save and reads it when partitions are
+  -- assigned, so a host's profile follows the host to its new owner; each
+  -- instance then holds every host's row once (its own live, the others'
+  -- set aside: contrib/docs/scaling.md, "Profiles").
   profiles = {
     -- dir = "/var/lib/hostflow/profiles",
+    -- topic = "hostflow-profiles",
     save = "5m",
     report = "1d",
     expire = "30d",

@@ -24,6 +24,14 @@ static inline uint64_t hf_hash_addr(const uint8_t a[16])
     return hf_hash_u64(lo ^ hf_hash_u64(hi + 0x9e3779b97f4a7c15ULL));
 }
 
+/* The shard (worker) of n that owns the host at address a: the one rule
+ * the pipeline shares flows out by and the profiles' files and changelog
+ * are read by. */
+static inline int hf_hash_shard(const uint8_t a[16], int n)
+{
+    return n <= 1 ? 0 : (int)((hf_hash_addr(a) >> 32) % (uint64_t)n);
+}
+
 /* Hash of any bytes. */
 uint64_t hf_hash_bytes(const void *p, size_t len);
 

@@ -215,6 +215,12 @@ void hf_report_text(const hf_run_view *v, FILE *f)
             (unsigned long long)t.w.profile_refused, (unsigned long long)t.w.profile_refused_memory,
             (unsigned long long)t.w.profile_expired,
             (unsigned long long)t.w.profile_saves, t.w.profile_save_errors ? " (some failed)" : "");
+    if (v->cfg->profiles_topic)
+        OUT("  changelog  %llu messages written to %s; %llu rows taken from it, %llu refused (malformed), "
+            "%llu of another declaration; %llu hosts held aside now\n",
+            (unsigned long long)t.w.changelog_published, v->cfg->profiles_topic,
+            (unsigned long long)t.w.changelog_taken, (unsigned long long)t.w.changelog_refused,
+            (unsigned long long)t.w.changelog_other, (unsigned long long)t.w.profile_aside);
     OUT("  output     %llu records made; window close to records written: p50 < %.3g ms, p99 < %.3g ms\n",
         (unsigned long long)t.w.records, delay_quantile_ms(&t.w, 0.5), delay_quantile_ms(&t.w, 0.99));
 outputs:
@@ -359,7 +365,17 @@ int hf_report_json(const hf_run_view *v, const char *path)
     hf_buf_put_int(&b, (int64_t)t.w.profile_saves);
     hf_buf_puts(&b, ",\"save_errors\":");
     hf_buf_put_int(&b, (int64_t)t.w.profile_save_errors);
-    hf_buf_puts(&b, "}");
+    hf_buf_puts(&b, ",\"aside\":");
+    hf_buf_put_int(&b, (int64_t)t.w.profile_aside);
+    hf_buf_puts(&b, ",\"changelog\":{\"written\":");
+    hf_buf_put_int(&b, (int64_t)t.w.changelog_published);
+    hf_buf_puts(&b, ",\"taken\":");
+    hf_buf_put_int(&b, (int64_t)t.w.changelog_taken);
+    hf_buf_puts(&b, ",\"refused\":");
+    hf_buf_put_int(&b, (int64_t)t.w.changelog_refused);
+    hf_buf_puts(&b, ",\"other_declaration\":");
+    hf_buf_put_int(&b, (int64_t)t.w.changelog_other);
+    hf_buf_puts(&b, "}}");
     hf_buf_puts(&b, ",\"memory_peak_bytes\":");
     hf_buf_put_int(&b, (int64_t)t.w.mem_peak);
     hf_buf_puts(&b, ",\"close_delay_ms\":{\"p50\":");

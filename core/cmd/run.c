@@ -30,6 +30,7 @@
 #include "conf/config.h"
 #include "engine/engine.h"
 #include "engine/relay.h"
+#include "io/changelog.h"
 #include "io/io.h"
 #include "io/outputs.h"
 #include "stream/pipeline.h"
@@ -472,6 +473,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
 {
     char err[1024];
     hf_run_view v = {.cfg = cfg};
+    hf_changelog *changelog = NULL;        /* profiles.topic */
     clock_gettime(CLOCK_MONOTONIC, &v.started);
     int rc = 2;
     const char *in_target;
@@ -487,6 +489,11 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
         cfg->windows_ms[0] = hf_windows_gcd(cfg->windows_ms, cfg->nwindows);
         cfg->nwindows = 1;
     }
+    if (cfg->profiles_topic && !*cfg->profiles_topic) cfg->profiles_topic = NULL;   /* "": none */
+    if (cfg->profiles_topic && (strncmp(cfg->input, "kafka:", 6) || cfg->role == HF_ROLE_RELAY))
+        return die("profiles.topic: the profiles' changelog follows hosts between instances that "
+                   "share a Kafka input (-i kafka:TOPIC) and run analyses, not \"%s\"%s", cfg->input,
+                   cfg->role == HF_ROLE_RELAY ? " as a relay" : "");
     const char *logs_target = NULL;
     if (cfg->logs_input) {
         v.logs_ops = hf_input_find(cfg->logs_input, &logs_target, err, sizeof err);
@@ -508,6 +515,13 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
         shards = hf_relay_shards(v.relay);
         workers = cfg->workers > 0 ? cfg->workers : hf_engine_cpus();   /* decoder threads */
     } else {
+        if (cfg->profiles_topic) {             /* before the workers: a failure has none to stop */
+            changelog = hf_kafka_changelog_new(cfg, err, sizeof err);
+            if (!changelog) {
+                rc = die("profiles.topic %s: %s", cfg->profiles_topic, err);
+                goto done;
+            }
+        }
         char *lua_dir = hf_home_path(home, "lua");
         v.engine = hf_engine_new(cfg, lua_dir, hf_outputs_sink(v.outputs), err, sizeof err);
         hf_free(lua_dir);
@@ -516,6 +530,7 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
             goto done;
         }
         hf_engine_on_watchdog_exit(v.engine, on_watchdog_exit, NULL);
+        if (changelog) hf_engine_changelog(v.engine, changelog);
         shards = hf_engine_shards(v.engine);
         workers = hf_engine_workers(v.engine);
     }
@@ -525,7 +540,8 @@ static int run(hf_config *cfg, const char *home, int64_t progress_ms)
         goto done;
     }
     hf_input_env env = {.pipeline = v.pipeline, .flush = flush_outputs, .commit_txn = commit_txn,
-                        .sink = hf_outputs_sink(v.outputs), .ctx = v.outputs, .stop = &got_stop};
+                        .sink = hf_outputs_sink(v.outputs), .ctx = v.outputs, .stop = &got_stop,
+                        .engine = v.engine};
     v.input = in_ops->open(cfg, in_target, &env, err, sizeof err);
     if (!v.input) {
         rc = die("%s", err);
@@ -631,6 +647,7 @@ done:
     if (v.input) in_ops->close(v.input);
     if (v.pipeline) hf_pipeline_finish(v.pipeline);
     hf_engine_free(v.engine);
+    hf_kafka_changelog_free(changelog);            /* after the workers' last save */
     hf_relay_free(v.relay);
     hf_pipeline_free(v.pipeline);
     if (hf_outputs_close(v.outputs) < 0 && rc == 0) rc = 1;

@@ -132,6 +132,7 @@ typedef struct hf_config {
     int64_t    profiles_report_ms;         /* period of the host_profile records */
     int64_t    profiles_expire_ms;         /* hosts not seen this long are forgotten */
     int        profiles_max_hosts;         /* hosts per profile, all workers together */
+    char      *profiles_topic;             /* their changelog (a Kafka topic), or NULL: none */
 
     /* Log events (stream/logs.h, engine/logs.h) */
     char      *logs_input;                 /* a file, "-" or "kafka:TOPICS"; NULL: none */

@@ -223,6 +223,11 @@ const hf_conf_key hf_conf_core_keys[] = {
     {.name = "profiles.max_hosts", .type = HF_CONF_INT, .deflt = "1000000",
      .doc = "hosts each profile keeps, all workers together; new hosts past it are refused (counted)",
      .min = 1, .max = 1e9, .field = HF_FIELD(profiles_max_hosts)},
+    {.name = "profiles.topic", .type = HF_CONF_STRING, .flag = "--profiles-topic", .arg = "TOPIC",
+     .doc = "a compacted Kafka topic that the profiles' changes are written to, and read from when "
+            "partitions are assigned, so a host's profile follows it to its new owner at a rebalance "
+            "(README, \"Several instances\"); a Kafka input only; not set: each instance keeps its own",
+     .field = HF_FIELD(profiles_topic)},
 
     {.name = "#logs", .type = HF_CONF_HEADING,
      .doc = "Log events, merged into the host records under stats.logs (README, \"Logs\"):"},

@@ -11,8 +11,11 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/addr.h"
 #include "base/cpus.h"
+#include "base/hash.h"
 #include "base/log.h"
+#include "base/timefmt.h"
 #include "engine/reload.h"
 
 struct hf_engine {
@@ -22,6 +25,7 @@ struct hf_engine {
     hf_reload       *reload;
     hf_shards        shards;
     int              joined;
+    const hf_changelog *changelog;
 };
 
 /* ------------------------------------------------------------------------
@@ -149,6 +153,38 @@ void hf_engine_persist(hf_engine *e)
     for (int i = 0; i < e->nworkers; i++) hf_worker_save(e->workers[i]);
 }
 
+void hf_engine_changelog(hf_engine *e, const hf_changelog *cl)
+{
+    e->changelog = cl;
+    for (int i = 0; i < e->nworkers; i++) hf_worker_changelog(e->workers[i], cl);
+}
+
+/* A changelog message to the worker whose host its key names ("NAME/
+ * ADDRESS"); one whose key names no host goes to worker 0, which says so. */
+static void restore_one(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    hf_engine *e = ctx;
+    const char *k = key, *slash = k && klen ? memrchr(k, '/', klen) : NULL;
+    uint8_t addr[16], family;
+    int w = 0;
+    if (slash && hf_addr_parse(slash + 1, klen - (size_t)(slash + 1 - k), addr, &family) == 0)
+        w = hf_hash_shard(addr, e->nworkers);
+    hf_worker_restore(e->workers[w], key ? key : "", key ? klen : 0, val, vlen);
+}
+
+void hf_engine_restore(hf_engine *e)
+{
+    if (!e || !e->changelog) return;
+    char err[1024];
+    double t0 = hf_now_ns();
+    if (e->changelog->read(e->changelog->ctx, restore_one, e, err, sizeof err) < 0)
+        hf_log(HF_LOG_ERROR, "profiles.topic %s: %s; the hosts whose rows were not read start with "
+               "empty profiles here", e->changelog->topic, err);
+    else
+        hf_log(HF_LOG_INFO, "profiles.topic %s: read to its end in %.1f s", e->changelog->topic,
+               (hf_now_ns() - t0) / 1e9);
+}
+
 /* After a run whose every worker saved its profiles at the end: the files
  * of runs with another number of workers (NAME.W-of-M.hfp, M not ours)
  * hold nothing newer, so they go. */
@@ -225,6 +261,11 @@ void hf_engine_totals_get(hf_engine *e, hf_engine_totals *t)
         t->w.profile_saves += st.profile_saves;
         t->w.log_events += st.log_events;
         t->w.profile_save_errors += st.profile_save_errors;
+        t->w.profile_aside += st.profile_aside;
+        t->w.changelog_published += st.changelog_published;
+        t->w.changelog_taken += st.changelog_taken;
+        t->w.changelog_refused += st.changelog_refused;
+        t->w.changelog_other += st.changelog_other;
         t->w.mem_bytes += st.mem_bytes;
         t->w.mem_peak += st.mem_peak;
         for (int d = 0; d < HF_DELAY_BUCKETS; d++) t->w.close_delay[d] += st.close_delay[d];

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "conf/config.h"
+#include "engine/changelog.h"
 #include "engine/record.h"
 #include "engine/worker.h"
 #include "stream/batch.h"
@@ -47,6 +48,16 @@ void hf_engine_reload(hf_engine *e);
 /* Save what outlives windows (the profiles) now, in every worker, and
  * return once it is on disk: before the last commit of a run that stops. */
 void hf_engine_persist(hf_engine *e);
+/* The profiles' changelog (profiles.topic; changelog.h): every worker
+ * writes its profiles' changes there with each save.  Before the first
+ * batch; cl outlives the engine's last save. */
+void hf_engine_changelog(hf_engine *e, const hf_changelog *cl);
+/* Partitions were assigned: read the changelog to its end, each host's
+ * row to the worker that owns it, to be taken before any flow of the
+ * assignment (it waits aside until its host is seen).  The reading
+ * thread, with every batch handed over done (a revocation's, or none
+ * yet).  Nothing without a changelog. */
+void hf_engine_restore(hf_engine *e);
 /* fn(ctx) runs just before the watchdog stops hostflow (exit status 3;
  * reload.h), in the supervisor thread: the run writes its counters. */
 void hf_engine_on_watchdog_exit(hf_engine *e, void (*fn)(void *ctx), void *ctx);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/buf.h"
 #include "base/hash.h"
 
 #define ROUND8(x)   (((x) + 7) & ~(size_t)7)
@@ -41,6 +42,7 @@ struct hf_profiles {
     uint32_t        *table;
     uint32_t         mask;
     uint32_t         max_hosts;
+    hf_profiles     *aside;          /* hosts held but not owned now (profiles.topic), or NULL */
     hf_pool         *pool;           /* charged with `charged` bytes, or NULL */
     size_t           charged;
     hf_profile_stats st;
@@ -87,6 +89,7 @@ hf_profiles *hf_profiles_new(const char *name, const char *signature, const hf_s
 void hf_profiles_free(hf_profiles *p)
 {
     if (!p) return;
+    hf_profiles_free(p->aside);
     if (p->pool) hf_pool_uncharge(p->pool, p->charged);
     for (uint32_t c = 0; c < p->nchunks; c++) hf_free(p->chunks[c]);
     hf_free(p->chunks);
@@ -101,13 +104,27 @@ void hf_profiles_free(hf_profiles *p)
 void hf_profiles_limit(hf_profiles *p, uint32_t max_hosts)
 {
     p->max_hosts = max_hosts ? max_hosts : 1;
+    if (p->aside) hf_profiles_limit(p->aside, max_hosts);
 }
 
 void hf_profiles_pool(hf_profiles *p, hf_pool *pool)
 {
+    if (p->aside) hf_profiles_pool(p->aside, pool);
     if (p->pool) return;
     p->pool = pool;
     account(p);
+}
+
+hf_profiles *hf_profiles_aside(const hf_profiles *p)
+{
+    return p->aside;
+}
+
+void hf_profiles_keep_aside(hf_profiles *p)
+{
+    if (p->aside) return;
+    p->aside = hf_profiles_new(p->name, p->sig, &p->schema, p->max_hosts);
+    if (p->pool) hf_profiles_pool(p->aside, p->pool);
 }
 
 const char *hf_profiles_name(const hf_profiles *p)
@@ -220,7 +237,16 @@ uint8_t *hf_profiles_host(hf_profiles *p, const uint8_t addr[16], int v6)
     memcpy(h->addr, addr, 16);
     h->v6 = v6 ? 1 : 0;
     h->live = 1;
-    hf_state_init(&p->schema, r + sizeof(hf_profile_host));
+    const uint8_t *kept = p->aside ? hf_profiles_find(p->aside, addr) : NULL;
+    if (kept) {                /* a host held aside (its row from the changelog): it comes back */
+        h->absorbed_until = ((const hf_profile_host *)(const void *)kept)->absorbed_until;
+        h->dirty = 1;          /* (from a file, it may be newer than the changelog's row) */
+        memcpy(r + sizeof(hf_profile_host), kept + sizeof(hf_profile_host), p->row_size - sizeof(hf_profile_host));
+        hf_profiles_drop(p->aside, addr);
+        p->st.taken_back++;
+    } else {
+        hf_state_init(&p->schema, r + sizeof(hf_profile_host));
+    }
     p->table[j] = i + 1;
     p->st.hosts++;
     if (p->st.hosts * 2 > p->mask + 1) table_grow(p);
@@ -239,6 +265,7 @@ uint8_t *hf_profiles_absorb(hf_profiles *p, const uint8_t addr[16], int v6, int6
         return NULL;
     }
     h->absorbed_until = end_ms;
+    h->dirty = 1;
     p->st.absorbed++;
     return r;
 }
@@ -269,17 +296,80 @@ static void forget(hf_profiles *p, uint32_t i)
     p->st.hosts--;
 }
 
-uint64_t hf_profiles_expire(hf_profiles *p, int64_t before_ms)
+uint64_t hf_profiles_expire_each(hf_profiles *p, int64_t before_ms,
+                                 void (*gone)(void *ctx, const hf_profile_host *h), void *ctx)
 {
     uint64_t n = 0;
     for (uint32_t i = 0; i < p->nrows; i++) {
         const hf_profile_host *h = (const hf_profile_host *)(const void *)row_at(p, i);
         if (h->live && h->absorbed_until < before_ms) {
+            if (gone) gone(ctx, h);
             forget(p, i);
             n++;
         }
     }
     p->st.expired += n;
+    if (p->aside) hf_profiles_expire_each(p->aside, before_ms, NULL, NULL);   /* quietly: not ours */
+    account(p);
+    return n;
+}
+
+uint64_t hf_profiles_expire(hf_profiles *p, int64_t before_ms)
+{
+    return hf_profiles_expire_each(p, before_ms, NULL, NULL);
+}
+
+void hf_profiles_drop(hf_profiles *p, const uint8_t addr[16])
+{
+    uint32_t j = slot_of(p, addr);
+    if (p->table[j]) {
+        forget(p, p->table[j] - 1);
+        account(p);
+    }
+}
+
+/* Copy row (a row of p's layout) into dst's row of its host, made when
+ * new, when it has absorbed further than dst's; 1 when it did. */
+static int take_row(hf_profiles *dst, const uint8_t *row)
+{
+    const hf_profile_host *fh = (const hf_profile_host *)(const void *)row;
+    uint8_t *mine = hf_profiles_find(dst, fh->addr);
+    if (mine && ((hf_profile_host *)(void *)mine)->absorbed_until >= fh->absorbed_until) return 0;
+    if (!mine) mine = hf_profiles_host(dst, fh->addr, fh->v6);
+    if (!mine) return 0;                                 /* refused: max_hosts (counted) */
+    hf_profile_host *mh = (hf_profile_host *)(void *)mine;
+    mh->absorbed_until = fh->absorbed_until;
+    memcpy(mine + sizeof(hf_profile_host), row + sizeof(hf_profile_host), dst->row_size - sizeof(hf_profile_host));
+    return 1;
+}
+
+/* A row read from a file or a message, for the host's owner: into the
+ * rows held aside when p keeps some (and its live row, if any, is not
+ * further), else into p's live rows; 1 when taken. */
+static int take(hf_profiles *p, const uint8_t *row)
+{
+    if (!p->aside) return take_row(p, row);
+    const hf_profile_host *fh = (const hf_profile_host *)(const void *)row;
+    uint8_t *live = hf_profiles_find(p, fh->addr);
+    if (live) {
+        if (((hf_profile_host *)(void *)live)->absorbed_until >= fh->absorbed_until) return 0;
+        ((hf_profile_host *)(void *)live)->dirty = 1;
+        return take_row(p, row);
+    }
+    return take_row(p->aside, row);
+}
+
+uint64_t hf_profiles_put_aside(hf_profiles *p)
+{
+    if (!p->aside) return 0;
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < p->nrows; i++) {
+        const uint8_t *r = row_at(p, i);
+        if (!((const hf_profile_host *)(const void *)r)->live) continue;
+        take_row(p->aside, r);
+        forget(p, i);
+        n++;
+    }
     account(p);
     return n;
 }
@@ -288,6 +378,10 @@ void hf_profiles_stats(const hf_profiles *p, hf_profile_stats *st)
 {
     *st = p->st;
     st->bytes = store_bytes(p);
+    if (p->aside) {
+        st->aside = p->aside->st.hosts;
+        st->bytes += store_bytes(p->aside);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -339,8 +433,11 @@ static void sync_dir(const char *path)
     hf_free(copy);
 }
 
-int hf_profiles_save(const hf_profiles *p, const char *path, int worker, int workers,
-                     int64_t saved_until, char *err, size_t errlen)
+/* The head of a file (or message) of rows rows of p, written by worker
+ * `worker` of `workers`, complete through saved_until: hf_malloc'ed, its
+ * length in *len. */
+static uint8_t *head_make(const hf_profiles *p, int worker, int workers, uint64_t rows,
+                          int64_t saved_until, size_t *len)
 {
     size_t nlen = strlen(p->name), slen = strlen(p->sig), hlen = HEAD_FIXED + nlen + slen;
     uint8_t *head = hf_malloc(hlen), *w = head;
@@ -352,13 +449,86 @@ int hf_profiles_save(const hf_profiles *p, const char *path, int worker, int wor
     put32(&w, (uint32_t)p->schema.size);
     put32(&w, (uint32_t)worker);
     put32(&w, (uint32_t)workers);
-    put64(&w, p->st.hosts);
+    put64(&w, rows);
     put64(&w, (uint64_t)saved_until);
     put64(&w, (uint64_t)time(NULL) * 1000);
     put32(&w, (uint32_t)nlen);
     put32(&w, (uint32_t)slen);
     memcpy(w, p->name, nlen);
     memcpy(w + nlen, p->sig, slen);
+    *len = hlen;
+    return head;
+}
+
+/* What a head says (head_fixed). */
+typedef struct head_info {
+    uint32_t hlen, row_size, state_size, nlen, slen;
+    uint64_t rows;
+    int64_t  until;
+} head_info;
+
+/* Check the fixed part of a head (HEAD_FIXED bytes) of something of size
+ * bytes: 0, or -1 with why. */
+static int head_fixed(const uint8_t *fixed, uint64_t size, head_info *hi, char *why, size_t n)
+{
+    if (memcmp(fixed, MAGIC, 8) != 0) {
+        snprintf(why, n, "not a hostflow profile file");
+        return -1;
+    }
+    const uint8_t *r = fixed + 8;
+    uint32_t endian = get32(&r);
+    hi->hlen = get32(&r);
+    hi->row_size = get32(&r);
+    hi->state_size = get32(&r);
+    get32(&r);                                   /* the worker that wrote it */
+    get32(&r);                                   /* ... of how many */
+    hi->rows = get64(&r);
+    hi->until = (int64_t)get64(&r);
+    get64(&r);                                   /* when */
+    hi->nlen = get32(&r);
+    hi->slen = get32(&r);
+    if (endian != ENDIAN) {
+        snprintf(why, n, "written on a machine of another byte order");
+        return -1;
+    }
+    if (hi->hlen > HEAD_MAX || hi->hlen != (uint64_t)HEAD_FIXED + hi->nlen + hi->slen || hi->hlen > size) {
+        snprintf(why, n, "corrupt: a head of %u bytes", hi->hlen);
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether the whole head (hi->hlen bytes) is p's: 0; -1 another profile's
+ * (why); -2 another declaration of p's state (why). */
+static int head_match(const hf_profiles *p, const uint8_t *head, const head_info *hi, char *why, size_t n)
+{
+    const char *name = (const char *)head + HEAD_FIXED, *sig = name + hi->nlen;
+    if (hi->nlen != strlen(p->name) || memcmp(name, p->name, hi->nlen) != 0) {
+        snprintf(why, n, "the profile of another analysis (%.*s, not %s)", (int)(hi->nlen > 64 ? 64 : hi->nlen),
+                 name, p->name);
+        return -1;
+    }
+    if (hi->slen != strlen(p->sig) || memcmp(sig, p->sig, hi->slen) != 0 || hi->row_size != p->row_size ||
+        hi->state_size != p->schema.size) {
+        snprintf(why, n, "written for another declaration of %s's state (a changed "
+                 "state: its learned values cannot be read as this one's)", p->name);
+        return -2;
+    }
+    return 0;
+}
+
+/* Whether worker `worker` of `workers` owns the host at addr (the
+ * pipeline's shard: the hash of the address, modulo the workers). */
+static int owns(const uint8_t addr[16], int worker, int workers)
+{
+    return hf_hash_shard(addr, workers) == worker;
+}
+
+int hf_profiles_save(const hf_profiles *p, const char *path, int worker, int workers,
+                     int64_t saved_until, char *err, size_t errlen)
+{
+    size_t hlen;
+    uint8_t *head = head_make(p, worker, workers, p->st.hosts, saved_until, &hlen);
 
     size_t tlen = strlen(path) + 5;
     char *tmp = hf_malloc(tlen);
@@ -429,48 +599,22 @@ long hf_profiles_load(hf_profiles *p, const char *path, int worker, int workers,
     }
     uint64_t size = (uint64_t)sb.st_size;
     uint8_t fixed[HEAD_FIXED];
+    head_info hi;
     if (size < HEAD_FIXED + 8 || fread(fixed, 1, HEAD_FIXED, f) != HEAD_FIXED) {
         snprintf(why, sizeof why, "truncated: %llu bytes, shorter than a head", (unsigned long long)size);
         goto refuse;
     }
-    if (memcmp(fixed, MAGIC, 8) != 0) {
-        snprintf(why, sizeof why, "not a hostflow profile file");
-        goto refuse;
-    }
-    const uint8_t *r = fixed + 8;
-    uint32_t endian = get32(&r), hlen = get32(&r), row_size = get32(&r), state_size = get32(&r);
-    get32(&r);                                   /* the worker that wrote it */
-    get32(&r);                                   /* ... of how many */
-    uint64_t rows = get64(&r);
-    int64_t until = (int64_t)get64(&r);
-    get64(&r);                                   /* when */
-    uint32_t nlen = get32(&r), slen = get32(&r);
-    if (endian != ENDIAN) {
-        snprintf(why, sizeof why, "written on a machine of another byte order");
-        goto refuse;
-    }
-    if (hlen > HEAD_MAX || hlen != (uint64_t)HEAD_FIXED + nlen + slen || hlen > size) {
-        snprintf(why, sizeof why, "corrupt: a head of %u bytes", hlen);
-        goto refuse;
-    }
+    if (head_fixed(fixed, size, &hi, why, sizeof why) < 0) goto refuse;
+    uint32_t hlen = hi.hlen, row_size = hi.row_size;
+    uint64_t rows = hi.rows;
+    int64_t until = hi.until;
     head = hf_malloc(hlen);
     memcpy(head, fixed, HEAD_FIXED);
     if (fread(head + HEAD_FIXED, 1, hlen - HEAD_FIXED, f) != hlen - HEAD_FIXED) {
         snprintf(why, sizeof why, "truncated in its head");
         goto refuse;
     }
-    const char *name = (const char *)head + HEAD_FIXED, *sig = name + nlen;
-    if (nlen != strlen(p->name) || memcmp(name, p->name, nlen) != 0) {
-        snprintf(why, sizeof why, "the profile of another analysis (%.*s, not %s)", (int)(nlen > 64 ? 64 : nlen),
-                 name, p->name);
-        goto refuse;
-    }
-    if (slen != strlen(p->sig) || memcmp(sig, p->sig, slen) != 0 || row_size != p->row_size ||
-        state_size != p->schema.size) {
-        snprintf(why, sizeof why, "written for another declaration of %s's state (a changed "
-                 "state: its learned values cannot be read as this one's)", p->name);
-        goto refuse;
-    }
+    if (head_match(p, head, &hi, why, sizeof why) < 0) goto refuse;
     if (rows > (size - hlen - 8) / row_size || hlen + rows * row_size + 8 != size) {
         snprintf(why, sizeof why, "truncated or padded: %llu bytes, %llu expected for %llu hosts",
                  (unsigned long long)size, (unsigned long long)(hlen + rows * row_size + 8),
@@ -499,16 +643,7 @@ long hf_profiles_load(hf_profiles *p, const char *path, int worker, int workers,
     }
     for (uint64_t i = 0; i < rows; i++) {
         if (fread(row, 1, row_size, f) != row_size) break;
-        const hf_profile_host *fh = (const hf_profile_host *)(const void *)row;
-        if (workers > 1 && (int)((hf_hash_addr(fh->addr) >> 32) % (uint64_t)workers) != worker) continue;
-        uint8_t *mine = hf_profiles_find(p, fh->addr);
-        if (mine && ((hf_profile_host *)(void *)mine)->absorbed_until >= fh->absorbed_until) continue;
-        if (!mine) mine = hf_profiles_host(p, fh->addr, fh->v6);
-        if (!mine) continue;                                 /* refused: max_hosts (counted) */
-        hf_profile_host *mh = (hf_profile_host *)(void *)mine;
-        mh->absorbed_until = fh->absorbed_until;
-        memcpy(mine + sizeof(hf_profile_host), row + sizeof(hf_profile_host), row_size - sizeof(hf_profile_host));
-        taken++;
+        if (owns(((const hf_profile_host *)(const void *)row)->addr, worker, workers)) taken += take(p, row);
     }
     if (saved_until) *saved_until = until;
     goto done;
@@ -523,6 +658,65 @@ done:
     hf_free(head);
     hf_free(row);
     return taken;
+}
+
+/* ------------------------------------------------------------------------
+ * One host as a message (the changelog: profiles.topic)
+ * --------------------------------------------------------------------- */
+
+size_t hf_profiles_encode(const hf_profiles *p, const uint8_t *row, int64_t saved_until, hf_buf *out)
+{
+    size_t hlen, start = out->len;
+    uint8_t *head = head_make(p, 0, 1, 1, saved_until, &hlen);
+    uint64_t h = chain(chain(0, head, hlen), row, p->row_size);
+    hf_buf_put(out, head, hlen);
+    hf_buf_put(out, row, p->row_size);
+    hf_buf_put(out, &h, 8);
+    hf_free(head);
+    return out->len - start;
+}
+
+int hf_profiles_take(hf_profiles *p, const void *msg, size_t len, const uint8_t addr[16], int worker,
+                     int workers, char *why, size_t n)
+{
+    const uint8_t *m = msg;
+    head_info hi;
+    if (!m || len < HEAD_FIXED + 8) {
+        snprintf(why, n, "truncated: %zu bytes, shorter than a head", len);
+        return HF_PROFILE_BAD;
+    }
+    if (head_fixed(m, len, &hi, why, n) < 0) return HF_PROFILE_BAD;
+    int match = head_match(p, m, &hi, why, n);
+    if (match < 0) return match == -2 ? HF_PROFILE_OTHER : HF_PROFILE_BAD;
+    if (hi.rows != 1 || (uint64_t)hi.hlen + p->row_size + 8 != len) {
+        snprintf(why, n, "not one host: %zu bytes for %llu rows", len, (unsigned long long)hi.rows);
+        return HF_PROFILE_BAD;
+    }
+    const uint8_t *row = m + hi.hlen;
+    uint64_t h = chain(chain(0, m, hi.hlen), row, p->row_size), want;
+    memcpy(&want, row + p->row_size, 8);
+    if (h != want) {
+        snprintf(why, n, "corrupt: its checksum does not match its contents");
+        return HF_PROFILE_BAD;
+    }
+    /* the row, where its head can be read (it lies at any offset of the message) */
+    uint8_t *copy = hf_malloc(p->row_size);
+    memcpy(copy, row, p->row_size);
+    const hf_profile_host *fh = (const hf_profile_host *)(const void *)copy;
+    int rc;
+    if (!fh->live) {
+        snprintf(why, n, "corrupt: a free row");
+        rc = HF_PROFILE_BAD;
+    } else if (addr && memcmp(addr, fh->addr, 16) != 0) {
+        snprintf(why, n, "its key names another host than its row");
+        rc = HF_PROFILE_BAD;
+    } else if (!owns(fh->addr, worker, workers)) {
+        rc = HF_PROFILE_KEPT;
+    } else {
+        rc = take(p, copy) ? HF_PROFILE_TAKEN : HF_PROFILE_KEPT;
+    }
+    hf_free(copy);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------

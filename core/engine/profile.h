@@ -40,6 +40,21 @@
  * files of a run with another number of workers are read as well; a host
  * in more than one file is taken from the one that absorbed it furthest.
  *
+ * Held aside (profiles.topic: the changelog, README "Several instances").
+ * With hf_profiles_keep_aside, rows read from files and messages go to a
+ * second store of the same layout, the hosts held but not owned now: a
+ * host is taken from it into the live rows when it is first absorbed (its
+ * row made), so only the hosts this instance is fed are reported
+ * (host_profile records), while those it is not fed cost their row, once.
+ * hf_profiles_put_aside moves every live row there (partitions revoked:
+ * the hosts may be another's now).  Wherever a host is found twice, the
+ * row that absorbed furthest wins.
+ *
+ * The message.  hf_profiles_encode writes one host as a file of one row
+ * (the same head, signature and checksum); hf_profiles_take reads one
+ * back, with the checks of hf_profiles_load, so a changelog message is
+ * never taken unless it is whole and of this profile's declaration.
+ *
  * One store per profile per worker, used by that worker's thread only. */
 #ifndef HF_PROFILE_H
 #define HF_PROFILE_H
@@ -47,6 +62,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "prim/state.h"
 
 #define HF_PROFILE_CHUNK 256     /* rows per chunk (about 240 KiB of the shipped profile) */
@@ -55,7 +71,8 @@ typedef struct hf_profile_host {
     uint8_t  addr[16];
     uint32_t v6   : 1;
     uint32_t live : 1;            /* 0: a free row */
-    uint32_t pad  : 30;
+    uint32_t dirty : 1;           /* changed since it was last published (profiles.topic) */
+    uint32_t pad  : 29;
     uint32_t pad2;
     int64_t  absorbed_until;      /* end of the last window absorbed (ms) */
 } hf_profile_host;
@@ -69,7 +86,9 @@ typedef struct hf_profile_stats {
     uint64_t expired;             /* hosts forgotten: not seen for expire */
     uint64_t skipped;             /* windows not absorbed again (replay) */
     uint64_t absorbed;            /* host-windows absorbed */
-    size_t   bytes;               /* rows and table */
+    uint64_t aside;               /* hosts held aside (not owned now; profiles.topic) */
+    uint64_t taken_back;          /* hosts taken from aside when first absorbed */
+    size_t   bytes;               /* rows and table (and those held aside) */
 } hf_profile_stats;
 
 /* A store for the profile called name whose state is laid out by schema
@@ -108,8 +127,22 @@ void hf_profiles_prefetch(const hf_profiles *p, const uint8_t addr[16], int stag
 uint32_t hf_profiles_nrows(const hf_profiles *p);
 uint8_t *hf_profiles_row(const hf_profiles *p, uint32_t i);
 
-/* Forget the hosts whose absorbed_until is before before_ms; how many. */
+/* Forget the hosts whose absorbed_until is before before_ms; how many.
+ * gone(ctx, host), when not NULL, is called for each live host forgotten
+ * (those held aside are forgotten quietly). */
 uint64_t hf_profiles_expire(hf_profiles *p, int64_t before_ms);
+uint64_t hf_profiles_expire_each(hf_profiles *p, int64_t before_ms,
+                                 void (*gone)(void *ctx, const hf_profile_host *h), void *ctx);
+/* Forget the host at addr, if p has it (its live row, not one aside). */
+void hf_profiles_drop(hf_profiles *p, const uint8_t addr[16]);
+
+/* Keep the rows read (files, messages) aside from now on (above). */
+void hf_profiles_keep_aside(hf_profiles *p);
+/* Move every live row aside (nothing without hf_profiles_keep_aside):
+ * how many. */
+uint64_t hf_profiles_put_aside(hf_profiles *p);
+/* The store of the rows held aside, or NULL. */
+hf_profiles *hf_profiles_aside(const hf_profiles *p);
 
 void hf_profiles_stats(const hf_profiles *p, hf_profile_stats *st);
 
@@ -126,6 +159,23 @@ int hf_profiles_save(const hf_profiles *p, const char *path, int worker, int wor
  * it cannot be read at all (err).  *saved_until: the file's. */
 long hf_profiles_load(hf_profiles *p, const char *path, int worker, int workers,
                       int64_t *saved_until, char *err, size_t errlen);
+
+/* Append host row (a row of p) to out as one message: a file of one row
+ * (above), complete through saved_until; its bytes. */
+size_t hf_profiles_encode(const hf_profiles *p, const uint8_t *row, int64_t saved_until, hf_buf *out);
+
+enum {
+    HF_PROFILE_TAKEN = 1,         /* the row is p's now (aside, or live) */
+    HF_PROFILE_KEPT = 0,          /* whole, but not taken: another worker's host, or not further */
+    HF_PROFILE_BAD = -1,          /* malformed or foreign (why says how) */
+    HF_PROFILE_OTHER = -2,        /* of another declaration of p's state (why) */
+};
+/* Read one message of hf_profiles_encode (len bytes, any bytes at all:
+ * it is checked whole before anything is taken), the row of the host at
+ * addr (its key's; NULL: any), into p, for worker
+ * `worker` of `workers` as hf_profiles_load: HF_PROFILE_*. */
+int hf_profiles_take(hf_profiles *p, const void *msg, size_t len, const uint8_t addr[16], int worker,
+                     int workers, char *why, size_t n);
 
 /* The number at a dotted path ("total.bytes"; "" for the whole value) in
  * the JSON text [text, text + len): a number, or NaN when the path is not

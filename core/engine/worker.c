@@ -297,7 +297,9 @@ static void publish_stats(hf_worker *w);
 
 void hf_worker_process(hf_worker *w, hf_batch *b)
 {
+    if (w->changelog) hf_worker_take_changelog(w);   /* before any flow of the assignment */
     if (b->discard) {                 /* the input gave its partitions up: rebuilt elsewhere */
+        hf_worker_profiles_aside(w);
         hf_windows_release(&w->windows);
         w->closed_until = INT64_MIN;
         w->discards++;
@@ -329,7 +331,7 @@ void hf_worker_process(hf_worker *w, hf_batch *b)
         }
         hf_worker_retire_layouts(w);
     }
-    if (w->job.nprofiles && w->cfg->profiles_dir &&
+    if (w->job.nprofiles && (w->cfg->profiles_dir || w->changelog) &&
         (b->final || hf_now_ns() - w->last_save_ns >= (double)w->cfg->profiles_save_ms * 1e6))
         hf_worker_save_profiles(w);
     if (b->final) hf_worker_lua_finish(w);   /* the errors counted since their last line */
@@ -355,6 +357,7 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     hf_record_batch_init(&w->out);
     hf_buf_init(&w->ser, 256);
     hf_record_batch_init(&w->alerts_out);
+    hf_buf_init(&w->inbox, 256);
     w->alerts = hf_alerts_new(cfg->alerts_hold_ms, (uint32_t)cfg->alerts_max_open,
                               cfg->nwindows ? cfg->windows_ms[cfg->nwindows - 1] : 0);
     w->job.alerts = w->alerts;
@@ -423,9 +426,14 @@ static void publish_stats(hf_worker *w)
         st.profile_skipped += ps.skipped;
         st.profile_absorbed += ps.absorbed;
         st.profile_bytes += ps.bytes;
+        st.profile_aside += ps.aside;
     }
+    st.changelog_published = w->published;
+    st.changelog_taken = w->cl_taken;
+    st.changelog_refused = w->cl_refused;
+    st.changelog_other = w->cl_other;
     /* saved, and emitted since the last discard (which starts closed_until afresh) */
-    st.durable_until = w->cfg->profiles_dir && w->job.nprofiles && w->saved_until < w->closed_until
+    st.durable_until = (w->cfg->profiles_dir || w->changelog) && w->job.nprofiles && w->saved_until < w->closed_until
                        ? w->saved_until : w->closed_until;
     st.log_events = w->events;
     st.profile_saves = w->saves;
@@ -644,6 +652,7 @@ void hf_worker_free(hf_worker *w)
     }
     hf_record_batch_release(&w->out);
     hf_buf_release(&w->ser);
+    hf_buf_release(&w->inbox);
     hf_record_batch_release(&w->alerts_out);
     hf_buf_release(&w->logs_frags.buf);
     hf_free(w->logs_frags.off);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "conf/config.h"
+#include "engine/changelog.h"
 #include "engine/job.h"
 #include "engine/plan.h"
 #include "engine/record.h"
@@ -39,6 +40,13 @@ void hf_worker_share(hf_worker *w, int n);
 /* Save the profiles now (the run stops and commits): in the worker's
  * thread, between two batches; returns once done. */
 void hf_worker_save(hf_worker *w);
+/* Write the profiles' changes to cl (profiles.topic) with every save from
+ * now on.  Before the first batch. */
+void hf_worker_changelog(hf_worker *w, const hf_changelog *cl);
+/* A message of the changelog (val NULL: a tombstone) for this worker's
+ * hosts: kept until its next batch takes it, before its flows.  Any
+ * thread. */
+void hf_worker_restore(hf_worker *w, const void *key, size_t klen, const void *val, size_t vlen);
 /* Run a batch in the calling thread. */
 void hf_worker_process(hf_worker *w, hf_batch *b);
 /* Threads: start, hand over a batch (blocks while the queue is full), wait

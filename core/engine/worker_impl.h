@@ -17,6 +17,7 @@
 
 #include "base/arena.h"
 #include "conf/config.h"
+#include "engine/changelog.h"
 #include "engine/job.h"
 #include "engine/plan.h"
 #include "engine/record.h"
@@ -59,6 +60,11 @@ struct hf_worker {
     double           last_save_ns;  /* when the profiles were saved last */
     int64_t          saved_until;   /* windows ending by this are in the profiles' files */
     uint64_t         saves, save_errors;
+    const hf_changelog *changelog;  /* profiles.topic, or NULL */
+    int              republish;     /* a publish failed: every live row again at the next save */
+    uint64_t         published, cl_taken, cl_refused, cl_other;   /* changelog messages */
+    hf_buf           inbox;         /* under lock: changelog messages to take (hf_worker_restore) */
+    uint64_t         inbox_n;
     hf_fragments     logs_frags;    /* stats.logs of the closing window's hosts (logs_fragments) */
     uint64_t         log_seq;       /* log events taken, in order (ties of time) */
     uint64_t         events;        /* log events put into windows */
@@ -127,5 +133,10 @@ void hf_worker_merge_partials(hf_worker *w, const hf_batch *b);
  * (profiles.dir), complete for the windows emitted so far. */
 void hf_worker_profiles_ready(hf_job *job);
 void hf_worker_save_profiles(hf_worker *w);
+/* worker_profiles.c: the changelog messages given (hf_worker_restore)
+ * into the profiles' rows held aside, before the batch's flows; the live
+ * rows set aside (partitions revoked: the windows discarded). */
+void hf_worker_take_changelog(hf_worker *w);
+void hf_worker_profiles_aside(hf_worker *w);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
 
 #include "base/addr.h"
 #include "base/alloc.h"
@@ -91,6 +92,8 @@ static uint32_t profile_max(const hf_job *job)
 void hf_worker_profiles_ready(hf_job *job)
 {
     for (int i = 0; i < job->nprofiles; i++) {
+        if (job->cfg && job->cfg->profiles_topic && *job->cfg->profiles_topic)
+            hf_profiles_keep_aside(job->profiles[i]);    /* rows read wait for their hosts */
         hf_profiles_limit(job->profiles[i], profile_max(job));
         if (job->windows && job->windows->pool)          /* memory.max_bytes counts it */
             hf_profiles_pool(job->profiles[i], job->windows->pool);
@@ -189,6 +192,8 @@ void hf_job_profile_record(hf_job *job, hf_profiles *p, const uint8_t *row, int6
     hf_record_end(rb);
 }
 
+static int save_changelog(hf_worker *w);
+
 /* Save every profile to its file, complete for the windows emitted so far
  * (forgetting first the hosts not seen for profiles.expire).  Nothing to
  * do without profiles.dir. */
@@ -196,10 +201,12 @@ void hf_worker_save_profiles(hf_worker *w)
 {
     w->last_save_ns = hf_now_ns();
     const char *dir = w->cfg->profiles_dir;
-    if (!dir || !w->job.nprofiles) return;
+    if ((!dir && !w->changelog) || !w->job.nprofiles) return;
+    int ok = 1;
+    if (w->changelog && save_changelog(w) < 0) ok = 0;     /* its expiry writes tombstones */
+    if (!dir) goto saved;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         hf_log(HF_LOG_ERROR, "profiles: %s: cannot make the directory: %s", dir, strerror(errno));
-    int ok = 1;
     for (int i = 0; i < w->job.nprofiles; i++) {
         hf_profiles *p = w->job.profiles[i];
         if (w->clock_ms != INT64_MIN) hf_profiles_expire(p, w->clock_ms - w->cfg->profiles_expire_ms);
@@ -212,6 +219,7 @@ void hf_worker_save_profiles(hf_worker *w)
             ok = 0;
         }
     }
+saved:
     if (ok) {
         w->saved_until = w->closed_until;
         w->saves++;
@@ -220,3 +228,200 @@ void hf_worker_save_profiles(hf_worker *w)
     }
 }
 
+
+/* ------------------------------------------------------------------------
+ * The changelog (profiles.topic; changelog.h)
+ * --------------------------------------------------------------------- */
+
+void hf_worker_changelog(hf_worker *w, const hf_changelog *cl)
+{
+    w->changelog = cl;
+}
+
+/* The key of host h of profile name: "NAME/ADDRESS" into out; its length. */
+static size_t changelog_key(const char *name, const uint8_t addr[16], int v6, char *out, size_t n)
+{
+    char text[HF_ADDR_STRLEN];
+    hf_addr_format(addr, v6 ? HF_AF_INET6 : HF_AF_INET, text);
+    int len = snprintf(out, n, "%s/%s", name, text);
+    return len < 0 ? 0 : (size_t)len < n ? (size_t)len : n - 1;
+}
+
+typedef struct tomb_ctx {
+    hf_worker  *w;
+    const char *name;
+    int         failed;
+} tomb_ctx;
+
+/* A host expired: its tombstone, so the compacted topic forgets it. */
+static void tombstone(void *ctx, const hf_profile_host *h)
+{
+    tomb_ctx *t = ctx;
+    char key[HF_NAME_MAX + HF_ADDR_STRLEN + 2];
+    size_t klen = changelog_key(t->name, h->addr, h->v6, key, sizeof key);
+    if (t->w->changelog->put(t->w->changelog->ctx, key, klen, NULL, 0) < 0) t->failed = 1;
+    else t->w->published++;
+}
+
+/* Write p's changed hosts (every live one after a failed publish) to the
+ * changelog: 0, or -1 when one can never be written. */
+static int publish(hf_worker *w, hf_profiles *p)
+{
+    const char *name = hf_profiles_name(p);
+    char key[HF_NAME_MAX + HF_ADDR_STRLEN + 2];
+    int rc = 0;
+    for (uint32_t i = 0, n = hf_profiles_nrows(p); i < n; i++) {
+        uint8_t *r = hf_profiles_row(p, i);
+        hf_profile_host *h = (hf_profile_host *)(void *)r;
+        if (!r || (!h->dirty && !w->republish)) continue;
+        w->ser.len = 0;
+        hf_profiles_encode(p, r, w->closed_until, &w->ser);
+        size_t klen = changelog_key(name, h->addr, h->v6, key, sizeof key);
+        if (w->changelog->put(w->changelog->ctx, key, klen, w->ser.data, w->ser.len) < 0) {
+            rc = -1;
+            continue;                                   /* dirty still: tried again next time */
+        }
+        h->dirty = 0;
+        w->published++;
+    }
+    return rc;
+}
+
+/* The changelog's part of a save (hf_worker_save_profiles): expired hosts'
+ * tombstones, the changed hosts' rows, and everything acknowledged.  0, or
+ * -1 (the save does not count: commits stay behind it). */
+static int save_changelog(hf_worker *w)
+{
+    int ok = 1;
+    for (int i = 0; i < w->job.nprofiles; i++) {
+        hf_profiles *p = w->job.profiles[i];
+        tomb_ctx t = {w, hf_profiles_name(p), 0};
+        if (w->clock_ms != INT64_MIN)
+            hf_profiles_expire_each(p, w->clock_ms - w->cfg->profiles_expire_ms, tombstone, &t);
+        if (publish(w, p) < 0 || t.failed) ok = 0;
+    }
+    if (w->changelog->flush(w->changelog->ctx, w->id, 10000) < 0) ok = 0;
+    if (!ok) {
+        static hf_ratelimit rl = HF_RATELIMIT_INIT(1);
+        hf_log_limited(&rl, HF_LOG_ERROR, "profiles: not every change could be written to "
+                       "profiles.topic %s (see the lines above): Kafka offsets are not committed "
+                       "past the last save that was; every host is written again at the next save",
+                       w->changelog->topic);
+        w->republish = 1;
+        return -1;
+    }
+    w->republish = 0;
+    return 0;
+}
+
+void hf_worker_restore(hf_worker *w, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    uint32_t lens[2] = {(uint32_t)klen, val ? (uint32_t)vlen : UINT32_MAX};
+    pthread_mutex_lock(&w->lock);
+    hf_buf_put(&w->inbox, lens, sizeof lens);
+    hf_buf_put(&w->inbox, key, klen);
+    if (val) hf_buf_put(&w->inbox, val, vlen);
+    w->inbox_n++;
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* The profile key names ("NAME/ADDRESS"), or NULL with why; *addr its host. */
+static hf_profiles *key_profile(hf_worker *w, const char *key, size_t klen, uint8_t addr[16],
+                                char *why, size_t n)
+{
+    const char *slash = klen ? memrchr(key, '/', klen) : NULL;
+    uint8_t family;
+    if (!slash || slash == key) {
+        snprintf(why, n, "a key that is not NAME/ADDRESS");
+        return NULL;
+    }
+    size_t nlen = (size_t)(slash - key), alen = klen - nlen - 1;
+    if (hf_addr_parse(slash + 1, alen, addr, &family) < 0) {
+        snprintf(why, n, "a key whose host is not an address");
+        return NULL;
+    }
+    for (int i = 0; i < w->job.nprofiles; i++) {
+        const char *name = hf_profiles_name(w->job.profiles[i]);
+        if (strlen(name) == nlen && memcmp(name, key, nlen) == 0) return w->job.profiles[i];
+    }
+    why[0] = '\0';
+    return NULL;                                        /* a profile not running here: not ours */
+}
+
+/* The printable start of a key, for a message. */
+static void key_text(const char *key, size_t klen, char *out, size_t n)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < klen && j + 5 < n && i < 80; i++) {
+        unsigned char c = (unsigned char)key[i];
+        j += (size_t)snprintf(out + j, n - j, c >= 0x20 && c < 0x7f && c != '"' ? "%c" : "\\x%02x", c);
+    }
+    out[j] = '\0';
+}
+
+void hf_worker_take_changelog(hf_worker *w)
+{
+    hf_buf in;
+    pthread_mutex_lock(&w->lock);
+    uint64_t count = w->inbox_n;
+    in = w->inbox;
+    if (count) hf_buf_init(&w->inbox, 256);
+    w->inbox_n = 0;
+    pthread_mutex_unlock(&w->lock);
+    if (!count) return;
+    uint64_t taken = 0, kept = 0, bad = 0, gone = 0, other[HF_MAX_PROFILES] = {0};
+    const uint8_t *r = (const uint8_t *)in.data, *end = r + in.len;
+    while (r + 8 <= end) {
+        uint32_t lens[2];
+        memcpy(lens, r, sizeof lens);
+        r += 8;
+        const char *key = (const char *)r;
+        const uint8_t *val = lens[1] == UINT32_MAX ? NULL : r + lens[0];
+        r += lens[0] + (val ? lens[1] : 0);
+        uint8_t addr[16];
+        char why[512], kt[400];
+        hf_profiles *p = key_profile(w, key, lens[0], addr, why, sizeof why);
+        int rc = HF_PROFILE_BAD;
+        if (p && !val) {                                /* a tombstone: the host expired */
+            if (hf_profiles_aside(p)) hf_profiles_drop(hf_profiles_aside(p), addr);
+            gone++;
+            continue;
+        }
+        if (p) rc = hf_profiles_take(p, val, lens[1], addr, w->id, w->job.nworkers, why, sizeof why);
+        else if (!*why) continue;                       /* another analysis's profile */
+        if (rc == HF_PROFILE_TAKEN) taken++;
+        else if (rc == HF_PROFILE_KEPT) kept++;
+        else if (rc == HF_PROFILE_OTHER) {
+            for (int i = 0; i < w->job.nprofiles; i++) other[i] += w->job.profiles[i] == p;
+        } else if (bad++ < 8) {                         /* the first few of a read, by name */
+            key_text(key, lens[0], kt, sizeof kt);
+            hf_log(HF_LOG_ERROR, "profiles.topic %s: a message (key \"%s\", %u bytes) refused: %s; "
+                   "it is skipped, the others are read", w->changelog->topic, kt, val ? lens[1] : 0, why);
+        }
+    }
+    hf_buf_release(&in);
+    for (int i = 0; i < w->job.nprofiles; i++) {
+        if (!other[i]) continue;
+        const char *name = hf_profiles_name(w->job.profiles[i]);
+        hf_log(HF_LOG_ERROR, "profile %s: %llu hosts' rows of profiles.topic %s were written for "
+               "another declaration of %s's state (a changed state: their learned values cannot be "
+               "read as this one's): dropped, those hosts start with empty profiles", name,
+               (unsigned long long)other[i], w->changelog->topic, name);
+        w->cl_other += other[i];
+    }
+    w->cl_taken += taken;
+    w->cl_refused += bad;
+    hf_log(HF_LOG_INFO, "profiles: worker %d read %llu messages of profiles.topic %s: %llu rows "
+           "taken (held aside until their hosts are seen), %llu not newer than one it had, %llu "
+           "tombstones (expired hosts), %llu refused",
+           w->id, (unsigned long long)count, w->changelog->topic, (unsigned long long)taken,
+           (unsigned long long)kept, (unsigned long long)gone, (unsigned long long)bad);
+}
+
+void hf_worker_profiles_aside(hf_worker *w)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < w->job.nprofiles; i++) n += hf_profiles_put_aside(w->job.profiles[i]);
+    if (n) hf_log(HF_LOG_INFO, "profiles: worker %d set %llu hosts aside (partitions revoked: "
+                  "they are taken back if they come here again)", w->id, (unsigned long long)n);
+}

@@ -26,6 +26,8 @@ typedef struct hf_worker_stats {
     size_t   profile_bytes;
     int64_t  durable_until;    /* windows ending by this are emitted and their profiles saved */
     uint64_t profile_saves, profile_save_errors;
+    uint64_t profile_aside;    /* hosts held aside (profiles.topic) */
+    uint64_t changelog_published, changelog_taken, changelog_refused, changelog_other;
     uint64_t log_events;       /* log events put into windows */
     uint64_t windows[HF_MAX_WINDOWS + 1];  /* per level: windows emitted */
     uint64_t hosts[HF_MAX_WINDOWS + 1];    /* per level: host records emitted */

@@ -94,6 +94,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/timefmt.h"
+#include "engine/engine.h"
 #include "io/io.h"
 #include "io/kafka_conf.h"
 #include "io/kafka_producer.h"
@@ -552,6 +553,7 @@ static void assigned(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
         for (int i = 0; i < parts->cnt; i++) any |= parts->elems[i].offset >= 0;
         if (!any) from = s->cfg->kafka_start;
     }
+    if (!s->logs && parts->cnt) hf_engine_restore(s->env.engine);   /* profiles.topic, before any flow */
     s->seen_assignment = 1;
     s->assigned = parts->cnt;
     s->nparts = 0;
@@ -581,6 +583,10 @@ static void revoked(hf_kafka_source *s, rd_kafka_topic_partition_list_t *parts)
     }
     hf_log(HF_LOG_INFO, "kafka: revoked %s: committing what is in records; the windows still "
            "open are dropped, for the next owner to rebuild from the commit", list);
+    if (s->env.engine) {          /* the profiles saved (profiles.topic: written), so the commit passes them */
+        hf_pipeline_sync(s->pipeline);
+        hf_engine_persist(s->env.engine);
+    }
     if (commit(s, 10000) < 0)
         hf_log(HF_LOG_WARN, "kafka: could not commit before giving %s up: the next owner "
                "reads their flows again from the last commit (at least once)", list);

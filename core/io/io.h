@@ -160,6 +160,7 @@ typedef struct hf_input_env {
     const hf_record_sink *sink;
     void               *ctx;
     const _Atomic int  *stop;              /* set when hostflow is asked to stop */
+    struct hf_engine   *engine;            /* the workers (their profiles), or NULL (a relay) */
     int                 logs;              /* a log input (stream/logs.h): its lines are
                                               events (hf_pipeline_feed_event), and a read
                                               step never waits for them */

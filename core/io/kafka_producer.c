@@ -305,6 +305,11 @@ int hf_kafka_producer_sync(hf_kafka_producer *p, int timeout_ms)
     return failed == before ? 0 : -1;
 }
 
+int hf_kafka_producer_flush(hf_kafka_producer *p, int timeout_ms)
+{
+    return rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
 uint64_t hf_kafka_producer_failed(hf_kafka_producer *p)
 {
     return atomic_load(&p->failed) + atomic_load(&p->too_large) + atomic_load(&p->refused);

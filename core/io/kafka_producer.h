@@ -61,6 +61,11 @@ int hf_kafka_producer_commit_txn(hf_kafka_producer *p, rd_kafka_topic_partition_
  * failed since the last successful sync. */
 int hf_kafka_producer_sync(hf_kafka_producer *p, int timeout_ms);
 
+/* Wait at most timeout_ms for every message produced so far to be
+ * acknowledged (delivered or failed): 0, or -1 when some are still on the
+ * way.  Failures are for the caller to count (hf_kafka_producer_failed). */
+int hf_kafka_producer_flush(hf_kafka_producer *p, int timeout_ms);
+
 typedef struct hf_kafka_counts {
     uint64_t delivered;      /* acknowledged by the brokers */
     uint64_t queued;         /* produced, not acknowledged yet */

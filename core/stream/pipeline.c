@@ -427,8 +427,8 @@ static void accept(hf_pipeline *p, int part, int64_t offset, const hf_flow *fp)
     /* the source's shard, and the destination's when it is monitored (one
      * copy when both are one shard's) */
     int n = p->shards.n;
-    int i = !src_here ? -1 : n == 1 ? 0 : (int)((hf_hash_addr(fp->src) >> 32) % (uint64_t)n);
-    int j = !(fp->mark & HF_FLOW_DST) ? -1 : n == 1 ? 0 : (int)((hf_hash_addr(fp->dst) >> 32) % (uint64_t)n);
+    int i = !src_here ? -1 : hf_hash_shard(fp->src, n);
+    int j = !(fp->mark & HF_FLOW_DST) ? -1 : hf_hash_shard(fp->dst, n);
     if (i >= 0) {
         hf_batch *b = p->pending[i];
         hf_flow *f = &b->flows[b->n++];
@@ -776,7 +776,7 @@ static int take_message(hf_pipeline *p, int part, int64_t offset, const char *re
     }
     bump(&p->stats.accepted);
     hf_offsets_hold(p->offsets, part, offset, (double)hp.start_ms);
-    int i = p->shards.n == 1 ? 0 : (int)((hf_hash_addr(hp.addr) >> 32) % (uint64_t)p->shards.n);
+    int i = hf_hash_shard(hp.addr, p->shards.n);
     put_partial(p, i, rec, len);
     return 0;
 }
@@ -941,7 +941,7 @@ int hf_pipeline_feed_event(hf_pipeline *p, int part, int64_t offset, uint64_t li
     }
     bump(&p->stats.log_events);
     if (part >= 0) hf_offsets_hold(p->offsets, part, offset, ev.time_ms);
-    int i = p->shards.n == 1 ? 0 : (int)((hf_hash_addr(ev.host) >> 32) % (uint64_t)p->shards.n);
+    int i = hf_hash_shard(ev.host, p->shards.n);
     hf_batch *b = p->pending[i];
     if (!b->events) b->events = hf_malloc(sizeof(hf_event) * HF_BATCH_EVENTS);
     b->events[b->nevents++] = ev;

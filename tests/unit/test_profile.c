@@ -2,7 +2,9 @@
  * absorbed once per window, forgotten when not seen, bounded; the file
  * written atomically and read back, its hosts shared out by worker; files
  * truncated, corrupt, of another profile or declaration refused and set
- * aside; numbers read out of records' JSON fragments. */
+ * aside; numbers read out of records' JSON fragments; one host as a
+ * changelog message (profiles.topic) read back, into the rows held aside
+ * until the host is absorbed, and every malformed message refused. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +255,131 @@ TEST(numbers_are_read_out_of_a_records_json_fragment_by_path)
     CHECK(hf_profile_json_number("{\"a\":7}", 6, "a") == 7);        /* the length bounds it */
 }
 
+
+TEST(a_host_as_a_message_reads_back_aside_until_it_is_absorbed)
+{
+    hf_profiles *p = hf_profiles_new("p", "sig", &schema, 100);
+    uint8_t a[16], b[16];
+    addr_of(1, a);
+    addr_of(2, b);
+    uint8_t *r = hf_profiles_absorb(p, a, 0, T0, T0 + MIN);
+    *sum_of(r) = 42;
+    CHECK(((hf_profile_host *)(void *)r)->dirty);
+    hf_buf m;
+    hf_buf_init(&m, 64);
+    CHECK(hf_profiles_encode(p, r, T0 + MIN, &m) == m.len);
+
+    hf_profiles *q = hf_profiles_new("p", "sig", &schema, 100);
+    hf_profiles_keep_aside(q);
+    char why[512];
+    CHECK_EQ_INT(hf_profiles_take(q, m.data, m.len, a, 0, 1, why, sizeof why), HF_PROFILE_TAKEN);
+    CHECK_EQ_INT(hf_profiles_take(q, m.data, m.len, a, 0, 1, why, sizeof why), HF_PROFILE_KEPT);  /* not newer */
+    CHECK(hf_profiles_find(q, a) == NULL);                        /* aside: not reported */
+    CHECK_EQ_INT(hf_profiles_nrows(q), 0);
+    hf_profile_stats st;
+    hf_profiles_stats(q, &st);
+    CHECK_EQ_INT(st.aside, 1);
+    /* the window it absorbed is skipped; the next one finds its state */
+    CHECK(hf_profiles_absorb(q, a, 0, T0, T0 + MIN) == NULL);
+    r = hf_profiles_absorb(q, a, 0, T0 + MIN, T0 + 2 * MIN);
+    CHECK(r != NULL && *sum_of(r) == 42);
+    hf_profiles_stats(q, &st);
+    CHECK_EQ_INT(st.aside, 0);
+    CHECK_EQ_INT(st.taken_back, 1);
+    /* a revocation sets the live rows aside; a newer row wins over an older */
+    CHECK_EQ_INT(hf_profiles_put_aside(q), 1);
+    CHECK(hf_profiles_find(q, a) == NULL);
+    CHECK_EQ_INT(hf_profiles_take(q, m.data, m.len, a, 0, 1, why, sizeof why), HF_PROFILE_KEPT);
+    r = hf_profiles_absorb(q, a, 0, T0 + 2 * MIN, T0 + 3 * MIN);
+    CHECK(r != NULL && *sum_of(r) == 42 &&
+          ((hf_profile_host *)(void *)r)->absorbed_until == T0 + 3 * MIN);
+    /* a host another worker owns is not taken */
+    int other = (int)((hf_hash_addr(a) >> 32) % 2) ^ 1;
+    hf_profiles *o = hf_profiles_new("p", "sig", &schema, 100);
+    hf_profiles_keep_aside(o);
+    CHECK_EQ_INT(hf_profiles_take(o, m.data, m.len, a, other, 2, why, sizeof why), HF_PROFILE_KEPT);
+    CHECK_EQ_INT(hf_profiles_take(o, m.data, m.len, NULL, other ^ 1, 2, why, sizeof why), HF_PROFILE_TAKEN);
+    /* the key names another host */
+    CHECK_EQ_INT(hf_profiles_take(o, m.data, m.len, b, 0, 1, why, sizeof why), HF_PROFILE_BAD);
+    CHECK(strstr(why, "another host") != NULL);
+    hf_profiles_free(o);
+    hf_buf_release(&m);
+    hf_profiles_free(p);
+    hf_profiles_free(q);
+}
+
+TEST(a_truncated_corrupt_foreign_or_other_message_is_refused)
+{
+    hf_profiles *p = hf_profiles_new("p", "sig", &schema, 100);
+    uint8_t a[16];
+    addr_of(7, a);
+    uint8_t *r = hf_profiles_absorb(p, a, 0, T0, T0 + MIN);
+    hf_buf m;
+    hf_buf_init(&m, 64);
+    hf_profiles_encode(p, r, T0 + MIN, &m);
+    hf_profiles *q = hf_profiles_new("p", "sig", &schema, 100);
+    hf_profiles_keep_aside(q);
+    char why[512];
+    /* every truncation, and every single flipped byte, is refused */
+    for (size_t n = 0; n < m.len; n++)
+        CHECK(hf_profiles_take(q, m.data, n, a, 0, 1, why, sizeof why) < 0);
+    for (size_t i = 0; i < m.len; i++) {
+        m.data[i] ^= 0x40;
+        int rc = hf_profiles_take(q, m.data, m.len, a, 0, 1, why, sizeof why);
+        CHECK(rc < 0);
+        m.data[i] ^= 0x40;
+    }
+    CHECK_EQ_INT(hf_profiles_take(q, NULL, 0, a, 0, 1, why, sizeof why), HF_PROFILE_BAD);
+    CHECK_EQ_INT(hf_profiles_take(q, "{\"json\":1}", 10, a, 0, 1, why, sizeof why), HF_PROFILE_BAD);
+    CHECK(strstr(why, "not a hostflow profile") || strstr(why, "truncated"));
+    /* huge: a message with bytes after the row */
+    hf_buf_put(&m, "xxxxxxxx", 8);
+    CHECK_EQ_INT(hf_profiles_take(q, m.data, m.len, a, 0, 1, why, sizeof why), HF_PROFILE_BAD);
+    m.len -= 8;
+    /* another declaration of the same profile: told apart */
+    hf_profiles *d = hf_profiles_new("p", "sig2", &schema, 100);
+    CHECK_EQ_INT(hf_profiles_take(d, m.data, m.len, a, 0, 1, why, sizeof why), HF_PROFILE_OTHER);
+    CHECK(strstr(why, "another declaration") != NULL);
+    hf_profiles *e = hf_profiles_new("other", "sig", &schema, 100);
+    CHECK_EQ_INT(hf_profiles_take(e, m.data, m.len, a, 0, 1, why, sizeof why), HF_PROFILE_BAD);
+    hf_profile_stats st;
+    hf_profiles_stats(q, &st);
+    CHECK_EQ_INT(st.aside, 0);                                /* nothing taken from any of them */
+    CHECK_EQ_INT(hf_profiles_take(q, m.data, m.len, a, 0, 1, why, sizeof why), HF_PROFILE_TAKEN);
+    hf_profiles_free(d);
+    hf_profiles_free(e);
+    hf_buf_release(&m);
+    hf_profiles_free(p);
+    hf_profiles_free(q);
+}
+
+static void count_gone(void *ctx, const hf_profile_host *h)
+{
+    (void)h;
+    (*(int *)ctx)++;
+}
+
+TEST(an_expired_host_is_told_and_those_aside_expire_quietly)
+{
+    hf_profiles *p = hf_profiles_new("p", "sig", &schema, 100);
+    hf_profiles_keep_aside(p);
+    uint8_t a[16], b[16];
+    addr_of(1, a);
+    addr_of(2, b);
+    hf_profiles_absorb(p, a, 0, T0, T0 + MIN);
+    hf_profiles_absorb(p, b, 0, T0, T0 + MIN);
+    hf_profiles_put_aside(p);
+    hf_profiles_absorb(p, a, 0, T0 + MIN, T0 + 2 * MIN);     /* a comes back; b stays aside */
+    int told = 0;
+    CHECK_EQ_INT(hf_profiles_expire_each(p, T0 + 5 * MIN, count_gone, &told), 1);
+    CHECK_EQ_INT(told, 1);
+    hf_profile_stats st;
+    hf_profiles_stats(p, &st);
+    CHECK_EQ_INT(st.hosts, 0);
+    CHECK_EQ_INT(st.aside, 0);
+    hf_profiles_free(p);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/hf-test-profile-%d", (int)getpid());
@@ -264,6 +391,9 @@ int main(void)
     RUN(a_truncated_corrupt_foreign_or_other_file_is_refused_and_set_aside);
     RUN(a_missing_file_is_not_set_aside);
     RUN(numbers_are_read_out_of_a_records_json_fragment_by_path);
+    RUN(a_host_as_a_message_reads_back_aside_until_it_is_absorbed);
+    RUN(a_truncated_corrupt_foreign_or_other_message_is_refused);
+    RUN(an_expired_host_is_told_and_those_aside_expire_quietly);
     rmdir(dir);
     return UNIT_END();
 }

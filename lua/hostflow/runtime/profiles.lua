@@ -39,7 +39,8 @@ typedef struct hf_profile_host {
   uint8_t  addr[16];
   uint32_t v6   : 1;
   uint32_t live : 1;
-  uint32_t pad  : 30;
+  uint32_t dirty : 1;
+  uint32_t pad  : 29;
   uint32_t pad2;
   int64_t  absorbed_until;
 } hf_profile_host;
