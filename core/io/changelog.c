@@ -181,17 +181,12 @@ static int topic_exists(const kafka_changelog *c, char *err, size_t errlen)
 {
     rd_kafka_t *rk = reader_new(c, err, errlen);
     if (!rk) return -1;
-    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, c->topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
     int rc = 0;
-    if (t && rd_kafka_metadata(rk, 0, t, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR && md &&
-        md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+    if (hf_kafka_topic_missing(rk, c->topic)) {     /* a consumer's request: nothing is created */
         snprintf(err, errlen, "the topic does not exist: create it compacted "
                  "(cleanup.policy=compact,delete; contrib/docs/scaling.md, \"Profiles: the changelog\")");
         rc = -1;
     }
-    if (md) rd_kafka_metadata_destroy(md);
-    if (t) rd_kafka_topic_destroy(t);
     rd_kafka_destroy(rk);
     return rc;
 }

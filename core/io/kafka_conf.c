@@ -63,3 +63,14 @@ void hf_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const cha
                    "kafka: %s: %s", fac, buf);
 }
 
+int hf_kafka_topic_missing(rd_kafka_t *rk, const char *topic)
+{
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    if (!t) return 0;
+    const struct rd_kafka_metadata *md = NULL;
+    int missing = rd_kafka_metadata(rk, 0, t, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR && md &&
+                  md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    return missing;
+}

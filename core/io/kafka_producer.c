@@ -74,31 +74,6 @@ static void *producer_poll(void *arg)
 
 /* A producer with the configuration's settings over extra, and
  * transactional.id txn_id when not NULL. */
-/* Whether the brokers know topic, or create it on demand: a producer to a
- * topic they have not got fails every message once librdkafka stops
- * waiting for it (topic.metadata.propagation.max.ms, 30 s), and loses the
- * records.  -1 (and err) only on the brokers' definite answer; brokers
- * that cannot be reached now are not an error here (the producer waits
- * for them, as it does mid-run). */
-static int topic_known(rd_kafka_t *rk, const char *topic, char *err, size_t errlen)
-{
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    if (!rkt) return 0;
-    const struct rd_kafka_metadata *md = NULL;
-    int known = 0;
-    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
-        md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-        snprintf(err, errlen, "kafka: topic %s does not exist and the brokers did not create it (they "
-                 "create topics on demand only with auto.create.topics.enable): create it first (kafka-topics.sh --create "
-                 "--topic %s --partitions N; contrib/docs/scaling.md lists the topics and their settings)",
-                 topic, topic);
-        known = -1;
-    }
-    if (md) rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    return known;
-}
-
 static hf_kafka_producer *producer_new(const hf_config *cfg, const char *topic, const char *const *extra,
                                        const char *txn_id, char *err, size_t errlen)
 {
@@ -127,7 +102,13 @@ static hf_kafka_producer *producer_new(const hf_config *cfg, const char *topic, 
         hf_free(p);
         return NULL;
     }
-    if (topic_known(p->rk, topic, err, errlen) < 0) {
+    /* a topic the brokers have not got (nor create on demand) would fail
+     * every message once librdkafka stops waiting for it (30 s) */
+    if (hf_kafka_topic_missing(p->rk, topic)) {
+        snprintf(err, errlen, "kafka: topic %s does not exist and the brokers did not create it (they "
+                 "create topics on demand only with auto.create.topics.enable): create it first "
+                 "(kafka-topics.sh --create --topic %s --partitions N; contrib/docs/scaling.md lists the "
+                 "topics and their settings)", topic, topic);
         rd_kafka_destroy(p->rk);
         hf_free(p->topic);
         hf_free(p);
