@@ -17,10 +17,13 @@
 #include "base/alloc.h"
 
 hf_bulk_item *hf_bulk_item_new(const char *index, size_t ilen, const char *id, size_t idlen,
-                               const char *doc, size_t dlen, int type, uint64_t seq)
+                               const char *doc, size_t dlen, int type, uint64_t seq, int64_t version)
 {
     static const char a0[] = "{\"index\":{\"_index\":\"", a1[] = "\",\"_id\":\"", a2[] = "\"}}\n";
-    size_t alen = sizeof a0 - 1 + ilen + sizeof a1 - 1 + idlen + sizeof a2 - 1;
+    char ver[64] = "";
+    int vlen = version >= 0 ? snprintf(ver, sizeof ver, "\",\"version\":%lld,\"version_type\":\"external_gte",
+                                       (long long)version) : 0;
+    size_t alen = sizeof a0 - 1 + ilen + sizeof a1 - 1 + idlen + (size_t)vlen + sizeof a2 - 1;
     hf_bulk_item *it = hf_malloc(sizeof *it + alen + dlen + 1);
     memset(it, 0, sizeof *it);
     char *p = it->data;
@@ -32,6 +35,7 @@ hf_bulk_item *hf_bulk_item_new(const char *index, size_t ilen, const char *id, s
     it->id_off = (uint32_t)(p - it->data);
     it->id_len = (uint16_t)idlen;
     memcpy(p, id, idlen), p += idlen;
+    memcpy(p, ver, (size_t)vlen), p += vlen;
     memcpy(p, a2, sizeof a2 - 1), p += sizeof a2 - 1;
     it->doc_off = (uint32_t)(p - it->data);
     memcpy(p, doc, dlen), p += dlen;
@@ -163,6 +167,10 @@ void hf_bulk_body(hf_buf *b, hf_bulk_item *const *items, size_t n)
 int hf_bulk_verdict(int status, const char *error_type)
 {
     if (status >= 200 && status < 300) return HF_BULK_DONE;
+    /* a versioned copy older than the one stored (an alert's update sent
+     * again after a newer one): the newer stays, nothing to send */
+    if (status == 409 && error_type && strcmp(error_type, "version_conflict_engine_exception") == 0)
+        return HF_BULK_DONE;
     if (status == 429 || status >= 500) return HF_BULK_RETRY;
     /* es_rejected_execution_exception (Elasticsearch), rejected_execution_exception
      * (OpenSearch): a full write queue; cluster_block_exception: an index made

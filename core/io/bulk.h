@@ -46,9 +46,12 @@ static inline size_t hf_bulk_item_size(const hf_bulk_item *it)
 
 /* A new item for the document doc (dlen bytes, no newline) with id (idlen
  * bytes, JSON-escaped already: it is copied from the record's text) into
- * index. */
+ * index.  version >= 0: the document's version, external_gte -- the server
+ * keeps the copy of the highest version whatever order copies arrive in
+ * (an alert's updates: the end of the update's window); a copy older than
+ * the stored one is answered 409, which hf_bulk_verdict takes as done. */
 hf_bulk_item *hf_bulk_item_new(const char *index, size_t ilen, const char *id, size_t idlen,
-                               const char *doc, size_t dlen, int type, uint64_t seq);
+                               const char *doc, size_t dlen, int type, uint64_t seq, int64_t version);
 
 /* ------------------------------------------------------------------------
  * Index names

@@ -915,6 +915,24 @@ static int enqueue(hf_os_out *o, hf_bulk_item *first, hf_bulk_item *last, size_t
     return HF_OUT_OK;
 }
 
+/* The version of a record's document (hf_bulk_item_new): for an alert's
+ * copies the end of the window each was written for -- an update comes
+ * from a later window, or from a coarser one ending at the same time and
+ * written after the finer -- so the server keeps the newest whatever order
+ * the copies reach it in (a replay, several writers); -1 (none) for the
+ * others, whose copies are identical. */
+static int64_t record_version(const char *text, const hf_record *r)
+{
+    static const char win[] = "\"window\":{\"start_ms\":", end[] = ",\"end_ms\":";
+    if (r->type != HF_RECORD_ALERT) return -1;
+    const char *rec = text + r->off, *w = memmem(rec, r->len, win, sizeof win - 1);
+    const char *e = w ? memmem(w, r->len - (size_t)(w - rec), end, sizeof end - 1) : NULL;
+    if (!e) return -1;
+    char *stop;
+    long long v = strtoll(e + sizeof end - 1, &stop, 10);
+    return stop > e + sizeof end - 1 && v >= 0 ? (int64_t)v : -1;
+}
+
 static int os_write(void *out, const hf_records *batch)
 {
     hf_os_out *o = out;
@@ -927,7 +945,8 @@ static int os_write(void *out, const hf_records *batch)
         size_t ilen = hf_bulk_index_name(o->s.index, hf_record_type_name(r->type), r->time_ms, index,
                                          sizeof index);
         hf_bulk_item *it = hf_bulk_item_new(index, ilen, batch->text + r->key_off, r->key_len,
-                                            batch->text + r->off, r->len, r->type, 0);
+                                            batch->text + r->off, r->len, r->type, 0,
+                                            record_version(batch->text, r));
         it->next = NULL;
         if (last) last->next = it;
         else first = it;

@@ -27,6 +27,9 @@
 #      refused every time goes to the dead letters after max_retries -- the
 #      one case the real server cannot be made to produce on demand, so a
 #      stand-in HTTP server answers the bulk requests (tests/opensearch/standin.py)
+#  10. an alert's updates sent newest first: the stored document is the
+#      newest (each copy versioned by its window's end), the older copies
+#      are settled (409), not dead letters
 . "$(dirname "$0")/assert.sh"
 
 if ! command -v java >/dev/null 2>&1; then echo "skipped: java not found"; exit 77; fi
@@ -125,7 +128,7 @@ check "alerts are found by address range (src_ip is an ip): $in_range in 2001:db
     sh -c "curl -s -H 'Content-Type: application/json' '$URL/hostflow-host_alert-*/_count' \
            -d '{\"query\":{\"term\":{\"src_ip\":\"2001:db8::/32\"}}}' | grep -q '\"count\":$in_range[,}]'"
 
-# ---- 3b. the dashboard export, against these records -------------------------
+# ---- 3a. the dashboard export, against these records -------------------------
 check "contrib/opensearch/hostflow-dashboards.ndjson is what dashboards.py makes" \
     sh -c "python3 '$ROOT/contrib/opensearch/dashboards.py' | cmp -s - '$ROOT/contrib/opensearch/hostflow-dashboards.ndjson'"
 python3 "$ROOT/tests/integration/dashboards_check.py" "$URL" "$ROOT/contrib/opensearch/hostflow-dashboards.ndjson" \
@@ -323,4 +326,27 @@ check "the first request carried all 50; each retry carried only the refused ite
     python3 -c "import sys; n=[l.split()[0] for l in open(sys.argv[1])]; print('   items per request:', ' '.join(n)); sys.exit(n[0] != '50' or any(int(x) > 2 for x in n[1:]))" "$WORK/standin.log"
 check "the one refused every time is dead-lettered after max_retries, with the server's reason" \
     sh -c "grep -q '\"reason\":\"refused for now 4 times, last: es_rejected_execution_exception: rejected execution of coordinating operation' '$WORK/dl8.ndjson' && grep -q 'retry-always/' '$WORK/dl8.ndjson'"
+# ---- 10. an alert's updates in any order: the newest stays --------------------
+python3 - "$WORK/updates.ndjson" <<'PY'
+import json, sys
+T = 1795701600000
+with open(sys.argv[1], "w") as f:
+    for u in (2, 0, 1):   # the newest first, as a replay or a second writer may send them
+        r = {"@type": "host_alert", "@timestamp": "2026-11-26T14:00:00.000Z",
+             "id": "192.0.2.20/port_scan_vertical/%d" % T, "src_ip": "192.0.2.20",
+             "rule": "port_scan_vertical",
+             "window": {"start_ms": T + u * 60000, "end_ms": T + (u + 1) * 60000, "granularity_s": 60},
+             "observed": 100 * (u + 1), "expected": 20, "score": 5.0, "details": {}}
+        if u: r["update"], r["increment"] = u, 100
+        f.write(json.dumps(r, separators=(",", ":")) + "\n")
+PY
+"$FEED" "${COMMON[@]}" -t 1 -b 1 -s opensearch.dead_letter="$WORK/dl3a.ndjson" "opensearch:$URL" \
+    "$WORK/updates.ndjson" >"$WORK/s3a.json" 2>"$WORK/s3a.err"
+check "an alert's updates sent newest first, one a request: all settled" [ $? -eq 0 ]
+check "... the older copies are not dead letters (409: the newer stays)" \
+    [ "$(stat_of "$WORK/s3a.json" '["dead_letters"], d["written"]')" = "0 3" ]
+curl -s -XPOST "$URL/hostflow-host_alert-*/_refresh" >/dev/null
+check "... the stored document is the newest update (versioned by its window's end)" \
+    sh -c "curl -s '$URL/hostflow-host_alert-2026.11.26/_doc/192.0.2.20%2Fport_scan_vertical%2F1795701600000' \
+           | grep -q '\"update\":2,'"
 finish

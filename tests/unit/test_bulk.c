@@ -18,7 +18,7 @@ TEST(item_layout)
 {
     const char *doc = "{\"@type\":\"host_stats\",\"id\":\"10.0.0.1/10/1\"}";
     hf_bulk_item *it = hf_bulk_item_new("hostflow-host_stats-2026.11.26", 30, "10.0.0.1/10/1", 13,
-                                        doc, strlen(doc), 0, 7);
+                                        doc, strlen(doc), 0, 7, -1);
     const char *want = "{\"index\":{\"_index\":\"hostflow-host_stats-2026.11.26\",\"_id\":\"10.0.0.1/10/1\"}}\n"
                        "{\"@type\":\"host_stats\",\"id\":\"10.0.0.1/10/1\"}\n";
     CHECK_EQ_INT(it->len, strlen(want));
@@ -36,6 +36,20 @@ TEST(item_layout)
     CHECK_EQ_INT(b.len, 2 * it->len);
     CHECK(memcmp(b.data + it->len, want, it->len) == 0);
     hf_buf_release(&b);
+    hf_free(it);
+}
+
+TEST(item_versioned)
+{
+    const char *doc = "{\"@type\":\"host_alert\"}";
+    hf_bulk_item *it = hf_bulk_item_new("a", 1, "10.0.0.1/scan/1", 15, doc, strlen(doc), 1, 0,
+                                        1795701660000LL);
+    const char *want = "{\"index\":{\"_index\":\"a\",\"_id\":\"10.0.0.1/scan/1\",\"version\":1795701660000,"
+                       "\"version_type\":\"external_gte\"}}\n{\"@type\":\"host_alert\"}\n";
+    CHECK_EQ_INT(it->len, strlen(want));
+    CHECK(memcmp(it->data, want, it->len) == 0);
+    CHECK(memcmp(it->data + it->doc_off, doc, strlen(doc)) == 0);
+    CHECK(memcmp(it->data + it->id_off, "10.0.0.1/scan/1", it->id_len) == 0);
     hf_free(it);
 }
 
@@ -112,6 +126,9 @@ TEST(verdicts)
     CHECK_EQ_INT(hf_bulk_verdict(400, "invalid_index_name_exception"), HF_BULK_REFUSED);
     CHECK_EQ_INT(hf_bulk_verdict(400, "es_rejected_execution_exception"), HF_BULK_RETRY);
     CHECK_EQ_INT(hf_bulk_verdict(404, "index_not_found_exception"), HF_BULK_REFUSED);
+    /* an alert's copy older than the stored one: the newer stays */
+    CHECK_EQ_INT(hf_bulk_verdict(409, "version_conflict_engine_exception"), HF_BULK_DONE);
+    CHECK_EQ_INT(hf_bulk_verdict(409, NULL), HF_BULK_REFUSED);
 }
 
 static const char answer_mixed[] =
@@ -199,6 +216,7 @@ TEST(item_without_status_is_retried)
 int main(void)
 {
     RUN(item_layout);
+    RUN(item_versioned);
     RUN(index_names);
     RUN(pattern_checks);
     RUN(pattern_globs);
