@@ -311,6 +311,12 @@ void hf_buf_put_number(hf_buf *b, double v)
     if (likely(fabs(v) < 9007199254740992.0)) {       /* NaN fails this too */
         int64_t i = (int64_t)v;
         if ((double)i == v) {                         /* an integer, -0 included */
+            if ((uint64_t)i < 100) {                  /* most counts in a record: one or two digits */
+                char *o = room(b, 2);
+                memcpy(o, DIGIT_PAIRS + 2 * i + (i < 10), 2);
+                b->len += 1 + (i >= 10);
+                return;
+            }
             put_u64(b, i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i, i < 0);
             return;
         }
