@@ -37,11 +37,6 @@
 #include "io/jsonsplit.h"
 
 #define STAGE_BYTES (256 * 1024)
-/* fill() reads at most this much at a time, however large the buffer
- * (2 max_line + 256 KiB): the lines are found and decoded right after the
- * copy, and a block of this size is still in the core's cache when they
- * are, where a read of the whole buffer (2.25 MiB) had them evicted. */
-#define FILL_BYTES (128 * 1024)
 
 static long frame_fill(hf_input *in);
 static long fill(hf_input *in);
@@ -381,7 +376,6 @@ static long fill(hf_input *in)
     }
     unsigned char *dst = (unsigned char *)in->buf + in->end;
     size_t cap = in->cap - in->end;
-    if (cap > FILL_BYTES) cap = FILL_BYTES;
     long n;
     if (in->gzip == 1) {
         n = inflate_some(in, dst, cap);
