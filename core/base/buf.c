@@ -281,14 +281,15 @@ static inline size_t short_text(double v, char *out)
     return (size_t)(o + places - out);
 }
 
-/* hf_buf_put_number() past its integers: fractions, huge values, NaN and
- * infinities.  Out of line, so that the integers' path (most of a record's
- * numbers: counts, sums, ports) saves no registers and sets up no frame
- * for the text buffers and calls below. */
-static __attribute__((noinline)) void put_number_other(hf_buf *b, double v)
+void hf_buf_put_number(hf_buf *b, double v)
 {
     double a = fabs(v);
     if (likely(a < 9007199254740992.0)) {             /* NaN fails this too */
+        int64_t i = (int64_t)v;
+        if ((double)i == v) {                         /* an integer, -0 included */
+            put_u64(b, i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i, i < 0);
+            return;
+        }
         char *o = room(b, 32);
         size_t n = short_text(v, o);
         if (!n) n = fraction_text(v, o);
@@ -304,24 +305,6 @@ static __attribute__((noinline)) void put_number_other(hf_buf *b, double v)
     size_t n = (size_t)snprintf(tmp, sizeof tmp, "%.15g", v);
     if (strtod(tmp, NULL) != v) n = (size_t)snprintf(tmp, sizeof tmp, "%.17g", v);
     hf_buf_put(b, tmp, n);
-}
-
-void hf_buf_put_number(hf_buf *b, double v)
-{
-    if (likely(fabs(v) < 9007199254740992.0)) {       /* NaN fails this too */
-        int64_t i = (int64_t)v;
-        if ((double)i == v) {                         /* an integer, -0 included */
-            if ((uint64_t)i < 100) {                  /* most counts in a record: one or two digits */
-                char *o = room(b, 2);
-                memcpy(o, DIGIT_PAIRS + 2 * i + (i < 10), 2);
-                b->len += 1 + (i >= 10);
-                return;
-            }
-            put_u64(b, i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i, i < 0);
-            return;
-        }
-    }
-    put_number_other(b, v);
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
