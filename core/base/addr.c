@@ -31,6 +31,13 @@
  * section 5).  Unlike glibc's inet_ntop(), the deprecated IPv4-compatible form
  * (::a.b.c.d) is not produced: "::102:304" is what RFC 5952 section 4 gives.
  *
+ * The decoder's own entry, hf_addr_parse_v4(), reads a dotted quad with
+ * SSSE3 where the CPU has it (checked once, at load time): one shuffle
+ * chosen by the parts' lengths and two multiply-adds; with SSE2 alone,
+ * three bytes a part; near the end of the text, the state machine.  The
+ * unit tests hold every path to hf_addr_parse()'s answers.  Formatting a
+ * dotted quad copies each part's digits from a table of the 256 bytes.
+ *
  * Prefixes ("10.0.0.0/8", "!2001:db8::/32") are parsed here too, so that the
  * configuration can check a network list without building the trie
  * (stream/prefix.c, which stores them). */
@@ -213,9 +220,75 @@ static int parse_v4_16(const char *s, size_t len, uint8_t out[4])
 }
 #endif
 
+#if defined(__SSE2__) && defined(__GNUC__) && defined(__x86_64__)
+#define HAVE_V4_SSSE3 1
+#include <tmmintrin.h>
+
+/* parse_v4_16 with SSSE3 (chosen at run time, v4_ssse3): once the dots
+ * give the four parts' lengths (1 to 3 each: 81 shapes), one shuffle puts
+ * each part's digits right-aligned in a 32-bit lane (missing ones zero),
+ * and two multiply-adds make the four values at once -- about a fifth of
+ * parse_v4_16's instructions, which read three bytes a part from memory.
+ * v4_shuffle[shape] is made once, at load time, with the check. */
+static uint8_t v4_shuffle[81][16];
+static int v4_ssse3;
+
+__attribute__((constructor)) static void v4_init(void)
+{
+    __builtin_cpu_init();
+    v4_ssse3 = __builtin_cpu_supports("ssse3");
+    for (unsigned shape = 0; shape < 81; shape++) {
+        unsigned n[4] = {shape / 27 + 1, shape / 9 % 3 + 1, shape / 3 % 3 + 1, shape % 3 + 1};
+        unsigned at = 0;                        /* where part k starts in the text */
+        for (unsigned k = 0; k < 4; k++) {
+            for (unsigned j = 0; j < 4; j++) {  /* lane byte j: hundreds, tens, ones, 0 */
+                int from = j < 3 && j + n[k] >= 3 ? (int)(at + j + n[k] - 3) : -1;
+                v4_shuffle[shape][4 * k + j] = from < 0 ? 0x80 : (uint8_t)from;
+            }
+            at += n[k] + 1;
+        }
+    }
+}
+
+__attribute__((target("ssse3"))) static int parse_v4_ssse3(const char *s, size_t len, uint8_t out[4])
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+    __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+    unsigned in = (1u << len) - 1;
+    unsigned dots = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) & in;
+    unsigned digits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)) & in;
+    unsigned d2 = dots & (dots - 1), d3 = d2 & (d2 - 1);
+    if ((dots | digits) != in || !d3 || (d3 & (d3 - 1))) return -1;   /* exactly three dots */
+    unsigned e0 = (unsigned)__builtin_ctz(dots), e1 = (unsigned)__builtin_ctz(d2),
+             e2 = (unsigned)__builtin_ctz(d3);
+    unsigned n0 = e0, n1 = e1 - e0 - 1, n2 = e2 - e1 - 1, n3 = (unsigned)len - e2 - 1;
+    /* 1 to 3 digits a part, and no leading 0: a '0' that starts a part
+     * (first, or after a dot) with a digit after it */
+    unsigned zeros = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128()));
+    unsigned bad = (n0 - 1 > 2) | (n1 - 1 > 2) | (n2 - 1 > 2) | (n3 - 1 > 2) |
+                   ((zeros & (dots << 1 | 1) & (digits >> 1)) != 0);
+    if (bad) return -1;
+    unsigned shape = (n0 - 1) * 27 + (n1 - 1) * 9 + (n2 - 1) * 3 + (n3 - 1);
+    __m128i lanes = _mm_shuffle_epi8(d, _mm_loadu_si128((const __m128i *)(const void *)v4_shuffle[shape]));
+    __m128i pairs = _mm_maddubs_epi16(lanes, _mm_setr_epi8(100, 10, 1, 0, 100, 10, 1, 0,
+                                                            100, 10, 1, 0, 100, 10, 1, 0));
+    __m128i vals = _mm_madd_epi16(pairs, _mm_set1_epi16(1));          /* four 32-bit parts */
+    if (_mm_movemask_epi8(_mm_cmpgt_epi32(vals, _mm_set1_epi32(255)))) return -1;
+    uint32_t q = (uint32_t)_mm_cvtsi128_si32(_mm_shuffle_epi8(
+        vals, _mm_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)));
+    memcpy(out, &q, 4);
+    return 0;
+}
+#endif
+
 int hf_addr_parse_v4(const char *s, size_t len, size_t readable, uint8_t out[16])
 {
     if (len < 7 || len > 15) return -1;
+#if HAVE_V4_SSSE3
+    if (readable >= 16 && v4_ssse3) {
+        if (parse_v4_ssse3(s, len, out + 12) < 0) return -1;
+    } else
+#endif
 #ifdef __SSE2__
     if (readable >= 16) {
         if (parse_v4_16(s, len, out + 12) < 0) return -1;
@@ -231,21 +304,55 @@ int hf_addr_parse_v4(const char *s, size_t len, size_t readable, uint8_t out[16]
  * Formatting
  * --------------------------------------------------------------------- */
 
-/* Write the decimal of v (0..255) at p; returns the new end. */
-static inline char *put_dec8(char *p, unsigned v)
-{
-    if (v >= 100) { *p++ = (char)('0' + v / 100); v %= 100; *p++ = (char)('0' + v / 10); v %= 10; }
-    else if (v >= 10) { *p++ = (char)('0' + v / 10); v %= 10; }
-    *p++ = (char)('0' + v);
-    return p;
-}
+/* The decimal text of every byte value: up to three digits, padded with
+ * NULs to three bytes, then the number of digits.  A part of a dotted quad
+ * is one four-byte copy and a length, where dividing by 10 and 100 took a
+ * dozen instructions (a record's head formats its host's address). */
+static const char DEC8[256 * 4 + 1] =
+    "0\000\000\0011\000\000\0012\000\000\0013\000\000\0014\000\000\0015\000\000\0016\000\000\0017\000\000\001"
+    "8\000\000\0019\000\000\00110\000\00211\000\00212\000\00213\000\00214\000\00215\000\002"
+    "16\000\00217\000\00218\000\00219\000\00220\000\00221\000\00222\000\00223\000\002"
+    "24\000\00225\000\00226\000\00227\000\00228\000\00229\000\00230\000\00231\000\002"
+    "32\000\00233\000\00234\000\00235\000\00236\000\00237\000\00238\000\00239\000\002"
+    "40\000\00241\000\00242\000\00243\000\00244\000\00245\000\00246\000\00247\000\002"
+    "48\000\00249\000\00250\000\00251\000\00252\000\00253\000\00254\000\00255\000\002"
+    "56\000\00257\000\00258\000\00259\000\00260\000\00261\000\00262\000\00263\000\002"
+    "64\000\00265\000\00266\000\00267\000\00268\000\00269\000\00270\000\00271\000\002"
+    "72\000\00273\000\00274\000\00275\000\00276\000\00277\000\00278\000\00279\000\002"
+    "80\000\00281\000\00282\000\00283\000\00284\000\00285\000\00286\000\00287\000\002"
+    "88\000\00289\000\00290\000\00291\000\00292\000\00293\000\00294\000\00295\000\002"
+    "96\000\00297\000\00298\000\00299\000\002100\003101\003102\003103\003"
+    "104\003105\003106\003107\003108\003109\003110\003111\003"
+    "112\003113\003114\003115\003116\003117\003118\003119\003"
+    "120\003121\003122\003123\003124\003125\003126\003127\003"
+    "128\003129\003130\003131\003132\003133\003134\003135\003"
+    "136\003137\003138\003139\003140\003141\003142\003143\003"
+    "144\003145\003146\003147\003148\003149\003150\003151\003"
+    "152\003153\003154\003155\003156\003157\003158\003159\003"
+    "160\003161\003162\003163\003164\003165\003166\003167\003"
+    "168\003169\003170\003171\003172\003173\003174\003175\003"
+    "176\003177\003178\003179\003180\003181\003182\003183\003"
+    "184\003185\003186\003187\003188\003189\003190\003191\003"
+    "192\003193\003194\003195\003196\003197\003198\003199\003"
+    "200\003201\003202\003203\003204\003205\003206\003207\003"
+    "208\003209\003210\003211\003212\003213\003214\003215\003"
+    "216\003217\003218\003219\003220\003221\003222\003223\003"
+    "224\003225\003226\003227\003228\003229\003230\003231\003"
+    "232\003233\003234\003235\003236\003237\003238\003239\003"
+    "240\003241\003242\003243\003244\003245\003246\003247\003"
+    "248\003249\003250\003251\003252\003253\003254\003255\003";
 
-/* Write the dotted quad of q[4] at p; returns the new end. */
+/* Write the dotted quad of q[4] at p; returns the new end.  Each part
+ * writes four bytes, so up to one byte past the end is written (the
+ * buffers are HF_ADDR_STRLEN, room for the longest text and its NUL). */
 static char *put_v4(char *p, const uint8_t q[4])
 {
     for (int k = 0; k < 4; k++) {
-        if (k) *p++ = '.';
-        p = put_dec8(p, q[k]);
+        const char *d = DEC8 + 4 * q[k];
+        memcpy(p, d, 4);
+        p += (unsigned char)d[3];
+        *p = '.';
+        p += k < 3;
     }
     return p;
 }

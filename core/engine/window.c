@@ -40,7 +40,10 @@
  * Passes 1 and 2 only read and prefetch; pass 3 alone decides, so a host
  * that pass 3 adds (or a table it grows) is seen by the ones after it as
  * when they come one by one, and the rows are those of one-by-one lookups
- * in the same order. */
+ * in the same order.  hf_window_hosts (a batch's sources, the most
+ * lookups) runs the passes as a pipeline instead, each HOSTS_AHEAD flows
+ * behind the one before it, so that no read follows its prefetch closely
+ * (in a block, the first slots and rows were read right after theirs). */
 #include "engine/window.h"
 
 #include <string.h>
@@ -499,19 +502,43 @@ static void block_prefetch(const hf_window *w, uint32_t n, const uint8_t *const 
     }
 }
 
+/* Pass 2 for one host (see "Many hosts at once"): walk its probe to the
+ * first slot whose tag matches and prefetch that row, all of it. */
+static inline void row_prefetch(const hf_window *w, uint64_t hash)
+{
+    uint32_t tmask = tag_mask(w->mask), tag = tag_of(hash, tmask), j = (uint32_t)hash & w->mask, r;
+    while ((r = w->table[j]) != 0 && (r & tmask) != tag) j = (j + 1) & w->mask;
+    if (!r) return;                            /* a new host: its row is made in pass 3 */
+    const uint8_t *row = hf_window_row(w, (r & ~tmask) - 1);
+    for (size_t o = 0; o < w->row_size; o += 64) __builtin_prefetch(row + o, 1, 3);
+}
+
+/* The flows' sources: the three passes as a pipeline rather than in
+ * blocks, each pass HOSTS_AHEAD flows behind the one before it (pass 1 at
+ * flow i + 2 HOSTS_AHEAD, pass 2 at i + HOSTS_AHEAD, pass 3 at i).  In
+ * blocks, the first slots of a block were read right after their prefetch
+ * (64 hashes later, less than a miss takes) and so were its first rows;
+ * here every read comes HOSTS_AHEAD flows of all three passes after its
+ * prefetch.  Pass 3 still runs in flow order and alone decides. */
+#define HOSTS_AHEAD 24
+#define HOSTS_RING  64                  /* hashes in flight: more than 2 HOSTS_AHEAD, a power of 2 */
 void hf_window_hosts(hf_windows *ws, hf_window *w, const hf_flow *flows, uint32_t n,
                      uint8_t **rows)
 {
-    const uint8_t *addrs[LOOKUP_BLOCK];
-    uint64_t hash[LOOKUP_BLOCK];
-    for (uint32_t b = 0; b < n; b += LOOKUP_BLOCK) {
-        uint32_t m = n - b < LOOKUP_BLOCK ? n - b : LOOKUP_BLOCK;
-        for (uint32_t i = 0; i < m; i++) addrs[i] = flows[b + i].src;
-        block_prefetch(w, m, addrs, hash);
-        for (uint32_t i = 0; i < m; i++) {
-            rows[b + i] = host_find(ws, w, addrs[i], flows[b + i].family, hash[i]);
+    uint64_t hash[HOSTS_RING];
+    for (uint32_t i = 0; i < n + 2 * HOSTS_AHEAD; i++) {
+        if (i < n) {                                           /* pass 1: flow i */
+            uint64_t h = hf_hash_addr(flows[i].src);
+            hash[i % HOSTS_RING] = h;
+            __builtin_prefetch(&w->table[(uint32_t)h & w->mask], 0, 3);
+        }
+        if (i >= HOSTS_AHEAD && i - HOSTS_AHEAD < n)           /* pass 2: flow i - AHEAD */
+            row_prefetch(w, hash[(i - HOSTS_AHEAD) % HOSTS_RING]);
+        if (i >= 2 * HOSTS_AHEAD) {                            /* pass 3: flow i - 2 AHEAD */
+            uint32_t k = i - 2 * HOSTS_AHEAD;
+            rows[k] = host_find(ws, w, flows[k].src, flows[k].family, hash[k % HOSTS_RING]);
             /* and the sets the flow will be added to */
-            if (rows[b + i]) hf_state_row_prefetch(&w->layout->fields, rows[b + i]);
+            if (rows[k]) hf_state_row_prefetch(&w->layout->fields, rows[k]);
         }
     }
 }

@@ -836,6 +836,7 @@ typedef struct key_memo {
     uint16_t first[2];              /* the first key of the last objects, the latest first */
     uint16_t used;                  /* slots in use */
     uint8_t  len[MEMO_KEYS];        /* bytes of each spelling (0: none) */
+    uint64_t want[MEMO_KEYS];       /* a bit per byte of it (memo_match), made once */
     uint16_t next[MEMO_KEYS][2];    /* the keys that followed it, the latest first */
     int16_t k[MEMO_KEYS];           /* match_key()'s answer */
     _Alignas(16) char text[MEMO_KEYS][MEMO_BYTES];
@@ -855,8 +856,8 @@ static ALWAYS_INLINE int memo_match(const key_memo *m, unsigned i, const char *p
 #define EQ16(o) ((uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8( \
             _mm_loadu_si128((const __m128i *)(const void *)(p + (o))), \
             _mm_load_si128((const __m128i *)(const void *)(t + (o))))) << (o))
-        uint64_t want = n == 64 ? ~0ULL : (1ULL << n) - 1, eq = EQ16(0) | EQ16(16);
-        if (n > 32) eq |= EQ16(32) | EQ16(48);
+        uint64_t want = m->want[i], eq = EQ16(0) | EQ16(16);
+        if (want >> 32) eq |= EQ16(32) | EQ16(48);
 #undef EQ16
         return (want & ~eq) == 0;
     }
@@ -913,6 +914,7 @@ static COLD unsigned memo_add(key_memo *m, const char *s, size_t n, int k)
     }
     memcpy(m->text[i], s, n);
     m->len[i] = (uint8_t)n;
+    m->want[i] = n == 64 ? ~0ULL : (1ULL << n) - 1;
     m->k[i] = (int16_t)k;
     m->next[i][0] = m->next[i][1] = MEMO_NONE;
     m->used++;
@@ -1025,7 +1027,10 @@ static void text_field(int k, const char *s, size_t n, size_t readable, const hf
         else ok = hf_addr_parse(s, n, a, &fam) == 0 && fam == HF_AF_INET6;
     } else if (BIT(f) & TIME_BITS) {
         int64_t ms;
-        if ((v = number_from_text(s, n)) != NUM_NONE) {
+        /* an ISO time ("2026-11-26T14:00:10.000Z") is not a number: no
+         * number has a 'T', 't' or ' ' (where an ISO time has its T) */
+        int iso = n > 10 && (s[10] == 'T' || s[10] == 't' || s[10] == ' ');
+        if (!iso && (v = number_from_text(s, n)) != NUM_NONE) {
             time_number(k, v, st);
             return;
         }

@@ -30,6 +30,23 @@ TEST(integers_are_written_without_a_fraction)
     hf_buf_release(&b);
 }
 
+TEST(small_integers_are_printf_s_at_the_end_of_a_full_buffer)
+{
+    /* 0..99 take a path of their own (two bytes copied, one or two kept):
+     * each of them, and their negatives, after a buffer filled to its end */
+    for (int v = -120; v <= 120; v++) {
+        hf_buf b;
+        hf_buf_init(&b, 8);
+        for (int k = 0; k < 7; k++) hf_buf_putc(&b, 'x');    /* one byte of room left */
+        hf_buf_put_number(&b, v);
+        hf_buf_putc(&b, '\0');
+        char want[32];
+        snprintf(want, sizeof want, "xxxxxxx%d", v);
+        CHECK_EQ_STR(b.data, want);
+        hf_buf_release(&b);
+    }
+}
+
 TEST(integers_around_every_power_of_ten_are_printf_s)
 {
     hf_buf b;
@@ -131,6 +148,7 @@ TEST(strings_are_escaped_and_bad_utf8_replaced)
 
 int main(void)
 {
+    RUN(small_integers_are_printf_s_at_the_end_of_a_full_buffer);
     RUN(integers_around_every_power_of_ten_are_printf_s);
     RUN(short_decimals_are_written_as_printf_writes_them);
     RUN(integers_are_written_without_a_fraction);
