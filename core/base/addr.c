@@ -183,19 +183,33 @@ int hf_addr_parse(const char *s, size_t len, uint8_t out[16], uint8_t *family)
 }
 
 #ifdef __SSE2__
+/* The first look of both vector parsers below at a dotted quad of len
+ * bytes at s (sixteen readable): its bytes minus '0' (*d) and the masks
+ * of its dots and digits; -1 unless every byte is one or the other and
+ * there are exactly three dots.  Always inlined, also into the SSSE3
+ * parser (its target is a superset of this one's). */
+static inline __attribute__((always_inline)) int v4_scan(const char *s, size_t len, __m128i *d,
+                                                         unsigned *dots, unsigned *digits)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+    *d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+    unsigned in = (1u << len) - 1;
+    *dots = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) & in;
+    *digits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(*d, _mm_set1_epi8(9)), *d)) & in;
+    unsigned d2 = *dots & (*dots - 1), d3 = d2 & (d2 - 1);
+    return (*dots | *digits) != in || !d3 || (d3 & (d3 - 1)) ? -1 : 0;   /* exactly three dots */
+}
+
 /* parse_v4 with sixteen bytes to read at s (len 7 to 15): the dots and the
  * digits found by two 16-byte compares, each part's value from its last
  * three bytes (bytes before the part counting as zeros), no branch on the
  * digits themselves (a branch per digit mispredicts on random addresses). */
 static int parse_v4_16(const char *s, size_t len, uint8_t out[4])
 {
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
-    __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
-    unsigned in = (1u << len) - 1;
-    unsigned dots = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) & in;
-    unsigned digits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)) & in;
+    __m128i d;
+    unsigned dots, digits;
+    if (v4_scan(s, len, &d, &dots, &digits) < 0) return -1;
     unsigned d2 = dots & (dots - 1), d3 = d2 & (d2 - 1);
-    if ((dots | digits) != in || !d3 || (d3 & (d3 - 1))) return -1;   /* exactly three dots */
     /* A part from a to its end e (a dot, or len): 1 to 3 digits, no
      * leading 0, at most 255; its digits are read from s (indexes below a
      * are clamped to a and multiplied by 0). */
@@ -252,13 +266,10 @@ __attribute__((constructor)) static void v4_init(void)
 
 __attribute__((target("ssse3"))) static int parse_v4_ssse3(const char *s, size_t len, uint8_t out[4])
 {
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
-    __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
-    unsigned in = (1u << len) - 1;
-    unsigned dots = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) & in;
-    unsigned digits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)) & in;
+    __m128i d;
+    unsigned dots, digits;
+    if (v4_scan(s, len, &d, &dots, &digits) < 0) return -1;
     unsigned d2 = dots & (dots - 1), d3 = d2 & (d2 - 1);
-    if ((dots | digits) != in || !d3 || (d3 & (d3 - 1))) return -1;   /* exactly three dots */
     unsigned e0 = (unsigned)__builtin_ctz(dots), e1 = (unsigned)__builtin_ctz(d2),
              e2 = (unsigned)__builtin_ctz(d3);
     unsigned n0 = e0, n1 = e1 - e0 - 1, n2 = e2 - e1 - 1, n3 = (unsigned)len - e2 - 1;
