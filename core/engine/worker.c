@@ -331,7 +331,7 @@ void hf_worker_process(hf_worker *w, hf_batch *b)
         }
         hf_worker_retire_layouts(w);
     }
-    if (w->job.nprofiles && (w->cfg->profiles_dir || w->changelog) &&
+    if (hf_worker_keeps_profiles(w) &&
         (b->final || hf_now_ns() - w->last_save_ns >= (double)w->cfg->profiles_save_ms * 1e6))
         hf_worker_save_profiles(w);
     if (b->final) hf_worker_lua_finish(w);   /* the errors counted since their last line */
@@ -433,7 +433,7 @@ static void publish_stats(hf_worker *w)
     st.changelog_refused = w->cl_refused;
     st.changelog_other = w->cl_other;
     /* saved, and emitted since the last discard (which starts closed_until afresh) */
-    st.durable_until = (w->cfg->profiles_dir || w->changelog) && w->job.nprofiles && w->saved_until < w->closed_until
+    st.durable_until = hf_worker_keeps_profiles(w) && w->saved_until < w->closed_until
                        ? w->saved_until : w->closed_until;
     st.log_events = w->events;
     st.profile_saves = w->saves;

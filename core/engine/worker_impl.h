@@ -133,6 +133,12 @@ void hf_worker_merge_partials(hf_worker *w, const hf_batch *b);
  * (profiles.dir), complete for the windows emitted so far. */
 void hf_worker_profiles_ready(hf_job *job);
 void hf_worker_save_profiles(hf_worker *w);
+/* Whether w's profiles are kept anywhere beyond its memory (profiles.dir,
+ * profiles.topic): then they are saved, and commits wait for the saves. */
+static inline int hf_worker_keeps_profiles(const hf_worker *w)
+{
+    return w->job.nprofiles && (w->cfg->profiles_dir || w->changelog);
+}
 /* worker_profiles.c: the changelog messages given (hf_worker_restore)
  * into the profiles' rows held aside, before the batch's flows; the live
  * rows set aside (partitions revoked: the windows discarded). */

@@ -195,13 +195,13 @@ void hf_job_profile_record(hf_job *job, hf_profiles *p, const uint8_t *row, int6
 static int save_changelog(hf_worker *w);
 
 /* Save every profile to its file, complete for the windows emitted so far
- * (forgetting first the hosts not seen for profiles.expire).  Nothing to
- * do without profiles.dir. */
+ * (forgetting first the hosts not seen for profiles.expire), and write
+ * their changes to profiles.topic.  Nothing to do without either. */
 void hf_worker_save_profiles(hf_worker *w)
 {
     w->last_save_ns = hf_now_ns();
     const char *dir = w->cfg->profiles_dir;
-    if ((!dir && !w->changelog) || !w->job.nprofiles) return;
+    if (!hf_worker_keeps_profiles(w)) return;
     int ok = 1;
     if (w->changelog && save_changelog(w) < 0) ok = 0;     /* its expiry writes tombstones */
     if (!dir) goto saved;
