@@ -5,7 +5,10 @@
  * One step of read() is a block: with decoder threads, one chunk of whole
  * lines read straight into the pipeline's chunk (about 1 MiB), decoded on
  * the threads and taken back in order; without, up to STEP_LINES lines fed
- * one by one.  Before the reader waits on a pipe, everything read so far is
+ * one by one.  Once the first chunk has shown a regular file of one record
+ * a line, the decoder threads read the chunks themselves, in turn
+ * (read_lines, hf_pipeline_submit_read), and a step only hands out an
+ * empty chunk.  Before the reader waits on a pipe, everything read so far is
  * taken on (hf_input_on_wait), so a slow stream is not held back.  A file
  * has no positions to commit: a restart reads it again from the start. */
 #include <stdio.h>
@@ -25,6 +28,8 @@ typedef struct in_file {
     char             *name;      /* "stdin" or the path, for messages */
     const _Atomic int *stop;
     int               logs;      /* a log input (its lines are events) */
+    int               on_decoders;  /* its chunks are read by the decoder threads */
+    long              read_over;    /* theirs: HF_CHUNK_END or _ERROR once the input is over */
 } in_file;
 
 static void drain(void *ctx)
@@ -108,10 +113,30 @@ static int logs_read(in_file *f)
     return logs_until(f, hf_offsets_max_end(hf_pipeline_offsets(f->p)) + 60000.0, STEP_LINES);
 }
 
+/* A chunk's whole lines, read on a decoder thread (hf_pipeline_submit_read:
+ * one call at a time, in order); over is sticky, so the chunks submitted
+ * after the end hold nothing. */
+static long read_lines(void *arg, char *dst, size_t cap)
+{
+    in_file *f = arg;
+    if (f->read_over) return f->read_over;
+    long n = hf_input_lines(f->in, dst, cap);
+    if (n > 0) return n;
+    if (n == HF_INPUT_TOO_LONG) return HF_CHUNK_TOO_LONG;
+    return f->read_over = n == 0 ? HF_CHUNK_END : HF_CHUNK_ERROR;
+}
+
 static int file_read(void *arg)
 {
     in_file *f = arg;
     if (f->logs) return logs_read(f);
+    if (f->on_decoders) {                          /* a block, read and decoded on threads */
+        int st = hf_pipeline_read_state(f->p);
+        if (st > 0) return HF_IN_END;
+        if (st < 0) return read_error(f, hf_pipeline_stats(f->p)->records);
+        hf_pipeline_submit_read(f->p, hf_pipeline_chunk(f->p), read_lines, f);
+        return HF_IN_MORE;
+    }
     if (hf_pipeline_threaded(f->p)) {              /* a block, decoded on threads */
         hf_chunk *c = hf_pipeline_chunk(f->p);
         long n = hf_input_lines(f->in, c->bytes, c->cap);
@@ -124,6 +149,7 @@ static int file_read(void *arg)
         size_t k = hf_input_block_lineno(f->in, &lines);
         hf_chunk_set_lineno(c, lines, (uint32_t)k);
         hf_pipeline_submit(f->p, c, n > 0 ? (size_t)n : 0, n == HF_INPUT_TOO_LONG);
+        f->on_decoders = hf_input_lines_anywhere(f->in);   /* the next ones */
         return HF_IN_MORE;
     }
     for (int i = 0; i < STEP_LINES; i++) {         /* line by line, in this thread */

@@ -56,7 +56,7 @@ struct hf_input {
     uint64_t lineno;
     int      eof;
     int      may_wait;   /* not a regular file: a read can wait for data */
-    uint64_t consumed;   /* bytes read from fd (--progress) */
+    _Atomic uint64_t consumed;   /* bytes read from fd (--progress, from another thread) */
     uint64_t size;       /* a regular file's size, else 0 */
     int      skipping;   /* hf_input_lines: the line begun is too long, skip it first */
     void   (*on_wait)(void *ctx);
@@ -132,7 +132,7 @@ static long read_some(hf_input *in, void *dst, size_t cap)
     ssize_t n = read(in->fd, dst, cap);
     if (n < 0) snprintf(in->error, sizeof in->error, "%s",
                         errno == EINTR ? "interrupted" : strerror(errno));
-    else in->consumed += (uint64_t)n;
+    else atomic_fetch_add_explicit(&in->consumed, (uint64_t)n, memory_order_relaxed);
     return (long)n;
 }
 
@@ -501,8 +501,13 @@ long hf_input_lines(hf_input *in, char *dst, size_t cap)
 
 void hf_input_progress(const hf_input *in, uint64_t *done, uint64_t *total)
 {
-    *done = in->consumed;
+    *done = atomic_load_explicit(&in->consumed, memory_order_relaxed);
     *total = in->size;
+}
+
+int hf_input_lines_anywhere(const hf_input *in)
+{
+    return !in->may_wait && in->frame == HF_FRAME_LINES;
 }
 
 uint64_t hf_input_lineno(const hf_input *in)

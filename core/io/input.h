@@ -38,6 +38,11 @@ int hf_input_next(hf_input *in, const char **line, size_t *len);
  * caller counts newlines.  Use this or hf_input_next() on an input, not
  * both. */
 long hf_input_lines(hf_input *in, char *dst, size_t cap);
+/* 1 when hf_input_lines() may be called from any thread, one call at a
+ * time: a regular file (a read never waits, hf_input_on_wait is never
+ * called) of one record a line, as the calls so far have found (no line
+ * numbers to keep: hf_input_block_lineno is 0). */
+int hf_input_lines_anywhere(const hf_input *in);
 /* 1-based number of the line last returned (or skipped); for records over
  * several lines, the line where it starts. */
 uint64_t hf_input_lineno(const hf_input *in);

@@ -36,6 +36,7 @@ struct hf_decoders {
     uint64_t           released, picked, submitted;
     int                stop;
     pthread_mutex_t    lock;
+    pthread_mutex_t    reading;   /* held by the decoder that reads its chunk (taken under lock) */
     pthread_cond_t     work;      /* a chunk was submitted, or stop */
     pthread_cond_t     finished;  /* a chunk was decoded */
     int                nthreads;
@@ -213,8 +214,18 @@ static void *decoder_main(void *arg)
         while (d->picked == d->submitted && !d->stop) pthread_cond_wait(&d->work, &d->lock);
         if (d->picked == d->submitted) break;                 /* stop, and nothing left */
         int slot = (int)(d->picked++ % (uint64_t)d->nslots);
-        pthread_mutex_unlock(&d->lock);
-        chunk_decode(d, &d->slots[slot]);
+        hf_chunk *c = &d->slots[slot];
+        if (c->read) {                  /* read it first, in turn: the turn is taken before */
+            pthread_mutex_lock(&d->reading);   /* the next decoder can pick */
+            pthread_mutex_unlock(&d->lock);
+            c->got = c->read(c->read_ctx, c->bytes, c->cap);
+            pthread_mutex_unlock(&d->reading);
+            c->len = c->got > 0 ? (size_t)c->got : 0;
+            c->too_long = c->got == HF_CHUNK_TOO_LONG;
+        } else {
+            pthread_mutex_unlock(&d->lock);
+        }
+        chunk_decode(d, c);
         pthread_mutex_lock(&d->lock);
         d->done[slot] = 1;
         pthread_cond_signal(&d->finished);
@@ -238,6 +249,7 @@ hf_decoders *hf_decoders_new(int threads, const hf_prefixes *nets, const hf_deco
     d->done = hf_calloc((size_t)d->nslots, 1);
     for (int i = 0; i < d->nslots; i++) chunk_init(&d->slots[i], cap);
     pthread_mutex_init(&d->lock, NULL);
+    pthread_mutex_init(&d->reading, NULL);
     pthread_cond_init(&d->work, NULL);
     pthread_cond_init(&d->finished, NULL);
     d->threads = hf_calloc((size_t)threads, sizeof *d->threads);
@@ -271,6 +283,9 @@ hf_chunk *hf_decoders_fill(hf_decoders *d)
     c->nlineno = 0;
     c->nrec = 0;
     c->n = 0;
+    c->read = NULL;
+    c->read_ctx = NULL;
+    c->got = 0;
     return c;
 }
 
@@ -282,6 +297,14 @@ void hf_decoders_submit(hf_decoders *d, hf_chunk *c)
     d->submitted++;
     pthread_cond_signal(&d->work);
     pthread_mutex_unlock(&d->lock);
+}
+
+void hf_decoders_submit_read(hf_decoders *d, hf_chunk *c, long (*read)(void *ctx, char *dst, size_t cap),
+                             void *ctx)
+{
+    c->read = read;
+    c->read_ctx = ctx;
+    hf_decoders_submit(d, c);
 }
 
 hf_chunk *hf_decoders_take(hf_decoders *d, int wait)
@@ -324,6 +347,7 @@ void hf_decoders_free(hf_decoders *d)
     for (int i = 0; i < d->nthreads; i++) pthread_join(d->threads[i], NULL);
     for (int i = 0; i < d->nslots; i++) chunk_release(&d->slots[i]);
     pthread_mutex_destroy(&d->lock);
+    pthread_mutex_destroy(&d->reading);
     pthread_cond_destroy(&d->work);
     pthread_cond_destroy(&d->finished);
     hf_free(d->slots);

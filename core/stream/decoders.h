@@ -14,7 +14,15 @@
  *
  * A ring of chunks bounds what is in flight: when every chunk is submitted
  * and not yet taken back, the reader must take the oldest (waiting for it)
- * before it can fill another. */
+ * before it can fill another.
+ *
+ * A regular file is not even read by the reader: it submits empty chunks
+ * with a read function (hf_decoders_submit_read), and the decoder that
+ * picks one reads its lines itself, the decoders taking turns in the order
+ * of submission.  The copy out of the page cache then lands in the cache of
+ * the core that decodes the bytes, where the reader's copy went cold on its
+ * way to the other core (it cost twice the one-thread copy, and was most of
+ * what two threads spent beyond one). */
 #ifndef HF_DECODERS_H
 #define HF_DECODERS_H
 
@@ -89,6 +97,10 @@ typedef struct hf_chunk {
     int32_t    *part;          /* per record: its partition (offsets.h) */
     int64_t    *offset;        /* ... and its offset there */
     uint32_t    rec_cap;
+    /* or lines the decoder reads itself first (hf_decoders_submit_read) */
+    long      (*read)(void *ctx, char *dst, size_t cap);
+    void       *read_ctx;
+    long        got;           /* what read() returned (HF_CHUNK_*, or the bytes) */
     /* the decoder's */
     uint32_t    n;             /* lines */
     uint32_t   *off;           /* line i is bytes[off[i], off[i + 1] - 1), n + 1 entries */
@@ -123,6 +135,12 @@ static inline const char *hf_chunk_line(const hf_chunk *c, uint32_t i, size_t *l
  * bytes never does).  A chunk holds lines or records, not both. */
 int hf_chunk_add_record(hf_chunk *c, int part, int64_t offset, const char *rec, size_t len);
 
+/* A chunk's read function returns the bytes of whole lines it put in dst
+ * (at most cap), or one of these. */
+#define HF_CHUNK_END       0    /* the end of the input */
+#define HF_CHUNK_ERROR    -1    /* a read error (the input says which) */
+#define HF_CHUNK_TOO_LONG -2    /* one line longer than cap, skipped */
+
 /* The reader's: the input line each of the chunk's n lines starts at,
  * copied (n 0: every line follows the one before, the usual case). */
 void hf_chunk_set_lineno(hf_chunk *c, const uint64_t *lineno, uint32_t n);
@@ -139,6 +157,12 @@ hf_decoders *hf_decoders_new(int threads, const hf_prefixes *nets, const hf_deco
 hf_chunk *hf_decoders_fill(hf_decoders *d);
 /* Hand the chunk last filled to the decoders. */
 void hf_decoders_submit(hf_decoders *d, hf_chunk *c);
+/* Hand the chunk last taken, empty, to the decoders with read: the decoder
+ * that picks it fills it with read(ctx, bytes, cap) first, after the
+ * chunks submitted before it and before those after (the calls never
+ * overlap), and keeps what read returned in c->got. */
+void hf_decoders_submit_read(hf_decoders *d, hf_chunk *c, long (*read)(void *ctx, char *dst, size_t cap),
+                             void *ctx);
 /* The oldest submitted chunk once it is decoded, waiting for it when wait
  * is set; NULL when none is submitted or (not waiting) it is not decoded
  * yet.  Give it back with hf_decoders_release() after reading it. */

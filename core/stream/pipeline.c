@@ -88,6 +88,7 @@ struct hf_pipeline {
     hf_decode_ctx    dctx;         /* the input's zone and allowed clock skew */
     hf_tz           *tz;
     int              decode_threads;  /* how many to start when an input reads chunks */
+    int              read_state;      /* hf_pipeline_read_state */
     unmon_prefix     unmon[UNMON_MAX];
     int              nunmon;
     uint32_t         unmon_seen;
@@ -977,6 +978,8 @@ static void run_chunk(hf_pipeline *p, hf_chunk *c)
 {
     poll_engine(p);
     note_time(p, 1);
+    if (c->read && p->read_state == 0 && c->got <= 0 && c->got != HF_CHUNK_TOO_LONG)
+        p->read_state = c->got == HF_CHUNK_END ? 1 : -1;
     uint32_t f = 0;
     if (c->nrec) {
         for (uint32_t i = 0; i < c->n; i++) {
@@ -1017,6 +1020,19 @@ hf_chunk *hf_pipeline_chunk(hf_pipeline *p)
     hf_chunk *c;
     while (!(c = hf_decoders_fill(p->dec))) run_chunk(p, hf_decoders_take(p->dec, 1));
     return c;
+}
+
+void hf_pipeline_submit_read(hf_pipeline *p, hf_chunk *c, long (*read)(void *ctx, char *dst, size_t cap),
+                             void *ctx)
+{
+    c->name = p->input_name;
+    hf_decoders_submit_read(p->dec, c, read, ctx);
+    while ((c = hf_decoders_take(p->dec, 0))) run_chunk(p, c);
+}
+
+int hf_pipeline_read_state(const hf_pipeline *p)
+{
+    return p->read_state;
 }
 
 void hf_pipeline_submit(hf_pipeline *p, hf_chunk *c, size_t len, int too_long)

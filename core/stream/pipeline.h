@@ -179,6 +179,16 @@ hf_chunk *hf_pipeline_chunk(hf_pipeline *p);
 /* Hand a filled chunk (len bytes, or too_long: one line skipped; a chunk
  * of records: len c->len) over. */
 void hf_pipeline_submit(hf_pipeline *p, hf_chunk *c, size_t len, int too_long);
+/* Hand an empty chunk over to be filled by read(ctx, dst, cap) on a
+ * decoder thread (see decoders.h: reads in the order submitted), which
+ * returns the bytes of whole lines or HF_CHUNK_END, _ERROR, _TOO_LONG.
+ * Once it has ended or failed it must keep returning that. */
+void hf_pipeline_submit_read(hf_pipeline *p, hf_chunk *c, long (*read)(void *ctx, char *dst, size_t cap),
+                             void *ctx);
+/* What the chunks taken back so far say of their reads: 0 reading, 1 the
+ * input ended, -1 it failed (the chunks before the end or the failure are
+ * taken on; those after it hold nothing). */
+int hf_pipeline_read_state(const hf_pipeline *p);
 /* Take on every line submitted so far (before an input waits for more). */
 void hf_pipeline_drain(hf_pipeline *p);
 

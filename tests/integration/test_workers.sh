@@ -59,6 +59,49 @@ check "hostile lines: the warnings name the same lines in the same order" \
     cmp -s <(first_warnings "$WORK/h1.err") <(first_warnings "$WORK/h3.err")
 check "hostile lines: a warning names its line" grep -Eq 'hostile.ndjson:[0-9]+: rejected \(' "$WORK/h3.err"
 
+# A regular file is read by the decoder threads themselves, in turn: the
+# same records and counters as one thread for gzip too, and for a line
+# longer than a whole chunk (3 MiB, over the default max_line of 1 MiB).
+{
+    head -n 20000 "$WORK/flows.ndjson"
+    head -c 3145728 /dev/zero | tr '\0' 'x'; echo
+    sed -n '20001,40000p' "$WORK/flows.ndjson"
+} >"$WORK/huge-line.ndjson"
+head -n 40000 "$WORK/flows.ndjson" | gzip -c >"$WORK/flows.ndjson.gz"
+for f in huge-line.ndjson flows.ndjson.gz; do
+    for j in 1 3; do
+        "$HOSTFLOW" run -q -j$j -i "$WORK/$f" --stats "$WORK/$f.s$j.json" 2>"$WORK/$f.e$j" | sort >"$WORK/$f.r$j"
+    done
+done
+same_file() {      # same_file NAME: records and counters of -j3 as of -j1, and some records
+    [ -s "$WORK/$1.r1" ] && cmp -s "$WORK/$1.r1" "$WORK/$1.r3" || return 1
+    for k in records_read decoded rejected monitored late records; do
+        [ "$(json_get "$WORK/$1.s1.json" "d['$k']")" = "$(json_get "$WORK/$1.s3.json" "d['$k']")" ] || return 1
+    done
+}
+huge_refused() {
+    [ "$(json_get "$WORK/huge-line.ndjson.s3.json" "d['rejected']['too_long']")" = 1 ] &&
+    [ "$(json_get "$WORK/huge-line.ndjson.s3.json" "d['records_read']")" = 40001 ]
+}
+check "a line longer than a chunk: 3 workers write the same records and counters as 1" same_file huge-line.ndjson
+check "a line longer than a chunk: refused as too_long, every other line read" huge_refused
+check "gzip, read on the decoder threads: the same records and counters as 1 thread" same_file flows.ndjson.gz
+
+# A stop while the decoder threads read a file: the read they were making
+# is interrupted, which is the end of the run (status 0), not a read error.
+for k in 1 2 3 4; do cat "$WORK/flows.ndjson"; done >"$WORK/big.ndjson"
+"$HOSTFLOW" run -q -j2 -i "$WORK/big.ndjson" -o /dev/null --stats "$WORK/big.json" 2>"$WORK/big.err" &
+pid=$!
+sleep 0.2
+kill -TERM $pid
+wait $pid
+rc=$?
+check "SIGTERM while the decoder threads read a file: status 0, no read error" \
+    sh -c "[ $rc -eq 0 ] && ! grep -q 'read error' '$WORK/big.err'"
+check "... the run stopped partway through the file" \
+    [ "$(json_get "$WORK/big.json" "d['records_read']")" -lt 1200000 ]
+rm -f "$WORK/big.ndjson"
+
 # workers = 0 (the default): one worker per CPU the process may use (its
 # affinity mask, a cgroup CPU quota), and with more than one as many decoder
 # threads; so `taskset -c 0` runs one worker and decodes in the reader

@@ -2,6 +2,7 @@
  * back in input order with what hf_line_classify says of it, whatever the
  * number of threads and however the reader interleaves submitting and
  * taking back; blocks of hostile text cost bounded memory. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,75 @@ static int run_stream(int threads, int n, unsigned rnd)
     if (next_back != n) ok = 0;
     hf_decoders_free(d);
     return ok;
+}
+
+/* A stream the decoder threads read themselves (hf_decoders_submit_read):
+ * blocks of whole lines of random sizes, once a line too long for the
+ * chunk, then the end, for ever.  inside catches two reads at once. */
+typedef struct {
+    int next, n, too_long_at, reads, overlaps;
+    _Atomic int inside;
+    unsigned rnd;
+} line_source;
+
+static long source_read(void *arg, char *dst, size_t cap)
+{
+    line_source *s = arg;
+    if (atomic_fetch_add(&s->inside, 1) != 0) s->overlaps++;
+    long got = 0;
+    s->reads++;
+    if (s->reads == s->too_long_at) {
+        got = HF_CHUNK_TOO_LONG;
+    } else {
+        s->rnd = s->rnd * 1103515245u + 12345u;
+        int want = 1 + (int)((s->rnd >> 8) % 700);
+        char line[MAX_LINE + 64];
+        for (int k = 0; k < want && s->next < s->n; k++) {
+            int len = make_line(s->next, line, sizeof line);
+            if ((size_t)got + (size_t)len + 1 > cap) break;
+            memcpy(dst + got, line, (size_t)len);
+            got += len;
+            dst[got++] = '\n';
+            s->next++;
+        }
+    }
+    atomic_fetch_sub(&s->inside, 1);
+    return got;
+}
+
+static int run_reads(int threads, int n)
+{
+    hf_decoders *d = hf_decoders_new(threads, nets, &CTX, FUTURE_MS, MAX_LINE);
+    if (!d) return 0;
+    line_source src = {.n = n, .too_long_at = 5, .rnd = (unsigned)threads};
+    int next_back = 0, ok = 1, ended = 0, too_long = 0, after_end = 0;
+    while (!ended || hf_decoders_in_flight(d) > 0) {
+        hf_chunk *c;
+        if (!ended && (c = hf_decoders_fill(d))) {
+            hf_decoders_submit_read(d, c, source_read, &src);
+            continue;
+        }
+        c = hf_decoders_take(d, 1);
+        if (c->got == HF_CHUNK_TOO_LONG) {       /* a line of its own, skipped */
+            too_long++;
+            ok &= c->n == 1 && c->status[0] == HF_LINE_TOO_LONG;
+        } else if (ended) {
+            after_end++;
+            ok &= c->got == HF_CHUNK_END && c->n == 0;
+        } else {
+            ended = c->got == HF_CHUNK_END;
+            ok &= check_chunk(c, &next_back);
+        }
+        hf_decoders_release(d, c);
+    }
+    hf_decoders_free(d);
+    return ok && next_back == n && too_long == 1 && src.overlaps == 0;
+}
+
+TEST(chunks_read_on_the_threads_come_back_in_the_order_submitted)
+{
+    for (int t = 1; t <= 4; t++) CHECK(run_reads(t, 20000));
+    CHECK(run_reads(3, 0));                 /* an empty input: the first read is the end */
 }
 
 TEST(classify_tells_flows_from_filtered_future_and_rejected_lines)
@@ -330,6 +400,7 @@ int main(void)
     RUN(a_block_of_newlines_only_is_a_line_each);
     RUN(the_ring_refuses_a_chunk_when_every_one_is_in_flight);
     RUN(records_come_back_whole_with_their_partitions_and_offsets);
+    RUN(chunks_read_on_the_threads_come_back_in_the_order_submitted);
     hf_prefixes_free(nets);
     return UNIT_END();
 }
