@@ -210,18 +210,23 @@ done
 # Where the -j2 time goes, thread by thread (perf: one sample per ms of a
 # thread's CPU): with the reader's and each worker's CPU time, the wall
 # time on two free cores is at least max(reader, busiest worker, all / 2),
-# which says what -j2 gives when no other process takes a core.
-threads() {  # threads DIR HOSTFLOW [old] ANALYSES
-    local d=$1 bin=$2 run=${3:-}
+# which says what -j2 gives when no other process takes a core.  One such
+# run per -j1 run, after them (new and old alternating): each is set
+# against the -j1 run of its number, and the table gives their median.
+threads() {  # threads DIR HOSTFLOW I ANALYSES [old]
+    local d=$1 bin=$2 i=$3 run=${5:-}
     $run perf record -q -e task-clock -c 1000000 -o "$d/j2.perf" "$bin" run -q -j 2 -i "$DATA" \
-        -a "$4" -n "$NETS" -o /dev/null --stats "$d/threads-stats.json" >/dev/null 2>&1 || return
+        -a "$4" -n "$NETS" -o /dev/null --stats "$d/threads-stats-$i.json" >/dev/null 2>&1 || return
     perf report -i "$d/j2.perf" --sort pid -F sample,pid --stdio 2>/dev/null | grep -v '^#' | grep . \
-        >"$d/j2-threads.txt"
+        >"$d/j2-threads-$i.txt"
     rm -f "$d/j2.perf"
 }
 if command -v perf >/dev/null 2>&1; then
-    threads "$R" "$HOSTFLOW" "" "$FIVE"
-    [ -n "$OLD_DIR" ] && threads "$R/old" "$OLDH" old "$OLD_FIVE"
+    say "pipeline: $RUNS runs of -j2 under perf, for the threads' CPU time${OLD_DIR:+, new and old}"
+    for i in $(seq "$RUNS"); do
+        threads "$R" "$HOSTFLOW" "$i" "$FIVE"
+        [ -n "$OLD_DIR" ] && threads "$R/old" "$OLDH" "$i" "$OLD_FIVE" old
+    done
 fi
 
 # ------------------------------------------------ 4: Lua against plain C
