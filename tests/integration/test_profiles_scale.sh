@@ -13,19 +13,7 @@
 #   before the changelog.
 # KEEP_WORK=DIR keeps the logs and records there.
 . "$(dirname "$0")/assert.sh"
-
-if ! command -v java >/dev/null 2>&1; then echo "skipped: java not found"; exit 77; fi
-BROKER=$ROOT/tests/kafka/broker.sh
-export KAFKA_STATE_DIR=$WORK/kafka KAFKA_OWNER_PID=$$
-declare -A PID
-stop_all() {
-    local p
-    for p in "${PID[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${PID[@]}"; do wait "$p" 2>/dev/null; done
-}
-trap 'stop_all; "$BROKER" stop >/dev/null 2>&1; [ -n "${KEEP_WORK:-}" ] && cp -r "$WORK" "$KEEP_WORK"; rm -rf "$WORK"' EXIT
-env=$("$BROKER" start) || { echo "the broker did not start"; "$BROKER" logs 50; exit 1; }
-eval "$env"
+. "$(dirname "$0")/kafka_group.sh"
 "$BROKER" topic pflows 4 >/dev/null || exit 1
 "$BROKER" topic out 4 >/dev/null || exit 1
 "$BROKER" topic profiles 3 cleanup.policy=compact >/dev/null || exit 1

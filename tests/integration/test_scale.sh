@@ -19,20 +19,8 @@
 # conditions (records written, an assignment, an exit), never for a time.
 # KEEP_WORK=DIR keeps the logs and records there.
 . "$(dirname "$0")/assert.sh"
-
-if ! command -v java >/dev/null 2>&1; then echo "skipped: java not found"; exit 77; fi
-BROKER=$ROOT/tests/kafka/broker.sh
+. "$(dirname "$0")/kafka_group.sh"
 COMPARE=$ROOT/tests/integration/records_compare.py
-export KAFKA_STATE_DIR=$WORK/kafka KAFKA_OWNER_PID=$$
-declare -A PID
-stop_all() {
-    local p
-    for p in "${PID[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${PID[@]}"; do wait "$p" 2>/dev/null; done
-}
-trap 'stop_all; "$BROKER" stop >/dev/null 2>&1; [ -n "${KEEP_WORK:-}" ] && cp -r "$WORK" "$KEEP_WORK"; rm -rf "$WORK"' EXIT
-env=$("$BROKER" start) || { echo "the broker did not start"; "$BROKER" logs 50; exit 1; }
-eval "$env"
 for t in flows:4 byhost:6 hosts:6 flows2:4 partials:4 hosts2:4; do
     "$BROKER" topic "${t%%:*}" "${t##*:}" >/dev/null || exit 1
 done
