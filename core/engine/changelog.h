@@ -11,6 +11,10 @@
 #define HF_CHANGELOG_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "base/addr.h"
 
 typedef void (*hf_changelog_fn)(void *ctx, const void *key, size_t klen, const void *val, size_t vlen);
 
@@ -29,5 +33,17 @@ typedef struct hf_changelog {
     int (*read)(void *ctx, hf_changelog_fn fn, void *fctx, char *err, size_t errlen);
     const char *topic;
 } hf_changelog;
+
+/* The host a key "NAME/ADDRESS" names, into addr (16 bytes), parted at
+ * its last '/' (an IPv6 address has none): the name's length; -1 when the
+ * key is not a name and a '/', -2 when what follows is not an address. */
+static inline long hf_changelog_key_host(const char *key, size_t klen, uint8_t addr[16])
+{
+    const char *slash = klen ? memrchr(key, '/', klen) : NULL;
+    uint8_t family;
+    if (!slash || slash == key) return -1;
+    size_t nlen = (size_t)(slash - key);
+    return hf_addr_parse(slash + 1, klen - nlen - 1, addr, &family) < 0 ? -2 : (long)nlen;
+}
 
 #endif

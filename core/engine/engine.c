@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
-#include "base/addr.h"
 #include "base/cpus.h"
 #include "base/hash.h"
 #include "base/log.h"
@@ -164,11 +163,8 @@ void hf_engine_changelog(hf_engine *e, const hf_changelog *cl)
 static void restore_one(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
 {
     hf_engine *e = ctx;
-    const char *k = key, *slash = k && klen ? memrchr(k, '/', klen) : NULL;
-    uint8_t addr[16], family;
-    int w = 0;
-    if (slash && hf_addr_parse(slash + 1, klen - (size_t)(slash + 1 - k), addr, &family) == 0)
-        w = hf_hash_shard(addr, e->nworkers);
+    uint8_t addr[16];
+    int w = key && hf_changelog_key_host(key, klen, addr) >= 0 ? hf_hash_shard(addr, e->nworkers) : 0;
     hf_worker_restore(e->workers[w], key ? key : "", key ? klen : 0, val, vlen);
 }
 

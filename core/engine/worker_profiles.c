@@ -329,17 +329,12 @@ void hf_worker_restore(hf_worker *w, const void *key, size_t klen, const void *v
 static hf_profiles *key_profile(hf_worker *w, const char *key, size_t klen, uint8_t addr[16],
                                 char *why, size_t n)
 {
-    const char *slash = klen ? memrchr(key, '/', klen) : NULL;
-    uint8_t family;
-    if (!slash || slash == key) {
-        snprintf(why, n, "a key that is not NAME/ADDRESS");
+    long parsed = hf_changelog_key_host(key, klen, addr);
+    if (parsed < 0) {
+        snprintf(why, n, parsed == -1 ? "a key that is not NAME/ADDRESS" : "a key whose host is not an address");
         return NULL;
     }
-    size_t nlen = (size_t)(slash - key), alen = klen - nlen - 1;
-    if (hf_addr_parse(slash + 1, alen, addr, &family) < 0) {
-        snprintf(why, n, "a key whose host is not an address");
-        return NULL;
-    }
+    size_t nlen = (size_t)parsed;
     for (int i = 0; i < w->job.nprofiles; i++) {
         const char *name = hf_profiles_name(w->job.profiles[i]);
         if (strlen(name) == nlen && memcmp(name, key, nlen) == 0) return w->job.profiles[i];
