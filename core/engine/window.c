@@ -483,27 +483,17 @@ uint8_t *hf_window_host(hf_windows *ws, hf_window *w, const uint8_t addr[16], ui
     return host_find(ws, w, addr, family, hf_hash_addr(addr));
 }
 
-/* Passes 1 and 2 of a block (see "Many hosts at once"): hash[i] of
- * addrs[i], and the slots and rows they will read, prefetched. */
-static void block_prefetch(const hf_window *w, uint32_t n, const uint8_t *const *addrs,
-                           uint64_t *hash)
+/* Pass 1 for one host (see "Many hosts at once"): its hash, and its home
+ * slot prefetched. */
+static inline uint64_t slot_prefetch(const hf_window *w, const uint8_t addr[16])
 {
-    for (uint32_t i = 0; i < n; i++) {
-        hash[i] = hf_hash_addr(addrs[i]);
-        __builtin_prefetch(&w->table[(uint32_t)hash[i] & w->mask], 0, 3);
-    }
-    uint32_t tmask = tag_mask(w->mask);
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t tag = tag_of(hash[i], tmask), j = (uint32_t)hash[i] & w->mask, r;
-        while ((r = w->table[j]) != 0 && (r & tmask) != tag) j = (j + 1) & w->mask;
-        if (!r) continue;                      /* a new host: its row is made in pass 3 */
-        const uint8_t *row = hf_window_row(w, (r & ~tmask) - 1);
-        for (size_t o = 0; o < w->row_size; o += 64) __builtin_prefetch(row + o, 1, 3);
-    }
+    uint64_t h = hf_hash_addr(addr);
+    __builtin_prefetch(&w->table[(uint32_t)h & w->mask], 0, 3);
+    return h;
 }
 
-/* Pass 2 for one host (see "Many hosts at once"): walk its probe to the
- * first slot whose tag matches and prefetch that row, all of it. */
+/* Pass 2 for one host: walk its probe to the first slot whose tag matches
+ * and prefetch that row, all of it. */
 static inline void row_prefetch(const hf_window *w, uint64_t hash)
 {
     uint32_t tmask = tag_mask(w->mask), tag = tag_of(hash, tmask), j = (uint32_t)hash & w->mask, r;
@@ -511,6 +501,15 @@ static inline void row_prefetch(const hf_window *w, uint64_t hash)
     if (!r) return;                            /* a new host: its row is made in pass 3 */
     const uint8_t *row = hf_window_row(w, (r & ~tmask) - 1);
     for (size_t o = 0; o < w->row_size; o += 64) __builtin_prefetch(row + o, 1, 3);
+}
+
+/* Passes 1 and 2 of a block: hash[i] of addrs[i], and the slots and rows
+ * they will read, prefetched. */
+static void block_prefetch(const hf_window *w, uint32_t n, const uint8_t *const *addrs,
+                           uint64_t *hash)
+{
+    for (uint32_t i = 0; i < n; i++) hash[i] = slot_prefetch(w, addrs[i]);
+    for (uint32_t i = 0; i < n; i++) row_prefetch(w, hash[i]);
 }
 
 /* The flows' sources: the three passes as a pipeline rather than in
@@ -527,11 +526,7 @@ void hf_window_hosts(hf_windows *ws, hf_window *w, const hf_flow *flows, uint32_
 {
     uint64_t hash[HOSTS_RING];
     for (uint32_t i = 0; i < n + 2 * HOSTS_AHEAD; i++) {
-        if (i < n) {                                           /* pass 1: flow i */
-            uint64_t h = hf_hash_addr(flows[i].src);
-            hash[i % HOSTS_RING] = h;
-            __builtin_prefetch(&w->table[(uint32_t)h & w->mask], 0, 3);
-        }
+        if (i < n) hash[i % HOSTS_RING] = slot_prefetch(w, flows[i].src);   /* pass 1: flow i */
         if (i >= HOSTS_AHEAD && i - HOSTS_AHEAD < n)           /* pass 2: flow i - AHEAD */
             row_prefetch(w, hash[(i - HOSTS_AHEAD) % HOSTS_RING]);
         if (i >= 2 * HOSTS_AHEAD) {                            /* pass 3: flow i - 2 AHEAD */
