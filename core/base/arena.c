@@ -168,6 +168,7 @@ void hf_pool_free(hf_pool *pool)
 
 size_t hf_pool_bytes(const hf_pool *pool) { return pool->bytes; }
 size_t hf_pool_peak(const hf_pool *pool) { return pool->peak; }
+long hf_pool_arenas(const hf_pool *pool) { return pool->narenas; }
 
 /* 1 when the pool has a limit and the bytes held by arenas reach it. */
 int hf_pool_full(const hf_pool *pool)

@@ -35,6 +35,7 @@ hf_pool *hf_pool_new(size_t limit_bytes);   /* limit 0: unlimited */
 void hf_pool_free(hf_pool *pool);           /* every arena must be freed first */
 size_t hf_pool_bytes(const hf_pool *pool);  /* bytes in blocks held by arenas */
 size_t hf_pool_peak(const hf_pool *pool);   /* highest hf_pool_bytes seen */
+long hf_pool_arenas(const hf_pool *pool);   /* arenas made of it and not freed */
 int hf_pool_full(const hf_pool *pool);      /* 1 when bytes >= limit */
 int hf_pool_fits(const hf_pool *pool, size_t more); /* 1 when bytes + more <= limit (or none) */
 /* Memory held outside the arenas that counts against the limit all the

@@ -3,7 +3,9 @@
 #include "engine/engine.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +103,69 @@ static int64_t gcd64(int64_t a, int64_t b)
     return a;
 }
 
+/* One worker to make, on a thread of its own (make_workers). */
+typedef struct making {
+    hf_engine  *e;
+    int         id;
+    const char *lua_dir;
+    const hf_record_sink *sink;
+    pthread_t   thread;
+    int         threaded;
+    char        err[8192];
+} making;
+
+/* Worker m->id: its Lua state and analyses, then its share of the hosts
+ * and the saved profiles of those hosts. */
+static void *make_worker(void *arg)
+{
+    making *m = arg;
+    hf_engine *e = m->e;
+    hf_worker *w = hf_worker_new(m->id, e->cfg, m->lua_dir, m->sink,
+                                 e->cfg->memory_max / (size_t)e->nworkers, m->err, sizeof m->err);
+    if (w) hf_worker_share(w, e->nworkers);
+    e->workers[m->id] = w;
+    return NULL;
+}
+
+/* Make the workers.  Worker 0 is made here first, with its share of the
+ * saved profiles: an analysis that does not load fails the start once,
+ * and a profile file that is corrupt or of another version is reported
+ * and set aside once, by worker 0, before any other worker lists the
+ * directory.  Then the others are made at once, each on a thread of its
+ * own but the last, made here.  Each worker's Lua state takes about 10 ms,
+ * and every worker reads every saved profile file for its own hosts: one
+ * after another, they held up the start about N times as long as one.
+ * Signals are blocked on those threads, as on the workers' (they are the
+ * reader's).  On a failure, err says why for the worker of the lowest id. */
+static int make_workers(hf_engine *e, const char *lua_dir, const hf_record_sink *sink,
+                        char *err, size_t errlen)
+{
+    int n = e->nworkers, rc = 0;
+    making *m = hf_calloc((size_t)n, sizeof *m);
+    for (int i = 0; i < n; i++) m[i] = (making){.e = e, .id = i, .lua_dir = lua_dir, .sink = sink};
+    make_worker(&m[0]);
+    if (e->workers[0]) {
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        for (int i = 1; i < n - 1; i++) {
+            m[i].threaded = pthread_create(&m[i].thread, NULL, make_worker, &m[i]) == 0;
+            if (!m[i].threaded) make_worker(&m[i]);      /* no thread: here, in turn */
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (n > 1) make_worker(&m[n - 1]);               /* the last one here */
+        for (int i = 1; i < n; i++)
+            if (m[i].threaded) pthread_join(m[i].thread, NULL);
+    }
+    for (int i = 0; i < n && rc == 0; i++)
+        if (!e->workers[i]) {
+            snprintf(err, errlen, "%s", m[i].err);
+            rc = -1;
+        }
+    hf_free(m);
+    return rc;
+}
+
 hf_engine *hf_engine_new(const hf_config *cfg, const char *lua_dir, const hf_record_sink *sink,
                          char *err, size_t errlen)
 {
@@ -108,12 +173,7 @@ hf_engine *hf_engine_new(const hf_config *cfg, const char *lua_dir, const hf_rec
     e->cfg = cfg;
     e->nworkers = cfg->workers > 0 ? cfg->workers : hf_engine_cpus();
     e->workers = hf_calloc((size_t)e->nworkers, sizeof(hf_worker *));
-    for (int i = 0; i < e->nworkers; i++) {
-        e->workers[i] = hf_worker_new(i, cfg, lua_dir, sink, cfg->memory_max / (size_t)e->nworkers,
-                                      err, errlen);
-        if (!e->workers[i]) goto fail;
-        hf_worker_share(e->workers[i], e->nworkers);
-    }
+    if (make_workers(e, lua_dir, sink, err, errlen) < 0) goto fail;
     if (e->nworkers > 1)
         for (int i = 0; i < e->nworkers; i++)
             if (hf_worker_start(e->workers[i]) < 0) {

@@ -2,7 +2,10 @@
 #include "engine/ffi.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -229,13 +232,38 @@ double hf_ffi_const(const char *name)
     return NAN;
 }
 
-/* Arenas outside a worker come from one unlimited pool per thread. */
-static _Thread_local hf_pool *scratch_pool;
+/* Arenas outside a worker (an analysis's sample run when it is checked, a
+ * spec's windows) come from one unlimited pool per thread, freed when the
+ * thread ends: the threads that make the workers end once the workers are
+ * made.  A pool with an arena still open is left, not freed under it. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_end(void *pool)
+{
+    if (hf_pool_arenas(pool) == 0) hf_pool_free(pool);
+}
+
+static void scratch_init(void)
+{
+    if (pthread_key_create(&scratch_key, scratch_end) != 0) {
+        fprintf(stderr, "hostflow: cannot create a thread-specific key\n");
+        abort();
+    }
+}
 
 hf_arena *hf_ffi_arena_new(void)
 {
-    if (!scratch_pool) scratch_pool = hf_pool_new(0);
-    return hf_arena_new(scratch_pool);
+    pthread_once(&scratch_once, scratch_init);
+    hf_pool *pool = pthread_getspecific(scratch_key);
+    if (!pool) {
+        pool = hf_pool_new(0);
+        if (pthread_setspecific(scratch_key, pool) != 0) {
+            fprintf(stderr, "hostflow: out of memory keeping a thread's pool\n");
+            abort();
+        }
+    }
+    return hf_arena_new(pool);
 }
 
 void hf_ffi_arena_use(hf_arena *a)

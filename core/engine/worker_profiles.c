@@ -57,7 +57,7 @@ static void profile_load(hf_job *job, hf_profiles *p)
         files[n++] = hf_strdup(e->d_name);
     }
     closedir(d);
-    qsort(files, n, sizeof *files, by_text);
+    if (n > 1) qsort(files, n, sizeof *files, by_text);   /* none: files is NULL */
     for (size_t i = 0; i < n; i++) {
         char path[4096], err[8192];
         int64_t until = INT64_MIN;

@@ -12,7 +12,10 @@
 #   - SIGKILL mid-run and a restart over the same flows: the profiles
 #     equal an uninterrupted run's (nothing absorbed twice);
 #   - a truncated or foreign profile file is set aside with a message that
-#     names it, and hostflow starts with empty profiles.
+#     names it, and hostflow starts with empty profiles;
+#   - four workers, made at once, each take their hosts from two workers'
+#     files; a bad file is reported and set aside once; an analysis that
+#     fails in a later worker fails the start with its error.
 . "$(dirname "$0")/assert.sh"
 
 D=14400000                 # a simulated day: 4 h
@@ -165,6 +168,60 @@ check "a file of another declaration of the state is never read as this one's" \
     grep -q "profile profile: $WORK/bad/profile.0-of-1.hfp: written for another declaration of profile's state .*; set aside as " "$WORK/changed.err"
 check "... the new declaration learns afresh" \
     json_true "$WORK/changed.json" "d['profiles']['skipped'] == 0 and d['profiles']['hosts'] == 12"
+# --- several workers made at once ---------------------------------------------
+# Worker 0 is made first, with its profiles; the others at once, on threads
+# of their own: each reads the files for its own hosts.
+mkdir -p "$WORK/four"
+cp "$WORK"/whole/*.hfp "$WORK/four/"
+: >"$WORK/empty.ndjson"
+"$HOSTFLOW" run -c "$WORK/conf.lua" -j4 -i "$WORK/empty.ndjson" -o /dev/null \
+    --profiles "$WORK/four" 2>"$WORK/four.err"
+check "four workers over two workers' files: each takes its hosts (12 in all)" \
+    python3 -c '
+import re, sys
+took = {}
+for line in open(sys.argv[1]):
+    m = re.search(r"worker (\d) took (\d+) hosts from", line)
+    if m: took[m.group(1)] = took.get(m.group(1), 0) + int(m.group(2))
+sys.exit(not (sorted(took) == ["0", "1", "2", "3"] and sum(took.values()) == 12))' "$WORK/four.err"
+python3 "$ROOT/tests/integration/hfprof.py" dump "$WORK"/four/*-of-4.hfp >"$WORK/four.txt"
+check "... and save them again, equal to the two workers' profiles" cmp -s "$WORK/whole.txt" "$WORK/four.txt"
+
+mkdir -p "$WORK/bad4"
+cp "$WORK/whole/profile.0-of-2.hfp" "$WORK/bad4/"
+truncate -s -100 "$WORK/bad4/profile.0-of-2.hfp"
+"$HOSTFLOW" run -c "$WORK/conf.lua" -j4 -i "$WORK/empty.ndjson" -o /dev/null \
+    --profiles "$WORK/bad4" 2>"$WORK/bad4.err"
+check "a truncated file and four workers: hostflow runs on" [ $? -eq 0 ]
+check "... the file is reported once, by worker 0's read, and set aside once" \
+    sh -c "[ \$(grep -c 'truncated or padded' '$WORK/bad4.err') -eq 1 ] &&
+           [ \$(ls '$WORK'/bad4/profile.0-of-2.hfp.bad-* | wc -l) -eq 1 ] &&
+           ! grep -q 'cannot read\|could not be renamed' '$WORK/bad4.err'"
+
+# An analysis that fails to load in a worker made on its own thread (the
+# third state made: worker 0's is the first) fails the start with its error.
+# (Trusted: it counts the states made in a file.)
+mkdir -p "$WORK/late"
+cp "$ROOT/analyses/total.lua" "$WORK/late/"
+cat >"$WORK/late/late_failure.lua" <<EOF
+local hf = require "hostflow"
+local f = assert(io.open("$WORK/late.count", "a+"))
+f:write("x\n"); f:close()
+local n = 0
+for _ in io.lines("$WORK/late.count") do n = n + 1 end
+if n == 3 then error("refused in the third state made") end
+return hf.analysis { name = "late_failure", state = { n = hf.counter() },
+                     update = function(s) s.n = s.n + 1 end, result = function(s) return s.n end }
+EOF
+cat >"$WORK/late.lua" <<EOF
+return { networks = { "10.0.0.0/8" },
+         analyses = { dir = "$WORK/late", trusted = { "late_failure" } } }
+EOF
+"$HOSTFLOW" run -c "$WORK/late.lua" -j4 -i "$WORK/empty.ndjson" -o /dev/null 2>"$WORK/late.err"
+status=$?
+check "an analysis that fails in a later worker: the start fails (status 2)" [ $status -eq 2 ]
+check "... with the analysis's error" grep -q "late_failure.lua.*refused in the third state made" "$WORK/late.err"
+
 # --- a detection's alert (issue 14's, keyed by the destination) ------------------
 "$HOSTFLOW" run -q -j1 -n 10.77.0.0/16 -i "$ROOT/tests/fixtures/attacks/ddos_syn.ndjson" -o "$WORK/ddos.ndjson"
 check "ddos_target's alert names the target (the host whose state raised it)" \
