@@ -109,6 +109,7 @@ typedef struct making {
     int         id;
     const char *lua_dir;
     const hf_record_sink *sink;
+    const hf_plan *files;
     pthread_t   thread;
     int         threaded;
     char        err[8192];
@@ -121,28 +122,35 @@ static void *make_worker(void *arg)
     making *m = arg;
     hf_engine *e = m->e;
     hf_worker *w = hf_worker_new(m->id, e->cfg, m->lua_dir, m->sink,
-                                 e->cfg->memory_max / (size_t)e->nworkers, m->err, sizeof m->err);
+                                 e->cfg->memory_max / (size_t)e->nworkers, m->files,
+                                 m->files && m->id > 0, m->err, sizeof m->err);
     if (w) hf_worker_share(w, e->nworkers);
     e->workers[m->id] = w;
     return NULL;
 }
 
-/* Make the workers.  Worker 0 is made here first, with its share of the
- * saved profiles: an analysis that does not load fails the start once,
- * and a profile file that is corrupt or of another version is reported
- * and set aside once, by worker 0, before any other worker lists the
- * directory.  Then the others are made at once, each on a thread of its
- * own but the last, made here.  Each worker's Lua state takes about 10 ms,
- * and every worker reads every saved profile file for its own hosts: one
- * after another, they held up the start about N times as long as one.
- * Signals are blocked on those threads, as on the workers' (they are the
- * reader's).  On a failure, err says why for the worker of the lowest id. */
+/* Make the workers.  The analysis files are read once, for all of them:
+ * every worker runs the same text of each, and the workers after the
+ * first skip the sample runs of the texts it checked.  Worker 0 is made
+ * here first, with its share of the saved profiles: an analysis that does
+ * not load fails the start once, and a profile file that is corrupt or of
+ * another version is reported and set aside once, by worker 0, before any
+ * other worker lists the directory.  Then the others are made at once,
+ * each on a thread of its own but the last, made here.  Each worker's Lua
+ * state takes about 10 ms, and every worker reads every saved profile
+ * file for its own hosts: one after another, they held up the start about
+ * N times as long as one.  Signals are blocked on those threads, as on the
+ * workers' (they are the reader's).  On a failure, err says why for the
+ * worker of the lowest id. */
 static int make_workers(hf_engine *e, const char *lua_dir, const hf_record_sink *sink,
                         char *err, size_t errlen)
 {
     int n = e->nworkers, rc = 0;
+    char ignored[256];                               /* the workers say it again */
+    hf_plan *files = hf_plan_start(e->cfg->analyses_dir, ignored, sizeof ignored);
     making *m = hf_calloc((size_t)n, sizeof *m);
-    for (int i = 0; i < n; i++) m[i] = (making){.e = e, .id = i, .lua_dir = lua_dir, .sink = sink};
+    for (int i = 0; i < n; i++)
+        m[i] = (making){.e = e, .id = i, .lua_dir = lua_dir, .sink = sink, .files = files};
     make_worker(&m[0]);
     if (e->workers[0]) {
         sigset_t all, old;
@@ -163,6 +171,7 @@ static int make_workers(hf_engine *e, const char *lua_dir, const hf_record_sink 
             rc = -1;
         }
     hf_free(m);
+    hf_plan_release(files);
     return rc;
 }
 

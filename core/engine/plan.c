@@ -152,6 +152,23 @@ hf_plan *hf_plan_new(const char *dir, uint64_t id, int manual, int nworkers,
     return p;
 }
 
+hf_plan *hf_plan_start(const char *dir, char *err, size_t errlen)
+{
+    int n;
+    char **paths = hf_analysis_files(dir, &n, err, errlen);
+    if (!paths) return NULL;
+    hf_plan *p = hf_calloc(1, sizeof *p);
+    p->nfiles = n;
+    p->paths = paths;
+    p->srcs = hf_calloc((size_t)n + 1, sizeof(char *));
+    p->lens = hf_calloc((size_t)n + 1, sizeof(size_t));
+    for (int i = 0; i < n; i++) p->srcs[i] = read_file(paths[i], &p->lens[i]);
+    atomic_init(&p->reports, 0);
+    atomic_init(&p->state, HF_PLAN_DONE);
+    atomic_init(&p->refs, 1);
+    return p;
+}
+
 void hf_plan_report(hf_plan *plan)
 {
     if (atomic_fetch_add(&plan->reports, 1) + 1 == plan->nworkers && plan->decided)

@@ -74,6 +74,13 @@ char **hf_analysis_files(const char *dir, int *n, char *err, size_t errlen);
  * One reference, the caller's.  NULL when dir cannot be read (err). */
 hf_plan *hf_plan_new(const char *dir, uint64_t id, int manual, int nworkers,
                      char *err, size_t errlen);
+/* The analysis files of dir as the workers load them at the start, each
+ * read once, so that every worker runs the same text of each (a file saved
+ * while the workers are made is seen by all or none).  A file that cannot
+ * be read here keeps its path with srcs[i] NULL: each worker then reads
+ * it itself, and says why it cannot.  No findings (nworkers 0).  NULL when
+ * dir cannot be read (err). */
+hf_plan *hf_plan_start(const char *dir, char *err, size_t errlen);
 void hf_plan_hold(hf_plan *plan);
 void hf_plan_release(hf_plan *plan);
 

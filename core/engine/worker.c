@@ -343,7 +343,8 @@ void hf_worker_process(hf_worker *w, hf_batch *b)
  * --------------------------------------------------------------------- */
 
 hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
-                         const hf_record_sink *sink, size_t mem_limit, char *err, size_t errlen)
+                         const hf_record_sink *sink, size_t mem_limit, const hf_plan *files,
+                         int checked, char *err, size_t errlen)
 {
     hf_worker_lua_install();
     hf_worker *w = hf_calloc(1, sizeof *w);
@@ -386,7 +387,7 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     atomic_init(&w->interrupt_slot, -1);
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
-    if (hf_worker_lua_setup(w, lua_dir, err, errlen) < 0) {
+    if (hf_worker_lua_setup(w, lua_dir, files, checked, err, errlen) < 0) {
         hf_worker_free(w);
         return NULL;
     }

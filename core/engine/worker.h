@@ -30,10 +30,15 @@
 
 typedef struct hf_worker hf_worker;
 
-/* Create worker id: loads the analyses into a new Lua state.  Returns NULL
- * with a message in err when an analysis cannot be loaded. */
+/* Create worker id: loads the analyses into a new Lua state.  files: the
+ * analysis files as read once for every worker (hf_plan_start), or NULL:
+ * the worker reads the directory itself.  checked: another worker has
+ * loaded the same texts already, so their sample runs (check.lua) are not
+ * run again.  Returns NULL with a message in err when an analysis cannot
+ * be loaded. */
 hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
-                         const hf_record_sink *sink, size_t mem_limit, char *err, size_t errlen);
+                         const hf_record_sink *sink, size_t mem_limit, const hf_plan *files,
+                         int checked, char *err, size_t errlen);
 /* The worker is one of n: its share of the limits that count for all
  * workers together (alerts.max_open).  Before its first batch. */
 void hf_worker_share(hf_worker *w, int n);

@@ -99,9 +99,11 @@ struct hf_worker {
     double           interrupted_t0;/* the call interrupted (its job.current_t0) */
 };
 
-/* worker_lua.c: load the runtime and the analyses into w's new Lua state
- * (0, or -1 with a message in err); install the interrupt handler (once). */
-int hf_worker_lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t errlen);
+/* worker_lua.c: load the runtime and the analyses (files and checked: see
+ * hf_worker_new) into w's new Lua state (0, or -1 with a message in err);
+ * install the interrupt handler (once). */
+int hf_worker_lua_setup(hf_worker *w, const char *lua_dir, const hf_plan *files, int checked,
+                        char *err, size_t errlen);
 void hf_worker_lua_install(void);
 /* Call the runtime's function ref (process, emit) with no arguments. */
 void hf_worker_lua_call(hf_worker *w, int ref, const char *what);

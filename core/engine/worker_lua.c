@@ -54,6 +54,23 @@ static int push_analysis_files(lua_State *L, const char *dir, char *err, size_t 
     return 0;
 }
 
+/* Push the paths of files (a list) and their texts (a table by index, with
+ * none where the file could not be read: the runtime reads it itself). */
+static void push_plan_files(lua_State *L, const hf_plan *files)
+{
+    lua_createtable(L, files->nfiles, 0);
+    for (int i = 0; i < files->nfiles; i++) {
+        lua_pushstring(L, files->paths[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_createtable(L, files->nfiles, 0);
+    for (int i = 0; i < files->nfiles; i++) {
+        if (!files->srcs[i]) continue;
+        lua_pushlstring(L, files->srcs[i], files->lens[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
 static void push_names(lua_State *L, char **names, int n)
 {
     if (!names && n == 0) {
@@ -84,7 +101,8 @@ static void push_params(lua_State *L, const char *text)
 }
 
 /* Load the runtime and the analyses; leaves process/emit in the registry. */
-int hf_worker_lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t errlen)
+int hf_worker_lua_setup(hf_worker *w, const char *lua_dir, const hf_plan *files, int checked,
+                        char *err, size_t errlen)
 {
     lua_State *L = w->L = hf_lua_state_new(lua_dir, err, errlen);
     if (!L) return -1;
@@ -122,8 +140,16 @@ int hf_worker_lua_setup(hf_worker *w, const char *lua_dir, char *err, size_t err
     lua_setfield(L, -2, "batch");
     lua_pushboolean(L, hf_log_level >= HF_LOG_DEBUG);
     lua_setfield(L, -2, "verbose");
-    if (push_analysis_files(L, w->cfg->analyses_dir, err, errlen) < 0) return -1;
-    lua_setfield(L, -2, "files");
+    if (files) {
+        push_plan_files(L, files);
+        lua_setfield(L, -3, "srcs");
+        lua_setfield(L, -2, "files");
+        lua_pushboolean(L, checked);
+        lua_setfield(L, -2, "checked");
+    } else {
+        if (push_analysis_files(L, w->cfg->analyses_dir, err, errlen) < 0) return -1;
+        lua_setfield(L, -2, "files");
+    }
     push_names(L, w->cfg->enable.set ? w->cfg->enable.v : NULL, w->cfg->enable.n);
     lua_setfield(L, -2, "enable");
     push_names(L, w->cfg->disable.v, w->cfg->disable.n);

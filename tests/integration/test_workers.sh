@@ -3,7 +3,8 @@
 # number of workers (late flows and the watermark are decided in input
 # order, before sharding; with several workers lines are decoded on threads
 # and taken back in order), workers = 0 counts the CPUs the process may
-# use, and SIGUSR1 / SIGTERM behave.
+# use, SIGUSR1 / SIGTERM behave, and the workers made at once run the same
+# text of each analysis, read once, checked on sample flows once.
 . "$(dirname "$0")/assert.sh"
 
 "$FLOWGEN" --seed 11 --flows 300000 --hosts 5000 --rate 5000 >"$WORK/flows.ndjson"
@@ -138,4 +139,58 @@ exec 3>&-
 check "SIGTERM ends the run with status 0" [ $rc -eq 0 ]
 check "SIGTERM flushes the open windows (records of all four granularities)" \
     sh -c "grep -c '\"granularity_s\":300' '$WORK/live' | grep -qv '^0$'"
+
+# --- the workers' start: the analysis files read once for all ----------------
+# Every worker runs the same text: an analysis that rewrites its own file
+# when it is loaded (version 1 to version 2, as an editor's save while the
+# workers are made) is version 1 in all four.  (Trusted: it writes.)
+mkdir -p "$WORK/once"
+cp "$ROOT/analyses/total.lua" "$WORK/once/"
+cat >"$WORK/once/selfedit.lua" <<EOF
+local hf = require "hostflow"
+local VERSION = 1
+local path = "$WORK/once/selfedit.lua"
+local f = assert(io.open(path, "rb"))
+local text = f:read("*a")
+f:close()
+local tmp = path .. "." .. tostring({}):sub(8) .. ".tmp"   -- each state its own, renamed
+f = assert(io.open(tmp, "wb"))                              -- over the file at once
+f:write((text:gsub("local VERSION = 1", "local VERSION = 2")))
+f:close()
+assert(os.rename(tmp, path))
+return hf.analysis { name = "selfedit", state = { n = hf.counter() },
+                     update = function(s) s.n = s.n + 1 end, result = function() return VERSION end }
+EOF
+cat >"$WORK/once.lua" <<EOF
+return { analyses = { dir = "$WORK/once", trusted = { "selfedit" } } }
+EOF
+"$HOSTFLOW" run -q -c "$WORK/once.lua" -j4 -i "$WORK/flows.ndjson" -o "$WORK/once.out"
+check "a file saved while the workers are made: every worker runs the text read once" \
+    sh -c "[ \$(grep -c '\"selfedit\":1' '$WORK/once.out') -gt 1000 ] && ! grep -q '\"selfedit\":2' '$WORK/once.out'"
+check "... (the file did change)" grep -q "local VERSION = 2" "$WORK/once/selfedit.lua"
+
+# An analysis's sample run (its check at load) runs once, in worker 0, not
+# in every worker: with no flows, update runs only there.
+mkdir -p "$WORK/sample"
+cat >"$WORK/sample/counted.lua" <<EOF
+local hf = require "hostflow"
+local seen = false
+return hf.analysis { name = "counted", state = { n = hf.counter() },
+  update = function(s)
+    if not seen then
+      seen = true
+      local f = assert(io.open("$WORK/sample.runs", "a"))
+      f:write("a sample run\n")
+      f:close()
+    end
+    s.n = s.n + 1
+  end,
+  result = function(s) return s.n end }
+EOF
+cat >"$WORK/sample.lua" <<EOF
+return { analyses = { dir = "$WORK/sample", trusted = { "counted" } } }
+EOF
+: >"$WORK/empty.ndjson"
+"$HOSTFLOW" run -q -c "$WORK/sample.lua" -j4 -i "$WORK/empty.ndjson" -o /dev/null
+check "four workers, one sample run of an analysis" [ "$(wc -l <"$WORK/sample.runs")" -eq 1 ]
 finish

@@ -53,7 +53,8 @@ static const char *root_dir(void)
  * would load a second copy of the core with a thread's current arena of
  * its own.  One copy, the library's, serves both sides. */
 static struct {
-    hf_worker *(*worker_new)(int, const hf_config *, const char *, const hf_record_sink *, size_t, char *, size_t);
+    hf_worker *(*worker_new)(int, const hf_config *, const char *, const hf_record_sink *, size_t,
+                             const hf_plan *, int, char *, size_t);
     void (*process)(hf_worker *, hf_batch *);
     void (*stats_get)(hf_worker *, hf_worker_stats *);
     void (*worker_free)(hf_worker *);
@@ -92,7 +93,7 @@ static hf_worker *new_worker(const hf_config *cfg, bench_sink *sink)
 {
     char err[1024], lua_dir[4096];
     snprintf(lua_dir, sizeof lua_dir, "%s/lua", root_dir());
-    hf_worker *w = lib.worker_new(0, cfg, lua_dir, &sink->sink, cfg->memory_max, err, sizeof err);
+    hf_worker *w = lib.worker_new(0, cfg, lua_dir, &sink->sink, cfg->memory_max, NULL, 0, err, sizeof err);
     if (!w) {
         fprintf(stderr, "bench_lua: %s\n", err);
         exit(1);

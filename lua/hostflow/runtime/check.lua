@@ -432,7 +432,8 @@ end
 -- validate its table, resolve its parameters, build its state, and run it
 -- over sample flows, all with the JIT off for the file's functions and
 -- under an instruction limit.  opts: distinct_exact, wanted (a function of
--- the name: false skips the sample run), params (analyses.params: name ->
+-- the name: false skips the sample run), sample (false: no sample run, the
+-- same text passed it elsewhere), params (analyses.params: name ->
 -- values), trusted (M.trusted_set).  Returns the analysis table, its state (schema.build) and its
 -- parameters (M.params), or nil, "file:line: message" and, when the
 -- instruction limit stopped it (an endless loop?), "limit".
@@ -453,7 +454,7 @@ function M.check(src, path, opts)
     return sp, st, pp
   end)
   local stopped = not ok and s or nil
-  if ok and s then
+  if ok and s and opts.sample ~= false then
     local ok2, why, limit = limited(M.CHECK_INSTRUCTIONS, "it",
                                     spec.kind == "profile" and sample_absorb or sample_run, spec, s, p)
     if not ok2 then ok, spec, stopped = false, why, limit end

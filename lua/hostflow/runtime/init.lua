@@ -29,7 +29,10 @@
 --   reload.lua     prepare, commit, retire
 --
 -- opts (from the C side): job (light userdata: the worker's hf_job), layout
--- (light userdata: the first layout), files (the analysis paths), enable
+-- (light userdata: the first layout), files (the analysis paths), srcs
+-- (their texts as the C side read them once for every worker, by index; a
+-- path without one is read here), checked (another worker has checked
+-- those texts: their sample runs are not run again), enable
 -- and disable (lists of names, or nil), order (analyses.order: a list of
 -- names, the order of the fields in the records; nil: DEFAULT_ORDER),
 -- params (analyses.params: analysis name -> { parameter = value }, or the
@@ -243,16 +246,24 @@ function Runtime:build_set(list, layout, gen, at_start)
   return set, outcome
 end
 
---- Load the analyses of opts.files (checked as a reload checks them) as
+--- Load the analyses of opts.files (checked as a reload checks them; the
+-- texts of opts.srcs without their sample runs when opts.checked) as
 -- generation 0 in opts.layout.  Raises an error for a file that fails.
 function Runtime:load(opts)
   local list, by_name = {}, {}
-  for _, path in ipairs(opts.files) do
-    local f, ferr = io.open(path, "rb")
-    if not f then error(ferr, 0) end
-    local src = f:read("*a")
-    f:close()
-    local spec, s, p = check.check(src, path, self:check_opts(self.overrides))
+  local srcs = opts.srcs or {}
+  for i, path in ipairs(opts.files) do
+    local src = srcs[i]
+    local copts = self:check_opts(self.overrides)
+    if src then
+      copts.sample = not opts.checked
+    else
+      local f, ferr = io.open(path, "rb")
+      if not f then error(ferr, 0) end
+      src = f:read("*a")
+      f:close()
+    end
+    local spec, s, p = check.check(src, path, copts)
     if not spec then error(s, 0) end
     if by_name[spec.name] then
       error(string.format("%s: analysis name '%s' is already used by %s",
