@@ -143,11 +143,9 @@ static void *make_worker(void *arg)
  * workers' (they are the reader's).  On a failure, err says why for the
  * worker of the lowest id. */
 static int make_workers(hf_engine *e, const char *lua_dir, const hf_record_sink *sink,
-                        char *err, size_t errlen)
+                        const hf_plan *files, char *err, size_t errlen)
 {
     int n = e->nworkers, rc = 0;
-    char ignored[256];                               /* the workers say it again */
-    hf_plan *files = hf_plan_start(e->cfg->analyses_dir, ignored, sizeof ignored);
     making *m = hf_calloc((size_t)n, sizeof *m);
     for (int i = 0; i < n; i++)
         m[i] = (making){.e = e, .id = i, .lua_dir = lua_dir, .sink = sink, .files = files};
@@ -171,7 +169,6 @@ static int make_workers(hf_engine *e, const char *lua_dir, const hf_record_sink 
             rc = -1;
         }
     hf_free(m);
-    hf_plan_release(files);
     return rc;
 }
 
@@ -179,10 +176,12 @@ hf_engine *hf_engine_new(const hf_config *cfg, const char *lua_dir, const hf_rec
                          char *err, size_t errlen)
 {
     hf_engine *e = hf_calloc(1, sizeof *e);
+    char ignored[256];                               /* the workers say it again */
+    hf_plan *files = hf_plan_start(cfg->analyses_dir, ignored, sizeof ignored);
     e->cfg = cfg;
     e->nworkers = cfg->workers > 0 ? cfg->workers : hf_engine_cpus();
     e->workers = hf_calloc((size_t)e->nworkers, sizeof(hf_worker *));
-    if (make_workers(e, lua_dir, sink, err, errlen) < 0) goto fail;
+    if (make_workers(e, lua_dir, sink, files, err, errlen) < 0) goto fail;
     if (e->nworkers > 1)
         for (int i = 0; i < e->nworkers; i++)
             if (hf_worker_start(e->workers[i]) < 0) {
@@ -191,12 +190,14 @@ hf_engine *hf_engine_new(const hf_config *cfg, const char *lua_dir, const hf_rec
             }
     int64_t base_ms = 0;
     for (int i = 0; i < cfg->nwindows; i++) base_ms = gcd64(base_ms, cfg->windows_ms[i]);
-    e->reload = hf_reload_new(cfg, e->workers, e->nworkers, base_ms, err, errlen);
+    e->reload = hf_reload_new(cfg, e->workers, e->nworkers, base_ms, files, err, errlen);
     if (!e->reload) goto fail;
+    hf_plan_release(files);
     e->shards = (hf_shards){e->nworkers, e, shard_batch, shard_push, shard_emitted_until, shard_poll,
                             shard_sync, shard_durable_until};
     return e;
 fail:
+    hf_plan_release(files);
     hf_engine_free(e);
     return NULL;
 }

@@ -169,6 +169,17 @@ hf_plan *hf_plan_start(const char *dir, char *err, size_t errlen)
     return p;
 }
 
+int hf_plan_same_files(const hf_plan *a, const hf_plan *b)
+{
+    if (a->nfiles != b->nfiles) return 0;
+    for (int i = 0; i < a->nfiles; i++) {
+        if (strcmp(a->paths[i], b->paths[i]) != 0 || !a->srcs[i] != !b->srcs[i]) return 0;
+        if (a->srcs[i] && (a->lens[i] != b->lens[i] || memcmp(a->srcs[i], b->srcs[i], a->lens[i]) != 0))
+            return 0;
+    }
+    return 1;
+}
+
 void hf_plan_report(hf_plan *plan)
 {
     if (atomic_fetch_add(&plan->reports, 1) + 1 == plan->nworkers && plan->decided)

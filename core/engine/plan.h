@@ -81,6 +81,8 @@ hf_plan *hf_plan_new(const char *dir, uint64_t id, int manual, int nworkers,
  * it itself, and says why it cannot.  No findings (nworkers 0).  NULL when
  * dir cannot be read (err). */
 hf_plan *hf_plan_start(const char *dir, char *err, size_t errlen);
+/* 1 when a and b hold the same paths with the same texts. */
+int hf_plan_same_files(const hf_plan *a, const hf_plan *b);
 void hf_plan_hold(hf_plan *plan);
 void hf_plan_release(hf_plan *plan);
 

@@ -258,7 +258,7 @@ static void *supervisor_main(void *arg)
  * --------------------------------------------------------------------- */
 
 hf_reload *hf_reload_new(const hf_config *cfg, hf_worker **workers, int nworkers,
-                         int64_t base_ms, char *err, size_t errlen)
+                         int64_t base_ms, const hf_plan *started, char *err, size_t errlen)
 {
     hf_reload *r = hf_calloc(1, sizeof *r);
     r->cfg = cfg;
@@ -282,6 +282,15 @@ hf_reload *hf_reload_new(const hf_config *cfg, hf_worker **workers, int nworkers
             if (r->ino >= 0) close(r->ino);
             r->ino = -1;
         }
+    }
+    if (r->ino >= 0 && started) {   /* watched from now on: a change before it, a reload */
+        char ignored[256];
+        hf_plan *now = hf_plan_start(cfg->analyses_dir, ignored, sizeof ignored);
+        if (now && !hf_plan_same_files(started, now)) {
+            hf_log(HF_LOG_INFO, "analyses: a file changed while the workers were made");
+            atomic_store(&r->requested, REQ_CHANGE);
+        }
+        hf_plan_release(now);
     }
     sigset_t all, old;
     sigfillset(&all);

@@ -54,9 +54,12 @@ typedef struct hf_reload hf_reload;
 
 /* Start the supervisor over the workers (watching analyses.dir when
  * cfg->reload; when the watch cannot be set up, a warning, and SIGHUP alone
- * reloads).  NULL with a message in err when no thread can be started. */
+ * reloads).  started: the files the workers were made with (hf_plan_start),
+ * or NULL; once the directory is watched, files that differ from them (saved
+ * while the workers were made, before the watch) are reloaded as a change.
+ * NULL with a message in err when no thread can be started. */
 hf_reload *hf_reload_new(const hf_config *cfg, hf_worker **workers, int nworkers,
-                         int64_t base_ms, char *err, size_t errlen);
+                         int64_t base_ms, const hf_plan *started, char *err, size_t errlen);
 /* Ask for a reload (SIGHUP: manual = 1).  Any thread. */
 void hf_reload_request(hf_reload *r, int manual);
 /* The reading thread, at each record: do an unthreaded worker's check, and

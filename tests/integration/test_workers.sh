@@ -143,7 +143,8 @@ check "SIGTERM flushes the open windows (records of all four granularities)" \
 # --- the workers' start: the analysis files read once for all ----------------
 # Every worker runs the same text: an analysis that rewrites its own file
 # when it is loaded (version 1 to version 2, as an editor's save while the
-# workers are made) is version 1 in all four.  (Trusted: it writes.)
+# workers are made) is version 1 in all four.  (Trusted: it writes.)  With
+# the directory watched, the change is then reloaded like any other.
 mkdir -p "$WORK/once"
 cp "$ROOT/analyses/total.lua" "$WORK/once/"
 cat >"$WORK/once/selfedit.lua" <<EOF
@@ -161,13 +162,29 @@ assert(os.rename(tmp, path))
 return hf.analysis { name = "selfedit", state = { n = hf.counter() },
                      update = function(s) s.n = s.n + 1 end, result = function() return VERSION end }
 EOF
+cp "$WORK/once/selfedit.lua" "$WORK/selfedit.lua.v1"
 cat >"$WORK/once.lua" <<EOF
-return { analyses = { dir = "$WORK/once", trusted = { "selfedit" } } }
+return { analyses = { dir = "$WORK/once", trusted = { "selfedit" }, reload = false } }
 EOF
 "$HOSTFLOW" run -q -c "$WORK/once.lua" -j4 -i "$WORK/flows.ndjson" -o "$WORK/once.out"
 check "a file saved while the workers are made: every worker runs the text read once" \
     sh -c "[ \$(grep -c '\"selfedit\":1' '$WORK/once.out') -gt 1000 ] && ! grep -q '\"selfedit\":2' '$WORK/once.out'"
 check "... (the file did change)" grep -q "local VERSION = 2" "$WORK/once/selfedit.lua"
+cp "$WORK/selfedit.lua.v1" "$WORK/once/selfedit.lua"
+sed -i 's/, reload = false//' "$WORK/once.lua"
+{ sleep 2; cat "$WORK/flows.ndjson"; } |
+    "$HOSTFLOW" run -c "$WORK/once.lua" -j4 -i - -o "$WORK/watched.out" 2>"$WORK/watched.err"
+check "watched, the change made while the workers were made is reloaded" \
+    sh -c "grep -q 'analyses: a file changed while the workers were made' '$WORK/watched.err' &&
+           grep -q 'selfedit: reloaded' '$WORK/watched.err'"
+check "... no window has records of both texts, and the new one runs" python3 -c '
+import collections, json, sys
+texts = collections.defaultdict(set)
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("@type") == "host_stats":
+        texts[(r["window"]["start_ms"], r["window"]["granularity_s"])].add(r["stats"].get("selfedit"))
+sys.exit(not texts or any(len(t) > 1 for t in texts.values()) or {2} not in texts.values())' "$WORK/watched.out"
 
 # An analysis's sample run (its check at load) runs once, in worker 0, not
 # in every worker: with no flows, update runs only there.
