@@ -15,7 +15,9 @@
  *   LAX_DOUBLE  a numeral (bare or in a string) with 16 or more significant
  *               digits or a 3-digit exponent, which a double may round: the
  *               statuses may differ among ok, bad_number, bad_time and
- *               end_before_start (when both are OK the flows still match).
+ *               end_before_start (when both are OK the flows still match),
+ *               and options_record or template_record, which stand in for
+ *               any of those but ok when "@type" names such a record.
  *
  * hf_decode_record() is compared the same way with hf_decode_record_cjson(),
  * with a clock skew allowed and in UTC, and with times read in
@@ -201,10 +203,13 @@ static int decode_copy(int (*dec)(const char *, size_t, hf_flow *),
     return st;
 }
 
+/* The statuses a double's rounding may change (LAX_DOUBLE): a flow's, or a
+ * not-a-flow's that an options or template record reports instead. */
 static int numeric_status(int st)
 {
     return st == HF_DECODE_OK || st == HF_DECODE_BAD_NUMBER || st == HF_DECODE_BAD_TIME ||
-           st == HF_DECODE_END_BEFORE_START || st == HF_DECODE_TIME_IN_SECONDS;
+           st == HF_DECODE_END_BEFORE_START || st == HF_DECODE_TIME_IN_SECONDS ||
+           st == HF_DECODE_OPTIONS || st == HF_DECODE_TEMPLATE;
 }
 
 static int same_flow(const hf_flow *a, const hf_flow *b)
