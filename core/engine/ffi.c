@@ -297,7 +297,7 @@ hf_job *hf_ffi_job_new(int64_t hold_ms)
     f->job.analysis_errors = f->errors;
     f->job.slot_names = f->names;
     f->job.slot_disabled = f->disabled;
-    f->job.current = -1;
+    atomic_init(&f->job.current, -1);
     hf_record_batch_init(&f->alerts_out);
     f->job.alerts = hf_alerts_new(hold_ms, 1000, 0);
     f->job.alerts_out = &f->alerts_out;

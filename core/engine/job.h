@@ -6,6 +6,7 @@
 #ifndef HF_JOB_H
 #define HF_JOB_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,11 +79,14 @@ typedef struct hf_job {
     double        *result_ns;       /* per slot: time in result() and encoding */
     double        *analysis_errors; /* per slot: errors raised */
     int            worker;
-    /* the watchdog's view: the analysis running now */
-    int            current;         /* slot, -1: none */
-    double         current_t0;      /* since (monotonic ns) */
-    double         current_cpu0;    /* since (the thread's CPU time, ns) */
-    double         current_limit;   /* CPU time allowed (ns) before it is interrupted */
+    /* the watchdog's view: the analysis running now, written by the
+     * worker's thread (hf_job_running: the times, then current, released)
+     * and read by the supervisor's (current acquired, the times, current
+     * and the start again: a call that moved on meanwhile is not judged) */
+    atomic_int     current;         /* slot, -1: none */
+    _Atomic double current_t0;      /* since (monotonic ns) */
+    _Atomic double current_cpu0;    /* since (the thread's CPU time, ns) */
+    _Atomic double current_limit;   /* CPU time allowed (ns) before it is interrupted */
     char          *slot_names;      /* HF_MAX_ANALYSES names of HF_NAME_MAX bytes */
     int            nslots;
     uint8_t       *slot_disabled;   /* per slot: 1 when disabled in this worker */

@@ -379,7 +379,7 @@ hf_worker *hf_worker_new(int id, const hf_config *cfg, const char *lua_dir,
     w->job.analysis_errors = w->analysis_errors;
     w->job.worker = id;
     w->job.windows = &w->windows;
-    w->job.current = -1;
+    atomic_init(&w->job.current, -1);
     w->job.slot_names = w->slot_names;
     w->job.slot_disabled = w->slot_disabled;
     w->runner = pthread_self();

@@ -205,7 +205,7 @@ static void interrupt_hook(lua_State *L, lua_Debug *ar)
     (void)ar;
     hf_worker *w = running;
     int slot = w ? atomic_load(&w->interrupt_slot) : -1;
-    if (slot < 0 || ((volatile hf_job *)&w->job)->current != slot) {
+    if (slot < 0 || atomic_load_explicit(&w->job.current, memory_order_relaxed) != slot) {
         lua_sethook(L, NULL, 0, 0);          /* it finished meanwhile */
         return;
     }
@@ -219,7 +219,7 @@ static void on_interrupt(int sig)
 {
     (void)sig;
     hf_worker *w = running;
-    if (w && w->L && ((volatile hf_job *)&w->job)->current >= 0)   /* in an analysis, not a check */
+    if (w && w->L && atomic_load_explicit(&w->job.current, memory_order_relaxed) >= 0)   /* in an analysis, not a check */
         lua_sethook(w->L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
@@ -252,7 +252,7 @@ static int lua_call_n(hf_worker *w, int ref, int nargs, int nresults, const char
     int rc = lua_pcall(L, nargs, nresults, 0);
     running = NULL;
     if (atomic_exchange(&w->interrupt_slot, -1) >= 0) lua_sethook(L, NULL, 0, 0);
-    w->job.current = -1;
+    atomic_store_explicit(&w->job.current, -1, memory_order_release);
     if (rc != 0) {
         hf_log(HF_LOG_ERROR, "worker %d: %s: %s", w->id, what, lua_tostring(L, -1));
         lua_pop(L, 1);
@@ -311,15 +311,14 @@ void hf_job_arena_reset(hf_job *job)
 
 void hf_job_running(hf_job *job, int slot, double t0, double cpu0, double limit)
 {
-    volatile hf_job *j = job;
     if (slot < 0) {
-        j->current = -1;
+        atomic_store_explicit(&job->current, -1, memory_order_release);
         return;
     }
-    j->current_t0 = t0;
-    j->current_cpu0 = cpu0;
-    j->current_limit = limit;
-    j->current = slot;
+    atomic_store_explicit(&job->current_t0, t0, memory_order_relaxed);
+    atomic_store_explicit(&job->current_cpu0, cpu0, memory_order_relaxed);
+    atomic_store_explicit(&job->current_limit, limit, memory_order_relaxed);
+    atomic_store_explicit(&job->current, slot, memory_order_release);
 }
 
 void hf_job_add_time(hf_job *job, int slot, int result, double ns)
@@ -571,11 +570,16 @@ static double runner_cpu_ns(hf_worker *w)
 /* hf_worker_watch with watch_lock held, the worker's thread alive. */
 static int watch_locked(hf_worker *w, double now_ns, double grace_ns, char *msg, size_t len)
 {
-    volatile hf_job *job = &w->job;
-    int slot = job->current;
-    double t0 = job->current_t0, cpu0 = job->current_cpu0, limit = job->current_limit;
+    hf_job *job = &w->job;
+    int slot = atomic_load_explicit(&job->current, memory_order_acquire);
+    /* acquired too, so that the second look at current comes after them */
+    double t0 = atomic_load_explicit(&job->current_t0, memory_order_acquire),
+           cpu0 = atomic_load_explicit(&job->current_cpu0, memory_order_acquire),
+           limit = atomic_load_explicit(&job->current_limit, memory_order_acquire);
     if (slot < 0 || slot >= HF_MAX_ANALYSES || t0 <= 0 || limit <= 0) return 0;
-    if (slot != job->current || t0 != job->current_t0) return 0;   /* it moved on */
+    if (slot != atomic_load_explicit(&job->current, memory_order_relaxed) ||
+        t0 != atomic_load_explicit(&job->current_t0, memory_order_relaxed))
+        return 0;                                                    /* it moved on */
     double ran = now_ns - t0, cpu = runner_cpu_ns(w);
     double used = cpu >= 0 ? cpu - cpu0 : ran;
     const char *name = w->slot_names + (size_t)slot * HF_NAME_MAX;
