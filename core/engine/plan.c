@@ -116,42 +116,6 @@ void hf_plan_release(hf_plan *plan)
     if (plan && atomic_fetch_sub(&plan->refs, 1) == 1) plan_free(plan);
 }
 
-hf_plan *hf_plan_new(const char *dir, uint64_t id, int manual, int nworkers,
-                     char *err, size_t errlen)
-{
-    int n;
-    char **paths = hf_analysis_files(dir, &n, err, errlen);
-    if (!paths) return NULL;
-    hf_plan *p = hf_calloc(1, sizeof *p);
-    p->id = id;
-    p->manual = manual;
-    p->nworkers = nworkers;
-    p->paths = hf_calloc((size_t)n + 1, sizeof(char *));
-    p->srcs = hf_calloc((size_t)n + 1, sizeof(char *));
-    p->lens = hf_calloc((size_t)n + 1, sizeof(size_t));
-    for (int i = 0; i < n; i++) {
-        size_t len;
-        char *src = read_file(paths[i], &len);
-        if (!src) {                 /* gone meanwhile: as if removed */
-            hf_free(paths[i]);
-            continue;
-        }
-        p->paths[p->nfiles] = paths[i];
-        p->srcs[p->nfiles] = src;
-        p->lens[p->nfiles] = len;
-        p->nfiles++;
-    }
-    hf_free(paths);
-    p->results = hf_calloc((size_t)(p->nfiles * p->nworkers) + 1, sizeof(hf_file_result));
-    p->removed = hf_calloc((size_t)p->nworkers, sizeof(int));
-    p->disabled = hf_calloc((size_t)p->nworkers, sizeof(int));
-    p->accepted = hf_calloc((size_t)p->nfiles + 1, 1);
-    atomic_init(&p->reports, 0);
-    atomic_init(&p->state, HF_PLAN_CHECKING);
-    atomic_init(&p->refs, 1);
-    return p;
-}
-
 hf_plan *hf_plan_start(const char *dir, char *err, size_t errlen)
 {
     int n;
@@ -166,6 +130,34 @@ hf_plan *hf_plan_start(const char *dir, char *err, size_t errlen)
     atomic_init(&p->reports, 0);
     atomic_init(&p->state, HF_PLAN_DONE);
     atomic_init(&p->refs, 1);
+    return p;
+}
+
+hf_plan *hf_plan_new(const char *dir, uint64_t id, int manual, int nworkers,
+                     char *err, size_t errlen)
+{
+    hf_plan *p = hf_plan_start(dir, err, errlen);
+    if (!p) return NULL;
+    int kept = 0;
+    for (int i = 0; i < p->nfiles; i++) {
+        if (!p->srcs[i]) {          /* gone meanwhile: as if removed */
+            hf_free(p->paths[i]);
+            continue;
+        }
+        p->paths[kept] = p->paths[i];
+        p->srcs[kept] = p->srcs[i];
+        p->lens[kept] = p->lens[i];
+        kept++;
+    }
+    p->nfiles = kept;
+    p->id = id;
+    p->manual = manual;
+    p->nworkers = nworkers;
+    p->results = hf_calloc((size_t)(p->nfiles * p->nworkers) + 1, sizeof(hf_file_result));
+    p->removed = hf_calloc((size_t)p->nworkers, sizeof(int));
+    p->disabled = hf_calloc((size_t)p->nworkers, sizeof(int));
+    p->accepted = hf_calloc((size_t)p->nfiles + 1, 1);
+    atomic_store(&p->state, HF_PLAN_CHECKING);
     return p;
 }
 
