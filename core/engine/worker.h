@@ -32,7 +32,7 @@ typedef struct hf_worker hf_worker;
 
 /* Create worker id: loads the analyses into a new Lua state.  files: the
  * analysis files as read once for every worker (hf_plan_start), or NULL:
- * the worker reads the directory itself.  checked: another worker has
+ * the worker reads them itself (hf_plan_start too).  checked: another worker has
  * loaded the same texts already, so their sample runs (check.lua) are not
  * run again.  Returns NULL with a message in err when an analysis cannot
  * be loaded. */

@@ -38,22 +38,6 @@ static _Thread_local hf_worker *volatile running;
  * Lua
  * --------------------------------------------------------------------- */
 
-/* Push a list (Lua table) of the *.lua files in dir, sorted. */
-static int push_analysis_files(lua_State *L, const char *dir, char *err, size_t errlen)
-{
-    int n;
-    char **paths = hf_analysis_files(dir, &n, err, errlen);
-    if (!paths) return -1;
-    lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) {
-        lua_pushstring(L, paths[i]);
-        lua_rawseti(L, -2, i + 1);
-        hf_free(paths[i]);
-    }
-    hf_free(paths);
-    return 0;
-}
-
 /* Push the paths of files (a list) and their texts (a table by index, with
  * none where the file could not be read: the runtime reads it itself). */
 static void push_plan_files(lua_State *L, const hf_plan *files)
@@ -140,16 +124,14 @@ int hf_worker_lua_setup(hf_worker *w, const char *lua_dir, const hf_plan *files,
     lua_setfield(L, -2, "batch");
     lua_pushboolean(L, hf_log_level >= HF_LOG_DEBUG);
     lua_setfield(L, -2, "verbose");
-    if (files) {
-        push_plan_files(L, files);
-        lua_setfield(L, -3, "srcs");
-        lua_setfield(L, -2, "files");
-        lua_pushboolean(L, checked);
-        lua_setfield(L, -2, "checked");
-    } else {
-        if (push_analysis_files(L, w->cfg->analyses_dir, err, errlen) < 0) return -1;
-        lua_setfield(L, -2, "files");
-    }
+    hf_plan *own = files ? NULL : hf_plan_start(w->cfg->analyses_dir, err, errlen);
+    if (!files && !own) return -1;
+    push_plan_files(L, files ? files : own);
+    hf_plan_release(own);
+    lua_setfield(L, -3, "srcs");
+    lua_setfield(L, -2, "files");
+    lua_pushboolean(L, checked);
+    lua_setfield(L, -2, "checked");
     push_names(L, w->cfg->enable.set ? w->cfg->enable.v : NULL, w->cfg->enable.n);
     lua_setfield(L, -2, "enable");
     push_names(L, w->cfg->disable.v, w->cfg->disable.n);

@@ -30,7 +30,7 @@
 --
 -- opts (from the C side): job (light userdata: the worker's hf_job), layout
 -- (light userdata: the first layout), files (the analysis paths), srcs
--- (their texts as the C side read them once for every worker, by index; a
+-- (their texts as the C side read them, once for every worker, by index; a
 -- path without one is read here), checked (another worker has checked
 -- those texts: their sample runs are not run again), enable
 -- and disable (lists of names, or nil), order (analyses.order: a list of
